@@ -1,0 +1,100 @@
+"""The ``tiltak`` command.
+
+Subcommands live one per module in :mod:`tiltak.commands`; each module defines a click
+command or group named ``command``. They are discovered by file name and imported only
+when used, so ``tiltak validate`` never pays for pandas, scikit-learn or DuckDB.
+Command modules keep heavy imports inside their functions.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+
+import click
+
+from tiltak import __version__
+
+# Base exceptions of each package. Only packages already imported can have raised
+# one, so they are looked up in sys.modules instead of being imported here.
+_USER_ERRORS = (
+    ("logicmodel.errors", "LogicModelError"),
+    ("monitoring.errors", "MonitoringError"),
+    ("estimation.errors", "EstimationError"),
+    ("tiltak.errors", "TiltakError"),
+)
+
+
+def _user_error_types() -> tuple[type[BaseException], ...]:
+    found = []
+    for module_name, class_name in _USER_ERRORS:
+        module = sys.modules.get(module_name)
+        if module is not None and hasattr(module, class_name):
+            found.append(getattr(module, class_name))
+    return tuple(found)
+
+
+def _command_names() -> list[str]:
+    import tiltak.commands
+
+    return sorted(
+        info.name.replace("_", "-")
+        for info in pkgutil.iter_modules(tiltak.commands.__path__)
+        if not info.name.startswith("_")
+    )
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return _command_names()
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in _command_names():
+            return None
+        module = importlib.import_module(f"tiltak.commands.{name.replace('-', '_')}")
+        return module.command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tiltak")
+def cli() -> None:
+    """tiltak: theory-of-change models, monitoring and effect evaluation.
+
+    \b
+    Examples:
+      tiltak demo                      # everything on synthetic registers
+      tiltak validate models/          # check logic models
+      tiltak COMMAND --help            # help and an example for each command
+    """
+
+
+def report_user_error(exc: BaseException) -> int:
+    lines = exc.lines() if hasattr(exc, "lines") else str(exc).splitlines()
+    for line in lines:
+        click.echo(line, err=True)
+    return int(getattr(exc, "exit_code", 2))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: runs the command, turning known user errors into messages."""
+    try:
+        cli.main(args=argv, prog_name="tiltak", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - re-raised below unless a user error
+        if isinstance(exc, _user_error_types()):
+            sys.exit(report_user_error(exc))
+        raise
+    sys.exit(0)
