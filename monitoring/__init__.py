@@ -1,1 +1,30 @@
-"""monitoring package."""
+"""The ``monitoring`` package.
+
+The public API is re-exported lazily (PEP 562): importing ``monitoring`` or
+``monitoring.errors`` does not import pandas, DuckDB or scikit-learn; the first use of a
+name imports the module that defines it. Add a public name by adding it to ``_LAZY``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+# public name -> module (relative to this package) that defines it
+_LAZY: dict[str, str] = {
+    "MonitoringError": "errors",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module_name}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
