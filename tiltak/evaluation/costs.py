@@ -1,0 +1,169 @@
+"""Cost-effectiveness: unit costs by measure and centre, and cost per additional outcome.
+
+* Cost per participant = cost / distinct participants, by measure and by centre (costs
+  with no centre are central costs and count only at the measure level). Its spread over
+  centres is shown as minimum, quartiles and maximum.
+* Cost per additional outcome = total cost of the matched participants / (ATT x matched
+  participants), which equals cost per participant / ATT. The interval comes from the
+  effect's 95 % interval (costs are taken as known). When that interval includes zero or
+  lies on the unfavourable side the ratio is *not defined*: a number would be meaningless.
+  Only binary outcomes (unit ``share``) have "additional outcomes".
+* Disclosure: participant counts below ``min_count`` and unit costs whose participant
+  count is below ``min_denominator`` are suppressed; a cost total over several
+  contributors (centres; central costs count as one contributor) is suppressed when its two
+  largest contributors exceed 85 % of it (the dominance rule), and so is any unit cost
+  derived from it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from tiltak.evaluation.evidence import EffectEvidence
+
+DOMINANCE_CONTRIBUTORS = 2
+DOMINANCE_SHARE = 0.85
+
+
+def dominated(contributions: Sequence[float], n: int = DOMINANCE_CONTRIBUTORS, share: float = DOMINANCE_SHARE) -> bool:
+    """True when the ``n`` largest contributions exceed ``share`` of the total."""
+    values = sorted((abs(float(v)) for v in contributions), reverse=True)
+    total = sum(values)
+    if total <= 0:
+        return False
+    return sum(values[:n]) > share * total
+
+
+@dataclass(frozen=True)
+class UnitCost:
+    """The cost per participant in one cell (a measure, or a measure at a centre)."""
+
+    measure: str
+    centre_id: str | None
+    participants: int | None  # None when suppressed
+    total_nok: float | None  # None when suppressed
+    per_participant_nok: float | None  # None when suppressed or undefined
+    suppressed: str | None = None  # reason code: small_count | small_denominator | dominance
+
+
+@dataclass(frozen=True)
+class CostSpread:
+    """Spread of the published centre unit costs of one measure."""
+
+    n_centres: int
+    minimum: float | None
+    q1: float | None
+    median: float | None
+    q3: float | None
+    maximum: float | None
+
+    @property
+    def ratio_max_min(self) -> float | None:
+        if not self.minimum or self.maximum is None:
+            return None
+        return self.maximum / self.minimum
+
+
+@dataclass(frozen=True)
+class CostPerOutcome:
+    """Cost per additional outcome of one measure on one outcome."""
+
+    measure: str
+    outcome: str
+    defined: bool
+    reason: str  # defined | includes_zero | unfavourable | not_binary | no_cost | no_estimate
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    additional_outcomes: float | None = None
+    matched_participants: int | None = None
+    total_cost_nok: float | None = None
+
+
+def unit_cost(
+    measure: str, centre_id: str | None, amount: float, contributions: Sequence[float],
+    participants: int, min_count: int = 5, min_denominator: int = 10, check_dominance: bool = False,
+) -> UnitCost:
+    """One cell of the unit-cost table, with disclosure control applied."""
+    if participants < min_count:
+        return UnitCost(measure, centre_id, None, None, None, "small_count")
+    if check_dominance and dominated(contributions):
+        return UnitCost(measure, centre_id, participants, None, None, "dominance")
+    if participants < min_denominator:
+        return UnitCost(measure, centre_id, participants, amount, None, "small_denominator")
+    return UnitCost(measure, centre_id, participants, amount, amount / participants)
+
+
+def _quantile(sorted_values: Sequence[float], q: float) -> float:
+    """Linear-interpolation quantile (numpy's default, R type 7)."""
+    pos = (len(sorted_values) - 1) * q
+    low = math.floor(pos)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low)
+
+
+def spread(cells: Sequence[UnitCost]) -> CostSpread:
+    """Minimum, quartiles and maximum of the published centre unit costs."""
+    values = sorted(c.per_participant_nok for c in cells if c.per_participant_nok is not None)
+    if not values:
+        return CostSpread(0, None, None, None, None, None)
+    return CostSpread(
+        len(values), values[0], _quantile(values, 0.25), _quantile(values, 0.5), _quantile(values, 0.75), values[-1]
+    )
+
+
+def favourable_sign(direction: str) -> int:
+    """+1 when a higher outcome is better, -1 when lower is better (neutral counts as higher)."""
+    return -1 if direction == "lower_is_better" else 1
+
+
+def cost_per_outcome(
+    measure: str, evidence: EffectEvidence | None, cost_per_participant: float | None,
+    unit: str, direction: str,
+) -> CostPerOutcome:
+    """Cost per additional outcome with its interval, or the reason it is not defined."""
+    outcome = evidence.outcome if evidence else ""
+    if evidence is None or evidence.att is None or evidence.ci_low is None or evidence.ci_high is None:
+        return CostPerOutcome(measure, outcome, False, "no_estimate")
+    if unit != "share":
+        return CostPerOutcome(measure, outcome, False, "not_binary")
+    if cost_per_participant is None:
+        return CostPerOutcome(measure, outcome, False, "no_cost")
+    s = favourable_sign(direction)
+    low, high = sorted((s * evidence.ci_low, s * evidence.ci_high))
+    n = evidence.n_treated_matched
+    total = cost_per_participant * n
+    extra = s * evidence.att * n
+    base = dict(additional_outcomes=extra, matched_participants=n, total_cost_nok=total)
+    if high < 0:
+        return CostPerOutcome(measure, outcome, False, "unfavourable", **base)
+    if low <= 0:
+        return CostPerOutcome(measure, outcome, False, "includes_zero", **base)
+    return CostPerOutcome(
+        measure, outcome, True, "defined", cost_per_participant / (s * evidence.att),
+        cost_per_participant / high, cost_per_participant / low, **base,
+    )
+
+
+def measure_unit_costs(
+    measure: str, cost_by_centre: Mapping[str | None, float], participants_by_centre: Mapping[str | None, int],
+    participants_total: int, min_count: int = 5, min_denominator: int = 10,
+) -> tuple[UnitCost, list[UnitCost], CostSpread]:
+    """The measure-level unit cost, the centre cells, and their spread.
+
+    ``cost_by_centre`` maps centre id (``None`` for central costs) to the total NOK;
+    ``participants_by_centre`` maps centre id to distinct participants who started there.
+    """
+    total = float(sum(cost_by_centre.values()))
+    overall = unit_cost(measure, None, total, list(cost_by_centre.values()), participants_total,
+                        min_count, min_denominator, check_dominance=True)
+    centres = sorted(c for c in set(cost_by_centre) | set(participants_by_centre) if c is not None)
+    cells = [
+        unit_cost(measure, c, float(cost_by_centre.get(c, 0.0)), [cost_by_centre.get(c, 0.0)],
+                  int(participants_by_centre.get(c, 0)), min_count, min_denominator)
+        for c in centres
+        if cost_by_centre.get(c, 0.0) > 0
+    ]
+    return overall, cells, spread(cells)
