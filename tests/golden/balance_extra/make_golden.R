@@ -14,7 +14,7 @@ out_dir <- "tests/golden/balance_extra"
 wcsv <- function(x, name) {
   write.csv(x, file.path(out_dir, name), row.names = FALSE, na = "")
 }
-fmt <- function(x) formatC(x, digits = 17, format = "g")
+fmt <- function(x) ifelse(is.na(x), NA, trimws(formatC(x, digits = 17, format = "g")))
 
 run_matching <- function(data, formula, ratio = 1, replace = FALSE, caliper = NULL,
                          exact = NULL) {

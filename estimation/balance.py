@@ -1,0 +1,457 @@
+"""Covariate balance before and after matching, as MatchIt's ``summary.matchit`` (4.5).
+
+For each covariate (factors expanded to one row per level) and the distance measure:
+weighted means of the treated and the controls, the standardized mean difference, the
+variance ratio, the mean and maximum distance between the weighted empirical CDFs, and after
+matching the standardized mean absolute pair distance. Definitions (MatchIt's ``bal1var``):
+
+* binary variables are those whose values are all 0 or 1; their variance is p(1 - p);
+* other variances are weighted with normalised weights w: sum w (x - m)^2 / (1 - sum w^2);
+* the SMD divides the difference in weighted means by the standard deviation of the
+  treated group in the full sample (``s_d_denom="treated"``, MatchIt's ATT choice),
+  unweighted by the matching weights; if that is zero it falls back to the pooled SD; when
+  the difference in means is below sqrt(machine epsilon) the raw difference is shown;
+* the variance ratio and the eCDF statistics of binary variables are as MatchIt shows them
+  (no variance ratio; both eCDF statistics equal the absolute difference in proportions).
+
+See docs/effects.md for the formulas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from estimation.matched import MatchedSample
+from estimation.parameters import InvalidInputError, check_choice
+from estimation.summary import Summary
+
+_SQRT_EPS = float(np.sqrt(np.finfo(float).eps))
+SAMPLE_SIZE_ROWS = ("All (ESS)", "All", "Matched (ESS)", "Matched", "Unmatched", "Discarded")
+STAT_NAMES = ("mean_treated", "mean_control", "smd", "var_ratio", "ecdf_mean", "ecdf_max")
+
+
+@dataclass(frozen=True)
+class BalanceTerm:
+    """One row of the balance table: a numeric covariate or one level of a factor."""
+
+    term: str
+    variable: str
+    level: str | None
+    values: np.ndarray
+
+
+def _term_kind(series: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return "bool"
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return "category"
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return "numeric"
+    values = series.dropna()
+    if len(values) and values.map(lambda v: isinstance(v, (bool, np.bool_))).all():
+        return "bool"
+    return "category"
+
+
+def _factor_levels(series: pd.Series) -> list:
+    """Levels in MatchIt's order: a Categorical's used categories, else sorted values."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        used = set(series.unique())
+        return [c for c in series.cat.categories if c in used]
+    values = list(series.unique())
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=str)
+
+
+def expand_terms(covariates: pd.DataFrame) -> list[BalanceTerm]:
+    """Expand covariates as MatchIt's ``get.covs.matrix`` does for balance.
+
+    Numeric columns stay; logical columns give one 0/1 row ``<name>TRUE``; factor and text
+    columns give one 0/1 row per level (all levels, no reference dropped), ``<name><level>``.
+    """
+    from estimation.design import MissingValuesError
+
+    counts = {str(c): int(n) for c, n in covariates.isna().sum().items() if n > 0}
+    if counts:
+        raise MissingValuesError(counts)
+    terms: list[BalanceTerm] = []
+    for column in covariates.columns:
+        name, series = str(column), covariates[column]
+        kind = _term_kind(series)
+        if kind == "numeric":
+            values = series.to_numpy(dtype=np.float64)
+            if not np.isfinite(values).all():
+                raise InvalidInputError(
+                    f"Covariate '{name}' must hold finite numbers; got "
+                    f"{int((~np.isfinite(values)).sum())} infinite value(s)."
+                )
+            terms.append(BalanceTerm(name, name, None, values))
+        elif kind == "bool":
+            values = series.map(bool).to_numpy(dtype=np.float64)
+            terms.append(BalanceTerm(f"{name}TRUE", name, "TRUE", values))
+        else:
+            objects = series.astype(object).to_numpy()
+            for level in _factor_levels(series):
+                values = (objects == level).astype(np.float64)
+                terms.append(BalanceTerm(f"{name}{level}", name, str(level), values))
+    return terms
+
+
+def r_sum(values: np.ndarray) -> np.float64:
+    """A sum as R's ``sum()`` computes it: sequentially, in extended (long double) precision.
+
+    Using R's accumulation makes results agree with MatchIt to the last bits, which matters
+    where a difference is tested against sqrt(machine epsilon) or a variance is exactly 0.
+    """
+    if values.shape[0] == 0:
+        return np.float64(0.0)
+    return np.float64(np.cumsum(values, dtype=np.longdouble)[-1])
+
+
+def r_cumsum(values: np.ndarray) -> np.ndarray:
+    """R's ``cumsum()``: a long double accumulator, each partial sum rounded to double."""
+    return np.cumsum(values, dtype=np.longdouble).astype(np.float64)
+
+
+def weighted_variance(x: np.ndarray, w: np.ndarray, binary: bool) -> np.float64:
+    """MatchIt's ``wvar``: p(1-p) for binary x, else sum w(x-m)^2 / (1 - sum w^2)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = w / r_sum(w)
+        mean = r_sum(w * x)
+        if binary:
+            return mean * (1.0 - mean)
+        return r_sum(w * (x - mean) ** 2) / (1.0 - r_sum(w**2))
+
+
+def _weighted_mean(x: np.ndarray, w: np.ndarray) -> float:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(r_sum(x * w) / r_sum(w))
+
+
+def _pooled_sd(x: np.ndarray, treat: np.ndarray, binary: bool) -> float:
+    """MatchIt's ``pooled_sd`` with unit sampling weights ("proportional" contribution)."""
+    n = np.float64(x.shape[0])
+    groups = [treat == value for value in pd.unique(treat)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if binary:
+            parts = [r_sum(x[g]) * (1.0 - r_sum(x[g]) / np.float64(g.sum())) / n for g in groups]
+            return float(np.sqrt(r_sum(np.asarray(parts))))
+        centred = x.copy()
+        for g in groups:
+            centred[g] = x[g] - r_sum(x[g]) / np.float64(g.sum())
+        w = np.full(x.shape[0], 1.0) / n
+        return float(np.sqrt(r_sum(w * centred**2) / (1.0 - r_sum(w**2))))
+
+
+def sd_denominator(x: np.ndarray, treat: np.ndarray, binary: bool, s_d_denom: str) -> float:
+    """The SMD denominator from the full (unmatched) sample, as MatchIt's ``bal1var``."""
+    ones = np.ones(x.shape[0])
+    if s_d_denom == "treated":
+        var = weighted_variance(x[treat], ones[treat], binary)
+    elif s_d_denom == "control":
+        var = weighted_variance(x[~treat], ones[~treat], binary)
+    else:
+        var = 0.5 * (
+            weighted_variance(x[treat], ones[treat], binary)
+            + weighted_variance(x[~treat], ones[~treat], binary)
+        )
+    with np.errstate(invalid="ignore"):
+        std = float(np.sqrt(var))
+    if not np.isfinite(std) or std < _SQRT_EPS:
+        std = _pooled_sd(x, treat, binary)
+    return std
+
+
+def ecdf_stats(x: np.ndarray, treat: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """Mean and maximum absolute difference of the weighted eCDFs (MatchIt's ``qqsum``).
+
+    Weights are normalised within each group; the differences are taken at every distinct
+    value of x in the sample (units of weight 0 included), as MatchIt does.
+    """
+    norm = w.astype(np.float64).copy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        norm[treat] /= r_sum(norm[treat])
+        norm[~treat] /= r_sum(norm[~treat])
+    order = np.argsort(x, kind="stable")
+    x_sorted = x[order]
+    first_group = treat[order[0]]
+    signed = np.where(treat[order] == first_group, -norm[order], norm[order])
+    cumulative = np.abs(r_cumsum(signed))
+    last_of_run = np.append(np.diff(x_sorted) != 0, True)
+    diffs = cumulative[last_of_run]
+    return float(r_sum(diffs) / diffs.shape[0]), float(diffs.max())
+
+
+def pair_distance(x: np.ndarray, treat: np.ndarray, match_matrix: np.ndarray) -> float:
+    """Mean absolute treated-control difference over the pairs of the match matrix."""
+    if match_matrix.size == 0:
+        return float("nan")
+    treated_rows = np.flatnonzero(treat)
+    filled = match_matrix >= 0
+    if not filled.any():
+        return float("nan")
+    x_t = np.broadcast_to(x[treated_rows][:, None], match_matrix.shape)[filled]
+    x_c = x[match_matrix[filled]]
+    return float(np.mean(np.abs(x_t - x_c)))
+
+
+def term_balance(
+    x: np.ndarray,
+    treat: np.ndarray,
+    weights: np.ndarray | None,
+    std: float,
+    binary: bool,
+    match_matrix: np.ndarray | None = None,
+) -> dict[str, float]:
+    """MatchIt's ``bal1var`` for one term; ``weights=None`` is the unmatched sample."""
+    w = np.ones(x.shape[0]) if weights is None else weights
+    too_small = (w[treat] != 0).sum() < 2 and (w[~treat] != 0).sum() < 2
+    stats = dict.fromkeys((*STAT_NAMES, "pair_dist"), float("nan"))
+    stats["mean_treated"] = _weighted_mean(x[treat], w[treat])
+    stats["mean_control"] = _weighted_mean(x[~treat], w[~treat])
+    mdiff = stats["mean_treated"] - stats["mean_control"]
+    pair = match_matrix is not None
+    if abs(mdiff) > _SQRT_EPS:
+        if not too_small:
+            stats["smd"] = mdiff / std
+            if pair:
+                raw = pair_distance(x, treat, match_matrix)
+                stats["pair_dist"] = raw / std if abs(raw) > 1e-8 else raw
+    else:
+        stats["smd"] = mdiff
+        if pair:
+            stats["pair_dist"] = pair_distance(x, treat, match_matrix)
+    if binary:
+        stats["ecdf_mean"] = stats["ecdf_max"] = abs(mdiff)
+    elif not too_small:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            stats["var_ratio"] = float(
+                weighted_variance(x[treat], w[treat], False)
+                / weighted_variance(x[~treat], w[~treat], False)
+            )
+        stats["ecdf_mean"], stats["ecdf_max"] = ecdf_stats(x, treat, w)
+    return stats
+
+
+def effective_sample_size(w: np.ndarray) -> float:
+    """(sum w)^2 / sum w^2; NaN when every weight is 0."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(r_sum(w) ** 2 / r_sum(w**2))
+
+
+def sample_sizes(sample: MatchedSample) -> pd.DataFrame:
+    """MatchIt's sample-size table: rows All (ESS) ... Discarded, columns Control, Treated."""
+    treat, w, discarded = sample.treat.astype(bool), sample.weights, sample.discarded.astype(bool)
+    columns = {}
+    for label, group in (("Control", ~treat), ("Treated", treat)):
+        columns[label] = [
+            float(group.sum()),
+            float(group.sum()),
+            effective_sample_size(w[group]),
+            float((group & (w > 0)).sum()),
+            float((group & (w == 0) & ~discarded).sum()),
+            float((group & discarded).sum()),
+        ]
+    return pd.DataFrame(columns, index=list(SAMPLE_SIZE_ROWS))
+
+
+@dataclass(frozen=True, eq=False)
+class BalanceTable:
+    """Balance before and after matching; immutable.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        One row per term (``distance`` first, then covariates, factors one row per level)
+        with columns ``term``, ``variable``, ``level``, ``binary`` and for ``_before`` and
+        ``_after``: ``mean_treated``, ``mean_control``, ``smd``, ``var_ratio``,
+        ``ecdf_mean``, ``ecdf_max``; plus ``pair_dist_after`` (MatchIt's Std. Pair Dist.).
+    sample_sizes : DataFrame
+        Rows All (ESS), All, Matched (ESS), Matched, Unmatched, Discarded; columns Control,
+        Treated.
+    s_d_denom, binary, estimand, threshold : settings used; ``threshold`` is the |SMD| above
+        which a term counts as imbalanced (0.1 by default).
+    """
+
+    frame: pd.DataFrame
+    sample_sizes: pd.DataFrame
+    s_d_denom: str = "treated"
+    binary: str = "std"
+    estimand: str = "ATT"
+    threshold: float = 0.1
+
+    has_distance: bool = True
+
+    def _covariate_rows(self) -> pd.DataFrame:
+        return self.frame.iloc[1:] if self.has_distance else self.frame
+
+    @property
+    def max_abs_smd_before(self) -> float:
+        """Largest |SMD| over the covariate terms (the distance row excluded) before matching."""
+        return _nanmax_abs(self._covariate_rows()["smd_before"])
+
+    @property
+    def max_abs_smd_after(self) -> float:
+        """Largest |SMD| over the covariate terms (the distance row excluded) after matching."""
+        return _nanmax_abs(self._covariate_rows()["smd_after"])
+
+    def imbalanced(self, threshold: float | None = None) -> list[str]:
+        """Covariate terms whose |SMD| after matching exceeds ``threshold``."""
+        limit = self.threshold if threshold is None else threshold
+        rows = self._covariate_rows()
+        return [str(t) for t, s in zip(rows["term"], rows["smd_after"]) if abs(s) > limit]
+
+    def summary(self) -> Summary:
+        """The table in MatchIt's layout (before, after, sample sizes) with notes."""
+        names = {
+            "mean_treated": "Means Treated", "mean_control": "Means Control",
+            "smd": "Std. Mean Diff.", "var_ratio": "Var. Ratio",
+            "ecdf_mean": "eCDF Mean", "ecdf_max": "eCDF Max",
+        }
+        def part(suffix: str) -> pd.DataFrame:
+            table = self.frame[[f"{k}_{suffix}" for k in names]].copy()
+            table.columns = list(names.values())
+            table.index = list(self.frame["term"])
+            return table
+        after = part("after")
+        after["Std. Pair Dist."] = list(self.frame["pair_dist_after"])
+        notes = (
+            f"Estimand: {self.estimand}. Standardized mean differences divide by the SD of the "
+            f"{self.s_d_denom} group in the full sample"
+            + ("; binary variables show the raw difference in proportions." if self.binary == "raw"
+               else "; binary variables use sqrt(p(1-p))."),
+            f"Largest |SMD| after matching: {format(self.max_abs_smd_after, '.4f')} "
+            f"(threshold {self.threshold}); imbalanced: {', '.join(self.imbalanced()) or 'none'}.",
+        )
+        return Summary(
+            "Covariate balance",
+            (("Summary of balance for all data", part("before")),
+             ("Summary of balance for matched data", after),
+             ("Sample sizes", self.sample_sizes.copy())),
+            notes,
+        )
+
+    def as_text(self) -> str:
+        return self.summary().as_text()
+
+    def as_html(self) -> str:
+        return self.summary().as_html()
+
+    def __str__(self) -> str:
+        return self.as_text()
+
+    def _repr_html_(self) -> str:
+        return self.as_html()
+
+
+def _nanmax_abs(values: pd.Series) -> float:
+    array = np.abs(np.asarray(values, dtype=float))
+    array = array[~np.isnan(array)]
+    return float(array.max()) if array.size else float("nan")
+
+
+def _select_covariates(sample: MatchedSample, covariates) -> pd.DataFrame:
+    """The covariate frame: all of the sample's, a named subset, or a frame of extra ones."""
+    frame = sample.covariates
+    if covariates is None:
+        return frame
+    if isinstance(covariates, pd.DataFrame):
+        if len(covariates) != sample.n:
+            raise InvalidInputError(
+                f"balance_table: 'covariates' has {len(covariates)} rows; expected one per "
+                f"unit of the matched sample ({sample.n})."
+            )
+        return covariates.reset_index(drop=True)
+    if isinstance(covariates, str):
+        covariates = [covariates]
+    names = [str(c) for c in covariates]
+    unknown = [c for c in names if c not in frame.columns]
+    if unknown:
+        listed = ", ".join(repr(str(c)) for c in frame.columns)
+        raise InvalidInputError(
+            f"balance_table: unknown covariate(s) {', '.join(map(repr, unknown))}; expected "
+            f"names among {listed}."
+        )
+    return frame[names]
+
+
+def _check_sample(sample: MatchedSample) -> None:
+    if not isinstance(sample, MatchedSample):
+        raise InvalidInputError(
+            f"balance_table expects an estimation.MatchedSample; got {type(sample).__name__}."
+        )
+    treat = np.asarray(sample.treat).astype(bool)
+    if not treat.any() or treat.all():
+        raise InvalidInputError(
+            "balance_table needs both treated and control units; got "
+            f"{int(treat.sum())} treated and {int((~treat).sum())} control units."
+        )
+    weights = np.asarray(sample.weights, dtype=float)
+    if weights.shape != treat.shape or not np.isfinite(weights).all() or (weights < 0).any():
+        raise InvalidInputError(
+            "balance_table: the sample's weights must be finite and >= 0, one per unit."
+        )
+
+
+def _term_row(term: BalanceTerm, sample: MatchedSample, s_d_denom: str, binary: str) -> dict:
+    x, treat = term.values, np.asarray(sample.treat).astype(bool)
+    is_binary = bool(np.all((x == 0) | (x == 1)))
+    std = 1.0 if (is_binary and binary == "raw") else sd_denominator(x, treat, is_binary, s_d_denom)
+    mm = np.asarray(sample.match_matrix, dtype=np.int64)
+    before = term_balance(x, treat, None, std, is_binary)
+    after = term_balance(x, treat, np.asarray(sample.weights, float), std, is_binary, mm)
+    row = {"term": term.term, "variable": term.variable, "level": term.level, "binary": is_binary}
+    row.update({f"{k}_before": before[k] for k in STAT_NAMES})
+    row.update({f"{k}_after": after[k] for k in STAT_NAMES})
+    row["pair_dist_after"] = after["pair_dist"]
+    return row
+
+
+def balance_table(
+    sample: MatchedSample,
+    *,
+    covariates: Sequence[str] | pd.DataFrame | None = None,
+    s_d_denom: str = "treated",
+    binary: str = "std",
+    include_distance: bool = True,
+    threshold: float = 0.1,
+) -> BalanceTable:
+    """Balance of the covariates before and after matching, equal to MatchIt's ``summary()``.
+
+    Parameters
+    ----------
+    sample : MatchedSample
+    covariates : None (all of the sample's covariates), a list of their names, or a data
+        frame with one row per unit (extra variables, like MatchIt's ``addlvariables``).
+    s_d_denom : "treated" (ATT, MatchIt's default), "control" or "pooled" (mean of the two
+        group variances).
+    binary : "std" standardizes binary variables by sqrt(p(1-p)) as MatchIt does; "raw"
+        shows their raw difference in proportions (cobalt's default).
+    include_distance : put the distance measure first, as MatchIt does.
+    threshold : |SMD| above which a term is reported as imbalanced.
+    """
+    _check_sample(sample)
+    check_choice("balance_table", "s_d_denom", s_d_denom, ("treated", "control", "pooled"))
+    check_choice("balance_table", "binary", binary, ("std", "raw"))
+    terms = expand_terms(_select_covariates(sample, covariates))
+    if include_distance:
+        distance = np.asarray(sample.distance, dtype=np.float64)
+        terms.insert(0, BalanceTerm("distance", "distance", None, distance))
+    rows = [_term_row(term, sample, s_d_denom, binary) for term in terms]
+    frame = pd.DataFrame(rows, columns=_FRAME_COLUMNS)
+    return BalanceTable(
+        frame, sample_sizes(sample), s_d_denom, binary, sample.estimand, float(threshold),
+        bool(include_distance),
+    )
+
+
+_FRAME_COLUMNS = [
+    "term", "variable", "level", "binary",
+    *(f"{k}_before" for k in STAT_NAMES), *(f"{k}_after" for k in STAT_NAMES), "pair_dist_after",
+]
