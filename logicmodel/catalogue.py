@@ -1,0 +1,130 @@
+"""The indicator catalogue: indicators computed from register data and person-level outcomes.
+
+The YAML shape is documented in ``docs/architecture.md`` and ``docs/logic-models.md``.
+Filters and conditions are SQL boolean expressions kept here as opaque strings; the
+``monitoring`` package compiles and binds them against the data contract.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field
+
+from logicmodel.fields import Bool, Frozen, Int, Number, SnakeId, Str, Text
+
+Source = Literal["person_month", "participation", "surveys", "costs", "applications", "exits"]
+IndicatorType = Literal["count", "sum", "mean", "share", "ratio"]
+Direction = Literal["higher_is_better", "lower_is_better", "neutral"]
+Grain = Literal["month", "quarter", "year"]
+Disaggregation = Literal["centre", "region", "nationality", "sex", "age_band", "household", "measure"]
+ExitType = Literal["assisted_return", "independent_return", "forced_return", "unknown_address", "permit", "other"]
+Instrument = Literal["hscl10", "hscl25", "rhs13", "phq9", "mi_importance", "mi_confidence"]
+
+SOURCES: tuple[str, ...] = Source.__args__
+DISAGGREGATIONS: tuple[str, ...] = Disaggregation.__args__
+
+
+class Aggregate(Frozen):
+    """The numerator or denominator of a ratio: a count or a sum, with its own filter.
+
+    ``source`` overrides the indicator's source (e.g. costs per participant: a sum over
+    ``costs`` divided by a count over ``participation``).
+    """
+
+    type: Literal["count", "sum"]
+    filter: Str | None = None
+    column: SnakeId | None = None
+    distinct: SnakeId | None = None
+    source: Source | None = None
+
+
+class Indicator(Frozen):
+    """One monitored indicator.
+
+    Which keys apply depends on ``type``: count (``filter``, ``distinct``), sum and mean
+    (``column``, ``filter``), share (``filter`` for the population, ``condition``) and
+    ratio (``numerator``, ``denominator``). The value is multiplied by ``scale``.
+    """
+
+    id: SnakeId
+    title: Text
+    description: Text | None = None
+    source: Source
+    type: IndicatorType
+    filter: Str | None = None
+    condition: Str | None = None
+    column: SnakeId | None = None
+    distinct: SnakeId | None = None
+    numerator: Aggregate | None = None
+    denominator: Aggregate | None = None
+    scale: Annotated[Number, Field(gt=0)] = 1.0
+    unit: Str
+    decimals: Annotated[Int, Field(ge=0, le=6)] = 1
+    direction: Direction
+    grain: Grain = "month"
+    window_months: Annotated[Int, Field(ge=1, le=120)] | None = None
+    cumulative: Bool = False
+    measure_scoped: Bool = False
+    disaggregations: tuple[Disaggregation, ...] = ()
+
+
+class _OutcomeBase(Frozen):
+    id: SnakeId
+    title: Text
+    description: Text | None = None
+    months: Annotated[Int, Field(ge=1, le=120)]
+    unit: Str = "share"
+    direction: Direction
+
+
+class ExitWithinOutcome(_OutcomeBase):
+    """1 if the person exits by one of ``exit_types`` within ``months`` of the index date."""
+
+    kind: Literal["exit_within"]
+    exit_types: Annotated[tuple[ExitType, ...], Field(min_length=1)]
+
+
+class ApplicationWithinOutcome(_OutcomeBase):
+    """1 if the person applies to ``programme`` within ``months`` of the index date."""
+
+    kind: Literal["application_within"]
+    programme: Str = "assisted_return"
+
+
+class SurveyChangeOutcome(_OutcomeBase):
+    """Score at ``months`` after the index date (window +-1 month) minus the baseline score."""
+
+    kind: Literal["survey_change"]
+    instrument: Instrument
+
+
+Outcome = Annotated[
+    Union[ExitWithinOutcome, ApplicationWithinOutcome, SurveyChangeOutcome],
+    Field(discriminator="kind"),
+]
+OUTCOME_KINDS = ("exit_within", "application_within", "survey_change")
+
+
+class Catalogue(Frozen):
+    """A versioned set of indicator and outcome definitions shared by several models."""
+
+    version: Str
+    indicators: tuple[Indicator, ...] = ()
+    outcomes: tuple[Outcome, ...] = ()
+
+    def indicator(self, indicator_id: str) -> Indicator | None:
+        """The indicator with this id, or None."""
+        return next((i for i in self.indicators if i.id == indicator_id), None)
+
+    def outcome(self, outcome_id: str) -> ExitWithinOutcome | ApplicationWithinOutcome | SurveyChangeOutcome | None:
+        """The outcome with this id, or None."""
+        return next((o for o in self.outcomes if o.id == outcome_id), None)
+
+    @property
+    def indicator_ids(self) -> tuple[str, ...]:
+        return tuple(i.id for i in self.indicators)
+
+    @property
+    def outcome_ids(self) -> tuple[str, ...]:
+        return tuple(o.id for o in self.outcomes)

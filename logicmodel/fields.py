@@ -1,0 +1,102 @@
+"""Building blocks shared by the model and catalogue schemas: the frozen base, identifiers,
+months, numbers and translatable text."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Strict, Tag, model_validator
+
+#: Patterns of identifiers, with the words used for them in messages.
+ID_PATTERN = r"^[a-z][a-z0-9_]*(-[a-z0-9_]+)*$"
+SNAKE_PATTERN = r"^[a-z][a-z0-9_]*$"
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+PERIOD_PATTERN = r"^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$"
+CODE_PATTERN = r"^[A-Za-z0-9_]+$"
+
+PATTERN_WORDS = {
+    ID_PATTERN: "an identifier in lower case (letters, digits, '_' or '-', starting with a letter)",
+    SNAKE_PATTERN: "an identifier in lower snake case (letters, digits and '_', starting with a letter)",
+    MONTH_PATTERN: "a month written YYYY-MM (in quotes is safest)",
+    PERIOD_PATTERN: "a period written YYYY, YYYY-MM or YYYY-Qn",
+    CODE_PATTERN: "a code of letters, digits and '_'",
+}
+
+
+class Frozen(BaseModel):
+    """Base of every schema class: immutable, unknown keys forbidden, no silent coercion."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, validate_default=False)
+
+
+Str = Annotated[str, Strict(), Field(min_length=1)]
+Bool = Annotated[bool, Strict()]
+Int = Annotated[int, Strict()]
+Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+Id = Annotated[str, Strict(), Field(pattern=ID_PATTERN, max_length=64)]
+SnakeId = Annotated[str, Strict(), Field(pattern=SNAKE_PATTERN, max_length=64)]
+Month = Annotated[str, Strict(), Field(pattern=MONTH_PATTERN)]
+PeriodLabel = Annotated[str, Strict(), Field(pattern=PERIOD_PATTERN)]
+Code = Annotated[str, Strict(), Field(pattern=CODE_PATTERN, max_length=32)]
+
+
+class LocalizedText(Frozen):
+    """Text in Norwegian Bokmål (``nb``) and/or English (``en``); at least one."""
+
+    nb: Str | None = None
+    en: Str | None = None
+
+    @model_validator(mode="after")
+    def _one_language(self) -> LocalizedText:
+        if self.nb is None and self.en is None:
+            raise ValueError("give the text in at least one language: nb or en")
+        return self
+
+
+def _text_kind(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "plain"
+    if isinstance(value, (dict, LocalizedText)):
+        return "localized"
+    return None
+
+
+#: A plain string, or a mapping ``{nb: ..., en: ...}``.
+Text = Annotated[
+    Union[Annotated[Str, Tag("plain")], Annotated[LocalizedText, Tag("localized")]],
+    Discriminator(
+        _text_kind,
+        custom_error_type="text_type",
+        custom_error_message="expected a text or a mapping {nb: ..., en: ...}",
+    ),
+]
+
+#: Loc elements pydantic inserts for tagged unions; they are not keys of the data.
+UNION_TAGS = frozenset({"plain", "localized", "one", "many", "exit_within", "application_within", "survey_change"})
+
+
+def text_in(text: str | LocalizedText | None, lang: str = "nb") -> str | None:
+    """The text in ``lang`` ('nb' or 'en'), falling back to the other language."""
+    if text is None or isinstance(text, str):
+        return text
+    first, second = (text.en, text.nb) if lang == "en" else (text.nb, text.en)
+    return first if first is not None else second
+
+
+def month_index(label: str) -> int:
+    """Months since year 0 of the first month of a period label (YYYY, YYYY-MM, YYYY-Qn)."""
+    year = int(label[:4])
+    if len(label) == 4:
+        return year * 12
+    if label[5] == "Q":
+        return year * 12 + (int(label[6]) - 1) * 3
+    return year * 12 + int(label[5:7]) - 1
+
+
+def last_month_index(label: str) -> int:
+    """Months since year 0 of the last month of a period label."""
+    if len(label) == 4:
+        return month_index(label) + 11
+    if label[5] == "Q":
+        return month_index(label) + 2
+    return month_index(label)
