@@ -1,0 +1,100 @@
+"""Graphviz DOT text of a logic model: one ``rank=same`` group per level band.
+
+A header node per band, chained by invisible edges, keeps the bands in order from left
+to right even when a level has no links. All identifiers and labels are quoted and
+escaped, so any node id or title is safe.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from logicmodel.diagram.reading import DiagramEdge, DiagramInput, DiagramNode, read_graph
+from logicmodel.diagram.textmetrics import wrap
+from logicmodel.diagram.vocabulary import BAND_LABELS, BANDS, VERDICT_LABELS, VERDICT_STYLES
+
+WRAP_WIDTH = 170.0
+FONT_SIZE = 11.0
+EDGE_STYLES = {
+    "supported": 'color="#2e7d32", penwidth=2.4',
+    "weakened": 'color="#b26a00", style=dashed',
+    "refuted": 'color="#b3261e", style=dotted, arrowhead=tee',
+    "untested": 'color="#8a8f94", style=dashed, arrowhead=onormal',
+}
+
+
+def quote(text: str) -> str:
+    """A DOT double-quoted string; line breaks become centred ``\\n`` breaks."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n") + '"'
+
+
+def _node_label(node: DiagramNode, lang: str) -> str:
+    lines = wrap(node.title, WRAP_WIDTH, FONT_SIZE)
+    if node.verdict:
+        lines.append(f"{VERDICT_STYLES[node.verdict].symbol} {VERDICT_LABELS[lang][node.verdict]}")
+    return "\n".join(lines)
+
+
+def _node_line(node: DiagramNode, lang: str) -> str:
+    attrs = [f"label={quote(_node_label(node, lang))}", f"tooltip={quote(node.title)}"]
+    if node.verdict:
+        style = VERDICT_STYLES[node.verdict]
+        dashed = ',dashed' if style.dash else ''
+        attrs += [f'fillcolor="{style.fill}"', f'color="{style.stroke}"', f'style="rounded,filled{dashed}"']
+    return f"    {quote(node.name)} [{', '.join(attrs)}];"
+
+
+def _edge_line(diagram: DiagramInput, edge: DiagramEdge) -> str:
+    source, target = diagram.nodes[edge.source].name, diagram.nodes[edge.target].name
+    attrs = []
+    if edge.mechanism:
+        attrs.append(f"tooltip={quote(edge.mechanism)}")
+    if edge.rating:
+        attrs.append(EDGE_STYLES[edge.rating])
+    tail = f" [{', '.join(attrs)}]" if attrs else ""
+    return f"  {quote(source)} -> {quote(target)}{tail};"
+
+
+def _header_ids(diagram: DiagramInput) -> dict[str, str]:
+    """An id for each band's header node that no model node uses."""
+    taken = {node.name for node in diagram.nodes}
+    ids = {}
+    for key, _, _ in BANDS:
+        candidate = f"level:{key}"
+        while candidate in taken:
+            candidate = "_" + candidate
+        ids[key] = candidate
+    return ids
+
+
+def render_dot(diagram: DiagramInput) -> str:
+    """The DOT document of a checked diagram."""
+    headers = _header_ids(diagram)
+    out = [
+        f"digraph {quote(diagram.id or 'logicmodel')} {{",
+        f"  graph [rankdir=LR, newrank=true, labelloc=t, fontname=Helvetica, label={quote(diagram.title)}];",
+        f'  node [shape=box, style="rounded,filled", fillcolor="#ffffff", color="#4a5560", fontname=Helvetica, fontsize={FONT_SIZE:g}];',
+        '  edge [color="#5b6770"];',
+    ]
+    present = []
+    for key, _, _ in BANDS:
+        members = [node for node in diagram.nodes if node.band == key]
+        if not members:
+            continue
+        present.append(key)
+        out.append(f"  subgraph {quote('level_' + key)} {{")
+        out.append("    rank=same;")
+        out.append(f"    {quote(headers[key])} [shape=plaintext, style=\"\", fontname=\"Helvetica-Bold\", label={quote(BAND_LABELS[diagram.lang][key])}];")
+        out.extend(_node_line(node, diagram.lang) for node in members)
+        out.append("  }")
+    for a, b in zip(present, present[1:]):
+        out.append(f"  {quote(headers[a])} -> {quote(headers[b])} [style=invis];")
+    out.extend(_edge_line(diagram, edge) for edge in diagram.edges)
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def to_dot(graph: nx.DiGraph, *, lang: str = "nb") -> str:
+    """Graphviz DOT text of a logic-model graph (render with ``dot -Tsvg``)."""
+    return render_dot(read_graph(graph, lang))

@@ -1,0 +1,154 @@
+"""Put a diagram together: columns, order, box sizes, positions and arrow routes.
+
+``compute_layout`` is a pure function from the checked graph to geometry; the SVG
+writer only draws what it returns. All sizes are in pixels (SVG user units).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from logicmodel.diagram.layering import Layering, layer
+from logicmodel.diagram.ordering import count_crossings, neighbours, order
+from logicmodel.diagram.placement import place
+from logicmodel.diagram.reading import DiagramInput
+from logicmodel.diagram.routing import Frame, Route, route
+from logicmodel.diagram.textmetrics import wrap
+
+FONT = 12.0
+LINE = 15.0
+TAG_FONT = 10.5
+TAG_LINE = 14.0
+PAD_X = 9.0
+PAD_Y = 8.0
+WIDTHS = (180.0, 220.0, 260.0)
+MAX_LINES = 5
+CHANNEL = 4.0
+EDGE_PAD = 16.0
+RIGHT_PAD = 38.0
+
+
+@dataclass(frozen=True)
+class Box:
+    """A node's box: top-left corner, size and wrapped title lines."""
+
+    node: int
+    x: float
+    y: float
+    width: float
+    height: float
+    lines: tuple[str, ...]
+
+    def moved(self, dx: float, dy: float) -> Box:
+        return Box(self.node, self.x + dx, self.y + dy, self.width, self.height, self.lines)
+
+    def contains(self, px: float, py: float, tolerance: float = 0.0) -> bool:
+        inside_x = self.x + tolerance < px < self.x + self.width - tolerance
+        return inside_x and self.y + tolerance < py < self.y + self.height - tolerance
+
+
+@dataclass(frozen=True)
+class Band:
+    """A level's background column: band key and horizontal extent."""
+
+    key: str
+    left: float
+    right: float
+
+    def moved(self, dx: float) -> Band:
+        return Band(self.key, self.left + dx, self.right + dx)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Geometry of the diagram body, with the body's top at 0."""
+
+    boxes: tuple[Box, ...]
+    bands: tuple[Band, ...]
+    routes: tuple[Route, ...]
+    width: float
+    height: float
+    crossings: int
+
+    def moved(self, dx: float, dy: float) -> Layout:
+        """The same layout shifted by ``(dx, dy)``."""
+        return Layout(
+            boxes=tuple(b.moved(dx, dy) for b in self.boxes),
+            bands=tuple(b.moved(dx) for b in self.bands),
+            routes=tuple(r.moved(dx, dy) for r in self.routes),
+            width=self.width,
+            height=self.height,
+            crossings=self.crossings,
+        )
+
+
+def _column_width(titles: list[str]) -> float:
+    for width in WIDTHS:
+        if all(len(wrap(t, width - 2 * PAD_X, FONT)) <= MAX_LINES for t in titles):
+            return width
+    return WIDTHS[-1]
+
+
+def _box_height(lines: int, tagged: bool) -> float:
+    return 2 * PAD_Y + lines * LINE + (TAG_LINE if tagged else 0.0)
+
+
+def _gaps(layering: Layering) -> list[float]:
+    """Width of the gap after each column, growing with the arrows that cross it."""
+    load = [0] * max(layering.n_columns, 1)
+    for chain in layering.chains:
+        for vertex in chain.vertices[:-1]:
+            load[layering.column[vertex]] += 1
+    return [min(160.0, max(60.0, 48.0 + 3.0 * count)) for count in load]
+
+
+def _x_positions(widths: list[float], gaps: list[float]) -> tuple[list[float], list[float]]:
+    lefts, rights, x = [], [], EDGE_PAD
+    for width, gap in zip(widths, gaps):
+        lefts.append(x)
+        rights.append(x + width)
+        x += width + gap
+    return lefts, rights
+
+
+def _bands(layering: Layering, lefts: list[float], rights: list[float], gaps: list[float]) -> list[Band]:
+    bands = []
+    last = layering.n_columns - 1
+    for key, first, final in layering.bands:
+        left = lefts[first] - (gaps[first - 1] / 2 if first > 0 else EDGE_PAD)
+        right = rights[final] + (gaps[final] / 2 if final < last else RIGHT_PAD)
+        bands.append(Band(key, left, right))
+    return bands
+
+
+def compute_layout(diagram: DiagramInput) -> Layout:
+    """Lay out the boxes and arrows of a checked diagram."""
+    layering = layer(diagram)
+    columns = order(layering)
+    n = layering.n_nodes
+    widths = [_column_width([diagram.nodes[v].title for v in col if v < n]) for col in columns]
+    lines: list[tuple[str, ...]] = [()] * n
+    height = [CHANNEL] * len(layering.column)
+    for vertex in range(n):
+        width = widths[layering.column[vertex]]
+        lines[vertex] = tuple(wrap(diagram.nodes[vertex].title, width - 2 * PAD_X, FONT))
+        height[vertex] = _box_height(len(lines[vertex]), diagram.nodes[vertex].verdict is not None)
+    left_of, right_of = neighbours(layering)
+    y = place(columns, height, n, left_of, right_of)
+    gaps = _gaps(layering)
+    lefts, rights = _x_positions(widths, gaps)
+    frame = Frame(layering.column, tuple(lefts), tuple(rights), tuple(y), tuple(height))
+    boxes = tuple(
+        Box(v, lefts[layering.column[v]], y[v] - height[v] / 2, widths[layering.column[v]], height[v], lines[v])
+        for v in range(n)
+    )
+    body_height = max((b.y + b.height for b in boxes), default=0.0)
+    total_width = (rights[-1] + RIGHT_PAD) if rights else 2 * EDGE_PAD
+    return Layout(
+        boxes=boxes,
+        bands=tuple(_bands(layering, lefts, rights, gaps)),
+        routes=tuple(route(layering, frame)),
+        width=total_width,
+        height=body_height,
+        crossings=count_crossings(columns, right_of),
+    )

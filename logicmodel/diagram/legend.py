@@ -1,0 +1,100 @@
+"""The legend under the drawing: verdict swatches, link styles and reversed links.
+
+Only what the drawing uses is listed. Entries flow left to right and wrap to the
+drawing's width; each group starts on a new row after its heading.
+"""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+from logicmodel.diagram.layout import Layout
+from logicmodel.diagram.reading import DiagramInput
+from logicmodel.diagram.routing import format_number as num
+from logicmodel.diagram.textmetrics import text_width
+from logicmodel.diagram.vocabulary import (
+    DEFAULT_LINK,
+    PHRASES,
+    RATING_LABELS,
+    RATING_STYLES,
+    RATINGS,
+    VERDICT_LABELS,
+    VERDICT_STYLES,
+    VERDICTS,
+)
+
+FONT = 11.5
+ROW = 24.0
+SWATCH = 34.0
+
+Entry = tuple[str, str]  # (kind, key): kind is "verdict", "rating" or "reversed"
+
+
+def legend_items(diagram: DiagramInput, layout: Layout) -> list[tuple[str, list[Entry]]]:
+    """Groups ``(heading, entries)`` for what the diagram shows; empty when nothing needs one."""
+    words = PHRASES[diagram.lang]
+    groups: list[tuple[str, list[Entry]]] = []
+    verdicts = {node.verdict for node in diagram.nodes}
+    if verdicts - {None}:
+        groups.append((words["verdicts"], [("verdict", v) for v in VERDICTS if v in verdicts]))
+    ratings = {edge.rating for edge in diagram.edges}
+    links: list[Entry] = [("rating", r) for r in RATINGS if r in ratings]
+    if any(route.direction < 0 for route in layout.routes):
+        links.append(("reversed", ""))
+    if links:
+        groups.append((words["ratings"] if ratings - {None} else words["link_list"], links))
+    return groups
+
+
+def _label(entry: Entry, lang: str) -> str:
+    kind, key = entry
+    if kind == "verdict":
+        return f"{VERDICT_STYLES[key].symbol} {VERDICT_LABELS[lang][key]}"
+    if kind == "rating":
+        return RATING_LABELS[lang][key]
+    return PHRASES[lang]["backward"]
+
+
+def _swatch(entry: Entry, x: float, y: float) -> str:
+    kind, key = entry
+    if kind == "verdict":
+        style = VERDICT_STYLES[key]
+        dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
+        return (
+            f'<rect x="{num(x)}" y="{num(y - 8)}" width="{num(SWATCH)}" height="16.0" rx="3.0" '
+            f'fill="{style.fill}" stroke="{style.stroke}" stroke-width="1.4"{dash}/>'
+        )
+    style = RATING_STYLES[key] if kind == "rating" else DEFAULT_LINK
+    dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
+    tip, base = (x + SWATCH, x + SWATCH - 8) if kind == "rating" else (x, x + 8)
+    start, end = (x, base) if kind == "rating" else (base, x + SWATCH)
+    return (
+        f'<path d="M{num(start)},{num(y)} L{num(end)},{num(y)}" stroke="{style.stroke}" '
+        f'stroke-width="{num(style.width)}"{dash} fill="none"/>'
+        f'<path d="M{num(tip)},{num(y)} L{num(base)},{num(y - 4)} L{num(base)},{num(y + 4)} Z" fill="{style.stroke}"/>'
+    )
+
+
+def draw_legend(
+    groups: list[tuple[str, list[Entry]]], x0: float, y0: float, width: float, lang: str
+) -> tuple[list[str], float]:
+    """Legend elements placed from ``(x0, y0)`` within ``width``; returns them and their height."""
+    if not groups:
+        return [], 0.0
+    out = ['<g class="legend">']
+    y = y0
+    for heading, entries in groups:
+        x = x0
+        out.append(f'<text x="{num(x)}" y="{num(y + 4)}" font-size="{num(FONT)}" font-weight="bold">{escape(heading)}</text>')
+        x += text_width(heading, FONT, bold=True) + 14
+        for entry in entries:
+            label = _label(entry, lang)
+            needed = SWATCH + 6 + text_width(label, FONT) + 18
+            if x + needed > x0 + width and x > x0:
+                x, y = x0 + 12, y + ROW
+            out.append(_swatch(entry, x, y))
+            out.append(f'<text x="{num(x + SWATCH + 6)}" y="{num(y + 4)}" font-size="{num(FONT)}">{escape(label)}</text>')
+            x += needed
+        y += ROW
+    out.append("</g>")
+    return out, y - y0

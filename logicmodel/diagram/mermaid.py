@@ -1,0 +1,90 @@
+"""Mermaid flowchart text of a logic model: one subgraph per level band, left to right.
+
+Node ids are sanitised to ``n_`` plus letters, digits and underscores (made unique);
+labels are quoted with Mermaid's entity codes for quotes, ``#``, ``<``, ``>``, ``&``,
+``;`` and backticks, so no title can break the chart.
+"""
+
+from __future__ import annotations
+
+import re
+
+import networkx as nx
+
+from logicmodel.diagram.reading import DiagramEdge, DiagramInput, read_graph
+from logicmodel.diagram.vocabulary import BAND_LABELS, BANDS, RATING_STYLES, VERDICT_LABELS, VERDICT_STYLES, VERDICTS
+
+_ENTITIES = {"#": "#35;", '"': "#quot;", "&": "#amp;", "<": "#lt;", ">": "#gt;", ";": "#59;", "`": "#96;"}
+ARROWS = {None: "-->", "supported": "==>", "weakened": "-.->", "refuted": "-.->", "untested": "-.->"}
+
+
+def label(text: str) -> str:
+    """A quoted Mermaid label; line breaks become ``<br/>``."""
+    text = "".join(_ENTITIES.get(char, char) for char in text)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return '"' + "<br/>".join(lines) + '"'
+
+
+def node_ids(diagram: DiagramInput) -> list[str]:
+    """Safe, unique Mermaid ids for the nodes, derived from their names."""
+    ids: list[str] = []
+    taken: set[str] = set()
+    for node in diagram.nodes:
+        base = "n_" + re.sub(r"[^A-Za-z0-9_]", "_", node.name)
+        candidate, suffix = base, 2
+        while candidate in taken:
+            candidate, suffix = f"{base}_{suffix}", suffix + 1
+        taken.add(candidate)
+        ids.append(candidate)
+    return ids
+
+
+def _front_matter(title: str) -> list[str]:
+    if not title:
+        return []
+    escaped = title.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+    return ["---", f'title: "{escaped}"', "---"]
+
+
+def _node_text(diagram: DiagramInput, index: int) -> str:
+    node = diagram.nodes[index]
+    if node.verdict:
+        tag = f"{VERDICT_STYLES[node.verdict].symbol} {VERDICT_LABELS[diagram.lang][node.verdict]}"
+        return f"{node.title}\n{tag}"
+    return node.title
+
+
+def _link_style(position: int, edge: DiagramEdge) -> str | None:
+    if not edge.rating:
+        return None
+    style = RATING_STYLES[edge.rating]
+    dash = f",stroke-dasharray:{style.dash}" if style.dash else ""
+    return f"  linkStyle {position} stroke:{style.stroke},stroke-width:{style.width}px{dash}"
+
+
+def render_mermaid(diagram: DiagramInput) -> str:
+    """The Mermaid document of a checked diagram."""
+    ids = node_ids(diagram)
+    out = _front_matter(diagram.title) + ["flowchart LR"]
+    for key, _, _ in BANDS:
+        members = [i for i, node in enumerate(diagram.nodes) if node.band == key]
+        if members:
+            out.append(f"  subgraph band_{key}[{label(BAND_LABELS[diagram.lang][key])}]")
+            out.append("    direction TB")
+            out.extend(f"    {ids[i]}[{label(_node_text(diagram, i))}]" for i in members)
+            out.append("  end")
+    out.extend(f"  {ids[e.source]} {ARROWS[e.rating]} {ids[e.target]}" for e in diagram.edges)
+    out.extend(filter(None, (_link_style(i, e) for i, e in enumerate(diagram.edges))))
+    for verdict in VERDICTS:
+        members = [ids[i] for i, node in enumerate(diagram.nodes) if node.verdict == verdict]
+        if members:
+            style = VERDICT_STYLES[verdict]
+            dash = f",stroke-dasharray:{style.dash}" if style.dash else ""
+            out.append(f"  classDef {verdict} fill:{style.fill},stroke:{style.stroke}{dash}")
+            out.append(f"  class {','.join(members)} {verdict}")
+    return "\n".join(out) + "\n"
+
+
+def to_mermaid(graph: nx.DiGraph, *, lang: str = "nb") -> str:
+    """Mermaid flowchart text of a logic-model graph (paste into Markdown that renders Mermaid)."""
+    return render_mermaid(read_graph(graph, lang))

@@ -1,0 +1,223 @@
+"""Write a laid-out logic model as a standalone, accessible SVG document.
+
+Layers from back to front: band backgrounds with their labels, arrows, boxes, legend.
+Every text is XML-escaped; verdicts and ratings are shown by colour *and* by a printed
+tag or a dash pattern, so the drawing also reads in black and white.
+"""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+import networkx as nx
+
+from logicmodel.diagram.layout import FONT, LINE, PAD_Y, TAG_FONT, Box, Layout, compute_layout
+from logicmodel.diagram.legend import legend_items, draw_legend
+from logicmodel.diagram.reading import DiagramInput, DiagramEdge, read_graph
+from logicmodel.diagram.routing import Route, format_number as num
+from logicmodel.diagram.textmetrics import wrap
+from logicmodel.diagram.vocabulary import (
+    BAND_LABELS,
+    DEFAULT_LINK,
+    DEFAULT_NODE,
+    PHRASES,
+    RATING_LABELS,
+    RATING_STYLES,
+    VERDICT_LABELS,
+    VERDICT_STYLES,
+)
+
+MARGIN = 20.0
+MIN_WIDTH = 420.0
+TITLE_FONT = 18.0
+BAND_FONT = 13.0
+FONT_FAMILY = "'Liberation Sans', Arial, Helvetica, sans-serif"
+TEXT_COLOUR = "#1f2933"
+BAND_FILLS = ("#eef2f6", "#f8f9fb")
+ARROW_LENGTH = 9.0
+ARROW_HALF = 4.5
+
+
+def attr(value: object) -> str:
+    """Escape a value for a double-quoted XML attribute."""
+    return escape(str(value), {'"': "&quot;", "\n": "&#10;", "\t": "&#9;", "\r": "&#13;"})
+
+
+def _header(diagram: DiagramInput, width: float) -> tuple[list[str], float]:
+    """Title (and id) lines at the top; returns the elements and the height used."""
+    title = diagram.title or PHRASES[diagram.lang]["diagram"]
+    elements, y = [], MARGIN
+    for line in wrap(title, width - 2 * MARGIN, TITLE_FONT, bold=True):
+        y += TITLE_FONT * 1.25
+        elements.append(
+            f'<text x="{num(MARGIN)}" y="{num(y)}" font-size="{num(TITLE_FONT)}" '
+            f'font-weight="bold">{escape(line)}</text>'
+        )
+    if diagram.id and diagram.id != diagram.title:
+        y += 16.0
+        elements.append(f'<text x="{num(MARGIN)}" y="{num(y)}" font-size="11.0" fill="#5f6b76">{escape(diagram.id)}</text>')
+    return elements, y + 12.0
+
+
+def _band_labels(layout: Layout, lang: str) -> tuple[list[list[str]], float]:
+    wrapped = [wrap(BAND_LABELS[lang][b.key], b.right - b.left - 12, BAND_FONT, bold=True) for b in layout.bands]
+    height = max((len(lines) for lines in wrapped), default=1) * (BAND_FONT * 1.25) + 14.0
+    return wrapped, height
+
+
+def _bands(layout: Layout, lang: str, top: float, bottom: float) -> list[str]:
+    wrapped, _ = _band_labels(layout, lang)
+    out = ['<g class="bands">']
+    for index, (band, lines) in enumerate(zip(layout.bands, wrapped)):
+        fill = BAND_FILLS[index % 2]
+        out.append(
+            f'<rect class="band" data-band="{band.key}" x="{num(band.left)}" y="{num(top)}" '
+            f'width="{num(band.right - band.left)}" height="{num(bottom - top)}" fill="{fill}"/>'
+        )
+        centre = (band.left + band.right) / 2
+        spans = "".join(
+            f'<tspan x="{num(centre)}" y="{num(top + 8 + (i + 1) * BAND_FONT * 1.25 - 3)}">{escape(line)}</tspan>'
+            for i, line in enumerate(lines)
+        )
+        out.append(
+            f'<text class="band-label" text-anchor="middle" font-size="{num(BAND_FONT)}" '
+            f'font-weight="bold" fill="#243447">{spans}</text>'
+        )
+    out.append("</g>")
+    return out
+
+
+def _edge_title(diagram: DiagramInput, edge: DiagramEdge) -> str:
+    words = PHRASES[diagram.lang]
+    text = f"{diagram.nodes[edge.source].title} \u2192 {diagram.nodes[edge.target].title}"
+    details = []
+    if edge.mechanism:
+        details.append(f"{words['mechanism']}: {edge.mechanism}")
+    if edge.lag_months is not None:
+        details.append(f"{words['lag']}: {edge.lag_months} {words['months']}")
+    if edge.rating:
+        details.append(f"{words['rating']}: {RATING_LABELS[diagram.lang][edge.rating]}")
+    return text + ("; " + "; ".join(details) if details else "")
+
+
+def _arrowhead(route: Route) -> str:
+    tip_x, tip_y = route.end
+    base_x = tip_x - route.direction * ARROW_LENGTH
+    return (
+        f"M{num(tip_x)},{num(tip_y)} L{num(base_x)},{num(tip_y - ARROW_HALF)} "
+        f"L{num(base_x)},{num(tip_y + ARROW_HALF)} Z"
+    )
+
+
+def _edge(diagram: DiagramInput, route: Route) -> str:
+    edge = diagram.edges[route.edge]
+    style = RATING_STYLES.get(edge.rating or "", DEFAULT_LINK)
+    dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
+    rating = f' data-rating="{edge.rating}"' if edge.rating else ""
+    return (
+        f'<g class="edge" data-source="{attr(diagram.nodes[edge.source].name)}" '
+        f'data-target="{attr(diagram.nodes[edge.target].name)}"{rating}>'
+        f"<title>{escape(_edge_title(diagram, edge))}</title>"
+        f'<path class="link" d="{route.path()}" fill="none" stroke="{style.stroke}" '
+        f'stroke-width="{num(style.width)}"{dash}/>'
+        f'<path class="arrowhead" d="{_arrowhead(route)}" fill="{style.stroke}" stroke="{style.stroke}" '
+        f'stroke-width="1.0" stroke-linejoin="miter"/></g>'
+    )
+
+
+def _node(diagram: DiagramInput, box: Box) -> str:
+    node = diagram.nodes[box.node]
+    style = VERDICT_STYLES.get(node.verdict or "", DEFAULT_NODE)
+    dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
+    centre = box.x + box.width / 2
+    spans = "".join(
+        f'<tspan x="{num(centre)}" y="{num(box.y + PAD_Y + FONT * 0.92 + i * LINE)}">{escape(line)}</tspan>'
+        for i, line in enumerate(box.lines)
+    )
+    parts = [
+        f'<g class="node" data-node="{attr(node.name)}" data-level="{node.level}"'
+        + (f' data-verdict="{node.verdict}"' if node.verdict else "")
+        + ">",
+        f"<title>{escape(_node_title(diagram, box.node))}</title>",
+        f'<rect x="{num(box.x)}" y="{num(box.y)}" width="{num(box.width)}" height="{num(box.height)}" '
+        f'rx="5.0" fill="{style.fill}" stroke="{style.stroke}" stroke-width="1.4"{dash}/>',
+        f'<text text-anchor="middle" font-size="{num(FONT)}" fill="{TEXT_COLOUR}">{spans}</text>',
+    ]
+    if node.verdict:
+        tag = f"{style.symbol} {VERDICT_LABELS[diagram.lang][node.verdict]}"
+        y = box.y + box.height - PAD_Y - 3
+        parts.append(
+            f'<text class="verdict-tag" x="{num(centre)}" y="{num(y)}" text-anchor="middle" '
+            f'font-size="{num(TAG_FONT)}" font-style="italic" fill="{style.stroke}">{escape(tag)}</text>'
+        )
+    return "".join(parts) + "</g>"
+
+
+def _node_title(diagram: DiagramInput, index: int) -> str:
+    node = diagram.nodes[index]
+    band = BAND_LABELS[diagram.lang][node.band]
+    text = f"{node.title} ({band})"
+    if node.verdict:
+        text += f"; {PHRASES[diagram.lang]['verdict']}: {VERDICT_LABELS[diagram.lang][node.verdict]}"
+    return text
+
+
+def describe(diagram: DiagramInput) -> str:
+    """A plain-text account of the model for screen readers: levels, boxes and links."""
+    words = PHRASES[diagram.lang]
+    title = diagram.title or words["diagram"]
+    parts = [f"{words['diagram']} \u00ab{title}\u00bb: {len(diagram.nodes)} {words['nodes']}, {len(diagram.edges)} {words['links']}."]
+    by_band: dict[str, list[str]] = {}
+    for node in diagram.nodes:
+        by_band.setdefault(node.band, []).append(node.title)
+    for band, label in BAND_LABELS[diagram.lang].items():
+        if band in by_band:
+            parts.append(f"{label}: " + "; ".join(by_band[band]) + ".")
+    if diagram.edges:
+        parts.append(f"{words['link_list']}: " + "; ".join(_edge_title(diagram, e) for e in diagram.edges) + ".")
+    return " ".join(parts)
+
+
+def render_svg(diagram: DiagramInput) -> str:
+    """The SVG document of a checked diagram."""
+    layout = compute_layout(diagram)
+    width = max(layout.width + 2 * MARGIN, MIN_WIDTH)
+    header, header_height = _header(diagram, width)
+    _, label_height = _band_labels(layout, diagram.lang)
+    body_top = header_height + label_height + 6.0
+    body = layout.moved(MARGIN, body_top)
+    band_bottom = body_top + layout.height + 16.0
+    items = legend_items(diagram, layout)
+    legend, legend_height = draw_legend(items, MARGIN, band_bottom + 18.0, width - 2 * MARGIN, diagram.lang)
+    height = band_bottom + (legend_height + 18.0 if items else 0.0) + MARGIN
+    summary = describe(diagram)
+    label = f"{PHRASES[diagram.lang]['diagram']}: {diagram.title or diagram.id}"
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{num(width)}" height="{num(height)}" '
+        f'viewBox="0 0 {num(width)} {num(height)}" role="img" aria-label="{attr(label)}" '
+        f'aria-describedby="diagram-desc" font-family="{attr(FONT_FAMILY)}" fill="{TEXT_COLOUR}">',
+        f'<title id="diagram-title">{escape(label)}</title>',
+        f'<desc id="diagram-desc">{escape(summary)}</desc>',
+        f'<rect class="background" x="0.0" y="0.0" width="{num(width)}" height="{num(height)}" fill="#ffffff"/>',
+        *header,
+        *_bands(body, diagram.lang, header_height, band_bottom),
+        '<g class="edges">',
+        *(_edge(diagram, r) for r in body.routes),
+        "</g>",
+        '<g class="nodes">',
+        *(_node(diagram, b) for b in body.boxes),
+        "</g>",
+        *legend,
+        "</svg>",
+    ]
+    return "\n".join(out) + "\n"
+
+
+def to_svg(graph: nx.DiGraph, *, lang: str = "nb") -> str:
+    """Draw a logic-model graph as a standalone SVG document (a string).
+
+    Levels are columns from inputs on the left to impact on the right; outcomes are split
+    by horizon. Raises :class:`~logicmodel.diagram.errors.DiagramError` on unknown
+    levels, horizons, verdicts or ratings, or an unknown ``lang`` (``nb`` or ``en``).
+    """
+    return render_svg(read_graph(graph, lang))

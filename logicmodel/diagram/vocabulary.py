@@ -1,0 +1,162 @@
+"""The fixed vocabulary of a drawing: levels, bands, verdicts, ratings and their labels.
+
+A *band* is one vertical column group of the drawing. Levels map to bands in this
+order: input, activity, output, outcome (no horizon), outcome short, medium, long,
+impact. Every label exists in Norwegian Bokmål (``nb``) and English (``en``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LANGUAGES = ("nb", "en")
+LEVELS = ("input", "activity", "output", "outcome", "impact")
+HORIZONS = ("short", "medium", "long")
+VERDICTS = ("confirmed", "not_confirmed", "inconclusive", "contradicted", "not_testable")
+RATINGS = ("supported", "weakened", "refuted", "untested")
+
+# (band key, level, horizon) in drawing order.
+BANDS: tuple[tuple[str, str, str | None], ...] = (
+    ("input", "input", None),
+    ("activity", "activity", None),
+    ("output", "output", None),
+    ("outcome", "outcome", None),
+    ("outcome_short", "outcome", "short"),
+    ("outcome_medium", "outcome", "medium"),
+    ("outcome_long", "outcome", "long"),
+    ("impact", "impact", None),
+)
+BAND_ORDER = {key: index for index, (key, _, _) in enumerate(BANDS)}
+
+BAND_LABELS = {
+    "nb": {
+        "input": "Innsatsfaktorer",
+        "activity": "Aktiviteter",
+        "output": "Produkter",
+        "outcome": "Resultater",
+        "outcome_short": "Resultater, kort sikt",
+        "outcome_medium": "Resultater, mellomlang sikt",
+        "outcome_long": "Resultater, lang sikt",
+        "impact": "Samfunnseffekt",
+    },
+    "en": {
+        "input": "Inputs",
+        "activity": "Activities",
+        "output": "Outputs",
+        "outcome": "Outcomes",
+        "outcome_short": "Outcomes, short term",
+        "outcome_medium": "Outcomes, medium term",
+        "outcome_long": "Outcomes, long term",
+        "impact": "Impact",
+    },
+}
+
+
+@dataclass(frozen=True)
+class NodeStyle:
+    """How a verdict looks: fill and border colour, border dash and a printed tag."""
+
+    fill: str
+    stroke: str
+    dash: str | None
+    symbol: str
+
+
+@dataclass(frozen=True)
+class LinkStyle:
+    """How a link rating looks: colour, width and dash pattern (readable in grey print)."""
+
+    stroke: str
+    width: float
+    dash: str | None
+
+
+DEFAULT_NODE = NodeStyle(fill="#ffffff", stroke="#4a5560", dash=None, symbol="")
+VERDICT_STYLES = {
+    "confirmed": NodeStyle("#dcefd9", "#2e7d32", None, "\u2713"),
+    "not_confirmed": NodeStyle("#fbe9c8", "#b26a00", "6 3", "\u2013"),
+    "inconclusive": NodeStyle("#e8e8e8", "#5f6368", "2 3", "?"),
+    "contradicted": NodeStyle("#f8d4d4", "#b3261e", "8 3 2 3", "\u2717"),
+    "not_testable": NodeStyle("#ffffff", "#8a8f94", "1 3", "\u2205"),
+}
+DEFAULT_LINK = LinkStyle(stroke="#5b6770", width=1.3, dash=None)
+RATING_STYLES = {
+    "supported": LinkStyle("#2e7d32", 2.4, None),
+    "weakened": LinkStyle("#b26a00", 1.6, "7 4"),
+    "refuted": LinkStyle("#b3261e", 1.6, "2 3"),
+    "untested": LinkStyle("#8a8f94", 1.3, "10 3 2 3"),
+}
+
+VERDICT_LABELS = {
+    "nb": {
+        "confirmed": "bekreftet",
+        "not_confirmed": "ikke bekreftet",
+        "inconclusive": "uavklart",
+        "contradicted": "motsagt",
+        "not_testable": "ikke testbart",
+    },
+    "en": {
+        "confirmed": "confirmed",
+        "not_confirmed": "not confirmed",
+        "inconclusive": "inconclusive",
+        "contradicted": "contradicted",
+        "not_testable": "not testable",
+    },
+}
+RATING_LABELS = {
+    "nb": {
+        "supported": "støttet",
+        "weakened": "svekket",
+        "refuted": "avkreftet",
+        "untested": "ikke testet",
+    },
+    "en": {
+        "supported": "supported",
+        "weakened": "weakened",
+        "refuted": "refuted",
+        "untested": "untested",
+    },
+}
+
+# Words of the surrounding text (legend headings, description, tooltips).
+PHRASES = {
+    "nb": {
+        "diagram": "Logikkmodell",
+        "nodes": "noder",
+        "links": "koblinger",
+        "verdicts": "Vurdering av resultat",
+        "ratings": "Vurdering av kobling",
+        "backward": "kobling mot strømmen (til et tidligere nivå eller i en sirkel)",
+        "lag": "forsinkelse",
+        "months": "mnd.",
+        "mechanism": "mekanisme",
+        "none": "(ingen)",
+        "levels": "Nivåer",
+        "link_list": "Koblinger",
+        "rating": "vurdering",
+        "verdict": "vurdering",
+    },
+    "en": {
+        "diagram": "Logic model",
+        "nodes": "nodes",
+        "links": "links",
+        "verdicts": "Verdict on result",
+        "ratings": "Rating of link",
+        "backward": "link against the flow (to an earlier level or in a cycle)",
+        "lag": "lag",
+        "months": "months",
+        "mechanism": "mechanism",
+        "none": "(none)",
+        "levels": "Levels",
+        "link_list": "Links",
+        "rating": "rating",
+        "verdict": "verdict",
+    },
+}
+
+
+def band_key(level: str, horizon: str | None) -> str:
+    """The band of a node: its level, with outcomes split by horizon."""
+    if level == "outcome" and horizon is not None:
+        return f"outcome_{horizon}"
+    return level
