@@ -1,0 +1,122 @@
+"""Generate the synthetic registers: the orchestration of all concepts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Mapping
+
+import numpy as np
+import pandas as pd
+
+from tiltak.synth.applications import applications_frame
+from tiltak.synth.centres import make_centres
+from tiltak.synth.config import SynthConfig
+from tiltak.synth.costs import costs_frame
+from tiltak.synth.exits import decisions_frame, event_dates, exits_frame
+from tiltak.synth.moves import centre_schedule
+from tiltak.synth.nationalities import nationality_frame
+from tiltak.synth.participation import make_participation, participation_frame
+from tiltak.synth.persons import persons_frame, pseudonyms
+from tiltak.synth.population import make_population
+from tiltak.synth.residence import residence_frame
+from tiltak.synth.rollout import make_rollout
+from tiltak.synth.simulation import simulate
+from tiltak.synth.streams import stream
+from tiltak.synth.surveys import (
+    draw_noise, hscl_items, months_since_decision, survey_design, surveys_frame,
+)
+from tiltak.synth.truth import (
+    PotentialOutcomes, return_outcomes, truth_effects_frame, truth_outcomes_frame,
+)
+
+if TYPE_CHECKING:
+    from tiltak.synth.summary import SynthSummary
+
+TABLE_ORDER: tuple[str, ...] = (
+    "nationalities", "persons", "centres", "residence", "decisions",
+    "participation", "applications", "exits", "surveys", "costs",
+)
+SORT_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "nationalities": ("nationality",), "persons": ("person_id",), "centres": ("centre_id",),
+    "residence": ("person_id", "date_from"), "decisions": ("person_id", "decision_date"),
+    "participation": ("person_id", "measure", "start_date"),
+    "applications": ("person_id", "application_date"), "exits": ("person_id",),
+    "surveys": ("person_id", "survey_date", "instrument"),
+    "costs": ("measure", "centre_id", "period"),
+    "truth_outcomes": ("person_id", "measure"), "truth_effects": ("measure", "outcome"),
+})
+
+
+@dataclass(frozen=True)
+class SyntheticRegisters:
+    """The generated contract tables (``tables``) and the ground truth.
+
+    ``truth_effects``: the true ATT per measure and outcome; ``truth_outcomes``: each
+    participant's potential outcomes. Frames are sorted by their keys.
+    """
+
+    config: SynthConfig
+    tables: Mapping[str, pd.DataFrame]
+    truth_effects: pd.DataFrame
+    truth_outcomes: pd.DataFrame
+
+    def summary(self) -> "SynthSummary":
+        """Magnitudes next to the published figures (stock, exits, uptake, costs, truth)."""
+        from tiltak.synth.summary import summarise
+
+        return summarise(self)
+
+
+def _sorted(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(list(SORT_KEYS[name]), ignore_index=True, na_position="first")
+
+
+def generate(config: SynthConfig | None = None) -> SyntheticRegisters:
+    """Simulate the registers for ``config`` (defaults: the 2012-2014 case)."""
+    config = config or SynthConfig()
+    rngs = {name: stream(config.seed, name) for name in (
+        "centres", "population", "rollout", "moves", "participation", "exits", "exit_days",
+        "sessions", "applications", "surveys", "control", "costs", "ids")}
+    start = np.datetime64(config.start, "M")
+    window = (start.astype("datetime64[D]"), (start + config.months).astype("datetime64[D]") - np.timedelta64(1, "D"))
+    centres = make_centres(config.n_centres, rngs["centres"])
+    pop = make_population(config, centres, rngs["population"])
+    active = make_rollout(centres.count, config.months, rngs["rollout"])
+    schedule = centre_schedule(pop.first_centre, pop.decision_month, config.months, centres, rngs["moves"])
+    sim = simulate(config, pop, schedule, active, rngs)
+    dates = event_dates(start, pop, sim, rngs["exit_days"])
+    part = make_participation(pop, sim, dates, window[1], rngs["sessions"])
+    ids = pseudonyms(pop.size, rngs["ids"])
+    noise = draw_noise(pop.size, rngs["surveys"])
+    design = survey_design(config, pop, dates, part, window, rngs["control"])
+    tables = {
+        "nationalities": nationality_frame(start), "persons": persons_frame(ids, pop, start),
+        "centres": centres.frame, "residence": residence_frame(ids, centres, sim, dates, start),
+        "decisions": decisions_frame(ids, pop, dates), "participation": participation_frame(ids, part, centres),
+        "applications": applications_frame(ids, pop, sim, dates, window[0], window[1], rngs["applications"]),
+        "exits": exits_frame(ids, sim, dates),
+        "surveys": surveys_frame(ids, pop, design, dates, window[1], noise),
+        "costs": costs_frame(active, part, centres, start, rngs["costs"]),
+    }
+    outcomes = _potential_outcomes(config, pop, sim, part, design, dates, noise)
+    truth_outcomes = truth_outcomes_frame(ids, part, outcomes, start, config.months, window[1])
+    return SyntheticRegisters(
+        config=config,
+        tables=MappingProxyType({name: _sorted(name, tables[name]) for name in TABLE_ORDER}),
+        truth_effects=_sorted("truth_effects", truth_effects_frame(config, truth_outcomes)),
+        truth_outcomes=_sorted("truth_outcomes", truth_outcomes),
+    )
+
+
+def _potential_outcomes(config, pop, sim, part, design, dates, noise) -> PotentialOutcomes:
+    """Return outcomes from the exit model; HSCL-10 at 6 months with and without the shift."""
+    k = len(part.person)  # participants come first in the survey design
+    msd = months_since_decision(design, dates)[:k]
+    shift = design.shift[:k]
+    treated = hscl_items(pop, part.person, msd, shift, noise).mean(axis=2)
+    untreated = hscl_items(pop, part.person, msd, np.zeros(k), noise).mean(axis=2)
+    return PotentialOutcomes(
+        returned=return_outcomes(config, pop, sim, part),
+        hscl={1: treated[:, 2], 0: untreated[:, 2]}, hscl_baseline=untreated[:, 0],
+    )
