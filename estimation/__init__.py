@@ -13,6 +13,19 @@ import importlib
 _LAZY: dict[str, str] = {
     "EstimationError": "errors",
     "MatchedSample": "matched",
+    "PropensityScore": "propensity",
+    "NearestNeighborMatching": "matching",
+    "DesignMatrix": "design",
+    "design_matrix": "design",
+    "MissingValuesError": "design",
+    "InvalidParameterError": "parameters",
+    "InvalidInputError": "parameters",
+    "NotFittedError": "parameters",
+    "NoMatchesError": "matching",
+    "MatchingWarning": "matching",
+    "PropensityWarning": "glm",
+    "matching_weights": "matching",
+    "RiskSetMatching": "riskset",
 }
 
 __all__ = sorted(_LAZY)

@@ -190,40 +190,11 @@ class NearestNeighborMatching:
             raise InvalidParameterError(NAME, "exact", f"columns of X (one of {have})",
                                         missing[0])
         distance, kind = self._distance(frame, treat)
-        discarded = discard_mask(distance, treat, p["discard"])
-        width = caliper_width(p["caliper"], p["std_caliper"], distance, discarded)
         stratum = exact_strata(frame, p["exact"]) if p["exact"] else np.zeros(n, dtype=np.int64)
-        mm = self._match(distance, treat, discarded, stratum, width, p)
-        treated_rows = np.flatnonzero(treat)
-        if not (mm >= 0).any():
-            raise NoMatchesError(
-                "No units were matched: no treated unit has an available control"
-                + (f" within the caliper ({width:.6g} in distance units)" if width else "")
-                + (" in its exact-matching stratum" if p["exact"] else "") + ".")
-        settings = {**p, "distance": kind, "caliper_width": width, "estimand": "ATT"}
         if frame is None:
             frame = pd.DataFrame(index=pd.RangeIndex(n))
-        self.result_ = MatchedSample(
-            treat=treat, distance=distance, weights=matching_weights(mm, treated_rows, n),
-            subclass=pair_subclass(mm, treated_rows, n), match_matrix=mm,
-            discarded=discarded, covariates=frame, estimand="ATT", settings=settings)
+        self.result_ = match_on_distance(distance, treat, stratum, frame, p, kind)
         return self
-
-    def _match(self, distance, treat, discarded, stratum, width, p) -> np.ndarray:
-        """Run the nearest-neighbour core; rows of the result follow treated input order."""
-        treated = np.flatnonzero(treat & ~discarded)
-        controls = np.flatnonzero(~treat & ~discarded)
-        if controls.size == 0:
-            raise NoMatchesError("No control units are left to match with"
-                                 + (" after discarding" if discarded.any() else "") + ".")
-        _warn_short(treat, stratum, treated, controls, p)
-        ordered = treated_order(distance, treated, p["order"], p["random_state"])
-        run = match_with_replacement if p["replace"] else match_without_replacement
-        mm_ordered = run(distance, ordered, stratum, controls, p["ratio"], width)
-        mm = np.full((int(treat.sum()), p["ratio"]), -1, dtype=np.int64)
-        index_of = np.cumsum(treat) - 1  # row -> index among treated
-        mm[index_of[ordered]] = mm_ordered
-        return mm
 
     def __repr__(self) -> str:
         return (f"{NAME}(ratio={self.ratio!r}, replace={self.replace!r}, caliper={self.caliper!r}, "
@@ -238,7 +209,53 @@ class NearestNeighborMatching:
         return self.result_
 
 
-def _warn_short(treat, stratum, treated, controls, p) -> None:
+def match_on_distance(distance: np.ndarray, treat: np.ndarray, stratum: np.ndarray,
+                      frame: pd.DataFrame, p: dict[str, Any], kind: str,
+                      unit: np.ndarray | None = None) -> MatchedSample:
+    """Discard, set the caliper, match within strata and build the MatchedSample.
+
+    ``p`` holds validated parameters (see ``NearestNeighborMatching._checked``); ``unit``
+    optionally makes all rows of one unit a single control (without replacement).
+    """
+    n = treat.shape[0]
+    discarded = discard_mask(distance, treat, p["discard"])
+    width = caliper_width(p["caliper"], p["std_caliper"], distance, discarded)
+    mm = _match(distance, treat, discarded, stratum, width, p, unit)
+    treated_rows = np.flatnonzero(treat)
+    if not (mm >= 0).any():
+        raise NoMatchesError(
+            "No units were matched: no treated unit has an available control"
+            + (f" within the caliper ({width:.6g} in distance units)" if width else "")
+            + (" in its exact-matching stratum" if p["exact"] else "") + ".")
+    settings = {**p, "distance": kind, "caliper_width": width, "estimand": "ATT"}
+    return MatchedSample(
+        treat=treat, distance=distance, weights=matching_weights(mm, treated_rows, n),
+        subclass=pair_subclass(mm, treated_rows, n), match_matrix=mm,
+        discarded=discarded, covariates=frame, estimand="ATT", settings=settings)
+
+
+def _match(distance, treat, discarded, stratum, width, p, unit) -> np.ndarray:
+    """Run the nearest-neighbour core; rows of the result follow treated input order."""
+    treated = np.flatnonzero(treat & ~discarded)
+    controls = np.flatnonzero(~treat & ~discarded)
+    if controls.size == 0:
+        raise NoMatchesError("No control units are left to match with"
+                             + (" after discarding" if discarded.any() else "") + ".")
+    _warn_short(stratum, treated, controls, p)
+    ordered = treated_order(distance, treated, p["order"], p["random_state"])
+    if p["replace"]:
+        mm_ordered = match_with_replacement(distance, ordered, stratum, controls,
+                                            p["ratio"], width)
+    else:
+        mm_ordered = match_without_replacement(distance, ordered, stratum, controls,
+                                               p["ratio"], width, unit)
+    mm = np.full((int(treat.sum()), p["ratio"]), -1, dtype=np.int64)
+    index_of = np.cumsum(treat) - 1  # row -> index among treated
+    mm[index_of[ordered]] = mm_ordered
+    return mm
+
+
+def _warn_short(stratum, treated, controls, p) -> None:
     """MatchIt's warnings when controls are too few for every treated unit."""
     if p["replace"]:
         return
@@ -247,7 +264,7 @@ def _warn_short(treat, stratum, treated, controls, p) -> None:
     where = " in some 'exact' strata" if p["exact"] else ""
     if np.any(n0[n1 > 0] < n1[n1 > 0]):
         warnings.warn(f"Fewer control units than treated units{where}; not all treated "
-                      "units will get a match.", MatchingWarning, stacklevel=4)
+                      "units will get a match.", MatchingWarning, stacklevel=5)
     elif p["ratio"] > 1 and np.any(n0[n1 > 0] < p["ratio"] * n1[n1 > 0]):
         warnings.warn(f"Not all treated units will get {p['ratio']} matches.",
-                      MatchingWarning, stacklevel=4)
+                      MatchingWarning, stacklevel=5)

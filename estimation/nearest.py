@@ -73,8 +73,13 @@ def search_bounds(sc: SortedControls, distance: np.ndarray, stratum: np.ndarray,
 
 
 def match_without_replacement(distance: np.ndarray, treated: np.ndarray, stratum: np.ndarray,
-                              controls: np.ndarray, ratio: int, caliper: float | None) -> np.ndarray:
+                              controls: np.ndarray, ratio: int, caliper: float | None,
+                              unit: np.ndarray | None = None) -> np.ndarray:
     """Greedy matching in ``ratio`` passes; ``treated`` is in matching order.
+
+    ``unit`` (optional, one id per row) makes rows of one unit a single control: once one
+    of them is matched, all of them are used up (MatchIt's ``unit.id``; risk-set matching
+    uses it so that a person is a control in one period only).
 
     Returns an int array (len(treated), ratio) of control rows, -1 where empty, rows in the
     order of ``treated``.
@@ -88,7 +93,8 @@ def match_without_replacement(distance: np.ndarray, treated: np.ndarray, stratum
     next_right = list(range(m + 1))  # position m is a sentinel that is never used
     next_left = list(range(m + 1))  # shifted by one: index 0 stands for position -1
     cal = np.inf if caliper is None else float(caliper)
-    state = (sc, next_right, next_left, cal)
+    siblings = _unit_rows(unit, controls) if unit is not None else None
+    state = (sc, next_right, next_left, cal, siblings)
     active = list(range(treated.size))
     dist = distance[treated].tolist()
     lo_l, hi_l, r_l, l_l = lo.tolist(), hi.tolist(), right.tolist(), left.tolist()
@@ -113,7 +119,7 @@ def _find(parent: list, i: int) -> int:
 
 def _take_nearest(state, d: float, lo: int, hi: int, start_r: int, start_l: int) -> int:
     """Take (mark used) and return the nearest available control row, or -1."""
-    sc, next_right, next_left, cal = state
+    sc, next_right, next_left, cal, siblings = state
     r = _find(next_right, start_r)
     dr = abs(d - sc.value_a[r]) if r < hi else np.inf
     l_pos = _find(next_left, start_l + 1) - 1
@@ -124,10 +130,24 @@ def _take_nearest(state, d: float, lo: int, hi: int, start_r: int, start_l: int)
         row = sc.row_b[l_pos]
     else:
         row = sc.row_a[r]
-    pa, pb = int(sc.pos_a[row]), int(sc.pos_b[row])
-    next_right[pa] = pa + 1
-    next_left[pb + 1] = pb
+    for used in (siblings[row] if siblings is not None else (row,)):
+        pa, pb = int(sc.pos_a[used]), int(sc.pos_b[used])
+        next_right[pa] = pa + 1
+        next_left[pb + 1] = pb
     return row
+
+
+def _unit_rows(unit: np.ndarray, controls: np.ndarray) -> dict[int, list[int]]:
+    """Control row -> all control rows of the same unit (itself included)."""
+    codes = np.unique(unit[controls], return_inverse=True)[1]
+    order = np.argsort(codes, kind="stable")
+    groups = np.split(controls[order], np.flatnonzero(np.diff(codes[order])) + 1)
+    rows: dict[int, list[int]] = {}
+    for group in groups:
+        members = group.tolist()
+        for member in members:
+            rows[member] = members
+    return rows
 
 
 def match_with_replacement(distance: np.ndarray, treated: np.ndarray, stratum: np.ndarray,

@@ -20,6 +20,7 @@ class InvalidParameterError(EstimationError, ValueError):
     def __init__(self, estimator: str, parameter: str, expected: str, value: Any) -> None:
         self.estimator = estimator
         self.parameter = parameter
+        self.expected = expected
         self.value = value
         super().__init__(
             f"The '{parameter}' parameter of {estimator} must be {expected}. "

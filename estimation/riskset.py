@@ -1,0 +1,153 @@
+"""Risk-set matching for staggered enrolment (Li, Propert and Rosenbaum 2001).
+
+People enrol in a measure in different periods. Each person who enrols in period t is
+compared with people *at risk* in t who have not enrolled by then, with covariates measured
+in t. The input is a long frame of candidate person-periods: one row per person and period
+at risk, a flag that is true in the period the person enrols, and the covariates of that
+period. Rows of a person after the first enrolment are not at risk and are dropped.
+
+The propensity score (the hazard of enrolling in a period given the covariates) is fitted
+on all person-periods at risk; matching is exact on the period (and on any other ``exact``
+columns) and nearest on the score, with the treated person-periods in the chosen order
+across all periods. Without replacement a control *person* is used at most once over all
+periods (MatchIt's ``unit.id``); with ``replace=True`` a person may serve several times.
+A person who enrols later may serve as a control in an earlier period, as the design
+allows (they had not enrolled then).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from estimation.matched import MatchedSample
+from estimation.matching import NearestNeighborMatching, exact_strata, match_on_distance
+from estimation.parameters import InvalidInputError, InvalidParameterError, NotFittedError
+from estimation.propensity import PropensityScore, check_two_groups, treatment_vector
+
+NAME = "RiskSetMatching"
+
+
+class RiskSetMatching:
+    """Nearest-neighbour matching within risk sets of person-periods.
+
+    Parameters
+    ----------
+    id, period, enrolled : str
+        Columns with the person identifier, the period (any sortable values: ``YYYY-MM``
+        strings, dates, integers) and the flag that is true in the enrolment period.
+    covariates : list of str or None
+        Propensity-model covariates (default: every other column).
+    ratio, replace, caliper, std_caliper, distance, exact, order, discard, random_state,
+    estimator
+        As for :class:`NearestNeighborMatching`; ``exact`` adds columns to the period.
+
+    After ``fit(frame)``: ``result_`` (a MatchedSample over the person-periods at risk, in
+    input order of the kept rows), ``rows_`` (data frame with the person, the period and
+    the input row position of each of those rows), ``n_dropped_`` (rows after enrolment).
+    """
+
+    def __init__(self, id: str = "person_id", period: str = "period", enrolled: str = "enrolled",
+                 covariates: list[str] | None = None, ratio: int = 1, replace: bool = False,
+                 caliper: float | None = None, std_caliper: bool = True, distance: str = "glm",
+                 exact: list[str] | None = None, order: str = "largest", discard: str = "none",
+                 random_state: int | None = None, estimator: Any = None):
+        self.id = id
+        self.period = period
+        self.enrolled = enrolled
+        self.covariates = covariates
+        self.ratio = ratio
+        self.replace = replace
+        self.caliper = caliper
+        self.std_caliper = std_caliper
+        self.distance = distance
+        self.exact = exact
+        self.order = order
+        self.discard = discard
+        self.random_state = random_state
+        self.estimator = estimator
+
+    def _params(self) -> dict[str, Any]:
+        nn = NearestNeighborMatching(
+            ratio=self.ratio, replace=self.replace, caliper=self.caliper,
+            std_caliper=self.std_caliper, distance=self.distance, exact=self.exact,
+            order=self.order, discard=self.discard, random_state=self.random_state)
+        try:
+            params = nn._checked()
+        except InvalidParameterError as exc:
+            raise InvalidParameterError(NAME, exc.parameter, exc.expected, exc.value) from None
+        if self.distance not in ("glm", "logit"):
+            raise InvalidParameterError(NAME, "distance", "a str among {'glm', 'logit'}",
+                                        self.distance)
+        return params
+
+    def _columns(self, frame: pd.DataFrame, exact: list[str]) -> list[str]:
+        keys = [self.id, self.period, self.enrolled]
+        covariates = (list(self.covariates) if self.covariates is not None
+                      else [c for c in frame.columns if c not in keys])
+        wanted = [*keys, *covariates, *exact]
+        missing = [c for c in wanted if c not in frame.columns]
+        if missing:
+            have = ", ".join(repr(str(c)) for c in frame.columns)
+            raise InvalidInputError(f"Column '{missing[0]}' is not in the person-period frame; "
+                                    f"columns are {have}.")
+        if not covariates:
+            raise InvalidInputError("No covariates for the propensity model: the frame has no "
+                                    "column besides the person, period and enrolment flag.")
+        return covariates
+
+    def fit(self, frame: pd.DataFrame) -> RiskSetMatching:
+        """Build the risk sets, fit the score, match; results in ``result_`` and ``rows_``."""
+        p = self._params()
+        if not isinstance(frame, pd.DataFrame):
+            raise InvalidInputError("RiskSetMatching.fit expects a pandas DataFrame of "
+                                    f"person-periods; got {type(frame).__name__}.")
+        covariates = self._columns(frame, p["exact"])
+        kept = at_risk(frame, self.id, self.period, self.enrolled)
+        self.n_dropped_ = int(len(frame) - kept.size)
+        data = frame.iloc[kept].reset_index(drop=True)
+        treat = treatment_vector(data[self.enrolled].to_numpy(), len(data))
+        check_two_groups(treat)
+        model = PropensityScore(estimator=self.estimator).fit(data[covariates], treat)
+        self.propensity_ = model
+        distance = model.distance(self.distance)
+        stratum = exact_strata(data, [self.period, *p["exact"]])
+        unit = pd.factorize(data[self.id])[0] if not p["replace"] else None
+        p = {**p, "exact": [self.period, *p["exact"]], "design": "risk set"}
+        self.result_ = match_on_distance(distance, treat, stratum,
+                                         data[covariates], p, self.distance, unit)
+        self.rows_ = pd.DataFrame({self.id: data[self.id].to_numpy(),
+                                   self.period: data[self.period].to_numpy(), "row": kept})
+        return self
+
+    @property
+    def matched_sample(self) -> MatchedSample:
+        """The fitted result (raises NotFittedError before ``fit``)."""
+        if not hasattr(self, "result_"):
+            raise NotFittedError(NAME)
+        return self.result_
+
+
+def at_risk(frame: pd.DataFrame, id: str, period: str, enrolled: str) -> np.ndarray:
+    """Positions of the rows at risk: each person's periods up to the first enrolment."""
+    flags = treatment_vector(frame[enrolled].to_numpy(), len(frame))
+    for column in (id, period):
+        if frame[column].isna().any():
+            raise InvalidInputError(f"Missing values in '{column}' "
+                                    f"({int(frame[column].isna().sum())} rows).")
+    dup = frame.duplicated([id, period], keep="first")
+    if dup.any():
+        first = frame.loc[dup.to_numpy(), [id, period]].iloc[0]
+        raise InvalidInputError(
+            f"Each person may have one row per period; {int(dup.sum())} duplicate rows, "
+            f"first: {id}={first[id]!r}, {period}={first[period]!r}.")
+    try:
+        enrol = frame.loc[flags].groupby(frame.loc[flags, id], sort=False)[period].min()
+        first = frame[id].map(enrol)
+        late = first.notna().to_numpy() & (frame[period] > first).fillna(False).to_numpy()
+    except TypeError as exc:
+        raise InvalidInputError(f"The '{period}' column must hold comparable values "
+                                f"(all strings 'YYYY-MM', dates or numbers): {exc}.") from None
+    return np.flatnonzero(~late)
