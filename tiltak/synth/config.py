@@ -27,12 +27,7 @@ def _check_number(name: str, value: object, low: float, high: float, integer: bo
     kind = "an integer" if integer else "a number"
     ok = _is_number(value) and low <= value <= high and (not integer or isinstance(value, int))
     if not ok:
-        raise SynthConfigError(
-            name,
-            f"The '{name}' parameter of SynthConfig must be {kind} between {low:g} and {high:g}. "
-            f"Got {value!r} instead.",
-            value,
-        )
+        raise SynthConfigError(name, f"must be {kind} between {low:g} and {high:g}; got {value!r}", value)
 
 
 def _effects(name: str, given: Mapping[str, float] | None, defaults: Mapping[str, float],
@@ -42,17 +37,15 @@ def _effects(name: str, given: Mapping[str, float] | None, defaults: Mapping[str
     if given is None:
         return MappingProxyType(merged)
     if not isinstance(given, Mapping):
-        raise SynthConfigError(name, f"The '{name}' parameter of SynthConfig must be a mapping "
-                               f"from measure code to number. Got {given!r} instead.", given)
+        raise SynthConfigError(name, f"must map measure codes to numbers; got {given!r}", given)
     for code, value in given.items():
         if code not in MEASURES:
-            raise SynthConfigError(name, f"The '{name}' parameter of SynthConfig: unknown measure "
-                                   f"{code!r}; expected one of {', '.join(map(repr, MEASURES))}.", code)
+            raise SynthConfigError(name, f"unknown measure {code!r}; expected one of "
+                                   f"{', '.join(map(repr, MEASURES))}", code)
         bad = not _is_number(value) or (positive and value <= 0)
         if bad:
             what = "an odds ratio > 0" if positive else "a finite number"
-            raise SynthConfigError(name, f"The '{name}' parameter of SynthConfig: the effect for "
-                                   f"{code!r} must be {what}. Got {value!r} instead.", value)
+            raise SynthConfigError(name, f"the effect for {code!r} must be {what}; got {value!r}", value)
         merged[code] = float(value)
     return MappingProxyType(merged)
 
@@ -94,8 +87,8 @@ class SynthConfig:
         _check_number("hidden_bias", self.hidden_bias, -5, 5)
         _check_window(self.start, self.months)
         if self.opening_stock == 0 and self.monthly_rejections == 0:
-            raise SynthConfigError("opening_stock", "SynthConfig needs people: 'opening_stock' "
-                                   "and 'monthly_rejections' are both 0.", 0)
+            raise SynthConfigError("opening_stock", "opening_stock and monthly_rejections are both 0; expected "
+                                   "at least one of them > 0", 0)
         object.__setattr__(self, "effect_return",
                            _effects("effect_return", self.effect_return, DEFAULT_EFFECT_RETURN, True))
         object.__setattr__(self, "effect_hscl",
@@ -132,8 +125,8 @@ class SynthConfig:
 def _check_start(start: object) -> None:
     match = _PERIOD.match(start) if isinstance(start, str) else None
     if match is None or not 1 <= int(match.group(2)) <= 12 or not 1990 <= int(match.group(1)) <= 2100:
-        raise SynthConfigError("start", "The 'start' parameter of SynthConfig must be a month "
-                               f"'YYYY-MM' between 1990-01 and 2100-12. Got {start!r} instead.", start)
+        raise SynthConfigError("start", "must be a month written YYYY-MM between 1990-01 and "
+                               f"2100-12; got {start!r}", start)
 
 
 LAST_MONTH = "2025-12"
@@ -144,6 +137,6 @@ def _check_window(start: str, months: int) -> None:
     year, month = int(start[:4]), int(start[5:])
     last = year * 12 + month - 1 + months - 1
     if last > int(LAST_MONTH[:4]) * 12 + int(LAST_MONTH[5:]) - 1:
-        raise SynthConfigError("months", f"SynthConfig: a window of {months} months from {start} "
-                               f"ends after {LAST_MONTH}; choose an earlier 'start' or fewer 'months' "
-                               "so that no generated date lies in the future.", months)
+        raise SynthConfigError("months", f"a window of {months} months from {start} ends after {LAST_MONTH}; expected "
+                               "a window that ends by then (so that no generated date lies in the "
+                               "future): choose an earlier start or fewer months", months)

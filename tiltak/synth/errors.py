@@ -14,10 +14,17 @@ class SynthError(TiltakError):
 class SynthConfigError(SynthError, ValueError):
     """A generator parameter is invalid.
 
-    ``parameter`` names the parameter, ``value`` echoes what was given.
+    ``parameter`` names the parameter, ``detail`` says what is wrong (expected and got),
+    ``value`` echoes what was given. ``for_option`` rewords the message for a command-line
+    option.
     """
 
-    def __init__(self, parameter: str, message: str, value: object = None) -> None:
-        super().__init__(message)
+    def __init__(self, parameter: str, detail: str, value: object = None) -> None:
+        super().__init__(f"SynthConfig: {parameter}: {detail}")
         self.parameter = parameter
+        self.detail = detail
         self.value = value
+
+    def for_option(self) -> "SynthError":
+        """The same error worded for the option ``--<parameter>``."""
+        return SynthError(f"--{self.parameter.replace('_', '-')}: {self.detail}")

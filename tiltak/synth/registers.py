@@ -60,6 +60,7 @@ class SyntheticRegisters:
     tables: Mapping[str, pd.DataFrame]
     truth_effects: pd.DataFrame
     truth_outcomes: pd.DataFrame
+    diagnostics: Mapping[str, float]
 
     def summary(self) -> "SynthSummary":
         """Magnitudes next to the published figures (stock, exits, uptake, costs, truth)."""
@@ -106,7 +107,21 @@ def generate(config: SynthConfig | None = None) -> SyntheticRegisters:
         tables=MappingProxyType({name: _sorted(name, tables[name]) for name in TABLE_ORDER}),
         truth_effects=_sorted("truth_effects", truth_effects_frame(config, truth_outcomes)),
         truth_outcomes=_sorted("truth_outcomes", truth_outcomes),
+        diagnostics=_diagnostics(pop, sim),
     )
+
+
+def _diagnostics(pop, sim) -> Mapping[str, float]:
+    """Quantities that are not in the registers: eligibility and the hidden motivation."""
+    enrolled = sim.enrol_month >= 0
+    others = sim.eligible & ~enrolled
+    return MappingProxyType({
+        "eligible_persons": int(sim.eligible.sum()),
+        "participants": int(enrolled.sum()),
+        "uptake": float(enrolled.sum() / max(sim.eligible.sum(), 1)),
+        "motivation_participants": float(pop.motivation[enrolled].mean()) if enrolled.any() else float("nan"),
+        "motivation_eligible_non_participants": float(pop.motivation[others].mean()) if others.any() else float("nan"),
+    })
 
 
 def _potential_outcomes(config, pop, sim, part, design, dates, noise) -> PotentialOutcomes:
