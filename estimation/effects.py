@@ -1,0 +1,420 @@
+"""The average treatment effect on the treated (ATT) in a matched sample, with its uncertainty.
+
+``estimate_att`` gives the difference in weighted means (no covariates) or the
+regression-adjusted estimate (the coefficient of the treatment in the weighted least
+squares of the outcome on treatment and covariates, like ``lm(y ~ treat + x, weights =
+weights)`` on MatchIt's matched data), with standard errors
+
+* ``"cluster"``: CR1 clustered on the matched pair or subclass (sandwich::vcovCL, HC1 type);
+* ``"robust"``: HC1 heteroskedasticity-robust, each unit its own cluster;
+* ``"abadie_imbens"``: Abadie and Imbens (2006) for the matching estimator (difference in
+  means only), the right choice when controls are reused (matching with replacement).
+
+``se_type="auto"`` picks the cluster SE for matching without replacement and the
+Abadie-Imbens SE with replacement (robust HC1 for a regression with replacement). Intervals
+and p-values use the normal distribution. For binary outcomes the risk difference comes
+with the risk ratio and the odds ratio (delta method on the log scale, from the cluster- or
+heteroskedasticity-robust covariance of the two weighted proportions).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from estimation.matched import MatchedSample
+from estimation.parameters import InvalidInputError, InvalidParameterError, check_choice
+from estimation.summary import Summary
+from estimation.variance import abadie_imbens_variance, fit_wls, sandwich_vcov
+
+SE_TYPES = ("auto", "cluster", "robust", "abadie_imbens")
+SE_LABELS = {
+    "cluster": "cluster-robust CR1 on matched pairs/subclasses",
+    "robust": "heteroskedasticity-robust HC1",
+    "abadie_imbens": "Abadie-Imbens (2006) for matching estimators",
+}
+ASSUMPTIONS = (
+    "No unmeasured confounding: given the covariates, participation is independent of the "
+    "potential outcomes (conditional ignorability).",
+    "Overlap: every treated unit has comparable controls (common support).",
+    "No interference: one person's participation does not change another's outcome (SUTVA).",
+    "The matched controls' outcomes stand in for what the treated would have had without "
+    "the measure; uncertainty of the propensity score estimate is not propagated.",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class EffectEstimate:
+    """An effect estimate with its uncertainty; immutable.
+
+    ``estimate``, ``ci_low`` and ``ci_high`` are on the scale named by ``scale``
+    (difference, risk_difference, risk_ratio, odds_ratio); for the ratio scales
+    ``std_error`` is the standard error of the log ratio. ``ratios`` holds the risk ratio
+    and the odds ratio of a binary outcome when they are defined.
+    """
+
+    estimate: float
+    std_error: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    n_treated: int
+    n_control: int
+    method: str
+    se_type: str
+    estimand: str = "ATT"
+    scale: str = "difference"
+    outcome: str = "outcome"
+    alpha: float = 0.05
+    n_clusters: int | None = None
+    ess_control: float = float("nan")
+    assumptions: tuple[str, ...] = ASSUMPTIONS
+    notes: tuple[str, ...] = ()
+    ratios: tuple["EffectEstimate", ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict:
+        """Plain values for JSON (ratios nested as a list of dicts)."""
+        keys = ("estimate", "std_error", "ci_low", "ci_high", "p_value", "n_treated",
+                "n_control", "method", "se_type", "estimand", "scale", "outcome", "alpha",
+                "n_clusters", "ess_control")
+        out = {k: _json_value(getattr(self, k)) for k in keys}
+        out["assumptions"] = list(self.assumptions)
+        out["notes"] = list(self.notes)
+        out["ratios"] = [r.to_dict() for r in self.ratios]
+        return out
+
+    def frame(self) -> pd.DataFrame:
+        """One row per scale: estimate, standard error, interval and p-value."""
+        rows = [self, *self.ratios]
+        level = f"{100 * (1 - self.alpha):g}%"
+        return pd.DataFrame(
+            {
+                "estimate": [r.estimate for r in rows],
+                "std_error": [r.std_error for r in rows],
+                f"ci_low ({level})": [r.ci_low for r in rows],
+                f"ci_high ({level})": [r.ci_high for r in rows],
+                "p_value": [r.p_value for r in rows],
+            },
+            index=[r.scale for r in rows],
+        )
+
+    def summary(self) -> Summary:
+        """Text/HTML/frame rendering that states the estimand and the assumptions."""
+        sizes = pd.DataFrame(
+            {"n": [self.n_treated, self.n_control],
+             "effective n": [float(self.n_treated), self.ess_control]},
+            index=["treated (matched)", "control (matched)"],
+        )
+        what = "regression-adjusted" if self.method == "regression" else "difference in means"
+        notes = (
+            f"Estimand: {self.estimand}, the average effect of the measure on those who took "
+            f"part, for outcome '{self.outcome}'; {what}.",
+            f"Standard error: {SE_LABELS.get(self.se_type, self.se_type)}"
+            + (f" ({self.n_clusters} clusters)" if self.se_type == "cluster" else "")
+            + "; normal-based intervals and two-sided p-values.",
+            *(f"Assumption: {a}" for a in self.assumptions),
+            *self.notes,
+        )
+        return Summary(f"Effect on '{self.outcome}' ({self.estimand})",
+                       (("Estimates", self.frame()), ("Matched sample", sizes)), notes)
+
+    def as_text(self) -> str:
+        return self.summary().as_text()
+
+    def as_html(self) -> str:
+        return self.summary().as_html()
+
+    def __str__(self) -> str:
+        return self.as_text()
+
+
+def _json_value(value):
+    if isinstance(value, (np.floating, float)):
+        value = float(value)
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def normal_inference(estimate: float, se: float, alpha: float) -> tuple[float, float, float]:
+    """(ci_low, ci_high, p_value) from the normal distribution; p is NaN when se is 0."""
+    from scipy.stats import norm
+
+    z = float(norm.ppf(1 - alpha / 2))
+    if not np.isfinite(se):
+        return float("nan"), float("nan"), float("nan")
+    if se <= 0:
+        return estimate, estimate, float("nan")
+    p = float(2 * norm.sf(abs(estimate / se)))
+    return estimate - z * se, estimate + z * se, p
+
+
+def uses_replacement(sample: MatchedSample) -> bool:
+    """True when a control can serve several treated units (MatchIt's ``replace = TRUE``)."""
+    if sample.settings.get("replace"):
+        return True
+    mm = np.asarray(sample.match_matrix)
+    used = mm[mm >= 0]
+    return bool(used.size and np.unique(used).size < used.size)
+
+
+def _outcome(sample: MatchedSample, outcome) -> tuple[np.ndarray, str]:
+    if isinstance(outcome, str):
+        if outcome not in sample.covariates.columns:
+            raise InvalidInputError(
+                f"estimate_att: outcome '{outcome}' is not a column of the sample's covariates; "
+                "pass the outcome values (one per unit, in input order) instead."
+            )
+        values, name = sample.covariates[outcome], outcome
+    else:
+        values = outcome
+        name = str(getattr(outcome, "name", None) or "outcome")
+    series = pd.Series(np.asarray(values, dtype=object) if not hasattr(values, "dtype") else values)
+    if series.shape[0] != sample.n:
+        raise InvalidInputError(
+            f"estimate_att: outcome '{name}' has {series.shape[0]} values; expected one per unit "
+            f"of the matched sample ({sample.n})."
+        )
+    try:
+        y = pd.to_numeric(series.reset_index(drop=True), errors="raise").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(
+            f"estimate_att: outcome '{name}' must be numeric (or 0/1, True/False); {exc}."
+        ) from None
+    return y, name
+
+
+def _check_outcome(y: np.ndarray, matched: np.ndarray, name: str, binary) -> bool:
+    bad = matched & ~np.isfinite(y)
+    if bad.any():
+        raise InvalidInputError(
+            f"estimate_att: outcome '{name}' is missing or not finite for {int(bad.sum())} "
+            "matched unit(s). Drop them before matching or impute them explicitly."
+        )
+    values = y[matched]
+    is01 = bool(np.all((values == 0) | (values == 1)))
+    if binary is None:
+        return is01
+    if binary and not is01:
+        raise InvalidInputError(
+            f"estimate_att: binary=True but outcome '{name}' has values other than 0 and 1 "
+            f"(e.g. {values[(values != 0) & (values != 1)][0]!r})."
+        )
+    return bool(binary)
+
+
+def _counts(treat: np.ndarray, matched: np.ndarray) -> tuple[int, int]:
+    n_t, n_c = int((treat & matched).sum()), int((~treat & matched).sum())
+    if n_t == 0 or n_c == 0:
+        raise InvalidInputError(
+            "estimate_att needs matched treated and matched control units; got "
+            f"{n_t} matched treated and {n_c} matched control units. Loosen the caliper or "
+            "check the matching."
+        )
+    return n_t, n_c
+
+
+def _resolve_se_type(se_type: str, cluster, method: str, replace: bool) -> str:
+    check_choice("estimate_att", "se_type", se_type, SE_TYPES)
+    if se_type == "auto":
+        if cluster is None:
+            return "robust"
+        if isinstance(cluster, str) and replace:
+            return "abadie_imbens" if method == "difference_in_means" else "robust"
+        return "cluster"
+    if se_type == "abadie_imbens" and method != "difference_in_means":
+        raise InvalidParameterError(
+            "estimate_att", "se_type",
+            "'cluster' or 'robust' for a regression-adjusted estimate (the Abadie-Imbens "
+            "standard error is for the difference in means of the matching estimator)",
+            se_type,
+        )
+    return se_type
+
+
+def _clusters(sample: MatchedSample, cluster, matched: np.ndarray) -> np.ndarray:
+    if isinstance(cluster, str):
+        if cluster != "subclass":
+            raise InvalidParameterError(
+                "estimate_att", "cluster", "'subclass', None or an array of cluster ids", cluster
+            )
+        ids = np.asarray(sample.subclass)[matched]
+        if (ids < 0).any():
+            raise InvalidInputError(
+                "estimate_att: some matched units have no subclass (controls reused when "
+                "matching with replacement); use se_type='abadie_imbens' or 'robust'."
+            )
+        return ids
+    ids = pd.Series(np.asarray(cluster, dtype=object))
+    if ids.shape[0] != sample.n or ids.isna().any():
+        raise InvalidInputError(
+            f"estimate_att: 'cluster' must give one non-missing id per unit ({sample.n}); "
+            f"got {ids.shape[0]} values with {int(ids.isna().sum())} missing."
+        )
+    return pd.factorize(ids)[0][matched]
+
+
+def _design(sample: MatchedSample, covariates) -> tuple[np.ndarray, str]:
+    treat = np.asarray(sample.treat).astype(bool).astype(np.float64)
+    columns = [np.ones(sample.n), treat]
+    if covariates is None:
+        return np.column_stack(columns), "difference_in_means"
+    from estimation.design import design_matrix
+
+    frame = covariates if isinstance(covariates, pd.DataFrame) else _named(sample, covariates)
+    if len(frame) != sample.n:
+        raise InvalidInputError(
+            f"estimate_att: 'covariates' has {len(frame)} rows; expected {sample.n}."
+        )
+    design = design_matrix(frame.reset_index(drop=True))
+    return np.column_stack([*columns, design.matrix]), "regression"
+
+
+def _named(sample: MatchedSample, names) -> pd.DataFrame:
+    names = [names] if isinstance(names, str) else [str(n) for n in names]
+    unknown = [n for n in names if n not in sample.covariates.columns]
+    if unknown:
+        listed = ", ".join(repr(str(c)) for c in sample.covariates.columns)
+        raise InvalidInputError(
+            f"estimate_att: unknown covariate(s) {', '.join(map(repr, unknown))}; expected "
+            f"names among {listed}."
+        )
+    return sample.covariates[names]
+
+
+def estimate_att(
+    sample: MatchedSample,
+    outcome,
+    *,
+    covariates: Sequence[str] | pd.DataFrame | None = None,
+    binary: bool | None = None,
+    se_type: str = "auto",
+    cluster="subclass",
+    alpha: float = 0.05,
+    variance_matches: int = 1,
+) -> EffectEstimate:
+    """The ATT of a matched sample with a standard error, interval and p-value.
+
+    Parameters
+    ----------
+    sample : MatchedSample
+    outcome : values (one per unit, input order) or the name of a column of the sample's
+        covariates.
+    covariates : None for the difference in weighted means; names (or a frame) of covariates
+        for the regression-adjusted estimate.
+    binary : None detects a 0/1 outcome; True also reports the risk ratio and odds ratio.
+    se_type : "auto", "cluster", "robust" or "abadie_imbens" (see the module docstring).
+    cluster : "subclass" (pairs/subclasses of the matching), None, or one cluster id per unit.
+    alpha : 1 - confidence level of the interval.
+    variance_matches : J, the number of same-group neighbours used by the Abadie-Imbens
+        conditional-variance estimate.
+    """
+    if not isinstance(sample, MatchedSample):
+        raise InvalidInputError(
+            f"estimate_att expects an estimation.MatchedSample; got {type(sample).__name__}."
+        )
+    if not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
+        raise InvalidParameterError("estimate_att", "alpha", "a float in (0, 1)", alpha)
+    if not (isinstance(variance_matches, (int, np.integer)) and variance_matches >= 1):
+        raise InvalidParameterError("estimate_att", "variance_matches", "an int >= 1",
+                                    variance_matches)
+    y, name = _outcome(sample, outcome)
+    treat = np.asarray(sample.treat).astype(bool)
+    w = np.asarray(sample.weights, dtype=np.float64)
+    matched = w > 0
+    is_binary = _check_outcome(y, matched, name, binary)
+    n_t, n_c = _counts(treat, matched)
+    X, method = _design(sample, covariates)
+    kind = _resolve_se_type(se_type, cluster, method, uses_replacement(sample))
+    estimate, se, n_clusters = _difference(sample, X, y, w, matched, kind, cluster,
+                                           variance_matches)
+    low, high, p = normal_inference(estimate, se, alpha)
+    notes = _notes(y, matched, kind, method, is_binary)
+    ratios = _ratio_estimates(sample, y, w, matched, cluster, kind, alpha) if is_binary else ()
+    if is_binary and not ratios:
+        notes += ("Risk and odds ratios are undefined: a proportion is 0 or 1.",)
+    return EffectEstimate(
+        estimate, se, low, high, p, n_t, n_c, method, kind, sample.estimand,
+        "risk_difference" if is_binary else "difference", name, float(alpha), n_clusters,
+        _ess(w[~treat & matched]), ASSUMPTIONS, notes, tuple(ratios),
+    )
+
+
+def _ess(w: np.ndarray) -> float:
+    return float(w.sum() ** 2 / np.sum(w**2)) if w.size else float("nan")
+
+
+def _difference(sample, X, y, w, matched, kind, cluster, J) -> tuple[float, float, int | None]:
+    """(estimate, standard error, clusters) of the treatment coefficient."""
+    fit = fit_wls(X[matched], y[matched], w[matched])
+    if 1 not in set(fit.kept.tolist()):
+        raise InvalidInputError(
+            "estimate_att: the covariates predict treatment perfectly in the matched sample; "
+            "the treatment effect is not identified. Remove covariates used for exact matching."
+        )
+    position = int(np.flatnonzero(fit.kept == 1)[0])
+    estimate = float(fit.coef[position])
+    if kind == "abadie_imbens":
+        treat = np.asarray(sample.treat).astype(bool)
+        pool = np.flatnonzero(~np.asarray(sample.discarded).astype(bool))
+        _, var, _ = abadie_imbens_variance(
+            y, treat, np.asarray(sample.distance, float), np.asarray(sample.match_matrix),
+            pool, J,
+        )
+        return estimate, float(np.sqrt(var)), None
+    clusters = _clusters(sample, cluster, matched) if kind == "cluster" else None
+    vcov, n_clusters = sandwich_vcov(fit, clusters)
+    return estimate, float(np.sqrt(max(vcov[position, position], 0.0))), (
+        n_clusters if kind == "cluster" else None
+    )
+
+
+def _notes(y, matched, kind, method, is_binary) -> tuple[str, ...]:
+    notes: list[str] = []
+    if np.unique(y[matched]).size == 1:
+        notes.append("The outcome takes a single value in the matched sample: no variation, "
+                     "so the standard error is 0 and no p-value is given.")
+    if kind == "robust" and method == "regression":
+        notes.append("With controls reused (matching with replacement) the HC1 standard error of "
+                     "a regression ignores that reuse; compare with the Abadie-Imbens standard "
+                     "error of the difference in means.")
+    if is_binary and method == "regression":
+        notes.append("Risk and odds ratios come from the weighted proportions (not adjusted "
+                     "for covariates).")
+    return tuple(notes)
+
+
+def _ratio_estimates(sample, y, w, matched, cluster, kind, alpha) -> list[EffectEstimate]:
+    """Risk ratio and odds ratio with delta-method intervals on the log scale."""
+    treat = np.asarray(sample.treat).astype(bool)
+    X = np.column_stack([treat, ~treat]).astype(np.float64)
+    fit = fit_wls(X[matched], y[matched], w[matched])
+    p1, p0 = float(fit.coef[0]), float(fit.coef[1])
+    if not (0 < p1 < 1 and 0 < p0 < 1):
+        return []
+    ratio_kind = "cluster" if kind == "cluster" else "robust"
+    clusters = _clusters(sample, cluster, matched) if ratio_kind == "cluster" else None
+    vcov, n_clusters = sandwich_vcov(fit, clusters)
+    out = []
+    for scale, log_ratio, grad in (
+        ("risk_ratio", math.log(p1 / p0), np.array([1 / p1, -1 / p0])),
+        ("odds_ratio", math.log(p1 / (1 - p1)) - math.log(p0 / (1 - p0)),
+         np.array([1 / (p1 * (1 - p1)), -1 / (p0 * (1 - p0))])),
+    ):
+        se = float(np.sqrt(grad @ vcov @ grad))
+        low, high, p = normal_inference(log_ratio, se, alpha)
+        out.append(EffectEstimate(
+            math.exp(log_ratio), se, math.exp(low), math.exp(high), p,
+            int((treat & matched).sum()), int((~treat & matched).sum()),
+            "difference_in_means", ratio_kind, sample.estimand, scale, "", float(alpha),
+            n_clusters if ratio_kind == "cluster" else None, float("nan"), ASSUMPTIONS,
+            ("std_error is that of the log ratio; the interval is exp(log ratio +- z se).",),
+        ))
+    return out

@@ -1,0 +1,172 @@
+"""Weighted least squares and the standard errors of matched-sample effect estimates.
+
+* ``fit_wls``: weighted least squares with R's rule for aliased columns (a column that is a
+  linear combination of the columns before it, to a relative tolerance of 1e-7, is dropped,
+  as ``lm`` reports an ``NA`` coefficient).
+* ``sandwich_vcov``: cluster-robust CR1 exactly as ``sandwich::vcovCL(fit, cluster, type =
+  "HC1", cadjust = TRUE)``: G/(G-1) * (n-1)/(n-k) * B (sum_g u_g u_g') B with B = (X'WX)^-1
+  and u_g = sum over the cluster of w_i e_i x_i; with every unit its own cluster this is HC1.
+* ``abadie_imbens_variance``: the variance of the matching estimator of the ATT of Abadie
+  and Imbens (2006, Theorem 7), with the conditional outcome variance of each control
+  estimated by matching it to its J nearest controls.
+
+See docs/effects.md for the formulas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from estimation.parameters import InvalidInputError
+
+ALIAS_TOLERANCE = 1e-7
+
+
+@dataclass(frozen=True, eq=False)
+class WlsFit:
+    """A weighted least-squares fit on the kept (non-aliased) columns."""
+
+    coef: np.ndarray
+    residuals: np.ndarray
+    X: np.ndarray
+    weights: np.ndarray
+    kept: np.ndarray
+    bread: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def k(self) -> int:
+        return int(self.X.shape[1])
+
+
+def kept_columns(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Indices of the columns of X that are not (weighted) linear combinations of earlier ones."""
+    sw = np.sqrt(w)[:, None] * X
+    gram = sw.T @ sw
+    kept: list[int] = []
+    for j in range(X.shape[1]):
+        norm2 = gram[j, j]
+        if norm2 <= 0:
+            continue
+        if kept:
+            g = gram[np.ix_(kept, [j])]
+            coef = np.linalg.lstsq(gram[np.ix_(kept, kept)], g, rcond=None)[0]
+            resid2 = norm2 - float((g.T @ coef)[0, 0])
+        else:
+            resid2 = norm2
+        if resid2 > (ALIAS_TOLERANCE**2) * norm2:
+            kept.append(j)
+    return np.asarray(kept, dtype=np.int64)
+
+
+def fit_wls(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> WlsFit:
+    """Weighted least squares of y on X (which carries its own intercept column)."""
+    kept = kept_columns(X, w)
+    Xk = X[:, kept]
+    sw = np.sqrt(w)
+    coef = np.linalg.lstsq(sw[:, None] * Xk, sw * y, rcond=None)[0]
+    residuals = y - Xk @ coef
+    bread = np.linalg.inv(Xk.T @ (w[:, None] * Xk))
+    return WlsFit(coef, residuals, Xk, w, kept, bread)
+
+
+def sandwich_vcov(fit: WlsFit, clusters: np.ndarray | None) -> tuple[np.ndarray, int]:
+    """CR1 covariance (HC1 when ``clusters`` is None) and the number of clusters used."""
+    n, k = fit.n, fit.k
+    if n - k <= 0:
+        raise InvalidInputError(
+            f"Too few matched units for the standard error: {n} units for {k} coefficients."
+        )
+    scores = (fit.weights * fit.residuals)[:, None] * fit.X
+    if clusters is None:
+        meat = scores.T @ scores
+        n_clusters = n
+        adjust = n / (n - k)
+    else:
+        _, codes = np.unique(clusters, return_inverse=True)
+        n_clusters = int(codes.max()) + 1
+        if n_clusters < 2:
+            raise InvalidInputError(
+                "A cluster-robust standard error needs at least 2 clusters (matched pairs or "
+                f"subclasses); got {n_clusters}."
+            )
+        sums = np.zeros((n_clusters, k))
+        np.add.at(sums, codes, scores)
+        meat = sums.T @ sums
+        adjust = n_clusters / (n_clusters - 1) * (n - 1) / (n - k)
+    return adjust * fit.bread @ meat @ fit.bread, n_clusters
+
+
+def nearest_same_group(distance: np.ndarray, rows: np.ndarray, pool: np.ndarray, J: int):
+    """For each unit in ``rows``, its J nearest units of ``pool`` by |distance| (itself out).
+
+    Ties are broken by position in the pool sorted by distance (then input order), nearer
+    positions first and lower before higher. Returns indices into the input, shape (rows, J).
+    """
+    order = pool[np.argsort(distance[pool], kind="stable")]
+    sorted_d = distance[order]
+    rank = np.empty(distance.shape[0], dtype=np.int64)
+    rank[order] = np.arange(order.shape[0])
+    at = rank[rows][:, None]
+    offsets = np.concatenate([np.arange(-J, 0), np.arange(1, J + 1)])
+    offsets = offsets[np.argsort(np.abs(offsets) * 2 + (offsets > 0), kind="stable")]
+    candidates = at + offsets[None, :]
+    valid = (candidates >= 0) & (candidates < order.shape[0])
+    clipped = np.clip(candidates, 0, order.shape[0] - 1)
+    gaps = np.where(valid, np.abs(sorted_d[clipped] - sorted_d[at]), np.inf)
+    best = np.take_along_axis(clipped, np.argsort(gaps, axis=1, kind="stable")[:, :J], axis=1)
+    return order[best]
+
+
+def conditional_variance(
+    y: np.ndarray, distance: np.ndarray, rows: np.ndarray, pool: np.ndarray, J: int
+) -> np.ndarray:
+    """sigma^2(X_i) = J/(J+1) (Y_i - mean of its J nearest same-group outcomes)^2."""
+    if pool.shape[0] <= J:
+        raise InvalidInputError(
+            f"The Abadie-Imbens standard error needs more than J = {J} control units to "
+            f"estimate the conditional variance; got {pool.shape[0]}."
+        )
+    neighbours = nearest_same_group(distance, rows, pool, J)
+    return J / (J + 1.0) * (y[rows] - y[neighbours].mean(axis=1)) ** 2
+
+
+def abadie_imbens_variance(
+    y: np.ndarray,
+    treat: np.ndarray,
+    distance: np.ndarray,
+    match_matrix: np.ndarray,
+    pool: np.ndarray,
+    J: int = 1,
+) -> tuple[float, float, int]:
+    """(estimate, variance, matched treated) of the ATT matching estimator (AI 2006).
+
+    V = 1/N1^2 [ sum_treated (Y_i - Yhat_i(0) - tau)^2
+                 + sum_controls (K_j^2 - sum_{i: j in J(i)} 1/M_i^2) sigma^2_j ],
+    with M_i the number of controls matched to treated i and K_j = sum 1/M_i over the
+    treated units control j is matched to. ``pool`` are the units eligible as neighbours
+    for the conditional variance (not discarded).
+    """
+    treated_rows = np.flatnonzero(treat)
+    filled = match_matrix >= 0
+    m_i = filled.sum(axis=1)
+    matched = m_i > 0
+    safe = np.where(filled, match_matrix, 0)
+    y0_hat = np.where(filled, y[safe], 0.0).sum(axis=1)[matched] / m_i[matched]
+    y1 = y[treated_rows[matched]]
+    tau = float(np.mean(y1 - y0_hat))
+    share = np.where(filled, 1.0 / np.maximum(m_i, 1)[:, None], 0.0)
+    controls = match_matrix[filled]
+    k = np.bincount(controls, weights=share[filled], minlength=y.shape[0])
+    k2 = np.bincount(controls, weights=share[filled] ** 2, minlength=y.shape[0])
+    used = np.flatnonzero(k > 0)
+    control_pool = pool[~treat[pool]]
+    sigma2 = conditional_variance(y, distance, used, control_pool, J)
+    n1 = int(matched.sum())
+    total = np.sum((y1 - y0_hat - tau) ** 2) + np.sum((k[used] ** 2 - k2[used]) * sigma2)
+    return tau, float(total / n1**2), n1
