@@ -89,9 +89,10 @@ def exact_strata(frame: pd.DataFrame, exact: Sequence[str]) -> np.ndarray:
     for column in exact:
         values = frame[column]
         if values.isna().any():
+            count = int(values.isna().sum())
             raise InvalidInputError(
-                f"Missing values in exact-matching column '{column}' "
-                f"({int(values.isna().sum())} rows). Impute them or drop the rows explicitly.")
+                f"Missing values in exact-matching column '{column}' ({count} "
+                f"row{'s' if count != 1 else ''}). Impute them or drop the rows explicitly.")
         col_codes, uniques = pd.factorize(values, sort=True)
         codes = pd.factorize(codes * max(len(uniques), 1) + col_codes, sort=True)[0]
     return codes.astype(np.int64)
