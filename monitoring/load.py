@@ -1,0 +1,259 @@
+"""Loading extracts into the store: all checks first, then one all-or-nothing transaction.
+
+``load_directory`` reads one file per table (``persons.csv``, ``residence.parquet``,
+``centres.xlsx``, ...); ``load_tables`` takes in-memory data frames. Both
+
+1. read every table and pseudonymise raw person numbers (the key never reaches the store);
+2. skip tables whose content is identical to what the store holds (a repeated load is a
+   no-op and leaves the store untouched);
+3. check the changed tables against the contract in DuckDB, together with the stored
+   tables they refer to, collecting every problem; refuse the load if there is one;
+4. in one transaction: replace the changed tables, record the load in ``loads``, rebuild
+   ``person_month``. An error or interruption anywhere rolls everything back.
+
+A load may hold any subset of the tables: the tables it holds replace the stored ones, the
+others stay. The store must hold every required table after the load.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from monitoring import load_checks
+from monitoring.contract import CONTRACT, REQUIRED_TABLES
+from monitoring.load_prepare import prepare_extract
+from monitoring.load_problems import ExtractError, LoadRefused, Problem, ProblemList
+from monitoring.load_read import ROW, SUFFIXES, Extract, read_file, read_frame
+from monitoring.panel import build_panel
+from monitoring.pseudonym import PseudonymKey, resolve_key
+from monitoring.store import Store
+
+PAUSE_ENV = "TILTAK_TEST_PAUSE_BEFORE_COMMIT"
+"""Fault injection for tests: a marker path; the load creates it inside its transaction,
+just before COMMIT, and then waits so that a test can kill the process there."""
+
+
+@dataclass(frozen=True)
+class TableLoad:
+    """What a load did to one table."""
+
+    table: str
+    source_file: str
+    rows: int
+    action: str  # added | replaced | unchanged
+    replaced_load_id: int | None = None
+    replaced_rows: int | None = None
+
+    def line(self) -> str:
+        what = self.action
+        if self.action == "replaced":
+            what = f"replaced load {self.replaced_load_id} ({self.replaced_rows:,} rows)"
+        return f"  {self.table:<14} {self.rows:>12,} rows  {what}  ({self.source_file})"
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """The outcome of a successful (or no-op) load."""
+
+    db_path: str
+    source: str
+    load_id: int | None
+    tables: tuple[TableLoad, ...]
+    notices: tuple[str, ...] = ()
+    panel_rows: int | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.load_id is not None
+
+    def rows(self) -> dict[str, int]:
+        return {t.table: t.rows for t in self.tables}
+
+    def lines(self) -> list[str]:
+        if not self.changed:
+            return [*self.notices, f"Nothing changed: every table in {self.source} is identical "
+                    f"to what {self.db_path} holds."]
+        head = f"Loaded {self.source} into {self.db_path} as load {self.load_id}:"
+        panel = f"person_month rebuilt: {self.panel_rows:,} person-months."
+        return [head, *(t.line() for t in self.tables), *self.notices, panel]
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+
+def load_directory(db_path: str | Path, directory: str | Path, *,
+                   pseudonym_key: "PseudonymKey | str | bytes | None" = None,
+                   key_file: str | Path | None = None, today: dt.date | None = None) -> LoadReport:
+    """Load the extract files in ``directory`` (one file per table) into the store."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ExtractError(f"{directory}: no such folder; expected a folder of extract files "
+                           "(persons.csv, residence.csv, ...)")
+    paths, problems, notices = _scan(directory)
+    extracts = [read_file(path, table) for table, path in paths.items()]
+    return _load(db_path, extracts, str(directory), resolve_key(pseudonym_key, key_file),
+                 today, problems, notices)
+
+
+def load_tables(db_path: str | Path, frames: Mapping[str, Any], *, source: str,
+                pseudonym_key: "PseudonymKey | str | bytes | None" = None,
+                today: dt.date | None = None) -> LoadReport:
+    """Load in-memory pandas data frames (table name -> frame) with the same checks."""
+    problems = ProblemList()
+    extracts = []
+    for table, frame in frames.items():
+        if table not in CONTRACT:
+            problems.add(Problem(f"{source}/{table}", "unknown_table", _unknown_table(table)))
+        else:
+            extracts.append(read_frame(table, frame, source))
+    return _load(db_path, extracts, source, resolve_key(pseudonym_key), today, problems, [])
+
+
+def _scan(directory: Path) -> tuple[dict[str, Path], ProblemList, list[str]]:
+    paths: dict[str, Path] = {}
+    problems, notices = ProblemList(), []
+    for path in sorted(directory.iterdir()):
+        if path.name.startswith((".", "~$")) or path.is_dir():
+            continue
+        if path.suffix.lower() not in SUFFIXES:
+            notices.append(f"{path.name}: ignored (not .csv, .parquet or .xlsx)")
+            continue
+        table = path.name[: -len(path.suffix)]
+        if table not in CONTRACT:
+            problems.add(Problem(path.name, "unknown_table", _unknown_table(table)))
+        elif table in paths:
+            problems.add(Problem(path.name, "duplicate_table", f"table '{table}' is also in "
+                                 f"{paths[table].name}; expected one file per table"))
+        else:
+            paths[table] = path
+    return paths, problems, notices
+
+
+def _unknown_table(table: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(table, list(CONTRACT), n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"unknown table '{table}'; {hint}expected one of {', '.join(CONTRACT)}"
+
+
+def _load(db_path: str | Path, extracts: list[Extract], source: str, key: PseudonymKey | None,
+          today: dt.date | None, problems: ProblemList, notices: list[str]) -> LoadReport:
+    today = today or dt.date.today()
+    for extract in extracts:
+        prepare_extract(extract, CONTRACT[extract.table], key)
+        notices.extend(extract.notices)
+        for problem in extract.problems:
+            problems.add(problem)
+    if problems:
+        raise LoadRefused(source, problems)
+    db_path = Path(db_path)
+    existed = db_path.exists()
+    try:
+        with Store.open(db_path) as store:
+            return _check_and_write(store, extracts, source, key, today, notices)
+    except BaseException:
+        if not existed:
+            _remove_store(db_path)
+        raise
+
+
+def _remove_store(db_path: Path) -> None:
+    for path in (db_path, db_path.with_name(db_path.name + ".wal")):
+        if path.exists():
+            path.unlink()
+
+
+def _current(con: Any) -> dict[str, tuple[str, int, int]]:
+    """Per table: (content hash, load id, rows) of the load that put it in the store."""
+    rows = con.execute(
+        "SELECT table_name, content_hash, load_id, row_count FROM loads "
+        "QUALIFY row_number() OVER (PARTITION BY table_name ORDER BY load_id DESC) = 1"
+    ).fetchall()
+    return {t: (h, int(i), int(n)) for t, h, i, n in rows}
+
+
+def _check_and_write(store: Store, extracts: list[Extract], source: str, key: PseudonymKey | None,
+                     today: dt.date, notices: list[str]) -> LoadReport:
+    con = store.connect()
+    current = _current(con)
+    changed = [e for e in extracts if current.get(e.table, ("",))[0] != e.content_hash]
+    problems = ProblemList()
+    for table in REQUIRED_TABLES:
+        if table not in current and table not in {e.table for e in extracts}:
+            problems.add(Problem(source, "missing_table", f"missing table '{table}'; expected a "
+                                 f"file {table}.csv (or .parquet, .xlsx) in the first load"))
+    if not changed and not problems:
+        return LoadReport(str(store.path), source, None, (), tuple(notices))
+    _check(con, changed, problems, today)
+    if problems:
+        raise LoadRefused(source, problems)
+    return _write(store, extracts, changed, current, source, key, notices)
+
+
+def _check(con: Any, changed: list[Extract], problems: ProblemList, today: dt.date) -> None:
+    labels = {e.table: e.label for e in changed}
+    for extract in changed:
+        con.register(f"raw_{extract.table}", extract.data)
+        load_checks.stage_table(con, extract, CONTRACT[extract.table], problems)
+    load_checks.effective_views(con, set(labels))
+    for extract in changed:
+        load_checks.value_checks(con, CONTRACT[extract.table], extract.label, problems, today)
+    load_checks.reference_checks(con, set(labels), labels, problems)
+    load_checks.emptiness_checks(con, labels, problems)
+
+
+def _write(store: Store, extracts: list[Extract], changed: list[Extract],
+           current: dict[str, tuple[str, int, int]], source: str, key: PseudonymKey | None,
+           notices: list[str]) -> LoadReport:
+    con = store.connect()
+    with store.transaction():
+        load_id = int(con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchone()[0])
+        results = []
+        for extract in extracts:
+            result = _replace_table(con, extract, extract in changed, current.get(extract.table))
+            _record(con, load_id, source, extract, result, key)
+            results.append(result)
+        panel_rows = build_panel(con)
+        _pause_for_fault_injection()
+    return LoadReport(str(store.path), source, load_id, tuple(results), tuple(notices), panel_rows)
+
+
+def _replace_table(con: Any, extract: Extract, changed: bool,
+                   previous: tuple[str, int, int] | None) -> TableLoad:
+    rows = extract.data.num_rows
+    if not changed:
+        return TableLoad(extract.table, extract.label, rows, "unchanged")
+    columns = ", ".join(CONTRACT[extract.table].column_names)
+    con.execute(f"DELETE FROM main.{extract.table}")
+    con.execute(f"INSERT INTO main.{extract.table} ({columns}) "
+                f"SELECT {columns} FROM {load_checks.stage_name(extract.table)} ORDER BY {ROW}")
+    if previous is None:
+        return TableLoad(extract.table, extract.label, rows, "added")
+    return TableLoad(extract.table, extract.label, rows, "replaced", previous[1], previous[2])
+
+
+def _record(con: Any, load_id: int, source: str, extract: Extract, result: TableLoad,
+            key: PseudonymKey | None) -> None:
+    own = list(extract.notices)
+    con.execute(
+        "INSERT INTO loads (load_id, loaded_at, source, table_name, source_file, row_count, "
+        "content_hash, action, replaced_load_id, replaced_row_count, key_fingerprint, notices) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [load_id, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), source, extract.table,
+         extract.label, result.rows, extract.content_hash, result.action, result.replaced_load_id,
+         result.replaced_rows, key.fingerprint if extract.pseudonymised and key else None,
+         "\n".join(own) or None],
+    )
+
+
+def _pause_for_fault_injection() -> None:
+    marker = os.environ.get(PAUSE_ENV)
+    if marker:
+        Path(marker).write_text("in transaction\n")
+        time.sleep(600)

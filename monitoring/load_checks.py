@@ -1,0 +1,246 @@
+"""Checks of an extract against the contract, in DuckDB SQL.
+
+The raw extract of each table is registered in DuckDB as ``raw_<table>``. ``stage_table``
+types it into the temporary table ``stage_<table>`` (reporting type errors and missing
+values); the value checks then run on the typed stage; the reference checks run on the
+*effective* tables (the staged one when the table is being loaded, the stored one
+otherwise), so that a partial load is checked against what the store will hold.
+
+Each check is one SQL query returning the first problems in row order and the total count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from typing import Any
+
+from monitoring.contract import CONTRACT, INSTRUMENT_SCALES, SURVEY_ITEMS, Column, Table
+from monitoring.load_problems import PER_KIND, Problem, ProblemList
+from monitoring.load_read import ROW, Extract
+from monitoring.load_types import EXPECTED, category, present_expression, quoted, typed_expression
+
+_SHOW = "left(CAST({} AS VARCHAR), 60)"
+
+
+def stage_name(table: str) -> str:
+    return f"stage_{table}"
+
+
+def run_check(con: Any, problems: ProblemList, sql: str, *, label: str, kind: str,
+              column: str | None, params: list[Any] | None = None) -> None:
+    """Run ``sql`` (selecting ``_row, message``) and add its first problems and total."""
+    rows = con.execute(
+        f"SELECT _row, message, count(*) OVER () FROM ({sql}) "
+        f"ORDER BY _row NULLS LAST, message LIMIT {PER_KIND}",
+        params or [],
+    ).fetchall()
+    if rows:
+        found = [Problem(label, kind, str(m), None if r is None else int(r), column) for r, m, _ in rows]
+        problems.add_many(found, total=int(rows[0][2]))
+
+
+# ---------------------------------------------------------------- columns
+
+
+def column_problems(extract: Extract, table: Table) -> None:
+    """Missing required columns and unknown columns (names only)."""
+    present = [c for c in extract.data.column_names if c != ROW]
+    for name in table.required_columns:
+        if name not in present:
+            extract.problem("missing_column", f"missing column '{name}' ({table.column(name).type}); "
+                            f"expected the columns {', '.join(table.required_columns)}", 1, name)
+    for name in present:
+        if name not in table.column_index:
+            close = difflib.get_close_matches(name, table.column_names, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            extract.problem("unknown_column", f"unknown column '{name}'; {hint}expected one of "
+                            f"{', '.join(table.column_names)}", 1, name)
+
+
+# ---------------------------------------------------------------- typing
+
+
+def stage_table(con: Any, extract: Extract, table: Table, problems: ProblemList) -> None:
+    """Report type errors and missing values, then create the typed ``stage_<table>``."""
+    raw = f"raw_{table.name}"
+    kinds = {f.name: category(f.type) for f in extract.data.schema if f.name != ROW}
+    select = [ROW]
+    for column in table.columns:
+        kind = kinds.get(column.name)
+        if kind is None:
+            select.append(f"CAST(NULL AS {column.type}) AS {column.name}")
+            continue
+        typed = typed_expression(column.name, kind, column.type)
+        present = present_expression(column.name, kind)
+        _type_check(con, problems, raw, extract.label, column, typed, present)
+        if not column.nullable:
+            run_check(con, problems, f"SELECT _row, 'missing value; expected {EXPECTED[column.type]}' "
+                      f"AS message FROM {raw} WHERE {present} IS NULL",
+                      label=extract.label, kind="missing_value", column=column.name)
+        select.append(f"{typed} AS {column.name}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {stage_name(table.name)} AS "
+                f"SELECT {', '.join(select)} FROM {raw}")
+
+
+def _type_check(con: Any, problems: ProblemList, raw: str, label: str, column: Column,
+                typed: str, present: str) -> None:
+    shown = _SHOW.format(quoted(column.name))
+    message = f"format('expected {EXPECTED[column.type]}; got ''{{}}''', {shown})"
+    run_check(con, problems, f"SELECT _row, {message} AS message FROM {raw} "
+              f"WHERE {present} IS NOT NULL AND ({typed}) IS NULL",
+              label=label, kind="type", column=column.name)
+
+
+# ---------------------------------------------------------------- values of one table
+
+
+def value_checks(con: Any, table: Table, label: str, problems: ProblemList, today: dt.date) -> None:
+    """Codes, patterns, ranges, future dates, keys, date order, overlaps, survey scales."""
+    stage = stage_name(table.name)
+    for column in table.columns:
+        for kind, sql in _column_value_checks(stage, column, today):
+            run_check(con, problems, sql, label=label, kind=kind, column=column.name)
+    _key_check(con, table, stage, label, problems)
+    for order in table.date_orders:
+        relation = "after" if order.strict else "on or after"
+        sql = (f"SELECT _row, format('{order.second} {{}} must be {relation} {order.first} {{}}', "
+               f"{order.second}, {order.first}) AS message FROM {stage} "
+               f"WHERE {order.second} {'<=' if order.strict else '<'} {order.first}")
+        run_check(con, problems, sql, label=label, kind="date_order", column=order.second)
+    if table.no_overlap is not None:
+        _overlap_check(con, table, stage, label, problems)
+    if table.name == "surveys":
+        _survey_checks(con, stage, label, problems, _present_columns(con, f"raw_{table.name}"))
+    if table.person_level:
+        run_check(con, problems, f"SELECT _row, 'person_id looks like a raw national identity "
+                  f"number (11 digits); name the column person_number so that it is "
+                  f"pseudonymised' AS message FROM {stage} "
+                  f"WHERE regexp_full_match(person_id, '[0-9]{{11}}')",
+                  label=label, kind="raw_identifier", column="person_id")
+
+
+def _present_columns(con: Any, relation: str) -> set[str]:
+    return {row[0] for row in con.execute(f"DESCRIBE {relation}").fetchall()}
+
+
+def _column_value_checks(stage: str, column: Column, today: dt.date) -> list[tuple[str, str]]:
+    c, checks = column.name, []
+    shown = _SHOW.format(c)
+    if column.codes:
+        codes = ", ".join(f"'{code}'" for code in column.codes)
+        listed = ", ".join(f"''{code}''" for code in column.codes)
+        checks.append(("code", f"SELECT _row, format('unknown code ''{{}}''; expected one of {listed}', "
+                               f"{shown}) AS message FROM {stage} WHERE {c} NOT IN ({codes})"))
+    if column.pattern:
+        hint = (column.pattern_hint or column.pattern).replace("'", "''")
+        checks.append(("format", f"SELECT _row, format('expected {hint}; got ''{{}}''', {shown}) "
+                                 f"AS message FROM {stage} "
+                                 f"WHERE NOT regexp_full_match({c}, '{column.pattern}')"))
+    if column.minimum is not None:
+        checks.append(("range", f"SELECT _row, format('expected a value >= {column.minimum:g}; got {{}}', "
+                                f"{c}) AS message FROM {stage} WHERE {c} < {column.minimum!r}"))
+    if column.maximum is not None:
+        checks.append(("range", f"SELECT _row, format('expected a value <= {column.maximum:g}; got {{}}', "
+                                f"{c}) AS message FROM {stage} WHERE {c} > {column.maximum!r}"))
+    if column.not_in_future:
+        limit = f"DATE '{today.isoformat()}'" if column.type == "DATE" else str(today.year)
+        checks.append(("future_date", f"SELECT _row, format('{{}} is in the future (after "
+                                      f"{today.isoformat()}, the day of the load)', {c}) AS message "
+                                      f"FROM {stage} WHERE {c} > {limit}"))
+    return checks
+
+
+def _key_check(con: Any, table: Table, stage: str, label: str, problems: ProblemList) -> None:
+    key = table.key
+    partition = ", ".join(key)
+    shown = " || ', ' || ".join(f"'{k}=' || coalesce(CAST({k} AS VARCHAR), 'null')" for k in key)
+    sql = (f"SELECT _row, format('duplicate key ({{}}); first on row {{}}', keytext, first_row) "
+           f"AS message FROM (SELECT _row, {shown} AS keytext, "
+           f"min(_row) OVER (PARTITION BY {partition}) AS first_row FROM {stage}) "
+           f"WHERE _row <> first_row")
+    run_check(con, problems, sql, label=label, kind="duplicate_key", column="+".join(key))
+
+
+def _overlap_check(con: Any, table: Table, stage: str, label: str, problems: ProblemList) -> None:
+    rule = table.no_overlap
+    sql = (f"SELECT _row, format('spell from {{}} overlaps an earlier spell of the same "
+           f"{rule.group} (from {{}}, row {{}})', {rule.start}, prev_start, prev_row) AS message "
+           f"FROM (SELECT _row, {rule.start}, "
+           f"max(coalesce({rule.end}, DATE '9999-12-31')) OVER w AS prev_end, "
+           f"arg_max({rule.start}, coalesce({rule.end}, DATE '9999-12-31')) OVER w AS prev_start, "
+           f"arg_max(_row, coalesce({rule.end}, DATE '9999-12-31')) OVER w AS prev_row "
+           f"FROM {stage} WHERE {rule.group} IS NOT NULL AND {rule.start} IS NOT NULL "
+           f"WINDOW w AS (PARTITION BY {rule.group} ORDER BY {rule.start}, _row "
+           f"ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) "
+           f"WHERE prev_end > {rule.start}")
+    run_check(con, problems, sql, label=label, kind="overlap", column=rule.start)
+
+
+def _survey_checks(con: Any, stage: str, label: str, problems: ProblemList, present: set[str]) -> None:
+    total = " ".join(f"WHEN '{name}' THEN total NOT BETWEEN {s.total_min} AND {s.total_max}"
+                     for name, s in INSTRUMENT_SCALES.items())
+    ranges = " ".join(f"WHEN '{name}' THEN '{s.total_min:g} to {s.total_max:g}, {s.total_meaning}'"
+                      for name, s in INSTRUMENT_SCALES.items())
+    run_check(con, problems, f"SELECT _row, format('total {{}} is outside the range of {{}} ({{}})', "
+              f"total, instrument, CASE instrument {ranges} END) AS message FROM {stage} "
+              f"WHERE CASE instrument {total} ELSE false END", label=label, kind="range", column="total")
+    for index, item in enumerate(SURVEY_ITEMS, 1):
+        if item in present:
+            _item_check(con, stage, label, problems, item, index)
+
+
+def _item_check(con: Any, stage: str, label: str, problems: ProblemList, item: str, index: int) -> None:
+    bad = " ".join(
+        f"WHEN '{name}' THEN " + (f"{item} NOT BETWEEN {s.item_min} AND {s.item_max}"
+                                  if index <= s.items else "true")
+        for name, s in INSTRUMENT_SCALES.items()
+    )
+    ranges = " ".join(
+        f"WHEN '{name}' THEN " + (f"'expected {s.item_min:g} to {s.item_max:g}'" if index <= s.items
+                                  else f"'{name} has {s.items} items; expected no value'")
+        for name, s in INSTRUMENT_SCALES.items()
+    )
+    run_check(con, problems, f"SELECT _row, format('{item} = {{}} for {{}}: {{}}', {item}, instrument, "
+              f"CASE instrument {ranges} END) AS message FROM {stage} "
+              f"WHERE {item} IS NOT NULL AND CASE instrument {bad} ELSE false END",
+              label=label, kind="range", column=item)
+
+
+# ---------------------------------------------------------------- across tables
+
+
+def effective_views(con: Any, loaded: set[str]) -> None:
+    """``stage_<table>`` for every table not being loaded: a view of the stored table."""
+    for name, table in CONTRACT.items():
+        if name not in loaded:
+            columns = ", ".join(table.column_names)
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {stage_name(name)} AS "
+                        f"SELECT CAST(NULL AS BIGINT) AS _row, {columns} FROM main.{name}")
+
+
+def reference_checks(con: Any, loaded: set[str], labels: dict[str, str], problems: ProblemList) -> None:
+    """Every reference points at an existing row of the effective referenced table."""
+    for name, table in CONTRACT.items():
+        for column in table.columns:
+            if column.references is None:
+                continue
+            target, target_column = column.references.split(".")
+            if name not in loaded and target not in loaded:
+                continue
+            label = labels.get(name, f"{name} (stored)")
+            sql = (f"SELECT s._row, format('{column.name} ''{{}}'' is not in {target}', "
+                   f"{_SHOW.format('s.' + column.name)}) AS message "
+                   f"FROM {stage_name(name)} s ANTI JOIN {stage_name(target)} t "
+                   f"ON s.{column.name} = t.{target_column} WHERE s.{column.name} IS NOT NULL")
+            run_check(con, problems, sql, label=label, kind="reference", column=column.name)
+
+
+def emptiness_checks(con: Any, labels: dict[str, str], problems: ProblemList) -> None:
+    """Tables that must hold rows (persons, centres, ...) are not empty after the load."""
+    for name, table in CONTRACT.items():
+        if table.allow_empty or name not in labels:
+            continue
+        count = con.execute(f"SELECT count(*) FROM {stage_name(name)}").fetchone()[0]
+        if count == 0:
+            problems.add(Problem(labels[name], "empty_table", f"no rows; expected at least one {name} row"))
