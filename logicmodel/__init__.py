@@ -1,1 +1,62 @@
-"""logicmodel package."""
+"""logicmodel: theories of change as validated data.
+
+YAML model and catalogue files are loaded with source positions
+(:func:`load_yaml`), validated by pydantic schemas (:class:`LogicModel`,
+:class:`Catalogue`) and semantic rules (``LM0nn``, see ``docs/rules.md``) and turned into
+a ``networkx.DiGraph`` (:func:`to_graph`). This package never imports pandas, numpy,
+scikit-learn or DuckDB.
+
+Public names are imported on first use (PEP 562), so ``import logicmodel.errors`` stays
+cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+# public name -> module (relative to this package) that defines it
+_LAZY: dict[str, str] = {
+    "Catalogue": "catalogue",
+    "Checker": "validation",
+    "dump_yaml": "yamlsource",
+    "find_cycles": "graph",
+    "Indicator": "catalogue",
+    "InvalidDocumentError": "errors",
+    "Issue": "issues",
+    "load_bundle": "loading",
+    "load_catalogue": "loading",
+    "load_model": "loading",
+    "load_yaml": "yamlsource",
+    "LocalizedText": "fields",
+    "LogicModel": "model",
+    "LogicModelError": "errors",
+    "ModelBundle": "loading",
+    "parse_yaml": "yamlsource",
+    "pathways": "graph",
+    "Position": "yamlsource",
+    "reachable_from": "graph",
+    "SourceError": "errors",
+    "text_in": "fields",
+    "to_graph": "graph",
+    "to_node_link": "graph",
+    "validate_model": "validation",
+    "validate_paths": "validation",
+    "ValidationReport": "validation",
+    "ValidationUnit": "validation",
+    "YamlDocument": "yamlsource",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module_name}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

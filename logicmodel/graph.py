@@ -1,0 +1,131 @@
+"""A logic model as a ``networkx.DiGraph``, and small pure functions on that graph.
+
+Node attributes: ``level`` (input|activity|output|outcome|impact), ``horizon``
+(short|medium|long|None), ``title`` and ``description`` (text in the chosen language),
+``indicators`` (list of ids). Edge attributes: ``mechanism``, ``lag_months``,
+``assumptions`` (list of ``{statement, indicator}``), ``risks``, ``external_factors`` and
+``link`` (index of the link in the model). Graph attributes: ``id``, ``title``,
+``measure``, ``version``, ``lang``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import networkx as nx
+
+from logicmodel.fields import text_in
+from logicmodel.model import Link, LogicModel
+
+LEVEL_RANK = {"input": 0, "activity": 1, "output": 2, "outcome": 3, "impact": 4}
+HORIZON_RANK = {"short": 0, "medium": 1, "long": 2}
+
+
+def to_graph(model: LogicModel, lang: str = "nb") -> nx.DiGraph:
+    """The model's nodes and causal links as a directed graph, texts in ``lang``.
+
+    A link with several sources or targets becomes one edge per pair. Links that name
+    unknown nodes and nodes with a duplicate id are left out (the rules report them).
+    """
+    graph = nx.DiGraph(
+        id=model.id, title=text_in(model.title, lang), measure=model.measure, version=model.version, lang=lang
+    )
+    for node in model.nodes:
+        if node.id not in graph:
+            graph.add_node(
+                node.id,
+                level=node.level,
+                horizon=node.horizon,
+                title=text_in(node.title, lang),
+                description=text_in(node.description, lang),
+                indicators=list(node.indicators),
+            )
+    for index, link in enumerate(model.links):
+        for source in link.sources:
+            for target in link.targets:
+                if source in graph and target in graph and not graph.has_edge(source, target):
+                    graph.add_edge(source, target, **_edge_attributes(link, index, lang))
+    return graph
+
+
+def _edge_attributes(link: Link, index: int, lang: str) -> dict[str, Any]:
+    return {
+        "mechanism": text_in(link.mechanism, lang),
+        "lag_months": link.lag_months,
+        "assumptions": [
+            {"statement": text_in(a.statement, lang), "indicator": a.indicator} for a in link.assumptions
+        ],
+        "risks": [text_in(r, lang) for r in link.risks],
+        "external_factors": [text_in(f, lang) for f in link.external_factors],
+        "link": index,
+    }
+
+
+def rank(graph: nx.DiGraph, node: str) -> tuple[int, int]:
+    """The position of a node in the causal order: level, then horizon for outcomes."""
+    data = graph.nodes[node]
+    horizon = HORIZON_RANK.get(data.get("horizon"), 1) if data["level"] == "outcome" else 0
+    return LEVEL_RANK[data["level"]], horizon
+
+
+def nodes_at(graph: nx.DiGraph, *levels: str) -> list[str]:
+    """The nodes at any of the given levels, in model order."""
+    return [n for n, data in graph.nodes(data=True) if data["level"] in levels]
+
+
+def backward_edges(graph: nx.DiGraph) -> list[tuple[str, str]]:
+    """Edges that run against the causal order (e.g. outcome -> activity, long -> short)."""
+    return [(u, v) for u, v in graph.edges if rank(graph, u) > rank(graph, v)]
+
+
+def find_cycles(graph: nx.DiGraph) -> list[list[str]]:
+    """One cycle (as a node list in order) per strongly connected part that has one."""
+    order = {node: i for i, node in enumerate(graph.nodes)}
+    cycles = []
+    for component in nx.strongly_connected_components(graph):
+        first = min(component, key=order.__getitem__)
+        if len(component) == 1 and not graph.has_edge(first, first):
+            continue
+        edges = nx.find_cycle(graph.subgraph(component), source=first)
+        cycles.append([u for u, _ in edges])
+    return sorted(cycles, key=lambda cycle: order[cycle[0]])
+
+
+def reachable_from(graph: nx.DiGraph, sources: Iterable[str]) -> set[str]:
+    """Every node reachable from any of ``sources`` (the sources included)."""
+    found: set[str] = set()
+    for source in sources:
+        if source not in found:
+            found |= nx.descendants(graph, source) | {source}
+    return found
+
+
+def isolated_nodes(graph: nx.DiGraph) -> list[str]:
+    """Nodes with no link in or out, in model order."""
+    return [n for n in graph.nodes if graph.degree(n) == 0]
+
+
+def pathways(graph: nx.DiGraph, *, max_paths: int = 10_000) -> list[list[str]]:
+    """Every simple path from an activity to an impact, activities and impacts in model
+    order; at most ``max_paths`` paths (a guard against combinatorial explosion)."""
+    found: list[list[str]] = []
+    impacts = nodes_at(graph, "impact")
+    for activity in nodes_at(graph, "activity"):
+        for impact in impacts:
+            for path in nx.all_simple_paths(graph, activity, impact):
+                found.append(list(path))
+                if len(found) >= max_paths:
+                    return found
+    return found
+
+
+def to_node_link(graph: nx.DiGraph) -> dict[str, Any]:
+    """JSON-ready node-link data: ``{"graph": {...}, "nodes": [...], "edges": [...]}``."""
+    return {
+        "directed": True,
+        "graph": dict(graph.graph),
+        "nodes": [{"id": node, **data} for node, data in graph.nodes(data=True)],
+        "edges": [{"source": u, "target": v, **data} for u, v, data in graph.edges(data=True)],
+        "pathways": pathways(graph),
+    }

@@ -1,0 +1,75 @@
+"""Loading a model or a catalogue for use: everything validated, or an error raised.
+
+These are the entry points for code that needs a model (``tiltak graph``, monitoring,
+the pipeline). They raise :class:`~logicmodel.errors.SourceError` subclasses for files
+that cannot be read or parsed, and :class:`~logicmodel.errors.InvalidDocumentError`
+(carrying every issue) when a schema or rule error remains. Warnings do not stop loading.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from logicmodel.catalogue import Catalogue
+from logicmodel.errors import FileUnreadableError, InvalidDocumentError
+from logicmodel.issues import Issue
+from logicmodel.model import LogicModel
+from logicmodel.validation import Validator, is_catalogue_data
+
+
+@dataclass(frozen=True)
+class ModelBundle:
+    """A validated model with its catalogue and the files they came from."""
+
+    model: LogicModel
+    catalogue: Catalogue
+    model_file: str
+    catalogue_file: str
+    warnings: tuple[Issue, ...] = ()
+
+
+def _raise_errors(issues: list[Issue] | tuple[Issue, ...]) -> None:
+    errors = [issue for issue in issues if issue.is_error]
+    if errors:
+        raise InvalidDocumentError(errors)
+
+
+def _require_file(path: str | os.PathLike[str]) -> str:
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileUnreadableError(path, 0, 0, "no such file")
+    return path
+
+
+def load_catalogue(path: str | os.PathLike[str]) -> Catalogue:
+    """The catalogue in ``path``, checked by the schema and the catalogue rules."""
+    path = _require_file(path)
+    validator = Validator()
+    loaded = validator.catalogue_file(path, display=path)
+    _raise_errors(validator.report().issues)
+    assert loaded.value is not None  # no errors means the schema accepted it
+    return loaded.value
+
+
+def load_bundle(path: str | os.PathLike[str]) -> ModelBundle:
+    """The model in ``path`` and its catalogue, both fully validated."""
+    path = _require_file(path)
+    validator = Validator()
+    loaded = validator.read(path)
+    if loaded.document is not None and is_catalogue_data(loaded.document.data):
+        raise InvalidDocumentError(
+            [Issue(path, 1, 1, "error", "LM001", "", "this is an indicator catalogue; expected a logic model (with nodes)")]
+        )
+    validator.validate_file(path)
+    report = validator.report()
+    _raise_errors(report.issues)
+    model = LogicModel.model_validate(loaded.document.data)
+    catalogue_file = os.path.normpath(os.path.join(os.path.dirname(path), model.catalogue))
+    catalogue = validator.catalogues[os.path.realpath(catalogue_file)].value
+    return ModelBundle(model, catalogue, path, catalogue_file, tuple(i for i in report.issues if not i.is_error))
+
+
+def load_model(path: str | os.PathLike[str]) -> LogicModel:
+    """The model in ``path``, validated together with its catalogue."""
+    return load_bundle(path).model

@@ -1,0 +1,85 @@
+"""Rules on the evaluation design: what it tests, its treatment and covariates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from logicmodel.rules.registry import Finding, ModelContext, rule
+from logicmodel.rules.wording import one_of
+
+#: Columns of the person-month panel that describe a person before treatment.
+PANEL_COVARIATES = (
+    "age", "age_band", "sex", "household", "nationality", "returnability", "return_agreement", "dublin",
+    "identity_documented", "prior_absconding", "health_issue", "special_circumstances", "months_since_decision",
+    "months_in_reception", "centre_id", "centre_type", "region", "municipality",
+)
+#: Panel columns that must not be covariates, and why.
+NOT_COVARIATES = {
+    "person_id": "is an identifier",
+    "month": "is the calendar month, not a characteristic",
+    "period": "is the calendar month, not a characteristic",
+    "measure": "is the treatment itself",
+    "participating": "is the treatment itself",
+    "enrolled": "is the treatment itself",
+    "exit_type": "is an outcome (measured after the index date)",
+    "applied": "is an outcome (measured after the index date)",
+}
+
+
+@rule("LM040", "error", "the evaluation tests known expected changes with a person-level outcome")
+def evaluation_tests(ctx: ModelContext) -> Iterator[Finding]:
+    evaluation = ctx.model.evaluation
+    if evaluation is None:
+        return
+    known = [c.id for c in ctx.model.expected_changes]
+    seen: set[str] = set()
+    for index, name in enumerate(evaluation.tests):
+        path = ("evaluation", "tests", index)
+        change = ctx.model.change(name)
+        if change is None:
+            yield Finding(path, f"unknown expected change '{name}'; {one_of(name, known)}")
+        elif name in seen:
+            yield Finding(path, f"expected change '{name}' is tested twice")
+        elif change.outcome is None:
+            yield Finding(path, f"expected change '{name}' has no person-level outcome, so matching cannot test it; add outcome")
+        seen.add(name)
+
+
+def _covariate_problem(name: str) -> str | None:
+    if name in NOT_COVARIATES:
+        return f"'{name}' cannot be a covariate: it {NOT_COVARIATES[name]}"
+    if name not in PANEL_COVARIATES:
+        return f"unknown covariate '{name}'; {one_of(name, PANEL_COVARIATES)}"
+    return None
+
+
+@rule("LM041", "error", "covariates are pre-treatment columns of the person-month panel, each once")
+def covariates(ctx: ModelContext) -> Iterator[Finding]:
+    evaluation = ctx.model.evaluation
+    if evaluation is None:
+        return
+    seen: set[str] = set()
+    for index, name in enumerate(evaluation.covariates):
+        problem = _covariate_problem(name) or (f"covariate '{name}' is listed twice" if name in seen else None)
+        if problem:
+            yield Finding(("evaluation", "covariates", index), problem)
+        seen.add(name)
+    for index, name in enumerate(evaluation.matching.exact):
+        if name not in evaluation.covariates:
+            yield Finding(("evaluation", "matching", "exact", index), f"exact matching on '{name}', which is not among the covariates; add it to covariates")
+
+
+@rule("LM042", "warning", "the evaluation treats the model's own measure")
+def treatment_measure(ctx: ModelContext) -> Iterator[Finding]:
+    evaluation = ctx.model.evaluation
+    if evaluation is not None and evaluation.treatment.measure != ctx.model.measure:
+        yield Finding(
+            ("evaluation", "treatment", "measure"),
+            f"treatment measure '{evaluation.treatment.measure}' differs from the model's measure '{ctx.model.measure}'",
+        )
+
+
+@rule("LM043", "warning", "a model with expected changes has an evaluation design")
+def missing_evaluation(ctx: ModelContext) -> Iterator[Finding]:
+    if ctx.model.evaluation is None and any(c.outcome for c in ctx.model.expected_changes):
+        yield Finding(("expected_changes",), "expected changes on person-level outcomes but no evaluation design; add evaluation")

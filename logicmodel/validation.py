@@ -1,0 +1,253 @@
+"""Validating model and catalogue files: YAML, schema, rules and plugged-in checkers.
+
+Every problem becomes an :class:`~logicmodel.issues.Issue`; nothing stops at the first.
+Stages per model file: YAML (``LM000``), schema (``LM001``), the catalogue it names
+(``LM019``, with the catalogue's own issues reported at the catalogue's lines), the
+semantic rules, then any extra checkers the application layer plugs in.
+
+A *checker* is a function ``checker(unit: ValidationUnit) -> Iterable[Issue]``. It is
+called once per model (``unit.model`` set, with its catalogue when that loaded) and once
+per catalogue (``unit.model`` None). ``unit.issue(...)`` builds an issue at a key path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from logicmodel.catalogue import Catalogue
+from logicmodel.errors import FileUnreadableError, SourceError, UsageError
+from logicmodel.issues import Issue, Severity, count_by_severity, dotted, sort_issues
+from logicmodel.model import LogicModel
+from logicmodel.rules import CATALOGUE_RULES, MODEL_RULES, CatalogueContext, ModelContext, RuleResult, run_rules
+from logicmodel.schema_errors import schema_issues
+from logicmodel.yamlsource import YamlDocument, load_yaml
+
+YAML_RULE = "LM000"
+CATALOGUE_RULE = "LM019"
+CHECKER_RULE = "LM099"
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class ValidationUnit:
+    """What a checker looks at: a model with its catalogue, or a catalogue alone."""
+
+    model: LogicModel | None
+    model_document: YamlDocument | None
+    catalogue: Catalogue | None
+    catalogue_document: YamlDocument | None
+
+    def issue(self, document: YamlDocument, path: Sequence[Any], rule: str, severity: Severity, message: str) -> Issue:
+        """An issue at ``path`` of ``document`` (the model's or the catalogue's)."""
+        where = document.position(path)
+        return Issue(document.file, where.line, where.column, severity, rule, dotted(path), message)
+
+
+Checker = Callable[[ValidationUnit], Iterable[Issue]]
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """The files checked and every issue found, in a stable order."""
+
+    files: tuple[str, ...]
+    issues: tuple[Issue, ...]
+
+    @property
+    def errors(self) -> int:
+        return count_by_severity(list(self.issues))["error"]
+
+    @property
+    def warnings(self) -> int:
+        return count_by_severity(list(self.issues))["warning"]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when there is no error (warnings allowed), 1 otherwise."""
+        return 1 if self.errors else 0
+
+    def summary(self) -> str:
+        """One line: how many files, errors and warnings."""
+        files = f"{len(self.files)} file{'s' if len(self.files) != 1 else ''} checked"
+        errors = f"{self.errors} error{'s' if self.errors != 1 else ''}"
+        warnings = f"{self.warnings} warning{'s' if self.warnings != 1 else ''}"
+        return f"{files}: {errors}, {warnings}"
+
+
+@dataclass
+class _Loaded:
+    """A parsed file: its document (None if unreadable) and its load issues."""
+
+    document: YamlDocument | None
+    issues: list[Issue] = field(default_factory=list)
+    value: BaseModel | None = None
+
+
+def is_catalogue_data(data: dict[str, Any]) -> bool:
+    """A document is a catalogue when it has indicators or outcomes and no nodes."""
+    return ("indicators" in data or "outcomes" in data) and "nodes" not in data and "measure" not in data
+
+
+class Validator:
+    """Validates files, reading each file (and each shared catalogue) once."""
+
+    def __init__(self, checkers: Sequence[Checker] = ()) -> None:
+        self.checkers = tuple(checkers)
+        self.documents: dict[str, _Loaded] = {}
+        self.catalogues: dict[str, _Loaded] = {}
+        self.files: list[str] = []
+        self.issues: list[Issue] = []
+
+    def read(self, path: str) -> _Loaded:
+        key = os.path.realpath(path)
+        if key not in self.documents:
+            try:
+                self.documents[key] = _Loaded(load_yaml(path, display=path))
+            except FileUnreadableError:
+                raise
+            except SourceError as exc:
+                self.documents[key] = _Loaded(None, [_source_issue(exc)])
+        return self.documents[key]
+
+    def validate_file(self, path: str) -> None:
+        """Validate one model or catalogue file (kind decided by its keys)."""
+        loaded = self.read(path)
+        if loaded.document is not None and is_catalogue_data(loaded.document.data):
+            self.catalogue_file(path, display=path)
+            return
+        self.files.append(path)
+        self.issues += loaded.issues
+        if loaded.document is not None:
+            self.model_document(loaded.document)
+
+    def model_document(self, document: YamlDocument) -> None:
+        model, issues = _validated(LogicModel, document)
+        self.issues += issues
+        if model is None:
+            return
+        catalogue_path = os.path.normpath(os.path.join(os.path.dirname(document.file), model.catalogue))
+        catalogue_loaded = self.catalogue_for(document, catalogue_path)
+        catalogue = catalogue_loaded.value if catalogue_loaded else None
+        context = ModelContext(model, catalogue)
+        self.issues += _located(run_rules(MODEL_RULES, context), document)
+        unit = ValidationUnit(model, document, catalogue, catalogue_loaded.document if catalogue_loaded else None)
+        self.run_checkers(unit, document)
+
+    def catalogue_for(self, model_document: YamlDocument, path: str) -> _Loaded | None:
+        if not os.path.isfile(path):
+            why = "is a directory" if os.path.isdir(path) else "does not exist"
+            self.issues.append(_issue_at(model_document, ("catalogue",), CATALOGUE_RULE, "error", f"catalogue file '{path}' {why}; the path is relative to the model file"))
+            return None
+        loaded = self.catalogue_file(path, display=path)
+        if loaded.value is None:
+            self.issues.append(
+                _issue_at(model_document, ("catalogue",), CATALOGUE_RULE, "warning", f"catalogue '{path}' has errors; indicator and outcome references were not checked")
+            )
+        return loaded
+
+    def catalogue_file(self, path: str, display: str) -> _Loaded:
+        key = os.path.realpath(path)
+        if key in self.catalogues:
+            return self.catalogues[key]
+        loaded = self.read(path)
+        self.files.append(display)
+        self.issues += loaded.issues
+        result = _Loaded(loaded.document)
+        if loaded.document is not None:
+            catalogue, issues = _validated(Catalogue, loaded.document)
+            self.issues += issues
+            result.value = catalogue
+            if catalogue is not None:
+                self.issues += _located(run_rules(CATALOGUE_RULES, CatalogueContext(catalogue)), loaded.document)
+                self.run_checkers(ValidationUnit(None, None, catalogue, loaded.document), loaded.document)
+        self.catalogues[key] = result
+        return result
+
+    def run_checkers(self, unit: ValidationUnit, document: YamlDocument) -> None:
+        for checker in self.checkers:
+            try:
+                self.issues += list(checker(unit))
+            except Exception as exc:  # noqa: BLE001 - a broken checker must not hide the rest
+                name = getattr(checker, "__qualname__", repr(checker))
+                self.issues.append(_issue_at(document, (), CHECKER_RULE, "error", f"checker {name} crashed ({type(exc).__name__}: {exc}); please report this"))
+
+    def report(self) -> ValidationReport:
+        unique = list(dict.fromkeys(self.issues))
+        return ValidationReport(tuple(dict.fromkeys(self.files)), tuple(sort_issues(unique)))
+
+
+def _validated(cls: type[BaseModel], document: YamlDocument) -> tuple[Any, list[Issue]]:
+    try:
+        return cls.model_validate(document.data), []
+    except ValidationError as exc:
+        return None, schema_issues(exc, document, cls)
+
+
+def _source_issue(exc: SourceError) -> Issue:
+    return Issue(exc.file, exc.line, exc.column, "error", YAML_RULE, exc.path, exc.message)
+
+
+def _issue_at(document: YamlDocument, path: Sequence[Any], rule: str, severity: Severity, message: str) -> Issue:
+    where = document.position(path)
+    return Issue(document.file, where.line, where.column, severity, rule, dotted(path), message)
+
+
+def _located(results: list[RuleResult], document: YamlDocument) -> list[Issue]:
+    return [_issue_at(document, r.finding.path, r.rule, r.severity, r.finding.message) for r in results]
+
+
+def expand_paths(paths: Sequence[str]) -> list[str]:
+    """Files to validate: files as given; for a folder, its *.yaml / *.yml files, sorted.
+
+    Raises :class:`FileUnreadableError` for a missing path and :class:`UsageError` for a
+    folder without YAML files (both exit code 2).
+    """
+    files: list[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            found = sorted(os.path.join(path, name) for name in os.listdir(path) if name.endswith(YAML_SUFFIXES))
+            found = [name for name in found if os.path.isfile(name)]
+            if not found:
+                raise UsageError(f"{path}: the folder holds no logic models (*.yaml files); give a model file or a folder of models")
+            files += found
+        elif os.path.exists(path):
+            files.append(path)
+        else:
+            raise FileUnreadableError(path, 0, 0, "no such file or directory")
+    return files
+
+
+def _has_model(validator: Validator, files: list[str]) -> bool:
+    for path in files:
+        loaded = validator.read(path)
+        if loaded.document is None or not is_catalogue_data(loaded.document.data):
+            return True
+    return False
+
+
+def validate_paths(paths: Sequence[str], checkers: Sequence[Checker] = ()) -> ValidationReport:
+    """Validate model files and folders of models (and the catalogues they name)."""
+    if not paths:
+        raise UsageError("no path given; give model files or folders")
+    validator = Validator(checkers)
+    for path in paths:
+        files = expand_paths([path])
+        if os.path.isdir(path) and not _has_model(validator, files):
+            raise UsageError(f"{path}: the folder holds no logic models, only catalogues; give a folder of models")
+        for file in files:
+            validator.validate_file(file)
+    return validator.report()
+
+
+def validate_model(model: LogicModel, catalogue: Catalogue | None = None, file: str = "<model>") -> list[Issue]:
+    """Rule issues of a model built in code (positions unknown: line and column 0)."""
+    results = run_rules(MODEL_RULES, ModelContext(model, catalogue))
+    if catalogue is not None:
+        results += run_rules(CATALOGUE_RULES, CatalogueContext(catalogue))
+    issues = [Issue(file, 0, 0, r.severity, r.rule, dotted(r.finding.path), r.finding.message) for r in results]
+    return sort_issues(issues)
