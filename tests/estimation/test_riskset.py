@@ -1,0 +1,104 @@
+"""Risk-set matching: golden comparison with MatchIt's unit.id, design rules, errors."""
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from estimation import RiskSetMatching
+from estimation.parameters import InvalidInputError, InvalidParameterError, NotFittedError
+
+GOLDEN = Path(__file__).parents[1] / "golden" / "matching"
+
+
+def golden():
+    return pd.read_csv(GOLDEN / "riskset.csv"), json.loads((GOLDEN / "riskset.json").read_text())
+
+
+@pytest.mark.parametrize("case", [0, 1])
+def test_same_as_matchit_with_unit_id(case):
+    data, expected = golden()
+    r = expected["results"][case]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = RiskSetMatching(covariates=["age", "x", "sex"], caliper=r["caliper"],
+                            ratio=r["ratio"]).fit(data)
+    res = m.result_
+    assert m.n_dropped_ == 0
+    np.testing.assert_allclose(m.propensity_.scores_, expected["ps"], atol=1e-8)
+    mm_r = np.array(r["match_matrix"]).reshape(len(r["treated_rows"]), -1) - 1
+    assert (np.array(r["treated_rows"]) - 1).tolist() == np.flatnonzero(res.treat).tolist()
+    for a, b in zip(res.match_matrix, mm_r):
+        assert sorted(a[a >= 0]) == sorted(b[b >= 0])
+    np.testing.assert_allclose(res.weights, r["weights"], atol=1e-12)
+
+
+def panel():
+    """Two periods; p1 enrols in period 2 and is a control candidate in period 1."""
+    return pd.DataFrame({
+        "person_id": ["p1", "p1", "p2", "p2", "p3", "p3", "p4", "p5", "p5"],
+        "period": ["2024-01", "2024-02", "2024-01", "2024-02", "2024-01", "2024-02",
+                   "2024-01", "2024-01", "2024-02"],
+        "age": [30, 30, 41, 41, 29, 29, 35, 50, 50],
+        "x": [0.1, 0.3, -0.5, 0.2, 1.2, 0.9, 0.4, -1.0, -0.8],
+        "enrolled": [False, True, False, False, True, False, False, False, False],
+    })
+
+
+@pytest.mark.filterwarnings("ignore:Fitted probabilities")
+def test_rows_after_enrolment_dropped_and_rows_reported():
+    m = RiskSetMatching(covariates=["age", "x"]).fit(panel())
+    assert m.n_dropped_ == 1  # p3 in 2024-02, after enrolling in 2024-01
+    assert list(m.rows_.columns) == ["person_id", "period", "row"]
+    assert 5 not in m.rows_["row"].tolist()
+    res, rows = m.result_, m.rows_
+    periods = rows["period"].to_numpy()
+    persons = rows["person_id"].to_numpy()
+    for t, row in zip(np.flatnonzero(res.treat), res.match_matrix):
+        for c in row[row >= 0]:
+            assert periods[c] == periods[t] and persons[c] != persons[t]
+
+
+def test_a_control_person_is_used_once_across_periods():
+    rng = np.random.default_rng(2)
+    rows = []
+    for i in range(300):
+        for t in range(1, 7):
+            enrol = rng.random() < 0.08
+            rows.append({"person_id": f"p{i}", "period": t, "x": rng.normal(), "enrolled": enrol})
+            if enrol:
+                break
+    frame = pd.DataFrame(rows)
+    res = RiskSetMatching(covariates=["x"], ratio=2).fit(frame)
+    persons = res.rows_["person_id"].to_numpy()
+    used = res.result_.match_matrix[res.result_.match_matrix >= 0]
+    assert len(set(persons[used])) == used.size
+    again = RiskSetMatching(covariates=["x"], ratio=2, replace=True).fit(frame)
+    used_r = again.result_.match_matrix[again.result_.match_matrix >= 0]
+    assert len(set(persons[used_r])) < used_r.size  # reuse happens with replacement
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda f: f.drop(columns="enrolled"), "Column 'enrolled' is not in the person-period frame"),
+    (lambda f: pd.concat([f, f.iloc[[0]]]), "1 duplicate rows, first: person_id='p1', period='2024-01'"),
+    (lambda f: f.assign(enrolled=f["enrolled"].astype(object).where(f.index != 0, "maybe")),
+     "The treatment must be 0/1 or True/False"),
+    (lambda f: f.assign(period=f["period"].where(f.index != 2, None)), "Missing values in 'period' (1 rows)."),
+])
+@pytest.mark.filterwarnings("ignore:Fitted probabilities")
+def test_bad_frames(mutate, message):
+    with pytest.raises(InvalidInputError) as info:
+        RiskSetMatching(covariates=["age", "x"]).fit(mutate(panel()))
+    assert message in str(info.value)
+
+
+def test_parameter_errors_and_not_fitted():
+    with pytest.raises(InvalidParameterError) as info:
+        RiskSetMatching(caliper=-1).fit(panel())
+    assert str(info.value) == ("The 'caliper' parameter of RiskSetMatching must be a float > 0 "
+                               "or None. Got -1 instead.")
+    with pytest.raises(NotFittedError):
+        RiskSetMatching().matched_sample
