@@ -12,6 +12,20 @@ import importlib
 # public name -> module (relative to this package) that defines it
 _LAZY: dict[str, str] = {
     "MonitoringError": "errors",
+    "CONTRACT": "contract",
+    "Store": "store",
+    "StoreError": "store",
+    "Migration": "migrations",
+    "register_migration": "migrations",
+    "load_directory": "load",
+    "load_tables": "load",
+    "LoadReport": "load",
+    "TableLoad": "load",
+    "LoadRefused": "load_problems",
+    "ExtractError": "load_problems",
+    "PseudonymKey": "pseudonym",
+    "PseudonymKeyError": "pseudonym",
+    "build_panel": "panel",
 }
 
 __all__ = sorted(_LAZY)
