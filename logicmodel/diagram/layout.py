@@ -26,6 +26,7 @@ MAX_LINES = 5
 CHANNEL = 4.0
 EDGE_PAD = 16.0
 RIGHT_PAD = 38.0
+PORT_SPACING = 9.0
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,22 @@ def _column_width(titles: list[str]) -> float:
     return WIDTHS[-1]
 
 
-def _box_height(lines: int, tagged: bool) -> float:
-    return 2 * PAD_Y + lines * LINE + (TAG_LINE if tagged else 0.0)
+def _box_height(lines: int, tagged: bool, ports: int) -> float:
+    """Tall enough for the text, and for the arrows on its busier side to land apart."""
+    text = 2 * PAD_Y + lines * LINE + (TAG_LINE if tagged else 0.0)
+    return max(text, PORT_SPACING * (ports + 1) + 12.0)
+
+
+def _port_counts(layering: Layering) -> list[int]:
+    """Arrows on the busier side of each box (a loop uses two ports on the right)."""
+    left = [0] * layering.n_nodes
+    right = [0] * layering.n_nodes
+    for chain in layering.chains:
+        right[chain.vertices[0]] += 1
+        left[chain.vertices[-1]] += 1
+    for _, box in layering.loops:
+        right[box] += 2
+    return [max(a, b) for a, b in zip(left, right)]
 
 
 def _gaps(layering: Layering) -> list[float]:
@@ -99,7 +114,7 @@ def _gaps(layering: Layering) -> list[float]:
     for chain in layering.chains:
         for vertex in chain.vertices[:-1]:
             load[layering.column[vertex]] += 1
-    return [min(160.0, max(60.0, 48.0 + 3.0 * count)) for count in load]
+    return [min(120.0, max(56.0, 44.0 + 2.5 * count)) for count in load]
 
 
 def _x_positions(widths: list[float], gaps: list[float]) -> tuple[list[float], list[float]]:
@@ -129,10 +144,12 @@ def compute_layout(diagram: DiagramInput) -> Layout:
     widths = [_column_width([diagram.nodes[v].title for v in col if v < n]) for col in columns]
     lines: list[tuple[str, ...]] = [()] * n
     height = [CHANNEL] * len(layering.column)
+    ports = _port_counts(layering)
     for vertex in range(n):
         width = widths[layering.column[vertex]]
         lines[vertex] = tuple(wrap(diagram.nodes[vertex].title, width - 2 * PAD_X, FONT))
-        height[vertex] = _box_height(len(lines[vertex]), diagram.nodes[vertex].verdict is not None)
+        tagged = diagram.nodes[vertex].verdict is not None
+        height[vertex] = _box_height(len(lines[vertex]), tagged, ports[vertex])
     left_of, right_of = neighbours(layering)
     y = place(columns, height, n, left_of, right_of)
     gaps = _gaps(layering)

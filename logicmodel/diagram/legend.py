@@ -60,18 +60,16 @@ def _swatch(entry: Entry, x: float, y: float) -> str:
     if kind == "verdict":
         style = VERDICT_STYLES[key]
         dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
-        return (
-            f'<rect x="{num(x)}" y="{num(y - 8)}" width="{num(SWATCH)}" height="16.0" rx="3.0" '
-            f'fill="{style.fill}" stroke="{style.stroke}" stroke-width="1.4"{dash}/>'
-        )
+        corners = f"{num(x)},{num(y - 8)} {num(x + SWATCH)},{num(y - 8)} {num(x + SWATCH)},{num(y + 8)} {num(x)},{num(y + 8)}"
+        return f'<polygon points="{corners}" fill="{style.fill}" stroke="{style.stroke}" stroke-width="1.4"{dash}/>'
     style = RATING_STYLES[key] if kind == "rating" else DEFAULT_LINK
     dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
     tip, base = (x + SWATCH, x + SWATCH - 8) if kind == "rating" else (x, x + 8)
     start, end = (x, base) if kind == "rating" else (base, x + SWATCH)
     return (
-        f'<path d="M{num(start)},{num(y)} L{num(end)},{num(y)}" stroke="{style.stroke}" '
-        f'stroke-width="{num(style.width)}"{dash} fill="none"/>'
-        f'<path d="M{num(tip)},{num(y)} L{num(base)},{num(y - 4)} L{num(base)},{num(y + 4)} Z" fill="{style.stroke}"/>'
+        f'<line x1="{num(start)}" y1="{num(y)}" x2="{num(end)}" y2="{num(y)}" stroke="{style.stroke}" '
+        f'stroke-width="{num(style.width)}"{dash}/>'
+        f'<polygon points="{num(tip)},{num(y)} {num(base)},{num(y - 4)} {num(base)},{num(y + 4)}" fill="{style.stroke}"/>'
     )
 
 

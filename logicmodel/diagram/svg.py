@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape
 
 import networkx as nx
 
-from logicmodel.diagram.layout import FONT, LINE, PAD_Y, TAG_FONT, Box, Layout, compute_layout
+from logicmodel.diagram.layout import FONT, LINE, TAG_FONT, TAG_LINE, Box, Layout, compute_layout
 from logicmodel.diagram.legend import legend_items, draw_legend
 from logicmodel.diagram.reading import DiagramInput, DiagramEdge, read_graph
 from logicmodel.diagram.routing import Route, format_number as num
@@ -71,8 +71,8 @@ def _bands(layout: Layout, lang: str, top: float, bottom: float) -> list[str]:
     for index, (band, lines) in enumerate(zip(layout.bands, wrapped)):
         fill = BAND_FILLS[index % 2]
         out.append(
-            f'<rect class="band" data-band="{band.key}" x="{num(band.left)}" y="{num(top)}" '
-            f'width="{num(band.right - band.left)}" height="{num(bottom - top)}" fill="{fill}"/>'
+            f'<polygon class="band" data-band="{band.key}" '
+            f'points="{rectangle(band.left, top, band.right - band.left, bottom - top)}" fill="{fill}"/>'
         )
         centre = (band.left + band.right) / 2
         spans = "".join(
@@ -101,12 +101,16 @@ def _edge_title(diagram: DiagramInput, edge: DiagramEdge) -> str:
 
 
 def _arrowhead(route: Route) -> str:
+    """Polygon points of the arrowhead, its tip on the target's border."""
     tip_x, tip_y = route.end
     base_x = tip_x - route.direction * ARROW_LENGTH
-    return (
-        f"M{num(tip_x)},{num(tip_y)} L{num(base_x)},{num(tip_y - ARROW_HALF)} "
-        f"L{num(base_x)},{num(tip_y + ARROW_HALF)} Z"
-    )
+    return f"{num(tip_x)},{num(tip_y)} {num(base_x)},{num(tip_y - ARROW_HALF)} {num(base_x)},{num(tip_y + ARROW_HALF)}"
+
+
+def rectangle(x: float, y: float, width: float, height: float) -> str:
+    """Polygon points of a rectangle (backgrounds and swatches are polygons, boxes alone are rects)."""
+    right, bottom = x + width, y + height
+    return f"{num(x)},{num(y)} {num(right)},{num(y)} {num(right)},{num(bottom)} {num(x)},{num(bottom)}"
 
 
 def _edge(diagram: DiagramInput, route: Route) -> str:
@@ -120,7 +124,7 @@ def _edge(diagram: DiagramInput, route: Route) -> str:
         f"<title>{escape(_edge_title(diagram, edge))}</title>"
         f'<path class="link" d="{route.path()}" fill="none" stroke="{style.stroke}" '
         f'stroke-width="{num(style.width)}"{dash}/>'
-        f'<path class="arrowhead" d="{_arrowhead(route)}" fill="{style.stroke}" stroke="{style.stroke}" '
+        f'<polygon class="arrowhead" points="{_arrowhead(route)}" fill="{style.stroke}" stroke="{style.stroke}" '
         f'stroke-width="1.0" stroke-linejoin="miter"/></g>'
     )
 
@@ -130,8 +134,10 @@ def _node(diagram: DiagramInput, box: Box) -> str:
     style = VERDICT_STYLES.get(node.verdict or "", DEFAULT_NODE)
     dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
     centre = box.x + box.width / 2
+    block = len(box.lines) * LINE + (TAG_LINE if node.verdict else 0.0)
+    first = box.y + (box.height - block) / 2 + FONT * 0.92 + (LINE - FONT) / 2
     spans = "".join(
-        f'<tspan x="{num(centre)}" y="{num(box.y + PAD_Y + FONT * 0.92 + i * LINE)}">{escape(line)}</tspan>'
+        f'<tspan x="{num(centre)}" y="{num(first + i * LINE)}">{escape(line)}</tspan>'
         for i, line in enumerate(box.lines)
     )
     parts = [
@@ -145,7 +151,7 @@ def _node(diagram: DiagramInput, box: Box) -> str:
     ]
     if node.verdict:
         tag = f"{style.symbol} {VERDICT_LABELS[diagram.lang][node.verdict]}"
-        y = box.y + box.height - PAD_Y - 3
+        y = first + len(box.lines) * LINE - 1
         parts.append(
             f'<text class="verdict-tag" x="{num(centre)}" y="{num(y)}" text-anchor="middle" '
             f'font-size="{num(TAG_FONT)}" font-style="italic" fill="{style.stroke}">{escape(tag)}</text>'
@@ -198,7 +204,7 @@ def render_svg(diagram: DiagramInput) -> str:
         f'aria-describedby="diagram-desc" font-family="{attr(FONT_FAMILY)}" fill="{TEXT_COLOUR}">',
         f'<title id="diagram-title">{escape(label)}</title>',
         f'<desc id="diagram-desc">{escape(summary)}</desc>',
-        f'<rect class="background" x="0.0" y="0.0" width="{num(width)}" height="{num(height)}" fill="#ffffff"/>',
+        f'<polygon class="background" points="{rectangle(0.0, 0.0, width, height)}" fill="#ffffff"/>',
         *header,
         *_bands(body, diagram.lang, header_height, band_bottom),
         '<g class="edges">',
