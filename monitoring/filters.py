@@ -213,11 +213,13 @@ def _check_expression(binder: SchemaBinder, source: str, key: str, value: Any, e
     return None
 
 
-def check_catalogue(catalogue: Any, locate: Callable[[tuple], tuple[str, int, int]] | None = None) -> list:
+def check_catalogue(catalogue: Any, locate: Callable[[tuple], tuple[str, int, int]] | None = None,
+                    only: set[str] | None = None) -> list:
     """Check every indicator of a catalogue; return ``logicmodel.issues.Issue`` objects.
 
     ``locate`` maps a key path such as ``('indicators', 3, 'numerator', 'filter')`` to
     ``(file, line, column)``; by default the catalogue's own ``locate`` method (if any).
+    ``only`` restricts the check to some indicator ids.
     """
     from logicmodel.issues import Issue, dotted
 
@@ -226,6 +228,8 @@ def check_catalogue(catalogue: Any, locate: Callable[[tuple], tuple[str, int, in
     issues = []
     try:
         for n, ind in enumerate(field(catalogue, "indicators", ()) or ()):
+            if only is not None and field(ind, "id") not in only:
+                continue
             for problem in bind_problems(ind, binder):
                 path = ("indicators", n, *problem.path)
                 file, line, col = locate(path)

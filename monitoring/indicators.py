@@ -99,9 +99,14 @@ class IndicatorSpec:
         return self.window_months // GRAIN_MONTHS[self.grain]
 
     @property
-    def is_count_like(self) -> bool:
-        """True when the published value is itself a count of persons or records."""
-        return self.type == "count"
+    def divides(self) -> bool:
+        """True when value = scale * numerator / denominator (mean, share, ratio)."""
+        return self.type in ("mean", "share", "ratio")
+
+    @property
+    def disclosure_kind(self) -> str:
+        """'count', 'sum' (a total over contributors) or 'rate' (anything divided)."""
+        return self.type if self.type in ("count", "sum") else "rate"
 
 
 class IndicatorDefinitionError(MonitoringError):
@@ -160,8 +165,9 @@ def _aggregate(ind_id: str, key: str, part: Any, default_source: str, kind: str 
 def _parts(ind: Any, ind_id: str, itype: str, source: str) -> tuple[Aggregate, Aggregate | None]:
     if itype == "count":
         return _aggregate(ind_id, "type", ind, source, "count"), None
-    if itype == "sum":
-        return _aggregate(ind_id, "type", ind, source, "sum"), None
+    if itype == "sum":  # the denominator counts contributors (for disclosure control), it does not divide
+        total = _aggregate(ind_id, "type", ind, source, "sum")
+        return total, Aggregate(source, "n", total.column, total.filter)
     if itype == "mean":
         total = _aggregate(ind_id, "type", ind, source, "sum")
         return total, Aggregate(source, "n", total.column, total.filter)

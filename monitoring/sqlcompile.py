@@ -26,6 +26,7 @@ from dataclasses import dataclass, field as dc_field
 
 from monitoring.indicators import GRAIN_MONTHS, PERSON_DIMENSIONS, SOURCES, Aggregate, IndicatorSpec
 
+COMPILER_VERSION = "1"  # bump when the generated SQL changes meaning: stored values are recomputed
 MISSING_GROUP = "(missing)"
 TOTAL = "total"
 
@@ -324,7 +325,7 @@ def indicator_sql(spec: IndicatorSpec, num: PartRef, den: PartRef | None) -> str
     n_win = _window_expr(spec, "n", num.prewindowed)
     d_win = _window_expr(spec, "d", den.prewindowed) if den is not None else "NULL"
     ctes.append(f"windowed AS (SELECT dimension, group_value, period_index, {n_win} AS numerator, {d_win} AS denominator FROM joined)")
-    value = f"{spec.scale!r} * numerator / nullif(denominator, 0)" if den is not None else f"{spec.scale!r} * numerator"
+    value = f"{spec.scale!r} * numerator / nullif(denominator, 0)" if spec.divides else f"{spec.scale!r} * numerator"
     full = f" AND period_index - {spec.window_periods - 1} >= (SELECT lo FROM bounds)" if spec.window_periods else ""
     return (
         "WITH " + ",\n".join(ctes) + "\n"
@@ -368,14 +369,22 @@ def compile_plan(items: list[tuple[IndicatorSpec, str | None, int]], end_dates: 
     return QueryPlan(statements, tuple(refs), dict(end_dates))
 
 
-def execute_plan(con, plan: QueryPlan) -> list[tuple[IndicatorQuery, list[tuple]]]:
-    """Run a plan on a DuckDB connection; rows are (period_index, dimension, group, num, den, value)."""
-    for _table, sql, key in plan.aggregate_sql:
+def execute_plan(con, plan: QueryPlan, progress=None) -> list[tuple[IndicatorQuery, list[tuple]]]:
+    """Run a plan on a DuckDB connection; rows are (period_index, dimension, group, num, den, value).
+
+    ``progress(done, total)`` is called after each statement.
+    """
+    total = len(plan.aggregate_sql) + len(plan.indicators)
+    for n, (_table, sql, key) in enumerate(plan.aggregate_sql, 1):
         con.execute(sql, plan.parameters(key))
+        if progress:
+            progress(n, total)
     results = []
-    for query in plan.indicators:
+    for n, query in enumerate(plan.indicators, len(plan.aggregate_sql) + 1):
         rows = con.execute(query.sql, query.parameters()).fetchall()
         results.append((query, rows))
+        if progress:
+            progress(n, total)
     for table, _sql, _key in plan.aggregate_sql:
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return results

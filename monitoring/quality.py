@@ -1,0 +1,147 @@
+"""Data-quality checks run with every monitoring run.
+
+Each check is a small function returning :class:`QualityFinding` values:
+
+* ``centre_gap`` (QC001): a centre that had residents in the panel last month has none
+  this month: a missing centre extract, or a closure to confirm.
+* ``missing_extract`` (QC002): a register table with records in most recent months has no
+  record dated in a month: its extract is late or missing.
+* ``stale_load`` (QC003): the latest load is older than ``max_load_age_days``.
+* ``outlier`` (QC004): an indicator's total is far outside its own history: robust
+  z-score ``0.6745 * (x - median) / MAD`` over up to 24 earlier periods (at least 6), beyond
+  ``z_limit`` (3.5, Iglewicz and Hoaglin).
+* ``denominator_collapse`` (QC005): the denominator of a rate (total or a centre) fell
+  below half of its median over the previous 6 periods.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from monitoring.sqlcompile import period_label
+
+EVENT_DATES = {
+    "residence": "date_from", "decisions": "decision_date", "participation": "start_date",
+    "applications": "application_date", "exits": "exit_date", "surveys": "survey_date",
+}
+Z_LIMIT = 3.5
+HISTORY = 24
+MIN_HISTORY = 6
+
+
+@dataclass(frozen=True)
+class QualityFinding:
+    """One data-quality finding."""
+
+    check_id: str
+    severity: str  # warning | error
+    message: str
+    model_id: str | None = None
+    indicator_id: str | None = None
+    period: str | None = None
+    subject: str | None = None  # a centre, a table, a group
+    value: float | None = None
+
+    def render(self) -> str:
+        where = " ".join(filter(None, [self.model_id, self.indicator_id, self.period, self.subject]))
+        return f"{self.severity} {self.check_id} {where}: {self.message}"
+
+
+def centre_gaps(con, months: Iterable[int]) -> list[QualityFinding]:
+    """Centres with panel rows in the month before but none in the month."""
+    wanted = sorted(set(months))
+    if not wanted:
+        return []
+    rows = con.execute(
+        """WITH m AS (SELECT DISTINCT centre_id, year(month) * 12 + month(month) - 1 AS mi FROM person_month
+                      WHERE centre_id IS NOT NULL)
+           SELECT a.centre_id, a.mi + 1 FROM m a LEFT JOIN m b ON b.centre_id = a.centre_id AND b.mi = a.mi + 1
+           WHERE b.centre_id IS NULL AND list_contains($months, a.mi + 1) ORDER BY 2, 1""",
+        {"months": wanted},
+    ).fetchall()
+    return [QualityFinding("QC001", "warning",
+                           f"centre {c!r} had residents obliged to leave in {period_label(m - 1, 'month')} but none in "
+                           f"{period_label(m, 'month')}; check that its data were extracted", period=period_label(m, "month"),
+                           subject=str(c)) for c, m in rows]
+
+
+def missing_extracts(con, months: Iterable[int]) -> list[QualityFinding]:
+    """Register tables with no record dated in a month though they had records in most recent months."""
+    wanted = sorted(set(months))
+    findings = []
+    for table, column in EVENT_DATES.items():
+        counts = dict(con.execute(
+            f"SELECT year({column}) * 12 + month({column}) - 1, count(*) FROM {table} WHERE {column} IS NOT NULL GROUP BY 1"
+        ).fetchall())
+        for m in wanted:
+            recent = sum(counts.get(m - k, 0) > 0 for k in range(1, 7))
+            if counts.get(m, 0) == 0 and recent >= 4:
+                findings.append(QualityFinding(
+                    "QC002", "warning",
+                    f"table '{table}' has no record dated in {period_label(m, 'month')} though it has records in "
+                    f"{recent} of the 6 months before; its extract may be late or missing",
+                    period=period_label(m, "month"), subject=table))
+    return findings
+
+
+def stale_load(con, today: dt.date, max_age_days: int = 45) -> list[QualityFinding]:
+    """The latest load is old: the monthly extract did not arrive."""
+    loaded = con.execute("SELECT max(loaded_at) FROM loads").fetchall()[0][0]
+    if loaded is None:
+        return []
+    age = (today - loaded.date()).days
+    if age <= max_age_days:
+        return []
+    return [QualityFinding("QC003", "warning", f"the latest load is {age} days old (loaded {loaded.date()}); "
+                           f"expected a new extract at least every {max_age_days} days", subject="loads", value=float(age))]
+
+
+def robust_z(value: float, history: Sequence[float]) -> float | None:
+    """Robust z-score of ``value`` against ``history`` (None when MAD is 0 or history short)."""
+    if len(history) < MIN_HISTORY:
+        return None
+    median = statistics.median(history)
+    mad = statistics.median(abs(h - median) for h in history)
+    if mad == 0:
+        return None
+    return 0.6745 * (value - median) / mad
+
+
+def outliers(model_id: str, indicator_id: str, grain: str, series: dict[int, float | None],
+             periods: Iterable[int], z_limit: float = Z_LIMIT) -> list[QualityFinding]:
+    """Totals of an indicator far outside their own history."""
+    findings = []
+    for p in sorted(periods):
+        value = series.get(p)
+        history = [v for q, v in sorted(series.items()) if p - HISTORY <= q < p and v is not None]
+        z = robust_z(value, history) if value is not None else None
+        if z is not None and abs(z) > z_limit:
+            findings.append(QualityFinding(
+                "QC004", "warning", f"value {value:.4g} is far outside its history (robust z = {z:.1f}; "
+                f"median {statistics.median(history):.4g} over {len(history)} periods)",
+                model_id, indicator_id, period_label(p, grain), "total", value))
+    return findings
+
+
+def collapsing_denominators(model_id: str, indicator_id: str, grain: str,
+                            series: dict[tuple[str, int], float | None], periods: Iterable[int],
+                            min_level: float = 10.0) -> list[QualityFinding]:
+    """Denominators (per subject: 'total' or a centre) that fell below half their recent median."""
+    findings = []
+    wanted = set(periods)
+    for (subject, p), value in sorted(series.items()):
+        if p not in wanted or value is None:
+            continue
+        recent = [series.get((subject, p - k)) for k in range(1, 7)]
+        recent = [v for v in recent if v is not None]
+        if len(recent) < 3:
+            continue
+        median = statistics.median(recent)
+        if median >= min_level and value < 0.5 * median:
+            findings.append(QualityFinding(  # the value itself may be a small count: not echoed
+                "QC005", "warning", f"denominator fell to less than half of its median ({median:.0f}) over the "
+                f"previous {len(recent)} periods", model_id, indicator_id, period_label(p, grain), subject))
+    return findings

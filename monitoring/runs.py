@@ -1,0 +1,368 @@
+"""Monitoring runs: compute indicator values for complete periods and store them, safely.
+
+A run
+
+1. takes an exclusive lock file next to the store (``FILE.lock``) so that two runs never
+   write at once (the second waits up to ``wait`` seconds, then refuses);
+2. works out which (model, indicator, period) cells are missing or stale: the period is
+   complete but was never computed, the definition changed (hash of the compiled SQL and
+   the spec), or the data the indicator reads changed (content hashes of the loads);
+3. computes the affected indicators for all their periods in one set-based pass each;
+4. runs the data-quality checks;
+5. writes everything in *one* transaction: the run record, the replaced values, the reason
+   for every recomputation, the quality findings. A crash or ``kill -9`` before the commit
+   leaves the previous values untouched; the next run redoes the work.
+
+Unchanged inputs make a run a no-op: nothing is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field as dc_field
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+from monitoring.errors import MonitoringError
+from monitoring.indicators import GRAIN_MONTHS, IndicatorSpec
+from monitoring.migrations import Migration, register_migration
+from monitoring.monitored import MonitoredModel
+
+MIGRATIONS = (
+    Migration("monitoring", 1, "monitoring runs, values, computations and quality findings", (
+        "CREATE TABLE monitoring_runs (run_id INTEGER NOT NULL, started_at TIMESTAMP NOT NULL, "
+        "finished_at TIMESTAMP NOT NULL, models VARCHAR NOT NULL, load_id INTEGER, last_month VARCHAR, "
+        "computed_cells INTEGER NOT NULL, status VARCHAR NOT NULL)",
+        "CREATE TABLE monitoring_values (model_id VARCHAR NOT NULL, indicator_id VARCHAR NOT NULL, "
+        "grain VARCHAR NOT NULL, period VARCHAR NOT NULL, period_index INTEGER NOT NULL, "
+        "dimension VARCHAR NOT NULL, group_value VARCHAR NOT NULL, numerator DOUBLE, denominator DOUBLE, "
+        "value DOUBLE, run_id INTEGER NOT NULL, definition_hash VARCHAR NOT NULL, input_hash VARCHAR NOT NULL, "
+        "load_id INTEGER)",
+        "CREATE TABLE monitoring_periods (model_id VARCHAR NOT NULL, indicator_id VARCHAR NOT NULL, "
+        "period VARCHAR NOT NULL, period_index INTEGER NOT NULL, grain VARCHAR NOT NULL, cells INTEGER NOT NULL, "
+        "run_id INTEGER NOT NULL, definition_hash VARCHAR NOT NULL, input_hash VARCHAR NOT NULL)",
+        "CREATE TABLE monitoring_computations (run_id INTEGER NOT NULL, model_id VARCHAR NOT NULL, "
+        "indicator_id VARCHAR NOT NULL, period VARCHAR NOT NULL, reason VARCHAR NOT NULL, "
+        "definition_hash VARCHAR NOT NULL, input_hash VARCHAR NOT NULL)",
+        "CREATE TABLE monitoring_quality (run_id INTEGER NOT NULL, model_id VARCHAR, check_id VARCHAR NOT NULL, "
+        "severity VARCHAR NOT NULL, indicator_id VARCHAR, period VARCHAR, subject VARCHAR, value DOUBLE, "
+        "message VARCHAR NOT NULL)",
+    )),
+)
+for _migration in MIGRATIONS:
+    register_migration(_migration)
+
+PANEL_INPUTS = ("nationalities", "persons", "centres", "residence", "decisions", "participation", "applications", "exits")
+SOURCE_INPUTS = {
+    "person_month": PANEL_INPUTS,
+    "participation": PANEL_INPUTS,
+    "surveys": PANEL_INPUTS + ("surveys",),
+    "applications": PANEL_INPUTS,
+    "exits": PANEL_INPUTS,
+    "costs": ("centres", "costs"),
+}
+REASON_NEW, REASON_DEFINITION, REASON_DATA = "new period", "definition changed", "new data"
+
+
+class RunInProgressError(MonitoringError):
+    """Another run holds the lock."""
+
+
+class RunInputError(MonitoringError):
+    """Bad run arguments (periods, store contents)."""
+
+
+@dataclass(frozen=True)
+class PeriodRange:
+    """The months a run may compute (inclusive month indices; None = open)."""
+
+    first: int | None = None
+    last: int | None = None
+
+    def covers(self, period_index: int, grain: str) -> bool:
+        months = GRAIN_MONTHS[grain]
+        lo = period_index * months if grain != "year" else period_index * 12
+        hi = lo + months - 1
+        return (self.first is None or hi >= self.first) and (self.last is None or lo <= self.last)
+
+
+@dataclass
+class RunResult:
+    """What a run did."""
+
+    run_id: int | None
+    last_month: str | None
+    computed: list[tuple[str, str, str, str]] = dc_field(default_factory=list)  # model, indicator, period, reason
+    findings: list = dc_field(default_factory=list)
+
+    @property
+    def noop(self) -> bool:
+        return self.run_id is None
+
+
+# ---- locking ------------------------------------------------------------------------
+
+
+@contextmanager
+def run_lock(db_path: Path, wait: float) -> Iterator[None]:
+    """Hold ``DB.lock`` exclusively (advisory, released by the OS if the process dies)."""
+    import fcntl
+
+    lock_path = Path(str(db_path) + ".lock")
+    handle = open(lock_path, "a+")
+    deadline = time.monotonic() + max(wait, 0)
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise RunInProgressError(_holder_message(lock_path, wait)) from None
+                time.sleep(0.1)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {dt.datetime.now().isoformat(timespec='seconds')}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def _holder_message(lock_path: Path, wait: float) -> str:
+    try:
+        holder = lock_path.read_text().strip() or "another process"
+    except OSError:
+        holder = "another process"
+    waited = f" after waiting {wait:g} s" if wait > 0 else ""
+    return (f"{lock_path}: another monitoring run is in progress ({holder}); refused{waited}. "
+            "Try again when it has finished, or pass --wait SECONDS")
+
+
+# ---- what the data is ---------------------------------------------------------------
+
+
+def table_fingerprints(con) -> dict[str, str]:
+    """Per contract table: the content hash of its latest load, else its row count."""
+    from monitoring.contract import TABLE_NAMES
+
+    hashes = dict(con.execute(
+        "SELECT table_name, arg_max(content_hash, load_id) FROM loads GROUP BY table_name").fetchall())
+    out = {}
+    for table in TABLE_NAMES:
+        out[table] = hashes.get(table) or f"rows:{con.execute(f'SELECT count(*) FROM {table}').fetchall()[0][0]}"
+    return out
+
+
+def input_hash(spec: IndicatorSpec, fingerprints: dict[str, str]) -> str:
+    """Hash of the data an indicator reads."""
+    tables = sorted({t for agg in (spec.numerator, spec.denominator) if agg for t in SOURCE_INPUTS[agg.source]})
+    text = json.dumps([(t, fingerprints.get(t, "")) for t in tables])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def last_complete_month(con, as_of: dt.date | None) -> int | None:
+    """Month index of the last complete month: before the as-of month and not after the panel's end.
+
+    ``as_of`` defaults to the day of the latest load (an extract is taken when it is loaded).
+    """
+    last_panel = con.execute("SELECT max(month) FROM person_month").fetchall()[0][0]
+    if last_panel is None:
+        return None
+    if as_of is None:
+        loaded = con.execute("SELECT max(loaded_at) FROM loads").fetchall()[0][0]
+        as_of = loaded.date() if loaded is not None else dt.date.today()
+    before_as_of = as_of.year * 12 + as_of.month - 2
+    return min(before_as_of, last_panel.year * 12 + last_panel.month - 1)
+
+
+def end_dates(last_month: int) -> dict[str, dt.date]:
+    """Exclusive end date of the complete periods per grain."""
+    out = {}
+    for grain, months in GRAIN_MONTHS.items():
+        complete = (last_month + 1) // months * months  # first month after the last complete period
+        out[grain] = dt.date(complete // 12, complete % 12 + 1, 1)
+    return out
+
+
+def wanted_periods(model: MonitoredModel, spec: IndicatorSpec, last_month: int, span: PeriodRange) -> list[int]:
+    """Complete periods of an indicator from the model's start, within the requested range."""
+    from monitoring.sqlcompile import index_of_date, last_index
+
+    first_day = dt.date(model.start_month // 12, model.start_month % 12 + 1, 1)
+    first = index_of_date(first_day, spec.grain)
+    last = last_index(end_dates(min(last_month, model.end_month or last_month))[spec.grain], spec.grain)
+    return [p for p in range(first, last + 1) if span.covers(p, spec.grain)]
+
+
+@dataclass(frozen=True)
+class Work:
+    """One (model, indicator) to compute and the periods to store, each with its reason."""
+
+    model: MonitoredModel
+    spec: IndicatorSpec
+    definition_hash: str
+    input_hash: str
+    periods: dict[int, str]
+
+
+def plan_work(con, models: Sequence[MonitoredModel], last_month: int, span: PeriodRange) -> list[Work]:
+    """What is missing or stale, and why."""
+    fingerprints = table_fingerprints(con)
+    stored = {(m, i, p): (d, h) for m, i, p, d, h in con.execute(
+        "SELECT model_id, indicator_id, period_index, definition_hash, input_hash FROM monitoring_periods").fetchall()}
+    work = []
+    for model in models:
+        for spec in model.specs:
+            dhash, ihash = model.definition_hash(spec), input_hash(spec, fingerprints)
+            periods = {}
+            for p in wanted_periods(model, spec, last_month, span):
+                old = stored.get((model.id, spec.id, p))
+                reason = REASON_NEW if old is None else REASON_DEFINITION if old[0] != dhash else REASON_DATA if old[1] != ihash else None
+                if reason:
+                    periods[p] = reason
+            if periods:
+                work.append(Work(model, spec, dhash, ihash, periods))
+    return work
+
+
+def compute(con, work: list[Work], last_month: int, progress: Callable[[int, int], None] | None = None):
+    """Run the SQL for the planned work; returns [(work, rows)] with rows for all periods."""
+    from monitoring.sqlcompile import compile_plan, execute_plan, index_of_date
+
+    ends = end_dates(last_month)
+    items = []
+    for w in work:
+        start_day = dt.date(w.model.start_month // 12, w.model.start_month % 12 + 1, 1)
+        items.append((w.spec, w.model.measure, index_of_date(start_day, w.spec.grain)))
+    plan = compile_plan(items, ends)
+    results = execute_plan(con, plan, progress)
+    return [(w, rows) for w, (_query, rows) in zip(work, results)]
+
+
+def quality_findings(con, done: list, today: dt.date) -> list:
+    """All data-quality checks for the periods this run computed."""
+    from monitoring import quality
+
+    months = set()
+    findings = []
+    for w, rows in done:
+        step = GRAIN_MONTHS[w.spec.grain]
+        for p in w.periods:
+            first = p * step if w.spec.grain != "year" else p * 12
+            months.update(range(first, first + step))
+        totals = {r[0]: r[5] for r in rows if r[1] == "total"}
+        findings += quality.outliers(w.model.id, w.spec.id, w.spec.grain, totals, w.periods)
+        if w.spec.divides:
+            dens = {(r[2] or "total", r[0]): r[4] for r in rows if r[1] in ("total", "centre")}
+            findings += quality.collapsing_denominators(w.model.id, w.spec.id, w.spec.grain, dens, w.periods)
+    findings = quality.centre_gaps(con, months) + quality.missing_extracts(con, months) + findings
+    return findings + quality.stale_load(con, today)
+
+
+def _frames(done: list, run_id: int, load_id: int | None):
+    import pandas as pd
+
+    from monitoring.sqlcompile import period_label
+
+    values, periods, reasons = [], [], []
+    for w, rows in done:
+        grain = w.spec.grain
+        cells: dict[int, int] = {}
+        for p, dim, group, num, den, value in rows:
+            if p in w.periods:
+                cells[p] = cells.get(p, 0) + 1
+                values.append((w.model.id, w.spec.id, grain, period_label(p, grain), p, dim, group, num, den, value,
+                               run_id, w.definition_hash, w.input_hash, load_id))
+        for p, reason in sorted(w.periods.items()):
+            label = period_label(p, grain)
+            periods.append((w.model.id, w.spec.id, label, p, grain, cells.get(p, 0), run_id, w.definition_hash, w.input_hash))
+            reasons.append((run_id, w.model.id, w.spec.id, label, reason, w.definition_hash, w.input_hash))
+    cols_v = ["model_id", "indicator_id", "grain", "period", "period_index", "dimension", "group_value", "numerator",
+              "denominator", "value", "run_id", "definition_hash", "input_hash", "load_id"]
+    cols_p = ["model_id", "indicator_id", "period", "period_index", "grain", "cells", "run_id", "definition_hash", "input_hash"]
+    cols_r = ["run_id", "model_id", "indicator_id", "period", "reason", "definition_hash", "input_hash"]
+    return pd.DataFrame(values, columns=cols_v), pd.DataFrame(periods, columns=cols_p), pd.DataFrame(reasons, columns=cols_r)
+
+
+def write_run(store, done: list, findings: list, models: Sequence[MonitoredModel], last_month: int,
+              started: dt.datetime) -> int:
+    """Store a run in one transaction; returns its id."""
+    from monitoring.sqlcompile import period_label
+
+    con = store.connect()
+    with store.transaction():
+        run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM monitoring_runs").fetchall()[0][0]
+        load_id = con.execute("SELECT max(load_id) FROM loads").fetchall()[0][0]
+        values, periods, reasons = _frames(done, run_id, load_id)
+        con.register("_run_periods", periods)
+        con.execute("DELETE FROM monitoring_values v USING _run_periods p WHERE v.model_id = p.model_id "
+                    "AND v.indicator_id = p.indicator_id AND v.period = p.period")
+        con.execute("DELETE FROM monitoring_periods v USING _run_periods p WHERE v.model_id = p.model_id "
+                    "AND v.indicator_id = p.indicator_id AND v.period = p.period")
+        for table, frame in (("monitoring_values", values), ("monitoring_periods", periods), ("monitoring_computations", reasons)):
+            con.register("_run_frame", frame)
+            con.execute(f"INSERT INTO {table} SELECT * FROM _run_frame")
+            con.unregister("_run_frame")
+        con.unregister("_run_periods")
+        for f in findings:
+            con.execute("INSERT INTO monitoring_quality VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [run_id, f.model_id, f.check_id, f.severity, f.indicator_id, f.period, f.subject, f.value, f.message])
+        con.execute("INSERT INTO monitoring_runs VALUES (?, ?, now()::TIMESTAMP, ?, ?, ?, ?, 'completed')",
+                    [run_id, started, ",".join(m.id for m in models), load_id, period_label(last_month, "month"), len(periods)])
+    return run_id
+
+
+def open_store(db_path: Path, wait: float, read_only: bool = False):
+    """Open the store, waiting up to ``wait`` seconds while another process holds DuckDB's lock."""
+    from monitoring.store import Store, StoreError
+
+    deadline = time.monotonic() + max(wait, 0)
+    while True:
+        try:
+            return Store.open(db_path, read_only=read_only)
+        except StoreError as exc:
+            if "in use" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
+
+
+def run_models(db_path: str | Path, models: Sequence[MonitoredModel], span: PeriodRange = PeriodRange(),
+               as_of: dt.date | None = None, wait: float = 0.0,
+               progress: Callable[[int, int], None] | None = None) -> RunResult:
+    """Compute and store what is missing or stale for ``models``; see the module docstring."""
+    db_path = Path(db_path)
+    if not db_path.is_file():
+        raise RunInputError(f"{db_path}: no such store; create it with 'tiltak load --db {db_path} DIR' or 'tiltak synth --db {db_path}'")
+    ids = [m.id for m in models]
+    if len(set(ids)) != len(ids):
+        raise RunInputError(f"the same model was given twice: {', '.join(sorted({i for i in ids if ids.count(i) > 1}))}")
+    started = dt.datetime.now()
+    with run_lock(db_path, wait):
+        store = open_store(db_path, wait)
+        try:
+            return _run(store, models, span, as_of, started, progress)
+        finally:
+            store.close()
+
+
+def _run(store, models, span, as_of, started, progress) -> RunResult:
+    from monitoring.sqlcompile import period_label
+
+    con = store.connect()
+    last = last_complete_month(con, as_of)
+    if last is None:
+        raise RunInputError(f"{store.path}: the person_month panel is empty; load register extracts first")
+    work = plan_work(con, models, last, span)
+    if not work:
+        return RunResult(None, period_label(last, "month"))
+    done = compute(con, work, last, progress)
+    findings = quality_findings(con, done, started.date())
+    run_id = write_run(store, done, findings, models, last, started)
+    computed = [(w.model.id, w.spec.id, period_label(p, w.spec.grain), r) for w, _ in done for p, r in sorted(w.periods.items())]
+    return RunResult(run_id, period_label(last, "month"), computed, findings)
