@@ -29,7 +29,7 @@ def event_dates(start: np.datetime64, pop: Population, sim: Simulation,
                 rng: np.random.Generator) -> EventDates:
     """Days within the simulated months.
 
-    Enrolment falls on any day of its month; an exit falls on day 2 or later (moves happen
+    Enrolment falls on days 1-27 of its month; an exit falls on day 2 or later (moves happen
     on the first), after the decision day in the decision month and after the start day
     in the enrolment month.
     """
@@ -38,8 +38,9 @@ def event_dates(start: np.datetime64, pop: Population, sim: Simulation,
     decision = month_start(start, pop.decision_month) + (pop.decision_day - 1).astype("timedelta64[D]")
     enrolled = sim.enrol_month >= 0
     start_date = np.full(n, NAT)
-    start_date[enrolled] = day_in_month(start, sim.enrol_month[enrolled], np.ones(enrolled.sum(), int),
-                                        rng.random(n)[enrolled])
+    start_day = np.floor(rng.random(n) * 27).astype(np.int64)  # days 1-27 leave room for an exit
+    start_date[enrolled] = (month_start(start, sim.enrol_month[enrolled])
+                            + start_day[enrolled].astype("timedelta64[D]"))
     exited = sim.exit_month >= 0
     lowest = np.full(n, 2)
     same_decision = exited & (sim.exit_month == pop.decision_month)

@@ -66,6 +66,9 @@ def simulate(config: SynthConfig, pop: Population, centre: np.ndarray, active: n
     """Run the months in order; each month enrolment first, then exits."""
     n, months, n_centres = pop.size, config.months, active.shape[1]
     exit_uniform = rngs["exits"].random((n, months + FOLLOW_UP_MONTHS))
+    # One pair of numbers per person-month, so that runs with other effect sizes keep
+    # the same enrolment draws for the same person and month.
+    enrol_uniform = rngs["participation"].random((2, n, months), dtype=np.float32)
     exit_month = np.full(n, -1)
     exit_type = np.full(n, -1)
     enrol_month = np.full(n, -1)
@@ -80,7 +83,7 @@ def simulate(config: SynthConfig, pop: Population, centre: np.ndarray, active: n
         c = centre[idx, t]
         forced_rate[:, t] = _forced_rate(forced, np.bincount(c, minlength=n_centres), t)
         x = month_covariates(pop, idx, t, c, forced_rate)
-        _enrol(config, pop, idx, t, x, active[:, c, t].T, weights, rngs["participation"],
+        _enrol(config, pop, idx, t, x, active[:, c, t].T, weights, enrol_uniform[:, idx, t],
                enrol_month, measure, eligible)
         kind = draw_exits(exit_probabilities(x, lor[measure[idx]]), exit_uniform[idx, t])
         leaving = kind >= 0
@@ -92,10 +95,10 @@ def simulate(config: SynthConfig, pop: Population, centre: np.ndarray, active: n
 
 
 def _enrol(config: SynthConfig, pop: Population, idx: np.ndarray, t: int, x: MonthCovariates,
-           offered: np.ndarray, weights: np.ndarray, rng: np.random.Generator,
+           offered: np.ndarray, weights: np.ndarray, uniform: np.ndarray,
            enrol_month: np.ndarray, measure: np.ndarray, eligible: np.ndarray) -> None:
     """Enrol some eligible people this month (updates the arrays in place)."""
-    draw, pick = rng.random(len(idx)), rng.random(len(idx))
+    draw, pick = uniform
     can = offered.any(axis=1) & (enrol_month[idx] < 0) & (pop.decision_month[idx] < t)
     eligible[idx[can]] = True
     age = pop.age[idx] + (t - np.maximum(pop.decision_month[idx], 0)) // 12

@@ -1,0 +1,107 @@
+"""The ground truth: potential outcomes agree with the observed data and recover the parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tiltak.synth import SynthConfig, generate
+
+
+@pytest.fixture(scope="module")
+def strong_effect():
+    return generate(SynthConfig(seed=21, effect_return={"VV": 3.0, "KVL": 3.0, "KVN": 3.0},
+                                effect_hscl={"VV": -0.4, "KVN": 0.2}))
+
+
+def _att(registers, measure, outcome, column="true_att"):
+    effects = registers.truth_effects.set_index(["measure", "outcome"])
+    return effects.loc[(measure, outcome), column]
+
+
+def test_no_effect_on_return_by_default(default_registers):
+    effects = default_registers.truth_effects
+    returns = effects[effects["outcome"].str.startswith("assisted_return")]
+    assert len(returns) == 6
+    assert (returns["true_att"] == 0).all()  # common random numbers: identical paths
+    assert (returns["parameter_value"] == 1.0).all()
+
+
+def test_default_hscl_effect_only_for_vv(default_registers):
+    assert _att(default_registers, "VV", "hscl10_6m") == pytest.approx(-0.15, abs=0.03)
+    assert _att(default_registers, "KVL", "hscl10_6m") == 0
+    assert _att(default_registers, "KVN", "hscl10_6m") == 0
+
+
+@pytest.mark.parametrize("measure", ["VV", "KVL", "KVN"])
+def test_odds_ratio_three_raises_assisted_return(strong_effect, measure):
+    att6 = _att(strong_effect, measure, "assisted_return_6m")
+    att12 = _att(strong_effect, measure, "assisted_return_12m")
+    assert att6 > 0.08 and att12 > att6
+    # The odds of a monthly assisted return rise threefold: the 12-month risk rises
+    # strongly but by less than three times.
+    y0 = _att(strong_effect, measure, "assisted_return_12m", "mean_untreated")
+    y1 = _att(strong_effect, measure, "assisted_return_12m", "mean_treated")
+    assert 1.5 < y1 / y0 < 3.0
+
+
+def test_odds_ratio_below_one_lowers_return():
+    reg = generate(SynthConfig(seed=5, scale=0.5, effect_return={"VV": 0.3}))
+    assert _att(reg, "VV", "assisted_return_12m") < -0.05
+    assert _att(reg, "KVL", "assisted_return_12m") == 0
+
+
+def test_hscl_effect_recovered(strong_effect):
+    assert _att(strong_effect, "VV", "hscl10_6m") == pytest.approx(-0.4, abs=0.05)
+    assert _att(strong_effect, "KVN", "hscl10_6m") == pytest.approx(0.2, abs=0.04)
+
+
+def test_treated_outcome_is_the_observed_outcome(strong_effect):
+    t = strong_effect.tables
+    truth = strong_effect.truth_outcomes
+    exits = t["exits"].set_index("person_id")
+    followed = truth[truth["followed_up_12m"]]
+    enrol = pd.PeriodIndex(followed["enrolment_month"], freq="M")
+    exit_date = exits["exit_date"].reindex(followed["person_id"])
+    exit_period = exit_date.dt.to_period("M").to_numpy()
+    months = np.array([(e - s).n if isinstance(e, pd.Period) else 99 for e, s in zip(exit_period, enrol)])
+    observed = (exits["exit_type"].reindex(followed["person_id"]).to_numpy() == "assisted_return") & (months < 12)
+    assert (observed == followed["assisted_return_12m_treated"].to_numpy()).all()
+
+
+def test_observed_hscl_matches_treated_potential_outcome(default_registers):
+    t = default_registers.tables
+    truth = default_registers.truth_outcomes.set_index("person_id")
+    hscl = t["surveys"][t["surveys"]["instrument"] == "hscl10"]
+    start = truth["start_date"].reindex(hscl["person_id"]).to_numpy()
+    six = hscl[(hscl["survey_date"].to_numpy() - start) == np.timedelta64(182, "D")]
+    assert len(six) > 200
+    expected = truth.loc[six["person_id"], "hscl10_6m_treated"].to_numpy()
+    assert np.allclose(six["total"].to_numpy(), expected)
+    base = hscl[hscl["survey_date"].to_numpy() == start]
+    assert np.allclose(base["total"].to_numpy(), truth.loc[base["person_id"], "hscl10_baseline"].to_numpy())
+
+
+def test_truth_outcomes_one_row_per_participant(default_registers):
+    truth = default_registers.truth_outcomes
+    part = default_registers.tables["participation"]
+    assert sorted(truth["person_id"]) == sorted(part["person_id"])
+    assert truth["enrolment_month"].str.fullmatch(r"\d{4}-\d{2}").all()
+    effects = default_registers.truth_effects
+    assert set(effects["outcome"]) == {"assisted_return_6m", "assisted_return_12m", "hscl10_6m"}
+    n = truth.groupby("measure").size()
+    assert (effects.set_index("measure")["n_participants"].groupby(level=0).first() == n).all()
+
+
+def test_hidden_bias_raises_participants_motivation(default_registers):
+    biased = generate(SynthConfig(seed=11, hidden_bias=1.0))
+    base = default_registers.diagnostics
+    assert biased.diagnostics["motivation_participants"] > base["motivation_participants"] + 0.4
+    gap = biased.diagnostics["motivation_participants"] - biased.diagnostics["motivation_eligible_non_participants"]
+    assert gap > 0.5
+    # Motivated people return more, so without any true effect participants now return more.
+    truth = biased.truth_outcomes
+    assert truth["assisted_return_12m_untreated"].mean() > default_registers.truth_outcomes[
+        "assisted_return_12m_untreated"].mean()
+    assert 0.12 <= biased.diagnostics["uptake"] <= 0.28
