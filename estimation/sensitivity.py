@@ -1,0 +1,401 @@
+"""Sensitivity to hidden bias: Rosenbaum bounds and E-values.
+
+Rosenbaum bounds ask how strong an unmeasured confounder would have to be to explain the
+result away. Gamma is the factor by which two matched people may differ in their odds of
+taking part because of something not measured. For each Gamma the one-sided p-value of the
+test of no effect lies between a lower and an upper bound; the conclusion at ``alpha``
+changes at the smallest Gamma whose upper bound exceeds ``alpha`` (``gamma_critical``).
+
+* ``rosenbaum_binary``: matched pairs with a binary outcome, McNemar-type on the discordant
+  pairs, as R's rbounds ``binarysens``: with T discordant pairs in which the treated person
+  had the event out of D discordant pairs, p_upper = P(Bin(D, G/(1+G)) >= T) and
+  p_lower = P(Bin(D, 1/(1+G)) >= T).
+* ``rosenbaum_wilcoxon``: continuous outcomes, Wilcoxon's signed rank statistic on the pair
+  differences (zeros dropped, average ranks for ties), normal approximation as rbounds
+  ``psens``: T = sum of ranks of positive differences, E = p sum r, V = p(1-p) sum r^2 with
+  p = G/(1+G) (upper) or 1/(1+G) (lower). With k:1 matching the pair difference is the
+  treated outcome minus the mean of its controls' outcomes.
+* ``e_value``: VanderWeele and Ding (2017): the minimum strength of association (risk-ratio
+  scale) that a confounder would need with both treatment and outcome to explain away the
+  estimate (and the interval bound nearest to 1): RR + sqrt(RR (RR - 1)), with RR < 1
+  inverted first. Odds ratios are converted (rare outcome: OR; common: sqrt(OR)) and
+  standardized mean differences by RR = exp(0.91 d).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from estimation.matched import MatchedSample
+from estimation.parameters import InvalidInputError, InvalidParameterError, check_choice
+from estimation.summary import Summary
+
+DEFAULT_GAMMAS = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0)
+GAMMA_SEARCH_MAX = 1e6
+
+
+@dataclass(frozen=True, eq=False)
+class SensitivityResult:
+    """Rosenbaum bounds on the one-sided p-value for a grid of Gamma; immutable."""
+
+    method: str
+    alternative: str
+    gammas: tuple[float, ...]
+    p_lower: tuple[float, ...]
+    p_upper: tuple[float, ...]
+    alpha: float
+    gamma_critical: float
+    n_pairs: int
+    statistic: float
+    notes: tuple[str, ...] = ()
+
+    @property
+    def significant_without_bias(self) -> bool:
+        """Whether the test rejects at Gamma = 1 (no hidden bias)."""
+        return bool(_p_at_one(self) <= self.alpha)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"gamma": self.gammas, "p_lower": self.p_lower, "p_upper": self.p_upper}
+        )
+
+    def conclusion(self) -> str:
+        """One sentence for a report."""
+        if not self.significant_without_bias:
+            return (f"Not significant at alpha = {self.alpha:g} even without hidden bias "
+                    "(Gamma = 1); a sensitivity bound adds nothing.")
+        if math.isinf(self.gamma_critical):
+            return (f"Significant at alpha = {self.alpha:g} for every Gamma up to "
+                    f"{GAMMA_SEARCH_MAX:g}.")
+        return (f"Significant at alpha = {self.alpha:g} unless hidden bias multiplies the odds "
+                f"of taking part by Gamma = {self.gamma_critical:.3f} or more.")
+
+    def summary(self) -> Summary:
+        label = {"mcnemar": "McNemar (binary outcome)", "wilcoxon": "Wilcoxon signed rank"}
+        notes = (
+            f"Rosenbaum bounds, {label.get(self.method, self.method)}, {self.n_pairs} matched "
+            f"pairs, one-sided alternative: treated outcome {self.alternative} than control.",
+            self.conclusion(),
+            "Gamma: the odds ratio of taking part between two matched people that an "
+            "unmeasured confounder could create.",
+            *self.notes,
+        )
+        return Summary("Sensitivity to hidden bias", (("Bounds on the p-value", self.frame()),),
+                       notes)
+
+    def as_text(self) -> str:
+        return self.summary().as_text()
+
+    def as_html(self) -> str:
+        return self.summary().as_html()
+
+
+def _p_at_one(result: SensitivityResult) -> float:
+    return result.p_upper[result.gammas.index(1.0)] if 1.0 in result.gammas else float("nan")
+
+
+def _check_gammas(gammas: Sequence[float], alpha: float, owner: str) -> tuple[float, ...]:
+    values = tuple(float(g) for g in gammas)
+    if not values or any(not math.isfinite(g) or g < 1 for g in values):
+        raise InvalidParameterError(owner, "gammas", "a non-empty sequence of numbers >= 1",
+                                    list(gammas))
+    if not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
+        raise InvalidParameterError(owner, "alpha", "a float in (0, 1)", alpha)
+    return tuple(sorted(set(values) | {1.0}))
+
+
+def _critical_gamma(p_upper, alpha: float) -> float:
+    """The Gamma at which the upper-bound p-value reaches alpha (NaN if above at Gamma 1)."""
+    from scipy.optimize import brentq
+
+    if p_upper(1.0) > alpha:
+        return float("nan")
+    if p_upper(GAMMA_SEARCH_MAX) <= alpha:
+        return float("inf")
+    root = brentq(lambda lg: p_upper(math.exp(lg)) - alpha, 0.0, math.log(GAMMA_SEARCH_MAX),
+                  xtol=1e-12, rtol=1e-12)
+    return float(math.exp(root))
+
+
+def mcnemar_bounds(treated_only: int, control_only: int, gamma: float) -> tuple[float, float]:
+    """(p_lower, p_upper) for T = treated_only events among D discordant pairs."""
+    from scipy.stats import binom
+
+    d, t = treated_only + control_only, treated_only
+    if d == 0:
+        return 1.0, 1.0
+    return (float(binom.sf(t - 1, d, 1 / (1 + gamma))),
+            float(binom.sf(t - 1, d, gamma / (1 + gamma))))
+
+
+def rosenbaum_binary_counts(
+    treated_only: int,
+    control_only: int,
+    *,
+    gammas: Sequence[float] = DEFAULT_GAMMAS,
+    alpha: float = 0.05,
+    alternative: str = "greater",
+) -> SensitivityResult:
+    """Rosenbaum bounds from the discordant-pair counts of 1:1 matched binary outcomes.
+
+    ``treated_only``: pairs where only the treated person had the event; ``control_only``:
+    pairs where only the control had it. ``alternative`` "greater" tests for more events
+    among the treated, "less" for fewer.
+    """
+    owner = "rosenbaum_binary"
+    for name, value in (("treated_only", treated_only), ("control_only", control_only)):
+        if not isinstance(value, (int, np.integer)) or value < 0:
+            raise InvalidParameterError(owner, name, "an int >= 0", value)
+    check_choice(owner, "alternative", alternative, ("greater", "less"))
+    grid = _check_gammas(gammas, alpha, owner)
+    t, c = (treated_only, control_only) if alternative == "greater" else (control_only,
+                                                                          treated_only)
+    bounds = [mcnemar_bounds(int(t), int(c), g) for g in grid]
+    notes = ("No discordant pairs: the test has no information.",) if t + c == 0 else ()
+    return SensitivityResult(
+        "mcnemar", alternative, grid, tuple(b[0] for b in bounds), tuple(b[1] for b in bounds),
+        float(alpha), _critical_gamma(lambda g: mcnemar_bounds(int(t), int(c), g)[1], alpha),
+        int(t + c), float(t), notes,
+    )
+
+
+def wilcoxon_bounds(differences: np.ndarray, gamma: float) -> tuple[float, float]:
+    """(p_lower, p_upper) of the signed rank statistic under hidden bias Gamma."""
+    from scipy.stats import norm, rankdata
+
+    d = differences[differences != 0]
+    if d.size == 0:
+        return 1.0, 1.0
+    ranks = rankdata(np.abs(d), method="average")
+    statistic = float(ranks[d > 0].sum())
+    out = []
+    for p in (1 / (1 + gamma), gamma / (1 + gamma)):
+        variance = float(np.sum(ranks**2) * p * (1 - p))
+        z = (statistic - p * float(ranks.sum())) / math.sqrt(variance)
+        out.append(float(norm.sf(z)))
+    return out[0], out[1]
+
+
+def rosenbaum_wilcoxon_differences(
+    differences,
+    *,
+    gammas: Sequence[float] = DEFAULT_GAMMAS,
+    alpha: float = 0.05,
+    alternative: str = "greater",
+) -> SensitivityResult:
+    """Rosenbaum bounds for the signed rank test on matched-pair differences (treated - control)."""
+    owner = "rosenbaum_wilcoxon"
+    check_choice(owner, "alternative", alternative, ("greater", "less"))
+    d = np.asarray(differences, dtype=np.float64).ravel()
+    if d.size == 0 or not np.isfinite(d).all():
+        raise InvalidInputError(
+            f"{owner}: the pair differences must be a non-empty array of finite numbers; got "
+            f"{d.size} values with {int((~np.isfinite(d)).sum())} missing or infinite."
+        )
+    grid = _check_gammas(gammas, alpha, owner)
+    d = d if alternative == "greater" else -d
+    bounds = [wilcoxon_bounds(d, g) for g in grid]
+    nonzero = d[d != 0]
+    from scipy.stats import rankdata
+
+    statistic = float(rankdata(np.abs(nonzero))[nonzero > 0].sum()) if nonzero.size else 0.0
+    notes = (f"{int((d == 0).sum())} pair(s) with a zero difference dropped.",) if (
+        d == 0).any() else ()
+    return SensitivityResult(
+        "wilcoxon", alternative, grid, tuple(b[0] for b in bounds), tuple(b[1] for b in bounds),
+        float(alpha), _critical_gamma(lambda g: wilcoxon_bounds(d, g)[1], alpha),
+        int(d.size), statistic, notes,
+    )
+
+
+def matched_pairs(sample: MatchedSample, outcome) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Outcome of each matched treated unit and the outcomes of its controls (match matrix)."""
+    from estimation.effects import _outcome
+
+    if not isinstance(sample, MatchedSample):
+        raise InvalidInputError(
+            f"Rosenbaum bounds expect an estimation.MatchedSample; got {type(sample).__name__}."
+        )
+    y, name = _outcome(sample, outcome)
+    mm = np.asarray(sample.match_matrix, dtype=np.int64)
+    treated = np.flatnonzero(np.asarray(sample.treat).astype(bool))
+    if mm.ndim != 2 or mm.shape[0] != treated.size:
+        raise InvalidInputError(
+            f"The sample's match matrix has shape {mm.shape}; expected one row per treated unit "
+            f"({treated.size}). Rosenbaum bounds need matched pairs (nearest-neighbour matching)."
+        )
+    rows = np.flatnonzero((mm >= 0).any(axis=1))
+    if rows.size == 0:
+        raise InvalidInputError("Rosenbaum bounds need matched pairs; no treated unit is matched.")
+    controls = [mm[r][mm[r] >= 0] for r in rows]
+    used = np.concatenate([treated[rows], *controls])
+    if not np.isfinite(y[used]).all():
+        raise InvalidInputError(
+            f"Outcome '{name}' is missing or not finite for "
+            f"{int((~np.isfinite(y[used])).sum())} matched unit(s)."
+        )
+    return y[treated[rows]], [y[c] for c in controls]
+
+
+def _alternative(alternative: str, differences: np.ndarray, owner: str) -> str:
+    check_choice(owner, "alternative", alternative, ("auto", "greater", "less"))
+    if alternative == "auto":
+        return "less" if float(np.mean(differences)) < 0 else "greater"
+    return alternative
+
+
+def rosenbaum_binary(
+    sample: MatchedSample,
+    outcome,
+    *,
+    gammas: Sequence[float] = DEFAULT_GAMMAS,
+    alpha: float = 0.05,
+    alternative: str = "auto",
+) -> SensitivityResult:
+    """Rosenbaum bounds for a binary outcome in 1:1 matched pairs (rbounds ``binarysens``).
+
+    ``alternative="auto"`` tests in the direction of the observed difference (as rbounds
+    does with a Match object). k:1 matches are refused: use ``rosenbaum_wilcoxon`` on the
+    pair-mean differences instead.
+    """
+    y_t, y_c = matched_pairs(sample, outcome)
+    if any(c.size != 1 for c in y_c):
+        raise InvalidInputError(
+            "rosenbaum_binary needs 1:1 matched pairs; some treated units have several "
+            "controls. Use rosenbaum_wilcoxon (treated minus the mean of its controls)."
+        )
+    y_c1 = np.array([c[0] for c in y_c])
+    values = np.concatenate([y_t, y_c1])
+    if not np.all((values == 0) | (values == 1)):
+        raise InvalidInputError("rosenbaum_binary needs a 0/1 outcome; got other values.")
+    treated_only = int(np.sum((y_t == 1) & (y_c1 == 0)))
+    control_only = int(np.sum((y_t == 0) & (y_c1 == 1)))
+    direction = _alternative(alternative, y_t - y_c1, "rosenbaum_binary")
+    return rosenbaum_binary_counts(treated_only, control_only, gammas=gammas, alpha=alpha,
+                                   alternative=direction)
+
+
+def rosenbaum_wilcoxon(
+    sample: MatchedSample,
+    outcome,
+    *,
+    gammas: Sequence[float] = DEFAULT_GAMMAS,
+    alpha: float = 0.05,
+    alternative: str = "auto",
+) -> SensitivityResult:
+    """Rosenbaum bounds for the signed rank test on matched-pair differences (rbounds ``psens``).
+
+    With k:1 matching each pair difference is the treated outcome minus the mean of its
+    controls' outcomes.
+    """
+    y_t, y_c = matched_pairs(sample, outcome)
+    differences = y_t - np.array([c.mean() for c in y_c])
+    direction = _alternative(alternative, differences, "rosenbaum_wilcoxon")
+    result = rosenbaum_wilcoxon_differences(differences, gammas=gammas, alpha=alpha,
+                                            alternative=direction)
+    if any(c.size > 1 for c in y_c):
+        note = "k:1 matches: each difference is the treated outcome minus its controls' mean."
+        result = dataclasses.replace(result, notes=(*result.notes, note))
+    return result
+
+
+@dataclass(frozen=True)
+class EValue:
+    """E-values for a point estimate and the interval bound nearest to the null."""
+
+    point: float
+    ci: float
+    risk_ratio: float
+    risk_ratio_ci_bound: float | None
+    scale: str
+
+    def summary(self) -> Summary:
+        frame = pd.DataFrame(
+            {"risk_ratio": [self.risk_ratio, self.risk_ratio_ci_bound],
+             "e_value": [self.point, self.ci]},
+            index=["point estimate", "interval bound nearest 1"],
+        )
+        notes = (
+            f"E-value (VanderWeele and Ding 2017), from the {self.scale} scale: an unmeasured "
+            f"confounder associated with both participation and the outcome by a risk ratio "
+            f"of {self.point:.2f} each could explain the estimate away; of {self.ci:.2f} each, "
+            "could move the interval to include no effect.",
+        )
+        return Summary("E-value", (("E-values", frame),), notes)
+
+    def as_text(self) -> str:
+        return self.summary().as_text()
+
+
+def e_value_rr(rr: float) -> float:
+    """RR + sqrt(RR (RR - 1)) after inverting a protective RR; 1 at RR = 1."""
+    if not (math.isfinite(rr) and rr > 0):
+        raise InvalidParameterError("e_value", "estimate", "a finite ratio > 0", rr)
+    rr = 1 / rr if rr < 1 else rr
+    return rr + math.sqrt(rr * (rr - 1))
+
+
+def _to_rr(value: float | None, scale: str, rare_outcome: bool) -> float | None:
+    if value is None:
+        return None
+    if scale == "smd":
+        return math.exp(0.91 * value)
+    if scale == "odds_ratio" and not rare_outcome:
+        return math.sqrt(value)
+    return value
+
+
+def e_value(
+    estimate,
+    ci_low: float | None = None,
+    ci_high: float | None = None,
+    *,
+    scale: str = "risk_ratio",
+    rare_outcome: bool = True,
+    sd: float | None = None,
+) -> EValue:
+    """E-value of an estimate and of its confidence interval.
+
+    ``estimate`` is a number on ``scale`` ("risk_ratio", "odds_ratio", "smd", or
+    "difference" with the outcome's ``sd`` to convert to an SMD), or an EffectEstimate (a
+    binary outcome's risk ratio is used; a difference needs ``sd``).
+    """
+    from estimation.effects import EffectEstimate
+
+    if isinstance(estimate, EffectEstimate):
+        return _e_value_of_effect(estimate, rare_outcome, sd)
+    check_choice("e_value", "scale", scale, ("risk_ratio", "odds_ratio", "smd", "difference"))
+    if scale == "difference":
+        if sd is None or not (isinstance(sd, (int, float)) and sd > 0):
+            raise InvalidParameterError("e_value", "sd", "a float > 0 for a difference", sd)
+        estimate, ci_low, ci_high = (None if v is None else v / sd
+                                     for v in (estimate, ci_low, ci_high))
+        scale = "smd"
+    rr = _to_rr(float(estimate), scale, rare_outcome)
+    low, high = _to_rr(ci_low, scale, rare_outcome), _to_rr(ci_high, scale, rare_outcome)
+    point = e_value_rr(rr)
+    bound = low if rr >= 1 else high
+    if bound is None:
+        return EValue(point, float("nan"), rr, None, scale)
+    crosses = bound <= 1 if rr >= 1 else bound >= 1
+    return EValue(point, 1.0 if crosses else e_value_rr(bound), rr, bound, scale)
+
+
+def _e_value_of_effect(effect, rare_outcome: bool, sd: float | None) -> EValue:
+    if effect.scale in ("risk_ratio", "odds_ratio"):
+        return e_value(effect.estimate, effect.ci_low, effect.ci_high, scale=effect.scale,
+                       rare_outcome=rare_outcome)
+    if effect.scale == "risk_difference":
+        if not effect.ratios:
+            raise InvalidInputError(
+                "e_value: the risk ratio of this binary outcome is undefined (a proportion is "
+                "0 or 1), so no E-value can be computed."
+            )
+        return _e_value_of_effect(effect.ratios[0], rare_outcome, sd)
+    return e_value(effect.estimate, effect.ci_low, effect.ci_high, scale="difference", sd=sd)
