@@ -83,7 +83,8 @@ def _read_node(key: Any, attrs: dict, lang: str) -> DiagramNode:
     if level is None:
         raise DiagramError(element, "level", None, _choices(LEVELS))
     horizon = _enum(element, attrs, "horizon", HORIZONS) if level == "outcome" else None
-    title = _text(attrs.get("title"), lang) or name
+    title = _text(attrs.get("title"), lang) or ""
+    title = title if title.strip() else name
     verdict = _enum(element, attrs, "verdict", VERDICTS)
     return DiagramNode(name, level, horizon, band_key(level, horizon), title, verdict)
 

@@ -31,7 +31,8 @@ def check_titles(graph: nx.DiGraph, svg: str) -> None:
     assert len(rects) == graph.number_of_nodes()
     for key, attrs in graph.nodes(data=True):
         rect = rects[clean_text(str(key))]
-        title = attrs.get("title") or str(key)
+        title = attrs.get("title") or ""
+        title = title if clean_text(title).strip() else str(key)
         assert _squash("".join(rect.lines)) == _squash(title)
         for line in rect.lines:
             assert text_width(line, FONT) <= rect.width - 2 * PAD_X + 1e-9, line
