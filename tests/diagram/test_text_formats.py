@@ -99,3 +99,37 @@ def test_text_formats_handle_empty_and_cyclic_graphs(render):
     graph.add_node("a", level="activity")
     graph.add_edge("a", "a")
     assert render(graph).count("a") >= 2
+
+
+def _plain_positions(dot_text: str) -> dict[str, float]:
+    """x of every node from Graphviz's plain output (names unquoted by Graphviz)."""
+    import shlex
+    import shutil
+    import subprocess
+
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz is not installed")
+    done = subprocess.run(["dot", "-Tplain"], input=dot_text, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and not done.stderr.strip(), done.stderr
+    positions = {}
+    for line in done.stdout.splitlines():
+        if line.startswith("node "):
+            parts = shlex.split(line)
+            positions[parts[1]] = float(parts[2])
+    return positions
+
+
+def test_graphviz_reads_the_dot_and_keeps_levels_in_columns():
+    graph = return_model(verdicts=True, ratings=True)
+    positions = _plain_positions(to_dot(graph))
+    headers = [positions[f"level:{key}"] for key in
+               ("input", "activity", "output", "outcome_short", "outcome_medium", "outcome_long", "impact")]
+    assert headers == sorted(headers) and len(set(headers)) == len(headers)
+    for name, attrs in graph.nodes(data=True):
+        key = f"outcome_{attrs['horizon']}" if attrs["level"] == "outcome" else attrs["level"]
+        assert positions[name] == pytest.approx(positions[f"level:{key}"])
+
+
+def test_graphviz_accepts_nasty_names_and_labels():
+    positions = _plain_positions(to_dot(nasty_graph()))
+    assert {'a"b', "end", "a-b", "a b"} <= set(positions)
