@@ -1,0 +1,250 @@
+"""``tiltak monitor``: compute, show, explain and check monitored indicators."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import click
+
+PERIOD_HELP = "a month 2013-06, a quarter 2013-Q2 or a year 2013"
+_PERIOD = re.compile(r"\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?")
+
+
+def _month_range(option: str, label: str | None) -> tuple[int, int] | None:
+    """(first, last) month index of a period label, or a usage error naming the option."""
+    if label is None:
+        return None
+    text = label.strip()
+    if not _PERIOD.fullmatch(text):
+        raise click.BadParameter(f"expected {PERIOD_HELP}; got {label!r}", param_hint=option)
+    from logicmodel.fields import last_month_index, month_index
+
+    return month_index(text), last_month_index(text)
+
+
+def _span(period: str | None, first: str | None, last: str | None):
+    from monitoring.runs import PeriodRange
+
+    if period and (first or last):
+        raise click.UsageError("give either --period or --from/--to, not both")
+    if period:
+        lo, hi = _month_range("--period", period)
+        return PeriodRange(lo, hi)
+    lo = _month_range("--from", first)
+    hi = _month_range("--to", last)
+    span = PeriodRange(lo[0] if lo else None, hi[1] if hi else None)
+    if span.first is not None and span.last is not None and span.first > span.last:
+        raise click.UsageError(f"--from {first} is after --to {last}")
+    return span
+
+
+def _load_models(paths):
+    from monitoring.monitored import load_monitored_model
+
+    return [load_monitored_model(p) for p in paths]
+
+
+def _progress(label: str):
+    """A click progress bar on stderr when it is a terminal, else None."""
+    if not sys.stderr.isatty():
+        return None, None
+    bar = click.progressbar(length=1, label=label, file=sys.stderr)
+    bar.__enter__()
+
+    def update(done: int, total: int) -> None:
+        bar.length = total
+        bar.update(done - bar.pos)
+
+    return bar, update
+
+
+@click.group()
+def command() -> None:
+    """Monitor indicators: compute them each month, show them, explain and check them.
+
+    \b
+    Example:
+      tiltak monitor run models/veien-videre.yaml --db registers.duckdb
+      tiltak monitor show models/veien-videre.yaml --db registers.duckdb --by centre
+      tiltak monitor explain models/veien-videre.yaml
+      tiltak monitor check models/*.yaml
+    """
+
+
+@command.command("run")
+@click.argument("models", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), help="The DuckDB store.")
+@click.option("--period", help=f"Only this period ({PERIOD_HELP}).")
+@click.option("--from", "first", help="First period to compute.")
+@click.option("--to", "last", help="Last period to compute.")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="Date the data are complete up to (default: the day of the latest load).")
+@click.option("--wait", type=click.FloatRange(0), default=0.0, show_default=True, help="Seconds to wait for a run in progress.")
+@click.option("--fail-on-alert", is_flag=True, help="Exit 1 when an indicator is off track or a quality check fails.")
+def run_command(models, db, period, first, last, as_of, wait, fail_on_alert) -> None:
+    """Compute every complete period not yet computed and store the values.
+
+    Safe to repeat: unchanged inputs are a no-op; changed definitions or a new load
+    recompute what they affect, and the reason is recorded. One transaction per run.
+
+    \b
+    Example:
+      tiltak monitor run models/veien-videre.yaml models/kvalifisering-lokal.yaml --db registers.duckdb
+      tiltak monitor run models/veien-videre.yaml --db registers.duckdb --period 2013-06 --fail-on-alert
+    """
+    from monitoring.alerts import current_alerts
+    from monitoring.runs import run_models
+
+    span = _span(period, first, last)
+    loaded = _load_models(models)
+    bar, update = _progress("computing")
+    try:
+        result = run_models(db, loaded, span, as_of.date() if as_of else None, wait, update)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    click.echo(_summary(result))
+    for finding in result.findings:
+        click.echo(f"  quality: {finding.render()}")
+    alerts = current_alerts(db, loaded)
+    for alert in alerts:
+        click.echo(f"  ALERT {alert}")
+    if fail_on_alert and (alerts or result.findings):
+        sys.exit(1)
+
+
+def _summary(result) -> str:
+    if result.noop:
+        return f"Nothing to do: every value is up to date (complete months through {result.last_month})."
+    reasons: dict[str, int] = {}
+    for *_key, reason in result.computed:
+        reasons[reason] = reasons.get(reason, 0) + 1
+    why = ", ".join(f"{reason}: {n}" for reason, n in sorted(reasons.items()))
+    indicators = len({(m, i) for m, i, _p, _r in result.computed})
+    return (f"Run {result.run_id}: computed {len(result.computed)} indicator periods of {indicators} indicators "
+            f"({why}); complete months through {result.last_month}.")
+
+
+@command.command("show")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), help="The DuckDB store.")
+@click.option("--period", help=f"Only this period ({PERIOD_HELP}).")
+@click.option("--from", "first", help="First period to show.")
+@click.option("--to", "last", help="Last period to show.")
+@click.option("--by", "by", multiple=True, type=click.Choice(["centre", "region", "nationality", "sex", "age_band", "household", "measure"]),
+              help="Add rows for a disaggregation (repeatable).")
+@click.option("--indicator", "indicators", multiple=True, help="Only this indicator (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "xlsx"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of the terminal.")
+def show_command(model, db, period, first, last, by, indicators, fmt, output) -> None:
+    """Show stored values with baseline, target, status and trend, under disclosure control.
+
+    Small counts and rates on few cases are suppressed (shown as ':'), with secondary
+    suppression so that they cannot be worked out from totals or other rows.
+
+    \b
+    Example:
+      tiltak monitor show models/veien-videre.yaml --db registers.duckdb --period 2013-06 --by centre
+      tiltak monitor show models/veien-videre.yaml --db registers.duckdb --format xlsx -o vv.xlsx
+    """
+    from monitoring.runs import open_store
+    from monitoring.show import ShowError, render_csv, render_json, render_table, value_table, write_xlsx
+
+    span = _span(period, first, last)
+    (loaded,) = _load_models([model])
+    if fmt == "xlsx" and not output:
+        raise click.UsageError("--format xlsx needs -o FILE")
+    store = _open_read_only(db)
+    try:
+        rows = value_table(store.connect(), loaded, span, by, indicators)
+    finally:
+        store.close()
+    if fmt == "xlsx":
+        _write_atomically(output, lambda tmp: write_xlsx(rows, tmp))
+        return
+    text = {"table": render_table, "csv": render_csv, "json": render_json}[fmt](rows)
+    if output:
+        _write_atomically(output, lambda tmp: open(tmp, "w", encoding="utf-8").write(text))
+    else:
+        click.echo(text, nl=False)
+
+
+def _open_read_only(db):
+    from pathlib import Path
+
+    from monitoring.runs import RunInputError, open_store
+
+    if not Path(db).is_file():
+        raise RunInputError(f"{db}: no such store")
+    return open_store(Path(db), 0.0, read_only=True)
+
+
+def _write_atomically(path: str, write) -> None:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from monitoring.show import ShowError
+
+    target = Path(path)
+    if not target.parent.exists():
+        raise ShowError(f"-o {path}: folder '{target.parent}' does not exist")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+@command.command("explain")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--indicator", "indicators", multiple=True, help="Only this indicator (repeatable).")
+def explain_command(model, indicators) -> None:
+    """Print the SQL a run would execute for a model's indicators.
+
+    Stage A computes shared aggregates for all periods and groupings in one query per
+    source (GROUPING SETS); stage B turns them into each indicator's values.
+    Parameters: $end_date (exclusive end of complete periods), $measure, $start, $last.
+
+    \b
+    Example:
+      tiltak monitor explain models/veien-videre.yaml --indicator hscl10_mean
+    """
+    from monitoring.explain import explain_text
+
+    (loaded,) = _load_models([model])
+    click.echo(explain_text(loaded, indicators))
+
+
+@command.command("check")
+@click.argument("models", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def check_command(models) -> None:
+    """Check the monitored indicators of models: filters bound against the data contract.
+
+    Unknown columns, type errors, SQL syntax errors and forbidden constructs are reported
+    at the YAML line of the filter. Exit 1 when there is any problem.
+
+    \b
+    Example:
+      tiltak monitor check models/veien-videre.yaml models/kvalifisering-lokal.yaml
+    """
+    from logicmodel.errors import LogicModelError
+    from monitoring.monitored import ModelInputError, load_monitored_model
+
+    problems = 0
+    for path in models:
+        try:
+            model = load_monitored_model(path)
+        except (ModelInputError, LogicModelError) as exc:
+            for line in exc.lines():
+                click.echo(line)
+            problems += len(exc.lines())
+            continue
+        click.echo(f"{path}: {len(model.specs)} indicators ok")
+    if problems:
+        click.echo(f"{problems} problem(s)")
+        sys.exit(1)
