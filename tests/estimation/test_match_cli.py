@@ -1,0 +1,145 @@
+"""``tiltak match``: the command on files, its outputs and its input errors."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from tiltak.cli import cli, main
+
+GOLDEN = Path(__file__).parents[1] / "golden"
+LALONDE = str(GOLDEN / "matching" / "lalonde.csv")
+COVS = "age,educ,race,married,nodegree,re74,re75"
+
+
+@pytest.fixture()
+def run(capsys):
+    """Run through tiltak.cli.main (as the console script does): exit code, stdout, stderr."""
+    def invoke(*args):
+        with pytest.raises(SystemExit) as info:
+            main(["match", *map(str, args)])
+        captured = capsys.readouterr()
+        return info.value.code, captured.out, captured.err
+    return invoke
+
+
+def test_lalonde_vignette_json_and_rows(tmp_path, run):
+    out = tmp_path / "rows.csv"
+    code, stdout, stderr = run(LALONDE, "--treatment", "treat", "--outcome", "re78",
+                               "--covariates", COVS, "--format", "json", "--out", str(out))
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    assert report["sample_sizes"]["Matched"] == {"Control": 185.0, "Treated": 185.0}
+    after = {row["term"]: row for row in report["balance"]}
+    assert after["age"]["mean_control_after"] == pytest.approx(25.3027, abs=5e-5)
+    effects = {e["method"]: e for e in report["effects"]}
+    reference = json.loads((GOLDEN / "effects" / "lalonde_nn1.json").read_text())
+    assert effects["regression"]["estimate"] == pytest.approx(reference["att_regression"], rel=1e-8)
+    assert effects["regression"]["std_error"] == pytest.approx(reference["se_regression"], rel=1e-6)
+    rows = pd.read_csv(out, keep_default_na=False)
+    assert list(rows.columns) == ["distance", "weight", "subclass"]
+    assert len(rows) == 614
+    unmatched = rows["weight"] == 0
+    assert (rows.loc[unmatched, "subclass"] == "").all()
+    assert rows.loc[~unmatched, "subclass"].astype(int).nunique() == 185
+    golden = json.loads((GOLDEN / "matching" / "lalonde.json").read_text())
+    np.testing.assert_allclose(rows["distance"], golden["ps"], atol=1e-8)
+    np.testing.assert_allclose(rows["weight"], golden["results"][0]["weights"], atol=1e-12)
+
+
+def test_deterministic_bytes_and_parquet(tmp_path, run):
+    data = tmp_path / "in.parquet"
+    pd.read_csv(LALONDE).to_parquet(data)
+    args = [str(data), "--treatment", "treat", "--covariates", COVS, "--order", "random",
+            "--seed", "4", "--ratio", "2", "--replace", "--format", "json"]
+    first = run(*args, "--out", str(tmp_path / "a.parquet"))
+    second = run(*args, "--out", str(tmp_path / "b.parquet"))
+    assert first[0] == 0 and first[1] == second[1]
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+
+
+def test_text_summary_mentions_estimand_and_sizes():
+    result = CliRunner().invoke(cli, ["match", LALONDE, "--treatment", "treat", "--covariates",
+                                      COVS, "--caliper", "0.1"])
+    assert result.exit_code == 0, result.output
+    assert "Summary of balance for matched data" in result.output
+    assert "caliper 0.1 SD" in result.output and "Estimand: ATT" in result.output
+
+
+def test_help_has_example():
+    result = CliRunner().invoke(cli, ["match", "--help"])
+    assert result.exit_code == 0 and "Example:" in result.output
+
+
+@pytest.fixture()
+def small(tmp_path):
+    frame = pd.DataFrame({"t": [1, 0, 0, 1, 0, 0, 1, 0], "x": [1.0, 2.0, 3.0, 2.5, 0.5, 4.0, 3.5, 1.5],
+                          "g": list("aabbabab"), "y": np.arange(8.0)})
+    path = tmp_path / "small.csv"
+    frame.to_csv(path, index=False)
+    return tmp_path, path
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--treatment", "nope"], "small.csv: --treatment: unknown column 'nope'; expected one of 't', 'x', 'g', 'y'"),
+    (["--treatment", "t", "--covariates", "x,z"], "small.csv: --covariates: unknown column 'z'"),
+    (["--treatment", "t", "--exact", "w"], "small.csv: --exact: unknown column 'w'"),
+    (["--treatment", "t", "--outcome", "q"], "small.csv: --outcome: unknown column 'q'"),
+    (["--treatment", "x"], "small.csv: --treatment 'x': expected 0/1 or true/false; got '0.5', '1.5', '2.0', '2.5', '3.0'"),
+    (["--treatment", "t", "--covariates", "t,x"], "small.csv: --covariates: 't' is the treatment column"),
+    (["--treatment", "t", "--caliper", "-0.2"], "Invalid value for '--caliper': must be a number > 0; got -0.2"),
+    (["--treatment", "t", "--ratio", "0"], "Invalid value for '--ratio'"),
+    (["--treatment", "t", "--order", "biggest"], "Invalid value for '--order'"),
+    (["--treatment", "t", "--out", "rows.txt"], "--out rows.txt: unsupported file type '.txt'; expected .csv or .parquet"),
+    (["--treatment", "t", "--caliper", "0.0001"], "No units were matched: no treated unit has an available control within the caliper"),
+])
+def test_input_errors_exit_2_without_traceback(small, args, message, run):
+    folder, path = small
+    code, stdout, stderr = run(str(path), *args)
+    assert code == 2
+    assert message in stderr
+    assert "Traceback" not in stderr and stdout == ""
+    assert not (folder / "rows.txt").exists()
+
+
+def test_file_errors(tmp_path, run):
+    code, _, stderr = run(str(tmp_path / "missing.csv"), "--treatment", "t")
+    assert code == 2 and "missing.csv: no such file" in stderr
+    (tmp_path / "data.xlsx").write_text("x")
+    code, _, stderr = run(str(tmp_path / "data.xlsx"), "--treatment", "t")
+    assert code == 2 and "unsupported file type '.xlsx'; expected a .csv or .parquet file" in stderr
+    (tmp_path / "bad.parquet").write_text("not parquet")
+    code, _, stderr = run(str(tmp_path / "bad.parquet"), "--treatment", "t")
+    assert code == 2 and "bad.parquet: cannot be read as PARQUET" in stderr
+    (tmp_path / "empty.csv").write_text("t,x\n")
+    code, _, stderr = run(str(tmp_path / "empty.csv"), "--treatment", "t")
+    assert code == 2 and "empty.csv: the file has no data rows" in stderr
+
+
+def test_missing_covariate_values_named(tmp_path, run):
+    frame = pd.DataFrame({"t": [1, 0, 0, 1, 0, 0], "age": [30, None, 25, None, 41, 50],
+                          "sex": ["m", "f", None, "m", "f", "m"]})
+    frame.to_csv(tmp_path / "m.csv", index=False)
+    code, _, stderr = run(str(tmp_path / "m.csv"), "--treatment", "t")
+    assert code == 2
+    assert stderr.strip() == ("Missing values in covariates: 'age' (2 rows), 'sex' (1 row). "
+                              "Impute them or drop the rows explicitly.")
+
+
+def test_missing_treatment_values(tmp_path, run):
+    pd.DataFrame({"t": [1, None, 0], "x": [1.0, 2.0, 3.0]}).to_csv(tmp_path / "t.csv", index=False)
+    code, _, stderr = run(str(tmp_path / "t.csv"), "--treatment", "t")
+    assert code == 2 and "--treatment 't': 1 rows have no value" in stderr
+
+
+def test_exact_outside_covariates(small, run):
+    _, path = small
+    code, stdout, stderr = run(str(path), "--treatment", "t", "--covariates", "x", "--exact", "g",
+                               "--format", "json")
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    assert report["settings"]["exact"] == ["g"]
+    assert {row["variable"] for row in report["balance"]} >= {"x", "g"}

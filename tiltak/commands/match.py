@@ -1,0 +1,265 @@
+"""``tiltak match``: MatchIt-style nearest-neighbour propensity score matching on a file.
+
+Reads a CSV or Parquet file, fits the propensity score, matches, and prints sample sizes,
+the balance table before and after matching and, with ``--outcome``, the ATT with its
+standard error and interval. ``--out`` writes one row per input row (in input order) with
+``distance``, ``weight`` and ``subclass`` only: no input column is copied out.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import click
+
+from tiltak.errors import TiltakError
+
+READABLE = (".csv", ".parquet", ".pq")
+
+
+class MatchInputError(TiltakError):
+    """A file, column or flag given to ``tiltak match`` cannot be used (exit code 2)."""
+
+
+def _split(text: str | None) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()] if text else []
+
+
+def read_table(path: str):
+    """Read a CSV or Parquet file into a data frame, with one clear message on failure."""
+    import pandas as pd
+
+    file = Path(path)
+    suffix = file.suffix.lower()
+    if suffix not in READABLE:
+        raise MatchInputError(f"{path}: unsupported file type '{suffix or '(none)'}'; "
+                              "expected a .csv or .parquet file")
+    if not file.is_file():
+        raise MatchInputError(f"{path}: no such file")
+    try:
+        frame = pd.read_csv(file) if suffix == ".csv" else pd.read_parquet(file)
+    except Exception as exc:  # noqa: BLE001 - any parser failure is an input error
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise MatchInputError(f"{path}: cannot be read as {suffix[1:].upper()}: {first}") from None
+    if frame.empty:
+        raise MatchInputError(f"{path}: the file has no data rows")
+    return frame
+
+
+def _check_columns(frame, path: str, option: str, names: list[str]) -> None:
+    have = [str(c) for c in frame.columns]
+    for name in names:
+        if name not in have:
+            listed = ", ".join(repr(c) for c in have[:20]) + (", ..." if len(have) > 20 else "")
+            raise MatchInputError(f"{path}: {option}: unknown column '{name}'; expected one "
+                                  f"of {listed}")
+
+
+def treatment_values(frame, path: str, column: str):
+    """The treatment column as booleans; only 0/1 or true/false values are accepted."""
+    import numpy as np
+
+    values = frame[column]
+    missing = int(values.isna().sum())
+    if missing:
+        raise MatchInputError(f"{path}: --treatment '{column}': {missing} rows have no value; "
+                              "expected 0/1 or true/false in every row")
+    text = values.astype(str).str.strip().str.lower()
+    mapping = {"0": False, "1": True, "0.0": False, "1.0": True, "false": False, "true": True}
+    bad = sorted(set(text) - set(mapping))
+    if bad:
+        raise MatchInputError(f"{path}: --treatment '{column}': expected 0/1 or true/false; "
+                              f"got {', '.join(repr(b) for b in bad[:5])}")
+    return np.asarray(text.map(mapping), dtype=bool)
+
+
+def _choose_covariates(frame, path, treatment, outcome, covariates, exact) -> list[str]:
+    chosen = _split(covariates)
+    _check_columns(frame, path, "--treatment", [treatment])
+    if outcome:
+        _check_columns(frame, path, "--outcome", [outcome])
+    _check_columns(frame, path, "--covariates", chosen)
+    _check_columns(frame, path, "--exact", exact)
+    if not chosen:
+        chosen = [str(c) for c in frame.columns if str(c) not in (treatment, outcome)]
+    for name in chosen:
+        if name in (treatment, outcome):
+            raise MatchInputError(f"{path}: --covariates: '{name}' is the "
+                                  f"{'treatment' if name == treatment else 'outcome'} column")
+    if not chosen:
+        raise MatchInputError(f"{path}: no covariates: the file has no column besides the "
+                              "treatment and the outcome")
+    return chosen
+
+
+def run_matching(frame, treat, covariates: list[str], exact: list[str], options: dict):
+    """Fit the propensity score and match; returns the fitted NearestNeighborMatching."""
+    from estimation import NearestNeighborMatching, PropensityScore
+
+    matcher_options = dict(ratio=options["ratio"], replace=options["replace"],
+                           caliper=options["caliper"], std_caliper=options["std_caliper"],
+                           order=options["order"], discard=options["discard"],
+                           random_state=options["seed"], exact=exact or None)
+    extra = [e for e in exact if e not in covariates]
+    if not extra:
+        return NearestNeighborMatching(distance=options["distance"], **matcher_options).fit(
+            frame[covariates], treat)
+    # exact-matching columns outside the propensity model: score first, then match
+    score = PropensityScore().fit(frame[covariates], treat).distance(options["distance"])
+    matcher = NearestNeighborMatching(distance=score, **matcher_options)
+    return matcher.fit(frame[covariates + extra], treat)
+
+
+def _finite(value):
+    """JSON-safe scalar: NaN and infinities become null, numpy scalars plain Python."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _records(table) -> list[dict]:
+    return [{str(k): _finite(v) for k, v in row.items()} for row in table.to_dict("records")]
+
+
+def _effects(sample, outcome_values, outcome: str, covariates: list[str]) -> list:
+    from dataclasses import replace
+
+    from estimation.effects import estimate_att
+
+    def named(estimate):
+        ratios = tuple(replace(r, outcome=outcome) for r in estimate.ratios)
+        return replace(estimate, outcome=outcome, ratios=ratios)
+
+    difference = estimate_att(sample, outcome_values)
+    regression = estimate_att(sample, outcome_values, covariates=covariates)
+    return [named(difference), named(regression)]
+
+
+def build_report(path: str, sample, treatment: str, outcome: str | None, frame,
+                 covariates: list[str]) -> dict:
+    """Everything the summary shows, as plain values (no person-level rows)."""
+    from estimation.balance import balance_table
+
+    balance = balance_table(sample)
+    settings = {k: _finite(v) if not isinstance(v, list) else v
+                for k, v in sample.settings.items()}
+    report = {
+        "data": os.path.basename(path), "treatment": treatment, "covariates": covariates,
+        "estimand": sample.estimand, "settings": settings,
+        "sample_sizes": {str(k): {c: _finite(v) for c, v in row.items()}
+                         for k, row in balance.sample_sizes.to_dict("index").items()},
+        "balance": _records(balance.frame),
+        "max_abs_smd_after": _finite(balance.max_abs_smd_after),
+        "effects": None, "_balance": balance,
+    }
+    if outcome:
+        effects = _effects(sample, frame[outcome].to_numpy(dtype=float, na_value=float("nan")),
+                           outcome, covariates)
+        report["effects"] = [e.to_dict() for e in effects]
+        report["_effects"] = effects
+    return report
+
+
+def render_text(report: dict) -> str:
+    s = report["settings"]
+    caliper = ("none" if s.get("caliper") is None else
+               f"{s['caliper']:g}{' SD' if s.get('std_caliper') else ''} "
+               f"(= {s['caliper_width']:.6g} in distance units)")
+    head = [
+        f"Nearest-neighbour matching on {report['data']} (treatment: {report['treatment']})",
+        f"  distance {s['distance']}, ratio {s['ratio']}:1, "
+        f"{'with' if s['replace'] else 'without'} replacement, caliper {caliper}, "
+        f"order {s['order']}, discard {s['discard']}, exact {', '.join(s['exact']) or 'none'}",
+        f"  covariates: {', '.join(report['covariates'])}", "",
+    ]
+    parts = ["\n".join(head), report["_balance"].as_text()]
+    parts += [e.as_text() for e in report.get("_effects", [])]
+    return "\n\n".join(p.rstrip("\n") for p in parts) + "\n"
+
+
+def render_json(report: dict) -> str:
+    public = {k: v for k, v in report.items() if not k.startswith("_")}
+    return json.dumps(public, indent=2, allow_nan=False, default=_finite) + "\n"
+
+
+def write_rows(path: str, sample) -> None:
+    """One row per input row: distance, weight, subclass (empty when unmatched). Atomic."""
+    import pandas as pd
+
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in READABLE:
+        raise MatchInputError(f"--out {path}: unsupported file type '{suffix or '(none)'}'; "
+                              "expected .csv or .parquet")
+    if not target.parent.exists():
+        raise MatchInputError(f"--out {path}: folder '{target.parent}' does not exist")
+    subclass = pd.array([s if s >= 0 else None for s in sample.subclass.tolist()], dtype="Int64")
+    rows = pd.DataFrame({"distance": sample.distance, "weight": sample.weights,
+                         "subclass": subclass})
+    handle, tmp = tempfile.mkstemp(dir=target.parent, suffix=suffix, prefix=".tiltak-match-")
+    os.close(handle)
+    try:
+        if suffix == ".csv":
+            rows.to_csv(tmp, index=False, float_format="%.17g")
+        else:
+            rows.to_parquet(tmp, index=False)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+@click.command(name="match")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option("--treatment", required=True, metavar="COL", help="0/1 or true/false treatment column.")
+@click.option("--outcome", metavar="COL", help="Outcome column: report the ATT with its SE and interval.")
+@click.option("--covariates", metavar="A,B,C", help="Propensity model covariates [default: all other columns].")
+@click.option("--ratio", default=1, show_default=True, type=click.IntRange(min=1), help="Controls per treated unit (k:1).")
+@click.option("--replace", is_flag=True, help="Match with replacement.")
+@click.option("--caliper", type=float, metavar="X", help="Caliper (> 0), in SDs of the distance unless --no-std-caliper.")
+@click.option("--std-caliper/--no-std-caliper", default=True, show_default=True, help="Caliper in SD units of the distance.")
+@click.option("--distance", default="glm", show_default=True, type=click.Choice(["glm", "logit"]), help="Match on the score or on its logit.")
+@click.option("--exact", metavar="A,B", help="Match exactly on these columns.")
+@click.option("--order", default="largest", show_default=True, type=click.Choice(["largest", "smallest", "data", "random"]), help="Order in which treated units choose.")
+@click.option("--discard", default="none", show_default=True, type=click.Choice(["none", "treated", "control", "both"]), help="Common-support rule.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Seed for --order random.")
+@click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(["text", "json"]), help="Summary format.")
+@click.option("--out", metavar="FILE", help="Write distance, weight and subclass per input row (.csv or .parquet).")
+def command(data, treatment, outcome, covariates, ratio, replace, caliper, std_caliper,
+            distance, exact, order, discard, seed, fmt, out) -> None:
+    """Propensity score matching (MatchIt's nearest neighbour) on a CSV or Parquet file.
+
+    Prints sample sizes and covariate balance before and after matching, and with
+    --outcome the ATT (difference in means and regression-adjusted) with its standard
+    error and 95% interval.
+
+    \b
+    Example:
+      tiltak match lalonde.csv --treatment treat --outcome re78 \\
+          --covariates age,educ,race,married,nodegree,re74,re75 --caliper 0.2 --out m.csv
+    """
+    if caliper is not None and not (caliper > 0 and math.isfinite(caliper)):
+        raise click.BadParameter(f"must be a number > 0; got {caliper:g}", param_hint="'--caliper'")
+    frame = read_table(data)
+    exact_cols = _split(exact)
+    chosen = _choose_covariates(frame, data, treatment, outcome, covariates, exact_cols)
+    treat = treatment_values(frame, data, treatment)
+    options = dict(ratio=ratio, replace=replace, caliper=caliper, std_caliper=std_caliper,
+                   distance=distance, order=order, discard=discard, seed=seed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sample = run_matching(frame, treat, chosen, exact_cols, options).result_
+        report = build_report(data, sample, treatment, outcome, frame, chosen)
+    report["warnings"] = list(dict.fromkeys(str(w.message) for w in caught))
+    for message in report["warnings"]:
+        click.echo(f"Warning: {message}", err=True)
+    if out:
+        write_rows(out, sample)
+    click.echo(render_json(report) if fmt == "json" else render_text(report), nl=False)
