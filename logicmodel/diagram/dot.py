@@ -1,5 +1,8 @@
 """Graphviz DOT text of a logic model: one ``rank=same`` group per level band.
 
+if TYPE_CHECKING:
+    import networkx as nx
+
 A header node per band, chained by invisible edges, keeps the bands in order from left
 to right even when a level has no links. All identifiers and labels are quoted and
 escaped, so any node id or title is safe.
@@ -7,11 +10,14 @@ escaped, so any node id or title is safe.
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from logicmodel.diagram.reading import DiagramEdge, DiagramInput, DiagramNode, read_graph
 from logicmodel.diagram.textmetrics import wrap
 from logicmodel.diagram.vocabulary import BAND_LABELS, BANDS, VERDICT_LABELS, VERDICT_STYLES
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 WRAP_WIDTH = 170.0
 FONT_SIZE = 11.0

@@ -1,5 +1,8 @@
 """Mermaid flowchart text of a logic model: one subgraph per level band, left to right.
 
+if TYPE_CHECKING:
+    import networkx as nx
+
 Node ids are sanitised to ``n_`` plus letters, digits and underscores (made unique);
 labels are quoted with Mermaid's entity codes for quotes, ``#``, ``<``, ``>``, ``&``,
 ``;`` and backticks, so no title can break the chart.
@@ -8,11 +11,13 @@ labels are quoted with Mermaid's entity codes for quotes, ``#``, ``<``, ``>``, `
 from __future__ import annotations
 
 import re
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from logicmodel.diagram.reading import DiagramEdge, DiagramInput, read_graph
 from logicmodel.diagram.vocabulary import BAND_LABELS, BANDS, RATING_STYLES, VERDICT_LABELS, VERDICT_STYLES, VERDICTS
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 _ENTITIES = {"#": "#35;", '"': "#quot;", "&": "#amp;", "<": "#lt;", ">": "#gt;", ";": "#59;", "`": "#96;"}
 ARROWS = {None: "-->", "supported": "==>", "weakened": "-.->", "refuted": "-.->", "untested": "-.->"}

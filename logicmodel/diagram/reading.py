@@ -1,5 +1,8 @@
 """Read a networkx graph into the plain, checked values the renderers draw.
 
+if TYPE_CHECKING:
+    import networkx as nx
+
 The renderers rely on these attributes only (see ``docs/diagrams.md``): node ``level``,
 ``horizon``, ``title``, ``verdict``; edge ``mechanism``, ``lag_months``, ``rating``;
 graph ``title`` and ``id``. Nodes keep the graph's insertion order.
@@ -8,13 +11,14 @@ graph ``title`` and ``id``. Nodes keep the graph's insertion order.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from logicmodel.diagram.errors import DiagramError
 from logicmodel.diagram.textmetrics import clean_text
 from logicmodel.diagram.vocabulary import HORIZONS, LANGUAGES, LEVELS, RATINGS, VERDICTS, band_key
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,7 @@ def read_graph(graph: nx.DiGraph, lang: str = "nb") -> DiagramInput:
     """
     if lang not in LANGUAGES:
         raise DiagramError("argument", "lang", lang, _choices(LANGUAGES))
-    if not isinstance(graph, nx.Graph) or not graph.is_directed():
+    if not callable(getattr(graph, "is_directed", None)) or not graph.is_directed():
         raise DiagramError("argument", "graph", type(graph).__name__, "expected a networkx.DiGraph")
     index = {key: position for position, key in enumerate(graph.nodes)}
     nodes = tuple(_read_node(key, attrs, lang) for key, attrs in graph.nodes(data=True))

@@ -1,5 +1,8 @@
 """Write a laid-out logic model as a standalone, accessible SVG document.
 
+if TYPE_CHECKING:
+    import networkx as nx
+
 Layers from back to front: band backgrounds with their labels, arrows, boxes, legend.
 Every text is XML-escaped; verdicts and ratings are shown by colour *and* by a printed
 tag or a dash pattern, so the drawing also reads in black and white.
@@ -7,14 +10,14 @@ tag or a dash pattern, so the drawing also reads in black and white.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-import networkx as nx
-
 from logicmodel.diagram.layout import FONT, LINE, TAG_FONT, TAG_LINE, Box, Layout, compute_layout
-from logicmodel.diagram.legend import legend_items, draw_legend
-from logicmodel.diagram.reading import DiagramInput, DiagramEdge, read_graph
-from logicmodel.diagram.routing import Route, format_number as num
+from logicmodel.diagram.legend import draw_legend, legend_items
+from logicmodel.diagram.reading import DiagramEdge, DiagramInput, read_graph
+from logicmodel.diagram.routing import Route
+from logicmodel.diagram.routing import format_number as num
 from logicmodel.diagram.textmetrics import wrap
 from logicmodel.diagram.vocabulary import (
     BAND_LABELS,
@@ -26,6 +29,9 @@ from logicmodel.diagram.vocabulary import (
     VERDICT_LABELS,
     VERDICT_STYLES,
 )
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 MARGIN = 20.0
 MIN_WIDTH = 420.0

@@ -1,8 +1,8 @@
 """The fixed vocabulary of a drawing: levels, bands, verdicts, ratings and their labels.
 
 A *band* is one vertical column group of the drawing. Levels map to bands in this
-order: input, activity, output, outcome (no horizon), outcome short, medium, long,
-impact. Every label exists in Norwegian Bokmål (``nb``) and English (``en``).
+order: input, activity, output, outcome short, outcome without a horizon (ranked with
+medium, as ``logicmodel.graph.rank`` does), outcome medium, long, impact. Every label exists in Norwegian Bokmål (``nb``) and English (``en``).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ BANDS: tuple[tuple[str, str, str | None], ...] = (
     ("input", "input", None),
     ("activity", "activity", None),
     ("output", "output", None),
-    ("outcome", "outcome", None),
     ("outcome_short", "outcome", "short"),
+    ("outcome", "outcome", None),
     ("outcome_medium", "outcome", "medium"),
     ("outcome_long", "outcome", "long"),
     ("impact", "impact", None),
