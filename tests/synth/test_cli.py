@@ -82,3 +82,22 @@ def test_csv_target_is_a_file(tmp_path):
     result = run("--csv", str(target), "--scale", "0.1")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert target.read_text() == "x"
+
+
+def test_db_holds_the_tables_and_the_truth(tmp_path):
+    import duckdb
+
+    db = tmp_path / "store.duckdb"
+    result = run("--db", str(db), "--seed", "2", "--scale", "0.2", "--quiet")
+    assert result.returncode == 0, result.stderr
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
+        assert set(CONTRACT) | {"truth_effects", "truth_outcomes"} <= tables
+        assert con.execute("SELECT count(*) FROM truth_effects").fetchone()[0] == 9
+        participants = con.execute("SELECT count(*) FROM participation").fetchone()[0]
+        assert con.execute("SELECT count(*) FROM truth_outcomes").fetchone()[0] == participants
+        sources = {row[0] for row in con.execute("SELECT DISTINCT source FROM loads").fetchall()}
+        assert sources == {"synthetic seed=2"}
+    finally:
+        con.close()
