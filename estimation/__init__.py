@@ -26,6 +26,22 @@ _LAZY: dict[str, str] = {
     "PropensityWarning": "glm",
     "matching_weights": "matching",
     "RiskSetMatching": "riskset",
+    "balance_table": "balance",
+    "BalanceTable": "balance",
+    "Summary": "summary",
+    "estimate_att": "effects",
+    "EffectEstimate": "effects",
+    "SensitivityResult": "sensitivity",
+    "rosenbaum_binary": "sensitivity",
+    "rosenbaum_binary_counts": "sensitivity",
+    "rosenbaum_wilcoxon": "sensitivity",
+    "rosenbaum_wilcoxon_differences": "sensitivity",
+    "EValue": "sensitivity",
+    "e_value": "sensitivity",
+    "MinimumDetectableEffect": "power",
+    "minimum_detectable_effect": "power",
+    "love_plot_svg": "plots",
+    "overlap_plot_svg": "plots",
 }
 
 __all__ = sorted(_LAZY)
