@@ -67,6 +67,7 @@ SOURCE_INPUTS = {
     "costs": ("centres", "costs"),
 }
 REASON_NEW, REASON_DEFINITION, REASON_DATA = "new period", "definition changed", "new data"
+PAUSE_ENV = "TILTAK_MONITOR_TEST_PAUSE"  # tests only: a marker file; the run pauses before COMMIT
 
 
 class RunInProgressError(MonitoringError):
@@ -315,7 +316,16 @@ def write_run(store, done: list, findings: list, models: Sequence[MonitoredModel
                         [run_id, f.model_id, f.check_id, f.severity, f.indicator_id, f.period, f.subject, f.value, f.message])
         con.execute("INSERT INTO monitoring_runs VALUES (?, ?, now()::TIMESTAMP, ?, ?, ?, ?, 'completed')",
                     [run_id, started, ",".join(m.id for m in models), load_id, period_label(last_month, "month"), len(periods)])
+        _pause_for_fault_injection()
     return run_id
+
+
+def _pause_for_fault_injection() -> None:
+    """Tests of interrupted runs: write the marker file, then wait inside the open transaction."""
+    marker = os.environ.get(PAUSE_ENV)
+    if marker:
+        Path(marker).write_text("in transaction\n")
+        time.sleep(600)
 
 
 def open_store(db_path: Path, wait: float, read_only: bool = False):
