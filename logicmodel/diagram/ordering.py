@@ -4,7 +4,9 @@ Classic layer-by-layer sweeps (Sugiyama, Tagawa and Toda 1981): going right, eac
 moves to the mean position of its neighbours in the column before; going left, of its
 neighbours in the column after. Crossings between neighbouring columns are counted
 exactly with an accumulator tree (Barth, Jünger and Mutzel 2004) and the best order seen
-is kept. Ties keep the current order, so the result is deterministic.
+is kept. After each pair of sweeps, neighbours inside a column swap places while that
+removes crossings (the *transpose* step of Gansner et al. 1993). Ties keep the current
+order, so the result is deterministic.
 """
 
 from __future__ import annotations
@@ -84,6 +86,33 @@ def _sweep(columns: list[list[int]], indices: range, neighbours: list[list[int]]
         columns[c] = [v for _, v in sorted(enumerate(columns[c]), key=key)]
 
 
+def _pair_crossings(u: int, v: int, sides: tuple[list[list[int]], ...], pos: list[int]) -> int:
+    """Crossings between the arrows of ``u`` and ``v`` when ``u`` sits directly above ``v``."""
+    total = 0
+    for side in sides:
+        for a in side[u]:
+            total += sum(1 for b in side[v] if pos[b] < pos[a])
+    return total
+
+
+def _transpose(columns: list[list[int]], left: list[list[int]], right: list[list[int]], size: int) -> None:
+    """Swap neighbours inside columns while that removes crossings (Gansner et al. 1993)."""
+    pos = [0] * size
+    for column in columns:
+        for i, v in enumerate(column):
+            pos[v] = i
+    improved, rounds = True, 0
+    while improved and rounds < 20:
+        improved, rounds = False, rounds + 1
+        for column in columns:
+            for i in range(len(column) - 1):
+                u, v = column[i], column[i + 1]
+                if _pair_crossings(v, u, (left, right), pos) < _pair_crossings(u, v, (left, right), pos):
+                    column[i], column[i + 1] = v, u
+                    pos[u], pos[v] = i + 1, i
+                    improved = True
+
+
 def order(layering: Layering) -> list[list[int]]:
     """Vertices of each column from top to bottom, with few crossings."""
     left, right = neighbours(layering)
@@ -96,6 +125,7 @@ def order(layering: Layering) -> list[list[int]]:
             break
         _sweep(columns, range(1, len(columns)), left, 1)
         _sweep(columns, range(len(columns) - 2, -1, -1), right, -1)
+        _transpose(columns, left, right, len(layering.column))
         count = count_crossings(columns, right)
         if count < best_count:
             best, best_count, stale = [list(c) for c in columns], count, 0
