@@ -118,7 +118,7 @@ def _specs_and_targets(doc: Any, model: Any, catalogue: Any, problems: list[str]
         ind = catalogue.indicator(ind_id)
         if ind is None:
             problems.append(f"{_at(doc, 'monitoring', 'indicators', k)}: unknown indicator {ind_id!r}; expected one of "
-                            + ", ".join(map(repr, catalogue.indicator_ids())))
+                            + ", ".join(map(repr, catalogue.indicator_ids)))
             continue
         try:
             specs.append(indicator_spec(ind))
