@@ -35,7 +35,7 @@ class SourceError(LogicModelError):
         super().__init__(self.render())
 
     def render(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}"
+        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
         key = f" {self.path}:" if self.path else ""
         return f"{where}:{key} {self.message}"
 

@@ -155,7 +155,7 @@ def _unknown_key(name: str, allowed: list[str]) -> str:
     if close:
         message += f"; did you mean '{close[0]}'?"
     if allowed:
-        message += " Allowed keys: " + ", ".join(allowed)
+        message += ("; " if not close else " ") + "allowed keys: " + ", ".join(allowed)
     return message
 
 

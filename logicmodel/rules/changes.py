@@ -80,7 +80,7 @@ def contradicting_directions(ctx: ModelContext) -> Iterator[Finding]:
             if good is not None and good != change.direction:
                 yield Finding(
                     ("expected_changes", index, "direction"),
-                    f"expected change '{change.id}' is a {change.direction}, but for {kind} '{name}' "
+                    f"expected change '{change.id}' is {'an' if change.direction == 'increase' else 'a'} {change.direction}, but for {kind} '{name}' "
                     f"{'higher' if good == 'increase' else 'lower'} is better; check the direction",
                 )
 
@@ -103,4 +103,19 @@ def change_sizes(ctx: ModelContext) -> Iterator[Finding]:
                 ("expected_changes", index, "horizon_months"),
                 f"outcome '{outcome.id}' is measured {outcome.months} months after enrolment but horizon_months is {change.horizon_months}",
                 "warning",
+            )
+
+
+@rule("LM037", "warning", "an outcome and an indicator of one expected change share a unit")
+def mixed_units(ctx: ModelContext) -> Iterator[Finding]:
+    if ctx.catalogue is None:
+        return
+    for index, change in enumerate(ctx.model.expected_changes):
+        outcome = ctx.catalogue.outcome(change.outcome) if change.outcome else None
+        indicator = ctx.catalogue.indicator(change.indicator) if change.indicator else None
+        if outcome is not None and indicator is not None and outcome.unit != indicator.unit:
+            yield Finding(
+                ("expected_changes", index, "min_change"),
+                f"min_change is one number but outcome '{outcome.id}' is in '{outcome.unit}' and indicator "
+                f"'{indicator.id}' in '{indicator.unit}'; split it into two expected changes",
             )

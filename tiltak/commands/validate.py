@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import sys
 
 import click
 
@@ -51,4 +52,4 @@ def command(paths: tuple[str, ...], fmt: str) -> None:
         for issue in report.issues:
             click.echo(issue.render())
         click.echo(report.summary())
-    raise click.exceptions.Exit(report.exit_code)
+    sys.exit(report.exit_code)
