@@ -32,10 +32,12 @@ def _check_number(name: str, value: object, low: float, high: float, integer: bo
 
 def _effects(name: str, given: Mapping[str, float] | None, defaults: Mapping[str, float],
              positive: bool) -> Mapping[str, float]:
-    """Merge per-measure effects over the defaults, checking codes and values."""
+    """Merge per-measure effects (or one number for all) over the defaults, checking them."""
     merged = dict(defaults)
     if given is None:
         return MappingProxyType(merged)
+    if _is_number(given) or isinstance(given, (int, float)) and not isinstance(given, bool):
+        given = {code: given for code in MEASURES}  # one number: the same for every measure
     if not isinstance(given, Mapping):
         raise SynthConfigError(name, f"must map measure codes to numbers; got {given!r}", given)
     for code, value in given.items():
