@@ -12,7 +12,7 @@ from logicmodel.diagram.layering import Layering, layer
 from logicmodel.diagram.ordering import count_crossings, neighbours, order
 from logicmodel.diagram.placement import place
 from logicmodel.diagram.reading import DiagramInput
-from logicmodel.diagram.routing import Frame, Route, route
+from logicmodel.diagram.routing import LOOP_REACH, Frame, Route, route
 from logicmodel.diagram.textmetrics import wrap
 
 FONT = 12.0
@@ -136,36 +136,39 @@ def _bands(layering: Layering, lefts: list[float], rights: list[float], gaps: li
     return bands
 
 
+def _sizes(diagram: DiagramInput, layering: Layering, widths: list[float]) -> tuple[list, list[float]]:
+    """Wrapped title lines of each box, and the height of every vertex (channels are thin)."""
+    lines: list[tuple[str, ...]] = []
+    height = [CHANNEL] * len(layering.column)
+    ports = _port_counts(layering)
+    for vertex, node in enumerate(diagram.nodes):
+        width = widths[layering.column[vertex]]
+        lines.append(tuple(wrap(node.title, width - 2 * PAD_X, FONT)))
+        height[vertex] = _box_height(len(lines[vertex]), node.verdict is not None, ports[vertex])
+    return lines, height
+
+
 def compute_layout(diagram: DiagramInput) -> Layout:
     """Lay out the boxes and arrows of a checked diagram."""
     layering = layer(diagram)
     columns = order(layering)
     n = layering.n_nodes
     widths = [_column_width([diagram.nodes[v].title for v in col if v < n]) for col in columns]
-    lines: list[tuple[str, ...]] = [()] * n
-    height = [CHANNEL] * len(layering.column)
-    ports = _port_counts(layering)
-    for vertex in range(n):
-        width = widths[layering.column[vertex]]
-        lines[vertex] = tuple(wrap(diagram.nodes[vertex].title, width - 2 * PAD_X, FONT))
-        tagged = diagram.nodes[vertex].verdict is not None
-        height[vertex] = _box_height(len(lines[vertex]), tagged, ports[vertex])
+    lines, height = _sizes(diagram, layering, widths)
     left_of, right_of = neighbours(layering)
     y = place(columns, height, n, left_of, right_of)
     gaps = _gaps(layering)
     lefts, rights = _x_positions(widths, gaps)
     frame = Frame(layering.column, tuple(lefts), tuple(rights), tuple(y), tuple(height))
     boxes = tuple(
-        Box(v, lefts[layering.column[v]], y[v] - height[v] / 2, widths[layering.column[v]], height[v], lines[v])
-        for v in range(n)
+        Box(v, frame.left(v), y[v] - height[v] / 2, widths[layering.column[v]], height[v], lines[v]) for v in range(n)
     )
-    body_height = max((b.y + b.height for b in boxes), default=0.0)
-    total_width = (rights[-1] + RIGHT_PAD) if rights else 2 * EDGE_PAD
+    bottom = max((y[v] + height[v] / 2 for v in range(len(y))), default=0.0)
     return Layout(
         boxes=boxes,
         bands=tuple(_bands(layering, lefts, rights, gaps)),
         routes=tuple(route(layering, frame)),
-        width=total_width,
-        height=body_height,
+        width=(rights[-1] + RIGHT_PAD) if rights else 2 * EDGE_PAD,
+        height=bottom + (LOOP_REACH / 3 if layering.loops else 0.0),
         crossings=count_crossings(columns, right_of),
     )

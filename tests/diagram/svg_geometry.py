@@ -107,17 +107,36 @@ def check_geometry(svg: str) -> None:
     for i, a in enumerate(listed):
         for b in listed[i + 1 :]:
             assert not a.overlaps(b), f"boxes {a.name!r} and {b.name!r} overlap"
+    area = _band_area(root)
+    for rect in listed:
+        assert area is not None and _within(area, rect.x, rect.y) and _within(area, rect.x + rect.width, rect.y + rect.height)
     grid = _grid(listed)
     for arrow in arrows(root):
         source, target = rects[arrow.source], rects[arrow.target]
         assert source.on_border(*arrow.start), f"{arrow.source}->{arrow.target} starts off its box: {arrow.start}"
         assert target.on_border(*arrow.end), f"{arrow.source}->{arrow.target} ends off its box: {arrow.end}"
         for point in arrow.points:
+            assert _within(area, *point), f"{arrow.source}->{arrow.target} leaves the bands at {point}"
             for rect in grid.get((int(point[0] // CELL), int(point[1] // CELL)), ()):
                 assert not rect.inside(*point), f"{arrow.source}->{arrow.target} passes through {rect.name!r} at {point}"
 
 
 CELL = 40.0
+
+
+def _band_area(root: ET.Element) -> tuple[float, float, float, float] | None:
+    """(left, top, right, bottom) of all band backgrounds together."""
+    xs, ys = [], []
+    for band in root.iterfind(".//svg:polygon[@class='band']", NS):
+        for pair in band.get("points").split():
+            x, y = pair.split(",")
+            xs.append(float(x))
+            ys.append(float(y))
+    return (min(xs), min(ys), max(xs), max(ys)) if xs else None
+
+
+def _within(area, x: float, y: float) -> bool:
+    return area[0] <= x <= area[2] and area[1] <= y <= area[3]
 
 
 def _grid(rects: list[Rect]) -> dict[tuple[int, int], list[Rect]]:

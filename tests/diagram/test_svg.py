@@ -297,3 +297,14 @@ def test_bad_arguments():
         to_svg(nx.DiGraph(), lang="de")
     with pytest.raises(DiagramError, match="argument: graph: expected a networkx.DiGraph; got 'Graph'"):
         to_svg(nx.Graph())
+
+
+def test_parallel_edges_of_a_multigraph_get_separate_ports():
+    graph = nx.MultiDiGraph()
+    graph.add_node("a", level="activity", title="A")
+    graph.add_node("b", level="impact", title="B")
+    for rating in ("supported", "refuted", None):
+        graph.add_edge("a", "b", rating=rating)
+    svg = check_all(graph)
+    starts = {arrow.start for arrow in arrows(parse(svg))}
+    assert len(starts) == 3
