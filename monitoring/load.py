@@ -95,7 +95,7 @@ def load_directory(db_path: str | Path, directory: str | Path, *,
         raise ExtractError(f"{directory}: no such folder; expected a folder of extract files "
                            "(persons.csv, residence.csv, ...)")
     paths, problems, notices = _scan(directory)
-    extracts = [read_file(path, table) for table, path in paths.items()]
+    extracts = [read_file(paths[table], table) for table in CONTRACT if table in paths]
     return _load(db_path, extracts, str(directory), resolve_key(pseudonym_key, key_file),
                  today, problems, notices)
 
@@ -148,15 +148,11 @@ def _load(db_path: str | Path, extracts: list[Extract], source: str, key: Pseudo
     for extract in extracts:
         prepare_extract(extract, CONTRACT[extract.table], key)
         notices.extend(extract.notices)
-        for problem in extract.problems:
-            problems.add(problem)
-    if problems:
-        raise LoadRefused(source, problems)
     db_path = Path(db_path)
     existed = db_path.exists()
     try:
         with Store.open(db_path) as store:
-            return _check_and_write(store, extracts, source, key, today, notices)
+            return _check_and_write(store, extracts, source, key, today, problems, notices)
     except BaseException:
         if not existed:
             _remove_store(db_path)
@@ -179,11 +175,10 @@ def _current(con: Any) -> dict[str, tuple[str, int, int]]:
 
 
 def _check_and_write(store: Store, extracts: list[Extract], source: str, key: PseudonymKey | None,
-                     today: dt.date, notices: list[str]) -> LoadReport:
+                     today: dt.date, problems: ProblemList, notices: list[str]) -> LoadReport:
     con = store.connect()
     current = _current(con)
     changed = [e for e in extracts if current.get(e.table, ("",))[0] != e.content_hash]
-    problems = ProblemList()
     for table in REQUIRED_TABLES:
         if table not in current and table not in {e.table for e in extracts}:
             problems.add(Problem(source, "missing_table", f"missing table '{table}'; expected a "
@@ -197,14 +192,20 @@ def _check_and_write(store: Store, extracts: list[Extract], source: str, key: Ps
 
 
 def _check(con: Any, changed: list[Extract], problems: ProblemList, today: dt.date) -> None:
-    labels = {e.table: e.label for e in changed}
+    """Problems found while reading, then the SQL checks of every readable table."""
     for extract in changed:
+        for problem in extract.problems:
+            problems.add(problem)
+    usable = [e for e in changed if not e.problems]
+    broken = {e.table for e in changed if e.problems}
+    labels = {e.table: e.label for e in usable}
+    for extract in usable:
         con.register(f"raw_{extract.table}", extract.data)
         load_checks.stage_table(con, extract, CONTRACT[extract.table], problems)
     load_checks.effective_views(con, set(labels))
-    for extract in changed:
+    for extract in usable:
         load_checks.value_checks(con, CONTRACT[extract.table], extract.label, problems, today)
-    load_checks.reference_checks(con, set(labels), labels, problems)
+    load_checks.reference_checks(con, set(labels), labels, problems, skip=broken)
     load_checks.emptiness_checks(con, labels, problems)
 
 

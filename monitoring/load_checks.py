@@ -6,13 +6,15 @@ values); the value checks then run on the typed stage; the reference checks run 
 *effective* tables (the staged one when the table is being loaded, the stored one
 otherwise), so that a partial load is checked against what the store will hold.
 
-Each check is one SQL query returning the first problems in row order and the total count.
+Row checks of one table are counted together in one scan; only the checks that fail are
+queried again for their first rows. Keys, overlaps and references are one query each.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
+from dataclasses import dataclass
 from typing import Any
 
 from monitoring.contract import CONTRACT, INSTRUMENT_SCALES, SURVEY_ITEMS, Column, Table
@@ -27,17 +29,58 @@ def stage_name(table: str) -> str:
     return f"stage_{table}"
 
 
+def _sql_text(text: str) -> str:
+    """``text`` as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _message(template: str, *values: str) -> str:
+    """A SQL expression formatting ``template`` ({} placeholders) with SQL ``values``."""
+    if not values:
+        return _sql_text(template)
+    return f"format({_sql_text(template)}, {', '.join(values)})"
+
+
 def run_check(con: Any, problems: ProblemList, sql: str, *, label: str, kind: str,
-              column: str | None, params: list[Any] | None = None) -> None:
+              column: str | None) -> None:
     """Run ``sql`` (selecting ``_row, message``) and add its first problems and total."""
     rows = con.execute(
         f"SELECT _row, message, count(*) OVER () FROM ({sql}) "
-        f"ORDER BY _row NULLS LAST, message LIMIT {PER_KIND}",
-        params or [],
+        f"ORDER BY _row NULLS LAST, message LIMIT {PER_KIND}"
     ).fetchall()
     if rows:
         found = [Problem(label, kind, str(m), None if r is None else int(r), column) for r, m, _ in rows]
         problems.add_many(found, total=int(rows[0][2]))
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """A problem found row by row: rows of a relation where ``condition`` holds."""
+
+    kind: str
+    column: str | None
+    condition: str
+    message: str  # SQL expression
+
+
+def run_row_checks(con: Any, problems: ProblemList, relation: str, label: str,
+                   checks: list[RowCheck]) -> None:
+    """Count all checks in one scan of ``relation``; list rows only of those that fail."""
+    if not checks:
+        return
+    counts = con.execute(
+        "SELECT " + ", ".join(f"count(*) FILTER (WHERE {c.condition})" for c in checks)
+        + f" FROM {relation}"
+    ).fetchone()
+    for check, count in zip(checks, counts):
+        if count:
+            rows = con.execute(
+                f"SELECT _row, {check.message} FROM {relation} WHERE {check.condition} "
+                f"ORDER BY _row NULLS LAST LIMIT {PER_KIND}"
+            ).fetchall()
+            found = [Problem(label, check.kind, str(m), None if r is None else int(r), check.column)
+                     for r, m in rows]
+            problems.add_many(found, total=int(count))
 
 
 # ---------------------------------------------------------------- columns
@@ -65,7 +108,7 @@ def stage_table(con: Any, extract: Extract, table: Table, problems: ProblemList)
     """Report type errors and missing values, then create the typed ``stage_<table>``."""
     raw = f"raw_{table.name}"
     kinds = {f.name: category(f.type) for f in extract.data.schema if f.name != ROW}
-    select = [ROW]
+    select, checks = [ROW], []
     for column in table.columns:
         kind = kinds.get(column.name)
         if kind is None:
@@ -73,23 +116,17 @@ def stage_table(con: Any, extract: Extract, table: Table, problems: ProblemList)
             continue
         typed = typed_expression(column.name, kind, column.type)
         present = present_expression(column.name, kind)
-        _type_check(con, problems, raw, extract.label, column, typed, present)
+        expected = EXPECTED[column.type]
+        checks.append(RowCheck("type", column.name, f"{present} IS NOT NULL AND ({typed}) IS NULL",
+                               _message(f"expected {expected}; got '{{}}'",
+                                        _SHOW.format(quoted(column.name)))))
         if not column.nullable:
-            run_check(con, problems, f"SELECT _row, 'missing value; expected {EXPECTED[column.type]}' "
-                      f"AS message FROM {raw} WHERE {present} IS NULL",
-                      label=extract.label, kind="missing_value", column=column.name)
+            checks.append(RowCheck("missing_value", column.name, f"{present} IS NULL",
+                                   _message(f"missing value; expected {expected}")))
         select.append(f"{typed} AS {column.name}")
+    run_row_checks(con, problems, raw, extract.label, checks)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {stage_name(table.name)} AS "
                 f"SELECT {', '.join(select)} FROM {raw}")
-
-
-def _type_check(con: Any, problems: ProblemList, raw: str, label: str, column: Column,
-                typed: str, present: str) -> None:
-    shown = _SHOW.format(quoted(column.name))
-    message = f"format('expected {EXPECTED[column.type]}; got ''{{}}''', {shown})"
-    run_check(con, problems, f"SELECT _row, {message} AS message FROM {raw} "
-              f"WHERE {present} IS NOT NULL AND ({typed}) IS NULL",
-              label=label, kind="type", column=column.name)
 
 
 # ---------------------------------------------------------------- values of one table
@@ -98,62 +135,96 @@ def _type_check(con: Any, problems: ProblemList, raw: str, label: str, column: C
 def value_checks(con: Any, table: Table, label: str, problems: ProblemList, today: dt.date) -> None:
     """Codes, patterns, ranges, future dates, keys, date order, overlaps, survey scales."""
     stage = stage_name(table.name)
-    for column in table.columns:
-        for kind, sql in _column_value_checks(stage, column, today):
-            run_check(con, problems, sql, label=label, kind=kind, column=column.name)
-    _key_check(con, table, stage, label, problems)
+    checks = [check for column in table.columns for check in _column_checks(column, today)]
     for order in table.date_orders:
         relation = "after" if order.strict else "on or after"
-        sql = (f"SELECT _row, format('{order.second} {{}} must be {relation} {order.first} {{}}', "
-               f"{order.second}, {order.first}) AS message FROM {stage} "
-               f"WHERE {order.second} {'<=' if order.strict else '<'} {order.first}")
-        run_check(con, problems, sql, label=label, kind="date_order", column=order.second)
+        checks.append(RowCheck(
+            "date_order", order.second,
+            f"{order.second} {'<=' if order.strict else '<'} {order.first}",
+            _message(f"{order.second} {{}} must be {relation} {order.first} {{}}",
+                     order.second, order.first),
+        ))
+    if table.person_level:
+        checks.append(RowCheck(
+            "raw_identifier", "person_id", "regexp_full_match(person_id, '[0-9]{11}')",
+            _message("person_id looks like a raw national identity number (11 digits); name "
+                     "the column person_number so that it is pseudonymised"),
+        ))
+    if table.name == "surveys":
+        checks.extend(_survey_checks(_present_columns(con, f"raw_{table.name}")))
+    run_row_checks(con, problems, stage, label, checks)
+    _key_check(con, table, stage, label, problems)
     if table.no_overlap is not None:
         _overlap_check(con, table, stage, label, problems)
-    if table.name == "surveys":
-        _survey_checks(con, stage, label, problems, _present_columns(con, f"raw_{table.name}"))
-    if table.person_level:
-        run_check(con, problems, f"SELECT _row, 'person_id looks like a raw national identity "
-                  f"number (11 digits); name the column person_number so that it is "
-                  f"pseudonymised' AS message FROM {stage} "
-                  f"WHERE regexp_full_match(person_id, '[0-9]{{11}}')",
-                  label=label, kind="raw_identifier", column="person_id")
 
 
 def _present_columns(con: Any, relation: str) -> set[str]:
     return {row[0] for row in con.execute(f"DESCRIBE {relation}").fetchall()}
 
 
-def _column_value_checks(stage: str, column: Column, today: dt.date) -> list[tuple[str, str]]:
+def _column_checks(column: Column, today: dt.date) -> list[RowCheck]:
     c, checks = column.name, []
     shown = _SHOW.format(c)
     if column.codes:
-        codes = ", ".join(f"'{code}'" for code in column.codes)
-        listed = ", ".join(f"''{code}''" for code in column.codes)
-        checks.append(("code", f"SELECT _row, format('unknown code ''{{}}''; expected one of {listed}', "
-                               f"{shown}) AS message FROM {stage} WHERE {c} NOT IN ({codes})"))
+        codes = ", ".join(_sql_text(code) for code in column.codes)
+        listed = ", ".join(f"'{code}'" for code in column.codes)
+        checks.append(RowCheck("code", c, f"{c} NOT IN ({codes})",
+                               _message(f"unknown code '{{}}'; expected one of {listed}", shown)))
     if column.pattern:
-        hint = (column.pattern_hint or column.pattern).replace("'", "''")
-        checks.append(("format", f"SELECT _row, format('expected {hint}; got ''{{}}''', {shown}) "
-                                 f"AS message FROM {stage} "
-                                 f"WHERE NOT regexp_full_match({c}, '{column.pattern}')"))
+        hint = column.pattern_hint or column.pattern
+        checks.append(RowCheck("format", c, f"NOT regexp_full_match({c}, {_sql_text(column.pattern)})",
+                               _message(f"expected {hint}; got '{{}}'", shown)))
     if column.minimum is not None:
-        checks.append(("range", f"SELECT _row, format('expected a value >= {column.minimum:g}; got {{}}', "
-                                f"{c}) AS message FROM {stage} WHERE {c} < {column.minimum!r}"))
+        checks.append(RowCheck("range", c, f"{c} < {column.minimum!r}",
+                               _message(f"expected a value >= {column.minimum:g}; got {{}}", c)))
     if column.maximum is not None:
-        checks.append(("range", f"SELECT _row, format('expected a value <= {column.maximum:g}; got {{}}', "
-                                f"{c}) AS message FROM {stage} WHERE {c} > {column.maximum!r}"))
+        checks.append(RowCheck("range", c, f"{c} > {column.maximum!r}",
+                               _message(f"expected a value <= {column.maximum:g}; got {{}}", c)))
     if column.not_in_future:
         limit = f"DATE '{today.isoformat()}'" if column.type == "DATE" else str(today.year)
-        checks.append(("future_date", f"SELECT _row, format('{{}} is in the future (after "
-                                      f"{today.isoformat()}, the day of the load)', {c}) AS message "
-                                      f"FROM {stage} WHERE {c} > {limit}"))
+        checks.append(RowCheck("future_date", c, f"{c} > {limit}", _message(
+            f"{{}} is in the future (after {today.isoformat()}, the day of the load)", c)))
     return checks
+
+
+def _survey_checks(present: set[str]) -> list[RowCheck]:
+    out_of_range = " ".join(f"WHEN '{name}' THEN total NOT BETWEEN {s.total_min} AND {s.total_max}"
+                            for name, s in INSTRUMENT_SCALES.items())
+    ranges = " ".join(f"WHEN '{name}' THEN '{s.total_min:g} to {s.total_max:g}, {s.total_meaning}'"
+                      for name, s in INSTRUMENT_SCALES.items())
+    checks = [RowCheck("range", "total", f"CASE instrument {out_of_range} ELSE false END",
+                       _message("total {} is outside the range of {} ({})", "total", "instrument",
+                                f"CASE instrument {ranges} END"))]
+    for index, item in enumerate(SURVEY_ITEMS, 1):
+        if item in present:
+            checks.append(_item_check(item, index))
+    return checks
+
+
+def _item_check(item: str, index: int) -> RowCheck:
+    bad = " ".join(
+        f"WHEN '{name}' THEN " + (f"{item} NOT BETWEEN {s.item_min} AND {s.item_max}"
+                                  if index <= s.items else "true")
+        for name, s in INSTRUMENT_SCALES.items()
+    )
+    expected = " ".join(
+        f"WHEN '{name}' THEN " + (f"'expected {s.item_min:g} to {s.item_max:g}'" if index <= s.items
+                                  else f"'{name} has {s.items} items; expected no value'")
+        for name, s in INSTRUMENT_SCALES.items()
+    )
+    return RowCheck("range", item, f"{item} IS NOT NULL AND CASE instrument {bad} ELSE false END",
+                    _message(f"{item} = {{}} for {{}}: {{}}", item, "instrument",
+                             f"CASE instrument {expected} END"))
 
 
 def _key_check(con: Any, table: Table, stage: str, label: str, problems: ProblemList) -> None:
     key = table.key
     partition = ", ".join(key)
+    duplicated = con.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM {stage} GROUP BY {partition} HAVING count(*) > 1)"
+    ).fetchone()[0]
+    if not duplicated:
+        return
     shown = " || ', ' || ".join(f"'{k}=' || coalesce(CAST({k} AS VARCHAR), 'null')" for k in key)
     sql = (f"SELECT _row, format('duplicate key ({{}}); first on row {{}}', keytext, first_row) "
            f"AS message FROM (SELECT _row, {shown} AS keytext, "
@@ -164,8 +235,9 @@ def _key_check(con: Any, table: Table, stage: str, label: str, problems: Problem
 
 def _overlap_check(con: Any, table: Table, stage: str, label: str, problems: ProblemList) -> None:
     rule = table.no_overlap
+    owner = rule.group.removesuffix("_id")
     sql = (f"SELECT _row, format('spell from {{}} overlaps an earlier spell of the same "
-           f"{rule.group} (from {{}}, row {{}})', {rule.start}, prev_start, prev_row) AS message "
+           f"{owner} (from {{}}, row {{}})', {rule.start}, prev_start, prev_row) AS message "
            f"FROM (SELECT _row, {rule.start}, "
            f"max(coalesce({rule.end}, DATE '9999-12-31')) OVER w AS prev_end, "
            f"arg_max({rule.start}, coalesce({rule.end}, DATE '9999-12-31')) OVER w AS prev_start, "
@@ -175,36 +247,6 @@ def _overlap_check(con: Any, table: Table, stage: str, label: str, problems: Pro
            f"ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) "
            f"WHERE prev_end > {rule.start}")
     run_check(con, problems, sql, label=label, kind="overlap", column=rule.start)
-
-
-def _survey_checks(con: Any, stage: str, label: str, problems: ProblemList, present: set[str]) -> None:
-    total = " ".join(f"WHEN '{name}' THEN total NOT BETWEEN {s.total_min} AND {s.total_max}"
-                     for name, s in INSTRUMENT_SCALES.items())
-    ranges = " ".join(f"WHEN '{name}' THEN '{s.total_min:g} to {s.total_max:g}, {s.total_meaning}'"
-                      for name, s in INSTRUMENT_SCALES.items())
-    run_check(con, problems, f"SELECT _row, format('total {{}} is outside the range of {{}} ({{}})', "
-              f"total, instrument, CASE instrument {ranges} END) AS message FROM {stage} "
-              f"WHERE CASE instrument {total} ELSE false END", label=label, kind="range", column="total")
-    for index, item in enumerate(SURVEY_ITEMS, 1):
-        if item in present:
-            _item_check(con, stage, label, problems, item, index)
-
-
-def _item_check(con: Any, stage: str, label: str, problems: ProblemList, item: str, index: int) -> None:
-    bad = " ".join(
-        f"WHEN '{name}' THEN " + (f"{item} NOT BETWEEN {s.item_min} AND {s.item_max}"
-                                  if index <= s.items else "true")
-        for name, s in INSTRUMENT_SCALES.items()
-    )
-    ranges = " ".join(
-        f"WHEN '{name}' THEN " + (f"'expected {s.item_min:g} to {s.item_max:g}'" if index <= s.items
-                                  else f"'{name} has {s.items} items; expected no value'")
-        for name, s in INSTRUMENT_SCALES.items()
-    )
-    run_check(con, problems, f"SELECT _row, format('{item} = {{}} for {{}}: {{}}', {item}, instrument, "
-              f"CASE instrument {ranges} END) AS message FROM {stage} "
-              f"WHERE {item} IS NOT NULL AND CASE instrument {bad} ELSE false END",
-              label=label, kind="range", column=item)
 
 
 # ---------------------------------------------------------------- across tables
@@ -219,14 +261,17 @@ def effective_views(con: Any, loaded: set[str]) -> None:
                         f"SELECT CAST(NULL AS BIGINT) AS _row, {columns} FROM main.{name}")
 
 
-def reference_checks(con: Any, loaded: set[str], labels: dict[str, str], problems: ProblemList) -> None:
-    """Every reference points at an existing row of the effective referenced table."""
+def reference_checks(con: Any, loaded: set[str], labels: dict[str, str], problems: ProblemList,
+                     skip: set[str] = frozenset()) -> None:
+    """Every reference points at an existing row of the effective referenced table.
+
+    Tables in ``skip`` (unreadable in this load) are left out on both sides."""
     for name, table in CONTRACT.items():
         for column in table.columns:
             if column.references is None:
                 continue
             target, target_column = column.references.split(".")
-            if name not in loaded and target not in loaded:
+            if (name not in loaded and target not in loaded) or {name, target} & skip:
                 continue
             label = labels.get(name, f"{name} (stored)")
             sql = (f"SELECT s._row, format('{column.name} ''{{}}'' is not in {target}', "

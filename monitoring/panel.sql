@@ -43,7 +43,7 @@ first_residence AS (
 first_decision AS (
     SELECT person_id, min(decision_date) AS first_date FROM decisions GROUP BY person_id
 ),
-at_risk AS (
+at_risk AS MATERIALIZED (
     SELECT m.person_id, m.month, CAST(m.month + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) AS month_end,
            m.centre_id, e.exit_date, e.exit_type
     FROM resident_month m

@@ -66,6 +66,7 @@ class Store:
         """The open DuckDB connection (opened on first use)."""
         if self._con is None:
             self._con = _connect(self.path, self.read_only)
+            self._con.execute("SET enable_progress_bar = false")
         return self._con
 
     def close(self) -> None:
