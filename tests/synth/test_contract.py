@@ -17,6 +17,11 @@ def _tables(registers):
     return registers.tables
 
 
+def test_no_contract_problems(default_registers, second_registers, check_contract):
+    assert check_contract(default_registers) == []
+    assert check_contract(second_registers) == []
+
+
 def test_every_contract_table_is_generated(default_registers):
     assert list(default_registers.tables) == list(CONTRACT)
 
@@ -126,3 +131,31 @@ def test_surveys_only_while_resident(default_registers):
     surveys = t["surveys"]
     exit_of = surveys["person_id"].map(exits)
     assert (exit_of.isna() | (surveys["survey_date"] < exit_of)).all()
+
+
+def _mutated(registers, name, change):
+    import dataclasses
+    from types import MappingProxyType
+
+    tables = dict(registers.tables)
+    tables[name] = change(tables[name].copy())
+    return dataclasses.replace(registers, tables=MappingProxyType(tables))
+
+
+def _overlap(frame):
+    row = frame[frame["date_to"].notna()].iloc[[0]].copy()
+    row["date_from"] = row["date_from"] + pd.Timedelta(days=1)
+    return pd.concat([frame, row], ignore_index=True)
+
+
+@pytest.mark.parametrize("name, change, fragment", [
+    ("residence", _overlap, "residence: overlapping spells"),
+    ("exits", lambda f: f.assign(exit_type=f["exit_type"].where(f.index > 0, "deported")), "exits.exit_type: codes"),
+    ("persons", lambda f: pd.concat([f, f.iloc[[0]]]), "persons: duplicate keys"),
+    ("participation", lambda f: f.assign(end_date=f["start_date"] - pd.Timedelta(days=1)), "start_date after end_date"),
+    ("surveys", lambda f: f.assign(person_id="P999999999"), "surveys.person_id: unknown references"),
+    ("costs", lambda f: f.drop(columns="period"), "costs: missing ['period']"),
+])
+def test_the_contract_check_catches_mutations(default_registers, check_contract, name, change, fragment):
+    problems = check_contract(_mutated(default_registers, name, change))
+    assert any(fragment in p for p in problems), problems

@@ -88,9 +88,12 @@ class SynthConfig:
         _check_number("control_sample", self.control_sample, 0, 10_000_000, integer=True)
         _check_number("hidden_bias", self.hidden_bias, -5, 5)
         _check_window(self.start, self.months)
-        if self.opening_stock == 0 and self.monthly_rejections == 0:
-            raise SynthConfigError("opening_stock", "opening_stock and monthly_rejections are both 0; expected "
-                                   "at least one of them > 0", 0)
+        expected = self.n_opening + self.rejections_per_month * self.months
+        if expected < 1:
+            raise SynthConfigError("opening_stock", f"opening_stock ({self.opening_stock}) and "
+                                   f"monthly_rejections ({self.monthly_rejections:g}) at scale "
+                                   f"{self.scale:g} give {expected:.2f} people; expected at least 1 "
+                                   "(raise the scale or the sizes)", self.opening_stock)
         object.__setattr__(self, "effect_return",
                            _effects("effect_return", self.effect_return, DEFAULT_EFFECT_RETURN, True))
         object.__setattr__(self, "effect_hscl",

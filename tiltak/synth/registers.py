@@ -12,6 +12,7 @@ import pandas as pd
 from tiltak.synth.applications import applications_frame
 from tiltak.synth.centres import make_centres
 from tiltak.synth.config import SynthConfig
+from tiltak.synth.errors import SynthError
 from tiltak.synth.costs import costs_frame
 from tiltak.synth.exits import decisions_frame, event_dates, exits_frame
 from tiltak.synth.moves import centre_schedule
@@ -83,6 +84,9 @@ def generate(config: SynthConfig | None = None) -> SyntheticRegisters:
     window = (start.astype("datetime64[D]"), (start + config.months).astype("datetime64[D]") - np.timedelta64(1, "D"))
     centres = make_centres(config.n_centres, rngs["centres"])
     pop = make_population(config, centres, rngs["population"])
+    if pop.size == 0:
+        raise SynthError(f"SynthConfig: nobody was drawn ({config.describe()}); expected at least "
+                         "one person: raise the scale, opening_stock or monthly_rejections")
     active = make_rollout(centres.count, config.months, rngs["rollout"])
     schedule = centre_schedule(pop.first_centre, pop.decision_month, config.months, centres, rngs["moves"])
     sim = simulate(config, pop, schedule, active, rngs)
