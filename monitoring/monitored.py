@@ -54,6 +54,32 @@ class MonitoredModel:
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def is_catalogue_file(path: str | Path) -> bool:
+    """True when a YAML file is an indicator catalogue (top-level ``indicators``, no ``nodes``)."""
+    from logicmodel.errors import LogicModelError
+    from logicmodel.yamlsource import load_yaml
+
+    try:
+        data = load_yaml(path).data
+    except LogicModelError:
+        return False
+    return isinstance(data, dict) and "indicators" in data and "nodes" not in data
+
+
+def check_catalogue_file(path: str | Path) -> list:
+    """Issues of every indicator of a catalogue file (schema errors raise InvalidDocumentError)."""
+    from logicmodel.catalogue import Catalogue
+    from monitoring.filters import check_catalogue
+
+    catalogue, document = _load_document(Path(path), Catalogue)
+
+    def locate(key_path: tuple) -> tuple[str, int, int]:
+        pos = document.position(key_path)
+        return document.file, pos.line, pos.column
+
+    return check_catalogue(catalogue, locate)
+
+
 def _load_document(path: Path, root: type) -> tuple[Any, Any]:
     from pydantic import ValidationError
 

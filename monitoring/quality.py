@@ -9,9 +9,11 @@ Each check is a small function returning :class:`QualityFinding` values:
 * ``stale_load`` (QC003): the latest load is older than ``max_load_age_days``.
 * ``outlier`` (QC004): an indicator's total is far outside its own history: robust
   z-score ``0.6745 * (x - median) / MAD`` over up to 24 earlier periods (at least 6), beyond
-  ``z_limit`` (3.5, Iglewicz and Hoaglin).
-* ``denominator_collapse`` (QC005): the denominator of a rate (total or a centre) fell
-  below half of its median over the previous 6 periods.
+  ``z_limit`` (3.5, Iglewicz and Hoaglin), *and* at least 25 % away from the median (so a
+  very steady series does not flag changes too small to matter).
+* ``denominator_collapse`` (QC005): the denominator of a rate (total, or a centre's count
+  of residents) fell below half of its median over the previous 6 periods, that median
+  being at least 20.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ EVENT_DATES = {
     "applications": "application_date", "exits": "exit_date", "surveys": "survey_date",
 }
 Z_LIMIT = 3.5
+MIN_RELATIVE_DEVIATION = 0.25
+MIN_DENOMINATOR_LEVEL = 20.0
 HISTORY = 24
 MIN_HISTORY = 6
 
@@ -48,6 +52,17 @@ class QualityFinding:
     def render(self) -> str:
         where = " ".join(filter(None, [self.model_id, self.indicator_id, self.period, self.subject]))
         return f"{self.severity} {self.check_id} {where}: {self.message}"
+
+
+def deduplicate(findings: list[QualityFinding]) -> list[QualityFinding]:
+    """Drop findings repeated for another model (an indicator shared by models gives the same finding)."""
+    seen, out = set(), []
+    for f in findings:
+        key = (f.check_id, f.indicator_id, f.period, f.subject, f.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
 
 
 def centre_gaps(con, months: Iterable[int]) -> list[QualityFinding]:
@@ -118,7 +133,8 @@ def outliers(model_id: str, indicator_id: str, grain: str, series: dict[int, flo
         value = series.get(p)
         history = [v for q, v in sorted(series.items()) if p - HISTORY <= q < p and v is not None]
         z = robust_z(value, history) if value is not None else None
-        if z is not None and abs(z) > z_limit:
+        material = z is not None and abs(value - statistics.median(history)) >= MIN_RELATIVE_DEVIATION * abs(statistics.median(history))
+        if z is not None and abs(z) > z_limit and material:
             findings.append(QualityFinding(
                 "QC004", "warning", f"value {value:.4g} is far outside its history (robust z = {z:.1f}; "
                 f"median {statistics.median(history):.4g} over {len(history)} periods)",
@@ -128,7 +144,7 @@ def outliers(model_id: str, indicator_id: str, grain: str, series: dict[int, flo
 
 def collapsing_denominators(model_id: str, indicator_id: str, grain: str,
                             series: dict[tuple[str, int], float | None], periods: Iterable[int],
-                            min_level: float = 10.0) -> list[QualityFinding]:
+                            min_level: float = MIN_DENOMINATOR_LEVEL) -> list[QualityFinding]:
     """Denominators (per subject: 'total' or a centre) that fell below half their recent median."""
     findings = []
     wanted = set(periods)
@@ -145,3 +161,19 @@ def collapsing_denominators(model_id: str, indicator_id: str, grain: str,
                 "QC005", "warning", f"denominator fell to less than half of its median ({median:.0f}) over the "
                 f"previous {len(recent)} periods", model_id, indicator_id, period_label(p, grain), subject))
     return findings
+
+
+def stored_findings(con, run_id: int | None = None) -> tuple[int, list[QualityFinding]]:
+    """(run id, findings) of a run; the latest run by default."""
+    from monitoring.errors import MonitoringError
+
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    latest = con.execute("SELECT max(run_id) FROM monitoring_runs").fetchall()[0][0] if "monitoring_runs" in tables else None
+    if latest is None:
+        raise MonitoringError("the store holds no monitoring runs yet; run 'tiltak monitor run MODEL --db FILE' first")
+    run = latest if run_id is None else run_id
+    if run > latest:
+        raise MonitoringError(f"--run {run}: no such run; the latest run is {latest}")
+    rows = con.execute("SELECT check_id, severity, message, model_id, indicator_id, period, subject, value FROM monitoring_quality "
+                       "WHERE run_id = ? ORDER BY check_id, model_id, indicator_id, period, subject", [run]).fetchall()
+    return run, [QualityFinding(*r) for r in rows]

@@ -260,9 +260,11 @@ def quality_findings(con, done: list, today: dt.date) -> list:
         totals = {r[0]: r[5] for r in rows if r[1] == "total"}
         findings += quality.outliers(w.model.id, w.spec.id, w.spec.grain, totals, w.periods)
         if w.spec.divides:
-            dens = {(r[2] or "total", r[0]): r[4] for r in rows if r[1] in ("total", "centre")}
+            residents = w.spec.denominator.source == "person_month" and not w.spec.measure_scoped
+            dims = ("total", "centre") if residents else ("total",)
+            dens = {(r[2] or "total", r[0]): r[4] for r in rows if r[1] in dims}
             findings += quality.collapsing_denominators(w.model.id, w.spec.id, w.spec.grain, dens, w.periods)
-    findings = quality.centre_gaps(con, months) + quality.missing_extracts(con, months) + findings
+    findings = quality.centre_gaps(con, months) + quality.missing_extracts(con, months) + quality.deduplicate(findings)
     return findings + quality.stale_load(con, today)
 
 

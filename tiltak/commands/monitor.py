@@ -7,6 +7,7 @@ import sys
 
 import click
 
+MAX_FINDINGS_SHOWN = 25
 PERIOD_HELP = "a month 2013-06, a quarter 2013-Q2 or a year 2013"
 _PERIOD = re.compile(r"\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?")
 
@@ -40,9 +41,13 @@ def _span(period: str | None, first: str | None, last: str | None):
 
 
 def _load_models(paths):
-    from monitoring.monitored import load_monitored_model
+    """Load model files; indicator catalogues among them (e.g. from models/*.yaml) are skipped."""
+    from monitoring.monitored import is_catalogue_file, load_monitored_model
 
-    return [load_monitored_model(p) for p in paths]
+    models = [load_monitored_model(p) for p in paths if not is_catalogue_file(p)]
+    if not models:
+        raise click.UsageError("no model file among the arguments (only indicator catalogues)")
+    return models
 
 
 def _progress(label: str):
@@ -104,8 +109,11 @@ def run_command(models, db, period, first, last, as_of, wait, fail_on_alert) -> 
         if bar is not None:
             bar.__exit__(None, None, None)
     click.echo(_summary(result))
-    for finding in result.findings:
+    for finding in result.findings[:MAX_FINDINGS_SHOWN]:
         click.echo(f"  quality: {finding.render()}")
+    if len(result.findings) > MAX_FINDINGS_SHOWN:
+        click.echo(f"  ... and {len(result.findings) - MAX_FINDINGS_SHOWN} more quality findings "
+                   f"(all of them: tiltak monitor quality --db {db})")
     alerts = current_alerts(db, loaded)
     for alert in alerts:
         click.echo(f"  ALERT {alert}")
@@ -200,6 +208,29 @@ def _write_atomically(path: str, write) -> None:
         raise
 
 
+@command.command("quality")
+@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), help="The DuckDB store.")
+@click.option("--run", "run_id", type=click.IntRange(1), help="Run id (default: the latest run that computed values).")
+def quality_command(db, run_id) -> None:
+    """List the data-quality findings stored by a monitoring run.
+
+    \b
+    Example:
+      tiltak monitor quality --db registers.duckdb
+      tiltak monitor quality --db registers.duckdb --run 3
+    """
+    from monitoring.quality import stored_findings
+
+    store = _open_read_only(db)
+    try:
+        run, findings = stored_findings(store.connect(), run_id)
+    finally:
+        store.close()
+    click.echo(f"Run {run}: {len(findings)} quality finding(s).")
+    for finding in findings:
+        click.echo(f"  {finding.render()}")
+
+
 @command.command("explain")
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
 @click.option("--indicator", "indicators", multiple=True, help="Only this indicator (repeatable).")
@@ -235,8 +266,21 @@ def check_command(models) -> None:
     from logicmodel.errors import LogicModelError
     from monitoring.monitored import ModelInputError, load_monitored_model
 
+    from monitoring.monitored import check_catalogue_file, is_catalogue_file
+
     problems = 0
     for path in models:
+        if is_catalogue_file(path):
+            try:
+                issues = check_catalogue_file(path)
+            except LogicModelError as exc:
+                issues = exc.lines()
+            for issue in issues:
+                click.echo(issue if isinstance(issue, str) else issue.render())
+            problems += len(issues)
+            if not issues:
+                click.echo(f"{path}: catalogue ok")
+            continue
         try:
             model = load_monitored_model(path)
         except (ModelInputError, LogicModelError) as exc:
