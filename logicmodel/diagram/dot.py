@@ -80,7 +80,8 @@ def render_dot(diagram: DiagramInput) -> str:
     out = [
         f"digraph {quote(diagram.id or 'logicmodel')} {{",
         f"  graph [rankdir=LR, newrank=true, labelloc=t, fontname=Helvetica, label={quote(diagram.title)}];",
-        f'  node [shape=box, style="rounded,filled", fillcolor="#ffffff", color="#4a5560", fontname=Helvetica, fontsize={FONT_SIZE:g}];',
+        '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", color="#4a5560", '
+        f"fontname=Helvetica, fontsize={FONT_SIZE:g}];",
         '  edge [color="#5b6770"];',
     ]
     present = []
@@ -91,7 +92,9 @@ def render_dot(diagram: DiagramInput) -> str:
         present.append(key)
         out.append(f"  subgraph {quote('level_' + key)} {{")
         out.append("    rank=same;")
-        out.append(f"    {quote(headers[key])} [shape=plaintext, style=\"\", fontname=\"Helvetica-Bold\", label={quote(BAND_LABELS[diagram.lang][key])}];")
+        band_label = quote(BAND_LABELS[diagram.lang][key])
+        header = f'shape=plaintext, style="", fontname="Helvetica-Bold", label={band_label}'
+        out.append(f"    {quote(headers[key])} [{header}];")
         out.extend(_node_line(node, diagram.lang) for node in members)
         out.append("  }")
     for a, b in zip(present, present[1:]):

@@ -6,9 +6,8 @@ drawing's width; each group starts on a new row after its heading.
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape
-
 from logicmodel.diagram.layout import Layout
+from logicmodel.diagram.markup import rectangle, text_element
 from logicmodel.diagram.reading import DiagramInput
 from logicmodel.diagram.routing import format_number as num
 from logicmodel.diagram.textmetrics import text_width
@@ -60,7 +59,7 @@ def _swatch(entry: Entry, x: float, y: float) -> str:
     if kind == "verdict":
         style = VERDICT_STYLES[key]
         dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
-        corners = f"{num(x)},{num(y - 8)} {num(x + SWATCH)},{num(y - 8)} {num(x + SWATCH)},{num(y + 8)} {num(x)},{num(y + 8)}"
+        corners = rectangle(x, y - 8, SWATCH, 16)
         return f'<polygon points="{corners}" fill="{style.fill}" stroke="{style.stroke}" stroke-width="1.4"{dash}/>'
     style = RATING_STYLES[key] if kind == "rating" else DEFAULT_LINK
     dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
@@ -69,7 +68,8 @@ def _swatch(entry: Entry, x: float, y: float) -> str:
     return (
         f'<line x1="{num(start)}" y1="{num(y)}" x2="{num(end)}" y2="{num(y)}" stroke="{style.stroke}" '
         f'stroke-width="{num(style.width)}"{dash}/>'
-        f'<polygon points="{num(tip)},{num(y)} {num(base)},{num(y - 4)} {num(base)},{num(y + 4)}" fill="{style.stroke}"/>'
+        f'<polygon points="{num(tip)},{num(y)} {num(base)},{num(y - 4)} {num(base)},{num(y + 4)}" '
+        f'fill="{style.stroke}"/>'
     )
 
 
@@ -83,7 +83,7 @@ def draw_legend(
     y = y0
     for heading, entries in groups:
         x = x0
-        out.append(f'<text x="{num(x)}" y="{num(y + 4)}" font-size="{num(FONT)}" font-weight="bold">{escape(heading)}</text>')
+        out.append(text_element(x, y + 4, heading, FONT, 'font-weight="bold"'))
         x += text_width(heading, FONT, bold=True) + 14
         for entry in entries:
             label = _label(entry, lang)
@@ -91,7 +91,7 @@ def draw_legend(
             if x + needed > x0 + width and x > x0:
                 x, y = x0 + 12, y + ROW
             out.append(_swatch(entry, x, y))
-            out.append(f'<text x="{num(x + SWATCH + 6)}" y="{num(y + 4)}" font-size="{num(FONT)}">{escape(label)}</text>')
+            out.append(text_element(x + SWATCH + 6, y + 4, label, FONT))
             x += needed
         y += ROW
     out.append("</g>")

@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape
 
 from logicmodel.diagram.layout import FONT, LINE, TAG_FONT, TAG_LINE, Box, Layout, compute_layout
 from logicmodel.diagram.legend import draw_legend, legend_items
+from logicmodel.diagram.markup import attr, rectangle, text_element
 from logicmodel.diagram.reading import DiagramEdge, DiagramInput, read_graph
 from logicmodel.diagram.routing import Route
 from logicmodel.diagram.routing import format_number as num
@@ -44,24 +45,16 @@ ARROW_LENGTH = 9.0
 ARROW_HALF = 4.5
 
 
-def attr(value: object) -> str:
-    """Escape a value for a double-quoted XML attribute."""
-    return escape(str(value), {'"': "&quot;", "\n": "&#10;", "\t": "&#9;", "\r": "&#13;"})
-
-
 def _header(diagram: DiagramInput, width: float) -> tuple[list[str], float]:
     """Title (and id) lines at the top; returns the elements and the height used."""
     title = diagram.title or PHRASES[diagram.lang]["diagram"]
     elements, y = [], MARGIN
     for line in wrap(title, width - 2 * MARGIN, TITLE_FONT, bold=True):
         y += TITLE_FONT * 1.25
-        elements.append(
-            f'<text x="{num(MARGIN)}" y="{num(y)}" font-size="{num(TITLE_FONT)}" '
-            f'font-weight="bold">{escape(line)}</text>'
-        )
+        elements.append(text_element(MARGIN, y, line, TITLE_FONT, 'font-weight="bold"'))
     if diagram.id and diagram.id != diagram.title:
         y += 16.0
-        elements.append(f'<text x="{num(MARGIN)}" y="{num(y)}" font-size="11.0" fill="#5f6b76">{escape(diagram.id)}</text>')
+        elements.append(text_element(MARGIN, y, diagram.id, 11.0, 'fill="#5f6b76"'))
     return elements, y + 12.0
 
 
@@ -111,12 +104,6 @@ def _arrowhead(route: Route) -> str:
     tip_x, tip_y = route.end
     base_x = tip_x - route.direction * ARROW_LENGTH
     return f"{num(tip_x)},{num(tip_y)} {num(base_x)},{num(tip_y - ARROW_HALF)} {num(base_x)},{num(tip_y + ARROW_HALF)}"
-
-
-def rectangle(x: float, y: float, width: float, height: float) -> str:
-    """Polygon points of a rectangle (backgrounds and swatches are polygons, boxes alone are rects)."""
-    right, bottom = x + width, y + height
-    return f"{num(x)},{num(y)} {num(right)},{num(y)} {num(right)},{num(bottom)} {num(x)},{num(bottom)}"
 
 
 def _edge(diagram: DiagramInput, route: Route) -> str:
@@ -178,7 +165,8 @@ def describe(diagram: DiagramInput) -> str:
     """A plain-text account of the model for screen readers: levels, boxes and links."""
     words = PHRASES[diagram.lang]
     title = diagram.title or words["diagram"]
-    parts = [f"{words['diagram']} \u00ab{title}\u00bb: {len(diagram.nodes)} {words['nodes']}, {len(diagram.edges)} {words['links']}."]
+    counts = f"{len(diagram.nodes)} {words['nodes']}, {len(diagram.edges)} {words['links']}"
+    parts = [f"{words['diagram']} \u00ab{title}\u00bb: {counts}."]
     by_band: dict[str, list[str]] = {}
     for node in diagram.nodes:
         by_band.setdefault(node.band, []).append(node.title)

@@ -3,7 +3,9 @@
 Widths are the advance widths of Helvetica/Arial (identical metrics; Liberation Sans on
 Linux), in thousandths of an em. Accented letters take the width of their base letter,
 wide East Asian characters a full em, combining marks nothing, anything else 0.6 em.
-A small safety factor covers fallback fonts that run slightly wider.
+A small safety factor covers fallback fonts that run slightly wider, and no text is
+taken to be narrower than 0.6 em per visible character: the common rule of thumb for
+sans-serif text, so that the lines also fit by any cruder estimate or a wider font.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ _table("\u00b0", 400)
 _table("\u2713\u2717\u2205", 750)
 
 SAFETY = 1.05
+FLOOR_EM = 0.6
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -73,9 +76,13 @@ def char_width(char: str) -> float:
 
 
 def text_width(text: str, font_size: float, bold: bool = False) -> float:
-    """Estimated width in pixels of ``text`` set in ``font_size`` px Helvetica/Arial."""
-    factor = SAFETY * (1.08 if bold else 1.0)
-    return sum(char_width(char) for char in text) * font_size * factor
+    """Width in pixels to reserve for ``text`` set in ``font_size`` px Helvetica/Arial.
+
+    The larger of the metric estimate and 0.6 em per visible character.
+    """
+    widths = [char_width(char) for char in text]
+    metric = sum(widths) * font_size * SAFETY * (1.08 if bold else 1.0)
+    return max(metric, FLOOR_EM * font_size * sum(1 for w in widths if w > 0))
 
 
 def _split_long_word(word: str, width: float, font_size: float, bold: bool) -> list[str]:

@@ -2,7 +2,8 @@
 
 A *band* is one vertical column group of the drawing. Levels map to bands in this
 order: input, activity, output, outcome short, outcome without a horizon (ranked with
-medium, as ``logicmodel.graph.rank`` does), outcome medium, long, impact. Every label exists in Norwegian Bokmål (``nb``) and English (``en``).
+medium, as ``logicmodel.graph.rank`` does), outcome medium, long, impact. Every label
+exists in Norwegian Bokmål (``nb``) and English (``en``).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from svg_geometry import NS, arrows, boxes, check_geometry, parse
 
 from logicmodel.diagram import DiagramError, to_svg
 from logicmodel.diagram.layout import FONT, PAD_X
-from logicmodel.diagram.textmetrics import clean_text, text_width
+from logicmodel.diagram.textmetrics import char_width, clean_text, text_width
 from logicmodel.errors import LogicModelError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,6 +36,8 @@ def check_titles(graph: nx.DiGraph, svg: str) -> None:
         assert _squash("".join(rect.lines)) == _squash(title)
         for line in rect.lines:
             assert text_width(line, FONT) <= rect.width - 2 * PAD_X + 1e-9, line
+            wide = sum(1 for ch in line if char_width(ch) > 0)
+            assert wide * 0.6 * FONT <= rect.width - 2 * PAD_X + 1e-9, line  # the crude rule of thumb
 
 
 def check_all(graph: nx.DiGraph) -> str:
