@@ -95,7 +95,8 @@ def column_problems(extract: Extract, table: Table) -> None:
                             f"expected the columns {', '.join(table.required_columns)}", 1, name)
     for name in present:
         if name not in table.column_index:
-            close = difflib.get_close_matches(name, table.column_names, n=1)
+            absent = [c for c in table.column_names if c not in present]
+            close = difflib.get_close_matches(name, absent, n=1, cutoff=0.5)
             hint = f"did you mean '{close[0]}'? " if close else ""
             extract.problem("unknown_column", f"unknown column '{name}'; {hint}expected one of "
                             f"{', '.join(table.column_names)}", 1, name)
