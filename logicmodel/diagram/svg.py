@@ -86,17 +86,23 @@ def _bands(layout: Layout, lang: str, top: float, bottom: float) -> list[str]:
     return out
 
 
+def sentence(text: str) -> str:
+    """``text`` ending with a full stop (unless it already ends with . ! or ?)."""
+    text = text.strip()
+    return text if not text or text[-1] in ".!?" else text + "."
+
+
 def _edge_title(diagram: DiagramInput, edge: DiagramEdge) -> str:
+    """The link in words: ``A → B. Mekanisme: …. Forsinkelse: 3 mnd. Vurdering: …``."""
     words = PHRASES[diagram.lang]
-    text = f"{diagram.nodes[edge.source].title} \u2192 {diagram.nodes[edge.target].title}"
-    details = []
+    parts = [f"{diagram.nodes[edge.source].title} \u2192 {diagram.nodes[edge.target].title}"]
     if edge.mechanism:
-        details.append(f"{words['mechanism']}: {edge.mechanism}")
+        parts.append(f"{words['mechanism'].capitalize()}: {edge.mechanism}")
     if edge.lag_months is not None:
-        details.append(f"{words['lag']}: {edge.lag_months} {words['months']}")
+        parts.append(f"{words['lag'].capitalize()}: {edge.lag_months} {words['months']}")
     if edge.rating:
-        details.append(f"{words['rating']}: {RATING_LABELS[diagram.lang][edge.rating]}")
-    return text + ("; " + "; ".join(details) if details else "")
+        parts.append(f"{words['rating'].capitalize()}: {RATING_LABELS[diagram.lang][edge.rating]}")
+    return " ".join(sentence(part) for part in parts)
 
 
 def _arrowhead(route: Route) -> str:
@@ -157,7 +163,7 @@ def _node_title(diagram: DiagramInput, index: int) -> str:
     band = BAND_LABELS[diagram.lang][node.band]
     text = f"{node.title} ({band})"
     if node.verdict:
-        text += f"; {PHRASES[diagram.lang]['verdict']}: {VERDICT_LABELS[diagram.lang][node.verdict]}"
+        text += f". {PHRASES[diagram.lang]['verdict'].capitalize()}: {VERDICT_LABELS[diagram.lang][node.verdict]}."
     return text
 
 
@@ -174,7 +180,8 @@ def describe(diagram: DiagramInput) -> str:
         if band in by_band:
             parts.append(f"{label}: " + "; ".join(by_band[band]) + ".")
     if diagram.edges:
-        parts.append(f"{words['link_list']}: " + "; ".join(_edge_title(diagram, e) for e in diagram.edges) + ".")
+        parts.append(f"{words['link_list']}:")
+        parts.extend(_edge_title(diagram, e) for e in diagram.edges)
     return " ".join(parts)
 
 

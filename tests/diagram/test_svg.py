@@ -242,7 +242,8 @@ def test_edge_tooltips_carry_mechanism_and_lag():
     graph.add_node("b", level="outcome", horizon="short", title="Helse")
     graph.add_edge("a", "b", mechanism="Mestring gir ro", lag_months=3, rating="weakened")
     group = parse(to_svg(graph)).find(".//svg:g[@class='edge']", NS)
-    assert group.find("svg:title", NS).text == "Samtaler \u2192 Helse; mekanisme: Mestring gir ro; forsinkelse: 3 mnd.; vurdering: svekket"
+    expected = "Samtaler \u2192 Helse. Mekanisme: Mestring gir ro. Forsinkelse: 3 mnd. Vurdering: svekket."
+    assert group.find("svg:title", NS).text == expected
 
 
 def test_text_fits_with_the_real_font_when_available():
@@ -310,3 +311,21 @@ def test_parallel_edges_of_a_multigraph_get_separate_ports():
     svg = check_all(graph)
     starts = {arrow.start for arrow in arrows(parse(svg))}
     assert len(starts) == 3
+
+
+def test_shipped_models_draw_cleanly():
+    from logicmodel.graph import to_graph
+    from logicmodel.loading import load_model
+
+    paths = sorted((ROOT / "models").glob("*.yaml"))
+    drawn = 0
+    for path in paths:
+        if path.name == "indicators.yaml":
+            continue
+        graph = to_graph(load_model(path), lang="nb")
+        for lang in ("nb", "en"):
+            svg = to_svg(graph, lang=lang)
+            check_geometry(svg)
+        check_titles(graph, to_svg(graph))
+        drawn += 1
+    assert drawn >= 3
