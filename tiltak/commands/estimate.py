@@ -1,0 +1,53 @@
+"""``tiltak estimate``: run the models' evaluation designs against the store."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command(name="estimate")
+@click.argument("models", nargs=-1, required=True, type=click.Path())
+@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), help="DuckDB store with the registers.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Also write the estimates as JSON to this file.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed for matching order 'random'.")
+def command(models: tuple[str, ...], db: str, out: str | None, seed: int) -> None:
+    """Estimate the effects each model's evaluation design tests.
+
+    For every expected change the design tests, risk-set matching compares each
+    participant with people at risk in the month of enrolment who had not enrolled by
+    then (covariates and matching settings from the model), and estimates the effect on
+    the participants (ATT) with its 95 % interval, balance, the minimum detectable effect
+    and the sensitivity to hidden bias. The results replace the models' rows in the
+    store's 'estimates' table and, with --out, are written as JSON (aggregates only;
+    counts below the disclosure threshold are suppressed). Prints one line per estimate.
+
+    \b
+    Example:
+      tiltak estimate models/veien-videre.yaml --db tiltak.duckdb --out estimates.json
+      tiltak estimate models/ --db tiltak.duckdb
+    """
+    from pathlib import Path
+
+    from tiltak.evaluation.document import clean, estimate_entry
+    from tiltak.evaluation.wording import format_effect
+    from tiltak.pipeline import StageBar, dump_json, load_inputs, run_estimates, write_atomically
+
+    inputs = load_inputs(models)
+    if out and not Path(out).parent.exists():
+        raise click.BadParameter(f"folder '{Path(out).parent}' does not exist", param_hint="--out")
+    with StageBar(len(inputs), "estimating") as bar:
+        results = run_estimates(db, inputs, seed=seed, progress=bar)
+    for item in inputs:
+        for est in results[item.view.id]:
+            ev = est.evidence
+            text = (f"not estimated: {est.error}" if est.error or ev is None or ev.att is None else
+                    f"ATT {format_effect(ev.att, est.outcome.unit)} "
+                    f"(95 % CI {format_effect(ev.ci_low, est.outcome.unit)} to {format_effect(ev.ci_high, est.outcome.unit)}), "
+                    f"max |SMD| {ev.max_abs_smd:.3f}")
+            click.echo(f"{item.view.id} {est.change_id} {est.outcome.id}: {text}")
+    if out:
+        document = {"schema": "tiltak-estimates/1", "models": [
+            {"id": i.view.id, "measure": i.view.measure,
+             "estimates": [estimate_entry(e, i.view.min_count) for e in results[i.view.id]]} for i in inputs]}
+        write_atomically(Path(out), dump_json(clean(document)))

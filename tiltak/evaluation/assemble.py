@@ -1,0 +1,133 @@
+"""Assemble the evaluation document of several models from the store and the estimates.
+
+Per model: verdicts on every expected change, monitored indicators against expectations,
+contribution analysis (links, pathways, story), unit costs and cost per additional
+outcome. Across models: the cost comparison, data-quality notes and disclosure settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from tiltak import __version__
+from tiltak.evaluation.contribution import IndicatorEvidence, analyse
+from tiltak.evaluation.costs import cost_per_outcome, measure_unit_costs
+from tiltak.evaluation.document import (
+    SCHEMA, clean, contribution_entry, costs_entry, estimate_entry, publish_count, verdict_entry,
+)
+from tiltak.evaluation.estimate import DesignEstimate
+from tiltak.evaluation.indicator_series import indicator_entries
+from tiltak.evaluation.store_reads import (
+    centre_names, cost_by_centre, data_period, participants_by_centre, participants_total,
+)
+from tiltak.evaluation.verdicts import Verdict, VerdictRules, judge
+from tiltak.evaluation.wording import format_number
+
+
+def _verdicts(item: Any, estimates: Sequence[DesignEstimate], rules: VerdictRules) -> list[Verdict]:
+    by_change = {e.change_id: e.evidence for e in estimates}
+    return [judge(c.spec, by_change.get(c.spec.id), rules) for c in item.view.expected_changes]
+
+
+def _delivery(n: int | None, first: str | None, last: str | None) -> dict[str, str | None]:
+    if n is None:
+        return {lang: None for lang in ("nb", "en")}
+    return {
+        "en": f"{format_number(n, 0, 'en')} participants in {first}–{last}",
+        "nb": f"{format_number(n, 0, 'nb')} deltakere i {first}–{last}",
+    }
+
+
+def _indicator_evidence(entries: Sequence[dict[str, Any]]) -> dict[str, IndicatorEvidence]:
+    out = {}
+    for e in entries:
+        published = [p for p in e["points"] if p["value"] is not None and not p["suppressed"]]
+        out[e["id"]] = IndicatorEvidence(e["id"], any(p["value"] > 0 for p in published), e.get("status"))
+    return out
+
+
+def _costs(con: Any, item: Any, estimates: Sequence[DesignEstimate], names: Mapping[str, str]) -> dict[str, Any]:
+    view = item.view
+    measure = view.measure or ""
+    overall, centres, spread = measure_unit_costs(
+        measure, cost_by_centre(con, measure), participants_by_centre(con, measure),
+        participants_total(con, measure), view.min_count, view.min_denominator,
+    )
+    per_outcome = [
+        (cost_per_outcome(measure, e.evidence, overall.per_participant_nok, e.outcome.unit, e.outcome.direction), e.outcome)
+        for e in estimates
+    ]
+    return costs_entry(view, overall, centres, spread, per_outcome, names)
+
+
+def _model_entry(con: Any, item: Any, estimates: Sequence[DesignEstimate], rules: VerdictRules,
+                 names: Mapping[str, str], period: tuple[str | None, str | None]) -> dict[str, Any]:
+    view = item.view
+    verdicts = _verdicts(item, estimates, rules)
+    indicators = indicator_entries(con, item)
+    analysis = analyse(view, verdicts, _indicator_evidence(indicators))
+    n = publish_count(participants_total(con, view.measure or ""), view.min_count)
+    first = con.execute("SELECT strftime(min(start_date), '%Y-%m') FROM participation WHERE measure = ?",
+                        [view.measure]).fetchone()[0]
+    delivery = {"participants": n, "first_period": first, "last_period": period[1]}
+    return {
+        "id": view.id, "title": view.title, "measure": view.measure, "source": Path(view.source or "").name or None,
+        "delivery": delivery,
+        "verdicts": [verdict_entry(view, v, item.outcomes.get(v.change.outcome or ""), view.min_count) for v in verdicts],
+        "estimates": [estimate_entry(e, view.min_count) for e in estimates],
+        "contribution": contribution_entry(view, verdicts, analysis, _delivery(n, first, period[1])),
+        "indicators": indicators,
+        "costs": _costs(con, item, estimates, names),
+    }
+
+
+def _quality(con: Any, model_ids: Sequence[str]) -> list[dict[str, str]]:
+    """Data-quality findings of the latest monitoring run of these models, summarised."""
+    try:
+        rows = con.execute(
+            """
+            SELECT check_id, severity, count(*) AS n, min(message) AS example
+            FROM monitoring_quality
+            WHERE run_id = (SELECT max(run_id) FROM monitoring_quality) AND (model_id IS NULL OR model_id IN (SELECT unnest(?)))
+            GROUP BY 1, 2 ORDER BY 2, 1
+            """,
+            [list(model_ids)],
+        ).fetchall()
+    except Exception:  # no monitoring tables (a store that was never monitored)
+        return []
+    return [
+        {"en": f"{sev} {check} ({n}×), e.g.: {example}", "nb": f"{sev} {check} ({n}×), f.eks.: {example}"}
+        for check, sev, n, example in rows
+    ]
+
+
+def assemble_document(db: Path, inputs: Sequence[Any], estimates: Mapping[str, Sequence[DesignEstimate]],
+                      rules: VerdictRules) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The evaluation document and the context the report needs besides it (the model views)."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        period = data_period(con)
+        names = centre_names(con)
+        models = [_model_entry(con, item, estimates.get(item.view.id, []), rules, names, period) for item in inputs]
+        quality = _quality(con, [i.view.id for i in inputs])
+    finally:
+        con.close()
+    notes = sorted({n for ests in estimates.values() for e in ests for n in e.notes})
+    document = {
+        "schema": SCHEMA,
+        "tiltak_version": __version__,
+        "data": {"store": db.name, "first_period": period[0], "last_period": period[1]},
+        "settings": {"balance_threshold": rules.balance_threshold, "min_matched": rules.min_matched,
+                     "min_gamma_robust": rules.min_gamma_robust, "confidence_level": 0.95, "power": 0.8},
+        "disclosure": {"min_count": min((i.view.min_count for i in inputs), default=5),
+                       "min_denominator": min((i.view.min_denominator for i in inputs), default=10),
+                       "dominance": {"contributors": 2, "share": 0.85}},
+        "models": models,
+        "cost_comparison": [m["costs"] for m in models],
+        "data_quality": quality + [{"en": n, "nb": n} for n in notes],
+    }
+    return clean(document), {"views": {i.view.id: i.view for i in inputs}}

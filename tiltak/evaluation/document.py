@@ -1,0 +1,154 @@
+"""The evaluation document: everything ``evaluation.json`` holds, as plain JSON values.
+
+The report renders this same document, so the page and the file never disagree. The
+schema is documented in ``docs/evaluation.md``. Disclosure control is applied here, once:
+counts below the threshold become ``null`` (published as "suppressed"), and nothing
+person-level is ever put in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from tiltak.evaluation.contribution import ContributionAnalysis
+from tiltak.evaluation.costs import CostPerOutcome, CostSpread, UnitCost
+from tiltak.evaluation.estimate import DesignEstimate
+from tiltak.evaluation.model_view import ModelView
+from tiltak.evaluation.outcomes import OutcomeSpec
+from tiltak.evaluation.story import contribution_story
+from tiltak.evaluation.verdicts import Reason, Verdict
+from tiltak.evaluation.wording import describe_reason
+
+SCHEMA = "tiltak-evaluation/1"
+LINK_REASONS = {
+    "no_evidence_source": {"en": "No evidence at the cause.", "nb": "Ingen funn for årsaken."},
+    "no_evidence_target": {"en": "No evidence at the effect.", "nb": "Ingen funn for virkningen."},
+    "cause_not_achieved": {"en": "The cause was not achieved, so the link could not be tested.",
+                           "nb": "Årsaken ble ikke oppnådd, så sammenhengen kunne ikke testes."},
+    "effect_contrary": {"en": "The cause was achieved and the effect changed the wrong way.",
+                        "nb": "Årsaken ble oppnådd, og virkningen gikk i feil retning."},
+    "effect_not_achieved": {"en": "The cause was achieved but the expected effect was not seen.",
+                            "nb": "Årsaken ble oppnådd, men den forventede virkningen ble ikke sett."},
+    "assumption_off_track": {"en": "Both ends achieved, but a monitored assumption is off target.",
+                             "nb": "Begge ender oppnådd, men en overvåket forutsetning er utenfor mål."},
+    "both_achieved": {"en": "Both ends achieved and no monitored assumption off target.",
+                      "nb": "Begge ender oppnådd og ingen overvåket forutsetning utenfor mål."},
+}
+
+
+def clean(value: Any, digits: int = 6) -> Any:
+    """JSON-safe values: floats rounded (non-finite -> None), tuples as lists."""
+    if isinstance(value, float):
+        return round(value, digits) if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): clean(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v, digits) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return clean(value.item(), digits)
+    return value
+
+
+def publish_count(n: int | None, min_count: int) -> int | None:
+    """A count as published: ``None`` (suppressed) when 0 < n < min_count."""
+    if n is None:
+        return None
+    return None if 0 < int(n) < min_count else int(n)
+
+
+def _reason(r: Reason, unit: str | None) -> dict[str, Any]:
+    return {"code": r.code, "params": dict(r.params),
+            "text": {lang: describe_reason(r.code, r.values, unit, lang) for lang in ("nb", "en")}}
+
+
+def verdict_entry(model: ModelView, verdict: Verdict, outcome: OutcomeSpec | None, min_count: int) -> dict[str, Any]:
+    spec = verdict.change
+    node = model.node(spec.node or "")
+    unit = outcome.unit if outcome else None
+    ev = verdict.evidence
+    estimate = None
+    if ev is not None and ev.att is not None:
+        estimate = {"att": ev.att, "ci_low": ev.ci_low, "ci_high": ev.ci_high, "p_value": ev.p_value, "mde": ev.mde,
+                    "n_treated_matched": publish_count(ev.n_treated_matched, min_count),
+                    "n_control_matched": publish_count(ev.n_control_matched, min_count),
+                    "max_abs_smd": ev.max_abs_smd}
+    return {
+        "change": spec.id, "node": spec.node, "node_title": node.title if node else {"nb": spec.node, "en": spec.node},
+        "outcome": spec.outcome, "outcome_title": outcome.title if outcome else None, "indicator": spec.indicator,
+        "direction": spec.direction, "min_change": spec.min_change, "unit": unit,
+        "verdict": verdict.kind.value, "reasons": [_reason(r, unit) for r in verdict.reasons],
+        "sensitivity": [_reason(r, unit) for r in verdict.sensitivity],
+        "gamma": verdict.gamma, "e_value": verdict.e_value, "period": verdict.period, "estimate": estimate,
+    }
+
+
+def estimate_entry(est: DesignEstimate, min_count: int) -> dict[str, Any]:
+    ev = est.evidence
+    out = est.outcome
+    entry: dict[str, Any] = {
+        "change": est.change_id, "outcome": out.id, "outcome_title": out.title, "unit": out.unit,
+        "kind": out.kind, "months": out.months, "design": est.design, "error": None, "notes": list(est.notes),
+    }
+    if est.error or ev is None or ev.att is None:
+        entry["error"] = {"en": f"Not estimated: {est.error}.", "nb": f"Ikke estimert: {est.error}."}
+        entry["sample"] = {"n_treated": publish_count(ev.n_treated if ev else None, min_count),
+                           "n_control": publish_count(ev.n_control if ev else None, min_count)}
+        return entry
+    entry.update({
+        "period": ev.period,
+        "sample": {"n_treated": publish_count(ev.n_treated, min_count), "n_control": publish_count(ev.n_control, min_count),
+                   "n_treated_matched": publish_count(ev.n_treated_matched, min_count),
+                   "n_control_matched": publish_count(ev.n_control_matched, min_count), "ess_control": est.ess_control},
+        "effect": {"att": ev.att, "se": ev.se, "ci_low": ev.ci_low, "ci_high": ev.ci_high, "p_value": ev.p_value,
+                   "treated_mean": ev.treated_mean, "control_mean": ev.control_mean,
+                   "risk_ratio": est.risk_ratio, "odds_ratio": est.odds_ratio},
+        "mde": ev.mde,
+        "sensitivity": {"gamma": ev.gamma, "e_value": ev.e_value},
+        "balance": {"max_abs_smd_before": ev.max_abs_smd_before, "max_abs_smd_after": ev.max_abs_smd,
+                    "terms": list(est.balance_terms)},
+        "overlap": est.overlap,
+    })
+    return entry
+
+
+def contribution_entry(model: ModelView, verdicts: Sequence[Verdict], analysis: ContributionAnalysis,
+                       delivery: Mapping[str, str | None]) -> dict[str, Any]:
+    titles = {n.id: n.title for n in model.nodes}
+    return {
+        "nodes": [asdict(n) for n in analysis.nodes],
+        "links": [
+            {**asdict(lk), "source_title": titles.get(lk.source), "target_title": titles.get(lk.target),
+             "reason_text": LINK_REASONS.get(lk.reason, {"en": lk.reason, "nb": lk.reason})}
+            for lk in analysis.links
+        ],
+        "pathways": [
+            {"nodes": list(p.nodes), "rating": p.rating, "weakest": list(p.weakest) if p.weakest else None,
+             "titles": [titles.get(n) for n in p.nodes],
+             "weakest_titles": [titles.get(n) for n in p.weakest] if p.weakest else None}
+            for p in analysis.pathways
+        ],
+        "pathways_truncated": analysis.pathways_truncated,
+        "story": {lang: contribution_story(model, verdicts, analysis, delivery.get(lang), lang) for lang in ("nb", "en")},
+    }
+
+
+def unit_cost_entry(cell: UnitCost, names: Mapping[str, str], min_count: int, min_denominator: int) -> dict[str, Any]:
+    threshold = {"small_count": min_count, "small_denominator": min_denominator}.get(cell.suppressed or "", None)
+    return {**asdict(cell), "centre_name": names.get(cell.centre_id or "", None), "threshold": threshold}
+
+
+def costs_entry(model: ModelView, overall: UnitCost, centres: Sequence[UnitCost], spread: CostSpread,
+                per_outcome: Sequence[tuple[CostPerOutcome, OutcomeSpec]], names: Mapping[str, str]) -> dict[str, Any]:
+    mc, md = model.min_count, model.min_denominator
+    return {
+        "model": model.id, "measure": model.measure, "title": model.title,
+        "overall": unit_cost_entry(overall, names, mc, md),
+        "centres": [unit_cost_entry(c, names, mc, md) for c in centres],
+        "spread": {**asdict(spread), "ratio_max_min": spread.ratio_max_min},
+        "declared_per_participant_nok": model.per_participant_nok,
+        "per_outcome": [{**asdict(c), "outcome_title": o.title, "matched_participants": publish_count(c.matched_participants, mc)}
+                        for c, o in per_outcome],
+    }

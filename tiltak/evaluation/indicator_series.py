@@ -1,0 +1,66 @@
+"""Monitored indicators of a model over time, as published, against what the model expects.
+
+Values come from monitoring's published table (``monitoring.show.value_table``): national
+totals only, with its disclosure control already applied (suppressed cells are kept as
+gaps, never as zeros). Each series is set against the expected trajectory and targets of
+the model (:mod:`tiltak.evaluation.trajectories`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from tiltak.evaluation.trajectories import (
+    IndicatorSeries, SeriesPoint, compare, expected_for, period_position,
+)
+
+STATUSES = ("on_track", "off_track")
+
+
+def _title(raw: Any, fallback: str) -> dict[str, str]:
+    if isinstance(raw, dict):
+        return {k: str(raw.get(k) or raw.get("en") or fallback) for k in ("nb", "en")}
+    return {"nb": str(raw or fallback), "en": str(raw or fallback)}
+
+
+def published_series(con: Any, item: Any) -> list[IndicatorSeries]:
+    """The model's monitored indicators (national totals) from the stored monitoring values."""
+    from monitoring.monitored import load_monitored_model
+    from monitoring.show import value_table
+
+    monitored = load_monitored_model(item.path)
+    rows = [r for r in value_table(con, monitored) if r.dimension == "total"]
+    series = []
+    for indicator in item.view.monitored:
+        own = sorted((r for r in rows if r.indicator == indicator), key=lambda r: period_position(r.period))
+        meta = item.indicators.get(indicator, {})
+        latest = next((r.status for r in reversed(own) if r.status in STATUSES), None)
+        series.append(IndicatorSeries(
+            indicator=indicator, title=_title(meta.get("title"), indicator), unit=str(meta.get("unit") or ""),
+            decimals=int(meta.get("decimals") or 0), direction=str(meta.get("direction") or "neutral"),
+            points=tuple(SeriesPoint(r.period, r.value, bool(r.suppressed)) for r in own), status=latest,
+        ))
+    return series
+
+
+def indicator_entries(con: Any, item: Any) -> list[dict[str, Any]]:
+    """JSON-ready series with the model's expectations and the observed-minus-expected gaps."""
+    entries = []
+    for s in published_series(con, item):
+        expected = expected_for(item.view, s.indicator)
+        entries.append({
+            "id": s.indicator, "title": s.title, "unit": s.unit, "decimals": s.decimals, "direction": s.direction,
+            "status": s.status,
+            "points": [{"period": p.period, "value": None if p.suppressed else p.value, "suppressed": p.suppressed}
+                       for p in s.points],
+            "n_suppressed": sum(1 for p in s.points if p.suppressed),
+            "expected": {
+                "trajectory": [asdict(p) for p in expected.trajectory],
+                "targets": [asdict(p) for p in expected.targets],
+                "baseline": asdict(expected.baseline) if expected.baseline else None,
+                "tolerance": expected.tolerance,
+            },
+            "comparisons": [asdict(c) for c in compare(s, expected)],
+        })
+    return entries

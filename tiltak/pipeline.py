@@ -1,0 +1,265 @@
+"""The application pipeline: models -> monitoring -> estimation -> verdicts -> report.
+
+This is the one place that wires the libraries together:
+
+* :func:`load_inputs` reads logic models (files or folders) with their catalogues through
+  ``logicmodel`` (every schema or rule error reported at its line);
+* :func:`run_estimates` runs each model's evaluation design against the store and writes
+  the ``estimates`` table;
+* :func:`evaluate` runs monitoring for the models (a no-op when up to date), estimates,
+  judges every expected change, rates links and pathways, computes costs, and writes
+  ``evaluation.json`` and ``report.html``;
+* :func:`demo` does all of it on synthetic registers.
+
+Outputs are written to a temporary file next to the target and renamed into place, so a
+failure never leaves a half-written report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tiltak import __version__
+from tiltak.errors import TiltakError
+from tiltak.evaluation.model_view import ModelView
+from tiltak.evaluation.outcomes import OutcomeSpec
+from tiltak.evaluation.verdicts import VerdictRules
+
+Progress = Callable[[str], None]
+MODEL_SUFFIXES = (".yaml", ".yml")
+
+
+class PipelineError(TiltakError):
+    """An input the pipeline cannot use (missing model, store or output folder)."""
+
+
+@dataclass(frozen=True)
+class EvaluationInput:
+    """A validated logic model as the evaluation sees it, with its catalogue."""
+
+    path: Path
+    view: ModelView
+    outcomes: dict[str, OutcomeSpec]
+    indicators: dict[str, dict[str, Any]]
+
+
+def _is_model_file(path: Path) -> bool:
+    """A YAML file whose top level has ``nodes`` (catalogues have ``indicators`` instead)."""
+    import yaml
+
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(200_000).decode("utf-8", errors="replace")
+        data = yaml.safe_load(head)
+    except Exception:  # unreadable files are reported by logicmodel when loaded directly
+        return True
+    return isinstance(data, dict) and "nodes" in data
+
+
+def model_files(paths: Sequence[str | Path]) -> list[Path]:
+    """The model files named, folders expanded to their model files (sorted)."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            inside = sorted(p for p in path.iterdir() if p.suffix in MODEL_SUFFIXES and p.is_file())
+            models = [p for p in inside if _is_model_file(p)]
+            if not models:
+                raise PipelineError(f"{path}: no logic model files (*.yaml with 'nodes') in this folder")
+            found.extend(models)
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise PipelineError(f"{path}: no such model file or folder")
+    return found
+
+
+def load_inputs(paths: Sequence[str | Path]) -> list[EvaluationInput]:
+    """Load and validate every model (and its catalogue); raises on any error."""
+    from logicmodel.loading import load_bundle
+
+    inputs = []
+    for path in model_files(paths):
+        bundle = load_bundle(path)
+        view = ModelView.from_mapping(bundle.model.model_dump(mode="json", by_alias=True), source=str(path))
+        catalogue = bundle.catalogue.model_dump(mode="json", by_alias=True)
+        outcomes = {o["id"]: OutcomeSpec.from_mapping(o) for o in catalogue.get("outcomes") or []}
+        indicators = {i["id"]: i for i in catalogue.get("indicators") or []}
+        inputs.append(EvaluationInput(path, view, outcomes, indicators))
+    ids = [i.view.id for i in inputs]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise PipelineError(f"the same model id was given twice: {', '.join(duplicates)}")
+    return inputs
+
+
+def _require_store(db: str | Path) -> Path:
+    path = Path(db)
+    if not path.is_file():
+        raise PipelineError(
+            f"{path}: no such store; create it with 'tiltak synth --db {path}' or 'tiltak load --db {path} DIR'"
+        )
+    return path
+
+
+def _say(progress: Progress | None, message: str) -> None:
+    if progress is not None:
+        progress(message)
+
+
+def run_estimates(db: str | Path, inputs: Sequence[EvaluationInput], seed: int = 0,
+                  rules: VerdictRules | None = None, progress: Progress | None = None) -> dict[str, list[Any]]:
+    """Estimate every model's design and replace its rows in the store's ``estimates`` table."""
+    from monitoring.store import Store
+
+    from tiltak.evaluation.estimate import estimate_model
+    from tiltak.evaluation.estimates_table import merge_estimates
+
+    path = _require_store(db)
+    results: dict[str, list[Any]] = {}
+    with Store.open(path) as store:
+        con = store.connect()
+        for item in inputs:
+            _say(progress, f"estimating {item.view.id}")
+            results[item.view.id] = estimate_model(con, item.view, item.outcomes, seed, rules)
+        merge_estimates(store, results, {i.view.id: i.view.measure for i in inputs})
+    return results
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
+    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
+                                         suffix=".tmp", delete=False, newline="\n")
+    try:
+        with handle:
+            handle.write(text)
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+def dump_json(document: Any) -> str:
+    """Deterministic JSON text (UTF-8, two-space indent, trailing newline)."""
+    return json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+
+
+def prepare_out_dir(out: str | Path) -> Path:
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise PipelineError(f"--out {path}: exists and is not a folder; expected a folder for report.html and evaluation.json")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PipelineError(f"--out {path}: cannot create the folder: {exc.strerror}") from None
+    return path
+
+
+def evaluate(db: str | Path, inputs: Sequence[EvaluationInput], out: str | Path, lang: str = "en", seed: int = 0,
+             rules: VerdictRules | None = None, progress: Progress | None = None) -> tuple[Path, Path]:
+    """Monitor, estimate, judge and report; returns the paths of report.html and evaluation.json."""
+    from tiltak.evaluation.assemble import assemble_document
+    from tiltak.report.build import build_report
+
+    if lang not in ("nb", "en"):
+        raise PipelineError(f"--lang: expected 'nb' or 'en'; got {lang!r}")
+    path = _require_store(db)
+    out_dir = prepare_out_dir(out)
+    rules = rules or VerdictRules()
+    run_monitoring(path, inputs, progress)
+    estimates = run_estimates(path, inputs, seed, rules, progress)
+    _say(progress, "judging expected changes and writing the report")
+    document, context = assemble_document(path, inputs, estimates, rules)
+    html = build_report(document, context, lang)
+    json_path, html_path = out_dir / "evaluation.json", out_dir / "report.html"
+    write_atomically(json_path, dump_json(document))
+    write_atomically(html_path, html)
+    return html_path, json_path
+
+
+def run_monitoring(db: Path, inputs: Sequence[EvaluationInput], progress: Progress | None = None) -> None:
+    """Bring the models' monitoring values up to date (a no-op when they are)."""
+    from monitoring.monitored import load_monitored_model
+    from monitoring.runs import run_models
+
+    _say(progress, "monitoring " + ", ".join(i.view.id for i in inputs))
+    run_models(db, [load_monitored_model(i.path) for i in inputs])
+
+
+def shipped_models_dir() -> Path:
+    """The folder of the shipped models: package data, else the repository's ``models/``."""
+    packaged = Path(__file__).resolve().parent / "models"
+    if (packaged / "indicators.yaml").is_file():
+        return packaged
+    repository = Path(__file__).resolve().parent.parent / "models"
+    if (repository / "indicators.yaml").is_file():
+        return repository
+    raise PipelineError("the shipped models were not found (tiltak/models or models/ next to the package); "
+                        "reinstall tiltak or run from a checkout of the repository")
+
+
+def write_synthetic_store(db: Path, seed: int, **options: Any) -> None:
+    """Generate synthetic registers and load them (and their ground truth) into a fresh store."""
+    import monitoring
+
+    from tiltak.synth import SynthConfig, generate
+
+    for stale in (db, db.with_name(db.name + ".wal"), db.with_name(db.name + ".lock")):
+        stale.unlink(missing_ok=True)
+    registers = generate(SynthConfig(seed=seed, **options))
+    monitoring.load_tables(db, dict(registers.tables), source=f"synthetic seed={seed}")
+    with monitoring.Store.open(db) as store:
+        store.write_auxiliary_table("truth_effects", registers.truth_effects)
+        store.write_auxiliary_table("truth_outcomes", registers.truth_outcomes)
+
+
+def demo(out: str | Path = "tiltak-demo", seed: int = 1, lang: str = "en", progress: Progress | None = None,
+         synth_options: dict[str, Any] | None = None) -> Path:
+    """Synthetic registers -> store -> monitoring -> estimation -> report; returns the report path.
+
+    The store is ``OUT/registers.duckdb`` and is created afresh on every run.
+    """
+    out_dir = prepare_out_dir(out)
+    db = out_dir / "registers.duckdb"
+    _say(progress, "generating synthetic registers")
+    write_synthetic_store(db, seed, **(synth_options or {}))
+    inputs = load_inputs([shipped_models_dir()])
+    html, _ = evaluate(db, inputs, out_dir, lang=lang, seed=seed, progress=progress)
+    return html
+
+
+class StageBar:
+    """A progress bar over the pipeline's stages on stderr, shown only on a terminal.
+
+    Use as a context manager; call the instance with a stage message to advance it.
+    """
+
+    def __init__(self, stages: int, label: str) -> None:
+        import sys
+
+        import click
+
+        self._bar = None
+        if sys.stderr.isatty():
+            self._bar = click.progressbar(length=stages, label=label, file=sys.stderr,
+                                          item_show_func=lambda item: item)
+
+    def __enter__(self) -> "StageBar":
+        if self._bar is not None:
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def __call__(self, message: str) -> None:
+        if self._bar is not None:
+            self._bar.current_item = message
+            self._bar.update(1)

@@ -1,0 +1,91 @@
+"""Build the report: figures from the evaluation document, then the HTML page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tiltak.evaluation.model_view import ModelView
+from tiltak.evaluation.story import headline_kind
+from tiltak.evaluation.trajectories import ExpectedSeries, IndicatorSeries, SeriesPoint
+from tiltak.evaluation.model_view import TrajectoryPoint
+from tiltak.evaluation.verdicts import VerdictKind
+from tiltak.report import figures
+from tiltak.report.labels import LABELS
+from tiltak.report.render import render_report
+
+
+class _KindOnly:
+    def __init__(self, kind: str) -> None:
+        self.kind = VerdictKind(kind)
+
+
+def diagram_graph(view: ModelView, model: dict[str, Any]):
+    """The model's graph with node ``verdict`` and edge ``rating`` for ``logicmodel.diagram``."""
+    import networkx as nx
+
+    graph = nx.DiGraph(title=view.title, id=view.id)
+    by_node: dict[str, list[_KindOnly]] = {}
+    for v in model["verdicts"]:
+        by_node.setdefault(v["node"], []).append(_KindOnly(v["verdict"]))
+    for node in view.nodes:
+        attrs: dict[str, Any] = {"level": node.level, "title": node.title}
+        if node.horizon:
+            attrs["horizon"] = node.horizon
+        if node.id in by_node:
+            attrs["verdict"] = headline_kind(by_node[node.id])
+        graph.add_node(node.id, **attrs)
+    ratings = {(lk["source"], lk["target"]): lk["rating"] for lk in model["contribution"]["links"]}
+    for link in view.links:
+        attrs = {"rating": ratings.get((link.source, link.target), "untested")}
+        if link.mechanism:
+            attrs["mechanism"] = link.mechanism
+        if link.lag_months is not None:
+            attrs["lag_months"] = link.lag_months
+        graph.add_edge(link.source, link.target, **attrs)
+    return graph
+
+
+def _diagram(view: ModelView, model: dict[str, Any], lang: str) -> str:
+    from logicmodel.diagram import to_svg
+
+    svg = to_svg(diagram_graph(view, model), lang=lang)
+    return svg[svg.index("<svg"):] if "<svg" in svg else svg
+
+
+def _indicator_figure(entry: dict[str, Any], labels: dict[str, str], lang: str) -> str | None:
+    points = tuple(SeriesPoint(p["period"], p["value"], p["suppressed"]) for p in entry["points"])
+    if not any(p.value is not None for p in points):
+        return None
+    series = IndicatorSeries(entry["id"], entry["title"], entry["unit"], entry["decimals"], entry["direction"], points)
+    exp = entry["expected"]
+    expected = ExpectedSeries(
+        entry["id"], tuple(TrajectoryPoint(**p) for p in exp["trajectory"]), tuple(TrajectoryPoint(**p) for p in exp["targets"]),
+        TrajectoryPoint(**exp["baseline"]) if exp["baseline"] else None, exp["tolerance"],
+    )
+    return figures.indicator_chart(series, expected, labels, lang)
+
+
+def build_figures(document: dict[str, Any], views: dict[str, ModelView], lang: str) -> dict[str, str]:
+    """Every figure of the report as inline SVG, keyed as the template expects."""
+    labels = LABELS[lang]
+    threshold = document["settings"]["balance_threshold"]
+    out: dict[str, str] = {}
+    for model in document["models"]:
+        mid = model["id"]
+        out[f"diagram:{mid}"] = _diagram(views[mid], model, lang)
+        for entry in model["indicators"]:
+            svg = _indicator_figure(entry, labels, lang)
+            if svg:
+                out[f"indicator:{mid}:{entry['id']}"] = svg
+        for i, est in enumerate(model["estimates"]):
+            title = est["outcome_title"][lang]
+            if est.get("balance") and est["balance"]["terms"]:
+                out[f"love:{mid}:{i}"] = figures.love_plot(est["balance"]["terms"], threshold, labels, f"{labels['love_plot']}: {title}")
+            if est.get("overlap"):
+                out[f"overlap:{mid}:{i}"] = figures.overlap_plot(est["overlap"], labels, f"{labels['overlap_plot']}: {title}")
+    return out
+
+
+def build_report(document: dict[str, Any], context: dict[str, Any], lang: str) -> str:
+    """The complete self-contained HTML page."""
+    return render_report(document, build_figures(document, context["views"], lang), lang)

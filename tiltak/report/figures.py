@@ -1,0 +1,115 @@
+"""Figures of the report as deterministic inline SVG (matplotlib, fixed hash salt, no date).
+
+Every figure draws aggregates only: indicator values that disclosure control published,
+balance statistics, and binned propensity-score densities.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from tiltak.evaluation.trajectories import ExpectedSeries, IndicatorSeries, period_position, sorted_points
+
+COLOURS = {"observed": "#1f4e79", "expected": "#b35c00", "target": "#2e7d32", "band": "#c8e6c9",
+           "treated": "#1f4e79", "control": "#b35c00", "before": "#9e9e9e", "after": "#1f4e79"}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    matplotlib.rcParams.update({
+        "svg.hashsalt": "tiltak", "svg.fonttype": "none", "font.family": "DejaVu Sans",
+        "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
+        "axes.grid": True, "grid.color": "#e0e0e0", "grid.linewidth": 0.6,
+    })
+    return plt
+
+
+def to_svg(fig: Any, label: str) -> str:
+    """Serialise a figure as inline SVG with a title and ARIA label, then close it."""
+    plt = _pyplot()
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+    plt.close(fig)
+    text = buffer.getvalue()
+    text = text[text.index("<svg"):]
+    safe = _escape(label)
+    text = re.sub(r"<svg ", f'<svg role="img" aria-label="{safe}" ', text, count=1)
+    text = re.sub(r"(<svg[^>]*>)", rf"\1<title>{safe}</title>", text, count=1)
+    return re.sub(r'\s(width|height)="[^"]*pt"', "", text, count=2)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def indicator_chart(series: IndicatorSeries, expected: ExpectedSeries, labels: dict[str, str], lang: str) -> str:
+    """Observed series against the expected trajectory, targets and tolerance band."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 2.6))
+    points = sorted_points([p for p in series.points if p.value is not None and not p.suppressed])
+    if points:
+        ax.plot([period_position(p.period) for p in points], [p.value for p in points], color=COLOURS["observed"],
+                marker="o", markersize=2.5, linewidth=1.4, label=labels["observed"])
+    if expected.trajectory:
+        ax.plot([period_position(p.period) for p in expected.trajectory], [p.value for p in expected.trajectory],
+                color=COLOURS["expected"], linestyle="--", marker="s", markersize=3, linewidth=1.2, label=labels["expected"])
+    _draw_targets(ax, expected, labels)
+    ax.set_ylabel(series.unit)
+    ax.margins(x=0.02)
+    ax.legend(loc="best", frameon=False, fontsize=8)
+    return to_svg(fig, f"{series.title[lang]}: {labels['chart_alt']}")
+
+
+def _draw_targets(ax: Any, expected: ExpectedSeries, labels: dict[str, str]) -> None:
+    targets = ([expected.baseline] if expected.baseline else []) + list(expected.targets)
+    if not targets:
+        return
+    xs = [period_position(p.period) for p in targets]
+    ys = [p.value for p in targets]
+    ax.plot(xs, ys, color=COLOURS["target"], marker="D", markersize=3.5, linewidth=1.0, label=labels["target"])
+    if expected.tolerance:
+        band = [abs(y) * expected.tolerance for y in ys]
+        ax.fill_between(xs, [y - b for y, b in zip(ys, band)], [y + b for y, b in zip(ys, band)],
+                        color=COLOURS["band"], alpha=0.5, linewidth=0, label=labels["tolerance"])
+
+
+def love_plot(rows: Sequence[dict[str, Any]], threshold: float, labels: dict[str, str], title: str) -> str:
+    """Absolute standardised mean differences before and after matching, per term."""
+    plt = _pyplot()
+    rows = list(rows)[::-1]
+    fig, ax = plt.subplots(figsize=(6.0, 0.22 * len(rows) + 1.0))
+    ys = list(range(len(rows)))
+    before = [abs(r["smd_before"]) if r["smd_before"] is not None else float("nan") for r in rows]
+    after = [abs(r["smd_after"]) if r["smd_after"] is not None else float("nan") for r in rows]
+    ax.scatter(before, ys, color=COLOURS["before"], s=14, label=labels["before"], zorder=3)
+    ax.scatter(after, ys, color=COLOURS["after"], s=14, marker="D", label=labels["after"], zorder=3)
+    ax.axvline(threshold, color="#c62828", linestyle=":", linewidth=1)
+    ax.set_yticks(ys, [str(r["term"]) for r in rows], fontsize=7)
+    ax.set_xlabel(labels["abs_smd"])
+    ax.set_xlim(left=0)
+    ax.legend(loc="lower right", frameon=False, fontsize=8)
+    return to_svg(fig, title)
+
+
+def overlap_plot(overlap: dict[str, Any], labels: dict[str, str], title: str) -> str:
+    """Binned propensity-score densities of participants and comparison persons (matched)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.0, 2.4))
+    edges = overlap["edges"]
+    centres = [(a + b) / 2 for a, b in zip(edges, edges[1:])]
+    width = (edges[1] - edges[0]) if len(edges) > 1 else 0.05
+    ax.bar(centres, overlap["treated"], width=width, color=COLOURS["treated"], alpha=0.55, label=labels["participants"])
+    ax.bar(centres, [-v for v in overlap["control"]], width=width, color=COLOURS["control"], alpha=0.55,
+           label=labels["comparison"])
+    ax.axhline(0, color="#616161", linewidth=0.8)
+    ax.set_xlabel(labels["propensity"])
+    ax.set_ylabel(labels["density"])
+    ax.legend(loc="upper right", frameon=False, fontsize=8)
+    return to_svg(fig, title)

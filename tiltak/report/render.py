@@ -1,0 +1,80 @@
+"""Render the evaluation document as one self-contained HTML file.
+
+The page is built from the same JSON-ready document that is written to
+``evaluation.json`` plus inline SVG figures, with jinja2 autoescaping on. It needs no
+network and no JavaScript: CSS and figures are inline.
+"""
+
+from __future__ import annotations
+
+import math
+from importlib import resources
+from typing import Any
+
+from tiltak.evaluation.wording import RATING_LABELS, VERDICT_LABELS, format_effect, format_number, label
+from tiltak.report.labels import LABELS, METHOD_APPENDIX
+
+
+def _environment(lang: str, labels: dict[str, str]):
+    import jinja2
+
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True)
+    env.filters.update({
+        "txt": lambda value: _text(value, lang),
+        "txtlist": lambda values: [_text(v, lang) for v in values],
+        "eff": lambda value, unit, signed=True: format_effect(value, unit, lang, signed),
+        "level": lambda value, unit: _level(value, unit, lang),
+        "num": lambda value, decimals=2: format_number(_finite(value), decimals, lang),
+        "count": lambda value: labels["suppressed"] if value is None else format_number(float(value), 0, lang),
+        "vlabel": lambda code: label(VERDICT_LABELS, code, lang),
+        "rlabel": lambda code: label(RATING_LABELS, code, lang),
+        "cell": lambda cell, key: _cell(cell, key, labels, lang),
+    })
+    return env
+
+
+def _finite(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _text(value: Any, lang: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return str(value.get(lang) or value.get("en") or "")
+    return str(value)
+
+
+def _level(value: Any, unit: str | None, lang: str) -> str:
+    if value is None:
+        return "–"
+    if unit == "share":
+        return format_number(100 * float(value), 1, lang) + " %"
+    return format_number(float(value), 2, lang)
+
+
+def _cell(cell: dict[str, Any], key: str, labels: dict[str, str], lang: str) -> Any:
+    value = cell.get(key)
+    if value is not None:
+        return format_number(float(value), 0, lang)
+    reason = cell.get("suppressed")
+    if reason is None:
+        return "–"
+    text = labels.get(f"suppressed_{reason}", labels["suppressed"]).format(n=cell.get("threshold", ""))
+    from markupsafe import Markup, escape
+
+    return Markup(f'<span class="suppressed">{escape(text)}</span>')
+
+
+def render_report(document: dict[str, Any], figures: dict[str, str], lang: str = "en") -> str:
+    """The report page in ``lang`` (``nb`` or ``en``)."""
+    labels = LABELS[lang]
+    env = _environment(lang, labels)
+    package = resources.files("tiltak.report")
+    template = env.from_string(package.joinpath("report.html.j2").read_text(encoding="utf-8"))
+    css = package.joinpath("report.css").read_text(encoding="utf-8")
+    return template.render(doc=document, figs=figures, L=labels, lang=lang, css=css, appendix=METHOD_APPENDIX[lang])
