@@ -170,9 +170,9 @@ def _node_title(diagram: DiagramInput, index: int) -> str:
 def describe(diagram: DiagramInput) -> str:
     """A plain-text account of the model for screen readers: levels, boxes and links."""
     words = PHRASES[diagram.lang]
-    title = diagram.title or words["diagram"]
+    named = f" \u00ab{diagram.title}\u00bb" if diagram.title else ""
     counts = f"{len(diagram.nodes)} {words['nodes']}, {len(diagram.edges)} {words['links']}"
-    parts = [f"{words['diagram']} \u00ab{title}\u00bb: {counts}."]
+    parts = [f"{words['diagram']}{named}: {counts}."]
     by_band: dict[str, list[str]] = {}
     for node in diagram.nodes:
         by_band.setdefault(node.band, []).append(node.title)
@@ -185,20 +185,27 @@ def describe(diagram: DiagramInput) -> str:
     return " ".join(parts)
 
 
+def _empty_note(diagram: DiagramInput, top: float) -> list[str]:
+    """A line saying that there is nothing to draw, for a graph without nodes."""
+    if diagram.nodes:
+        return []
+    return [text_element(MARGIN, top + 20.0, PHRASES[diagram.lang]["empty"], FONT, 'class="empty-note"')]
+
+
 def render_svg(diagram: DiagramInput) -> str:
     """The SVG document of a checked diagram."""
     layout = compute_layout(diagram)
     width = max(layout.width + 2 * MARGIN, MIN_WIDTH)
     header, header_height = _header(diagram, width)
     _, label_height = _band_labels(layout, diagram.lang)
-    body_top = header_height + label_height + 6.0
+    body_top = header_height + (label_height + 6.0 if diagram.nodes else 30.0)
     body = layout.moved(MARGIN, body_top)
     band_bottom = body_top + layout.height + 16.0
     items = legend_items(diagram, layout)
     legend, legend_height = draw_legend(items, MARGIN, band_bottom + 18.0, width - 2 * MARGIN, diagram.lang)
     height = band_bottom + (legend_height + 18.0 if items else 0.0) + MARGIN
     summary = describe(diagram)
-    label = f"{PHRASES[diagram.lang]['diagram']}: {diagram.title or diagram.id}"
+    label = PHRASES[diagram.lang]["diagram"] + (f": {diagram.title}" if diagram.title else "")
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{num(width)}" height="{num(height)}" '
         f'viewBox="0 0 {num(width)} {num(height)}" role="img" aria-label="{attr(label)}" '
@@ -214,6 +221,7 @@ def render_svg(diagram: DiagramInput) -> str:
         '<g class="nodes">',
         *(_node(diagram, b) for b in body.boxes),
         "</g>",
+        *_empty_note(diagram, header_height),
         *legend,
         "</svg>",
     ]

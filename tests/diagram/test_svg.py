@@ -143,8 +143,10 @@ def test_two_cycle_between_two_boxes_gets_two_distinct_paths():
     ids=["empty", "empty-with-attributes", "empty-multigraph"],
 )
 def test_empty_graph_draws_an_empty_frame(graph):
-    root = parse(to_svg(graph))
+    svg = to_svg(graph)
+    root = parse(svg)
     assert boxes(root) == {} and arrows(root) == []
+    assert "Modellen har ingen noder." in svg and root.get("aria-label") == "Logikkmodell"
 
 
 def test_single_node_and_non_string_keys():
