@@ -89,10 +89,8 @@ def _kind(series: pd.Series) -> str:
         return "category"
     if pd.api.types.is_numeric_dtype(series.dtype):
         return "numeric"
-    values = series.dropna()
-    if len(values) and values.map(lambda v: isinstance(v, (bool, np.bool_))).all():
-        return "bool"
-    return "category"
+    inferred = pd.api.types.infer_dtype(series, skipna=True)
+    return "bool" if inferred == "boolean" else "category"
 
 
 def _missing_counts(frame: pd.DataFrame) -> dict[str, int]:
@@ -104,7 +102,7 @@ def _levels(series: pd.Series, kind: str) -> list:
     if kind == "category" and isinstance(series.dtype, pd.CategoricalDtype):
         used = set(series.dropna().unique())
         return [c for c in series.cat.categories if c in used]
-    values = series.dropna().unique()
+    values = pd.unique(series.dropna())
     try:
         return sorted(values)
     except TypeError:
@@ -114,15 +112,14 @@ def _levels(series: pd.Series, kind: str) -> list:
 def _categorical_columns(name: str, series: pd.Series, kind: str, fill: bool):
     """0/1 columns for every level but the first; booleans give one '<name>TRUE' column."""
     if kind == "bool":
-        values = series.map(lambda v: bool(v) if pd.notna(v) else v)
         levels: list = [False, True]
+        codes = pd.Categorical(series.astype(object), categories=levels).codes
     else:
-        values = series.astype(object)
         levels = _levels(series, kind)
-    if fill and values.isna().any():
-        values = values.where(values.notna(), MISSING_LEVEL)
+        codes = pd.Categorical(series, categories=levels).codes
+    if fill and (codes < 0).any():
+        codes = np.where(codes < 0, len(levels), codes)
         levels = [*levels, MISSING_LEVEL]
-    codes = pd.Categorical(values, categories=levels).codes
     columns, names = [], []
     for code, level in enumerate(levels[1:], start=1):
         columns.append((codes == code).astype(np.float64))

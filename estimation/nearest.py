@@ -28,48 +28,58 @@ import numpy as np
 
 @dataclass(frozen=True)
 class SortedControls:
-    """Eligible controls sorted by (stratum, distance, row) and (stratum, distance, -row)."""
+    """Eligible controls sorted by (stratum, distance, row) ("a") and (stratum, distance,
+    -row) ("b"). Both orders hold the same distance values position by position."""
 
-    value_a: list
-    row_a: list
-    value_b: list
-    row_b: list
-    pos_a: dict | np.ndarray
-    pos_b: dict | np.ndarray
-    strata: np.ndarray  # stratum of each position (same in both orders)
+    values: np.ndarray  # distance at each position (same in both orders)
+    row_a: np.ndarray
+    row_b: np.ndarray
+    strata: np.ndarray  # stratum at each position (same in both orders)
+
+
+def _stable_order(d: np.ndarray, s: np.ndarray, single: bool) -> np.ndarray:
+    order = np.argsort(d, kind="stable")
+    if not single:
+        order = order[np.argsort(s[order], kind="stable")]
+    return order
 
 
 def sort_controls(distance: np.ndarray, stratum: np.ndarray, controls: np.ndarray) -> SortedControls:
-    """Sort the eligible control rows for the two-sided search."""
+    """Sort the eligible control rows (given in increasing row order) for the search."""
+    single = bool(stratum.size == 0 or stratum.min() == stratum.max())
     d, s = distance[controls], stratum[controls]
-    order_a = np.lexsort((controls, d, s))
-    order_b = np.lexsort((-controls, d, s))
-    rows_a, rows_b = controls[order_a], controls[order_b]
-    n = distance.shape[0]
-    pos_a = np.full(n, -1, dtype=np.int64)
-    pos_b = np.full(n, -1, dtype=np.int64)
-    pos_a[rows_a] = np.arange(rows_a.size)
-    pos_b[rows_b] = np.arange(rows_b.size)
-    return SortedControls(d[order_a].tolist(), rows_a.tolist(), d[order_b].tolist(),
-                          rows_b.tolist(), pos_a, pos_b, s[order_a])
+    if single:  # fast path: an unstable sort is enough when no two distances are equal
+        order = np.argsort(d)
+        values = d[order]
+        if not (values[1:] == values[:-1]).any():
+            rows = controls[order]
+            return SortedControls(values, rows, rows, s[order])
+    order_a = _stable_order(d, s, single)
+    backwards = controls[::-1]
+    order_b = _stable_order(distance[backwards], stratum[backwards], single)
+    return SortedControls(d[order_a], controls[order_a], backwards[order_b], s[order_a])
 
 
 def search_bounds(sc: SortedControls, distance: np.ndarray, stratum: np.ndarray,
-                  treated: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per treated unit: stratum range [lo, hi) and first right / last left positions."""
-    lo = np.searchsorted(sc.strata, stratum[treated], side="left")
-    hi = np.searchsorted(sc.strata, stratum[treated], side="right")
-    right = np.empty(treated.size, dtype=np.int64)
-    left = np.empty(treated.size, dtype=np.int64)
-    va, vb = np.asarray(sc.value_a), np.asarray(sc.value_b)
+                  treated: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per treated unit: its stratum's range [lo, hi) of positions and ``right``, the first
+    position with a distance >= its own (the last position below it is ``right - 1``)."""
     keys = stratum[treated]
-    for key in np.unique(keys):
-        members = np.flatnonzero(keys == key)
-        a, b = int(lo[members[0]]), int(hi[members[0]])
-        d = distance[treated[members]]
-        right[members] = a + np.searchsorted(va[a:b], d, side="left")
-        left[members] = a + np.searchsorted(vb[a:b], d, side="left") - 1
-    return lo, hi, right, left
+    lo = np.searchsorted(sc.strata, keys, side="left")
+    hi = np.searchsorted(sc.strata, keys, side="right")
+    d = distance[treated]
+    if sc.strata.size == 0 or sc.strata[0] == sc.strata[-1]:  # one stratum of controls
+        return lo, hi, np.clip(np.searchsorted(sc.values, d, side="left"), lo, hi)
+    # controls before the treated unit in (stratum, distance) order, treated first on ties
+    both_d = np.concatenate([d, sc.values])
+    both_s = np.concatenate([keys, sc.strata])
+    is_control = np.concatenate([np.zeros(d.size, np.int8), np.ones(sc.values.size, np.int8)])
+    order = np.lexsort((is_control, both_d, both_s))
+    before = np.cumsum(is_control[order]) - is_control[order]
+    right = np.empty(d.size, dtype=np.int64)
+    treated_at = order < d.size
+    right[order[treated_at]] = before[treated_at]
+    return lo, hi, right
 
 
 def match_without_replacement(distance: np.ndarray, treated: np.ndarray, stratum: np.ndarray,
@@ -88,66 +98,82 @@ def match_without_replacement(distance: np.ndarray, treated: np.ndarray, stratum
     if controls.size == 0 or treated.size == 0:
         return out
     sc = sort_controls(distance, stratum, controls)
-    lo, hi, right, left = search_bounds(sc, distance, stratum, treated)
-    m = controls.size
-    next_right = list(range(m + 1))  # position m is a sentinel that is never used
-    next_left = list(range(m + 1))  # shifted by one: index 0 stands for position -1
+    lo, hi, right = search_bounds(sc, distance, stratum, treated)
+    pos_a = np.empty(distance.shape[0], dtype=np.int64)
+    pos_a[sc.row_a] = np.arange(sc.row_a.size)
+    a_of_b = pos_a[sc.row_b]
+    b_of_a = np.empty_like(a_of_b)
+    b_of_a[a_of_b] = np.arange(a_of_b.size)
+    siblings = _unit_positions(unit, sc, pos_a, b_of_a) if unit is not None else None
+    m = sc.values.size
+    tables = (sc.values.tolist(), sc.row_a.tolist(), sc.row_b.tolist(), a_of_b.tolist(),
+              b_of_a.tolist(), siblings, list(range(m + 1)), list(range(m + 1)))
     cal = np.inf if caliper is None else float(caliper)
-    siblings = _unit_rows(unit, controls) if unit is not None else None
-    state = (sc, next_right, next_left, cal, siblings)
-    active = list(range(treated.size))
-    dist = distance[treated].tolist()
-    lo_l, hi_l, r_l, l_l = lo.tolist(), hi.tolist(), right.tolist(), left.tolist()
+    active = np.arange(treated.size)
     for column in range(ratio):
-        still = []
-        for i in active:
-            row = _take_nearest(state, dist[i], lo_l[i], hi_l[i], r_l[i], l_l[i])
-            if row >= 0:
-                out[i, column] = row
-                still.append(i)
-        active = still
+        taken = _greedy_pass(tables, distance[treated[active]].tolist(), lo[active].tolist(),
+                             hi[active].tolist(), right[active].tolist(), cal)
+        taken = np.asarray(taken, dtype=np.int64)
+        out[active, column] = taken
+        active = active[taken >= 0]
     return out
 
 
-def _find(parent: list, i: int) -> int:
-    """Root of ``i`` in a next-available union-find, with path halving."""
-    while parent[i] != i:
-        parent[i] = parent[parent[i]]
-        i = parent[i]
-    return i
+def _greedy_pass(tables, dist: list, lo: list, hi: list, right: list, cal: float) -> list:
+    """One pass: each treated unit in turn takes its nearest available control row (or -1).
+
+    ``next_r`` / ``next_l`` (the last two tables, kept between passes) are "next available"
+    union-finds over the two sorted orders, with path halving; ``next_l`` is shifted by one
+    so that index 0 stands for position -1. Position m of ``next_r`` is a sentinel.
+    """
+    values, row_a, row_b, a_of_b, b_of_a, siblings, next_r, next_l = tables
+    taken = []
+    inf = float("inf")
+    for d, low, high, start in zip(dist, lo, hi, right):
+        r = start
+        while next_r[r] != r:  # nearest available at or right of start
+            next_r[r] = next_r[next_r[r]]
+            r = next_r[r]
+        j = start  # nearest available at or left of start - 1, in the shifted index
+        while next_l[j] != j:
+            next_l[j] = next_l[next_l[j]]
+            j = next_l[j]
+        left = j - 1
+        dr = abs(d - values[r]) if r < high else inf
+        dl = abs(d - values[left]) if left >= low else inf
+        if dl < dr or (dl == dr and dl != inf and row_b[left] < row_a[r]):
+            if dl > cal:
+                taken.append(-1)
+                continue
+            pb, pa, row = left, a_of_b[left], row_b[left]
+        else:
+            if dr > cal or dr == inf:
+                taken.append(-1)
+                continue
+            pa, pb, row = r, b_of_a[r], row_a[r]
+        if siblings is None:
+            next_r[pa] = pa + 1
+            next_l[pb + 1] = pb
+        else:
+            for pa, pb in siblings[pa]:
+                next_r[pa] = pa + 1
+                next_l[pb + 1] = pb
+        taken.append(row)
+    return taken
 
 
-def _take_nearest(state, d: float, lo: int, hi: int, start_r: int, start_l: int) -> int:
-    """Take (mark used) and return the nearest available control row, or -1."""
-    sc, next_right, next_left, cal, siblings = state
-    r = _find(next_right, start_r)
-    dr = abs(d - sc.value_a[r]) if r < hi else np.inf
-    l_pos = _find(next_left, start_l + 1) - 1
-    dl = abs(d - sc.value_b[l_pos]) if l_pos >= lo else np.inf
-    if min(dr, dl) > cal or (dr == np.inf and dl == np.inf):
-        return -1
-    if dl < dr or (dl == dr and sc.row_b[l_pos] < sc.row_a[r]):
-        row = sc.row_b[l_pos]
-    else:
-        row = sc.row_a[r]
-    for used in (siblings[row] if siblings is not None else (row,)):
-        pa, pb = int(sc.pos_a[used]), int(sc.pos_b[used])
-        next_right[pa] = pa + 1
-        next_left[pb + 1] = pb
-    return row
-
-
-def _unit_rows(unit: np.ndarray, controls: np.ndarray) -> dict[int, list[int]]:
-    """Control row -> all control rows of the same unit (itself included)."""
-    codes = np.unique(unit[controls], return_inverse=True)[1]
+def _unit_positions(unit: np.ndarray, sc: SortedControls, pos_a: np.ndarray,
+                    b_of_a: np.ndarray) -> list:
+    """For each position in order "a": the (a, b) positions of every row of the same unit."""
+    codes = np.unique(unit[sc.row_a], return_inverse=True)[1]
     order = np.argsort(codes, kind="stable")
-    groups = np.split(controls[order], np.flatnonzero(np.diff(codes[order])) + 1)
-    rows: dict[int, list[int]] = {}
+    groups = np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
+    positions: list = [None] * sc.row_a.size
     for group in groups:
-        members = group.tolist()
-        for member in members:
-            rows[member] = members
-    return rows
+        members = list(zip(group.tolist(), b_of_a[group].tolist()))
+        for pa in group.tolist():
+            positions[pa] = members
+    return positions
 
 
 def match_with_replacement(distance: np.ndarray, treated: np.ndarray, stratum: np.ndarray,
@@ -160,9 +186,10 @@ def match_with_replacement(distance: np.ndarray, treated: np.ndarray, stratum: n
     if controls.size == 0 or treated.size == 0:
         return out
     sc = sort_controls(distance, stratum, controls)
-    lo, hi, r, l_pos = search_bounds(sc, distance, stratum, treated)
-    va, ra = np.append(sc.value_a, np.nan), np.append(sc.row_a, -1)
-    vb, rb = np.append(sc.value_b, np.nan), np.append(sc.row_b, -1)
+    lo, hi, r = search_bounds(sc, distance, stratum, treated)
+    l_pos = r - 1
+    va, ra = np.append(sc.values, np.nan), np.append(sc.row_a, -1)
+    vb, rb = va, np.append(sc.row_b, -1)
     d = distance[treated]
     cal = np.inf if caliper is None else float(caliper)
     for column in range(ratio):
