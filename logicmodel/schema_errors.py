@@ -129,6 +129,8 @@ def _message(err: dict[str, Any], path: tuple[Any, ...], allowed: list[str]) -> 
 def _bound_message(kind: str, ctx: dict[str, Any], got: str, err: dict[str, Any]) -> str:
     if kind in _BOUNDS:
         bound = next(iter(ctx.values()), "?")
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)
         return f"expected a number {_BOUNDS[kind]} {bound}; got {got}"
     if kind == "too_short":
         return f"expected at least {ctx.get('min_length')} item(s); got {ctx.get('actual_length')}"

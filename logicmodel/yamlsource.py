@@ -429,6 +429,18 @@ for _tag, _pattern, _first in _CORE_SCALARS:
     CoreDumper.add_implicit_resolver(_TAG + _tag, _pattern, list(_first) + ([""] if _tag == "null" else []))
 
 
+_QUOTE_ALWAYS = re.compile("[\r\x85\u2028\u2029\ufeff]|" + _CONTROL.pattern)
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    # Characters YAML treats as line breaks or forbids are escaped inside double quotes.
+    style = '"' if _QUOTE_ALWAYS.search(value) else None
+    return dumper.represent_scalar(_TAG + "str", value, style=style)
+
+
+CoreDumper.add_representer(str, _represent_str)
+
+
 def dump_yaml(data: Any) -> str:
     """YAML text for plain data that :func:`parse_yaml` reads back to equal data."""
     return yaml.dump(data, Dumper=CoreDumper, allow_unicode=True, sort_keys=False, default_flow_style=False, width=100)

@@ -22,6 +22,12 @@ def run_tiltak(*args: str, cwd: Path | None = None) -> subprocess.CompletedProce
 
 
 @pytest.fixture
+def cli():
+    """The ``run_tiltak`` function: ``cli("validate", path)``."""
+    return run_tiltak
+
+
+@pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     """A folder holding ``valid.yaml`` and ``catalogue.yaml``."""
     for name in ("valid.yaml", "catalogue.yaml"):

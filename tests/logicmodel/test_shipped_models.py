@@ -1,0 +1,96 @@
+"""The shipped models, the schema files and the fast start of ``tiltak validate``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from logicmodel.jsonschema import FILES, schema_text
+from logicmodel.loading import load_bundle
+from logicmodel.validation import validate_paths
+
+REPO = Path(__file__).resolve().parents[2]
+MODELS = sorted(p for p in (REPO / "models").glob("*.yaml") if p.name != "indicators.yaml")
+
+
+def test_three_measures_are_shipped():
+    assert {p.stem for p in MODELS} >= {"veien-videre", "kvalifisering-lokal", "kvalifisering-nasjonal"}
+
+
+@pytest.mark.parametrize("path", MODELS, ids=[p.stem for p in MODELS])
+def test_shipped_model_validates_without_errors(path: Path):
+    report = validate_paths([str(path)])
+    assert [i.render() for i in report.issues if i.is_error] == []
+
+
+@pytest.mark.parametrize("path", MODELS, ids=[p.stem for p in MODELS])
+def test_shipped_model_points_editors_at_the_schema(path: Path):
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first == "# yaml-language-server: $schema=../schemas/logicmodel.schema.json"
+
+
+def test_shipped_models_use_their_own_measure_and_differ_in_cost():
+    bundles = {p.stem: load_bundle(p) for p in MODELS}
+    measures = {name: b.model.measure for name, b in bundles.items()}
+    assert measures["veien-videre"] == "VV" and measures["kvalifisering-lokal"] == "KVL"
+    assert measures["kvalifisering-nasjonal"] == "KVN"
+    cost = {name: b.model.costs.per_participant_nok for name, b in bundles.items()}
+    assert cost["kvalifisering-nasjonal"] > 3 * cost["veien-videre"]
+
+
+def test_veien_videre_expects_more_return_and_better_mental_health():
+    model = load_bundle(REPO / "models" / "veien-videre.yaml").model
+    changes = {c.outcome: c for c in model.expected_changes if c.outcome}
+    assert changes["assisted_return_12m"].direction == "increase"
+    assert changes["assisted_return_12m"].min_change == pytest.approx(0.05)
+    assert changes["hscl10_change_6m"].direction == "decrease"
+    assert changes["hscl10_change_6m"].min_change == pytest.approx(0.10)
+    tested = set(model.evaluation.tests)
+    assert {c.id for c in changes.values()} <= tested
+
+
+@pytest.mark.parametrize("which", sorted(FILES))
+def test_schema_files_are_up_to_date(which: str):
+    shipped = (REPO / "schemas" / FILES[which]).read_text(encoding="utf-8")
+    assert shipped == schema_text(which), "run: python -m tiltak schema --write schemas"
+
+
+def test_validate_does_not_import_heavy_packages():
+    code = (
+        "import sys; from tiltak.cli import main\n"
+        "try:\n    main(['validate', 'models'])\nexcept SystemExit as exc:\n    code = exc.code\n"
+        "heavy = [m for m in ('pandas', 'numpy', 'sklearn', 'duckdb', 'scipy') if m in sys.modules]\n"
+        "print('HEAVY', heavy, code)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert "HEAVY [] 0" in result.stdout, result.stdout + result.stderr
+
+
+def test_validate_json_output(cli, mutate):
+    path = mutate("indicators: [hscl10_mean]", "indicators: [hscl_mean]")
+    result = cli("validate", str(path), "--format", "json")
+    assert result.returncode == 1
+    issues = json.loads(result.stdout)
+    assert issues == [{
+        "file": str(path), "line": 16, "column": 18, "severity": "error", "rule": "LM020",
+        "path": "nodes.1.indicators.0",
+        "message": "unknown indicator 'hscl_mean'; did you mean 'hscl10_mean'? expected one of 'hscl10_mean', 'participants', 'returns_per_100'",
+    }]
+
+
+def test_validate_text_output_and_summary_for_a_folder(cli, workdir):
+    result = cli("validate", str(workdir))
+    assert result.returncode == 0
+    assert result.stdout == "2 files checked: 0 errors, 0 warnings\n"
+
+
+def test_warnings_alone_exit_0(cli, mutate):
+    path = mutate("tests: [hscl_down, return_up]", "tests: [hscl_down]")
+    result = cli("validate", str(path))
+    assert result.returncode == 0
+    assert "warning LM034" in result.stdout
+    assert result.stdout.endswith("2 files checked: 0 errors, 1 warning\n")
