@@ -153,7 +153,7 @@ def _node(diagram: DiagramInput, box: Box) -> str:
         y = first + len(box.lines) * LINE - 1
         parts.append(
             f'<text class="verdict-tag" x="{num(centre)}" y="{num(y)}" text-anchor="middle" '
-            f'font-size="{num(TAG_FONT)}" font-style="italic" fill="{style.stroke}">{escape(tag)}</text>'
+            f'font-size="{num(TAG_FONT)}" font-style="italic" fill="{style.ink}">{escape(tag)}</text>'
         )
     return "".join(parts) + "</g>"
 

@@ -55,12 +55,16 @@ BAND_LABELS = {
 
 @dataclass(frozen=True)
 class NodeStyle:
-    """How a verdict looks: fill and border colour, border dash and a printed tag."""
+    """How a verdict looks: fill and border colour, border dash, a printed tag and its colour.
+
+    Tag colours reach a contrast of at least 4.5:1 on their fill (WCAG AA for small text).
+    """
 
     fill: str
     stroke: str
     dash: str | None
     symbol: str
+    ink: str = "#1f2933"
 
 
 @dataclass(frozen=True)
@@ -74,11 +78,11 @@ class LinkStyle:
 
 DEFAULT_NODE = NodeStyle(fill="#ffffff", stroke="#4a5560", dash=None, symbol="")
 VERDICT_STYLES = {
-    "confirmed": NodeStyle("#dcefd9", "#2e7d32", None, "\u2713"),
-    "not_confirmed": NodeStyle("#fbe9c8", "#b26a00", "6 3", "\u2013"),
-    "inconclusive": NodeStyle("#e8e8e8", "#5f6368", "2 3", "?"),
-    "contradicted": NodeStyle("#f8d4d4", "#b3261e", "8 3 2 3", "\u2717"),
-    "not_testable": NodeStyle("#ffffff", "#8a8f94", "1 3", "\u2205"),
+    "confirmed": NodeStyle("#dcefd9", "#2e7d32", None, "\u2713", "#1b5e20"),
+    "not_confirmed": NodeStyle("#fbe9c8", "#b26a00", "6 3", "\u2013", "#6d4000"),
+    "inconclusive": NodeStyle("#e8e8e8", "#5f6368", "2 3", "?", "#3c4043"),
+    "contradicted": NodeStyle("#f8d4d4", "#b3261e", "8 3 2 3", "\u2717", "#8c1d18"),
+    "not_testable": NodeStyle("#ffffff", "#8a8f94", "1 3", "\u2205", "#4a4f54"),
 }
 DEFAULT_LINK = LinkStyle(stroke="#5b6770", width=1.3, dash=None)
 RATING_STYLES = {

@@ -331,3 +331,17 @@ def test_shipped_models_draw_cleanly():
         check_titles(graph, to_svg(graph))
         drawn += 1
     assert drawn >= 3
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_verdict_tags_have_enough_contrast_on_their_fill():
+    from logicmodel.diagram.vocabulary import VERDICT_STYLES
+
+    for verdict, style in VERDICT_STYLES.items():
+        light, dark = sorted((_luminance(style.fill), _luminance(style.ink)), reverse=True)
+        assert (light + 0.05) / (dark + 0.05) >= 4.5, verdict
