@@ -22,16 +22,16 @@ def _att(registers, measure, outcome, column="true_att"):
 
 def test_no_effect_on_return_by_default(default_registers):
     effects = default_registers.truth_effects
-    returns = effects[effects["outcome"].str.startswith("assisted_return")]
-    assert len(returns) == 6
+    returns = effects[~effects["outcome"].str.startswith("hscl10")]
+    assert len(returns) == 15
     assert (returns["true_att"] == 0).all()  # common random numbers: identical paths
     assert (returns["parameter_value"] == 1.0).all()
 
 
 def test_default_hscl_effect_only_for_vv(default_registers):
-    assert _att(default_registers, "VV", "hscl10_6m") == pytest.approx(-0.15, abs=0.03)
-    assert _att(default_registers, "KVL", "hscl10_6m") == 0
-    assert _att(default_registers, "KVN", "hscl10_6m") == 0
+    assert _att(default_registers, "VV", "hscl10_change_6m") == pytest.approx(-0.15, abs=0.03)
+    assert _att(default_registers, "KVL", "hscl10_change_6m") == 0
+    assert _att(default_registers, "KVN", "hscl10_change_6m") == 0
 
 
 @pytest.mark.parametrize("measure", ["VV", "KVL", "KVN"])
@@ -52,9 +52,29 @@ def test_odds_ratio_below_one_lowers_return():
     assert _att(reg, "KVL", "assisted_return_12m") == 0
 
 
+def test_outcome_ids_are_catalogue_outcomes(default_registers):
+    import yaml
+    from pathlib import Path
+
+    catalogue = yaml.safe_load((Path(__file__).resolve().parents[2] / "models" / "indicators.yaml").read_text())
+    ids = {outcome["id"] for outcome in catalogue["outcomes"]}
+    assert set(default_registers.truth_effects["outcome"]) <= ids
+
+
+def test_competing_exits_respond_to_more_assisted_return(strong_effect):
+    for measure in ("VV", "KVN"):
+        assert _att(strong_effect, measure, "any_return_12m") > 0.05
+        assert _att(strong_effect, measure, "forced_return_12m") + _att(
+            strong_effect, measure, "unknown_address_12m") < 0
+
+
+def test_hscl_effect_at_three_months_is_part_of_the_shift(strong_effect):
+    assert _att(strong_effect, "VV", "hscl10_change_3m") == pytest.approx(0.6 * -0.4, abs=0.05)
+
+
 def test_hscl_effect_recovered(strong_effect):
-    assert _att(strong_effect, "VV", "hscl10_6m") == pytest.approx(-0.4, abs=0.05)
-    assert _att(strong_effect, "KVN", "hscl10_6m") == pytest.approx(0.2, abs=0.04)
+    assert _att(strong_effect, "VV", "hscl10_change_6m") == pytest.approx(-0.4, abs=0.05)
+    assert _att(strong_effect, "KVN", "hscl10_change_6m") == pytest.approx(0.2, abs=0.04)
 
 
 def test_treated_outcome_is_the_observed_outcome(strong_effect):
@@ -89,7 +109,11 @@ def test_truth_outcomes_one_row_per_participant(default_registers):
     assert sorted(truth["person_id"]) == sorted(part["person_id"])
     assert truth["enrolment_month"].str.fullmatch(r"\d{4}-\d{2}").all()
     effects = default_registers.truth_effects
-    assert set(effects["outcome"]) == {"assisted_return_6m", "assisted_return_12m", "hscl10_6m"}
+    assert set(effects["outcome"]) == {
+        "assisted_return_6m", "assisted_return_12m", "any_return_12m", "forced_return_12m",
+        "unknown_address_12m", "hscl10_change_3m", "hscl10_change_6m"}
+    change = truth["hscl10_6m_treated"] - truth["hscl10_baseline"]
+    assert (change - truth["hscl10_change_6m_treated"]).abs().max() < 1e-9
     n = truth.groupby("measure").size()
     assert (effects.set_index("measure")["n_participants"].groupby(level=0).first() == n).all()
 

@@ -28,7 +28,7 @@ from tiltak.synth.surveys import (
     draw_noise, hscl_items, months_since_decision, survey_design, surveys_frame,
 )
 from tiltak.synth.truth import (
-    PotentialOutcomes, return_outcomes, truth_effects_frame, truth_outcomes_frame,
+    PotentialOutcomes, exit_outcomes, truth_effects_frame, truth_outcomes_frame,
 )
 
 if TYPE_CHECKING:
@@ -129,13 +129,11 @@ def _diagnostics(pop, sim) -> Mapping[str, float]:
 
 
 def _potential_outcomes(config, pop, sim, part, design, dates, noise) -> PotentialOutcomes:
-    """Return outcomes from the exit model; HSCL-10 at 6 months with and without the shift."""
+    """Exit outcomes from the exit model; HSCL-10 at each occasion with and without the shift."""
     k = len(part.person)  # participants come first in the survey design
     msd = months_since_decision(design, dates)[:k]
-    shift = design.shift[:k]
-    treated = hscl_items(pop, part.person, msd, shift, noise).mean(axis=2)
+    treated = hscl_items(pop, part.person, msd, design.shift[:k], noise).mean(axis=2)
     untreated = hscl_items(pop, part.person, msd, np.zeros(k), noise).mean(axis=2)
-    return PotentialOutcomes(
-        returned=return_outcomes(config, pop, sim, part),
-        hscl={1: treated[:, 2], 0: untreated[:, 2]}, hscl_baseline=untreated[:, 0],
-    )
+    hscl = {(occasion, arm): values[:, occasion]
+            for occasion in range(3) for arm, values in ((1, treated), (0, untreated))}
+    return PotentialOutcomes(exits=exit_outcomes(config, pop, sim, part), hscl=hscl)

@@ -18,6 +18,8 @@ PUBLISHED = (
     "of former asylum seekers about 1,300 (2013); about 1 in 5 residents left with unknown "
     "address; 5,700 obliged to leave in centres at the end of 2013, 3,300 at the end of 2014."
 )
+HEADLINE_OUTCOMES = ("assisted_return_12m", "hscl10_change_6m")
+"""Outcomes whose true ATT the summary shows (all are in ``truth_effects``)."""
 EXIT_COLUMNS = ("assisted_return", "forced_return", "unknown_address", "independent_return", "permit", "other")
 
 
@@ -43,7 +45,7 @@ class SynthSummary:
                  self.years.to_string(index=False, float_format=lambda v: f"{v:.2f}"), "",
                  f"Participants per measure (uptake {100 * self.uptake:.1f} % of {self.eligible:,} eligible people):",
                  self.measures.to_string(index=False, float_format=lambda v: f"{v:,.0f}"), "",
-                 "True effects (ATT among participants):",
+                 "True effects (ATT among participants; all outcomes in truth_effects):",
                  self.truth.to_string(index=False, float_format=lambda v: f"{v:.3f}"), "", PUBLISHED]
         return "\n".join(lines)
 
@@ -90,7 +92,9 @@ def summarise(reg: "SyntheticRegisters") -> SynthSummary:
     first = pd.date_range(cfg.start + "-01", periods=cfg.months, freq="MS")
     end = first[-1] + pd.offsets.MonthBegin(1)
     stock = monthly_stock(reg.tables["decisions"], reg.tables["exits"], pd.DatetimeIndex([first[0], end]))
-    truth = reg.truth_effects[["measure", "outcome", "true_att", "parameter", "parameter_value"]]
+    effects = reg.truth_effects
+    headline = effects["outcome"].isin(HEADLINE_OUTCOMES)
+    truth = effects.loc[headline, ["measure", "outcome", "true_att", "parameter", "parameter_value"]]
     return SynthSummary(stock_start=int(stock[0]), stock_end=int(stock[1]), years=_years(reg, first),
                         measures=_measures(reg), truth=truth,
                         uptake=float(reg.diagnostics["uptake"]), eligible=int(reg.diagnostics["eligible_persons"]))

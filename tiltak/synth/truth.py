@@ -14,12 +14,24 @@ import numpy as np
 import pandas as pd
 
 from tiltak.synth.config import MEASURES, SynthConfig
-from tiltak.synth.hazards import ASSISTED, draw_exits, exit_probabilities
+from tiltak.synth.hazards import ASSISTED, FORCED, INDEPENDENT, UNKNOWN, draw_exits, exit_probabilities
 from tiltak.synth.participation import Participation
 from tiltak.synth.population import Population
 from tiltak.synth.simulation import FOLLOW_UP_MONTHS, Simulation, log_odds_ratios, month_covariates
+from tiltak.synth.surveys import OCCASION_DAYS as SURVEY_DAYS
 
 RETURN_HORIZONS = (6, 12)
+EXIT_OUTCOMES: dict[str, tuple[tuple[int, ...], int]] = {
+    "assisted_return_6m": ((ASSISTED,), 6),
+    "assisted_return_12m": ((ASSISTED,), 12),
+    "any_return_12m": ((ASSISTED, INDEPENDENT, FORCED), 12),
+    "forced_return_12m": ((FORCED,), 12),
+    "unknown_address_12m": ((UNKNOWN,), 12),
+}
+"""Exit outcomes of the indicator catalogue: exit of one of the types within n months
+(the enrolment month counts as the first)."""
+SURVEY_OUTCOMES: dict[str, int] = {"hscl10_change_3m": 1, "hscl10_change_6m": 2}
+"""Survey-change outcomes of the catalogue: occasion index (3 and 6 months after enrolment)."""
 
 
 def potential_exits(pop: Population, sim: Simulation, person: np.ndarray, enrol: np.ndarray,
@@ -42,20 +54,20 @@ def potential_exits(pop: Population, sim: Simulation, person: np.ndarray, enrol:
 class PotentialOutcomes:
     """Per participant (aligned with Participation): outcomes under treatment (1) and not (0)."""
 
-    returned: dict[tuple[int, int], np.ndarray]  # (horizon, arm) -> bool
-    hscl: dict[int, np.ndarray]                   # arm -> HSCL-10 at 6 months
-    hscl_baseline: np.ndarray
+    exits: dict[tuple[str, int], np.ndarray]   # (outcome id, arm) -> bool
+    hscl: dict[tuple[int, int], np.ndarray]    # (occasion, arm) -> HSCL-10 mean item score
 
 
-def return_outcomes(config: SynthConfig, pop: Population, sim: Simulation,
-                    part: Participation) -> dict[tuple[int, int], np.ndarray]:
+def exit_outcomes(config: SynthConfig, pop: Population, sim: Simulation,
+                  part: Participation) -> dict[tuple[str, int], np.ndarray]:
+    """Each exit outcome of EXIT_OUTCOMES under treatment (arm 1) and without it (arm 0)."""
     enrol = sim.enrol_month[part.person]
     treated_lor = log_odds_ratios(config)[part.measure]
     out = {}
     for arm, lor in ((1, treated_lor), (0, np.zeros(len(part.person)))):
         offset, kind = potential_exits(pop, sim, part.person, enrol, lor)
-        for horizon in RETURN_HORIZONS:
-            out[(horizon, arm)] = (kind == ASSISTED) & (offset < horizon)
+        for outcome, (types, horizon) in EXIT_OUTCOMES.items():
+            out[(outcome, arm)] = np.isin(kind, types) & (offset >= 0) & (offset < horizon)
     return out
 
 
@@ -68,26 +80,41 @@ def truth_outcomes_frame(person_id: np.ndarray, part: Participation, outcomes: P
         "enrolment_month": np.datetime_as_string(part.start.astype("datetime64[M]"), unit="M"),
         "start_date": part.start.astype("datetime64[s]"),
     })
-    for horizon in RETURN_HORIZONS:
+    for outcome, (_, horizon) in EXIT_OUTCOMES.items():
         for arm, label in ((1, "treated"), (0, "untreated")):
-            frame[f"assisted_return_{horizon}m_{label}"] = outcomes.returned[(horizon, arm)]
+            frame[f"{outcome}_{label}"] = outcomes.exits[(outcome, arm)]
+    for horizon in RETURN_HORIZONS:
         frame[f"followed_up_{horizon}m"] = enrol + horizon <= months
-    frame["hscl10_baseline"] = outcomes.hscl_baseline
-    frame["hscl10_6m_treated"] = outcomes.hscl[1]
-    frame["hscl10_6m_untreated"] = outcomes.hscl[0]
-    frame["followed_up_hscl10_6m"] = part.start + np.timedelta64(182, "D") <= window_end
+    frame["hscl10_baseline"] = outcomes.hscl[(0, 0)]
+    for outcome, occasion in SURVEY_OUTCOMES.items():
+        months_after = 3 * occasion
+        for arm, label in ((1, "treated"), (0, "untreated")):
+            frame[f"hscl10_{months_after}m_{label}"] = outcomes.hscl[(occasion, arm)]
+            frame[f"{outcome}_{label}"] = np.round(outcomes.hscl[(occasion, arm)] - outcomes.hscl[(0, 0)], 10)
+        days = int(SURVEY_DAYS[occasion])
+        frame[f"followed_up_hscl10_{months_after}m"] = part.start + np.timedelta64(days, "D") <= window_end
     return frame
 
 
+def _specs(config: SynthConfig) -> list[tuple[str, str, str, dict]]:
+    specs = [(outcome, f"followed_up_{horizon}m", "odds_ratio", config.effect_return)
+             for outcome, (_, horizon) in EXIT_OUTCOMES.items()]
+    specs += [(outcome, f"followed_up_hscl10_{3 * occasion}m", "mean_shift", config.effect_hscl)
+              for outcome, occasion in SURVEY_OUTCOMES.items()]
+    return specs
+
+
 def truth_effects_frame(config: SynthConfig, outcomes: pd.DataFrame) -> pd.DataFrame:
-    """The ``truth_effects`` table: the true ATT per measure and outcome."""
+    """The ``truth_effects`` table: the true ATT per measure and outcome.
+
+    ``parameter_value`` is the measure's odds ratio on assisted return for exit outcomes (the
+    other exit types change through competition) and its full HSCL-10 shift for survey
+    outcomes (60 % of it applies at 3 months).
+    """
     rows = []
-    specs = [(f"assisted_return_{h}m", f"followed_up_{h}m", "odds_ratio", config.effect_return)
-             for h in RETURN_HORIZONS]
-    specs.append(("hscl10_6m", "followed_up_hscl10_6m", "mean_shift", config.effect_hscl))
     for measure in MEASURES:
         group = outcomes[outcomes["measure"] == measure]
-        for outcome, followed, kind, parameters in specs:
+        for outcome, followed, kind, parameters in _specs(config):
             y1 = group[f"{outcome}_treated"].astype(float)
             y0 = group[f"{outcome}_untreated"].astype(float)
             full = group[followed].to_numpy(bool)
