@@ -126,8 +126,11 @@ def robust_z(value: float, history: Sequence[float]) -> float | None:
 
 
 def outliers(model_id: str, indicator_id: str, grain: str, series: dict[int, float | None],
-             periods: Iterable[int], z_limit: float = Z_LIMIT) -> list[QualityFinding]:
-    """Totals of an indicator far outside their own history."""
+             periods: Iterable[int], z_limit: float = Z_LIMIT, min_shown: float = 0.0) -> list[QualityFinding]:
+    """Totals of an indicator far outside their own history.
+
+    Values and medians below ``min_shown`` (the disclosure threshold, for counts) are not echoed.
+    """
     findings = []
     for p in sorted(periods):
         value = series.get(p)
@@ -135,10 +138,13 @@ def outliers(model_id: str, indicator_id: str, grain: str, series: dict[int, flo
         z = robust_z(value, history) if value is not None else None
         material = z is not None and abs(value - statistics.median(history)) >= MIN_RELATIVE_DEVIATION * abs(statistics.median(history))
         if z is not None and abs(z) > z_limit and material:
+            median = statistics.median(history)
+            shown = min(abs(value), abs(median)) >= min_shown
+            numbers = f"value {value:.4g} is" if shown else "the value is"
+            middle = f"median {median:.4g} over" if shown else "over"
             findings.append(QualityFinding(
-                "QC004", "warning", f"value {value:.4g} is far outside its history (robust z = {z:.1f}; "
-                f"median {statistics.median(history):.4g} over {len(history)} periods)",
-                model_id, indicator_id, period_label(p, grain), "total", value))
+                "QC004", "warning", f"{numbers} far outside its history (robust z = {z:.1f}; {middle} {len(history)} periods)",
+                model_id, indicator_id, period_label(p, grain), "total", value if shown else None))
     return findings
 
 

@@ -258,7 +258,8 @@ def quality_findings(con, done: list, today: dt.date) -> list:
             first = p * step if w.spec.grain != "year" else p * 12
             months.update(range(first, first + step))
         totals = {r[0]: r[5] for r in rows if r[1] == "total"}
-        findings += quality.outliers(w.model.id, w.spec.id, w.spec.grain, totals, w.periods)
+        shown = w.model.thresholds.min_count if w.spec.disclosure_kind == "count" else 0.0
+        findings += quality.outliers(w.model.id, w.spec.id, w.spec.grain, totals, w.periods, min_shown=shown)
         if w.spec.divides:
             residents = w.spec.denominator.source == "person_month" and not w.spec.measure_scoped
             dims = ("total", "centre") if residents else ("total",)
@@ -337,7 +338,7 @@ def open_store(db_path: Path, wait: float, read_only: bool = False):
     deadline = time.monotonic() + max(wait, 0)
     while True:
         try:
-            return Store.open(db_path, read_only=read_only)
+            return Store.open(db_path, read_only=read_only, migrate=not read_only)
         except StoreError as exc:
             if "in use" not in str(exc) or time.monotonic() >= deadline:
                 raise

@@ -148,8 +148,7 @@ def render_csv(rows: Sequence[ShownValue]) -> str:
     fields = ["model", *COLUMNS, "suppressed"]
     writer.writerow(fields)
     for r in rows:
-        writer.writerow(["" if (v := getattr(r, f)) is None else (str(v).lower() if isinstance(v, bool) else _cell(r, f) if f != "model" else v)
-                         for f in fields])
+        writer.writerow([str(r.suppressed).lower() if f == "suppressed" else _cell(r, f) for f in fields])
     return buffer.getvalue()
 
 

@@ -1,0 +1,164 @@
+"""`tiltak monitor` end to end on synthetic registers: run, show (every format), explain, check, quality."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MODELS = [ROOT / "models" / name for name in ("veien-videre.yaml", "kvalifisering-lokal.yaml", "kvalifisering-nasjonal.yaml")]
+VV = str(MODELS[0])
+
+
+def tiltak(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tiltak", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def computed(tmp_path_factory):
+    """A small synthetic store with the three shipped models computed."""
+    db = tmp_path_factory.mktemp("cli") / "store.duckdb"
+    made = tiltak("synth", "--db", str(db), "--scale", "0.3", "--months", "24", "--seed", "3")
+    assert made.returncode == 0, made.stderr
+    first = tiltak("monitor", "run", *map(str, MODELS), "--db", str(db))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("Run 1: computed ")
+    return db
+
+
+def test_every_subcommand_has_help_with_an_example():
+    for sub in ("run", "show", "explain", "check", "quality"):
+        result = tiltak("monitor", sub, "--help")
+        assert result.returncode == 0 and "Example" in result.stdout, sub
+
+
+def test_repeat_run_is_a_no_op(computed):
+    again = tiltak("monitor", "run", *map(str, MODELS), "--db", str(computed))
+    assert again.returncode == 0
+    assert again.stdout.startswith("Nothing to do: every value is up to date (complete months through 2013-12).")
+
+
+def test_fail_on_alert_exits_1_when_something_is_off_track(computed):
+    result = tiltak("monitor", "run", VV, "--db", str(computed), "--fail-on-alert")
+    assert "ALERT" in result.stdout or "quality:" in result.stdout
+    assert result.returncode == 1
+
+
+def _show(db: Path, *args: str) -> subprocess.CompletedProcess:
+    return tiltak("monitor", "show", VV, "--db", str(db), *args)
+
+
+def test_show_json_publishes_no_small_count_and_marks_suppression(computed):
+    result = _show(computed, "--by", "centre", "--by", "sex", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert rows and {"value", "suppressed", "baseline", "target", "status", "change", "slope_per_year"} <= set(rows[0])
+    counts = [r for r in rows if r["indicator"] in ("participants", "new_participants")]
+    assert any(r["suppressed"] for r in counts)
+    for r in counts:
+        assert r["suppressed"] == (r["value"] is None) or r["value"] is None
+        assert r["value"] is None or not (0 < r["value"] < 5), r
+    assert not any("person_id" in json.dumps(r) for r in rows)
+
+
+def test_show_csv_table_and_period_selection(computed):
+    result = _show(computed, "--period", "2013-06", "--by", "centre", "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert {r["period"] for r in rows} <= {"2013-06", "2013-Q2", "2013"}
+    suppressed = [r for r in rows if r["suppressed"] == "true"]
+    assert suppressed and all(r["value"] == ":" for r in suppressed)
+    table = _show(computed, "--period", "2013-06", "--indicator", "participants")
+    assert table.stdout.splitlines()[0].split()[:5] == ["indicator", "period", "dimension", "group", "value"]
+    assert "participants  2013-06  total" in table.stdout
+
+
+def test_show_is_deterministic_and_xlsx_is_written(computed, tmp_path):
+    first = _show(computed, "--by", "region", "--format", "csv").stdout
+    assert first == _show(computed, "--by", "region", "--format", "csv").stdout
+    out = tmp_path / "vv.xlsx"
+    result = _show(computed, "--by", "centre", "--format", "xlsx", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(out).active
+    header = [c.value for c in sheet[1]]
+    values = [row[header.index("value")] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    suppressed = [row[header.index("suppressed")] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert all(v == ":" for v, s in zip(values, suppressed) if s)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("--period", "2013-13"), "expected a month 2013-06, a quarter 2013-Q2 or a year 2013; got '2013-13'"),
+    (("--period", "2013-06", "--from", "2013-01"), "either --period or --from/--to"),
+    (("--from", "2013-06", "--to", "2013-01"), "--from 2013-06 is after --to 2013-01"),
+    (("--format", "xlsx"), "--format xlsx needs -o FILE"),
+    (("--format", "pdf"), "'pdf' is not one of"),
+    (("--by", "county"), "'county' is not one of"),
+    (("--indicator", "hscl_mean"), "--indicator 'hscl_mean': not monitored by model 'veien-videre'"),
+    (("-o", "/nonexistent/dir/x.csv", "--format", "csv"), "folder '/nonexistent/dir' does not exist"),
+])
+def test_show_usage_errors_exit_2_with_one_message(computed, args, fragment):
+    result = _show(computed, *args)
+    assert result.returncode == 2, result
+    assert fragment in result.stderr and "Traceback" not in result.stderr
+
+
+def test_show_on_a_store_without_runs_says_what_to_do(tmp_path):
+    db = tmp_path / "empty.duckdb"
+    assert tiltak("synth", "--db", str(db), "--scale", "0.1", "--months", "6").returncode == 0
+    result = tiltak("monitor", "show", VV, "--db", str(db))
+    assert result.returncode == 2
+    assert "run 'tiltak monitor run MODEL --db FILE' first" in result.stderr
+
+
+def test_run_usage_errors(tmp_path, computed):
+    missing = tiltak("monitor", "run", VV, "--db", str(tmp_path / "none.duckdb"))
+    assert missing.returncode == 2 and "no such store" in missing.stderr
+    not_a_model = tiltak("monitor", "run", str(tmp_path / "nope.yaml"), "--db", str(computed))
+    assert not_a_model.returncode == 2 and "does not exist" in not_a_model.stderr
+    garbage = tmp_path / "garbage.duckdb"
+    garbage.write_bytes(b"\x00\x01not a database" * 100)
+    bad_db = tiltak("monitor", "run", VV, "--db", str(garbage))
+    assert bad_db.returncode == 2 and "Traceback" not in bad_db.stderr
+    only_catalogue = tiltak("monitor", "run", str(ROOT / "models" / "indicators.yaml"), "--db", str(computed))
+    assert only_catalogue.returncode == 2 and "no model file among the arguments" in only_catalogue.stderr
+
+
+def test_explain_prints_grouping_sets_sql():
+    result = tiltak("monitor", "explain", VV, "--indicator", "hscl10_mean")
+    assert result.returncode == 0, result.stderr
+    assert "GROUP BY GROUPING SETS" in result.stdout and "FROM \"surveys\" s" in result.stdout
+    assert "-- stage B: indicator hscl10_mean (mean, quarter)" in result.stdout
+
+
+def test_check_reports_filter_errors_at_their_line(tmp_path):
+    shutil.copy(MODELS[0], tmp_path / "veien-videre.yaml")
+    text = (ROOT / "models" / "indicators.yaml").read_text(encoding="utf-8")
+    bad = text.replace("condition: \"completed\"", "condition: \"complete = true\"", 1)
+    assert bad != text
+    (tmp_path / "indicators.yaml").write_text(bad, encoding="utf-8")
+    line = next(n for n, l in enumerate(bad.splitlines(), 1) if "complete = true" in l)
+    result = tiltak("monitor", "check", str(tmp_path / "veien-videre.yaml"), str(tmp_path / "indicators.yaml"))
+    assert result.returncode == 1
+    assert f"indicators.yaml:{line}:" in result.stdout and "unknown column 'complete' in source 'participation'" in result.stdout
+    good = tiltak("monitor", "check", *map(str, MODELS), str(ROOT / "models" / "indicators.yaml"))
+    assert good.returncode == 0, good.stdout
+
+
+def test_quality_lists_stored_findings(computed):
+    result = tiltak("monitor", "quality", "--db", str(computed))
+    assert result.returncode == 0
+    assert result.stdout.startswith("Run 1: ")
+    wrong = tiltak("monitor", "quality", "--db", str(computed), "--run", "99")
+    assert wrong.returncode == 2 and "--run 99: no such run" in wrong.stderr
