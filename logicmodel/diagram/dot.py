@@ -32,7 +32,7 @@ EDGE_STYLES = {
 def quote(text: str) -> str:
     """A DOT double-quoted string; line breaks become centred ``\\n`` breaks."""
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + escaped.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n") + '"'
+    return '"' + "\\n".join(escaped.splitlines()) + '"'
 
 
 def _node_label(node: DiagramNode, lang: str) -> str:

@@ -26,8 +26,7 @@ ARROWS = {None: "-->", "supported": "==>", "weakened": "-.->", "refuted": "-.->"
 def label(text: str) -> str:
     """A quoted Mermaid label; line breaks become ``<br/>``."""
     text = "".join(_ENTITIES.get(char, char) for char in text)
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return '"' + "<br/>".join(lines) + '"'
+    return '"' + "<br/>".join(text.splitlines()) + '"'
 
 
 def node_ids(diagram: DiagramInput) -> list[str]:
@@ -47,7 +46,7 @@ def node_ids(diagram: DiagramInput) -> list[str]:
 def _front_matter(title: str) -> list[str]:
     if not title:
         return []
-    escaped = title.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+    escaped = " ".join(title.replace("\\", "\\\\").replace('"', '\\"').splitlines())
     return ["---", f'title: "{escaped}"', "---"]
 
 
