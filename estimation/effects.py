@@ -29,7 +29,12 @@ import pandas as pd
 from estimation.matched import MatchedSample
 from estimation.parameters import InvalidInputError, InvalidParameterError, check_choice
 from estimation.summary import Summary
-from estimation.variance import abadie_imbens_variance, fit_wls, sandwich_vcov
+from estimation.variance import (
+    abadie_imbens_variance,
+    fit_wls,
+    sandwich_vcov,
+    stacked_pairs,
+)
 
 SE_TYPES = ("auto", "cluster", "robust", "abadie_imbens")
 SE_LABELS = {
@@ -226,8 +231,8 @@ def _resolve_se_type(se_type: str, cluster, method: str, replace: bool) -> str:
     if se_type == "auto":
         if cluster is None:
             return "robust"
-        if isinstance(cluster, str) and replace:
-            return "abadie_imbens" if method == "difference_in_means" else "robust"
+        if isinstance(cluster, str) and replace and method == "difference_in_means":
+            return "abadie_imbens"
         return "cluster"
     if se_type == "abadie_imbens" and method != "difference_in_means":
         raise InvalidParameterError(
@@ -239,17 +244,21 @@ def _resolve_se_type(se_type: str, cluster, method: str, replace: bool) -> str:
     return se_type
 
 
+def _check_cluster_name(cluster: str) -> None:
+    if cluster != "subclass":
+        raise InvalidParameterError(
+            "estimate_att", "cluster", "'subclass', None or an array of cluster ids", cluster
+        )
+
+
 def _clusters(sample: MatchedSample, cluster, matched: np.ndarray) -> np.ndarray:
     if isinstance(cluster, str):
-        if cluster != "subclass":
-            raise InvalidParameterError(
-                "estimate_att", "cluster", "'subclass', None or an array of cluster ids", cluster
-            )
+        _check_cluster_name(cluster)
         ids = np.asarray(sample.subclass)[matched]
         if (ids < 0).any():
             raise InvalidInputError(
-                "estimate_att: some matched units have no subclass (controls reused when "
-                "matching with replacement); use se_type='abadie_imbens' or 'robust'."
+                "estimate_att: some matched units have no subclass and the match matrix does "
+                "not show controls reused; pass cluster ids or use se_type='robust'."
             )
         return ids
     ids = pd.Series(np.asarray(cluster, dtype=object))
@@ -336,7 +345,7 @@ def estimate_att(
     estimate, se, n_clusters = _difference(sample, X, y, w, matched, kind, cluster,
                                            variance_matches)
     low, high, p = normal_inference(estimate, se, alpha)
-    notes = _notes(y, matched, kind, method, is_binary)
+    notes = _notes(y, matched, kind, method, is_binary, uses_replacement(sample))
     ratios = _ratio_estimates(sample, y, w, matched, cluster, kind, alpha) if is_binary else ()
     if is_binary and not ratios:
         notes += ("Risk and odds ratios are undefined: a proportion is 0 or 1.",)
@@ -351,9 +360,37 @@ def _ess(w: np.ndarray) -> float:
     return float(w.sum() ** 2 / np.sum(w**2)) if w.size else float("nan")
 
 
+def _rows(sample: MatchedSample, w: np.ndarray, matched: np.ndarray, replace: bool):
+    """Rows of the outcome regression: (unit index, weight, matched-set id or None).
+
+    Without replacement: the matched units with the matching weights (MatchIt's
+    ``match.data``). With replacement: one row per unit per matched set with weights 1 for
+    the treated and 1/m for each of its m controls (MatchIt's ``get_matches``).
+    """
+    if not replace:
+        units = np.flatnonzero(matched)
+        return units, w[units], None
+    treat = np.asarray(sample.treat).astype(bool)
+    units, pairs, weights = stacked_pairs(np.asarray(sample.match_matrix), treat)
+    return units, weights, pairs
+
+
+def _cluster_ids(sample, cluster, units, pairs, matched):
+    """Cluster ids per regression row: subclasses; matched sets and units (two-way, when
+    controls are reused); or the user's ids."""
+    if pairs is None:
+        return _clusters(sample, cluster, matched)
+    if isinstance(cluster, str):
+        _check_cluster_name(cluster)
+        return [pairs, units]
+    return _clusters(sample, cluster, np.ones(sample.n, bool))[units]
+
+
 def _difference(sample, X, y, w, matched, kind, cluster, J) -> tuple[float, float, int | None]:
     """(estimate, standard error, clusters) of the treatment coefficient."""
-    fit = fit_wls(X[matched], y[matched], w[matched])
+    replace = uses_replacement(sample)
+    units, weights, pairs = _rows(sample, w, matched, replace)
+    fit = fit_wls(X[units], y[units], weights)
     if 1 not in set(fit.kept.tolist()):
         raise InvalidInputError(
             "estimate_att: the covariates predict treatment perfectly in the matched sample; "
@@ -369,22 +406,24 @@ def _difference(sample, X, y, w, matched, kind, cluster, J) -> tuple[float, floa
             pool, J,
         )
         return estimate, float(np.sqrt(var)), None
-    clusters = _clusters(sample, cluster, matched) if kind == "cluster" else None
+    clusters = _cluster_ids(sample, cluster, units, pairs, matched) if kind == "cluster" else None
     vcov, n_clusters = sandwich_vcov(fit, clusters)
     return estimate, float(np.sqrt(max(vcov[position, position], 0.0))), (
         n_clusters if kind == "cluster" else None
     )
 
 
-def _notes(y, matched, kind, method, is_binary) -> tuple[str, ...]:
+def _notes(y, matched, kind, method, is_binary, replace) -> tuple[str, ...]:
     notes: list[str] = []
     if np.unique(y[matched]).size == 1:
         notes.append("The outcome takes a single value in the matched sample: no variation, "
                      "so the standard error is 0 and no p-value is given.")
-    if kind == "robust" and method == "regression":
-        notes.append("With controls reused (matching with replacement) the HC1 standard error of "
-                     "a regression ignores that reuse; compare with the Abadie-Imbens standard "
-                     "error of the difference in means.")
+    if replace and kind != "abadie_imbens":
+        notes.append("Controls are reused (matching with replacement): the estimate is fitted on "
+                     "one row per unit per matched set (MatchIt's get_matches)"
+                     + ("; standard errors clustered two-way on matched sets and units."
+                        if kind == "cluster" else
+                        "; the HC1 standard error ignores the reuse of controls."))
     if is_binary and method == "regression":
         notes.append("Risk and odds ratios come from the weighted proportions (not adjusted "
                      "for covariates).")

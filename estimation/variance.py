@@ -15,6 +15,7 @@ See docs/effects.md for the formulas.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,8 +76,28 @@ def fit_wls(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> WlsFit:
     return WlsFit(coef, residuals, Xk, w, kept, bread)
 
 
-def sandwich_vcov(fit: WlsFit, clusters: np.ndarray | None) -> tuple[np.ndarray, int]:
-    """CR1 covariance (HC1 when ``clusters`` is None) and the number of clusters used."""
+def _cluster_meat(scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, int]:
+    """sum_g u_g u_g' over the clusters of ``ids``, and the number of clusters."""
+    _, codes = np.unique(ids, return_inverse=True)
+    n_clusters = int(codes.max()) + 1
+    if n_clusters < 2:
+        raise InvalidInputError(
+            "A cluster-robust standard error needs at least 2 clusters (matched pairs or "
+            f"subclasses); got {n_clusters}."
+        )
+    sums = np.zeros((n_clusters, scores.shape[1]))
+    np.add.at(sums, codes, scores)
+    return sums.T @ sums, n_clusters
+
+
+def sandwich_vcov(fit: WlsFit, clusters) -> tuple[np.ndarray, int]:
+    """CR1 covariance and the number of clusters (of the first dimension).
+
+    ``clusters`` is None (HC1), one array of ids, or a list of arrays for multiway
+    clustering (Cameron, Gelbach and Miller 2011, as sandwich::vcovCL): the sum over every
+    non-empty combination of dimensions of (-1)^(size+1) G/(G-1) B M B, with the
+    combination's clusters the intersections, times (n-1)/(n-k).
+    """
     n, k = fit.n, fit.k
     if n - k <= 0:
         raise InvalidInputError(
@@ -84,22 +105,39 @@ def sandwich_vcov(fit: WlsFit, clusters: np.ndarray | None) -> tuple[np.ndarray,
         )
     scores = (fit.weights * fit.residuals)[:, None] * fit.X
     if clusters is None:
-        meat = scores.T @ scores
-        n_clusters = n
-        adjust = n / (n - k)
-    else:
-        _, codes = np.unique(clusters, return_inverse=True)
-        n_clusters = int(codes.max()) + 1
-        if n_clusters < 2:
-            raise InvalidInputError(
-                "A cluster-robust standard error needs at least 2 clusters (matched pairs or "
-                f"subclasses); got {n_clusters}."
-            )
-        sums = np.zeros((n_clusters, k))
-        np.add.at(sums, codes, scores)
-        meat = sums.T @ sums
-        adjust = n_clusters / (n_clusters - 1) * (n - 1) / (n - k)
-    return adjust * fit.bread @ meat @ fit.bread, n_clusters
+        return n / (n - k) * fit.bread @ (scores.T @ scores) @ fit.bread, n
+    dimensions = list(clusters) if isinstance(clusters, list) else [clusters]
+    codes = [np.unique(np.asarray(d), return_inverse=True)[1].astype(np.int64) for d in dimensions]
+    total = np.zeros((k, k))
+    first = 0
+    for size in range(1, len(codes) + 1):
+        for combo in itertools.combinations(range(len(codes)), size):
+            ids = codes[combo[0]]
+            for j in combo[1:]:
+                ids = ids * (int(codes[j].max()) + 1) + codes[j]
+            meat, g = _cluster_meat(scores, ids)
+            first = first or g
+            total += (-1) ** (size + 1) * g / (g - 1) * meat
+    return (n - 1) / (n - k) * fit.bread @ total @ fit.bread, first
+
+
+def stacked_pairs(match_matrix: np.ndarray, treat: np.ndarray):
+    """MatchIt's ``get_matches()`` layout: one row per unit per matched set.
+
+    Returns (unit, pair, weight): each matched treated unit with weight 1, each of its m
+    controls with weight 1/m, ``pair`` numbering the matched sets.
+    """
+    treated = np.flatnonzero(treat)
+    filled = match_matrix >= 0
+    m = filled.sum(axis=1)
+    rows = np.flatnonzero(m > 0)
+    control_row, slot = np.nonzero(filled)
+    units = np.concatenate([treated[rows], match_matrix[control_row, slot]])
+    pairs = np.concatenate([rows, control_row])
+    weights = np.concatenate([np.ones(rows.size), 1.0 / m[control_row]])
+    is_control = np.r_[np.zeros(rows.size, bool), np.ones(control_row.size, bool)]
+    order = np.lexsort((is_control, pairs))
+    return units[order], pairs[order], weights[order]
 
 
 def nearest_same_group(distance: np.ndarray, rows: np.ndarray, pool: np.ndarray, J: int):

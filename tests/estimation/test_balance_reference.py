@@ -100,3 +100,42 @@ def test_effects_equal_reference(case):
     assert adjusted.std_error == pytest.approx(expected["se_regression"], rel=1e-7)
     assert difference.estimate == pytest.approx(expected["att_difference"], rel=1e-9)
     assert difference.std_error == pytest.approx(expected["se_difference"], rel=1e-7)
+
+
+def _stacked_sample() -> tuple[MatchedSample, pd.DataFrame]:
+    """lalonde 2:1 with replacement, rebuilt from R's get_matches() output."""
+    data = pd.read_csv(GOLDEN / "balance" / "lalonde.csv")
+    stacked = pd.read_csv(GOLDEN / "effects" / "lalonde_nn2_replace_matched.csv")
+    position = {str(i): k for k, i in enumerate(data["id"].astype(str))}
+    stacked["row"] = stacked["id"].astype(str).map(position)
+    treat = data["treat"].to_numpy() == 1
+    treated = np.flatnonzero(treat)
+    slot = {t: r for r, t in enumerate(treated)}
+    mm = np.full((treated.size, 2), -1, dtype=np.int64)
+    for _, group in stacked.groupby("subclass", sort=False):
+        t_row = int(group.loc[group["treat"] == 1, "row"].iloc[0])
+        controls = group.loc[group["treat"] == 0, "row"].to_numpy()
+        mm[slot[t_row], : controls.size] = controls
+    weights = np.zeros(len(data))
+    weights[treated[(mm >= 0).any(axis=1)]] = 1.0
+    for row in mm:
+        used = row[row >= 0]
+        weights[used] += 1.0 / max(used.size, 1)
+    sample = MatchedSample(treat=treat, distance=np.zeros(len(data)), weights=weights,
+                           subclass=np.full(len(data), -1), match_matrix=mm,
+                           discarded=np.zeros(len(data), bool),
+                           covariates=data[CASES["lalonde_nn1"][1]], settings={"replace": True})
+    return sample, data
+
+
+def test_replacement_two_way_cluster_equals_matchit_get_matches_reference():
+    """vcovCL(lm(..., data = get_matches(m)), cluster = ~subclass + id), as MatchIt advises."""
+    sample, data = _stacked_sample()
+    expected = json.loads((GOLDEN / "effects" / "lalonde_nn2_replace.json").read_text())
+    adjusted = estimate_att(sample, data["re78"], covariates=CASES["lalonde_nn1"][1])
+    assert adjusted.se_type == "cluster"
+    assert adjusted.estimate == pytest.approx(expected["att_regression"], rel=1e-9)
+    assert adjusted.std_error == pytest.approx(expected["se_regression"], rel=1e-7)
+    difference = estimate_att(sample, data["re78"], se_type="cluster")
+    assert difference.estimate == pytest.approx(expected["att_difference"], rel=1e-9)
+    assert difference.std_error == pytest.approx(expected["se_difference"], rel=1e-7)

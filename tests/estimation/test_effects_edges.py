@@ -138,16 +138,25 @@ def test_no_matched_controls_and_single_pair():
         estimate_att(one, y)
 
 
-def test_replacement_without_subclass_needs_another_se():
+def test_replacement_uses_abadie_imbens_or_two_way_clusters():
     sample, y = _pairs()
     reused = MatchedSample(**{**sample.__dict__, "subclass": np.full(sample.n, -1),
                               "settings": {"replace": True}})
     auto = estimate_att(reused, y)
     assert auto.se_type == "abadie_imbens"
-    with pytest.raises(EstimationError, match="use se_type='abadie_imbens' or 'robust'"):
-        estimate_att(reused, y, se_type="cluster")
+    two_way = estimate_att(reused, y, se_type="cluster")
+    assert two_way.se_type == "cluster" and two_way.estimate == pytest.approx(auto.estimate)
     regression = estimate_att(reused, y, covariates=["x"])
-    assert regression.se_type == "robust" and any("HC1" in n for n in regression.notes)
+    assert regression.se_type == "cluster" and any("two-way" in n for n in regression.notes)
+    robust = estimate_att(reused, y, covariates=["x"], se_type="robust")
+    assert any("ignores the reuse" in n for n in robust.notes)
+
+
+def test_unmatched_subclass_without_reuse_is_an_error():
+    sample, y = _pairs()
+    broken = MatchedSample(**{**sample.__dict__, "subclass": np.full(sample.n, -1)})
+    with pytest.raises(EstimationError, match="some matched units have no subclass"):
+        estimate_att(broken, y)
 
 
 def test_effect_estimate_is_exported():
