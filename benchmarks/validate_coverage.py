@@ -44,7 +44,8 @@ DESIGNS = {
     ),
     "1:1 with replacement": (
         {"ratio": 1, "replace": True},
-        [("difference", False, "abadie_imbens"), ("difference", False, "robust")],
+        [("difference", False, "abadie_imbens"), ("difference", False, "cluster"),
+         ("regression", True, "cluster"), ("difference", False, "robust")],
     ),
     "1:1 with replacement, true score": (
         {"ratio": 1, "replace": True, "distance": "true"},
