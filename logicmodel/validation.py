@@ -143,7 +143,11 @@ class Validator:
             why = "is a directory" if os.path.isdir(path) else "does not exist"
             self.issues.append(_issue_at(model_document, ("catalogue",), CATALOGUE_RULE, "error", f"catalogue file '{path}' {why}; the path is relative to the model file"))
             return None
-        loaded = self.catalogue_file(path, display=path)
+        try:
+            loaded = self.catalogue_file(path, display=path)
+        except FileUnreadableError as exc:
+            self.issues.append(_issue_at(model_document, ("catalogue",), CATALOGUE_RULE, "error", f"catalogue file '{path}': {exc.message}"))
+            return None
         if loaded.value is None:
             self.issues.append(
                 _issue_at(model_document, ("catalogue",), CATALOGUE_RULE, "warning", f"catalogue '{path}' has errors; indicator and outcome references were not checked")

@@ -216,7 +216,7 @@ def _build_tree(text: str, file: str) -> _Node:
     builder = _TreeBuilder(file)
     for event in _events(text, file):
         builder.feed(event)
-    if builder.root is None:
+    if builder.root is None or (builder.root.kind == "scalar" and builder.root.value is None):
         raise DocumentShapeError(file, 1, 1, "empty file; expected a YAML mapping (key: value lines)")
     if builder.root.kind != "map":
         what = {"seq": "a list", "scalar": "a single value", "alias": "an alias"}[builder.root.kind]
@@ -347,7 +347,12 @@ def _short_tag(tag: str) -> str:
     return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
 
 
+_SCALAR_STARTS = frozenset("~nNtTfF-+.0123456789")
+
+
 def _resolve_scalar(text: str) -> Any:
+    if text and text[0] not in _SCALAR_STARTS:
+        return text
     for tag, pattern, _ in _CORE_SCALARS:
         if pattern.match(text):
             return _construct_core(text, tag)

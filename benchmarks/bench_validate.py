@@ -1,0 +1,111 @@
+"""Time ``tiltak validate`` on the shipped models and on 1,000 generated models.
+
+Usage: python benchmarks/bench_validate.py [--models 1000] [--nodes 24] [--repeat 3]
+
+Prints wall-clock seconds (time.perf_counter) of the command in a fresh process (start-up
+included), per-model cost, and the in-process time of ``validate_paths`` alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from logicmodel.yamlsource import dump_yaml  # noqa: E402
+
+LEVEL_PLAN = [("input", None), ("activity", None), ("output", None), ("outcome", "short"), ("outcome", "medium"), ("outcome", "long"), ("impact", None)]
+INDICATORS = ["participants", "sessions_attended", "completion_share", "hscl10_mean", "mi_importance_mean",
+              "applications_per_100_participants", "assisted_returns_per_100_participants", "long_stay_share"]
+
+
+def generated_model(index: int, size: int, rng: random.Random) -> dict:
+    """A valid model of about ``size`` nodes spread over the levels, linked forward."""
+    per_level = max(1, size // len(LEVEL_PLAN))
+    nodes, layers = [], []
+    for level, horizon in LEVEL_PLAN:
+        layer = []
+        for k in range(per_level if level != "impact" else 1):
+            node = {"id": f"{level}_{horizon or 'x'}_{k}", "level": level, "title": {"nb": f"Node {k} på nivå {level}", "en": f"Node {k}"}}
+            if horizon:
+                node["horizon"] = horizon
+            if level in ("outcome", "impact"):
+                node["indicators"] = [rng.choice(INDICATORS)]
+            layer.append(node["id"])
+            nodes.append(node)
+        layers.append(layer)
+    pairs: dict[str, set[str]] = {}
+    for upper, lower in zip(layers, layers[1:]):
+        for k, target in enumerate(lower):
+            pairs.setdefault(upper[k % len(upper)], set()).add(target)
+        for k, source in enumerate(upper):
+            pairs.setdefault(source, set()).add(lower[rng.randrange(len(lower))])
+    links = [{"from": source, "to": sorted(targets), "mechanism": "fordi", "lag_months": rng.randint(0, 6)} for source, targets in pairs.items()]
+    return {
+        "id": f"model-{index}", "title": f"Generert modell {index}", "version": "1", "measure": "VV",
+        "period": {"start": "2011-01", "end": None}, "catalogue": "indicators.yaml", "nodes": nodes, "links": links,
+        "expected_changes": [{"id": "return_up", "node": layers[-2][0], "outcome": "assisted_return_12m", "direction": "increase",
+                              "min_change": 0.05, "horizon_months": 12}],
+        "evaluation": {"treatment": {"measure": "VV"}, "covariates": ["age", "sex", "nationality"], "tests": ["return_up"]},
+        "monitoring": {"indicators": sorted({i for n in nodes for i in n.get("indicators", [])})},
+        "costs": {"per_participant_nok": 10000},
+    }
+
+
+def write_models(folder: Path, count: int, size: int) -> None:
+    rng = random.Random(20260101)
+    shutil.copy(REPO / "models" / "indicators.yaml", folder / "indicators.yaml")
+    for index in range(count):
+        (folder / f"model-{index:04d}.yaml").write_text(dump_yaml(generated_model(index, size, rng)), encoding="utf-8")
+
+
+def timed_command(args: list[str], repeat: int) -> tuple[float, int, str]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, "-m", "tiltak", *args], capture_output=True, text=True, cwd=REPO)
+        times.append(time.perf_counter() - start)
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr.strip()
+    return statistics.median(times), result.returncode, summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=1000)
+    parser.add_argument("--nodes", type=int, default=24)
+    parser.add_argument("--repeat", type=int, default=3)
+    options = parser.parse_args()
+
+    seconds, code, summary = timed_command(["--help"], options.repeat)
+    print(f"tiltak --help (start-up)               : {seconds:7.3f} s")
+    seconds, code, summary = timed_command(["validate", "models"], options.repeat)
+    print(f"tiltak validate models/ (shipped)      : {seconds:7.3f} s  exit {code}  [{summary}]")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        write_models(folder, options.models, options.nodes)
+        size = sum(f.stat().st_size for f in folder.iterdir()) / 1e6
+        seconds, code, summary = timed_command(["validate", str(folder)], options.repeat)
+        print(f"tiltak validate {options.models} generated models: {seconds:7.3f} s  exit {code}  [{summary}]  ({size:.1f} MB)")
+        print(f"  per model                            : {1000 * seconds / options.models:7.2f} ms")
+        from logicmodel.validation import validate_paths
+
+        start = time.perf_counter()
+        report = validate_paths([str(folder)])
+        inside = time.perf_counter() - start
+        print(f"  validate_paths in-process            : {inside:7.3f} s  ({1000 * inside / options.models:.2f} ms per model, {report.errors} errors)")
+    print(f"cpu count: {os.cpu_count()}")
+
+
+if __name__ == "__main__":
+    main()
