@@ -74,6 +74,15 @@ def _header_ids(diagram: DiagramInput) -> dict[str, str]:
     return ids
 
 
+def _band_block(diagram: DiagramInput, key: str, header_id: str) -> list[str]:
+    """The ``rank=same`` subgraph of one band: its header node and its model nodes."""
+    band_label = quote(BAND_LABELS[diagram.lang][key])
+    header = f'shape=plaintext, style="", fontname="Helvetica-Bold", label={band_label}'
+    lines = [f"  subgraph {quote('level_' + key)} {{", "    rank=same;", f"    {quote(header_id)} [{header}];"]
+    lines += [_node_line(node, diagram.lang) for node in diagram.nodes if node.band == key]
+    return lines + ["  }"]
+
+
 def render_dot(diagram: DiagramInput) -> str:
     """The DOT document of a checked diagram."""
     headers = _header_ids(diagram)
@@ -84,19 +93,9 @@ def render_dot(diagram: DiagramInput) -> str:
         f"fontname=Helvetica, fontsize={FONT_SIZE:g}];",
         '  edge [color="#5b6770"];',
     ]
-    present = []
-    for key, _, _ in BANDS:
-        members = [node for node in diagram.nodes if node.band == key]
-        if not members:
-            continue
-        present.append(key)
-        out.append(f"  subgraph {quote('level_' + key)} {{")
-        out.append("    rank=same;")
-        band_label = quote(BAND_LABELS[diagram.lang][key])
-        header = f'shape=plaintext, style="", fontname="Helvetica-Bold", label={band_label}'
-        out.append(f"    {quote(headers[key])} [{header}];")
-        out.extend(_node_line(node, diagram.lang) for node in members)
-        out.append("  }")
+    present = [key for key, _, _ in BANDS if any(node.band == key for node in diagram.nodes)]
+    for key in present:
+        out.extend(_band_block(diagram, key, headers[key]))
     for a, b in zip(present, present[1:]):
         out.append(f"  {quote(headers[a])} -> {quote(headers[b])} [style=invis];")
     out.extend(_edge_line(diagram, edge) for edge in diagram.edges)

@@ -10,6 +10,7 @@ tag or a dash pattern, so the drawing also reads in black and white.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
@@ -192,6 +193,21 @@ def _empty_note(diagram: DiagramInput, top: float) -> list[str]:
     return [text_element(MARGIN, top + 20.0, PHRASES[diagram.lang]["empty"], FONT, 'class="empty-note"')]
 
 
+def element_prefix(diagram: DiagramInput) -> str:
+    """A prefix for element ids, from the model id, so that drawings of different models
+    can sit in one HTML page without clashing ids."""
+    return "logicmodel-" + (re.sub(r"[^A-Za-z0-9_-]", "-", diagram.id) or "diagram")
+
+
+def _root(width: float, height: float, label: str, prefix: str) -> str:
+    """The opening ``<svg>`` tag: size, accessible name and default font."""
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{num(width)}" height="{num(height)}" '
+        f'viewBox="0 0 {num(width)} {num(height)}" role="img" aria-label="{attr(label)}" '
+        f'aria-describedby="{prefix}-desc" font-family="{attr(FONT_FAMILY)}" fill="{TEXT_COLOUR}">'
+    )
+
+
 def render_svg(diagram: DiagramInput) -> str:
     """The SVG document of a checked diagram."""
     layout = compute_layout(diagram)
@@ -204,14 +220,12 @@ def render_svg(diagram: DiagramInput) -> str:
     items = legend_items(diagram, layout)
     legend, legend_height = draw_legend(items, MARGIN, band_bottom + 18.0, width - 2 * MARGIN, diagram.lang)
     height = band_bottom + (legend_height + 18.0 if items else 0.0) + MARGIN
-    summary = describe(diagram)
     label = PHRASES[diagram.lang]["diagram"] + (f": {diagram.title}" if diagram.title else "")
+    prefix = element_prefix(diagram)
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{num(width)}" height="{num(height)}" '
-        f'viewBox="0 0 {num(width)} {num(height)}" role="img" aria-label="{attr(label)}" '
-        f'aria-describedby="diagram-desc" font-family="{attr(FONT_FAMILY)}" fill="{TEXT_COLOUR}">',
-        f'<title id="diagram-title">{escape(label)}</title>',
-        f'<desc id="diagram-desc">{escape(summary)}</desc>',
+        _root(width, height, label, prefix),
+        f'<title id="{prefix}-title">{escape(label)}</title>',
+        f'<desc id="{prefix}-desc">{escape(describe(diagram))}</desc>',
         f'<polygon class="background" points="{rectangle(0.0, 0.0, width, height)}" fill="#ffffff"/>',
         *header,
         *_bands(body, diagram.lang, header_height, band_bottom),

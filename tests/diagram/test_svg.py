@@ -57,6 +57,7 @@ def test_svg_is_well_formed_and_accessible():
     description = root.find("svg:desc", NS).text
     assert "45 noder" in description and "Frivillig retur med assistanse" in description
     assert svg.startswith("<svg ") and svg.endswith("</svg>\n")
+    assert root.get("aria-describedby") == root.find("svg:desc", NS).get("id") == "logicmodel-returtiltak-desc"
 
 
 def test_45_node_model_geometry_and_titles():
