@@ -94,3 +94,12 @@ def test_warnings_alone_exit_0(cli, mutate):
     assert result.returncode == 0
     assert "warning LM034" in result.stdout
     assert result.stdout.endswith("2 files checked: 0 errors, 1 warning\n")
+
+
+def test_the_annotated_example_in_the_docs_validates(tmp_path: Path):
+    text = (REPO / "docs" / "logic-models.md").read_text(encoding="utf-8")
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "example.yaml").write_text(example, encoding="utf-8")
+    (tmp_path / "indicators.yaml").write_text((REPO / "models" / "indicators.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    report = validate_paths([str(tmp_path / "example.yaml")])
+    assert [i.render() for i in report.issues] == []
