@@ -4,8 +4,9 @@ if TYPE_CHECKING:
     import networkx as nx
 
 Node ids are sanitised to ``n_`` plus letters, digits and underscores (made unique);
-labels are quoted with Mermaid's entity codes for quotes, ``#``, ``<``, ``>``, ``&``,
-``;`` and backticks, so no title can break the chart.
+labels are quoted, with Mermaid's entity codes for quotes, ``#``, ``<``, ``>``, ``&``,
+``;``, backticks, brackets, parentheses, braces and ``|``, so no title can break the
+chart.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from logicmodel.diagram.vocabulary import BAND_LABELS, BANDS, RATING_STYLES, VER
 if TYPE_CHECKING:
     import networkx as nx
 
-_ENTITIES = {"#": "#35;", '"': "#quot;", "&": "#amp;", "<": "#lt;", ">": "#gt;", ";": "#59;", "`": "#96;"}
+_ENTITIES = {"#": "#35;", '"': "#quot;", "&": "#amp;", "<": "#lt;", ">": "#gt;"}
+_ENTITIES.update({char: f"#{ord(char)};" for char in ";`[](){}|"})
 ARROWS = {None: "-->", "supported": "==>", "weakened": "-.->", "refuted": "-.->", "untested": "-.->"}
 
 
