@@ -346,3 +346,15 @@ def test_verdict_tags_have_enough_contrast_on_their_fill():
     for verdict, style in VERDICT_STYLES.items():
         light, dark = sorted((_luminance(style.fill), _luminance(style.ink)), reverse=True)
         assert (light + 0.05) / (dark + 0.05) >= 4.5, verdict
+
+
+def test_a_real_renderer_draws_the_svg(tmp_path):
+    import shutil
+
+    if shutil.which("rsvg-convert") is None:
+        pytest.skip("rsvg-convert (librsvg2-bin) is not installed")
+    source = tmp_path / "model.svg"
+    source.write_text(to_svg(return_model(verdicts=True, ratings=True)), encoding="utf-8")
+    done = subprocess.run(["rsvg-convert", "-o", str(tmp_path / "model.png"), str(source)], capture_output=True, text=True)
+    assert done.returncode == 0 and not done.stderr.strip(), done.stderr
+    assert (tmp_path / "model.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
