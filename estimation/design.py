@@ -93,74 +93,98 @@ def _kind(series: pd.Series) -> str:
     return "bool" if inferred == "boolean" else "category"
 
 
-def _missing_counts(frame: pd.DataFrame) -> dict[str, int]:
-    counts = frame.isna().sum()
-    return {str(c): int(n) for c, n in counts.items() if n > 0}
-
-
-def _levels(series: pd.Series, kind: str) -> list:
-    if kind == "category" and isinstance(series.dtype, pd.CategoricalDtype):
-        used = set(series.dropna().unique())
-        return [c for c in series.cat.categories if c in used]
-    values = pd.unique(series.dropna())
+def _sorted_codes(series: pd.Series) -> tuple[np.ndarray, list]:
+    """Integer codes (-1 for missing) and the levels they index, levels sorted."""
     try:
-        return sorted(values)
-    except TypeError:
-        return sorted(values, key=str)
+        codes, uniques = pd.factorize(series, sort=True)
+        return np.asarray(codes), list(uniques)
+    except TypeError:  # values of mixed types: sort them by their text
+        codes, uniques = pd.factorize(series, sort=False)
+        order = sorted(range(len(uniques)), key=lambda i: str(uniques[i]))
+        remap = np.empty(len(order) + 1, dtype=np.int64)
+        remap[np.asarray(order, dtype=np.int64)] = np.arange(len(order))
+        remap[-1] = -1
+        return remap[np.asarray(codes)], [uniques[i] for i in order]
 
 
-def _categorical_columns(name: str, series: pd.Series, kind: str, fill: bool):
-    """0/1 columns for every level but the first; booleans give one '<name>TRUE' column."""
+def _encode(series: pd.Series, kind: str) -> tuple[np.ndarray, list]:
+    """Codes and levels of a logical or categorical column (reference level first)."""
     if kind == "bool":
-        levels: list = [False, True]
-        codes = pd.Categorical(series.astype(object), categories=levels).codes
-    else:
-        levels = _levels(series, kind)
-        codes = pd.Categorical(series, categories=levels).codes
-    if fill and (codes < 0).any():
-        codes = np.where(codes < 0, len(levels), codes)
-        levels = [*levels, MISSING_LEVEL]
-    columns, names = [], []
-    for code, level in enumerate(levels[1:], start=1):
-        columns.append((codes == code).astype(np.float64))
-        names.append(f"{name}{'TRUE' if level is True else level}")
-    return columns, names, tuple(str(v) for v in levels)
+        if series.dtype == bool:
+            return series.to_numpy().astype(np.int64), [False, True]
+        missing = series.isna().to_numpy()
+        truth = series.fillna(False).astype(bool).to_numpy()
+        return np.where(missing, -1, truth.astype(np.int64)), [False, True]
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy().astype(np.int64)
+        used = np.unique(codes[codes >= 0])
+        remap = np.full(len(series.cat.categories) + 1, -1, dtype=np.int64)
+        remap[used] = np.arange(used.size)
+        return remap[codes], [series.cat.categories[i] for i in used]
+    return _sorted_codes(series)
+
+
+def _dummies(name: str, codes: np.ndarray, levels: list) -> tuple[list, list]:
+    """0/1 columns for every level but the first, named as R names them."""
+    names = [f"{name}{'TRUE' if level is True else level}" for level in levels[1:]]
+    return [(codes == code) for code in range(1, len(levels))], names
 
 
 def design_matrix(X: object, missing: str = "error") -> DesignMatrix:
     """Expand covariates into a float design matrix (no intercept column).
 
     Raises MissingValuesError naming each column with missing values and its row count,
-    unless ``missing="indicator"``.
+    unless ``missing="indicator"``. The matrix is Fortran-ordered (one column at a time).
     """
     check_choice("design_matrix", "missing", missing, ("error", "indicator"))
     frame = as_frame(X)
-    counts = _missing_counts(frame)
-    if counts and missing == "error":
-        raise MissingValuesError(counts)
-    columns: list[np.ndarray] = []
-    names: list[str] = []
-    sources: list[str] = []
-    levels: dict[str, tuple[str, ...]] = {}
+    encoded, counts = [], {}
     for column in frame.columns:
         name, series = str(column), frame[column]
         kind = _kind(series)
         if kind == "numeric":
             values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+            n_missing = int(np.isnan(values).sum())
+            encoded.append((name, values, None))
+        else:
+            codes, levels = _encode(series, kind)
+            n_missing = int((codes < 0).sum())
+            encoded.append((name, codes, levels))
+        if n_missing:
+            counts[name] = n_missing
+    if counts and missing == "error":
+        raise MissingValuesError(counts)
+    return _assemble(encoded, counts, len(frame))
+
+
+def _assemble(encoded: list, counts: dict[str, int], n: int) -> DesignMatrix:
+    """Write every design column into one preallocated matrix."""
+    columns: list = []
+    names: list[str] = []
+    sources: list[str] = []
+    levels_of: dict[str, tuple[str, ...]] = {}
+    for name, values, levels in encoded:
+        if levels is None:
             cols, labels = [values], [name]
             if name in counts:
-                mean = float(np.nanmean(values)) if counts[name] < len(values) else 0.0
-                cols = [np.where(np.isnan(values), mean, values), np.isnan(values).astype(float)]
-                labels = [name, f"{name}:missing"]
+                gaps = np.isnan(values)
+                mean = float(values[~gaps].mean()) if counts[name] < n else 0.0
+                cols, labels = [np.where(gaps, mean, values), gaps], [name, f"{name}:missing"]
         else:
-            cols, labels, levels[name] = _categorical_columns(name, series, kind, name in counts)
+            if name in counts:
+                values = np.where(values < 0, len(levels), values)
+                levels = [*levels, MISSING_LEVEL]
+            cols, labels = _dummies(name, values, levels)
+            levels_of[name] = tuple(str(v) for v in levels)
         columns.extend(cols)
         names.extend(labels)
         sources.extend([name] * len(labels))
-    matrix = np.column_stack(columns) if columns else np.empty((len(frame), 0))
-    if not np.isfinite(matrix).all():
-        bad = [names[j] for j in range(matrix.shape[1]) if not np.isfinite(matrix[:, j]).all()]
+    matrix = np.empty((n, len(columns)), order="F")
+    for j, col in enumerate(columns):
+        matrix[:, j] = col
+    bad = [names[j] for j in range(matrix.shape[1]) if not np.isfinite(matrix[:, j]).all()]
+    if bad:
         raise InvalidInputError(
             f"Covariates must be finite numbers; infinite values in: {', '.join(bad)}."
         )
-    return DesignMatrix(np.ascontiguousarray(matrix), tuple(names), tuple(sources), levels)
+    return DesignMatrix(matrix, tuple(names), tuple(sources), levels_of)

@@ -19,7 +19,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg, special, stats
 
 EPS = np.finfo(float).eps
 _CHUNK = 1 << 13  # rows per block: small blocks stay in cache
@@ -43,11 +42,14 @@ class BinomialFit:
 
 def _linkinv(eta: np.ndarray, link: str) -> np.ndarray:
     if link == "logit":
-        mu = special.expit(eta)
+        with np.errstate(over="ignore"):
+            mu = 1.0 / (1.0 + np.exp(-eta))
         if np.abs(eta).max(initial=0.0) > 30:  # R's clamping of the logistic
             mu = np.where(eta < -30, EPS, np.where(eta > 30, 1 - EPS, mu))
         return mu
-    thresh = -stats.norm.ppf(EPS)
+    from scipy import special  # only the probit link needs scipy
+
+    thresh = -special.ndtri(EPS)
     return special.ndtr(np.clip(eta, -thresh, thresh))
 
 
@@ -62,7 +64,11 @@ def _mu_eta(eta: np.ndarray, link: str) -> np.ndarray:
 
 
 def _linkfun(mu: np.ndarray, link: str) -> np.ndarray:
-    return special.logit(mu) if link == "logit" else special.ndtri(mu)
+    if link == "logit":
+        return np.log(mu / (1.0 - mu))
+    from scipy import special
+
+    return special.ndtri(mu)
 
 
 def _deviance(treated: np.ndarray, mu: np.ndarray) -> float:
@@ -115,7 +121,7 @@ def _linear_predictor(X: np.ndarray, beta: np.ndarray) -> np.ndarray:
 def _newton_step(hess: np.ndarray, grad: np.ndarray) -> np.ndarray:
     """Solve ``hess @ step = grad`` after scaling to unit diagonal (Jacobi)."""
     d = 1.0 / np.sqrt(np.where(np.diag(hess) > 0, np.diag(hess), 1.0))
-    return d * linalg.solve(hess * np.outer(d, d), grad * d, assume_a="pos")
+    return d * np.linalg.solve(hess * np.outer(d, d), grad * d)
 
 
 def _kept_columns(gram: np.ndarray, tol: float = 1e-7) -> list[int]:
@@ -127,7 +133,7 @@ def _kept_columns(gram: np.ndarray, tol: float = 1e-7) -> list[int]:
         if kept:
             g_kk = gram[np.ix_(kept, kept)]
             g_kj = gram[kept, j]
-            resid = gram[j, j] - g_kj @ linalg.solve(g_kk, g_kj, assume_a="pos")
+            resid = gram[j, j] - g_kj @ np.linalg.solve(g_kk, g_kj)
         else:
             resid = gram[j, j]
         if resid > (tol**2) * gram[j, j]:
@@ -177,7 +183,7 @@ def _irls(X: np.ndarray, y: np.ndarray, link: str, max_iter: int, tol: float):
 def fit_binomial(X: np.ndarray, y: np.ndarray, link: str = "logit", max_iter: int = 100,
                  tol: float = 1e-12) -> BinomialFit:
     """Fit ``y ~ 1 + X`` by maximum likelihood; warn as R does on separation."""
-    X = np.ascontiguousarray(X, dtype=np.float64)
+    X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     kept = _kept_columns(_centred_gram(X))  # includes 0, the intercept
     if len(kept) < X.shape[1] + 1:
@@ -186,7 +192,7 @@ def fit_binomial(X: np.ndarray, y: np.ndarray, link: str = "logit", max_iter: in
             "earlier ones and were dropped from the propensity model (R reports their "
             "coefficients as NA).", PropensityWarning, stacklevel=3)
     columns = [k - 1 for k in kept if k > 0]
-    model_X = X if len(columns) == X.shape[1] else np.ascontiguousarray(X[:, columns])
+    model_X = X if len(columns) == X.shape[1] else np.asfortranarray(X[:, columns])
     if 0 not in kept:  # only possible with no rows; keep R's intercept regardless
         kept = [0, *kept]
     beta, eta, mu, it, converged, dev = _irls(model_X, y, link, max_iter, tol)

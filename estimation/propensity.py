@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import special
 
 from estimation.design import DesignMatrix, design_matrix
 from estimation.glm import fit_binomial
@@ -106,7 +105,7 @@ class PropensityScore:
         self.estimator_ = self.estimator.fit(design.matrix, treat.astype(int))
         self.scores_ = self._proba(design.matrix)
         with np.errstate(divide="ignore"):
-            self.linear_predictor_ = special.logit(self.scores_)
+            self.linear_predictor_ = np.log(self.scores_) - np.log1p(-self.scores_)
         return self
 
     def _proba(self, matrix: np.ndarray) -> np.ndarray:
