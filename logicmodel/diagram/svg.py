@@ -113,13 +113,13 @@ def _arrowhead(route: Route) -> str:
     return f"{num(tip_x)},{num(tip_y)} {num(base_x)},{num(tip_y - ARROW_HALF)} {num(base_x)},{num(tip_y + ARROW_HALF)}"
 
 
-def _edge(diagram: DiagramInput, route: Route) -> str:
+def _edge(diagram: DiagramInput, route: Route, prefix: str) -> str:
     edge = diagram.edges[route.edge]
     style = RATING_STYLES.get(edge.rating or "", DEFAULT_LINK)
     dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
     rating = f' data-rating="{edge.rating}"' if edge.rating else ""
     return (
-        f'<g class="edge" data-source="{attr(diagram.nodes[edge.source].name)}" '
+        f'<g class="edge" id="{prefix}-edge-{route.edge}" data-source="{attr(diagram.nodes[edge.source].name)}" '
         f'data-target="{attr(diagram.nodes[edge.target].name)}"{rating}>'
         f"<title>{escape(_edge_title(diagram, edge))}</title>"
         f'<path class="link" d="{route.path()}" fill="none" stroke="{style.stroke}" '
@@ -129,7 +129,7 @@ def _edge(diagram: DiagramInput, route: Route) -> str:
     )
 
 
-def _node(diagram: DiagramInput, box: Box) -> str:
+def _node(diagram: DiagramInput, box: Box, prefix: str) -> str:
     node = diagram.nodes[box.node]
     style = VERDICT_STYLES.get(node.verdict or "", DEFAULT_NODE)
     dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
@@ -141,7 +141,7 @@ def _node(diagram: DiagramInput, box: Box) -> str:
         for i, line in enumerate(box.lines)
     )
     parts = [
-        f'<g class="node" data-node="{attr(node.name)}" data-level="{node.level}"'
+        f'<g class="node" id="{prefix}-node-{box.node}" data-node="{attr(node.name)}" data-level="{node.level}"'
         + (f' data-verdict="{node.verdict}"' if node.verdict else "")
         + ">",
         f"<title>{escape(_node_title(diagram, box.node))}</title>",
@@ -230,10 +230,10 @@ def render_svg(diagram: DiagramInput) -> str:
         *header,
         *_bands(body, diagram.lang, header_height, band_bottom),
         '<g class="edges">',
-        *(_edge(diagram, r) for r in body.routes),
+        *(_edge(diagram, r, prefix) for r in body.routes),
         "</g>",
         '<g class="nodes">',
-        *(_node(diagram, b) for b in body.boxes),
+        *(_node(diagram, b, prefix) for b in body.boxes),
         "</g>",
         *_empty_note(diagram, header_height),
         *legend,

@@ -58,6 +58,8 @@ def test_svg_is_well_formed_and_accessible():
     assert "45 noder" in description and "Frivillig retur med assistanse" in description
     assert svg.startswith("<svg ") and svg.endswith("</svg>\n")
     assert root.get("aria-describedby") == root.find("svg:desc", NS).get("id") == "logicmodel-returtiltak-desc"
+    ids = [element.get("id") for element in root.iter() if element.get("id")]
+    assert len(ids) == len(set(ids)) == 2 + 45 + return_model().number_of_edges()
 
 
 def test_45_node_model_geometry_and_titles():
