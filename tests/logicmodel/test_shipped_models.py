@@ -103,3 +103,13 @@ def test_the_annotated_example_in_the_docs_validates(tmp_path: Path):
     (tmp_path / "indicators.yaml").write_text((REPO / "models" / "indicators.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     report = validate_paths([str(tmp_path / "example.yaml")])
     assert [i.render() for i in report.issues] == []
+
+
+def test_validate_with_filters_binds_catalogue_filters(cli, mutate, workdir):
+    mutate("filter: \"instrument = 'hscl10'\"", "filter: \"instrumnt = 'hscl10'\"", file="catalogue.yaml")
+    result = cli("validate", str(workdir / "valid.yaml"), "--filters")
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = result.stdout.splitlines()[0]
+    assert line.startswith(f"{workdir / 'catalogue.yaml'}:17:13: error MON001 indicators.1.filter: ")
+    assert "unknown column 'instrumnt'" in line
+    assert cli("validate", "models", "--filters").returncode == 0

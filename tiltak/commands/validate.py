@@ -22,13 +22,35 @@ def load_checkers(specs: tuple[str, ...] = CHECKER_SPECS) -> list:
     return checkers
 
 
+def filter_checker(unit) -> list:
+    """Bind a catalogue's SQL filters against the data contract (imports DuckDB).
+
+    Problems are reported at the YAML line of the filter, with rule id MON001.
+    """
+    if unit.model is not None or unit.catalogue is None:
+        return []
+    from monitoring.filters import check_catalogue
+
+    document = unit.catalogue_document
+
+    def locate(path: tuple) -> tuple[str, int, int]:
+        where = document.position(path)
+        return document.file, where.line, where.column
+
+    return list(check_catalogue(unit.catalogue, locate))
+
+
 @click.command(name="validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
     help="text: one line per issue and a summary; json: a list of issue objects.",
 )
-def command(paths: tuple[str, ...], fmt: str) -> None:
+@click.option(
+    "--filters", "bind_filters", is_flag=True,
+    help="Also bind the catalogue's SQL filters against the data contract (starts DuckDB).",
+)
+def command(paths: tuple[str, ...], fmt: str, bind_filters: bool) -> None:
     """Check logic models (and the catalogues they use) for errors and warnings.
 
     PATHS are model files or folders; a folder checks every *.yaml model in it and the
@@ -42,10 +64,12 @@ def command(paths: tuple[str, ...], fmt: str) -> None:
     Example:
       tiltak validate models/
       tiltak validate models/veien-videre.yaml --format json
+      tiltak validate models/ --filters
     """
     from logicmodel.validation import validate_paths
 
-    report = validate_paths(list(paths), checkers=load_checkers())
+    checkers = load_checkers() + ([filter_checker] if bind_filters else [])
+    report = validate_paths(list(paths), checkers=checkers)
     if fmt == "json":
         click.echo(json.dumps([issue.to_dict() for issue in report.issues], ensure_ascii=False, indent=2))
     else:
