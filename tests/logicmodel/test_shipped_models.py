@@ -113,3 +113,12 @@ def test_validate_with_filters_binds_catalogue_filters(cli, mutate, workdir):
     assert line.startswith(f"{workdir / 'catalogue.yaml'}:17:13: error MON001 indicators.1.filter: ")
     assert "unknown column 'instrumnt'" in line
     assert cli("validate", "models", "--filters").returncode == 0
+
+
+def test_validate_with_filters_binds_subgroups_over_the_panel(cli, mutate, workdir):
+    path = mutate("    horizon_months: 12\n", "    horizon_months: 12\n    subgroup: \"age + 1\"\n")
+    result = cli("validate", str(path), "--filters")
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0] == (
+        f"{path}:49:15: error MON001 expected_changes.1.subgroup: subgroup 'age + 1': expected a condition; got an expression of type INTEGER"
+    )

@@ -23,12 +23,17 @@ def load_checkers(specs: tuple[str, ...] = CHECKER_SPECS) -> list:
 
 
 def filter_checker(unit) -> list:
-    """Bind a catalogue's SQL filters against the data contract (imports DuckDB).
+    """Bind SQL against the data contract (imports DuckDB): a catalogue's filters, and the
+    subgroup filters of a model's expected changes over the person-month panel.
 
     Problems are reported at the YAML line of the filter, with rule id MON001.
     """
-    if unit.model is not None or unit.catalogue is None:
-        return []
+    if unit.model is None:
+        return _catalogue_filter_issues(unit) if unit.catalogue is not None else []
+    return _subgroup_issues(unit)
+
+
+def _catalogue_filter_issues(unit) -> list:
     from monitoring.filters import check_catalogue
 
     document = unit.catalogue_document
@@ -38,6 +43,28 @@ def filter_checker(unit) -> list:
         return document.file, where.line, where.column
 
     return list(check_catalogue(unit.catalogue, locate))
+
+
+def _subgroup_issues(unit) -> list:
+    changes = [(i, c.subgroup) for i, c in enumerate(unit.model.expected_changes) if c.subgroup]
+    if not changes:
+        return []
+    from monitoring.filters import FilterError, SchemaBinder
+
+    issues, binder = [], SchemaBinder()
+    try:
+        for index, subgroup in changes:
+            try:
+                kind = binder.expression_type("person_month", subgroup)
+                problem = None if kind.strip('"') in ("BOOLEAN", "NULL") else f"expected a condition; got an expression of type {kind}"
+            except FilterError as exc:
+                problem = str(exc)
+            if problem:
+                path = ("expected_changes", index, "subgroup")
+                issues.append(unit.issue(unit.model_document, path, "MON001", "error", f"subgroup {subgroup!r}: {problem}"))
+    finally:
+        binder.close()
+    return issues
 
 
 @click.command(name="validate")
