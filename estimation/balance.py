@@ -51,8 +51,7 @@ def _term_kind(series: pd.Series) -> str:
         return "category"
     if pd.api.types.is_numeric_dtype(series.dtype):
         return "numeric"
-    values = series.dropna()
-    if len(values) and values.map(lambda v: isinstance(v, (bool, np.bool_))).all():
+    if pd.api.types.infer_dtype(series, skipna=True) == "boolean":
         return "bool"
     return "category"
 
@@ -96,22 +95,24 @@ def expand_terms(covariates: pd.DataFrame) -> list[BalanceTerm]:
             values = series.map(bool).to_numpy(dtype=np.float64)
             terms.append(BalanceTerm(f"{name}TRUE", name, "TRUE", values))
         else:
-            objects = series.astype(object).to_numpy()
+            codes, uniques = pd.factorize(series, sort=False)
+            position = {level: k for k, level in enumerate(uniques)}
             for level in _factor_levels(series):
-                values = (objects == level).astype(np.float64)
+                values = (codes == position[level]).astype(np.float64)
                 terms.append(BalanceTerm(f"{name}{level}", name, str(level), values))
     return terms
 
 
 def r_sum(values: np.ndarray) -> np.float64:
-    """A sum as R's ``sum()`` computes it: sequentially, in extended (long double) precision.
+    """A sum accumulated in extended (long double) precision, then rounded, as R's ``sum()``.
 
-    Using R's accumulation makes results agree with MatchIt to the last bits, which matters
-    where a difference is tested against sqrt(machine epsilon) or a variance is exactly 0.
+    R adds sequentially in long double; numpy adds pairwise in long double, which rounds to
+    the same double in all but pathological cases. Agreeing with MatchIt to the last bits
+    matters where a difference is tested against sqrt(machine epsilon) or a variance is 0.
     """
     if values.shape[0] == 0:
         return np.float64(0.0)
-    return np.float64(np.cumsum(values, dtype=np.longdouble)[-1])
+    return np.float64(np.sum(values, dtype=np.longdouble))
 
 
 def r_cumsum(values: np.ndarray) -> np.ndarray:
@@ -168,17 +169,20 @@ def sd_denominator(x: np.ndarray, treat: np.ndarray, binary: bool, s_d_denom: st
     return std
 
 
-def ecdf_stats(x: np.ndarray, treat: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+def ecdf_stats(
+    x: np.ndarray, treat: np.ndarray, w: np.ndarray, order: np.ndarray | None = None
+) -> tuple[float, float]:
     """Mean and maximum absolute difference of the weighted eCDFs (MatchIt's ``qqsum``).
 
     Weights are normalised within each group; the differences are taken at every distinct
-    value of x in the sample (units of weight 0 included), as MatchIt does.
+    value of x in the sample (units of weight 0 included), as MatchIt does. ``order`` is
+    the stable sort order of x, if already known.
     """
     norm = w.astype(np.float64).copy()
     with np.errstate(invalid="ignore", divide="ignore"):
         norm[treat] /= r_sum(norm[treat])
         norm[~treat] /= r_sum(norm[~treat])
-    order = np.argsort(x, kind="stable")
+    order = np.argsort(x, kind="stable") if order is None else order
     x_sorted = x[order]
     first_group = treat[order[0]]
     signed = np.where(treat[order] == first_group, -norm[order], norm[order])
@@ -203,39 +207,45 @@ def pair_distance(x: np.ndarray, treat: np.ndarray, match_matrix: np.ndarray) ->
 
 def term_balance(
     x: np.ndarray,
-    treat: np.ndarray,
+    n1: int,
     weights: np.ndarray | None,
     std: float,
     binary: bool,
-    match_matrix: np.ndarray | None = None,
+    pair_raw: float | None = None,
+    order: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """MatchIt's ``bal1var`` for one term; ``weights=None`` is the unmatched sample."""
+    """MatchIt's ``bal1var`` for one term; ``weights=None`` is the unmatched sample.
+
+    The units are laid out treated first: ``x[:n1]`` treated, ``x[n1:]`` controls (slices,
+    not copies). ``pair_raw`` is the unstandardized pair distance (after matching only);
+    ``order`` the stable sort order of x, if known.
+    """
     w = np.ones(x.shape[0]) if weights is None else weights
-    too_small = (w[treat] != 0).sum() < 2 and (w[~treat] != 0).sum() < 2
+    x1, x0, w1, w0 = x[:n1], x[n1:], w[:n1], w[n1:]
+    too_small = np.count_nonzero(w1) < 2 and np.count_nonzero(w0) < 2
     stats = dict.fromkeys((*STAT_NAMES, "pair_dist"), float("nan"))
-    stats["mean_treated"] = _weighted_mean(x[treat], w[treat])
-    stats["mean_control"] = _weighted_mean(x[~treat], w[~treat])
+    stats["mean_treated"] = _weighted_mean(x1, w1)
+    stats["mean_control"] = _weighted_mean(x0, w0)
     mdiff = stats["mean_treated"] - stats["mean_control"]
-    pair = match_matrix is not None
     if abs(mdiff) > _SQRT_EPS:
         if not too_small:
             stats["smd"] = mdiff / std
-            if pair:
-                raw = pair_distance(x, treat, match_matrix)
-                stats["pair_dist"] = raw / std if abs(raw) > 1e-8 else raw
+            if pair_raw is not None:
+                stats["pair_dist"] = pair_raw / std if abs(pair_raw) > 1e-8 else pair_raw
     else:
         stats["smd"] = mdiff
-        if pair:
-            stats["pair_dist"] = pair_distance(x, treat, match_matrix)
+        if pair_raw is not None:
+            stats["pair_dist"] = pair_raw
     if binary:
         stats["ecdf_mean"] = stats["ecdf_max"] = abs(mdiff)
     elif not too_small:
         with np.errstate(invalid="ignore", divide="ignore"):
             stats["var_ratio"] = float(
-                weighted_variance(x[treat], w[treat], False)
-                / weighted_variance(x[~treat], w[~treat], False)
+                weighted_variance(x1, w1, False) / weighted_variance(x0, w0, False)
             )
-        stats["ecdf_mean"], stats["ecdf_max"] = ecdf_stats(x, treat, w)
+        treat = np.zeros(x.shape[0], dtype=bool)
+        treat[:n1] = True
+        stats["ecdf_mean"], stats["ecdf_max"] = ecdf_stats(x, treat, w, order)
     return stats
 
 
@@ -399,13 +409,19 @@ def _check_sample(sample: MatchedSample) -> None:
         )
 
 
-def _term_row(term: BalanceTerm, sample: MatchedSample, s_d_denom: str, binary: str) -> dict:
+def _term_row(term: BalanceTerm, sample: MatchedSample, s_d_denom: str, binary: str,
+              layout: tuple[np.ndarray, int]) -> dict:
+    """One row of the table; ``layout`` is (permutation putting treated first, n treated)."""
     x, treat = term.values, np.asarray(sample.treat).astype(bool)
+    perm, n1 = layout
     is_binary = bool(np.all((x == 0) | (x == 1)))
     std = 1.0 if (is_binary and binary == "raw") else sd_denominator(x, treat, is_binary, s_d_denom)
     mm = np.asarray(sample.match_matrix, dtype=np.int64)
-    before = term_balance(x, treat, None, std, is_binary)
-    after = term_balance(x, treat, np.asarray(sample.weights, float), std, is_binary, mm)
+    xp = x[perm]
+    order = None if is_binary else np.argsort(xp, kind="stable")
+    before = term_balance(xp, n1, None, std, is_binary, order=order)
+    weights = np.asarray(sample.weights, float)[perm]
+    after = term_balance(xp, n1, weights, std, is_binary, pair_distance(x, treat, mm), order)
     row = {"term": term.term, "variable": term.variable, "level": term.level, "binary": is_binary}
     row.update({f"{k}_before": before[k] for k in STAT_NAMES})
     row.update({f"{k}_after": after[k] for k in STAT_NAMES})
@@ -443,7 +459,9 @@ def balance_table(
     if include_distance:
         distance = np.asarray(sample.distance, dtype=np.float64)
         terms.insert(0, BalanceTerm("distance", "distance", None, distance))
-    rows = [_term_row(term, sample, s_d_denom, binary) for term in terms]
+    treat = np.asarray(sample.treat).astype(bool)
+    layout = (np.argsort(~treat, kind="stable"), int(treat.sum()))
+    rows = [_term_row(term, sample, s_d_denom, binary, layout) for term in terms]
     frame = pd.DataFrame(rows, columns=_FRAME_COLUMNS)
     return BalanceTable(
         frame, sample_sizes(sample), s_d_denom, binary, sample.estimand, float(threshold),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Sequence
 
 import numpy as np
@@ -148,14 +149,12 @@ def _json_value(value):
 
 def normal_inference(estimate: float, se: float, alpha: float) -> tuple[float, float, float]:
     """(ci_low, ci_high, p_value) from the normal distribution; p is NaN when se is 0."""
-    from scipy.stats import norm
-
-    z = float(norm.ppf(1 - alpha / 2))
+    z = NormalDist().inv_cdf(1 - alpha / 2)
     if not np.isfinite(se):
         return float("nan"), float("nan"), float("nan")
     if se <= 0:
         return estimate, estimate, float("nan")
-    p = float(2 * norm.sf(abs(estimate / se)))
+    p = math.erfc(abs(estimate / se) / math.sqrt(2.0))
     return estimate - z * se, estimate + z * se, p
 
 
@@ -165,7 +164,7 @@ def uses_replacement(sample: MatchedSample) -> bool:
         return True
     mm = np.asarray(sample.match_matrix)
     used = mm[mm >= 0]
-    return bool(used.size and np.unique(used).size < used.size)
+    return bool(used.size and np.bincount(used, minlength=sample.n).max() > 1)
 
 
 def _outcome(sample: MatchedSample, outcome) -> tuple[np.ndarray, str]:
@@ -341,11 +340,12 @@ def estimate_att(
     is_binary = _check_outcome(y, matched, name, binary)
     n_t, n_c = _counts(treat, matched)
     X, method = _design(sample, covariates)
-    kind = _resolve_se_type(se_type, cluster, method, uses_replacement(sample))
+    replace = uses_replacement(sample)
+    kind = _resolve_se_type(se_type, cluster, method, replace)
     estimate, se, n_clusters = _difference(sample, X, y, w, matched, kind, cluster,
-                                           variance_matches)
+                                           variance_matches, replace)
     low, high, p = normal_inference(estimate, se, alpha)
-    notes = _notes(y, matched, kind, method, is_binary, uses_replacement(sample))
+    notes = _notes(y, matched, kind, method, is_binary, replace)
     ratios = _ratio_estimates(sample, y, w, matched, cluster, kind, alpha) if is_binary else ()
     if is_binary and not ratios:
         notes += ("Risk and odds ratios are undefined: a proportion is 0 or 1.",)
@@ -386,9 +386,8 @@ def _cluster_ids(sample, cluster, units, pairs, matched):
     return _clusters(sample, cluster, np.ones(sample.n, bool))[units]
 
 
-def _difference(sample, X, y, w, matched, kind, cluster, J) -> tuple[float, float, int | None]:
+def _difference(sample, X, y, w, matched, kind, cluster, J, replace: bool):
     """(estimate, standard error, clusters) of the treatment coefficient."""
-    replace = uses_replacement(sample)
     units, weights, pairs = _rows(sample, w, matched, replace)
     fit = fit_wls(X[units], y[units], weights)
     if 1 not in set(fit.kept.tolist()):
@@ -415,7 +414,8 @@ def _difference(sample, X, y, w, matched, kind, cluster, J) -> tuple[float, floa
 
 def _notes(y, matched, kind, method, is_binary, replace) -> tuple[str, ...]:
     notes: list[str] = []
-    if np.unique(y[matched]).size == 1:
+    values = y[matched]
+    if values.size and values.min() == values.max():
         notes.append("The outcome takes a single value in the matched sample: no variation, "
                      "so the standard error is 0 and no p-value is given.")
     if replace and kind != "abadie_imbens":

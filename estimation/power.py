@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -161,9 +162,7 @@ def minimum_detectable_effect(
             )
         mean, spread, binary = _outcome_moments(design, outcome)
         sd, p0 = (None, mean) if binary else (spread, None)
-    from scipy.stats import norm
-
-    z = float(norm.ppf(1 - alpha / 2) + norm.ppf(power))
+    z = NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(power)
     if p0 is not None:
         if not (isinstance(p0, (int, float)) and 0 < p0 < 1):
             raise InvalidParameterError("minimum_detectable_effect", "p0", "a float in (0, 1)",

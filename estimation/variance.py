@@ -76,17 +76,26 @@ def fit_wls(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> WlsFit:
     return WlsFit(coef, residuals, Xk, w, kept, bread)
 
 
+def _codes(ids: np.ndarray) -> np.ndarray:
+    """Cluster ids as codes 0..G-1 (hash-based, O(n))."""
+    import pandas as pd
+
+    return pd.factorize(np.asarray(ids), sort=False)[0].astype(np.int64)
+
+
 def _cluster_meat(scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, int]:
     """sum_g u_g u_g' over the clusters of ``ids``, and the number of clusters."""
-    _, codes = np.unique(ids, return_inverse=True)
+    codes = _codes(ids)
     n_clusters = int(codes.max()) + 1
     if n_clusters < 2:
         raise InvalidInputError(
             "A cluster-robust standard error needs at least 2 clusters (matched pairs or "
             f"subclasses); got {n_clusters}."
         )
-    sums = np.zeros((n_clusters, scores.shape[1]))
-    np.add.at(sums, codes, scores)
+    sums = np.column_stack([
+        np.bincount(codes, weights=scores[:, j], minlength=n_clusters)
+        for j in range(scores.shape[1])
+    ])
     return sums.T @ sums, n_clusters
 
 
@@ -107,7 +116,7 @@ def sandwich_vcov(fit: WlsFit, clusters) -> tuple[np.ndarray, int]:
     if clusters is None:
         return n / (n - k) * fit.bread @ (scores.T @ scores) @ fit.bread, n
     dimensions = list(clusters) if isinstance(clusters, list) else [clusters]
-    codes = [np.unique(np.asarray(d), return_inverse=True)[1].astype(np.int64) for d in dimensions]
+    codes = [_codes(np.asarray(d)) for d in dimensions]
     total = np.zeros((k, k))
     first = 0
     for size in range(1, len(codes) + 1):
