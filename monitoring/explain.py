@@ -22,9 +22,10 @@ def explain_text(model: MonitoredModel, indicators: Sequence[str] = ()) -> str:
     placeholder = {g: dt.date(9999, 1, 1) for g in ("month", "quarter", "year")}
     plan = compile_plan([(s, model.measure, index_of_date(start, s.grain)) for s in specs], placeholder)
     out = [f"-- model {model.id} (measure {model.measure}), period from {start:%Y-%m}",
-           "-- $end_date: the first day after the last complete period (set by each run)", ""]
+           "-- $end_date: the first day after the last complete period (set by each run)",
+           f"-- $measures: the measure codes of the models in a run (here ['{model.measure}']); $measure = '{model.measure}'", ""]
     for table, sql, key in plan.aggregate_sql:
-        scope = f", measure = '{key.measure}'" if key.measure else ""
+        scope = f", measures {list(plan.measures[key])}" if key.scoped else ""
         out += [f"-- stage A: {table}: source {key.source}, grain {key.grain}{scope}", sql + ";", ""]
     for query in plan.indicators:
         out += [f"-- stage B: indicator {query.spec.id} ({query.spec.type}, {query.spec.grain}); $start = {query.start}",

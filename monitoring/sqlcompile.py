@@ -3,9 +3,11 @@
 Two stages, both plain SQL:
 
 * **Aggregates** (stage A): every aggregate that reads the same source at the same grain
-  under the same measure scope is computed in *one* query over the source, for all periods
-  and all requested disaggregations at once (``GROUP BY GROUPING SETS``). The result is a
-  small temporary table ``agg_N`` with one row per (period, dimension, group).
+  is computed in *one* query over the source, for all periods and all requested
+  disaggregations at once (``GROUP BY GROUPING SETS``). Aggregates scoped to a measure are
+  computed for all the measures asked for in one further query, with the measure as a
+  grouping key. The result is a small temporary table ``agg_N`` with one row per (period,
+  dimension, group, scope).
 * **Indicators** (stage B): each indicator reads its numerator and denominator columns from
   those tables on a dense grid of periods x groups (a missing row is a zero), applies the
   rolling window or the cumulative sum with window functions, and divides.
@@ -14,8 +16,8 @@ Distinct counts over a rolling window or cumulatively are not additive; they get
 stage-A query that first spreads each (person, period) row over the periods whose window
 contains it and then counts distinct persons.
 
-Values the caller supplies (the measure code, period bounds) are bound as parameters
-(``$measure``, ``$end_date``); only validated filter expressions and identifiers from the
+Values the caller supplies (measure codes, period bounds) are bound as parameters
+(``$measures``, ``$measure``, ``$end_date``, ``$start``, ``$last``); only validated filter expressions and identifiers from the
 catalogue schema are spliced into the text.
 """
 
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field as dc_field
 
 from monitoring.indicators import GRAIN_MONTHS, PERSON_DIMENSIONS, SOURCES, Aggregate, IndicatorSpec
 
-COMPILER_VERSION = "1"  # bump when the generated SQL changes meaning: stored values are recomputed
+COMPILER_VERSION = "3"  # bump when the generated SQL changes meaning: stored values are recomputed
 MISSING_GROUP = "(missing)"
 TOTAL = "total"
 
@@ -37,8 +39,8 @@ class GroupKey:
 
     source: str
     grain: str
-    measure: str | None
-    expand: tuple | None = None  # (aggregate, "rolling"|"cumulative", periods) for windowed distinct counts
+    scoped: bool  # restricted to measures: the measure is then a grouping key (column ``scope``)
+    expand: tuple | None = None  # (aggregate, "rolling"|"cumulative", periods, start) for windowed distinct counts
 
 
 @dataclass
@@ -49,6 +51,7 @@ class AggregateQuery:
     table: str
     columns: dict[Aggregate, str] = dc_field(default_factory=dict)
     dimensions: set[str] = dc_field(default_factory=set)
+    measures: set[str] = dc_field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class PartRef:
     table: str
     column: str
     prewindowed: bool
+    scoped: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,10 @@ class IndicatorQuery:
 
     def parameters(self) -> dict:
         """Named parameters of the stage-B query."""
-        return {"start": self.start, "last": self.last}
+        params = {"start": self.start, "last": self.last}
+        if self.measure is not None:
+            params["measure"] = self.measure
+        return params
 
 
 @dataclass(frozen=True)
@@ -82,12 +89,13 @@ class QueryPlan:
     aggregate_sql: tuple[tuple[str, str, GroupKey], ...]  # (table, CREATE statement, key)
     indicators: tuple[IndicatorQuery, ...]
     end_dates: dict[str, dt.date]  # grain -> exclusive end date of complete periods
+    measures: dict[GroupKey, tuple[str, ...]] = dc_field(default_factory=dict)
 
     def parameters(self, key: GroupKey) -> dict:
         """Named parameters of the stage-A query of ``key``."""
         params = {"end_date": self.end_dates[key.grain]}
-        if key.measure is not None:
-            params["measure"] = key.measure
+        if key.scoped:
+            params["measures"] = list(self.measures[key])
         return params
 
 
@@ -145,9 +153,9 @@ def parse_period(label: str, grain: str = "month") -> int:
 # ---- stage A -------------------------------------------------------------------------
 
 
-def group_key(spec: IndicatorSpec, agg: Aggregate, measure: str | None, start: int = 0) -> GroupKey:
+def group_key(spec: IndicatorSpec, agg: Aggregate, start: int = 0) -> GroupKey:
     """The stage-A query an aggregate of an indicator belongs to."""
-    scope = measure if spec.measure_scoped else None
+    scope = bool(spec.measure_scoped)
     windowed = spec.cumulative or spec.window_periods
     if agg.kind == "count_distinct" and windowed:
         mode = ("cumulative", 0) if spec.cumulative else ("rolling", spec.window_periods)
@@ -155,16 +163,21 @@ def group_key(spec: IndicatorSpec, agg: Aggregate, measure: str | None, start: i
     return GroupKey(agg.source, spec.grain, scope)
 
 
-def _aggregate_expr(agg: Aggregate, n: int) -> str:
+def _aggregate_expr(agg: Aggregate, n: int, grain: str) -> str:
     cond = " AND ".join(f"_f{n}{s}" for s, part in (("a", agg.filter), ("b", agg.condition)) if part)
     where = f" FILTER (WHERE {cond})" if cond else ""
-    if agg.kind == "count":
+    if agg.kind == "count" or (agg.kind == "count_distinct" and _unique_per_month(agg, grain)):
         return f"count(*){where}"
     if agg.kind == "count_distinct":
         return f"count(DISTINCT _v{n}){where}"
     if agg.kind == "sum":
         return f"coalesce(sum(_v{n}){where}, 0)"
     return f"count(_v{n}){where}"
+
+
+def _unique_per_month(agg: Aggregate, grain: str) -> bool:
+    """The panel has one row per person and month: a distinct count of persons in a month is a row count."""
+    return agg.source == "person_month" and agg.column == "person_id" and grain == "month"
 
 
 def _base_columns(aggs: list[Aggregate]) -> list[str]:
@@ -185,19 +198,25 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _measure_scope(key: GroupKey) -> tuple[str, str]:
-    """(extra join, extra where) restricting the source to the measure of ``key``."""
-    if key.measure is None:
-        return "", ""
+def _measure_scope(key: GroupKey) -> tuple[str, str, str]:
+    """(scope column, extra join, extra where) restricting the source to the measures of ``key``.
+
+    Sources with a measure column are scoped by it. Other person-level sources (surveys,
+    applications, exits) count a row for a measure once the person has started it (by the
+    end of the row's month); a person who started several measures counts for each.
+    """
+    if not key.scoped:
+        return "", "", ""
     source = SOURCES[key.source]
     if source.measure_column is not None:
-        return "", f" AND s.{_ident(source.measure_column)} = $measure"
+        column = f"s.{_ident(source.measure_column)}"
+        return f"{column} AS _scope", "", f" AND list_contains($measures, {column})"
     join = (
-        "\n    JOIN (SELECT person_id AS _mp, min(start_date) AS _first_start FROM participation"
-        " WHERE measure = $measure GROUP BY person_id) _ms"
+        "\n  JOIN (SELECT person_id AS _mp, measure AS _ms_measure, min(start_date) AS _first_start FROM participation"
+        " WHERE list_contains($measures, measure) GROUP BY person_id, measure) _ms"
         f" ON _ms._mp = s.{_ident(source.person_column)}"
     )
-    return join, f" AND _ms._first_start < date_trunc('month', {source.date_sql}) + INTERVAL 1 MONTH"
+    return "_ms._ms_measure AS _scope", join, f" AND _ms._first_start < date_trunc('month', {source.date_sql}) + INTERVAL 1 MONTH"
 
 
 def _dimension_select(key: GroupKey, dims: list[str]) -> tuple[str, str]:
@@ -223,21 +242,23 @@ def _base_sql(key: GroupKey, aggs: list[Aggregate]) -> str:
     if source.person_column:
         cols.append(f"s.{_ident(source.person_column)} AS _pid")
     cols += [f"s.{_ident(col)} AS o_{dim}" for dim, col in source.own_dimensions.items()]
+    scope, join, where = _measure_scope(key)
+    cols += [scope] if scope else []
     cols += _base_columns(aggs)
-    join, where = _measure_scope(key)
     return (
         f"base AS (\n  SELECT {', '.join(cols)}\n  FROM {_ident(source.name)} s{join}\n"
         f"  WHERE {source.date_sql} < $end_date{where}\n)"
     )
 
 
-def _grouping_select(dims: list[str]) -> tuple[str, str, str]:
+def _grouping_select(dims: list[str], scoped: bool) -> tuple[str, str, str]:
     """(dimension CASE, group_value CASE, GROUPING SETS list)."""
+    head = "_p, _scope" if scoped else "_p"
     if not dims:
-        return f"'{TOTAL}'", "''", "(_p)"
+        return f"'{TOTAL}'", "''", f"({head})"
     dim_case = " ".join(f"WHEN grouping(d_{d}) = 0 THEN '{d}'" for d in dims)
     val_case = " ".join(f"WHEN grouping(d_{d}) = 0 THEN coalesce(CAST(d_{d} AS VARCHAR), '{MISSING_GROUP}')" for d in dims)
-    sets = ", ".join(["(_p)"] + [f"(_p, d_{d})" for d in dims])
+    sets = ", ".join([f"({head})"] + [f"({head}, d_{d})" for d in dims])
     return f"CASE {dim_case} ELSE '{TOTAL}' END", f"CASE {val_case} ELSE '' END", sets
 
 
@@ -248,18 +269,19 @@ def aggregate_sql(query: AggregateQuery) -> str:
     dims = sorted(query.dimensions, key=list(PERSON_DIMENSIONS).index)
     dim_cols, dim_join = _dimension_select(key, dims)
     period = period_index_sql("b._month", key.grain)
-    dim_case, val_case, sets = _grouping_select(dims)
+    dim_case, val_case, sets = _grouping_select(dims, key.scoped)
     src_cols = ", ".join(filter(None, [f"{period} AS _p", "b.*", dim_cols]))
     ctes = [_base_sql(key, aggs), f"src AS (\n  SELECT {src_cols}\n  FROM base b{dim_join}\n)"]
     if key.expand is not None:
         ctes.append(_expand_sql(key, dims))
         outs, table_from = f"count(DISTINCT _v0) AS {query.columns[aggs[0]]}", "spread"
     else:
-        outs = ", ".join(f"{_aggregate_expr(a, n)} AS {query.columns[a]}" for n, a in enumerate(aggs))
+        outs = ", ".join(f"{_aggregate_expr(a, n, key.grain)} AS {query.columns[a]}" for n, a in enumerate(aggs))
         table_from = "src"
     return (
         f"CREATE OR REPLACE TEMP TABLE {query.table} AS\nWITH " + ",\n".join(ctes) + "\n"
-        f"SELECT _p AS period_index, {dim_case} AS dimension, {val_case} AS group_value, {outs}\n"
+        f"SELECT _p AS period_index, {dim_case} AS dimension, {val_case} AS group_value, "
+        f"{'_scope' if key.scoped else 'NULL::VARCHAR'} AS scope, {outs}\n"
         f"FROM {table_from}\nGROUP BY GROUPING SETS ({sets})"
     )
 
@@ -269,14 +291,14 @@ def _expand_sql(key: GroupKey, dims: list[str]) -> str:
     agg, mode, periods, start = key.expand
     flags = " AND ".join(f"_f0{s}" for s, part in (("a", agg.filter), ("b", agg.condition)) if part) or "TRUE"
     last = period_index_sql("($end_date - INTERVAL 1 DAY)", key.grain)
-    dcols = "".join(f", d_{d}" for d in dims)
+    dcols = "".join(f", d_{d}" for d in dims) + (", _scope" if key.scoped else "")
     if mode == "rolling":
         reach, since = f"range(0, {int(periods)})", ""
     else:
         reach, since = f"range(0, {last} - q._p + 1)", f" AND _p >= {int(start)}"
     return (
         f"qualifying AS (SELECT DISTINCT _p, _v0{dcols} FROM src WHERE {flags}{since}),\n"
-        f"spread AS (\n  SELECT q._p + r.k AS _p, q._v0{dcols.replace(', d_', ', q.d_')}\n"
+        f"spread AS (\n  SELECT q._p + r.k AS _p, q._v0{dcols.replace(', d_', ', q.d_').replace(', _scope', ', q._scope')}\n"
         f"  FROM qualifying q, LATERAL (SELECT * FROM {reach} t(k)) r\n  WHERE q._p + r.k <= {last}\n)"
     )
 
@@ -286,9 +308,10 @@ def _expand_sql(key: GroupKey, dims: list[str]) -> str:
 
 def _part_cte(name: str, ref: PartRef, dims: tuple[str, ...]) -> str:
     wanted = ", ".join(f"'{d}'" for d in (TOTAL, *dims))
+    scope = " AND scope = $measure" if ref.scoped else ""
     return (
         f"{name} AS (SELECT period_index, dimension, group_value, CAST({ref.column} AS DOUBLE) AS x "
-        f"FROM {ref.table} WHERE dimension IN ({wanted}))"
+        f"FROM {ref.table} WHERE dimension IN ({wanted}){scope})"
     )
 
 
@@ -357,16 +380,19 @@ def compile_plan(items: list[tuple[IndicatorSpec, str | None, int]], end_dates: 
             if agg is None:
                 parts.append(None)
                 continue
-            key = group_key(spec, agg, measure, start)
+            key = group_key(spec, agg, start)
             query = queries.setdefault(key, AggregateQuery(key, f"agg_{len(queries)}"))
             column = query.columns.setdefault(agg, f"a{len(query.columns)}")
             query.dimensions.update(spec.disaggregations)
-            parts.append(PartRef(query.table, column, key.expand is not None))
+            if key.scoped:
+                query.measures.add(measure)
+            parts.append(PartRef(query.table, column, key.expand is not None, key.scoped))
         last = last_index(end_dates[spec.grain], spec.grain)
         refs.append(IndicatorQuery(spec, measure if spec.measure_scoped else None, start, last,
                                    indicator_sql(spec, parts[0], parts[1])))
     statements = tuple((q.table, aggregate_sql(q), q.key) for q in queries.values())
-    return QueryPlan(statements, tuple(refs), dict(end_dates))
+    measures = {q.key: tuple(sorted(q.measures)) for q in queries.values() if q.key.scoped}
+    return QueryPlan(statements, tuple(refs), dict(end_dates), measures)
 
 
 def execute_plan(con, plan: QueryPlan, progress=None) -> list[tuple[IndicatorQuery, list[tuple]]]:

@@ -295,3 +295,23 @@ def test_definitions_that_cannot_compile_name_the_key(definition, key, fragment)
     assert err.value.key == key
     assert fragment in str(err.value)
     assert str(err.value).startswith("indicator 'bad': ")
+
+
+def test_several_measures_in_one_plan_give_the_same_values_as_one_at_a_time(registers):
+    con, _frames = registers
+    definitions = [
+        {"source": "person_month", "type": "count", "distinct": "person_id", "filter": "participating", "measure_scoped": True,
+         "disaggregations": ["centre"]},
+        {"source": "surveys", "type": "mean", "column": "total", "grain": "quarter", "measure_scoped": True},
+        {"source": "participation", "type": "count", "distinct": "person_id", "measure_scoped": True, "cumulative": True},
+    ]
+    specs = [indicator_spec({"id": f"x{n}", "title": "x", "unit": "u", "direction": "neutral", **d}) for n, d in enumerate(definitions)]
+    items = [(s, m, 0) for s in specs for m in ("VV", "KVL")]
+    together = execute_plan(con, compile_plan(items, END))
+    for (spec, measure, _start), (query, rows) in zip(items, together):
+        assert query.measure == measure
+        ((_q, alone),) = execute_plan(con, compile_plan([(spec, measure, 0)], END))
+        assert rows == alone and rows
+    vv = dict(((r[0], r[1], r[2]), r[5]) for r in together[0][1])
+    kvl = dict(((r[0], r[1], r[2]), r[5]) for r in together[1][1])
+    assert vv != kvl
