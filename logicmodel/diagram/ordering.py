@@ -4,8 +4,8 @@ Classic layer-by-layer sweeps (Sugiyama, Tagawa and Toda 1981): going right, eac
 moves to the mean position of its neighbours in the column before; going left, of its
 neighbours in the column after. Crossings between neighbouring columns are counted
 exactly with an accumulator tree (Barth, Jünger and Mutzel 2004) and the best order seen
-is kept. After each pair of sweeps, neighbours inside a column swap places while that
-removes crossings (the *transpose* step of Gansner et al. 1993). Ties keep the current
+is kept. On that order, neighbours inside a column then swap places while that removes
+crossings (the *transpose* step of Gansner et al. 1993). Ties keep the current
 order, so the result is deterministic.
 """
 
@@ -125,10 +125,10 @@ def order(layering: Layering) -> list[list[int]]:
             break
         _sweep(columns, range(1, len(columns)), left, 1)
         _sweep(columns, range(len(columns) - 2, -1, -1), right, -1)
-        _transpose(columns, left, right, len(layering.column))
         count = count_crossings(columns, right)
         if count < best_count:
             best, best_count, stale = [list(c) for c in columns], count, 0
         else:
             stale += 1
+    _transpose(best, left, right, len(layering.column))
     return best
