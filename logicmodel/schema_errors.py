@@ -121,6 +121,8 @@ def _message(err: dict[str, Any], path: tuple[Any, ...], allowed: list[str]) -> 
     if kind == "string_pattern_mismatch":
         words = PATTERN_WORDS.get(ctx.get("pattern", ""), f"text matching {ctx.get('pattern')}")
         return f"expected {words}; got {got}"
+    if kind == "string_type" and isinstance(err.get("input"), (bool, int, float)):
+        return f"expected a text; got {got} (write it in quotes: \"{got}\")"
     if kind in _TYPE_WORDS:
         return f"expected {_TYPE_WORDS[kind]}; got {got}"
     return _bound_message(kind, ctx, got, err)

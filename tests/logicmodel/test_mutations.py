@@ -40,7 +40,7 @@ def test_missing_required_key_points_at_its_mapping(mutate):
 
 def test_number_where_text_is_expected(mutate):
     path = mutate('version: "1.0"', "version: 1.0")
-    assert rendered(path) == ["valid.yaml:3:10: error LM001 version: expected a text; got 1.0"]
+    assert rendered(path) == ["valid.yaml:3:10: error LM001 version: expected a text; got 1.0 (write it in quotes: \"1.0\")"]
 
 
 def test_text_that_is_neither_string_nor_mapping(mutate):
