@@ -75,12 +75,21 @@ def _model_entry(con: Any, item: Any, estimates: Sequence[DesignEstimate], rules
     return {
         "id": view.id, "title": view.title, "measure": view.measure, "source": Path(view.source or "").name or None,
         "delivery": delivery,
+        "verdict_counts": _counts(verdicts),
         "verdicts": [verdict_entry(view, v, item.outcomes.get(v.change.outcome or ""), view.min_count) for v in verdicts],
         "estimates": [estimate_entry(e, view.min_count) for e in estimates],
         "contribution": contribution_entry(view, verdicts, analysis, _delivery(n, first, period[1])),
         "indicators": indicators,
         "costs": _costs(con, item, estimates, names),
     }
+
+
+def _counts(verdicts: Sequence[Verdict]) -> list[list[Any]]:
+    """How many expected changes got each verdict, in the order of the verdict scale."""
+    from tiltak.evaluation.verdicts import VerdictKind
+
+    kinds = [v.kind for v in verdicts]
+    return [[k.value, kinds.count(k)] for k in VerdictKind if k in kinds]
 
 
 def _quality(con: Any, model_ids: Sequence[str]) -> list[dict[str, str]]:

@@ -75,6 +75,9 @@ def outcome_sql(spec: OutcomeSpec) -> str:
 
 
 def _survey_change_sql(spec: OutcomeSpec) -> str:
+    """Follow-up score (months k-1..k+1 after the index month, never before the month after
+    it, nearest to month k) minus the baseline (latest score in the month before or the
+    index month)."""
     instrument = _quote(spec.instrument or "")
     k = int(spec.months)
     base = (f"(SELECT arg_max(s.total, s.survey_date) FROM surveys s WHERE s.person_id = pm.person_id "
@@ -82,7 +85,7 @@ def _survey_change_sql(spec: OutcomeSpec) -> str:
             f"AND s.survey_date >= pm.month - INTERVAL 1 MONTH AND s.survey_date < pm.month + INTERVAL 1 MONTH)")
     follow = (f"(SELECT arg_min(s.total, abs(date_diff('day', s.survey_date, CAST(pm.month + INTERVAL {k} MONTH AS DATE)))) "
               f"FROM surveys s WHERE s.person_id = pm.person_id AND s.instrument = {instrument} AND s.total IS NOT NULL "
-              f"AND s.survey_date >= pm.month + INTERVAL {k - 1} MONTH AND s.survey_date < pm.month + INTERVAL {k + 2} MONTH)")
+              f"AND s.survey_date >= pm.month + INTERVAL {max(k - 1, 1)} MONTH AND s.survey_date < pm.month + INTERVAL {k + 2} MONTH)")
     return f"{follow} - {base}"
 
 

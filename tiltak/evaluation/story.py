@@ -72,7 +72,10 @@ def contribution_story(
     delivery: str | None,
     lang: str = "en",
 ) -> list[str]:
-    """Short sentences: delivery, each verdict, and the strongest pathway's weakest link.
+    """Short sentences: delivery, each verdict, and the pathways.
+
+    The last sentence is about the strongest pathway (its weakest link); before it, when
+    some pathway is weakened or refuted, one sentence says where the chain breaks.
 
     ``delivery`` is a phrase already formatted with disclosure control applied (for example
     "412 participants in 2012-01–2014-12"), or ``None`` when nothing was observed.
@@ -89,8 +92,12 @@ def contribution_story(
         ))
     if not analysis.pathways:
         sentences.append(_t("no_pathway", lang))
-    else:
-        sentences.append(_pathway_sentence(model, _best_pathway(analysis.pathways), lang))
+        return sentences
+    best = _best_pathway(analysis.pathways)
+    worst = min(analysis.pathways, key=lambda p: (RATING_ORDER.index(p.rating), len(p.nodes)))
+    if worst.rating in ("refuted", "weakened") and worst is not best:
+        sentences.append(_pathway_sentence(model, worst, lang))
+    sentences.append(_pathway_sentence(model, best, lang))
     return sentences
 
 

@@ -49,21 +49,38 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
+def _time_axis(ax: Any) -> None:
+    """Years as major ticks labelled '2013', quarters as minor ticks; plain numbers on y."""
+    from matplotlib.ticker import FuncFormatter, MultipleLocator
+
+    ax.xaxis.set_major_locator(MultipleLocator(1.0))
+    ax.xaxis.set_minor_locator(MultipleLocator(0.25))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{int(round(x))}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(_plain))
+
+
+def _plain(value: float, _: Any = None) -> str:
+    if abs(value) >= 1000:
+        return f"{value:,.0f}".replace(",", "\u2009")
+    return f"{value:g}"
+
+
 def indicator_chart(series: IndicatorSeries, expected: ExpectedSeries, labels: dict[str, str], lang: str) -> str:
-    """Observed series against the expected trajectory, targets and tolerance band."""
+    """Observed series (gaps where suppressed) against the expected trajectory and targets."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 2.6))
-    points = sorted_points([p for p in series.points if p.value is not None and not p.suppressed])
-    if points:
-        ax.plot([period_position(p.period) for p in points], [p.value for p in points], color=COLOURS["observed"],
-                marker="o", markersize=2.5, linewidth=1.4, label=labels["observed"])
+    fig, ax = plt.subplots(figsize=(4.6, 2.3))
+    points = sorted_points(list(series.points))
+    xs = [period_position(p.period) for p in points]
+    ys = [float("nan") if p.value is None or p.suppressed else p.value for p in points]
+    ax.plot(xs, ys, color=COLOURS["observed"], marker="o", markersize=2.2, linewidth=1.3, label=labels["observed"])
     if expected.trajectory:
         ax.plot([period_position(p.period) for p in expected.trajectory], [p.value for p in expected.trajectory],
                 color=COLOURS["expected"], linestyle="--", marker="s", markersize=3, linewidth=1.2, label=labels["expected"])
     _draw_targets(ax, expected, labels)
-    ax.set_ylabel(series.unit)
-    ax.margins(x=0.02)
-    ax.legend(loc="best", frameon=False, fontsize=8)
+    ax.set_ylabel(series.unit, fontsize=8)
+    _time_axis(ax)
+    ax.margins(x=0.03)
+    ax.legend(loc="best", frameon=False, fontsize=7)
     return to_svg(fig, f"{series.title[lang]}: {labels['chart_alt']}")
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 LABELS: dict[str, dict[str, str]] = {
     "en": {
         "report_title": "Evaluation report: expected versus observed",
+        "key_findings": "Key findings",
+        "min_change_short": "smallest change that matters:",
+        "n_suppressed": "{n} values suppressed (small numbers).",
         "subtitle": "Logic models, monitoring and matched effect estimates",
         "contents": "Contents",
         "summary": "Summary of verdicts",
@@ -98,7 +101,7 @@ LABELS: dict[str, dict[str, str]] = {
         "suppressed_dominance": "suppressed (dominance: two contributors above 85 %)",
         "quality": "Data quality and disclosure control",
         "data": "Data",
-        "store_period": "Periods in the store",
+        "store_period": "Data period (participation to last month in the registers)",
         "disclosure_text": "No person-level row is shown. Counts below {min_count} and rates with a denominator below {min_denominator} are suppressed, with secondary suppression; cost totals where two contributors exceed 85 % are suppressed. Person identifiers never leave the store.",
         "quality_notes": "Notes",
         "none": "none",
@@ -113,6 +116,9 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "nb": {
         "report_title": "Evalueringsrapport: forventet mot observert",
+        "key_findings": "Hovedfunn",
+        "min_change_short": "minste endring som betyr noe:",
+        "n_suppressed": "{n} verdier skjult (små tall).",
         "subtitle": "Logiske modeller, overvåking og matchede effektestimater",
         "contents": "Innhold",
         "summary": "Oppsummering av konklusjoner",
@@ -206,7 +212,7 @@ LABELS: dict[str, dict[str, str]] = {
         "suppressed_dominance": "skjult (dominans: to bidragsytere over 85 %)",
         "quality": "Datakvalitet og konfidensialitet",
         "data": "Data",
-        "store_period": "Perioder i databasen",
+        "store_period": "Dataperiode (fra første deltakelse til siste måned i registrene)",
         "disclosure_text": "Ingen rader på personnivå vises. Antall under {min_count} og rater med nevner under {min_denominator} skjules, med sekundær skjuling; kostnadssummer der to bidragsytere står for over 85 % skjules. Personidentifikatorer forlater aldri databasen.",
         "quality_notes": "Merknader",
         "none": "ingen",

@@ -1,0 +1,119 @@
+"""Contribution analysis: link ratings from the evidence at both ends, pathways, story."""
+
+import pytest
+
+from tiltak.evaluation.contribution import IndicatorEvidence, analyse, rate_link
+from tiltak.evaluation.evidence import EffectEvidence
+from tiltak.evaluation.model_view import AssumptionView, LinkView, ModelView
+from tiltak.evaluation.story import contribution_story, headline_kind
+from tiltak.evaluation.verdicts import judge
+
+MODEL = ModelView.from_mapping({
+    "id": "m", "title": {"nb": "Tiltak", "en": "Measure"}, "measure": "VV",
+    "nodes": [
+        {"id": "act", "level": "activity", "title": "Counselling", "indicators": ["participants"]},
+        {"id": "out", "level": "output", "title": "Sessions", "indicators": ["sessions"]},
+        {"id": "health", "level": "outcome", "horizon": "short", "title": "Health"},
+        {"id": "motiv", "level": "outcome", "horizon": "medium", "title": "Motivation"},
+        {"id": "ret", "level": "impact", "title": "Return"},
+    ],
+    "links": [
+        {"from": "act", "to": "out"},
+        {"from": "out", "to": ["health", "motiv"], "assumptions": [{"statement": "They attend", "indicator": "attendance"}]},
+        {"from": "health", "to": "ret"},
+        {"from": "motiv", "to": "ret"},
+    ],
+    "expected_changes": [
+        {"id": "h", "node": "health", "outcome": "hscl", "direction": "decrease", "min_change": 0.1},
+        {"id": "r", "node": "ret", "outcome": "ret12", "direction": "increase", "min_change": 0.05},
+    ],
+})
+
+
+def ev(att, low, high, mde=0.03):
+    return EffectEvidence("x", att, low, high, mde=mde, n_treated_matched=100, n_control_matched=100, max_abs_smd=0.05)
+
+
+def verdicts(health, ret):
+    return [judge(MODEL.change("h").spec, health), judge(MODEL.change("r").spec, ret)]
+
+
+DELIVERED = {"participants": IndicatorEvidence("participants", True), "sessions": IndicatorEvidence("sessions", True)}
+
+
+@pytest.mark.parametrize(
+    "source, target, off, rating, reason",
+    [
+        ("unknown", "achieved", False, "untested", "no_evidence_source"),
+        ("not_achieved", "achieved", False, "untested", "cause_not_achieved"),
+        ("contrary", "achieved", False, "untested", "cause_not_achieved"),
+        ("achieved", "unknown", False, "untested", "no_evidence_target"),
+        ("achieved", "contrary", False, "refuted", "effect_contrary"),
+        ("achieved", "not_achieved", False, "weakened", "effect_not_achieved"),
+        ("achieved", "achieved", True, "weakened", "assumption_off_track"),
+        ("achieved", "achieved", False, "supported", "both_achieved"),
+    ],
+)
+def test_link_rating_table(source, target, off, rating, reason):
+    link = LinkView("a", "b", assumptions=(AssumptionView("holds", "ind"),))
+    status = "off_track" if off else "on_track"
+    result = rate_link(link, source, target, {"ind": IndicatorEvidence("ind", True, status)})
+    assert (result.rating, result.reason) == (rating, reason)
+    assert result.assumptions_off_track == (("holds",) if off else ())
+
+
+def test_confirmed_chain_supports_its_pathway_and_the_other_stays_untested():
+    analysis = analyse(MODEL, verdicts(ev(-0.2, -0.3, -0.1), ev(0.08, 0.02, 0.14)), DELIVERED)
+    assert analysis.link_rating("act", "out") == "supported"
+    assert analysis.link_rating("out", "health") == "supported"
+    assert analysis.link_rating("health", "ret") == "supported"
+    assert analysis.link_rating("motiv", "ret") == "untested"  # no evidence on motivation
+    ratings = {p.nodes: p.rating for p in analysis.pathways}
+    assert ratings == {("act", "out", "health", "ret"): "supported", ("act", "out", "motiv", "ret"): "untested"}
+
+
+def test_health_found_but_return_not_confirmed_weakens_the_last_link():
+    analysis = analyse(MODEL, verdicts(ev(-0.2, -0.3, -0.1), ev(0.0, -0.02, 0.02, mde=0.03)), DELIVERED)
+    assert analysis.node_status("ret") == "not_achieved"
+    assert analysis.link_rating("health", "ret") == "weakened"
+    path = next(p for p in analysis.pathways if "health" in p.nodes)
+    assert path.rating == "weakened" and path.weakest == ("health", "ret")
+
+
+def test_contradicted_change_refutes_the_link_into_it():
+    analysis = analyse(MODEL, verdicts(ev(0.2, 0.1, 0.3), None), DELIVERED)
+    assert analysis.node_status("health") == "contrary"
+    assert analysis.link_rating("out", "health") == "refuted"
+    assert analysis.link_rating("health", "ret") == "untested"  # cause not achieved
+
+
+def test_assumption_off_target_weakens_an_otherwise_supported_link():
+    indicators = {**DELIVERED, "attendance": IndicatorEvidence("attendance", True, "off_track")}
+    analysis = analyse(MODEL, verdicts(ev(-0.2, -0.3, -0.1), None), indicators)
+    assert analysis.link_rating("out", "health") == "weakened"
+
+
+def test_nothing_delivered_leaves_every_link_untested():
+    analysis = analyse(MODEL, verdicts(None, None), {})
+    assert {lk.rating for lk in analysis.links} == {"untested"}
+
+
+def test_story_names_delivery_verdicts_and_the_weakest_link_in_both_languages():
+    vs = verdicts(ev(-0.2, -0.3, -0.1), ev(0.0, -0.02, 0.02))
+    analysis = analyse(MODEL, vs, DELIVERED)
+    en = contribution_story(MODEL, vs, analysis, "120 participants in 2012-01–2013-12", "en")
+    nb = contribution_story(MODEL, vs, analysis, "120 deltakere i 2012-01–2013-12", "nb")
+    assert en[0] == "Measure was delivered: 120 participants in 2012-01–2013-12."
+    assert en[1] == "Expected decrease in “Health” (hscl): confirmed."
+    assert en[2] == "Expected increase in “Return” (ret12): not confirmed."
+    assert en[3].startswith("The chain from activity to “Return” breaks at “Health” → “Return” (weakened)")
+    assert en[4] == ("The evidence cannot yet tell whether Measure contributes to “Return”: "
+                     "the link “Sessions” → “Motivation” is untested.")
+    assert nb[1] == "Forventet nedgang i «Health» (hscl): bekreftet."
+    assert headline_kind(vs) == "confirmed"
+
+
+def test_not_delivered_story():
+    analysis = analyse(MODEL, verdicts(None, None), {})
+    story = contribution_story(MODEL, verdicts(None, None), analysis, None, "en")
+    assert story[0] == "There is no monitored evidence that Measure was delivered."
