@@ -269,11 +269,18 @@ def _clusters(sample: MatchedSample, cluster, matched: np.ndarray) -> np.ndarray
     return pd.factorize(ids)[0][matched]
 
 
-def _design(sample: MatchedSample, covariates) -> tuple[np.ndarray, str]:
-    treat = np.asarray(sample.treat).astype(bool).astype(np.float64)
-    columns = [np.ones(sample.n), treat]
+def _design(sample: MatchedSample, covariates, matched: np.ndarray):
+    """(design rows of the matched units, map unit -> row or -1, method).
+
+    The design is built on the matched units only (as R's ``lm`` on ``match.data``): an
+    intercept, the treatment and the expanded covariates (treatment contrasts).
+    """
+    rows = np.flatnonzero(matched)
+    position = np.full(sample.n, -1, dtype=np.int64)
+    position[rows] = np.arange(rows.size)
+    treat = np.asarray(sample.treat).astype(bool)[rows].astype(np.float64)
     if covariates is None:
-        return np.column_stack(columns), "difference_in_means"
+        return np.column_stack([np.ones(rows.size), treat]), position, "difference_in_means"
     from estimation.design import design_matrix
 
     frame = covariates if isinstance(covariates, pd.DataFrame) else _named(sample, covariates)
@@ -281,8 +288,10 @@ def _design(sample: MatchedSample, covariates) -> tuple[np.ndarray, str]:
         raise InvalidInputError(
             f"estimate_att: 'covariates' has {len(frame)} rows; expected {sample.n}."
         )
-    design = design_matrix(frame.reset_index(drop=True))
-    return np.column_stack([*columns, design.matrix]), "regression"
+    design = design_matrix(frame.iloc[rows].reset_index(drop=True))
+    X = np.empty((rows.size, 2 + design.matrix.shape[1]))
+    X[:, 0], X[:, 1], X[:, 2:] = 1.0, treat, design.matrix
+    return X, position, "regression"
 
 
 def _named(sample: MatchedSample, names) -> pd.DataFrame:
@@ -339,11 +348,11 @@ def estimate_att(
     matched = w > 0
     is_binary = _check_outcome(y, matched, name, binary)
     n_t, n_c = _counts(treat, matched)
-    X, method = _design(sample, covariates)
+    X, position, method = _design(sample, covariates, matched)
     replace = uses_replacement(sample)
     kind = _resolve_se_type(se_type, cluster, method, replace)
-    estimate, se, n_clusters = _difference(sample, X, y, w, matched, kind, cluster,
-                                           variance_matches, replace)
+    estimate, se, n_clusters = _difference(sample, (X, position), y, w, matched, kind,
+                                           cluster, variance_matches, replace)
     low, high, p = normal_inference(estimate, se, alpha)
     notes = _notes(y, matched, kind, method, is_binary, replace)
     ratios = _ratio_estimates(sample, y, w, matched, cluster, kind, alpha) if is_binary else ()
@@ -389,7 +398,8 @@ def _cluster_ids(sample, cluster, units, pairs, matched):
 def _difference(sample, X, y, w, matched, kind, cluster, J, replace: bool):
     """(estimate, standard error, clusters) of the treatment coefficient."""
     units, weights, pairs = _rows(sample, w, matched, replace)
-    fit = fit_wls(X[units], y[units], weights)
+    design, position = X
+    fit = fit_wls(design[position[units]], y[units], weights)
     if 1 not in set(fit.kept.tolist()):
         raise InvalidInputError(
             "estimate_att: the covariates predict treatment perfectly in the matched sample; "

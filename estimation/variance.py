@@ -45,10 +45,9 @@ class WlsFit:
         return int(self.X.shape[1])
 
 
-def kept_columns(X: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Indices of the columns of X that are not (weighted) linear combinations of earlier ones."""
-    sw = np.sqrt(w)[:, None] * X
-    gram = sw.T @ sw
+def kept_columns(X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Columns of X that are not (weighted) linear combinations of earlier ones, and X'WX."""
+    gram = X.T @ (w[:, None] * X)
     kept: list[int] = []
     for j in range(X.shape[1]):
         norm2 = gram[j, j]
@@ -62,17 +61,28 @@ def kept_columns(X: np.ndarray, w: np.ndarray) -> np.ndarray:
             resid2 = norm2
         if resid2 > (ALIAS_TOLERANCE**2) * norm2:
             kept.append(j)
-    return np.asarray(kept, dtype=np.int64)
+    return np.asarray(kept, dtype=np.int64), gram
 
 
 def fit_wls(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> WlsFit:
-    """Weighted least squares of y on X (which carries its own intercept column)."""
-    kept = kept_columns(X, w)
+    """Weighted least squares of y on X (which carries its own intercept column).
+
+    Solves the normal equations on a column-scaled design and refines the solution twice
+    with the residuals (iterative refinement), which brings it to the accuracy of a QR
+    solve at a fraction of the cost for large n.
+    """
+    kept, gram = kept_columns(X, w)
     Xk = X[:, kept]
-    sw = np.sqrt(w)
-    coef = np.linalg.lstsq(sw[:, None] * Xk, sw * y, rcond=None)[0]
-    residuals = y - Xk @ coef
-    bread = np.linalg.inv(Xk.T @ (w[:, None] * Xk))
+    scale = np.sqrt(np.diag(gram)[kept])
+    scaled = gram[np.ix_(kept, kept)] / np.outer(scale, scale)
+    inverse = np.linalg.inv(scaled)
+    coef = np.zeros(kept.size)
+    residuals = y.astype(np.float64)
+    for _ in range(3):
+        step = inverse @ ((Xk.T @ (w * residuals)) / scale)
+        coef = coef + step / scale
+        residuals = y - Xk @ coef
+    bread = inverse / np.outer(scale, scale)
     return WlsFit(coef, residuals, Xk, w, kept, bread)
 
 
