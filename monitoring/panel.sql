@@ -16,10 +16,15 @@ observation AS (
         UNION ALL SELECT max(survey_date) FROM surveys
     )
 ),
+person_number AS MATERIALIZED (
+    -- integer surrogate of person_id (in person_id order) so that the large joins, groupings
+    -- and the final sort work on integers
+    SELECT person_id, CAST(row_number() OVER (ORDER BY person_id) AS INTEGER) AS pid FROM persons
+),
 spell_month AS (
     -- every calendar month a residence spell touches, up to the observation end; a spell
     -- ended by the person's exit (date_to = exit_date) reaches the month of the exit
-    SELECT r.person_id, r.centre_id, r.date_from,
+    SELECT n.pid, r.centre_id, r.date_from,
            CAST(unnest(generate_series(
                CAST(date_trunc('month', r.date_from) AS TIMESTAMP),
                CAST(date_trunc('month', least(coalesce(
@@ -27,55 +32,65 @@ spell_month AS (
                    o.last_month), o.last_month)) AS TIMESTAMP),
                INTERVAL 1 MONTH)) AS DATE) AS month
     FROM residence r
+    JOIN person_number n ON n.person_id = r.person_id
     CROSS JOIN observation o
     LEFT JOIN exits e ON e.person_id = r.person_id
     WHERE r.date_from < CAST(o.last_month + INTERVAL 1 MONTH AS DATE)
 ),
 resident_month AS (
     -- the centre on the month's first day, or of the first spell entered during the month
-    SELECT person_id, month, arg_min(centre_id, date_from) AS centre_id
+    SELECT pid, month, arg_min(centre_id, date_from) AS centre_id
     FROM spell_month
-    GROUP BY person_id, month
+    GROUP BY pid, month
 ),
-first_residence AS (
-    SELECT person_id, min(date_from) AS first_from FROM residence GROUP BY person_id
+person_info AS MATERIALIZED (
+    -- person-level columns, joined to the months once
+    SELECT p.*, i.pid, n.returnability, n.return_agreement_from, r.first_from
+    FROM persons p
+    JOIN person_number i ON i.person_id = p.person_id
+    LEFT JOIN nationalities n ON n.nationality = p.nationality
+    JOIN (SELECT person_id, min(date_from) AS first_from FROM residence GROUP BY person_id) r
+      ON r.person_id = p.person_id
 ),
-first_decision AS (
-    SELECT person_id, min(decision_date) AS first_date FROM decisions GROUP BY person_id
+at_risk AS (
+    -- obliged to leave (the latest final decision on or before the month's last day; none
+    -- yet drops the month) and not exited before the month
+    SELECT m.pid, m.month, m.month_end, m.centre_id, d.decision_date, e.exit_date, e.exit_type
+    FROM (SELECT *, CAST(month + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) AS month_end
+          FROM resident_month) m
+    ASOF JOIN (SELECT n.pid, d.decision_date FROM decisions d
+               JOIN person_number n ON n.person_id = d.person_id) d
+      ON d.pid = m.pid AND m.month_end >= d.decision_date
+    LEFT JOIN (SELECT n.pid, e.exit_date, e.exit_type FROM exits e
+               JOIN person_number n ON n.person_id = e.person_id) e ON e.pid = m.pid
+    WHERE e.exit_date IS NULL OR e.exit_date >= m.month
 ),
-at_risk AS MATERIALIZED (
-    SELECT m.person_id, m.month, CAST(m.month + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) AS month_end,
-           m.centre_id, e.exit_date, e.exit_type
-    FROM resident_month m
-    JOIN first_decision f ON f.person_id = m.person_id
-    LEFT JOIN exits e ON e.person_id = m.person_id
-    WHERE f.first_date < CAST(m.month + INTERVAL 1 MONTH AS DATE)
-      AND (e.exit_date IS NULL OR e.exit_date >= m.month)
-),
-latest_decision AS (
-    SELECT a.person_id, a.month, d.decision_date
-    FROM at_risk a
-    ASOF JOIN decisions d ON d.person_id = a.person_id AND a.month_end >= d.decision_date
+participation_month AS (
+    -- every month a participation overlaps (end_date inclusive; ongoing to the observation end)
+    SELECT n.pid, p.measure, p.start_date,
+           CAST(unnest(generate_series(
+               CAST(date_trunc('month', p.start_date) AS TIMESTAMP),
+               CAST(date_trunc('month', least(coalesce(p.end_date, o.last_month), o.last_month)) AS TIMESTAMP),
+               INTERVAL 1 MONTH)) AS DATE) AS month
+    FROM participation p
+    JOIN person_number n ON n.person_id = p.person_id
+    CROSS JOIN observation o
+    WHERE p.start_date < CAST(o.last_month + INTERVAL 1 MONTH AS DATE)
 ),
 participating AS (
-    SELECT a.person_id, a.month,
-           arg_min(p.measure, strftime(p.start_date, '%Y-%m-%d') || ' ' || p.measure) AS measure,
-           bool_or(p.start_date >= a.month) AS enrolled
-    FROM at_risk a
-    JOIN participation p
-      ON p.person_id = a.person_id
-     AND p.start_date <= a.month_end
-     AND (p.end_date IS NULL OR p.end_date >= a.month)
-    GROUP BY a.person_id, a.month
+    SELECT pid, month,
+           arg_min(measure, strftime(start_date, '%Y-%m-%d') || ' ' || measure) AS measure,
+           bool_or(date_trunc('month', start_date) = month) AS enrolled
+    FROM participation_month
+    GROUP BY pid, month
 ),
 applied AS (
-    SELECT DISTINCT a.person_id, a.month
-    FROM at_risk a
-    JOIN applications ap
-      ON ap.person_id = a.person_id AND ap.application_date BETWEEN a.month AND a.month_end
+    SELECT DISTINCT n.pid, CAST(date_trunc('month', a.application_date) AS DATE) AS month
+    FROM applications a
+    JOIN person_number n ON n.person_id = a.person_id
 )
 SELECT
-    a.person_id,
+    p.person_id,
     a.month,
     strftime(a.month, '%Y-%m') AS period,
     a.centre_id,
@@ -83,8 +98,8 @@ SELECT
     c.region,
     c.municipality,
     p.nationality,
-    n.returnability,
-    coalesce(n.return_agreement_from <= a.month_end, false) AS return_agreement,
+    p.returnability,
+    coalesce(p.return_agreement_from <= a.month_end, false) AS return_agreement,
     p.sex,
     p.household,
     CAST(year(a.month) - p.birth_year AS INTEGER) AS age,
@@ -102,20 +117,17 @@ SELECT
     p.health_issue,
     p.special_circumstances,
     CAST((year(a.month) * 12 + month(a.month))
-         - (year(d.decision_date) * 12 + month(d.decision_date)) AS INTEGER) AS months_since_decision,
+         - (year(a.decision_date) * 12 + month(a.decision_date)) AS INTEGER) AS months_since_decision,
     CAST((year(a.month) * 12 + month(a.month))
-         - (year(r.first_from) * 12 + month(r.first_from)) AS INTEGER) AS months_in_reception,
+         - (year(p.first_from) * 12 + month(p.first_from)) AS INTEGER) AS months_in_reception,
     pa.measure,
-    pa.person_id IS NOT NULL AS participating,
+    pa.pid IS NOT NULL AS participating,
     coalesce(pa.enrolled, false) AS enrolled,
     CASE WHEN a.exit_date <= a.month_end THEN a.exit_type END AS exit_type,
-    ap.person_id IS NOT NULL AS applied
+    ap.pid IS NOT NULL AS applied
 FROM at_risk a
-JOIN persons p ON p.person_id = a.person_id
-LEFT JOIN nationalities n ON n.nationality = p.nationality
+JOIN person_info p ON p.pid = a.pid
 LEFT JOIN centres c ON c.centre_id = a.centre_id
-JOIN first_residence r ON r.person_id = a.person_id
-JOIN latest_decision d ON d.person_id = a.person_id AND d.month = a.month
-LEFT JOIN participating pa ON pa.person_id = a.person_id AND pa.month = a.month
-LEFT JOIN applied ap ON ap.person_id = a.person_id AND ap.month = a.month
-ORDER BY a.person_id, a.month
+LEFT JOIN participating pa ON pa.pid = a.pid AND pa.month = a.month
+LEFT JOIN applied ap ON ap.pid = a.pid AND ap.month = a.month
+ORDER BY a.pid, a.month
