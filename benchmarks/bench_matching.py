@@ -141,17 +141,19 @@ def run_child(*args: str, timeout: float = 1800) -> dict:
 
 def report_e2e(sizes: list[int]) -> dict[int, float]:
     print("\n== End to end: read, score, 1:1 match (0.2 SD caliper), balance, ATT + SE ==")
-    print(f"{'n':>10} {'read':>7} {'score+match':>12} {'balance':>8} {'att+se':>7} "
-          f"{'total wall':>11} {'total cpu':>10} {'peak MB':>8} {'ATT':>7} {'SE':>7}")
+    print("seconds as wall/cpu")
+    print(f"{'n':>10} {'read':>11} {'score+match':>11} {'balance':>11} {'att+se':>11} "
+          f"{'total':>11} {'peak MB':>8} {'ATT':>7} {'SE':>7}")
     totals = {}
     for n in sizes:
         data_file(n)
         r = run_child("--child-e2e", str(n))
-        steps = {name: wall for name, wall, _ in r["steps"]}
+        steps = {name: f"{wall:.2f}/{cpu:.2f}" for name, wall, cpu in r["steps"]}
         totals[n] = r["total"][0]
-        print(f"{n:>10} {steps['read']:>7.2f} {steps['score+match']:>12.2f} "
-              f"{steps['balance']:>8.2f} {steps['att+se']:>7.2f} {r['total'][0]:>11.2f} "
-              f"{r['total'][1]:>10.2f} {r['peak_mb']:>8.0f} {r['att']:>7.3f} {r['se']:>7.4f}")
+        total = f"{r['total'][0]:.2f}/{r['total'][1]:.2f}"
+        print(f"{n:>10} {steps['read']:>11} {steps['score+match']:>11} {steps['balance']:>11} "
+              f"{steps['att+se']:>11} {total:>11} {r['peak_mb']:>8.0f} {r['att']:>7.3f} "
+              f"{r['se']:>7.4f}")
     return totals
 
 
