@@ -30,6 +30,7 @@ _LAZY: dict[str, str] = {
     "BalanceTable": "balance",
     "Summary": "summary",
     "estimate_att": "effects",
+    "estimate_effect": "effects",
     "EffectEstimate": "effects",
     "SensitivityResult": "sensitivity",
     "rosenbaum_binary": "sensitivity",

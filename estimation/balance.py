@@ -343,7 +343,7 @@ class BalanceTable:
             "Covariate balance",
             (("Summary of balance for all data", part("before")),
              ("Summary of balance for matched data", after),
-             ("Sample sizes", self.sample_sizes.copy())),
+             ("Sample sizes", _display_sizes(self.sample_sizes))),
             notes,
         )
 
@@ -358,6 +358,13 @@ class BalanceTable:
 
     def _repr_html_(self) -> str:
         return self.as_html()
+
+
+def _display_sizes(sizes: pd.DataFrame) -> pd.DataFrame:
+    """Counts as integers, effective sample sizes to 2 decimals (as MatchIt prints them)."""
+    return sizes.apply(lambda column: [
+        int(v) if float(v).is_integer() else round(float(v), 2) for v in column
+    ]).astype(object)
 
 
 def _nanmax_abs(values: pd.Series) -> float:

@@ -467,3 +467,7 @@ def _ratio_estimates(sample, y, w, matched, cluster, kind, alpha) -> list[Effect
             ("std_error is that of the log ratio; the interval is exp(log ratio +- z se).",),
         ))
     return out
+
+
+estimate_effect = estimate_att
+"""Alias of :func:`estimate_att` (the name used in docs/architecture.md)."""

@@ -125,13 +125,14 @@ def _critical_gamma(p_upper, alpha: float) -> float:
 
 def mcnemar_bounds(treated_only: int, control_only: int, gamma: float) -> tuple[float, float]:
     """(p_lower, p_upper) for T = treated_only events among D discordant pairs."""
-    from scipy.stats import binom
+    from scipy.special import bdtrc
 
     d, t = treated_only + control_only, treated_only
-    if d == 0:
+    if d == 0 or t == 0:
         return 1.0, 1.0
-    return (float(binom.sf(t - 1, d, 1 / (1 + gamma))),
-            float(binom.sf(t - 1, d, gamma / (1 + gamma))))
+    # P(X >= t) = P(X > t - 1) for X ~ Bin(d, p)
+    return (float(bdtrc(t - 1, d, 1 / (1 + gamma))),
+            float(bdtrc(t - 1, d, gamma / (1 + gamma))))
 
 
 def rosenbaum_binary_counts(
@@ -165,20 +166,25 @@ def rosenbaum_binary_counts(
     )
 
 
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n with ties given their average rank (R's ``rank(ties.method = "average")``)."""
+    return pd.Series(values).rank(method="average").to_numpy(dtype=np.float64)
+
+
 def wilcoxon_bounds(differences: np.ndarray, gamma: float) -> tuple[float, float]:
     """(p_lower, p_upper) of the signed rank statistic under hidden bias Gamma."""
-    from scipy.stats import norm, rankdata
+    from scipy.special import ndtr
 
     d = differences[differences != 0]
     if d.size == 0:
         return 1.0, 1.0
-    ranks = rankdata(np.abs(d), method="average")
+    ranks = average_ranks(np.abs(d))
     statistic = float(ranks[d > 0].sum())
     out = []
     for p in (1 / (1 + gamma), gamma / (1 + gamma)):
         variance = float(np.sum(ranks**2) * p * (1 - p))
         z = (statistic - p * float(ranks.sum())) / math.sqrt(variance)
-        out.append(float(norm.sf(z)))
+        out.append(float(ndtr(-z)))
     return out[0], out[1]
 
 
@@ -202,9 +208,7 @@ def rosenbaum_wilcoxon_differences(
     d = d if alternative == "greater" else -d
     bounds = [wilcoxon_bounds(d, g) for g in grid]
     nonzero = d[d != 0]
-    from scipy.stats import rankdata
-
-    statistic = float(rankdata(np.abs(nonzero))[nonzero > 0].sum()) if nonzero.size else 0.0
+    statistic = float(average_ranks(np.abs(nonzero))[nonzero > 0].sum()) if nonzero.size else 0.0
     notes = (f"{int((d == 0).sum())} pair(s) with a zero difference dropped.",) if (
         d == 0).any() else ()
     return SensitivityResult(
