@@ -143,3 +143,21 @@ def test_exact_outside_covariates(small, run):
     report = json.loads(stdout)
     assert report["settings"]["exact"] == ["g"]
     assert {row["variable"] for row in report["balance"]} >= {"x", "g"}
+
+
+def test_outcome_errors(tmp_path, run):
+    path = tmp_path / "o.csv"
+    path.write_text("t,x,y\n1,1,a\n0,2,3\n0,3,4\n1,2.5,5\n")
+    code, _, stderr = run(path, "--treatment", "t", "--covariates", "x", "--outcome", "y")
+    assert code == 2 and "o.csv: --outcome 'y': expected numbers; got 'a' in 1 rows" in stderr
+    path.write_text("t,x,y\n1,1,\n0,2,3\n0,3,4\n1,2.5,5\n0,1.5,2\n0,2.7,1\n")
+    code, _, stderr = run(path, "--treatment", "t", "--covariates", "x", "--outcome", "y")
+    assert code == 2 and "--outcome 'y': 1 matched rows have no value" in stderr
+
+
+def test_out_may_not_overwrite_input(small, run):
+    _, path = small
+    before = path.read_bytes()
+    code, _, stderr = run(path, "--treatment", "t", "--out", path)
+    assert code == 2 and "would overwrite the input file" in stderr
+    assert path.read_bytes() == before

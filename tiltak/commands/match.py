@@ -115,6 +115,23 @@ def run_matching(frame, treat, covariates: list[str], exact: list[str], options:
     return matcher.fit(frame[covariates + extra], treat)
 
 
+def outcome_values(frame, path: str, column: str):
+    """The outcome as floats (true/false as 1/0); text that is not a number is an error."""
+    import numpy as np
+    import pandas as pd
+
+    values = frame[column]
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.astype(float).to_numpy()
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = values[numbers.isna() & values.notna()]
+    if len(bad):
+        shown = ", ".join(repr(str(v)) for v in pd.unique(bad)[:3])
+        raise MatchInputError(f"{path}: --outcome '{column}': expected numbers; got {shown} "
+                              f"in {len(bad)} rows")
+    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
 def _finite(value):
     """JSON-safe scalar: NaN and infinities become null, numpy scalars plain Python."""
     if hasattr(value, "item"):
@@ -145,6 +162,8 @@ def _effects(sample, outcome_values, outcome: str, covariates: list[str]) -> lis
 def build_report(path: str, sample, treatment: str, outcome: str | None, frame,
                  covariates: list[str]) -> dict:
     """Everything the summary shows, as plain values (no person-level rows)."""
+    import numpy as np
+
     from estimation.balance import balance_table
 
     balance = balance_table(sample)
@@ -160,8 +179,12 @@ def build_report(path: str, sample, treatment: str, outcome: str | None, frame,
         "effects": None, "_balance": balance,
     }
     if outcome:
-        effects = _effects(sample, frame[outcome].to_numpy(dtype=float, na_value=float("nan")),
-                           outcome, covariates)
+        y = outcome_values(frame, path, outcome)
+        gaps = int((~np.isfinite(y[sample.weights > 0])).sum())
+        if gaps:
+            raise MatchInputError(f"{path}: --outcome '{outcome}': {gaps} matched rows have no "
+                                  "value; drop or impute them before matching")
+        effects = _effects(sample, y, outcome, covariates)
         report["effects"] = [e.to_dict() for e in effects]
         report["_effects"] = effects
     return report
@@ -261,5 +284,7 @@ def command(data, treatment, outcome, covariates, ratio, replace, caliper, std_c
     for message in report["warnings"]:
         click.echo(f"Warning: {message}", err=True)
     if out:
+        if Path(out).resolve() == Path(data).resolve():
+            raise MatchInputError(f"--out {out}: would overwrite the input file; choose another name")
         write_rows(out, sample)
     click.echo(render_json(report) if fmt == "json" else render_text(report), nl=False)
