@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sample_graphs import random_layered, return_model  # noqa: E402
+from diagram_samples import random_layered, return_model  # noqa: E402
 
 from logicmodel.diagram import to_dot, to_mermaid, to_svg  # noqa: E402
 from logicmodel.diagram.layering import layer  # noqa: E402

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from svg_geometry import boxes, check_geometry, parse
+from diagram_geometry import boxes, check_geometry, parse
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "veien-videre.yaml"

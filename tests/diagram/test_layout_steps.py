@@ -8,7 +8,7 @@ import networkx as nx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sample_graphs import random_layered, return_model
+from diagram_samples import random_layered, return_model
 
 from logicmodel.diagram.layering import layer
 from logicmodel.diagram.layout import compute_layout

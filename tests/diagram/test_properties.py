@@ -6,9 +6,8 @@ import networkx as nx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sample_graphs import HORIZONS, LEVELS, RATINGS, VERDICTS, return_model
-from svg_geometry import check_geometry
-from test_svg import check_all
+from diagram_samples import HORIZONS, LEVELS, RATINGS, VERDICTS, return_model
+from diagram_geometry import check_all, check_geometry
 
 from logicmodel.diagram import to_dot, to_mermaid, to_svg
 

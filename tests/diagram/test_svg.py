@@ -10,41 +10,14 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from sample_graphs import random_layered, return_model
-from svg_geometry import NS, arrows, boxes, check_geometry, parse
+from diagram_samples import random_layered, return_model
+from diagram_geometry import NS, arrows, boxes, check_all, check_geometry, check_titles, parse
 
 from logicmodel.diagram import DiagramError, to_svg
 from logicmodel.diagram.layout import FONT, PAD_X
-from logicmodel.diagram.textmetrics import char_width, clean_text, text_width
 from logicmodel.errors import LogicModelError
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _squash(text: str) -> str:
-    """Text without whitespace and hyphens, to compare wrapped lines with a title."""
-    return "".join(ch for ch in clean_text(text) if not ch.isspace() and ch != "-")
-
-
-def check_titles(graph: nx.DiGraph, svg: str) -> None:
-    rects = boxes(parse(svg))
-    assert len(rects) == graph.number_of_nodes()
-    for key, attrs in graph.nodes(data=True):
-        rect = rects[clean_text(str(key))]
-        title = attrs.get("title") or ""
-        title = title if clean_text(title).strip() else str(key)
-        assert _squash("".join(rect.lines)) == _squash(title)
-        for line in rect.lines:
-            assert text_width(line, FONT) <= rect.width - 2 * PAD_X + 1e-9, line
-            wide = sum(1 for ch in line if char_width(ch) > 0)
-            assert wide * 0.6 * FONT <= rect.width - 2 * PAD_X + 1e-9, line  # the crude rule of thumb
-
-
-def check_all(graph: nx.DiGraph) -> str:
-    svg = to_svg(graph)
-    check_geometry(svg)
-    check_titles(graph, svg)
-    return svg
 
 
 def test_svg_is_well_formed_and_accessible():
@@ -100,7 +73,7 @@ def test_boxes_sit_in_their_level_band():
 def test_output_is_deterministic_across_hash_seeds():
     script = (
         "import sys, hashlib; sys.path.insert(0, 'tests/diagram');"
-        "from sample_graphs import return_model, random_layered;"
+        "from diagram_samples import return_model, random_layered;"
         "from logicmodel.diagram import to_svg;"
         "print(hashlib.sha256((to_svg(return_model(True, True)) + to_svg(random_layered(60, 9))).encode()).hexdigest())"
     )

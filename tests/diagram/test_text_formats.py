@@ -6,7 +6,7 @@ import re
 
 import networkx as nx
 import pytest
-from sample_graphs import return_model
+from diagram_samples import return_model
 
 from logicmodel.diagram import to_dot, to_mermaid
 from logicmodel.diagram.mermaid import label

@@ -1,10 +1,16 @@
-"""Read boxes and arrows back out of an SVG, for geometric checks in the tests."""
+"""Read boxes and arrows back out of an SVG and check the drawing's invariants (test helpers)."""
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+
+import networkx as nx
+
+from logicmodel.diagram import to_svg
+from logicmodel.diagram.layout import FONT, PAD_X
+from logicmodel.diagram.textmetrics import char_width, clean_text, text_width
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 _TOKEN = re.compile(r"[MLC]|-?\d+(?:\.\d+)?")
@@ -147,3 +153,29 @@ def _grid(rects: list[Rect]) -> dict[tuple[int, int], list[Rect]]:
             for gy in range(int(rect.y // CELL), int((rect.y + rect.height) // CELL) + 1):
                 grid.setdefault((gx, gy), []).append(rect)
     return grid
+
+
+def _squash(text: str) -> str:
+    """Text without whitespace and hyphens, to compare wrapped lines with a title."""
+    return "".join(ch for ch in clean_text(text) if not ch.isspace() and ch != "-")
+
+
+def check_titles(graph: nx.DiGraph, svg: str) -> None:
+    rects = boxes(parse(svg))
+    assert len(rects) == graph.number_of_nodes()
+    for key, attrs in graph.nodes(data=True):
+        rect = rects[clean_text(str(key))]
+        title = attrs.get("title") or ""
+        title = title if clean_text(title).strip() else str(key)
+        assert _squash("".join(rect.lines)) == _squash(title)
+        for line in rect.lines:
+            assert text_width(line, FONT) <= rect.width - 2 * PAD_X + 1e-9, line
+            wide = sum(1 for ch in line if char_width(ch) > 0)
+            assert wide * 0.6 * FONT <= rect.width - 2 * PAD_X + 1e-9, line  # the crude rule of thumb
+
+
+def check_all(graph: nx.DiGraph) -> str:
+    svg = to_svg(graph)
+    check_geometry(svg)
+    check_titles(graph, svg)
+    return svg
