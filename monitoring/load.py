@@ -178,7 +178,7 @@ def _check_and_write(store: Store, extracts: list[Extract], source: str, key: Ps
                      today: dt.date, problems: ProblemList, notices: list[str]) -> LoadReport:
     con = store.connect()
     current = _current(con)
-    changed = [e for e in extracts if current.get(e.table, ("",))[0] != e.content_hash]
+    changed = [e for e in extracts if e.problems or current.get(e.table, (None,))[0] != e.content_hash]
     for table in REQUIRED_TABLES:
         if table not in current and table not in {e.table for e in extracts}:
             problems.add(Problem(source, "missing_table", f"missing table '{table}'; expected a "

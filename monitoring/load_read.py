@@ -76,7 +76,7 @@ def read_frame(table: str, frame: Any, source: str) -> Extract:
     except (pa.ArrowException, TypeError, ValueError) as exc:
         extract.problem("unreadable", f"cannot convert the frame: {exc}")
         return extract
-    data = data.rename_columns(names)
+    data = _plain(data.rename_columns(names))
     extract.data = data.append_column(ROW, pa.array(range(1, data.num_rows + 1), pa.int64()))
     _check_names(extract)
     return extract
@@ -94,9 +94,23 @@ def _frame_hash(frame: Any) -> str:
     return digest.hexdigest()
 
 
+def _plain(table: Any) -> Any:
+    """Dictionary-encoded columns (pandas categoricals, some Parquet files) decoded."""
+    import pyarrow as pa
+    import pyarrow.types as t
+
+    for index, field_ in enumerate(table.schema):
+        if t.is_dictionary(field_.type):
+            table = table.set_column(index, field_.name, table.column(index).cast(field_.type.value_type))
+    return table
+
+
 def _check_names(extract: Extract) -> None:
     seen: set[str] = set()
-    for name in extract.data.column_names:
+    names = extract.data.column_names
+    if names.count(ROW) > 1:
+        extract.problem("header", f"column name '{ROW}' is reserved; expected another name", 1, ROW)
+    for name in names:
         if name == ROW:
             continue
         if not name.strip():
@@ -261,6 +275,7 @@ def _read_parquet(extract: Extract, data: bytes) -> None:
     except (pa.ArrowException, OSError, ValueError) as exc:
         extract.problem("unreadable", f"not a readable Parquet file: {exc}")
         return
+    table = _plain(table)
     extract.data = table.append_column(ROW, pa.array(range(1, table.num_rows + 1), pa.int64()))
 
 
