@@ -355,7 +355,8 @@ def estimate_att(
                                            cluster, variance_matches, replace)
     low, high, p = normal_inference(estimate, se, alpha)
     notes = _notes(y, matched, kind, method, is_binary, replace)
-    ratios = _ratio_estimates(sample, y, w, matched, cluster, kind, alpha) if is_binary else ()
+    ratios = (_ratio_estimates(sample, y, w, matched, cluster, kind, alpha, replace)
+              if is_binary else ())
     if is_binary and not ratios:
         notes += ("Risk and odds ratios are undefined: a proportion is 0 or 1.",)
     return EffectEstimate(
@@ -440,16 +441,25 @@ def _notes(y, matched, kind, method, is_binary, replace) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def _ratio_estimates(sample, y, w, matched, cluster, kind, alpha) -> list[EffectEstimate]:
-    """Risk ratio and odds ratio with delta-method intervals on the log scale."""
+def _ratio_estimates(sample, y, w, matched, cluster, kind, alpha,
+                     replace: bool) -> list[EffectEstimate]:
+    """Risk ratio and odds ratio with delta-method intervals on the log scale.
+
+    The covariance of the two weighted proportions is cluster-robust on the same rows and
+    clusters as the risk difference (HC1 when that is robust or no clusters are given).
+    """
     treat = np.asarray(sample.treat).astype(bool)
-    X = np.column_stack([treat, ~treat]).astype(np.float64)
-    fit = fit_wls(X[matched], y[matched], w[matched])
+    units, weights, pairs = _rows(sample, w, matched, replace)
+    X = np.column_stack([treat[units], ~treat[units]]).astype(np.float64)
+    fit = fit_wls(X, y[units], weights)
+    if fit.kept.size < 2:
+        return []
     p1, p0 = float(fit.coef[0]), float(fit.coef[1])
     if not (0 < p1 < 1 and 0 < p0 < 1):
         return []
-    ratio_kind = "cluster" if kind == "cluster" else "robust"
-    clusters = _clusters(sample, cluster, matched) if ratio_kind == "cluster" else None
+    ratio_kind = "robust" if kind == "robust" or cluster is None else "cluster"
+    clusters = (_cluster_ids(sample, cluster, units, pairs, matched)
+                if ratio_kind == "cluster" else None)
     vcov, n_clusters = sandwich_vcov(fit, clusters)
     out = []
     for scale, log_ratio, grad in (

@@ -164,3 +164,16 @@ def test_effect_estimate_is_exported():
 
     assert estimation.estimate_att is estimate_att
     assert estimation.EffectEstimate is EffectEstimate
+
+
+def test_binary_outcome_with_replacement_gives_ratios_on_the_stacked_rows():
+    sample, y = _pairs()
+    reused = MatchedSample(**{**sample.__dict__, "subclass": np.full(sample.n, -1),
+                              "settings": {"replace": True}})
+    yb = (y > np.median(y)).astype(int)
+    for se_type, ratio_type in (("auto", "cluster"), ("cluster", "cluster"),
+                                ("robust", "robust")):
+        result = estimate_att(reused, yb, se_type=se_type)
+        assert [r.scale for r in result.ratios] == ["risk_ratio", "odds_ratio"]
+        assert {r.se_type for r in result.ratios} == {ratio_type}
+        assert all(r.std_error > 0 and r.ci_low < r.estimate < r.ci_high for r in result.ratios)
