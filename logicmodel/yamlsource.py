@@ -9,7 +9,7 @@ subclass carrying ``file:line:col``:
 
 - bytes must be UTF-8 text (a UTF-8 byte-order mark is allowed): no NUL or control
   characters, at most ``MAX_BYTES``;
-- no tab characters in indentation;
+- no tab characters in indentation (tabs inside quoted or block text are fine);
 - one document whose root is a mapping; an empty file is an error;
 - no duplicate keys (PyYAML silently keeps the last one; this loader refuses);
 - nesting depth at most ``MAX_DEPTH`` and at most ``MAX_NODES`` values after alias
@@ -119,8 +119,11 @@ def parse_yaml(source: bytes | str, file: str = "<string>") -> YamlDocument:
     """Parse YAML text or bytes into a :class:`YamlDocument` (see the module rules)."""
     text = _decode(source, file) if isinstance(source, bytes) else source
     _check_characters(text, file)
-    _check_tabs(text, file)
-    root = _build_tree(text, file)
+    try:
+        root = _build_tree(text, file)
+    except YamlSyntaxError as exc:
+        _check_tabs(text, file, exc.line or None)
+        raise
     data, values, keys = _Expander(file).expand(root)
     return YamlDocument(file=file, data=data, values=values, keys=keys)
 
@@ -176,11 +179,17 @@ def _check_characters(text: str, file: str) -> None:
         raise EncodingError(file, line, col, f"control character {code}; expected printable UTF-8 text (is this a binary file?)")
 
 
-def _check_tabs(text: str, file: str) -> None:
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.lstrip(" \t")
-        indent = line[: len(line) - len(stripped)]
-        if "\t" in indent and stripped:
+def _check_tabs(text: str, file: str, up_to_line: int | None) -> None:
+    """Explain a syntax error caused by a tab in the indentation of the error's line (or the one before).
+
+    Tabs inside quoted or block text are fine, so this runs only after the parser failed.
+    """
+    lines = text.splitlines()
+    first = max(1, up_to_line - 1) if up_to_line else 1
+    last = up_to_line or len(lines)
+    for number, line in enumerate(lines[first - 1 : last], start=first):
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if "\t" in indent:
             col = indent.index("\t") + 1
             raise YamlSyntaxError(file, number, col, "tab character in indentation; YAML indentation must use spaces")
 

@@ -116,3 +116,13 @@ def test_rule_ids_are_unique_and_documented():
     text = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text(encoding="utf-8")
     for rule_id in ids + ["LM000", "LM001", "LM019", "LM099"]:
         assert f"## {rule_id}" in text, rule_id
+
+
+def test_tabs_inside_text_are_fine_but_not_in_indentation():
+    assert parse_yaml("a: |\n  x\n  \ty\nb: \"p\tq\"\n").data == {"a": "x\n\ty\n", "b": "p\tq"}
+    with pytest.raises(LogicModelError) as caught:
+        parse_yaml("a:\n  - x\n\t- y\n", "t.yaml")
+    assert str(caught.value) == "t.yaml:3:1: tab character in indentation; YAML indentation must use spaces"
+    with pytest.raises(LogicModelError) as caught:
+        parse_yaml("a: |\n  x\n  \tcode\nc: 1\nb: [1,\n", "t.yaml")
+    assert "invalid YAML" in str(caught.value)
