@@ -41,11 +41,8 @@ class Box:
     lines: tuple[str, ...]
 
     def moved(self, dx: float, dy: float) -> Box:
+        """The same box shifted by ``(dx, dy)``."""
         return Box(self.node, self.x + dx, self.y + dy, self.width, self.height, self.lines)
-
-    def contains(self, px: float, py: float, tolerance: float = 0.0) -> bool:
-        inside_x = self.x + tolerance < px < self.x + self.width - tolerance
-        return inside_x and self.y + tolerance < py < self.y + self.height - tolerance
 
 
 @dataclass(frozen=True)
@@ -57,6 +54,7 @@ class Band:
     right: float
 
     def moved(self, dx: float) -> Band:
+        """The same band shifted right by ``dx``."""
         return Band(self.key, self.left + dx, self.right + dx)
 
 
