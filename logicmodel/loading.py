@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 
 from logicmodel.catalogue import Catalogue
-from logicmodel.errors import FileUnreadableError, InvalidDocumentError
+from logicmodel.errors import FileUnreadableError, InvalidDocumentError, UsageError
 from logicmodel.issues import Issue
 from logicmodel.model import LogicModel
 from logicmodel.validation import Validator, is_catalogue_data
@@ -58,9 +58,7 @@ def load_bundle(path: str | os.PathLike[str]) -> ModelBundle:
     validator = Validator()
     loaded = validator.read(path)
     if loaded.document is not None and is_catalogue_data(loaded.document.data):
-        raise InvalidDocumentError(
-            [Issue(path, 1, 1, "error", "LM001", "", "this is an indicator catalogue; expected a logic model (with nodes)")]
-        )
+        raise UsageError(f"{path}: this is an indicator catalogue; expected a logic model (a file with nodes)")
     validator.validate_file(path)
     report = validator.report()
     _raise_errors(report.issues)

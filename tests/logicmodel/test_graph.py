@@ -123,3 +123,15 @@ def test_schema_command_prints_both_schemas(cli):
     model = json.loads(cli("schema").stdout)
     catalogue = json.loads(cli("schema", "--catalogue").stdout)
     assert "nodes" in model["properties"] and "indicators" in catalogue["properties"]
+
+
+def test_graph_of_a_catalogue_is_a_usage_error(cli):
+    result = cli("graph", "models/indicators.yaml")
+    assert result.returncode == 2
+    assert "models/indicators.yaml: this is an indicator catalogue; expected a logic model" in result.stderr
+
+
+def test_validate_output_is_byte_identical_between_runs(cli, mutate):
+    path = mutate("tests: [hscl_down, return_up]", "tests: [hscl_down, nope]")
+    first = cli("validate", str(path), "--format", "json").stdout
+    assert first and first == cli("validate", str(path), "--format", "json").stdout
