@@ -60,6 +60,15 @@ class SensitivityResult:
         """Whether the test rejects at Gamma = 1 (no hidden bias)."""
         return bool(_p_at_one(self) <= self.alpha)
 
+    @property
+    def first_gamma_on_grid(self) -> float:
+        """The smallest Gamma of the grid whose upper-bound p-value exceeds alpha (NaN if
+        not significant at Gamma = 1, inf if none on the grid)."""
+        if not self.significant_without_bias:
+            return float("nan")
+        above = [g for g, p in zip(self.gammas, self.p_upper) if p > self.alpha]
+        return min(above) if above else float("inf")
+
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(
             {"gamma": self.gammas, "p_lower": self.p_lower, "p_upper": self.p_upper}

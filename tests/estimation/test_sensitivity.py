@@ -63,6 +63,7 @@ def test_counts_example_by_hand_and_critical_gamma():
     assert 1.25 < g < 1.5
     assert binom.sf(11, 15, g / (1 + g)) == pytest.approx(0.05, abs=1e-9)
     assert f"Gamma = {g:.3f} or more" in result.conclusion()
+    assert result.first_gamma_on_grid == 1.5  # p_upper(1.25) = 0.046 <= 0.05 < p_upper(1.5)
 
 
 def test_wilcoxon_at_gamma_one_equals_scipy():
