@@ -114,3 +114,35 @@ def test_generated_catalogues_survive_a_yaml_round_trip(indicators):
 def test_plain_data_round_trips_through_the_loader(value):
     data = {"root": value}
     assert parse_yaml(dump_yaml(data)).data == data
+
+
+LAYERS = [("input", None), ("activity", None), ("output", None), ("outcome", "short"), ("outcome", "medium"), ("outcome", "long"), ("impact", None)]
+
+
+@st.composite
+def sound_models(draw):
+    """Layered models where every node is linked forward and backward: no rule should object."""
+    sizes = [draw(st.integers(1, 4)) for _ in LAYERS]
+    layers = [[f"n{i}_{k}" for k in range(size)] for i, size in enumerate(sizes)]
+    nodes = [
+        {"id": node, "level": level, "title": node, **({"horizon": horizon} if horizon else {}), "indicators": ["x"]}
+        for (level, horizon), layer in zip(LAYERS, layers) for node in layer
+    ]
+    links = []
+    for upper, lower in zip(layers, layers[1:]):
+        for k, node in enumerate(lower):
+            links.append({"from": upper[k % len(upper)], "to": node})
+        for node in upper:
+            links.append({"from": node, "to": draw(st.lists(st.sampled_from(lower), min_size=1, max_size=len(lower), unique=True))})
+    return {"id": "sound", "title": "t", "version": "1", "measure": "VV", "period": {"start": "2012-01"},
+            "nodes": draw(st.permutations(nodes)), "links": links, "costs": {"per_participant_nok": 1.0}}
+
+
+@settings(max_examples=60, deadline=None)
+@given(sound_models())
+def test_sound_layered_models_have_no_rule_errors(data):
+    from logicmodel.validation import validate_model
+
+    model = LogicModel.model_validate(data)
+    issues = [i for i in validate_model(model) if i.rule != "LM011"]
+    assert issues == []
