@@ -62,13 +62,13 @@ def write_extract(folder: Path, persons: int, seed: int = 1) -> dict[str, int]:
 def timed_load(db: Path, folder: Path) -> tuple[float, str, str]:
     command = [sys.executable, "-m", "tiltak", "load", "--db", str(db), str(folder)]
     if shutil.which("/usr/bin/time"):
-        command = ["/usr/bin/time", "-f", "peak memory %M kB"] + command
+        command = ["/usr/bin/time", "-f", "cpu %U s user + %S s system, peak memory %M kB"] + command
     began = time.perf_counter()
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     elapsed = time.perf_counter() - began
     if result.returncode != 0:
         raise SystemExit(f"load failed ({result.returncode}):\n{result.stderr}")
-    return elapsed, result.stdout, result.stderr.strip()
+    return elapsed, result.stdout, result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
 
 
 def main() -> None:
@@ -96,7 +96,8 @@ def main() -> None:
     residence.to_csv(folder / "residence.csv", index=False)
     fix, out, mem = timed_load(db, folder)
     print(f"corrected load: {fix:6.2f} s  {mem}  (residence replaced, panel rebuilt)")
-    print(f"cores: {os.cpu_count()}, store size {db.stat().st_size / 1e6:.0f} MB")
+    print(f"cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (other work slows the wall "
+          f"clock), store size {db.stat().st_size / 1e6:.0f} MB")
     if args.keep is None:
         shutil.rmtree(work)
 
