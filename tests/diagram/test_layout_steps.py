@@ -15,7 +15,7 @@ from logicmodel.diagram.layout import compute_layout
 from logicmodel.diagram.ordering import count_crossings, neighbours, order
 from logicmodel.diagram.placement import isotonic
 from logicmodel.diagram.reading import read_graph
-from logicmodel.diagram.textmetrics import text_width, wrap
+from logicmodel.diagram.textmetrics import SAFETY, text_width, wrap
 
 
 @settings(max_examples=80, deadline=None)
@@ -107,5 +107,5 @@ def test_wrap_keeps_every_word_in_order():
 
 def test_text_width_is_monotone_and_counts_wide_characters():
     assert text_width("iii", 12) < text_width("mmm", 12)
-    assert text_width("中文", 12) == pytest.approx(2 * 12 * 1.05)
+    assert text_width("中文", 12) == pytest.approx(2 * 12 * SAFETY)
     assert text_width("e\u0301", 12) == text_width("e", 12)

@@ -224,14 +224,20 @@ def test_edge_tooltips_carry_mechanism_and_lag():
     assert group.find("svg:title", NS).text == expected
 
 
-def test_text_fits_with_the_real_font_when_available():
+@pytest.mark.parametrize(
+    "font_file",
+    ["/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"],
+    ids=["liberation-sans", "dejavu-sans"],
+)
+def test_text_fits_with_real_fonts_when_available(font_file):
     ft2font = pytest.importorskip("matplotlib.ft2font")
-    font_file = Path("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf")
-    if not font_file.exists():
-        pytest.skip("Liberation Sans is not installed")
-    font = ft2font.FT2Font(str(font_file))
+    if not Path(font_file).exists():
+        pytest.skip(f"{font_file} is not installed")
+    font = ft2font.FT2Font(font_file)
     font.set_size(FONT, 72)
-    for rect in boxes(parse(to_svg(return_model(verdicts=True)))).values():
+    graph = return_model(verdicts=True)
+    graph.add_node("wide", level="impact", title="m" * 80 + " " + "mw " * 40)
+    for rect in boxes(parse(to_svg(graph))).values():
         for line in rect.lines:
             font.set_text(line)
             assert font.get_width_height()[0] / 64 <= rect.width - 2 * PAD_X, line
