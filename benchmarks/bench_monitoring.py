@@ -80,8 +80,9 @@ SELECT year(month) * 12 + month(month) - 1 AS p,
        count(*) FILTER (WHERE exit_type = 'unknown_address') AS unknown_address,
        count(*) FILTER (WHERE applied) AS applied,
        count(*) FILTER (WHERE exit_type = 'assisted_return') AS assisted,
-       count(DISTINCT person_id) FILTER (WHERE participating) AS participants,
-       count(DISTINCT person_id) FILTER (WHERE enrolled) AS new_participants
+       -- one panel row per person and month: persons in a month are rows
+       count(*) FILTER (WHERE participating) AS participants,
+       count(*) FILTER (WHERE enrolled) AS new_participants
 FROM person_month
 WHERE month < $end
 GROUP BY GROUPING SETS ((p), (p, centre_id), (p, region), (p, nationality), (p, sex), (p, age_band), (p, household), (p, measure),
@@ -101,6 +102,17 @@ def build(db: Path, rows: int) -> None:
             con.execute(statement)
         con.execute("INSERT INTO loads VALUES (1, TIMESTAMP '2015-01-05 08:00', 'bench', 'persons', 'x', 1, 'h', 'loaded', NULL, NULL, NULL, NULL)")
         print(f"panel rows: {con.execute('SELECT count(*) FROM person_month').fetchall()[0][0]:,}")
+
+
+def _forget_runs(db: Path) -> None:
+    from monitoring.store import Store
+
+    with Store.open(db) as store:
+        con = store.connect()
+        names = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        for table in ("monitoring_runs", "monitoring_values", "monitoring_periods", "monitoring_computations", "monitoring_quality"):
+            if table in names:
+                con.execute(f"DELETE FROM {table}")
 
 
 def timed(label: str, fn):
@@ -161,15 +173,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--keep", type=Path, help="Folder to keep the store in (default: a temporary folder).")
+    parser.add_argument("--reuse", action="store_true", help="Reuse the registers of an earlier --keep run.")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-monitoring-"))
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / "bench.duckdb"
-    for path in (db, Path(str(db) + ".wal")):
-        if path.exists():
-            path.unlink()
     print(f"cores: {os.cpu_count()}; store: {db}")
-    timed("generate the registers in DuckDB", lambda: build(db, args.rows))
+    if args.reuse and db.exists():
+        _forget_runs(db)
+    else:
+        for path in (db, Path(str(db) + ".wal")):
+            if path.exists():
+                path.unlink()
+        timed("generate the registers in DuckDB", lambda: build(db, args.rows))
 
     from monitoring.monitored import load_monitored_model
     from monitoring.runs import run_models
