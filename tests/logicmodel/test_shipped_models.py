@@ -122,3 +122,21 @@ def test_validate_with_filters_binds_subgroups_over_the_panel(cli, mutate, workd
     assert result.stdout.splitlines()[0] == (
         f"{path}:49:15: error MON001 expected_changes.1.subgroup: subgroup 'age + 1': expected a condition; got an expression of type INTEGER"
     )
+
+
+def test_shipped_catalogue_has_the_indicators_and_outcomes_the_models_need():
+    from logicmodel.loading import load_catalogue
+
+    catalogue = load_catalogue(REPO / "models" / "indicators.yaml")
+    assert set(catalogue.outcome_ids) >= {
+        "assisted_return_6m", "assisted_return_12m", "forced_return_12m", "unknown_address_12m",
+        "application_6m", "hscl10_change_3m", "hscl10_change_6m",
+    }
+    assert set(catalogue.indicator_ids) >= {
+        "participants", "sessions_attended", "completion_share", "hscl10_mean", "hscl10_caseness_share",
+        "mi_importance_mean", "applications_per_100", "assisted_returns_per_100", "assisted_returns_per_100_12m",
+        "forced_returns_per_100", "unknown_address_per_100", "months_in_reception_mean", "cost_per_participant",
+    }
+    caseness = catalogue.indicator("hscl10_caseness_share")
+    assert caseness.condition == "total >= 1.85" and caseness.direction == "lower_is_better"
+    assert catalogue.indicator("assisted_returns_per_100_12m").window_months == 12
