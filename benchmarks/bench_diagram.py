@@ -1,6 +1,6 @@
 """Print how long the diagram renderers take and how many crossings the ordering removes.
 
-Run from the repository root:  python tests/diagram/benchmark_diagram.py
+Run from the repository root:  python benchmarks/bench_diagram.py
 (Not a test: timings are printed, never asserted.)
 """
 
@@ -10,8 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "diagram"))
+sys.path.insert(0, str(ROOT))
 
 from diagram_samples import random_layered, return_model  # noqa: E402
 
