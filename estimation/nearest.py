@@ -99,15 +99,7 @@ def match_without_replacement(distance: np.ndarray, treated: np.ndarray, stratum
         return out
     sc = sort_controls(distance, stratum, controls)
     lo, hi, right = search_bounds(sc, distance, stratum, treated)
-    pos_a = np.empty(distance.shape[0], dtype=np.int64)
-    pos_a[sc.row_a] = np.arange(sc.row_a.size)
-    a_of_b = pos_a[sc.row_b]
-    b_of_a = np.empty_like(a_of_b)
-    b_of_a[a_of_b] = np.arange(a_of_b.size)
-    siblings = _unit_positions(unit, sc, pos_a, b_of_a) if unit is not None else None
-    m = sc.values.size
-    tables = (sc.values.tolist(), sc.row_a.tolist(), sc.row_b.tolist(), a_of_b.tolist(),
-              b_of_a.tolist(), siblings, list(range(m + 1)), list(range(m + 1)))
+    tables = _search_tables(sc, distance.shape[0], unit)
     cal = np.inf if caliper is None else float(caliper)
     active = np.arange(treated.size)
     for column in range(ratio):
@@ -117,6 +109,26 @@ def match_without_replacement(distance: np.ndarray, treated: np.ndarray, stratum
         out[active, column] = taken
         active = active[taken >= 0]
     return out
+
+
+def _search_tables(sc: SortedControls, n: int, unit: np.ndarray | None) -> tuple:
+    """Python lists for the greedy loop: values, rows in both orders, the maps between the
+    two orders (None when they coincide), unit siblings and the two union-finds."""
+    m = sc.values.size
+    row_a = sc.row_a.tolist()
+    row_b, a_of_b_list, b_of_a_list, siblings = row_a, None, None, None
+    if sc.row_b is not sc.row_a or unit is not None:
+        pos_a = np.empty(n, dtype=np.int64)
+        pos_a[sc.row_a] = np.arange(m)
+        a_of_b = pos_a[sc.row_b]
+        b_of_a = np.empty_like(a_of_b)
+        b_of_a[a_of_b] = np.arange(m)
+        if sc.row_b is not sc.row_a:  # ties: the two orders differ
+            row_b, a_of_b_list, b_of_a_list = sc.row_b.tolist(), a_of_b.tolist(), b_of_a.tolist()
+        if unit is not None:
+            siblings = _unit_positions(unit, sc, pos_a, b_of_a)
+    return (sc.values.tolist(), row_a, row_b, a_of_b_list, b_of_a_list, siblings,
+            list(range(m + 1)), list(range(m + 1)))
 
 
 def _greedy_pass(tables, dist: list, lo: list, hi: list, right: list, cal: float) -> list:
@@ -145,12 +157,14 @@ def _greedy_pass(tables, dist: list, lo: list, hi: list, right: list, cal: float
             if dl > cal:
                 taken.append(-1)
                 continue
-            pb, pa, row = left, a_of_b[left], row_b[left]
+            pb, row = left, row_b[left]
+            pa = left if a_of_b is None else a_of_b[left]
         else:
             if dr > cal or dr == inf:
                 taken.append(-1)
                 continue
-            pa, pb, row = r, b_of_a[r], row_a[r]
+            pa, row = r, row_a[r]
+            pb = r if b_of_a is None else b_of_a[r]
         if siblings is None:
             next_r[pa] = pa + 1
             next_l[pb + 1] = pb
