@@ -89,7 +89,7 @@ def indicator_table(model: MonitoredModel, spec: IndicatorSpec, rows: list[Value
 
 
 def value_table(con, model: MonitoredModel, span: PeriodRange = PeriodRange(), by: Sequence[str] = (),
-                indicators: Sequence[str] = ()) -> list[ShownValue]:
+                indicators: Sequence[str] = (), progress=None) -> list[ShownValue]:
     """The published table of a model (all its monitored indicators, or those named)."""
     _require_tables(con)
     unknown = [i for i in indicators if i not in {s.id for s in model.specs}]
@@ -97,10 +97,11 @@ def value_table(con, model: MonitoredModel, span: PeriodRange = PeriodRange(), b
         raise ShowError(f"--indicator {unknown[0]!r}: not monitored by model '{model.id}'; expected one of "
                         + ", ".join(repr(s.id) for s in model.specs))
     out = []
-    for spec in model.specs:
-        if indicators and spec.id not in indicators:
-            continue
+    chosen = [spec for spec in model.specs if not indicators or spec.id in indicators]
+    for n, spec in enumerate(chosen, 1):
         out += indicator_table(model, spec, stored_rows(con, model.id, spec.id), span, by)
+        if progress:
+            progress(n, len(chosen))
     return out
 
 
@@ -169,6 +170,24 @@ def write_xlsx(rows: Sequence[ShownValue], path: str) -> None:
         sheet.append([SUPPRESSED_MARK if (f == "value" and r.suppressed) else getattr(r, f) for f in fields])
     book.properties.created = book.properties.modified = _EPOCH
     book.save(path)
+    _fix_zip_times(path)
+
+
+def _fix_zip_times(path: str) -> None:
+    """Rewrite the xlsx zip with fixed entry times, so the same table gives the same bytes."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as source:
+        entries = [(info, source.read(info.filename)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, data in entries:
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z", data)
+            fixed = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            target.writestr(fixed, data)
 
 
 def _epoch() -> Any:

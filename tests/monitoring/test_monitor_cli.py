@@ -96,6 +96,9 @@ def test_show_is_deterministic_and_xlsx_is_written(computed, tmp_path):
     suppressed = [row[header.index("suppressed")] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert all(v == ":" for v, s in zip(values, suppressed) if s)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
+    again = tmp_path / "again.xlsx"
+    assert _show(computed, "--by", "centre", "--format", "xlsx", "-o", str(again)).returncode == 0
+    assert again.read_bytes() == out.read_bytes()  # byte-identical
 
 
 @pytest.mark.parametrize("args, fragment", [

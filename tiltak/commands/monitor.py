@@ -163,10 +163,13 @@ def show_command(model, db, period, first, last, by, indicators, fmt, output) ->
     if fmt == "xlsx" and not output:
         raise click.UsageError("--format xlsx needs -o FILE")
     store = _open_read_only(db)
+    bar, update = _progress("protecting")
     try:
-        rows = value_table(store.connect(), loaded, span, by, indicators)
+        rows = value_table(store.connect(), loaded, span, by, indicators, update)
     finally:
         store.close()
+        if bar is not None:
+            bar.__exit__(None, None, None)
     if fmt == "xlsx":
         _write_atomically(output, lambda tmp: write_xlsx(rows, tmp))
         return
