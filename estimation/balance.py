@@ -169,26 +169,54 @@ def sd_denominator(x: np.ndarray, treat: np.ndarray, binary: bool, s_d_denom: st
     return std
 
 
+@dataclass(frozen=True, eq=False)
+class SortedTerm:
+    """One term's values sorted within each group, and the sorted distinct values (grid)."""
+
+    treated: np.ndarray
+    control: np.ndarray
+    grid: np.ndarray
+
+    @classmethod
+    def of(cls, x: np.ndarray, treat: np.ndarray) -> "SortedTerm":
+        treated, control = np.sort(x[treat]), np.sort(x[~treat])
+        # two sorted runs: the stable sort (timsort) merges them in linear time
+        merged = np.sort(np.concatenate([treated, control]), kind="stable")
+        grid = merged[np.append(np.diff(merged) != 0, True)]
+        return cls(treated, control, grid)
+
+
+def _group_cdf(x: np.ndarray, w: np.ndarray | None, grid: np.ndarray,
+               presorted: np.ndarray | None) -> np.ndarray:
+    """The group's weighted eCDF at each grid value (weights normalised to sum to 1)."""
+    if w is None:
+        values, cumulative = presorted, np.arange(1, presorted.shape[0] + 1, dtype=np.float64)
+    else:
+        keep = w > 0
+        values, weights = x[keep], w[keep]
+        order = np.argsort(values, kind="stable")
+        values, cumulative = values[order], r_cumsum(weights[order])
+    if values.shape[0] == 0:
+        return np.full(grid.shape[0], np.nan)
+    index = np.searchsorted(values, grid, side="right")
+    return np.concatenate([[0.0], cumulative])[index] / cumulative[-1]
+
+
 def ecdf_stats(
-    x: np.ndarray, treat: np.ndarray, w: np.ndarray, order: np.ndarray | None = None
+    x: np.ndarray, treat: np.ndarray, w: np.ndarray | None, sorted_term: SortedTerm | None = None
 ) -> tuple[float, float]:
     """Mean and maximum absolute difference of the weighted eCDFs (MatchIt's ``qqsum``).
 
     Weights are normalised within each group; the differences are taken at every distinct
-    value of x in the sample (units of weight 0 included), as MatchIt does. ``order`` is
-    the stable sort order of x, if already known.
+    value of x in the sample (units of weight 0 included), as MatchIt does. ``w=None``
+    means unit weights. The groups are sorted separately and the eCDFs read off by binary
+    search, so only the units with positive weight are ever arg-sorted.
     """
-    norm = w.astype(np.float64).copy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        norm[treat] /= r_sum(norm[treat])
-        norm[~treat] /= r_sum(norm[~treat])
-    order = np.argsort(x, kind="stable") if order is None else order
-    x_sorted = x[order]
-    first_group = treat[order[0]]
-    signed = np.where(treat[order] == first_group, -norm[order], norm[order])
-    cumulative = np.abs(r_cumsum(signed))
-    last_of_run = np.append(np.diff(x_sorted) != 0, True)
-    diffs = cumulative[last_of_run]
+    sorted_term = SortedTerm.of(x, treat) if sorted_term is None else sorted_term
+    grid = sorted_term.grid
+    f1 = _group_cdf(x[treat], None if w is None else w[treat], grid, sorted_term.treated)
+    f0 = _group_cdf(x[~treat], None if w is None else w[~treat], grid, sorted_term.control)
+    diffs = np.abs(f1 - f0)
     return float(r_sum(diffs) / diffs.shape[0]), float(diffs.max())
 
 
@@ -212,13 +240,13 @@ def term_balance(
     std: float,
     binary: bool,
     pair_raw: float | None = None,
-    order: np.ndarray | None = None,
+    sorted_term: SortedTerm | None = None,
 ) -> dict[str, float]:
     """MatchIt's ``bal1var`` for one term; ``weights=None`` is the unmatched sample.
 
     The units are laid out treated first: ``x[:n1]`` treated, ``x[n1:]`` controls (slices,
     not copies). ``pair_raw`` is the unstandardized pair distance (after matching only);
-    ``order`` the stable sort order of x, if known.
+    ``sorted_term`` the term's sorted groups, if known.
     """
     w = np.ones(x.shape[0]) if weights is None else weights
     x1, x0, w1, w0 = x[:n1], x[n1:], w[:n1], w[n1:]
@@ -245,7 +273,7 @@ def term_balance(
             )
         treat = np.zeros(x.shape[0], dtype=bool)
         treat[:n1] = True
-        stats["ecdf_mean"], stats["ecdf_max"] = ecdf_stats(x, treat, w, order)
+        stats["ecdf_mean"], stats["ecdf_max"] = ecdf_stats(x, treat, weights, sorted_term)
     return stats
 
 
@@ -425,8 +453,10 @@ def _term_row(term: BalanceTerm, sample: MatchedSample, s_d_denom: str, binary: 
     std = 1.0 if (is_binary and binary == "raw") else sd_denominator(x, treat, is_binary, s_d_denom)
     mm = np.asarray(sample.match_matrix, dtype=np.int64)
     xp = x[perm]
-    order = None if is_binary else np.argsort(xp, kind="stable")
-    before = term_balance(xp, n1, None, std, is_binary, order=order)
+    treated_first = np.zeros(xp.shape[0], dtype=bool)
+    treated_first[:n1] = True
+    order = None if is_binary else SortedTerm.of(xp, treated_first)
+    before = term_balance(xp, n1, None, std, is_binary, sorted_term=order)
     weights = np.asarray(sample.weights, float)[perm]
     after = term_balance(xp, n1, weights, std, is_binary, pair_distance(x, treat, mm), order)
     row = {"term": term.term, "variable": term.variable, "level": term.level, "binary": is_binary}
