@@ -98,14 +98,14 @@ def test_missing_estimate_and_missing_outcome_are_not_testable():
 
 def test_sensitivity_is_reported_with_gamma_and_e_value():
     robust = judge(UP, ev(0.08, 0.02, 0.14, gamma=2.0))
-    fragile = judge(UP, ev(0.08, 0.02, 0.14, gamma=1.1))
+    fragile = judge(UP, ev(0.08, 0.02, 0.14, gamma=1.99))
     assert [r.code for r in robust.sensitivity] == ["robust", "e_value"]
     assert [r.code for r in fragile.sensitivity] == ["fragile", "e_value"]
     assert robust.gamma == 2.0 and robust.e_value == 1.8 and robust.period == "2012-01–2013-12"
 
 
 def test_gamma_at_the_robustness_threshold_counts_as_robust():
-    assert judge(UP, ev(0.08, 0.02, 0.14, gamma=1.5)).sensitivity[0].code == "robust"
+    assert judge(UP, ev(0.08, 0.02, 0.14, gamma=2.0)).sensitivity[0].code == "robust"
 
 
 @pytest.mark.parametrize("direction, min_change", [("up", 0.1), ("increase", -0.1), ("decrease", float("nan"))])

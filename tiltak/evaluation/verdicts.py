@@ -92,7 +92,7 @@ class VerdictRules:
 
     balance_threshold: float = 0.1
     min_matched: int = 10
-    min_gamma_robust: float = 1.5
+    min_gamma_robust: float = 2.0
 
 
 @dataclass(frozen=True)

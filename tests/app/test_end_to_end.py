@@ -1,0 +1,218 @@
+"""The whole chain on synthetic registers: demo, determinism, disclosure, the browser.
+
+One demo at half the default size runs once per module (about half a minute on two
+cores); the tests read its outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tiltak import pipeline
+
+SEED = 3
+SCALE = 0.5
+COUNT_KEYS = {"participants", "n_treated", "n_control", "n_treated_matched", "n_control_matched",
+              "matched_participants"}
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    pipeline.demo(out, seed=SEED, synth_options={"scale": SCALE})
+    return out
+
+
+@pytest.fixture(scope="module")
+def document(demo_dir) -> dict:
+    return json.loads((demo_dir / "evaluation.json").read_text(encoding="utf-8"))
+
+
+def output_files(directory: Path) -> list[Path]:
+    return [p for p in sorted(directory.rglob("*")) if p.is_file() and not p.name.startswith("registers.duckdb")]
+
+
+def test_demo_writes_the_report_and_the_document(demo_dir, document):
+    assert (demo_dir / "report.html").stat().st_size > 50_000
+    assert document["schema"] == "tiltak-evaluation/1"
+    assert [m["id"] for m in document["models"]] == ["kvalifisering-lokal", "kvalifisering-nasjonal", "veien-videre"]
+    kinds = {"confirmed", "not_confirmed", "inconclusive", "contradicted", "not_testable"}
+    for model in document["models"]:
+        assert model["verdicts"], model["id"]
+        assert {v["verdict"] for v in model["verdicts"]} <= kinds
+        assert all(v["reasons"] and v["reasons"][0]["text"]["nb"] for v in model["verdicts"])
+        assert model["contribution"]["story"]["nb"] and model["contribution"]["story"]["en"]
+        assert model["indicators"] and model["costs"]["overall"]["measure"] == model["measure"]
+
+
+def test_two_runs_with_the_same_seed_are_byte_identical(demo_dir, tmp_path):
+    again = tmp_path / "again"
+    pipeline.demo(again, seed=SEED, synth_options={"scale": SCALE})
+    for name in ("report.html", "evaluation.json"):
+        assert (again / name).read_bytes() == (demo_dir / name).read_bytes(), name
+
+
+def test_no_person_identifier_in_any_output_file(demo_dir):
+    con = duckdb.connect(str(demo_dir / "registers.duckdb"), read_only=True)
+    ids = {r[0] for r in con.execute("SELECT person_id FROM persons").fetchall()}
+    con.close()
+    assert len(ids) > 1000
+    pattern = re.compile("|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True)))
+    for path in output_files(demo_dir):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        found = pattern.search(text)
+        assert found is None, f"{path.name} contains the person id {found.group(0)!r}"
+
+
+def _walk(value, path=()):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _walk(item, (*path, i))
+    else:
+        yield path, value
+
+
+def test_no_unsuppressed_small_count_in_the_document(document):
+    threshold = document["disclosure"]["min_count"]
+    checked = 0
+    for path, value in _walk(document):
+        if path and path[-1] in COUNT_KEYS and value is not None:
+            checked += 1
+            assert value == 0 or value >= threshold, f"{'.'.join(map(str, path))} = {value}"
+    assert checked > 20
+    for model in document["models"]:
+        for ind in model["indicators"]:
+            if ind["unit"] in ("persons", "applications"):
+                small = [p for p in ind["points"] if p["value"] is not None and 0 < p["value"] < threshold]
+                assert not small, (model["id"], ind["id"], small[:3])
+
+
+def test_report_is_self_contained_and_accessible(demo_dir):
+    html = (demo_dir / "report.html").read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html)
+    assert "@import" not in html and "<script" not in html.lower()
+    assert html.count("<svg") >= 10
+    assert re.search(r'<html lang="(en|nb)">', html)
+    assert '<th scope="col"' in html and '<th scope="row"' in html
+    assert "@media print" in html and "@media (max-width" in html
+    svgs = re.findall(r"<svg[^>]*>", html)
+    labelled = [s for s in svgs if "aria-label" in s or "role=\"img\"" in s]
+    assert len(labelled) >= len(svgs) - 3  # the logic-model diagrams carry their own title
+
+
+def test_report_in_bokmal(demo_dir, tmp_path):
+    inputs = pipeline.load_inputs([pipeline.shipped_models_dir() / "veien-videre.yaml"])
+    html, data = pipeline.evaluate(demo_dir / "registers.duckdb", inputs, tmp_path, lang="nb", seed=SEED)
+    text = html.read_text(encoding="utf-8")
+    assert '<html lang="nb">' in text and "Oppsummering av konklusjoner" in text and "Metodevedlegg" in text
+
+
+# ---- the report in a real browser --------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--enable-logging=stderr", "--v=0"]
+
+
+def chromium(url: str, profile: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([CHROMIUM, *BROWSER_FLAGS, f"--user-data-dir={profile}", *extra, url],
+                          capture_output=True, text=True, timeout=120)
+
+
+def console_errors(stderr: str) -> list[str]:
+    """Console messages and page errors that Chromium logs (a page without scripts has none)."""
+    return [line for line in stderr.splitlines() if ":CONSOLE(" in line or "Uncaught" in line]
+
+
+def non_white_share(png: Path) -> float:
+    from PIL import Image
+
+    image = Image.open(png).convert("L")
+    histogram = image.histogram()
+    return 1 - sum(histogram[245:]) / (image.width * image.height)
+
+
+@pytest.mark.browser
+def test_report_renders_in_headless_chromium(demo_dir, tmp_path):
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (apt-get install chromium); the browser test needs it")
+    url = (demo_dir / "report.html").resolve().as_uri()
+    shot = tmp_path / "first-screen.png"
+    run = chromium(url, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,900")
+    assert shot.is_file(), run.stderr[-2000:]
+    assert non_white_share(shot) > 0.02
+    assert console_errors(run.stderr) == []
+    dom = chromium(url, tmp_path / "profile2", "--dump-dom")
+    assert "<h1>" in dom.stdout and "report_title" not in dom.stdout
+    assert console_errors(dom.stderr) == []
+
+
+@pytest.mark.browser
+def test_console_error_detection_can_fail(tmp_path):
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (apt-get install chromium); the browser test needs it")
+    page = tmp_path / "broken.html"
+    page.write_text("<!DOCTYPE html><html><body><p>x</p><script>console.error('boom'); undefinedCall();</script></body></html>")
+    run = chromium(page.as_uri(), tmp_path / "profile", "--dump-dom")
+    assert console_errors(run.stderr), run.stderr[-2000:]
+
+
+# ---- the commands ------------------------------------------------------------------------
+
+def tiltak(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tiltak", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**__import__("os").environ, "PYTHONPATH": str(Path(pipeline.__file__).parents[1])})
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["evaluate", "MODELS", "--db", "missing.duckdb", "--out", "o"], "missing.duckdb: no such store"),
+        (["estimate", "MODELS", "--db", "missing.duckdb"], "missing.duckdb: no such store"),
+        (["estimate", "no-such-model.yaml", "--db", "missing.duckdb"], "no-such-model.yaml: no such model file or folder"),
+        (["evaluate", "MODELS", "--db", "DB", "--out", "FILE"], "is a file"),
+        (["evaluate", "MODELS", "--db", "DB", "--out", "o", "--lang", "de"], "'de' is not one of 'nb', 'en'"),
+        (["evaluate", "EMPTY", "--db", "DB", "--out", "o"], "no logic model files"),
+    ],
+)
+def test_command_input_errors_are_one_message_and_exit_2(demo_dir, tmp_path, args, fragment):
+    (tmp_path / "FILE").write_text("x")
+    (tmp_path / "EMPTY").mkdir()
+    subst = {"MODELS": str(pipeline.shipped_models_dir()), "DB": str(demo_dir / "registers.duckdb")}
+    result = tiltak(*[subst.get(a, a) for a in args], cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "o" / "report.html").exists()
+
+
+def test_estimate_command_writes_json_and_the_store_table(demo_dir, tmp_path):
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(demo_dir / "registers.duckdb", db)
+    out = tmp_path / "estimates.json"
+    result = tiltak("estimate", str(pipeline.shipped_models_dir() / "veien-videre.yaml"), "--db", str(db),
+                    "--out", str(out), "--seed", str(SEED))
+    assert result.returncode == 0, result.stderr
+    assert "veien-videre return_up assisted_return_12m: " in result.stdout
+    data = json.loads(out.read_text())
+    assert data["schema"] == "tiltak-estimates/1" and data["models"][0]["id"] == "veien-videre"
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute("SELECT model_id, change_id FROM estimates ORDER BY 1, 2").fetchall()
+    assert ("veien-videre", "return_up") in rows
+    assert {r[0] for r in rows} == {"kvalifisering-lokal", "kvalifisering-nasjonal", "veien-videre"}  # others kept
+
+
+def test_demo_from_another_folder_prints_the_report_path(tmp_path):
+    result = tiltak("demo", "--help", cwd=tmp_path)
+    assert result.returncode == 0 and "Example" in result.stdout
