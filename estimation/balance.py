@@ -442,6 +442,17 @@ def _check_sample(sample: MatchedSample) -> None:
         raise InvalidInputError(
             "balance_table: the sample's weights must be finite and >= 0, one per unit."
         )
+    distance = np.asarray(sample.distance, dtype=float)
+    if distance.shape != treat.shape or not np.isfinite(distance).all():
+        raise InvalidInputError(
+            "balance_table: the sample's distance must hold one finite value per unit; got "
+            f"{int((~np.isfinite(distance)).sum())} missing or infinite of {distance.size}."
+        )
+    if len(sample.covariates) != treat.shape[0]:
+        raise InvalidInputError(
+            f"balance_table: the sample's covariates have {len(sample.covariates)} rows; "
+            f"expected one per unit ({treat.shape[0]})."
+        )
 
 
 def _term_row(term: BalanceTerm, sample: MatchedSample, s_d_denom: str, binary: str,

@@ -148,3 +148,12 @@ def test_one_group_only_is_an_error(data):
         balance_table(_sample(frame, np.zeros(60, bool), weights))
     with pytest.raises(EstimationError, match="expects an estimation.MatchedSample; got dict"):
         balance_table({})
+
+
+def test_non_finite_distance_is_an_error(data):
+    frame, treat, weights, mm = data
+    distance = np.linspace(0.2, 0.8, 60)
+    distance[5] = np.nan
+    with pytest.raises(EstimationError, match="distance must hold one finite value per unit; "
+                                              "got 1 missing or infinite of 60"):
+        balance_table(_sample(frame, treat, weights, mm=mm, distance=distance))

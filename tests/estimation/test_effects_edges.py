@@ -177,3 +177,16 @@ def test_binary_outcome_with_replacement_gives_ratios_on_the_stacked_rows():
         assert [r.scale for r in result.ratios] == ["risk_ratio", "odds_ratio"]
         assert {r.se_type for r in result.ratios} == {ratio_type}
         assert all(r.std_error > 0 and r.ci_low < r.estimate < r.ci_high for r in result.ratios)
+
+
+def test_outcome_types_bool_nullable_and_text():
+    sample, y = _pairs()
+    as_bool = pd.Series(y > 1.0)
+    a = estimate_att(sample, as_bool)
+    b = estimate_att(sample, as_bool.astype(int))
+    assert a.scale == "risk_difference" and a.estimate == pytest.approx(b.estimate)
+    nullable = pd.array(np.r_[np.ones(60, int), [None] * 10], dtype="Int64")
+    c = estimate_att(sample, nullable)  # missing only among unmatched controls
+    assert c.estimate == pytest.approx(0, abs=1e-12) and c.n_control == 30
+    with pytest.raises(EstimationError, match="outcome 'outcome' must be numeric"):
+        estimate_att(sample, ["yes"] * sample.n)
