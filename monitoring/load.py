@@ -17,6 +17,7 @@ others stay. The store must hold every required table after the load.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import time
@@ -149,14 +150,19 @@ def _load(db_path: str | Path, extracts: list[Extract], source: str, key: Pseudo
         prepare_extract(extract, CONTRACT[extract.table], key)
         notices.extend(extract.notices)
     db_path = Path(db_path)
-    existed = db_path.exists()
-    try:
+    if db_path.exists():
         with Store.open(db_path) as store:
             return _check_and_write(store, extracts, source, key, today, problems, notices)
-    except BaseException:
-        if not existed:
-            _remove_store(db_path)
-        raise
+    # A new store is built under a temporary name and renamed when complete, so that no
+    # failure, not even a killed process, leaves a half-made store under the real name.
+    work = db_path.with_name(f".{db_path.name}.loading-{os.getpid()}")
+    try:
+        with Store.open(work) as store:
+            report = _check_and_write(store, extracts, source, key, today, problems, notices)
+        os.replace(work, db_path)
+    finally:
+        _remove_store(work)
+    return dataclasses.replace(report, db_path=str(db_path))
 
 
 def _remove_store(db_path: Path) -> None:

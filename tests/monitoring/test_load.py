@@ -226,3 +226,21 @@ def test_process_killed_inside_the_transaction_leaves_the_store_as_before(tmp_pa
     process.wait()
     assert dump(db) == before
     assert query(db, "SELECT count(*) FROM costs") == [(2,)]
+
+
+@pytest.mark.slow
+def test_first_load_killed_leaves_no_store(tmp_path):
+    db = tmp_path / "new.duckdb"
+    marker = tmp_path / "in_transaction"
+    env = dict(os.environ, **{PAUSE_ENV: str(marker)})
+    process = subprocess.Popen([sys.executable, "-m", "tiltak", "load", "--db", str(db), str(GOOD)],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert marker.exists(), process.communicate()
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not db.exists()
+    report = load_directory(db, GOOD, today=TODAY)
+    assert report.load_id == 1 and report.db_path == str(db)
