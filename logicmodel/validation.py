@@ -128,10 +128,13 @@ class Validator:
     def model_document(self, document: YamlDocument) -> None:
         model, issues = _validated(LogicModel, document)
         self.issues += issues
+        name = document.data.get("catalogue", "indicators.yaml")
+        if not isinstance(name, str) or not name:
+            return  # the schema error is reported; there is no catalogue to check
+        catalogue_path = os.path.normpath(os.path.join(os.path.dirname(document.file), name))
+        catalogue_loaded = self.catalogue_for(document, catalogue_path)
         if model is None:
             return
-        catalogue_path = os.path.normpath(os.path.join(os.path.dirname(document.file), model.catalogue))
-        catalogue_loaded = self.catalogue_for(document, catalogue_path)
         catalogue = catalogue_loaded.value if catalogue_loaded else None
         context = ModelContext(model, catalogue)
         self.issues += _located(run_rules(MODEL_RULES, context), document)

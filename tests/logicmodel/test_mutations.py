@@ -233,3 +233,15 @@ def test_unknown_outcome_kind(mutate, workdir):
         "catalogue.yaml:39:11: error LM001 outcomes.1.kind: unknown kind 'survey_delta'; "
         "expected one of 'exit_within', 'application_within', 'survey_change'"
     )
+
+
+def test_catalogue_is_checked_even_when_the_model_has_schema_errors(mutate, workdir):
+    mutate("measure: VV\n", "measure: VV\nmesure: VV\n")
+    mutate("numerator: {type: count, filter:", "numerator: {type: count, filtr:", file="catalogue.yaml")
+    assert rendered(workdir / "valid.yaml") == [
+        "catalogue.yaml:25:30: error LM001 indicators.2.numerator.filtr: unknown key 'filtr'; did you mean 'filter'? "
+        "allowed keys: type, filter, column, distinct, source",
+        "valid.yaml:5:1: error LM001 mesure: unknown key 'mesure'; did you mean 'measure'? allowed keys: id, title, version, "
+        "owner, target_group, description, measure, period, catalogue, nodes, links, expected_changes, evaluation, monitoring, costs",
+        "valid.yaml:7:12: warning LM019 catalogue: catalogue 'catalogue.yaml' has errors; indicator and outcome references were not checked",
+    ]
