@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from estimation.parameters import InvalidInputError
+
 DISCARDS = ("none", "treated", "control", "both")
 ORDERS = ("largest", "smallest", "data", "random")
 
@@ -29,9 +31,22 @@ def discard_mask(distance: np.ndarray, treat: np.ndarray, rule: str) -> np.ndarr
 def caliper_width(caliper: float | None, std_caliper: bool, distance: np.ndarray,
                   discarded: np.ndarray) -> float | None:
     """The caliper in distance units: in SDs, times the sample SD of the distance over
-    all units not discarded (treated and control together; MatchIt's ``std.caliper``)."""
+    all units not discarded (treated and control together; MatchIt's ``std.caliper``).
+
+    As in MatchIt, a caliper on a distance with a single value is ignored, and one on a
+    distance with two values (a binary score) is an error.
+    """
     if caliper is None:
         return None
+    # (the full count is only needed when the first values already show at most two)
+    distinct = np.unique(distance).size if np.unique(distance[:1000]).size <= 2 else 3
+    if distinct <= 1:
+        return None
+    if distinct == 2:
+        raise InvalidInputError(
+            "A caliper cannot be used when the distance takes only two values (the "
+            "propensity model has a single binary covariate); drop the caliper or add "
+            "covariates.")
     if not std_caliper:
         return float(caliper)
     kept = distance[~discarded]

@@ -142,3 +142,12 @@ def test_missing_exact_values_with_user_distance():
     X = pd.DataFrame({"g": ["a", None, "a", "b"]})
     with pytest.raises(InvalidInputError, match=r"Missing values in exact-matching column 'g' \(1 row\)"):
         NearestNeighborMatching(distance=np.array([0.1, 0.2, 0.3, 0.4]), exact="g").fit(X, [1, 0, 0, 1])
+
+
+def test_caliper_on_constant_or_binary_distance_as_matchit():
+    X = pd.DataFrame({"x": np.arange(6.0)})
+    t = [1, 0, 0, 1, 0, 0]
+    res = NearestNeighborMatching(distance=np.full(6, 0.3), caliper=0.1).fit(X, t).result_
+    assert res.settings["caliper_width"] is None and (res.match_matrix >= 0).all()
+    with pytest.raises(InvalidInputError, match="A caliper cannot be used when the distance takes only two values"):
+        NearestNeighborMatching(distance=np.array([0.2, 0.4] * 3), caliper=0.1).fit(X, t)
