@@ -118,6 +118,16 @@ def _binary_mde(p0: float, n1: float, n0: float, z: float, sign: int) -> float:
     return float(brentq(gap, 0.0, room, xtol=1e-14, rtol=1e-12))
 
 
+def _mde_from_se(se, alpha: float, power: float) -> MinimumDetectableEffect:
+    if not (isinstance(se, (int, float)) and math.isfinite(se) and se > 0):
+        raise InvalidParameterError("minimum_detectable_effect", "se",
+                                    "a float > 0 (or give a design)", se)
+    _check(1.0, 1.0, alpha, power)
+    z = NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(power)
+    return MinimumDetectableEffect(z * se, z * se, float("nan"), float("nan"), float(alpha),
+                                   float(power), "difference")
+
+
 def _outcome_moments(sample: MatchedSample, outcome) -> tuple[float, float, bool]:
     """Weighted mean and SD of the outcome among matched controls, and whether it is 0/1."""
     from estimation.effects import _outcome
@@ -138,8 +148,9 @@ def _outcome_moments(sample: MatchedSample, outcome) -> tuple[float, float, bool
 
 
 def minimum_detectable_effect(
-    design,
+    design=None,
     *,
+    se: float | None = None,
     sd: float | None = None,
     p0: float | None = None,
     outcome=None,
@@ -150,8 +161,11 @@ def minimum_detectable_effect(
 
     ``design`` is a MatchedSample (effective sample sizes of its weights) or a pair
     (n_treated, n_control). Give ``sd`` or ``p0``, or ``outcome`` (values per unit, with a
-    MatchedSample) to take them from the matched controls.
+    MatchedSample) to take them from the matched controls. Or give only ``se``, the
+    standard error of an estimate of the design: MDE = (z_{1-alpha/2} + z_power) * se.
     """
+    if design is None:
+        return _mde_from_se(se, alpha, power)
     n1, n0 = _sizes(design)
     _check(n1, n0, alpha, power)
     if sd is None and p0 is None:

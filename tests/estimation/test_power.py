@@ -80,3 +80,10 @@ def test_tiny_design_cannot_detect_any_binary_change():
     result = minimum_detectable_effect((2, 2), p0=0.5)
     assert math.isinf(result.increase) and math.isinf(result.mde)
     assert "could not have been seen" in result.as_text()
+
+
+def test_mde_from_a_standard_error():
+    result = minimum_detectable_effect(se=0.1)
+    assert result.mde == pytest.approx(0.1 * (norm.ppf(0.975) + norm.ppf(0.8)), rel=1e-12)
+    with pytest.raises(EstimationError, match="'se' parameter of minimum_detectable_effect"):
+        minimum_detectable_effect()
