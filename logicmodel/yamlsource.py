@@ -258,7 +258,7 @@ class _TreeBuilder:
 
     def error(self, cls: type[SourceError], event: yaml.Event, message: str) -> SourceError:
         mark = event.start_mark
-        path = dotted(self.child_path()) if self.stack else ""
+        path = _short_path(self.child_path()) if self.stack else ""
         return cls(self.file, mark.line + 1, mark.column + 1, message, path)
 
     def feed(self, event: yaml.Event) -> None:
@@ -352,6 +352,11 @@ class _TreeBuilder:
         return key
 
 
+def _short_path(path: tuple[Any, ...]) -> str:
+    """A key path for messages, shortened when absurdly deep."""
+    return dotted(path) if len(path) <= 8 else f"{dotted(path[:4])}...({len(path)} levels)"
+
+
 def _short_tag(tag: str) -> str:
     return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
 
@@ -412,10 +417,10 @@ class _Expander:
         self.count += 1
         if self.count > MAX_NODES:
             raise YamlLimitError(
-                self.file, where.line, where.column, f"more than {MAX_NODES} values after expanding aliases (an alias bomb?)", dotted(path)
+                self.file, where.line, where.column, f"more than {MAX_NODES} values after expanding aliases (an alias bomb?)", _short_path(path)
             )
         if len(path) > MAX_DEPTH:
-            raise YamlLimitError(self.file, where.line, where.column, f"nesting deeper than {MAX_DEPTH} levels", dotted(path))
+            raise YamlLimitError(self.file, where.line, where.column, f"nesting deeper than {MAX_DEPTH} levels", _short_path(path))
         self.values[path] = where
         if node.kind == "alias":
             return self.value(node.value, path, where)
