@@ -60,8 +60,12 @@ class MinimumDetectableEffect:
             index=["MDE (increase)", "MDE (decrease)", "effective n treated",
                    "effective n control"],
         )
-        basis = (f"control risk {self.p0:.4f}" if self.scale == "risk_difference"
-                 else f"outcome SD {self.sd:.4g}")
+        if self.scale == "risk_difference":
+            basis = f"control risk {self.p0:.4f}"
+        elif self.sd is not None:
+            basis = f"outcome SD {self.sd:.4g}"
+        else:
+            basis = "from the standard error of the estimate"
         notes = (
             f"Two-sided test at alpha = {self.alpha:g} with power {self.power:g}; {basis}; "
             f"scale: {self.scale}.",

@@ -85,5 +85,6 @@ def test_tiny_design_cannot_detect_any_binary_change():
 def test_mde_from_a_standard_error():
     result = minimum_detectable_effect(se=0.1)
     assert result.mde == pytest.approx(0.1 * (norm.ppf(0.975) + norm.ppf(0.8)), rel=1e-12)
+    assert "from the standard error" in result.as_text()
     with pytest.raises(EstimationError, match="'se' parameter of minimum_detectable_effect"):
         minimum_detectable_effect()
