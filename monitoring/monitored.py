@@ -141,6 +141,10 @@ def _at(document: Any, *path: Any) -> str:
 def _specs_and_targets(doc: Any, model: Any, catalogue: Any, problems: list[str]) -> tuple[tuple, dict]:
     specs = []
     for k, ind_id in enumerate(model.monitoring.indicators):
+        if ind_id in model.monitoring.indicators[:k]:
+            problems.append(f"{_at(doc, 'monitoring', 'indicators', k)}: indicator {ind_id!r} is listed twice; "
+                            "expected each indicator once")
+            continue
         ind = catalogue.indicator(ind_id)
         if ind is None:
             problems.append(f"{_at(doc, 'monitoring', 'indicators', k)}: unknown indicator {ind_id!r}; expected one of "
@@ -158,6 +162,10 @@ def _specs_and_targets(doc: Any, model: Any, catalogue: Any, problems: list[str]
         if spec is None:
             problems.append(f"{_at(doc, 'monitoring', 'targets', n, 'indicator')}: {target.indicator!r} is not among "
                             "monitoring.indicators; expected one of " + ", ".join(map(repr, by_id)))
+            continue
+        if spec.id in targets:
+            problems.append(f"{_at(doc, 'monitoring', 'targets', n, 'indicator')}: {spec.id!r} has targets twice; "
+                            "expected one entry per indicator (list several values instead)")
             continue
         try:
             targets[spec.id] = target_line(target, spec.grain)

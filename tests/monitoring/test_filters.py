@@ -167,3 +167,20 @@ def test_check_catalogue_returns_issues_in_the_logicmodel_shape():
     issues = check_catalogue(catalogue, lambda path: ("cat.yaml", 3 + path[1], 7))
     assert issues == [Issue("cat.yaml", 4, 7, "error", "MON001", "indicators.1.filter",
                             "indicator 'bad': unknown column 'exit_kind' in source 'exits'; expected one of person_id, exit_date, exit_type")]
+
+
+def test_an_indicator_listed_twice_and_targets_given_twice_are_refused(tmp_path):
+    text = MODEL.replace("INDICATORS", "participants, participants") + (
+        "  targets:\n"
+        "    - {indicator: participants, values: [{period: \"2013-01\", value: 2}]}\n"
+        "    - {indicator: participants, values: [{period: \"2014-01\", value: 3}]}\n"
+        "    - {indicator: hscl10_mean, values: [{period: \"2013-01\", value: 2}]}\n")
+    (tmp_path / "indicators.yaml").write_text(CATALOGUE.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "model.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ModelInputError) as err:
+        load_monitored_model(tmp_path / "model.yaml")
+    problems = err.value.problems
+    assert len(problems) == 3
+    assert ":9:30: monitoring.indicators.1: indicator 'participants' is listed twice" in problems[0]
+    assert ":12:19: monitoring.targets.1.indicator: 'participants' has targets twice" in problems[1]
+    assert "monitoring.targets.2.indicator: 'hscl10_mean' is not among monitoring.indicators" in problems[2]
