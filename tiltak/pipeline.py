@@ -126,8 +126,8 @@ def run_estimates(db: str | Path, inputs: Sequence[EvaluationInput], seed: int =
     with Store.open(path) as store:
         con = store.connect()
         for item in inputs:
-            _say(progress, f"estimating {item.view.id}")
             results[item.view.id] = estimate_model(con, item.view, item.outcomes, seed, rules)
+            _say(progress, f"estimated {item.view.id}")
         merge_estimates(store, results, {i.view.id: i.view.measure for i in inputs})
     return results
 
