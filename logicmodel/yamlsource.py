@@ -197,7 +197,7 @@ def _check_tabs(text: str, file: str, up_to_line: int | None) -> None:
 # ---------------------------------------------------------------------------- events
 
 
-@dataclass
+@dataclass(slots=True)
 class _Node:
     """A node of the composed tree, before alias expansion."""
 
@@ -235,7 +235,7 @@ def _build_tree(text: str, file: str) -> _Node:
     return builder.root
 
 
-@dataclass
+@dataclass(slots=True)
 class _Frame:
     """An open mapping or sequence while events are read."""
 
@@ -262,24 +262,25 @@ class _TreeBuilder:
         return cls(self.file, mark.line + 1, mark.column + 1, message, path)
 
     def feed(self, event: yaml.Event) -> None:
-        if isinstance(event, yaml.DocumentStartEvent):
-            self.documents += 1
-            if self.documents > 1:
-                raise self.error(UnsupportedYamlError, event, "a second YAML document ('---'); expected exactly one")
-        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            self.start_collection(event)
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            frame = self.stack.pop()
-            if frame.anchor:
-                self.anchors[frame.anchor] = frame.node
-            self.attach(frame.node, event)
-        elif isinstance(event, yaml.ScalarEvent):
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
             node = self.scalar(event)
             if event.anchor:
                 self.anchors[event.anchor] = node
             self.attach(node, event)
-        elif isinstance(event, yaml.AliasEvent):
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            self.start_collection(event)
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            frame = self.stack.pop()
+            if frame.anchor:
+                self.anchors[frame.anchor] = frame.node
+            self.attach(frame.node, event)
+        elif kind is yaml.AliasEvent:
             self.attach(self.alias(event), event)
+        elif kind is yaml.DocumentStartEvent:
+            self.documents += 1
+            if self.documents > 1:
+                raise self.error(UnsupportedYamlError, event, "a second YAML document ('---'); expected exactly one")
 
     def start_collection(self, event: yaml.CollectionStartEvent) -> None:
         if len(self.stack) >= MAX_DEPTH:
