@@ -165,3 +165,37 @@ def test_quality_lists_stored_findings(computed):
     assert result.stdout.startswith("Run 1: ")
     wrong = tiltak("monitor", "quality", "--db", str(computed), "--run", "99")
     assert wrong.returncode == 2 and "--run 99: no such run" in wrong.stderr
+
+
+def test_stored_values_on_synthetic_registers_match_an_independent_computation(computed):
+    import duckdb
+    import pandas as pd
+
+    con = duckdb.connect(str(computed), read_only=True)
+    try:
+        stored = con.execute("SELECT indicator_id, period, numerator, denominator, value FROM monitoring_values "
+                             "WHERE model_id = 'veien-videre' AND dimension = 'total'").df()
+        panel = con.execute("SELECT person_id, period, measure, participating, exit_type FROM person_month").df()
+        surveys = con.execute("SELECT person_id, survey_date, instrument, total FROM surveys").df()
+        part = con.execute("SELECT person_id, measure, start_date FROM participation").df()
+    finally:
+        con.close()
+    by = stored.set_index(["indicator_id", "period"])
+    # participants: persons taking part in VV in the month (pandas on the panel)
+    vv = panel[(panel.measure == "VV") & panel.participating].groupby("period").person_id.nunique()
+    got = by.loc["participants", "value"]
+    assert (got.reindex(vv.index) == vv).all() and (got.drop(vv.index) == 0).all()
+    # disappearances per 100 person-months
+    rate = 100 * panel.assign(hit=panel.exit_type == "unknown_address").groupby("period").hit.mean()
+    got = by.loc["unknown_address_per_100", "value"].sort_index()
+    pd.testing.assert_series_equal(got, rate.reindex(got.index), check_names=False, rtol=1e-12)
+    # HSCL-10 mean per quarter among persons who had started VV by the survey's month
+    first = part[part.measure == "VV"].groupby("person_id").start_date.min()
+    s = surveys[(surveys.instrument == "hscl10") & surveys.total.notna() & surveys.person_id.isin(first.index)].copy()
+    s["start"] = pd.to_datetime(s.person_id.map(first)).dt.to_period("M")
+    s["month"] = pd.to_datetime(s.survey_date).dt.to_period("M")
+    s = s[(s.start <= s.month) & (s.month <= pd.Period("2013-12", "M"))]
+    s["period"] = s.month.dt.year.astype(str) + "-Q" + s.month.dt.quarter.astype(str)
+    expected = s.groupby("period").total.mean()
+    got = by.loc["hscl10_mean", "value"].dropna()
+    pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_names=False, rtol=1e-12)
