@@ -153,6 +153,8 @@ def _load(db_path: str | Path, extracts: list[Extract], source: str, key: Pseudo
     if db_path.exists():
         with Store.open(db_path) as store:
             return _check_and_write(store, extracts, source, key, today, problems, notices)
+    if not db_path.parent.is_dir():
+        raise ExtractError(f"{db_path}: cannot create the store; folder '{db_path.parent}' does not exist")
     # A new store is built under a temporary name and renamed when complete, so that no
     # failure, not even a killed process, leaves a half-made store under the real name.
     work = db_path.with_name(f".{db_path.name}.loading-{os.getpid()}")

@@ -244,3 +244,10 @@ def test_first_load_killed_leaves_no_store(tmp_path):
     assert not db.exists()
     report = load_directory(db, GOOD, today=TODAY)
     assert report.load_id == 1 and report.db_path == str(db)
+
+
+def test_store_in_a_missing_folder_is_refused_with_its_own_name(tmp_path):
+    from monitoring.load_problems import ExtractError
+
+    with pytest.raises(ExtractError, match=r"nowhere/s.duckdb: cannot create the store; folder '.*nowhere' does not exist"):
+        load_directory(tmp_path / "nowhere" / "s.duckdb", GOOD, today=TODAY)
