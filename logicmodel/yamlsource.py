@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,7 +136,10 @@ def _read_bytes(path: str | os.PathLike[str], name: str) -> bytes:
     if os.path.isdir(path):
         raise FileUnreadableError(name, 0, 0, "is a directory; expected a YAML file")
     try:
-        size = os.path.getsize(path)
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileUnreadableError(name, 0, 0, "is not a regular file (a device or pipe?); expected a YAML file")
+        size = info.st_size
         if size > MAX_BYTES:
             raise YamlLimitError(name, 0, 0, f"file is {size} bytes; the limit is {MAX_BYTES} bytes")
         with open(path, "rb") as handle:

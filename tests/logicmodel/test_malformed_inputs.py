@@ -110,6 +110,7 @@ def test_huge_file_is_refused(cli, workdir: Path):
         (["validate"], "Missing argument"),
         (["validate", "does/not/exist.yaml"], "does/not/exist.yaml: no such file or directory"),
         (["validate", "models", "--format", "xml"], "Invalid value for '--format'"),
+        (["validate", "/dev/null"], "/dev/null: is not a regular file"),
     ],
 )
 def test_usage_errors_exit_2(cli, args, fragment):
