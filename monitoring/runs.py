@@ -115,7 +115,11 @@ def run_lock(db_path: Path, wait: float) -> Iterator[None]:
     import fcntl
 
     lock_path = Path(str(db_path) + ".lock")
-    handle = open(lock_path, "a+")
+    try:
+        handle = open(lock_path, "a+")
+    except OSError as exc:
+        raise RunInputError(f"{lock_path}: cannot create the run lock next to the store: {exc.strerror or exc}; "
+                            "the folder of the store must be writable") from None
     deadline = time.monotonic() + max(wait, 0)
     try:
         while True:
