@@ -405,10 +405,12 @@ def execute_plan(con, plan: QueryPlan, progress=None) -> list[tuple[IndicatorQue
         con.execute(sql, plan.parameters(key))
         if progress:
             progress(n, total)
-    results = []
+    results, done = [], {}
     for n, query in enumerate(plan.indicators, len(plan.aggregate_sql) + 1):
-        rows = con.execute(query.sql, query.parameters()).fetchall()
-        results.append((query, rows))
+        key = (query.sql, tuple(sorted(query.parameters().items())))
+        if key not in done:  # an indicator shared by several models is computed once
+            done[key] = con.execute(query.sql, query.parameters()).fetchall()
+        results.append((query, done[key]))
         if progress:
             progress(n, total)
     for table, _sql, _key in plan.aggregate_sql:
