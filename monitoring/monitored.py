@@ -155,8 +155,11 @@ def _specs_and_targets(doc: Any, model: Any, catalogue: Any, problems: list[str]
         except MonitoringError as exc:
             if not any(f"indicator '{ind_id}'" in p for p in problems):
                 problems.append(f"{_at(doc, 'monitoring', 'indicators', k)}: {exc}")
-    targets = {}
-    by_id = {s.id: s for s in specs}
+    return tuple(specs), _targets(doc, model, {s.id: s for s in specs}, problems)
+
+
+def _targets(doc: Any, model: Any, by_id: dict[str, IndicatorSpec], problems: list[str]) -> dict[str, TargetLine]:
+    targets: dict[str, TargetLine] = {}
     for n, target in enumerate(model.monitoring.targets):
         spec = by_id.get(str(field(target, "indicator")))
         if spec is None:
@@ -171,4 +174,4 @@ def _specs_and_targets(doc: Any, model: Any, catalogue: Any, problems: list[str]
             targets[spec.id] = target_line(target, spec.grain)
         except ValueError as exc:
             problems.append(f"{_at(doc, 'monitoring', 'targets', n)}: {exc}")
-    return tuple(specs), targets
+    return targets

@@ -254,6 +254,22 @@ def explain_command(model, indicators) -> None:
     click.echo(explain_text(loaded, indicators))
 
 
+def _check_catalogue_file(path: str) -> int:
+    """Print the problems of a catalogue file; return how many there are."""
+    from logicmodel.errors import LogicModelError
+    from monitoring.monitored import check_catalogue_file
+
+    try:
+        issues = [issue.render() for issue in check_catalogue_file(path)]
+    except LogicModelError as exc:
+        issues = exc.lines()
+    for issue in issues:
+        click.echo(issue)
+    if not issues:
+        click.echo(f"{path}: catalogue ok")
+    return len(issues)
+
+
 @command.command("check")
 @click.argument("models", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def check_command(models) -> None:
@@ -269,20 +285,12 @@ def check_command(models) -> None:
     from logicmodel.errors import LogicModelError
     from monitoring.monitored import ModelInputError, load_monitored_model
 
-    from monitoring.monitored import check_catalogue_file, is_catalogue_file
+    from monitoring.monitored import is_catalogue_file
 
     problems = 0
     for path in models:
         if is_catalogue_file(path):
-            try:
-                issues = check_catalogue_file(path)
-            except LogicModelError as exc:
-                issues = exc.lines()
-            for issue in issues:
-                click.echo(issue if isinstance(issue, str) else issue.render())
-            problems += len(issues)
-            if not issues:
-                click.echo(f"{path}: catalogue ok")
+            problems += _check_catalogue_file(path)
             continue
         try:
             model = load_monitored_model(path)
