@@ -168,7 +168,11 @@ class NearestNeighborMatching:
             model = PropensityScore(estimator=self.estimator).fit(frame, treat)
             self.propensity_ = model
             return model.distance(kind), kind
-        values = np.asarray(self.distance, dtype=np.float64)
+        try:
+            values = np.asarray(self.distance, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InvalidParameterError(NAME, "distance", "'glm', 'logit' or an array of "
+                                        f"{treat.shape[0]} scores", self.distance) from None
         if values.ndim != 1 or values.shape[0] != treat.shape[0]:
             raise InvalidParameterError(NAME, "distance",
                                         f"'glm', 'logit' or an array of {treat.shape[0]} scores",
