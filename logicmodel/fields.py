@@ -26,7 +26,7 @@ PATTERN_WORDS = {
 class Frozen(BaseModel):
     """Base of every schema class: immutable, unknown keys forbidden, no silent coercion."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, validate_default=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
 
 
 Str = Annotated[str, Strict(), Field(min_length=1)]
