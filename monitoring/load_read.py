@@ -14,7 +14,7 @@ import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from monitoring.load_problems import Problem
 
@@ -225,42 +225,52 @@ def _nonblank_line_numbers(buf: Any) -> Any:
     return np.flatnonzero(lengths - cr > 0) + 1
 
 
-def _csv_exact(extract: Extract, text: str, delimiter: str) -> None:
-    """The csv module's reader: exact line numbers for every malformed record."""
-    import pyarrow as pa
+class _BrokenCsv(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
 
+
+def _csv_records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """Non-blank records with the line each starts on; a parse error raises _BrokenCsv."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    header: list[str] | None = None
-    rows: list[list[str]] = []
-    numbers: list[int] = []
     previous = 0
     try:
         for record in reader:
             start, previous = previous + 1, reader.line_num
-            if not record or (len(record) == 1 and not record[0].strip() and header is not None):
-                continue
+            blank = len(record) == 1 and not record[0].strip() and "\n" not in record[0]
+            if record and not (blank and start > 1):
+                yield start, record
+    except csv.Error as exc:
+        raise _BrokenCsv(previous + 1, str(exc)) from None
+
+
+def _csv_exact(extract: Extract, text: str, delimiter: str) -> None:
+    """The csv module's reader: exact line numbers for every malformed record."""
+    import pyarrow as pa
+
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    try:
+        for start, record in _csv_records(text, delimiter):
             if header is None:
                 header = [name.strip() for name in record]
-                continue
-            if len(record) != len(header):
-                extract.problem(
-                    "malformed_csv",
-                    f"expected {len(header)} fields as in the header; got {len(record)}",
-                    start,
-                )
-                continue
-            rows.append(record)
-            numbers.append(start)
-    except csv.Error as exc:
-        extract.problem("malformed_csv", f"cannot parse the CSV: {exc}", previous + 1)
+            elif len(record) != len(header):
+                extract.problem("malformed_csv", f"expected {len(header)} fields as in the header; "
+                                f"got {len(record)}", start)
+            else:
+                rows.append(record)
+                numbers.append(start)
+    except _BrokenCsv as exc:
+        extract.problem("malformed_csv", f"cannot parse the CSV: {exc}", exc.line)
         return
     if header is None:
         extract.problem("empty_file", "no header line; expected the column names on the first line")
         return
     columns = list(zip(*rows)) if rows else [() for _ in header]
     arrays = [pa.array([v if v != "" else None for v in c], pa.string()) for c in columns]
-    table = pa.table(arrays, names=header)
-    extract.data = table.append_column(ROW, pa.array(numbers, pa.int64()))
+    extract.data = pa.table(arrays, names=header).append_column(ROW, pa.array(numbers, pa.int64()))
 
 
 # ---------------------------------------------------------------- Parquet, Excel
