@@ -170,14 +170,19 @@ class Store:
 
         The table is replaced as a whole in one transaction. Returns the number of rows.
         """
+        import duckdb
+
         _check_auxiliary(name, frame)
         con = self.connect()
-        with self.transaction():
-            con.register("_auxiliary_frame", frame)
-            try:
-                con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _auxiliary_frame')
-            finally:
-                con.unregister("_auxiliary_frame")
+        try:
+            with self.transaction():
+                con.register("_auxiliary_frame", frame)
+                try:
+                    con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _auxiliary_frame')
+                finally:
+                    con.unregister("_auxiliary_frame")
+        except (duckdb.Error, ValueError, TypeError) as exc:
+            raise StoreError(f"auxiliary table '{name}': cannot store the frame: {exc}") from None
         return len(frame)
 
 
