@@ -19,7 +19,7 @@ import pytest
 from tiltak import pipeline
 
 SEED = 3
-SCALE = 0.5
+SCALE = 0.4
 COUNT_KEYS = {"participants", "n_treated", "n_control", "n_treated_matched", "n_control_matched",
               "matched_participants"}
 

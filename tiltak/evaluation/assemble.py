@@ -72,16 +72,33 @@ def _model_entry(con: Any, item: Any, estimates: Sequence[DesignEstimate], rules
     first = con.execute("SELECT strftime(min(start_date), '%Y-%m') FROM participation WHERE measure = ?",
                         [view.measure]).fetchone()[0]
     delivery = {"participants": n, "first_period": first, "last_period": period[1]}
+    entries = [verdict_entry(view, v, item.outcomes.get(v.change.outcome or ""), view.min_count) for v in verdicts]
+    _add_trajectory_reasons(entries, indicators)
     return {
         "id": view.id, "title": view.title, "measure": view.measure, "source": Path(view.source or "").name or None,
         "delivery": delivery,
         "verdict_counts": _counts(verdicts),
-        "verdicts": [verdict_entry(view, v, item.outcomes.get(v.change.outcome or ""), view.min_count) for v in verdicts],
+        "verdicts": entries,
         "estimates": [estimate_entry(e, view.min_count) for e in estimates],
         "contribution": contribution_entry(view, verdicts, analysis, _delivery(n, first, period[1])),
         "indicators": indicators,
         "costs": _costs(con, item, estimates, names),
     }
+
+
+def _add_trajectory_reasons(entries: list[dict[str, Any]], indicators: Sequence[dict[str, Any]]) -> None:
+    """For changes judged on an indicator only: the latest observed-against-expected point."""
+    from tiltak.evaluation.wording import describe_reason
+
+    by_id = {i["id"]: i for i in indicators}
+    for entry in entries:
+        series = by_id.get(entry["indicator"] or "")
+        if entry["outcome"] or not series or not series["comparisons"]:
+            continue
+        last = series["comparisons"][-1]
+        params = {"period": last["period"], "observed": last["observed"], "expected": last["expected"]}
+        entry["reasons"].append({"code": "trajectory", "params": params,
+                                 "text": {lang: describe_reason("trajectory", params, None, lang) for lang in ("nb", "en")}})
 
 
 def _counts(verdicts: Sequence[Verdict]) -> list[list[Any]]:

@@ -287,7 +287,9 @@ def _overlap(sample: Any, min_count: int = 5) -> dict[str, Any]:
     p = np.clip(np.asarray(sample.distance, dtype=float), 1e-9, 1 - 1e-9)
     score = np.log(p / (1 - p)) if sample.settings.get("distance") == "glm" else np.asarray(sample.distance, float)
     treat = np.asarray(sample.treat, bool)
-    lo, hi = float(np.min(score)), float(np.max(score))
+    lo = float(np.min(score[treat])) - 1.0  # comparison persons far below all participants
+    hi = float(np.max(score))               # are counted in the first bin
+    score = np.maximum(score, lo)
     edges = np.linspace(lo, hi if hi > lo else lo + 1.0, OVERLAP_BINS + 1)
     shares, suppressed = {}, 0
     for name, group in (("treated", treat), ("control", ~treat)):

@@ -39,6 +39,10 @@ REASONS: dict[str, dict[str, str]] = {
         "en": "No person-level outcome is named, so matching cannot test it; see indicator {indicator} over time.",
         "nb": "Ingen utfallsvariabel på personnivå er oppgitt, så matching kan ikke teste den; se indikatoren {indicator} over tid.",
     },
+    "trajectory": {
+        "en": "Monitoring (not an effect estimate): observed {observed} in {period} against the expected {expected}.",
+        "nb": "Overvåking (ikke et effektestimat): observert {observed} i {period} mot forventet {expected}.",
+    },
     "no_estimate": {
         "en": "No estimate for outcome {outcome}: no data, or the evaluation design does not test it.",
         "nb": "Ingen estimat for utfallet {outcome}: mangler data, eller evalueringsdesignet tester det ikke.",

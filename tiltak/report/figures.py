@@ -101,7 +101,7 @@ def love_plot(rows: Sequence[dict[str, Any]], threshold: float, labels: dict[str
     """Absolute standardised mean differences before and after matching, per term."""
     plt = _pyplot()
     rows = list(rows)[::-1]
-    fig, ax = plt.subplots(figsize=(6.0, 0.22 * len(rows) + 1.0))
+    fig, ax = plt.subplots(figsize=(4.4, 0.17 * len(rows) + 1.1))
     ys = list(range(len(rows)))
     before = [abs(r["smd_before"]) if r["smd_before"] is not None else float("nan") for r in rows]
     after = [abs(r["smd_after"]) if r["smd_after"] is not None else float("nan") for r in rows]
@@ -109,16 +109,16 @@ def love_plot(rows: Sequence[dict[str, Any]], threshold: float, labels: dict[str
     ax.scatter(after, ys, color=COLOURS["after"], s=14, marker="D", label=labels["after"], zorder=3)
     ax.axvline(threshold, color="#c62828", linestyle=":", linewidth=1)
     ax.set_yticks(ys, [str(r["term"]) for r in rows], fontsize=7)
-    ax.set_xlabel(labels["abs_smd"])
+    ax.set_xlabel(labels["abs_smd"], fontsize=8)
     ax.set_xlim(left=0)
-    ax.legend(loc="lower right", frameon=False, fontsize=8)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=7)
     return to_svg(fig, title)
 
 
 def overlap_plot(overlap: dict[str, Any], labels: dict[str, str], title: str) -> str:
     """Binned propensity-score densities of participants and comparison persons (matched)."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.0, 2.4))
+    fig, ax = plt.subplots(figsize=(4.4, 2.6))
     edges = overlap["edges"]
     centres = [(a + b) / 2 for a, b in zip(edges, edges[1:])]
     width = (edges[1] - edges[0]) if len(edges) > 1 else 0.05
@@ -126,7 +126,7 @@ def overlap_plot(overlap: dict[str, Any], labels: dict[str, str], title: str) ->
     ax.bar(centres, [-v for v in overlap["control"]], width=width, color=COLOURS["control"], alpha=0.55,
            label=labels["comparison"])
     ax.axhline(0, color="#616161", linewidth=0.8)
-    ax.set_xlabel(labels["propensity"])
-    ax.set_ylabel(labels["density"])
-    ax.legend(loc="upper right", frameon=False, fontsize=8)
+    ax.set_xlabel(labels["propensity"], fontsize=8)
+    ax.set_ylabel(labels["density"], fontsize=8)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=7)
     return to_svg(fig, title)

@@ -6,6 +6,7 @@ LABELS: dict[str, dict[str, str]] = {
     "en": {
         "report_title": "Evaluation report: expected versus observed",
         "key_findings": "Key findings",
+        "comparison_rows": "Comparison (all: person-months at risk; matched: persons)",
         "min_change_short": "smallest change that matters:",
         "n_suppressed": "{n} values suppressed (small numbers).",
         "subtitle": "Logic models, monitoring and matched effect estimates",
@@ -72,7 +73,7 @@ LABELS: dict[str, dict[str, str]] = {
         "sensitivity": "Sensitivity to hidden bias",
         "balance": "Covariate balance",
         "love_plot": "Love plot: absolute standardised mean differences before and after matching",
-        "overlap_plot": "Propensity-score overlap: participants (up) and comparison persons (down), all at-risk months",
+        "overlap_plot": "Propensity-score overlap: participants (up) and comparison persons (down), all at-risk months; comparison persons below the range are counted in the first bin",
         "before": "before matching",
         "after": "after matching",
         "abs_smd": "|standardised mean difference|",
@@ -117,6 +118,7 @@ LABELS: dict[str, dict[str, str]] = {
     "nb": {
         "report_title": "Evalueringsrapport: forventet mot observert",
         "key_findings": "Hovedfunn",
+        "comparison_rows": "Sammenligning (alle: personmåneder i risiko; matchet: personer)",
         "min_change_short": "minste endring som betyr noe:",
         "n_suppressed": "{n} verdier skjult (små tall).",
         "subtitle": "Logiske modeller, overvåking og matchede effektestimater",
@@ -183,7 +185,7 @@ LABELS: dict[str, dict[str, str]] = {
         "sensitivity": "Følsomhet for skjult skjevhet",
         "balance": "Balanse i kovariater",
         "love_plot": "Love-plott: absolutte standardiserte gjennomsnittsforskjeller før og etter matching",
-        "overlap_plot": "Overlapp i tilbøyelighetsskår: deltakere (opp) og sammenligningspersoner (ned), alle risikomåneder",
+        "overlap_plot": "Overlapp i tilbøyelighetsskår: deltakere (opp) og sammenligningspersoner (ned), alle risikomåneder; sammenligningspersoner under området telles i første intervall",
         "before": "før matching",
         "after": "etter matching",
         "abs_smd": "|standardisert gjennomsnittsforskjell|",
