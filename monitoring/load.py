@@ -89,8 +89,13 @@ class LoadReport:
 
 def load_directory(db_path: str | Path, directory: str | Path, *,
                    pseudonym_key: "PseudonymKey | str | bytes | None" = None,
-                   key_file: str | Path | None = None, today: dt.date | None = None) -> LoadReport:
-    """Load the extract files in ``directory`` (one file per table) into the store."""
+                   key_file: str | Path | None = None, raw_ids: bool = False,
+                   today: dt.date | None = None) -> LoadReport:
+    """Load the extract files in ``directory`` (one file per table) into the store.
+
+    ``raw_ids``: the ``person_id`` columns hold raw person numbers, to be pseudonymised like
+    ``person_number``/``fnr``/``duf_number`` columns. ``today``: the day the future-date
+    checks compare with (default: today)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ExtractError(f"{directory}: no such folder; expected a folder of extract files "
@@ -98,11 +103,11 @@ def load_directory(db_path: str | Path, directory: str | Path, *,
     paths, problems, notices = _scan(directory)
     extracts = [read_file(paths[table], table) for table in CONTRACT if table in paths]
     return _load(db_path, extracts, str(directory), resolve_key(pseudonym_key, key_file),
-                 today, problems, notices)
+                 today, problems, notices, raw_ids)
 
 
 def load_tables(db_path: str | Path, frames: Mapping[str, Any], *, source: str,
-                pseudonym_key: "PseudonymKey | str | bytes | None" = None,
+                pseudonym_key: "PseudonymKey | str | bytes | None" = None, raw_ids: bool = False,
                 today: dt.date | None = None) -> LoadReport:
     """Load in-memory pandas data frames (table name -> frame) with the same checks."""
     problems = ProblemList()
@@ -112,7 +117,7 @@ def load_tables(db_path: str | Path, frames: Mapping[str, Any], *, source: str,
             problems.add(Problem(f"{source}/{table}", "unknown_table", _unknown_table(table)))
         else:
             extracts.append(read_frame(table, frame, source))
-    return _load(db_path, extracts, source, resolve_key(pseudonym_key), today, problems, [])
+    return _load(db_path, extracts, source, resolve_key(pseudonym_key), today, problems, [], raw_ids)
 
 
 def _scan(directory: Path) -> tuple[dict[str, Path], ProblemList, list[str]]:
@@ -144,10 +149,11 @@ def _unknown_table(table: str) -> str:
 
 
 def _load(db_path: str | Path, extracts: list[Extract], source: str, key: PseudonymKey | None,
-          today: dt.date | None, problems: ProblemList, notices: list[str]) -> LoadReport:
+          today: dt.date | None, problems: ProblemList, notices: list[str],
+          raw_ids: bool = False) -> LoadReport:
     today = today or dt.date.today()
     for extract in extracts:
-        prepare_extract(extract, CONTRACT[extract.table], key)
+        prepare_extract(extract, CONTRACT[extract.table], key, raw_ids)
         notices.extend(extract.notices)
     db_path = Path(db_path)
     if db_path.exists():

@@ -21,8 +21,11 @@ from monitoring.load_types import category
 from monitoring.pseudonym import KEY_ENV, PseudonymKey, pseudonymise
 
 
-def prepare_extract(extract: Extract, table: Table, key: PseudonymKey | None) -> None:
-    """Drop free text, refuse direct identifiers, pseudonymise, then check column names."""
+def prepare_extract(extract: Extract, table: Table, key: PseudonymKey | None,
+                    raw_ids: bool = False) -> None:
+    """Drop free text, refuse direct identifiers, pseudonymise, then check column names.
+
+    ``raw_ids``: the ``person_id`` columns hold raw person numbers (to be pseudonymised)."""
     if extract.data is None or extract.problems:
         return
     _drop_free_text(extract)
@@ -30,7 +33,7 @@ def prepare_extract(extract: Extract, table: Table, key: PseudonymKey | None) ->
         if name.lower() in DIRECT_IDENTIFIER_COLUMNS:
             extract.problem("direct_identifier", f"column '{name}' identifies a person directly; "
                             "expected it to be removed from the extract", 1, name)
-    _pseudonymise(extract, table, key)
+    _pseudonymise(extract, table, key, raw_ids)
     if not extract.problems:
         column_problems(extract, table)
 
@@ -43,15 +46,17 @@ def _drop_free_text(extract: Extract) -> None:
                                "(free text is never stored)")
 
 
-def _pseudonymise(extract: Extract, table: Table, key: PseudonymKey | None) -> None:
+def _pseudonymise(extract: Extract, table: Table, key: PseudonymKey | None, raw_ids: bool) -> None:
     names = extract.data.column_names
     raw = [n for n in names if n in RAW_PERSON_ID_COLUMNS]
+    if raw_ids and not raw and PERSON_ID in names:
+        raw = [PERSON_ID]
     if not raw:
         return
     if not table.person_level:
         extract.problem("raw_identifier", f"column '{raw[0]}' holds person numbers, but table "
                         f"'{table.name}' has no persons; expected it to be removed", 1, raw[0])
-    elif len(raw) > 1 or PERSON_ID in names:
+    elif len(raw) > 1 or (PERSON_ID in names and raw != [PERSON_ID]):
         given = ", ".join(f"'{n}'" for n in (raw + [PERSON_ID] if PERSON_ID in names else raw))
         extract.problem("raw_identifier", f"columns {given} all identify the person; expected "
                         "exactly one of person_id (pseudonym) or " + ", ".join(RAW_PERSON_ID_COLUMNS), 1)
@@ -78,4 +83,5 @@ def _replace_raw(extract: Extract, column: str, key: PseudonymKey) -> None:
         f"{extract.content_hash}\n{key.fingerprint}".encode()
     ).hexdigest()
     extract.pseudonymised = True
-    extract.notices.append(f"{extract.label}: '{column}' replaced by keyed pseudonyms in person_id")
+    what = f"'{column}'" if column != PERSON_ID else "raw person numbers in 'person_id'"
+    extract.notices.append(f"{extract.label}: {what} replaced by keyed pseudonyms in person_id")

@@ -172,7 +172,9 @@ def loaded_store(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("case_id, mutate, expected", CASES, ids=[c[0] for c in CASES])
-def test_malformed_extract_is_refused_and_store_unchanged(case_id, mutate, expected, loaded_store, tmp_path):
+def test_malformed_extract_is_refused_and_store_unchanged(case_id, mutate, expected, loaded_store, tmp_path,
+                                                          monkeypatch):
+    monkeypatch.delenv("TILTAK_PSEUDONYM_KEY", raising=False)
     db = tmp_path / "registers.duckdb"
     shutil.copy(loaded_store, db)
     folder = tmp_path / "extract"

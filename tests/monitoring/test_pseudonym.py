@@ -152,3 +152,20 @@ def test_cli_refuses_raw_numbers_without_key_and_accepts_a_key_file(tmp_path):
     weak = subprocess.run(run + ["--key-file", str(short)], capture_output=True, text=True, cwd=ROOT, env=env)
     assert weak.returncode == 2
     assert "too short" in weak.stderr and "Traceback" not in weak.stderr
+
+
+def test_raw_ids_flag_pseudonymises_person_id(tmp_path, monkeypatch):
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    folder = tmp_path / "raw"
+    raw_extract(folder, column="person_id")
+    db = tmp_path / "s.duckdb"
+    with pytest.raises(LoadRefused) as caught:
+        load_directory(db, folder, raw_ids=True, today=TODAY)
+    assert any("column 'person_id' holds raw person numbers, but no pseudonym key" in line
+               for line in caught.value.lines())
+    report = load_directory(db, folder, pseudonym_key=KEY, raw_ids=True, today=TODAY)
+    assert "persons.csv: raw person numbers in 'person_id' replaced by keyed pseudonyms in person_id" in report.notices
+    con = duckdb.connect(str(db), read_only=True)
+    ids = {r[0] for r in con.execute("SELECT person_id FROM exits").fetchall()}
+    con.close()
+    assert ids == {expected_pseudonym(RAW["P002"]), expected_pseudonym(RAW["P004"])}

@@ -10,8 +10,10 @@ import click
               help="The DuckDB store file (created if missing).")
 @click.option("--key-file", type=click.Path(dir_okay=False),
               help="File holding the pseudonym key (default: $TILTAK_PSEUDONYM_KEY).")
+@click.option("--raw-ids", is_flag=True,
+              help="The person_id columns hold raw person numbers: pseudonymise them.")
 @click.argument("directory", type=click.Path(file_okay=False))
-def command(db_path: str, key_file: str | None, directory: str) -> None:
+def command(db_path: str, key_file: str | None, raw_ids: bool, directory: str) -> None:
     """Check the extract files in DIRECTORY and load them into the store.
 
     One file per table, named after the table: persons.csv, residence.parquet,
@@ -19,7 +21,8 @@ def command(db_path: str, key_file: str | None, directory: str) -> None:
     then nothing is loaded (exit code 2). A load is all or nothing. Tables identical to
     the stored ones are skipped; a changed table replaces the stored one and the change
     is recorded in the table 'loads'. Raw person numbers (person_number, fnr,
-    duf_number) are replaced by keyed pseudonyms; free-text columns are dropped.
+    duf_number, or person_id with --raw-ids) are replaced by keyed pseudonyms (key from
+    --key-file or $TILTAK_PSEUDONYM_KEY); free-text columns are dropped.
 
     \b
     Example:
@@ -28,6 +31,6 @@ def command(db_path: str, key_file: str | None, directory: str) -> None:
     """
     from monitoring.load import load_directory
 
-    report = load_directory(db_path, directory, key_file=key_file)
+    report = load_directory(db_path, directory, key_file=key_file, raw_ids=raw_ids)
     for line in report.lines():
         click.echo(line)
