@@ -40,12 +40,24 @@ class Thresholds:
 
     min_count: int = DEFAULT_MIN_COUNT
     min_denominator: int = DEFAULT_MIN_DENOMINATOR
+    dominance_contributors: int = 2
+    dominance_share: float = 0.85
 
     def __post_init__(self) -> None:
         for name in ("min_count", "min_denominator"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < FLOOR:
                 raise ValueError(f"disclosure.{name} must be a whole number >= {FLOOR}; got {value!r}")
+        if not isinstance(self.dominance_contributors, int) or not 1 <= self.dominance_contributors <= 10:
+            raise ValueError(f"disclosure.dominance_contributors must be a whole number from 1 to 10; got {self.dominance_contributors!r}")
+        if not 0 < self.dominance_share <= 1:
+            raise ValueError(f"disclosure.dominance_share must be in (0, 1]; got {self.dominance_share!r}")
+
+    def is_dominated(self, total: float | None, top: tuple[float, ...] | None) -> bool:
+        """The n largest contributors make up more than the dominance share of a positive total."""
+        if not top or total is None or total <= 0:
+            return False
+        return sum(sorted(top, reverse=True)[: self.dominance_contributors]) > self.dominance_share * total
 
     def count_is_sensitive(self, count: float | None) -> bool:
         """A count in 1..min_count-1 (zero is published: it identifies nobody)."""
@@ -123,9 +135,12 @@ class ValueRow:
     numerator: float | None
     denominator: float | None
     value: float | None
+    top: tuple[float, ...] | None = None  # largest contributions to a cost total, largest first
 
 
 def _is_sensitive(kind: str, row: ValueRow, thresholds: Thresholds) -> bool:
+    if thresholds.is_dominated(row.numerator, row.top):  # a cost total (or a rate on one)
+        return True
     if kind == "count":
         return thresholds.count_is_sensitive(row.numerator)
     if kind == "sum":  # a total over few contributors

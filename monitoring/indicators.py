@@ -62,7 +62,8 @@ def dimensions_of(source: Source) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Aggregate:
-    """One aggregation over one source: ``kind`` is count, count_distinct, sum or n (non-null count)."""
+    """One aggregation over one source: ``kind`` is count, count_distinct, sum, n (non-null count)
+    or top (the largest contributions to a sum, for the dominance rule of cost totals)."""
 
     source: str
     kind: str
@@ -90,6 +91,14 @@ class IndicatorSpec:
     measure_scoped: bool
     disaggregations: tuple[str, ...]
     title: str = ""
+
+    @property
+    def top(self) -> Aggregate | None:
+        """The contributions behind a cost total, for the dominance rule (not over windows)."""
+        num = self.numerator
+        if num.kind != "sum" or num.source != "costs" or self.window_months or self.cumulative:
+            return None
+        return Aggregate(num.source, "top", num.column, num.filter, num.condition)
 
     @property
     def window_periods(self) -> int | None:

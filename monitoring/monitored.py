@@ -117,7 +117,8 @@ def load_monitored_model(path: str | Path) -> MonitoredModel:
         id=model.id, path=str(path), measure=model.measure, start_month=month_index(model.period.start),
         end_month=last_month_index(model.period.end) if model.period.end else None,
         specs=specs, targets=targets,
-        thresholds=Thresholds(int(disclosure.min_count), int(disclosure.min_denominator)),
+        thresholds=Thresholds(int(disclosure.min_count), int(disclosure.min_denominator),
+                              int(disclosure.dominance_contributors), float(disclosure.dominance_share)),
     )
 
 

@@ -54,6 +54,11 @@ MIGRATIONS = (
         "message VARCHAR NOT NULL)",
     )),
 )
+MIGRATIONS += (
+    Migration("monitoring", 2, "largest contributions to cost totals (dominance rule)", (
+        "ALTER TABLE monitoring_values ADD COLUMN top_contributions DOUBLE[]",
+    )),
+)
 for _migration in MIGRATIONS:
     register_migration(_migration)
 
@@ -282,17 +287,17 @@ def _frames(done: list, run_id: int, load_id: int | None):
     for w, rows in done:
         grain = w.spec.grain
         cells: dict[int, int] = {}
-        for p, dim, group, num, den, value in rows:
+        for p, dim, group, num, den, value, top in rows:
             if p in w.periods:
                 cells[p] = cells.get(p, 0) + 1
                 values.append((w.model.id, w.spec.id, grain, period_label(p, grain), p, dim, group, num, den, value,
-                               run_id, w.definition_hash, w.input_hash, load_id))
+                               run_id, w.definition_hash, w.input_hash, load_id, top))
         for p, reason in sorted(w.periods.items()):
             label = period_label(p, grain)
             periods.append((w.model.id, w.spec.id, label, p, grain, cells.get(p, 0), run_id, w.definition_hash, w.input_hash))
             reasons.append((run_id, w.model.id, w.spec.id, label, reason, w.definition_hash, w.input_hash))
     cols_v = ["model_id", "indicator_id", "grain", "period", "period_index", "dimension", "group_value", "numerator",
-              "denominator", "value", "run_id", "definition_hash", "input_hash", "load_id"]
+              "denominator", "value", "run_id", "definition_hash", "input_hash", "load_id", "top_contributions"]
     cols_p = ["model_id", "indicator_id", "period", "period_index", "grain", "cells", "run_id", "definition_hash", "input_hash"]
     cols_r = ["run_id", "model_id", "indicator_id", "period", "reason", "definition_hash", "input_hash"]
     return pd.DataFrame(values, columns=cols_v), pd.DataFrame(periods, columns=cols_p), pd.DataFrame(reasons, columns=cols_r)
@@ -315,7 +320,9 @@ def write_run(store, done: list, findings: list, models: Sequence[MonitoredModel
                     "AND v.indicator_id = p.indicator_id AND v.period = p.period")
         for table, frame in (("monitoring_values", values), ("monitoring_periods", periods), ("monitoring_computations", reasons)):
             con.register("_run_frame", frame)
-            con.execute(f"INSERT INTO {table} SELECT * FROM _run_frame")
+            cols = ", ".join(frame.columns)
+            select = cols.replace("top_contributions", "CAST(top_contributions AS DOUBLE[]) AS top_contributions")
+            con.execute(f"INSERT INTO {table} ({cols}) SELECT {select} FROM _run_frame")
             con.unregister("_run_frame")
         con.unregister("_run_periods")
         for f in findings:

@@ -51,10 +51,10 @@ class ShownValue:
 def stored_rows(con, model_id: str, indicator_id: str) -> list[ValueRow]:
     """All stored cells of one indicator of one model."""
     rows = con.execute(
-        "SELECT period_index, dimension, group_value, numerator, denominator, value FROM monitoring_values "
+        "SELECT period_index, dimension, group_value, numerator, denominator, value, top_contributions FROM monitoring_values "
         "WHERE model_id = ? AND indicator_id = ? ORDER BY period_index, dimension, group_value",
         [model_id, indicator_id]).fetchall()
-    return [ValueRow(*r) for r in rows]
+    return [ValueRow(*r[:6], tuple(r[6]) if r[6] is not None else None) for r in rows]
 
 
 def _rounded(value: float | None, decimals: int) -> float | None:

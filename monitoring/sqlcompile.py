@@ -28,7 +28,9 @@ from dataclasses import dataclass, field as dc_field
 
 from monitoring.indicators import GRAIN_MONTHS, PERSON_DIMENSIONS, SOURCES, Aggregate, IndicatorSpec
 
-COMPILER_VERSION = "3"  # bump when the generated SQL changes meaning: stored values are recomputed
+COMPILER_VERSION = "4"
+TOP_CONTRIBUTIONS = 10  # largest contributions kept per cell (the dominance rule uses the first n)
+CONTRIBUTOR = "coalesce(b.o_centre, '(central)')"  # cost contributors: the centres, and the central budget  # bump when the generated SQL changes meaning: stored values are recomputed
 MISSING_GROUP = "(missing)"
 TOTAL = "total"
 
@@ -62,6 +64,10 @@ class PartRef:
     column: str
     prewindowed: bool
     scoped: bool = False
+
+    @property
+    def top_column(self) -> str:
+        return f"t{self.column[1:]}"
 
 
 @dataclass(frozen=True)
@@ -170,7 +176,7 @@ def _aggregate_expr(agg: Aggregate, n: int, grain: str) -> str:
         return f"count(*){where}"
     if agg.kind == "count_distinct":
         return f"count(DISTINCT _v{n}){where}"
-    if agg.kind == "sum":
+    if agg.kind in ("sum", "top"):
         return f"coalesce(sum(_v{n}){where}, 0)"
     return f"count(_v{n}){where}"
 
@@ -275,8 +281,12 @@ def aggregate_sql(query: AggregateQuery) -> str:
     if key.expand is not None:
         ctes.append(_expand_sql(key, dims))
         outs, table_from = f"count(DISTINCT _v0) AS {query.columns[aggs[0]]}", "spread"
-    else:
-        outs = ", ".join(f"{_aggregate_expr(a, n, key.grain)} AS {query.columns[a]}" for n, a in enumerate(aggs))
+    elif any(a.kind == "top" for a in aggs) and not any(a.kind == "count_distinct" for a in aggs):
+        ctes.append(_contributions_sql(query, aggs, dims))
+        outs, table_from = _rollup_outputs(query, aggs), "contributions"
+    else:  # (a distinct count next to cost contributions: no contributions, so no dominance check)
+        outs = ", ".join(f"{_aggregate_expr(a, n, key.grain)} AS {query.columns[a]}" if a.kind != "top"
+                         else f"NULL::DOUBLE[] AS t{query.columns[a][1:]}" for n, a in enumerate(aggs))
         table_from = "src"
     return (
         f"CREATE OR REPLACE TEMP TABLE {query.table} AS\nWITH " + ",\n".join(ctes) + "\n"
@@ -284,6 +294,25 @@ def aggregate_sql(query: AggregateQuery) -> str:
         f"{'_scope' if key.scoped else 'NULL::VARCHAR'} AS scope, {outs}\n"
         f"FROM {table_from}\nGROUP BY GROUPING SETS ({sets})"
     )
+
+
+def _contributions_sql(query: AggregateQuery, aggs: list[Aggregate], dims: list[str]) -> str:
+    """Cost aggregates per contributor first, so that each cell knows its largest contributions."""
+    keys = ", ".join(["_p", *(["_scope"] if query.key.scoped else []), *[f"d_{d}" for d in dims], "_contrib"])
+    outs = ", ".join(f"{_aggregate_expr(a, n, query.key.grain)} AS {query.columns[a]}" for n, a in enumerate(aggs))
+    return (f"contributions AS (\n  SELECT {keys.replace('_contrib', CONTRIBUTOR.replace('b.', '') + ' AS _contrib')}, {outs}\n"
+            f"  FROM src GROUP BY ALL\n)")
+
+
+def _rollup_outputs(query: AggregateQuery, aggs: list[Aggregate]) -> str:
+    outs = []
+    for a in aggs:
+        col = query.columns[a]
+        if a.kind == "top":
+            outs.append(f"max({col}, {TOP_CONTRIBUTIONS}) FILTER (WHERE {col} > 0) AS t{col[1:]}")
+        else:
+            outs.append(f"sum({col}) AS {col}")
+    return ", ".join(outs)
 
 
 def _expand_sql(key: GroupKey, dims: list[str]) -> str:
@@ -326,8 +355,9 @@ def _window_expr(spec: IndicatorSpec, column: str, prewindowed: bool) -> str:
     return column
 
 
-def indicator_sql(spec: IndicatorSpec, num: PartRef, den: PartRef | None) -> str:
-    """Stage-B query of one indicator: numerator, denominator and value per period and group."""
+def indicator_sql(spec: IndicatorSpec, num: PartRef, den: PartRef | None, top: PartRef | None = None) -> str:
+    """Stage-B query of one indicator: numerator, denominator, value and (for cost totals) the
+    largest contributions, per period and group."""
     dims = spec.disaggregations
     ctes = [_part_cte("num", num, dims)]
     parts = ["num"]
@@ -348,12 +378,18 @@ def indicator_sql(spec: IndicatorSpec, num: PartRef, den: PartRef | None) -> str
     n_win = _window_expr(spec, "n", num.prewindowed)
     d_win = _window_expr(spec, "d", den.prewindowed) if den is not None else "NULL"
     ctes.append(f"windowed AS (SELECT dimension, group_value, period_index, {n_win} AS numerator, {d_win} AS denominator FROM joined)")
+    top_col, top_join = "NULL::DOUBLE[]", ""
+    if top is not None:
+        scope = " AND scope = $measure" if top.scoped else ""
+        ctes.append(f"top AS (SELECT period_index, dimension, group_value, {top.top_column} AS t FROM {top.table} "
+                    f"WHERE TRUE{scope})")
+        top_col, top_join = "top.t", "\nLEFT JOIN top USING (dimension, group_value, period_index)"
     value = f"{spec.scale!r} * numerator / nullif(denominator, 0)" if spec.divides else f"{spec.scale!r} * numerator"
     full = f" AND period_index - {spec.window_periods - 1} >= (SELECT lo FROM bounds)" if spec.window_periods else ""
     return (
         "WITH " + ",\n".join(ctes) + "\n"
-        f"SELECT period_index, dimension, group_value, numerator, denominator, {value} AS value\n"
-        f"FROM windowed\nWHERE period_index BETWEEN greatest($start, (SELECT lo FROM bounds)) AND $last{full}\n"
+        f"SELECT period_index, dimension, group_value, numerator, denominator, {value} AS value, "
+        f"{top_col} AS top_contributions\nFROM windowed{top_join}\nWHERE period_index BETWEEN greatest($start, (SELECT lo FROM bounds)) AND $last{full}\n"
         "ORDER BY period_index, dimension, group_value"
     )
 
@@ -376,7 +412,7 @@ def compile_plan(items: list[tuple[IndicatorSpec, str | None, int]], end_dates: 
     refs = []
     for spec, measure, start in items:
         parts = []
-        for agg in (spec.numerator, spec.denominator):
+        for agg in (spec.numerator, spec.denominator, spec.top):
             if agg is None:
                 parts.append(None)
                 continue
@@ -389,14 +425,17 @@ def compile_plan(items: list[tuple[IndicatorSpec, str | None, int]], end_dates: 
             parts.append(PartRef(query.table, column, key.expand is not None, key.scoped))
         last = last_index(end_dates[spec.grain], spec.grain)
         refs.append(IndicatorQuery(spec, measure if spec.measure_scoped else None, start, last,
-                                   indicator_sql(spec, parts[0], parts[1])))
+                                   indicator_sql(spec, *parts)))
     statements = tuple((q.table, aggregate_sql(q), q.key) for q in queries.values())
     measures = {q.key: tuple(sorted(q.measures)) for q in queries.values() if q.key.scoped}
     return QueryPlan(statements, tuple(refs), dict(end_dates), measures)
 
 
 def execute_plan(con, plan: QueryPlan, progress=None) -> list[tuple[IndicatorQuery, list[tuple]]]:
-    """Run a plan on a DuckDB connection; rows are (period_index, dimension, group, num, den, value).
+    """Run a plan on a DuckDB connection.
+
+    Rows are (period_index, dimension, group, numerator, denominator, value, top_contributions);
+    the last is the list of the largest contributions to a cost total (None otherwise).
 
     ``progress(done, total)`` is called after each statement.
     """

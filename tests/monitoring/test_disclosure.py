@@ -129,3 +129,23 @@ def test_every_relation_with_a_protected_cell_keeps_two_unknowns(cells_spec, n_r
         if any(k in hidden or table[k].sensitive for k in rel):
             unknown = sum(k in hidden or not table[k].published for k in rel)
             assert unknown >= 2 or len(rel) == 1, (rel, hidden)
+
+
+def test_cost_totals_dominated_by_few_contributors_are_suppressed():
+    thresholds = Thresholds()  # two largest contributors > 85 %
+    rows = [ValueRow(1, "total", "", 10_000, 20, 10_000, (3000.0, 2500.0, 2000.0, 1500.0, 1000.0)),
+            ValueRow(1, "region", "north", 5600, 10, 5600, (5000.0, 600.0)),        # 100 % in two: dominated
+            ValueRow(1, "region", "west", 4400, 10, 4400, (2500.0, 1000.0, 900.0))]  # 80 %: published
+    assert thresholds.is_dominated(5600, (5000.0, 600.0))
+    assert not thresholds.is_dominated(4400, (2500.0, 1000.0, 900.0))
+    hidden = protect("sum", rows, thresholds)
+    assert (1, "region", "north") in hidden and (1, "region", "west") in hidden  # the second to protect the first
+    assert (1, "total", "") not in hidden
+    assert protect("sum", rows, Thresholds(dominance_contributors=1, dominance_share=0.9)) == frozenset()
+
+
+def test_dominance_settings_are_checked():
+    with pytest.raises(ValueError, match="dominance_contributors must be a whole number from 1 to 10; got 0"):
+        Thresholds(dominance_contributors=0)
+    with pytest.raises(ValueError, match=r"dominance_share must be in \(0, 1\]; got 1.5"):
+        Thresholds(dominance_share=1.5)

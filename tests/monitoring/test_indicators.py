@@ -85,7 +85,7 @@ def compute(con, definition: dict, measure: str | None = "VV", start: str = "201
     first = index_of_date(dt.date(int(start[:4]), int(start[5:]), 1), spec.grain)
     plan = compile_plan([(spec, measure, first)], END)
     ((_query, rows),) = execute_plan(con, plan)
-    frame = pd.DataFrame(rows, columns=["p", "dimension", "group", "numerator", "denominator", "value"])
+    frame = pd.DataFrame(rows, columns=["p", "dimension", "group", "numerator", "denominator", "value", "top"])
     frame["period"] = [period_label(p, spec.grain) for p in frame.p]
     return frame.set_index(["period", "dimension", "group"]).sort_index()
 
@@ -315,3 +315,16 @@ def test_several_measures_in_one_plan_give_the_same_values_as_one_at_a_time(regi
     vv = dict(((r[0], r[1], r[2]), r[5]) for r in together[0][1])
     kvl = dict(((r[0], r[1], r[2]), r[5]) for r in together[1][1])
     assert vv != kvl
+
+
+def test_cost_totals_carry_their_largest_contributions_per_centre(registers):
+    con, frames = registers
+    got = compute(con, {"source": "costs", "type": "sum", "column": "amount_nok", "grain": "year", "measure_scoped": True,
+                        "disaggregations": ["centre", "region"]})
+    # VV 2012: c1 1000 (north), central 5000; 2013: c2 300 (north)
+    assert got.loc[("2012", "total", ""), "top"] == [5000.0, 1000.0]
+    assert got.loc[("2012", "region", "north"), "top"] == [1000.0]
+    assert got.loc[("2012", "centre", "(missing)"), "top"] == [5000.0]
+    assert got.loc[("2013", "total", ""), "top"] == [300.0]
+    windowed = compute(con, {"source": "costs", "type": "sum", "column": "amount_nok", "grain": "year", "cumulative": True})
+    assert windowed["top"].isna().all()  # no dominance check over windows (documented)
