@@ -7,8 +7,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from estimation import RiskSetMatching
+from estimation.nearest import match_without_replacement
 from estimation.parameters import InvalidInputError, InvalidParameterError, NotFittedError
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "matching"
@@ -102,3 +105,38 @@ def test_parameter_errors_and_not_fitted():
                                "or None. Got -1 instead.")
     with pytest.raises(NotFittedError):
         RiskSetMatching().matched_sample
+
+
+@st.composite
+def unit_problems(draw):
+    n = draw(st.integers(4, 30))
+    d = np.array(draw(st.lists(st.integers(0, 20), min_size=n, max_size=n)), dtype=float) / 20
+    treat = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    unit = np.array(draw(st.lists(st.integers(0, 6), min_size=n, max_size=n)))
+    stratum = np.array(draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)))
+    return d, treat, unit, stratum, draw(st.integers(1, 2)), draw(st.sampled_from([None, 0.1]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(unit_problems())
+def test_unit_constraint_matches_brute_force(problem):
+    """The greedy core with units: a unit is one control, whichever of its rows is taken."""
+    d, treat, unit, stratum, ratio, caliper = problem
+    treated = np.flatnonzero(treat)
+    controls = np.flatnonzero(~treat)
+    got = match_without_replacement(d, treated, stratum, controls, ratio, caliper, unit)
+    used_units: set = set()
+    expected = {t: [] for t in treated}
+    cal = np.inf if caliper is None else caliper
+    for k in range(ratio):
+        for t in treated:
+            if len(expected[t]) < k:
+                continue
+            ok = [c for c in controls if unit[c] not in used_units and stratum[c] == stratum[t]
+                  and abs(d[t] - d[c]) <= cal]
+            if ok:
+                best = min(ok, key=lambda c: (abs(d[t] - d[c]), c))
+                expected[t].append(best)
+                used_units.add(unit[best])
+    for t, row in zip(treated, got):
+        assert [c for c in row if c >= 0] == expected[t]
