@@ -134,6 +134,13 @@ def run_estimates(db: str | Path, inputs: Sequence[EvaluationInput], seed: int =
 
 def write_atomically(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
+    try:
+        _write_atomically(path, text)
+    except OSError as exc:
+        raise PipelineError(f"{path}: cannot write the file: {exc.strerror or exc}") from None
+
+
+def _write_atomically(path: Path, text: str) -> None:
     handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
                                          suffix=".tmp", delete=False, newline="\n")
     try:

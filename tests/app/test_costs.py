@@ -81,3 +81,20 @@ def test_lower_is_better_binary_outcome_counts_a_decrease_as_gain():
     result = cost_per_outcome("VV", ev(-0.04, -0.06, -0.02), 12_000.0, "share", "lower_is_better")
     assert result.defined and result.value == pytest.approx(300_000.0)
     assert (result.low, result.high) == (pytest.approx(200_000.0), pytest.approx(600_000.0))
+
+
+def test_no_participants_is_not_a_small_count():
+    cell = unit_cost("VV", "c1", 5000.0, [5000.0], 0)
+    assert (cell.participants, cell.per_participant_nok, cell.suppressed) == (0, None, "no_participants")
+
+
+def test_small_matched_counts_never_reach_the_document():
+    from tiltak.evaluation.document import _per_outcome_entry, _reason
+    from tiltak.evaluation.outcomes import OutcomeSpec
+    from tiltak.evaluation.verdicts import reason
+
+    text = _reason(reason("too_few_matched", n=3, minimum=10), "share", 5)
+    assert text["params"]["n"] == "<5" and "Only <5 matched participants" in text["text"]["en"]
+    outcome = OutcomeSpec.from_mapping({"id": "r", "kind": "exit_within", "exit_types": ["assisted_return"], "months": 12})
+    entry = _per_outcome_entry(cost_per_outcome("VV", ev(0.3, 0.1, 0.5, n=3), 10_000.0, "share", "higher_is_better"), outcome, 5)
+    assert entry["matched_participants"] is None and entry["total_cost_nok"] is None and entry["additional_outcomes"] is None

@@ -216,3 +216,24 @@ def test_estimate_command_writes_json_and_the_store_table(demo_dir, tmp_path):
 def test_demo_from_another_folder_prints_the_report_path(tmp_path):
     result = tiltak("demo", "--help", cwd=tmp_path)
     assert result.returncode == 0 and "Example" in result.stdout
+
+
+def test_a_measure_nobody_took_part_in_is_reported_as_not_testable(demo_dir, tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    shipped = pipeline.shipped_models_dir()
+    shutil.copy(shipped / "indicators.yaml", models / "indicators.yaml")
+    text = (shipped / "veien-videre.yaml").read_text(encoding="utf-8")
+    text = text.replace("id: veien-videre", "id: nobody").replace("measure: VV", "measure: NOBODY")
+    (models / "nobody.yaml").write_text(text, encoding="utf-8")
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(demo_dir / "registers.duckdb", db)
+    inputs = pipeline.load_inputs([models / "nobody.yaml"])
+    html, data = pipeline.evaluate(db, inputs, tmp_path / "out", lang="en", seed=SEED)
+    document = json.loads(data.read_text(encoding="utf-8"))
+    model = document["models"][0]
+    assert {v["verdict"] for v in model["verdicts"]} == {"not_testable"}
+    assert model["delivery"]["participants"] == 0
+    assert model["costs"]["overall"]["suppressed"] == "no_participants"
+    assert all(e["error"] for e in model["estimates"])
+    assert "Not estimated: too few participants" in html.read_text(encoding="utf-8")

@@ -74,6 +74,7 @@ def _model_entry(con: Any, item: Any, estimates: Sequence[DesignEstimate], rules
     delivery = {"participants": n, "first_period": first, "last_period": period[1]}
     entries = [verdict_entry(view, v, item.outcomes.get(v.change.outcome or ""), view.min_count) for v in verdicts]
     _add_trajectory_reasons(entries, indicators)
+    _add_estimation_errors(entries, estimates)
     return {
         "id": view.id, "title": view.title, "measure": view.measure, "source": Path(view.source or "").name or None,
         "delivery": delivery,
@@ -99,6 +100,16 @@ def _add_trajectory_reasons(entries: list[dict[str, Any]], indicators: Sequence[
         params = {"period": last["period"], "observed": last["observed"], "expected": last["expected"]}
         entry["reasons"].append({"code": "trajectory", "params": params,
                                  "text": {lang: describe_reason("trajectory", params, None, lang) for lang in ("nb", "en")}})
+
+
+def _add_estimation_errors(entries: list[dict[str, Any]], estimates: Sequence[DesignEstimate]) -> None:
+    """Say why an estimate is missing (too few people, no matches, a design error)."""
+    errors = {e.change_id: e.error for e in estimates if e.error}
+    for entry in entries:
+        error = errors.get(entry["change"])
+        if error:
+            entry["reasons"].append({"code": "not_estimated", "params": {"error": error},
+                                     "text": {"en": f"Not estimated: {error}.", "nb": f"Ikke estimert: {error}."}})
 
 
 def _counts(verdicts: Sequence[Verdict]) -> list[list[Any]]:

@@ -45,7 +45,7 @@ class UnitCost:
     participants: int | None  # None when suppressed
     total_nok: float | None  # None when suppressed
     per_participant_nok: float | None  # None when suppressed or undefined
-    suppressed: str | None = None  # reason code: small_count | small_denominator | dominance
+    suppressed: str | None = None  # small_count | small_denominator | dominance | no_participants
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,8 @@ def unit_cost(
     participants: int, min_count: int = 5, min_denominator: int = 10, check_dominance: bool = False,
 ) -> UnitCost:
     """One cell of the unit-cost table, with disclosure control applied."""
+    if participants == 0:
+        return UnitCost(measure, centre_id, 0, amount, None, "no_participants")
     if participants < min_count:
         return UnitCost(measure, centre_id, None, None, None, "small_count")
     if check_dominance and dominated(contributions):

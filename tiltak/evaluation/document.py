@@ -59,9 +59,12 @@ def publish_count(n: int | None, min_count: int) -> int | None:
     return None if 0 < int(n) < min_count else int(n)
 
 
-def _reason(r: Reason, unit: str | None) -> dict[str, Any]:
-    return {"code": r.code, "params": dict(r.params),
-            "text": {lang: describe_reason(r.code, r.values, unit, lang) for lang in ("nb", "en")}}
+def _reason(r: Reason, unit: str | None, min_count: int = 5) -> dict[str, Any]:
+    params = dict(r.params)
+    if r.code == "too_few_matched" and publish_count(params.get("n"), min_count) is None and params.get("n"):
+        params["n"] = f"<{min_count}"  # a small count is never published, not even in a sentence
+    return {"code": r.code, "params": params,
+            "text": {lang: describe_reason(r.code, params, unit, lang) for lang in ("nb", "en")}}
 
 
 def verdict_entry(model: ModelView, verdict: Verdict, outcome: OutcomeSpec | None, min_count: int) -> dict[str, Any]:
@@ -79,8 +82,8 @@ def verdict_entry(model: ModelView, verdict: Verdict, outcome: OutcomeSpec | Non
         "change": spec.id, "node": spec.node, "node_title": node.title if node else {"nb": spec.node, "en": spec.node},
         "outcome": spec.outcome, "outcome_title": outcome.title if outcome else None, "indicator": spec.indicator,
         "direction": spec.direction, "min_change": spec.min_change, "unit": unit,
-        "verdict": verdict.kind.value, "reasons": [_reason(r, unit) for r in verdict.reasons],
-        "sensitivity": [_reason(r, unit) for r in verdict.sensitivity],
+        "verdict": verdict.kind.value, "reasons": [_reason(r, unit, min_count) for r in verdict.reasons],
+        "sensitivity": [_reason(r, unit, min_count) for r in verdict.sensitivity],
         "gamma": verdict.gamma, "e_value": verdict.e_value, "period": verdict.period, "estimate": estimate,
     }
 
@@ -149,6 +152,14 @@ def costs_entry(model: ModelView, overall: UnitCost, centres: Sequence[UnitCost]
         "centres": [unit_cost_entry(c, names, mc, md) for c in centres],
         "spread": {**asdict(spread), "ratio_max_min": spread.ratio_max_min},
         "declared_per_participant_nok": model.per_participant_nok,
-        "per_outcome": [{**asdict(c), "outcome_title": o.title, "matched_participants": publish_count(c.matched_participants, mc)}
-                        for c, o in per_outcome],
+        "per_outcome": [_per_outcome_entry(c, o, mc) for c, o in per_outcome],
     }
+
+
+def _per_outcome_entry(cost: CostPerOutcome, outcome: OutcomeSpec, min_count: int) -> dict[str, Any]:
+    """Cost per additional outcome; the totals that would reveal a small matched count are withheld."""
+    entry = {**asdict(cost), "outcome_title": outcome.title,
+             "matched_participants": publish_count(cost.matched_participants, min_count)}
+    if cost.matched_participants and entry["matched_participants"] is None:
+        entry.update(additional_outcomes=None, total_cost_nok=None)
+    return entry
