@@ -81,8 +81,16 @@ def as_frame(X: object) -> pd.DataFrame:
     return frame
 
 
+MAX_LEVELS = 1000
+
+
 def _kind(series: pd.Series) -> str:
     """'bool', 'numeric' or 'category' for one input column."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype) or isinstance(
+            series.dtype, pd.PeriodDtype) or pd.api.types.is_timedelta64_dtype(series.dtype):
+        raise InvalidInputError(
+            f"Covariate '{series.name}' holds dates or durations ({series.dtype}); convert it "
+            "to a number (e.g. months since an event) or to categories first.")
     if pd.api.types.is_bool_dtype(series.dtype):
         return "bool"
     if isinstance(series.dtype, pd.CategoricalDtype):
@@ -149,6 +157,10 @@ def design_matrix(X: object, missing: str = "error") -> DesignMatrix:
         else:
             codes, levels = _encode(series, kind)
             n_missing = int((codes < 0).sum())
+            if len(levels) > MAX_LEVELS:
+                raise InvalidInputError(
+                    f"Covariate '{name}' has {len(levels)} distinct values; a categorical "
+                    f"covariate may have at most {MAX_LEVELS} (is it an identifier?).")
             encoded.append((name, codes, levels))
         if n_missing:
             counts[name] = n_missing

@@ -81,3 +81,12 @@ def test_arrays_and_duplicate_names():
     dup = pd.DataFrame([[1, 2]], columns=["a", "a"])
     with pytest.raises(InvalidInputError, match="repeated: a"):
         design_matrix(dup)
+
+
+def test_dates_and_identifiers_are_refused():
+    f = frame().assign(when=pd.to_datetime(["2024-01-01"] * 4))
+    with pytest.raises(InvalidInputError, match="Covariate 'when' holds dates or durations"):
+        design_matrix(f)
+    ids = pd.DataFrame({"person_id": [f"p{i}" for i in range(1001)]})
+    with pytest.raises(InvalidInputError, match="Covariate 'person_id' has 1001 distinct values"):
+        design_matrix(ids)
