@@ -40,6 +40,8 @@ def test_measure_unit_costs_by_centre_with_spread_and_central_costs_only_at_meas
     assert overall.per_participant_nok == pytest.approx(1_000_000 / 75)
     assert [c.centre_id for c in cells] == ["c1", "c2", "c3", "c4"]
     assert [c.per_participant_nok for c in cells] == [10_000.0, 15_000.0, 5_000.0, None]
+    assert [c.total_nok for c in cells] == [None, None, None, None]  # one contributor: dominated
+    assert cells[0].total_suppressed == "dominance"
     assert cells[3].suppressed == "small_count"
     assert (sp.n_centres, sp.minimum, sp.median, sp.maximum) == (3, 5_000.0, 10_000.0, 15_000.0)
     assert sp.ratio_max_min == 3.0

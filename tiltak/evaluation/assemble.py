@@ -53,7 +53,7 @@ def _costs(con: Any, item: Any, estimates: Sequence[DesignEstimate], names: Mapp
     measure = view.measure or ""
     overall, centres, spread = measure_unit_costs(
         measure, cost_by_centre(con, measure), participants_by_centre(con, measure),
-        participants_total(con, measure), view.min_count, view.min_denominator,
+        participants_total(con, measure), view.min_count, view.min_denominator, view.dominance,
     )
     per_outcome = [
         (cost_per_outcome(measure, e.evidence, overall.per_participant_nok, e.outcome.unit, e.outcome.direction), e.outcome)

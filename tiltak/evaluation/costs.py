@@ -9,10 +9,12 @@
   lies on the unfavourable side the ratio is *not defined*: a number would be meaningless.
   Only binary outcomes (unit ``share``) have "additional outcomes".
 * Disclosure: participant counts below ``min_count`` and unit costs whose participant
-  count is below ``min_denominator`` are suppressed; a cost total over several
-  contributors (centres; central costs count as one contributor) is suppressed when its two
-  largest contributors exceed 85 % of it (the dominance rule), and so is any unit cost
-  derived from it.
+  count is below ``min_denominator`` are suppressed; a measure's cost total (contributors:
+  the centres, central costs counting as one) is suppressed when its two largest
+  contributors exceed 85 % of it (monitoring's dominance rule), and so is the unit cost
+  derived from it. A centre's own NOK total is always dominated (one contributor) and is
+  withheld; its unit cost is published, because comparing unit costs between centres is
+  what the evaluation asked for.
 """
 
 from __future__ import annotations
@@ -28,12 +30,16 @@ DOMINANCE_SHARE = 0.85
 
 
 def dominated(contributions: Sequence[float], n: int = DOMINANCE_CONTRIBUTORS, share: float = DOMINANCE_SHARE) -> bool:
-    """True when the ``n`` largest contributions exceed ``share`` of the total."""
-    values = sorted((abs(float(v)) for v in contributions), reverse=True)
-    total = sum(values)
-    if total <= 0:
-        return False
-    return sum(values[:n]) > share * total
+    """True when the ``n`` largest contributions exceed ``share`` of the total.
+
+    The rule is monitoring's (``monitoring.disclosure.Thresholds.is_dominated``), so cost
+    figures in the report and in monitoring tables are protected alike.
+    """
+    from monitoring.disclosure import Thresholds
+
+    values = tuple(abs(float(v)) for v in contributions)
+    rule = Thresholds(dominance_contributors=n, dominance_share=share)
+    return rule.is_dominated(sum(values), values)
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,7 @@ class UnitCost:
     total_nok: float | None  # None when suppressed
     per_participant_nok: float | None  # None when suppressed or undefined
     suppressed: str | None = None  # small_count | small_denominator | dominance | no_participants
+    total_suppressed: str | None = None  # dominance: the total of a single contributor
 
 
 @dataclass(frozen=True)
@@ -85,17 +92,24 @@ class CostPerOutcome:
 def unit_cost(
     measure: str, centre_id: str | None, amount: float, contributions: Sequence[float],
     participants: int, min_count: int = 5, min_denominator: int = 10, check_dominance: bool = False,
+    dominance: tuple[int, float] = (DOMINANCE_CONTRIBUTORS, DOMINANCE_SHARE),
 ) -> UnitCost:
-    """One cell of the unit-cost table, with disclosure control applied."""
+    """One cell of the unit-cost table, with disclosure control applied.
+
+    With ``check_dominance`` a dominated total suppresses the cell; without it (a centre's
+    own row) the unit cost is published but the NOK total is withheld when dominated.
+    """
     if participants == 0:
         return UnitCost(measure, centre_id, 0, amount, None, "no_participants")
     if participants < min_count:
         return UnitCost(measure, centre_id, None, None, None, "small_count")
-    if check_dominance and dominated(contributions):
+    is_dominated = dominated(contributions, *dominance)
+    if check_dominance and is_dominated:
         return UnitCost(measure, centre_id, participants, None, None, "dominance")
+    total, hidden = (None, "dominance") if is_dominated else (amount, None)
     if participants < min_denominator:
-        return UnitCost(measure, centre_id, participants, amount, None, "small_denominator")
-    return UnitCost(measure, centre_id, participants, amount, amount / participants)
+        return UnitCost(measure, centre_id, participants, total, None, "small_denominator", hidden)
+    return UnitCost(measure, centre_id, participants, total, amount / participants, None, hidden)
 
 
 def _quantile(sorted_values: Sequence[float], q: float) -> float:
@@ -152,6 +166,7 @@ def cost_per_outcome(
 def measure_unit_costs(
     measure: str, cost_by_centre: Mapping[str | None, float], participants_by_centre: Mapping[str | None, int],
     participants_total: int, min_count: int = 5, min_denominator: int = 10,
+    dominance: tuple[int, float] = (DOMINANCE_CONTRIBUTORS, DOMINANCE_SHARE),
 ) -> tuple[UnitCost, list[UnitCost], CostSpread]:
     """The measure-level unit cost, the centre cells, and their spread.
 
@@ -160,11 +175,11 @@ def measure_unit_costs(
     """
     total = float(sum(cost_by_centre.values()))
     overall = unit_cost(measure, None, total, list(cost_by_centre.values()), participants_total,
-                        min_count, min_denominator, check_dominance=True)
+                        min_count, min_denominator, check_dominance=True, dominance=dominance)
     centres = sorted(c for c in set(cost_by_centre) | set(participants_by_centre) if c is not None)
     cells = [
         unit_cost(measure, c, float(cost_by_centre.get(c, 0.0)), [cost_by_centre.get(c, 0.0)],
-                  int(participants_by_centre.get(c, 0)), min_count, min_denominator)
+                  int(participants_by_centre.get(c, 0)), min_count, min_denominator, dominance=dominance)
         for c in centres
         if cost_by_centre.get(c, 0.0) > 0
     ]

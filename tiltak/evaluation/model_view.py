@@ -108,6 +108,7 @@ class ModelView:
     targets: tuple[TargetView, ...] = ()
     min_count: int = 5
     min_denominator: int = 10
+    dominance: tuple[int, float] = (2, 0.85)
     per_participant_nok: float | None = None
     cost_totals: tuple[CostTotal, ...] = ()
     period_start: str | None = None
@@ -141,6 +142,7 @@ class ModelView:
             targets=tuple(_target(t) for t in monitoring.get("targets") or []),
             min_count=int(disclosure.get("min_count") or 5),
             min_denominator=int(disclosure.get("min_denominator") or 10),
+            dominance=(int(disclosure.get("dominance_contributors") or 2), float(disclosure.get("dominance_share") or 0.85)),
             per_participant_nok=_float(costs.get("per_participant_nok")),
             cost_totals=tuple(_cost(t) for t in costs.get("totals") or []),
             period_start=_period(period.get("start")),

@@ -61,7 +61,7 @@ def _cell(cell: dict[str, Any], key: str, labels: dict[str, str], lang: str) -> 
     value = cell.get(key)
     if value is not None:
         return format_number(float(value), 0, lang)
-    reason = cell.get("suppressed")
+    reason = cell.get("total_suppressed") if key == "total_nok" and cell.get("total_suppressed") else cell.get("suppressed")
     if reason is None:
         return "–"
     text = labels.get(f"suppressed_{reason}", labels["suppressed"]).format(n=cell.get("threshold", ""))
