@@ -132,7 +132,7 @@ def test_missing_covariate_values_named(tmp_path, run):
 def test_missing_treatment_values(tmp_path, run):
     pd.DataFrame({"t": [1, None, 0], "x": [1.0, 2.0, 3.0]}).to_csv(tmp_path / "t.csv", index=False)
     code, _, stderr = run(str(tmp_path / "t.csv"), "--treatment", "t")
-    assert code == 2 and "--treatment 't': 1 rows have no value" in stderr
+    assert code == 2 and "--treatment 't': 1 row without a value" in stderr
 
 
 def test_exact_outside_covariates(small, run):
@@ -149,10 +149,10 @@ def test_outcome_errors(tmp_path, run):
     path = tmp_path / "o.csv"
     path.write_text("t,x,y\n1,1,a\n0,2,3\n0,3,4\n1,2.5,5\n")
     code, _, stderr = run(path, "--treatment", "t", "--covariates", "x", "--outcome", "y")
-    assert code == 2 and "o.csv: --outcome 'y': expected numbers; got 'a' in 1 rows" in stderr
+    assert code == 2 and "o.csv: --outcome 'y': expected numbers; got 'a' in 1 row" in stderr
     path.write_text("t,x,y\n1,1,\n0,2,3\n0,3,4\n1,2.5,5\n0,1.5,2\n0,2.7,1\n")
     code, _, stderr = run(path, "--treatment", "t", "--covariates", "x", "--outcome", "y")
-    assert code == 2 and "--outcome 'y': 1 matched rows have no value" in stderr
+    assert code == 2 and "--outcome 'y': 1 row matched without a value" in stderr
 
 
 def test_out_may_not_overwrite_input(small, run):

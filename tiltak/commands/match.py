@@ -26,6 +26,10 @@ class MatchInputError(TiltakError):
     """A file, column or flag given to ``tiltak match`` cannot be used (exit code 2)."""
 
 
+def _rows(count: int) -> str:
+    return f"{count} row{'s' if count != 1 else ''}"
+
+
 def _split(text: str | None) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()] if text else []
 
@@ -67,7 +71,7 @@ def treatment_values(frame, path: str, column: str):
     values = frame[column]
     missing = int(values.isna().sum())
     if missing:
-        raise MatchInputError(f"{path}: --treatment '{column}': {missing} rows have no value; "
+        raise MatchInputError(f"{path}: --treatment '{column}': {_rows(missing)} without a value; "
                               "expected 0/1 or true/false in every row")
     text = values.astype(str).str.strip().str.lower()
     mapping = {"0": False, "1": True, "0.0": False, "1.0": True, "false": False, "true": True}
@@ -128,7 +132,7 @@ def outcome_values(frame, path: str, column: str):
     if len(bad):
         shown = ", ".join(repr(str(v)) for v in pd.unique(bad)[:3])
         raise MatchInputError(f"{path}: --outcome '{column}': expected numbers; got {shown} "
-                              f"in {len(bad)} rows")
+                              f"in {_rows(len(bad))}")
     return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
@@ -182,8 +186,8 @@ def build_report(path: str, sample, treatment: str, outcome: str | None, frame,
         y = outcome_values(frame, path, outcome)
         gaps = int((~np.isfinite(y[sample.weights > 0])).sum())
         if gaps:
-            raise MatchInputError(f"{path}: --outcome '{outcome}': {gaps} matched rows have no "
-                                  "value; drop or impute them before matching")
+            raise MatchInputError(f"{path}: --outcome '{outcome}': {_rows(gaps)} matched without "
+                                  "a value; drop or impute them before matching")
         effects = _effects(sample, y, outcome, covariates)
         report["effects"] = [e.to_dict() for e in effects]
         report["_effects"] = effects
