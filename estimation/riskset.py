@@ -135,13 +135,14 @@ def at_risk(frame: pd.DataFrame, id: str, period: str, enrolled: str) -> np.ndar
     flags = treatment_vector(frame[enrolled].to_numpy(), len(frame))
     for column in (id, period):
         if frame[column].isna().any():
+            count = int(frame[column].isna().sum())
             raise InvalidInputError(f"Missing values in '{column}' "
-                                    f"({int(frame[column].isna().sum())} rows).")
+                                    f"({count} row{'s' if count != 1 else ''}).")
     dup = frame.duplicated([id, period], keep="first")
     if dup.any():
         first = frame.loc[dup.to_numpy(), [id, period]].iloc[0]
         raise InvalidInputError(
-            f"Each person may have one row per period; {int(dup.sum())} duplicate rows, "
+            f"Each person may have one row per period; duplicate rows: {int(dup.sum())}, "
             f"first: {id}={first[id]!r}, {period}={first[period]!r}.")
     try:
         enrol = frame.loc[flags].groupby(frame.loc[flags, id], sort=False)[period].min()

@@ -86,10 +86,10 @@ def test_a_control_person_is_used_once_across_periods():
 
 @pytest.mark.parametrize("mutate, message", [
     (lambda f: f.drop(columns="enrolled"), "Column 'enrolled' is not in the person-period frame"),
-    (lambda f: pd.concat([f, f.iloc[[0]]]), "1 duplicate rows, first: person_id='p1', period='2024-01'"),
+    (lambda f: pd.concat([f, f.iloc[[0]]]), "duplicate rows: 1, first: person_id='p1', period='2024-01'"),
     (lambda f: f.assign(enrolled=f["enrolled"].astype(object).where(f.index != 0, "maybe")),
      "The treatment must be 0/1 or True/False"),
-    (lambda f: f.assign(period=f["period"].where(f.index != 2, None)), "Missing values in 'period' (1 rows)."),
+    (lambda f: f.assign(period=f["period"].where(f.index != 2, None)), "Missing values in 'period' (1 row)."),
 ])
 @pytest.mark.filterwarnings("ignore:Fitted probabilities")
 def test_bad_frames(mutate, message):
