@@ -28,3 +28,21 @@ def test_every_command_module_defines_a_command_with_help():
         result = run(name, "--help")
         assert result.returncode == 0, (name, result.stderr)
         assert "Example" in result.stdout, name
+
+
+def test_exit_code_of_ctx_exit_reaches_the_shell(monkeypatch):
+    import click
+    import pytest
+
+    import tiltak.cli as cli_module
+
+    @click.command()
+    @click.pass_context
+    def exits_three(ctx):
+        ctx.exit(3)
+
+    monkeypatch.setattr(cli_module.LazyGroup, "get_command", lambda self, ctx, name: exits_three)
+    monkeypatch.setattr(cli_module, "_command_names", lambda: ["exits-three"])
+    with pytest.raises(SystemExit) as raised:
+        cli_module.main(["exits-three"])
+    assert raised.value.code == 3

@@ -81,7 +81,8 @@ def report_user_error(exc: BaseException) -> int:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the command, turning known user errors into messages."""
     try:
-        cli.main(args=argv, prog_name="tiltak", standalone_mode=False)
+        # Without standalone mode click returns the code of ctx.exit(n) instead of exiting.
+        returned = cli.main(args=argv, prog_name="tiltak", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -97,4 +98,4 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(exc, _user_error_types()):
             sys.exit(report_user_error(exc))
         raise
-    sys.exit(0)
+    sys.exit(returned if isinstance(returned, int) else 0)
