@@ -100,3 +100,16 @@ def test_small_matched_counts_never_reach_the_document():
     outcome = OutcomeSpec.from_mapping({"id": "r", "kind": "exit_within", "exit_types": ["assisted_return"], "months": 12})
     entry = _per_outcome_entry(cost_per_outcome("VV", ev(0.3, 0.1, 0.5, n=3), 10_000.0, "share", "higher_is_better"), outcome, 5)
     assert entry["matched_participants"] is None and entry["total_cost_nok"] is None and entry["additional_outcomes"] is None
+
+
+def test_central_costs_count_in_the_total_but_are_not_a_protected_contributor():
+    only_central, _, _ = measure_unit_costs("KVN", {None: 9_000_000.0}, {None: 100}, 100)
+    assert only_central.suppressed is None and only_central.per_participant_nok == 90_000.0
+    dominated_centres, _, _ = measure_unit_costs("KVL", {"a": 900.0, "b": 50.0, "c": 10.0, None: 10_000.0},
+                                                 {"a": 10, "b": 10, "c": 10}, 30)
+    assert dominated_centres.suppressed == "dominance"
+
+
+def test_no_cost_per_outcome_for_a_not_testable_estimate():
+    result = cost_per_outcome("VV", ev(0.05, 0.02, 0.08), 15_000.0, "share", "higher_is_better", testable=False)
+    assert not result.defined and result.reason == "not_testable"

@@ -22,7 +22,7 @@ from tiltak.evaluation.indicator_series import indicator_entries
 from tiltak.evaluation.store_reads import (
     centre_names, cost_by_centre, data_period, participants_by_centre, participants_total,
 )
-from tiltak.evaluation.verdicts import Verdict, VerdictRules, judge
+from tiltak.evaluation.verdicts import Verdict, VerdictKind, VerdictRules, judge
 from tiltak.evaluation.wording import format_number
 
 
@@ -48,15 +48,18 @@ def _indicator_evidence(entries: Sequence[dict[str, Any]]) -> dict[str, Indicato
     return out
 
 
-def _costs(con: Any, item: Any, estimates: Sequence[DesignEstimate], names: Mapping[str, str]) -> dict[str, Any]:
+def _costs(con: Any, item: Any, estimates: Sequence[DesignEstimate], names: Mapping[str, str],
+           verdicts: Sequence[Verdict]) -> dict[str, Any]:
     view = item.view
     measure = view.measure or ""
     overall, centres, spread = measure_unit_costs(
         measure, cost_by_centre(con, measure), participants_by_centre(con, measure),
         participants_total(con, measure), view.min_count, view.min_denominator, view.dominance,
     )
+    testable = {v.change.id: v.kind is not VerdictKind.NOT_TESTABLE for v in verdicts}
     per_outcome = [
-        (cost_per_outcome(measure, e.evidence, overall.per_participant_nok, e.outcome.unit, e.outcome.direction), e.outcome)
+        (cost_per_outcome(measure, e.evidence, overall.per_participant_nok, e.outcome.unit, e.outcome.direction,
+                          testable.get(e.change_id, False)), e.outcome)
         for e in estimates
     ]
     return costs_entry(view, overall, centres, spread, per_outcome, names)
@@ -83,7 +86,7 @@ def _model_entry(con: Any, item: Any, estimates: Sequence[DesignEstimate], rules
         "estimates": [estimate_entry(e, view.min_count) for e in estimates],
         "contribution": contribution_entry(view, verdicts, analysis, _delivery(n, first, period[1])),
         "indicators": indicators,
-        "costs": _costs(con, item, estimates, names),
+        "costs": _costs(con, item, estimates, names, verdicts),
     }
 
 

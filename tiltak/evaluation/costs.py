@@ -12,7 +12,9 @@
   count is below ``min_denominator`` are suppressed; a measure's cost total (contributors:
   the centres, central costs counting as one) is suppressed when its two largest
   contributors exceed 85 % of it (monitoring's dominance rule), and so is the unit cost
-  derived from it. A centre's own NOK total is always dominated (one contributor) and is
+  derived from it. The contributors are the centres; central costs (no centre) are the
+  agency's own spending, count in the total but are not a contributor to protect, so a
+  measure run only centrally (the national courses) keeps its cost figures. A centre's own NOK total is always dominated (one contributor) and is
   withheld; its unit cost is published, because comparing unit costs between centres is
   what the evaluation asked for.
 """
@@ -80,7 +82,7 @@ class CostPerOutcome:
     measure: str
     outcome: str
     defined: bool
-    reason: str  # defined | includes_zero | unfavourable | not_binary | no_cost | no_estimate
+    reason: str  # defined | includes_zero | unfavourable | not_binary | no_cost | no_estimate | not_testable
     value: float | None = None
     low: float | None = None
     high: float | None = None
@@ -137,12 +139,18 @@ def favourable_sign(direction: str) -> int:
 
 def cost_per_outcome(
     measure: str, evidence: EffectEvidence | None, cost_per_participant: float | None,
-    unit: str, direction: str,
+    unit: str, direction: str, testable: bool = True,
 ) -> CostPerOutcome:
-    """Cost per additional outcome with its interval, or the reason it is not defined."""
+    """Cost per additional outcome with its interval, or the reason it is not defined.
+
+    ``testable`` false (the verdict found the estimate not testable, e.g. balance not
+    reached) makes it undefined too: a ratio built on such an estimate would mislead.
+    """
     outcome = evidence.outcome if evidence else ""
     if evidence is None or evidence.att is None or evidence.ci_low is None or evidence.ci_high is None:
         return CostPerOutcome(measure, outcome, False, "no_estimate")
+    if not testable:
+        return CostPerOutcome(measure, outcome, False, "not_testable")
     if unit != "share":
         return CostPerOutcome(measure, outcome, False, "not_binary")
     if cost_per_participant is None:
@@ -174,7 +182,8 @@ def measure_unit_costs(
     ``participants_by_centre`` maps centre id to distinct participants who started there.
     """
     total = float(sum(cost_by_centre.values()))
-    overall = unit_cost(measure, None, total, list(cost_by_centre.values()), participants_total,
+    by_centres = [v for c, v in cost_by_centre.items() if c is not None]
+    overall = unit_cost(measure, None, total, by_centres, participants_total,
                         min_count, min_denominator, check_dominance=True, dominance=dominance)
     centres = sorted(c for c in set(cost_by_centre) | set(participants_by_centre) if c is not None)
     cells = [
