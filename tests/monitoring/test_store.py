@@ -32,7 +32,7 @@ def test_opening_an_older_store_migrates_it_and_keeps_its_data(tmp_path):
     store.connect()
     store.migrate(upto={"core": 1})
     con = store.connect()
-    assert store.schema_versions() == {"core": 1}
+    assert store.schema_versions()["core"] == 1
     con.execute("INSERT INTO centres VALUES ('C1', 'Hvalstad', 'ordinary', 'east', 'Asker')")
     assert "person_month" not in store.tables()
     store.close()
