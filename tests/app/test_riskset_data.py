@@ -113,3 +113,10 @@ def test_bad_subgroup_filter_names_the_measure():
         con.execute(f"CREATE TABLE {table} ({cols})")
     with pytest.raises(RiskSetDataError, match="risk sets of measure 'VV' could not be built"):
         build_risk_sets(con, "VV", ("age",), OUTCOMES[:1], {"c": "no_such_column > 1"})
+
+
+def test_exact_matching_columns_are_selected_and_checked(con):
+    rs = build_risk_sets(con, "VV", ("age",), OUTCOMES[:1], exact=("sex",))
+    assert "sex" in rs.frame.columns and rs.covariates == ("age",)
+    with pytest.raises(RiskSetDataError, match=r"evaluation\.matching\.exact\.0: unknown covariate 'region'"):
+        build_risk_sets(con, "VV", ("age",), OUTCOMES[:1], exact=("region",))

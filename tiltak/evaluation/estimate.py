@@ -100,7 +100,8 @@ def estimate_model(
     outcomes = _outcomes_for(model, changes, catalogue)
     subgroups = {c.spec.id: c.subgroup for c in changes if c.subgroup}
     where = f"{model.source}: " if model.source else ""
-    rs = build_risk_sets(con, model.design.measure, model.design.covariates, outcomes, subgroups, where)
+    exact = tuple(str(e) for e in model.design.matching.get("exact") or ())
+    rs = build_risk_sets(con, model.design.measure, model.design.covariates, outcomes, subgroups, where, exact)
     settings = design_settings(model.design, rs.covariates)
     notes = tuple(f"covariate '{c}' is not in the registers (all null) and was left out" for c in rs.dropped_covariates)
     shared = [c for c in changes if catalogue[c.spec.outcome].binary and not c.subgroup]

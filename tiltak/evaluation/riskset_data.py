@@ -101,13 +101,14 @@ def panel_columns(con: Any) -> dict[str, str]:
     return {str(r[0]): str(r[1]) for r in rows}
 
 
-def check_covariates(covariates: tuple[str, ...], columns: dict[str, str], where: str) -> None:
+def check_covariates(covariates: tuple[str, ...], columns: dict[str, str], where: str,
+                     key: str = "evaluation.covariates") -> None:
     """Every covariate must be a panel column that describes the person (not the outcome)."""
     allowed = sorted(set(columns) - NOT_COVARIATES)
     for i, name in enumerate(covariates):
         if name not in allowed:
             raise RiskSetDataError(
-                f"{where}evaluation.covariates.{i}: unknown covariate {name!r}; expected one of "
+                f"{where}{key}.{i}: unknown covariate {name!r}; expected one of "
                 + ", ".join(repr(a) for a in allowed)
             )
 
@@ -138,19 +139,22 @@ def _frame_sql(measure: str, covariates: tuple[str, ...], outcomes: tuple[Outcom
 
 def build_risk_sets(
     con: Any, measure: str, covariates: tuple[str, ...], outcomes: tuple[OutcomeSpec, ...],
-    subgroups: dict[str, str] | None = None, where: str = "",
+    subgroups: dict[str, str] | None = None, where: str = "", exact: tuple[str, ...] = (),
 ) -> RiskSetFrame:
     """Stack the monthly risk sets of ``measure`` with covariates and outcome columns.
 
     Covariates that are null in every row (optional special-category columns not supplied)
-    are left out and listed in ``dropped_covariates``. ``subgroups`` maps a key to an SQL
-    filter over the panel; each gives a boolean column ``sg_<key>``.
+    are left out and listed in ``dropped_covariates``. ``exact`` columns (exact matching)
+    are selected too. ``subgroups`` maps a key to an SQL filter over the panel; each gives a
+    boolean column ``sg_<key>``.
     """
     columns = panel_columns(con)
     check_covariates(covariates, columns, where)
+    check_covariates(exact, columns, where, "evaluation.matching.exact")
     present = _non_null_columns(con, covariates)
     kept = tuple(c for c in covariates if c in present)
-    sql = _frame_sql(measure, kept, outcomes, subgroups or {})
+    extra = tuple(e for e in dict.fromkeys(exact) if e not in kept)
+    sql = _frame_sql(measure, kept + extra, outcomes, subgroups or {})
     try:
         frame = con.execute(sql).df()
     except Exception as exc:
