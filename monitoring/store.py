@@ -46,6 +46,7 @@ class Store:
         self.path = Path(path)
         self.read_only = read_only
         self._con: Any = None
+        self._depth = 0
 
     @classmethod
     def open(cls, path: str | Path, *, read_only: bool = False, migrate: bool = True) -> "Store":
@@ -85,15 +86,26 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator["duckdb.DuckDBPyConnection"]:
         """All or nothing: commit when the block ends, roll back on any exception,
-        including ``KeyboardInterrupt``."""
+        including ``KeyboardInterrupt``. A nested block joins the enclosing transaction."""
         con = self.connect()
+        if self._depth:
+            self._depth += 1
+            try:
+                yield con
+            finally:
+                self._depth -= 1
+            return
         con.execute("BEGIN TRANSACTION")
+        self._depth = 1
         try:
             yield con
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        con.execute("COMMIT")
+        else:
+            con.execute("COMMIT")
+        finally:
+            self._depth = 0
 
     def schema_versions(self) -> dict[str, int]:
         """Applied schema version per component."""

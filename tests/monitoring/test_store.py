@@ -142,3 +142,18 @@ def test_a_store_in_use_is_reported(tmp_path):
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                 cwd=Path(__file__).resolve().parents[2])
     assert "is in use by another process" in result.stdout, result.stderr
+
+
+def test_nested_transactions_join_the_outer_one(tmp_path):
+    with Store.open(tmp_path / "s.duckdb") as store:
+        con = store.connect()
+        with pytest.raises(RuntimeError):
+            with store.transaction():
+                with store.transaction():
+                    con.execute("INSERT INTO centres VALUES ('C1', 'x', 'ordinary', 'east', 'Asker')")
+                raise RuntimeError("outer fails")
+        assert con.execute("SELECT count(*) FROM centres").fetchone() == (0,)
+        with store.transaction():
+            with store.transaction():
+                con.execute("INSERT INTO centres VALUES ('C1', 'x', 'ordinary', 'east', 'Asker')")
+        assert con.execute("SELECT count(*) FROM centres").fetchone() == (1,)
