@@ -97,6 +97,8 @@ def _add_trajectory_reasons(entries: list[dict[str, Any]], indicators: Sequence[
     by_id = {i["id"]: i for i in indicators}
     for entry in entries:
         series = by_id.get(entry["indicator"] or "")
+        if not entry["outcome"] and series:
+            entry["outcome_title"] = series["title"]
         if entry["outcome"] or not series or not series["comparisons"]:
             continue
         last = series["comparisons"][-1]
