@@ -125,24 +125,47 @@ def _counts(verdicts: Sequence[Verdict]) -> list[list[Any]]:
     return [[k.value, kinds.count(k)] for k in VerdictKind if k in kinds]
 
 
+QUALITY_CHECKS = {
+    "QC001": {"en": "a centre had residents obliged to leave one month and none the next",
+              "nb": "et mottak hadde utreisepliktige beboere én måned og ingen den neste"},
+    "QC002": {"en": "a register table has no records in a month (late or missing extract)",
+              "nb": "en registertabell mangler poster i en måned (sent eller manglende uttrekk)"},
+    "QC003": {"en": "the latest load is old", "nb": "siste innlasting er gammel"},
+    "QC004": {"en": "values far outside their history (robust z-score)",
+              "nb": "verdier langt utenfor sin historikk (robust z-skår)"},
+    "QC005": {"en": "denominators that collapsed to less than half their recent median",
+              "nb": "nevnere som falt til under halvparten av nylig median"},
+}
+
+
 def _quality(con: Any, model_ids: Sequence[str]) -> list[dict[str, str]]:
-    """Data-quality findings of the latest monitoring run of these models, summarised."""
+    """Data-quality findings of the latest monitoring run, summarised by check.
+
+    Only the check, its count, the indicators and the periods are shown: the findings'
+    own messages can quote cell values, which are not disclosure-checked here.
+    """
     try:
         rows = con.execute(
             """
-            SELECT check_id, severity, count(*) AS n, min(message) AS example
+            SELECT check_id, severity, count(*) AS n,
+                   string_agg(DISTINCT indicator_id, ', ' ORDER BY indicator_id) AS indicators,
+                   min(period) AS first, max(period) AS last
             FROM monitoring_quality
-            WHERE run_id = (SELECT max(run_id) FROM monitoring_quality) AND (model_id IS NULL OR model_id IN (SELECT unnest(?)))
+            WHERE run_id = (SELECT max(run_id) FROM monitoring_quality)
+              AND (model_id IS NULL OR model_id IN (SELECT unnest(?)))
             GROUP BY 1, 2 ORDER BY 2, 1
             """,
             [list(model_ids)],
         ).fetchall()
     except Exception:  # no monitoring tables (a store that was never monitored)
         return []
-    return [
-        {"en": f"{sev} {check} ({n}×), e.g.: {example}", "nb": f"{sev} {check} ({n}×), f.eks.: {example}"}
-        for check, sev, n, example in rows
-    ]
+    out = []
+    for check, severity, n, indicators, first, last in rows:
+        what = QUALITY_CHECKS.get(check, {"en": "see 'tiltak monitor quality'", "nb": "se 'tiltak monitor quality'"})
+        where = f" [{indicators}]" if indicators else ""
+        span = f" {first}–{last}" if first else ""
+        out.append({lang: f"{severity} {check} ({n}×{span}): {what[lang]}{where}" for lang in ("nb", "en")})
+    return out
 
 
 def assemble_document(db: Path, inputs: Sequence[Any], estimates: Mapping[str, Sequence[DesignEstimate]],
