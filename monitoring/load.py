@@ -101,6 +101,9 @@ def load_directory(db_path: str | Path, directory: str | Path, *,
         raise ExtractError(f"{directory}: no such folder; expected a folder of extract files "
                            "(persons.csv, residence.csv, ...)")
     paths, problems, notices = _scan(directory)
+    if not paths and not problems:
+        raise ExtractError(f"{directory}: no extract files; expected files named after the tables, "
+                           f"e.g. persons.csv or residence.parquet ({', '.join(CONTRACT)})")
     extracts = [read_file(paths[table], table) for table in CONTRACT if table in paths]
     return _load(db_path, extracts, str(directory), resolve_key(pseudonym_key, key_file),
                  today, problems, notices, raw_ids)
@@ -110,6 +113,8 @@ def load_tables(db_path: str | Path, frames: Mapping[str, Any], *, source: str,
                 pseudonym_key: "PseudonymKey | str | bytes | None" = None, raw_ids: bool = False,
                 today: dt.date | None = None) -> LoadReport:
     """Load in-memory pandas data frames (table name -> frame) with the same checks."""
+    if not frames:
+        raise ExtractError(f"{source}: no tables given; expected frames for {', '.join(CONTRACT)}")
     problems = ProblemList()
     extracts = []
     for table, frame in frames.items():

@@ -251,3 +251,16 @@ def test_store_in_a_missing_folder_is_refused_with_its_own_name(tmp_path):
 
     with pytest.raises(ExtractError, match=r"nowhere/s.duckdb: cannot create the store; folder '.*nowhere' does not exist"):
         load_directory(tmp_path / "nowhere" / "s.duckdb", GOOD, today=TODAY)
+
+
+def test_an_empty_folder_or_mapping_is_an_input_error(tmp_path):
+    from monitoring.load_problems import ExtractError
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("x")
+    with pytest.raises(ExtractError, match="no extract files; expected files named after the tables"):
+        load_directory(tmp_path / "s.duckdb", empty, today=TODAY)
+    with pytest.raises(ExtractError, match="no tables given"):
+        load_tables(tmp_path / "s.duckdb", {}, source="synth", today=TODAY)
+    assert not (tmp_path / "s.duckdb").exists()
