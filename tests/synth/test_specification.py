@@ -137,7 +137,7 @@ def test_surveys_have_exit_dependent_missingness(registers):
     mi = t["surveys"][t["surveys"]["instrument"].str.startswith("mi_")]
     assert set(mi["person_id"]) <= set(part.index[part["measure"] == "VV"])
     controls = set(hscl["person_id"]) - set(part.index)
-    assert 500 < len(controls) <= 800
+    assert 1000 < len(controls) <= 1500
 
 
 def test_scale_multiplies_the_population():

@@ -72,7 +72,7 @@ class SynthConfig:
     centres: int = 30
     opening_stock: int = 5000
     monthly_rejections: float = 220.0
-    control_sample: int = 800
+    control_sample: int = 1500
     effect_return: Mapping[str, float] = field(default_factory=lambda: DEFAULT_EFFECT_RETURN)
     effect_hscl: Mapping[str, float] = field(default_factory=lambda: DEFAULT_EFFECT_HSCL)
     hidden_bias: float = 0.0
