@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from tiltak.evaluation.model_view import ModelView, TrajectoryPoint
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 _YEAR = re.compile(r"^(\d{4})$")
 

@@ -1,0 +1,95 @@
+"""Report pieces: labels in both languages, figures, trajectories, rendering suppressed cells."""
+
+import pytest
+
+from tiltak.evaluation.model_view import ModelView, TrajectoryPoint
+from tiltak.evaluation.trajectories import (
+    ExpectedSeries, IndicatorSeries, SeriesPoint, compare, expected_for, period_position,
+)
+from tiltak.evaluation.wording import REASONS, format_effect, format_number
+from tiltak.report import figures
+from tiltak.report.labels import LABELS, METHOD_APPENDIX
+from tiltak.report.render import _cell
+
+
+def test_every_label_exists_in_both_languages():
+    assert set(LABELS["nb"]) == set(LABELS["en"])
+    assert len(METHOD_APPENDIX["nb"]) == len(METHOD_APPENDIX["en"])
+    assert all(set(texts) == {"nb", "en"} for texts in REASONS.values())
+
+
+@pytest.mark.parametrize(
+    "period, position",
+    [("2013-01", 2013 + 0.5 / 12), ("2013-12", 2013 + 11.5 / 12), ("2013-Q2", 2013.375), ("2013", 2013.5)],
+)
+def test_period_positions(period, position):
+    assert period_position(period) == pytest.approx(position)
+
+
+@pytest.mark.parametrize("bad", ["2013-13", "13-01", "2013-Q5", "x"])
+def test_bad_period_is_refused(bad):
+    with pytest.raises(ValueError, match="expected YYYY-MM, YYYY-Qn or YYYY"):
+        period_position(bad)
+
+
+def series(points, unit="percent"):
+    return IndicatorSeries("ind", {"nb": "I", "en": "I"}, unit, 1, "higher_is_better",
+                           tuple(SeriesPoint(p, v, v is None) for p, v in points))
+
+
+def test_compare_matches_monthly_expectations_to_the_containing_quarter_and_skips_suppressed():
+    observed = series([("2013-Q1", 60.0), ("2013-Q2", None), ("2013-Q3", 75.0)])
+    expected = ExpectedSeries("ind", trajectory=(TrajectoryPoint("2013-02", 70.0), TrajectoryPoint("2013-05", 72.0)),
+                              targets=(TrajectoryPoint("2013-Q3", 80.0),), tolerance=0.1)
+    rows = compare(observed, expected)
+    assert [(r.period, r.observed, r.expected, r.within_tolerance) for r in rows] == [
+        ("2013-Q1", 60.0, 70.0, None), ("2013-Q3", 75.0, 80.0, True)]
+    assert rows[0].gap == -10.0
+
+
+def test_expected_for_collects_trajectories_and_targets_of_a_model():
+    model = ModelView.from_mapping({
+        "id": "m", "title": "M", "nodes": [{"id": "n", "level": "outcome", "title": "N"}],
+        "expected_changes": [{"id": "c", "node": "n", "indicator": "ind", "direction": "increase", "min_change": 1,
+                              "trajectory": [{"period": "2013-06", "value": 3}, {"period": "2012-06", "value": 2}]}],
+        "monitoring": {"targets": [{"indicator": "ind", "baseline": {"period": "2012-01", "value": 1},
+                                    "values": [{"period": "2013-01", "value": 4}], "tolerance": 0.2}]},
+    })
+    exp = expected_for(model, "ind")
+    assert [p.period for p in exp.trajectory] == ["2012-06", "2013-06"]
+    assert exp.baseline == TrajectoryPoint("2012-01", 1.0) and exp.tolerance == 0.2
+    assert expected_for(model, "other") == ExpectedSeries("other")
+
+
+def test_chart_is_deterministic_accessible_svg_with_gaps():
+    labels = LABELS["en"]
+    data = series([("2013-01", 1.0), ("2013-02", None), ("2013-03", 3.0)])
+    expected = ExpectedSeries("ind", trajectory=(TrajectoryPoint("2013-01", 2.0),))
+    first = figures.indicator_chart(data, expected, labels, "en")
+    assert first == figures.indicator_chart(data, expected, labels, "en")
+    assert first.startswith('<svg role="img" aria-label="I: observed values against')
+    assert "<title>I: observed values" in first and "Date" not in first
+
+
+def test_love_and_overlap_plots():
+    labels = LABELS["nb"]
+    rows = [{"term": "age", "smd_before": 0.3, "smd_after": 0.05}, {"term": "sexmale", "smd_before": -0.2, "smd_after": None}]
+    love = figures.love_plot(rows, 0.1, labels, "Love")
+    assert "age" in love and "sexmale" in love and 'aria-label="Love"' in love
+    overlap = figures.overlap_plot({"edges": [0, 1, 2], "treated": [0.5, 0.5], "control": [0.9, 0.1]}, labels, "Overlapp")
+    assert 'aria-label="Overlapp"' in overlap
+
+
+def test_suppressed_cells_render_as_text_never_as_zero():
+    cell = {"total_nok": None, "per_participant_nok": None, "suppressed": "small_count", "threshold": 5}
+    assert "suppressed (fewer than 5)" in str(_cell(cell, "per_participant_nok", LABELS["en"], "en"))
+    dominated = {"total_nok": None, "per_participant_nok": 1200.0, "suppressed": None, "total_suppressed": "dominance"}
+    assert "dominance" in str(_cell(dominated, "total_nok", LABELS["en"], "en"))
+    assert _cell(dominated, "per_participant_nok", LABELS["nb"], "nb") == "1\u2009200"
+
+
+def test_number_formats():
+    assert format_number(-1234.5, 1, "nb") == "−1\u2009234,5"
+    assert format_effect(0.0523, "share", "en") == "+5.2 pp"
+    assert format_effect(-0.15, "mean item score", "nb") == "−0,15"
+    assert format_effect(float("nan"), "share", "en") == "–"
