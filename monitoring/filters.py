@@ -29,8 +29,8 @@ FORBIDDEN_KEYWORDS = frozenset(
     """select from with union intersect except insert update delete create drop alter attach
     detach copy pragma call set reset install load export import begin commit rollback
     checkpoint vacuum into table values returning exists lateral join using window qualify
-    having limit offset order group describe show summarize explain prepare execute""".split()
-)
+    having limit offset order group describe show summarize explain prepare execute over filter where""".split()
+) - {"from"}  # FROM is legal inside IS DISTINCT FROM, extract(... FROM ...); see _screen_token
 # Functions that read files, the network or the environment, or run other queries.
 FORBIDDEN_FUNCTION = re.compile(
     r"^(read_\w*|\w*_scan|glob|sniff_csv|parquet_\w*|getenv|current_setting|query|query_table"
@@ -107,9 +107,10 @@ class SchemaBinder:
         screen_expression(expression)
         import duckdb
 
-        try:
-            rel = self._con.execute(f'DESCRIBE SELECT ({expression}) AS _e FROM "{source}"').fetchall()
-            self._con.execute(f'SELECT ({expression}) AS _e FROM "{source}"').fetchall()
+        first = next(iter(self.columns(source)))
+        try:  # next to a plain column, an aggregate (count(*) > 1) fails to bind
+            rel = self._con.execute(f'DESCRIBE SELECT ({expression}) AS _e, "{first}" FROM "{source}"').fetchall()
+            self._con.execute(f'SELECT ({expression}) AS _e, "{first}" FROM "{source}"').fetchall()
         except duckdb.Error as exc:
             raise FilterError(_binder_message(exc, source, self.columns(source)), expression) from None
         return str(rel[0][1])
@@ -128,6 +129,8 @@ def _binder_message(exc: Exception, source: str, columns: dict[str, str]) -> str
     table = re.search(r'Referenced table "([^"]+)" not found', text)
     if table:
         return f"the expression may use only columns of source {source!r}; got a reference to {table.group(1)!r}"
+    if "GROUP BY" in text or "aggregate" in text.lower():
+        return "aggregate functions (count, sum, ...) are not allowed in a filter: it is tested row by row"
     if "syntax error" in text.lower():
         return f"SQL syntax error in the expression ({text})"
     return text
@@ -145,9 +148,14 @@ def screen_expression(expression: Any) -> None:
         tokens = duckdb.tokenize(expression)
     except Exception as exc:  # noqa: BLE001 - the tokenizer's own message is the clearest
         raise FilterError(f"cannot read the expression: {exc}", expression) from None
+    previous = ""
     for n, (pos, kind) in enumerate(tokens):
         end = tokens[n + 1][0] if n + 1 < len(tokens) else len(expression)
-        _screen_token(expression, expression[pos:end].strip(), kind, expression[end:].lstrip())
+        text = expression[pos:end].strip()
+        if text.lower() == "from" and previous in ("", "("):  # a FROM-first subquery: (FROM persons)
+            raise FilterError(f"'{text}' is not allowed here: an expression may not contain queries; got {expression!r}", expression)
+        _screen_token(expression, text, kind, expression[end:].lstrip())
+        previous = text
 
 
 def _screen_token(expression: str, text: str, kind: Any, rest: str) -> None:

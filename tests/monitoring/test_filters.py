@@ -41,6 +41,8 @@ def binder():
     ("costs", "period >= '2012-01'"),
     ("person_month", "month >= DATE '2012-06-01' AND lower(nationality) LIKE 'a%'"),
     ("person_month", "note = 'a;b -- c'" .replace("note", "region")),  # ';' and '--' inside a string are text
+    ("person_month", "exit_type IS DISTINCT FROM 'permit'"),
+    ("person_month", "extract(year FROM month) = 2012"),
 ])
 def test_good_filters_bind_as_boolean(binder, source, expression):
     assert binder.expression_type(source, expression) == "BOOLEAN"
@@ -57,6 +59,11 @@ def test_good_filters_bind_as_boolean(binder, source, expression):
     ("person_month", "age > 3 /* x */", "comments are not allowed"),
     ("person_month", "person_id IN (SELECT person_id FROM persons)", "'SELECT' is not allowed"),
     ("person_month", "EXISTS (FROM persons)", "is not allowed"),
+    ("person_month", "person_id IN (FROM persons)", "'FROM' is not allowed here"),
+    ("person_month", "person_id IN ( from persons)", "'from' is not allowed here"),
+    ("person_month", "count(*) > 1", "aggregate functions (count, sum, ...) are not allowed"),
+    ("person_month", "sum(age) > 100", "aggregate functions"),
+    ("person_month", "row_number() OVER () = 1", "'OVER' is not allowed"),
     ("person_month", "read_csv('/etc/passwd') IS NOT NULL", "function 'read_csv' is not allowed"),
     ("person_month", "read_parquet ('x.parquet') IS NULL", "function 'read_parquet' is not allowed"),
     ("person_month", "getenv('HOME') = ''", "function 'getenv' is not allowed"),
