@@ -187,8 +187,12 @@ def _unique_per_month(agg: Aggregate, grain: str) -> bool:
 
 
 def _base_columns(aggs: list[Aggregate]) -> list[str]:
+    from monitoring.filters import screen_expression
+
     cols = []
     for n, agg in enumerate(aggs):
+        for expression in filter(None, (agg.filter, agg.condition)):
+            screen_expression(expression)  # defence in depth: models are bound on loading already
         if agg.filter:
             cols.append(f"({agg.filter}) AS _f{n}a")
         if agg.condition:
