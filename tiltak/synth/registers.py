@@ -95,15 +95,7 @@ def generate(config: SynthConfig | None = None) -> SyntheticRegisters:
     ids = pseudonyms(pop.size, rngs["ids"])
     noise = draw_noise(pop.size, rngs["surveys"])
     design = survey_design(config, pop, dates, part, window, rngs["control"])
-    tables = {
-        "nationalities": nationality_frame(start), "persons": persons_frame(ids, pop, start),
-        "centres": centres.frame, "residence": residence_frame(ids, centres, sim, dates, start),
-        "decisions": decisions_frame(ids, pop, dates), "participation": participation_frame(ids, part, centres),
-        "applications": applications_frame(ids, pop, sim, dates, window[0], window[1], rngs["applications"]),
-        "exits": exits_frame(ids, sim, dates),
-        "surveys": surveys_frame(ids, pop, design, dates, window[1], noise),
-        "costs": costs_frame(active, part, centres, start, rngs["costs"]),
-    }
+    tables = _tables(ids, centres, pop, sim, dates, part, design, noise, active, start, window, rngs)
     outcomes = _potential_outcomes(config, pop, sim, part, design, dates, noise)
     truth_outcomes = truth_outcomes_frame(ids, part, outcomes, start, config.months, window[1])
     return SyntheticRegisters(
@@ -126,6 +118,20 @@ def _diagnostics(pop, sim) -> Mapping[str, float]:
         "motivation_participants": float(pop.motivation[enrolled].mean()) if enrolled.any() else float("nan"),
         "motivation_eligible_non_participants": float(pop.motivation[others].mean()) if others.any() else float("nan"),
     })
+
+
+def _tables(ids, centres, pop, sim, dates, part, design, noise, active, start, window, rngs):
+    """The contract tables by name."""
+    return {
+        "nationalities": nationality_frame(start), "persons": persons_frame(ids, pop, start),
+        "centres": centres.frame, "residence": residence_frame(ids, centres, sim, dates, start),
+        "decisions": decisions_frame(ids, pop, dates),
+        "participation": participation_frame(ids, part, centres),
+        "applications": applications_frame(ids, pop, sim, dates, window[0], window[1], rngs["applications"]),
+        "exits": exits_frame(ids, sim, dates),
+        "surveys": surveys_frame(ids, pop, design, dates, window[1], noise),
+        "costs": costs_frame(active, part, centres, start, rngs["costs"]),
+    }
 
 
 def _potential_outcomes(config, pop, sim, part, design, dates, noise) -> PotentialOutcomes:

@@ -49,6 +49,19 @@ class SynthSummary:
                  self.truth.to_string(index=False, float_format=lambda v: f"{v:.3f}"), "", PUBLISHED]
         return "\n".join(lines)
 
+    def to_html(self) -> str:
+        """The same content as HTML tables (escaped by pandas)."""
+        import html
+
+        parts = [f"<p>Obliged to leave in centres: {self.stock_start:,} at the start, "
+                 f"{self.stock_end:,} at the end.</p>",
+                 self.years.to_html(index=False, float_format=lambda v: f"{v:.2f}"),
+                 f"<p>Uptake {100 * self.uptake:.1f} % of {self.eligible:,} eligible people.</p>",
+                 self.measures.to_html(index=False, float_format=lambda v: f"{v:,.0f}"),
+                 self.truth.to_html(index=False, float_format=lambda v: f"{v:.3f}"),
+                 f"<p>{html.escape(PUBLISHED)}</p>"]
+        return "\n".join(parts)
+
     def __str__(self) -> str:
         return self.to_text()
 
