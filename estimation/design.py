@@ -132,10 +132,9 @@ def _encode(series: pd.Series, kind: str) -> tuple[np.ndarray, list]:
     return _sorted_codes(series)
 
 
-def _dummies(name: str, codes: np.ndarray, levels: list) -> tuple[list, list]:
-    """0/1 columns for every level but the first, named as R names them."""
-    names = [f"{name}{'TRUE' if level is True else level}" for level in levels[1:]]
-    return [(codes == code) for code in range(1, len(levels))], names
+def _dummy_names(name: str, levels: list) -> list[str]:
+    """Names of the 0/1 columns for every level but the first, as R names them."""
+    return [f"{name}{'TRUE' if level is True else level}" for level in levels[1:]]
 
 
 def design_matrix(X: object, missing: str = "error") -> DesignMatrix:
@@ -170,31 +169,37 @@ def design_matrix(X: object, missing: str = "error") -> DesignMatrix:
 
 
 def _assemble(encoded: list, counts: dict[str, int], n: int) -> DesignMatrix:
-    """Write every design column into one preallocated matrix."""
-    columns: list = []
+    """Plan the design columns, then write each straight into one preallocated matrix."""
+    plan: list = []  # (values, code or None) per design column
     names: list[str] = []
     sources: list[str] = []
     levels_of: dict[str, tuple[str, ...]] = {}
     for name, values, levels in encoded:
         if levels is None:
-            cols, labels = [values], [name]
+            columns, labels = [(values, None)], [name]
             if name in counts:
                 gaps = np.isnan(values)
                 mean = float(values[~gaps].mean()) if counts[name] < n else 0.0
-                cols, labels = [np.where(gaps, mean, values), gaps], [name, f"{name}:missing"]
+                columns = [(np.where(gaps, mean, values), None), (gaps, None)]
+                labels = [name, f"{name}:missing"]
         else:
             if name in counts:
                 values = np.where(values < 0, len(levels), values)
                 levels = [*levels, MISSING_LEVEL]
-            cols, labels = _dummies(name, values, levels)
+            columns = [(values, code) for code in range(1, len(levels))]
+            labels = _dummy_names(name, levels)
             levels_of[name] = tuple(str(v) for v in levels)
-        columns.extend(cols)
+        plan.extend(columns)
         names.extend(labels)
         sources.extend([name] * len(labels))
-    matrix = np.empty((n, len(columns)), order="F")
-    for j, col in enumerate(columns):
-        matrix[:, j] = col
-    bad = [names[j] for j in range(matrix.shape[1]) if not np.isfinite(matrix[:, j]).all()]
+    matrix = np.empty((n, len(plan)), order="F")
+    for j, (values, code) in enumerate(plan):
+        if code is None:
+            matrix[:, j] = values
+        else:
+            np.equal(values, code, out=matrix[:, j], casting="unsafe")
+    bad = [names[j] for j, (_, code) in enumerate(plan)
+           if code is None and not np.isfinite(matrix[:, j]).all()]
     if bad:
         raise InvalidInputError(
             f"Covariates must be finite numbers; infinite values in: {', '.join(bad)}."
