@@ -5,10 +5,13 @@ The shipped Veien Videre model is evaluated on registers whose true effects are 
 effect on assisted return (odds ratio 3), and strong hidden bias (an unobserved
 motivation drives both participation and return, no true effect).
 
-With about 300-400 participants, 1:1 matching leaves chance imbalance above 0.1 in some
-factor level in most samples, so these tests use the model with ``ratio: 3`` and a
-balance threshold of 0.2 (both set explicitly below); the verdict logic itself is tested
-at every boundary in ``test_verdicts.py``.
+With about 300-400 participants, the shipped 1:1 design leaves chance imbalance above
+0.1 in some factor level (a rare nationality) in most samples. The return tests therefore
+use the design recommended in docs/evaluation.md, 3:1 and exact on nationality, with the
+default rules (|SMD| <= 0.1). The HSCL-10 outcome is observed only for participants and a
+small control sample, so it is matched 3:1 without exact matching and judged with a
+balance threshold of 0.2. The verdict logic itself is tested at every boundary in
+``test_verdicts.py``.
 """
 
 from __future__ import annotations
@@ -22,31 +25,38 @@ from tiltak import pipeline
 from tiltak.evaluation.estimate import estimate_model
 from tiltak.evaluation.verdicts import VerdictKind, VerdictRules, judge
 
-RULES = VerdictRules(balance_threshold=0.2)
+RULES = VerdictRules()
+SURVEY_RULES = VerdictRules(balance_threshold=0.2)
+RECOMMENDED = {"ratio": 3, "exact": ["nationality"]}
 
 
-def evaluate_vv(tmp_path, tests, **synth):
+def evaluate_vv(tmp_path, tests, matching=RECOMMENDED, rules=RULES, **synth):
     db = tmp_path / "registers.duckdb"
     pipeline.write_synthetic_store(db, 11, **synth)
     item = pipeline.load_inputs([pipeline.shipped_models_dir() / "veien-videre.yaml"])[0]
-    design = dataclasses.replace(item.view.design, tests=tests, matching={**item.view.design.matching, "ratio": 3})
+    design = dataclasses.replace(item.view.design, tests=tests, matching={**item.view.design.matching, **matching})
     view = dataclasses.replace(item.view, design=design)
     con = duckdb.connect(str(db), read_only=True)
     try:
-        estimates = {e.change_id: e for e in estimate_model(con, view, item.outcomes, 11, RULES)}
+        estimates = {e.change_id: e for e in estimate_model(con, view, item.outcomes, 11, rules)}
         truth = dict(con.execute("SELECT outcome, true_att FROM truth_effects WHERE measure = 'VV'").fetchall())
     finally:
         con.close()
-    verdicts = {k: judge(view.change(k).spec, e.evidence, RULES) for k, e in estimates.items()}
+    verdicts = {k: judge(view.change(k).spec, e.evidence, rules) for k, e in estimates.items()}
     return estimates, verdicts, truth
 
 
 @pytest.mark.slow
-def test_default_no_return_effect_and_the_hscl_improvement_is_found(tmp_path):
-    estimates, verdicts, truth = evaluate_vv(tmp_path, ("return_up", "hscl_down"))
-    assert verdicts["return_up"].kind is not VerdictKind.CONFIRMED
+def test_default_no_return_effect_is_not_confirmed(tmp_path):
+    estimates, verdicts, truth = evaluate_vv(tmp_path, ("return_up",))
+    assert verdicts["return_up"].kind in (VerdictKind.NOT_CONFIRMED, VerdictKind.INCONCLUSIVE), verdicts["return_up"]
     ret = estimates["return_up"].evidence
     assert ret.ci_low <= truth["assisted_return_12m"] <= ret.ci_high
+
+
+@pytest.mark.slow
+def test_default_hscl_improvement_is_found(tmp_path):
+    estimates, verdicts, truth = evaluate_vv(tmp_path, ("hscl_down",), {"ratio": 3}, SURVEY_RULES)
     hscl = estimates["hscl_down"].evidence
     assert hscl.ci_high < 0  # found: the interval lies below zero
     assert abs(hscl.att - truth["hscl10_change_6m"]) < 0.1
