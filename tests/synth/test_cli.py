@@ -101,3 +101,12 @@ def test_db_holds_the_tables_and_the_truth(tmp_path):
         assert sources == {"synthetic seed=2"}
     finally:
         con.close()
+
+
+def test_csv_extract_loads_with_tiltak_load(tmp_path):
+    assert run("--csv", str(tmp_path / "csv"), "--seed", "4", "--scale", "0.1", "--quiet").returncode == 0
+    result = subprocess.run([sys.executable, "-m", "tiltak", "load", "--db", str(tmp_path / "s.duckdb"),
+                             str(tmp_path / "csv")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    persons = len(pd.read_csv(tmp_path / "csv" / "persons.csv"))
+    assert f"{persons:,} rows" in result.stdout
