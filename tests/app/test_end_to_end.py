@@ -103,6 +103,8 @@ def test_report_is_self_contained_and_accessible(demo_dir):
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html)
     assert "@import" not in html and "<script" not in html.lower()
     assert html.count("<svg") >= 10
+    ids = re.findall(r"\sid=\"([^\"]+)\"", html)
+    assert len(ids) == len(set(ids))  # unique in the page
     assert re.search(r'<html lang="(en|nb)">', html)
     assert '<th scope="col"' in html and '<th scope="row"' in html
     assert "@media print" in html and "@media (max-width" in html

@@ -93,3 +93,11 @@ def test_number_formats():
     assert format_effect(0.0523, "share", "en") == "+5.2 pp"
     assert format_effect(-0.15, "mean item score", "nb") == "−0,15"
     assert format_effect(float("nan"), "share", "en") == "–"
+
+
+def test_svg_ids_are_made_unique_with_their_references():
+    from tiltak.report.build import prefix_ids
+
+    svg = '<svg><defs><path id="m1"/><clipPath id="p2"/></defs><use xlink:href="#m1"/><g clip-path="url(#p2)"/><a href="#other"/></svg>'
+    out = prefix_ids(svg, "f-")
+    assert 'id="f-m1"' in out and 'xlink:href="#f-m1"' in out and "url(#f-p2)" in out and 'href="#other"' in out

@@ -86,6 +86,24 @@ def build_figures(document: dict[str, Any], views: dict[str, ModelView], lang: s
     return out
 
 
+def prefix_ids(svg: str, prefix: str) -> str:
+    """Make the ids of one inline SVG unique in the page (and the references to them)."""
+    import re
+
+    ids = set(re.findall(r'\bid="([^"]+)"', svg))
+    if not ids:
+        return svg
+    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
+    return re.sub(r'(url\(#|href="#)([^)"]+)',
+                  lambda m: m.group(1) + (prefix + m.group(2) if m.group(2) in ids else m.group(2)), svg)
+
+
+def _unique(figs: dict[str, str]) -> dict[str, str]:
+    import re
+
+    return {key: prefix_ids(svg, re.sub(r"[^A-Za-z0-9_-]", "-", key) + "-") for key, svg in figs.items()}
+
+
 def build_report(document: dict[str, Any], context: dict[str, Any], lang: str) -> str:
     """The complete self-contained HTML page."""
-    return render_report(document, build_figures(document, context["views"], lang), lang)
+    return render_report(document, _unique(build_figures(document, context["views"], lang)), lang)
