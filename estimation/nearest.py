@@ -37,27 +37,25 @@ class SortedControls:
     strata: np.ndarray  # stratum at each position (same in both orders)
 
 
-def _stable_order(d: np.ndarray, s: np.ndarray, single: bool) -> np.ndarray:
-    order = np.argsort(d, kind="stable")
-    if not single:
-        order = order[np.argsort(s[order], kind="stable")]
-    return order
-
-
 def sort_controls(distance: np.ndarray, stratum: np.ndarray, controls: np.ndarray) -> SortedControls:
-    """Sort the eligible control rows (given in increasing row order) for the search."""
-    single = bool(stratum.size == 0 or stratum.min() == stratum.max())
+    """Sort the eligible control rows (given in increasing row order) for the search.
+
+    One stable sort gives order "a"; order "b" is "a" with each run of equal (stratum,
+    distance) reversed, so rows descend within ties.
+    """
     d, s = distance[controls], stratum[controls]
-    if single:  # fast path: an unstable sort is enough when no two distances are equal
-        order = np.argsort(d)
-        values = d[order]
-        if not (values[1:] == values[:-1]).any():
-            rows = controls[order]
-            return SortedControls(values, rows, rows, s[order])
-    order_a = _stable_order(d, s, single)
-    backwards = controls[::-1]
-    order_b = _stable_order(distance[backwards], stratum[backwards], single)
-    return SortedControls(d[order_a], controls[order_a], backwards[order_b], s[order_a])
+    order = np.argsort(d, kind="stable")
+    if s.size and s.min() != s.max():
+        order = order[np.argsort(s[order], kind="stable")]
+    values, strata, rows = d[order], s[order], controls[order]
+    tied = (values[1:] == values[:-1]) & (strata[1:] == strata[:-1])
+    if not tied.any():
+        return SortedControls(values, rows, rows, strata)
+    starts = np.flatnonzero(np.concatenate([[True], ~tied]))
+    ends = np.append(starts[1:], values.size)
+    run = np.repeat(np.arange(starts.size), ends - starts)
+    mirror = starts[run] + ends[run] - 1 - np.arange(values.size)
+    return SortedControls(values, rows, rows[mirror], strata)
 
 
 def search_bounds(sc: SortedControls, distance: np.ndarray, stratum: np.ndarray,
