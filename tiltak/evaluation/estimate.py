@@ -212,7 +212,7 @@ def _estimate(model: ModelView, change: ExpectedChangeView, outcome: OutcomeSpec
         periods = match.data["period"].to_numpy()[match.rows][observed]
         if (np.asarray(sample.weights)[np.asarray(sample.treat, bool)] > 0).sum() >= 2:
             try:
-                return _summarise(sample, y, periods, outcome, rules, base)
+                return _summarise(sample, y, periods, outcome, rules, base, change.spec.sign)
             except _estimation_errors() as exc:
                 match = _Match(match.data, error=str(exc).splitlines()[0])
         else:
@@ -224,7 +224,7 @@ def _estimate(model: ModelView, change: ExpectedChangeView, outcome: OutcomeSpec
 
 
 def _summarise(sample: Any, y: Any, periods: Any, outcome: OutcomeSpec, rules: VerdictRules,
-               base: dict[str, Any]) -> DesignEstimate:
+               base: dict[str, Any], sign: int = 1) -> DesignEstimate:
     import numpy as np
     from estimation.balance import balance_table
     from estimation.effects import estimate_att
@@ -233,7 +233,7 @@ def _summarise(sample: Any, y: Any, periods: Any, outcome: OutcomeSpec, rules: V
     balance = balance_table(sample, covariates=covariates, threshold=rules.balance_threshold)
     effect = estimate_att(sample, y, binary=True if outcome.binary else None)
     treat, matched = np.asarray(sample.treat, bool), np.asarray(sample.weights) > 0
-    sens = design_sensitivity(sample, y, effect, outcome.binary)
+    sens = design_sensitivity(sample, y, effect, outcome.binary, sign)
     evidence = EffectEvidence(
         outcome=outcome.id, att=_f(effect.estimate), ci_low=_f(effect.ci_low), ci_high=_f(effect.ci_high),
         se=_f(effect.std_error), p_value=_f(effect.p_value), mde=sens.mde,
