@@ -30,7 +30,6 @@ def command(models: tuple[str, ...], db: str, out: str | None, seed: int) -> Non
     from pathlib import Path
 
     from tiltak.evaluation.document import clean, estimate_entry
-    from tiltak.evaluation.wording import format_effect
     from tiltak.pipeline import StageBar, dump_json, load_inputs, run_estimates, write_atomically
 
     inputs = load_inputs(models)
@@ -39,15 +38,24 @@ def command(models: tuple[str, ...], db: str, out: str | None, seed: int) -> Non
     with StageBar(len(inputs), "estimating") as bar:
         results = run_estimates(db, inputs, seed=seed, progress=bar)
     for item in inputs:
+        if not results[item.view.id]:
+            click.echo(f"{item.view.id}: its evaluation design tests no expected change with a person-level outcome")
         for est in results[item.view.id]:
-            ev = est.evidence
-            text = (f"not estimated: {est.error}" if est.error or ev is None or ev.att is None else
-                    f"ATT {format_effect(ev.att, est.outcome.unit)} "
-                    f"(95 % CI {format_effect(ev.ci_low, est.outcome.unit)} to {format_effect(ev.ci_high, est.outcome.unit)}), "
-                    f"max |SMD| {ev.max_abs_smd:.3f}")
-            click.echo(f"{item.view.id} {est.change_id} {est.outcome.id}: {text}")
+            click.echo(f"{item.view.id} {est.change_id} {est.outcome.id}: {_line(est)}")
     if out:
         document = {"schema": "tiltak-estimates/1", "models": [
             {"id": i.view.id, "measure": i.view.measure,
              "estimates": [estimate_entry(e, i.view.min_count) for e in results[i.view.id]]} for i in inputs]}
         write_atomically(Path(out), dump_json(clean(document)))
+
+
+def _line(est) -> str:
+    """One estimate as a line of text (aggregates only)."""
+    from tiltak.evaluation.wording import format_effect, format_number
+
+    ev = est.evidence
+    if est.error or ev is None or ev.att is None:
+        return f"not estimated: {est.error}"
+    unit = est.outcome.unit
+    return (f"ATT {format_effect(ev.att, unit)} (95 % CI {format_effect(ev.ci_low, unit)} to "
+            f"{format_effect(ev.ci_high, unit)}), max |SMD| after matching {format_number(ev.max_abs_smd, 3)}")
