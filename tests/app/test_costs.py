@@ -113,3 +113,10 @@ def test_central_costs_count_in_the_total_but_are_not_a_protected_contributor():
 def test_no_cost_per_outcome_for_a_not_testable_estimate():
     result = cost_per_outcome("VV", ev(0.05, 0.02, 0.08), 15_000.0, "share", "higher_is_better", testable=False)
     assert not result.defined and result.reason == "not_testable"
+
+
+def test_a_measure_without_cost_records_has_no_unit_cost():
+    overall, cells, sp = measure_unit_costs("VV", {}, {"c1": 40}, 40)
+    assert (overall.suppressed, overall.per_participant_nok, overall.participants) == ("no_costs", None, 40)
+    assert cells == [] and sp.n_centres == 0
+    assert cost_per_outcome("VV", ev(0.05, 0.02, 0.08), overall.per_participant_nok, "share", "x").reason == "no_cost"

@@ -53,7 +53,7 @@ class UnitCost:
     participants: int | None  # None when suppressed
     total_nok: float | None  # None when suppressed
     per_participant_nok: float | None  # None when suppressed or undefined
-    suppressed: str | None = None  # small_count | small_denominator | dominance | no_participants
+    suppressed: str | None = None  # small_count | small_denominator | dominance | no_participants | no_costs
     total_suppressed: str | None = None  # dominance: the total of a single contributor
 
 
@@ -181,6 +181,9 @@ def measure_unit_costs(
     ``cost_by_centre`` maps centre id (``None`` for central costs) to the total NOK;
     ``participants_by_centre`` maps centre id to distinct participants who started there.
     """
+    if not cost_by_centre:
+        participants = participants_total if participants_total == 0 or participants_total >= min_count else None
+        return UnitCost(measure, None, participants, None, None, "no_costs"), [], spread([])
     total = float(sum(cost_by_centre.values()))
     by_centres = [v for c, v in cost_by_centre.items() if c is not None]
     overall = unit_cost(measure, None, total, by_centres, participants_total,
