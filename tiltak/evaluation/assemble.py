@@ -27,7 +27,7 @@ from tiltak.evaluation.wording import format_number
 
 
 def _verdicts(item: Any, estimates: Sequence[DesignEstimate], rules: VerdictRules) -> list[Verdict]:
-    by_change = {e.change_id: e.evidence for e in estimates}
+    by_change = {e.change_id: None if e.error else e.evidence for e in estimates}
     return [judge(c.spec, by_change.get(c.spec.id), rules) for c in item.view.expected_changes]
 
 
@@ -107,14 +107,23 @@ def _add_trajectory_reasons(entries: list[dict[str, Any]], indicators: Sequence[
                                  "text": {lang: describe_reason("trajectory", params, None, lang) for lang in ("nb", "en")}})
 
 
+ERRORS_NB = {
+    "too few participants or comparison persons with this outcome":
+        "for få deltakere eller sammenligningspersoner med dette utfallet",
+    "too few matched participants with this outcome observed": "for få matchede deltakere med observert utfall",
+    "no covariates": "ingen kovariater",
+}
+
+
 def _add_estimation_errors(entries: list[dict[str, Any]], estimates: Sequence[DesignEstimate]) -> None:
     """Say why an estimate is missing (too few people, no matches, a design error)."""
     errors = {e.change_id: e.error for e in estimates if e.error}
     for entry in entries:
         error = errors.get(entry["change"])
         if error:
-            entry["reasons"].append({"code": "not_estimated", "params": {"error": error},
-                                     "text": {"en": f"Not estimated: {error}.", "nb": f"Ikke estimert: {error}."}})
+            entry["reasons"] = [{"code": "not_estimated", "params": {"error": error},
+                                     "text": {"en": f"Not estimated: {error}.",
+                                              "nb": f"Ikke estimert: {ERRORS_NB.get(error, error)}."}}]
 
 
 def _counts(verdicts: Sequence[Verdict]) -> list[list[Any]]:
