@@ -15,7 +15,7 @@ from tiltak import __version__
 from tiltak.evaluation.contribution import IndicatorEvidence, analyse
 from tiltak.evaluation.costs import cost_per_outcome, measure_unit_costs
 from tiltak.evaluation.document import (
-    SCHEMA, clean, contribution_entry, costs_entry, estimate_entry, publish_count, verdict_entry,
+    ERRORS_NB, SCHEMA, clean, contribution_entry, costs_entry, estimate_entry, publish_count, verdict_entry,
 )
 from tiltak.evaluation.estimate import DesignEstimate
 from tiltak.evaluation.indicator_series import indicator_entries
@@ -105,14 +105,6 @@ def _add_trajectory_reasons(entries: list[dict[str, Any]], indicators: Sequence[
         params = {"period": last["period"], "observed": last["observed"], "expected": last["expected"]}
         entry["reasons"].append({"code": "trajectory", "params": params,
                                  "text": {lang: describe_reason("trajectory", params, None, lang) for lang in ("nb", "en")}})
-
-
-ERRORS_NB = {
-    "too few participants or comparison persons with this outcome":
-        "for få deltakere eller sammenligningspersoner med dette utfallet",
-    "too few matched participants with this outcome observed": "for få matchede deltakere med observert utfall",
-    "no covariates": "ingen kovariater",
-}
 
 
 def _add_estimation_errors(entries: list[dict[str, Any]], estimates: Sequence[DesignEstimate]) -> None:

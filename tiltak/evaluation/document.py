@@ -23,6 +23,12 @@ from tiltak.evaluation.verdicts import Reason, Verdict
 from tiltak.evaluation.wording import describe_reason
 
 SCHEMA = "tiltak-evaluation/1"
+ERRORS_NB = {
+    "too few participants or comparison persons with this outcome":
+        "for få deltakere eller sammenligningspersoner med dette utfallet",
+    "too few matched participants with this outcome observed": "for få matchede deltakere med observert utfall",
+    "no covariates": "ingen kovariater",
+}
 LINK_REASONS = {
     "no_evidence_source": {"en": "No evidence at the cause.", "nb": "Ingen funn for årsaken."},
     "no_evidence_target": {"en": "No evidence at the effect.", "nb": "Ingen funn for virkningen."},
@@ -96,7 +102,7 @@ def estimate_entry(est: DesignEstimate, min_count: int) -> dict[str, Any]:
         "kind": out.kind, "months": out.months, "design": est.design, "error": None, "notes": list(est.notes),
     }
     if est.error or ev is None or ev.att is None:
-        entry["error"] = {"en": f"Not estimated: {est.error}.", "nb": f"Ikke estimert: {est.error}."}
+        entry["error"] = {"en": f"Not estimated: {est.error}.", "nb": f"Ikke estimert: {ERRORS_NB.get(est.error, est.error)}."}
         entry["sample"] = {"n_treated": publish_count(ev.n_treated if ev else None, min_count),
                            "n_control": publish_count(ev.n_control if ev else None, min_count)}
         return entry
