@@ -117,3 +117,13 @@ def test_not_delivered_story():
     analysis = analyse(MODEL, verdicts(None, None), {})
     story = contribution_story(MODEL, verdicts(None, None), analysis, None, "en")
     assert story[0] == "There is no monitored evidence that Measure was delivered."
+
+
+def test_delivery_below_target_still_counts_as_delivered_and_outcome_targets_decide_otherwise():
+    indicators = {"participants": IndicatorEvidence("participants", True, "off_track"),
+                  "sessions": IndicatorEvidence("sessions", False, "off_track")}
+    analysis = analyse(MODEL, verdicts(None, None), indicators)
+    basis = {n.node: (n.status, n.basis) for n in analysis.nodes}
+    assert basis["act"] == ("achieved", "delivery_below_target")
+    assert basis["out"] == ("not_achieved", "target")  # nothing published, target off track
+    assert analysis.link_rating("act", "out") == "weakened"

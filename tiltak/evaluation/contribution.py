@@ -1,9 +1,10 @@
 """Contribution analysis: rate each causal link and each pathway from the evidence.
 
 In the spirit of Mayne's contribution analysis, the theory of change is checked link by
-link. The evidence at a node is the verdicts on the expected changes placed on it and,
-for nodes without one (activities, outputs), the monitored indicators: delivered at all,
-and on or off target. A link ``A -> B`` is then rated:
+link. The evidence at a node is the verdicts on the expected changes placed on it; for nodes without
+a usable verdict, the monitored indicators: an input, activity or output with a published
+positive value was delivered (achieved, even when below its target: the shortfall is
+noted), other nodes are achieved when a target is on track and not achieved when off. A link ``A -> B`` is then rated:
 
 * ``untested``  -- either end has no evidence, or the cause ``A`` was not achieved (a link
   cannot be tested when its cause did not happen);
@@ -27,6 +28,7 @@ from tiltak.evaluation.model_view import LinkView, ModelView, NodeView
 from tiltak.evaluation.verdicts import Verdict, VerdictKind
 
 RATING_ORDER = ("refuted", "weakened", "untested", "supported")
+DELIVERY_LEVELS = ("input", "activity", "output")
 MAX_PATHWAYS = 200
 
 _VERDICT_TO_STATUS = {
@@ -57,7 +59,7 @@ class IndicatorEvidence:
 class NodeEvidence:
     node: str
     status: str  # achieved | not_achieved | contrary | unknown
-    basis: str  # verdict | target | delivery | none
+    basis: str  # verdict | target | delivery | delivery_below_target | none
 
 
 @dataclass(frozen=True)
@@ -100,12 +102,13 @@ def node_evidence(
         return NodeEvidence(node.id, min(known, key=_STATUS_PRIORITY.index), "verdict")
     seen = [indicators[i] for i in node.indicators if i in indicators]
     targeted = [e.status for e in seen if e.status in ("on_track", "off_track")]
+    if node.level in DELIVERY_LEVELS and any(e.observed for e in seen):
+        # the activity happened; a shortfall against its target is noted, not a failure
+        return NodeEvidence(node.id, "achieved", "delivery_below_target" if "off_track" in targeted else "delivery")
     if "on_track" in targeted:
         return NodeEvidence(node.id, "achieved", "target")
     if targeted:
         return NodeEvidence(node.id, "not_achieved", "target")
-    if node.level in ("input", "activity", "output") and any(e.observed for e in seen):
-        return NodeEvidence(node.id, "achieved", "delivery")
     return NodeEvidence(node.id, "unknown", "none")
 
 
