@@ -183,7 +183,8 @@ def measure_unit_costs(
     """
     if not cost_by_centre:
         participants = participants_total if participants_total == 0 or participants_total >= min_count else None
-        return UnitCost(measure, None, participants, None, None, "no_costs"), [], spread([])
+        reason = "no_participants" if participants_total == 0 else "no_costs"
+        return UnitCost(measure, None, participants, None, None, reason), [], spread([])
     total = float(sum(cost_by_centre.values()))
     by_centres = [v for c, v in cost_by_centre.items() if c is not None]
     overall = unit_cost(measure, None, total, by_centres, participants_total,
