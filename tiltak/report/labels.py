@@ -6,6 +6,11 @@ LABELS: dict[str, dict[str, str]] = {
     "en": {
         "report_title": "Evaluation report: expected versus observed",
         "key_findings": "Key findings",
+        "legend_confirmed": "the interval lies on the expected side of zero and the estimate reaches the smallest change that matters",
+        "legend_not_confirmed": "the design could have seen the expected change, and did not (or the change is too small to matter)",
+        "legend_inconclusive": "the design could not have seen the expected change (minimum detectable effect too large)",
+        "legend_contradicted": "the interval lies wholly on the opposite side of zero",
+        "legend_not_testable": "no person-level outcome or estimate, too few matched participants, no overlap, or balance not reached",
         "comparison_rows": "Comparison (all: person-months at risk; matched: persons)",
         "min_change_short": "smallest change that matters:",
         "n_suppressed": "{n} values suppressed (small numbers).",
@@ -121,6 +126,11 @@ LABELS: dict[str, dict[str, str]] = {
     "nb": {
         "report_title": "Evalueringsrapport: forventet mot observert",
         "key_findings": "Hovedfunn",
+        "legend_confirmed": "intervallet ligger på forventet side av null og estimatet når den minste endringen som betyr noe",
+        "legend_not_confirmed": "designet kunne ha sett den forventede endringen, men gjorde det ikke (eller endringen er for liten til å bety noe)",
+        "legend_inconclusive": "designet kunne ikke ha sett den forventede endringen (minste påviselige effekt for stor)",
+        "legend_contradicted": "intervallet ligger helt på motsatt side av null",
+        "legend_not_testable": "mangler utfall på personnivå eller estimat, for få matchede deltakere, ingen overlapp, eller balanse ikke oppnådd",
         "comparison_rows": "Sammenligning (alle: personmåneder i risiko; matchet: personer)",
         "min_change_short": "minste endring som betyr noe:",
         "n_suppressed": "{n} verdier skjult (små tall).",
