@@ -118,6 +118,15 @@ def _add_estimation_errors(entries: list[dict[str, Any]], estimates: Sequence[De
                                               "nb": f"Ikke estimert: {ERRORS_NB.get(error, error)}."}}]
 
 
+def _relative_costs(costs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each measure's cost per participant as a multiple of the cheapest published one."""
+    published = [c["overall"]["per_participant_nok"] for c in costs if c["overall"]["per_participant_nok"]]
+    cheapest = min(published, default=None)
+    return [{**c, "relative_to_cheapest": (c["overall"]["per_participant_nok"] / cheapest
+                                           if cheapest and c["overall"]["per_participant_nok"] else None)}
+            for c in costs]
+
+
 def _counts(verdicts: Sequence[Verdict]) -> list[list[Any]]:
     """How many expected changes got each verdict, in the order of the verdict scale."""
     from tiltak.evaluation.verdicts import VerdictKind
@@ -193,7 +202,7 @@ def assemble_document(db: Path, inputs: Sequence[Any], estimates: Mapping[str, S
                        "min_denominator": min((i.view.min_denominator for i in inputs), default=10),
                        "dominance": {"contributors": 2, "share": 0.85}},
         "models": models,
-        "cost_comparison": [m["costs"] for m in models],
+        "cost_comparison": _relative_costs([m["costs"] for m in models]),
         "data_quality": quality + [{"en": n, "nb": n} for n in notes],
     }
     return clean(document), {"views": {i.view.id: i.view for i in inputs}}

@@ -6,6 +6,7 @@ LABELS: dict[str, dict[str, str]] = {
     "en": {
         "report_title": "Evaluation report: expected versus observed",
         "key_findings": "Key findings",
+        "relative": "Relative to the cheapest",
         "legend_confirmed": "the interval lies on the expected side of zero and the estimate reaches the smallest change that matters",
         "legend_not_confirmed": "the design could have seen the expected change, and did not (or the change is too small to matter)",
         "legend_inconclusive": "the design could not have seen the expected change (minimum detectable effect too large)",
@@ -126,6 +127,7 @@ LABELS: dict[str, dict[str, str]] = {
     "nb": {
         "report_title": "Evalueringsrapport: forventet mot observert",
         "key_findings": "Hovedfunn",
+        "relative": "Relativt til det billigste",
         "legend_confirmed": "intervallet ligger på forventet side av null og estimatet når den minste endringen som betyr noe",
         "legend_not_confirmed": "designet kunne ha sett den forventede endringen, men gjorde det ikke (eller endringen er for liten til å bety noe)",
         "legend_inconclusive": "designet kunne ikke ha sett den forventede endringen (minste påviselige effekt for stor)",
