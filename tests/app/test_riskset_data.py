@@ -120,3 +120,9 @@ def test_exact_matching_columns_are_selected_and_checked(con):
     assert "sex" in rs.frame.columns and rs.covariates == ("age",)
     with pytest.raises(RiskSetDataError, match=r"evaluation\.matching\.exact\.0: unknown covariate 'region'"):
         build_risk_sets(con, "VV", ("age",), OUTCOMES[:1], exact=("region",))
+
+
+def test_subgroup_filter_gives_a_boolean_column(con):
+    rs = build_risk_sets(con, "VV", ("age",), OUTCOMES[:1], {"women": "sex = 'female'"})
+    got = dict(zip(zip(rs.frame["person_id"], rs.frame["period"]), rs.frame["sg_women"]))
+    assert got[("b", "2012-02")] and got[("d", "2012-03")] and not got[("a", "2012-02")]
