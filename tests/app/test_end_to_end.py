@@ -239,3 +239,22 @@ def test_a_measure_nobody_took_part_in_is_reported_as_not_testable(demo_dir, tmp
     assert model["costs"]["overall"]["suppressed"] == "no_participants"
     assert all(e["error"] for e in model["estimates"])
     assert "Not estimated: too few participants" in html.read_text(encoding="utf-8")
+
+
+def test_an_expected_change_with_a_subgroup_is_estimated_within_it(demo_dir):
+    import dataclasses
+
+    from tiltak.evaluation.estimate import estimate_model
+
+    item = pipeline.load_inputs([pipeline.shipped_models_dir() / "veien-videre.yaml"])[0]
+    changes = tuple(dataclasses.replace(c, subgroup="sex = 'male'") if c.spec.id == "return_up" else c
+                    for c in item.view.expected_changes)
+    view = dataclasses.replace(item.view, expected_changes=changes)
+    con = duckdb.connect(str(demo_dir / "registers.duckdb"), read_only=True)
+    try:
+        estimates = {e.change_id: e.evidence for e in estimate_model(con, view, item.outcomes, SEED)}
+        men = con.execute("SELECT count(*) FROM persons WHERE sex = 'male'").fetchone()[0]
+    finally:
+        con.close()
+    assert men > 0
+    assert 0 < estimates["return_up"].n_treated < estimates["absconding_down"].n_treated

@@ -120,7 +120,7 @@ def estimate_model(
 
 def _pool(frame, change: ExpectedChangeView, outcome: OutcomeSpec):
     """The person-periods with this outcome observed (and in the change's subgroup)."""
-    keep = frame[f"y_{outcome.id}"].notna().to_numpy()
+    keep = frame[f"y_{outcome.id}"].notna().to_numpy().copy()
     if change.subgroup:
         keep &= frame[f"sg_{change.spec.id}"].to_numpy(dtype=bool)
     return frame.loc[keep].reset_index(drop=True)
