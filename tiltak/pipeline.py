@@ -74,10 +74,11 @@ def model_files(paths: Sequence[str | Path]) -> list[Path]:
                 raise PipelineError(f"{path}: no logic model files (*.yaml with 'nodes') in this folder")
             found.extend(models)
         elif path.is_file():
-            found.append(path)
+            found.append(path)  # catalogues among explicit files (models/*.yaml) are dropped below
         else:
             raise PipelineError(f"{path}: no such model file or folder")
-    return found
+    models = [p for p in found if _is_model_file(p)]
+    return models if models else found  # only catalogues: let the loader say what is wrong
 
 
 def load_inputs(paths: Sequence[str | Path]) -> list[EvaluationInput]:

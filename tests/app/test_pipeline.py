@@ -1,0 +1,34 @@
+"""Finding and loading models for the pipeline."""
+
+import pytest
+
+from tiltak import pipeline
+from tiltak.pipeline import PipelineError, load_inputs, model_files
+
+
+def test_folders_and_globs_give_the_models_without_the_catalogue():
+    shipped = pipeline.shipped_models_dir()
+    names = [p.name for p in model_files([shipped])]
+    assert names == ["kvalifisering-lokal.yaml", "kvalifisering-nasjonal.yaml", "veien-videre.yaml"]
+    assert [p.name for p in model_files(sorted(shipped.glob("*.yaml")))] == names
+
+
+def test_missing_paths_and_empty_folders_are_named(tmp_path):
+    with pytest.raises(PipelineError, match="nope.yaml: no such model file or folder"):
+        model_files([tmp_path / "nope.yaml"])
+    with pytest.raises(PipelineError, match="no logic model files"):
+        model_files([tmp_path])
+
+
+def test_the_same_model_twice_is_refused():
+    path = pipeline.shipped_models_dir() / "veien-videre.yaml"
+    with pytest.raises(PipelineError, match="given twice: veien-videre"):
+        load_inputs([path, path])
+
+
+def test_loaded_inputs_carry_the_catalogue_outcomes_and_indicators():
+    item = load_inputs([pipeline.shipped_models_dir() / "veien-videre.yaml"])[0]
+    assert item.view.id == "veien-videre" and item.view.measure == "VV"
+    assert item.view.design is not None and "hscl_down" in item.view.design.tests
+    assert item.outcomes["hscl10_change_6m"].kind == "survey_change"
+    assert "participants" in item.indicators
