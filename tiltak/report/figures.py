@@ -6,9 +6,10 @@ balance statistics, and binned propensity-score densities.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from tiltak.evaluation.trajectories import ExpectedSeries, IndicatorSeries, period_position, sorted_points
@@ -17,26 +18,38 @@ COLOURS = {"observed": "#1f4e79", "expected": "#b35c00", "target": "#2e7d32", "b
            "treated": "#1f4e79", "control": "#b35c00", "before": "#9e9e9e", "after": "#1f4e79"}
 
 
-def _pyplot():
-    import matplotlib
+STYLE = {
+    "svg.hashsalt": "tiltak", "svg.fonttype": "none", "font.family": "DejaVu Sans",
+    "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
+    "axes.grid": True, "grid.color": "#e0e0e0", "grid.linewidth": 0.6,
+}
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
 
-    matplotlib.rcParams.update({
-        "svg.hashsalt": "tiltak", "svg.fonttype": "none", "font.family": "DejaVu Sans",
-        "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
-        "axes.grid": True, "grid.color": "#e0e0e0", "grid.linewidth": 0.6,
-    })
-    return plt
+def styled(func: Callable[..., str]) -> Callable[..., str]:
+    """Draw inside ``matplotlib.rc_context(STYLE)``: the style never leaks into the process."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> str:
+        import matplotlib
+
+        with matplotlib.rc_context(STYLE):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _figure(width: float, height: float) -> tuple[Any, Any]:
+    """A figure and its axes, without pyplot (no global figure registry, no backend switch)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots()
 
 
 def to_svg(fig: Any, label: str) -> str:
-    """Serialise a figure as inline SVG with a title and ARIA label, then close it."""
-    plt = _pyplot()
+    """Serialise a figure as inline SVG with a title and ARIA label."""
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
-    plt.close(fig)
     text = buffer.getvalue()
     text = text[text.index("<svg"):]
     safe = _escape(label)
@@ -65,10 +78,10 @@ def _plain(value: float, _: Any = None) -> str:
     return f"{value:g}"
 
 
+@styled
 def indicator_chart(series: IndicatorSeries, expected: ExpectedSeries, labels: dict[str, str], lang: str) -> str:
     """Observed series (gaps where suppressed) against the expected trajectory and targets."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(4.6, 2.3))
+    fig, ax = _figure(4.6, 2.3)
     points = sorted_points(list(series.points))
     xs = [period_position(p.period) for p in points]
     ys = [float("nan") if p.value is None or p.suppressed else p.value for p in points]
@@ -97,11 +110,11 @@ def _draw_targets(ax: Any, expected: ExpectedSeries, labels: dict[str, str]) -> 
                         color=COLOURS["band"], alpha=0.5, linewidth=0, label=labels["tolerance"])
 
 
+@styled
 def love_plot(rows: Sequence[dict[str, Any]], threshold: float, labels: dict[str, str], title: str) -> str:
     """Absolute standardised mean differences before and after matching, per term."""
-    plt = _pyplot()
     rows = list(rows)[::-1]
-    fig, ax = plt.subplots(figsize=(4.4, 0.17 * len(rows) + 1.1))
+    fig, ax = _figure(4.4, 0.17 * len(rows) + 1.1)
     ys = list(range(len(rows)))
     before = [abs(r["smd_before"]) if r["smd_before"] is not None else float("nan") for r in rows]
     after = [abs(r["smd_after"]) if r["smd_after"] is not None else float("nan") for r in rows]
@@ -115,10 +128,10 @@ def love_plot(rows: Sequence[dict[str, Any]], threshold: float, labels: dict[str
     return to_svg(fig, title)
 
 
+@styled
 def overlap_plot(overlap: dict[str, Any], labels: dict[str, str], title: str) -> str:
     """Binned propensity-score densities of participants and comparison persons (matched)."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(4.4, 2.6))
+    fig, ax = _figure(4.4, 2.6)
     edges = overlap["edges"]
     centres = [(a + b) / 2 for a, b in zip(edges, edges[1:])]
     width = (edges[1] - edges[0]) if len(edges) > 1 else 0.05
