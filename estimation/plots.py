@@ -13,6 +13,8 @@ the same bytes. Each SVG carries a ``<title>`` and a ``<desc>`` for screen reade
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import html
 import io
 import re
@@ -35,6 +37,17 @@ BEFORE_COLOUR = "#9a9a9a"
 AFTER_COLOUR = "#1f4e79"
 TREATED_COLOUR = "#b5523b"
 CONTROL_COLOUR = "#1f4e79"
+
+
+@contextmanager
+def _style():
+    """matplotlib's defaults plus ours, whatever the caller's global settings are."""
+    import matplotlib
+
+    with matplotlib.rc_context():
+        matplotlib.rcdefaults()
+        matplotlib.rcParams.update(_RC)
+        yield
 
 
 def _render(figure, title: str, description: str) -> str:
@@ -61,8 +74,6 @@ def _figure(width: float, height: float):
 def love_plot_svg(balance: BalanceTable, *, threshold: float | None = None,
                   title: str = "Covariate balance") -> str:
     """Absolute SMD per term before and after matching, with a threshold line."""
-    import matplotlib
-
     if not isinstance(balance, BalanceTable):
         raise InvalidInputError(
             f"love_plot_svg expects a BalanceTable; got {type(balance).__name__}."
@@ -74,7 +85,7 @@ def love_plot_svg(balance: BalanceTable, *, threshold: float | None = None,
     terms = list(frame["term"])
     before = np.abs(frame["smd_before"].to_numpy(dtype=float))
     after = np.abs(frame["smd_after"].to_numpy(dtype=float))
-    with matplotlib.rc_context(_RC):
+    with _style():
         figure = _figure(6.0, 1.2 + 0.28 * len(terms))
         axes = figure.add_subplot()
         y = np.arange(len(terms))[::-1]
@@ -117,7 +128,6 @@ def _mirrored(axes, distance, treat, weights, edges, label: str) -> None:
 def overlap_plot_svg(sample: MatchedSample, *, bins: int = 30,
                      title: str = "Propensity score overlap") -> str:
     """Mirrored histograms of the distance for treated/controls, before and after matching."""
-    import matplotlib
 
     if not isinstance(sample, MatchedSample):
         raise InvalidInputError(
@@ -134,7 +144,7 @@ def overlap_plot_svg(sample: MatchedSample, *, bins: int = 30,
         raise InvalidInputError("overlap_plot_svg: the sample's distance has non-finite values.")
     low, high = float(distance.min()), float(distance.max())
     edges = np.linspace(low, high if high > low else low + 1.0, bins + 1)
-    with matplotlib.rc_context(_RC):
+    with _style():
         figure = _figure(7.0, 3.2)
         left, right = figure.subplots(1, 2, sharey=True)
         _mirrored(left, distance, treat, np.ones_like(distance), edges, "All units")

@@ -77,3 +77,14 @@ def test_plot_errors_are_named():
         love_plot_svg(balance_table(sample), threshold=-1)
     with pytest.raises(EstimationError, match="'bins' parameter of overlap_plot_svg"):
         overlap_plot_svg(sample, bins=1)
+
+
+def test_plots_do_not_depend_on_global_matplotlib_settings():
+    import matplotlib
+
+    sample, _ = golden.sample("lalonde_nn1")
+    table = balance_table(sample)
+    reference = love_plot_svg(table) + overlap_plot_svg(sample)
+    with matplotlib.rc_context({"font.size": 23, "lines.linewidth": 7, "axes.grid": True}):
+        changed = love_plot_svg(table) + overlap_plot_svg(sample)
+    assert changed == reference
