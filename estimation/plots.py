@@ -128,7 +128,6 @@ def _mirrored(axes, distance, treat, weights, edges, label: str) -> None:
 def overlap_plot_svg(sample: MatchedSample, *, bins: int = 30,
                      title: str = "Propensity score overlap") -> str:
     """Mirrored histograms of the distance for treated/controls, before and after matching."""
-
     if not isinstance(sample, MatchedSample):
         raise InvalidInputError(
             f"overlap_plot_svg expects a MatchedSample; got {type(sample).__name__}."
