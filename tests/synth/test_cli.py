@@ -60,6 +60,10 @@ def test_same_seed_same_files(tmp_path):
     (["--start", "2012/01"], "--start: must be a month written YYYY-MM"),
     (["--start", "2025-01"], "--months: a window of 36 months from 2025-01 ends after 2025-12"),
     (["--hidden-bias", "9"], "--hidden-bias: must be a number between -5 and 5; got 9.0"),
+    (["--effect-return", "VV=1,VV=2"], "--effect-return: measure 'VV' is given twice"),
+    (["--effect-return", "VV=1,"], "--effect-return: expected CODE=NUMBER pairs"),
+    (["--seed", str(2**70)], "--seed: must be an integer between 0 and 9223372036854775807"),
+    (["--scale", "nan"], "--scale: must be a number between 0.01 and 100; got nan"),
 ])
 def test_bad_parameters(tmp_path, args, message):
     out = tmp_path / "out"

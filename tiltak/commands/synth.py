@@ -20,9 +20,15 @@ def parse_effects(option: str, text: str | None) -> dict[str, float] | None:
         if "=" not in text:
             return {code: float(text) for code in MEASURES}
         pairs = [part.split("=", 1) for part in text.split(",")]
-        return {code.strip(): float(value) for code, value in pairs}
+        effects = {code.strip(): float(value) for code, value in pairs}
     except ValueError:
         raise SynthConfigError(option.lstrip("-").replace("-", "_"), f"{hint}; got {text!r}", text) from None
+    if len(effects) < len(pairs):
+        codes = [code.strip() for code, _ in pairs]
+        twice = sorted({code for code in codes if codes.count(code) > 1})
+        raise SynthConfigError(option.lstrip("-").replace("-", "_"),
+                               f"measure {twice[0]!r} is given twice; give each measure once; got {text!r}", text)
+    return effects
 
 
 def _load_into_store(db: str, registers) -> None:

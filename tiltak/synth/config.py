@@ -27,7 +27,8 @@ def _check_number(name: str, value: object, low: float, high: float, integer: bo
     kind = "an integer" if integer else "a number"
     ok = _is_number(value) and low <= value <= high and (not integer or isinstance(value, int))
     if not ok:
-        raise SynthConfigError(name, f"must be {kind} between {low:g} and {high:g}; got {value!r}", value)
+        bounds = f"{low} and {high}" if integer else f"{low:g} and {high:g}"
+        raise SynthConfigError(name, f"must be {kind} between {bounds}; got {value!r}", value)
 
 
 def _effects(name: str, given: Mapping[str, float] | None, defaults: Mapping[str, float],
