@@ -138,6 +138,13 @@ def test_run_usage_errors(tmp_path, computed):
     assert only_catalogue.returncode == 2 and "no model file among the arguments" in only_catalogue.stderr
 
 
+@pytest.mark.parametrize("wait", ["nan", "inf", "-1"])
+def test_run_refuses_a_wait_that_is_not_a_finite_number_of_seconds(computed, wait):
+    result = tiltak("monitor", "run", VV, "--db", str(computed), "--wait", wait)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"--wait: expected seconds between 0 and 86400; got {float(wait)!r}" in result.stderr
+
+
 def test_explain_prints_grouping_sets_sql():
     result = tiltak("monitor", "explain", VV, "--indicator", "hscl10_mean")
     assert result.returncode == 0, result.stderr

@@ -8,6 +8,7 @@ import sys
 import click
 
 MAX_FINDINGS_SHOWN = 25
+MAX_WAIT_SECONDS = 86400
 PERIOD_HELP = "a month 2013-06, a quarter 2013-Q2 or a year 2013"
 _PERIOD = re.compile(r"\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?")
 
@@ -38,6 +39,14 @@ def _span(period: str | None, first: str | None, last: str | None):
     if span.first is not None and span.last is not None and span.first > span.last:
         raise click.UsageError(f"--from {first} is after --to {last}")
     return span
+
+
+def _wait_seconds(ctx, param, value: float) -> float:
+    """--wait: a finite number of seconds, 0 to a day (nan and inf are refused)."""
+    if not 0 <= value <= MAX_WAIT_SECONDS:
+        raise click.BadParameter(f"expected seconds between 0 and {MAX_WAIT_SECONDS}; got {value!r}",
+                                 param_hint="--wait")
+    return value
 
 
 def _load_models(paths):
@@ -84,7 +93,8 @@ def command() -> None:
 @click.option("--from", "first", help="First period to compute.")
 @click.option("--to", "last", help="Last period to compute.")
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="Date the data are complete up to (default: the day of the latest load).")
-@click.option("--wait", type=click.FloatRange(0), default=0.0, show_default=True, help="Seconds to wait for a run in progress.")
+@click.option("--wait", type=float, default=0.0, show_default=True, callback=_wait_seconds,
+              help="Seconds to wait for a run in progress (at most a day).")
 @click.option("--fail-on-alert", is_flag=True, help="Exit 1 when an indicator is off track or a quality check fails.")
 def run_command(models, db, period, first, last, as_of, wait, fail_on_alert) -> None:
     """Compute every complete period not yet computed and store the values.
