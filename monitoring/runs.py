@@ -342,18 +342,42 @@ def _pause_for_fault_injection() -> None:
         time.sleep(600)
 
 
-def open_store(db_path: Path, wait: float, read_only: bool = False):
-    """Open the store, waiting up to ``wait`` seconds while another process holds DuckDB's lock."""
+def open_store(db_path: Path, wait: float, read_only: bool = False, migrate: bool | None = None):
+    """Open the store, waiting up to ``wait`` seconds while another process holds DuckDB's lock.
+
+    A writable store is migrated unless ``migrate`` is False.
+    """
     from monitoring.store import Store, StoreError
 
     deadline = time.monotonic() + max(wait, 0)
     while True:
         try:
-            return Store.open(db_path, read_only=read_only, migrate=not read_only)
+            return Store.open(db_path, read_only=read_only, migrate=(not read_only) if migrate is None else migrate)
         except StoreError as exc:
             if "in use" not in str(exc) or time.monotonic() >= deadline:
                 raise
             time.sleep(0.2)
+
+
+def require_registers(con, db_path: Path) -> None:
+    """Refuse, before anything is written, a store that holds no loaded registers or a damaged panel."""
+    from monitoring.contract import CONTRACT, LOADER_TABLES, PANEL_COLUMNS
+
+    columns: dict[str, set[str]] = {}
+    for table, column in con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                                     "WHERE table_schema = 'main'").fetchall():
+        columns.setdefault(table, set()).add(column)
+    fix = f"load register extracts first with 'tiltak load --db {db_path} DIR' (or 'tiltak synth --db {db_path}')"
+    if not columns:
+        raise RunInputError(f"{db_path}: the store holds no registers; {fix}")
+    missing = [t for t in (*LOADER_TABLES, *CONTRACT, "person_month") if t not in columns]
+    if missing:
+        raise RunInputError(f"{db_path}: the store has no table {', '.join(map(repr, missing))}; "
+                            f"expected a store made by tiltak; {fix}")
+    lacking = [c for c, _, _ in PANEL_COLUMNS if c not in columns["person_month"]]
+    if lacking:
+        raise RunInputError(f"{db_path}: table 'person_month' lacks column(s) {', '.join(map(repr, lacking))}; "
+                            f"expected the panel built by tiltak; {fix}")
 
 
 def run_models(db_path: str | Path, models: Sequence[MonitoredModel], span: PeriodRange = PeriodRange(),
@@ -368,8 +392,10 @@ def run_models(db_path: str | Path, models: Sequence[MonitoredModel], span: Peri
         raise RunInputError(f"the same model was given twice: {', '.join(sorted({i for i in ids if ids.count(i) > 1}))}")
     started = dt.datetime.now()
     with run_lock(db_path, wait):
-        store = open_store(db_path, wait)
+        store = open_store(db_path, wait, migrate=False)
         try:
+            require_registers(store.connect(), db_path)
+            store.migrate()
             return _run(store, models, span, as_of, started, progress)
         finally:
             store.close()

@@ -138,6 +138,44 @@ def test_run_usage_errors(tmp_path, computed):
     assert only_catalogue.returncode == 2 and "no model file among the arguments" in only_catalogue.stderr
 
 
+def _damage(db: Path, statement: str | None) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    if statement:
+        con.execute(statement)
+    con.close()
+
+
+@pytest.mark.parametrize("statement, fragment", [
+    (None, "the store holds no registers; load register extracts first"),
+    ("CREATE TABLE other (x INTEGER)", "the store has no table 'schema_version', 'loads', 'nationalities'"),
+])
+def test_run_on_a_store_without_registers_changes_nothing(tmp_path, statement, fragment):
+    db = tmp_path / "blank.duckdb"
+    _damage(db, statement)
+    before = db.read_bytes()
+    result = tiltak("monitor", "run", VV, "--db", str(db))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert fragment in result.stderr
+    assert db.read_bytes() == before
+
+
+@pytest.mark.parametrize("statement, fragment", [
+    ("DROP TABLE person_month", "the store has no table 'person_month'"),
+    ("ALTER TABLE person_month DROP COLUMN centre_id", "table 'person_month' lacks column(s) 'centre_id'"),
+])
+def test_run_on_a_store_with_a_damaged_panel_changes_nothing(computed, tmp_path, statement, fragment):
+    db = tmp_path / "damaged.duckdb"
+    shutil.copy(computed, db)
+    _damage(db, statement)
+    before = db.read_bytes()
+    result = tiltak("monitor", "run", VV, "--db", str(db))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert fragment in result.stderr
+    assert db.read_bytes() == before
+
+
 @pytest.mark.parametrize("wait", ["nan", "inf", "-1"])
 def test_run_refuses_a_wait_that_is_not_a_finite_number_of_seconds(computed, wait):
     result = tiltak("monitor", "run", VV, "--db", str(computed), "--wait", wait)
