@@ -23,6 +23,8 @@ import pandas as pd
 from estimation.parameters import InvalidInputError, check_choice
 
 MISSING_LEVEL = "(missing)"
+MAX_ABS_COVARIATE = 1e150
+"""Larger covariate values overflow when squared (variances, the Hessian of the propensity model)."""
 
 
 class MissingValuesError(InvalidInputError):
@@ -203,5 +205,12 @@ def _assemble(encoded: list, counts: dict[str, int], n: int) -> DesignMatrix:
     if bad:
         raise InvalidInputError(
             f"Covariates must be finite numbers; infinite values in: {', '.join(bad)}."
+        )
+    huge = [names[j] for j, (_, code) in enumerate(plan)
+            if code is None and len(matrix) and np.abs(matrix[:, j]).max() > MAX_ABS_COVARIATE]
+    if huge:
+        raise InvalidInputError(
+            f"Covariates must be numbers below {MAX_ABS_COVARIATE:g} in absolute value (their squares "
+            f"would overflow); too large in: {', '.join(huge)}. Rescale them (e.g. thousands of NOK)."
         )
     return DesignMatrix(matrix, tuple(names), tuple(sources), levels_of)

@@ -95,6 +95,13 @@ def small(tmp_path):
     (["--treatment", "t", "--order", "biggest"], "Invalid value for '--order'"),
     (["--treatment", "t", "--out", "rows.txt"], "--out rows.txt: unsupported file type '.txt'; expected .csv or .parquet"),
     (["--treatment", "t", "--caliper", "0.0001"], "No units were matched: no treated unit has an available control within the caliper"),
+    (["--treatment", "t", "--covariates", ","], "--covariates: expected column names separated by commas; got ','"),
+    (["--treatment", "t", "--exact", " "], "--exact: expected column names separated by commas; got ' '"),
+    (["--treatment", "t", "--outcome", "t"], "small.csv: --outcome 't' is the treatment column; expected another column"),
+    (["--treatment", "t", "--covariates", "x,x"], "Covariate names must be unique; repeated: x."),
+    (["--treatment", "t", "--caliper", "nan"], "Invalid value for '--caliper': must be a number > 0; got nan"),
+    (["--treatment", "t", "--caliper", "abc"], "Invalid value for '--caliper': 'abc' is not a valid float"),
+    (["--treatment", "g"], "small.csv: --treatment 'g': expected 0/1 or true/false; got 'a', 'b'"),
 ])
 def test_input_errors_exit_2_without_traceback(small, args, message, run):
     folder, path = small
@@ -161,3 +168,36 @@ def test_out_may_not_overwrite_input(small, run):
     code, _, stderr = run(path, "--treatment", "t", "--out", path)
     assert code == 2 and "would overwrite the input file" in stderr
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("text, message", [
+    ("t,x,x,y\n1,1,2,3\n0,2,3,4\n", "column 'x' appears more than once in the header; expected unique column names"),
+    ("t,x,y\n1,1,3\n0,2,4\n1,1e308,4\n0,3,5\n", "Covariates must be numbers below 1e+150 in absolute value"),
+    ("t,x,y\n1,1,3\n0,2,4\n1,inf,4\n0,3,5\n", "Covariates must be finite numbers; infinite values in: x."),
+    ("t,x,y\n1,1,3\n1,2,4\n", "The treatment has no control units: 2 treated of 2"),
+    ("t,x,y\n0,1,3\n0,2,4\n", "The treatment has no treated units: 0 treated of 2"),
+])
+def test_malformed_files_exit_2_with_one_message(tmp_path, run, text, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    code, stdout, stderr = run(path, "--treatment", "t", "--out", tmp_path / "rows.csv")
+    assert code == 2 and "Traceback" not in stderr and stdout == ""
+    assert message in stderr
+    assert not (tmp_path / "rows.csv").exists()
+
+
+def test_infinite_outcome_is_named(tmp_path, run):
+    path = tmp_path / "o.csv"
+    path.write_text("t,x,y\n1,1,inf\n0,2,3\n0,3,4\n1,2.5,5\n0,1.5,2\n0,2.7,1\n")
+    code, _, stderr = run(path, "--treatment", "t", "--covariates", "x", "--outcome", "y")
+    assert code == 2 and "--outcome 'y': 1 row matched with an infinite value; expected finite numbers" in stderr
+
+
+def test_exact_on_a_continuous_column_warns(tmp_path, run):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"t": np.tile([1, 0, 0], 20), "x": rng.normal(size=60), "g": np.tile(list("ab"), 30)})
+    frame.to_csv(tmp_path / "c.csv", index=False)
+    code, _, stderr = run(tmp_path / "c.csv", "--treatment", "t", "--covariates", "g", "--exact", "x")
+    assert "Warning: --exact 'x' has 60 distinct values (a continuous variable?)" in stderr
+    code, _, stderr = run(tmp_path / "c.csv", "--treatment", "t", "--covariates", "x", "--exact", "g")
+    assert code == 0 and "continuous variable" not in stderr

@@ -52,7 +52,26 @@ def read_table(path: str):
         raise MatchInputError(f"{path}: cannot be read as {suffix[1:].upper()}: {first}") from None
     if frame.empty:
         raise MatchInputError(f"{path}: the file has no data rows")
+    _check_unique_header(file, path, frame)
     return frame
+
+
+def _header_names(file: Path, frame) -> list[str]:
+    """Column names as written: pandas renames a repeated CSV header 'x' to 'x.1'."""
+    import csv
+
+    if file.suffix.lower() != ".csv":
+        return [str(c) for c in frame.columns]
+    with open(file, newline="", encoding="utf-8-sig", errors="replace") as handle:
+        return [name.strip() for name in next(csv.reader(handle), [])]
+
+
+def _check_unique_header(file: Path, path: str, frame) -> None:
+    names = _header_names(file, frame)
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise MatchInputError(f"{path}: column {', '.join(map(repr, repeated))} appears more than once "
+                              "in the header; expected unique column names")
 
 
 def _check_columns(frame, path: str, option: str, names: list[str]) -> None:
@@ -82,8 +101,19 @@ def treatment_values(frame, path: str, column: str):
     return np.asarray(text.map(mapping), dtype=bool)
 
 
+def _named_columns(option: str, text: str | None) -> list[str]:
+    """Column names of a comma-separated option; given but naming none is an error."""
+    names = _split(text)
+    if text is not None and not names:
+        raise MatchInputError(f"{option}: expected column names separated by commas; got {text!r}")
+    return names
+
+
 def _choose_covariates(frame, path, treatment, outcome, covariates, exact) -> list[str]:
-    chosen = _split(covariates)
+    chosen = _named_columns("--covariates", covariates)
+    if outcome is not None and outcome == treatment:
+        raise MatchInputError(f"{path}: --outcome '{outcome}' is the treatment column; "
+                              "expected another column")
     _check_columns(frame, path, "--treatment", [treatment])
     if outcome:
         _check_columns(frame, path, "--outcome", [outcome])
@@ -99,6 +129,24 @@ def _choose_covariates(frame, path, treatment, outcome, covariates, exact) -> li
         raise MatchInputError(f"{path}: no covariates: the file has no column besides the "
                               "treatment and the outcome")
     return chosen
+
+
+MAX_EXACT_LEVELS = 20
+"""A numeric --exact column with more distinct values than this looks continuous."""
+
+
+def warn_continuous_exact(frame, exact: list[str]) -> None:
+    """Warn (not refuse, as MatchIt allows it) when --exact names a continuous-looking column."""
+    import pandas as pd
+
+    for name in exact:
+        values = frame[name]
+        levels = values.nunique()
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values) \
+                and levels > MAX_EXACT_LEVELS:
+            warnings.warn(f"--exact '{name}' has {levels} distinct values (a continuous variable?); "
+                          "exact matching on it may leave treated units without controls. Match exactly "
+                          "on categories, or put it in --covariates instead", stacklevel=2)
 
 
 def run_matching(frame, treat, covariates: list[str], exact: list[str], options: dict):
@@ -184,10 +232,14 @@ def build_report(path: str, sample, treatment: str, outcome: str | None, frame,
     }
     if outcome:
         y = outcome_values(frame, path, outcome)
-        gaps = int((~np.isfinite(y[sample.weights > 0])).sum())
+        matched = y[sample.weights > 0]
+        gaps, infinite = int(np.isnan(matched).sum()), int(np.isinf(matched).sum())
         if gaps:
             raise MatchInputError(f"{path}: --outcome '{outcome}': {_rows(gaps)} matched without "
                                   "a value; drop or impute them before matching")
+        if infinite:
+            raise MatchInputError(f"{path}: --outcome '{outcome}': {_rows(infinite)} matched with an "
+                                  "infinite value; expected finite numbers")
         effects = _effects(sample, y, outcome, covariates)
         report["effects"] = [e.to_dict() for e in effects]
         report["_effects"] = effects
@@ -275,18 +327,22 @@ def command(data, treatment, outcome, covariates, ratio, replace, caliper, std_c
     if caliper is not None and not (caliper > 0 and math.isfinite(caliper)):
         raise click.BadParameter(f"must be a number > 0; got {caliper:g}", param_hint="'--caliper'")
     frame = read_table(data)
-    exact_cols = _split(exact)
+    exact_cols = _named_columns("--exact", exact)
     chosen = _choose_covariates(frame, data, treatment, outcome, covariates, exact_cols)
     treat = treatment_values(frame, data, treatment)
     options = dict(ratio=ratio, replace=replace, caliper=caliper, std_caliper=std_caliper,
                    distance=distance, order=order, discard=discard, seed=seed)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        sample = run_matching(frame, treat, chosen, exact_cols, options).result_
-        report = build_report(data, sample, treatment, outcome, frame, chosen)
-    report["warnings"] = list(dict.fromkeys(str(w.message) for w in caught))
-    for message in report["warnings"]:
-        click.echo(f"Warning: {message}", err=True)
+        warn_continuous_exact(frame, exact_cols)
+        try:
+            sample = run_matching(frame, treat, chosen, exact_cols, options).result_
+            report = build_report(data, sample, treatment, outcome, frame, chosen)
+        finally:  # the warnings often explain a refusal, so they are shown before it
+            shown = list(dict.fromkeys(str(w.message) for w in caught))
+            for message in shown:
+                click.echo(f"Warning: {message}", err=True)
+    report["warnings"] = shown
     if out:
         if Path(out).resolve() == Path(data).resolve():
             raise MatchInputError(f"--out {out}: would overwrite the input file; choose another name")
