@@ -119,6 +119,27 @@ def test_graph_to_an_unwritable_place_is_an_input_error(cli, tmp_path):
     assert "cannot write the file" in result.stderr
 
 
+def test_graph_never_overwrites_the_model_a_yaml_file_or_a_device(cli, tmp_path):
+    model = tmp_path / "vv.yaml"
+    model.write_bytes((REPO / "models" / "veien-videre.yaml").read_bytes())
+    (tmp_path / "indicators.yaml").write_bytes((REPO / "models" / "indicators.yaml").read_bytes())
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    for target, fragment in ((model, "is the model file itself; choose another name"),
+                             (tmp_path / "indicators.yaml", "would overwrite a YAML file with the drawing"),
+                             (Path("/dev/null"), "is not a regular file (a device or pipe?)")):
+        result = cli("graph", str(model), "--format", "dot", "-o", str(target))
+        assert result.returncode == 2 and fragment in result.stderr and "Traceback" not in result.stderr
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert Path("/dev/null").is_char_device()
+
+
+def test_graph_writes_through_a_symbolic_link(cli, tmp_path):
+    (tmp_path / "link.svg").symlink_to(tmp_path / "drawing.svg")
+    result = cli("graph", "models/veien-videre.yaml", "-o", str(tmp_path / "link.svg"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "link.svg").is_symlink() and (tmp_path / "drawing.svg").read_text().startswith("<")
+
+
 def test_schema_command_prints_both_schemas(cli):
     model = json.loads(cli("schema").stdout)
     catalogue = json.loads(cli("schema", "--catalogue").stdout)

@@ -117,6 +117,20 @@ def test_show_usage_errors_exit_2_with_one_message(computed, args, fragment):
     assert fragment in result.stderr and "Traceback" not in result.stderr
 
 
+def test_show_never_writes_over_its_inputs_or_a_device(computed, tmp_path):
+    model = tmp_path / "vv.yaml"
+    shutil.copy(VV, model)
+    shutil.copy(ROOT / "models" / "indicators.yaml", tmp_path / "indicators.yaml")
+    before = computed.read_bytes(), model.read_bytes()
+    for target, fragment in ((model, "is the model file; choose another name"),
+                             (computed, "is the store; choose another name"),
+                             (Path("/dev/null"), "is not a regular file (a device or pipe?)")):
+        result = tiltak("monitor", "show", str(model), "--db", str(computed), "--format", "csv", "-o", str(target))
+        assert result.returncode == 2 and fragment in result.stderr and "Traceback" not in result.stderr
+    assert (computed.read_bytes(), model.read_bytes()) == before
+    assert Path("/dev/null").is_char_device()
+
+
 def test_show_on_a_store_without_runs_says_what_to_do(tmp_path):
     db = tmp_path / "empty.duckdb"
     assert tiltak("synth", "--db", str(db), "--scale", "0.1", "--months", "6").returncode == 0

@@ -27,11 +27,29 @@ def render(model_path: str, fmt: str, lang: str) -> str:
     return diagram.to_dot(graph, lang=lang) if fmt == "dot" else diagram.to_mermaid(graph, lang=lang)
 
 
+def check_output(path: str, model_path: str) -> None:
+    """Refuse an output path that would replace a device, the model or any YAML file."""
+    from tiltak.errors import TiltakError
+
+    if os.path.isdir(path):
+        raise TiltakError(f"-o {path}: is a directory; expected a file name")
+    if not os.path.exists(path):
+        return
+    if not os.path.isfile(os.path.realpath(path)):
+        raise TiltakError(f"-o {path}: is not a regular file (a device or pipe?); expected a file name "
+                          "(leave out -o to write to standard output)")
+    if os.path.exists(model_path) and os.path.samefile(path, model_path):
+        raise TiltakError(f"-o {path}: is the model file itself; choose another name")
+    if path.lower().endswith((".yaml", ".yml")):
+        raise TiltakError(f"-o {path}: would overwrite a YAML file with the drawing; "
+                          "choose a name ending in .svg, .dot, .mmd or .json")
+
+
 def write_output(path: str, text: str) -> None:
     """Write ``text`` to ``path`` atomically: a complete file or none."""
     from tiltak.errors import TiltakError
 
-    folder = os.path.dirname(os.path.abspath(path))
+    folder = os.path.dirname(os.path.realpath(path))
     if os.path.isdir(path):
         raise TiltakError(f"-o {path}: is a directory; expected a file name")
     try:
@@ -41,7 +59,7 @@ def write_output(path: str, text: str) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
+        os.replace(temporary, os.path.realpath(path))  # through a symbolic link, never replacing it
     except OSError as exc:
         raise TiltakError(f"-o {path}: cannot write the file: {exc.strerror or exc}") from None
 
@@ -62,6 +80,8 @@ def command(model: str, fmt: str, output: str | None, lang: str) -> None:
       tiltak graph models/veien-videre.yaml -o veien-videre.svg
       tiltak graph models/veien-videre.yaml --format mermaid --lang en
     """
+    if output is not None and output != "-":
+        check_output(output, model)
     text = render(model, fmt, lang)
     if output is None or output == "-":
         click.echo(text, nl=not text.endswith("\n"))

@@ -289,6 +289,9 @@ def write_rows(path: str, sample) -> None:
             rows.to_csv(tmp, index=False, float_format="%.17g")
         else:
             rows.to_parquet(tmp, index=False)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):

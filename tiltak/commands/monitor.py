@@ -172,6 +172,8 @@ def show_command(model, db, period, first, last, by, indicators, fmt, output) ->
     (loaded,) = _load_models([model])
     if fmt == "xlsx" and not output:
         raise click.UsageError("--format xlsx needs -o FILE")
+    if output:
+        _check_output(output, {"model file": model, "store": db})
     store = _open_read_only(db)
     bar, update = _progress("protecting")
     try:
@@ -200,6 +202,22 @@ def _open_read_only(db):
     return open_store(Path(db), 0.0, read_only=True)
 
 
+def _check_output(path: str, inputs: dict[str, str]) -> None:
+    """Refuse -o when it is a device or pipe or one of the command's own inputs."""
+    import os
+
+    from monitoring.show import ShowError
+
+    if not os.path.exists(path):
+        return
+    if not os.path.isfile(os.path.realpath(path)):
+        raise ShowError(f"-o {path}: is not a regular file (a device or pipe?); expected a file name "
+                        "(leave out -o to write to the terminal)")
+    for what, given in inputs.items():
+        if os.path.exists(given) and os.path.samefile(path, given):
+            raise ShowError(f"-o {path}: is the {what}; choose another name")
+
+
 def _write_atomically(path: str, write) -> None:
     import os
     import tempfile
@@ -207,13 +225,16 @@ def _write_atomically(path: str, write) -> None:
 
     from monitoring.show import ShowError
 
-    target = Path(path)
+    target = Path(os.path.realpath(path))  # write through a symbolic link, never replace it
     if not target.parent.exists():
         raise ShowError(f"-o {path}: folder '{target.parent}' does not exist")
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
