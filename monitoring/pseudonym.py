@@ -56,14 +56,22 @@ class PseudonymKey:
         return pseudonymise([raw], self)[0]  # type: ignore[return-value]
 
 
+MAX_KEY_FILE_BYTES = 4096
+"""A key file is one short line; more (e.g. /dev/urandom given by mistake) is refused."""
+
+
 def key_from_file(path: str | Path) -> PseudonymKey:
     """Read a key file (trailing newlines are ignored)."""
     path = Path(path)
     try:
-        secret = path.read_bytes().rstrip(b"\r\n")
+        with open(path, "rb") as handle:  # a pipe such as <(pass show key) works too
+            secret = handle.read(MAX_KEY_FILE_BYTES + 1)
     except OSError as exc:
-        raise PseudonymKeyError(f"{path}: cannot read the key file: {exc.strerror}") from None
-    return PseudonymKey(secret, origin=f"key file {path}")
+        raise PseudonymKeyError(f"{path}: cannot read the key file: {exc.strerror or exc}") from None
+    if len(secret) > MAX_KEY_FILE_BYTES:
+        raise PseudonymKeyError(f"{path}: the key file holds more than {MAX_KEY_FILE_BYTES} bytes; "
+                                "expected a short secret (one line)")
+    return PseudonymKey(secret.rstrip(b"\r\n"), origin=f"key file {path}")
 
 
 def resolve_key(key: "PseudonymKey | str | bytes | None" = None, key_file: str | Path | None = None) -> PseudonymKey | None:

@@ -65,6 +65,24 @@ def test_key_sources_and_weak_keys(tmp_path, monkeypatch):
     assert KEY not in repr(resolve_key())
 
 
+@pytest.mark.parametrize("device", ["/dev/urandom", "/dev/zero"])
+def test_an_endless_key_file_is_refused_without_hanging(device):
+    with pytest.raises(PseudonymKeyError, match="the key file holds more than 4096 bytes; expected a short secret"):
+        resolve_key(key_file=device)
+
+
+def test_a_key_file_may_be_a_pipe(tmp_path):
+    import os
+
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"piped-key-0123456789abcdef\n")
+    os.close(write_end)
+    try:
+        assert resolve_key(key_file=f"/dev/fd/{read_end}").secret == b"piped-key-0123456789abcdef"
+    finally:
+        os.close(read_end)
+
+
 def test_raw_numbers_are_replaced_and_never_stored(tmp_path):
     folder = tmp_path / "raw"
     raw_extract(folder)

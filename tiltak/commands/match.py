@@ -272,8 +272,8 @@ def write_rows(path: str, sample) -> None:
     """One row per input row: distance, weight, subclass (empty when unmatched). Atomic."""
     import pandas as pd
 
-    target = Path(path)
-    suffix = target.suffix.lower()
+    target = Path(os.path.realpath(path))  # write through a symbolic link, never replace it
+    suffix = Path(path).suffix.lower()
     if suffix not in READABLE:
         raise MatchInputError(f"--out {path}: unsupported file type '{suffix or '(none)'}'; "
                               "expected .csv or .parquet")
