@@ -96,6 +96,9 @@ class ExpectedChange(Frozen):
     horizon_months: Annotated[Int, Field(ge=1, le=240)]
     subgroup: Str | None = None
     trajectory: tuple[TrajectoryPoint, ...] = ()
+    # Largest |SMD| after matching at which this change is still testable; the
+    # evaluation's default (0.1) applies when it is not given.
+    balance_threshold: Annotated[Number, Field(gt=0, le=0.5)] | None = None
 
 
 class Treatment(Frozen):

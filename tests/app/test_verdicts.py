@@ -120,3 +120,12 @@ def test_reasons_read_as_sentences_in_both_languages():
     nb = describe_reason(verdict.reasons[0].code, verdict.reasons[0].values, "share", "nb")
     assert en == "The effect is +8.0 pp (95 % CI 2.0 pp to 14.0 pp): the interval lies wholly on the expected side of zero."
     assert nb.startswith("Effekten er +8,0 %-poeng (95 % KI 2,0 %-poeng til 14,0 %-poeng)")
+
+
+def test_a_change_may_set_its_own_balance_threshold():
+    tolerant = ChangeSpec("hscl_down", "decrease", 0.10, node="health", outcome="hscl10_change_6m",
+                          balance_threshold=0.2)
+    evidence = ev(-0.2, -0.3, -0.15, smd=0.15)
+    assert judge(DOWN, evidence, VerdictRules()).kind is VerdictKind.NOT_TESTABLE
+    assert judge(tolerant, evidence, VerdictRules()).kind is VerdictKind.CONFIRMED
+    assert judge(tolerant, ev(-0.2, -0.3, -0.15, smd=0.21), VerdictRules()).kind is VerdictKind.NOT_TESTABLE

@@ -202,6 +202,8 @@ def _estimate(model: ModelView, change: ExpectedChangeView, outcome: OutcomeSpec
               settings: dict[str, Any], rules: VerdictRules, notes: tuple[str, ...]) -> DesignEstimate:
     import numpy as np
 
+    if change.spec.balance_threshold is not None:
+        rules = dataclasses.replace(rules, balance_threshold=change.spec.balance_threshold)
     base = dict(model_id=model.id, change_id=change.spec.id, outcome=outcome, design=settings,
                 notes=notes + match.warnings)
     if match.error is None:

@@ -194,6 +194,7 @@ def _change(raw: dict[str, Any]) -> ExpectedChangeView:
         outcome=raw.get("outcome"),
         indicator=raw.get("indicator"),
         horizon_months=raw.get("horizon_months"),
+        balance_threshold=None if raw.get("balance_threshold") is None else float(raw["balance_threshold"]),
     )
     trajectory = tuple(
         TrajectoryPoint(str(p["period"]), float(p["value"])) for p in raw.get("trajectory") or []

@@ -22,6 +22,8 @@ seen it; a max |SMD| exactly equal to the threshold is balanced.
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -69,6 +71,7 @@ class ChangeSpec:
     outcome: str | None = None
     indicator: str | None = None
     horizon_months: int | None = None
+    balance_threshold: float | None = None  # overrides the rules' threshold for this change
 
     def __post_init__(self) -> None:
         if self.direction not in ("increase", "decrease"):
@@ -214,6 +217,8 @@ def judge(change: ChangeSpec, evidence: EffectEvidence | None, rules: VerdictRul
         return Verdict(change, VerdictKind.NOT_TESTABLE, (reason("no_outcome", indicator=change.indicator),))
     if evidence is None:
         return Verdict(change, VerdictKind.NOT_TESTABLE, (reason("no_estimate", outcome=change.outcome),))
+    if change.balance_threshold is not None:
+        rules = dataclasses.replace(rules, balance_threshold=change.balance_threshold)
     failing = [r for r in (rule(evidence, rules) for rule in TESTABILITY_RULES) if r is not None]
     if failing:
         return Verdict(change, VerdictKind.NOT_TESTABLE, tuple(failing), evidence)
