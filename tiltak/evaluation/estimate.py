@@ -10,6 +10,7 @@ aggregates leave this module: the person-period frame stays in memory.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
