@@ -120,19 +120,78 @@ def r_cumsum(values: np.ndarray) -> np.ndarray:
     return np.cumsum(values, dtype=np.longdouble).astype(np.float64)
 
 
-def weighted_variance(x: np.ndarray, w: np.ndarray, binary: bool) -> np.float64:
-    """MatchIt's ``wvar``: p(1-p) for binary x, else sum w(x-m)^2 / (1 - sum w^2)."""
+_EXACT_LIMIT = 2.0**53
+
+
+@dataclass(frozen=True, eq=False)
+class GroupWeights:
+    """One group's weights and the sums every term reuses (computed once per table).
+
+    ``values=None`` stands for unit weights (the sample before matching): their total is
+    the group size and each normalised weight the scalar 1/n, which multiplies bit for bit
+    as an array of 1/n would. ``integral`` says every weight is a whole number and their
+    total is below 2^53, so that sums of weight times a whole-number covariate are exact in
+    float64 and need no long double accumulator.
+    """
+
+    values: np.ndarray | None
+    size: int
+    total: np.float64
+    normalised: np.ndarray | np.float64
+    sum_sq: np.float64
+    positive: int
+    integral: bool
+
+    @classmethod
+    def of(cls, values: np.ndarray | None, size: int) -> "GroupWeights":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if values is None:
+                total = np.float64(size)
+                normalised = np.float64(1.0) / total
+                sum_sq = r_sum(np.full(size, normalised) ** 2)
+                return cls(None, size, total, normalised, sum_sq, size, True)
+            total = r_sum(values)
+            normalised = values / total
+            integral = bool(total < _EXACT_LIMIT and np.array_equal(np.floor(values), values))
+            return cls(values, size, total, normalised, r_sum(normalised**2),
+                       int(np.count_nonzero(values)), integral)
+
+
+def whole_number_bound(x: np.ndarray) -> float:
+    """max |x| when every value of x is a whole number, else infinity."""
+    if x.shape[0] == 0 or not np.array_equal(np.floor(x), x):
+        return float("inf")
+    return float(np.abs(x).max())
+
+
+def weighted_sum(x: np.ndarray, g: GroupWeights, bound: float) -> np.float64:
+    """``r_sum(x * w)``; in plain float64 when every partial sum is a whole number < 2^53.
+
+    Whole numbers below 2^53 add exactly in float64 and in long double alike, so both ways
+    give the same bits; ``bound`` is ``whole_number_bound(x)``.
+    """
+    exact = g.integral and bound * float(g.total) < _EXACT_LIMIT
+    product = x if g.values is None else x * g.values
+    return np.float64(np.sum(product)) if exact else r_sum(product)
+
+
+def group_variance(x: np.ndarray, g: GroupWeights, binary: bool) -> np.float64:
+    """MatchIt's ``wvar`` with the group's weights prepared: p(1-p) or the weighted variance."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        w = w / r_sum(w)
-        mean = r_sum(w * x)
+        mean = r_sum(g.normalised * x)
         if binary:
             return mean * (1.0 - mean)
-        return r_sum(w * (x - mean) ** 2) / (1.0 - r_sum(w**2))
+        return r_sum(g.normalised * (x - mean) ** 2) / (1.0 - g.sum_sq)
 
 
-def _weighted_mean(x: np.ndarray, w: np.ndarray) -> float:
+def weighted_variance(x: np.ndarray, w: np.ndarray, binary: bool) -> np.float64:
+    """MatchIt's ``wvar``: p(1-p) for binary x, else sum w(x-m)^2 / (1 - sum w^2)."""
+    return group_variance(x, GroupWeights.of(w, w.shape[0]), binary)
+
+
+def _weighted_mean(x: np.ndarray, g: GroupWeights, bound: float) -> float:
     with np.errstate(invalid="ignore", divide="ignore"):
-        return float(r_sum(x * w) / r_sum(w))
+        return float(weighted_sum(x, g, bound) / g.total)
 
 
 def _pooled_sd(x: np.ndarray, treat: np.ndarray, binary: bool) -> float:
@@ -150,22 +209,23 @@ def _pooled_sd(x: np.ndarray, treat: np.ndarray, binary: bool) -> float:
         return float(np.sqrt(r_sum(w * centred**2) / (1.0 - r_sum(w**2))))
 
 
-def sd_denominator(x: np.ndarray, treat: np.ndarray, binary: bool, s_d_denom: str) -> float:
-    """The SMD denominator from the full (unmatched) sample, as MatchIt's ``bal1var``."""
-    ones = np.ones(x.shape[0])
+def sd_denominator(x: np.ndarray, layout: "Layout", binary: bool, s_d_denom: str) -> float:
+    """The SMD denominator from the full (unmatched) sample, as MatchIt's ``bal1var``.
+
+    ``x`` is in the layout's treated-first order.
+    """
+    n1 = layout.n1
+    unit1, unit0 = layout.before
     if s_d_denom == "treated":
-        var = weighted_variance(x[treat], ones[treat], binary)
+        var = group_variance(x[:n1], unit1, binary)
     elif s_d_denom == "control":
-        var = weighted_variance(x[~treat], ones[~treat], binary)
+        var = group_variance(x[n1:], unit0, binary)
     else:
-        var = 0.5 * (
-            weighted_variance(x[treat], ones[treat], binary)
-            + weighted_variance(x[~treat], ones[~treat], binary)
-        )
+        var = 0.5 * (group_variance(x[:n1], unit1, binary) + group_variance(x[n1:], unit0, binary))
     with np.errstate(invalid="ignore"):
         std = float(np.sqrt(var))
     if not np.isfinite(std) or std < _SQRT_EPS:
-        std = _pooled_sd(x, treat, binary)
+        std = _pooled_sd(x[layout.inverse], layout.treat, binary)
     return std
 
 
@@ -220,40 +280,52 @@ def ecdf_stats(
     return float(r_sum(diffs) / diffs.shape[0]), float(diffs.max())
 
 
-def pair_distance(x: np.ndarray, treat: np.ndarray, match_matrix: np.ndarray) -> float:
-    """Mean absolute treated-control difference over the pairs of the match matrix."""
+def pair_positions(treat: np.ndarray, match_matrix: np.ndarray,
+                   inverse: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Positions (in the treated-first layout) of the treated and control unit of each pair.
+
+    ``inverse`` maps an input row to its layout position; None when there are no pairs.
+    """
     if match_matrix.size == 0:
-        return float("nan")
-    treated_rows = np.flatnonzero(treat)
+        return None
     filled = match_matrix >= 0
     if not filled.any():
+        return None
+    treated_rows = np.flatnonzero(treat)
+    rows_t = np.broadcast_to(treated_rows[:, None], match_matrix.shape)[filled]
+    return inverse[rows_t], inverse[match_matrix[filled]]
+
+
+def pair_distance(x: np.ndarray, pairs: tuple[np.ndarray, np.ndarray] | None) -> float:
+    """Mean absolute treated-control difference over the pairs (``pair_positions``)."""
+    if pairs is None:
         return float("nan")
-    x_t = np.broadcast_to(x[treated_rows][:, None], match_matrix.shape)[filled]
-    x_c = x[match_matrix[filled]]
-    return float(np.mean(np.abs(x_t - x_c)))
+    return float(np.mean(np.abs(x[pairs[0]] - x[pairs[1]])))
 
 
 def term_balance(
     x: np.ndarray,
     n1: int,
-    weights: np.ndarray | None,
+    groups: tuple[GroupWeights, GroupWeights],
     std: float,
     binary: bool,
     pair_raw: float | None = None,
     sorted_term: SortedTerm | None = None,
 ) -> dict[str, float]:
-    """MatchIt's ``bal1var`` for one term; ``weights=None`` is the unmatched sample.
+    """MatchIt's ``bal1var`` for one term; ``groups`` are the treated and control weights
+    (unit weights for the unmatched sample).
 
     The units are laid out treated first: ``x[:n1]`` treated, ``x[n1:]`` controls (slices,
     not copies). ``pair_raw`` is the unstandardized pair distance (after matching only);
     ``sorted_term`` the term's sorted groups, if known.
     """
-    w = np.ones(x.shape[0]) if weights is None else weights
-    x1, x0, w1, w0 = x[:n1], x[n1:], w[:n1], w[n1:]
-    too_small = np.count_nonzero(w1) < 2 and np.count_nonzero(w0) < 2
+    g1, g0 = groups
+    x1, x0 = x[:n1], x[n1:]
+    bound = 1.0 if binary else whole_number_bound(x)
+    too_small = g1.positive < 2 and g0.positive < 2
     stats = dict.fromkeys((*STAT_NAMES, "pair_dist"), float("nan"))
-    stats["mean_treated"] = _weighted_mean(x1, w1)
-    stats["mean_control"] = _weighted_mean(x0, w0)
+    stats["mean_treated"] = _weighted_mean(x1, g1, bound)
+    stats["mean_control"] = _weighted_mean(x0, g0, bound)
     mdiff = stats["mean_treated"] - stats["mean_control"]
     if abs(mdiff) > _SQRT_EPS:
         if not too_small:
@@ -268,11 +340,10 @@ def term_balance(
         stats["ecdf_mean"] = stats["ecdf_max"] = abs(mdiff)
     elif not too_small:
         with np.errstate(invalid="ignore", divide="ignore"):
-            stats["var_ratio"] = float(
-                weighted_variance(x1, w1, False) / weighted_variance(x0, w0, False)
-            )
+            stats["var_ratio"] = float(group_variance(x1, g1, False) / group_variance(x0, g0, False))
         treat = np.zeros(x.shape[0], dtype=bool)
         treat[:n1] = True
+        weights = None if g1.values is None else np.concatenate([g1.values, g0.values])
         stats["ecdf_mean"], stats["ecdf_max"] = ecdf_stats(x, treat, weights, sorted_term)
     return stats
 
@@ -455,21 +526,52 @@ def _check_sample(sample: MatchedSample) -> None:
         )
 
 
-def _term_row(term: BalanceTerm, sample: MatchedSample, s_d_denom: str, binary: str,
-              layout: tuple[np.ndarray, int]) -> dict:
-    """One row of the table; ``layout`` is (permutation putting treated first, n treated)."""
-    x, treat = term.values, np.asarray(sample.treat).astype(bool)
-    perm, n1 = layout
-    is_binary = bool(np.all((x == 0) | (x == 1)))
-    std = 1.0 if (is_binary and binary == "raw") else sd_denominator(x, treat, is_binary, s_d_denom)
-    mm = np.asarray(sample.match_matrix, dtype=np.int64)
-    xp = x[perm]
+@dataclass(frozen=True, eq=False)
+class Layout:
+    """The units ordered treated first, and what every term of the table reuses.
+
+    ``perm`` puts the input rows in that order (a stable sort, so each group keeps its input
+    order) and ``inverse`` maps an input row to its position; ``before`` and ``after`` are
+    the treated and control weights before (unit) and after matching.
+    """
+
+    treat: np.ndarray
+    perm: np.ndarray
+    inverse: np.ndarray
+    n1: int
+    before: tuple[GroupWeights, GroupWeights]
+    after: tuple[GroupWeights, GroupWeights]
+    pairs: tuple[np.ndarray, np.ndarray] | None
+
+    @classmethod
+    def of(cls, sample: MatchedSample) -> "Layout":
+        treat = np.asarray(sample.treat).astype(bool)
+        perm = np.argsort(~treat, kind="stable")
+        inverse = np.empty_like(perm)
+        inverse[perm] = np.arange(perm.shape[0])
+        n1, n0 = int(treat.sum()), int((~treat).sum())
+        weights = np.asarray(sample.weights, float)[perm]
+        before = (GroupWeights.of(None, n1), GroupWeights.of(None, n0))
+        after = (GroupWeights.of(weights[:n1], n1), GroupWeights.of(weights[n1:], n0))
+        pairs = pair_positions(treat, np.asarray(sample.match_matrix, dtype=np.int64), inverse)
+        return cls(treat, perm, inverse, n1, before, after, pairs)
+
+
+def _term_row(term: BalanceTerm, layout: Layout, s_d_denom: str, binary: str) -> dict:
+    """One row of the table; ``term.values`` are in the layout's treated-first order.
+
+    Factor levels and logical columns are 0/1 by construction; numeric columns and the
+    distance are binary when all their values are 0 or 1.
+    """
+    xp, n1 = term.values, layout.n1
+    is_binary = term.level is not None or bool(np.all((xp == 0) | (xp == 1)))
+    std = 1.0 if (is_binary and binary == "raw") else sd_denominator(xp, layout, is_binary, s_d_denom)
     treated_first = np.zeros(xp.shape[0], dtype=bool)
     treated_first[:n1] = True
     order = None if is_binary else SortedTerm.of(xp, treated_first)
-    before = term_balance(xp, n1, None, std, is_binary, sorted_term=order)
-    weights = np.asarray(sample.weights, float)[perm]
-    after = term_balance(xp, n1, weights, std, is_binary, pair_distance(x, treat, mm), order)
+    before = term_balance(xp, n1, layout.before, std, is_binary, sorted_term=order)
+    pair_raw = pair_distance(xp, layout.pairs)
+    after = term_balance(xp, n1, layout.after, std, is_binary, pair_raw, order)
     row = {"term": term.term, "variable": term.variable, "level": term.level, "binary": is_binary}
     row.update({f"{k}_before": before[k] for k in STAT_NAMES})
     row.update({f"{k}_after": after[k] for k in STAT_NAMES})
@@ -503,13 +605,12 @@ def balance_table(
     _check_sample(sample)
     check_choice("balance_table", "s_d_denom", s_d_denom, ("treated", "control", "pooled"))
     check_choice("balance_table", "binary", binary, ("std", "raw"))
-    terms = expand_terms(_select_covariates(sample, covariates))
+    layout = Layout.of(sample)
+    terms = expand_terms(_select_covariates(sample, covariates).iloc[layout.perm])
     if include_distance:
-        distance = np.asarray(sample.distance, dtype=np.float64)
+        distance = np.asarray(sample.distance, dtype=np.float64)[layout.perm]
         terms.insert(0, BalanceTerm("distance", "distance", None, distance))
-    treat = np.asarray(sample.treat).astype(bool)
-    layout = (np.argsort(~treat, kind="stable"), int(treat.sum()))
-    rows = [_term_row(term, sample, s_d_denom, binary, layout) for term in terms]
+    rows = [_term_row(term, layout, s_d_denom, binary) for term in terms]
     frame = pd.DataFrame(rows, columns=_FRAME_COLUMNS)
     return BalanceTable(
         frame, sample_sizes(sample), s_d_denom, binary, sample.estimand, float(threshold),
