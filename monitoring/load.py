@@ -135,7 +135,10 @@ def _scan(directory: Path) -> tuple[dict[str, Path], ProblemList, list[str]]:
             notices.append(f"{path.name}: ignored (not .csv, .parquet or .xlsx)")
             continue
         table = path.name[: -len(path.suffix)]
-        if table not in CONTRACT:
+        if not path.is_file():  # a pipe or device would block the read; a dangling link has no data
+            what = "a symbolic link to nothing" if not path.exists() else "not a regular file (a pipe or device?)"
+            problems.add(Problem(path.name, "not_a_file", f"{what}; expected an extract file"))
+        elif table not in CONTRACT:
             problems.add(Problem(path.name, "unknown_table", _unknown_table(table)))
         elif table in paths:
             problems.add(Problem(path.name, "duplicate_table", f"table '{table}' is also in "

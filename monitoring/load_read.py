@@ -45,10 +45,12 @@ def read_file(path: Path, table: str) -> Extract:
     """Read one extract file; the reader is chosen by the file's suffix."""
     data = path.read_bytes()
     extract = Extract(table, path.name, hashlib.sha256(data).hexdigest())
-    if not data:
-        extract.problem("empty_file", "empty file; expected a header line with the column names")
-        return extract
     suffix = path.suffix.lower()
+    if not data:
+        expected = "a header line with the column names" if suffix in CSV_SUFFIXES else \
+            f"{'a Parquet' if suffix in PARQUET_SUFFIXES else 'an Excel (.xlsx)'} file with the table's columns"
+        extract.problem("empty_file", f"empty file (0 bytes); expected {expected}")
+        return extract
     if suffix in CSV_SUFFIXES:
         _read_csv(extract, data)
     elif suffix in PARQUET_SUFFIXES:
@@ -298,7 +300,9 @@ def _read_excel(extract: Extract, data: bytes) -> None:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         rows = list(book.worksheets[0].iter_rows(values_only=True))
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on bad files
-        extract.problem("unreadable", f"not a readable Excel (.xlsx) file: {type(exc).__name__}: {exc}")
+        hint = (f"; it holds plain text (a CSV file named .xlsx?): name it {extract.table}.csv"
+                if data[:2] != b"PK" and b"\x00" not in data[:4096] else "")
+        extract.problem("unreadable", f"not a readable Excel (.xlsx) file: {type(exc).__name__}: {exc}{hint}")
         return
     numbered = [(i, r) for i, r in enumerate(rows, 1) if any(_excel_text(v) for v in r)]
     if not numbered:

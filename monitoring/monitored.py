@@ -102,7 +102,8 @@ def load_monitored_model(path: str | Path) -> MonitoredModel:
 
     path = Path(path)
     if not path.is_file():
-        raise ModelInputError([f"{path}: no such model file"])
+        what = "no such model file" if not path.exists() else "not a regular file; expected a model file"
+        raise ModelInputError([f"{path}: {what}"])
     model, model_doc = _load_document(path, LogicModel)
     catalogue_path = path.parent / model.catalogue
     if not catalogue_path.is_file():

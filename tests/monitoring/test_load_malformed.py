@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -69,6 +70,34 @@ def to_parquet(name: str, copy_as: str):
     return mutate
 
 
+def fifo(name: str):
+    def mutate(folder: Path) -> None:
+        (folder / name).unlink()
+        os.mkfifo(folder / name)  # reading it would block forever
+    return mutate
+
+
+def dangling_link(name: str):
+    def mutate(folder: Path) -> None:
+        (folder / name).unlink()
+        (folder / name).symlink_to(folder / "nowhere.csv")
+    return mutate
+
+
+def replace_bytes(name: str, old: bytes, new: bytes):
+    def mutate(folder: Path) -> None:
+        path = folder / name
+        path.write_bytes(path.read_bytes().replace(old, new, 1))
+    return mutate
+
+
+def recode(name: str, encoding: str):
+    def mutate(folder: Path) -> None:
+        path = folder / name
+        path.write_bytes(path.read_text(encoding="utf-8").encode(encoding))
+    return mutate
+
+
 CASES = [
     ("missing_column", replace("persons.csv", "person_id,birth_year,sex,", "person_id,birth_year,"),
      "persons.csv:2: expected 9 fields as in the header; got 10"),
@@ -121,7 +150,7 @@ CASES = [
     ("unterminated_quote", append("centres.csv", 'C04,"Unclosed,ordinary,east,Oslo'),
      "centres.csv:5: cannot parse the CSV: unexpected end of data"),
     ("empty_file", write("applications.csv", b""),
-     "applications.csv: empty file; expected a header line with the column names"),
+     "applications.csv: empty file (0 bytes); expected a header line with the column names"),
     ("latin1", write("centres.csv", "centre_id,name,centre_type,region,municipality\n"
                                     "C01,Hvalst\u00e6d,ordinary,east,Asker\n".encode("latin-1")),
      "centres.csv:2: not valid UTF-8: byte 0xe6 ('\u00e6' in Windows-1252/Latin-1); expected UTF-8 "
@@ -161,6 +190,18 @@ CASES = [
      "centres.csv: no rows; expected at least one centres row"),
     ("blank_only", write("exits.csv", b"\n\n  \n"),
      "exits.csv: the file holds only blank lines; expected a header line"),
+    ("fifo_extract", fifo("exits.csv"), "exits.csv: not a regular file (a pipe or device?); expected an extract file"),
+    ("dangling_link", dangling_link("exits.csv"), "exits.csv: a symbolic link to nothing; expected an extract file"),
+    ("latin1_bytes", replace_bytes("centres.csv", b"\n", b"\xc5\n"),
+     "centres.csv:1: not valid UTF-8: byte 0xc5 ('Å' in Windows-1252/Latin-1); expected UTF-8 (save the file as 'CSV UTF-8')"),
+    ("utf16_file", recode("centres.csv", "utf-16"), "centres.csv: the file is UTF-16; expected UTF-8 (save it as 'CSV UTF-8')"),
+    ("zero_byte_parquet", lambda folder: (remove("costs.csv")(folder), write("costs.parquet", b"")(folder)),
+     "costs.parquet: empty file (0 bytes); expected a Parquet file with the table's columns"),
+    ("zero_byte_xlsx", lambda folder: (remove("costs.csv")(folder), write("costs.xlsx", b"")(folder)),
+     "costs.xlsx: empty file (0 bytes); expected an Excel (.xlsx) file with the table's columns"),
+    ("csv_named_xlsx", lambda folder: (folder / "costs.csv").rename(folder / "costs.xlsx"),
+     "costs.xlsx: not a readable Excel (.xlsx) file: BadZipFile: File is not a zip file; "
+     "it holds plain text (a CSV file named .xlsx?): name it costs.csv"),
 ]
 
 

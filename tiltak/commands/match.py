@@ -43,8 +43,10 @@ def read_table(path: str):
     if suffix not in READABLE:
         raise MatchInputError(f"{path}: unsupported file type '{suffix or '(none)'}'; "
                               "expected a .csv or .parquet file")
-    if not file.is_file():
+    if not file.exists():
         raise MatchInputError(f"{path}: no such file")
+    if not file.is_file():
+        raise MatchInputError(f"{path}: not a regular file (a folder, pipe or device?); expected a data file")
     try:
         frame = pd.read_csv(file) if suffix == ".csv" else pd.read_parquet(file)
     except Exception as exc:  # noqa: BLE001 - any parser failure is an input error
