@@ -142,9 +142,11 @@ class Validator:
         self.run_checkers(unit, document)
 
     def catalogue_for(self, model_document: YamlDocument, path: str) -> _Loaded | None:
-        if not os.path.isfile(path):
-            why = "is a directory" if os.path.isdir(path) else "does not exist"
-            self.issues.append(_issue_at(model_document, ("catalogue",), CATALOGUE_RULE, "error", f"catalogue file '{path}' {why}; the path is relative to the model file"))
+        problem = _catalogue_path_problem(path, model_document.file)
+        if problem is None and _looks_like_model(self, path):
+            problem = "is a logic model, not an indicator catalogue; expected a file with 'version', 'indicators' and 'outcomes'"
+        if problem:
+            self.issues.append(_issue_at(model_document, ("catalogue",), CATALOGUE_RULE, "error", f"catalogue file '{path}' {problem}"))
             return None
         try:
             loaded = self.catalogue_file(path, display=path)
@@ -186,6 +188,31 @@ class Validator:
     def report(self) -> ValidationReport:
         unique = list(dict.fromkeys(self.issues))
         return ValidationReport(tuple(dict.fromkeys(self.files)), tuple(sort_issues(unique)))
+
+
+def _looks_like_model(validator: "Validator", path: str) -> bool:
+    """The file parses and has a model's keys (nodes or measure)."""
+    try:
+        document = validator.read(path).document
+    except FileUnreadableError:
+        return False  # reported when the catalogue is read
+    data = document.data if document is not None else None
+    return isinstance(data, dict) and ("nodes" in data or "measure" in data)
+
+
+def _catalogue_path_problem(path: str, model_file: str) -> str | None:
+    """Why ``path`` cannot be the model's catalogue, judged from the file system alone."""
+    if os.path.isdir(path):
+        return "is a directory; the path is relative to the model file"
+    if os.path.islink(path) and not os.path.exists(path):
+        return "is a symbolic link to nothing (or a loop of links); the path is relative to the model file"
+    if not os.path.exists(path):
+        return "does not exist; the path is relative to the model file"
+    if not os.path.isfile(path):
+        return "is not a regular file (a device or pipe?); expected an indicator catalogue"
+    if os.path.realpath(path) == os.path.realpath(model_file):
+        return "is the model file itself; expected an indicator catalogue"
+    return None
 
 
 def _validated(cls: type[BaseModel], document: YamlDocument) -> tuple[Any, list[Issue]]:

@@ -68,6 +68,14 @@ CASES: list[tuple[str, str | bytes, str, int]] = [
     ("cycle", replaced("expected_changes:\n", "  - {from: fewer_stays, to: talks}\nexpected_changes:\n"), "links form a cycle", 1),
     ("catalogue is a folder", replaced("catalogue: catalogue.yaml", "catalogue: ."), "is a directory", 1),
     ("catalogue missing", replaced("catalogue: catalogue.yaml", "catalogue: nope.yaml"), "does not exist", 1),
+    ("catalogue is the model", replaced("catalogue: catalogue.yaml", "catalogue: broken.yaml"),
+     "catalogue file '{dir}/broken.yaml' is the model file itself; expected an indicator catalogue", 1),
+    ("catalogue is another model", replaced("catalogue: catalogue.yaml", "catalogue: valid.yaml"),
+     "catalogue file '{dir}/valid.yaml' is a logic model, not an indicator catalogue", 1),
+    ("catalogue is a device", replaced("catalogue: catalogue.yaml", "catalogue: /dev/null"),
+     "catalogue file '/dev/null' is not a regular file (a device or pipe?)", 1),
+    ("catalogue is a link loop", replaced("catalogue: catalogue.yaml", "catalogue: loop.yaml"),
+     "catalogue file '{dir}/loop.yaml' is a symbolic link to nothing (or a loop of links)", 1),
 ]
 
 
@@ -75,6 +83,9 @@ CASES: list[tuple[str, str | bytes, str, int]] = [
 def test_malformed_model_file(tiltak_main, workdir: Path, name: str, content: str | bytes, fragment: str, code: int):
     path = workdir / "broken.yaml"
     path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    (workdir / "loop.yaml").symlink_to(workdir / "loop2.yaml")
+    (workdir / "loop2.yaml").symlink_to(workdir / "loop.yaml")
+    fragment = fragment.replace("{dir}", str(workdir))
     returncode, stdout, stderr = tiltak_main("validate", str(path))
     output = stdout + stderr
     assert returncode == code, output
