@@ -190,6 +190,12 @@ def test_run_on_a_store_with_a_damaged_panel_changes_nothing(computed, tmp_path,
     assert db.read_bytes() == before
 
 
+def test_run_of_periods_after_the_data_says_nothing_was_computed(computed):
+    result = tiltak("monitor", "run", VV, "--db", str(computed), "--period", "2099-01")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Nothing to do: the periods asked for start after the last complete month")
+
+
 @pytest.mark.parametrize("wait", ["nan", "inf", "-1"])
 def test_run_refuses_a_wait_that_is_not_a_finite_number_of_seconds(computed, wait):
     result = tiltak("monitor", "run", VV, "--db", str(computed), "--wait", wait)

@@ -118,7 +118,7 @@ def run_command(models, db, period, first, last, as_of, wait, fail_on_alert) -> 
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
-    click.echo(_summary(result))
+    click.echo(_summary(result, span))
     for finding in result.findings[:MAX_FINDINGS_SHOWN]:
         click.echo(f"  quality: {finding.render()}")
     if len(result.findings) > MAX_FINDINGS_SHOWN:
@@ -131,7 +131,13 @@ def run_command(models, db, period, first, last, as_of, wait, fail_on_alert) -> 
         sys.exit(1)
 
 
-def _summary(result) -> str:
+def _summary(result, span=None) -> str:
+    from logicmodel.fields import month_index
+
+    if result.noop and span is not None and span.first is not None \
+            and span.first > month_index(result.last_month):
+        return (f"Nothing to do: the periods asked for start after the last complete month "
+                f"({result.last_month}); no value was computed.")
     if result.noop:
         return f"Nothing to do: every value is up to date (complete months through {result.last_month})."
     reasons: dict[str, int] = {}
