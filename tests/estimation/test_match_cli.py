@@ -201,3 +201,14 @@ def test_exact_on_a_continuous_column_warns(tmp_path, run):
     assert "Warning: --exact 'x' has 60 distinct values (a continuous variable?)" in stderr
     code, _, stderr = run(tmp_path / "c.csv", "--treatment", "t", "--covariates", "x", "--exact", "g")
     assert code == 0 and "continuous variable" not in stderr
+
+
+def test_data_that_is_not_a_regular_file_is_refused_without_blocking(tmp_path, run):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.csv")  # reading it would block forever
+    code, _, stderr = run(tmp_path / "pipe.csv", "--treatment", "t")
+    assert code == 2 and "pipe.csv: not a regular file (a folder, pipe or device?); expected a data file" in stderr
+    (tmp_path / "folder.csv").mkdir()
+    code, _, stderr = run(tmp_path / "folder.csv", "--treatment", "t")
+    assert code == 2 and "Traceback" not in stderr
