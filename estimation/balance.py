@@ -68,6 +68,13 @@ def _factor_levels(series: pd.Series) -> list:
         return sorted(values, key=str)
 
 
+def _logical_values(series: pd.Series) -> np.ndarray:
+    """A logical column as 0/1 floats (a vectorised cast for bool dtypes, else ``bool()``)."""
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.to_numpy(dtype=np.float64)
+    return series.map(bool).to_numpy(dtype=np.float64)
+
+
 def expand_terms(covariates: pd.DataFrame) -> list[BalanceTerm]:
     """Expand covariates as MatchIt's ``get.covs.matrix`` does for balance.
 
@@ -92,7 +99,7 @@ def expand_terms(covariates: pd.DataFrame) -> list[BalanceTerm]:
                 )
             terms.append(BalanceTerm(name, name, None, values))
         elif kind == "bool":
-            values = series.map(bool).to_numpy(dtype=np.float64)
+            values = _logical_values(series)
             terms.append(BalanceTerm(f"{name}TRUE", name, "TRUE", values))
         else:
             codes, uniques = pd.factorize(series, sort=False)
