@@ -246,7 +246,12 @@ class SortedTerm:
 
     @classmethod
     def of(cls, x: np.ndarray, treat: np.ndarray) -> "SortedTerm":
-        treated, control = np.sort(x[treat]), np.sort(x[~treat])
+        return cls.of_groups(x[treat], x[~treat])
+
+    @classmethod
+    def of_groups(cls, x1: np.ndarray, x0: np.ndarray) -> "SortedTerm":
+        """From the treated values ``x1`` and the control values ``x0``."""
+        treated, control = np.sort(x1), np.sort(x0)
         # two sorted runs: the stable sort (timsort) merges them in linear time
         merged = np.sort(np.concatenate([treated, control]), kind="stable")
         grid = merged[np.append(np.diff(merged) != 0, True)]
@@ -279,10 +284,19 @@ def ecdf_stats(
     means unit weights. The groups are sorted separately and the eCDFs read off by binary
     search, so only the units with positive weight are ever arg-sorted.
     """
-    sorted_term = SortedTerm.of(x, treat) if sorted_term is None else sorted_term
+    x1, x0 = x[treat], x[~treat]
+    w1, w0 = (None, None) if w is None else (w[treat], w[~treat])
+    return group_ecdf_stats(x1, x0, w1, w0, sorted_term)
+
+
+def group_ecdf_stats(x1: np.ndarray, x0: np.ndarray, w1: np.ndarray | None,
+                     w0: np.ndarray | None, sorted_term: SortedTerm | None = None
+                     ) -> tuple[float, float]:
+    """``ecdf_stats`` with the groups given apart: values ``x1``, ``x0``, weights or None."""
+    sorted_term = SortedTerm.of_groups(x1, x0) if sorted_term is None else sorted_term
     grid = sorted_term.grid
-    f1 = _group_cdf(x[treat], None if w is None else w[treat], grid, sorted_term.treated)
-    f0 = _group_cdf(x[~treat], None if w is None else w[~treat], grid, sorted_term.control)
+    f1 = _group_cdf(x1, w1, grid, sorted_term.treated)
+    f0 = _group_cdf(x0, w0, grid, sorted_term.control)
     diffs = np.abs(f1 - f0)
     return float(r_sum(diffs) / diffs.shape[0]), float(diffs.max())
 
@@ -348,10 +362,8 @@ def term_balance(
     elif not too_small:
         with np.errstate(invalid="ignore", divide="ignore"):
             stats["var_ratio"] = float(group_variance(x1, g1, False) / group_variance(x0, g0, False))
-        treat = np.zeros(x.shape[0], dtype=bool)
-        treat[:n1] = True
-        weights = None if g1.values is None else np.concatenate([g1.values, g0.values])
-        stats["ecdf_mean"], stats["ecdf_max"] = ecdf_stats(x, treat, weights, sorted_term)
+        stats["ecdf_mean"], stats["ecdf_max"] = group_ecdf_stats(
+            x1, x0, g1.values, g0.values, sorted_term)
     return stats
 
 
@@ -573,9 +585,7 @@ def _term_row(term: BalanceTerm, layout: Layout, s_d_denom: str, binary: str) ->
     xp, n1 = term.values, layout.n1
     is_binary = term.level is not None or bool(np.all((xp == 0) | (xp == 1)))
     std = 1.0 if (is_binary and binary == "raw") else sd_denominator(xp, layout, is_binary, s_d_denom)
-    treated_first = np.zeros(xp.shape[0], dtype=bool)
-    treated_first[:n1] = True
-    order = None if is_binary else SortedTerm.of(xp, treated_first)
+    order = None if is_binary else SortedTerm.of_groups(xp[:n1], xp[n1:])
     before = term_balance(xp, n1, layout.before, std, is_binary, sorted_term=order)
     pair_raw = pair_distance(xp, layout.pairs)
     after = term_balance(xp, n1, layout.after, std, is_binary, pair_raw, order)
