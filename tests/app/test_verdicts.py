@@ -129,3 +129,16 @@ def test_a_change_may_set_its_own_balance_threshold():
     assert judge(DOWN, evidence, VerdictRules()).kind is VerdictKind.NOT_TESTABLE
     assert judge(tolerant, evidence, VerdictRules()).kind is VerdictKind.CONFIRMED
     assert judge(tolerant, ev(-0.2, -0.3, -0.15, smd=0.21), VerdictRules()).kind is VerdictKind.NOT_TESTABLE
+
+
+
+def test_a_change_with_its_own_threshold_says_so_in_the_document():
+    from tiltak.evaluation.document import verdict_entry
+    from tiltak.evaluation.model_view import ModelView
+
+    model = ModelView.from_mapping({"id": "m", "title": "M", "nodes": [{"id": "health", "level": "outcome", "title": "H"}]})
+    tolerant = ChangeSpec("hscl_down", "decrease", 0.10, node="health", outcome="hscl10_change_6m", balance_threshold=0.2)
+    entry = verdict_entry(model, judge(tolerant, ev(-0.2, -0.3, -0.15, smd=0.15)), None, 5)
+    assert entry["verdict"] == "confirmed"
+    assert entry["reasons"][-1]["code"] == "own_threshold"
+    assert "0.150 against 0.20" in entry["reasons"][-1]["text"]["en"]

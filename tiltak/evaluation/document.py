@@ -84,11 +84,15 @@ def verdict_entry(model: ModelView, verdict: Verdict, outcome: OutcomeSpec | Non
                     "n_treated_matched": publish_count(ev.n_treated_matched, min_count),
                     "n_control_matched": publish_count(ev.n_control_matched, min_count),
                     "max_abs_smd": ev.max_abs_smd}
+    reasons = [_reason(r, unit, min_count) for r in verdict.reasons]
+    own = getattr(spec, "balance_threshold", None)
+    if own is not None and ev is not None and ev.max_abs_smd is not None and verdict.kind.value != "not_testable":
+        reasons.append(_reason(Reason("own_threshold", (("max_abs_smd", ev.max_abs_smd), ("threshold", own))), unit))
     return {
         "change": spec.id, "node": spec.node, "node_title": node.title if node else {"nb": spec.node, "en": spec.node},
         "outcome": spec.outcome, "outcome_title": outcome.title if outcome else None, "indicator": spec.indicator,
         "direction": spec.direction, "min_change": spec.min_change, "unit": unit,
-        "verdict": verdict.kind.value, "reasons": [_reason(r, unit, min_count) for r in verdict.reasons],
+        "verdict": verdict.kind.value, "reasons": reasons,
         "sensitivity": [_reason(r, unit, min_count) for r in verdict.sensitivity],
         "gamma": verdict.gamma, "e_value": verdict.e_value, "period": verdict.period, "estimate": estimate,
     }

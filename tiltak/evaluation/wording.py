@@ -43,6 +43,10 @@ REASONS: dict[str, dict[str, str]] = {
         "en": "Monitoring (not an effect estimate): observed {observed} in {period} against the expected {expected}.",
         "nb": "Overvåking (ikke et effektestimat): observert {observed} i {period} mot forventet {expected}.",
     },
+    "own_threshold": {
+        "en": "This change sets its own balance threshold in the model: largest |SMD| after matching {max_abs_smd} against {threshold}.",
+        "nb": "Denne endringen har egen balanseterskel i modellen: største |SMD| etter matching {max_abs_smd} mot {threshold}.",
+    },
     "no_estimate": {
         "en": "No estimate for outcome {outcome}: no data, or the evaluation design does not test it.",
         "nb": "Ingen estimat for utfallet {outcome}: mangler data, eller evalueringsdesignet tester det ikke.",
