@@ -36,7 +36,11 @@ STAT_NAMES = ("mean_treated", "mean_control", "smd", "var_ratio", "ecdf_mean", "
 
 @dataclass(frozen=True)
 class BalanceTerm:
-    """One row of the balance table: a numeric covariate or one level of a factor."""
+    """One row of the balance table: a numeric covariate or one level of a factor.
+
+    ``values`` are float64 for numeric covariates and bool (1 byte a unit, not 8) for
+    logical columns and factor levels; sums of bools are exact, like sums of 0/1 floats.
+    """
 
     term: str
     variable: str
@@ -69,17 +73,18 @@ def _factor_levels(series: pd.Series) -> list:
 
 
 def _logical_values(series: pd.Series) -> np.ndarray:
-    """A logical column as 0/1 floats (a vectorised cast for bool dtypes, else ``bool()``)."""
+    """A logical column as a bool array (a vectorised cast for bool dtypes, else ``bool()``)."""
     if pd.api.types.is_bool_dtype(series.dtype):
-        return series.to_numpy(dtype=np.float64)
-    return series.map(bool).to_numpy(dtype=np.float64)
+        return series.to_numpy(dtype=bool)
+    return series.map(bool).to_numpy(dtype=bool)
 
 
 def expand_terms(covariates: pd.DataFrame) -> list[BalanceTerm]:
     """Expand covariates as MatchIt's ``get.covs.matrix`` does for balance.
 
     Numeric columns stay; logical columns give one 0/1 row ``<name>TRUE``; factor and text
-    columns give one 0/1 row per level (all levels, no reference dropped), ``<name><level>``.
+    columns give one 0/1 row per level (all levels, no reference dropped), ``<name><level>``
+    (those 0/1 rows as bool arrays).
     """
     from estimation.design import MissingValuesError
 
@@ -105,7 +110,7 @@ def expand_terms(covariates: pd.DataFrame) -> list[BalanceTerm]:
             codes, uniques = pd.factorize(series, sort=False)
             position = {level: k for k, level in enumerate(uniques)}
             for level in _factor_levels(series):
-                values = (codes == position[level]).astype(np.float64)
+                values = codes == position[level]
                 terms.append(BalanceTerm(f"{name}{level}", name, str(level), values))
     return terms
 
@@ -232,7 +237,7 @@ def sd_denominator(x: np.ndarray, layout: "Layout", binary: bool, s_d_denom: str
     with np.errstate(invalid="ignore"):
         std = float(np.sqrt(var))
     if not np.isfinite(std) or std < _SQRT_EPS:
-        std = _pooled_sd(x[layout.inverse], layout.treat, binary)
+        std = _pooled_sd(x[layout.inverse].astype(np.float64), layout.treat, binary)
     return std
 
 
@@ -321,6 +326,8 @@ def pair_distance(x: np.ndarray, pairs: tuple[np.ndarray, np.ndarray] | None) ->
     """Mean absolute treated-control difference over the pairs (``pair_positions``)."""
     if pairs is None:
         return float("nan")
+    if x.dtype == bool:  # |a - b| of 0/1 values; the mean of bools sums exactly, as of 0/1 floats
+        return float(np.mean(x[pairs[0]] != x[pairs[1]]))
     return float(np.mean(np.abs(x[pairs[0]] - x[pairs[1]])))
 
 
