@@ -105,6 +105,7 @@ class RunResult:
     last_month: str | None
     computed: list[tuple[str, str, str, str]] = dc_field(default_factory=list)  # model, indicator, period, reason
     findings: list = dc_field(default_factory=list)
+    removed: list[tuple[str, str, str]] = dc_field(default_factory=list)  # model, indicator, period
 
     @property
     def noop(self) -> bool:
@@ -241,6 +242,27 @@ def plan_work(con, models: Sequence[MonitoredModel], last_month: int, span: Peri
     return work
 
 
+def stale_periods(con, models: Sequence[MonitoredModel], last_month: int) -> list[tuple[str, str, str]]:
+    """Stored (model, indicator, period) after the last complete month whose input data has changed.
+
+    The data behind them is gone (e.g. a new extract covers fewer months), so they are removed
+    rather than shown as if current.
+    """
+    from monitoring.sqlcompile import last_index
+
+    fingerprints = table_fingerprints(con)
+    specs = {(m.id, spec.id): spec for m in models for spec in m.specs}
+    ends = end_dates(last_month)
+    stale = []
+    for model_id, indicator_id, period, index, grain, ihash in con.execute(
+            "SELECT model_id, indicator_id, period, period_index, grain, input_hash FROM monitoring_periods "
+            "ORDER BY model_id, indicator_id, period_index").fetchall():
+        spec = specs.get((model_id, indicator_id))
+        if spec is not None and index > last_index(ends[grain], grain) and ihash != input_hash(spec, fingerprints):
+            stale.append((model_id, indicator_id, period))
+    return stale
+
+
 def compute(con, work: list[Work], last_month: int, progress: Callable[[int, int], None] | None = None):
     """Run the SQL for the planned work; returns [(work, rows)] with rows for all periods."""
     from monitoring.sqlcompile import compile_plan, execute_plan, index_of_date
@@ -304,8 +326,8 @@ def _frames(done: list, run_id: int, load_id: int | None):
 
 
 def write_run(store, done: list, findings: list, models: Sequence[MonitoredModel], last_month: int,
-              started: dt.datetime) -> int:
-    """Store a run in one transaction; returns its id."""
+              started: dt.datetime, stale: Sequence[tuple[str, str, str]] = ()) -> int:
+    """Store a run in one transaction, removing ``stale`` periods; returns its id."""
     from monitoring.sqlcompile import period_label
 
     con = store.connect()
@@ -325,6 +347,9 @@ def write_run(store, done: list, findings: list, models: Sequence[MonitoredModel
             con.execute(f"INSERT INTO {table} ({cols}) SELECT {select} FROM _run_frame")
             con.unregister("_run_frame")
         con.unregister("_run_periods")
+        for table in ("monitoring_values", "monitoring_periods") if stale else ():
+            con.executemany(f"DELETE FROM {table} WHERE model_id = ? AND indicator_id = ? AND period = ?",
+                            [list(key) for key in stale])
         for f in findings:
             con.execute("INSERT INTO monitoring_quality VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [run_id, f.model_id, f.check_id, f.severity, f.indicator_id, f.period, f.subject, f.value, f.message])
@@ -409,10 +434,11 @@ def _run(store, models, span, as_of, started, progress) -> RunResult:
     if last is None:
         raise RunInputError(f"{store.path}: the person_month panel is empty; load register extracts first")
     work = plan_work(con, models, last, span)
-    if not work:
+    stale = stale_periods(con, models, last)
+    if not work and not stale:
         return RunResult(None, period_label(last, "month"))
-    done = compute(con, work, last, progress)
+    done = compute(con, work, last, progress) if work else []
     findings = quality_findings(con, done, started.date())
-    run_id = write_run(store, done, findings, models, last, started)
+    run_id = write_run(store, done, findings, models, last, started, stale)
     computed = [(w.model.id, w.spec.id, period_label(p, w.spec.grain), r) for w, _ in done for p, r in sorted(w.periods.items())]
-    return RunResult(run_id, period_label(last, "month"), computed, findings)
+    return RunResult(run_id, period_label(last, "month"), computed, findings, stale)

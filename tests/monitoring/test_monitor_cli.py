@@ -196,6 +196,20 @@ def test_run_of_periods_after_the_data_says_nothing_was_computed(computed):
     assert result.stdout.startswith("Nothing to do: the periods asked for start after the last complete month")
 
 
+def test_values_after_the_end_of_replaced_data_are_removed_not_shown(computed, tmp_path):
+    db = tmp_path / "shrunk.duckdb"
+    shutil.copy(computed, db)
+    assert tiltak("synth", "--db", str(db), "--scale", "0.1", "--months", "6", "--quiet").returncode == 0
+    result = tiltak("monitor", "run", VV, "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    assert "stored indicator periods after 2012-06: the data behind them is no longer in the store" in result.stdout
+    shown = tiltak("monitor", "show", VV, "--db", str(db), "--format", "csv")
+    periods = {row["period"] for row in csv.DictReader(io.StringIO(shown.stdout))}
+    assert "2012-06" in periods and not any(p.startswith("2013") for p in periods)
+    again = tiltak("monitor", "run", VV, "--db", str(db))
+    assert again.stdout.startswith("Nothing to do: every value is up to date")
+
+
 @pytest.mark.parametrize("wait", ["nan", "inf", "-1"])
 def test_run_refuses_a_wait_that_is_not_a_finite_number_of_seconds(computed, wait):
     result = tiltak("monitor", "run", VV, "--db", str(computed), "--wait", wait)

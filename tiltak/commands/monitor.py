@@ -146,7 +146,14 @@ def _summary(result, span=None) -> str:
     why = ", ".join(f"{reason}: {n}" for reason, n in sorted(reasons.items()))
     indicators = len({(m, i) for m, i, _p, _r in result.computed})
     return (f"Run {result.run_id}: computed {len(result.computed)} indicator periods of {indicators} indicators "
-            f"({why}); complete months through {result.last_month}.")
+            f"({why}); complete months through {result.last_month}.") + _removed_note(result)
+
+
+def _removed_note(result) -> str:
+    if not result.removed:
+        return ""
+    return (f"\nRemoved {len(result.removed)} stored indicator periods after {result.last_month}: "
+            "the data behind them is no longer in the store.")
 
 
 @command.command("show")
