@@ -27,7 +27,8 @@ class Issue:
     def render(self) -> str:
         """The one-line form ``file:line:col: severity RULE key.path: message``."""
         key = f" {self.path}:" if self.path else ":"
-        return f"{self.file}:{self.line}:{self.column}: {self.severity} {self.rule}{key} {self.message}"
+        where = f"{self.file}:{self.line}:{self.column}" if self.line > 0 else self.file  # whole-file issues
+        return f"{where}: {self.severity} {self.rule}{key} {self.message}"
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dictionary with the fields in their documented order."""

@@ -112,7 +112,7 @@ def test_huge_file_is_refused(cli, workdir: Path):
     path.write_text("id: mini\ndescription: '" + "x" * 5_100_000 + "'\n", encoding="utf-8")
     result = cli("validate", str(path))
     assert result.returncode == 1
-    assert "the limit is 5000000 bytes" in result.stdout
+    assert f"{path}: error LM000: file is 5100025 bytes; the limit is 5000000 bytes" in result.stdout  # no :0:0
 
 
 @pytest.mark.parametrize(
