@@ -630,7 +630,10 @@ def balance_table(
     check_choice("balance_table", "s_d_denom", s_d_denom, ("treated", "control", "pooled"))
     check_choice("balance_table", "binary", binary, ("std", "raw"))
     layout = Layout.of(sample)
-    terms = expand_terms(_select_covariates(sample, covariates).iloc[layout.perm])
+    # expanded in input order, then each 0/1 or numeric term gathered (cheaper than
+    # permuting text columns)
+    terms = [BalanceTerm(t.term, t.variable, t.level, t.values[layout.perm])
+             for t in expand_terms(_select_covariates(sample, covariates))]
     if include_distance:
         distance = np.asarray(sample.distance, dtype=np.float64)[layout.perm]
         terms.insert(0, BalanceTerm("distance", "distance", None, distance))
