@@ -572,7 +572,7 @@ class Layout:
     @classmethod
     def of(cls, sample: MatchedSample) -> "Layout":
         treat = np.asarray(sample.treat).astype(bool)
-        perm = np.argsort(~treat, kind="stable")
+        perm = np.concatenate([np.flatnonzero(treat), np.flatnonzero(~treat)])  # stable
         inverse = np.empty_like(perm)
         inverse[perm] = np.arange(perm.shape[0])
         n1, n0 = int(treat.sum()), int((~treat).sum())
