@@ -46,3 +46,12 @@ def test_exit_code_of_ctx_exit_reaches_the_shell(monkeypatch):
     with pytest.raises(SystemExit) as raised:
         cli_module.main(["exits-three"])
     assert raised.value.code == 3
+
+
+def test_a_full_disk_on_stdout_is_one_message_not_a_traceback():
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "tiltak", "schema"], stdout=full,
+                                stderr=subprocess.PIPE, text=True)
+    assert result.returncode == 2
+    assert "No space left on device" in result.stderr
+    assert "Traceback" not in result.stderr

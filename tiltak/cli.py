@@ -9,6 +9,7 @@ Command modules keep heavy imports inside their functions.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -94,6 +95,14 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
+    except BrokenPipeError:
+        # The reader went away (tiltak ... | head): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
+    except OSError as exc:
+        name = f": {exc.filename}" if exc.filename else ""
+        click.echo(f"tiltak: {exc.strerror or exc}{name}", err=True)
+        sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - re-raised below unless a user error
         if isinstance(exc, _user_error_types()):
             sys.exit(report_user_error(exc))
