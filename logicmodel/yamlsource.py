@@ -219,6 +219,8 @@ def _events(text: str, file: str) -> Iterator[yaml.Event]:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         detail = exc.problem or exc.context or "malformed YAML"
+        if "nesting depth" in detail:  # PyYAML >= 6.0.4 has a depth limit of its own
+            raise YamlLimitError(file, line, col, f"nesting deeper than {MAX_DEPTH} levels") from None
         context = f" ({exc.context})" if exc.context and exc.problem else ""
         raise YamlSyntaxError(file, line, col, f"invalid YAML: {detail}{context}") from None
     except yaml.YAMLError as exc:
