@@ -177,8 +177,6 @@ def restrict(sample: Any, keep: Any) -> Any:
     its treated unit with the remaining controls. Weights and subclasses are recomputed
     with MatchIt's definitions.
     """
-    import dataclasses
-
     import numpy as np
     from estimation.matching import matching_weights, pair_subclass
 
