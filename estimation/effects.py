@@ -6,12 +6,20 @@ squares of the outcome on treatment and covariates, like ``lm(y ~ treat + x, wei
 weights)`` on MatchIt's matched data), with standard errors
 
 * ``"cluster"``: CR1 clustered on the matched pair or subclass (sandwich::vcovCL, HC1 type);
-* ``"robust"``: HC1 heteroskedasticity-robust, each unit its own cluster;
+* ``"robust"``: HC1 heteroskedasticity-robust, each unit its own cluster (after matching with
+  replacement a reused control's rows form one cluster: the unit, not the row, is
+  independent);
 * ``"abadie_imbens"``: Abadie and Imbens (2006) for the matching estimator (difference in
   means only), the right choice when controls are reused (matching with replacement).
 
+``cluster`` may also be a list of dimensions (per-unit id arrays or the string "subclass"
+for the matched sets): multi-way clustering (Cameron, Gelbach and Miller 2011), for
+instance ``cluster=[person_ids, "subclass"]`` after risk-set matching, where the same
+person is a control in several trials.
+
 ``se_type="auto"`` picks the cluster SE for matching without replacement and the
-Abadie-Imbens SE with replacement (robust HC1 for a regression with replacement). Intervals
+Abadie-Imbens SE with replacement (two-way on matched sets and units for a regression with
+replacement). Intervals
 and p-values use the normal distribution. For binary outcomes the risk difference comes
 with the risk ratio and the odds ratio (delta method on the log scale, from the cluster- or
 heteroskedasticity-robust covariance of the two weighted proportions).
@@ -40,7 +48,8 @@ from estimation.variance import (
 SE_TYPES = ("auto", "cluster", "robust", "abadie_imbens")
 SE_LABELS = {
     "cluster": "cluster-robust CR1 on matched pairs/subclasses",
-    "robust": "heteroskedasticity-robust HC1",
+    "multiway": "multi-way cluster-robust CR1 (Cameron, Gelbach and Miller 2011)",
+    "robust": "heteroskedasticity-robust HC1 (each unit independent)",
     "abadie_imbens": "Abadie-Imbens (2006) for matching estimators",
 }
 ASSUMPTIONS = (
@@ -81,6 +90,7 @@ class EffectEstimate:
     assumptions: tuple[str, ...] = ASSUMPTIONS
     notes: tuple[str, ...] = ()
     ratios: tuple["EffectEstimate", ...] = field(default_factory=tuple)
+    cluster_counts: tuple[int, ...] = ()
 
     def to_dict(self) -> dict:
         """Plain values for JSON (ratios nested as a list of dicts)."""
@@ -88,6 +98,7 @@ class EffectEstimate:
                 "n_control", "method", "se_type", "estimand", "scale", "outcome", "alpha",
                 "n_clusters", "ess_control")
         out = {k: _json_value(getattr(self, k)) for k in keys}
+        out["cluster_counts"] = list(self.cluster_counts)
         out["assumptions"] = list(self.assumptions)
         out["notes"] = list(self.notes)
         out["ratios"] = [r.to_dict() for r in self.ratios]
@@ -119,14 +130,20 @@ class EffectEstimate:
         notes = (
             f"Estimand: {self.estimand}, the average effect of the measure on those who took "
             f"part, for outcome '{self.outcome}'; {what}.",
-            f"Standard error: {SE_LABELS.get(self.se_type, self.se_type)}"
-            + (f" ({self.n_clusters} clusters)" if self.se_type == "cluster" else "")
-            + "; normal-based intervals and two-sided p-values.",
+            f"Standard error: {self._se_label()}; normal-based intervals and two-sided "
+            "p-values.",
             *(f"Assumption: {a}" for a in self.assumptions),
             *self.notes,
         )
         return Summary(f"Effect on '{self.outcome}' ({self.estimand})",
                        (("Estimates", self.frame()), ("Matched sample", sizes)), notes)
+
+    def _se_label(self) -> str:
+        if self.se_type == "cluster" and len(self.cluster_counts) > 1:
+            sizes = " x ".join(str(g) for g in self.cluster_counts)
+            return f"{SE_LABELS['multiway']} ({sizes} clusters)"
+        label = SE_LABELS.get(self.se_type, self.se_type)
+        return label + (f" ({self.n_clusters} clusters)" if self.se_type == "cluster" else "")
 
     def as_text(self) -> str:
         return self.summary().as_text()
@@ -243,30 +260,78 @@ def _resolve_se_type(se_type: str, cluster, method: str, replace: bool) -> str:
     return se_type
 
 
+CLUSTER_EXPECTED = ("'subclass', None, an array of cluster ids (one per unit) or a list of "
+                    "such dimensions for multi-way clustering")
+
+
 def _check_cluster_name(cluster: str) -> None:
     if cluster != "subclass":
-        raise InvalidParameterError(
-            "estimate_att", "cluster", "'subclass', None or an array of cluster ids", cluster
+        raise InvalidParameterError("estimate_att", "cluster", CLUSTER_EXPECTED, cluster)
+
+
+def is_multiway(cluster) -> bool:
+    """A list or tuple of dimensions: some item is "subclass" or a 1-d array of ids (a flat
+    list of scalar ids is one dimension)."""
+    if not isinstance(cluster, (list, tuple)) or not cluster:
+        return False
+    return any((isinstance(c, str) and c == "subclass") or
+               (not isinstance(c, str) and np.ndim(c) == 1) for c in cluster)
+
+
+def _unit_ids(sample: MatchedSample, ids, what: str = "'cluster'") -> np.ndarray:
+    """Codes 0..G-1 of one cluster id per unit (validated)."""
+    series = pd.Series(np.asarray(ids, dtype=object))
+    if series.shape[0] != sample.n or series.isna().any():
+        raise InvalidInputError(
+            f"estimate_att: {what} must give one non-missing id per unit ({sample.n}); "
+            f"got {series.shape[0]} values with {int(series.isna().sum())} missing."
         )
+    return pd.factorize(series)[0]
 
 
-def _clusters(sample: MatchedSample, cluster, matched: np.ndarray) -> np.ndarray:
+def _subclass_rows(sample: MatchedSample, units: np.ndarray, pairs) -> np.ndarray:
+    """The matched set of each regression row (the stacked pair with replacement)."""
+    if pairs is not None:
+        return pairs
+    ids = np.asarray(sample.subclass)[units]
+    if (ids < 0).any():
+        raise InvalidInputError(
+            "estimate_att: some matched units have no subclass and the match matrix does "
+            "not show controls reused; pass cluster ids or use se_type='robust'."
+        )
+    return ids
+
+
+def _dimension(sample: MatchedSample, item, units: np.ndarray, pairs) -> np.ndarray:
+    if isinstance(item, str):
+        _check_cluster_name(item)
+        return _subclass_rows(sample, units, pairs)
+    if np.ndim(item) != 1:
+        raise InvalidParameterError("estimate_att", "cluster", CLUSTER_EXPECTED, item)
+    return _unit_ids(sample, item)[units]
+
+
+def cluster_dimensions(sample: MatchedSample, cluster, kind: str, units: np.ndarray,
+                       pairs) -> list[np.ndarray] | None:
+    """Cluster ids per regression row, one array per dimension (None: HC1 on rows).
+
+    * ``robust``: every unit its own cluster. Without replacement the rows are the units
+      (plain HC1); with replacement a reused control's rows are summed (one-way on units).
+    * ``cluster="subclass"``: the matched sets; with replacement two-way on matched sets and
+      units (MatchIt's advice for ``get_matches()``).
+    * an array of ids per unit: one-way on those ids; a list of dimensions: multi-way.
+    """
+    if kind == "robust" or cluster is None:
+        return None if pairs is None else [units]
+    if is_multiway(cluster):
+        return [_dimension(sample, item, units, pairs) for item in cluster]
     if isinstance(cluster, str):
         _check_cluster_name(cluster)
-        ids = np.asarray(sample.subclass)[matched]
-        if (ids < 0).any():
-            raise InvalidInputError(
-                "estimate_att: some matched units have no subclass and the match matrix does "
-                "not show controls reused; pass cluster ids or use se_type='robust'."
-            )
-        return ids
-    ids = pd.Series(np.asarray(cluster, dtype=object))
-    if ids.shape[0] != sample.n or ids.isna().any():
-        raise InvalidInputError(
-            f"estimate_att: 'cluster' must give one non-missing id per unit ({sample.n}); "
-            f"got {ids.shape[0]} values with {int(ids.isna().sum())} missing."
-        )
-    return pd.factorize(ids)[0][matched]
+        rows = _subclass_rows(sample, units, pairs)
+        return [rows] if pairs is None else [rows, units]
+    if isinstance(cluster, (int, float, bool)) or np.ndim(cluster) != 1:
+        raise InvalidParameterError("estimate_att", "cluster", CLUSTER_EXPECTED, cluster)
+    return [_unit_ids(sample, cluster)[units]]
 
 
 def _design(sample: MatchedSample, covariates, matched: np.ndarray):
@@ -328,7 +393,9 @@ def estimate_att(
         for the regression-adjusted estimate.
     binary : None detects a 0/1 outcome; True also reports the risk ratio and odds ratio.
     se_type : "auto", "cluster", "robust" or "abadie_imbens" (see the module docstring).
-    cluster : "subclass" (pairs/subclasses of the matching), None, or one cluster id per unit.
+    cluster : "subclass" (pairs/subclasses of the matching), None, one cluster id per unit,
+        or a list of such dimensions (arrays or "subclass") for multi-way clustering, e.g.
+        ``[person_ids, "subclass"]``.
     alpha : 1 - confidence level of the interval.
     variance_matches : J, the number of same-group neighbours used by the Abadie-Imbens
         conditional-variance estimate.
@@ -351,18 +418,20 @@ def estimate_att(
     X, position, method = _design(sample, covariates, matched)
     replace = uses_replacement(sample)
     kind = _resolve_se_type(se_type, cluster, method, replace)
-    estimate, se, n_clusters = _difference(sample, (X, position), y, w, matched, kind,
-                                           cluster, variance_matches, replace)
+    estimate, se, counts = _difference(sample, (X, position), y, w, matched, kind,
+                                       cluster, variance_matches, replace)
     low, high, p = normal_inference(estimate, se, alpha)
-    notes = _notes(y, matched, kind, method, is_binary, replace)
+    notes = _notes(y, matched, kind, method, is_binary, replace, counts,
+                   isinstance(cluster, str))
     ratios = (_ratio_estimates(sample, y, w, matched, cluster, kind, alpha, replace)
               if is_binary else ())
     if is_binary and not ratios:
         notes += ("Risk and odds ratios are undefined: a proportion is 0 or 1.",)
     return EffectEstimate(
         estimate, se, low, high, p, n_t, n_c, method, kind, sample.estimand,
-        "risk_difference" if is_binary else "difference", name, float(alpha), n_clusters,
-        _ess(w[~treat & matched]), ASSUMPTIONS, notes, tuple(ratios),
+        "risk_difference" if is_binary else "difference", name, float(alpha),
+        counts[0] if counts else None, _ess(w[~treat & matched]), ASSUMPTIONS, notes,
+        tuple(ratios), counts,
     )
 
 
@@ -385,17 +454,6 @@ def _rows(sample: MatchedSample, w: np.ndarray, matched: np.ndarray, replace: bo
     return units, weights, pairs
 
 
-def _cluster_ids(sample, cluster, units, pairs, matched):
-    """Cluster ids per regression row: subclasses; matched sets and units (two-way, when
-    controls are reused); or the user's ids."""
-    if pairs is None:
-        return _clusters(sample, cluster, matched)
-    if isinstance(cluster, str):
-        _check_cluster_name(cluster)
-        return [pairs, units]
-    return _clusters(sample, cluster, np.ones(sample.n, bool))[units]
-
-
 def _difference(sample, X, y, w, matched, kind, cluster, J, replace: bool):
     """(estimate, standard error, clusters) of the treatment coefficient."""
     units, weights, pairs = _rows(sample, w, matched, replace)
@@ -416,14 +474,23 @@ def _difference(sample, X, y, w, matched, kind, cluster, J, replace: bool):
             pool, J,
         )
         return estimate, float(np.sqrt(var)), None
-    clusters = _cluster_ids(sample, cluster, units, pairs, matched) if kind == "cluster" else None
-    vcov, n_clusters = sandwich_vcov(fit, clusters)
-    return estimate, float(np.sqrt(max(vcov[position, position], 0.0))), (
-        n_clusters if kind == "cluster" else None
-    )
+    dimensions = cluster_dimensions(sample, cluster, kind, units, pairs)
+    vcov, _ = sandwich_vcov(fit, dimensions)
+    variance = float(vcov[position, position])
+    if variance < 0:  # multi-way inclusion-exclusion can go negative: the largest one-way
+        variance = max(float(sandwich_vcov(fit, [d])[0][position, position])
+                       for d in dimensions)
+    return estimate, float(np.sqrt(variance)), _cluster_counts(dimensions, kind)
 
 
-def _notes(y, matched, kind, method, is_binary, replace) -> tuple[str, ...]:
+def _cluster_counts(dimensions, kind: str) -> tuple[int, ...]:
+    if kind != "cluster" or dimensions is None:
+        return ()
+    return tuple(int(np.unique(d).size) for d in dimensions)
+
+
+def _notes(y, matched, kind, method, is_binary, replace, counts,
+           multiway_default: bool) -> tuple[str, ...]:
     notes: list[str] = []
     values = y[matched]
     if values.size and values.min() == values.max():
@@ -432,9 +499,12 @@ def _notes(y, matched, kind, method, is_binary, replace) -> tuple[str, ...]:
     if replace and kind != "abadie_imbens":
         notes.append("Controls are reused (matching with replacement): the estimate is fitted on "
                      "one row per unit per matched set (MatchIt's get_matches)"
-                     + ("; standard errors clustered two-way on matched sets and units."
+                     + (("; standard errors clustered two-way on matched sets and units."
+                         if len(counts) == 2 and multiway_default else
+                         f"; standard errors clustered on {len(counts)} dimension(s).")
                         if kind == "cluster" else
-                        "; the HC1 standard error ignores the reuse of controls."))
+                        "; the HC1 standard error is clustered on the unit, so the rows of a "
+                        "reused control count as one independent unit."))
     if is_binary and method == "regression":
         notes.append("Risk and odds ratios come from the weighted proportions (not adjusted "
                      "for covariates).")
@@ -458,9 +528,9 @@ def _ratio_estimates(sample, y, w, matched, cluster, kind, alpha,
     if not (0 < p1 < 1 and 0 < p0 < 1):
         return []
     ratio_kind = "robust" if kind == "robust" or cluster is None else "cluster"
-    clusters = (_cluster_ids(sample, cluster, units, pairs, matched)
-                if ratio_kind == "cluster" else None)
-    vcov, n_clusters = sandwich_vcov(fit, clusters)
+    dimensions = cluster_dimensions(sample, cluster, ratio_kind, units, pairs)
+    vcov, _ = sandwich_vcov(fit, dimensions)
+    counts = _cluster_counts(dimensions, ratio_kind)
     out = []
     for scale, log_ratio, grad in (
         ("risk_ratio", math.log(p1 / p0), np.array([1 / p1, -1 / p0])),
@@ -473,8 +543,9 @@ def _ratio_estimates(sample, y, w, matched, cluster, kind, alpha,
             math.exp(log_ratio), se, math.exp(low), math.exp(high), p,
             int((treat & matched).sum()), int((~treat & matched).sum()),
             "difference_in_means", ratio_kind, sample.estimand, scale, "", float(alpha),
-            n_clusters if ratio_kind == "cluster" else None, float("nan"), ASSUMPTIONS,
+            counts[0] if counts else None, float("nan"), ASSUMPTIONS,
             ("std_error is that of the log ratio; the interval is exp(log ratio +- z se).",),
+            (), counts,
         ))
     return out
 

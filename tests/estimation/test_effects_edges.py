@@ -109,7 +109,7 @@ def test_custom_clusters_and_robust():
         ({"covariates": ["x", "age"]}, None, "unknown covariate\\(s\\) 'age'; expected names "
                                              "among 'x', 'g'"),
         ({"cluster": "centre"}, None, "The 'cluster' parameter of estimate_att must be "
-                                      "'subclass', None or an array"),
+                                      "'subclass', None, an array of cluster ids"),
         ({"cluster": [1, 2]}, None, "'cluster' must give one non-missing id per unit \\(70\\)"),
     ],
 )
@@ -149,7 +149,7 @@ def test_replacement_uses_abadie_imbens_or_two_way_clusters():
     regression = estimate_att(reused, y, covariates=["x"])
     assert regression.se_type == "cluster" and any("two-way" in n for n in regression.notes)
     robust = estimate_att(reused, y, covariates=["x"], se_type="robust")
-    assert any("ignores the reuse" in n for n in robust.notes)
+    assert any("clustered on the unit" in n for n in robust.notes)
 
 
 def test_unmatched_subclass_without_reuse_is_an_error():
