@@ -41,6 +41,8 @@ _LAZY: dict[str, str] = {
     "e_value": "sensitivity",
     "MinimumDetectableEffect": "power",
     "minimum_detectable_effect": "power",
+    "aalen_johansen": "incidence",
+    "CumulativeIncidence": "incidence",
     "love_plot_svg": "plots",
     "overlap_plot_svg": "plots",
 }

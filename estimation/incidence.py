@@ -1,0 +1,442 @@
+"""Cumulative incidence with competing risks: the weighted Aalen-Johansen estimator.
+
+``aalen_johansen`` estimates the probability of having had an event of one cause by time t
+when other causes compete (a person who left by another route can no longer have it) and
+follow-up may be cut short (right censoring), with arbitrary non-negative case weights that
+may change over a unit's follow-up (censoring weights). It is R's
+``survfit(Surv(entry, time, state) ~ 1, id = unit, weights = w)`` for a competing-risks
+state space, computed in closed form:
+
+    S(t)  = prod_{u <= t} (1 - dA(u)),         dA(u)  = D(u) / Y(u)        (all causes)
+    F(t)  = sum_{u <= t} S(u-) dA_c(u),        dA_c(u) = D_c(u) / Y(u)     (the cause)
+
+with Y(u) the weighted number at risk (rows with entry < u <= time) and D, D_c the weighted
+numbers of events at u. Tied times are handled exactly as survfit does (all events at a time
+together; a row censored at u is still at risk at u): no jitter, the same answer for the
+same data.
+
+The influence function of unit i on F(h) (the derivative of F(h) with respect to a
+multiplicative perturbation of the unit's weights, survfit's ``influence.pstate`` with
+``id``) is
+
+    IF_i(h) = sum_{rows r of i} w_r sum_{u <= h, r at risk at u}
+              [ S(u-) dM_rc(u) - S(u-)/S(u) (F(h) - F(u)) dM_r(u) ] / Y(u),
+
+with dM_rc(u) = dN_rc(u) - dA_c(u) and dM_r(u) = dN_r(u) - dA(u) (dN: the row's own event
+at u). sum_i IF_i(h)^2 is survfit's robust (infinitesimal jackknife) variance; summing the
+IF within clusters first gives a cluster-robust variance, which is how
+``estimation.incidence_effect`` combines curves of several trials and groups.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from estimation.parameters import InvalidInputError, InvalidParameterError
+from estimation.summary import Summary
+
+OWNER = "aalen_johansen"
+
+
+@dataclass(frozen=True, eq=False)
+class CumulativeIncidence:
+    """A weighted Aalen-Johansen curve of one cause, with influence functions; immutable.
+
+    Attributes
+    ----------
+    cause, causes : the cause of interest and every event value seen (competing ones too).
+    times : distinct times at which an event happened or a unit's follow-up ended.
+    estimate, survival : cumulative incidence of ``cause`` and the probability of no event
+        of any cause, just after each time.
+    n_risk, n_risk_weighted : units at risk at each time (unweighted count; sum of weights).
+    n_event, n_event_weighted : events of ``cause`` at each time.
+    n_competing, n_competing_weighted : events of the other causes at each time.
+    n_censor, n_censor_weighted : follow-ups ending without event at each time.
+    horizons : the requested time points; ``at_horizons`` the estimate there (a step
+        function, right-continuous); ``std_error`` the infinitesimal-jackknife standard
+        error (units independent); ``defined`` whether the curve is known at the horizon
+        (someone was followed that long, or no one is left without an event);
+        ``n_risk_at_horizons`` units at risk at the horizon.
+    influence : (n_units, n_horizons) influence of each unit on ``at_horizons``.
+    units : the unit labels, in order of first appearance (the rows of ``influence``).
+    clusters : cluster labels per unit (from ``clusters=``), for the variance of contrasts.
+    weight_total : sum of the units' weights at the start of their follow-up.
+    """
+
+    cause: object
+    causes: tuple
+    times: np.ndarray
+    estimate: np.ndarray
+    survival: np.ndarray
+    n_risk: np.ndarray
+    n_risk_weighted: np.ndarray
+    n_event: np.ndarray
+    n_event_weighted: np.ndarray
+    n_competing: np.ndarray
+    n_competing_weighted: np.ndarray
+    n_censor: np.ndarray
+    n_censor_weighted: np.ndarray
+    horizons: np.ndarray
+    at_horizons: np.ndarray
+    std_error: np.ndarray
+    defined: np.ndarray
+    n_risk_at_horizons: np.ndarray
+    influence: np.ndarray
+    units: np.ndarray
+    clusters: Mapping[str, np.ndarray] = field(default_factory=dict)
+    weight_total: float = float("nan")
+    label: str = ""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def n_units(self) -> int:
+        return int(self.units.shape[0])
+
+    def at(self, times) -> np.ndarray:
+        """The estimate at any times (0 before the first event; the last value after)."""
+        return _step(self.times, self.estimate, np.asarray(times, dtype=np.float64))
+
+    def frame(self) -> pd.DataFrame:
+        """The curve: one row per time with the numbers at risk, events and censorings."""
+        return pd.DataFrame({
+            "time": self.times, "estimate": self.estimate, "survival": self.survival,
+            "n_risk": self.n_risk, "n_risk_weighted": self.n_risk_weighted,
+            "n_event": self.n_event, "n_event_weighted": self.n_event_weighted,
+            "n_competing": self.n_competing, "n_censor": self.n_censor,
+        })
+
+    def horizon_frame(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Estimate, standard error and normal interval (clipped to [0, 1]) at the horizons."""
+        z = _z(alpha)
+        return pd.DataFrame({
+            "estimate": self.at_horizons, "std_error": self.std_error,
+            "ci_low": np.clip(self.at_horizons - z * self.std_error, 0, 1),
+            "ci_high": np.clip(self.at_horizons + z * self.std_error, 0, 1),
+            "n_risk": self.n_risk_at_horizons, "defined": self.defined,
+        }, index=pd.Index(self.horizons, name="horizon"))
+
+    def summary(self) -> Summary:
+        what = f" ({self.label})" if self.label else ""
+        competing = [str(c) for c in self.causes if c != self.cause]
+        notes = (
+            f"Weighted Aalen-Johansen estimate of the cumulative incidence of '{self.cause}'"
+            f"{what}; competing events: {', '.join(competing) or 'none'}; follow-up that ends "
+            "without an event is censored.",
+            f"{self.n_units} units, {int(self.n_event.sum())} events of '{self.cause}', "
+            f"{int(self.n_competing.sum())} competing events.",
+            "Standard errors: infinitesimal jackknife (survfit's robust variance), units "
+            "independent; 95 % normal intervals clipped to [0, 1].",
+            *self.notes,
+        )
+        tables = (("At the horizons", self.horizon_frame()),) if self.horizons.size else ()
+        return Summary(f"Cumulative incidence of '{self.cause}'{what}",
+                       tables + (("Curve", self.frame()),), notes)
+
+    def as_text(self) -> str:
+        return self.summary().as_text()
+
+    def as_html(self) -> str:
+        return self.summary().as_html()
+
+
+def _z(alpha: float) -> float:
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(1 - alpha / 2)
+
+
+def _step(times: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
+    index = np.searchsorted(times, at, side="right")
+    padded = np.concatenate([[0.0], values])
+    return padded[index]
+
+
+# ---------------------------------------------------------------------------------------
+# input checks
+
+
+def _floats(name: str, values, n: int | None) -> np.ndarray:
+    try:
+        array = np.asarray(values, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{OWNER}: '{name}' must be numeric.") from None
+    if n is not None and array.shape[0] != n:
+        raise InvalidInputError(
+            f"{OWNER}: '{name}' has {array.shape[0]} values; expected {n} (one per row).")
+    bad = ~np.isfinite(array)
+    if bad.any():
+        raise InvalidInputError(
+            f"{OWNER}: '{name}' is missing or not finite in {int(bad.sum())} row(s).")
+    return array
+
+
+def _labels(name: str, values, n: int) -> np.ndarray:
+    array = np.asarray(values, dtype=object).ravel()
+    if array.shape[0] != n:
+        raise InvalidInputError(
+            f"{OWNER}: '{name}' has {array.shape[0]} values; expected {n} (one per row).")
+    missing = pd.isna(pd.Series(array)).to_numpy()
+    if missing.any():
+        raise InvalidInputError(f"{OWNER}: '{name}' is missing in {int(missing.sum())} row(s).")
+    return array
+
+
+@dataclass(frozen=True)
+class _Rows:
+    entry: np.ndarray  # -inf when at risk from before time 0
+    exit: np.ndarray
+    event: np.ndarray  # bool: the row ends in an event of some cause
+    cause: np.ndarray  # bool: ... of the cause of interest
+    weight: np.ndarray
+    unit: np.ndarray  # codes 0..n_units-1 in order of first appearance
+    last: np.ndarray  # bool: the unit's last row
+    labels: np.ndarray  # unit labels
+    causes: tuple
+
+
+def _rows(time, event, cause, weights, entry, unit, censored) -> _Rows:
+    exit_ = _floats("time", time, None)
+    n = exit_.shape[0]
+    if n == 0:
+        raise InvalidInputError(f"{OWNER}: no rows; expected at least one unit.")
+    codes = _labels("event", event, n)
+    is_event = ~(codes == censored)
+    if cause is None or bool(np.all(cause == censored)):
+        raise InvalidParameterError(OWNER, "cause", "an event value other than the censoring "
+                                    f"value {censored!r}", cause)
+    causes = tuple(sorted({c for c in codes[is_event]}, key=lambda c: (str(type(c)), c)))
+    w = np.ones(n) if weights is None else _floats("weights", weights, n)
+    if (w < 0).any():
+        raise InvalidInputError(
+            f"{OWNER}: 'weights' must be >= 0; {int((w < 0).sum())} row(s) are negative.")
+    start = np.full(n, -np.inf) if entry is None else _floats("entry", entry, n)
+    if entry is not None and not (start < exit_).all():
+        bad = int((start >= exit_).sum())
+        raise InvalidInputError(
+            f"{OWNER}: every row needs entry < time (the interval (entry, time]); "
+            f"{bad} row(s) have entry >= time.")
+    if unit is None:
+        ids, labels = np.arange(n), np.arange(n)
+    else:
+        ids, labels = pd.factorize(pd.Series(_labels("unit", unit, n)), sort=False)
+        labels = np.asarray(labels, dtype=object)
+    last = _check_units(ids, start, exit_, is_event, entry is None)
+    return _Rows(start, exit_, is_event, is_event & (codes == cause), w, ids, last, labels,
+                 causes)
+
+
+def _check_units(ids, start, exit_, is_event, no_entry: bool) -> np.ndarray:
+    """Rows of a unit must not overlap and only the last may end in an event."""
+    order = np.lexsort((exit_, ids))
+    same = ids[order][1:] == ids[order][:-1]
+    last = np.ones(ids.shape[0], dtype=bool)
+    last[order[:-1][same]] = False
+    if not same.any():
+        return last
+    if no_entry:
+        raise InvalidInputError(
+            f"{OWNER}: a unit has several rows but no 'entry' was given; give the start of "
+            "each row's interval (entry, time].")
+    overlap = start[order][1:][same] < exit_[order][:-1][same]
+    if overlap.any():
+        raise InvalidInputError(
+            f"{OWNER}: {int(overlap.sum())} row(s) overlap an earlier row of the same unit; "
+            "a unit's intervals (entry, time] must not overlap.")
+    early = is_event[order][:-1][same]
+    if early.any():
+        raise InvalidInputError(
+            f"{OWNER}: {int(early.sum())} unit(s) have an event before their last row; "
+            "an event ends a unit's follow-up (competing risks are absorbing).")
+    return last
+
+
+def _horizons(horizons) -> np.ndarray:
+    if horizons is None:
+        return np.empty(0)
+    return _floats("horizons", np.atleast_1d(np.asarray(horizons, dtype=object)), None)
+
+
+# ---------------------------------------------------------------------------------------
+# the estimator
+
+
+def _suffix(values_sorted: np.ndarray) -> np.ndarray:
+    """Sums from each position to the end, accumulated from the end (small sums stay exact)."""
+    return np.concatenate([np.cumsum(values_sorted[::-1])[::-1], [0.0]])
+
+
+def _at_risk(rows: _Rows, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(count, weight) of rows with entry < t <= exit at each t."""
+    by_exit, by_entry = np.argsort(rows.exit, kind="stable"), np.argsort(rows.entry, kind="stable")
+    exit_sorted, entry_sorted = rows.exit[by_exit], rows.entry[by_entry]
+    first_exit = np.searchsorted(exit_sorted, times, side="left")  # exit >= t
+    first_entry = np.searchsorted(entry_sorted, times, side="left")  # entry >= t
+    n = rows.exit.shape[0]
+    count = (n - first_exit) - (n - first_entry)
+    weight = _suffix(rows.weight[by_exit])[first_exit] - _suffix(rows.weight[by_entry])[first_entry]
+    return count.astype(np.int64), np.where(count > 0, np.maximum(weight, 0.0), 0.0)
+
+
+def _tally(index: np.ndarray, mask: np.ndarray, weight: np.ndarray, size: int):
+    counts = np.bincount(index[mask], minlength=size).astype(np.int64)
+    weighted = np.bincount(index[mask], weights=weight[mask], minlength=size)
+    return counts, weighted
+
+
+@dataclass(frozen=True)
+class _Curve:
+    times: np.ndarray
+    y: np.ndarray  # weighted at risk
+    d_cause: np.ndarray
+    d_all: np.ndarray
+    s: np.ndarray
+    s_prev: np.ndarray
+    f: np.ndarray
+
+
+def _curve(rows: _Rows, times: np.ndarray, d_cause: np.ndarray, d_all: np.ndarray,
+           y: np.ndarray) -> _Curve:
+    positive = y > 0
+    d_a = np.divide(d_all, y, out=np.zeros_like(y), where=positive)
+    d_c = np.divide(d_cause, y, out=np.zeros_like(y), where=positive)
+    s = np.cumprod(1.0 - d_a)
+    s_prev = np.concatenate([[1.0], s[:-1]])
+    f = np.cumsum(s_prev * d_c)
+    return _Curve(times, y, d_c, d_a, s, s_prev, f)
+
+
+def _influence(rows: _Rows, curve: _Curve, horizon: float, n_units: int) -> np.ndarray:
+    """IF of every unit on F(horizon) (see the module docstring)."""
+    y, s, s_prev, f = curve.y, curve.s, curve.s_prev, curve.f
+    positive = y > 0
+    a = np.divide(s_prev, y, out=np.zeros_like(y), where=positive)
+    ratio = np.divide(s_prev, s, out=np.zeros_like(s), where=s > 0)
+    b = np.divide(ratio, y, out=np.zeros_like(y), where=positive)
+    j_h = int(np.searchsorted(curve.times, horizon, side="right"))
+    f_h = float(f[j_h - 1]) if j_h > 0 else 0.0
+    cum = [np.concatenate([[0.0], np.cumsum(v)]) for v in
+           (a * curve.d_cause, b * curve.d_all, b * f * curve.d_all)]
+    lo = np.searchsorted(curve.times, rows.entry, side="right")
+    hi = np.maximum(np.searchsorted(curve.times, np.minimum(rows.exit, horizon), side="right"), lo)
+    value = -(cum[0][hi] - cum[0][lo]) + f_h * (cum[1][hi] - cum[1][lo]) - (cum[2][hi] - cum[2][lo])
+    jumps = rows.event & (rows.exit <= horizon)
+    j = np.searchsorted(curve.times, rows.exit[jumps], side="left")
+    value[jumps] += a[j] * rows.cause[jumps] - b[j] * (f_h - f[j])
+    return np.bincount(rows.unit, weights=rows.weight * value, minlength=n_units)
+
+
+def _unit_clusters(clusters, rows: _Rows, n: int) -> Mapping[str, np.ndarray]:
+    if clusters is None:
+        return MappingProxyType({})
+    if not isinstance(clusters, Mapping):
+        raise InvalidParameterError(OWNER, "clusters", "a mapping of names to one label per row "
+                                    "(e.g. {'person': ids, 'set': subclass})", clusters)
+    first = np.full(rows.labels.shape[0], -1)
+    order = np.arange(n)[::-1]
+    first[rows.unit[order]] = order
+    out = {}
+    for name, values in clusters.items():
+        labels = _labels(f"clusters['{name}']", values, n)
+        codes = pd.factorize(pd.Series(labels), sort=False)[0]
+        if (codes != codes[first][rows.unit]).any():
+            raise InvalidInputError(
+                f"{OWNER}: clusters['{name}'] changes within a unit; a unit belongs to one "
+                "cluster.")
+        out[str(name)] = labels[first]
+    return MappingProxyType(out)
+
+
+def aalen_johansen(
+    time,
+    event,
+    *,
+    cause,
+    weights=None,
+    entry=None,
+    unit=None,
+    horizons: Sequence[float] | float | None = None,
+    clusters: Mapping[str, Sequence] | None = None,
+    censored=0,
+    label: str = "",
+) -> CumulativeIncidence:
+    """Weighted Aalen-Johansen cumulative incidence of ``cause`` with competing causes.
+
+    Parameters
+    ----------
+    time : end of each row's interval (e.g. days since the index date).
+    event : the state each row ends in: a cause, or ``censored`` (no event).
+    cause : the event value whose cumulative incidence is wanted; every other non-censored
+        value is a competing event.
+    weights : case weights per row (>= 0; default 1). Rows of one unit may carry different
+        weights (time-varying censoring weights).
+    entry : start of each row's interval (entry, time]; None: at risk from before time 0
+        (an event at time 0 counts). Needed when a unit has several rows.
+    unit : unit id per row (default: each row is a unit). The influence functions are per
+        unit, in order of first appearance.
+    horizons : time points for ``at_horizons``, ``std_error`` and ``influence``.
+    clusters : ``{name: labels per row}`` (constant within a unit), kept per unit for the
+        clustered variance of contrasts (``estimation.incidence_effect``).
+    censored : the value of ``event`` that means censored (default 0).
+    label : a name for the curve (group, trial) used in summaries.
+
+    Returns
+    -------
+    CumulativeIncidence
+
+    Examples
+    --------
+    >>> from estimation import aalen_johansen
+    >>> curve = aalen_johansen([0, 1, 1, 2, 3, 3, 4, 5], [1, 0, 1, 2, 1, 0, 2, 0],
+    ...                        cause=1, horizons=[3])
+    >>> curve.estimate.round(4).tolist()
+    [0.125, 0.25, 0.25, 0.4, 0.4, 0.4]
+    >>> round(float(curve.at_horizons[0]), 3), round(float(curve.std_error[0]), 4)
+    (0.4, 0.1817)
+    """
+    rows = _rows(time, event, cause, weights, entry, unit, censored)
+    h = _horizons(horizons)
+    ends = rows.event | rows.last
+    times = np.unique(rows.exit[ends])
+    index = np.searchsorted(times, rows.exit)
+    n_risk, y = _at_risk(rows, times)
+    n_event, d_cause = _tally(index, rows.cause, rows.weight, times.size)
+    n_all, d_all = _tally(index, rows.event, rows.weight, times.size)
+    n_censor, w_censor = _tally(index, ~rows.event & rows.last, rows.weight, times.size)
+    curve = _curve(rows, times, d_cause, d_all, y)
+    n_units = rows.labels.shape[0]
+    influence = np.column_stack([_influence(rows, curve, float(v), n_units) for v in h]) \
+        if h.size else np.empty((n_units, 0))
+    at_risk_h, _ = _at_risk(rows, h) if h.size else (np.empty(0, np.int64), None)
+    defined = (h <= times.max()) | (curve.s[-1] == 0)
+    notes = _notes(cause, rows, h, defined)
+    first = np.zeros(rows.exit.shape[0], dtype=bool)
+    first[_first_rows(rows)] = True
+    return CumulativeIncidence(
+        cause, rows.causes, times, curve.f, curve.s, n_risk, y, n_event, d_cause,
+        n_all - n_event, d_all - d_cause, n_censor, w_censor, h, _step(times, curve.f, h),
+        np.sqrt(np.sum(influence**2, axis=0)), defined, at_risk_h, influence, rows.labels,
+        _unit_clusters(clusters, rows, rows.exit.shape[0]),
+        float(rows.weight[first].sum()), label, notes,
+    )
+
+
+def _first_rows(rows: _Rows) -> np.ndarray:
+    order = np.lexsort((rows.exit, rows.unit))
+    keep = np.r_[True, rows.unit[order][1:] != rows.unit[order][:-1]]
+    return order[keep]
+
+
+def _notes(cause, rows: _Rows, h: np.ndarray, defined: np.ndarray) -> tuple[str, ...]:
+    notes = []
+    if not rows.cause.any():
+        notes.append(f"No events of '{cause}' in the data: the estimate is 0 throughout.")
+    if h.size and not defined.all():
+        late = ", ".join(f"{v:g}" for v in h[~defined])
+        notes.append(f"Follow-up ends before horizon(s) {late}: the curve is not known there "
+                     "(the value shown is the last one).")
+    return tuple(notes)
