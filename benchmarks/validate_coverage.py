@@ -5,7 +5,10 @@ nearest-neighbour matching on an estimated propensity score, estimates the ATT a
 for each design, estimator and standard error: bias, empirical SD of the estimates, mean
 standard error, and the coverage of the 95 % interval.
 
-    python benchmarks/validate_coverage.py --reps 1000 --n 800
+    python benchmarks/validate_coverage.py --reps 1000 --n 800 [--part att|trials|...]
+
+Parts: ``att`` (below), ``trials`` (cumulative incidence over target trials with persons
+reused across trials: benchmarks/validate_trials.py).
 
 The design (Abadie and Imbens 2006 style): x1, x2 ~ N(0, 1), x3 ~ Bernoulli(0.4);
 P(T = 1 | x) = logistic(-2 + 0.8 x1 - 0.5 x2 + 0.5 x3) (about 16 % treated);
@@ -115,18 +118,39 @@ def run(reps: int, n: int, seed: int, truth: float | None = None,
     return pd.DataFrame(rows)
 
 
+PARTS = ("att", "trials")
+
+
+def _print_att(args) -> None:
+    truth = true_att()
+    table = run(args.reps, args.n, args.seed, truth)
+    print(f"population ATT = {truth:.4f}; {args.reps} replications of n = {args.n}")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+
+
+def _print_trials(args) -> None:
+    import validate_trials
+
+    table = validate_trials.run(args.reps, args.seed)
+    print(f"target trials, persons reused across trials, no effect (truth 0); "
+          f"{args.reps} replications")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=1000)
     parser.add_argument("--n", type=int, default=800)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--part", choices=(*PARTS, "all"), default="all",
+                        help="att: matched ATT estimators; trials: curves over target trials "
+                             "with persons reused (validate_trials.py)")
     args = parser.parse_args()
-    start = time.perf_counter()
-    truth = true_att()
-    table = run(args.reps, args.n, args.seed, truth)
-    print(f"population ATT = {truth:.4f}; {args.reps} replications of n = {args.n}")
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    print(f"time: {time.perf_counter() - start:.1f} s")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    for part in PARTS if args.part == "all" else (args.part,):
+        start = time.perf_counter()
+        {"att": _print_att, "trials": _print_trials}[part](args)
+        print(f"time: {time.perf_counter() - start:.1f} s\n")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,9 @@ _LAZY: dict[str, str] = {
     "minimum_detectable_effect": "power",
     "aalen_johansen": "incidence",
     "CumulativeIncidence": "incidence",
+    "incidence_effect": "incidence_effects",
+    "cif_difference": "incidence_effects",
+    "IncidenceEffect": "incidence_effects",
     "love_plot_svg": "plots",
     "overlap_plot_svg": "plots",
 }

@@ -66,6 +66,7 @@ class CumulativeIncidence:
     units : the unit labels, in order of first appearance (the rows of ``influence``).
     clusters : cluster labels per unit (from ``clusters=``), for the variance of contrasts.
     weight_total : sum of the units' weights at the start of their follow-up.
+    ess : Kish's effective number of units of those weights, (sum w)^2 / sum w^2.
     """
 
     cause: object
@@ -91,6 +92,7 @@ class CumulativeIncidence:
     clusters: Mapping[str, np.ndarray] = field(default_factory=dict)
     weight_total: float = float("nan")
     label: str = ""
+    ess: float = float("nan")
     notes: tuple[str, ...] = ()
 
     @property
@@ -421,8 +423,14 @@ def aalen_johansen(
         n_all - n_event, d_all - d_cause, n_censor, w_censor, h, _step(times, curve.f, h),
         np.sqrt(np.sum(influence**2, axis=0)), defined, at_risk_h, influence, rows.labels,
         _unit_clusters(clusters, rows, rows.exit.shape[0]),
-        float(rows.weight[first].sum()), label, notes,
+        weight_total=float(rows.weight[first].sum()), label=label,
+        ess=_ess(rows.weight[first]), notes=notes,
     )
+
+
+def _ess(w: np.ndarray) -> float:
+    total = float(np.sum(w**2))
+    return float(w.sum() ** 2 / total) if total > 0 else 0.0
 
 
 def _first_rows(rows: _Rows) -> np.ndarray:

@@ -227,3 +227,50 @@ def abadie_imbens_variance(
     n1 = int(matched.sum())
     total = np.sum((y1 - y0_hat - tau) ** 2) + np.sum((k[used] ** 2 - k2[used]) * sigma2)
     return tau, float(total / n1**2), n1
+
+
+def cluster_covariance(scores: np.ndarray, dimensions=None, *,
+                       adjust: bool = True) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Multi-way cluster-robust covariance of a sum of per-row influence contributions.
+
+    ``scores`` is (n, p): row i's contribution to the estimate's deviation (an influence
+    function already divided by n, or survfit's weighted influence), so that the variance
+    with independent rows is ``scores' scores``. ``dimensions`` is None (rows independent),
+    one array of cluster labels per row, or a list of such arrays. With several dimensions
+    the covariance is Cameron, Gelbach and Miller's (2011) inclusion-exclusion
+
+        V = sum over non-empty sets D of dimensions of (-1)^(|D|+1) c_D sum_g u_g u_g',
+
+    with u_g the sum of the scores of the rows in cluster g of the intersection of D's
+    dimensions and c_D = G_D / (G_D - 1) when ``adjust`` (the small-sample factor of
+    sandwich::vcovCL, ``cadjust = TRUE``), 1 otherwise. Returns V and the number of clusters
+    of each dimension.
+
+    >>> import numpy as np
+    >>> scores = np.array([[1.0], [-1.0], [2.0], [-2.0]])
+    >>> cov, counts = cluster_covariance(scores, [np.array([0, 0, 1, 1])], adjust=False)
+    >>> float(cov[0, 0]), counts
+    (0.0, (2,))
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim == 1:
+        scores = scores[:, None]
+    n = scores.shape[0]
+    if dimensions is None:
+        factor = n / (n - 1) if adjust and n > 1 else 1.0
+        return factor * scores.T @ scores, (n,)
+    dims = list(dimensions) if isinstance(dimensions, (list, tuple)) else [dimensions]
+    codes = [_codes(np.asarray(d)) for d in dims]
+    if any(c.shape[0] != n for c in codes):
+        raise InvalidInputError(
+            f"Cluster labels must give one label per row ({n}); got "
+            f"{[c.shape[0] for c in codes]}.")
+    total = np.zeros((scores.shape[1], scores.shape[1]))
+    for size in range(1, len(codes) + 1):
+        for combo in itertools.combinations(range(len(codes)), size):
+            ids = codes[combo[0]]
+            for j in combo[1:]:
+                ids = _codes(ids * (int(codes[j].max()) + 1) + codes[j])
+            meat, g = _cluster_meat(scores, ids)
+            total += (-1) ** (size + 1) * (g / (g - 1) if adjust else 1.0) * meat
+    return total, tuple(int(c.max()) + 1 for c in codes)
