@@ -46,6 +46,8 @@ _LAZY: dict[str, str] = {
     "incidence_effect": "incidence_effects",
     "cif_difference": "incidence_effects",
     "IncidenceEffect": "incidence_effects",
+    "censoring_weights": "censoring",
+    "CensoringWeights": "censoring",
     "love_plot_svg": "plots",
     "overlap_plot_svg": "plots",
 }

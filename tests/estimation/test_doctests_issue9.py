@@ -7,7 +7,8 @@ import importlib
 
 import pytest
 
-MODULES = ["estimation.incidence", "estimation.incidence_effects", "estimation.variance"]
+MODULES = ["estimation.incidence", "estimation.incidence_effects", "estimation.variance",
+           "estimation.censoring"]
 
 
 @pytest.mark.parametrize("name", MODULES)
