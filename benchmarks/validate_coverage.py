@@ -8,7 +8,10 @@ standard error, and the coverage of the 95 % interval.
     python benchmarks/validate_coverage.py --reps 1000 --n 800 [--part att|trials|...]
 
 Parts: ``att`` (below), ``trials`` (cumulative incidence over target trials with persons
-reused across trials: benchmarks/validate_trials.py).
+reused across trials: benchmarks/validate_trials.py), ``replace`` (rejection of a true null
+by the standard errors after matching with replacement: validate_replacement.py),
+``sensitivity`` (the level of the Rosenbaum tests for k:1 and variable-ratio sets:
+validate_sensitivity.py).
 
 The design (Abadie and Imbens 2006 style): x1, x2 ~ N(0, 1), x3 ~ Bernoulli(0.4);
 P(T = 1 | x) = logistic(-2 + 0.8 x1 - 0.5 x2 + 0.5 x3) (about 16 % treated);
@@ -118,7 +121,7 @@ def run(reps: int, n: int, seed: int, truth: float | None = None,
     return pd.DataFrame(rows)
 
 
-PARTS = ("att", "trials")
+PARTS = ("att", "trials", "replace", "sensitivity")
 
 
 def _print_att(args) -> None:
@@ -137,6 +140,25 @@ def _print_trials(args) -> None:
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
+def _print_replace(args) -> None:
+    import validate_replacement
+
+    table = validate_replacement.run(args.reps, args.n, args.seed)
+    mean, largest = table.attrs["reuse"]
+    print(f"matching with replacement, no effect; {args.reps} replications of n = {args.n}; "
+          f"a used control serves {mean:.2f} treated units on average, up to {largest:.1f}")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+
+
+def _print_sensitivity(args) -> None:
+    import validate_sensitivity
+
+    table = validate_sensitivity.run(args.reps, args.seed)
+    print(f"sensitivity tests at Gamma = 1, no effect, 150 matched sets; {args.reps} "
+          "replications (mc_se: Monte Carlo SE of a 5 % rate)")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=1000)
@@ -144,12 +166,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--part", choices=(*PARTS, "all"), default="all",
                         help="att: matched ATT estimators; trials: curves over target trials "
-                             "with persons reused (validate_trials.py)")
+                             "with persons reused (validate_trials.py); replace: SEs after "
+                             "matching with replacement (validate_replacement.py); "
+                             "sensitivity: level of the Rosenbaum tests (validate_sensitivity.py)")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     for part in PARTS if args.part == "all" else (args.part,):
         start = time.perf_counter()
-        {"att": _print_att, "trials": _print_trials}[part](args)
+        {"att": _print_att, "trials": _print_trials, "replace": _print_replace,
+         "sensitivity": _print_sensitivity}[part](args)
         print(f"time: {time.perf_counter() - start:.1f} s\n")
 
 

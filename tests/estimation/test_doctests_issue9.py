@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 MODULES = ["estimation.incidence", "estimation.incidence_effects", "estimation.variance",
-           "estimation.censoring"]
+           "estimation.censoring", "estimation.mstatistic", "estimation.sensitivity"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -3,9 +3,10 @@
 All three come from ``estimation``; this module only chooses the right function for the
 outcome and the design:
 
-* Rosenbaum's critical Gamma: ``rosenbaum_binary`` (McNemar-type bounds, rbounds
-  ``binarysens``) for a binary outcome with 1:1 pairs, otherwise ``rosenbaum_wilcoxon``
-  (signed ranks of the treated outcome minus the mean of its controls). The one-sided
+* Rosenbaum's critical Gamma: ``rosenbaum_bounds`` picks McNemar-type bounds (rbounds
+  ``binarysens``) for a binary outcome with 1:1 pairs, Wilcoxon's signed rank test for other
+  1:1 pairs, and Rosenbaum's M-statistic (sensitivitymv ``senmv``) for k:1 and
+  variable-ratio matched sets. The one-sided
   alternative follows the observed difference. Gamma is reported only when the estimate
   is significant at Gamma = 1 (otherwise there is nothing for hidden bias to explain).
 * The E-value of the point estimate (``e_value``; VanderWeele and Ding 2017): binary
@@ -42,11 +43,9 @@ def _finite(value: Any) -> float | None:
 
 
 def _gamma(sample: Any, y: Any, binary: bool) -> tuple[float | None, str | None]:
-    import numpy as np
-    from estimation.sensitivity import rosenbaum_binary, rosenbaum_wilcoxon
+    from estimation.sensitivity import rosenbaum_bounds
 
-    one_to_one = np.asarray(sample.match_matrix).shape[1] == 1
-    result = rosenbaum_binary(sample, y) if binary and one_to_one else rosenbaum_wilcoxon(sample, y)
+    result = rosenbaum_bounds(sample, y, binary=binary)
     if not result.significant_without_bias:
         return None, result.method
     return _finite(result.gamma_critical), result.method
