@@ -12,7 +12,8 @@ of "no effect" (one-sided, larger treated outcomes) at nominal 5 % rejects in at
 * McNemar / Wilcoxon on 1:1 pairs (k = 1), for reference: these are valid.
 
 Designs: binary outcome (P = logistic(-1 + s)) with 3:1 sets, continuous heavy-tailed
-outcome (t with 3 df) with 3:1 sets, and variable-ratio sets (1 to 4 controls).
+outcome (t with 3 df) and skewed outcome (exponential) with 3:1 sets, and variable-ratio
+sets (1 to 4 controls).
 
     python benchmarks/validate_coverage.py --part sensitivity --reps 2000
 """
@@ -25,6 +26,7 @@ import pandas as pd
 DESIGNS = {
     "binary, 3:1": ("binary", (3,)),
     "continuous t(3), 3:1": ("t3", (3,)),
+    "continuous skewed (exponential), 3:1": ("exp", (3,)),
     "binary, 1 to 4 controls": ("binary", (1, 2, 3, 4)),
     "continuous t(3), 1 to 4 controls": ("t3", (1, 2, 3, 4)),
     "binary, 1:1 (reference)": ("binary", (1,)),
@@ -37,6 +39,8 @@ def simulate_sets(rng: np.random.Generator, n_sets: int, kind: str, sizes) -> np
     s = rng.normal(size=n_sets)[:, None]
     if kind == "binary":
         y = (rng.random((n_sets, width)) < 1 / (1 + np.exp(1 - s))).astype(float)
+    elif kind == "exp":
+        y = s + rng.exponential(1.0, size=(n_sets, width))
     else:
         y = s + rng.standard_t(3, size=(n_sets, width))
     y[np.arange(width)[None, :] > k[:, None]] = np.nan

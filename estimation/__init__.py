@@ -49,6 +49,8 @@ _LAZY: dict[str, str] = {
     "incidence_effect": "incidence_effects",
     "cif_difference": "incidence_effects",
     "IncidenceEffect": "incidence_effects",
+    "calibrate_weights": "calibration",
+    "CalibratedWeights": "calibration",
     "censoring_weights": "censoring",
     "CensoringWeights": "censoring",
     "love_plot_svg": "plots",

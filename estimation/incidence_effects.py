@@ -17,6 +17,7 @@ Miller 2011), with the matching held fixed (Abadie and Spiess 2022).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from statistics import NormalDist
@@ -45,7 +46,10 @@ class IncidenceEffect:
     the horizon) and ``events_treated``, ``events_control`` (events of the cause since the
     previous horizon), summed over the strata used, for disclosure rules.
     ``covariance`` is the covariance of the estimates across horizons; ``strata`` a table
-    per stratum; ``cluster`` the clustering used with ``cluster_counts``.
+    per stratum; ``cluster`` the clustering used with ``cluster_counts``; ``influence`` the
+    stacked influence contributions of the estimate (rows: every treated curve's units in
+    stratum order, then every control curve's), whose clustered cross-products give
+    ``covariance``.
     """
 
     cause: object
@@ -73,6 +77,7 @@ class IncidenceEffect:
     n_treated: int = 0
     n_control: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    influence: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
 
     def frame(self) -> pd.DataFrame:
         """One row per horizon: the difference with its interval, and both curves."""
@@ -212,9 +217,12 @@ def _events_since(curve: CumulativeIncidence) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Stack:
+    """Influence contributions per stacked row (all treated curves' units, then all control
+    ones) and horizon: of the averaged treated curve, of the averaged control curve."""
+
     v: np.ndarray  # (strata, horizons) normalised weights, 0 where a stratum is not used
-    treated: np.ndarray  # (rows, horizons) influence, treated rows, scaled by v
-    control: np.ndarray
+    treated: np.ndarray  # (rows, horizons), zero on control rows
+    control: np.ndarray  # (rows, horizons), zero on treated rows
 
 
 def _small_sample(curve: CumulativeIncidence, small_sample: bool) -> float:
@@ -232,7 +240,36 @@ def _stack(pairs, omega, small_sample: bool) -> _Stack:
                               for k, (t, _) in enumerate(pairs)])
     control = np.concatenate([c.influence * (v[k] * _small_sample(c, small_sample))
                               for k, (_, c) in enumerate(pairs)])
-    return _Stack(v, treated, control)
+    zeros_t, zeros_c = np.zeros_like(treated), np.zeros_like(control)
+    return _Stack(v, np.concatenate([treated, zeros_c]), np.concatenate([zeros_t, control]))
+
+
+def _calibration_correction(pairs, stack: _Stack, calibration) -> np.ndarray:
+    """(rows, horizons): D' H^-1 psi_r, the change of the averaged control curve through the
+    calibration's lambda when row r's weight changes (see estimation.calibration)."""
+    from estimation.calibration import CalibratedWeights
+
+    if not isinstance(calibration, CalibratedWeights):
+        raise InvalidParameterError(OWNER, "calibration", "None or the result of "
+                                    "estimation.calibrate_weights", type(calibration).__name__)
+    if len(calibration.strata) != len(pairs):
+        raise InvalidInputError(
+            f"{OWNER}: the calibration has {len(calibration.strata)} strata; got "
+            f"{len(pairs)} pairs of curves (pass them in the calibration's order, "
+            "calibration.strata).")
+    order = [(k, pair[g], g == 0) for g in (0, 1) for k, pair in enumerate(pairs)]
+    rows = np.concatenate([calibration.rows_of(k, treated, curve.units)
+                           for k, curve, treated in order])
+    psi = calibration.psi()[rows]  # (stacked rows, terms)
+    x = calibration.x[rows]
+    d = np.zeros((x.shape[1], stack.v.shape[1]))  # d(control average)/d(lambda)
+    start = sum(t.n_units for t, _ in pairs)
+    for k, (_, c) in enumerate(pairs):
+        block = slice(start, start + c.n_units)
+        d += x[block].T @ (c.influence * stack.v[k])
+        start += c.n_units
+    solved = np.linalg.lstsq(calibration.hessian, d, rcond=None)[0]  # H^-1 D
+    return -psi @ solved
 
 
 def _variance(scores: np.ndarray, labels, adjust: bool) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -248,12 +285,6 @@ def _variance(scores: np.ndarray, labels, adjust: bool) -> tuple[np.ndarray, tup
     return cov, counts
 
 
-def _split(labels, n_treated: int):
-    if labels is None:
-        return None, None
-    return [d[:n_treated] for d in labels], [d[n_treated:] for d in labels]
-
-
 def incidence_effect(
     strata: Sequence[tuple[CumulativeIncidence, CumulativeIncidence]],
     *,
@@ -263,6 +294,7 @@ def incidence_effect(
     alpha: float = 0.05,
     adjust: bool = True,
     small_sample: bool = True,
+    calibration=None,
 ) -> IncidenceEffect:
     """The difference of cumulative incidence curves at their horizons, over strata.
 
@@ -284,6 +316,10 @@ def incidence_effect(
         effective number of units, before stacking: the infinitesimal jackknife variance of
         one curve is too small by about (m - 1) / m (as HC0 against HC1), which matters for
         trials with few participants. False gives survfit's variance for one curve.
+    calibration : the ``estimation.calibrate_weights`` result whose weights the control
+        curves were estimated with (covariate adjustment); its estimation is carried into
+        the influence functions. The strata must be in ``calibration.strata`` order and the
+        curves' unit ids must be the calibration's ``unit`` ids.
 
     Examples
     --------
@@ -303,16 +339,24 @@ def incidence_effect(
         raise InvalidParameterError(OWNER, "alpha", "a float in (0, 1)", alpha)
     stack = _stack(pairs, omega, bool(small_sample))
     labels = _labels(pairs, names, set(within_stratum))
-    n_t = stack.treated.shape[0]
-    scores = np.concatenate([stack.treated, -stack.control])
+    control_scores = stack.control
+    if calibration is not None:
+        control_scores = control_scores + _calibration_correction(pairs, stack, calibration)
+    scores = stack.treated - control_scores
     cov, counts = _variance(scores, labels, adjust)
-    labels_t, labels_c = _split(labels, n_t)
-    cov_t, _ = _variance(stack.treated, labels_t, adjust)
-    cov_c, _ = _variance(stack.control, labels_c, adjust)
+    cov_t, _ = _variance(stack.treated, labels, adjust)
+    cov_c, _ = _variance(control_scores, labels, adjust)
     treated = (stack.v * np.array([t.at_horizons for t, _ in pairs])).sum(axis=0)
     control = (stack.v * np.array([c.at_horizons for _, c in pairs])).sum(axis=0)
-    return _result(pairs, stack, omega, treated, control, (cov, cov_t, cov_c), names, counts,
-                   float(alpha))
+    result = dataclasses.replace(
+        _result(pairs, stack, omega, treated, control, (cov, cov_t, cov_c), names, counts,
+                float(alpha)), influence=scores)
+    if calibration is None:
+        return result
+    return dataclasses.replace(result, notes=(*result.notes, (
+        "Covariate-adjusted: the comparison curves use calibrated weights (the covariate "
+        "means balanced over the strata); the calibration is carried into the standard "
+        "errors.")))
 
 
 def _result(pairs, stack, omega, treated, control, covs, names, counts, alpha) -> IncidenceEffect:

@@ -8,7 +8,8 @@ import importlib
 import pytest
 
 MODULES = ["estimation.incidence", "estimation.incidence_effects", "estimation.variance",
-           "estimation.censoring", "estimation.mstatistic", "estimation.sensitivity"]
+           "estimation.censoring", "estimation.mstatistic", "estimation.sensitivity",
+           "estimation.calibration"]
 
 
 @pytest.mark.parametrize("name", MODULES)
