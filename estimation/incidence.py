@@ -338,9 +338,7 @@ def _unit_clusters(clusters, rows: _Rows, n: int) -> Mapping[str, np.ndarray]:
     if not isinstance(clusters, Mapping):
         raise InvalidParameterError(OWNER, "clusters", "a mapping of names to one label per row "
                                     "(e.g. {'person': ids, 'set': subclass})", clusters)
-    first = np.full(rows.labels.shape[0], -1)
-    order = np.arange(n)[::-1]
-    first[rows.unit[order]] = order
+    _, first = np.unique(rows.unit, return_index=True)  # each unit's first row
     out = {}
     for name, values in clusters.items():
         labels = _labels(f"clusters['{name}']", values, n)
