@@ -596,7 +596,10 @@ class Layout:
         before = (GroupWeights.of(None, n1), GroupWeights.of(None, n0))
         after = (GroupWeights.of(weights[:n1], n1), GroupWeights.of(weights[n1:], n0))
         pairs = pair_positions(treat, np.asarray(sample.match_matrix, dtype=np.int64), inverse)
-        if pairs is None and sample.structure in ("sets", "strata"):
+        # MatchIt shows pair distances within subclasses for full matching and CEM, not
+        # for subclassification (summary.matchit.subclass has pair.dist = FALSE)
+        if pairs is None and sample.structure in ("sets", "strata") \
+                and sample.settings.get("method") != "subclass":
             pairs = SubclassPairs(treat[perm], np.asarray(sample.subclass)[perm])
         return cls(treat, perm, inverse, n1, before, after, pairs)
 

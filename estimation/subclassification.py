@@ -162,7 +162,8 @@ class Subclassification:
         discarded = discard_mask(data.distance, data.treat, p["discard"])
         kept = ~discarded
         d, t = data.distance, data.treat
-        basis = {"ATT": d[t & kept], "ATC": d[~t & kept]}.get(p["estimand"], d[kept])
+        # the quantiles are those of all units of the group, discarded ones included (MatchIt)
+        basis = {"ATT": d[t], "ATC": d[~t]}.get(p["estimand"], d)
         cuts = quantile7(basis, p["probs"])
         codes = np.full(data.n, -1, dtype=np.int64)
         codes[kept] = find_interval(d[kept], cuts, all_inside=True) - 1
