@@ -147,10 +147,10 @@ def _recover(arcs: Arcs, rule: SetRule, limits: FlowLimits, where: str):
     relaxed = FlowLimits(limits.max_row, limits.max_col, limits.min_col, kept)
     solution = solve_flow(arcs, relaxed)
     if solution is not None:
-        warnings.warn(f"Full matching{where}: not every control fits within "
-                      f"max_controls={rule.max_controls:g}; {arcs.n_cols - kept} control(s) "
-                      "were left unmatched (optmatch's recovery).", SetMatchingWarning,
-                      stacklevel=6)
+        warnings.warn(f"Full matching{where}: not every unit fits in a set within "
+                      f"max_controls={rule.max_controls:g}; {arcs.n_cols - kept} unit(s) of the "
+                      "comparison group were left unmatched (optmatch's recovery).",
+                      SetMatchingWarning, stacklevel=6)
     return solution
 
 
