@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from estimation.design import design_matrix
 from estimation.matched import MatchedSample
 from estimation.matching import NoMatchesError
 from estimation.parameters import InvalidParameterError, NotFittedError
@@ -170,7 +171,7 @@ class CoarsenedExactMatching:
         for parameter, mapping in (("cutpoints", self.cutpoints), ("grouping", self.grouping)):
             if isinstance(mapping, dict):
                 _check_names(data.frame, mapping, parameter)
-        _check_missing(data.frame)
+        design_matrix(data.frame)  # the same checks as every method's covariates
         codes, bins = coarsened_codes(data.frame, self.cutpoints, self.grouping)
         subclass = mixed_subclasses(codes, data.treat)
         if not (subclass >= 0).any():
@@ -193,11 +194,3 @@ class CoarsenedExactMatching:
         if not hasattr(self, "result_"):
             raise NotFittedError(NAME)
         return self.result_
-
-
-def _check_missing(frame: pd.DataFrame) -> None:
-    from estimation.design import MissingValuesError
-
-    counts = {str(c): int(n) for c, n in frame.isna().sum().items() if n > 0}
-    if counts:
-        raise MissingValuesError(counts)
