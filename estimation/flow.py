@@ -80,10 +80,10 @@ class FlowSolution:
     rounding_bound: float
 
 
-def integer_costs(distance: np.ndarray) -> tuple[np.ndarray, float]:
+def integer_costs(distance: np.ndarray, resolution: int = RESOLUTION) -> tuple[np.ndarray, float]:
     """Costs ``ceil(0.5 + d / eps)`` (all >= 1, as optmatch's) and the resolution eps."""
     top = float(distance.max()) if distance.size else 0.0
-    eps = top / RESOLUTION if top > 0 else 1.0
+    eps = top / resolution if top > 0 else 1.0
     return np.ceil(0.5 + distance / eps).astype(np.int64), eps
 
 
@@ -120,24 +120,38 @@ def check_size(n_arcs: int, n_rows: int, n_cols: int, max_arcs: int, where: str 
         "min_controls/max_controls is pruned to far fewer arcs), or raise max_arcs.")
 
 
-def _network(arcs: Arcs, limits: FlowLimits):
-    """Tails, heads, capacities, costs and node supplies of the network."""
+def _network(arcs: Arcs, limits: FlowLimits, bypass: bool = False):
+    """Tails, heads, capacities, costs and node supplies of the network.
+
+    ``bypass`` adds an arc from every row to the Sink (capacity mxc) whose cost exceeds
+    any set of real arcs: the optimum then fills as many column places as it can and,
+    among those flows, has the smallest total distance ("match as many as possible").
+    """
     nr, nc = arcs.n_rows, arcs.n_cols
     end, sink = nr + nc, nr + nc + 1
-    cost, eps = integer_costs(arcs.distance)
+    flow = limits.max_col * nr
+    # OR-tools scales costs by the number of nodes: keep cost x nodes well inside int64
+    resolution = RESOLUTION if not bypass else max(2**10, min(RESOLUTION, 2**60 // (
+        (flow + 2) * (nr + nc + 3))))
+    cost, eps = integer_costs(arcs.distance, resolution)
     row_ids, col_ids = np.arange(nr, dtype=np.int32), np.arange(nr, nr + nc, dtype=np.int32)
-    tails = np.concatenate([arcs.rows.astype(np.int32), row_ids, col_ids, col_ids])
-    heads = np.concatenate([(arcs.cols + nr).astype(np.int32), np.full(nr, end, np.int32),
-                            np.full(nc, end, np.int32), np.full(nc, sink, np.int32)])
-    capacity = np.concatenate([np.ones(arcs.size, np.int64),
-                               np.full(nr, limits.max_col - limits.min_col, np.int64),
-                               np.full(nc, limits.max_row - 1, np.int64), np.ones(nc, np.int64)])
-    costs = np.concatenate([cost, np.zeros(nr + 2 * nc, np.int64)])
+    parts_t = [arcs.rows.astype(np.int32), row_ids, col_ids, col_ids]
+    parts_h = [(arcs.cols + nr).astype(np.int32), np.full(nr, end, np.int32),
+               np.full(nc, end, np.int32), np.full(nc, sink, np.int32)]
+    parts_c = [np.ones(arcs.size, np.int64), np.full(nr, limits.max_col - limits.min_col, np.int64),
+               np.full(nc, limits.max_row - 1, np.int64), np.ones(nc, np.int64)]
+    parts_k = [cost, np.zeros(nr + 2 * nc, np.int64)]
+    if bypass:
+        parts_t.append(row_ids)
+        parts_h.append(np.full(nr, sink, np.int32))
+        parts_c.append(np.full(nr, limits.max_col, np.int64))
+        parts_k.append(np.full(nr, (flow + 1) * (resolution + 2), np.int64))
     supply = np.zeros(nr + nc + 2, np.int64)
     supply[:nr] = limits.max_col
     supply[end] = -(limits.max_col * nr - limits.n_col_matched)
     supply[sink] = -limits.n_col_matched
-    return (tails, heads, capacity, costs), supply, eps
+    network = tuple(np.concatenate(p) for p in (parts_t, parts_h, parts_c, parts_k))
+    return network, supply, eps
 
 
 def clearly_infeasible(nr: int, limits: FlowLimits) -> bool:
@@ -147,16 +161,37 @@ def clearly_infeasible(nr: int, limits: FlowLimits) -> bool:
             or nr * mxc < n_mc)
 
 
-def solve_flow(arcs: Arcs, limits: FlowLimits) -> FlowSolution | None:
+def feasible(network, supply: np.ndarray) -> bool:
+    """Whether every supply can reach the demands (a maximum flow, much faster than the
+    minimum-cost flow that would otherwise find out)."""
+    from ortools.graph.python import max_flow
+
+    tails, heads, capacity, _ = network
+    n = supply.shape[0]
+    source, target = n, n + 1
+    givers, takers = np.flatnonzero(supply > 0), np.flatnonzero(supply < 0)
+    solver = max_flow.SimpleMaxFlow()
+    solver.add_arcs_with_capacity(
+        np.concatenate([tails, np.full(givers.size, source, np.int32), takers.astype(np.int32)]),
+        np.concatenate([heads, givers.astype(np.int32), np.full(takers.size, target, np.int32)]),
+        np.concatenate([capacity, supply[givers], -supply[takers]]))
+    if solver.solve(source, target) != solver.OPTIMAL:
+        return False
+    return int(solver.optimal_flow()) == int(supply[givers].sum())
+
+
+def solve_flow(arcs: Arcs, limits: FlowLimits, bypass: bool = False) -> FlowSolution | None:
     """An optimal flow, or None when the constraints cannot be met."""
     from ortools.graph.python import min_cost_flow
 
-    if clearly_infeasible(arcs.n_rows, limits):
+    if not bypass and clearly_infeasible(arcs.n_rows, limits):
         return None
-    (tails, heads, capacity, costs), supply, eps = _network(arcs, limits)
+    network, supply, eps = _network(arcs, limits, bypass)
+    if not feasible(network, supply):
+        return None
     solver = min_cost_flow.SimpleMinCostFlow()
-    solver.add_arcs_with_capacity_and_unit_cost(tails, heads, capacity, costs)
-    del tails, heads, capacity
+    solver.add_arcs_with_capacity_and_unit_cost(*network)
+    del network
     solver.set_nodes_supplies(np.arange(supply.shape[0]), supply)
     status = solver.solve()
     if status == solver.INFEASIBLE or status == solver.UNBALANCED:

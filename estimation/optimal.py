@@ -154,6 +154,10 @@ class OptimalMatching(_SetMatching):
     distance : "glm", "logit" or an array of scores.
     exact : column names; each stratum is matched on its own.
     discard : common-support rule ("none", "treated", "control", "both").
+    match_most : when the caliper leaves too few controls for every treated unit, match as
+        many control places as possible (at the smallest total distance among those
+        matchings) instead of refusing; the others stay unmatched, as with nearest-neighbour
+        matching. Default False: refuse, saying how many places can be filled.
     max_arcs : largest network (admissible pairs) attempted; see ``estimation.flow``.
     estimator : propensity classifier passed to PropensityScore.
     """
@@ -165,8 +169,10 @@ class OptimalMatching(_SetMatching):
     def __init__(self, ratio: float = 1, min_controls: int | None = None,
                  max_controls: int | None = None, caliper: float | None = None,
                  std_caliper: bool = True, distance: Any = "glm", exact: Any = None,
-                 discard: str = "none", max_arcs: int = MAX_ARCS, estimator: Any = None):
+                 discard: str = "none", match_most: bool = False, max_arcs: int = MAX_ARCS,
+                 estimator: Any = None):
         self.ratio = ratio
+        self.match_most = match_most
         self.min_controls = min_controls
         self.max_controls = max_controls
         self.caliper = caliper
@@ -197,10 +203,11 @@ class OptimalMatching(_SetMatching):
                 raise InvalidParameterError(
                     self.NAME, "ratio", f"between min_controls ({low:g}) and max_controls "
                     f"({top:g}), exclusive, for variable-ratio matching", self.ratio)
-        return {**p, "ratio": ratio, "min_controls": low, "max_controls": top}
+        return {**p, "ratio": ratio, "min_controls": low, "max_controls": top,
+                "match_most": check_bool(self.NAME, "match_most", self.match_most)}
 
     def _rule(self, p) -> SetRule:
-        return SetRule("pair", p["ratio"], p["min_controls"], p["max_controls"])
+        return SetRule("pair", p["ratio"], p["min_controls"], p["max_controls"], p["match_most"])
 
     def _stratum_rule(self, p, n_rows, n_cols, where) -> tuple[SetRule, bool]:
         """MatchIt's handling of strata with fewer controls than the ratio asks: with fewer
@@ -210,12 +217,12 @@ class OptimalMatching(_SetMatching):
         if available < 1:
             warnings.warn(f"Fewer control than treated units{where}; not all treated units "
                           "will get a match.", SetMatchingWarning, stacklevel=4)
-            return SetRule("pair", 1.0, 1.0, 1.0), True
+            return SetRule("pair", 1.0, 1.0, 1.0, p["match_most"]), True
         if available < p["ratio"]:
             warnings.warn(f"Not enough control units{where} for {p['ratio']:g} matches per "
                           "treated unit.", SetMatchingWarning, stacklevel=4)
             return SetRule("pair", available, min(p["min_controls"], math.floor(available)),
-                           p["max_controls"]), False
+                           p["max_controls"], p["match_most"]), False
         return self._rule(p), False
 
     def _match_matrix(self, subclass, treat, p) -> np.ndarray:

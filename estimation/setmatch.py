@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from estimation.edges import caliper_arcs, cover_arcs
+from estimation.edges import caliper_arcs, cover_arcs, prune_cover
 from estimation.flow import Arcs, FlowLimits, InfeasibleMatchingError, max_assignable, solve_flow
 from estimation.strata import renumber
 
@@ -32,12 +32,15 @@ class SetRule:
     ``kind`` "pair": each row gets between ``min_controls`` and ``max_controls`` columns,
     ``ratio`` on average, each column used once. ``kind`` "full": every matchable unit in
     a set, sets with ``min_controls`` to ``max_controls`` columns per row (optmatch).
+    ``match_most`` (pair): when the caliper makes that impossible, fill as many places as
+    possible instead of refusing.
     """
 
     kind: str
     ratio: float
     min_controls: float
     max_controls: float
+    match_most: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,7 +100,16 @@ def _infeasible_pair(arcs: Arcs, limits: FlowLimits, where: str) -> InfeasibleMa
         f"have controls within the caliper, and {limits.n_col_matched} controls must be "
         f"matched ({limits.min_col} to {limits.max_col} each, every control once), but at "
         f"most {places} control place(s) can be filled within the caliper. "
-        "Widen the caliper, lower the ratio, or use full or nearest-neighbour matching.")
+        "Widen the caliper, lower the ratio, match as many as possible (match_most), or use "
+        "full or nearest-neighbour matching.")
+
+
+def _warn_partial(arcs: Arcs, solution, limits: FlowLimits, where: str) -> None:
+    filled = int(solution.used.sum())
+    rows = int(np.unique(arcs.rows[solution.used]).size)
+    warnings.warn(f"Optimal matching{where}: the caliper leaves room for {filled} of the "
+                  f"{limits.n_col_matched} control places; {rows} of {arcs.n_rows} treated "
+                  "unit(s) got controls (match_most).", SetMatchingWarning, stacklevel=6)
 
 
 def _infeasible_full(rule: SetRule, arcs: Arcs, where: str) -> InfeasibleMatchingError:
@@ -139,10 +151,12 @@ def _recover(arcs: Arcs, rule: SetRule, limits: FlowLimits, where: str):
     solve without it, keep min(columns, max_controls) of each set, solve again."""
     free, _ = full_limits(SetRule("full", 1, rule.min_controls, math.inf), arcs.n_rows,
                           arcs.n_cols)
-    first = solve_flow(arcs, free)
+    # (without min_controls the unconstrained problem is an edge cover: prune it)
+    free_arcs = prune_cover(arcs) if rule.min_controls <= 0 else arcs
+    first = solve_flow(free_arcs, free)
     if first is None:
         return None
-    sizes = _set_sizes(arcs, first.used)
+    sizes = _set_sizes(free_arcs, first.used)
     kept = int(np.sum(np.minimum(sizes[sizes > 0], rule.max_controls)))
     relaxed = FlowLimits(limits.max_row, limits.max_col, limits.min_col, kept)
     solution = solve_flow(arcs, relaxed)
@@ -167,6 +181,9 @@ def solve_stratum(rows: np.ndarray, cols: np.ndarray, distance: np.ndarray,
     if rule.kind == "pair":
         limits = pair_limits(rule, arcs.n_rows, arcs.n_cols)
         solution = solve_flow(arcs, limits)
+        if solution is None and rule.match_most:
+            solution = solve_flow(arcs, limits, bypass=True)
+            _warn_partial(arcs, solution, limits, where)
         if solution is None:
             raise _infeasible_pair(arcs, limits, where)
     else:

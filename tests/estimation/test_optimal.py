@@ -258,7 +258,7 @@ def test_an_infeasible_caliper_is_refused_with_the_reason():
     d = np.array([0.0, 0.05, 0.06, 5.0, 5.1])
     treat = np.array([True, True, False, False, False])
     with pytest.raises(Exception, match=r"no feasible solution: 2 treated unit\(s\) have controls "
-                                        r"within the caliper.*at most 1 control place"):
+                                        r"within the caliper.*at most 1 control place.*match_most"):
         OptimalMatching(distance=d, caliper=0.2, std_caliper=False).fit(None, treat)
 
 
@@ -296,3 +296,24 @@ def test_variable_ratio_matching_respects_its_limits():
     assert counts.min() >= 1 and counts.max() <= 4 and counts.sum() == 20
     total, _, _ = lp_sets(d, treat, (1, 4), 1, n_matched_cols=20)
     assert sample.settings["total_distance"] == pytest.approx(total, rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_match_most_equals_a_big_m_assignment(seed):
+    """With too few controls within the caliper, match_most fills as many places as
+    possible at the smallest total distance: scipy's assignment on the distance matrix with
+    a penalty above any total for every pair outside the caliper gives the same."""
+    d, treat = problem(seed, 12, 20)
+    width = 0.15
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SetMatchingWarning)
+        sample = OptimalMatching(distance=d, caliper=width, std_caliper=False,
+                                 match_most=True).fit(None, treat).result_
+    t, c = np.flatnonzero(treat), np.flatnonzero(~treat)
+    D = np.abs(d[t][:, None] - d[c][None, :])
+    big = 1e6
+    rows, cols = linear_sum_assignment(np.where(D <= width, D, big))
+    real = D[rows, cols] <= width
+    assert int((sample.match_matrix >= 0).sum()) == int(real.sum())
+    assert sample.settings["total_distance"] == pytest.approx(D[rows, cols][real].sum(), rel=1e-9)
+

@@ -178,6 +178,7 @@ OPTION_METHODS = {
     "distance": ("nearest", "optimal", "full", "subclass"),
     "discard": ("nearest", "optimal", "full", "subclass"),
     "min_controls": ("optimal", "full"), "max_controls": ("optimal", "full"),
+    "match_most": ("optimal",),
     "subclasses": ("subclass",), "min_n": ("subclass",), "cutpoints": ("cem",),
     "weights": ("weighting",), "stabilize": ("weighting",), "trim": ("weighting",),
     "moments": ("weighting",),
@@ -248,7 +249,8 @@ def method_model(options: dict, exact: list[str], distance):
                   discard=o["discard"], distance=distance)
     if method == "optimal":
         return OptimalMatching(ratio=o["ratio"], min_controls=o["min_controls"],
-                               max_controls=o["max_controls"], **common)
+                               max_controls=o["max_controls"], match_most=o["match_most"],
+                               **common)
     if method == "full":
         return FullMatching(min_controls=o["min_controls"], max_controls=o["max_controls"],
                             estimand=o["estimand"], **common)
@@ -442,6 +444,7 @@ def write_rows(path: str, sample) -> None:
 @click.option("--estimand", default="ATT", show_default=True, type=click.Choice(["ATT", "ATC", "ATE", "ATO"], case_sensitive=False), help="Effect estimated: on the treated, on the controls, in the whole sample, in the overlap population (the methods offer different ones).")
 @click.option("--min-controls", type=click.FloatRange(min=0), metavar="X", help="optimal/full: fewest controls per treated unit in a set.")
 @click.option("--max-controls", type=click.FloatRange(min=0, min_open=True), metavar="X", help="optimal/full: most controls per treated unit in a set.")
+@click.option("--match-most", is_flag=True, help="optimal: when the caliper leaves too few controls, match as many as possible instead of refusing.")
 @click.option("--subclasses", default=6, show_default=True, type=click.IntRange(min=2), help="subclass: number of subclasses.")
 @click.option("--min-n", default=1, show_default=True, type=click.IntRange(min=0), help="subclass: fewest units of each group per subclass (0 drops subclasses lacking one).")
 @click.option("--cutpoints", metavar="SPEC", help="cem: bins for numeric columns: sturges, scott, fd, qK, a number, or COL=RULE,... with cut points as a/b/c [default: sturges].")
@@ -454,7 +457,7 @@ def write_rows(path: str, sample) -> None:
 @click.pass_context
 def command(ctx, data, treatment, outcome, covariates, ratio, replace, caliper, std_caliper,
             distance, exact, order, discard, seed, method, estimand, min_controls,
-            max_controls, subclasses, min_n, cutpoints, weights, stabilize, trim, moments,
+            max_controls, match_most, subclasses, min_n, cutpoints, weights, stabilize, trim, moments,
             fmt, out) -> None:
     """Propensity score matching or weighting (MatchIt's methods) on a CSV or Parquet file.
 
@@ -483,7 +486,8 @@ def command(ctx, data, treatment, outcome, covariates, ratio, replace, caliper, 
     options = dict(ratio=ratio, replace=replace, caliper=caliper, std_caliper=std_caliper,
                    distance=distance, order=order, discard=discard, seed=seed, method=method,
                    estimand=estimand.upper(), min_controls=min_controls,
-                   max_controls=max_controls, subclasses=subclasses, min_n=min_n,
+                   max_controls=max_controls, match_most=match_most, subclasses=subclasses,
+                   min_n=min_n,
                    cutpoints=cutpoints, weights=weights, stabilize=stabilize, trim=trim,
                    moments=moments)
     from click.core import ParameterSource
