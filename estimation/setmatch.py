@@ -171,7 +171,14 @@ def _recover(arcs: Arcs, rule: SetRule, limits: FlowLimits, where: str):
 def solve_stratum(rows: np.ndarray, cols: np.ndarray, distance: np.ndarray,
                   width: float | None, rule: SetRule, max_arcs: int, where: str
                   ) -> StratumResult | None:
-    """Optimal sets of one stratum; ``rows``/``cols`` are global unit indices."""
+    """Optimal sets of one stratum; ``rows``/``cols`` are global unit indices.
+
+    The units enter the network in the order of their distance (then of their row), so
+    that among several optimal solutions the one chosen does not depend on the order of
+    the input rows, only on ties in the distance itself.
+    """
+    rows = rows[np.argsort(distance[rows], kind="stable")]
+    cols = cols[np.argsort(distance[cols], kind="stable")]
     d_rows, d_cols = distance[rows], distance[cols]
     prune = rule.kind == "full" and rule.min_controls <= 0 and math.isinf(rule.max_controls)
     builder = cover_arcs if prune else caliper_arcs
