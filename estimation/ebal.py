@@ -196,3 +196,10 @@ class EntropyBalancing:
                 f"target means lie outside what the {label} units can reach, e.g. a category "
                 "they do not have. Drop or merge such covariates, or use another method.")
         return solution.weights
+
+    @property
+    def matched_sample(self) -> MatchedSample:
+        """The fitted result (raises NotFittedError before ``fit``)."""
+        if not hasattr(self, "result_"):
+            raise NotFittedError(NAME)
+        return self.result_

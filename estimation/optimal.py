@@ -67,7 +67,7 @@ class _SetMatching:
             "caliper": check_caliper(self.NAME, self.caliper),
             "std_caliper": check_bool(self.NAME, "std_caliper", self.std_caliper),
             "discard": check_choice(self.NAME, "discard", self.discard, DISCARDS),
-            "estimand": check_estimand(self.NAME, self.estimand, self.ESTIMANDS),
+            "estimand": check_estimand(self.NAME, getattr(self, "estimand", "ATT"), self.ESTIMANDS),
             "max_arcs": int(_number(self.NAME, "max_arcs", self.max_arcs, 1, True, True, False)),
         }
 
@@ -182,7 +182,6 @@ class OptimalMatching(_SetMatching):
         self.discard = discard
         self.max_arcs = max_arcs
         self.estimator = estimator
-        self.estimand = "ATT"
 
     def _checked(self) -> dict[str, Any]:
         p = self._common()
