@@ -41,13 +41,16 @@ def _expand(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _arcs(rows: np.ndarray, cols: np.ndarray, d_rows: np.ndarray, d_cols: np.ndarray,
-          width: float | None) -> Arcs:
+          width: float | None, ordered: bool = False) -> Arcs:
+    """The arcs in (row, column) order (``ordered``: they already are)."""
     distance = np.abs(d_rows[rows] - d_cols[cols])
     if width is not None:
         keep = distance <= width
         rows, cols, distance = rows[keep], cols[keep], distance[keep]
-    order = np.lexsort((cols, rows))
-    return Arcs(rows[order], cols[order], distance[order], d_rows.shape[0], d_cols.shape[0])
+    if not ordered:
+        order = np.lexsort((cols, rows))
+        rows, cols, distance = rows[order], cols[order], distance[order]
+    return Arcs(rows, cols, distance, d_rows.shape[0], d_cols.shape[0])
 
 
 def caliper_arcs(d_rows: np.ndarray, d_cols: np.ndarray, width: float | None,
@@ -65,7 +68,10 @@ def caliper_arcs(d_rows: np.ndarray, d_cols: np.ndarray, width: float | None,
     counts = hi - lo
     check_size(int(counts.sum()), d_rows.shape[0], d_cols.shape[0], max_arcs, where)
     rows, position = _expand(lo, counts)
-    return _arcs(rows, order[position], d_rows, d_cols, width)
+    # rows come grouped; within a row the columns are in distance order, which is column
+    # order when the columns are sorted by distance (as the callers pass them)
+    ordered = bool(np.all(order[1:] > order[:-1]))
+    return _arcs(rows, order[position], d_rows, d_cols, width, ordered)
 
 
 def _next_run_arcs(values: np.ndarray, group: np.ndarray, width: float | None):

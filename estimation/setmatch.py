@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from estimation.edges import caliper_arcs, cover_arcs, prune_cover
-from estimation.flow import Arcs, FlowLimits, InfeasibleMatchingError, max_assignable, solve_flow
+from estimation.flow import (Arcs, FlowLimits, FlowSolution, InfeasibleMatchingError, check_size,
+                             max_assignable, solve_flow)
 from estimation.strata import renumber
 
 
@@ -82,9 +83,9 @@ def full_limits(rule: SetRule, nr: int, nc: int) -> tuple[FlowLimits, bool]:
 
 def pair_limits(rule: SetRule, nr: int, nc: int) -> FlowLimits:
     """Pair (k:1 or variable ratio) matching: each column once, ``ratio`` per row on average."""
-    wanted = int(np.round(rule.ratio * nr))
+    wanted = int(np.round(rule.ratio * nr))  # more than nc: infeasible unless match_most
     return FlowLimits(1, math.ceil(rule.max_controls), max(1, math.floor(rule.min_controls)),
-                      min(wanted, nc))
+                      wanted)
 
 
 def unconstrained(limits: FlowLimits, nr: int, nc: int) -> bool:
@@ -104,12 +105,69 @@ def _infeasible_pair(arcs: Arcs, limits: FlowLimits, where: str) -> InfeasibleMa
         "full or nearest-neighbour matching.")
 
 
+def _fixed_ratio(limits: FlowLimits, n_rows: int) -> int | None:
+    k = limits.max_col
+    fixed = limits.min_col == k and limits.max_row == 1 and limits.n_col_matched == k * n_rows
+    return k if fixed else None
+
+
+def assign_pairs(arcs: Arcs, limits: FlowLimits) -> FlowSolution | None:
+    """Fixed-ratio pair matching as a sparse assignment problem (scipy's LAPJVsp on the
+    admissible pairs, each row repeated k times): the same optimum as the network, in real
+    arithmetic and much faster. None when the ratio varies or no full assignment exists
+    (the network then explains why, or matches as many as it can). The arcs must be in
+    (row, column) order."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
+    k = _fixed_ratio(limits, arcs.n_rows)
+    if k is None or k * arcs.n_rows > arcs.n_cols:  # (scipy would match the columns fully)
+        return None
+    per_row = np.bincount(arcs.rows, minlength=arcs.n_rows)
+    first = np.cumsum(per_row) - per_row
+    lengths = np.repeat(per_row, k)
+    position = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths) \
+        + np.repeat(np.repeat(first, k), lengths)
+    # a stored weight of exactly 0 would read as "no edge": the smallest positive double
+    weight = np.where(arcs.distance > 0, arcs.distance, 5e-324)
+    matrix = csr_matrix((weight[position], arcs.cols[position], np.r_[0, np.cumsum(lengths)]),
+                        shape=(arcs.n_rows * k, arcs.n_cols))
+    try:
+        slot, col = min_weight_full_bipartite_matching(matrix)
+    except ValueError:  # no assignment fills every place
+        return None
+    if slot.shape[0] != arcs.n_rows * k:
+        return None
+    key = arcs.rows.astype(np.int64) * arcs.n_cols + arcs.cols
+    used = np.zeros(arcs.size, dtype=bool)
+    used[np.searchsorted(key, (slot // k).astype(np.int64) * arcs.n_cols + col)] = True
+    return FlowSolution(used, float(np.sum(arcs.distance[used])), 0.0)
+
+
+def dense_pairs(rows: np.ndarray, cols: np.ndarray, d_rows: np.ndarray, d_cols: np.ndarray,
+                rule: SetRule, max_arcs: int, where: str) -> StratumResult | None:
+    """Fixed-ratio pair matching without a caliper: scipy's ``linear_sum_assignment`` on
+    the distance matrix (rows repeated k times); None when the ratio varies."""
+    from scipy.optimize import linear_sum_assignment
+
+    k = int(rule.ratio)
+    if not (rule.min_controls == rule.max_controls == rule.ratio == k) or k * rows.size > cols.size:
+        return None
+    check_size(rows.size * cols.size, rows.size, cols.size, max_arcs, where)
+    D = np.abs(d_rows[:, None] - d_cols[None, :])
+    if k > 1:
+        D = np.repeat(D, k, axis=0)
+    slot, col = linear_sum_assignment(D)
+    return StratumResult(rows[slot // k], cols[col], float(D[slot, col].sum()), 0.0,
+                         rows.size * cols.size)
+
+
 def _warn_partial(arcs: Arcs, solution, limits: FlowLimits, where: str) -> None:
     filled = int(solution.used.sum())
     rows = int(np.unique(arcs.rows[solution.used]).size)
     warnings.warn(f"Optimal matching{where}: the caliper leaves room for {filled} of the "
                   f"{limits.n_col_matched} control places; {rows} of {arcs.n_rows} treated "
-                  "unit(s) got controls (match_most).", SetMatchingWarning, stacklevel=6)
+                  "unit(s) got controls (match_most).", SetMatchingWarning, stacklevel=5)
 
 
 def _infeasible_full(rule: SetRule, arcs: Arcs, where: str) -> InfeasibleMatchingError:
@@ -180,6 +238,10 @@ def solve_stratum(rows: np.ndarray, cols: np.ndarray, distance: np.ndarray,
     rows = rows[np.argsort(distance[rows], kind="stable")]
     cols = cols[np.argsort(distance[cols], kind="stable")]
     d_rows, d_cols = distance[rows], distance[cols]
+    if rule.kind == "pair" and width is None:
+        dense = dense_pairs(rows, cols, d_rows, d_cols, rule, max_arcs, where)
+        if dense is not None:
+            return dense
     prune = rule.kind == "full" and rule.min_controls <= 0 and math.isinf(rule.max_controls)
     builder = cover_arcs if prune else caliper_arcs
     arcs, row_keep, col_keep = _compact(builder(d_rows, d_cols, width, max_arcs, where))
@@ -187,7 +249,7 @@ def solve_stratum(rows: np.ndarray, cols: np.ndarray, distance: np.ndarray,
         return None
     if rule.kind == "pair":
         limits = pair_limits(rule, arcs.n_rows, arcs.n_cols)
-        solution = solve_flow(arcs, limits)
+        solution = assign_pairs(arcs, limits) or solve_flow(arcs, limits)
         if solution is None and rule.match_most:
             solution = solve_flow(arcs, limits, bypass=True)
             _warn_partial(arcs, solution, limits, where)

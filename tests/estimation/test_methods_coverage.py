@@ -23,7 +23,7 @@ _spec.loader.exec_module(validate)
 CHECKED = [  # (1:1 pair matching of 30 % treated units leaves imbalance: not checked here)
     ("full", "ATT", "regression"),
     ("full", "ATE", "regression"),
-    ("subclass 6", "ATT", "regression"),
+    ("subclass 6", "ATE", "regression"),
     ("ipw", "ATT", "difference"),
     ("ipw", "ATE", "difference"),
     ("overlap", "ATO", "difference"),

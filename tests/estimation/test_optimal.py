@@ -108,19 +108,28 @@ def lp_pairs(x, arcs):
     return {(int(i), int(j)) for i, j, v in zip(rows, cols, x) if v > 0.5}
 
 
+@pytest.mark.filterwarnings("ignore::estimation.setmatch.SetMatchingWarning")
 @pytest.mark.parametrize("seed", range(12))
 @pytest.mark.parametrize("ratio", [1, 2, 3])
-def test_pair_matching_equals_linear_sum_assignment(seed, ratio):
+@pytest.mark.parametrize("caliper", [None, 0.5])
+def test_pair_matching_equals_the_linear_program(seed, ratio, caliper):
+    """k:1 pair matching (scipy's assignment solvers in tiltak) against HiGHS on the LP."""
     d, treat = problem(seed, 10, 40)
-    sample = OptimalMatching(ratio=ratio, distance=d).fit(None, treat).result_
-    t, c = np.flatnonzero(treat), np.flatnonzero(~treat)
-    D = np.repeat(np.abs(d[t][:, None] - d[c][None, :]), ratio, axis=0)
-    rows, cols = linear_sum_assignment(D)
-    assert sample.settings["total_distance"] == pytest.approx(D[rows, cols].sum(), rel=1e-9)
+    sample = OptimalMatching(ratio=ratio, distance=d, caliper=caliper, std_caliper=False,
+                             match_most=True).fit(None, treat).result_
     mm = sample.match_matrix
-    assert mm.shape == (t.size, ratio) and (mm >= 0).all()
-    assert len(np.unique(mm)) == t.size * ratio  # every control at most once
-    np.testing.assert_array_equal(sample.weights[treat], 1.0)
+    filled = int((mm >= 0).sum())
+    total, _, _ = lp_sets(d, treat, (0, ratio), 1, width=caliper, n_matched_cols=filled)
+    assert sample.settings["total_distance"] == pytest.approx(total, rel=1e-9)
+    used = mm[mm >= 0]
+    assert len(np.unique(used)) == used.size  # every control at most once
+    if caliper is None:
+        assert mm.shape == (int(treat.sum()), ratio) and filled == treat.sum() * ratio
+        t, c = np.flatnonzero(treat), np.flatnonzero(~treat)
+        D = np.repeat(np.abs(d[t][:, None] - d[c][None, :]), ratio, axis=0)
+        rows, cols = linear_sum_assignment(D)
+        assert sample.settings["total_distance"] == pytest.approx(D[rows, cols].sum(), rel=1e-9)
+    np.testing.assert_array_equal(sample.weights[treat & (sample.weights > 0)], 1.0)
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -319,3 +328,22 @@ def test_match_most_equals_a_big_m_assignment(seed):
     assert int((sample.match_matrix >= 0).sum()) == int(real.sum())
     assert sample.settings["total_distance"] == pytest.approx(D[rows, cols][real].sum(), rel=1e-9)
 
+
+
+@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("k", [1, 2])
+def test_the_sparse_assignment_and_the_network_agree_on_pair_matching(seed, k):
+    """Fixed-ratio pair matching is solved as a sparse assignment; the min-cost flow of
+    the same problem has the same total distance."""
+    from estimation.edges import caliper_arcs
+    from estimation.flow import solve_flow
+    from estimation.setmatch import SetRule, _compact, assign_pairs, pair_limits
+
+    d, treat = problem(seed, 10, 40)
+    arcs, _, _ = _compact(caliper_arcs(d[treat], d[~treat], 0.8, 10**6))
+    limits = pair_limits(SetRule("pair", k, k, k), arcs.n_rows, arcs.n_cols)
+    by_assignment, by_flow = assign_pairs(arcs, limits), solve_flow(arcs, limits)
+    assert (by_assignment is None) == (by_flow is None)
+    if by_flow is not None:
+        assert by_assignment.total_distance == pytest.approx(by_flow.total_distance, rel=1e-9)
+        assert by_assignment.used.sum() == by_flow.used.sum() == k * arcs.n_rows
