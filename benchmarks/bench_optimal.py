@@ -88,6 +88,9 @@ def run_case(name: str) -> dict:
 
     from estimation import FullMatching, OptimalMatching, PropensityScore
 
+    import scipy.optimize  # noqa: F401 - imported before the clock starts, for every case
+    import scipy.sparse.csgraph  # noqa: F401
+
     method, n1, n0, kwargs = CASES[name]
     frame = make_data(n1, n0)
     covariates = [c for c in frame.columns if c != "treat"]
