@@ -256,6 +256,7 @@ def test_weights_for_each_estimand_follow_matchit():
         assert sample.estimand == estimand and sample.structure == "sets"
 
 
+@pytest.mark.filterwarnings("ignore::estimation.setmatch.SetMatchingWarning")
 def test_atc_puts_controls_at_the_centre_of_constrained_sets():
     d, treat = problem(9, 25, 12)
     sample = FullMatching(distance=d, estimand="ATC", max_controls=1).fit(None, treat).result_
