@@ -55,6 +55,21 @@ _LAZY: dict[str, str] = {
     "CensoringWeights": "censoring",
     "love_plot_svg": "plots",
     "overlap_plot_svg": "plots",
+    "OptimalMatching": "optimal",
+    "FullMatching": "optimal",
+    "SetMatchingWarning": "setmatch",
+    "InfeasibleMatchingError": "flow",
+    "ProblemTooLargeError": "flow",
+    "Subclassification": "subclassification",
+    "SubclassificationWarning": "subclassification",
+    "CoarsenedExactMatching": "cem",
+    "PropensityWeighting": "weighting",
+    "EntropyBalancing": "ebal",
+    "BalanceInfeasibleError": "ebal",
+    "subclass_weights": "strata",
+    "estimate_weighted": "mestimation",
+    "describe_estimand": "estimands",
+    "describe_method": "estimands",
 }
 
 __all__ = sorted(_LAZY)

@@ -322,10 +322,24 @@ def pair_positions(treat: np.ndarray, match_matrix: np.ndarray,
     return inverse[rows_t], inverse[match_matrix[filled]]
 
 
-def pair_distance(x: np.ndarray, pairs: tuple[np.ndarray, np.ndarray] | None) -> float:
-    """Mean absolute treated-control difference over the pairs (``pair_positions``)."""
+@dataclass(frozen=True, eq=False)
+class SubclassPairs:
+    """Every treated-control pair within a subclass (full matching, CEM), in layout order."""
+
+    treat: np.ndarray
+    subclass: np.ndarray
+
+
+def pair_distance(x: np.ndarray, pairs) -> float:
+    """Mean absolute treated-control difference over the pairs (``pair_positions``), or
+    over all treated-control pairs within subclasses (``SubclassPairs``, MatchIt's
+    ``pairdistsubC``)."""
     if pairs is None:
         return float("nan")
+    if isinstance(pairs, SubclassPairs):
+        from estimation.strata import subclass_pair_distance
+
+        return subclass_pair_distance(x, pairs.treat, pairs.subclass)
     if x.dtype == bool:  # |a - b| of 0/1 values; the mean of bools sums exactly, as of 0/1 floats
         return float(np.mean(x[pairs[0]] != x[pairs[1]]))
     return float(np.mean(np.abs(x[pairs[0]] - x[pairs[1]])))
@@ -540,7 +554,9 @@ def _check_sample(sample: MatchedSample) -> None:
             "balance_table: the sample's weights must be finite and >= 0, one per unit."
         )
     distance = np.asarray(sample.distance, dtype=float)
-    if distance.shape != treat.shape or not np.isfinite(distance).all():
+    if distance.shape == treat.shape and np.isnan(distance).all():
+        pass  # a method without a distance (CEM, entropy balancing): no distance row
+    elif distance.shape != treat.shape or not np.isfinite(distance).all():
         raise InvalidInputError(
             "balance_table: the sample's distance must hold one finite value per unit; got "
             f"{int((~np.isfinite(distance)).sum())} missing or infinite of {distance.size}."
@@ -580,6 +596,11 @@ class Layout:
         before = (GroupWeights.of(None, n1), GroupWeights.of(None, n0))
         after = (GroupWeights.of(weights[:n1], n1), GroupWeights.of(weights[n1:], n0))
         pairs = pair_positions(treat, np.asarray(sample.match_matrix, dtype=np.int64), inverse)
+        # MatchIt shows pair distances within subclasses for full matching and CEM, not
+        # for subclassification (summary.matchit.subclass has pair.dist = FALSE)
+        if pairs is None and sample.structure in ("sets", "strata") \
+                and sample.settings.get("method") != "subclass":
+            pairs = SubclassPairs(treat[perm], np.asarray(sample.subclass)[perm])
         return cls(treat, perm, inverse, n1, before, after, pairs)
 
 
@@ -607,7 +628,7 @@ def balance_table(
     sample: MatchedSample,
     *,
     covariates: Sequence[str] | pd.DataFrame | None = None,
-    s_d_denom: str = "treated",
+    s_d_denom: str | None = None,
     binary: str = "std",
     include_distance: bool = True,
     threshold: float = 0.1,
@@ -619,15 +640,19 @@ def balance_table(
     sample : MatchedSample
     covariates : None (all of the sample's covariates), a list of their names, or a data
         frame with one row per unit (extra variables, like MatchIt's ``addlvariables``).
-    s_d_denom : "treated" (ATT, MatchIt's default), "control" or "pooled" (mean of the two
-        group variances).
+    s_d_denom : "treated", "control" or "pooled" (mean of the two group variances); None
+        (default) takes MatchIt's choice for the sample's estimand: "treated" for the ATT,
+        "control" for the ATC, "pooled" for the ATE and the ATO.
     binary : "std" standardizes binary variables by sqrt(p(1-p)) as MatchIt does; "raw"
         shows their raw difference in proportions (cobalt's default).
     include_distance : put the distance measure first, as MatchIt does.
     threshold : |SMD| above which a term is reported as imbalanced.
     """
     _check_sample(sample)
+    if s_d_denom is None:
+        s_d_denom = {"ATT": "treated", "ATC": "control"}.get(sample.estimand, "pooled")
     check_choice("balance_table", "s_d_denom", s_d_denom, ("treated", "control", "pooled"))
+    include_distance = include_distance and not np.isnan(np.asarray(sample.distance, float)).all()
     check_choice("balance_table", "binary", binary, ("std", "raw"))
     layout = Layout.of(sample)
     # expanded in input order, then each 0/1 or numeric term gathered (cheaper than

@@ -35,6 +35,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from estimation.estimands import estimand_words
 from estimation.matched import MatchedSample
 from estimation.parameters import InvalidInputError, InvalidParameterError, check_choice
 from estimation.summary import Summary
@@ -51,6 +52,7 @@ SE_LABELS = {
     "multiway": "multi-way cluster-robust CR1 (Cameron, Gelbach and Miller 2011)",
     "robust": "heteroskedasticity-robust HC1 (each unit independent)",
     "abadie_imbens": "Abadie-Imbens (2006) for matching estimators",
+    "m_estimation": "M-estimation sandwich stacking the weight model (HC0)",
 }
 ASSUMPTIONS = (
     "No unmeasured confounding: given the covariates, participation is independent of the "
@@ -128,8 +130,8 @@ class EffectEstimate:
         )
         what = "regression-adjusted" if self.method == "regression" else "difference in means"
         notes = (
-            f"Estimand: {self.estimand}, the average effect of the measure on those who took "
-            f"part, for outcome '{self.outcome}'; {what}.",
+            f"Estimand: {self.estimand}, {estimand_words(self.estimand)}, for outcome "
+            f"'{self.outcome}'; {what}.",
             f"Standard error: {self._se_label()}; normal-based intervals and two-sided "
             "p-values.",
             *(f"Assumption: {a}" for a in self.assumptions),
@@ -404,6 +406,13 @@ def estimate_att(
         raise InvalidInputError(
             f"estimate_att expects an estimation.MatchedSample; got {type(sample).__name__}."
         )
+    if sample.structure == "weights" and se_type in ("auto", "m_estimation"):
+        from estimation.mestimation import estimate_weighted  # weights estimated: M-estimation
+
+        return estimate_weighted(sample, outcome, covariates=covariates, binary=binary,
+                                 cluster=cluster, alpha=alpha)
+    if sample.structure == "strata" and se_type == "auto" and isinstance(cluster, str):
+        se_type = "robust"  # few, large subclasses are not clusters (MatchIt's advice)
     if not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
         raise InvalidParameterError("estimate_att", "alpha", "a float in (0, 1)", alpha)
     if not (isinstance(variance_matches, (int, np.integer)) and variance_matches >= 1):

@@ -37,6 +37,15 @@ class MatchedSample:
         The covariates as given (before dummy expansion), in input order.
     settings : dict
         The settings used (ratio, replace, caliper, ...), for reports.
+    structure : str
+        What the subclasses are: ``"pairs"`` (matched sets indexed by the treated units,
+        with a match matrix: nearest-neighbour and optimal pair matching), ``"sets"``
+        (matched sets without a match matrix: full matching), ``"strata"`` (subclasses
+        holding many treated and many control units: subclassification, coarsened exact
+        matching) or ``"weights"`` (no subclasses: weighting).
+    weight_model : object or None
+        For weighting: the fitted model of the weights (``estimation.weighting``), whose
+        estimating equations the effect's standard error stacks with the outcome's.
     """
 
     treat: np.ndarray
@@ -48,6 +57,8 @@ class MatchedSample:
     covariates: pd.DataFrame
     estimand: str = "ATT"
     settings: dict[str, Any] = field(default_factory=dict)
+    structure: str = "pairs"
+    weight_model: Any = None
 
     @property
     def n(self) -> int:

@@ -39,6 +39,17 @@ from estimation.parameters import InvalidInputError, InvalidParameterError, chec
 from estimation.summary import Summary
 
 DEFAULT_GAMMAS = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0)
+#: Samples without matched pairs, and why Rosenbaum bounds are not available for them.
+NOT_MATCHED_SETS = {
+    "weights": "Rosenbaum bounds are not available for weighting: they are defined for "
+               "matched sets, and a weighted sample has none. Use the E-value.",
+    "strata": "Rosenbaum bounds are not available for subclassification or coarsened exact "
+              "matching: their strata hold many treated and many control units, not matched "
+              "sets. Use the E-value.",
+    "sets": "Rosenbaum bounds are not available for full matching yet: its sets with several "
+            "treated units and one control need the M-statistic bounds of "
+            "sensitivityfull::senfm. Use the E-value.",
+}
 GAMMA_SEARCH_MAX = 1e6
 
 
@@ -239,6 +250,8 @@ def matched_pairs(sample: MatchedSample, outcome) -> tuple[np.ndarray, list[np.n
         raise InvalidInputError(
             f"Rosenbaum bounds expect an estimation.MatchedSample; got {type(sample).__name__}."
         )
+    if sample.structure in NOT_MATCHED_SETS:
+        raise InvalidInputError(NOT_MATCHED_SETS[sample.structure])
     y, name = _outcome(sample, outcome)
     mm = np.asarray(sample.match_matrix, dtype=np.int64)
     treated = np.flatnonzero(np.asarray(sample.treat).astype(bool))

@@ -4,6 +4,7 @@ design, monitoring targets and costs. The YAML shape is documented in
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import Discriminator, Field, Tag
@@ -107,9 +108,48 @@ class Treatment(Frozen):
     measure: Code
 
 
-class Matching(Frozen):
-    """Settings of nearest-neighbour propensity score matching (as in R's MatchIt)."""
+MatchingMethod = Literal["nearest", "optimal", "full", "subclass", "cem", "weighting"]
+MATCHING_METHODS: tuple[str, ...] = MatchingMethod.__args__
+#: The ``evaluation.matching`` keys each method uses (rule LM046 refuses the others).
+METHOD_KEYS: dict[str, tuple[str, ...]] = {
+    "nearest": ("ratio", "replace", "caliper", "std_caliper", "distance", "exact", "order"),
+    "optimal": ("ratio", "min_controls", "max_controls", "caliper", "std_caliper", "distance", "exact"),
+    "full": ("min_controls", "max_controls", "caliper", "std_caliper", "distance", "exact"),
+    "subclass": ("subclasses", "min_n", "distance"),
+    "cem": ("cutpoints",),
+    "weighting": ("weights", "trim", "moments"),
+}
+CUT_RULE_PATTERN = r"^(sturges|scott|fd|q[0-9]+)$"
 
+
+def _cut_kind(value: object) -> str | None:
+    if isinstance(value, str):
+        return "rule" if re.match(CUT_RULE_PATTERN, value) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return "bins" if value >= 0 else None
+    if isinstance(value, (list, tuple)) and value:
+        return "cuts"
+    return None
+
+
+#: How CEM bins one numeric covariate: a rule, a number of bins (0 exact, 1 leave out) or
+#: the cut points.
+CutValue = Annotated[
+    Annotated[Str, Tag("rule")] | Annotated[Int, Tag("bins")] | Annotated[tuple[Number, ...], Tag("cuts")],
+    Discriminator(_cut_kind, custom_error_type="cut_type",
+                  custom_error_message="expected sturges, scott, fd, qK (K quantile bins), a number of bins (0: exact, 1: leave out) or a list of cut points"),
+]
+
+
+class Matching(Frozen):
+    """Settings of the matching (or weighting) design, with R MatchIt's names.
+
+    ``method`` chooses nearest-neighbour matching (the default), optimal pair or full
+    matching, subclassification, coarsened exact matching or weighting; each method uses
+    the keys in ``METHOD_KEYS`` (the others are refused by rule LM046).
+    """
+
+    method: MatchingMethod = "nearest"
     ratio: Annotated[Int, Field(ge=1, le=20)] = 1
     replace: Bool = False
     caliper: Annotated[Number, Field(gt=0)] | None = 0.2
@@ -117,6 +157,14 @@ class Matching(Frozen):
     distance: Literal["glm"] = "glm"
     exact: tuple[SnakeId, ...] = ()
     order: Literal["largest", "smallest", "random", "data"] = "largest"
+    min_controls: Annotated[Number, Field(ge=0)] | None = None
+    max_controls: Annotated[Number, Field(gt=0)] | None = None
+    subclasses: Annotated[Int, Field(ge=2, le=100)] = 6
+    min_n: Annotated[Int, Field(ge=0)] = 1
+    cutpoints: dict[SnakeId, CutValue] = {}
+    weights: Literal["ipw", "ebal"] = "ipw"
+    trim: Annotated[Number, Field(gt=0, lt=0.5)] | None = None
+    moments: Literal[1, 2] = 1
 
 
 class Evaluation(Frozen):

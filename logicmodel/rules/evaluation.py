@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from logicmodel.model import METHOD_KEYS
 from logicmodel.rules.registry import Finding, ModelContext, rule
 from logicmodel.rules.wording import one_of
 
@@ -83,3 +84,54 @@ def treatment_measure(ctx: ModelContext) -> Iterator[Finding]:
 def missing_evaluation(ctx: ModelContext) -> Iterator[Finding]:
     if ctx.model.evaluation is None and any(c.outcome for c in ctx.model.expected_changes):
         yield Finding(("expected_changes",), "expected changes on person-level outcomes but no evaluation design; add evaluation")
+
+
+def _methods_using(key: str) -> list[str]:
+    return [m for m, keys in METHOD_KEYS.items() if key in keys]
+
+
+def _ratio_problem(matching) -> tuple[str, str] | None:
+    """(key, message) when optimal variable-ratio or full matching limits cannot hold."""
+    low, high = matching.min_controls, matching.max_controls
+    if matching.method == "optimal" and (low is not None or high is not None):
+        if high is None:
+            return "min_controls", "min_controls needs max_controls (variable-ratio matching)"
+        low = 1 if low is None else low
+        if not (float(low).is_integer() and float(high).is_integer() and 1 <= low < matching.ratio < high):
+            return "max_controls", ("variable-ratio matching needs whole numbers 1 <= min_controls < ratio < "
+                                    f"max_controls; got {low:g}, {matching.ratio}, {high:g}")
+    if matching.method == "full" and low is not None and high is not None and low > high:
+        return "min_controls", f"min_controls ({low:g}) is above max_controls ({high:g})"
+    return None
+
+
+@rule("LM046", "error", "the matching settings are those of the chosen method")
+def method_settings(ctx: ModelContext) -> Iterator[Finding]:
+    evaluation = ctx.model.evaluation
+    if evaluation is None:
+        return
+    matching = evaluation.matching
+    for key in sorted(matching.model_fields_set - {"method"}):
+        if key not in METHOD_KEYS[matching.method]:
+            users = ", ".join(_methods_using(key))
+            yield Finding(("evaluation", "matching", key),
+                          f"'{key}' is a setting of method {users}; this design uses method '{matching.method}'")
+    problem = _ratio_problem(matching)
+    if problem:
+        yield Finding(("evaluation", "matching", problem[0]), problem[1])
+    for name in matching.cutpoints:
+        if name not in evaluation.covariates:
+            yield Finding(("evaluation", "matching", "cutpoints", name),
+                          f"cutpoints for '{name}', which is not among the covariates; add it to covariates")
+
+
+@rule("LM047", "error", "the register pipeline estimates by nearest-neighbour matching")
+def pipeline_method(ctx: ModelContext) -> Iterator[Finding]:
+    evaluation = ctx.model.evaluation
+    if evaluation is None or evaluation.matching.method == "nearest":
+        return
+    yield Finding(("evaluation", "matching", "method"),
+                  f"method '{evaluation.matching.method}' is not used by the register evaluation yet: its "
+                  "risk-set matching is nearest-neighbour (the ATT per enrolment month); use method: nearest "
+                  f"here, and try '{evaluation.matching.method}' on an extract with tiltak match --method "
+                  f"{evaluation.matching.method}")

@@ -169,6 +169,115 @@ def run_matching(frame, treat, covariates: list[str], exact: list[str], options:
     return matcher.fit(frame[covariates + extra], treat)
 
 
+METHODS = ("nearest", "optimal", "full", "subclass", "cem", "weighting")
+#: Which --method each option applies to (the rest are refused when given explicitly).
+OPTION_METHODS = {
+    "ratio": ("nearest", "optimal"), "replace": ("nearest",), "order": ("nearest",),
+    "seed": ("nearest",), "caliper": ("nearest", "optimal", "full"),
+    "std_caliper": ("nearest", "optimal", "full"), "exact": ("nearest", "optimal", "full"),
+    "distance": ("nearest", "optimal", "full", "subclass"),
+    "discard": ("nearest", "optimal", "full", "subclass"),
+    "min_controls": ("optimal", "full"), "max_controls": ("optimal", "full"),
+    "match_most": ("optimal",),
+    "subclasses": ("subclass",), "min_n": ("subclass",), "cutpoints": ("cem",),
+    "weights": ("weighting",), "stabilize": ("weighting",), "trim": ("weighting",),
+    "moments": ("weighting",),
+}
+#: The estimands each --method offers.
+METHOD_ESTIMANDS = {"nearest": ("ATT",), "optimal": ("ATT",), "full": ("ATT", "ATC", "ATE"),
+                    "subclass": ("ATT", "ATC", "ATE"), "cem": ("ATT", "ATC", "ATE"),
+                    "weighting": ("ATT", "ATC", "ATE", "ATO")}
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def check_method_options(method: str, given: set[str], options: dict) -> None:
+    """Refuse options that --method does not use, and estimands it does not offer."""
+    for name in sorted(given):
+        allowed = OPTION_METHODS.get(name)
+        if allowed and method not in allowed:
+            methods = ", ".join(allowed)
+            raise click.UsageError(f"{_flag(name)} applies to --method {methods} only; got "
+                                   f"--method {method}")
+    estimand = options["estimand"]
+    if estimand not in METHOD_ESTIMANDS[method]:
+        raise click.UsageError(f"--estimand {estimand}: --method {method} estimates "
+                               f"{', '.join(METHOD_ESTIMANDS[method])}")
+    if method == "weighting" and options["weights"] == "ebal" and ({"stabilize", "trim"} & given):
+        raise click.UsageError("--stabilize and --trim apply to --weights ipw only")
+    if method == "weighting" and options["weights"] == "ipw" and "moments" in given:
+        raise click.UsageError("--moments applies to --weights ebal only")
+
+
+def parse_cutpoints(text: str | None):
+    """--cutpoints: one rule for every numeric column, or COL=RULE pairs separated by commas;
+    a rule is sturges, scott, fd, qK, a number of bins, or cut points separated by '/'."""
+    if text is None:
+        return "sturges"
+
+    def rule(value: str, where: str):
+        value = value.strip()
+        if "/" in value:
+            try:
+                return [float(v) for v in value.split("/") if v.strip()]
+            except ValueError:
+                raise MatchInputError(f"--cutpoints {where}: expected cut points as numbers "
+                                      f"separated by '/'; got {value!r}") from None
+        return int(value) if value.isdigit() else value
+
+    if "=" not in text:
+        return rule(text, "")
+    out = {}
+    for part in _split(text):
+        name, _, value = part.partition("=")
+        if not name.strip() or not value.strip():
+            raise MatchInputError(f"--cutpoints: expected COLUMN=RULE; got {part!r}")
+        out[name.strip()] = rule(value, name.strip())
+    return out
+
+
+def method_model(options: dict, exact: list[str], distance):
+    """The estimation object for --method with its options (distance: 'glm', 'logit' or
+    scores already fitted)."""
+    from estimation import (CoarsenedExactMatching, EntropyBalancing, FullMatching,
+                            OptimalMatching, PropensityWeighting, Subclassification)
+
+    method, o = options["method"], options
+    common = dict(caliper=o["caliper"], std_caliper=o["std_caliper"], exact=exact or None,
+                  discard=o["discard"], distance=distance)
+    if method == "optimal":
+        return OptimalMatching(ratio=o["ratio"], min_controls=o["min_controls"],
+                               max_controls=o["max_controls"], match_most=o["match_most"],
+                               **common)
+    if method == "full":
+        return FullMatching(min_controls=o["min_controls"], max_controls=o["max_controls"],
+                            estimand=o["estimand"], **common)
+    if method == "subclass":
+        return Subclassification(subclasses=o["subclasses"], min_n=o["min_n"],
+                                 estimand=o["estimand"], distance=distance, discard=o["discard"])
+    if method == "cem":
+        return CoarsenedExactMatching(cutpoints=parse_cutpoints(o["cutpoints"]),
+                                      estimand=o["estimand"])
+    if o["weights"] == "ebal":
+        return EntropyBalancing(estimand=o["estimand"], moments=o["moments"])
+    return PropensityWeighting(estimand=o["estimand"], stabilize=o["stabilize"], trim=o["trim"])
+
+
+def run_method(frame, treat, covariates: list[str], exact: list[str], options: dict):
+    """Fit --method; nearest-neighbour matching keeps its own path (``run_matching``)."""
+    if options["method"] == "nearest":
+        return run_matching(frame, treat, covariates, exact, options)
+    extra = [e for e in exact if e not in covariates]
+    distance = options["distance"]
+    if extra:  # exact-matching columns outside the propensity model: score first
+        from estimation import PropensityScore
+
+        distance = PropensityScore().fit(frame[covariates], treat).distance(options["distance"])
+    return method_model(options, exact, distance).fit(frame[covariates + extra], treat)
+
+
 def outcome_values(frame, path: str, column: str):
     """The outcome as floats (true/false as 1/0); text that is not a number is an error."""
     import numpy as np
@@ -223,14 +332,17 @@ def build_report(path: str, sample, treatment: str, outcome: str | None, frame,
     balance = balance_table(sample)
     settings = {k: _finite(v) if not isinstance(v, list) else v
                 for k, v in sample.settings.items()}
+    from estimation import describe_estimand
+
     report = {
         "data": os.path.basename(path), "treatment": treatment, "covariates": covariates,
-        "estimand": sample.estimand, "settings": settings,
+        "method": sample.settings.get("method", "nearest"), "estimand": sample.estimand,
+        "estimand_label": describe_estimand(sample), "settings": settings,
         "sample_sizes": {str(k): {c: _finite(v) for c, v in row.items()}
                          for k, row in balance.sample_sizes.to_dict("index").items()},
         "balance": _records(balance.frame),
         "max_abs_smd_after": _finite(balance.max_abs_smd_after),
-        "effects": None, "_balance": balance,
+        "effects": None, "_balance": balance, "_sample": sample,
     }
     if outcome:
         y = outcome_values(frame, path, outcome)
@@ -249,6 +361,8 @@ def build_report(path: str, sample, treatment: str, outcome: str | None, frame,
 
 
 def render_text(report: dict) -> str:
+    if report.get("method", "nearest") != "nearest":
+        return _render_method_text(report)
     s = report["settings"]
     caliper = ("none" if s.get("caliper") is None else
                f"{s['caliper']:g}{' SD' if s.get('std_caliper') else ''} "
@@ -260,6 +374,18 @@ def render_text(report: dict) -> str:
         f"order {s['order']}, discard {s['discard']}, exact {', '.join(s['exact']) or 'none'}",
         f"  covariates: {', '.join(report['covariates'])}", "",
     ]
+    parts = ["\n".join(head), report["_balance"].as_text()]
+    parts += [e.as_text() for e in report.get("_effects", [])]
+    return "\n\n".join(p.rstrip("\n") for p in parts) + "\n"
+
+
+def _render_method_text(report: dict) -> str:
+    from estimation import describe_method
+
+    head = [f"{describe_method(report['_sample'])} on {report['data']} "
+            f"(treatment: {report['treatment']})",
+            f"  estimand {report['estimand_label']}",
+            f"  covariates: {', '.join(report['covariates'])}", ""]
     parts = ["\n".join(head), report["_balance"].as_text()]
     parts += [e.as_text() for e in report.get("_effects", [])]
     return "\n\n".join(p.rstrip("\n") for p in parts) + "\n"
@@ -314,20 +440,42 @@ def write_rows(path: str, sample) -> None:
 @click.option("--order", default="largest", show_default=True, type=click.Choice(["largest", "smallest", "data", "random"]), help="Order in which treated units choose.")
 @click.option("--discard", default="none", show_default=True, type=click.Choice(["none", "treated", "control", "both"]), help="Common-support rule.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Seed for --order random.")
+@click.option("--method", default="nearest", show_default=True, type=click.Choice(list(METHODS)), help="Matching or weighting method (MatchIt's nearest, optimal, full, subclass, cem; or weighting).")
+@click.option("--estimand", default="ATT", show_default=True, type=click.Choice(["ATT", "ATC", "ATE", "ATO"], case_sensitive=False), help="Effect estimated: on the treated, on the controls, in the whole sample, in the overlap population (the methods offer different ones).")
+@click.option("--min-controls", type=click.FloatRange(min=0), metavar="X", help="optimal/full: fewest controls per treated unit in a set.")
+@click.option("--max-controls", type=click.FloatRange(min=0, min_open=True), metavar="X", help="optimal/full: most controls per treated unit in a set.")
+@click.option("--match-most", is_flag=True, help="optimal: when the caliper leaves too few controls, match as many as possible instead of refusing.")
+@click.option("--subclasses", default=6, show_default=True, type=click.IntRange(min=2), help="subclass: number of subclasses.")
+@click.option("--min-n", default=1, show_default=True, type=click.IntRange(min=0), help="subclass: fewest units of each group per subclass (0 drops subclasses lacking one).")
+@click.option("--cutpoints", metavar="SPEC", help="cem: bins for numeric columns: sturges, scott, fd, qK, a number, or COL=RULE,... with cut points as a/b/c [default: sturges].")
+@click.option("--weights", "weights", default="ipw", show_default=True, type=click.Choice(["ipw", "ebal"]), help="weighting: inverse probability weights or entropy balancing.")
+@click.option("--stabilize", is_flag=True, help="weighting (ipw, ATE): stabilised weights.")
+@click.option("--trim", type=click.FloatRange(min=0, max=0.5, min_open=True, max_open=True), metavar="A", help="weighting (ipw): drop units with a propensity score outside [A, 1-A].")
+@click.option("--moments", default=1, show_default=True, type=click.IntRange(1, 2), help="weighting (ebal): balance means (1) or means and squares (2).")
 @click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(["text", "json"]), help="Summary format.")
 @click.option("--out", metavar="FILE", help="Write distance, weight and subclass per input row (.csv or .parquet).")
-def command(data, treatment, outcome, covariates, ratio, replace, caliper, std_caliper,
-            distance, exact, order, discard, seed, fmt, out) -> None:
-    """Propensity score matching (MatchIt's nearest neighbour) on a CSV or Parquet file.
+@click.pass_context
+def command(ctx, data, treatment, outcome, covariates, ratio, replace, caliper, std_caliper,
+            distance, exact, order, discard, seed, method, estimand, min_controls,
+            max_controls, match_most, subclasses, min_n, cutpoints, weights, stabilize, trim, moments,
+            fmt, out) -> None:
+    """Propensity score matching or weighting (MatchIt's methods) on a CSV or Parquet file.
 
     Prints sample sizes and covariate balance before and after matching, and with
-    --outcome the ATT (difference in means and regression-adjusted) with its standard
-    error and 95% interval.
+    --outcome the effect (difference in means and regression-adjusted) with its standard
+    error and 95% interval. --method chooses nearest-neighbour (default), optimal pair,
+    optimal full matching, subclassification, coarsened exact matching or weighting
+    (inverse probability weights or entropy balancing); --estimand the effect (ATT, and
+    where the method offers them ATC, ATE, ATO), named in plain words in the summary.
 
     \b
     Example:
       tiltak match lalonde.csv --treatment treat --outcome re78 \\
           --covariates age,educ,race,married,nodegree,re74,re75 --caliper 0.2 --out m.csv
+      tiltak match lalonde.csv --treatment treat --outcome re78 --method full \\
+          --estimand ATE --covariates age,educ,race,married,nodegree,re74,re75
+      tiltak match lalonde.csv --treatment treat --outcome re78 --method weighting \\
+          --weights ebal --covariates age,educ,race,married,nodegree,re74,re75
     """
     if caliper is not None and not (caliper > 0 and math.isfinite(caliper)):
         raise click.BadParameter(f"must be a number > 0; got {caliper:g}", param_hint="'--caliper'")
@@ -336,12 +484,22 @@ def command(data, treatment, outcome, covariates, ratio, replace, caliper, std_c
     chosen = _choose_covariates(frame, data, treatment, outcome, covariates, exact_cols)
     treat = treatment_values(frame, data, treatment)
     options = dict(ratio=ratio, replace=replace, caliper=caliper, std_caliper=std_caliper,
-                   distance=distance, order=order, discard=discard, seed=seed)
+                   distance=distance, order=order, discard=discard, seed=seed, method=method,
+                   estimand=estimand.upper(), min_controls=min_controls,
+                   max_controls=max_controls, match_most=match_most, subclasses=subclasses,
+                   min_n=min_n,
+                   cutpoints=cutpoints, weights=weights, stabilize=stabilize, trim=trim,
+                   moments=moments)
+    from click.core import ParameterSource
+
+    given = {name for name in OPTION_METHODS
+             if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE}
+    check_method_options(method, given, options)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         warn_continuous_exact(frame, exact_cols)
         try:
-            sample = run_matching(frame, treat, chosen, exact_cols, options).result_
+            sample = run_method(frame, treat, chosen, exact_cols, options).result_
             report = build_report(data, sample, treatment, outcome, frame, chosen)
         finally:  # the warnings often explain a refusal, so they are shown before it
             shown = list(dict.fromkeys(str(w.message) for w in caught))

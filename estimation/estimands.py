@@ -1,0 +1,107 @@
+"""What each method estimates, in plain words, for summaries, reports and ``tiltak match``.
+
+Every matched or weighted sample names its estimand (``MatchedSample.estimand``): ATT, ATC,
+ATE or ATO. What the estimate then stands for also depends on the units the method left
+out: a caliper, common-support discarding or coarsened exact matching can drop treated
+units, and trimming drops units with extreme propensity scores. ``describe_estimand`` says
+both; ``describe_method`` gives the method and its settings in one or two lines.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+WORDS = {
+    "ATT": "the average effect of the measure on those who took part",
+    "ATC": "the average effect the measure would have had on those who did not take part",
+    "ATE": "the average effect of the measure in the whole sample, participants and "
+           "non-participants alike",
+    "ATO": "the average effect in the overlap population (each unit weighted by e(1 - e): "
+           "people who could as well have taken part as not)",
+}
+CODES = tuple(WORDS)
+METHOD_NAMES = {
+    "nearest": "Nearest-neighbour matching",
+    "optimal": "Optimal pair matching",
+    "full": "Optimal full matching",
+    "subclass": "Subclassification on the propensity score",
+    "cem": "Coarsened exact matching",
+    "weighting": "Weighting",
+}
+
+
+def estimand_words(code: str) -> str:
+    """The plain-words meaning of an estimand code (the code itself when unknown)."""
+    return WORDS.get(code, code)
+
+
+def _dropped(sample, group: bool) -> tuple[int, int]:
+    members = np.asarray(sample.treat, bool) == group
+    kept = members & (np.asarray(sample.weights) > 0)
+    return int(kept.sum()), int(members.sum())
+
+
+def describe_estimand(sample) -> str:
+    """One sentence: the estimand, its meaning and the population it refers to."""
+    code = sample.estimand
+    text = f"{code}: {estimand_words(code)}"
+    trim = sample.settings.get("trim")
+    if trim:
+        text += (f", among the units with a propensity score between {trim:g} and {1 - trim:g}"
+                 f" ({sample.settings.get('trimmed', 0)} unit(s) trimmed)")
+        return text + "."
+    focal = {"ATT": True, "ATC": False}.get(code)
+    groups = [focal] if focal is not None else ([True, False] if code == "ATE" else [])
+    parts = []
+    for group in groups:
+        kept, total = _dropped(sample, group)
+        if kept < total:
+            label = "treated" if group else "control"
+            parts.append(f"{kept} of the {total} {label} units")
+    if parts:
+        text += (f"; the method kept only {' and '.join(parts)}, so the estimate refers to "
+                 "them, not to the whole group")
+    return text + "."
+
+
+def _weighting_line(s: dict) -> str:
+    if s.get("weights") == "ebal":
+        return f"entropy balancing on {'means' if s.get('moments', 1) == 1 else 'means and squares'}"
+    parts = ["inverse probability weights" if s.get("estimand") != "ATO" else "overlap weights"]
+    if s.get("stabilize"):
+        parts.append("stabilised")
+    if s.get("trim"):
+        parts.append(f"trimmed at {s['trim']:g}")
+    return ", ".join(parts)
+
+
+def _caliper(s: dict) -> str:
+    if s.get("caliper") is None:
+        return "no caliper"
+    unit = " SD" if s.get("std_caliper") else ""
+    return f"caliper {s['caliper']:g}{unit} (= {s['caliper_width']:.6g} in distance units)"
+
+
+def describe_method(sample) -> str:
+    """The method and its settings, e.g. for the head of ``tiltak match``'s summary."""
+    s = sample.settings
+    method = s.get("method", "nearest")
+    name = METHOD_NAMES.get(method, method)
+    if method == "optimal":
+        ratio = (f"ratio {s['ratio']:g}:1" if s["min_controls"] == s["max_controls"] else
+                 f"{s['min_controls']:g} to {s['max_controls']:g} controls, {s['ratio']:g} "
+                 "on average")
+        detail = f"{ratio}, {_caliper(s)}, exact {', '.join(s['exact']) or 'none'}"
+    elif method == "full":
+        detail = (f"min_controls {s['min_controls']:g}, max_controls {s['max_controls']:g}, "
+                  f"{_caliper(s)}, exact {', '.join(s['exact']) or 'none'}; total distance "
+                  f"{s['total_distance']:.6g} over {s['n_arcs']:,} admissible pairs")
+    elif method == "subclass":
+        detail = f"{s['subclasses']} subclasses, min_n {s['min_n']}"
+    elif method == "cem":
+        detail = f"{s['strata']} matched strata, {s['treated_dropped']} treated unit(s) dropped"
+    elif method == "weighting":
+        detail = _weighting_line(s)
+    else:
+        detail = ""
+    return f"{name}: {detail}" if detail else name

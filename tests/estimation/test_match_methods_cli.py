@@ -1,0 +1,95 @@
+"""``tiltak match --method``: every method on a file, its estimand label, and its refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tiltak.cli import main
+
+GOLDEN = Path(__file__).parents[1] / "golden"
+LALONDE = str(GOLDEN / "matching" / "lalonde.csv")
+COVS = "age,educ,race,married,nodegree,re74,re75"
+
+
+@pytest.fixture()
+def run(capsys):
+    def invoke(*args):
+        with pytest.raises(SystemExit) as info:
+            main(["match", *map(str, args)])
+        captured = capsys.readouterr()
+        return info.value.code, captured.out, captured.err
+    return invoke
+
+
+@pytest.mark.parametrize("args, method, estimand, se_type", [
+    (["--method", "optimal", "--ratio", "2"], "optimal", "ATT", "cluster"),
+    (["--method", "full"], "full", "ATT", "cluster"),
+    (["--method", "full", "--estimand", "ate", "--max-controls", "8"], "full", "ATE", "cluster"),
+    (["--method", "subclass", "--subclasses", "5"], "subclass", "ATT", "robust"),
+    (["--method", "cem", "--cutpoints", "age=4,re74=0/5000,re75=0"], "cem", "ATT", "robust"),
+    (["--method", "weighting", "--estimand", "ATO"], "weighting", "ATO", "m_estimation"),
+    (["--method", "weighting", "--estimand", "ATE", "--stabilize", "--trim", "0.05"],
+     "weighting", "ATE", "m_estimation"),
+    (["--method", "weighting", "--weights", "ebal", "--moments", "2"], "weighting", "ATT",
+     "m_estimation"),
+])
+def test_each_method_reports_its_estimand_and_effects(run, args, method, estimand, se_type):
+    code, stdout, stderr = run(LALONDE, "--treatment", "treat", "--outcome", "re78",
+                               "--covariates", COVS, "--format", "json", *args)
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    assert report["method"] == method and report["estimand"] == estimand
+    assert report["estimand_label"].startswith(f"{estimand}: ")
+    assert {e["se_type"] for e in report["effects"]} == {se_type}
+    assert all(e["estimand"] == estimand for e in report["effects"])
+
+
+def test_text_summary_names_the_method_and_the_estimand_in_words(run):
+    code, stdout, _ = run(LALONDE, "--treatment", "treat", "--outcome", "re78", "--covariates",
+                          COVS, "--method", "cem")
+    assert code == 0
+    head = stdout.splitlines()[:2]
+    assert head[0].startswith("Coarsened exact matching:")
+    assert "the method kept only" in head[1] and "of the 185 treated units" in head[1]
+
+
+def test_full_matching_rows_and_determinism(tmp_path, run):
+    args = [LALONDE, "--treatment", "treat", "--covariates", COVS, "--method", "full",
+            "--caliper", "0.2", "--format", "json"]
+    first = run(*args, "--out", tmp_path / "a.csv")
+    second = run(*args, "--out", tmp_path / "b.csv")
+    assert first[0] == 0 and first[1] == second[1]
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    rows = pd.read_csv(tmp_path / "a.csv", keep_default_na=False)
+    matched = rows["weight"] > 0
+    assert (rows.loc[~matched, "subclass"] == "").all()
+    assert rows.loc[matched, "subclass"].astype(int).nunique() > 50
+    np.testing.assert_allclose(rows.loc[pd.read_csv(LALONDE)["treat"].eq(1) & matched, "weight"], 1)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--method", "full", "--replace"], "--replace applies to --method nearest only; got --method full"),
+    (["--method", "weighting", "--caliper", "0.2"], "--caliper applies to --method nearest, optimal, full only"),
+    (["--method", "cem", "--exact", "race"], "--exact applies to --method nearest, optimal, full only"),
+    (["--method", "nearest", "--subclasses", "4"], "--subclasses applies to --method subclass only"),
+    (["--estimand", "ATE"], "--estimand ATE: --method nearest estimates ATT"),
+    (["--method", "subclass", "--estimand", "ATO"], "--method subclass estimates ATT, ATC, ATE"),
+    (["--method", "weighting", "--weights", "ebal", "--trim", "0.1"], "--stabilize and --trim apply to --weights ipw only"),
+    (["--method", "weighting", "--moments", "2"], "--moments applies to --weights ebal only"),
+    (["--method", "weighting", "--stabilize"], "stabilize"),
+    (["--method", "cem", "--cutpoints", "age=a/b"], "--cutpoints age: expected cut points as numbers separated by '/'; got 'a/b'"),
+    (["--method", "cem", "--cutpoints", "=3"], "--cutpoints: expected COLUMN=RULE; got '=3'"),
+    (["--method", "cem", "--cutpoints", "nope=3"], "'cutpoints' parameter of CoarsenedExactMatching must be a mapping of columns of X"),
+    (["--method", "optimal", "--caliper", "0.005", "--covariates", "age,educ,re74"], "Optimal matching has no feasible solution"),
+    (["--method", "optimal", "--ratio", "2", "--max-controls", "2"], "between min_controls"),
+    (["--method", "weighting", "--trim", "0.6"], "Invalid value for '--trim'"),
+])
+def test_method_refusals_exit_2_with_one_message(run, args, message):
+    code, stdout, stderr = run(LALONDE, "--treatment", "treat", *args)
+    assert code == 2, stderr
+    assert message in stderr and "Traceback" not in stderr and stdout == ""
