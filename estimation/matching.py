@@ -18,7 +18,7 @@ import pandas as pd
 
 from estimation.design import as_frame
 from estimation.matched import MatchedSample
-from estimation.nearest import match_with_replacement, match_without_replacement
+from estimation.nearest import TIES, match_with_replacement, match_without_replacement
 from estimation.parameters import (
     InvalidInputError,
     InvalidParameterError,
@@ -126,12 +126,16 @@ class NearestNeighborMatching:
         Seed for ``order="random"``.
     estimator : classifier or None
         Propensity model passed to :class:`PropensityScore` (None: R's glm logit).
+    ties : "matchit", "matchit-4.5" or "row"
+        Which of equally distant controls is taken: as MatchIt 4.6.0 and later do (the
+        default; checked against 4.7.2), as MatchIt 4.5.4 and 4.5.5 do, or the one with the
+        lowest input row (MatchIt's distance-matrix path). See :mod:`estimation.nearest`.
     """
 
     def __init__(self, ratio: int = 1, replace: bool = False, caliper: float | None = None,
                  std_caliper: bool = True, distance: Any = "glm", exact: Any = None,
                  order: str = "largest", discard: str = "none", random_state: int | None = None,
-                 estimator: Any = None):
+                 estimator: Any = None, ties: str = "matchit"):
         self.ratio = ratio
         self.replace = replace
         self.caliper = caliper
@@ -142,6 +146,7 @@ class NearestNeighborMatching:
         self.discard = discard
         self.random_state = random_state
         self.estimator = estimator
+        self.ties = ties
 
     def _checked(self) -> dict[str, Any]:
         """Validated parameters (the constructor never validates)."""
@@ -158,6 +163,7 @@ class NearestNeighborMatching:
             "order": check_choice(NAME, "order", self.order, ORDERS),
             "discard": check_choice(NAME, "discard", self.discard, DISCARDS),
             "random_state": check_seed(NAME, self.random_state),
+            "ties": check_choice(NAME, "ties", self.ties, TIES),
         }
 
     def _distance(self, frame: pd.DataFrame | None, treat: np.ndarray) -> tuple[np.ndarray, str]:
@@ -248,12 +254,13 @@ def _match(distance, treat, discarded, stratum, width, p, unit) -> np.ndarray:
                              + (" after discarding" if discarded.any() else "") + ".")
     _warn_short(stratum, treated, controls, p)
     ordered = treated_order(distance, treated, p["order"], p["random_state"])
+    ties = p.get("ties", "matchit")
     if p["replace"]:
         mm_ordered = match_with_replacement(distance, ordered, stratum, controls,
-                                            p["ratio"], width)
+                                            p["ratio"], width, ties)
     else:
         mm_ordered = match_without_replacement(distance, ordered, stratum, controls,
-                                               p["ratio"], width, unit)
+                                               p["ratio"], width, unit, ties)
     mm = np.full((int(treat.sum()), p["ratio"]), -1, dtype=np.int64)
     index_of = np.cumsum(treat) - 1  # row -> index among treated
     mm[index_of[ordered]] = mm_ordered

@@ -1,7 +1,7 @@
 """Greedy nearest-neighbour matching on a scalar distance, in O(n log n).
 
 This is the array core of :class:`estimation.NearestNeighborMatching`; it follows the
-algorithm of MatchIt (4.5.4 and later, ``nn_matchC``):
+algorithm of MatchIt (4.5.4 and later, ``nn_matchC_vec``):
 
 * without replacement, matching runs in ``ratio`` passes; in each pass every treated unit,
   in the given order, takes the nearest control that is still available (and within the
@@ -9,14 +9,25 @@ algorithm of MatchIt (4.5.4 and later, ``nn_matchC``):
 * with replacement, each treated unit takes its ``ratio`` nearest controls;
 * controls are only matched within the treated unit's exact-matching stratum.
 
-Ties: among controls at the same distance from a treated unit, the one with the lowest
-input row index is taken (MatchIt's distance-matrix path does the same: ``which.min`` over
-the eligible controls in data order).
+Ties between equally distant controls are broken by one of three rules (``ties``):
 
-The available controls of each stratum are kept sorted twice: by (distance, row) for the
-search to the right of a treated unit's score and by (distance, -row) for the search to
-its left. A "next available" union-find with path halving over each order skips used
-controls, so each match costs near-constant time after one sort.
+* ``"matchit"`` (MatchIt 4.6.0 and later; checked against 4.7.2): all units are sorted by
+  (distance, row); the nearest available control on the treated unit's left and on its
+  right in that order are the candidates, and of two equally far ones MatchIt takes the one
+  its search reaches first: the search steps one position left, then one right, and so on,
+  counting every unit it passes (treated, discarded, used, other strata), starting in later
+  passes from the outermost control already matched to the unit. With replacement and
+  ``ratio`` > 1 it collects up to ``ratio`` candidates on each side and keeps the ``ratio``
+  nearest with libstdc++'s ``std::partial_sort``, emulated here.
+* ``"matchit-4.5"`` (MatchIt 4.5.4 and 4.5.5): the same two candidates; the left one (lower
+  distance, or the same distance and a lower row) wins a tie.
+* ``"row"``: among all equally distant controls the one with the lowest input row index
+  (MatchIt's distance-matrix path: ``which.min`` over the controls in data order).
+
+The available controls of each stratum are kept sorted by (distance, row) (and for the
+"row" rule also by (distance, -row) for the search to the left). "Next available"
+union-finds with path halving skip used controls, so each match costs near-constant time
+after one sort.
 """
 
 from __future__ import annotations
@@ -80,10 +91,11 @@ def search_bounds(sc: SortedControls, distance: np.ndarray, stratum: np.ndarray,
     return lo, hi, right
 
 
-def match_without_replacement(distance: np.ndarray, treated: np.ndarray, stratum: np.ndarray,
-                              controls: np.ndarray, ratio: int, caliper: float | None,
-                              unit: np.ndarray | None = None) -> np.ndarray:
-    """Greedy matching in ``ratio`` passes; ``treated`` is in matching order.
+def _row_without_replacement(distance: np.ndarray, treated: np.ndarray, stratum: np.ndarray,
+                             controls: np.ndarray, ratio: int, caliper: float | None,
+                             unit: np.ndarray | None = None) -> np.ndarray:
+    """Greedy matching in ``ratio`` passes with the "row" tie rule; ``treated`` is in
+    matching order.
 
     ``unit`` (optional, one id per row) makes rows of one unit a single control: once one
     of them is matched, all of them are used up (MatchIt's ``unit.id``; risk-set matching
@@ -188,9 +200,9 @@ def _unit_positions(unit: np.ndarray, sc: SortedControls, pos_a: np.ndarray,
     return positions
 
 
-def match_with_replacement(distance: np.ndarray, treated: np.ndarray, stratum: np.ndarray,
-                           controls: np.ndarray, ratio: int, caliper: float | None) -> np.ndarray:
-    """Each treated unit's ``ratio`` nearest controls (vectorised two-pointer merge).
+def _row_with_replacement(distance: np.ndarray, treated: np.ndarray, stratum: np.ndarray,
+                          controls: np.ndarray, ratio: int, caliper: float | None) -> np.ndarray:
+    """Each treated unit's ``ratio`` nearest controls, "row" tie rule (vectorised merge).
 
     Columns are ordered by (distance, row); -1 where fewer controls are within reach.
     """
@@ -215,3 +227,261 @@ def match_with_replacement(distance: np.ndarray, treated: np.ndarray, stratum: n
         l_pos = l_pos - (ok & take_left)
         r = r + (ok & ~take_left)
     return out
+
+
+TIES = ("matchit", "matchit-4.5", "row")
+
+
+def match_without_replacement(distance: np.ndarray, treated: np.ndarray, stratum: np.ndarray,
+                              controls: np.ndarray, ratio: int, caliper: float | None,
+                              unit: np.ndarray | None = None, ties: str = "row") -> np.ndarray:
+    """Greedy matching in ``ratio`` passes; ``treated`` is in matching order.
+
+    ``unit`` (optional, one id per row) makes rows of one unit a single control: once one
+    of them is matched, all of them are used up (MatchIt's ``unit.id``; risk-set matching
+    uses it so that a person is a control in one period only). ``ties`` is one of
+    :data:`TIES`; this array core defaults to "row" (its rule before the MatchIt rules were
+    added), :class:`~estimation.NearestNeighborMatching` to "matchit".
+
+    Returns an int array (len(treated), ratio) of control rows, -1 where empty, rows in the
+    order of ``treated``.
+    """
+    if ties == "row":
+        return _row_without_replacement(distance, treated, stratum, controls, ratio, caliper, unit)
+    out = np.full((treated.size, ratio), -1, dtype=np.int64)
+    if controls.size == 0 or treated.size == 0:
+        return out
+    ladder = ControlLadder.of(distance, stratum, controls, treated)
+    siblings = _ladder_siblings(unit, ladder) if unit is not None else None
+    m = ladder.values.size
+    tables = (ladder.values.tolist(), ladder.rows.tolist(), ladder.gpos.tolist(), siblings,
+              list(range(m + 1)), list(range(m + 1)))
+    cal = np.inf if caliper is None else float(caliper)
+    first = ties == "matchit"
+    active = np.arange(treated.size)
+    reach = [ladder.gpos_treated.tolist(), ladder.gpos_treated.tolist()]  # iil, iir per unit
+    for column in range(ratio):
+        taken = _matchit_pass(tables, distance[treated[active]].tolist(), ladder.lo[active].tolist(),
+                              ladder.hi[active].tolist(), ladder.split[active].tolist(),
+                              active.tolist(), reach, cal, first)
+        taken = np.asarray(taken, dtype=np.int64)
+        out[active, column] = taken
+        active = active[taken >= 0]
+    return out
+
+
+@dataclass(frozen=True)
+class ControlLadder:
+    """The eligible controls sorted by (stratum, distance, row), and per treated unit (in
+    matching order) its stratum's range [lo, hi) and ``split``, the first control after it
+    in (distance, row) order. ``gpos`` is each control's position among all n units sorted
+    by (distance, row), ``gpos_treated`` the treated units' (the steps MatchIt 4.6+ counts).
+    """
+
+    values: np.ndarray
+    rows: np.ndarray
+    gpos: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    split: np.ndarray
+    gpos_treated: np.ndarray
+
+    @classmethod
+    def of(cls, distance, stratum, controls, treated) -> "ControlLadder":
+        n = distance.shape[0]
+        gpos_all = np.empty(n, dtype=np.int64)
+        gpos_all[np.argsort(distance, kind="stable")] = np.arange(n)
+        cg, cs = gpos_all[controls], stratum[controls]
+        order = np.lexsort((cg, cs)) if cs.size and cs.min() != cs.max() else np.argsort(cg)
+        rows, cg, cs = controls[order], cg[order], cs[order]
+        ts, tg = stratum[treated], gpos_all[treated]
+        lo = np.searchsorted(cs, ts, side="left")
+        hi = np.searchsorted(cs, ts, side="right")
+        key = cs.astype(np.int64) * n + cg
+        split = np.searchsorted(key, ts.astype(np.int64) * n + tg)
+        return cls(distance[rows], rows, cg, lo, hi, split, tg)
+
+
+def _ladder_siblings(unit: np.ndarray, ladder: ControlLadder) -> list:
+    """For each ladder position: the positions of every control row of the same unit."""
+    codes = np.unique(unit[ladder.rows], return_inverse=True)[1]
+    order = np.argsort(codes, kind="stable")
+    groups = np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
+    positions: list = [None] * ladder.rows.size
+    for group in groups:
+        members = group.tolist()
+        for p in members:
+            positions[p] = members
+    return positions
+
+
+def _find(parent: list, i: int) -> int:
+    """Root of ``i`` in a "next available" union-find, with path halving."""
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+def _matchit_pass(tables, dist, lo, hi, split, index, reach, cal, first) -> list:
+    """One pass of MatchIt's greedy search; ``first`` selects the 4.6+ tie rule.
+
+    ``next_r[p]`` is the first available position >= p (m: none); ``next_l[p + 1]`` is
+    one more than the last available position <= p (0: none). ``reach`` holds per treated
+    unit the outermost positions among all units (iil, iir) its search starts from.
+    """
+    values, rows, gpos, siblings, next_r, next_l = tables
+    iil, iir = reach
+    taken = []
+    for d, low, high, start, t in zip(dist, lo, hi, split, index):
+        r = _find(next_r, start)
+        left = _find(next_l, start) - 1
+        dr = abs(d - values[r]) if r < high else np.inf
+        dl = abs(d - values[left]) if left >= low else np.inf
+        if dl < dr:
+            pick = left
+        elif dr < dl:
+            pick = r
+        elif dl == np.inf:
+            taken.append(-1)
+            continue
+        elif first:  # the side the alternating search reaches first (left on equal steps)
+            pick = left if iil[t] - gpos[left] <= gpos[r] - iir[t] else r
+        else:
+            pick = left
+        if min(dl, dr) > cal:
+            taken.append(-1)
+            continue
+        for p in (siblings[pick] if siblings is not None else (pick,)):
+            next_r[p] = p + 1
+            next_l[p + 1] = p
+        g = gpos[pick]
+        if g < iil[t]:
+            iil[t] = g
+        elif g > iir[t]:
+            iir[t] = g
+        taken.append(rows[pick])
+    return taken
+
+
+def match_with_replacement(distance: np.ndarray, treated: np.ndarray, stratum: np.ndarray,
+                           controls: np.ndarray, ratio: int, caliper: float | None,
+                           ties: str = "row") -> np.ndarray:
+    """Each treated unit's ``ratio`` nearest controls; -1 where fewer are within reach.
+
+    Columns: for "row" by (distance, row); for "matchit-4.5" in the order MatchIt's passes
+    take them; for "matchit" in the order MatchIt 4.6+ returns them.
+    """
+    if ties == "row":
+        return _row_with_replacement(distance, treated, stratum, controls, ratio, caliper)
+    out = np.full((treated.size, ratio), -1, dtype=np.int64)
+    if controls.size == 0 or treated.size == 0:
+        return out
+    lad = ControlLadder.of(distance, stratum, controls, treated)
+    cal = np.inf if caliper is None else float(caliper)
+    if ties == "matchit" and ratio > 1:
+        for i in range(treated.size):
+            found = _collect_472(lad, i, float(distance[treated[i]]), ratio, cal)
+            out[i, : len(found)] = found
+        return out
+    d = distance[treated]
+    r, l_pos = lad.split.copy(), lad.split - 1
+    va, ra, ga = (np.append(lad.values, np.nan), np.append(lad.rows, -1),
+                  np.append(lad.gpos, 0))
+    tg = lad.gpos_treated
+    for column in range(ratio):
+        ri, li = np.minimum(r, va.size - 1), np.maximum(l_pos, 0)
+        dr = np.where(r < lad.hi, np.abs(d - va[ri]), np.inf)
+        dl = np.where(l_pos >= lad.lo, np.abs(d - va[li]), np.inf)
+        if ties == "matchit":  # ratio 1: the side reached first on equal distances
+            take_left = (dl < dr) | ((dl == dr) & (tg - ga[li] <= ga[ri] - tg))
+        else:
+            take_left = dl <= dr
+        best = np.where(take_left, dl, dr)
+        ok = np.isfinite(best) & (best <= cal)
+        out[:, column] = np.where(ok, np.where(take_left, ra[li], ra[ri]), -1)
+        l_pos = l_pos - (ok & take_left)
+        r = r + (ok & ~take_left)
+    return out
+
+
+def _collect_472(lad: ControlLadder, i: int, d: float, k: int, cal: float) -> list:
+    """MatchIt 4.6+'s ``find_control_vec`` with replacement for one treated unit.
+
+    The search alternates one step left and one right over all units (left first); a
+    candidate at ``s`` steps on the left is reached at iteration 2s - 1, on the right at
+    2s, so the candidates are taken in that order. A side stops after ``k`` candidates,
+    beyond the caliper, or at a control farther than ``k`` candidates already found.
+    """
+    lo, hi, tg = int(lad.lo[i]), int(lad.hi[i]), int(lad.gpos_treated[i])
+    left, right = int(lad.split[i]) - 1, int(lad.split[i])
+    found, dists = [], []
+    n_l = n_r = 0
+    l_on, r_on = left >= lo, right < hi
+    while l_on or r_on:
+        go_left = l_on and (not r_on or 2 * (tg - lad.gpos[left]) - 1 < 2 * (lad.gpos[right] - tg))
+        p = left if go_left else right
+        dist_c = abs(d - float(lad.values[p]))
+        stop = dist_c > cal or (len(found) >= k and sum(x < dist_c for x in dists) >= k)
+        if not stop:
+            found.append(int(lad.rows[p]))
+            dists.append(dist_c)
+        if go_left:
+            n_l += not stop
+            left -= 1
+            l_on = not stop and n_l < k and left >= lo
+        else:
+            n_r += not stop
+            right += 1
+            r_on = not stop and n_r < k and right < hi
+    return _keep_nearest(found, dists, k)
+
+
+def _keep_nearest(found: list, dists: list, k: int) -> list:
+    """MatchIt's selection of the k nearest candidates (libstdc++'s algorithms)."""
+    n = len(found)
+    if n <= 1 or (n <= k and all(a <= b for a, b in zip(dists, dists[1:]))):
+        return found
+    ind = list(range(n))
+    if n > k:
+        partial_sort(ind, k, dists)
+        return [found[j] for j in ind[:k]]
+    ind.sort(key=lambda j: dists[j])  # std::sort below 17 elements: an insertion sort (stable)
+    return [found[j] for j in ind]
+
+
+def _sift(a: list, first: int, hole: int, length: int, value: int, key: list) -> None:
+    """libstdc++'s ``std::__adjust_heap`` (then ``__push_heap``) on ``a[first:first+length]``
+    with the comparison ``key[x] < key[y]``."""
+    top, second = hole, hole
+    while second < (length - 1) // 2:
+        second = 2 * (second + 1)
+        if key[a[first + second]] < key[a[first + second - 1]]:
+            second -= 1
+        a[first + hole] = a[first + second]
+        hole = second
+    if (length & 1) == 0 and second == (length - 2) // 2:
+        second = 2 * (second + 1)
+        a[first + hole] = a[first + second - 1]
+        hole = second - 1
+    parent = (hole - 1) // 2
+    while hole > top and key[a[first + parent]] < key[value]:
+        a[first + hole] = a[first + parent]
+        hole = parent
+        parent = (hole - 1) // 2
+    a[first + hole] = value
+
+
+def partial_sort(a: list, middle: int, key: list) -> None:
+    """libstdc++'s ``std::partial_sort(a, a + middle, a + len(a))`` by ``key``: heap select,
+    then heap sort of the first ``middle`` (the order it leaves equal keys in matters)."""
+    if middle >= 2:
+        for parent in range((middle - 2) // 2, -1, -1):
+            _sift(a, 0, parent, middle, a[parent], key)
+    for i in range(middle, len(a)):
+        if key[a[i]] < key[a[0]]:
+            value, a[i] = a[i], a[0]
+            _sift(a, 0, 0, middle, value, key)
+    for last in range(middle - 1, 0, -1):
+        value, a[last] = a[last], a[0]
+        _sift(a, 0, 0, last, value, key)

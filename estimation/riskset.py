@@ -73,7 +73,8 @@ class RiskSetMatching:
         nn = NearestNeighborMatching(
             ratio=self.ratio, replace=self.replace, caliper=self.caliper,
             std_caliper=self.std_caliper, distance=self.distance, exact=self.exact,
-            order=self.order, discard=self.discard, random_state=self.random_state)
+            order=self.order, discard=self.discard, random_state=self.random_state,
+            ties="row")
         try:
             params = nn._checked()
         except InvalidParameterError as exc:

@@ -95,11 +95,36 @@ def test_warns_when_too_few_controls():
 def test_tie_rule_lowest_row_index():
     # controls at rows 1, 2, 4 are equally far from the treated unit at row 3 (two below, one above)
     d = np.array([0.9, 0.4, 0.4, 0.5, 0.6])
-    res = NearestNeighborMatching(distance=d).fit(None, [0, 0, 0, 1, 0]).result_
+    res = NearestNeighborMatching(distance=d, ties="row").fit(None, [0, 0, 0, 1, 0]).result_
     assert res.match_matrix.tolist() == [[1]]
     d2 = np.array([0.9, 0.6, 0.4, 0.5, 0.4])
-    res2 = NearestNeighborMatching(distance=d2).fit(None, [0, 0, 0, 1, 0]).result_
+    res2 = NearestNeighborMatching(distance=d2, ties="row").fit(None, [0, 0, 0, 1, 0]).result_
     assert res2.match_matrix.tolist() == [[1]]
+
+
+@pytest.mark.parametrize("ties", ["matchit", "matchit-4.5"])
+def test_tie_rule_of_matchit_nearest_in_sorted_order(ties):
+    # MatchIt's candidates are the nearest controls on either side in (score, row) order:
+    # of rows 1 and 2 (score 0.4) row 2 is next to the treated unit; it beats row 4 (0.6)
+    d = np.array([0.9, 0.4, 0.4, 0.5, 0.6])
+    res = NearestNeighborMatching(distance=d, ties=ties).fit(None, [0, 0, 0, 1, 0]).result_
+    assert res.match_matrix.tolist() == [[2]]
+    assert res.settings["ties"] == ties
+
+
+def test_tie_rules_of_the_two_matchit_releases_differ():
+    # rows 1 (0.25) and 2 (0.75) are equally far from row 0 (0.5); the treated row 3 (0.375)
+    # lies between row 0 and row 1, so 4.6+'s alternating search reaches row 2 first
+    d, t = np.array([0.5, 0.25, 0.75, 0.375]), [1, 0, 0, 1]
+    new = NearestNeighborMatching(distance=d).fit(None, t).result_
+    old = NearestNeighborMatching(distance=d, ties="matchit-4.5").fit(None, t).result_
+    assert new.match_matrix.tolist() == [[2], [1]]
+    assert old.match_matrix.tolist() == [[1], [2]]
+
+
+def test_ties_parameter_checked():
+    with pytest.raises(InvalidParameterError, match="'ties' parameter of NearestNeighborMatching"):
+        NearestNeighborMatching(distance=np.array([0.1, 0.2]), ties="lowest").fit(None, [1, 0])
 
 
 def test_ratio_passes_match_matchit_order():

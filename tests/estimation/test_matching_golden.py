@@ -1,9 +1,11 @@
 """Matched sets and weights equal MatchIt's (golden files from tests/golden/matching).
 
 The R script uses MatchIt's distance-matrix path, which reproduces the fixed nearest-
-neighbour algorithm (MatchIt >= 4.5.4); see make_golden.R. With replacement, MatchIt breaks
-ties between equally distant controls arbitrarily (std::partial_sort), so there the test
-compares the distances of the matched controls, and the sets where no tie is involved.
+neighbour algorithm (MatchIt >= 4.5.4) with the lowest-row tie rule (``ties="row"``); see
+make_golden.R. MatchIt's default call (the score-vector path, ``ties="matchit"``) is
+checked on tied data in test_matching_ties.py. With replacement, the matrix path breaks
+ties between equally distant controls by std::partial_sort, so there the test compares the
+distances of the matched controls, and the sets where no tie is involved.
 """
 
 import json
@@ -44,7 +46,8 @@ def fit(X, treat, s):
         return NearestNeighborMatching(
             ratio=s["ratio"], replace=s["replace"], caliper=s.get("caliper"),
             std_caliper=s.get("std_caliper", True), distance=s["distance"],
-            exact=s.get("exact"), order=s["order"], discard=s["discard"]).fit(X, treat).result_
+            exact=s.get("exact"), order=s["order"], discard=s["discard"],
+            ties="row").fit(X, treat).result_
 
 
 def r_match_matrix(result):
@@ -92,7 +95,7 @@ def assert_same_partition(ours, theirs):
 def test_lalonde_vignette_means():
     """MatchIt's getting-started vignette: matched control means age 25.3027, educ 10.6054."""
     X, treat, _ = load("lalonde")
-    res = NearestNeighborMatching().fit(X, treat).result_
+    res = NearestNeighborMatching(ties="row").fit(X, treat).result_
     controls = (res.weights > 0) & ~res.treat
     assert controls.sum() == 185
     assert X["age"][controls].mean() == pytest.approx(25.3027, abs=5e-5)
