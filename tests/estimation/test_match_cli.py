@@ -26,6 +26,18 @@ def run(capsys):
     return invoke
 
 
+def test_ties_row_gives_the_distance_matrix_match(run):
+    """--ties row: MatchIt's distance-matrix path (golden effects: SE 730.84 on lalonde)."""
+    code, stdout, stderr = run(LALONDE, "--treatment", "treat", "--outcome", "re78",
+                               "--covariates", COVS, "--format", "json", "--ties", "row")
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    assert report["settings"]["ties"] == "row"
+    effects = {e["method"]: e for e in report["effects"]}
+    reference = json.loads((GOLDEN / "effects" / "lalonde_nn1.json").read_text())
+    assert effects["regression"]["std_error"] == pytest.approx(reference["se_regression"], rel=1e-6)
+
+
 def test_lalonde_vignette_json_and_rows(tmp_path, run):
     out = tmp_path / "rows.csv"
     code, stdout, stderr = run(LALONDE, "--treatment", "treat", "--outcome", "re78",
@@ -36,9 +48,11 @@ def test_lalonde_vignette_json_and_rows(tmp_path, run):
     after = {row["term"]: row for row in report["balance"]}
     assert after["age"]["mean_control_after"] == pytest.approx(25.3027, abs=5e-5)
     effects = {e["method"]: e for e in report["effects"]}
-    reference = json.loads((GOLDEN / "effects" / "lalonde_nn1.json").read_text())
+    # MatchIt 4.7.2's default call: regression-adjusted 1344.94, pair-clustered SE 718.98
+    reference = json.loads((GOLDEN / "ties" / "ties-4.7.2.json").read_text())["lalonde"]
     assert effects["regression"]["estimate"] == pytest.approx(reference["att_regression"], rel=1e-8)
     assert effects["regression"]["std_error"] == pytest.approx(reference["se_regression"], rel=1e-6)
+    assert round(effects["regression"]["std_error"], 2) == 718.98
     rows = pd.read_csv(out, keep_default_na=False)
     assert list(rows.columns) == ["distance", "weight", "subclass"]
     assert len(rows) == 614

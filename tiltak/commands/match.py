@@ -158,7 +158,8 @@ def run_matching(frame, treat, covariates: list[str], exact: list[str], options:
     matcher_options = dict(ratio=options["ratio"], replace=options["replace"],
                            caliper=options["caliper"], std_caliper=options["std_caliper"],
                            order=options["order"], discard=options["discard"],
-                           random_state=options["seed"], exact=exact or None)
+                           random_state=options["seed"], exact=exact or None,
+                           ties=options["ties"])
     extra = [e for e in exact if e not in covariates]
     if not extra:
         return NearestNeighborMatching(distance=options["distance"], **matcher_options).fit(
@@ -173,7 +174,7 @@ METHODS = ("nearest", "optimal", "full", "subclass", "cem", "weighting")
 #: Which --method each option applies to (the rest are refused when given explicitly).
 OPTION_METHODS = {
     "ratio": ("nearest", "optimal"), "replace": ("nearest",), "order": ("nearest",),
-    "seed": ("nearest",), "caliper": ("nearest", "optimal", "full"),
+    "seed": ("nearest",), "ties": ("nearest",), "caliper": ("nearest", "optimal", "full"),
     "std_caliper": ("nearest", "optimal", "full"), "exact": ("nearest", "optimal", "full"),
     "distance": ("nearest", "optimal", "full", "subclass"),
     "discard": ("nearest", "optimal", "full", "subclass"),
@@ -371,7 +372,8 @@ def render_text(report: dict) -> str:
         f"Nearest-neighbour matching on {report['data']} (treatment: {report['treatment']})",
         f"  distance {s['distance']}, ratio {s['ratio']}:1, "
         f"{'with' if s['replace'] else 'without'} replacement, caliper {caliper}, "
-        f"order {s['order']}, discard {s['discard']}, exact {', '.join(s['exact']) or 'none'}",
+        f"order {s['order']}, discard {s['discard']}, exact {', '.join(s['exact']) or 'none'}, "
+        f"ties {s['ties']}",
         f"  covariates: {', '.join(report['covariates'])}", "",
     ]
     parts = ["\n".join(head), report["_balance"].as_text()]
@@ -440,6 +442,7 @@ def write_rows(path: str, sample) -> None:
 @click.option("--order", default="largest", show_default=True, type=click.Choice(["largest", "smallest", "data", "random"]), help="Order in which treated units choose.")
 @click.option("--discard", default="none", show_default=True, type=click.Choice(["none", "treated", "control", "both"]), help="Common-support rule.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Seed for --order random.")
+@click.option("--ties", default="matchit", show_default=True, type=click.Choice(["matchit", "matchit-4.5", "row"]), help="Tie rule among equally distant controls: MatchIt 4.6+, MatchIt 4.5, or lowest row.")
 @click.option("--method", default="nearest", show_default=True, type=click.Choice(list(METHODS)), help="Matching or weighting method (MatchIt's nearest, optimal, full, subclass, cem; or weighting).")
 @click.option("--estimand", default="ATT", show_default=True, type=click.Choice(["ATT", "ATC", "ATE", "ATO"], case_sensitive=False), help="Effect estimated: on the treated, on the controls, in the whole sample, in the overlap population (the methods offer different ones).")
 @click.option("--min-controls", type=click.FloatRange(min=0), metavar="X", help="optimal/full: fewest controls per treated unit in a set.")
@@ -458,7 +461,7 @@ def write_rows(path: str, sample) -> None:
 def command(ctx, data, treatment, outcome, covariates, ratio, replace, caliper, std_caliper,
             distance, exact, order, discard, seed, method, estimand, min_controls,
             max_controls, match_most, subclasses, min_n, cutpoints, weights, stabilize, trim, moments,
-            fmt, out) -> None:
+            ties, fmt, out) -> None:
     """Propensity score matching or weighting (MatchIt's methods) on a CSV or Parquet file.
 
     Prints sample sizes and covariate balance before and after matching, and with
@@ -489,7 +492,7 @@ def command(ctx, data, treatment, outcome, covariates, ratio, replace, caliper, 
                    max_controls=max_controls, match_most=match_most, subclasses=subclasses,
                    min_n=min_n,
                    cutpoints=cutpoints, weights=weights, stabilize=stabilize, trim=trim,
-                   moments=moments)
+                   moments=moments, ties=ties)
     from click.core import ParameterSource
 
     given = {name for name in OPTION_METHODS
