@@ -36,6 +36,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+try:  # the compiled loops (estimation/_core.c); the Python functions below are the same
+    from estimation import _core
+except ImportError:  # pragma: no cover - built without a C compiler
+    _core = None
+
 
 @dataclass(frozen=True)
 class SortedControls:
@@ -252,12 +257,14 @@ def match_without_replacement(distance: np.ndarray, treated: np.ndarray, stratum
     if controls.size == 0 or treated.size == 0:
         return out
     ladder = ControlLadder.of(distance, stratum, controls, treated)
+    cal = np.inf if caliper is None else float(caliper)
+    first = ties == "matchit"
+    if _core is not None and unit is None:
+        return _compiled_passes(ladder, distance[treated], ratio, cal, first, out)
     siblings = _ladder_siblings(unit, ladder) if unit is not None else None
     m = ladder.values.size
     tables = (ladder.values.tolist(), ladder.rows.tolist(), ladder.gpos.tolist(), siblings,
               list(range(m + 1)), list(range(m + 1)))
-    cal = np.inf if caliper is None else float(caliper)
-    first = ties == "matchit"
     active = np.arange(treated.size)
     reach = [ladder.gpos_treated.tolist(), ladder.gpos_treated.tolist()]  # iil, iir per unit
     for column in range(ratio):
@@ -265,6 +272,23 @@ def match_without_replacement(distance: np.ndarray, treated: np.ndarray, stratum
                               ladder.hi[active].tolist(), ladder.split[active].tolist(),
                               active.tolist(), reach, cal, first)
         taken = np.asarray(taken, dtype=np.int64)
+        out[active, column] = taken
+        active = active[taken >= 0]
+    return out
+
+
+def _compiled_passes(ladder: "ControlLadder", dist: np.ndarray, ratio: int, cal: float,
+                     first: bool, out: np.ndarray) -> np.ndarray:
+    """The passes of :func:`match_without_replacement` with ``_core.matchit_pass``."""
+    m = ladder.values.size
+    next_r, next_l = np.arange(m + 1, dtype=np.int64), np.arange(m + 1, dtype=np.int64)
+    iil, iir = ladder.gpos_treated.copy(), ladder.gpos_treated.copy()
+    active = np.arange(dist.size, dtype=np.int64)
+    for column in range(ratio):
+        taken = np.empty(active.size, dtype=np.int64)
+        _core.matchit_pass(ladder.values, ladder.rows, ladder.gpos, np.ascontiguousarray(dist[active]),
+                           ladder.lo[active], ladder.hi[active], ladder.split[active], active,
+                           iil, iir, next_r, next_l, taken, cal, first)
         out[active, column] = taken
         active = active[taken >= 0]
     return out
@@ -379,6 +403,10 @@ def match_with_replacement(distance: np.ndarray, treated: np.ndarray, stratum: n
         return out
     lad = ControlLadder.of(distance, stratum, controls, treated)
     cal = np.inf if caliper is None else float(caliper)
+    if ties == "matchit" and ratio > 1 and _core is not None:
+        _core.collect_472(lad.values, lad.rows, lad.gpos, np.ascontiguousarray(distance[treated]),
+                          lad.lo, lad.hi, lad.split, lad.gpos_treated, out, ratio, cal)
+        return out
     if ties == "matchit" and ratio > 1:
         for i in range(treated.size):
             found = _collect_472(lad, i, float(distance[treated[i]]), ratio, cal)

@@ -1,0 +1,328 @@
+/* Compiled loops of the estimation package (a small CPython extension, no numpy headers).
+ *
+ * Each function is a line-by-line translation of a Python function that stays in the
+ * package as the reference and the fallback when the extension is not built:
+ *
+ *   matchit_pass      <- estimation.nearest._matchit_pass
+ *   collect_472       <- estimation.nearest._collect_472 and _keep_nearest (per treated unit)
+ *   linear_predictor  <- estimation.glm._linear_predictor (rows split over threads)
+ *
+ * Arrays arrive through the buffer protocol as C-contiguous int64 or float64 memory. The
+ * floating-point operations are those of the Python code in the same order; the file is
+ * compiled with -ffp-contract=off so that no multiply-add is fused, and the results are
+ * the same bits (tests/estimation/test_core.py compares the two on random problems).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int64_t i64;
+
+static i64 find_root(i64 *parent, i64 i) {
+    while (parent[i] != i) {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    return i;
+}
+
+static int get(PyObject *obj, Py_buffer *view, int writable, const char *format, Py_ssize_t n,
+               const char *name) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT |
+                                          (writable ? PyBUF_WRITABLE : 0)) < 0)
+        return -1;
+    if (view->itemsize != 8 || (format[0] == 'd' ? strcmp(view->format, "d") != 0
+                                                 : (strcmp(view->format, "l") != 0 &&
+                                                    strcmp(view->format, "q") != 0))) {
+        PyErr_Format(PyExc_TypeError, "%s: expected %s", name,
+                     format[0] == 'd' ? "float64" : "int64");
+        PyBuffer_Release(view);
+        return -1;
+    }
+    if (n >= 0 && view->len / 8 < n) {
+        PyErr_Format(PyExc_ValueError, "%s: too short", name);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+/* matchit_pass(values, rows, gpos, dist, lo, hi, split, index, iil, iir, next_r, next_l,
+ *              taken, caliper, first) */
+static PyObject *matchit_pass(PyObject *self, PyObject *args) {
+    PyObject *o[13];
+    double cal;
+    int first;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOOOdp", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5],
+                          &o[6], &o[7], &o[8], &o[9], &o[10], &o[11], &o[12], &cal, &first))
+        return NULL;
+    static const char *names[13] = {"values", "rows", "gpos", "dist", "lo", "hi", "split",
+                                    "index", "iil", "iir", "next_r", "next_l", "taken"};
+    static const char *formats = "dqqdqqqqqqqqq";
+    static const int writable[13] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1};
+    Py_buffer b[13];
+    int got = 0;
+    for (; got < 13; got++) {
+        char f[2] = {formats[got], 0};
+        if (get(o[got], &b[got], writable[got], f, -1, names[got]) < 0) break;
+    }
+    if (got < 13) {
+        for (int j = 0; j < got; j++) PyBuffer_Release(&b[j]);
+        return NULL;
+    }
+    const double *values = b[0].buf, *dist = b[3].buf;
+    const i64 *rows = b[1].buf, *gpos = b[2].buf, *lo = b[4].buf, *hi = b[5].buf,
+              *split = b[6].buf, *index = b[7].buf;
+    i64 *iil = b[8].buf, *iir = b[9].buf, *next_r = b[10].buf, *next_l = b[11].buf,
+        *taken = b[12].buf;
+    Py_ssize_t k = b[3].len / 8;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < k; i++) {
+        double d = dist[i];
+        i64 start = split[i], low = lo[i], high = hi[i], t = index[i];
+        i64 r = find_root(next_r, start);
+        i64 left = find_root(next_l, start) - 1;
+        double dr = r < high ? fabs(d - values[r]) : INFINITY;
+        double dl = left >= low ? fabs(d - values[left]) : INFINITY;
+        i64 pick;
+        if (dl < dr) {
+            pick = left;
+        } else if (dr < dl) {
+            pick = r;
+        } else if (dl == INFINITY) {
+            taken[i] = -1;
+            continue;
+        } else if (first) {
+            pick = (iil[t] - gpos[left] <= gpos[r] - iir[t]) ? left : r;
+        } else {
+            pick = left;
+        }
+        if ((dl < dr ? dl : dr) > cal) {
+            taken[i] = -1;
+            continue;
+        }
+        next_r[pick] = pick + 1;
+        next_l[pick + 1] = pick;
+        i64 g = gpos[pick];
+        if (g < iil[t]) iil[t] = g;
+        else if (g > iir[t]) iir[t] = g;
+        taken[i] = rows[pick];
+    }
+    Py_END_ALLOW_THREADS
+    for (int j = 0; j < 13; j++) PyBuffer_Release(&b[j]);
+    Py_RETURN_NONE;
+}
+
+/* libstdc++'s std::__adjust_heap followed by std::__push_heap, comparison key[x] < key[y] */
+static void sift(i64 *a, i64 hole, i64 length, i64 value, const double *key) {
+    i64 top = hole, second = hole;
+    while (second < (length - 1) / 2) {
+        second = 2 * (second + 1);
+        if (key[a[second]] < key[a[second - 1]]) second--;
+        a[hole] = a[second];
+        hole = second;
+    }
+    if ((length & 1) == 0 && second == (length - 2) / 2) {
+        second = 2 * (second + 1);
+        a[hole] = a[second - 1];
+        hole = second - 1;
+    }
+    i64 parent = (hole - 1) / 2;
+    while (hole > top && key[a[parent]] < key[value]) {
+        a[hole] = a[parent];
+        hole = parent;
+        parent = (hole - 1) / 2;
+    }
+    a[hole] = value;
+}
+
+static void partial_sort(i64 *a, i64 n, i64 middle, const double *key) {
+    if (middle >= 2)
+        for (i64 parent = (middle - 2) / 2; parent >= 0; parent--) sift(a, parent, middle, a[parent], key);
+    for (i64 i = middle; i < n; i++) {
+        if (key[a[i]] < key[a[0]]) {
+            i64 value = a[i];
+            a[i] = a[0];
+            sift(a, 0, middle, value, key);
+        }
+    }
+    for (i64 last = middle - 1; last > 0; last--) {
+        i64 value = a[last];
+        a[last] = a[0];
+        sift(a, 0, last, value, key);
+    }
+}
+
+/* collect_472(values, rows, gpos, dist, lo, hi, split, gpos_treated, out, k, caliper):
+ * out is (len(dist), k), filled with -1 beforehand. */
+static PyObject *collect_472(PyObject *self, PyObject *args) {
+    PyObject *o[9];
+    Py_ssize_t kk;
+    double cal;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOnd", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6],
+                          &o[7], &o[8], &kk, &cal))
+        return NULL;
+    static const char *names[9] = {"values", "rows", "gpos", "dist", "lo", "hi", "split",
+                                   "gpos_treated", "out"};
+    static const char *formats = "dqqdqqqqq";
+    Py_buffer b[9];
+    int got = 0;
+    for (; got < 9; got++) {
+        char f[2] = {formats[got], 0};
+        if (get(o[got], &b[got], got == 8, f, -1, names[got]) < 0) break;
+    }
+    if (got < 9) {
+        for (int j = 0; j < got; j++) PyBuffer_Release(&b[j]);
+        return NULL;
+    }
+    const double *values = b[0].buf, *dist = b[3].buf;
+    const i64 *rows = b[1].buf, *gpos = b[2].buf, *lo_ = b[4].buf, *hi_ = b[5].buf,
+              *split = b[6].buf, *gt = b[7].buf;
+    i64 *out = b[8].buf, k = kk;
+    Py_ssize_t nt = b[3].len / 8;
+    i64 *found = malloc(sizeof(i64) * 2 * k), *ind = malloc(sizeof(i64) * 2 * k);
+    double *dists = malloc(sizeof(double) * 2 * k);
+    if (!found || !ind || !dists) {
+        free(found); free(ind); free(dists);
+        for (int j = 0; j < 9; j++) PyBuffer_Release(&b[j]);
+        return PyErr_NoMemory();
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < nt; i++) {
+        i64 lo = lo_[i], hi = hi_[i], tg = gt[i], left = split[i] - 1, right = split[i];
+        double d = dist[i];
+        i64 n = 0, n_l = 0, n_r = 0;
+        int l_on = left >= lo, r_on = right < hi;
+        while (l_on || r_on) {
+            int go_left = l_on && (!r_on || 2 * (tg - gpos[left]) - 1 < 2 * (gpos[right] - tg));
+            i64 p = go_left ? left : right;
+            double dist_c = fabs(d - values[p]);
+            int stop = dist_c > cal;
+            if (!stop && n >= k) {
+                i64 closer = 0;
+                for (i64 j = 0; j < n; j++) closer += dists[j] < dist_c;
+                stop = closer >= k;
+            }
+            if (!stop) {
+                found[n] = rows[p];
+                dists[n] = dist_c;
+                n++;
+            }
+            if (go_left) {
+                n_l += !stop;
+                left--;
+                l_on = !stop && n_l < k && left >= lo;
+            } else {
+                n_r += !stop;
+                right++;
+                r_on = !stop && n_r < k && right < hi;
+            }
+        }
+        i64 *row = out + i * k;
+        int sorted = 1;
+        for (i64 j = 1; j < n; j++) sorted &= dists[j - 1] <= dists[j];
+        if (n <= 1 || (n <= k && sorted)) {
+            for (i64 j = 0; j < n; j++) row[j] = found[j];
+            continue;
+        }
+        for (i64 j = 0; j < n; j++) ind[j] = j;
+        if (n > k) {
+            partial_sort(ind, n, k, dists);
+            for (i64 j = 0; j < k; j++) row[j] = found[ind[j]];
+        } else {  /* stable insertion sort by distance */
+            for (i64 j = 1; j < n; j++) {
+                i64 v = ind[j], h = j;
+                while (h > 0 && dists[v] < dists[ind[h - 1]]) {
+                    ind[h] = ind[h - 1];
+                    h--;
+                }
+                ind[h] = v;
+            }
+            for (i64 j = 0; j < n; j++) row[j] = found[ind[j]];
+        }
+    }
+    Py_END_ALLOW_THREADS
+    free(found); free(ind); free(dists);
+    for (int j = 0; j < 9; j++) PyBuffer_Release(&b[j]);
+    Py_RETURN_NONE;
+}
+
+/* linear_predictor(X, beta, out, threads): X Fortran-ordered (n x p) given as its flat
+ * column-major memory; out[i] = beta[0], then out[i] = out[i] + X[i, j] * beta[j + 1] for
+ * j = 0, 1, ... (each product and sum rounded, as numpy's column loop does). */
+typedef struct {
+    const double *X, *beta;
+    double *out;
+    i64 n, p, start, stop;
+} lp_job;
+
+static void *lp_run(void *arg) {
+    lp_job *job = arg;
+    enum { CHUNK = 2048 };
+    for (i64 a = job->start; a < job->stop; a += CHUNK) {
+        i64 b = a + CHUNK < job->stop ? a + CHUNK : job->stop;
+        for (i64 i = a; i < b; i++) job->out[i] = job->beta[0];
+        for (i64 j = 0; j < job->p; j++) {
+            const double *col = job->X + j * job->n;
+            double c = job->beta[j + 1];
+            for (i64 i = a; i < b; i++) {
+                double term = col[i] * c;
+                job->out[i] = job->out[i] + term;
+            }
+        }
+    }
+    return NULL;
+}
+
+static PyObject *linear_predictor(PyObject *self, PyObject *args) {
+    PyObject *ox, *ob, *oo;
+    int threads;
+    if (!PyArg_ParseTuple(args, "OOOi", &ox, &ob, &oo, &threads)) return NULL;
+    Py_buffer bx, bb, bo;
+    if (get(ox, &bx, 0, "d", -1, "X") < 0) return NULL;
+    if (get(ob, &bb, 0, "d", -1, "beta") < 0) { PyBuffer_Release(&bx); return NULL; }
+    if (get(oo, &bo, 1, "d", -1, "out") < 0) {
+        PyBuffer_Release(&bx); PyBuffer_Release(&bb); return NULL;
+    }
+    i64 n = bo.len / 8, p = bb.len / 8 - 1;
+    if (p < 0 || bx.len / 8 != n * p) {
+        PyBuffer_Release(&bx); PyBuffer_Release(&bb); PyBuffer_Release(&bo);
+        PyErr_SetString(PyExc_ValueError, "linear_predictor: shapes do not agree");
+        return NULL;
+    }
+    if (threads < 1) threads = 1;
+    if (threads > 16) threads = 16;
+    if (n < 100000) threads = 1;
+    lp_job jobs[16];
+    pthread_t ids[16];
+    int started = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (int t = 0; t < threads; t++) {
+        jobs[t] = (lp_job){bx.buf, bb.buf, bo.buf, n, p, n * t / threads, n * (t + 1) / threads};
+    }
+    for (int t = 1; t < threads; t++) {
+        if (pthread_create(&ids[t], NULL, lp_run, &jobs[t]) == 0) started |= 1 << t;
+        else lp_run(&jobs[t]);
+    }
+    lp_run(&jobs[0]);
+    for (int t = 1; t < threads; t++)
+        if (started & (1 << t)) pthread_join(ids[t], NULL);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&bx); PyBuffer_Release(&bb); PyBuffer_Release(&bo);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"matchit_pass", matchit_pass, METH_VARARGS, "One greedy pass of MatchIt's nearest-neighbour search."},
+    {"collect_472", collect_472, METH_VARARGS, "MatchIt 4.6+'s k nearest with replacement."},
+    {"linear_predictor", linear_predictor, METH_VARARGS, "beta[0] + X @ beta[1:], row by row."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_core", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__core(void) { return PyModule_Create(&module); }

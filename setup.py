@@ -1,0 +1,19 @@
+"""Build of the compiled loops (estimation/_core.c); the project metadata is in pyproject.toml.
+
+The extension is optional: where no C compiler is available the install still succeeds
+and estimation uses the same algorithms in Python (slower; the same results).
+"""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        Extension(
+            "estimation._core",
+            ["estimation/_core.c"],
+            extra_compile_args=["-O2", "-ffp-contract=off", "-pthread"],
+            extra_link_args=["-pthread"],
+            optional=True,
+        )
+    ]
+)
