@@ -3,7 +3,9 @@
 Reads a CSV or Parquet file, fits the propensity score, matches, and prints sample sizes,
 the balance table before and after matching and, with ``--outcome``, the ATT with its
 standard error and interval. ``--out`` writes one row per input row (in input order) with
-``distance``, ``weight`` and ``subclass`` only: no input column is copied out.
+``distance``, ``weight`` and ``subclass`` only: no input column is copied out. Reading and
+writing files is :mod:`tiltak.tables`; this module checks the columns and flags, runs the
+estimation and prints.
 """
 
 from __future__ import annotations
@@ -11,15 +13,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import click
 
 from tiltak.errors import TiltakError
-
-READABLE = (".csv", ".parquet", ".pq")
 
 
 class MatchInputError(TiltakError):
@@ -34,48 +33,6 @@ def _split(text: str | None) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()] if text else []
 
 
-def read_table(path: str):
-    """Read a CSV or Parquet file into a data frame, with one clear message on failure."""
-    import pandas as pd
-
-    file = Path(path)
-    suffix = file.suffix.lower()
-    if suffix not in READABLE:
-        raise MatchInputError(f"{path}: unsupported file type '{suffix or '(none)'}'; "
-                              "expected a .csv or .parquet file")
-    if not file.exists():
-        raise MatchInputError(f"{path}: no such file")
-    if not file.is_file():
-        raise MatchInputError(f"{path}: not a regular file (a folder, pipe or device?); expected a data file")
-    try:
-        frame = pd.read_csv(file) if suffix == ".csv" else pd.read_parquet(file)
-    except Exception as exc:  # noqa: BLE001 - any parser failure is an input error
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise MatchInputError(f"{path}: cannot be read as {suffix[1:].upper()}: {first}") from None
-    if frame.empty:
-        raise MatchInputError(f"{path}: the file has no data rows")
-    _check_unique_header(file, path, frame)
-    return frame
-
-
-def _header_names(file: Path, frame) -> list[str]:
-    """Column names as written: pandas renames a repeated CSV header 'x' to 'x.1'."""
-    import csv
-
-    if file.suffix.lower() != ".csv":
-        return [str(c) for c in frame.columns]
-    with open(file, newline="", encoding="utf-8-sig", errors="replace") as handle:
-        return [name.strip() for name in next(csv.reader(handle), [])]
-
-
-def _check_unique_header(file: Path, path: str, frame) -> None:
-    names = _header_names(file, frame)
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise MatchInputError(f"{path}: column {', '.join(map(repr, repeated))} appears more than once "
-                              "in the header; expected unique column names")
-
-
 def _check_columns(frame, path: str, option: str, names: list[str]) -> None:
     have = [str(c) for c in frame.columns]
     for name in names:
@@ -88,12 +45,19 @@ def _check_columns(frame, path: str, option: str, names: list[str]) -> None:
 def treatment_values(frame, path: str, column: str):
     """The treatment column as booleans; only 0/1 or true/false values are accepted."""
     import numpy as np
+    import pandas as pd
 
     values = frame[column]
     missing = int(values.isna().sum())
     if missing:
         raise MatchInputError(f"{path}: --treatment '{column}': {_rows(missing)} without a value; "
                               "expected 0/1 or true/false in every row")
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.to_numpy(dtype=bool)
+    if pd.api.types.is_numeric_dtype(values.dtype):  # one vectorised check, no text
+        numbers = values.to_numpy()
+        if ((numbers == 0) | (numbers == 1)).all():
+            return numbers == 1
     text = values.astype(str).str.strip().str.lower()
     mapping = {"0": False, "1": True, "0.0": False, "1.0": True, "false": False, "true": True}
     bad = sorted(set(text) - set(mapping))
@@ -400,32 +364,10 @@ def render_json(report: dict) -> str:
 
 def write_rows(path: str, sample) -> None:
     """One row per input row: distance, weight, subclass (empty when unmatched). Atomic."""
-    import pandas as pd
+    from tiltak.tables import write_rows as write
 
-    target = Path(os.path.realpath(path))  # write through a symbolic link, never replace it
-    suffix = Path(path).suffix.lower()
-    if suffix not in READABLE:
-        raise MatchInputError(f"--out {path}: unsupported file type '{suffix or '(none)'}'; "
-                              "expected .csv or .parquet")
-    if not target.parent.exists():
-        raise MatchInputError(f"--out {path}: folder '{target.parent}' does not exist")
-    subclass = pd.array([s if s >= 0 else None for s in sample.subclass.tolist()], dtype="Int64")
-    rows = pd.DataFrame({"distance": sample.distance, "weight": sample.weights,
-                         "subclass": subclass})
-    handle, tmp = tempfile.mkstemp(dir=target.parent, suffix=suffix, prefix=".tiltak-match-")
-    os.close(handle)
-    try:
-        if suffix == ".csv":
-            rows.to_csv(tmp, index=False, float_format="%.17g")
-        else:
-            rows.to_parquet(tmp, index=False)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write(path, {"distance": sample.distance, "weight": sample.weights,
+                 "subclass": (sample.subclass, sample.subclass >= 0)})
 
 
 @click.command(name="match")
@@ -482,6 +424,8 @@ def command(ctx, data, treatment, outcome, covariates, ratio, replace, caliper, 
     """
     if caliper is not None and not (caliper > 0 and math.isfinite(caliper)):
         raise click.BadParameter(f"must be a number > 0; got {caliper:g}", param_hint="'--caliper'")
+    from tiltak.tables import read_table
+
     frame = read_table(data)
     exact_cols = _named_columns("--exact", exact)
     chosen = _choose_covariates(frame, data, treatment, outcome, covariates, exact_cols)
