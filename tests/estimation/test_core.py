@@ -65,3 +65,14 @@ def test_bad_buffers_are_refused():
         core.linear_predictor(np.zeros(4, dtype=np.float32), np.zeros(2), np.zeros(4), 1)
     with pytest.raises(ValueError, match="shapes"):
         core.linear_predictor(np.zeros(5), np.zeros(2), np.zeros(4), 1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**31), st.integers(0, 400), st.integers(1, 400))
+def test_count_le_is_searchsorted_right(seed, n_values, n_grid):
+    rng = np.random.default_rng(seed)
+    values = np.sort(rng.integers(-5, 6, size=n_values) / 4.0)
+    grid = np.unique(np.concatenate([rng.integers(-7, 8, size=n_grid) / 4.0, [-0.0]]))
+    out = np.empty(grid.size, dtype=np.int64)
+    core.count_le(values, grid, out)
+    np.testing.assert_array_equal(out, np.searchsorted(values, grid, side="right"))
