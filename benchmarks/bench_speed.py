@@ -1,0 +1,316 @@
+"""Speed of matching as users run it (issue 14): in memory, and `tiltak match` from a file.
+
+Usage (from the repository root; the data are generated deterministically on first use):
+
+    python benchmarks/bench_speed.py                         # 1 million, 3 alternated runs
+    python benchmarks/bench_speed.py --sizes 1000000,10000000 --repeat 3 --r-sizes 1000000
+
+Data: benchmarks/speed_data.py (19 covariates: 12 continuous, 6 binary, a 10-level factor;
+about 20 % treated), written once as CSV and Parquet to --data (default /tmp/tiltak-speed).
+
+Tasks, each run in a fresh process, alternated round by round (so that a change of load
+on a shared machine hits them all), and summarised by the median of the rounds:
+
+* in memory (the frame already read): propensity score (R's glm), 1:1 nearest neighbour
+  without replacement with a 0.2 SD caliper, balance table, ATT with its pair-clustered
+  SE; also with --ratio 3 and with --replace. Seconds per step and peak memory (maximum
+  resident set size of the process, input included).
+* `tiltak match FILE --treatment treat --outcome y --caliper 0.2 --out OUT` on CSV and on
+  Parquet, wall seconds and peak memory, against the floors measured in the same rounds:
+  reading the CSV with pandas and fitting scikit-learn's LogisticRegression (its defaults:
+  lbfgs, 100 iterations) on the same design; reading the Parquet file with pyarrow.
+* the R peer: MatchIt's matchit() and summary() on the same CSV (data.table::fread when
+  installed), from the library in R_LIBS (the figures in docs/performance.md used MatchIt
+  4.7.2); skipped with a message when Rscript or MatchIt is missing.
+
+Prints the machine (CPUs, load average before and after), every figure, and the ratios
+against the targets, the floors and the peer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+TILTAK = [sys.executable, "-m", "tiltak"]
+VARIANTS = {"1:1": [], "ratio 3": ["--ratio", "3"], "replace": ["--replace"]}
+
+
+def data_files(n: int, folder: Path) -> tuple[Path, Path]:
+    from speed_data import make_data, write_files
+
+    folder.mkdir(parents=True, exist_ok=True)
+    csv, parquet = folder / f"speed_{n}.csv", folder / f"speed_{n}.parquet"
+    if not (csv.exists() and parquet.exists()):
+        write_files(make_data(n), csv, parquet)
+    return csv, parquet
+
+
+def run_child(command: list[str], timeout: float = 3600) -> tuple[float, str]:
+    """Wall seconds (process start to exit) and stdout of one process."""
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"stopped after {timeout:.0f} s") from None
+    if proc.returncode != 0:
+        text = (proc.stderr or proc.stdout).strip()
+        raise RuntimeError(text.splitlines()[-1][:200] if text else "failed")
+    return time.perf_counter() - start, proc.stdout
+
+
+# --- the child tasks --------------------------------------------------------------
+
+
+def child_memory(path: str, variant: str) -> None:
+    """In memory: read (not timed), then time each step; print one JSON line."""
+    import resource
+    import warnings
+
+    import pandas as pd
+
+    frame = pd.read_parquet(path)
+    frame["region"] = frame["region"].astype("category")
+    from speed_data import COVARIATES
+
+    from estimation import NearestNeighborMatching, PropensityScore
+    from estimation.balance import balance_table
+    from estimation.effects import estimate_att
+
+    kwargs = {"1:1": {}, "ratio 3": {"ratio": 3}, "replace": {"replace": True}}[variant]
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        score = PropensityScore().fit(frame[COVARIATES], frame["treat"].to_numpy())
+        t1 = time.perf_counter()
+        match = NearestNeighborMatching(distance=score.distance(), caliper=0.2, **kwargs)
+        sample = match.fit(frame[COVARIATES], frame["treat"].to_numpy()).result_
+    del score
+    t2 = time.perf_counter()
+    balance = balance_table(sample)
+    t3 = time.perf_counter()
+    effect = estimate_att(sample, frame["y"].to_numpy())
+    t4 = time.perf_counter()
+    steps = {"propensity": t1 - t0, "match": t2 - t1, "balance": t3 - t2, "att": t4 - t3,
+             "total": t4 - t0}
+    print(json.dumps({"steps": steps, "peak_mb": _peak_mb(resource),
+                      "att": effect.estimate, "se": effect.std_error,
+                      "max_smd": balance.max_abs_smd_after}))
+
+
+def _peak_mb(resource) -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_floor_csv(path: str) -> None:
+    """pandas read_csv, then scikit-learn's LogisticRegression on the same design."""
+    import resource
+    import warnings
+
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    from speed_data import COVARIATES
+
+    start = time.perf_counter()
+    frame = pd.read_csv(path)
+    X = pd.get_dummies(frame[COVARIATES], columns=["region"], drop_first=True, dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        LogisticRegression().fit(X.to_numpy(), frame["treat"].to_numpy())
+    print(json.dumps({"seconds": time.perf_counter() - start, "peak_mb": _peak_mb(resource)}))
+
+
+def child_read_parquet(path: str) -> None:
+    import resource
+
+    import pyarrow.parquet as pq
+
+    start = time.perf_counter()
+    frame = pq.ParquetFile(path).read(use_threads=True).to_pandas()
+    print(json.dumps({"seconds": time.perf_counter() - start, "peak_mb": _peak_mb(resource),
+                      "rows": len(frame)}))
+
+
+def child_cli(path: str, out: str, extra: str) -> None:
+    """`tiltak match` in this process (its own start-up included: the timer starts before
+    any tiltak import), so that the peak memory of the command is measured."""
+    import resource
+
+    start = time.perf_counter()
+    from tiltak.cli import main
+
+    args = ["match", path, "--treatment", "treat", "--outcome", "y", "--caliper", "0.2",
+            "--out", out, *json.loads(extra)]
+    devnull = open(os.devnull, "w")
+    saved, sys.stdout = sys.stdout, devnull
+    try:
+        main(args)
+    except SystemExit as exit_:
+        if exit_.code:
+            raise
+    finally:
+        sys.stdout = saved
+    print(json.dumps({"seconds": time.perf_counter() - start, "peak_mb": _peak_mb(resource)}))
+
+
+# --- the rounds ------------------------------------------------------------------
+
+
+def task(name: str, *args: str) -> list[str]:
+    return [sys.executable, __file__, "--child", name, *args]
+
+
+def measure(tasks: dict[str, list[str]], repeat: int) -> dict[str, list[dict]]:
+    results: dict[str, list[dict]] = {name: [] for name in tasks}
+    for round_ in range(repeat):
+        for name, command in tasks.items():
+            try:
+                wall, out = run_child(command)
+            except RuntimeError as exc:
+                print(f"  {name}: failed ({exc})")
+                continue
+            record = json.loads(out.strip().splitlines()[-1])
+            record["wall"] = wall
+            results[name].append(record)
+        print(f"  round {round_ + 1}/{repeat} done (load {os.getloadavg()[0]:.2f})", flush=True)
+    return results
+
+
+def median(records: list[dict], key: str, sub: str | None = None) -> float:
+    values = [r[key][sub] if sub else r[key] for r in records]
+    return statistics.median(values) if values else float("nan")
+
+
+def r_peer(csv: Path, repeat: int, timeout: float) -> dict | None:
+    if not shutil.which("Rscript"):
+        print("  R MatchIt: skipped (Rscript not found)")
+        return None
+    records = []
+    for _ in range(repeat):
+        try:
+            proc = subprocess.run(["Rscript", str(ROOT / "benchmarks" / "peers" / "matchit_speed.R"),
+                                   str(csv)], capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            print(f"  R MatchIt: stopped after {timeout:.0f} s")
+            return None
+        if proc.returncode != 0:
+            last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["failed"]
+            print(f"  R MatchIt: skipped ({last[0][:160]})")
+            return None
+        records.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return {"version": records[0]["version"],
+            **{k: statistics.median(r[k] for r in records) for k in ("read", "matchit", "summary")}}
+
+
+def report_size(n: int, args) -> None:
+    csv, parquet = data_files(n, args.data)
+    print(f"\n== n = {n:,} ({csv.stat().st_size / 1e6:.0f} MB CSV, "
+          f"{parquet.stat().st_size / 1e6:.0f} MB Parquet) ==", flush=True)
+    out = Path(tempfile.mkdtemp(prefix="tiltak-speed-"))
+    tasks = {f"memory {v}": task("memory", str(parquet), v) for v in VARIANTS}
+    tasks.update({
+        "cli csv": task("cli", str(csv), str(out / "rows.csv"), "[]"),
+        "floor csv": task("floor_csv", str(csv)),
+        "cli parquet": task("cli", str(parquet), str(out / "rows.parquet"), "[]"),
+        "read parquet": task("read_parquet", str(parquet)),
+    })
+    if args.variants_cli:
+        for v, flags in VARIANTS.items():
+            if flags:
+                tasks[f"cli csv {v}"] = task("cli", str(csv), str(out / "rows.csv"), json.dumps(flags))
+    res = measure(tasks, args.repeat)
+    shutil.rmtree(out, ignore_errors=True)
+    print(f"\n  in memory (median of {args.repeat}; seconds):")
+    print(f"  {'variant':<10} {'propensity':>10} {'match':>7} {'balance':>8} {'att':>6} "
+          f"{'total':>7} {'peak MB':>8}")
+    totals = {}
+    for v in VARIANTS:
+        r = res[f"memory {v}"]
+        totals[v] = median(r, "steps", "total")
+        print(f"  {v:<10} {median(r, 'steps', 'propensity'):>10.3f} {median(r, 'steps', 'match'):>7.3f} "
+              f"{median(r, 'steps', 'balance'):>8.3f} {median(r, 'steps', 'att'):>6.3f} "
+              f"{totals[v]:>7.3f} {median(r, 'peak_mb'):>8.0f}")
+    for v in ("ratio 3", "replace"):
+        print(f"  {v} / 1:1 = {totals[v] / totals['1:1']:.2f} (target <= 1.5)")
+    cli_csv, floor = median(res["cli csv"], "seconds"), median(res["floor csv"], "seconds")
+    cli_pq, read_pq = median(res["cli parquet"], "seconds"), median(res["read parquet"], "seconds")
+    print(f"\n  tiltak match with --out (median of {args.repeat}; wall seconds, peak MB):")
+    print(f"  CSV     {cli_csv:7.2f} s {median(res['cli csv'], 'peak_mb'):6.0f} MB; floor (pandas "
+          f"read_csv + scikit-learn fit) {floor:.2f} s: ratio {cli_csv / floor:.2f} (target <= 1.0)")
+    bound = read_pq + totals["1:1"]
+    print(f"  Parquet {cli_pq:7.2f} s {median(res['cli parquet'], 'peak_mb'):6.0f} MB; pyarrow read "
+          f"{read_pq:.2f} s + in memory {totals['1:1']:.2f} s = {bound:.2f} s: ratio "
+          f"{cli_pq / bound:.2f} (target <= 1.5)")
+    for v in VARIANTS:
+        if f"cli csv {v}" in res:
+            print(f"  CSV {v}: {median(res[f'cli csv {v}'], 'seconds'):.2f} s")
+    args.summary[n] = {"memory": totals, "cli_csv": cli_csv, "floor_csv": floor,
+                       "cli_parquet": cli_pq, "read_parquet": read_pq,
+                       "peak_mb": median(res["memory 1:1"], "peak_mb")}
+    if n in args.r_sizes:
+        peer = r_peer(csv, args.r_repeat, args.r_timeout)
+        if peer:
+            ours_match = statistics.median(r["steps"]["propensity"] + r["steps"]["match"]
+                                           for r in res["memory 1:1"])
+            ours_bal = median(res["memory 1:1"], "steps", "balance")
+            print(f"\n  R MatchIt {peer['version']} (median of {args.r_repeat}): read {peer['read']:.2f} s, "
+                  f"matchit() {peer['matchit']:.2f} s = {peer['matchit'] / ours_match:.1f} x tiltak's "
+                  f"score + match ({ours_match:.2f} s); summary() {peer['summary']:.2f} s = "
+                  f"{peer['summary'] / ours_bal:.1f} x tiltak's balance table ({ours_bal:.2f} s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000000")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--data", type=Path, default=Path(os.environ.get("TILTAK_SPEED_DATA",
+                                                                         "/tmp/tiltak-speed")))
+    parser.add_argument("--r-sizes", default="", help="sizes at which to run the R peer")
+    parser.add_argument("--r-repeat", type=int, default=1)
+    parser.add_argument("--r-timeout", type=float, default=1800)
+    parser.add_argument("--variants-cli", action="store_true",
+                        help="also time tiltak match --ratio 3 and --replace on CSV")
+    parser.add_argument("--child", nargs="+")
+    args = parser.parse_args()
+    if args.child:
+        name, *rest = args.child
+        {"memory": child_memory, "floor_csv": child_floor_csv, "read_parquet": child_read_parquet,
+         "cli": child_cli}[name](*rest)
+        return
+    sizes = [int(float(s)) for s in args.sizes.split(",") if s]
+    args.r_sizes = {int(float(s)) for s in args.r_sizes.split(",") if s}
+    args.summary = {}
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count()
+    print(f"machine: {cpus} CPUs ({platform.processor() or platform.machine()}), "
+          f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.2f} "
+          f"{os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    for n in sizes:
+        report_size(n, args)
+    if len(sizes) > 1:
+        small, large = min(sizes), max(sizes)
+        a, b = args.summary[small]["memory"]["1:1"], args.summary[large]["memory"]["1:1"]
+        nlogn = large * math.log(large) / (small * math.log(small))
+        print(f"\n  in memory {large:,} / {small:,}: {b / a:.1f} x (target <= 12; n log n {nlogn:.1f})")
+    print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
