@@ -226,3 +226,32 @@ def test_data_that_is_not_a_regular_file_is_refused_without_blocking(tmp_path, r
     (tmp_path / "folder.csv").mkdir()
     code, _, stderr = run(tmp_path / "folder.csv", "--treatment", "t")
     assert code == 2 and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("size, message", [
+    ("1M", "matching needs about"),
+    ("lots", "--max-memory: expected a size such as 4G or 500M; got 'lots'"),
+    ("-2G", "--max-memory: expected a size > 0; got '-2G'"),
+])
+def test_max_memory_refuses_before_reading(small, size, message, run):
+    folder, path = small
+    code, stdout, stderr = run(str(path), "--treatment", "t", "--max-memory", size,
+                               "--out", str(folder / "rows.csv"))
+    assert code == 2 and message in stderr and "Traceback" not in stderr and stdout == ""
+    assert not (folder / "rows.csv").exists()
+
+
+def test_max_memory_large_enough_runs(small, run):
+    _, path = small
+    code, _, stderr = run(str(path), "--treatment", "t", "--max-memory", "8G")
+    assert code == 0, stderr
+
+
+def test_memory_rule_counts_rows_and_design_columns():
+    from tiltak.tables import BASE_BYTES, estimated_rows, matching_bytes, parse_size
+
+    assert parse_size("4G") == 4 * 2**30 and parse_size("500MB") == 500 * 2**20
+    assert matching_bytes(10**6, 21, 27, True) == BASE_BYTES + 10**6 * 8 * (21 + 81 + 10)
+    assert matching_bytes(10**6, 21, 27, False) < matching_bytes(10**6, 21, 27, True)
+    rows, columns = estimated_rows(LALONDE)
+    assert columns == 10 and 500 < rows < 750  # 614 rows

@@ -370,6 +370,43 @@ def write_rows(path: str, sample) -> None:
                  "subclass": (sample.subclass, sample.subclass >= 0)})
 
 
+def _memory_budget(data: str, max_memory: str | None, outcome: str | None) -> int | None:
+    """The memory budget (--max-memory, else what is available now), checked first
+    against an estimate from the file's size or metadata, before reading it."""
+    from tiltak.tables import available_memory, check_budget, estimated_rows, matching_bytes, parse_size
+
+    budget = parse_size(max_memory) if max_memory is not None else available_memory()
+    if not Path(data).is_file() or Path(data).suffix.lower() not in (".csv", ".parquet", ".pq"):
+        return budget  # read_table says what is wrong (and a pipe must not be opened)
+    try:
+        rows, columns = estimated_rows(data)
+    except Exception:  # noqa: BLE001 - an unreadable file is reported by read_table
+        return budget
+    # before reading, every column counts once in the design (a lower bound)
+    check_budget(data, matching_bytes(rows, columns, columns, bool(outcome)), budget,
+                 max_memory is not None)
+    return budget
+
+
+def _check_memory(data, frame, used: list[str], outcome, budget, given: bool) -> None:
+    """The estimate again with the real row count and design width (factor levels)."""
+    import pandas as pd
+
+    from tiltak.tables import check_budget, matching_bytes
+
+    width = 0
+    for name in used:
+        values = frame[name]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            width += max(len(values.cat.categories) - 1, 1)
+        elif pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+            width += 1
+        else:
+            width += max(int(values.nunique()) - 1, 1)
+    check_budget(data, matching_bytes(len(frame), len(frame.columns), width, bool(outcome)),
+                 budget, given)
+
+
 @click.command(name="match")
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("--treatment", required=True, metavar="COL", help="0/1 or true/false treatment column.")
@@ -397,13 +434,14 @@ def write_rows(path: str, sample) -> None:
 @click.option("--stabilize", is_flag=True, help="weighting (ipw, ATE): stabilised weights.")
 @click.option("--trim", type=click.FloatRange(min=0, max=0.5, min_open=True, max_open=True), metavar="A", help="weighting (ipw): drop units with a propensity score outside [A, 1-A].")
 @click.option("--moments", default=1, show_default=True, type=click.IntRange(1, 2), help="weighting (ebal): balance means (1) or means and squares (2).")
+@click.option("--max-memory", metavar="SIZE", help="Refuse to start when the estimated peak memory exceeds SIZE (e.g. 4G) [default: the memory available].")
 @click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(["text", "json"]), help="Summary format.")
 @click.option("--out", metavar="FILE", help="Write distance, weight and subclass per input row (.csv or .parquet).")
 @click.pass_context
 def command(ctx, data, treatment, outcome, covariates, ratio, replace, caliper, std_caliper,
             distance, exact, order, discard, seed, method, estimand, min_controls,
             max_controls, match_most, subclasses, min_n, cutpoints, weights, stabilize, trim, moments,
-            ties, fmt, out) -> None:
+            ties, max_memory, fmt, out) -> None:
     """Propensity score matching or weighting (MatchIt's methods) on a CSV or Parquet file.
 
     Prints sample sizes and covariate balance before and after matching, and with
@@ -426,9 +464,12 @@ def command(ctx, data, treatment, outcome, covariates, ratio, replace, caliper, 
         raise click.BadParameter(f"must be a number > 0; got {caliper:g}", param_hint="'--caliper'")
     from tiltak.tables import read_table
 
+    budget = _memory_budget(data, max_memory, outcome)
     frame = read_table(data)
     exact_cols = _named_columns("--exact", exact)
     chosen = _choose_covariates(frame, data, treatment, outcome, covariates, exact_cols)
+    _check_memory(data, frame, chosen + [e for e in exact_cols if e not in chosen], outcome,
+                  budget, max_memory is not None)
     treat = treatment_values(frame, data, treatment)
     options = dict(ratio=ratio, replace=replace, caliper=caliper, std_caliper=std_caliper,
                    distance=distance, order=order, discard=discard, seed=seed, method=method,
