@@ -271,8 +271,11 @@ class SortedTerm:
 def _group_cdf(x: np.ndarray, w: np.ndarray | None, grid: np.ndarray,
                presorted: np.ndarray | None) -> np.ndarray:
     """The group's weighted eCDF at each grid value (weights normalised to sum to 1)."""
-    if w is None:
-        values, cumulative = presorted, np.arange(1, presorted.shape[0] + 1, dtype=np.float64)
+    if w is None:  # unit weights: the cumulative weight at a count c is c itself
+        if presorted.shape[0] == 0:
+            return np.full(grid.shape[0], np.nan)
+        counts = count_at_or_below(presorted, grid).astype(np.float64)
+        return counts / np.float64(presorted.shape[0])
     else:
         keep = w > 0
         values, weights = x[keep], w[keep]
