@@ -31,7 +31,9 @@ def stage_name(table: str) -> str:
 
 def _sql_text(text: str) -> str:
     """``text`` as a SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
+    from monitoring.expressions import quote_literal
+
+    return quote_literal(str(text))
 
 
 def _message(template: str, *values: str) -> str:

@@ -47,7 +47,9 @@ def category(arrow_type: Any) -> str:
 
 
 def quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    from monitoring.expressions import quote_identifier
+
+    return quote_identifier(name)
 
 
 def present_expression(column: str, kind: str) -> str:

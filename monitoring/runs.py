@@ -377,7 +377,8 @@ def open_store(db_path: Path, wait: float, read_only: bool = False, migrate: boo
     deadline = time.monotonic() + max(wait, 0)
     while True:
         try:
-            return Store.open(db_path, read_only=read_only, migrate=(not read_only) if migrate is None else migrate)
+            return Store.open(db_path, read_only=read_only, migrate=(not read_only) if migrate is None else migrate,
+                              analysis=True)
         except StoreError as exc:
             if "in use" not in str(exc) or time.monotonic() >= deadline:
                 raise

@@ -187,16 +187,15 @@ def _unique_per_month(agg: Aggregate, grain: str) -> bool:
 
 
 def _base_columns(aggs: list[Aggregate]) -> list[str]:
-    from monitoring.filters import screen_expression
+    from monitoring.expressions import render
 
     cols = []
     for n, agg in enumerate(aggs):
-        for expression in filter(None, (agg.filter, agg.condition)):
-            screen_expression(expression)  # defence in depth: models are bound on loading already
+        # rendered from the screened tree (bound when the model was loaded): never the text as written
         if agg.filter:
-            cols.append(f"({agg.filter}) AS _f{n}a")
+            cols.append(f"({render(agg.filter, agg.source)}) AS _f{n}a")
         if agg.condition:
-            cols.append(f"({agg.condition}) AS _f{n}b")
+            cols.append(f"({render(agg.condition, agg.source)}) AS _f{n}b")
         if agg.column and agg.kind == "count_distinct":
             cols.append(f"{_ident(agg.column)} AS _v{n}")
         elif agg.column:
@@ -205,7 +204,9 @@ def _base_columns(aggs: list[Aggregate]) -> list[str]:
 
 
 def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    from monitoring.expressions import quote_identifier
+
+    return quote_identifier(name)
 
 
 def _measure_scope(key: GroupKey) -> tuple[str, str, str]:

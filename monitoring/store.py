@@ -42,16 +42,24 @@ class Store:
                 con.execute("INSERT INTO ...")
     """
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False, analysis: bool = False) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        self.analysis = analysis
         self._con: Any = None
         self._depth = 0
 
     @classmethod
-    def open(cls, path: str | Path, *, read_only: bool = False, migrate: bool = True) -> "Store":
-        """Open (or create) the store and bring its schema up to date."""
-        store = cls(path, read_only=read_only)
+    def open(cls, path: str | Path, *, read_only: bool = False, migrate: bool = True,
+             analysis: bool = False) -> "Store":
+        """Open (or create) the store and bring its schema up to date.
+
+        ``analysis``: the connection will evaluate user expressions or run analysis, so
+        external access is switched off and the configuration locked right after opening
+        (:func:`monitoring.expressions.lock_down`): no file outside the store can be read
+        or written through it.
+        """
+        store = cls(path, read_only=read_only, analysis=analysis)
         store.connect()
         try:
             if migrate:
@@ -68,6 +76,10 @@ class Store:
         if self._con is None:
             self._con = _connect(self.path, self.read_only)
             self._con.execute("SET enable_progress_bar = false")
+            if self.analysis:
+                from monitoring.expressions import lock_down
+
+                lock_down(self._con)
         return self._con
 
     def close(self) -> None:
