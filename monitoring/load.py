@@ -129,7 +129,12 @@ def _scan(directory: Path) -> tuple[dict[str, Path], ProblemList, list[str]]:
     paths: dict[str, Path] = {}
     problems, notices = ProblemList(), []
     for path in sorted(directory.iterdir()):
-        if path.name.startswith((".", "~$")) or path.is_dir():
+        if path.name.startswith((".", "~$")):
+            continue
+        if path.is_dir():
+            if path.suffix.lower() in SUFFIXES:  # a folder (or a link to one) named like an extract file
+                what = "a symbolic link to a folder" if path.is_symlink() else "a folder"
+                problems.add(Problem(path.name, "not_a_file", f"{what}; expected an extract file"))
             continue
         if path.suffix.lower() not in SUFFIXES:
             notices.append(f"{path.name}: ignored (not .csv, .parquet or .xlsx)")

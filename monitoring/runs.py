@@ -417,12 +417,16 @@ def run_models(db_path: str | Path, models: Sequence[MonitoredModel], span: Peri
     if len(set(ids)) != len(ids):
         raise RunInputError(f"the same model was given twice: {', '.join(sorted({i for i in ids if ids.count(i) > 1}))}")
     started = dt.datetime.now()
+    from monitoring.errors import database_boundary
+
     with run_lock(db_path, wait):
         store = open_store(db_path, wait, migrate=False)
         try:
             require_registers(store.connect(), db_path)
-            store.migrate()
-            return _run(store, models, span, as_of, started, progress)
+            with database_boundary(f"monitor run on {db_path}", "the store was not changed"):
+                with store.transaction():  # the migration, the reads and the write: all or nothing
+                    store.migrate()
+                    return _run(store, models, span, as_of, started, progress)
         finally:
             store.close()
 

@@ -54,6 +54,7 @@ class AggregateQuery:
     columns: dict[Aggregate, str] = dc_field(default_factory=dict)
     dimensions: set[str] = dc_field(default_factory=set)
     measures: set[str] = dc_field(default_factory=set)
+    indicators: dict[str, None] = dc_field(default_factory=dict)  # ids of the indicators it serves, in order
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class QueryPlan:
     indicators: tuple[IndicatorQuery, ...]
     end_dates: dict[str, dt.date]  # grain -> exclusive end date of complete periods
     measures: dict[GroupKey, tuple[str, ...]] = dc_field(default_factory=dict)
+    users: dict[str, tuple[str, ...]] = dc_field(default_factory=dict)  # stage-A table -> indicator ids
 
     def parameters(self, key: GroupKey) -> dict:
         """Named parameters of the stage-A query of ``key``."""
@@ -425,6 +427,7 @@ def compile_plan(items: list[tuple[IndicatorSpec, str | None, int]], end_dates: 
             query = queries.setdefault(key, AggregateQuery(key, f"agg_{len(queries)}"))
             column = query.columns.setdefault(agg, f"a{len(query.columns)}")
             query.dimensions.update(spec.disaggregations)
+            query.indicators.setdefault(spec.id)
             if key.scoped:
                 query.measures.add(measure)
             parts.append(PartRef(query.table, column, key.expand is not None, key.scoped))
@@ -433,7 +436,8 @@ def compile_plan(items: list[tuple[IndicatorSpec, str | None, int]], end_dates: 
                                    indicator_sql(spec, *parts)))
     statements = tuple((q.table, aggregate_sql(q), q.key) for q in queries.values())
     measures = {q.key: tuple(sorted(q.measures)) for q in queries.values() if q.key.scoped}
-    return QueryPlan(statements, tuple(refs), dict(end_dates), measures)
+    users = {q.table: tuple(q.indicators) for q in queries.values()}
+    return QueryPlan(statements, tuple(refs), dict(end_dates), measures, users)
 
 
 def execute_plan(con, plan: QueryPlan, progress=None) -> list[tuple[IndicatorQuery, list[tuple]]]:
@@ -444,16 +448,21 @@ def execute_plan(con, plan: QueryPlan, progress=None) -> list[tuple[IndicatorQue
 
     ``progress(done, total)`` is called after each statement.
     """
+    from monitoring.errors import database_boundary
+
     total = len(plan.aggregate_sql) + len(plan.indicators)
-    for n, (_table, sql, key) in enumerate(plan.aggregate_sql, 1):
-        con.execute(sql, plan.parameters(key))
+    for n, (table, sql, key) in enumerate(plan.aggregate_sql, 1):
+        users = ", ".join(repr(i) for i in plan.users.get(table, ()))
+        with database_boundary(f"computing source '{key.source}' ({key.grain}) for indicator(s) {users}"):
+            con.execute(sql, plan.parameters(key))
         if progress:
             progress(n, total)
     results, done = [], {}
     for n, query in enumerate(plan.indicators, len(plan.aggregate_sql) + 1):
         key = (query.sql, tuple(sorted(query.parameters().items())))
         if key not in done:  # an indicator shared by several models is computed once
-            done[key] = con.execute(query.sql, query.parameters()).fetchall()
+            with database_boundary(f"computing indicator '{query.spec.id}'"):
+                done[key] = con.execute(query.sql, query.parameters()).fetchall()
         results.append((query, done[key]))
         if progress:
             progress(n, total)

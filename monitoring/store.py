@@ -112,7 +112,10 @@ class Store:
         try:
             yield con
         except BaseException:
-            con.execute("ROLLBACK")
+            try:
+                con.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001 - a failed (e.g. full-disk) commit leaves nothing to roll back
+                pass
             raise
         else:
             con.execute("COMMIT")
