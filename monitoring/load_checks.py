@@ -46,6 +46,24 @@ def _summarise(label: str, kind: str, column: str | None, message: str, rows: li
     return Problem(label, kind, f"{message} ({where})", None, column)
 
 
+def stage_name(table: str) -> str:
+    return f"stage_{table}"
+
+
+def _sql_text(text: str) -> str:
+    """``text`` as a SQL string literal."""
+    from monitoring.expressions import quote_literal
+
+    return quote_literal(str(text))
+
+
+def _message(template: str, *values: str) -> str:
+    """A SQL expression formatting ``template`` ({} placeholders) with SQL ``values``."""
+    if not values:
+        return _sql_text(template)
+    return f"format({_sql_text(template)}, {', '.join(values)})"
+
+
 def run_check(con: Any, problems: ProblemList, sql: str, *, label: str, kind: str,
               column: str | None, summary: str | None = None) -> None:
     """Run ``sql`` (selecting ``_row, message``) and add its first problems and total.
