@@ -32,7 +32,7 @@ from monitoring.load_problems import ExtractError, LoadRefused, Problem, Problem
 from monitoring.load_read import ROW, SUFFIXES, Extract, read_file, read_frame
 from monitoring.panel import build_panel
 from monitoring.pseudonym import PseudonymKey, resolve_key
-from monitoring.store import Store
+from monitoring.store import Store, writer_lock
 
 PAUSE_ENV = "TILTAK_TEST_PAUSE_BEFORE_COMMIT"
 """Fault injection for tests: a marker path; the load creates it inside its transaction,
@@ -171,6 +171,17 @@ def _load(db_path: str | Path, extracts: list[Extract], source: str, key: Pseudo
         prepare_extract(extract, CONTRACT[extract.table], key, raw_ids)
         notices.extend(extract.notices)
     db_path = Path(db_path)
+    if not db_path.parent.is_dir():
+        raise ExtractError(f"{db_path}: cannot create the store; folder '{db_path.parent}' does not exist")
+    from monitoring.errors import database_boundary
+
+    with writer_lock(db_path, 0.0, "load"):  # one writer at a time, also for a store not made yet
+        with database_boundary(f"load of {source} into {db_path}", "the store was not changed"):
+            return _load_locked(db_path, extracts, source, key, today, problems, notices, rekey)
+
+
+def _load_locked(db_path: Path, extracts: list[Extract], source: str, key: PseudonymKey | None,
+                 today: dt.date, problems: ProblemList, notices: list[str], rekey: bool) -> LoadReport:
     if db_path.exists():
         with Store.open(db_path) as store:
             check_key(store.connect(), extracts, source, key, rekey)

@@ -117,42 +117,23 @@ class RunResult:
 
 @contextmanager
 def run_lock(db_path: Path, wait: float) -> Iterator[None]:
-    """Hold ``DB.lock`` exclusively (advisory, released by the OS if the process dies)."""
-    import fcntl
+    """Hold ``DB.lock`` exclusively (advisory, released by the OS if the process dies).
 
-    lock_path = Path(str(db_path) + ".lock")
-    try:
-        handle = open(lock_path, "a+")
-    except OSError as exc:
-        raise RunInputError(f"{lock_path}: cannot create the run lock next to the store: {exc.strerror or exc}; "
-                            "the folder of the store must be writable") from None
-    deadline = time.monotonic() + max(wait, 0)
-    try:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise RunInProgressError(_holder_message(lock_path, wait)) from None
-                time.sleep(0.1)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {dt.datetime.now().isoformat(timespec='seconds')}\n")
-        handle.flush()
+    The same lock is taken by every command that writes the store (``load``, ``synth``,
+    ``estimate``), so no two writers ever overlap."""
+    from monitoring.store import writer_lock
+
+    with writer_lock(db_path, wait, "monitor run", _refused):
         yield
-    finally:
-        handle.close()
 
 
-def _holder_message(lock_path: Path, wait: float) -> str:
-    try:
-        holder = lock_path.read_text().strip() or "another process"
-    except OSError:
-        holder = "another process"
+def _refused(lock_path: Path, holder: str, wait: float) -> MonitoringError:
     waited = f" after waiting {wait:g} s" if wait > 0 else ""
-    return (f"{lock_path}: another monitoring run is in progress ({holder}); refused{waited}. "
-            "Try again when it has finished, or pass --wait SECONDS")
+    if "monitor run" not in holder:
+        return RunInProgressError(f"{lock_path}: another process is writing to the store ({holder}); "
+                                  f"refused{waited}. Try again when it has finished, or pass --wait SECONDS")
+    return RunInProgressError(f"{lock_path}: another monitoring run is in progress ({holder}); refused{waited}. "
+                              "Try again when it has finished, or pass --wait SECONDS")
 
 
 # ---- what the data is ---------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from monitoring import migrations
 from monitoring.contract import DERIVED_TABLES, LOADER_TABLES, RAW_PERSON_ID_COLUMNS, TABLE_NAMES
@@ -211,6 +211,63 @@ class Store:
         except (duckdb.Error, ValueError, TypeError) as exc:
             raise StoreError(f"auxiliary table '{name}': cannot store the frame: {exc}") from None
         return len(frame)
+
+
+class StoreBusyError(StoreError):
+    """Another process is writing to the store."""
+
+
+@contextmanager
+def writer_lock(db_path: str | Path, wait: float = 0.0, what: str = "load",
+                refused: Callable[[Path, str, float], Exception] | None = None) -> Iterator[None]:
+    """Hold ``DB.lock`` exclusively while writing the store, also before the store exists.
+
+    Advisory (``flock``): released by the operating system when the process dies, so a
+    killed writer never blocks the next one. A second writer waits up to ``wait`` seconds,
+    then is refused with a message naming the holder (``refused`` builds the error).
+    """
+    import datetime as dt
+    import fcntl
+    import os
+    import time
+
+    lock_path = Path(str(db_path) + ".lock")
+    try:
+        handle = open(lock_path, "a+")
+    except OSError as exc:
+        raise StoreError(f"{lock_path}: cannot create the lock next to the store: {exc.strerror or exc}; "
+                         "the folder of the store must be writable", path=str(db_path)) from None
+    deadline = time.monotonic() + max(wait, 0)
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = _holder(lock_path)
+                    if refused is not None:
+                        raise refused(lock_path, holder, wait) from None
+                    raise StoreBusyError(f"{lock_path}: the store is being written by another process ({holder}); "
+                                         f"{what} refused. Try again when it has finished", path=str(db_path)) from None
+                time.sleep(0.1)
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} since {dt.datetime.now().isoformat(timespec='seconds')}, {what}\n")
+            handle.flush()
+        except OSError:  # a full disk: the lock holds all the same
+            pass
+        yield
+    finally:
+        handle.close()
+
+
+def _holder(lock_path: Path) -> str:
+    try:
+        return lock_path.read_text().strip() or "another process"
+    except OSError:
+        return "another process"
 
 
 def _check_auxiliary(name: str, frame: Any) -> None:
