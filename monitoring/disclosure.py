@@ -35,7 +35,7 @@ from typing import Hashable, Iterable, Sequence
 DEFAULT_MIN_COUNT = 5
 DEFAULT_MIN_DENOMINATOR = 10
 FLOOR = 3
-AUDIT_MAX_UNKNOWNS = 400
+AUDIT_MAX_UNKNOWNS = 700
 
 
 @dataclass(frozen=True)
@@ -173,13 +173,49 @@ def suppress(cells: Iterable[Cell], relations: Iterable) -> frozenset:
     table = {cell.key: cell for cell in cells}
     rels = _relations(relations, table)
     suppressed = {k for k, c in table.items() if c.sensitive and c.published and not c.fixed}
+    for keys, part in _parts(rels):  # relations never cross parts: each is decided on its own
+        suppressed |= _suppress_part({k: table[k] for k in keys}, part, {k for k in keys if k in suppressed})
+    return frozenset(suppressed)
+
+
+def _release_derivable(table: dict, rels: list[Relation], suppressed: set) -> set:
+    """Secondary suppressions that stay derivable from what is published protect nothing:
+    they are published again (the attacker learns nothing new from them)."""
+    known = _closure(table, rels, suppressed)
+    useless = {k for k in suppressed if not table[k].sensitive and known.get(k) is not None}
+    return suppressed - useless
+
+
+def _parts(rels: list[Relation]) -> list[tuple[list, list[Relation]]]:
+    """The connected parts of a system (cells linked by relations), each with its relations."""
+    parent: dict = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for rel in rels:
+        root = find(rel.keys[0])
+        for other in rel.keys[1:]:
+            parent[find(other)] = root
+    groups: dict = {}
+    for rel in rels:
+        groups.setdefault(find(rel.keys[0]), []).append(rel)
+    return [(sorted({k for r in members for k in r.keys}, key=repr), members) for _, members in sorted(
+        groups.items(), key=lambda item: repr(item[0]))]
+
+
+def _suppress_part(table: dict, rels: list[Relation], suppressed: set) -> set:
+    cache: dict = {}
     while True:
         known = _closure(table, rels, suppressed)
         leaks = sorted((k for k in known if table[k].sensitive and known[k] is not None), key=repr)
         if not leaks:
-            leaks = _audit_leaks(table, rels, suppressed, set(known))
+            leaks = _audit_leaks(table, rels, suppressed, set(known), cache)
             if not leaks:
-                return frozenset(suppressed)
+                return _release_derivable(table, rels, suppressed)
         added = False
         for key in leaks:
             choice = _breaker(key, known, table, rels, suppressed)
@@ -187,7 +223,7 @@ def suppress(cells: Iterable[Cell], relations: Iterable) -> frozenset:
                 suppressed.add(choice)
                 added = True
         if not added:  # only fixed (earlier) releases give these away: nothing left to hide
-            return frozenset(suppressed)
+            return suppressed
 
 
 def _cost(cell: Cell) -> tuple:
@@ -217,10 +253,13 @@ def _breaker(key: Hashable, known: dict, table: dict, rels: list[Relation], supp
     return min(candidates, key=_cost).key if candidates else None
 
 
-def _audit_leaks(table: dict, rels: list[Relation], suppressed: set, known: set) -> list:
-    """Sensitive unknown cells that linear algebra determines (small connected parts only)."""
+def _audit_leaks(table: dict, rels: list[Relation], suppressed: set, known: set, cache: dict | None = None) -> list:
+    """Sensitive unknown cells that linear algebra determines (small connected parts only).
+
+    ``cache`` keeps the answer for parts that did not change since the last call."""
     import numpy as np
 
+    cache = {} if cache is None else cache
     unknown_rels = []
     for rel in rels:
         row = _linear_row(rel, table, known)
@@ -231,6 +270,20 @@ def _audit_leaks(table: dict, rels: list[Relation], suppressed: set, known: set)
     for keys, rows in parts:
         if not any(table[k].sensitive for k in keys) or len(keys) > AUDIT_MAX_UNKNOWNS:
             continue
+        signature = (tuple(keys), len(rows))
+        if signature in cache:
+            leaks += cache[signature]
+            continue
+        found = _determined_sensitive(np, keys, rows, table)
+        cache[signature] = found
+        leaks += found
+    return sorted(leaks, key=repr)
+
+
+def _determined_sensitive(np, keys: list, rows: list[dict], table: dict) -> list:
+    """The sensitive unknowns of one connected part that its equations determine."""
+    leaks = []
+    if True:
         index = {k: i for i, k in enumerate(keys)}
         matrix = np.zeros((len(rows), len(keys)))
         for r, row in enumerate(rows):
@@ -242,7 +295,7 @@ def _audit_leaks(table: dict, rels: list[Relation], suppressed: set, known: set)
         for k in keys:
             if table[k].sensitive and (null.shape[0] == 0 or np.abs(null[:, index[k]]).max() < 1e-9):
                 leaks.append(k)
-    return sorted(leaks, key=repr)
+    return leaks
 
 
 def _linear_row(rel: Relation, table: dict, known: set) -> dict | None:

@@ -32,6 +32,7 @@ from monitoring.errors import MonitoringError
 from monitoring.indicators import GRAIN_MONTHS, IndicatorSpec
 from monitoring.migrations import Migration, register_migration
 from monitoring.monitored import MonitoredModel
+from monitoring.release import MIGRATION_STATEMENTS as RELEASE_MIGRATION
 
 MIGRATIONS = (
     Migration("monitoring", 1, "monitoring runs, values, computations and quality findings", (
@@ -58,6 +59,10 @@ MIGRATIONS += (
     Migration("monitoring", 2, "largest contributions to cost totals (dominance rule)", (
         "ALTER TABLE monitoring_values ADD COLUMN top_contributions DOUBLE[]",
     )),
+)
+MIGRATIONS += (
+    Migration("monitoring", 3, "releases: what each run published and suppressed; monthly parts of series",
+              RELEASE_MIGRATION),
 )
 for _migration in MIGRATIONS:
     register_migration(_migration)
@@ -290,17 +295,18 @@ def _frames(done: list, run_id: int, load_id: int | None):
     for w, rows in done:
         grain = w.spec.grain
         cells: dict[int, int] = {}
-        for p, dim, group, num, den, value, top in rows:
+        for p, dim, group, num, den, value, top, num_part, den_part in rows:
             if p in w.periods:
                 cells[p] = cells.get(p, 0) + 1
                 values.append((w.model.id, w.spec.id, grain, period_label(p, grain), p, dim, group, num, den, value,
-                               run_id, w.definition_hash, w.input_hash, load_id, top))
+                               run_id, w.definition_hash, w.input_hash, load_id, top, num_part, den_part))
         for p, reason in sorted(w.periods.items()):
             label = period_label(p, grain)
             periods.append((w.model.id, w.spec.id, label, p, grain, cells.get(p, 0), run_id, w.definition_hash, w.input_hash))
             reasons.append((run_id, w.model.id, w.spec.id, label, reason, w.definition_hash, w.input_hash))
     cols_v = ["model_id", "indicator_id", "grain", "period", "period_index", "dimension", "group_value", "numerator",
-              "denominator", "value", "run_id", "definition_hash", "input_hash", "load_id", "top_contributions"]
+              "denominator", "value", "run_id", "definition_hash", "input_hash", "load_id", "top_contributions",
+              "numerator_part", "denominator_part"]
     cols_p = ["model_id", "indicator_id", "period", "period_index", "grain", "cells", "run_id", "definition_hash", "input_hash"]
     cols_r = ["run_id", "model_id", "indicator_id", "period", "reason", "definition_hash", "input_hash"]
     return pd.DataFrame(values, columns=cols_v), pd.DataFrame(periods, columns=cols_p), pd.DataFrame(reasons, columns=cols_r)
@@ -336,6 +342,9 @@ def write_run(store, done: list, findings: list, models: Sequence[MonitoredModel
                         [run_id, f.model_id, f.check_id, f.severity, f.indicator_id, f.period, f.subject, f.value, f.message])
         con.execute("INSERT INTO monitoring_runs VALUES (?, ?, now()::TIMESTAMP, ?, ?, ?, ?, 'completed')",
                     [run_id, started, ",".join(m.id for m in models), load_id, period_label(last_month, "month"), len(periods)])
+        from monitoring.release import publish
+
+        publish(con, models, run_id)  # the release: disclosure control over everything now stored
         _pause_for_fault_injection()
     return run_id
 
@@ -419,9 +428,11 @@ def _run(store, models, span, as_of, started, progress) -> RunResult:
     last = last_complete_month(con, as_of)
     if last is None:
         raise RunInputError(f"{store.path}: the person_month panel is empty; load register extracts first")
+    from monitoring.release import needs_release
+
     work = plan_work(con, models, last, span)
     stale = stale_periods(con, models, last)
-    if not work and not stale:
+    if not work and not stale and not needs_release(con, models):
         return RunResult(None, period_label(last, "month"))
     done = compute(con, work, last, progress) if work else []
     findings = quality_findings(con, done, started.date())

@@ -62,9 +62,16 @@ def _rounded(value: float | None, decimals: int) -> float | None:
 
 
 def indicator_table(model: MonitoredModel, spec: IndicatorSpec, rows: list[ValueRow],
-                    span: PeriodRange, by: Sequence[str]) -> list[ShownValue]:
-    """Published rows of one indicator: totals plus the disaggregations in ``by``."""
-    hidden = protect(spec.disclosure_kind, rows, model.thresholds, series=bool(spec.cumulative or spec.window_months))
+                    span: PeriodRange, by: Sequence[str], release: dict | None = None) -> list[ShownValue]:
+    """Published rows of one indicator: totals plus the disaggregations in ``by``.
+
+    ``release`` (coordinates -> (value, suppressed)) is the decision of the latest release
+    (:mod:`monitoring.release`); without it the indicator is protected on its own."""
+    if release is None:
+        hidden = protect(spec.disclosure_kind, rows, model.thresholds, series=bool(spec.cumulative or spec.window_months))
+    else:
+        hidden = {key for key, (_v, off) in release.items() if off}
+        rows = [r for r in rows if (r.period_index, r.dimension, r.group_value) in release]
     published = {(r.period_index, r.dimension, r.group_value): (None if (r.period_index, r.dimension, r.group_value) in hidden else r.value)
                  for r in rows}
     line = model.targets.get(spec.id)
@@ -96,10 +103,17 @@ def value_table(con, model: MonitoredModel, span: PeriodRange = PeriodRange(), b
     if unknown:
         raise ShowError(f"--indicator {unknown[0]!r}: not monitored by model '{model.id}'; expected one of "
                         + ", ".join(repr(s.id) for s in model.specs))
+    from monitoring.release import released
+
     out = []
     chosen = [spec for spec in model.specs if not indicators or spec.id in indicators]
     for n, spec in enumerate(chosen, 1):
-        out += indicator_table(model, spec, stored_rows(con, model.id, spec.id), span, by)
+        rows = stored_rows(con, model.id, spec.id)
+        release = released(con, model.id, spec.id)
+        if rows and not release:
+            raise ShowError(f"model '{model.id}': indicator '{spec.id}' has values that were never released; run "
+                            f"'tiltak monitor run {model.path} --db FILE' first (it decides what may be published)")
+        out += indicator_table(model, spec, rows, span, by, release)
         if progress:
             progress(n, len(chosen))
     return out
@@ -107,7 +121,7 @@ def value_table(con, model: MonitoredModel, span: PeriodRange = PeriodRange(), b
 
 def _require_tables(con) -> None:
     names = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    if "monitoring_values" not in names:
+    if "monitoring_values" not in names or "monitoring_releases" not in names:
         raise ShowError("the store holds no monitoring values yet; run 'tiltak monitor run MODEL --db FILE' first")
 
 

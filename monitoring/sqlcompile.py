@@ -28,7 +28,7 @@ from dataclasses import dataclass, field as dc_field
 
 from monitoring.indicators import GRAIN_MONTHS, PERSON_DIMENSIONS, SOURCES, Aggregate, IndicatorSpec
 
-COMPILER_VERSION = "4"
+COMPILER_VERSION = "5"
 TOP_CONTRIBUTIONS = 10  # largest contributions kept per cell (the dominance rule uses the first n)
 CONTRIBUTOR = "coalesce(b.o_centre, '(central)')"  # cost contributors: the centres, and the central budget  # bump when the generated SQL changes meaning: stored values are recomputed
 MISSING_GROUP = "(missing)"
@@ -384,7 +384,11 @@ def indicator_sql(spec: IndicatorSpec, num: PartRef, den: PartRef | None, top: P
     ctes.append(f"joined AS (SELECT grid.*, {n_col}{d_col} FROM grid{joins})")
     n_win = _window_expr(spec, "n", num.prewindowed)
     d_win = _window_expr(spec, "d", den.prewindowed) if den is not None else "NULL"
-    ctes.append(f"windowed AS (SELECT dimension, group_value, period_index, {n_win} AS numerator, {d_win} AS denominator FROM joined)")
+    series = bool(spec.window_periods or spec.cumulative)
+    n_part = "n" if series and not num.prewindowed else "NULL::DOUBLE"
+    d_part = "d" if series and den is not None and not den.prewindowed else "NULL::DOUBLE"
+    ctes.append(f"windowed AS (SELECT dimension, group_value, period_index, {n_win} AS numerator, {d_win} AS denominator, "
+                f"{n_part} AS numerator_part, {d_part} AS denominator_part FROM joined)")
     top_col, top_join = "NULL::DOUBLE[]", ""
     if top is not None:
         scope = " AND scope = $measure" if top.scoped else ""
@@ -396,7 +400,7 @@ def indicator_sql(spec: IndicatorSpec, num: PartRef, den: PartRef | None, top: P
     return (
         "WITH " + ",\n".join(ctes) + "\n"
         f"SELECT period_index, dimension, group_value, numerator, denominator, {value} AS value, "
-        f"{top_col} AS top_contributions\nFROM windowed{top_join}\nWHERE period_index BETWEEN greatest($start, (SELECT lo FROM bounds)) AND $last{full}\n"
+        f"{top_col} AS top_contributions, numerator_part, denominator_part\nFROM windowed{top_join}\nWHERE period_index BETWEEN greatest($start, (SELECT lo FROM bounds)) AND $last{full}\n"
         "ORDER BY period_index, dimension, group_value"
     )
 
@@ -443,8 +447,11 @@ def compile_plan(items: list[tuple[IndicatorSpec, str | None, int]], end_dates: 
 def execute_plan(con, plan: QueryPlan, progress=None) -> list[tuple[IndicatorQuery, list[tuple]]]:
     """Run a plan on a DuckDB connection.
 
-    Rows are (period_index, dimension, group, numerator, denominator, value, top_contributions);
-    the last is the list of the largest contributions to a cost total (None otherwise).
+    Rows are (period_index, dimension, group, numerator, denominator, value, top_contributions,
+    numerator_part, denominator_part): top_contributions is the list of the largest
+    contributions to a cost total (None otherwise); the parts are, for rolling and cumulative
+    series, the period's own numerator and denominator before the window sums them (None
+    otherwise), so that disclosure control knows the monthly parts of a series.
 
     ``progress(done, total)`` is called after each statement.
     """
