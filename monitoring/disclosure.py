@@ -35,7 +35,7 @@ from typing import Hashable, Iterable, Sequence
 DEFAULT_MIN_COUNT = 5
 DEFAULT_MIN_DENOMINATOR = 10
 FLOOR = 3
-AUDIT_MAX_UNKNOWNS = 700
+AUDIT_MAX_UNKNOWNS = 250
 
 
 @dataclass(frozen=True)
@@ -174,6 +174,8 @@ def suppress(cells: Iterable[Cell], relations: Iterable) -> frozenset:
     rels = _relations(relations, table)
     suppressed = {k for k, c in table.items() if c.sensitive and c.published and not c.fixed}
     for keys, part in _parts(rels):  # relations never cross parts: each is decided on its own
+        if not any(table[k].published and not table[k].fixed for k in keys):
+            continue  # nothing in it is published now: nothing to decide (earlier releases are fixed)
         suppressed |= _suppress_part({k: table[k] for k in keys}, part, {k for k in keys if k in suppressed})
     return frozenset(suppressed)
 
@@ -281,21 +283,23 @@ def _audit_leaks(table: dict, rels: list[Relation], suppressed: set, known: set,
 
 
 def _determined_sensitive(np, keys: list, rows: list[dict], table: dict) -> list:
-    """The sensitive unknowns of one connected part that its equations determine."""
-    leaks = []
-    if True:
-        index = {k: i for i, k in enumerate(keys)}
-        matrix = np.zeros((len(rows), len(keys)))
-        for r, row in enumerate(rows):
-            for k, coefficient in row.items():
-                matrix[r, index[k]] = coefficient
-        _u, singular, vt = np.linalg.svd(matrix, full_matrices=True)
-        rank = int((singular > 1e-9 * max(singular.max(initial=0.0), 1.0)).sum())
-        null = vt[rank:]
-        for k in keys:
-            if table[k].sensitive and (null.shape[0] == 0 or np.abs(null[:, index[k]]).max() < 1e-9):
-                leaks.append(k)
-    return leaks
+    """The sensitive unknowns of one connected part that its equations determine.
+
+    Unknown i is determined when the unit vector e_i lies in the row space of the
+    equations: with Q an orthonormal basis of that space (QR with column pivoting of the
+    transposed system), when the i-th row of Q has length 1."""
+    from scipy.linalg import qr
+
+    index = {k: i for i, k in enumerate(keys)}
+    matrix = np.zeros((len(keys), len(rows)))  # transposed: unknowns x equations
+    for r, row in enumerate(rows):
+        for k, coefficient in row.items():
+            matrix[index[k], r] = coefficient
+    q, upper, _pivots = qr(matrix, mode="economic", pivoting=True)
+    diagonal = np.abs(np.diag(upper))
+    rank = int((diagonal > 1e-9 * max(diagonal.max(initial=0.0), 1.0)).sum())
+    leverage = (q[:, :rank] ** 2).sum(axis=1)
+    return [k for k in keys if table[k].sensitive and leverage[index[k]] > 1 - 1e-7]
 
 
 def _linear_row(rel: Relation, table: dict, known: set) -> dict | None:
