@@ -252,7 +252,33 @@ def _breaker(key: Hashable, known: dict, table: dict, rels: list[Relation], supp
                     elif known.get(other) is not None:
                         following.append(other)
         frontier = following
-    return min(candidates, key=_cost).key if candidates else None
+    if candidates:
+        return min(candidates, key=_cost).key
+    return _nearest_published(key, table, rels, suppressed)
+
+
+def _nearest_published(key: Hashable, table: dict, rels: list[Relation], suppressed: set) -> Hashable | None:
+    """The cheapest published cell at the smallest distance from ``key`` in the relation graph
+    (for cells the exact audit found determined by several relations at once)."""
+    seen, frontier = {key}, [key]
+    while frontier:
+        candidates, following = [], []
+        for cell in frontier:
+            for rel in rels:
+                if cell not in rel.keys:
+                    continue
+                for other in rel.keys:
+                    if other in seen:
+                        continue
+                    seen.add(other)
+                    following.append(other)
+                    c = table[other]
+                    if c.published and not c.fixed and other not in suppressed:
+                        candidates.append(c)
+        if candidates:
+            return min(candidates, key=_cost).key
+        frontier = following
+    return None
 
 
 def _audit_leaks(table: dict, rels: list[Relation], suppressed: set, known: set, cache: dict | None = None) -> list:
