@@ -172,7 +172,12 @@ def render_json(rows: Sequence[ShownValue]) -> str:
 
 
 def write_xlsx(rows: Sequence[ShownValue], path: str) -> None:
-    """An Excel sheet; suppressed values are the text ':' (never an empty or zero cell)."""
+    """An Excel sheet; suppressed values are the text ':' (never an empty or zero cell).
+
+    The workbook is built in memory and written with one write, so a full disk gives one
+    OSError and leaves no half-open zip file behind."""
+    import io
+
     from openpyxl import Workbook
 
     book = Workbook()
@@ -183,25 +188,31 @@ def write_xlsx(rows: Sequence[ShownValue], path: str) -> None:
     for r in rows:
         sheet.append([SUPPRESSED_MARK if (f == "value" and r.suppressed) else getattr(r, f) for f in fields])
     book.properties.created = book.properties.modified = _EPOCH
-    book.save(path)
-    _fix_zip_times(path)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    data = _fixed_zip_times(buffer.getvalue())
+    with open(path, "wb") as handle:
+        handle.write(data)
 
 
-def _fix_zip_times(path: str) -> None:
-    """Rewrite the xlsx zip with fixed entry times, so the same table gives the same bytes."""
+def _fixed_zip_times(data: bytes) -> bytes:
+    """The xlsx zip rewritten with fixed entry times, so the same table gives the same bytes."""
+    import io
     import re
     import zipfile
 
-    with zipfile.ZipFile(path) as source:
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
         entries = [(info, source.read(info.filename)) for info in source.infolist()]
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
-        for info, data in entries:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, content in entries:
             if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
-                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z", data)
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z", content)
             fixed = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = info.external_attr
-            target.writestr(fixed, data)
+            target.writestr(fixed, content)
+    return out.getvalue()
 
 
 def _epoch() -> Any:

@@ -208,8 +208,11 @@ class Store:
                     con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _auxiliary_frame')
                 finally:
                     con.unregister("_auxiliary_frame")
-        except (duckdb.Error, ValueError, TypeError) as exc:
-            raise StoreError(f"auxiliary table '{name}': cannot store the frame: {exc}") from None
+        except (duckdb.Error, ValueError, TypeError, OSError) as exc:
+            from monitoring.errors import DatabaseFailure
+
+            raise DatabaseFailure(f"auxiliary table '{name}': cannot store the frame", exc,
+                                  "the store was not changed") from None
         return len(frame)
 
 
