@@ -118,9 +118,11 @@ def content(store: Path) -> str:
         digest = hashlib.sha256()
         tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
         for table in tables:
-            if table in ("schema_version",):
-                continue
-            rows = con.execute(f'SELECT * FROM "{table}"').fetchall()
+            columns = [r[0] for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND data_type NOT LIKE "
+                "'TIMESTAMP%' AND column_name NOT IN ('source', 'started_at', 'finished_at') ORDER BY ordinal_position",
+                [table]).fetchall()]  # when and from which folder: not content
+            rows = con.execute(f'SELECT {", ".join(chr(34) + c + chr(34) for c in columns)} FROM "{table}"').fetchall()
             digest.update(table.encode())
             digest.update(repr(sorted(map(repr, rows))).encode())
         return digest.hexdigest()
@@ -268,7 +270,7 @@ def _duration(args: list[str]) -> float:
     return time.monotonic() - start
 
 
-MOMENTS = 6
+MOMENTS = 5
 
 
 @pytest.mark.slow
@@ -288,7 +290,7 @@ def test_monitor_run_killed_at_many_moments_leaves_the_store_unchanged_or_comple
     before = content(stores[0])
     timing = tmp_path / "timing.duckdb"
     shutil.copy(stores[0], timing)
-    args = ["monitor", "run", *MODELS, "--as-of", TODAY, "--db"]
+    args = ["monitor", "run", VV, "--as-of", TODAY, "--db"]
     duration = _duration([*args, str(timing)])
     complete = content(timing)
     for n in range(1, MOMENTS + 1):
