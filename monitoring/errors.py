@@ -30,8 +30,9 @@ class DatabaseFailure(MonitoringError):
 
     def __init__(self, what: str, exc: BaseException, unchanged: str = "") -> None:
         self.what = what
-        self.error_class = type(exc).__name__
-        self.disk_full = _is_disk_full(exc)
+        self.error_class = getattr(exc, "error_class", type(exc).__name__)
+        self.disk_full = getattr(exc, "disk_full", None) or _is_disk_full(exc)
+        self.unchanged = unchanged
         after = f"; {unchanged}" if unchanged else ""
         if self.disk_full:
             message = f"{what}: no space left on the device (the disk is full){after}"
@@ -69,6 +70,8 @@ class database_boundary:  # noqa: N801 - used as a context manager, like context
         return self
 
     def __exit__(self, kind, exc, tb) -> bool:
+        if isinstance(exc, DatabaseFailure) and self.unchanged and not exc.unchanged:
+            raise DatabaseFailure(exc.what, exc, self.unchanged) from None
         if exc is None or isinstance(exc, MonitoringError):
             return False
         if isinstance(exc, database_errors()) or _is_disk_full(exc):
