@@ -346,7 +346,7 @@ def bind(text: Any, source: str, expect: str | None = "boolean") -> BoundExpress
             raise ExpressionError(_unknown_column(name, source, columns), text)
         used.append(name)
     _check_codes(tree, source, text)
-    typ = _binder().type_of(source, tree.sql(dialect=DIALECT, identify=True), text)
+    typ = plain_type(tree, columns) or _binder().type_of(source, tree.sql(dialect=DIALECT, identify=True), text)
     _check_expected(typ, expect, text)
     return BoundExpression(text, source, tree, typ, tuple(dict.fromkeys(used)))
 
@@ -413,6 +413,69 @@ def _check_expected(typ: str, expect: str | None, text: str) -> None:
             f"got an expression of type {typ}", text)
     if expect == "numeric" and not typ.startswith(NUMERIC_TYPES + ("BOOLEAN",)):
         raise ExpressionError(f"expected a numeric expression; got an expression of type {typ}", text)
+
+
+# ---- types of plain expressions, without a database -------------------------------------
+
+_COMPARISONS = ("EQ", "NEQ", "GT", "GTE", "LT", "LTE", "NullSafeEQ", "NullSafeNEQ")
+_TEXT = ("VARCHAR", "text literal")
+_NUMBER = ("INTEGER", "BIGINT", "DOUBLE", "number literal")
+
+
+def plain_type(tree: Any, columns: Mapping[str, str]) -> str | None:
+    """The DuckDB type of the plainest expressions (columns, literals, comparisons of like with
+    like, AND/OR/NOT, IS NULL, IN, BETWEEN, LIKE), decided without a database; None for
+    anything else, which the empty in-memory DuckDB binds (and whose errors it words).
+
+    Only combinations DuckDB accepts with this very type are decided here (the tests compare
+    every decision with DuckDB's), so the result is the same as binding in DuckDB; the
+    shipped catalogue needs no database to validate."""
+    kind = _plain(tree, columns)
+    if kind is None or kind in ("text literal", "number literal"):
+        return None
+    return kind
+
+
+def _plain(node: Any, columns: Mapping[str, str]) -> str | None:
+    from sqlglot import exp
+
+    name = type(node).__name__
+    if isinstance(node, exp.Paren):
+        return _plain(node.this, columns)
+    if isinstance(node, exp.Column):
+        return columns.get(node.name)
+    if isinstance(node, exp.Boolean):
+        return "BOOLEAN"
+    if isinstance(node, exp.Literal):
+        return "text literal" if node.is_string else "number literal"
+    if isinstance(node, (exp.And, exp.Or)):
+        return "BOOLEAN" if _plain(node.this, columns) == _plain(node.expression, columns) == "BOOLEAN" else None
+    if isinstance(node, exp.Not):
+        return "BOOLEAN" if _plain(node.this, columns) == "BOOLEAN" else None
+    if isinstance(node, exp.Is):
+        return "BOOLEAN" if isinstance(node.expression, exp.Null) and _plain(node.this, columns) else None
+    if name in _COMPARISONS:
+        return "BOOLEAN" if _comparable(_plain(node.this, columns), _plain(node.expression, columns)) else None
+    if isinstance(node, exp.In):
+        left = _plain(node.this, columns)
+        values = [_plain(v, columns) for v in node.expressions]
+        return "BOOLEAN" if values and all(_comparable(left, v) for v in values) else None
+    if isinstance(node, exp.Between):
+        left = _plain(node.this, columns)
+        ok = _comparable(left, _plain(node.args.get("low"), columns)) and \
+            _comparable(left, _plain(node.args.get("high"), columns))
+        return "BOOLEAN" if ok else None
+    if isinstance(node, (exp.Like, exp.ILike)):
+        ok = _plain(node.this, columns) in _TEXT and _plain(node.expression, columns) in _TEXT
+        return "BOOLEAN" if ok else None
+    return None
+
+
+def _comparable(left: str | None, right: str | None) -> bool:
+    if left is None or right is None or (left.endswith("literal") and right.endswith("literal")):
+        return False
+    return (left in _TEXT and right in _TEXT) or (left in _NUMBER and right in _NUMBER) or \
+        (left == right and left in ("BOOLEAN", "DATE"))
 
 
 class _Binder:

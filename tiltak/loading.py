@@ -100,8 +100,8 @@ def check_files(paths: Sequence[str | os.PathLike[str]]) -> CheckedFiles:
             raise UsageError(f"{given}: the folder holds no logic models, only catalogues; give a folder of models")
         for file, kind in zip(files, kinds):
             validator.validate_file(file)
-            if kind == "model" and os.path.realpath(file) not in map(os.path.realpath, models):
-                models.append(file)
+            if kind == "model":
+                models.append(file)  # a file given twice stays twice: the caller refuses it
     return CheckedFiles(validator.report(), tuple(models), validator)
 
 

@@ -206,3 +206,33 @@ def test_an_unexpected_error_prints_where_it_happened_but_not_its_message():
     assert result.returncode == 1
     assert "0001d9fb" not in result.stderr
     assert "KeyError: an unexpected error" in result.stderr and "line" in result.stderr
+
+
+def test_types_decided_without_a_database_are_the_types_duckdb_gives():
+    """The plainest expressions are typed in Python (validate needs no database for the shipped
+    catalogue); every such decision must be DuckDB's, and everything else goes to DuckDB."""
+    from monitoring import expressions
+    from monitoring.expressions import parse, plain_type, source_columns
+
+    binder = expressions._binder()
+    literals = ["'single'", "3", "1.85", "TRUE", "NULL", "-2"]
+    decided = 0
+    for source in ("person_month", "surveys", "costs"):
+        columns = source_columns(source)
+        picks = {t: c for c, t in columns.items()}  # one column of each type
+        names = list(picks.values())
+        candidates = []
+        for c in names:
+            candidates += [c, f"{c} IS NULL", f"NOT {c} IS NULL", f"{c} LIKE 'a%'", f"{c} BETWEEN 1 AND 2"]
+            for op in ("=", "<>", ">", "<=", "IS DISTINCT FROM"):
+                candidates += [f"{c} {op} {lit}" for lit in literals] + [f"{c} {op} {d}" for d in names]
+            candidates += [f"{c} IN ({', '.join(literals[:3])})", f"{c} IN ('a', 'b')", f"{c} IN (1, 2)"]
+        candidates += [f"({a}) AND ({b})" for a, b in zip(candidates[::7], candidates[3::7])]
+        candidates += [f"NOT ({a}) OR {b}" for a, b in zip(candidates[::11], candidates[5::11])]
+        for text in candidates:
+            typ = plain_type(parse(text), columns)
+            if typ is None:
+                continue
+            decided += 1
+            assert binder._describe(source, parse(text).sql(dialect="duckdb", identify=True)) == typ, text
+    assert decided > 100
