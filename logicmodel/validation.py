@@ -30,6 +30,7 @@ from logicmodel.yamlsource import YamlDocument, load_yaml
 YAML_RULE = "LM000"
 CATALOGUE_RULE = "LM019"
 CHECKER_RULE = "LM099"
+DUPLICATE_MODEL_RULE = "LM012"
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -102,6 +103,7 @@ class Validator:
         self.catalogues: dict[str, _Loaded] = {}
         self.files: list[str] = []
         self.issues: list[Issue] = []
+        self.model_ids: dict[str, dict[str, YamlDocument]] = {}  # model id -> real path -> document
 
     def read(self, path: str) -> _Loaded:
         key = os.path.realpath(path)
@@ -128,6 +130,8 @@ class Validator:
     def model_document(self, document: YamlDocument) -> None:
         model, issues = _validated(LogicModel, document)
         self.issues += issues
+        if model is not None:
+            self.model_ids.setdefault(model.id, {}).setdefault(os.path.realpath(document.file), document)
         name = document.data.get("catalogue", "indicators.yaml")
         if not isinstance(name, str) or not name:
             return  # the schema error is reported; there is no catalogue to check
@@ -185,8 +189,19 @@ class Validator:
                 name = getattr(checker, "__qualname__", repr(checker))
                 self.issues.append(_issue_at(document, (), CHECKER_RULE, "error", f"checker {name} crashed ({type(exc).__name__}: {exc}); please report this"))
 
+    def duplicate_model_issues(self) -> list[Issue]:
+        """LM012: two model files with the same id (monitoring and estimates are stored by id)."""
+        issues = []
+        for model_id, documents in self.model_ids.items():
+            files = sorted(documents.values(), key=lambda d: d.file)
+            for document in files[1:]:
+                issues.append(_issue_at(document, ("id",), DUPLICATE_MODEL_RULE, "error",
+                                        f"model id '{model_id}' is also the id of {files[0].file}; expected "
+                                        "each model file to have its own id"))
+        return issues
+
     def report(self) -> ValidationReport:
-        unique = list(dict.fromkeys(self.issues))
+        unique = list(dict.fromkeys(self.issues + self.duplicate_model_issues()))
         return ValidationReport(tuple(dict.fromkeys(self.files)), tuple(sort_issues(unique)))
 
 

@@ -1,39 +1,76 @@
-"""Disclosure control: primary and secondary suppression of published cells.
+"""Disclosure control: what every published value implies, and suppression that protects it.
 
-The core is a pure function on a table of cells and the linear relations between them
-(``total = sum of groups``, ``cumulative(t) = cumulative(t-1) + increment(t)``, a rolling
-sum and the months it covers). A cell is *published* (shown) or *hidden* (never shown,
-e.g. the monthly increment behind a cumulative series). Some cells are *sensitive*:
-counts in 1..min_count-1, rates on fewer than min_denominator cases.
+The core is a pure function on a system of *cells* and *relations*:
 
-Rule: every relation that contains a protected cell (a sensitive cell or a suppressed
-one) must have at least two unknown cells (suppressed or hidden), otherwise the protected
-cell could be solved from it. The algorithm is the classic iterative one: while a relation
-holding a protected cell has exactly one unknown, suppress the smallest other published
-cell in it (preferring non-zero cells, then the order of the keys, so the result is
-deterministic). Suppression only ever grows, so it terminates.
+* A cell is a number: a published value (a count, a sum, a rate), or a count it implies
+  without being shown (the numerator and denominator of a rate, the monthly parts of a
+  rolling or cumulative series, the complement of a share, the change of a value between
+  two releases). A cell is *published* (shown now), *hidden* (never shown), or *fixed*
+  (shown in an earlier release or by another model: already known, it cannot be taken
+  back). *Sensitive* cells are counts in 1..min_count-1, rates on fewer than
+  min_denominator cases, sums over few or dominant contributors.
+* A relation ties cells so that any one of them follows from the others: a total and its
+  groups (``total = a + b + c``), a rolling sum and its months, a cumulative value, the one
+  before it and the month's part, a rate with its numerator and denominator
+  (``rate = scale * numerator / denominator``: any two give the third), two releases and
+  the revision between them, two aggregates that are the same set of people.
+
+What an attacker who reads every output can derive is the *closure*: the known cells,
+then every cell of a relation whose other cells are known, repeated until nothing new
+follows. Suppression makes sure that no sensitive cell is in the closure: primary
+suppression of the sensitive published cells, then, while some sensitive cell can be
+derived, secondary suppression of a published cell of the relation that gave it away (a
+rate before a count, non-zero cells before zeros, small before large, then key order, so
+the result is deterministic). For systems small enough (:data:`AUDIT_MAX_UNKNOWNS`) the
+closure is completed by an exact linear audit (the unknowns a set of linear equations
+determines, from the null space of the system), which also finds cells solvable only by
+combining several relations at once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Hashable, Iterable
+from typing import Hashable, Iterable, Sequence
 
 DEFAULT_MIN_COUNT = 5
 DEFAULT_MIN_DENOMINATOR = 10
 FLOOR = 3
+AUDIT_MAX_UNKNOWNS = 250
 
 
 @dataclass(frozen=True)
 class Cell:
-    """A cell: its key, the size used to pick secondary suppressions, whether it is shown."""
+    """A cell: its key, the size used to pick secondary suppressions, whether it is shown.
+
+    ``fixed``: already known to everyone (an earlier release); never chosen for suppression.
+    ``priority``: lower is suppressed first among equally good choices (rates 0, counts 1).
+    ``value``: the number itself (used by the exact audit for rate relations)."""
 
     key: Hashable
     size: float
     sensitive: bool
     published: bool = True
+    fixed: bool = False
+    priority: int = 1
+    value: float | None = None
 
 
+@dataclass(frozen=True)
+class Relation:
+    """Cells tied so that any one follows from the others.
+
+    ``coefficients`` (same order as ``keys``): the linear equation sum(c * x) = 0 that ties
+    them, for the exact audit; None for a rate relation (numerator, denominator, rate),
+    which is linear once the rate is known: numerator - rate / scale * denominator = 0."""
+
+    keys: tuple
+    coefficients: tuple[float, ...] | None = None  # None: first = sum of the others
+    scale: float = 1.0  # rate relations: rate = scale * numerator / denominator
+    rate: bool = False  # keys are (numerator, denominator, rate)
+
+    @property
+    def is_rate(self) -> bool:
+        return self.rate
 @dataclass(frozen=True)
 class Thresholds:
     """Disclosure thresholds; neither may be below 3."""
@@ -68,58 +105,286 @@ class Thresholds:
         return denominator is not None and 0 < denominator < self.min_denominator
 
 
-def suppress(cells: Iterable[Cell], relations: Iterable[Iterable[Hashable]]) -> frozenset:
-    """Keys of the published cells to suppress (primary and secondary).
+def _relations(relations: Iterable, table: dict) -> list[Relation]:
+    out = []
+    for rel in relations:
+        if not isinstance(rel, Relation):
+            rel = Relation(tuple(rel))
+        keep = [(n, k) for n, k in enumerate(rel.keys) if k in table]
+        if len(keep) == len(rel.keys):
+            out.append(rel)
+        elif rel.is_rate:
+            continue  # a rate relation with a cell outside the system ties nothing
+        elif rel.coefficients is None:
+            out.append(Relation(tuple(dict.fromkeys(k for _, k in keep))))
+        elif keep and rel.coefficients is not None:  # unknown keys dropped (ignored)
+            out.append(Relation(tuple(k for _, k in keep), tuple(rel.coefficients[n] for n, _ in keep)))
+    return [r for r in out if r.keys]
 
-    Relations name cells by key; keys not among ``cells`` are ignored.
+
+def closure(cells: Iterable[Cell], relations: Iterable, suppressed: Iterable[Hashable] = ()) -> dict:
+    """Every cell an attacker can derive, with the relation that gave it (None: shown or fixed)."""
+    table = {c.key: c for c in cells}
+    return _closure(table, _relations(relations, table), set(suppressed))
+
+
+def _closure(table: dict, rels: list[Relation], suppressed: set) -> dict:
+    known: dict[Hashable, int | None] = {k: None for k, c in table.items()
+                                          if c.fixed or (c.published and k not in suppressed)}
+    by_cell: dict[Hashable, list[int]] = {}
+    missing = []
+    for n, rel in enumerate(rels):
+        unknown = {k for k in rel.keys if k not in known}
+        missing.append(unknown)
+        for key in rel.keys:
+            by_cell.setdefault(key, []).append(n)
+    queue = [n for n, unknown in enumerate(missing) if len(unknown) == 1]
+    while queue:
+        n = queue.pop()
+        if len(missing[n]) != 1:
+            continue
+        (key,) = missing[n]
+        if not _derives(rels[n], key, table):
+            continue
+        known[key] = n
+        for m in by_cell[key]:
+            missing[m].discard(key)
+            if len(missing[m]) == 1:
+                queue.append(m)
+    return known
+
+
+def _derives(rel: Relation, key: Hashable, table: dict) -> bool:
+    """Whether the other cells of ``rel`` determine ``key`` (a rate of 0 gives no denominator)."""
+    if rel.is_rate:
+        _num, den, rate = rel.keys
+        if key == den and not table[rate].value:
+            return False
+    return True
+
+
+def suppress(cells: Iterable[Cell], relations: Iterable) -> frozenset:
+    """Keys of the published cells to suppress (primary and secondary), so that no sensitive
+    cell can be derived from what stays published and what is fixed.
+
+    Relations are :class:`Relation` objects or plain tuples of keys; keys not among
+    ``cells`` are ignored.
     """
     table = {cell.key: cell for cell in cells}
-    rels = [tuple(dict.fromkeys(k for k in rel if k in table)) for rel in relations]
-    suppressed = {k for k, c in table.items() if c.sensitive and c.published}
-    protected = {k for k, c in table.items() if c.sensitive} | suppressed
-    by_cell: dict[Hashable, list[int]] = {}
-    for n, rel in enumerate(rels):
-        for key in rel:
-            by_cell.setdefault(key, []).append(n)
-    pending = list(range(len(rels)))
-    while pending:
-        n = pending.pop()
-        choice = _secondary(rels[n], table, suppressed, protected)
-        if choice is None:
-            continue
-        suppressed.add(choice)
-        protected.add(choice)
-        pending.extend(by_cell[choice])
+    rels = _relations(relations, table)
+    suppressed = {k for k, c in table.items() if c.sensitive and c.published and not c.fixed}
+    for keys, part in _parts(rels):  # relations never cross parts: each is decided on its own
+        if not any(table[k].published and not table[k].fixed for k in keys):
+            continue  # nothing in it is published now: nothing to decide (earlier releases are fixed)
+        suppressed |= _suppress_part({k: table[k] for k in keys}, part, {k for k in keys if k in suppressed})
     return frozenset(suppressed)
 
 
-def _unknown(key: Hashable, table: dict, suppressed: set) -> bool:
-    return key in suppressed or not table[key].published
+def _release_derivable(table: dict, rels: list[Relation], suppressed: set) -> set:
+    """Secondary suppressions that stay derivable from what is published protect nothing:
+    they are published again (the attacker learns nothing new from them)."""
+    known = _closure(table, rels, suppressed)
+    useless = {k for k in suppressed if not table[k].sensitive and known.get(k) is not None}
+    return suppressed - useless
 
 
-def _secondary(rel: tuple, table: dict, suppressed: set, protected: set) -> Hashable | None:
-    """The cell to suppress so that ``rel`` keeps two unknowns, or None if it is safe."""
-    if not any(k in protected for k in rel):
-        return None
-    if sum(_unknown(k, table, suppressed) for k in rel) != 1:
-        return None
-    candidates = [k for k in rel if not _unknown(k, table, suppressed)]
-    if not candidates:
-        return None
-    return min(candidates, key=lambda k: (table[k].size <= 0, table[k].size, repr(k)))
+def _parts(rels: list[Relation]) -> list[tuple[list, list[Relation]]]:
+    """The connected parts of a system (cells linked by relations), each with its relations."""
+    parent: dict = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for rel in rels:
+        root = find(rel.keys[0])
+        for other in rel.keys[1:]:
+            parent[find(other)] = root
+    groups: dict = {}
+    for rel in rels:
+        groups.setdefault(find(rel.keys[0]), []).append(rel)
+    return [(sorted({k for r in members for k in r.keys}, key=repr), members) for _, members in sorted(
+        groups.items(), key=lambda item: repr(item[0]))]
 
 
-def unprotected_relations(cells: Iterable[Cell], relations: Iterable[Iterable[Hashable]], suppressed: frozenset) -> list[tuple]:
-    """Relations that would let someone solve a protected cell (for tests and audits)."""
-    table = {cell.key: cell for cell in cells}
-    bad = []
-    for rel in relations:
-        rel = tuple(dict.fromkeys(k for k in rel if k in table))
-        protected = any(k in suppressed or table[k].sensitive for k in rel)
-        unknown = sum(k in suppressed or not table[k].published for k in rel)
-        if protected and unknown == 1:
-            bad.append(rel)
-    return bad
+def _suppress_part(table: dict, rels: list[Relation], suppressed: set) -> set:
+    cache: dict = {}
+    while True:
+        known = _closure(table, rels, suppressed)
+        leaks = sorted((k for k in known if table[k].sensitive and known[k] is not None), key=repr)
+        if not leaks:
+            leaks = _audit_leaks(table, rels, suppressed, set(known), cache)
+            if not leaks:
+                return _release_derivable(table, rels, suppressed)
+        added = False
+        for key in leaks:
+            choice = _breaker(key, known, table, rels, suppressed)
+            if choice is not None:
+                suppressed.add(choice)
+                added = True
+        if not added:  # only fixed (earlier) releases give these away: nothing left to hide
+            return suppressed
+
+
+def _cost(cell: Cell) -> tuple:
+    return (cell.priority, cell.size <= 0, cell.size, repr(cell.key))
+
+
+def _breaker(key: Hashable, known: dict, table: dict, rels: list[Relation], suppressed: set) -> Hashable | None:
+    """A published cell whose suppression breaks a derivation of ``key``: the cheapest among
+    the cells of the relations that derived it, and of those that derived their cells."""
+    seen, frontier, candidates = {key}, [key], []
+    while frontier:
+        following = []
+        for cell in frontier:
+            relation_ids = [known[cell]] if known.get(cell) is not None else \
+                [n for n, r in enumerate(rels) if cell in r.keys]
+            for n in relation_ids:
+                for other in rels[n].keys:
+                    if other in seen:
+                        continue
+                    seen.add(other)
+                    c = table[other]
+                    if c.published and not c.fixed and other not in suppressed:
+                        candidates.append(c)
+                    elif known.get(other) is not None:
+                        following.append(other)
+        frontier = following
+    if candidates:
+        return min(candidates, key=_cost).key
+    return _nearest_published(key, table, rels, suppressed)
+
+
+def _nearest_published(key: Hashable, table: dict, rels: list[Relation], suppressed: set) -> Hashable | None:
+    """The cheapest published cell at the smallest distance from ``key`` in the relation graph
+    (for cells the exact audit found determined by several relations at once)."""
+    seen, frontier = {key}, [key]
+    while frontier:
+        candidates, following = [], []
+        for cell in frontier:
+            for rel in rels:
+                if cell not in rel.keys:
+                    continue
+                for other in rel.keys:
+                    if other in seen:
+                        continue
+                    seen.add(other)
+                    following.append(other)
+                    c = table[other]
+                    if c.published and not c.fixed and other not in suppressed:
+                        candidates.append(c)
+        if candidates:
+            return min(candidates, key=_cost).key
+        frontier = following
+    return None
+
+
+def _audit_leaks(table: dict, rels: list[Relation], suppressed: set, known: set, cache: dict | None = None) -> list:
+    """Sensitive unknown cells that linear algebra determines (small connected parts only).
+
+    ``cache`` keeps the answer for parts that did not change since the last call."""
+    import numpy as np
+
+    cache = {} if cache is None else cache
+    unknown_rels = []
+    for rel in rels:
+        row = _linear_row(rel, table, known)
+        if row:
+            unknown_rels.append(row)
+    parts = _components(unknown_rels)
+    leaks = []
+    for keys, rows in parts:
+        if not any(table[k].sensitive for k in keys) or len(keys) > AUDIT_MAX_UNKNOWNS:
+            continue
+        signature = (tuple(keys), len(rows))
+        if signature in cache:
+            leaks += cache[signature]
+            continue
+        found = _determined_sensitive(np, keys, rows, table)
+        cache[signature] = found
+        leaks += found
+    return sorted(leaks, key=repr)
+
+
+def _determined_sensitive(np, keys: list, rows: list[dict], table: dict) -> list:
+    """The sensitive unknowns of one connected part that its equations determine.
+
+    Unknown i is determined when the unit vector e_i lies in the row space of the
+    equations: with Q an orthonormal basis of that space (QR with column pivoting of the
+    transposed system), when the i-th row of Q has length 1."""
+    from scipy.linalg import qr
+
+    index = {k: i for i, k in enumerate(keys)}
+    matrix = np.zeros((len(keys), len(rows)))  # transposed: unknowns x equations
+    for r, row in enumerate(rows):
+        for k, coefficient in row.items():
+            matrix[index[k], r] = coefficient
+    q, upper, _pivots = qr(matrix, mode="economic", pivoting=True)
+    diagonal = np.abs(np.diag(upper))
+    rank = int((diagonal > 1e-9 * max(diagonal.max(initial=0.0), 1.0)).sum())
+    leverage = (q[:, :rank] ** 2).sum(axis=1)
+    return [k for k in keys if table[k].sensitive and leverage[index[k]] > 1 - 1e-7]
+
+
+def _linear_row(rel: Relation, table: dict, known: set) -> dict | None:
+    """The relation's equation over its unknown cells (None when it ties no unknown)."""
+    if rel.is_rate:
+        num, den, rate = rel.keys
+        if rate not in known or table[rate].value is None:
+            return None
+        coefficients = {num: 1.0, den: -float(table[rate].value) / rel.scale}
+    elif rel.coefficients is not None:
+        coefficients = dict(zip(rel.keys, rel.coefficients))
+    else:
+        coefficients = {rel.keys[0]: 1.0, **{k: -1.0 for k in rel.keys[1:]}}
+    row = {k: c for k, c in coefficients.items() if k not in known and c != 0}
+    return row or None
+
+
+def _components(rows: list[dict]) -> list[tuple[list, list[dict]]]:
+    parent: dict = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for row in rows:
+        keys = list(row)
+        for other in keys[1:]:
+            parent[find(other)] = find(keys[0])
+        find(keys[0])
+    groups: dict = {}
+    for row in rows:
+        groups.setdefault(find(next(iter(row))), []).append(row)
+    out = []
+    for members in groups.values():
+        keys = sorted({k for row in members for k in row}, key=repr)
+        out.append((keys, members))
+    return out
+
+
+def disclosed(cells: Iterable[Cell], relations: Iterable, suppressed: Iterable[Hashable]) -> list:
+    """Sensitive cells an attacker can still derive (for tests and audits): the closure,
+    then the exact linear audit on small parts."""
+    table = {c.key: c for c in cells}
+    rels = _relations(relations, table)
+    hidden = set(suppressed)
+    known = _closure(table, rels, hidden)
+    found = [k for k in known if table[k].sensitive and known[k] is not None]
+    found += [k for k, c in table.items() if c.sensitive and c.published and not c.fixed and k not in hidden]
+    return sorted(set(found) | set(_audit_leaks(table, rels, hidden, set(known))), key=repr)
+
+
+def unprotected_relations(cells: Iterable[Cell], relations: Iterable, suppressed: frozenset) -> list[tuple]:
+    """Relations through which a sensitive cell can be derived (for tests and audits)."""
+    table = {c.key: c for c in cells}
+    rels = _relations(relations, table)
+    known = _closure(table, rels, set(suppressed))
+    return [rels[known[k]].keys for k in sorted(known, key=repr) if table[k].sensitive and known[k] is not None]
 
 
 # ---- indicator tables --------------------------------------------------------------

@@ -32,7 +32,7 @@ from monitoring.load_problems import ExtractError, LoadRefused, Problem, Problem
 from monitoring.load_read import ROW, SUFFIXES, Extract, read_file, read_frame
 from monitoring.panel import build_panel
 from monitoring.pseudonym import PseudonymKey, resolve_key
-from monitoring.store import Store
+from monitoring.store import Store, writer_lock
 
 PAUSE_ENV = "TILTAK_TEST_PAUSE_BEFORE_COMMIT"
 """Fault injection for tests: a marker path; the load creates it inside its transaction,
@@ -90,12 +90,14 @@ class LoadReport:
 def load_directory(db_path: str | Path, directory: str | Path, *,
                    pseudonym_key: "PseudonymKey | str | bytes | None" = None,
                    key_file: str | Path | None = None, raw_ids: bool = False,
-                   today: dt.date | None = None) -> LoadReport:
+                   today: dt.date | None = None, rekey: bool = False) -> LoadReport:
     """Load the extract files in ``directory`` (one file per table) into the store.
 
     ``raw_ids``: the ``person_id`` columns hold raw person numbers, to be pseudonymised like
     ``person_number``/``fnr``/``duf_number`` columns. ``today``: the day the future-date
-    checks compare with (default: today)."""
+    checks compare with (default: today). ``rekey``: the delivery's pseudonym key differs from
+    the store's on purpose; every person table must then be in the delivery (see
+    :func:`check_key`)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ExtractError(f"{directory}: no such folder; expected a folder of extract files "
@@ -106,12 +108,12 @@ def load_directory(db_path: str | Path, directory: str | Path, *,
                            f"e.g. persons.csv or residence.parquet ({', '.join(CONTRACT)})")
     extracts = [read_file(paths[table], table) for table in CONTRACT if table in paths]
     return _load(db_path, extracts, str(directory), resolve_key(pseudonym_key, key_file),
-                 today, problems, notices, raw_ids)
+                 today, problems, notices, raw_ids, rekey)
 
 
 def load_tables(db_path: str | Path, frames: Mapping[str, Any], *, source: str,
                 pseudonym_key: "PseudonymKey | str | bytes | None" = None, raw_ids: bool = False,
-                today: dt.date | None = None) -> LoadReport:
+                today: dt.date | None = None, rekey: bool = False) -> LoadReport:
     """Load in-memory pandas data frames (table name -> frame) with the same checks."""
     if not frames:
         raise ExtractError(f"{source}: no tables given; expected frames for {', '.join(CONTRACT)}")
@@ -122,14 +124,19 @@ def load_tables(db_path: str | Path, frames: Mapping[str, Any], *, source: str,
             problems.add(Problem(f"{source}/{table}", "unknown_table", _unknown_table(table)))
         else:
             extracts.append(read_frame(table, frame, source))
-    return _load(db_path, extracts, source, resolve_key(pseudonym_key), today, problems, [], raw_ids)
+    return _load(db_path, extracts, source, resolve_key(pseudonym_key), today, problems, [], raw_ids, rekey)
 
 
 def _scan(directory: Path) -> tuple[dict[str, Path], ProblemList, list[str]]:
     paths: dict[str, Path] = {}
     problems, notices = ProblemList(), []
     for path in sorted(directory.iterdir()):
-        if path.name.startswith((".", "~$")) or path.is_dir():
+        if path.name.startswith((".", "~$")):
+            continue
+        if path.is_dir():
+            if path.suffix.lower() in SUFFIXES:  # a folder (or a link to one) named like an extract file
+                what = "a symbolic link to a folder" if path.is_symlink() else "a folder"
+                problems.add(Problem(path.name, "not_a_file", f"{what}; expected an extract file"))
             continue
         if path.suffix.lower() not in SUFFIXES:
             notices.append(f"{path.name}: ignored (not .csv, .parquet or .xlsx)")
@@ -158,14 +165,26 @@ def _unknown_table(table: str) -> str:
 
 def _load(db_path: str | Path, extracts: list[Extract], source: str, key: PseudonymKey | None,
           today: dt.date | None, problems: ProblemList, notices: list[str],
-          raw_ids: bool = False) -> LoadReport:
+          raw_ids: bool = False, rekey: bool = False) -> LoadReport:
     today = today or dt.date.today()
     for extract in extracts:
         prepare_extract(extract, CONTRACT[extract.table], key, raw_ids)
         notices.extend(extract.notices)
     db_path = Path(db_path)
+    if not db_path.parent.is_dir():
+        raise ExtractError(f"{db_path}: cannot create the store; folder '{db_path.parent}' does not exist")
+    from monitoring.errors import database_boundary
+
+    with writer_lock(db_path, 0.0, "load"):  # one writer at a time, also for a store not made yet
+        with database_boundary(f"load of {source} into {db_path}", "the store was not changed"):
+            return _load_locked(db_path, extracts, source, key, today, problems, notices, rekey)
+
+
+def _load_locked(db_path: Path, extracts: list[Extract], source: str, key: PseudonymKey | None,
+                 today: dt.date, problems: ProblemList, notices: list[str], rekey: bool) -> LoadReport:
     if db_path.exists():
         with Store.open(db_path) as store:
+            check_key(store.connect(), extracts, source, key, rekey)
             return _check_and_write(store, extracts, source, key, today, problems, notices)
     if not db_path.parent.is_dir():
         raise ExtractError(f"{db_path}: cannot create the store; folder '{db_path.parent}' does not exist")
@@ -185,6 +204,41 @@ def _remove_store(db_path: Path) -> None:
     for path in (db_path, db_path.with_name(db_path.name + ".wal")):
         if path.exists():
             path.unlink()
+
+
+def check_key(con: Any, extracts: list[Extract], source: str, key: PseudonymKey | None, rekey: bool) -> None:
+    """Refuse, in one line, a delivery pseudonymised with another key than the store's.
+
+    Pseudonyms under another key never link with the stored ones, so such a delivery would
+    either break every reference (a partial delivery) or silently re-pseudonymise the store
+    (a full one). With ``rekey`` a new key is taken on purpose: the delivery must then hold
+    every person table the store has rows in, all pseudonymised with the new key; they
+    replace the stored ones in the load's one transaction.
+    """
+    keyed = [e for e in extracts if e.pseudonymised]
+    if key is None or not keyed:
+        return
+    row = con.execute("SELECT key_fingerprint, load_id FROM loads WHERE key_fingerprint IS NOT NULL "
+                      "ORDER BY load_id DESC LIMIT 1").fetchone()
+    if row is None or row[0] == key.fingerprint:
+        return
+    old, load_id = row
+    if not rekey:
+        raise ExtractError(
+            f"{source}: the pseudonym key ({key.origin}, fingerprint {key.fingerprint}) is not the key the store's "
+            f"persons were pseudonymised with (fingerprint {old}, load {load_id}); nothing was loaded. Use the "
+            "store's key, or re-key the whole store on purpose with --rekey and a delivery of every person table")
+    held = {e.table for e in keyed}
+    missing = [t for t in _person_tables_with_rows(con) if t not in held]
+    if missing:
+        raise ExtractError(
+            f"{source}: --rekey needs every person table of the store in the delivery, pseudonymised with the new "
+            f"key; missing: {', '.join(missing)}; nothing was loaded")
+
+
+def _person_tables_with_rows(con: Any) -> list[str]:
+    tables = [t.name for t in CONTRACT.values() if t.person_level]
+    return [t for t in tables if con.execute(f"SELECT count(*) > 0 FROM main.{t}").fetchone()[0]]
 
 
 def _current(con: Any) -> dict[str, tuple[str, int, int]]:

@@ -23,6 +23,27 @@ from monitoring.load_read import ROW, Extract
 from monitoring.load_types import EXPECTED, category, present_expression, quoted, typed_expression
 
 _SHOW = "left(CAST({} AS VARCHAR), 60)"
+FIRST_ROWS = 5  # row numbers shown in a summarised problem
+
+
+def is_sensitive(column: Column | str) -> bool:
+    """Values of this column never appear in a message: identifiers and special categories."""
+    from monitoring.contract import PERSON_ID, RAW_PERSON_ID_COLUMNS
+
+    name = column if isinstance(column, str) else column.name
+    special = not isinstance(column, str) and column.special_category
+    return special or name in (PERSON_ID, *RAW_PERSON_ID_COLUMNS) or name.startswith("item_")
+
+
+def _summarise(label: str, kind: str, column: str | None, message: str, rows: list, total: int) -> Problem:
+    """One line for a problem that repeats: the count and the first row numbers, no values."""
+    numbers = [str(r) for r in rows[:FIRST_ROWS] if r is not None]
+    count = f"{total:,} row{'s' if total != 1 else ''}"
+    if numbers:
+        where = f"{count}: {'row' if len(numbers) == 1 else 'rows'} {', '.join(numbers)}{', ...' if total > len(numbers) else ''}"
+    else:
+        where = f"{count} of the stored table"
+    return Problem(label, kind, f"{message} ({where})", None, column)
 
 
 def stage_name(table: str) -> str:
@@ -31,7 +52,9 @@ def stage_name(table: str) -> str:
 
 def _sql_text(text: str) -> str:
     """``text`` as a SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
+    from monitoring.expressions import quote_literal
+
+    return quote_literal(str(text))
 
 
 def _message(template: str, *values: str) -> str:
@@ -42,13 +65,18 @@ def _message(template: str, *values: str) -> str:
 
 
 def run_check(con: Any, problems: ProblemList, sql: str, *, label: str, kind: str,
-              column: str | None) -> None:
-    """Run ``sql`` (selecting ``_row, message``) and add its first problems and total."""
+              column: str | None, summary: str | None = None) -> None:
+    """Run ``sql`` (selecting ``_row, message``) and add its first problems and total.
+
+    With ``summary`` (a message without values, for identifier columns), all failing rows
+    become one line with their count and first row numbers."""
     rows = con.execute(
         f"SELECT _row, message, count(*) OVER () FROM ({sql}) "
         f"ORDER BY _row NULLS LAST, message LIMIT {PER_KIND}"
     ).fetchall()
-    if rows:
+    if rows and summary is not None:
+        problems.add(_summarise(label, kind, column, summary, [r for r, _m, _n in rows], int(rows[0][2])))
+    elif rows:
         found = [Problem(label, kind, str(m), None if r is None else int(r), column) for r, m, _ in rows]
         problems.add_many(found, total=int(rows[0][2]))
 
@@ -61,6 +89,7 @@ class RowCheck:
     column: str | None
     condition: str
     message: str  # SQL expression
+    summary: str | None = None  # plain text without values: all failing rows in one line
 
 
 def run_row_checks(con: Any, problems: ProblemList, relation: str, label: str,
@@ -74,10 +103,14 @@ def run_row_checks(con: Any, problems: ProblemList, relation: str, label: str,
     ).fetchone()
     for check, count in zip(checks, counts):
         if count:
+            message = check.message if check.summary is None else "NULL"
             rows = con.execute(
-                f"SELECT _row, {check.message} FROM {relation} WHERE {check.condition} "
+                f"SELECT _row, {message} FROM {relation} WHERE {check.condition} "
                 f"ORDER BY _row NULLS LAST LIMIT {PER_KIND}"
             ).fetchall()
+            if check.summary is not None:
+                problems.add(_summarise(label, check.kind, check.column, check.summary, [r for r, _ in rows], int(count)))
+                continue
             found = [Problem(label, check.kind, str(m), None if r is None else int(r), check.column)
                      for r, m in rows]
             problems.add_many(found, total=int(count))
@@ -119,8 +152,10 @@ def stage_table(con: Any, extract: Extract, table: Table, problems: ProblemList)
         present = present_expression(column.name, kind)
         expected = EXPECTED[column.type]
         checks.append(RowCheck("type", column.name, f"{present} IS NOT NULL AND ({typed}) IS NULL",
-                               _message(f"expected {expected}; got '{{}}'",
-                                        _SHOW.format(quoted(column.name)))))
+                               _message(f"expected {expected}; got '{{}}'{{}}", _SHOW.format(quoted(column.name)),
+                                        _spaces_note(quoted(column.name), kind)),
+                               f"expected {expected}; got another value (not shown: {_why(column)})"
+                               if is_sensitive(column) else None))
         if not column.nullable:
             checks.append(RowCheck("missing_value", column.name, f"{present} IS NULL",
                                    _message(f"missing value; expected {expected}")))
@@ -128,6 +163,17 @@ def stage_table(con: Any, extract: Extract, table: Table, problems: ProblemList)
     run_row_checks(con, problems, raw, extract.label, checks)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {stage_name(table.name)} AS "
                 f"SELECT {', '.join(select)} FROM {raw}")
+
+
+def _why(column: Column) -> str:
+    return "a special-category value" if column.special_category or column.name.startswith("item_") \
+        else "an identifier"
+
+
+def _spaces_note(x: str, kind: str) -> str:
+    if kind != "string":
+        return "''"
+    return f"CASE WHEN {x} <> trim({x}) THEN ' (leading or trailing spaces; remove them)' ELSE '' END"
 
 
 # ---------------------------------------------------------------- values of one table
@@ -146,11 +192,10 @@ def value_checks(con: Any, table: Table, label: str, problems: ProblemList, toda
                      order.second, order.first),
         ))
     if table.person_level:
-        checks.append(RowCheck(
-            "raw_identifier", "person_id", "regexp_full_match(person_id, '[0-9]{11}')",
-            _message("person_id looks like a raw national identity number (11 digits); name "
-                     "the column person_number so that it is pseudonymised"),
-        ))
+        raw = ("person_id looks like a raw national identity number (11 digits); name "
+               "the column person_number so that it is pseudonymised")
+        checks.append(RowCheck("raw_identifier", "person_id", "regexp_full_match(person_id, '[0-9]{11}')",
+                               _message(raw), raw))
     if table.name == "surveys":
         checks.extend(_survey_checks(_present_columns(con, f"raw_{table.name}")))
     run_row_checks(con, problems, stage, label, checks)
@@ -164,6 +209,20 @@ def _present_columns(con: Any, relation: str) -> set[str]:
 
 
 def _column_checks(column: Column, today: dt.date) -> list[RowCheck]:
+    checks = _value_checks(column, today)
+    if not is_sensitive(column):
+        return checks
+    hidden = f"a value not shown ({_why(column)})"
+    return [RowCheck(k.kind, k.column, k.condition, k.message, _plain_summary(k, column, hidden)) for k in checks]
+
+
+def _plain_summary(check: RowCheck, column: Column, hidden: str) -> str:
+    expected = {"code": "one of its codes", "format": column.pattern_hint or "its format",
+                "range": "a value in range", "future_date": "a date not in the future"}.get(check.kind, "a valid value")
+    return f"{hidden}; expected {expected}"
+
+
+def _value_checks(column: Column, today: dt.date) -> list[RowCheck]:
     c, checks = column.name, []
     shown = _SHOW.format(c)
     if column.codes:
@@ -231,7 +290,10 @@ def _key_check(con: Any, table: Table, stage: str, label: str, problems: Problem
            f"AS message FROM (SELECT _row, {shown} AS keytext, "
            f"min(_row) OVER (PARTITION BY {partition}) AS first_row FROM {stage}) "
            f"WHERE _row <> first_row")
-    run_check(con, problems, sql, label=label, kind="duplicate_key", column="+".join(key))
+    sensitive = [k for k in key if is_sensitive(k)]
+    summary = (f"duplicate key ({', '.join(key)}): the same key on several rows (values not shown: "
+               f"{', '.join(sensitive)} identifies a person)") if sensitive else None
+    run_check(con, problems, sql, label=label, kind="duplicate_key", column="+".join(key), summary=summary)
 
 
 def _overlap_check(con: Any, table: Table, stage: str, label: str, problems: ProblemList) -> None:
@@ -279,7 +341,9 @@ def reference_checks(con: Any, loaded: set[str], labels: dict[str, str], problem
                    f"{_SHOW.format('s.' + column.name)}) AS message "
                    f"FROM {stage_name(name)} s ANTI JOIN {stage_name(target)} t "
                    f"ON s.{column.name} = t.{target_column} WHERE s.{column.name} IS NOT NULL")
-            run_check(con, problems, sql, label=label, kind="reference", column=column.name)
+            summary = (f"{column.name} not in {target} (values not shown: an identifier)"
+                       if is_sensitive(column) else None)
+            run_check(con, problems, sql, label=label, kind="reference", column=column.name, summary=summary)
 
 
 def emptiness_checks(con: Any, labels: dict[str, str], problems: ProblemList) -> None:

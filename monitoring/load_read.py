@@ -117,6 +117,9 @@ def _check_names(extract: Extract) -> None:
             continue
         if not name.strip():
             extract.problem("header", "a column has no name; expected a name in every header cell", 1)
+        elif name != name.strip():
+            extract.problem("header", f"column name '{name}' has leading or trailing spaces; expected "
+                            f"'{name.strip()}'", 1, name.strip())
         elif name in seen:
             extract.problem("header", f"column '{name}' appears more than once", 1)
         seen.add(name)
@@ -126,6 +129,8 @@ def _check_names(extract: Extract) -> None:
 
 
 def _read_csv(extract: Extract, data: bytes) -> None:
+    if b"\r" in data and b"\n" not in data:  # old Mac line ends (CR only): the same lines
+        data = data.replace(b"\r", b"\n")
     text = _decode(extract, data)
     if text is None:
         return
@@ -148,6 +153,10 @@ def _decode(extract: Extract, data: bytes) -> str | None:
         return None
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    if _looks_utf16(data):
+        extract.problem("encoding", "the file looks like UTF-16 without a byte-order mark (every other byte "
+                        "is 0); expected UTF-8 (save it as 'CSV UTF-8')")
+        return None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -163,6 +172,15 @@ def _decode(extract: Extract, data: bytes) -> str | None:
         return None
 
 
+def _looks_utf16(data: bytes) -> bool:
+    """Text of ASCII letters in UTF-16 has a NUL in every even (big-endian) or odd (little-endian) byte."""
+    head = data[:4096]
+    if len(head) < 4:
+        return False
+    even, odd = head[0::2], head[1::2]
+    return max(even.count(0) / len(even), odd.count(0) / max(len(odd), 1)) > 0.4
+
+
 def _delimiter(header: str) -> str:
     counts = {d: header.count(d) for d in (",", ";", "\t")}
     best = max(counts, key=lambda d: (counts[d], d == ","))
@@ -175,7 +193,7 @@ def _is_plain(text: str) -> bool:
 
 
 def _header(first_line: str, delimiter: str) -> list[str]:
-    return [name.strip() for name in next(csv.reader([first_line], delimiter=delimiter))]
+    return [name.strip("\r\n") for name in next(csv.reader([first_line], delimiter=delimiter))]
 
 
 def _csv_fast(extract: Extract, data: bytes, first_line: str, delimiter: str) -> Any:
@@ -257,7 +275,7 @@ def _csv_exact(extract: Extract, text: str, delimiter: str) -> None:
     try:
         for start, record in _csv_records(text, delimiter):
             if header is None:
-                header = [name.strip() for name in record]
+                header = [name.strip("\r\n") for name in record]
             elif len(record) != len(header):
                 extract.problem("malformed_csv", f"expected {len(header)} fields as in the header; "
                                 f"got {len(record)}", start)

@@ -16,7 +16,7 @@ from typing import Any
 
 EXPECTED = {
     "INTEGER": "a whole number",
-    "DOUBLE": "a number",
+    "DOUBLE": "a number such as 1.5 or 1,5 (without thousands separators: 21140, not 21,140)",
     "BOOLEAN": "true or false",
     "DATE": "a date written YYYY-MM-DD",
     "VARCHAR": "text",
@@ -47,7 +47,9 @@ def category(arrow_type: Any) -> str:
 
 
 def quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    from monitoring.expressions import quote_identifier
+
+    return quote_identifier(name)
 
 
 def present_expression(column: str, kind: str) -> str:
@@ -74,7 +76,9 @@ def typed_expression(column: str, kind: str, target: str) -> str:
 
 
 def _from_text(x: str, target: str) -> str:
-    s = f"nullif(trim({x}), '')"
+    # Typed values are read exactly as written: ' 2012-01-01' or '12 ' is refused, not trimmed
+    # (blank cells are missing values, see present_expression).
+    s = f"nullif({x}, '')"
     if target == "VARCHAR":
         return f"nullif({x}, '')"
     if target == "INTEGER":
@@ -87,7 +91,10 @@ def _from_text(x: str, target: str) -> str:
             f"TRY_CAST(CASE WHEN regexp_full_match({s}, '[+-]?[0-9]+,[0-9]+') "
             f"THEN replace({s}, ',', '.') ELSE {s} END AS DOUBLE)"
         )
-        return f"CASE WHEN isfinite({number}) THEN {number} END"
+        # '21,140' reads as a thousands separator as well as a decimal comma: refused, never guessed
+        ambiguous = f"regexp_full_match({s}, '[+-]?[0-9]{{1,3}}(,[0-9]{{3}})+')"
+        plain = f"regexp_full_match({s}, '[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)([eE][+-]?[0-9]+)?')"
+        return f"CASE WHEN {plain} AND NOT {ambiguous} AND isfinite({number}) THEN {number} END"
     if target == "BOOLEAN":
         true = ", ".join(f"'{v}'" for v in _TRUE)
         false = ", ".join(f"'{v}'" for v in _FALSE)

@@ -17,7 +17,7 @@ from typing import Any
 
 from monitoring.disclosure import Thresholds
 from monitoring.errors import MonitoringError
-from monitoring.indicators import IndicatorSpec, field, indicator_spec
+from monitoring.indicators import IndicatorSpec, indicator_spec
 from monitoring.targets import TargetLine, target_line
 
 
@@ -57,123 +57,78 @@ class MonitoredModel:
 def is_catalogue_file(path: str | Path) -> bool:
     """True when a YAML file is an indicator catalogue (top-level ``indicators``, no ``nodes``)."""
     from logicmodel.errors import LogicModelError
+    from logicmodel.validation import is_catalogue_data
     from logicmodel.yamlsource import load_yaml
 
     try:
         data = load_yaml(path).data
     except LogicModelError:
         return False
-    return isinstance(data, dict) and "indicators" in data and "nodes" not in data
+    return isinstance(data, dict) and is_catalogue_data(data)
 
 
 def check_catalogue_file(path: str | Path) -> list:
-    """Issues of every indicator of a catalogue file (schema errors raise InvalidDocumentError)."""
-    from logicmodel.catalogue import Catalogue
-    from monitoring.filters import check_catalogue
+    """Every issue of a catalogue file (schema, catalogue rules, expressions)."""
+    from logicmodel.validation import Validator
+    from monitoring.model_checks import CHECKERS
 
-    catalogue, document = _load_document(Path(path), Catalogue)
-
-    def locate(key_path: tuple) -> tuple[str, int, int]:
-        pos = document.position(key_path)
-        return document.file, pos.line, pos.column
-
-    return check_catalogue(catalogue, locate)
+    validator = Validator(CHECKERS)
+    validator.catalogue_file(str(path), display=str(path))
+    return [issue for issue in validator.report().issues]
 
 
-def _load_document(path: Path, root: type) -> tuple[Any, Any]:
-    from pydantic import ValidationError
-
-    from logicmodel.errors import InvalidDocumentError
-    from logicmodel.schema_errors import schema_issues
-    from logicmodel.yamlsource import load_yaml
-
-    document = load_yaml(path)
-    try:
-        return root.model_validate(document.data), document
-    except ValidationError as exc:
-        raise InvalidDocumentError(schema_issues(exc, document, root)) from None
+def thresholds_of(model: Any) -> Thresholds:
+    """The disclosure thresholds of a validated model (ValueError when unusable)."""
+    disclosure = model.monitoring.disclosure
+    return Thresholds(int(disclosure.min_count), int(disclosure.min_denominator),
+                      int(disclosure.dominance_contributors), float(disclosure.dominance_share))
 
 
 def load_monitored_model(path: str | Path) -> MonitoredModel:
-    """Load a model file and its catalogue; raise on any problem (every problem listed)."""
-    from logicmodel.catalogue import Catalogue
-    from logicmodel.fields import last_month_index, month_index
-    from logicmodel.model import LogicModel
+    """Load a model file and its catalogue with every check; raise on any error (all listed).
+
+    The checks are those of every command (:data:`monitoring.model_checks.CHECKERS` run by
+    the validator of :mod:`logicmodel`); applications load models through
+    ``tiltak.loading.load_models``, which runs the same checks over several files.
+    """
+    from logicmodel.validation import Validator
+    from monitoring.model_checks import CHECKERS
 
     path = Path(path)
     if not path.is_file():
         what = "no such model file" if not path.exists() else "not a regular file; expected a model file"
         raise ModelInputError([f"{path}: {what}"])
-    model, model_doc = _load_document(path, LogicModel)
-    catalogue_path = path.parent / model.catalogue
-    if not catalogue_path.is_file():
-        raise ModelInputError([f"{path}: catalogue: no such file '{catalogue_path}'"])
-    catalogue, cat_doc = _load_document(catalogue_path, Catalogue)
-    problems = _filter_problems(catalogue, cat_doc, model.monitoring.indicators)
-    specs, targets = _specs_and_targets(model_doc, model, catalogue, problems)
-    if problems:
-        raise ModelInputError(problems)
-    disclosure = model.monitoring.disclosure
+    validator = Validator(CHECKERS)
+    validator.validate_file(str(path))
+    errors = [issue.render() for issue in validator.report().issues if issue.is_error]
+    if errors:
+        raise ModelInputError(errors)
+    return monitored_from_validator(validator, str(path))
+
+
+def monitored_from_validator(validator: Any, path: str) -> MonitoredModel:
+    """The MonitoredModel of a model file a validator has checked without errors."""
+    import os
+
+    from logicmodel.model import LogicModel
+
+    document = validator.read(path).document
+    model = LogicModel.model_validate(document.data)
+    catalogue_path = os.path.normpath(os.path.join(os.path.dirname(path), model.catalogue))
+    catalogue = validator.catalogues[os.path.realpath(catalogue_path)].value
+    return monitored_model(path, model, catalogue)
+
+
+def monitored_model(path: str, model: Any, catalogue: Any) -> MonitoredModel:
+    """Build the monitoring view of a validated model and its catalogue."""
+    from logicmodel.fields import last_month_index, month_index
+
+    specs = tuple(indicator_spec(catalogue.indicator(i)) for i in dict.fromkeys(model.monitoring.indicators))
+    by_id = {s.id: s for s in specs}
+    targets = {str(t.indicator): target_line(t, by_id[str(t.indicator)].grain)
+               for t in model.monitoring.targets if str(t.indicator) in by_id}
     return MonitoredModel(
         id=model.id, path=str(path), measure=model.measure, start_month=month_index(model.period.start),
         end_month=last_month_index(model.period.end) if model.period.end else None,
-        specs=specs, targets=targets,
-        thresholds=Thresholds(int(disclosure.min_count), int(disclosure.min_denominator),
-                              int(disclosure.dominance_contributors), float(disclosure.dominance_share)),
+        specs=specs, targets=targets, thresholds=thresholds_of(model),
     )
-
-
-def _filter_problems(catalogue: Any, document: Any, wanted: tuple[str, ...]) -> list[str]:
-    from monitoring.filters import check_catalogue
-
-    def locate(path: tuple) -> tuple[str, int, int]:
-        pos = document.position(path)
-        return document.file, pos.line, pos.column
-
-    ids = set(wanted)
-    issues = check_catalogue(catalogue, locate, only=ids)
-    return [issue.render() for issue in issues]
-
-
-def _at(document: Any, *path: Any) -> str:
-    pos = document.position(path)
-    return f"{document.file}:{pos.line}:{pos.column}: " + ".".join(map(str, path))
-
-
-def _specs_and_targets(doc: Any, model: Any, catalogue: Any, problems: list[str]) -> tuple[tuple, dict]:
-    specs = []
-    for k, ind_id in enumerate(model.monitoring.indicators):
-        if ind_id in model.monitoring.indicators[:k]:
-            problems.append(f"{_at(doc, 'monitoring', 'indicators', k)}: indicator {ind_id!r} is listed twice; "
-                            "expected each indicator once")
-            continue
-        ind = catalogue.indicator(ind_id)
-        if ind is None:
-            problems.append(f"{_at(doc, 'monitoring', 'indicators', k)}: unknown indicator {ind_id!r}; expected one of "
-                            + ", ".join(map(repr, catalogue.indicator_ids)))
-            continue
-        try:
-            specs.append(indicator_spec(ind))
-        except MonitoringError as exc:
-            if not any(f"indicator '{ind_id}'" in p for p in problems):
-                problems.append(f"{_at(doc, 'monitoring', 'indicators', k)}: {exc}")
-    return tuple(specs), _targets(doc, model, {s.id: s for s in specs}, problems)
-
-
-def _targets(doc: Any, model: Any, by_id: dict[str, IndicatorSpec], problems: list[str]) -> dict[str, TargetLine]:
-    targets: dict[str, TargetLine] = {}
-    for n, target in enumerate(model.monitoring.targets):
-        spec = by_id.get(str(field(target, "indicator")))
-        if spec is None:
-            problems.append(f"{_at(doc, 'monitoring', 'targets', n, 'indicator')}: {target.indicator!r} is not among "
-                            "monitoring.indicators; expected one of " + ", ".join(map(repr, by_id)))
-            continue
-        if spec.id in targets:
-            problems.append(f"{_at(doc, 'monitoring', 'targets', n, 'indicator')}: {spec.id!r} has targets twice; "
-                            "expected one entry per indicator (list several values instead)")
-            continue
-        try:
-            targets[spec.id] = target_line(target, spec.grain)
-        except ValueError as exc:
-            problems.append(f"{_at(doc, 'monitoring', 'targets', n)}: {exc}")
-    return targets

@@ -32,6 +32,7 @@ from monitoring.errors import MonitoringError
 from monitoring.indicators import GRAIN_MONTHS, IndicatorSpec
 from monitoring.migrations import Migration, register_migration
 from monitoring.monitored import MonitoredModel
+from monitoring.release import MIGRATION_STATEMENTS as RELEASE_MIGRATION
 
 MIGRATIONS = (
     Migration("monitoring", 1, "monitoring runs, values, computations and quality findings", (
@@ -58,6 +59,10 @@ MIGRATIONS += (
     Migration("monitoring", 2, "largest contributions to cost totals (dominance rule)", (
         "ALTER TABLE monitoring_values ADD COLUMN top_contributions DOUBLE[]",
     )),
+)
+MIGRATIONS += (
+    Migration("monitoring", 3, "releases: what each run published and suppressed; monthly parts of series",
+              RELEASE_MIGRATION),
 )
 for _migration in MIGRATIONS:
     register_migration(_migration)
@@ -117,42 +122,23 @@ class RunResult:
 
 @contextmanager
 def run_lock(db_path: Path, wait: float) -> Iterator[None]:
-    """Hold ``DB.lock`` exclusively (advisory, released by the OS if the process dies)."""
-    import fcntl
+    """Hold ``DB.lock`` exclusively (advisory, released by the OS if the process dies).
 
-    lock_path = Path(str(db_path) + ".lock")
-    try:
-        handle = open(lock_path, "a+")
-    except OSError as exc:
-        raise RunInputError(f"{lock_path}: cannot create the run lock next to the store: {exc.strerror or exc}; "
-                            "the folder of the store must be writable") from None
-    deadline = time.monotonic() + max(wait, 0)
-    try:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise RunInProgressError(_holder_message(lock_path, wait)) from None
-                time.sleep(0.1)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {dt.datetime.now().isoformat(timespec='seconds')}\n")
-        handle.flush()
+    The same lock is taken by every command that writes the store (``load``, ``synth``,
+    ``estimate``), so no two writers ever overlap."""
+    from monitoring.store import writer_lock
+
+    with writer_lock(db_path, wait, "monitor run", _refused):
         yield
-    finally:
-        handle.close()
 
 
-def _holder_message(lock_path: Path, wait: float) -> str:
-    try:
-        holder = lock_path.read_text().strip() or "another process"
-    except OSError:
-        holder = "another process"
+def _refused(lock_path: Path, holder: str, wait: float) -> MonitoringError:
     waited = f" after waiting {wait:g} s" if wait > 0 else ""
-    return (f"{lock_path}: another monitoring run is in progress ({holder}); refused{waited}. "
-            "Try again when it has finished, or pass --wait SECONDS")
+    if "monitor run" not in holder:
+        return RunInProgressError(f"{lock_path}: another process is writing to the store ({holder}); "
+                                  f"refused{waited}. Try again when it has finished, or pass --wait SECONDS")
+    return RunInProgressError(f"{lock_path}: another monitoring run is in progress ({holder}); refused{waited}. "
+                              "Try again when it has finished, or pass --wait SECONDS")
 
 
 # ---- what the data is ---------------------------------------------------------------
@@ -309,17 +295,18 @@ def _frames(done: list, run_id: int, load_id: int | None):
     for w, rows in done:
         grain = w.spec.grain
         cells: dict[int, int] = {}
-        for p, dim, group, num, den, value, top in rows:
+        for p, dim, group, num, den, value, top, num_part, den_part in rows:
             if p in w.periods:
                 cells[p] = cells.get(p, 0) + 1
                 values.append((w.model.id, w.spec.id, grain, period_label(p, grain), p, dim, group, num, den, value,
-                               run_id, w.definition_hash, w.input_hash, load_id, top))
+                               run_id, w.definition_hash, w.input_hash, load_id, top, num_part, den_part))
         for p, reason in sorted(w.periods.items()):
             label = period_label(p, grain)
             periods.append((w.model.id, w.spec.id, label, p, grain, cells.get(p, 0), run_id, w.definition_hash, w.input_hash))
             reasons.append((run_id, w.model.id, w.spec.id, label, reason, w.definition_hash, w.input_hash))
     cols_v = ["model_id", "indicator_id", "grain", "period", "period_index", "dimension", "group_value", "numerator",
-              "denominator", "value", "run_id", "definition_hash", "input_hash", "load_id", "top_contributions"]
+              "denominator", "value", "run_id", "definition_hash", "input_hash", "load_id", "top_contributions",
+              "numerator_part", "denominator_part"]
     cols_p = ["model_id", "indicator_id", "period", "period_index", "grain", "cells", "run_id", "definition_hash", "input_hash"]
     cols_r = ["run_id", "model_id", "indicator_id", "period", "reason", "definition_hash", "input_hash"]
     return pd.DataFrame(values, columns=cols_v), pd.DataFrame(periods, columns=cols_p), pd.DataFrame(reasons, columns=cols_r)
@@ -355,6 +342,9 @@ def write_run(store, done: list, findings: list, models: Sequence[MonitoredModel
                         [run_id, f.model_id, f.check_id, f.severity, f.indicator_id, f.period, f.subject, f.value, f.message])
         con.execute("INSERT INTO monitoring_runs VALUES (?, ?, now()::TIMESTAMP, ?, ?, ?, ?, 'completed')",
                     [run_id, started, ",".join(m.id for m in models), load_id, period_label(last_month, "month"), len(periods)])
+        from monitoring.release import publish
+
+        publish(con, models, run_id)  # the release: disclosure control over everything now stored
         _pause_for_fault_injection()
     return run_id
 
@@ -377,7 +367,8 @@ def open_store(db_path: Path, wait: float, read_only: bool = False, migrate: boo
     deadline = time.monotonic() + max(wait, 0)
     while True:
         try:
-            return Store.open(db_path, read_only=read_only, migrate=(not read_only) if migrate is None else migrate)
+            return Store.open(db_path, read_only=read_only, migrate=(not read_only) if migrate is None else migrate,
+                              analysis=True)
         except StoreError as exc:
             if "in use" not in str(exc) or time.monotonic() >= deadline:
                 raise
@@ -416,12 +407,16 @@ def run_models(db_path: str | Path, models: Sequence[MonitoredModel], span: Peri
     if len(set(ids)) != len(ids):
         raise RunInputError(f"the same model was given twice: {', '.join(sorted({i for i in ids if ids.count(i) > 1}))}")
     started = dt.datetime.now()
+    from monitoring.errors import database_boundary
+
     with run_lock(db_path, wait):
         store = open_store(db_path, wait, migrate=False)
         try:
             require_registers(store.connect(), db_path)
-            store.migrate()
-            return _run(store, models, span, as_of, started, progress)
+            with database_boundary(f"monitor run on {db_path}", "the store was not changed"):
+                with store.transaction():  # the migration, the reads and the write: all or nothing
+                    store.migrate()
+                    return _run(store, models, span, as_of, started, progress)
         finally:
             store.close()
 
@@ -433,9 +428,11 @@ def _run(store, models, span, as_of, started, progress) -> RunResult:
     last = last_complete_month(con, as_of)
     if last is None:
         raise RunInputError(f"{store.path}: the person_month panel is empty; load register extracts first")
+    from monitoring.release import needs_release
+
     work = plan_work(con, models, last, span)
     stale = stale_periods(con, models, last)
-    if not work and not stale:
+    if not work and not stale and not needs_release(con, models):
         return RunResult(None, period_label(last, "month"))
     done = compute(con, work, last, progress) if work else []
     findings = quality_findings(con, done, started.date())

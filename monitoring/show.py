@@ -62,9 +62,16 @@ def _rounded(value: float | None, decimals: int) -> float | None:
 
 
 def indicator_table(model: MonitoredModel, spec: IndicatorSpec, rows: list[ValueRow],
-                    span: PeriodRange, by: Sequence[str]) -> list[ShownValue]:
-    """Published rows of one indicator: totals plus the disaggregations in ``by``."""
-    hidden = protect(spec.disclosure_kind, rows, model.thresholds, series=bool(spec.cumulative or spec.window_months))
+                    span: PeriodRange, by: Sequence[str], release: dict | None = None) -> list[ShownValue]:
+    """Published rows of one indicator: totals plus the disaggregations in ``by``.
+
+    ``release`` (coordinates -> (value, suppressed)) is the decision of the latest release
+    (:mod:`monitoring.release`); without it the indicator is protected on its own."""
+    if release is None:
+        hidden = protect(spec.disclosure_kind, rows, model.thresholds, series=bool(spec.cumulative or spec.window_months))
+    else:
+        hidden = {key for key, (_v, off) in release.items() if off}
+        rows = [r for r in rows if (r.period_index, r.dimension, r.group_value) in release]
     published = {(r.period_index, r.dimension, r.group_value): (None if (r.period_index, r.dimension, r.group_value) in hidden else r.value)
                  for r in rows}
     line = model.targets.get(spec.id)
@@ -96,10 +103,17 @@ def value_table(con, model: MonitoredModel, span: PeriodRange = PeriodRange(), b
     if unknown:
         raise ShowError(f"--indicator {unknown[0]!r}: not monitored by model '{model.id}'; expected one of "
                         + ", ".join(repr(s.id) for s in model.specs))
+    from monitoring.release import released
+
     out = []
     chosen = [spec for spec in model.specs if not indicators or spec.id in indicators]
     for n, spec in enumerate(chosen, 1):
-        out += indicator_table(model, spec, stored_rows(con, model.id, spec.id), span, by)
+        rows = stored_rows(con, model.id, spec.id)
+        release = released(con, model.id, spec.id)
+        if rows and not release:
+            raise ShowError(f"model '{model.id}': indicator '{spec.id}' has values that were never released; run "
+                            f"'tiltak monitor run {model.path} --db FILE' first (it decides what may be published)")
+        out += indicator_table(model, spec, rows, span, by, release)
         if progress:
             progress(n, len(chosen))
     return out
@@ -107,7 +121,7 @@ def value_table(con, model: MonitoredModel, span: PeriodRange = PeriodRange(), b
 
 def _require_tables(con) -> None:
     names = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    if "monitoring_values" not in names:
+    if "monitoring_values" not in names or "monitoring_releases" not in names:
         raise ShowError("the store holds no monitoring values yet; run 'tiltak monitor run MODEL --db FILE' first")
 
 
@@ -158,7 +172,12 @@ def render_json(rows: Sequence[ShownValue]) -> str:
 
 
 def write_xlsx(rows: Sequence[ShownValue], path: str) -> None:
-    """An Excel sheet; suppressed values are the text ':' (never an empty or zero cell)."""
+    """An Excel sheet; suppressed values are the text ':' (never an empty or zero cell).
+
+    The workbook is built in memory and written with one write, so a full disk gives one
+    OSError and leaves no half-open zip file behind."""
+    import io
+
     from openpyxl import Workbook
 
     book = Workbook()
@@ -169,25 +188,31 @@ def write_xlsx(rows: Sequence[ShownValue], path: str) -> None:
     for r in rows:
         sheet.append([SUPPRESSED_MARK if (f == "value" and r.suppressed) else getattr(r, f) for f in fields])
     book.properties.created = book.properties.modified = _EPOCH
-    book.save(path)
-    _fix_zip_times(path)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    data = _fixed_zip_times(buffer.getvalue())
+    with open(path, "wb") as handle:
+        handle.write(data)
 
 
-def _fix_zip_times(path: str) -> None:
-    """Rewrite the xlsx zip with fixed entry times, so the same table gives the same bytes."""
+def _fixed_zip_times(data: bytes) -> bytes:
+    """The xlsx zip rewritten with fixed entry times, so the same table gives the same bytes."""
+    import io
     import re
     import zipfile
 
-    with zipfile.ZipFile(path) as source:
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
         entries = [(info, source.read(info.filename)) for info in source.infolist()]
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
-        for info, data in entries:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, content in entries:
             if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
-                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z", data)
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z", content)
             fixed = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = info.external_attr
-            target.writestr(fixed, data)
+            target.writestr(fixed, content)
+    return out.getvalue()
 
 
 def _epoch() -> Any:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field as dc_field
 
 from monitoring.indicators import GRAIN_MONTHS, PERSON_DIMENSIONS, SOURCES, Aggregate, IndicatorSpec
 
-COMPILER_VERSION = "4"
+COMPILER_VERSION = "5"
 TOP_CONTRIBUTIONS = 10  # largest contributions kept per cell (the dominance rule uses the first n)
 CONTRIBUTOR = "coalesce(b.o_centre, '(central)')"  # cost contributors: the centres, and the central budget  # bump when the generated SQL changes meaning: stored values are recomputed
 MISSING_GROUP = "(missing)"
@@ -54,6 +54,7 @@ class AggregateQuery:
     columns: dict[Aggregate, str] = dc_field(default_factory=dict)
     dimensions: set[str] = dc_field(default_factory=set)
     measures: set[str] = dc_field(default_factory=set)
+    indicators: dict[str, None] = dc_field(default_factory=dict)  # ids of the indicators it serves, in order
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class QueryPlan:
     indicators: tuple[IndicatorQuery, ...]
     end_dates: dict[str, dt.date]  # grain -> exclusive end date of complete periods
     measures: dict[GroupKey, tuple[str, ...]] = dc_field(default_factory=dict)
+    users: dict[str, tuple[str, ...]] = dc_field(default_factory=dict)  # stage-A table -> indicator ids
 
     def parameters(self, key: GroupKey) -> dict:
         """Named parameters of the stage-A query of ``key``."""
@@ -187,16 +189,15 @@ def _unique_per_month(agg: Aggregate, grain: str) -> bool:
 
 
 def _base_columns(aggs: list[Aggregate]) -> list[str]:
-    from monitoring.filters import screen_expression
+    from monitoring.expressions import render
 
     cols = []
     for n, agg in enumerate(aggs):
-        for expression in filter(None, (agg.filter, agg.condition)):
-            screen_expression(expression)  # defence in depth: models are bound on loading already
+        # rendered from the screened tree (bound when the model was loaded): never the text as written
         if agg.filter:
-            cols.append(f"({agg.filter}) AS _f{n}a")
+            cols.append(f"({render(agg.filter, agg.source)}) AS _f{n}a")
         if agg.condition:
-            cols.append(f"({agg.condition}) AS _f{n}b")
+            cols.append(f"({render(agg.condition, agg.source)}) AS _f{n}b")
         if agg.column and agg.kind == "count_distinct":
             cols.append(f"{_ident(agg.column)} AS _v{n}")
         elif agg.column:
@@ -205,7 +206,9 @@ def _base_columns(aggs: list[Aggregate]) -> list[str]:
 
 
 def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    from monitoring.expressions import quote_identifier
+
+    return quote_identifier(name)
 
 
 def _measure_scope(key: GroupKey) -> tuple[str, str, str]:
@@ -381,7 +384,11 @@ def indicator_sql(spec: IndicatorSpec, num: PartRef, den: PartRef | None, top: P
     ctes.append(f"joined AS (SELECT grid.*, {n_col}{d_col} FROM grid{joins})")
     n_win = _window_expr(spec, "n", num.prewindowed)
     d_win = _window_expr(spec, "d", den.prewindowed) if den is not None else "NULL"
-    ctes.append(f"windowed AS (SELECT dimension, group_value, period_index, {n_win} AS numerator, {d_win} AS denominator FROM joined)")
+    series = bool(spec.window_periods or spec.cumulative)
+    n_part = "n" if series and not num.prewindowed else "NULL::DOUBLE"
+    d_part = "d" if series and den is not None and not den.prewindowed else "NULL::DOUBLE"
+    ctes.append(f"windowed AS (SELECT dimension, group_value, period_index, {n_win} AS numerator, {d_win} AS denominator, "
+                f"{n_part} AS numerator_part, {d_part} AS denominator_part FROM joined)")
     top_col, top_join = "NULL::DOUBLE[]", ""
     if top is not None:
         scope = " AND scope = $measure" if top.scoped else ""
@@ -393,7 +400,7 @@ def indicator_sql(spec: IndicatorSpec, num: PartRef, den: PartRef | None, top: P
     return (
         "WITH " + ",\n".join(ctes) + "\n"
         f"SELECT period_index, dimension, group_value, numerator, denominator, {value} AS value, "
-        f"{top_col} AS top_contributions\nFROM windowed{top_join}\nWHERE period_index BETWEEN greatest($start, (SELECT lo FROM bounds)) AND $last{full}\n"
+        f"{top_col} AS top_contributions, numerator_part, denominator_part\nFROM windowed{top_join}\nWHERE period_index BETWEEN greatest($start, (SELECT lo FROM bounds)) AND $last{full}\n"
         "ORDER BY period_index, dimension, group_value"
     )
 
@@ -424,6 +431,7 @@ def compile_plan(items: list[tuple[IndicatorSpec, str | None, int]], end_dates: 
             query = queries.setdefault(key, AggregateQuery(key, f"agg_{len(queries)}"))
             column = query.columns.setdefault(agg, f"a{len(query.columns)}")
             query.dimensions.update(spec.disaggregations)
+            query.indicators.setdefault(spec.id)
             if key.scoped:
                 query.measures.add(measure)
             parts.append(PartRef(query.table, column, key.expand is not None, key.scoped))
@@ -432,27 +440,36 @@ def compile_plan(items: list[tuple[IndicatorSpec, str | None, int]], end_dates: 
                                    indicator_sql(spec, *parts)))
     statements = tuple((q.table, aggregate_sql(q), q.key) for q in queries.values())
     measures = {q.key: tuple(sorted(q.measures)) for q in queries.values() if q.key.scoped}
-    return QueryPlan(statements, tuple(refs), dict(end_dates), measures)
+    users = {q.table: tuple(q.indicators) for q in queries.values()}
+    return QueryPlan(statements, tuple(refs), dict(end_dates), measures, users)
 
 
 def execute_plan(con, plan: QueryPlan, progress=None) -> list[tuple[IndicatorQuery, list[tuple]]]:
     """Run a plan on a DuckDB connection.
 
-    Rows are (period_index, dimension, group, numerator, denominator, value, top_contributions);
-    the last is the list of the largest contributions to a cost total (None otherwise).
+    Rows are (period_index, dimension, group, numerator, denominator, value, top_contributions,
+    numerator_part, denominator_part): top_contributions is the list of the largest
+    contributions to a cost total (None otherwise); the parts are, for rolling and cumulative
+    series, the period's own numerator and denominator before the window sums them (None
+    otherwise), so that disclosure control knows the monthly parts of a series.
 
     ``progress(done, total)`` is called after each statement.
     """
+    from monitoring.errors import database_boundary
+
     total = len(plan.aggregate_sql) + len(plan.indicators)
-    for n, (_table, sql, key) in enumerate(plan.aggregate_sql, 1):
-        con.execute(sql, plan.parameters(key))
+    for n, (table, sql, key) in enumerate(plan.aggregate_sql, 1):
+        users = ", ".join(repr(i) for i in plan.users.get(table, ()))
+        with database_boundary(f"computing source '{key.source}' ({key.grain}) for indicator(s) {users}"):
+            con.execute(sql, plan.parameters(key))
         if progress:
             progress(n, total)
     results, done = [], {}
     for n, query in enumerate(plan.indicators, len(plan.aggregate_sql) + 1):
         key = (query.sql, tuple(sorted(query.parameters().items())))
         if key not in done:  # an indicator shared by several models is computed once
-            done[key] = con.execute(query.sql, query.parameters()).fetchall()
+            with database_boundary(f"computing indicator '{query.spec.id}'"):
+                done[key] = con.execute(query.sql, query.parameters()).fetchall()
         results.append((query, done[key]))
         if progress:
             progress(n, total)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from monitoring import migrations
 from monitoring.contract import DERIVED_TABLES, LOADER_TABLES, RAW_PERSON_ID_COLUMNS, TABLE_NAMES
@@ -42,16 +42,24 @@ class Store:
                 con.execute("INSERT INTO ...")
     """
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False, analysis: bool = False) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        self.analysis = analysis
         self._con: Any = None
         self._depth = 0
 
     @classmethod
-    def open(cls, path: str | Path, *, read_only: bool = False, migrate: bool = True) -> "Store":
-        """Open (or create) the store and bring its schema up to date."""
-        store = cls(path, read_only=read_only)
+    def open(cls, path: str | Path, *, read_only: bool = False, migrate: bool = True,
+             analysis: bool = False) -> "Store":
+        """Open (or create) the store and bring its schema up to date.
+
+        ``analysis``: the connection will evaluate user expressions or run analysis, so
+        external access is switched off and the configuration locked right after opening
+        (:func:`monitoring.expressions.lock_down`): no file outside the store can be read
+        or written through it.
+        """
+        store = cls(path, read_only=read_only, analysis=analysis)
         store.connect()
         try:
             if migrate:
@@ -68,6 +76,10 @@ class Store:
         if self._con is None:
             self._con = _connect(self.path, self.read_only)
             self._con.execute("SET enable_progress_bar = false")
+            if self.analysis:
+                from monitoring.expressions import lock_down
+
+                lock_down(self._con)
         return self._con
 
     def close(self) -> None:
@@ -100,7 +112,10 @@ class Store:
         try:
             yield con
         except BaseException:
-            con.execute("ROLLBACK")
+            try:
+                con.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001 - a failed (e.g. full-disk) commit leaves nothing to roll back
+                pass
             raise
         else:
             con.execute("COMMIT")
@@ -193,9 +208,69 @@ class Store:
                     con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _auxiliary_frame')
                 finally:
                     con.unregister("_auxiliary_frame")
-        except (duckdb.Error, ValueError, TypeError) as exc:
-            raise StoreError(f"auxiliary table '{name}': cannot store the frame: {exc}") from None
+        except (duckdb.Error, ValueError, TypeError, OSError) as exc:
+            from monitoring.errors import DatabaseFailure
+
+            raise DatabaseFailure(f"auxiliary table '{name}': cannot store the frame", exc,
+                                  "the store was not changed") from None
         return len(frame)
+
+
+class StoreBusyError(StoreError):
+    """Another process is writing to the store."""
+
+
+@contextmanager
+def writer_lock(db_path: str | Path, wait: float = 0.0, what: str = "load",
+                refused: Callable[[Path, str, float], Exception] | None = None) -> Iterator[None]:
+    """Hold ``DB.lock`` exclusively while writing the store, also before the store exists.
+
+    Advisory (``flock``): released by the operating system when the process dies, so a
+    killed writer never blocks the next one. A second writer waits up to ``wait`` seconds,
+    then is refused with a message naming the holder (``refused`` builds the error).
+    """
+    import datetime as dt
+    import fcntl
+    import os
+    import time
+
+    lock_path = Path(str(db_path) + ".lock")
+    try:
+        handle = open(lock_path, "a+")
+    except OSError as exc:
+        raise StoreError(f"{lock_path}: cannot create the lock next to the store: {exc.strerror or exc}; "
+                         "the folder of the store must be writable", path=str(db_path)) from None
+    deadline = time.monotonic() + max(wait, 0)
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = _holder(lock_path)
+                    if refused is not None:
+                        raise refused(lock_path, holder, wait) from None
+                    raise StoreBusyError(f"{lock_path}: the store is being written by another process ({holder}); "
+                                         f"{what} refused. Try again when it has finished", path=str(db_path)) from None
+                time.sleep(0.1)
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} since {dt.datetime.now().isoformat(timespec='seconds')}, {what}\n")
+            handle.flush()
+        except OSError:  # a full disk: the lock holds all the same
+            pass
+        yield
+    finally:
+        handle.close()
+
+
+def _holder(lock_path: Path) -> str:
+    try:
+        return lock_path.read_text().strip() or "another process"
+    except OSError:
+        return "another process"
 
 
 def _check_auxiliary(name: str, frame: Any) -> None:

@@ -103,8 +103,33 @@ def main(argv: list[str] | None = None) -> None:
         name = f": {exc.filename}" if exc.filename else ""
         click.echo(f"tiltak: {exc.strerror or exc}{name}", err=True)
         sys.exit(2)
-    except Exception as exc:  # noqa: BLE001 - re-raised below unless a user error
+    except Exception as exc:  # noqa: BLE001 - reported below, without its message unless a user error
         if isinstance(exc, _user_error_types()):
             sys.exit(report_user_error(exc))
-        raise
+        sys.exit(report_unexpected_error(exc))
     sys.exit(returned if isinstance(returned, int) else 0)
+
+
+def report_unexpected_error(exc: BaseException) -> int:
+    """A bug or an unforeseen failure: where it happened, never what it was working on.
+
+    The traceback's frames (file, line, function, source line) are printed, but the
+    exception's message is withheld, because messages of the database and of libraries
+    can quote the values they were handling (a pseudonym, a health flag). The class is
+    kept so the report is still useful.
+    """
+    import traceback
+
+    from monitoring.errors import DatabaseFailure, _is_disk_full
+
+    if _is_disk_full(exc):
+        return report_user_error(DatabaseFailure("tiltak", exc, "the command stopped before finishing"))
+    frames = traceback.format_tb(exc.__traceback__)
+    click.echo("Traceback (most recent call last; the error message is withheld because it may quote "
+               "register values):", err=True)
+    for frame in frames:
+        click.echo(frame.rstrip("\n"), err=True)
+    name = f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins.")
+    click.echo(f"{name}: an unexpected error (a bug in tiltak or its libraries); please report it with "
+               "these lines", err=True)
+    return 1

@@ -83,11 +83,11 @@ def model_files(paths: Sequence[str | Path]) -> list[Path]:
 
 def load_inputs(paths: Sequence[str | Path]) -> list[EvaluationInput]:
     """Load and validate every model (and its catalogue); raises on any error."""
-    from logicmodel.loading import load_bundle
+    from tiltak.loading import load_models  # the one load path: the checks of every command
 
     inputs = []
-    for path in model_files(paths):
-        bundle = load_bundle(path)
+    for loaded in load_models(model_files(paths)):
+        path, bundle = loaded.path, loaded.bundle
         view = ModelView.from_mapping(bundle.model.model_dump(mode="json", by_alias=True), source=str(path))
         catalogue = bundle.catalogue.model_dump(mode="json", by_alias=True)
         outcomes = {o["id"]: OutcomeSpec.from_mapping(o) for o in catalogue.get("outcomes") or []}
@@ -124,7 +124,7 @@ def run_estimates(db: str | Path, inputs: Sequence[EvaluationInput], seed: int =
 
     path = _require_store(db)
     results: dict[str, list[Any]] = {}
-    with Store.open(path) as store:
+    with Store.open(path, analysis=True) as store:
         con = store.connect()
         for item in inputs:
             results[item.view.id] = estimate_model(con, item.view, item.outcomes, seed, rules)

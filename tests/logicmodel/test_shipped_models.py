@@ -120,7 +120,8 @@ def test_validate_with_filters_binds_subgroups_over_the_panel(cli, mutate, workd
     result = cli("validate", str(path), "--filters")
     assert result.returncode == 1
     assert result.stdout.splitlines()[0] == (
-        f"{path}:49:15: error MON001 expected_changes.1.subgroup: subgroup 'age + 1': expected a condition; got an expression of type INTEGER"
+        f"{path}:49:15: error MON001 expected_changes.1.subgroup: subgroup 'age + 1': expected a boolean expression "
+        "(a condition such as exit_type = 'assisted_return'); got an expression of type INTEGER"
     )
 
 

@@ -85,7 +85,8 @@ def compute(con, definition: dict, measure: str | None = "VV", start: str = "201
     first = index_of_date(dt.date(int(start[:4]), int(start[5:]), 1), spec.grain)
     plan = compile_plan([(spec, measure, first)], END)
     ((_query, rows),) = execute_plan(con, plan)
-    frame = pd.DataFrame(rows, columns=["p", "dimension", "group", "numerator", "denominator", "value", "top"])
+    frame = pd.DataFrame(rows, columns=["p", "dimension", "group", "numerator", "denominator", "value", "top",
+                                       "numerator_part", "denominator_part"])
     frame["period"] = [period_label(p, spec.grain) for p in frame.p]
     return frame.set_index(["period", "dimension", "group"]).sort_index()
 

@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from monitoring.load_problems import ExtractError
 from monitoring.load import load_directory, load_tables
 from monitoring.load_problems import LoadRefused
 from monitoring.pseudonym import KEY_ENV, PseudonymKey, PseudonymKeyError, pseudonymise, resolve_key
@@ -104,14 +105,31 @@ def test_raw_numbers_are_replaced_and_never_stored(tmp_path):
     assert KEY.encode() not in stored
 
 
-def test_same_key_gives_same_store_and_a_new_key_replaces(tmp_path):
+def test_same_key_gives_same_store_and_another_key_is_refused_unless_rekeying(tmp_path):
     folder = tmp_path / "raw"
     raw_extract(folder, column="person_number")
     db = tmp_path / "s.duckdb"
     load_directory(db, folder, pseudonym_key=KEY, today=TODAY)
     assert not load_directory(db, folder, pseudonym_key=KEY, today=TODAY).changed
-    other = load_directory(db, folder, pseudonym_key="another-key-0123456789", today=TODAY)
-    assert {t.action for t in other.tables if t.table in PERSON_TABLES} == {"replaced"}
+    before = db.read_bytes()
+    other_key = "another-key-0123456789"
+    with pytest.raises(ExtractError) as caught:  # a full delivery under another key: one line, nothing changed
+        load_directory(db, folder, pseudonym_key=other_key, today=TODAY)
+    (line,) = caught.value.lines()
+    assert f"fingerprint {PseudonymKey(other_key.encode()).fingerprint}) is not the key the store's persons " \
+           f"were pseudonymised with (fingerprint {PseudonymKey(KEY.encode()).fingerprint}, load 1)" in line
+    assert "--rekey" in line
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    shutil.copy(folder / "exits.csv", partial / "exits.csv")
+    with pytest.raises(ExtractError, match="is not the key the store's persons"):  # a partial one: the same line
+        load_directory(db, partial, pseudonym_key=other_key, today=TODAY)
+    with pytest.raises(ExtractError, match="--rekey needs every person table of the store in the delivery.*persons"):
+        load_directory(db, partial, pseudonym_key=other_key, today=TODAY, rekey=True)
+    assert db.read_bytes() == before
+    rekeyed = load_directory(db, folder, pseudonym_key=other_key, today=TODAY, rekey=True)
+    assert {t.action for t in rekeyed.tables if t.table in PERSON_TABLES} == {"replaced"}
+    assert not load_directory(db, folder, pseudonym_key=other_key, today=TODAY).changed
 
 
 def test_frames_with_raw_numbers_are_pseudonymised(tmp_path):

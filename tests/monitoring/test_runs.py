@@ -27,6 +27,9 @@ measure: VV
 period: {start: "2012-01"}
 nodes:
   - {id: a, level: activity, title: "A"}
+  - {id: b, level: impact, title: "B"}
+links:
+  - {from: a, to: b, mechanism: "m"}
 monitoring:
   indicators: [participants, residents_obliged_to_leave, assisted_returns_per_100, assisted_returns_per_100_12m,
                months_in_reception_mean, hscl10_mean, cost_total]

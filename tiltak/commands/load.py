@@ -12,8 +12,11 @@ import click
               help="File holding the pseudonym key (default: $TILTAK_PSEUDONYM_KEY).")
 @click.option("--raw-ids", is_flag=True,
               help="The person_id columns hold raw person numbers: pseudonymise them.")
+@click.option("--rekey", is_flag=True,
+              help="The pseudonym key differs from the store's on purpose: re-key the whole store "
+                   "(the delivery must hold every person table; one transaction).")
 @click.argument("directory", type=click.Path(file_okay=False))
-def command(db_path: str, key_file: str | None, raw_ids: bool, directory: str) -> None:
+def command(db_path: str, key_file: str | None, raw_ids: bool, rekey: bool, directory: str) -> None:
     """Check the extract files in DIRECTORY and load them into the store.
 
     One file per table, named after the table: persons.csv, residence.parquet,
@@ -22,7 +25,9 @@ def command(db_path: str, key_file: str | None, raw_ids: bool, directory: str) -
     the stored ones are skipped; a changed table replaces the stored one and the change
     is recorded in the table 'loads'. Raw person numbers (person_number, fnr,
     duf_number, or person_id with --raw-ids) are replaced by keyed pseudonyms (key from
-    --key-file or $TILTAK_PSEUDONYM_KEY); free-text columns are dropped.
+    --key-file or $TILTAK_PSEUDONYM_KEY); free-text columns are dropped. A key other
+    than the one the store was pseudonymised with is refused, unless --rekey is given
+    with a delivery of every person table.
 
     \b
     Example:
@@ -31,6 +36,6 @@ def command(db_path: str, key_file: str | None, raw_ids: bool, directory: str) -
     """
     from monitoring.load import load_directory
 
-    report = load_directory(db_path, directory, key_file=key_file, raw_ids=raw_ids)
+    report = load_directory(db_path, directory, key_file=key_file, raw_ids=raw_ids, rekey=rekey)
     for line in report.lines():
         click.echo(line)

@@ -50,13 +50,10 @@ def _wait_seconds(ctx, param, value: float) -> float:
 
 
 def _load_models(paths):
-    """Load model files; indicator catalogues among them (e.g. from models/*.yaml) are skipped."""
-    from monitoring.monitored import is_catalogue_file, load_monitored_model
+    """Load model files through the one load path (catalogues among them are checked too)."""
+    from tiltak.loading import load_models
 
-    models = [load_monitored_model(p) for p in paths if not is_catalogue_file(p)]
-    if not models:
-        raise click.UsageError("no model file among the arguments (only indicator catalogues)")
-    return models
+    return [loaded.monitored for loaded in load_models(list(paths))]
 
 
 def _progress(label: str):
@@ -298,22 +295,6 @@ def explain_command(model, indicators) -> None:
     click.echo(explain_text(loaded, indicators))
 
 
-def _check_catalogue_file(path: str) -> int:
-    """Print the problems of a catalogue file; return how many there are."""
-    from logicmodel.errors import LogicModelError
-    from monitoring.monitored import check_catalogue_file
-
-    try:
-        issues = [issue.render() for issue in check_catalogue_file(path)]
-    except LogicModelError as exc:
-        issues = exc.lines()
-    for issue in issues:
-        click.echo(issue)
-    if not issues:
-        click.echo(f"{path}: catalogue ok")
-    return len(issues)
-
-
 @command.command("check")
 @click.argument("models", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def check_command(models) -> None:
@@ -326,24 +307,19 @@ def check_command(models) -> None:
     Example:
       tiltak monitor check models/veien-videre.yaml models/kvalifisering-lokal.yaml
     """
-    from logicmodel.errors import LogicModelError
-    from monitoring.monitored import ModelInputError, load_monitored_model
+    from tiltak.loading import check_files
 
-    from monitoring.monitored import is_catalogue_file
-
-    problems = 0
-    for path in models:
-        if is_catalogue_file(path):
-            problems += _check_catalogue_file(path)
+    checked = check_files(list(models))
+    errors = [issue for issue in checked.report.issues if issue.is_error]
+    for issue in errors:
+        click.echo(issue.render())
+    for path in checked.validator.files:
+        if not checked.clean(path):
             continue
-        try:
-            model = load_monitored_model(path)
-        except (ModelInputError, LogicModelError) as exc:
-            for line in exc.lines():
-                click.echo(line)
-            problems += len(exc.lines())
-            continue
-        click.echo(f"{path}: {len(model.specs)} indicators ok")
-    if problems:
-        click.echo(f"{problems} problem(s)")
+        if path in checked.model_files:
+            click.echo(f"{path}: {len(checked.loaded(path).monitored.specs)} indicators ok")
+        else:
+            click.echo(f"{path}: catalogue ok")
+    if errors:
+        click.echo(f"{len(errors)} problem(s)")
         sys.exit(1)

@@ -51,7 +51,9 @@ class RiskSetFrame:
 
 
 def _quote(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
+    from monitoring.expressions import quote_literal
+
+    return quote_literal(str(value))
 
 
 def _window(months: int) -> str:
@@ -117,7 +119,9 @@ def _frame_sql(measure: str, covariates: tuple[str, ...], outcomes: tuple[Outcom
                subgroups: dict[str, str]) -> str:
     cov = "".join(f', pm."{c}"' for c in covariates)
     ys = "".join(f', {outcome_sql(o)} AS "y_{o.id}"' for o in outcomes)
-    sgs = "".join(f', coalesce(({expr}), FALSE) AS "sg_{key}"' for key, expr in subgroups.items())
+    from monitoring.expressions import render  # screened and quoted in one place; bound when loaded
+
+    sgs = "".join(f', coalesce(({render(expr, "person_month", "pm")}), FALSE) AS "sg_{key}"' for key, expr in subgroups.items())
     return f"""
     WITH first_enrol AS (
         SELECT person_id, min(date_trunc('month', start_date))::DATE AS enrol_month
@@ -158,7 +162,8 @@ def build_risk_sets(
     try:
         frame = con.execute(sql).df()
     except Exception as exc:
-        raise RiskSetDataError(f"{where}risk sets of measure {measure!r} could not be built: {_first_line(exc)}") from None
+        raise RiskSetDataError(f"{where}risk sets of measure {measure!r} could not be built "
+                               f"(the database failed: {type(exc).__name__}; values are not shown)") from None
     n_enrolled = con.execute(
         f"SELECT count(DISTINCT person_id) FROM participation WHERE measure = {_quote(measure)}"
     ).fetchone()[0]
