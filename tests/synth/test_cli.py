@@ -32,7 +32,7 @@ def test_csv_extract_and_summary(tmp_path):
     files = sorted(p.name for p in (tmp_path / "out").glob("*.csv"))
     assert files == sorted(f"{name}.csv" for name in CONTRACT)
     truth = pd.read_csv(tmp_path / "out" / "truth" / "truth_effects.csv")
-    params = truth.set_index(["measure", "outcome"])["parameter_value"]
+    params = truth[truth["estimand"] == "enrol_vs_not"].set_index(["measure", "outcome"])["parameter_value"]
     assert params[("KVN", "assisted_return_12m")] == 2.0
     assert params[("VV", "hscl10_change_6m")] == -0.3 and params[("KVL", "hscl10_change_6m")] == 0.1
     assert "Exits per year by type" in result.stdout and "cost_per_participant_nok" in result.stdout
@@ -98,7 +98,8 @@ def test_db_holds_the_tables_and_the_truth(tmp_path):
     try:
         tables = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
         assert set(CONTRACT) | {"truth_effects", "truth_outcomes"} <= tables
-        assert con.execute("SELECT count(*) FROM truth_effects").fetchone()[0] == 21
+        # 3 measures x 8 outcomes x 2 estimands
+        assert con.execute("SELECT count(*) FROM truth_effects").fetchone()[0] == 48
         participants = con.execute("SELECT count(*) FROM participation").fetchone()[0]
         assert con.execute("SELECT count(*) FROM truth_outcomes").fetchone()[0] == participants
         sources = {row[0] for row in con.execute("SELECT DISTINCT source FROM loads").fetchall()}

@@ -5,7 +5,10 @@ that the month ends either in an assisted return or in staying is
 ``exp(eta_A) / (1 + exp(eta_A))``. A logistic regression of assisted return against staying
 on the true covariates (including the hidden motivation) must therefore recover the
 coefficients of ``eta_A``, including log(odds ratio) of participation, within sampling error.
-The reference fit is scikit-learn's unpenalised logistic regression.
+The reference fit is scikit-learn's unpenalised logistic regression. Only whole months at
+risk are used: in the month of the final decision a person is at risk after the decision
+day only, and in the month a measure starts the untreated hazards apply until the start
+(``tiltak.synth.clock``).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ ODDS_RATIO = 2.5
 def person_months():
     config = SynthConfig(seed=31, scale=2.0, effect_return=ODDS_RATIO)
     rngs = {k: stream(config.seed, k) for k in ("centres", "population", "rollout", "moves",
-                                                "participation", "exits")}
+                                                "participation", "exits", "exit_days", "start_days")}
     centres = make_centres(config.n_centres, rngs["centres"])
     pop = make_population(config, centres, rngs["population"])
     active = make_rollout(centres.count, config.months, rngs["rollout"])
@@ -38,10 +41,11 @@ def person_months():
     sim = simulate(config, pop, schedule, active, rngs)
     rows, outcome = [], []
     for t in range(config.months):
-        idx = np.flatnonzero((pop.decision_month <= t) & ((sim.exit_month < 0) | (sim.exit_month >= t)))
+        idx = np.flatnonzero((pop.decision_month < t) & ((sim.exit_month < 0) | (sim.exit_month >= t))
+                             & (sim.enrol_month != t))
         x = month_covariates(pop, idx, t, sim.centre[idx, t], sim.forced_rate)
         exit_now = np.where(sim.exit_month[idx] == t, sim.exit_type[idx], -1)
-        treated = (sim.enrol_month[idx] >= 0) & (sim.enrol_month[idx] <= t)
+        treated = (sim.enrol_month[idx] >= 0) & (sim.enrol_month[idx] < t)
         design = np.column_stack([
             x.returnability == 0, x.returnability == 2, x.agreement, x.household == 1,
             x.household == 2, x.dublin, x.health, x.identity, x.absconding,

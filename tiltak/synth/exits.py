@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from tiltak.synth.hazards import EXIT_TYPES
-from tiltak.synth.months import day_in_month, month_start
+from tiltak.synth.months import month_start
 from tiltak.synth.population import Population
 from tiltak.synth.simulation import Simulation
 
@@ -23,34 +23,32 @@ class EventDates:
     decision: np.ndarray
     start: np.ndarray
     exit: np.ndarray
+    exit_all: np.ndarray  # also the exits of the twelve months after the window
 
 
-def event_dates(start: np.datetime64, pop: Population, sim: Simulation,
-                rng: np.random.Generator) -> EventDates:
+def event_dates(start: np.datetime64, pop: Population, sim: Simulation) -> EventDates:
     """Days within the simulated months.
 
-    Enrolment falls on days 1-27 of its month; an exit falls on day 2 or later (moves happen
-    on the first), after the decision day in the decision month and after the start day
-    in the enrolment month.
+    The simulation fixes the start day of each enrolment (days 1-27) and the exit day
+    (day 2 or later: moves happen on the first; after the decision day in the decision
+    month; on or after the start day in the enrolment month, see ``tiltak.synth.clock``).
     """
     n = pop.size
     arrival = month_start(start, pop.arrival_month) + (pop.arrival_day - 1).astype("timedelta64[D]")
     decision = month_start(start, pop.decision_month) + (pop.decision_day - 1).astype("timedelta64[D]")
     enrolled = sim.enrol_month >= 0
     start_date = np.full(n, NAT)
-    start_day = np.floor(rng.random(n) * 27).astype(np.int64)  # days 1-27 leave room for an exit
     start_date[enrolled] = (month_start(start, sim.enrol_month[enrolled])
-                            + start_day[enrolled].astype("timedelta64[D]"))
-    exited = sim.exit_month >= 0
-    lowest = np.full(n, 2)
-    same_decision = exited & (sim.exit_month == pop.decision_month)
-    lowest[same_decision] = pop.decision_day[same_decision] + 1
-    same_start = exited & (sim.exit_month == sim.enrol_month)
-    start_day = (start_date - month_start(start, np.maximum(sim.enrol_month, 0))).astype(int) + 1
-    lowest[same_start] = np.maximum(lowest[same_start], start_day[same_start] + 1)
-    exit_date = np.full(n, NAT)
-    exit_date[exited] = day_in_month(start, sim.exit_month[exited], lowest[exited], rng.random(n)[exited])
-    return EventDates(arrival, decision, start_date, exit_date)
+                            + (sim.start_day[enrolled] - 1).astype("timedelta64[D]"))
+    return EventDates(arrival, decision, start_date, _dates(start, sim.exit_month, sim.exit_day),
+                      _dates(start, sim.exit_month_all, sim.exit_day_all))
+
+
+def _dates(start: np.datetime64, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    out = np.full(len(month), NAT)
+    known = month >= 0
+    out[known] = month_start(start, month[known]) + (day[known] - 1).astype("timedelta64[D]")
+    return out
 
 
 def decisions_frame(person_id: np.ndarray, pop: Population, dates: EventDates) -> pd.DataFrame:

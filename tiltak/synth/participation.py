@@ -61,7 +61,9 @@ def make_participation(pop: Population, sim: Simulation, dates: EventDates,
     exit_date = dates.exit[person]
     left_early = ~np.isnat(exit_date) & (exit_date <= planned_end)
     censored = ~left_early & (planned_end > window_end)
-    stop = np.where(left_early, exit_date - np.timedelta64(1, "D"), np.where(censored, window_end, planned_end))
+    # A person who leaves on the start day took part on that day only.
+    last_present = np.maximum(exit_date - np.timedelta64(1, "D"), start)
+    stop = np.where(left_early, last_present, np.where(censored, window_end, planned_end))
     elapsed = ((stop - start).astype(int) + 1) / days
     rate = 1 / (1 + np.exp(-(1.6 + 0.5 * pop.motivation[person] - 0.5 * pop.health[person])))
     attended = rng.binomial(np.round(planned * np.minimum(elapsed, 1)).astype(int), rate)

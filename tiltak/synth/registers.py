@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Mapping
 import numpy as np
 import pandas as pd
 
-from tiltak.synth.applications import applications_frame
+from tiltak.synth.applications import applications_frame, draw_applications
 from tiltak.synth.centres import make_centres
 from tiltak.synth.config import SynthConfig
 from tiltak.synth.errors import SynthError
@@ -28,7 +28,7 @@ from tiltak.synth.surveys import (
     draw_noise, hscl_items, months_since_decision, survey_design, surveys_frame,
 )
 from tiltak.synth.truth import (
-    PotentialOutcomes, exit_outcomes, truth_effects_frame, truth_outcomes_frame,
+    PotentialOutcomes, register_outcomes, truth_effects_frame, truth_outcomes_frame,
 )
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def generate(config: SynthConfig | None = None) -> SyntheticRegisters:
     config = config or SynthConfig()
     rngs = {name: stream(config.seed, name) for name in (
         "centres", "population", "rollout", "moves", "participation", "exits", "exit_days",
-        "sessions", "applications", "surveys", "control", "costs", "ids")}
+        "sessions", "applications", "surveys", "control", "costs", "ids", "start_days")}
     start = np.datetime64(config.start, "M")
     window = (start.astype("datetime64[D]"), (start + config.months).astype("datetime64[D]") - np.timedelta64(1, "D"))
     centres = make_centres(config.n_centres, rngs["centres"])
@@ -90,13 +90,14 @@ def generate(config: SynthConfig | None = None) -> SyntheticRegisters:
     active = make_rollout(centres.count, config.months, rngs["rollout"])
     schedule = centre_schedule(pop.first_centre, pop.decision_month, config.months, centres, rngs["moves"])
     sim = simulate(config, pop, schedule, active, rngs)
-    dates = event_dates(start, pop, sim, rngs["exit_days"])
+    dates = event_dates(start, pop, sim)
     part = make_participation(pop, sim, dates, window[1], rngs["sessions"])
     ids = pseudonyms(pop.size, rngs["ids"])
     noise = draw_noise(pop.size, rngs["surveys"])
     design = survey_design(config, pop, dates, part, window, rngs["control"])
-    tables = _tables(ids, centres, pop, sim, dates, part, design, noise, active, start, window, rngs)
-    outcomes = _potential_outcomes(config, pop, sim, part, design, dates, noise)
+    draws = draw_applications(pop, rngs["applications"])
+    tables = _tables(ids, centres, pop, sim, dates, part, design, noise, active, start, window, draws, rngs)
+    outcomes = _potential_outcomes(config, pop, sim, part, design, dates, noise, draws, window)
     truth_outcomes = truth_outcomes_frame(ids, part, outcomes, start, config.months, window[1])
     return SyntheticRegisters(
         config=config,
@@ -120,26 +121,27 @@ def _diagnostics(pop, sim) -> Mapping[str, float]:
     })
 
 
-def _tables(ids, centres, pop, sim, dates, part, design, noise, active, start, window, rngs):
+def _tables(ids, centres, pop, sim, dates, part, design, noise, active, start, window, draws, rngs):
     """The contract tables by name."""
     return {
         "nationalities": nationality_frame(start), "persons": persons_frame(ids, pop, start),
         "centres": centres.frame, "residence": residence_frame(ids, centres, sim, dates, start),
         "decisions": decisions_frame(ids, pop, dates),
         "participation": participation_frame(ids, part, centres),
-        "applications": applications_frame(ids, pop, sim, dates, window[0], window[1], rngs["applications"]),
+        "applications": applications_frame(ids, pop, sim, dates, draws, window[0], window[1]),
         "exits": exits_frame(ids, sim, dates),
         "surveys": surveys_frame(ids, pop, design, dates, window[1], noise),
         "costs": costs_frame(active, part, centres, start, rngs["costs"]),
     }
 
 
-def _potential_outcomes(config, pop, sim, part, design, dates, noise) -> PotentialOutcomes:
-    """Exit outcomes from the exit model; HSCL-10 at each occasion with and without the shift."""
+def _potential_outcomes(config, pop, sim, part, design, dates, noise, draws, window) -> PotentialOutcomes:
+    """Exit and application outcomes on each arm; HSCL-10 at each occasion with and without the shift."""
     k = len(part.person)  # participants come first in the survey design
     msd = months_since_decision(design, dates)[:k]
     treated = hscl_items(pop, part.person, msd, design.shift[:k], noise).mean(axis=2)
     untreated = hscl_items(pop, part.person, msd, np.zeros(k), noise).mean(axis=2)
     hscl = {(occasion, arm): values[:, occasion]
-            for occasion in range(3) for arm, values in ((1, treated), (0, untreated))}
-    return PotentialOutcomes(exits=exit_outcomes(config, pop, sim, part), hscl=hscl)
+            for occasion in range(3) for arm, values in (("treated", treated), ("not_enrolled", untreated))}
+    exits = register_outcomes(config, pop, sim, part, dates, draws, window)
+    return PotentialOutcomes(exits=exits, hscl=hscl)

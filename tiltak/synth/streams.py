@@ -11,7 +11,7 @@ import numpy as np
 
 _NAMES: tuple[str, ...] = (
     "centres", "population", "rollout", "moves", "participation", "exits", "exit_days",
-    "sessions", "applications", "surveys", "control", "costs", "ids",
+    "sessions", "applications", "surveys", "control", "costs", "ids", "start_days",
 )
 
 

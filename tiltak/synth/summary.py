@@ -31,7 +31,7 @@ class SynthSummary:
     stock_end: int
     years: pd.DataFrame        # year, months, mean stock, exits by type, applications, disappearance share
     measures: pd.DataFrame     # measure, participants, completed, total cost, cost per participant
-    truth: pd.DataFrame        # measure, outcome, true ATT, parameter
+    truth: pd.DataFrame        # measure, outcome, estimand, true ATT, parameter
     uptake: float
     eligible: int
 
@@ -107,7 +107,8 @@ def summarise(reg: "SyntheticRegisters") -> SynthSummary:
     stock = monthly_stock(reg.tables["decisions"], reg.tables["exits"], pd.DatetimeIndex([first[0], end]))
     effects = reg.truth_effects
     headline = effects["outcome"].isin(HEADLINE_OUTCOMES)
-    truth = effects.loc[headline, ["measure", "outcome", "true_att", "parameter", "parameter_value"]]
+    truth = effects.loc[headline & effects["true_att"].notna(),
+                        ["measure", "outcome", "estimand", "true_att", "parameter", "parameter_value"]]
     return SynthSummary(stock_start=int(stock[0]), stock_end=int(stock[1]), years=_years(reg, first),
                         measures=_measures(reg), truth=truth,
                         uptake=float(reg.diagnostics["uptake"]), eligible=int(reg.diagnostics["eligible_persons"]))
