@@ -1,29 +1,33 @@
-"""Risk-set matching for staggered enrolment (Li, Propert and Rosenbaum 2001).
+"""Risk-set matching for staggered enrolment: a sequence of target trials.
 
 People enrol in a measure in different periods. Each person who enrols in period t is
 compared with people *at risk* in t who have not enrolled by then, with covariates measured
-in t. The input is a long frame of candidate person-periods: one row per person and period
-at risk, a flag that is true in the period the person enrols, and the covariates of that
-period. Rows of a person after the first enrolment are not at risk and are dropped.
+in t (Li, Propert and Rosenbaum 2001; Hernan and Robins' sequence of target trials, one per
+period). The input is a long frame of candidate person-periods: one row per person and
+period at risk, a flag that is true in the period the person enrols, and the covariates of
+that period. Rows of a person after the first enrolment are not at risk and are dropped.
 
 The propensity score (the hazard of enrolling in a period given the covariates) is fitted
-on all person-periods at risk; matching is exact on the period (and on any other ``exact``
-columns) and nearest on the score, with the treated person-periods in the chosen order
-across all periods. Without replacement a control *person* is used at most once over all
-periods (MatchIt's ``unit.id``); with ``replace=True`` a person may serve several times.
-A person who enrols later may serve as a control in an earlier period, as the design
-allows (they had not enrolled then).
+on all person-periods at risk; matching is :class:`NearestNeighborMatching` on that score,
+exact on the period (and on any other ``exact`` columns), with the treated person-periods
+in the chosen order across all periods. The trials are matched independently of each
+other: without replacement a person is used at most once *per trial* and may be a control
+in several trials; with ``replace=True`` a control may serve several treated units of its
+trial. A person who enrols later may serve as a control in an earlier trial, as the design
+allows (they had not enrolled then). Because one person can appear in several trials,
+standard errors must be clustered on the person (and the matched set).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from estimation.matched import MatchedSample
-from estimation.matching import NearestNeighborMatching, exact_strata, match_on_distance
+from estimation.matching import NearestNeighborMatching
 from estimation.parameters import InvalidInputError, InvalidParameterError, NotFittedError
 from estimation.propensity import PropensityScore, check_two_groups, treatment_vector
 
@@ -113,12 +117,16 @@ class RiskSetMatching:
         check_two_groups(treat)
         model = PropensityScore(estimator=self.estimator).fit(data[covariates], treat)
         self.propensity_ = model
-        distance = model.distance(self.distance)
-        stratum = exact_strata(data, [self.period, *p["exact"]])
-        unit = pd.factorize(data[self.id])[0] if not p["replace"] else None
-        p = {**p, "exact": [self.period, *p["exact"]], "design": "risk set"}
-        self.result_ = match_on_distance(distance, treat, stratum,
-                                         data[covariates], p, self.distance, unit)
+        exact = [self.period, *[e for e in p["exact"] if e != self.period]]
+        matcher = NearestNeighborMatching(
+            ratio=p["ratio"], replace=p["replace"], caliper=p["caliper"], std_caliper=p["std_caliper"],
+            distance=model.distance(self.distance), exact=exact, order=p["order"], discard=p["discard"],
+            random_state=p["random_state"])
+        columns = list(dict.fromkeys([*covariates, *exact]))
+        result = matcher.fit(data[columns], treat).result_
+        settings = {**result.settings, "distance": self.distance, "exact": exact, "design": "risk set"}
+        self.result_ = dataclasses.replace(result, covariates=data[covariates].reset_index(drop=True),
+                                           settings=settings)
         self.rows_ = pd.DataFrame({self.id: data[self.id].to_numpy(),
                                    self.period: data[self.period].to_numpy(), "row": kept})
         return self

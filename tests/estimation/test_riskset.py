@@ -1,4 +1,4 @@
-"""Risk-set matching: golden comparison with MatchIt's unit.id, design rules, errors."""
+"""Risk-set matching: golden comparison with MatchIt (trials exact on the period), design rules, errors."""
 
 import json
 import warnings
@@ -18,11 +18,12 @@ GOLDEN = Path(__file__).parents[1] / "golden" / "matching"
 
 
 def golden():
-    return pd.read_csv(GOLDEN / "riskset.csv"), json.loads((GOLDEN / "riskset.json").read_text())
+    return pd.read_csv(GOLDEN / "riskset.csv"), json.loads((GOLDEN / "riskset_trials.json").read_text())
 
 
 @pytest.mark.parametrize("case", [0, 1])
-def test_same_as_matchit_with_unit_id(case):
+def test_same_as_matchit_exact_on_the_period(case):
+    """make_riskset_trials.R: matchit(exact = ~period) on the pooled score, no unit.id."""
     data, expected = golden()
     r = expected["results"][case]
     with warnings.catch_warnings():
@@ -65,7 +66,7 @@ def test_rows_after_enrolment_dropped_and_rows_reported():
             assert periods[c] == periods[t] and persons[c] != persons[t]
 
 
-def test_a_control_person_is_used_once_across_periods():
+def test_a_control_person_is_used_at_most_once_per_trial_and_in_several_trials():
     rng = np.random.default_rng(2)
     rows = []
     for i in range(300):
@@ -77,11 +78,15 @@ def test_a_control_person_is_used_once_across_periods():
     frame = pd.DataFrame(rows)
     res = RiskSetMatching(covariates=["x"], ratio=2).fit(frame)
     persons = res.rows_["person_id"].to_numpy()
+    periods = res.rows_["period"].to_numpy()
     used = res.result_.match_matrix[res.result_.match_matrix >= 0]
-    assert len(set(persons[used])) == used.size
+    pairs = set(zip(persons[used], periods[used]))
+    assert len(pairs) == used.size  # once per trial
+    assert len(set(persons[used])) < used.size  # several trials
     again = RiskSetMatching(covariates=["x"], ratio=2, replace=True).fit(frame)
     used_r = again.result_.match_matrix[again.result_.match_matrix >= 0]
-    assert len(set(persons[used_r])) < used_r.size  # reuse happens with replacement
+    # with replacement a control may serve several participants of the same trial
+    assert len(set(zip(persons[used_r], periods[used_r]))) < used_r.size
 
 
 @pytest.mark.parametrize("mutate, message", [

@@ -1,20 +1,31 @@
-"""The person-period frame of risk-set matching, built from the store.
+"""The person-month frame of the target trials, built from the store.
 
-People enrol in a measure in different months. For each month ``t`` the risk set holds:
+One trial per calendar month ``t`` in which somebody started the measure for the first
+time. A row is a person in the panel in month ``t`` who is *eligible on the first day of
+the month*: obliged to leave since an earlier month (``months_since_decision >= 1``),
+resident in a centre on that day, not exited before it, never started this measure before
+the month and starting no measure of any kind in the month, except:
 
-* the *treated*: people whose first enrolment in the measure falls in ``t`` and who are in
-  the person-month panel in ``t`` (obliged to leave, resident, not exited);
-* the *candidates*: people in the panel in ``t`` who have not enrolled in the measure by
-  then (they may enrol later: risk-set matching compares enrolling now with not yet).
+* the *participants* (``treated``): whose first start of the measure falls in ``t``; their
+  index date is their start date (they must still be present after it);
+* the *comparison candidates*: everyone else eligible. They must not start this measure
+  in month ``t`` (those who do are the trial's participants) and may start it later: the
+  estimand decides whether that later start censors them (``enrol_vs_not``) or not
+  (``enrol_now_vs_later``). A matched comparison person takes the participant's index date
+  and must still be present after it (checked after matching, in
+  :mod:`tiltak.evaluation.trials`).
 
-Only months in which someone enrolled form risk sets (other months have no one to match).
+Starting another measure *before* the month is allowed and recorded in the column
+``prior_other_measure``, on which the trials are matched exactly; starting another measure
+in the month itself is a treatment at time zero and excludes the person from the trial.
 
-Covariates are the panel's columns in month ``t``. Outcomes are measured from ``t``
-(see :class:`~tiltak.evaluation.outcomes.OutcomeSpec`); an outcome whose follow-up window
-ends after the last month in the data is missing (administrative censoring), so each
-outcome is estimated on the index months with complete follow-up. The frame carries the
-pseudonymous ``person_id`` because risk-set matching uses a control person at most once;
-it never leaves the process (only aggregates are written or reported).
+Covariates are the panel's columns of month ``t`` (the state at the start of the month,
+before every index date in it). The follow-up columns (exit date and type, the first start
+of the measure, the dates of applications) are turned into times on the evaluation's clock
+per matched pair (:mod:`tiltak.evaluation.followup`). Survey-change outcomes are columns
+``y_<outcome id>`` measured on the month clock (:func:`survey_change_sql`). The frame
+carries the pseudonymous ``person_id`` because a person may be a comparison in several
+trials and the variance is clustered on the person; it never leaves the process.
 """
 
 from __future__ import annotations
@@ -28,8 +39,9 @@ from tiltak.evaluation.outcomes import OutcomeSpec
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-ALWAYS = ("period",)
 NOT_COVARIATES = {"person_id", "month", "period", "measure", "participating", "enrolled", "exit_type", "applied"}
+PRIOR_OTHER = "prior_other_measure"
+"""Exact-matching column: started another measure before the trial month."""
 
 
 class RiskSetDataError(TiltakError):
@@ -38,7 +50,18 @@ class RiskSetDataError(TiltakError):
 
 @dataclass(frozen=True)
 class RiskSetFrame:
-    """The stacked risk sets of one measure, with the outcome columns ``y_<outcome id>``."""
+    """The stacked trials of one measure.
+
+    ``frame`` has one row per eligible person and trial month, with ``treated``,
+    ``index_date`` (participants' start dates), the covariates, ``prior_other_measure``,
+    the follow-up columns ``exit_date``, ``exit_type``, ``later_start`` (first start of the
+    measure after the month), ``applications`` (application dates of the programme, a list),
+    survey outcome columns ``y_<id>`` and subgroup columns ``sg_<key>``. ``data_end`` is the
+    day after the last day of the panel (administrative end of follow-up).
+    ``n_not_eligible`` counts participants whose first start month is not a trial row
+    (not in the panel, decided in that month, not resident on the first day, or another
+    measure started the same month) or who left on their start date.
+    """
 
     frame: "pd.DataFrame"
     measure: str
@@ -46,8 +69,10 @@ class RiskSetFrame:
     dropped_covariates: tuple[str, ...]
     n_enrolled: int
     n_treated: int
+    n_not_eligible: int
     first_period: str | None
     last_period: str | None
+    data_end: Any
 
 
 def _quote(value: str) -> str:
@@ -56,30 +81,13 @@ def _quote(value: str) -> str:
     return quote_literal(str(value))
 
 
-def _window(months: int) -> str:
-    return f"pm.month + INTERVAL {int(months)} MONTH"
+def survey_change_sql(spec: OutcomeSpec) -> str:
+    """The survey change over the panel alias ``pm`` (null when a survey is missing).
 
-
-def outcome_sql(spec: OutcomeSpec) -> str:
-    """The SQL expression of one outcome over the panel alias ``pm`` (null when censored)."""
-    end = _window(spec.months)
-    censored = f"{end} > b.data_end"
-    if spec.kind == "exit_within":
-        types = ", ".join(_quote(t) for t in spec.exit_types) or "NULL"
-        hit = f"ex.exit_type IN ({types}) AND ex.exit_date >= pm.month AND ex.exit_date < {end}"
-        return f"CASE WHEN {censored} THEN NULL WHEN {hit} THEN 1.0 ELSE 0.0 END"
-    if spec.kind == "application_within":
-        programme = _quote(spec.programme or "assisted_return")
-        hit = (f"EXISTS (SELECT 1 FROM applications a WHERE a.person_id = pm.person_id AND a.programme = {programme} "
-               f"AND a.application_date >= pm.month AND a.application_date < {end})")
-        return f"CASE WHEN {censored} THEN NULL WHEN {hit} THEN 1.0 ELSE 0.0 END"
-    return _survey_change_sql(spec)
-
-
-def _survey_change_sql(spec: OutcomeSpec) -> str:
-    """Follow-up score (months k-1..k+1 after the index month, never before the month after
+    Follow-up score (months k-1..k+1 after the index month, never before the month after
     it, nearest to month k) minus the baseline (latest score in the month before or the
-    index month)."""
+    index month).
+    """
     instrument = _quote(spec.instrument or "")
     k = int(spec.months)
     base = (f"(SELECT arg_max(s.total, s.survey_date) FROM surveys s WHERE s.person_id = pm.person_id "
@@ -88,7 +96,10 @@ def _survey_change_sql(spec: OutcomeSpec) -> str:
     follow = (f"(SELECT arg_min(s.total, abs(date_diff('day', s.survey_date, CAST(pm.month + INTERVAL {k} MONTH AS DATE)))) "
               f"FROM surveys s WHERE s.person_id = pm.person_id AND s.instrument = {instrument} AND s.total IS NOT NULL "
               f"AND s.survey_date >= pm.month + INTERVAL {max(k - 1, 1)} MONTH AND s.survey_date < pm.month + INTERVAL {k + 2} MONTH)")
-    return f"{follow} - {base}"
+    date = (f"(SELECT arg_min(s.survey_date, abs(date_diff('day', s.survey_date, CAST(pm.month + INTERVAL {k} MONTH AS DATE)))) "
+            f"FROM surveys s WHERE s.person_id = pm.person_id AND s.instrument = {instrument} AND s.total IS NOT NULL "
+            f"AND s.survey_date >= pm.month + INTERVAL {max(k - 1, 1)} MONTH AND s.survey_date < pm.month + INTERVAL {k + 2} MONTH)")
+    return f"{follow} - {base}", date
 
 
 def panel_columns(con: Any) -> dict[str, str]:
@@ -115,28 +126,49 @@ def check_covariates(covariates: tuple[str, ...], columns: dict[str, str], where
             )
 
 
-def _frame_sql(measure: str, covariates: tuple[str, ...], outcomes: tuple[OutcomeSpec, ...],
-               subgroups: dict[str, str]) -> str:
+def _frame_sql(measure: str, covariates: tuple[str, ...], surveys: tuple[OutcomeSpec, ...],
+               subgroups: dict[str, str], programme: str) -> str:
     cov = "".join(f', pm."{c}"' for c in covariates)
-    ys = "".join(f', {outcome_sql(o)} AS "y_{o.id}"' for o in outcomes)
+    ys = "".join(f', {survey_change_sql(o)[0]} AS "y_{o.id}", {survey_change_sql(o)[1]} AS "yd_{o.id}"'
+                 for o in surveys)
     from monitoring.expressions import render  # screened and quoted in one place; bound when loaded
 
-    sgs = "".join(f', coalesce(({render(expr, "person_month", "pm")}), FALSE) AS "sg_{key}"' for key, expr in subgroups.items())
+    sgs = "".join(f', coalesce(({render(expr, "person_month", "pm")}), FALSE) AS "sg_{key}"'
+                  for key, expr in subgroups.items())
+    m = _quote(measure)
     return f"""
-    WITH first_enrol AS (
-        SELECT person_id, min(date_trunc('month', start_date))::DATE AS enrol_month
-        FROM participation WHERE measure = {_quote(measure)} GROUP BY person_id),
+    WITH first_start AS (
+        SELECT person_id, min(start_date) AS start_date FROM participation
+        WHERE measure = {m} GROUP BY person_id),
+    other_start AS (
+        SELECT DISTINCT person_id, CAST(date_trunc('month', start_date) AS DATE) AS month,
+               start_date FROM participation WHERE measure <> {m}),
+    trial_month AS (SELECT DISTINCT CAST(date_trunc('month', start_date) AS DATE) AS month FROM first_start),
     first_exit AS (
         SELECT person_id, arg_min(exit_type, exit_date) AS exit_type, min(exit_date) AS exit_date
         FROM exits WHERE exit_date IS NOT NULL GROUP BY person_id),
-    b AS (SELECT max(month) + INTERVAL 1 MONTH AS data_end FROM person_month)
-    SELECT pm.person_id, pm.period, (fe.enrol_month IS NOT NULL AND fe.enrol_month = pm.month) AS treated{cov}{ys}{sgs}
+    applied AS (
+        SELECT person_id, list(application_date ORDER BY application_date) AS applications
+        FROM applications WHERE programme = {_quote(programme)} GROUP BY person_id)
+    SELECT pm.person_id, pm.period, pm.month,
+           (fs.start_date IS NOT NULL AND date_trunc('month', fs.start_date) = pm.month) AS treated,
+           CASE WHEN date_trunc('month', fs.start_date) = pm.month THEN fs.start_date END AS index_date,
+           EXISTS (SELECT 1 FROM other_start o WHERE o.person_id = pm.person_id AND o.month < pm.month)
+               AS {PRIOR_OTHER}{cov},
+           ex.exit_date, ex.exit_type,
+           CASE WHEN fs.start_date >= pm.month + INTERVAL 1 MONTH THEN fs.start_date END AS later_start,
+           ap.applications{ys}{sgs}
     FROM person_month pm
-    CROSS JOIN b
-    LEFT JOIN first_enrol fe ON fe.person_id = pm.person_id
+    JOIN trial_month tm ON tm.month = pm.month
+    LEFT JOIN first_start fs ON fs.person_id = pm.person_id
     LEFT JOIN first_exit ex ON ex.person_id = pm.person_id
-    WHERE (fe.enrol_month IS NULL OR fe.enrol_month >= pm.month)
-      AND pm.month IN (SELECT enrol_month FROM first_enrol)
+    LEFT JOIN applied ap ON ap.person_id = pm.person_id
+    WHERE (fs.start_date IS NULL OR fs.start_date >= pm.month)
+      AND pm.months_since_decision >= 1
+      AND (ex.exit_date IS NULL OR ex.exit_date > pm.month)
+      AND EXISTS (SELECT 1 FROM residence r WHERE r.person_id = pm.person_id AND r.date_from <= pm.month
+                  AND (r.date_to IS NULL OR r.date_to > pm.month))
+      AND NOT EXISTS (SELECT 1 FROM other_start o WHERE o.person_id = pm.person_id AND o.month = pm.month)
     ORDER BY pm.month, pm.person_id
     """
 
@@ -145,7 +177,7 @@ def build_risk_sets(
     con: Any, measure: str, covariates: tuple[str, ...], outcomes: tuple[OutcomeSpec, ...],
     subgroups: dict[str, str] | None = None, where: str = "", exact: tuple[str, ...] = (),
 ) -> RiskSetFrame:
-    """Stack the monthly risk sets of ``measure`` with covariates and outcome columns.
+    """Stack the trials of ``measure`` with covariates, follow-up and survey outcome columns.
 
     Covariates that are null in every row (optional special-category columns not supplied)
     are left out and listed in ``dropped_covariates``. ``exact`` columns (exact matching)
@@ -155,24 +187,47 @@ def build_risk_sets(
     columns = panel_columns(con)
     check_covariates(covariates, columns, where)
     check_covariates(exact, columns, where, "evaluation.matching.exact")
+    for needed in ("months_since_decision",):
+        if needed not in columns:
+            raise RiskSetDataError(f"the person-month panel has no column {needed!r}; rebuild it with 'tiltak load'")
     present = _non_null_columns(con, covariates)
     kept = tuple(c for c in covariates if c in present)
     extra = tuple(e for e in dict.fromkeys(exact) if e not in kept)
-    sql = _frame_sql(measure, kept + extra, outcomes, subgroups or {})
+    surveys = tuple(o for o in outcomes if o.kind == "survey_change")
+    programmes = {o.programme or "assisted_return" for o in outcomes if o.kind == "application_within"}
+    if len(programmes) > 1:
+        raise RiskSetDataError(f"{where}outcomes of one model may name one application programme; got "
+                               + ", ".join(sorted(programmes)))
+    sql = _frame_sql(measure, kept + extra, surveys, subgroups or {}, next(iter(programmes), "assisted_return"))
     try:
         frame = con.execute(sql).df()
     except Exception as exc:
         raise RiskSetDataError(f"{where}risk sets of measure {measure!r} could not be built "
                                f"(the database failed: {type(exc).__name__}; values are not shown)") from None
-    n_enrolled = con.execute(
-        f"SELECT count(DISTINCT person_id) FROM participation WHERE measure = {_quote(measure)}"
-    ).fetchone()[0]
-    periods = frame.loc[frame["treated"], "period"] if len(frame) else frame.get("period", [])
+    frame = _drop_left_on_start(frame)
+    return _result(con, frame, measure, covariates, kept, present)
+
+
+def _drop_left_on_start(frame: "pd.DataFrame") -> "pd.DataFrame":
+    """Participants must still be present after their start date (as comparison persons must)."""
+    left = frame["treated"] & frame["exit_date"].notna() & (frame["exit_date"] <= frame["index_date"])
+    return frame.loc[~left.to_numpy()].reset_index(drop=True)
+
+
+def _result(con: Any, frame: "pd.DataFrame", measure: str, covariates: tuple[str, ...], kept: tuple[str, ...],
+            present: set[str]) -> RiskSetFrame:
+    n_enrolled = int(con.execute(
+        f"SELECT count(DISTINCT person_id) FROM participation WHERE measure = {_quote(measure)}").fetchone()[0])
+    data_end = con.execute("SELECT CAST(max(month) + INTERVAL 1 MONTH AS DATE) FROM person_month").fetchone()[0]
+    treated = frame["treated"].to_numpy(dtype=bool) if len(frame) else None
+    periods = frame.loc[treated, "period"] if len(frame) else []
+    n_treated = int(treated.sum()) if len(frame) else 0
     return RiskSetFrame(
         frame=frame, measure=measure, covariates=kept,
         dropped_covariates=tuple(c for c in covariates if c not in present),
-        n_enrolled=int(n_enrolled), n_treated=int(frame["treated"].sum()) if len(frame) else 0,
+        n_enrolled=n_enrolled, n_treated=n_treated, n_not_eligible=max(n_enrolled - n_treated, 0),
         first_period=min(periods) if len(periods) else None, last_period=max(periods) if len(periods) else None,
+        data_end=data_end,
     )
 
 
