@@ -172,6 +172,10 @@ class Evaluation(Frozen):
 
     treatment: Treatment
     index_date: Literal["enrolment"] = "enrolment"
+    # What the comparison persons stand for (docs/evaluation.md): "enrol_vs_not" (default)
+    # censors a comparison person who starts the measure later, corrected with censoring
+    # weights; "enrol_now_vs_later" keeps them (starting now against not yet).
+    estimand: Literal["enrol_vs_not", "enrol_now_vs_later"] = "enrol_vs_not"
     covariates: Annotated[tuple[SnakeId, ...], Field(min_length=1)]
     matching: Matching = Matching()
     tests: tuple[Id, ...] = ()

@@ -19,7 +19,11 @@ class EffectEvidence:
     a score for survey changes); ``mde`` is the minimum detectable effect of the matched
     design at 80 % power, in the same unit and as a positive magnitude. ``gamma`` is the
     Rosenbaum Gamma at which the conclusion would change (``None`` when not computed);
-    ``e_value`` the E-value of the point estimate on the risk-ratio scale.
+    ``e_value`` the E-value of the point estimate on the risk-ratio scale. ``estimand`` is
+    ``enrol_vs_not`` or ``enrol_now_vs_later``. ``p_value`` and the interval are unadjusted;
+    ``p_value_holm`` is the Holm-adjusted p-value within the model's ``n_tests`` tested
+    changes (set by :func:`tiltak.evaluation.multiplicity.holm_adjust`), and ``mde`` is
+    computed at the level ``alpha_adjusted`` = 0.05 / ``n_tests``.
     """
 
     outcome: str
@@ -43,6 +47,10 @@ class EffectEvidence:
     outcome_kind: str = "exit_within"
     treated_mean: float | None = None
     control_mean: float | None = None
+    estimand: str = "enrol_vs_not"
+    p_value_holm: float | None = None
+    alpha_adjusted: float = 0.05
+    n_tests: int = 1
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property

@@ -86,6 +86,7 @@ class DesignView:
     matching: dict[str, Any]
     tests: tuple[str, ...]
     index_date: str = "enrolment"
+    estimand: str = "enrol_vs_not"
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,7 @@ def _design(raw: dict[str, Any] | None, measure: Any) -> DesignView | None:
         matching=dict(raw.get("matching") or {}),
         tests=tuple(str(t) for t in raw.get("tests") or []),
         index_date=str(raw.get("index_date") or "enrolment"),
+        estimand=str(raw.get("estimand") or "enrol_vs_not"),
     )
 
 

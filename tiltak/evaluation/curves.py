@@ -1,0 +1,135 @@
+"""Register outcomes as cumulative incidence curves per trial, averaged over the trials.
+
+Per trial (calendar month) and group, the weighted Aalen-Johansen estimator
+(``estimation.aalen_johansen``) gives the cumulative incidence of the outcome with the
+other exits as competing events; the effect at ``k`` months is the difference of the curves
+just before ``k`` (the window ``[d, d + k months)``), averaged over the trials that reach
+``k`` with weights equal to their number of matched participants (the ATT), and its
+variance is two-way cluster-robust on the person and the matched set over the stacked
+influence functions (``estimation.incidence_effect``). Participants weigh 1; a comparison
+unit weighs ``1 / k`` of its set, times its censoring weight in each month of follow-up for
+the estimand ``enrol_vs_not`` (one counting-process row per month).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tiltak.evaluation.censoring import UnitCensoringWeights
+from tiltak.evaluation.followup import CENSORED, EVENT, FollowUp, at_horizon, follow_up
+from tiltak.evaluation.outcomes import OutcomeSpec
+from tiltak.evaluation.trials import MatchedTrials, trial_reaches
+
+
+@dataclass(frozen=True)
+class CurveRows:
+    """Counting-process rows (entry, time] of the units, with weights."""
+
+    unit: np.ndarray
+    entry: np.ndarray
+    time: np.ndarray
+    event: np.ndarray
+    weight: np.ndarray
+
+
+def curve_rows(trials: MatchedTrials, fu: FollowUp, cap: float, censoring: UnitCensoringWeights | None) -> CurveRows:
+    """One row per unit, or per month of follow-up for weighted comparison units."""
+    units = trials.units
+    n = len(units)
+    time = np.minimum(fu.time, cap)
+    event = np.where(fu.time > cap, CENSORED, fu.event)
+    weight = units["weight"].to_numpy(dtype=float)
+    if censoring is None:
+        return CurveRows(np.arange(n), np.full(n, -1.0), time, event, weight)
+    controls = ~units["treated"].to_numpy()
+    starts = censoring.starts
+    pieces = [(np.flatnonzero(~controls), None)]
+    out = {k: [] for k in ("unit", "entry", "time", "event", "weight")}
+    unit = np.flatnonzero(~controls)
+    _append(out, unit, np.full(unit.size, -1.0), time[unit], event[unit], weight[unit])
+    unit = np.flatnonzero(controls)
+    first_end = np.minimum(time[unit], starts[unit, 0])
+    _append(out, unit, np.full(unit.size, -1.0), first_end,
+            np.where(time[unit] <= starts[unit, 0], event[unit], CENSORED), weight[unit])
+    for k in range(starts.shape[1]):
+        lo = starts[unit, k]
+        hi = starts[unit, k + 1] if k + 1 < starts.shape[1] else np.full(unit.size, np.inf)
+        live = time[unit] > lo
+        u = unit[live]
+        end = np.minimum(time[u], hi[live])
+        w = weight[u] * np.nan_to_num(censoring.weights[u, k], nan=1.0)
+        _append(out, u, lo[live], end, np.where(time[u] <= hi[live], event[u], CENSORED), w)
+    del pieces
+    arrays = {k: np.concatenate(v) for k, v in out.items()}
+    order = np.lexsort((arrays["entry"], arrays["unit"]))
+    return CurveRows(**{k: v[order] for k, v in arrays.items()})
+
+
+def _append(out: dict[str, list], unit, entry, time, event, weight) -> None:
+    for key, value in (("unit", unit), ("entry", entry), ("time", time), ("event", event), ("weight", weight)):
+        out[key].append(np.asarray(value))
+
+
+@dataclass(frozen=True)
+class RegisterEffect:
+    """The effect on one register outcome at its horizon (and the curves on a monthly grid)."""
+
+    effect: Any
+    grid: Any
+    trials: MatchedTrials
+    followup: FollowUp
+    balance_weights: np.ndarray
+    n_trials: int
+
+
+def register_effect(trials: MatchedTrials, spec: OutcomeSpec, estimand: str, data_end: Any,
+                    censoring: UnitCensoringWeights | None, grid: bool = False) -> RegisterEffect | None:
+    """The effect of ``spec`` under ``estimand`` on the trials that reach its horizon (None: none do)."""
+    from estimation import aalen_johansen, incidence_effect
+
+    keep = trial_reaches(trials.units, data_end, spec.months)
+    if not keep.any():
+        return None
+    fu_all = follow_up(trials, spec, data_end, estimand)
+    weights = censoring if estimand == "enrol_vs_not" else None
+    rows = curve_rows(trials, fu_all, float(spec.months), weights)
+    units = trials.units
+    horizons = [at_horizon(m) for m in range(1, spec.months + 1)] if grid else [at_horizon(spec.months)]
+    strata = []
+    for trial in sorted(set(units.loc[keep, "trial"])):
+        in_trial = (units["trial"] == trial).to_numpy() & keep
+        pair = []
+        for treated in (True, False):
+            members = in_trial & (units["treated"].to_numpy() == treated)
+            r = np.isin(rows.unit, np.flatnonzero(members))
+            u = rows.unit[r]
+            pair.append(aalen_johansen(
+                rows.time[r], rows.event[r], cause=EVENT, weights=rows.weight[r], entry=rows.entry[r],
+                unit=u, horizons=horizons,
+                clusters={"person": units["person"].to_numpy()[u], "set": units["set"].to_numpy()[u]}))
+        strata.append(tuple(pair))
+    effect = incidence_effect(strata, cluster=("person", "set"))
+    balance = _balance_weights(units, fu_all, float(spec.months), weights) * keep
+    return RegisterEffect(effect, None, trials.restrict(keep), fu_all, balance, len(strata))
+
+
+def _balance_weights(units: pd.DataFrame, fu: FollowUp, horizon: float,
+                     censoring: UnitCensoringWeights | None) -> np.ndarray:
+    """Unit weights at the horizon: matching weight x censoring weight of those still followed.
+
+    A comparison unit censored before the horizon without an event weighs 0; one with an event
+    or followed to the horizon carries the censoring weight of the month it reached.
+    """
+    w = units["weight"].to_numpy(dtype=float).copy()
+    if censoring is None:
+        return w
+    controls = ~units["treated"].to_numpy()
+    end = np.minimum(fu.time, horizon)
+    known = (fu.event != CENSORED) | (fu.time >= horizon - 1e-9)
+    k = (censoring.starts < end[:, None]).sum(axis=1) - 1
+    cw = np.where(k >= 0, censoring.weights[np.arange(len(w)), np.maximum(k, 0)], 1.0)
+    return np.where(controls, np.where(known, w * np.nan_to_num(cw, nan=1.0), 0.0), w)

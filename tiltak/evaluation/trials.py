@@ -1,0 +1,141 @@
+"""Matched target trials as analysis units: time zero aligned at the participant's start date.
+
+Matching (``estimation.RiskSetMatching``) pairs each participant of trial ``t`` with up to
+``ratio`` comparison persons eligible on the first day of month ``t``. Here every matched
+comparison person takes the participant's start date as their index date and must still be
+present after it (no exit on or before that date: a participant is present after their own
+start date by the eligibility rule of :mod:`tiltak.evaluation.riskset_data`). A comparison
+person who left earlier in the month is removed from the matched set (their exit happened
+before time zero); the participant keeps the others, and a participant left without any is
+not analysed (counted in ``n_treated_without_controls``).
+
+The analysis units are the participants (weight 1) and one unit per (participant, comparison
+person) pair, weighted ``1 / k`` with ``k`` the comparison persons left in the set: with
+replacement a comparison person matched to two participants is two units, each with its
+own index date. Sets that share a comparison person form one matched-set cluster.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class MatchedTrials:
+    """The analysis units of the matched trials and the matched sample they come from.
+
+    ``units``: one row per unit with ``row`` (row of ``data``), ``treated``, ``set`` (matched-set
+    cluster), ``owner`` (the participant's row), ``trial`` (the month, first day),
+    ``index_date``, ``weight``, ``person`` (the pseudonymous id, for clustering). ``sample``: the MatchedSample with the removed
+    comparison persons unmatched and MatchIt's weights recomputed (for balance and
+    sensitivity). ``data``: the frame rows the sample was fitted on.
+    """
+
+    units: pd.DataFrame
+    sample: Any
+    data: pd.DataFrame
+    n_controls_left_before: int
+    n_treated_without_controls: int
+
+    def restrict(self, keep_units: np.ndarray) -> MatchedTrials:
+        """The trials with only the units in ``keep_units``, for whole sets or trials.
+
+        A participant left out takes its comparison units along; weights are not changed.
+        """
+        units = self.units.loc[np.asarray(keep_units, bool)]
+        kept_sets = set(units.loc[units["treated"], "set"])
+        units = units[units["set"].isin(kept_sets)].reset_index(drop=True)
+        return dataclasses.replace(self, units=units, sample=_sample(self.sample, units))
+
+
+def pair_units(data: pd.DataFrame, sample: Any, rows: np.ndarray) -> MatchedTrials:
+    """Analysis units from a fitted risk-set matching (``rows``: data row of each sample row)."""
+    frame = data.iloc[rows].reset_index(drop=True)
+    treat = np.asarray(sample.treat, bool)
+    treated_rows = np.flatnonzero(treat)
+    mm = np.asarray(sample.match_matrix)
+    index = frame["index_date"].to_numpy(dtype="datetime64[D]")
+    exits = frame["exit_date"].to_numpy(dtype="datetime64[D]")
+    t_idx, slot = np.nonzero(mm >= 0)
+    controls = mm[t_idx, slot]
+    d = index[treated_rows[t_idx]]
+    present = np.isnat(exits[controls]) | (exits[controls] > d)
+    k = np.bincount(t_idx[present], minlength=len(treated_rows))
+    has = k > 0
+    sets = _set_clusters(len(treated_rows), t_idx[present], controls[present])
+    treated_units = pd.DataFrame({"row": treated_rows[has], "treated": True, "set": sets[has],
+                                  "owner": treated_rows[has], "index_date": index[treated_rows[has]],
+                                  "weight": 1.0})
+    pairs = t_idx[present]
+    control_units = pd.DataFrame({"row": controls[present], "treated": False, "set": sets[pairs],
+                                  "owner": treated_rows[pairs], "index_date": d[present],
+                                  "weight": 1.0 / k[pairs]})
+    units = pd.concat([treated_units, control_units], ignore_index=True)
+    units["trial"] = frame["month"].to_numpy(dtype="datetime64[D]")[units["row"].to_numpy()]
+    units["person"] = frame["person_id"].to_numpy()[units["row"].to_numpy()]
+    units = units.sort_values(["trial", "set", "treated", "row"], ascending=[True, True, False, True],
+                              kind="stable").reset_index(drop=True)
+    matched_before = int((mm >= 0).any(axis=1).sum()) if mm.size else 0
+    return MatchedTrials(units=units, sample=_sample(sample, units), data=frame,
+                         n_controls_left_before=int((~present).sum()),
+                         n_treated_without_controls=int(matched_before - has.sum()))
+
+
+def _set_clusters(n_treated: int, owner: np.ndarray, control: np.ndarray) -> np.ndarray:
+    """Matched-set cluster per treated unit: sets sharing a comparison person are merged."""
+    parent = np.arange(n_treated)
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_owner: dict[int, int] = {}
+    for o, c in zip(owner.tolist(), control.tolist()):
+        if c in first_owner:
+            a, b = find(o), find(first_owner[c])
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+        else:
+            first_owner[c] = o
+    return np.array([find(i) for i in range(n_treated)], dtype=np.int64)
+
+
+def _sample(sample: Any, units: pd.DataFrame) -> Any:
+    """The matched sample with only ``units`` matched: MatchIt's ATT weights from the pairs."""
+    n = len(np.asarray(sample.treat))
+    treat = np.asarray(sample.treat, bool)
+    treated_rows = np.flatnonzero(treat)
+    position = np.full(n, -1)
+    position[treated_rows] = np.arange(len(treated_rows))
+    rows = units["row"].to_numpy()
+    weights = np.zeros(n)
+    np.add.at(weights, rows, units["weight"].to_numpy())
+    controls = ~treat & (weights > 0)
+    if controls.any():
+        weights[controls] *= controls.sum() / weights[controls].sum()
+    subclass = np.full(n, -1, dtype=np.int64)
+    subclass[rows] = units["set"].to_numpy()
+    mm = np.full(np.asarray(sample.match_matrix).shape, -1, dtype=np.int64)
+    pairs = units.loc[~units["treated"]]
+    owner = position[pairs["owner"].to_numpy()]
+    slot = pairs.groupby("owner", sort=False).cumcount().to_numpy()
+    mm[owner, slot] = pairs["row"].to_numpy()
+    return dataclasses.replace(sample, weights=weights, subclass=subclass, match_matrix=mm)
+
+
+def trial_reaches(units: pd.DataFrame, data_end: Any, horizon: int) -> np.ndarray:
+    """Units of trials whose whole month can be followed for ``horizon`` months.
+
+    A trial ``t`` enters the estimate at horizon ``k`` only when every index date in it has
+    ``[d, d + k months)`` inside the data: ``t + k + 1 <= `` the month after the panel's last.
+    """
+    trial = units["trial"].to_numpy(dtype="datetime64[M]")
+    end = np.datetime64(pd.Timestamp(data_end).date(), "M")
+    return trial + horizon + 1 <= end
