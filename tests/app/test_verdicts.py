@@ -118,8 +118,9 @@ def test_reasons_read_as_sentences_in_both_languages():
     verdict = judge(UP, ev(0.08, 0.02, 0.14))
     en = describe_reason(verdict.reasons[0].code, verdict.reasons[0].values, "share", "en")
     nb = describe_reason(verdict.reasons[0].code, verdict.reasons[0].values, "share", "nb")
-    assert en == "The effect is +8.0 pp (95 % CI 2.0 pp to 14.0 pp): the interval lies wholly on the expected side of zero."
-    assert nb.startswith("Effekten er +8,0 %-poeng (95 % KI 2,0 %-poeng til 14,0 %-poeng)")
+    assert en == ("The effect is +8.0 pp (unadjusted 95 % CI 2.0 pp to 14.0 pp): significantly on the "
+                  "expected side of zero.")
+    assert nb.startswith("Effekten er +8,0 %-poeng (ujustert 95 % KI 2,0 %-poeng til 14,0 %-poeng)")
 
 
 def test_a_change_may_set_its_own_balance_threshold():
@@ -142,3 +143,48 @@ def test_a_change_with_its_own_threshold_says_so_in_the_document():
     assert entry["verdict"] == "confirmed"
     assert entry["reasons"][-1]["code"] == "own_threshold"
     assert "0.150 against 0.20" in entry["reasons"][-1]["text"]["en"]
+
+
+# --- multiplicity: Holm within the model's tested changes ---------------------------------
+
+from tiltak.evaluation.multiplicity import holm  # noqa: E402
+
+
+def test_holm_matches_r_p_adjust():
+    # R: p.adjust(c(0.001, 0.04, 0.03, 0.2, 0.012, 0.5), "holm")
+    got = holm([0.001, 0.04, 0.03, 0.2, 0.012, 0.5])
+    assert got == pytest.approx([0.006, 0.12, 0.12, 0.4, 0.06, 0.5], abs=1e-12)
+
+
+def test_holm_counts_missing_p_values_in_the_family():
+    assert holm([0.02, None]) == [0.04, None]
+    assert holm([]) == []
+
+
+def held(att, low, high, p, p_holm, n_tests=4, **kw):
+    return dataclasses.replace(ev(att, low, high, **kw), p_value=p, p_value_holm=p_holm, n_tests=n_tests)
+
+
+@pytest.mark.parametrize("evidence, expected, code", [
+    (held(0.08, 0.02, 0.14, 0.01, 0.04), VerdictKind.CONFIRMED, "holm"),
+    (held(0.08, 0.02, 0.14, 0.01, 0.05), VerdictKind.INCONCLUSIVE, "significant_before_adjustment"),
+    (held(0.08, 0.02, 0.14, 0.02, 0.08), VerdictKind.INCONCLUSIVE, "significant_before_adjustment"),
+    (held(-0.05, -0.09, -0.01, 0.01, 0.03), VerdictKind.CONTRADICTED, "holm"),
+    (held(-0.05, -0.09, -0.01, 0.01, 0.2), VerdictKind.INCONCLUSIVE, "significant_before_adjustment"),
+    (held(0.03, 0.01, 0.05, 0.001, 0.004), VerdictKind.NOT_CONFIRMED, "below_min_change"),
+    (held(0.01, -0.02, 0.04, 0.5, 1.0, mde=0.05), VerdictKind.NOT_CONFIRMED, "powered"),
+    (held(0.01, -0.02, 0.04, 0.5, 1.0, mde=0.06), VerdictKind.INCONCLUSIVE, "underpowered"),
+    (held(0.08, 0.0, 0.16, 0.05, 0.05), VerdictKind.NOT_CONFIRMED, "includes_zero"),  # p = 0.05: not significant
+])
+def test_verdicts_use_holm_adjusted_p_values(evidence, expected, code):
+    verdict = judge(UP, evidence)
+    assert verdict.kind is expected
+    assert code in codes(verdict)
+
+
+def test_significant_only_before_adjustment_is_said_so():
+    verdict = judge(UP, held(0.08, 0.02, 0.14, 0.012, 0.048 * 2, n_tests=4))
+    text = describe_reason(verdict.reasons[0].code, verdict.reasons[0].values, "share", "en")
+    assert "significant only before adjusting for the 4 changes this model tests" in text
+    assert "Holm-adjusted p = 0.096" in text and "p = 0.012" in text
+    assert "fragile" in [r.code for r in verdict.sensitivity] or verdict.gamma >= 2

@@ -1,23 +1,32 @@
 """Verdicts: what a matched estimate says about one expected change.
 
 Each expected change in a logic model states a direction (increase or decrease) and the
-smallest change that would matter. The matched estimate, its 95 % interval and the
-minimum detectable effect (MDE) of the design give one of five verdicts:
+smallest change that would matter. A model tests several changes at once, so significance
+is judged on Holm-adjusted p-values within the model's tested changes
+(:mod:`tiltak.evaluation.multiplicity`) against 0.05; the intervals shown stay the
+unadjusted 95 % intervals. With the estimate turned so that positive means "in the
+expected direction":
 
 * ``not_testable``  -- no estimate, no common support, too few matched participants, or
-  balance not reached (largest absolute SMD after matching above the threshold, 0.1);
-* ``contradicted``  -- the interval lies wholly on the opposite side of zero;
-* ``confirmed``     -- the interval lies wholly on the expected side of zero and the point
+  balance not reached (largest absolute SMD after matching and weighting above the
+  threshold, 0.1);
+* ``contradicted``  -- significant after adjustment, on the opposite side of zero;
+* ``confirmed``     -- significant after adjustment, on the expected side, and the point
   estimate reaches the smallest meaningful change;
-* ``inconclusive``  -- otherwise, when the design could not have seen the expected change
-  (MDE larger than the smallest meaningful change, or MDE unknown);
-* ``not_confirmed`` -- otherwise: the design could have seen it, and did not (including a
-  significant change smaller than the one that matters).
+* ``not_confirmed`` -- significant after adjustment on the expected side but smaller than the
+  change that matters; or not significant while the design could have seen the change
+  (MDE at the adjusted level no larger than the smallest meaningful change);
+* ``inconclusive``  -- not significant after adjustment and the design could not have seen
+  the change (MDE larger, or unknown); and every result significant only before the
+  adjustment, which is reported as such (reason ``significant_before_adjustment``), never
+  as a verdict.
 
 The checks are small rule functions; every failing "not testable" rule is reported, not
-only the first. Boundaries: an interval touching zero does not exclude it; an estimate
-exactly equal to the smallest change reaches it; an MDE exactly equal to it could have
-seen it; a max |SMD| exactly equal to the threshold is balanced.
+only the first. Boundaries: a p-value of exactly 0.05 is not significant (an interval
+touching zero includes it); an estimate exactly equal to the smallest change reaches it; an
+MDE exactly equal to it could have seen it; a max |SMD| exactly equal to the threshold is
+balanced. Without a p-value (a hand-made estimate) significance is read from the interval,
+unadjusted.
 """
 
 from __future__ import annotations
@@ -121,6 +130,9 @@ class Verdict:
         return None if self.evidence is None else self.evidence.period
 
 
+ALPHA = 0.05
+"""Family-wise level of the verdicts (Holm within a model's tested changes)."""
+
 TestabilityRule = Callable[[EffectEvidence, VerdictRules], "Reason | None"]
 
 
@@ -168,40 +180,52 @@ def _signed(change: ChangeSpec, ev: EffectEvidence) -> tuple[float, float, float
     return s * float(ev.att), low, high
 
 
+def _significance(ev: EffectEvidence, effect: float, low: float, high: float) -> tuple[bool, bool]:
+    """(significant after Holm's adjustment, significant before it), at 0.05 two-sided."""
+    raw = (ev.p_value < ALPHA) if ev.p_value is not None and ev.p_value == ev.p_value else (low > 0 or high < 0)
+    if ev.p_value_holm is None:
+        return raw, raw
+    return ev.p_value_holm < ALPHA, raw
+
+
 def _directional(change: ChangeSpec, ev: EffectEvidence) -> tuple[VerdictKind, list[Reason]]:
     effect, low, high = _signed(change, ev)
     common = {"att": ev.att, "ci_low": ev.ci_low, "ci_high": ev.ci_high}
-    if high < 0:
-        return VerdictKind.CONTRADICTED, [reason("opposite_side", **common)]
-    if low > 0 and effect >= change.min_change:
+    adjusted, raw = _significance(ev, effect, low, high)
+    multiplicity = [] if ev.p_value_holm is None else [
+        reason("holm", p_value=ev.p_value, p_value_holm=ev.p_value_holm, n_tests=ev.n_tests)]
+    if adjusted and effect < 0:
+        return VerdictKind.CONTRADICTED, [reason("opposite_side", **common), *multiplicity]
+    if adjusted and effect >= change.min_change:
         return VerdictKind.CONFIRMED, [
-            reason("expected_side", **common),
+            reason("expected_side", **common), *multiplicity,
             reason("reaches_min_change", effect=effect, min_change=change.min_change),
         ]
-    if low > 0:
+    if adjusted:
         return VerdictKind.NOT_CONFIRMED, [
-            reason("expected_side", **common),
+            reason("expected_side", **common), *multiplicity,
             reason("below_min_change", effect=effect, min_change=change.min_change),
         ]
-    if ev.mde is None or ev.mde != ev.mde:
-        return VerdictKind.INCONCLUSIVE, [reason("includes_zero", **common), reason("mde_unknown")]
-    if ev.mde > change.min_change:
+    if raw:
+        side = "expected" if effect > 0 else "opposite"
         return VerdictKind.INCONCLUSIVE, [
-            reason("includes_zero", **common),
-            reason("underpowered", mde=ev.mde, min_change=change.min_change),
-        ]
-    return VerdictKind.NOT_CONFIRMED, [
-        reason("includes_zero", **common),
-        reason("powered", mde=ev.mde, min_change=change.min_change),
-    ]
+            reason("significant_before_adjustment", side=side, **common, p_value=ev.p_value,
+                   p_value_holm=ev.p_value_holm, n_tests=ev.n_tests)]
+    zero = [reason("includes_zero", **common), *multiplicity]
+    if ev.mde is None or ev.mde != ev.mde:
+        return VerdictKind.INCONCLUSIVE, [*zero, reason("mde_unknown")]
+    if ev.mde > change.min_change:
+        return VerdictKind.INCONCLUSIVE, [*zero, reason("underpowered", mde=ev.mde, min_change=change.min_change)]
+    return VerdictKind.NOT_CONFIRMED, [*zero, reason("powered", mde=ev.mde, min_change=change.min_change)]
 
 
-def sensitivity_notes(ev: EffectEvidence, kind: VerdictKind, rules: VerdictRules) -> tuple[Reason, ...]:
+def sensitivity_notes(ev: EffectEvidence, kind: VerdictKind, rules: VerdictRules,
+                      reasons: tuple[Reason, ...] | list[Reason] = ()) -> tuple[Reason, ...]:
     """How robust a significant result is to hidden bias (Rosenbaum Gamma, E-value)."""
     notes: list[Reason] = []
-    if kind in (VerdictKind.CONFIRMED, VerdictKind.CONTRADICTED) or (
-        kind is VerdictKind.NOT_CONFIRMED and ev.ci_low is not None and ev.ci_low * ev.ci_high > 0
-    ):
+    significant = any(r.code in ("expected_side", "opposite_side", "significant_before_adjustment")
+                      for r in reasons)
+    if significant:
         if ev.gamma is not None:
             code = "robust" if ev.gamma >= rules.min_gamma_robust else "fragile"
             notes.append(reason(code, gamma=ev.gamma, threshold=rules.min_gamma_robust))
@@ -223,4 +247,4 @@ def judge(change: ChangeSpec, evidence: EffectEvidence | None, rules: VerdictRul
     if failing:
         return Verdict(change, VerdictKind.NOT_TESTABLE, tuple(failing), evidence)
     kind, reasons = _directional(change, evidence)
-    return Verdict(change, kind, tuple(reasons), evidence, sensitivity_notes(evidence, kind, rules))
+    return Verdict(change, kind, tuple(reasons), evidence, sensitivity_notes(evidence, kind, rules, reasons))

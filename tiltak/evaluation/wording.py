@@ -72,16 +72,24 @@ REASONS: dict[str, dict[str, str]] = {
         "nb": "Estimatet har ikke noe konfidensintervall.",
     },
     "opposite_side": {
-        "en": "The effect is {att} (95 % CI {ci_low} to {ci_high}): the interval lies wholly on the opposite side of zero.",
-        "nb": "Effekten er {att} (95 % KI {ci_low} til {ci_high}): intervallet ligger helt på motsatt side av null.",
+        "en": "The effect is {att} (unadjusted 95 % CI {ci_low} to {ci_high}): significantly on the opposite side of zero.",
+        "nb": "Effekten er {att} (ujustert 95 % KI {ci_low} til {ci_high}): signifikant på motsatt side av null.",
     },
     "expected_side": {
-        "en": "The effect is {att} (95 % CI {ci_low} to {ci_high}): the interval lies wholly on the expected side of zero.",
-        "nb": "Effekten er {att} (95 % KI {ci_low} til {ci_high}): intervallet ligger helt på forventet side av null.",
+        "en": "The effect is {att} (unadjusted 95 % CI {ci_low} to {ci_high}): significantly on the expected side of zero.",
+        "nb": "Effekten er {att} (ujustert 95 % KI {ci_low} til {ci_high}): signifikant på forventet side av null.",
     },
     "includes_zero": {
-        "en": "The effect is {att} (95 % CI {ci_low} to {ci_high}): the interval includes zero.",
-        "nb": "Effekten er {att} (95 % KI {ci_low} til {ci_high}): intervallet inneholder null.",
+        "en": "The effect is {att} (unadjusted 95 % CI {ci_low} to {ci_high}): not significantly different from zero.",
+        "nb": "Effekten er {att} (ujustert 95 % KI {ci_low} til {ci_high}): ikke signifikant forskjellig fra null.",
+    },
+    "holm": {
+        "en": "Holm-adjusted p = {p_value_holm} (p = {p_value} before adjustment; {n_tests} changes tested in this model).",
+        "nb": "Holm-justert p = {p_value_holm} (p = {p_value} før justering; {n_tests} endringer testet i denne modellen).",
+    },
+    "significant_before_adjustment": {
+        "en": "The effect is {att} (unadjusted 95 % CI {ci_low} to {ci_high}, p = {p_value}): significant only before adjusting for the {n_tests} changes this model tests (Holm-adjusted p = {p_value_holm}), so no verdict is drawn from it.",
+        "nb": "Effekten er {att} (ujustert 95 % KI {ci_low} til {ci_high}, p = {p_value}): signifikant bare før justering for de {n_tests} endringene modellen tester (Holm-justert p = {p_value_holm}), så ingen konklusjon trekkes av den.",
     },
     "reaches_min_change": {
         "en": "The change reaches the smallest change that matters ({min_change}).",
@@ -117,8 +125,18 @@ REASONS: dict[str, dict[str, str]] = {
     },
 }
 
-_RAW_PARAMS = {"n", "minimum"}
+_RAW_PARAMS = {"n", "minimum", "n_tests", "side"}
 _PLAIN_PARAMS = {"threshold", "max_abs_smd", "gamma", "e_value"}
+_P_PARAMS = {"p_value", "p_value_holm"}
+
+
+def format_p(value: float | None, lang: str = "en") -> str:
+    """A p-value with three decimals, '< 0.001' below that."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    if value < 0.001:
+        return "< " + format_number(0.001, 3, lang)
+    return format_number(value, 3, lang)
 
 
 def format_number(value: float | None, decimals: int = 2, lang: str = "en") -> str:
@@ -152,6 +170,8 @@ def describe_reason(code: str, values: dict[str, Any], unit: str | None, lang: s
     for key, value in values.items():
         if key in _RAW_PARAMS or value is None or isinstance(value, str):
             shown[key] = "–" if value is None else str(value)
+        elif key in _P_PARAMS:
+            shown[key] = format_p(float(value), lang)
         elif key in _PLAIN_PARAMS:
             shown[key] = format_number(float(value), 2 if key != "max_abs_smd" else 3, lang)
         else:
