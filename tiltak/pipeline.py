@@ -121,13 +121,14 @@ def run_estimates(db: str | Path, inputs: Sequence[EvaluationInput], seed: int =
 
     from tiltak.evaluation.estimate import estimate_model
     from tiltak.evaluation.estimates_table import merge_estimates
+    from tiltak.evaluation.multiplicity import holm_adjust
 
     path = _require_store(db)
     results: dict[str, list[Any]] = {}
     with Store.open(path, analysis=True) as store:
         con = store.connect()
         for item in inputs:
-            results[item.view.id] = estimate_model(con, item.view, item.outcomes, seed, rules)
+            results[item.view.id] = holm_adjust(estimate_model(con, item.view, item.outcomes, seed, rules))
             _say(progress, f"estimated {item.view.id}")
         merge_estimates(store, results, {i.view.id: i.view.measure for i in inputs})
     return results
