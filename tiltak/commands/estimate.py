@@ -14,13 +14,19 @@ import click
 def command(models: tuple[str, ...], db: str, out: str | None, seed: int) -> None:
     """Estimate the effects each model's evaluation design tests.
 
-    For every expected change the design tests, risk-set matching compares each
-    participant with people at risk in the month of enrolment who had not enrolled by
-    then (covariates and matching settings from the model), and estimates the effect on
-    the participants (ATT) with its 95 % interval, balance, the minimum detectable effect
-    and the sensitivity to hidden bias. The results replace the models' rows in the
-    store's 'estimates' table and, with --out, are written as JSON (aggregates only;
-    counts below the disclosure threshold are suppressed). Prints one line per estimate.
+    For every expected change the design tests: one target trial per month with a
+    first start; each participant is matched with people at risk on the first day of
+    that month who had not started (covariates and matching settings from the model) and
+    followed from the participant's start date, both groups on the same clock. Exits and
+    applications are cumulative incidence curves per trial (competing exits, censoring
+    at the end of the data and, for the estimand enrol_vs_not, at a comparison person's
+    later start with censoring weights), averaged over the trials; survey changes are
+    regression-adjusted differences in means. Prints the effect on the participants (ATT)
+    with its unadjusted 95 % interval, the Holm-adjusted p-value within the model, balance,
+    the minimum detectable effect and the sensitivity to hidden bias. The results replace
+    the models' rows in the store's 'estimates' table and, with --out, are written as
+    JSON (aggregates only; counts below the disclosure threshold are suppressed). Prints
+    one line per estimate.
 
     \b
     Example:
@@ -41,9 +47,9 @@ def command(models: tuple[str, ...], db: str, out: str | None, seed: int) -> Non
         if not results[item.view.id]:
             click.echo(f"{item.view.id}: its evaluation design tests no expected change with a person-level outcome")
         for est in results[item.view.id]:
-            click.echo(f"{item.view.id} {est.change_id} {est.outcome.id}: {_line(est)}")
+            click.echo(f"{item.view.id} {est.change_id} {est.outcome.id} [{est.estimand}]: {_line(est)}")
     if out:
-        document = {"schema": "tiltak-estimates/1", "models": [
+        document = {"schema": "tiltak-estimates/2", "models": [
             {"id": i.view.id, "measure": i.view.measure,
              "estimates": [estimate_entry(e, i.view.min_count) for e in results[i.view.id]]} for i in inputs]}
         write_atomically(Path(out), dump_json(clean(document)))
@@ -51,11 +57,12 @@ def command(models: tuple[str, ...], db: str, out: str | None, seed: int) -> Non
 
 def _line(est) -> str:
     """One estimate as a line of text (aggregates only)."""
-    from tiltak.evaluation.wording import format_effect, format_number
+    from tiltak.evaluation.wording import format_effect, format_number, format_p
 
     ev = est.evidence
     if est.error or ev is None or ev.att is None:
         return f"not estimated: {est.error}"
     unit = est.outcome.unit
-    return (f"ATT {format_effect(ev.att, unit)} (95 % CI {format_effect(ev.ci_low, unit)} to "
-            f"{format_effect(ev.ci_high, unit)}), max |SMD| after matching {format_number(ev.max_abs_smd, 3)}")
+    return (f"ATT {format_effect(ev.att, unit)} (unadjusted 95 % CI {format_effect(ev.ci_low, unit)} to "
+            f"{format_effect(ev.ci_high, unit)}), Holm-adjusted p {format_p(ev.p_value_holm)}, "
+            f"max |SMD| after matching and weighting {format_number(ev.max_abs_smd, 3)}")

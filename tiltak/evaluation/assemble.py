@@ -15,7 +15,8 @@ from tiltak import __version__
 from tiltak.evaluation.contribution import IndicatorEvidence, analyse
 from tiltak.evaluation.costs import cost_per_outcome, measure_unit_costs
 from tiltak.evaluation.document import (
-    ERRORS_NB, SCHEMA, clean, contribution_entry, costs_entry, estimate_entry, publish_count, verdict_entry,
+    ERRORS_NB, SCHEMA, clean, contribution_entry, costs_entry, estimand_entry, estimate_entry, publish_count,
+    return_curve, verdict_entry,
 )
 from tiltak.evaluation.estimate import DesignEstimate
 from tiltak.evaluation.indicator_series import indicator_entries
@@ -27,7 +28,8 @@ from tiltak.evaluation.wording import format_number
 
 
 def _verdicts(item: Any, estimates: Sequence[DesignEstimate], rules: VerdictRules) -> list[Verdict]:
-    by_change = {e.change_id: None if e.error else e.evidence for e in estimates}
+    estimand = item.view.estimand
+    by_change = {e.change_id: None if e.error else e.evidence for e in estimates if e.estimand == estimand}
     return [judge(c.spec, by_change.get(c.spec.id), rules) for c in item.view.expected_changes]
 
 
@@ -80,10 +82,12 @@ def _model_entry(con: Any, item: Any, estimates: Sequence[DesignEstimate], rules
     _add_estimation_errors(entries, estimates)
     return {
         "id": view.id, "title": view.title, "measure": view.measure, "source": Path(view.source or "").name or None,
+        "estimand": estimand_entry(view.estimand),
         "delivery": delivery,
         "verdict_counts": _counts(verdicts),
         "verdicts": entries,
         "estimates": [estimate_entry(e, view.min_count) for e in estimates],
+        "return_curve": return_curve(view, [e for e in estimates if e.estimand == view.estimand], view.min_count),
         "contribution": contribution_entry(view, verdicts, analysis, _delivery(n, first, period[1])),
         "indicators": indicators,
         "costs": _costs(con, item, estimates, names, verdicts),
@@ -197,7 +201,10 @@ def assemble_document(db: Path, inputs: Sequence[Any], estimates: Mapping[str, S
         "tiltak_version": __version__,
         "data": {"store": db.name, "first_period": period[0], "last_period": period[1]},
         "settings": {"balance_threshold": rules.balance_threshold, "min_matched": rules.min_matched,
-                     "min_gamma_robust": rules.min_gamma_robust, "confidence_level": 0.95, "power": 0.8},
+                     "min_gamma_robust": rules.min_gamma_robust, "confidence_level": 0.95, "power": 0.8,
+                     "intervals": "unadjusted 95 %",
+                     "multiplicity": {"method": "holm", "family": "the model's tested changes", "alpha": 0.05},
+                     "variance": "two-way cluster-robust on person and matched set, matching held fixed"},
         "disclosure": {"min_count": min((i.view.min_count for i in inputs), default=5),
                        "min_denominator": min((i.view.min_denominator for i in inputs), default=10),
                        "dominance": {"contributors": 2, "share": 0.85}},

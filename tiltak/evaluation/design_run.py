@@ -79,9 +79,9 @@ class DesignRun:
     """Estimates of one model's tested changes, sharing matchings and censoring weights."""
 
     def __init__(self, con: Any, model: ModelView, rs: RiskSetFrame, settings: dict[str, Any],
-                 rules: VerdictRules, seed: int, n_tests: int, curves: bool = True) -> None:
+                 rules: VerdictRules, seed: int, n_tests: int, curve_change: str | None = None) -> None:
         self.con, self.model, self.rs, self.settings = con, model, rs, settings
-        self.rules, self.seed, self.curves = rules, seed, curves
+        self.rules, self.seed, self.curve_change = rules, seed, curve_change
         self.n_tests = max(int(n_tests), 1)
         self.alpha_adjusted = FAMILY_ALPHA / self.n_tests
         self._pools: dict[Any, tuple[_Match, MatchedTrials | None]] = {}
@@ -149,7 +149,7 @@ class DesignRun:
         if result is None or result.effect.n_treated < 2:
             raise _no_follow_up(spec)
         grid = None
-        if self.curves and "assisted_return" in spec.exit_types:
+        if change.spec.id == self.curve_change:
             grid = register_effect(trials, spec, estimand, self.rs.data_end, censoring, grid=True).effect
         effect = result.effect
         used = result.trials

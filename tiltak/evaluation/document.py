@@ -22,13 +22,28 @@ from tiltak.evaluation.story import contribution_story
 from tiltak.evaluation.verdicts import Reason, Verdict
 from tiltak.evaluation.wording import describe_reason
 
-SCHEMA = "tiltak-evaluation/1"
+SCHEMA = "tiltak-evaluation/2"
+ESTIMAND_TEXT = {
+    "enrol_vs_not": {
+        "en": "starting the measure against not starting it within the follow-up (comparison persons who start later are censored at their start, with censoring weights)",
+        "nb": "å starte i tiltaket mot ikke å starte i oppfølgingstiden (sammenligningspersoner som starter senere, sensureres ved start, med sensureringsvekter)",
+    },
+    "enrol_now_vs_later": {
+        "en": "starting the measure now against not yet (comparison persons who start later stay in the comparison)",
+        "nb": "å starte i tiltaket nå mot ikke ennå (sammenligningspersoner som starter senere, blir værende i sammenligningen)",
+    },
+}
 ERRORS_NB = {
     "too few participants or comparison persons with this outcome":
         "for få deltakere eller sammenligningspersoner med dette utfallet",
     "too few matched participants with this outcome observed": "for få matchede deltakere med observert utfall",
     "no covariates": "ingen kovariater",
 }
+
+
+def estimand_entry(code: str) -> dict[str, Any]:
+    """The estimand code with its plain-language description."""
+    return {"code": code, "text": ESTIMAND_TEXT.get(code, {"en": code, "nb": code})}
 LINK_REASONS = {
     "no_evidence_source": {"en": "No evidence at the cause.", "nb": "Ingen funn for årsaken."},
     "no_evidence_target": {"en": "No evidence at the effect.", "nb": "Ingen funn for virkningen."},
@@ -80,7 +95,9 @@ def verdict_entry(model: ModelView, verdict: Verdict, outcome: OutcomeSpec | Non
     ev = verdict.evidence
     estimate = None
     if ev is not None and ev.att is not None:
-        estimate = {"att": ev.att, "ci_low": ev.ci_low, "ci_high": ev.ci_high, "p_value": ev.p_value, "mde": ev.mde,
+        estimate = {"att": ev.att, "ci_low": ev.ci_low, "ci_high": ev.ci_high, "interval": "unadjusted 95 %",
+                    "p_value": ev.p_value, "p_value_holm": ev.p_value_holm, "n_tests": ev.n_tests,
+                    "mde": ev.mde, "mde_alpha": ev.alpha_adjusted,
                     "n_treated_matched": publish_count(ev.n_treated_matched, min_count),
                     "n_control_matched": publish_count(ev.n_control_matched, min_count),
                     "max_abs_smd": ev.max_abs_smd}
@@ -92,6 +109,7 @@ def verdict_entry(model: ModelView, verdict: Verdict, outcome: OutcomeSpec | Non
         "change": spec.id, "node": spec.node, "node_title": node.title if node else {"nb": spec.node, "en": spec.node},
         "outcome": spec.outcome, "outcome_title": outcome.title if outcome else None, "indicator": spec.indicator,
         "direction": spec.direction, "min_change": spec.min_change, "unit": unit,
+        "estimand": estimand_entry(ev.estimand if ev is not None else model.estimand),
         "verdict": verdict.kind.value, "reasons": reasons,
         "sensitivity": [_reason(r, unit, min_count) for r in verdict.sensitivity],
         "gamma": verdict.gamma, "e_value": verdict.e_value, "period": verdict.period, "estimate": estimate,
@@ -103,7 +121,8 @@ def estimate_entry(est: DesignEstimate, min_count: int) -> dict[str, Any]:
     out = est.outcome
     entry: dict[str, Any] = {
         "change": est.change_id, "outcome": out.id, "outcome_title": out.title, "unit": out.unit,
-        "kind": out.kind, "months": out.months, "design": est.design, "error": None, "notes": list(est.notes),
+        "kind": out.kind, "months": out.months, "estimand": estimand_entry(est.estimand), "design": est.design,
+        "error": None, "notes": list(est.notes),
     }
     if est.error or ev is None or ev.att is None:
         entry["error"] = {"en": f"Not estimated: {est.error}.", "nb": f"Ikke estimert: {ERRORS_NB.get(est.error, est.error)}."}
@@ -115,16 +134,63 @@ def estimate_entry(est: DesignEstimate, min_count: int) -> dict[str, Any]:
         "sample": {"n_treated": publish_count(ev.n_treated, min_count), "n_control": publish_count(ev.n_control, min_count),
                    "n_treated_matched": publish_count(ev.n_treated_matched, min_count),
                    "n_control_matched": publish_count(ev.n_control_matched, min_count), "ess_control": est.ess_control},
-        "effect": {"att": ev.att, "se": ev.se, "ci_low": ev.ci_low, "ci_high": ev.ci_high, "p_value": ev.p_value,
+        "effect": {"att": ev.att, "se": ev.se, "ci_low": ev.ci_low, "ci_high": ev.ci_high, "interval": "unadjusted 95 %",
+                   "p_value": ev.p_value, "p_value_holm": ev.p_value_holm, "n_tests": ev.n_tests,
                    "treated_mean": ev.treated_mean, "control_mean": ev.control_mean,
                    "risk_ratio": est.risk_ratio, "odds_ratio": est.odds_ratio},
-        "mde": ev.mde,
+        "mde": ev.mde, "mde_alpha": ev.alpha_adjusted,
+        "trials": _trials_entry(est.trials, min_count),
         "sensitivity": {"gamma": ev.gamma, "e_value": ev.e_value},
         "balance": {"max_abs_smd_before": ev.max_abs_smd_before, "max_abs_smd_after": ev.max_abs_smd,
                     "terms": list(est.balance_terms)},
         "overlap": est.overlap,
     })
     return entry
+
+
+def _trials_entry(trials: dict[str, Any] | None, min_count: int) -> dict[str, Any] | None:
+    """The trial design's counts, small ones suppressed."""
+    if trials is None:
+        return None
+    out = dict(trials)
+    for key in ("n_controls_left_before_index_date", "n_treated_without_controls", "n_participants_not_eligible",
+                "n_controls_censored_at_start"):
+        if key in out:
+            out[key] = publish_count(out[key], min_count)
+    weights = out.get("censoring_weights")
+    if isinstance(weights, dict):
+        out["censoring_weights"] = {k: v for k, v in weights.items() if k not in ("n_units", "n_rows")}
+        out["censoring_weights"]["n_censored"] = publish_count(weights.get("n_censored"), min_count)
+    return out
+
+
+def return_curve(model: ModelView, estimates: Sequence[DesignEstimate], min_count: int) -> dict[str, Any] | None:
+    """The voluntary-return curve of the measure for the report: participants, comparison, expectation.
+
+    From the longest-horizon estimate of assisted return that has a curve: the participants'
+    observed cumulative incidence, the estimated curve had they not participated (the
+    matched, weighted comparison), each published only where the disclosure rule allows
+    (:mod:`tiltak.evaluation.curve_disclosure`); and the trajectory the model expects:
+    at the horizon of every tested change on assisted return, the comparison curve plus
+    the smallest change that matters (in the change's direction).
+    """
+    from tiltak.evaluation.curve_disclosure import disclosed_curve
+
+    with_curve = [e for e in estimates if e.curve is not None and e.error is None and e.evidence is not None]
+    if not with_curve:
+        return None
+    best = max(with_curve, key=lambda e: e.outcome.months)
+    curve = disclosed_curve(best.curve, min_count)
+    expected = []
+    for e in estimates:
+        change = model.change(e.change_id)
+        if (e.error or e.evidence is None or e.evidence.control_mean is None or change is None
+                or tuple(e.outcome.exit_types) != tuple(best.outcome.exit_types) or e.estimand != best.estimand):
+            continue
+        expected.append({"months": e.outcome.months, "change": e.change_id,
+                         "value": e.evidence.control_mean + change.spec.sign * change.spec.min_change})
+    return {"outcome": best.outcome.id, "outcome_title": best.outcome.title, "estimand": estimand_entry(best.estimand),
+            **curve, "expected": sorted(expected, key=lambda p: p["months"])}
 
 
 def contribution_entry(model: ModelView, verdicts: Sequence[Verdict], analysis: ContributionAnalysis,

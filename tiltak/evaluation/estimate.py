@@ -118,14 +118,24 @@ def estimate_model(
     where = f"{model.source}: " if model.source else ""
     exact = tuple(str(e) for e in model.design.matching.get("exact") or ())
     rs = build_risk_sets(con, model.design.measure, model.design.covariates, outcomes, subgroups, where, exact)
+    curve_change = _curve_change(changes, catalogue) if curves else None
     run = DesignRun(con, model, rs, design_settings(model.design, rs.covariates), rules, seed,
-                    n_tests=len(changes), curves=curves)
+                    n_tests=len(changes), curve_change=curve_change)
     results: dict[tuple[str, str], DesignEstimate] = {}
     for change in changes:
         spec = catalogue[change.spec.outcome]
         for estimand in estimands:
             results[(change.spec.id, estimand)] = run.estimate(change, spec, estimand)
     return [results[(c.spec.id, e)] for c in changes for e in estimands]
+
+
+def _curve_change(changes: list[ExpectedChangeView], catalogue: Mapping[str, OutcomeSpec]) -> str | None:
+    """The change whose curve the report shows: assisted return, longest horizon (first if tied)."""
+    candidates = [c for c in changes if "assisted_return" in catalogue[c.spec.outcome].exit_types
+                  and catalogue[c.spec.outcome].kind == "exit_within" and not c.subgroup]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: catalogue[c.spec.outcome].months).spec.id
 
 
 def _f(value: Any) -> float | None:

@@ -117,6 +117,11 @@ class ModelView:
     source: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def estimand(self) -> str:
+        """The estimand of the model's verdicts (``evaluation.estimand``; default enrol_vs_not)."""
+        return self.design.estimand if self.design is not None else "enrol_vs_not"
+
     def node(self, node_id: str) -> NodeView | None:
         return next((n for n in self.nodes if n.id == node_id), None)
 

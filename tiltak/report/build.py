@@ -77,6 +77,10 @@ def build_figures(document: dict[str, Any], views: dict[str, ModelView], lang: s
             svg = _indicator_figure(entry, labels, lang)
             if svg:
                 out[f"indicator:{mid}:{entry['id']}"] = svg
+        curve = model.get("return_curve")
+        if curve and any(v is not None for v in curve["participants"][1:]):
+            title = f"{labels['return_curve']}: {curve['outcome_title'][lang]}"
+            out[f"curve:{mid}"] = figures.return_curve_plot(curve, labels, title)
         for i, est in enumerate(model["estimates"]):
             title = est["outcome_title"][lang]
             if est.get("balance") and est["balance"]["terms"]:

@@ -143,3 +143,34 @@ def overlap_plot(overlap: dict[str, Any], labels: dict[str, str], title: str) ->
     ax.set_ylabel(labels["density"], fontsize=8)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=7)
     return to_svg(fig, title)
+
+
+@styled
+def return_curve_plot(curve: dict[str, Any], labels: dict[str, str], title: str) -> str:
+    """The participants' observed curve, the estimated curve had they not participated, and
+    the model's expectation, at the points disclosure control publishes (months since start)."""
+    fig, ax = _figure(4.6, 2.6)
+
+    def shown(values: Sequence[Any]) -> tuple[list[float], list[float]]:
+        pairs = [(m, 100 * v) for m, v in zip(curve["months"], values) if v is not None]
+        return [p[0] for p in pairs], [p[1] for p in pairs]
+
+    xs, ys = shown(curve["participants"])
+    ax.step(xs, ys, where="post", color=COLOURS["treated"], linewidth=1.4, label=labels["curve_participants"])
+    xs, ys = shown(curve["comparison"])
+    ax.step(xs, ys, where="post", color=COLOURS["control"], linewidth=1.2, linestyle="-",
+            label=labels["curve_comparison"])
+    _, low = shown(curve["comparison_low"])
+    _, high = shown(curve["comparison_high"])
+    if len(low) == len(xs) and xs:
+        ax.fill_between(xs, low, high, step="post", color=COLOURS["control"], alpha=0.15, linewidth=0)
+    expected = curve.get("expected") or []
+    if expected:
+        ax.scatter([p["months"] for p in expected], [100 * p["value"] for p in expected], marker="D", s=22,
+                   color=COLOURS["target"], zorder=4, label=labels["curve_expected"])
+    ax.set_xlabel(labels["months_since_start"], fontsize=8)
+    ax.set_ylabel(labels["cumulative_share"], fontsize=8)
+    ax.set_xlim(0, max(curve["months"]) if curve["months"] else 12)
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper left", frameon=False, fontsize=7)
+    return to_svg(fig, title)
