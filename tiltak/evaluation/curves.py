@@ -7,8 +7,18 @@ just before ``k`` (the window ``[d, d + k months)``), averaged over the trials t
 ``k`` with weights equal to their number of matched participants (the ATT), and its
 variance is two-way cluster-robust on the person and the matched set over the stacked
 influence functions (``estimation.incidence_effect``). Participants weigh 1; a comparison
-unit weighs ``1 / k`` of its set, times its censoring weight in each month of follow-up for
-the estimand ``enrol_vs_not`` (one counting-process row per month).
+unit weighs ``1 / k`` of its set, times a calibration factor and, for the estimand
+``enrol_vs_not``, its censoring weight in each month of follow-up (one counting-process row
+per month).
+
+Covariate adjustment: the comparison weights are calibrated (entropy balancing,
+``estimation.calibrate_weights``, one set of coefficients for all trials) so that the
+trial-weighted means of the model's covariates are exactly those of the participants;
+the calibration is carried into the influence functions
+(``incidence_effect(..., calibration=)``). This removes the residual imbalance the matching
+leaves (the role regression adjustment plays for differences in means); if it cannot be
+solved (a covariate level without any comparison person) the curves are left unadjusted
+and a note says so.
 """
 
 from __future__ import annotations
@@ -36,18 +46,21 @@ class CurveRows:
     weight: np.ndarray
 
 
-def curve_rows(trials: MatchedTrials, fu: FollowUp, cap: float, censoring: UnitCensoringWeights | None) -> CurveRows:
-    """One row per unit, or per month of follow-up for weighted comparison units."""
+def curve_rows(trials: MatchedTrials, fu: FollowUp, cap: float, censoring: UnitCensoringWeights | None,
+               weight: np.ndarray | None = None) -> CurveRows:
+    """One row per unit, or per month of follow-up for weighted comparison units.
+
+    ``weight`` is each unit's base weight (default the matching weight ``1 / k``).
+    """
     units = trials.units
     n = len(units)
     time = np.minimum(fu.time, cap)
     event = np.where(fu.time > cap, CENSORED, fu.event)
-    weight = units["weight"].to_numpy(dtype=float)
+    weight = units["weight"].to_numpy(dtype=float) if weight is None else np.asarray(weight, dtype=float)
     if censoring is None:
         return CurveRows(np.arange(n), np.full(n, -1.0), time, event, weight)
     controls = ~units["treated"].to_numpy()
     starts = censoring.starts
-    pieces = [(np.flatnonzero(~controls), None)]
     out = {k: [] for k in ("unit", "entry", "time", "event", "weight")}
     unit = np.flatnonzero(~controls)
     _append(out, unit, np.full(unit.size, -1.0), time[unit], event[unit], weight[unit])
@@ -63,7 +76,6 @@ def curve_rows(trials: MatchedTrials, fu: FollowUp, cap: float, censoring: UnitC
         end = np.minimum(time[u], hi[live])
         w = weight[u] * np.nan_to_num(censoring.weights[u, k], nan=1.0)
         _append(out, u, lo[live], end, np.where(time[u] <= hi[live], event[u], CENSORED), w)
-    del pieces
     arrays = {k: np.concatenate(v) for k, v in out.items()}
     order = np.lexsort((arrays["entry"], arrays["unit"]))
     return CurveRows(**{k: v[order] for k, v in arrays.items()})
@@ -76,31 +88,57 @@ def _append(out: dict[str, list], unit, entry, time, event, weight) -> None:
 
 @dataclass(frozen=True)
 class RegisterEffect:
-    """The effect on one register outcome at its horizon (and the curves on a monthly grid)."""
+    """The effect on one register outcome at its horizon (or on a monthly grid of horizons).
+
+    ``balance_weights`` per unit: matching weight x censoring weight at the horizon (the
+    balance gate); ``adjusted``: whether the calibration was applied.
+    """
 
     effect: Any
-    grid: Any
     trials: MatchedTrials
     followup: FollowUp
     balance_weights: np.ndarray
     n_trials: int
+    adjusted: bool
+    notes: tuple[str, ...] = ()
+
+
+def calibration(trials: MatchedTrials, keep: np.ndarray, covariates: list[str]) -> tuple[Any, str | None]:
+    """Entropy-balancing calibration of the kept units' weights over the trials (None, note: failed)."""
+    from estimation import calibrate_weights
+
+    from tiltak.evaluation.design_run import _estimation_errors
+
+    units = trials.units.loc[keep]
+    frame = trials.data.iloc[units["row"].to_numpy()][covariates].reset_index(drop=True)
+    try:
+        return calibrate_weights(frame, units["treated"].to_numpy(), units["weight"].to_numpy(),
+                                 stratum=units["trial"].to_numpy(), unit=np.flatnonzero(keep)), None
+    except _estimation_errors() as exc:
+        return None, f"covariate calibration not applied: {str(exc).splitlines()[0]}"
 
 
 def register_effect(trials: MatchedTrials, spec: OutcomeSpec, estimand: str, data_end: Any,
-                    censoring: UnitCensoringWeights | None, grid: bool = False) -> RegisterEffect | None:
+                    censoring: UnitCensoringWeights | None, covariates: list[str] | None = None,
+                    grid: bool = False) -> RegisterEffect | None:
     """The effect of ``spec`` under ``estimand`` on the trials that reach its horizon (None: none do)."""
     from estimation import aalen_johansen, incidence_effect
 
     keep = trial_reaches(trials.units, data_end, spec.months)
     if not keep.any():
         return None
+    cal, note = calibration(trials, keep, covariates) if covariates else (None, None)
     fu_all = follow_up(trials, spec, data_end, estimand)
     weights = censoring if estimand == "enrol_vs_not" else None
-    rows = curve_rows(trials, fu_all, float(spec.months), weights)
     units = trials.units
+    base = units["weight"].to_numpy(dtype=float).copy()
+    if cal is not None:
+        base[np.flatnonzero(keep)] = cal.weights
+    rows = curve_rows(trials, fu_all, float(spec.months), weights, base)
     horizons = [at_horizon(m) for m in range(1, spec.months + 1)] if grid else [at_horizon(spec.months)]
     strata = []
-    for trial in sorted(set(units.loc[keep, "trial"])):
+    order = list(cal.strata) if cal is not None else sorted(set(units.loc[keep, "trial"]))
+    for trial in order:
         in_trial = (units["trial"] == trial).to_numpy() & keep
         pair = []
         for treated in (True, False):
@@ -112,9 +150,10 @@ def register_effect(trials: MatchedTrials, spec: OutcomeSpec, estimand: str, dat
                 unit=u, horizons=horizons,
                 clusters={"person": units["person"].to_numpy()[u], "set": units["set"].to_numpy()[u]}))
         strata.append(tuple(pair))
-    effect = incidence_effect(strata, cluster=("person", "set"))
+    effect = incidence_effect(strata, cluster=("person", "set"), calibration=cal)
     balance = _balance_weights(units, fu_all, float(spec.months), weights) * keep
-    return RegisterEffect(effect, None, trials.restrict(keep), fu_all, balance, len(strata))
+    return RegisterEffect(effect, trials.restrict(keep), fu_all, balance, len(strata), cal is not None,
+                          (note,) if note else ())
 
 
 def _balance_weights(units: pd.DataFrame, fu: FollowUp, horizon: float,

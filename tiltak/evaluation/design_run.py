@@ -145,12 +145,13 @@ class DesignRun:
 
         key = self._pool_key(change, spec)
         censoring = self._censoring_for(key, trials) if estimand == "enrol_vs_not" else None
-        result = register_effect(trials, spec, estimand, self.rs.data_end, censoring)
+        covariates = list(self.settings["covariates"])
+        result = register_effect(trials, spec, estimand, self.rs.data_end, censoring, covariates)
         if result is None or result.effect.n_treated < 2:
             raise _no_follow_up(spec)
         grid = None
         if change.spec.id == self.curve_change:
-            grid = register_effect(trials, spec, estimand, self.rs.data_end, censoring, grid=True).effect
+            grid = register_effect(trials, spec, estimand, self.rs.data_end, censoring, covariates, grid=True).effect
         effect = result.effect
         used = result.trials
         weights = np.bincount(trials.units["row"].to_numpy(), weights=result.balance_weights,
@@ -163,14 +164,14 @@ class DesignRun:
         gamma, sens_notes = self._gamma(trials, result, spec, est)
         evidence = self._evidence(spec, estimand, used, est, se, float(effect.ci_low[-1]), float(effect.ci_high[-1]),
                                   float(effect.p_value[-1]), balance, gamma, _e_value_rr(risk_ratio),
-                                  treated_mean, control_mean, change)
+                                  treated_mean, control_mean, change, adjusted=result.adjusted)
         trials_info = self._trials_info(trials, result, censoring, spec)
         return DesignEstimate(
             evidence=evidence, balance_terms=balance_terms(balance), overlap=overlap(sample),
             ess_control=_ess(weights[~np.asarray(sample.treat, bool)]), risk_ratio=risk_ratio,
             odds_ratio=_odds_ratio(treated_mean, control_mean), trials=trials_info,
             curve=_curve_dict(grid) if grid is not None else None,
-            **{**base, "notes": base["notes"] + tuple(sens_notes)})
+            **{**base, "notes": base["notes"] + result.notes + tuple(sens_notes)})
 
     def _survey(self, change, spec, estimand, trials, rules, base):
         from estimation.effects import estimate_att
@@ -191,7 +192,6 @@ class DesignRun:
                 units, rows = trials.units, trials.units["row"].to_numpy()
         y = trials.data[f"y_{spec.id}"].to_numpy(dtype=float)
         sample = trials.sample
-        n = len(np.asarray(sample.treat))
         persons = pd.factorize(trials.data["person_id"])[0]
         covariates = list(self.settings["covariates"])
         effect = estimate_att(sample, y, covariates=covariates, cluster=[persons, "subclass"])
@@ -206,13 +206,12 @@ class DesignRun:
                                   float(effect.ci_low), float(effect.ci_high), float(effect.p_value), balance,
                                   gamma, e_value_difference(float(effect.estimate), sd),
                                   weighted_mean(y, sample.weights, treat & matched),
-                                  weighted_mean(y, sample.weights, ~treat & matched), change)
+                                  weighted_mean(y, sample.weights, ~treat & matched), change, adjusted=True)
         info = {"n_trials": int(units["trial"].nunique()), "weights": "matched participants per trial",
-                "regression_adjustment": covariates,
+                "covariate_adjustment": "regression on the covariates",
                 "n_controls_left_before_index_date": trials.n_controls_left_before,
                 "n_treated_without_controls": trials.n_treated_without_controls,
                 "n_participants_not_eligible": self.rs.n_not_eligible}
-        del n
         return DesignEstimate(
             evidence=evidence, balance_terms=balance_terms(balance), overlap=overlap(sample),
             ess_control=_f(effect.ess_control), trials=info,
@@ -220,7 +219,7 @@ class DesignRun:
 
     # -- pieces --------------------------------------------------------------------------
     def _evidence(self, spec, estimand, trials, est, se, low, high, p, balance, gamma, e_value,
-                  treated_mean, control_mean, change) -> EffectEvidence:
+                  treated_mean, control_mean, change, adjusted: bool = False) -> EffectEvidence:
         units = trials.units
         treated = units["treated"].to_numpy()
         periods = pd.to_datetime(units.loc[treated, "trial"]).dt.strftime("%Y-%m")
@@ -238,7 +237,7 @@ class DesignRun:
             period_start=str(periods.min()) if len(periods) else None,
             period_end=str(periods.max()) if len(periods) else None,
             outcome_kind=spec.kind, treated_mean=_f(treated_mean), control_mean=_f(control_mean),
-            estimand=estimand, alpha_adjusted=self.alpha_adjusted, n_tests=self.n_tests,
+            estimand=estimand, alpha_adjusted=self.alpha_adjusted, n_tests=self.n_tests, adjusted=adjusted,
         )
 
     def _gamma(self, trials: MatchedTrials, result: RegisterEffect, spec: OutcomeSpec, est: float):
@@ -264,15 +263,14 @@ class DesignRun:
         units = trials.units
         fu = result.followup
         controls = ~units["treated"].to_numpy()
-        included = result.balance_weights > 0
         censored = controls & (fu.event == CENSORED) & (fu.time < spec.months - 1e-9)
         info = {"n_trials": result.n_trials, "weights": "matched participants per trial",
+                "covariate_adjustment": "calibrated comparison weights" if result.adjusted else None,
                 "n_controls_left_before_index_date": trials.n_controls_left_before,
                 "n_treated_without_controls": trials.n_treated_without_controls,
                 "n_participants_not_eligible": self.rs.n_not_eligible,
                 "n_controls_censored_at_start": int((censored & np.isin(
                     units["trial"].to_numpy(), result.trials.units["trial"].unique())).sum())}
-        del included
         if censoring is not None:
             info["censoring_weights"] = censoring.summary
         return info

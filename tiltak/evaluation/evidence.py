@@ -23,7 +23,8 @@ class EffectEvidence:
     ``enrol_vs_not`` or ``enrol_now_vs_later``. ``p_value`` and the interval are unadjusted;
     ``p_value_holm`` is the Holm-adjusted p-value within the model's ``n_tests`` tested
     changes (set by :func:`tiltak.evaluation.multiplicity.holm_adjust`), and ``mde`` is
-    computed at the level ``alpha_adjusted`` = 0.05 / ``n_tests``.
+    computed at the level ``alpha_adjusted`` = 0.05 / ``n_tests``. ``adjusted`` says the
+    estimate is covariate-adjusted (calibrated weights for curves, regression for means).
     """
 
     outcome: str
@@ -51,6 +52,7 @@ class EffectEvidence:
     p_value_holm: float | None = None
     alpha_adjusted: float = 0.05
     n_tests: int = 1
+    adjusted: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property

@@ -8,8 +8,9 @@ unadjusted 95 % intervals. With the estimate turned so that positive means "in t
 expected direction":
 
 * ``not_testable``  -- no estimate, no common support, too few matched participants, or
-  balance not reached (largest absolute SMD after matching and weighting above the
-  threshold, 0.1);
+  balance not reached: largest absolute SMD after matching and censoring weights above
+  0.1, or above 0.25 for a covariate-adjusted estimate (calibrated weights for curves,
+  regression for differences in means), which removes the residual imbalance;
 * ``contradicted``  -- significant after adjustment, on the opposite side of zero;
 * ``confirmed``     -- significant after adjustment, on the expected side, and the point
   estimate reaches the smallest meaningful change;
@@ -103,6 +104,7 @@ class VerdictRules:
     """Thresholds of the verdict rules (configurable, with the documented defaults)."""
 
     balance_threshold: float = 0.1
+    adjusted_balance_threshold: float = 0.25
     min_matched: int = 10
     min_gamma_robust: float = 2.0
 
@@ -148,12 +150,21 @@ def rule_enough_matched(ev: EffectEvidence, rules: VerdictRules) -> Reason | Non
     return None
 
 
+def balance_limit(ev: EffectEvidence, rules: VerdictRules) -> float:
+    """The largest |SMD| accepted: ``balance_threshold``, or for a covariate-adjusted estimate
+    the larger ``adjusted_balance_threshold`` (adjustment removes the rest; Rubin 2001, Stuart 2010)."""
+    if ev.adjusted:
+        return max(rules.balance_threshold, rules.adjusted_balance_threshold)
+    return rules.balance_threshold
+
+
 def rule_balance(ev: EffectEvidence, rules: VerdictRules) -> Reason | None:
-    """Balance not reached: the largest absolute SMD after matching above the threshold."""
+    """Balance not reached: the largest absolute SMD after matching and weighting above the threshold."""
     if ev.max_abs_smd is None:
         return reason("balance_unknown")
-    if ev.max_abs_smd > rules.balance_threshold:
-        return reason("imbalance", max_abs_smd=ev.max_abs_smd, threshold=rules.balance_threshold)
+    limit = balance_limit(ev, rules)
+    if ev.max_abs_smd > limit:
+        return reason("imbalance", max_abs_smd=ev.max_abs_smd, threshold=limit)
     return None
 
 
@@ -241,8 +252,9 @@ def judge(change: ChangeSpec, evidence: EffectEvidence | None, rules: VerdictRul
         return Verdict(change, VerdictKind.NOT_TESTABLE, (reason("no_outcome", indicator=change.indicator),))
     if evidence is None:
         return Verdict(change, VerdictKind.NOT_TESTABLE, (reason("no_estimate", outcome=change.outcome),))
-    if change.balance_threshold is not None:
-        rules = dataclasses.replace(rules, balance_threshold=change.balance_threshold)
+    if change.balance_threshold is not None:  # the model's own threshold rules, adjusted or not
+        rules = dataclasses.replace(rules, balance_threshold=change.balance_threshold,
+                                    adjusted_balance_threshold=change.balance_threshold)
     failing = [r for r in (rule(evidence, rules) for rule in TESTABILITY_RULES) if r is not None]
     if failing:
         return Verdict(change, VerdictKind.NOT_TESTABLE, tuple(failing), evidence)
