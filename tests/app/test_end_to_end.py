@@ -42,7 +42,7 @@ def output_files(directory: Path) -> list[Path]:
 
 def test_demo_writes_the_report_and_the_document(demo_dir, document):
     assert (demo_dir / "report.html").stat().st_size > 50_000
-    assert document["schema"] == "tiltak-evaluation/1"
+    assert document["schema"] == "tiltak-evaluation/2"
     assert [m["id"] for m in document["models"]] == ["kvalifisering-lokal", "kvalifisering-nasjonal", "veien-videre"]
     kinds = {"confirmed", "not_confirmed", "inconclusive", "contradicted", "not_testable"}
     for model in document["models"]:
@@ -206,12 +206,16 @@ def test_estimate_command_writes_json_and_the_store_table(demo_dir, tmp_path):
     result = tiltak("estimate", str(pipeline.shipped_models_dir() / "veien-videre.yaml"), "--db", str(db),
                     "--out", str(out), "--seed", str(SEED))
     assert result.returncode == 0, result.stderr
-    assert "veien-videre return_up assisted_return_12m: " in result.stdout
+    assert "veien-videre return_up assisted_return_12m [enrol_vs_not]: ATT " in result.stdout
+    assert "unadjusted 95 % CI" in result.stdout and "Holm-adjusted p" in result.stdout
     data = json.loads(out.read_text())
-    assert data["schema"] == "tiltak-estimates/1" and data["models"][0]["id"] == "veien-videre"
+    assert data["schema"] == "tiltak-estimates/2" and data["models"][0]["id"] == "veien-videre"
+    assert data["models"][0]["estimates"][0]["estimand"]["code"] == "enrol_vs_not"
     con = duckdb.connect(str(db), read_only=True)
     rows = con.execute("SELECT model_id, change_id FROM estimates ORDER BY 1, 2").fetchall()
     assert ("veien-videre", "return_up") in rows
+    versions = dict(con.execute("SELECT component, max(version) FROM schema_version GROUP BY 1").fetchall())
+    assert versions["estimates"] == 1
     assert {r[0] for r in rows} == {"kvalifisering-lokal", "kvalifisering-nasjonal", "veien-videre"}  # others kept
 
 

@@ -3,15 +3,12 @@
 The shipped Veien Videre model is evaluated on registers whose true effects are known
 (``tiltak.synth``): the default (no effect on return, HSCL-10 -0.15 for VV), a strong true
 effect on assisted return (odds ratio 3), and strong hidden bias (an unobserved
-motivation drives both participation and return, no true effect).
-
-With about 300-400 participants, the shipped 1:1 design leaves chance imbalance above
-0.1 in some factor level (a rare nationality) in most samples. The return tests therefore
-use the shipped design, 3:1 and exact on nationality (set explicitly below, so the tests
-do not depend on later edits of the model), with the default rules (|SMD| <= 0.1). The HSCL-10 outcome is observed only for participants and a
-small control sample, so it is matched 3:1 without exact matching and judged with a
-balance threshold of 0.2. The verdict logic itself is tested at every boundary in
-``test_verdicts.py``.
+motivation drives both participation and return, no true effect). Both estimands are
+estimated from one matching and compared with the truth for that estimand on the same
+clock (participants of the trials that reach the horizon). One seed proves little; the
+replicated version with the issue's pass criteria is ``benchmarks/validate_pipeline.py``
+(its result is in docs/evaluation.md) and a small replicated version is
+``test_a_few_seeds_are_on_target`` below.
 """
 
 from __future__ import annotations
@@ -19,73 +16,100 @@ from __future__ import annotations
 import dataclasses
 
 import duckdb
+import numpy as np
 import pytest
 
 from tiltak import pipeline
 from tiltak.evaluation.estimate import estimate_model
+from tiltak.evaluation.multiplicity import holm_adjust
 from tiltak.evaluation.verdicts import VerdictKind, VerdictRules, judge
 
 RULES = VerdictRules()
-SURVEY_RULES = VerdictRules(balance_threshold=0.2)
-RECOMMENDED = {"ratio": 3, "exact": ["nationality"]}
+BOTH = ("enrol_vs_not", "enrol_now_vs_later")
 
 
-def evaluate_vv(tmp_path, tests, matching=RECOMMENDED, rules=RULES, **synth):
-    db = tmp_path / "registers.duckdb"
-    pipeline.write_synthetic_store(db, 11, **synth)
+def evaluate_vv(tmp_path, tests, matching=None, rules=RULES, seed=11, **synth):
+    db = tmp_path / f"registers-{seed}.duckdb"
+    pipeline.write_synthetic_store(db, seed, **synth)
     item = pipeline.load_inputs([pipeline.shipped_models_dir() / "veien-videre.yaml"])[0]
-    design = dataclasses.replace(item.view.design, tests=tests, matching={**item.view.design.matching, **matching})
+    design = dataclasses.replace(item.view.design, tests=tests, matching={**item.view.design.matching, **(matching or {})})
     view = dataclasses.replace(item.view, design=design)
     con = duckdb.connect(str(db), read_only=True)
     try:
-        estimates = {e.change_id: e for e in estimate_model(con, view, item.outcomes, 11, rules)}
-        truth = dict(con.execute("SELECT outcome, true_att FROM truth_effects WHERE measure = 'VV'").fetchall())
+        estimates = holm_adjust(estimate_model(con, view, item.outcomes, seed, rules, estimands=BOTH, curves=False))
+        truth = {(o, e): t for o, e, t in con.execute(
+            "SELECT outcome, estimand, true_att_followed_up FROM truth_effects WHERE measure = 'VV'").fetchall()}
     finally:
         con.close()
-    verdicts = {k: judge(view.change(k).spec, e.evidence, rules) for k, e in estimates.items()}
-    return estimates, verdicts, truth
+    by_key = {(e.change_id, e.estimand): e for e in estimates}
+    verdicts = {k: judge(view.change(k[0]).spec, e.evidence, rules) for k, e in by_key.items()}
+    return by_key, verdicts, truth
 
 
 @pytest.mark.slow
 def test_default_no_return_effect_is_not_confirmed(tmp_path):
-    estimates, verdicts, truth = evaluate_vv(tmp_path, ("return_up",))
-    assert verdicts["return_up"].kind in (VerdictKind.NOT_CONFIRMED, VerdictKind.INCONCLUSIVE), verdicts["return_up"]
-    ret = estimates["return_up"].evidence
-    assert ret.ci_low <= truth["assisted_return_12m"] <= ret.ci_high
+    estimates, verdicts, truth = evaluate_vv(tmp_path, ("return_up", "absconding_down"))
+    for estimand in BOTH:
+        for change, outcome in (("return_up", "assisted_return_12m"), ("absconding_down", "unknown_address_12m")):
+            assert truth[(outcome, estimand)] == 0
+            assert verdicts[(change, estimand)].kind not in (VerdictKind.CONFIRMED, VerdictKind.CONTRADICTED)
+            ev = estimates[(change, estimand)].evidence
+            assert ev.ci_low <= 0 <= ev.ci_high
 
 
 @pytest.mark.slow
-def test_default_hscl_improvement_is_found(tmp_path):
-    estimates, verdicts, truth = evaluate_vv(tmp_path, ("hscl_down",), {"ratio": 3, "exact": []}, SURVEY_RULES)
-    hscl = estimates["hscl_down"].evidence
-    assert hscl.ci_high < 0  # found: the interval lies below zero
-    assert abs(hscl.att - truth["hscl10_change_6m"]) < 0.1
-    assert verdicts["hscl_down"].kind is VerdictKind.CONFIRMED, verdicts["hscl_down"].reasons
+def test_default_hscl_improvement_is_estimated_near_the_truth(tmp_path):
+    estimates, verdicts, truth = evaluate_vv(tmp_path, ("hscl_down",), {"exact": []})
+    hscl = estimates[("hscl_down", "enrol_vs_not")].evidence
+    assert hscl.att < 0 and hscl.ci_low <= truth[("hscl10_change_6m", "enrol_vs_not")] <= hscl.ci_high
+    assert hscl.adjusted  # regression-adjusted difference in means
+    # the surveyed control sample never starts a measure: no truth for 'now against later'
+    later = truth[("hscl10_change_6m", "enrol_now_vs_later")]
+    assert later is None or later != later
 
 
 @pytest.mark.slow
-def test_strong_true_return_effect_is_confirmed_and_robust(tmp_path):
+def test_strong_true_return_effect_is_confirmed_under_both_estimands(tmp_path):
     estimates, verdicts, truth = evaluate_vv(tmp_path, ("return_up",), effect_return={"VV": 3.0})
-    assert truth["assisted_return_12m"] > 0.1
-    assert verdicts["return_up"].kind is VerdictKind.CONFIRMED, verdicts["return_up"].reasons
-    ev = estimates["return_up"].evidence
-    # Risk-set matching estimates enrolling now against not yet: comparison persons who
-    # enrol later also get the effect, so the estimate lies between 0 and the truth.
-    assert 0 < ev.ci_low and ev.att < truth["assisted_return_12m"] + 0.05
-    # The 3:1 sets are judged by Rosenbaum's M-statistic (issue 9): Gamma is about 1.8 on
-    # this seed. The signed-rank test on treated-minus-mean-of-controls differences used
-    # before is not valid for k:1 sets and overstated it (>= 2).
-    assert ev.gamma is not None and ev.gamma >= 1.5
-    assert verdicts["return_up"].sensitivity
+    for estimand in BOTH:
+        true = truth[("assisted_return_12m", estimand)]
+        assert true > 0.1
+        ev = estimates[("return_up", estimand)].evidence
+        assert verdicts[("return_up", estimand)].kind is VerdictKind.CONFIRMED, verdicts[("return_up", estimand)].reasons
+        assert ev.ci_low <= true <= ev.ci_high  # not diluted: the truth of its own estimand
+        assert ev.gamma is not None and ev.gamma > 1.3
+    # starting later gets some of the effect too: the 'not yet' comparison is the smaller one
+    assert truth[("assisted_return_12m", "enrol_now_vs_later")] < truth[("assisted_return_12m", "enrol_vs_not")]
 
 
 @pytest.mark.slow
 def test_strong_hidden_bias_shows_as_a_fragile_result(tmp_path):
-    estimates, verdicts, truth = evaluate_vv(tmp_path, ("return_up",), hidden_bias=1.5, scale=0.7)
-    assert truth["assisted_return_12m"] == pytest.approx(0.0, abs=1e-9)
-    ev = estimates["return_up"].evidence
+    estimates, verdicts, truth = evaluate_vv(tmp_path, ("return_up",), hidden_bias=1.5, scale=0.5)
+    assert truth[("assisted_return_12m", "enrol_vs_not")] == pytest.approx(0.0, abs=1e-9)
+    ev = estimates[("return_up", "enrol_vs_not")].evidence
     assert ev.att > 0  # the hidden motivation makes participants look more likely to return
     assert ev.ci_low > 0  # a spurious significant effect ...
     assert ev.gamma is not None and ev.gamma < RULES.min_gamma_robust  # ... that hidden bias could explain
-    if verdicts["return_up"].kind is not VerdictKind.NOT_TESTABLE:
-        assert "fragile" in [r.code for r in verdicts["return_up"].sensitivity]
+    if verdicts[("return_up", "enrol_vs_not")].kind is not VerdictKind.NOT_TESTABLE:
+        assert "fragile" in [r.code for r in verdicts[("return_up", "enrol_vs_not")].sensitivity]
+
+
+@pytest.mark.slow
+def test_a_few_seeds_are_on_target(tmp_path):
+    """The fast version of benchmarks/validate_pipeline.py: 3 seeds at half size, VV, null truth.
+
+    Over three seeds the mean error of each register estimate stays within 3.5 of its own
+    standard errors divided by sqrt(3), and the intervals cover the truth in most cases.
+    """
+    errors, covered, ses = {}, [], {}
+    for seed in (21, 22, 23):
+        estimates, _, truth = evaluate_vv(tmp_path, ("return_up", "applications_up"), seed=seed, scale=0.5)
+        for (change, estimand), e in estimates.items():
+            ev = e.evidence
+            t = truth[(e.outcome.id, estimand)]
+            errors.setdefault((change, estimand), []).append(ev.att - t)
+            ses.setdefault((change, estimand), []).append(ev.se)
+            covered.append(ev.ci_low <= t <= ev.ci_high)
+    for key, errs in errors.items():
+        assert abs(np.mean(errs)) <= 3.5 * np.mean(ses[key]) / np.sqrt(len(errs)), key
+    assert np.mean(covered) >= 0.75

@@ -245,3 +245,16 @@ def test_catalogue_is_checked_even_when_the_model_has_schema_errors(mutate, work
         "owner, target_group, description, measure, period, catalogue, nodes, links, expected_changes, evaluation, monitoring, costs",
         "valid.yaml:7:12: warning LM019 catalogue: catalogue 'catalogue.yaml' has errors; indicator and outcome references were not checked",
     ]
+
+
+def test_unknown_estimand_lists_the_two(mutate):
+    path = mutate("  treatment: {measure: VV}\n", "  treatment: {measure: VV}\n  estimand: now_vs_never\n")
+    assert rendered(path) == [
+        "valid.yaml:51:13: error LM001 evaluation.estimand: expected one of 'enrol_vs_not', 'enrol_now_vs_later'; "
+        "got 'now_vs_never'"
+    ]
+
+
+def test_the_other_estimand_is_valid(mutate):
+    path = mutate("  treatment: {measure: VV}\n", "  treatment: {measure: VV}\n  estimand: enrol_now_vs_later\n")
+    assert rendered(path) == []
