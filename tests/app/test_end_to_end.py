@@ -53,6 +53,32 @@ def test_demo_writes_the_report_and_the_document(demo_dir, document):
         assert model["indicators"] and model["costs"]["overall"]["measure"] == model["measure"]
 
 
+def test_every_verdict_and_estimate_names_its_estimand(document):
+    assert document["settings"]["multiplicity"]["method"] == "holm"
+    for model in document["models"]:
+        assert model["estimand"]["code"] == "enrol_vs_not"
+        for verdict in model["verdicts"]:
+            assert verdict["estimand"]["code"] in ("enrol_vs_not", "enrol_now_vs_later")
+            if verdict["estimate"]:
+                assert verdict["estimate"]["interval"] == "unadjusted 95 %"
+                assert verdict["estimate"]["n_tests"] == len(model["estimates"])  # the model's tested changes
+                p, holm = verdict["estimate"]["p_value"], verdict["estimate"]["p_value_holm"]
+                assert holm >= p - 1e-12
+        for estimate in model["estimates"]:
+            assert estimate["estimand"]["text"]["en"]
+
+
+def test_the_return_curve_is_published_only_where_the_rule_allows(document, demo_dir):
+    html = (demo_dir / "report.html").read_text(encoding="utf-8")
+    curves = [m["return_curve"] for m in document["models"] if m["return_curve"]]
+    assert curves, "the shipped models test assisted return: each has a curve"
+    for curve in curves:
+        assert curve["months"][0] == 0 and curve["participants"][0] == 0.0
+        assert curve["min_count"] == 5
+        assert all(p["value"] > 0 for p in curve["expected"])
+    assert "Voluntary (assisted) return after the start" in html
+
+
 def test_two_runs_with_the_same_seed_are_byte_identical(demo_dir, tmp_path):
     again = tmp_path / "again"
     pipeline.demo(again, seed=SEED, synth_options={"scale": SCALE})

@@ -101,3 +101,39 @@ def test_svg_ids_are_made_unique_with_their_references():
     svg = '<svg><defs><path id="m1"/><clipPath id="p2"/></defs><use xlink:href="#m1"/><g clip-path="url(#p2)"/><a href="#other"/></svg>'
     out = prefix_ids(svg, "f-")
     assert 'id="f-m1"' in out and 'xlink:href="#f-m1"' in out and "url(#f-p2)" in out and 'href="#other"' in out
+
+
+# --- the voluntary-return curve and its disclosure rule -------------------------------------
+
+from tiltak.evaluation.curve_disclosure import disclosed_curve, publishable  # noqa: E402
+
+
+@pytest.mark.parametrize("risk, events, expected", [
+    ([40, 38, 30, 4], [3, 2, 6, 5], [False, True, True, False]),   # events add up until they reach 5
+    ([40, 38], [5, 0], [True, False]),                             # no step without events
+    ([4, 40], [9, 1], [False, True]),                              # too few at risk, then enough
+    ([9, 9, 9], [1, 1, 1], [False, False, False]),
+])
+def test_a_point_is_published_only_on_enough_people_and_events_since_the_last(risk, events, expected):
+    assert publishable(risk, events, 5) == expected
+
+
+def test_no_published_step_rests_on_fewer_than_the_threshold():
+    curve = {"months": [1, 2, 3, 4], "treated": [0.01, 0.02, 0.05, 0.06], "control": [0.01, 0.03, 0.04, 0.05],
+             "control_low": [0, 0, 0, 0], "control_high": [0.1] * 4,
+             "n_risk_treated": [100, 90, 80, 70], "n_risk_control": [300, 290, 280, 4],
+             "events_treated": [1, 1, 3, 1], "events_control": [5, 6, 3, 9]}
+    shown = disclosed_curve(curve, 5)
+    assert shown["months"] == [0, 1, 2, 3, 4]
+    assert shown["participants"] == [0.0, None, None, 0.05, None]
+    assert shown["comparison"] == [0.0, 0.01, 0.03, None, None]
+    assert shown["suppressed_points"] == 5
+
+
+def test_return_curve_plot_is_deterministic_svg():
+    curve = {"months": [0, 6, 12], "participants": [0.0, 0.1, 0.2], "comparison": [0.0, 0.08, None],
+             "comparison_low": [0.0, 0.05, None], "comparison_high": [0.0, 0.11, None],
+             "expected": [{"months": 12, "value": 0.25, "change": "return_up"}]}
+    a = figures.return_curve_plot(curve, LABELS["en"], "Return")
+    assert a == figures.return_curve_plot(curve, LABELS["en"], "Return")
+    assert a.startswith("<svg") and "<title>Return</title>" in a
