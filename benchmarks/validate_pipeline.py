@@ -246,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--scenarios: unknown {', '.join(unknown)}; expected some of {', '.join(SCENARIOS)}")
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
+    if args.jobs > 1:  # one BLAS thread per worker: the workers already fill the cores
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(name, "1")
     tasks = [(s, args.first_seed + i) for s in scenarios
              for i in range(args.seeds if s == "default" else args.seeds_other)]
     if args.fresh:
