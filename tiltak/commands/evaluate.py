@@ -14,7 +14,8 @@ import click
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed for matching order 'random'.")
 @click.option("--balance-threshold", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True,
-              help="Largest |SMD| after matching for an estimate to count as balanced.")
+              help="Largest |SMD| after matching and censoring weights for an estimate to count as "
+                   "balanced (covariate-adjusted estimates: the larger of this and 0.25).")
 def command(models: tuple[str, ...], db: str, out: str, lang: str, seed: int, balance_threshold: float) -> None:
     """Compare what each model expects with what the registers show.
 

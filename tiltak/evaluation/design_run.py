@@ -284,7 +284,7 @@ def _no_follow_up(spec: OutcomeSpec) -> Exception:
 
 def _drop_units(trials: MatchedTrials, keep: np.ndarray) -> MatchedTrials:
     """Drop units and recompute the pair weights 1/k of the sets that lost comparison units."""
-    from tiltak.evaluation.trials import _sample
+    from tiltak.evaluation.trials import matched_sample_of
 
     units = trials.units.loc[np.asarray(keep, bool)].copy()
     controls = ~units["treated"]
@@ -292,7 +292,7 @@ def _drop_units(trials: MatchedTrials, keep: np.ndarray) -> MatchedTrials:
     units.loc[controls, "weight"] = 1.0 / k
     with_controls = set(units.loc[controls, "owner"])
     units = units[~units["treated"] | units["owner"].isin(with_controls)].reset_index(drop=True)
-    return dataclasses.replace(trials, units=units, sample=_sample(trials.sample, units))
+    return dataclasses.replace(trials, units=units, sample=matched_sample_of(trials.sample, units))
 
 
 def _balance(sample: Any, rules: VerdictRules) -> Any:

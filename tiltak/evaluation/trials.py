@@ -50,7 +50,7 @@ class MatchedTrials:
         units = self.units.loc[np.asarray(keep_units, bool)]
         kept_sets = set(units.loc[units["treated"], "set"])
         units = units[units["set"].isin(kept_sets)].reset_index(drop=True)
-        return dataclasses.replace(self, units=units, sample=_sample(self.sample, units))
+        return dataclasses.replace(self, units=units, sample=matched_sample_of(self.sample, units))
 
 
 def pair_units(data: pd.DataFrame, sample: Any, rows: np.ndarray) -> MatchedTrials:
@@ -81,7 +81,7 @@ def pair_units(data: pd.DataFrame, sample: Any, rows: np.ndarray) -> MatchedTria
     units = units.sort_values(["trial", "set", "treated", "row"], ascending=[True, True, False, True],
                               kind="stable").reset_index(drop=True)
     matched_before = int((mm >= 0).any(axis=1).sum()) if mm.size else 0
-    return MatchedTrials(units=units, sample=_sample(sample, units), data=frame,
+    return MatchedTrials(units=units, sample=matched_sample_of(sample, units), data=frame,
                          n_controls_left_before=int((~present).sum()),
                          n_treated_without_controls=int(matched_before - has.sum()))
 
@@ -107,7 +107,7 @@ def _set_clusters(n_treated: int, owner: np.ndarray, control: np.ndarray) -> np.
     return np.array([find(i) for i in range(n_treated)], dtype=np.int64)
 
 
-def _sample(sample: Any, units: pd.DataFrame) -> Any:
+def matched_sample_of(sample: Any, units: pd.DataFrame) -> Any:
     """The matched sample with only ``units`` matched: MatchIt's ATT weights from the pairs."""
     n = len(np.asarray(sample.treat))
     treat = np.asarray(sample.treat, bool)
