@@ -12,8 +12,9 @@ bias / SE, the mean standard error against the SD of the estimates, the coverage
 95 % intervals and the share of seeds significant after Holm's adjustment (the rejection
 rate under a null truth, the power otherwise); then the checks of issue 9:
 
-* |bias| <= 3.5 SE of the mean in every cell;
-* pooled coverage of all intervals 93-97 %;
+* |bias| <= 3.5 SE of the mean in every cell, and pooled coverage of all intervals 93-97 %,
+  in the scenarios without hidden bias (hidden bias is meant to fool the design; the table
+  shows by how much);
 * "confirmed" or "contradicted" on a change whose true effect is 0 in at most 5 % of the
   models (default and --effect-hscl scenarios, both estimands);
 * with odds ratio 3, the return effect (assisted_return_12m) of every measure significant
@@ -54,8 +55,14 @@ SCENARIOS: dict[str, dict] = {
 """Scenarios and their synth options: no true return effect (HSCL-10 -0.15 for VV); odds
 ratio 3 on assisted return for every measure; a larger HSCL-10 improvement; hidden bias 1
 (an unobserved motivation drives participation and return, no true return effect)."""
+SEED_OFFSET = {"default": 0, "effect-return": 1000, "effect-hscl": 2000, "hidden-bias": 3000}
+"""Each scenario draws its own registers (seeds first_seed + offset ...), so that no two
+scenarios share the random numbers of their people."""
 ESTIMANDS = ("enrol_vs_not", "enrol_now_vs_later")
 NULL_SCENARIOS = ("default", "effect-hscl")
+UNBIASED_SCENARIOS = ("default", "effect-return", "effect-hscl")
+"""The scenarios in which the design should be unbiased: hidden bias is meant to fool it
+(its check is that Gamma says so)."""
 
 
 def run_seed(scenario: str, seed: int) -> list[dict]:
@@ -174,14 +181,16 @@ def checks(frame, cells) -> list[tuple[str, bool, str]]:
     import numpy as np
 
     out = []
+    cells = cells[cells["scenario"].isin(UNBIASED_SCENARIOS)]
     worst = cells.loc[cells["z"].abs().idxmax()] if len(cells) else None
-    out.append(("|bias| <= 3.5 SE of the mean in every cell",
+    out.append(("|bias| <= 3.5 SE of the mean in every cell (scenarios without hidden bias)",
                 bool(len(cells)) and bool((cells["z"].abs() <= 3.5).all()),
                 "" if worst is None else f"largest |bias|/SE {abs(worst['z']):.2f} "
                 f"({worst['scenario']} {worst['measure']} {worst['outcome']} {worst['estimand']})"))
-    ok = frame[frame["att"].notna() & frame["truth"].notna()]
+    ok = frame[frame["att"].notna() & frame["truth"].notna() & frame["scenario"].isin(UNBIASED_SCENARIOS)]
     covered = ((ok["ci_low"] <= ok["truth"]) & (ok["truth"] <= ok["ci_high"])).mean() if len(ok) else float("nan")
-    out.append(("pooled coverage 93-97 %", 0.93 <= covered <= 0.97, f"{100 * covered:.1f} % of {len(ok)} intervals"))
+    out.append(("pooled coverage 93-97 % (scenarios without hidden bias)", 0.93 <= covered <= 0.97,
+                f"{100 * covered:.1f} % of {len(ok)} intervals"))
     null = frame[frame["scenario"].isin(NULL_SCENARIOS) & (frame["truth"] == 0)]
     per_model = null.groupby(["scenario", "seed", "model", "estimand"])["verdict"].apply(
         lambda v: bool(v.isin(["confirmed", "contradicted"]).any()))
@@ -249,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs > 1:  # one BLAS thread per worker: the workers already fill the cores
         for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(name, "1")
-    tasks = [(s, args.first_seed + i) for s in scenarios
+    tasks = [(s, args.first_seed + SEED_OFFSET[s] + i) for s in scenarios
              for i in range(args.seeds if s == "default" else args.seeds_other)]
     if args.fresh:
         for s, k in tasks:

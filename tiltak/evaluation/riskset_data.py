@@ -3,8 +3,9 @@
 One trial per calendar month ``t`` in which somebody started the measure for the first
 time. A row is a person in the panel in month ``t`` who is *eligible on the first day of
 the month*: obliged to leave since an earlier month (``months_since_decision >= 1``),
-resident in a centre on that day, not exited before it, never started this measure before
-the month and starting no measure of any kind in the month, except:
+resident in a centre that offers the measure (somebody living there started it in the
+month before, the month or the month after), not exited before it, never started this
+measure before the month and starting no measure of any kind in the month, except:
 
 * the *participants* (``treated``): whose first start of the measure falls in ``t``; their
   index date is their start date (they must still be present after it);
@@ -144,6 +145,15 @@ def _frame_sql(measure: str, covariates: tuple[str, ...], surveys: tuple[Outcome
         SELECT DISTINCT person_id, CAST(date_trunc('month', start_date) AS DATE) AS month,
                start_date FROM participation WHERE measure <> {m}),
     trial_month AS (SELECT DISTINCT CAST(date_trunc('month', start_date) AS DATE) AS month FROM first_start),
+    offered AS (
+        -- a centre offers the measure in a month when somebody living there started it in
+        -- that month, the month before or the month after
+        SELECT DISTINCT o.centre_id, CAST(o.month + INTERVAL (k.shift) MONTH AS DATE) AS month
+        FROM (SELECT DISTINCT pm2.centre_id, pm2.month FROM participation p2
+              JOIN person_month pm2 ON pm2.person_id = p2.person_id
+               AND pm2.month = CAST(date_trunc('month', p2.start_date) AS DATE)
+              WHERE p2.measure = {m} AND pm2.centre_id IS NOT NULL) o
+        CROSS JOIN (SELECT unnest([-1, 0, 1]) AS shift) k),
     first_exit AS (
         SELECT person_id, arg_min(exit_type, exit_date) AS exit_type, min(exit_date) AS exit_date
         FROM exits WHERE exit_date IS NOT NULL GROUP BY person_id),
@@ -169,6 +179,7 @@ def _frame_sql(measure: str, covariates: tuple[str, ...], surveys: tuple[Outcome
       AND EXISTS (SELECT 1 FROM residence r WHERE r.person_id = pm.person_id AND r.date_from <= pm.month
                   AND (r.date_to IS NULL OR r.date_to > pm.month))
       AND NOT EXISTS (SELECT 1 FROM other_start o WHERE o.person_id = pm.person_id AND o.month = pm.month)
+      AND EXISTS (SELECT 1 FROM offered f WHERE f.centre_id = pm.centre_id AND f.month = pm.month)
     ORDER BY pm.month, pm.person_id
     """
 
