@@ -34,7 +34,9 @@ PEOPLE = {
     "n": ("2012-02", "2012-06", 40, "male", 0),     # decided in 2012-02: not eligible then
     "r": ("2012-02", "2012-06", 22, "female", 3),   # moves in on 2012-02-10: not resident on the 1st
     "q": ("2012-01", "2012-06", 50, "female", 9),   # started KVL in 2011-12: prior participation
+    "z": ("2012-01", "2012-06", 33, "male", 5),     # lives in a centre that does not offer VV
 }
+CENTRE = {"z": "c2"}
 OUTCOMES = tuple(OutcomeSpec.from_mapping(o) for o in [
     {"id": "ret2", "kind": "exit_within", "exit_types": ["assisted_return"], "months": 2},
     {"id": "app2", "kind": "application_within", "programme": "assisted_return", "months": 2},
@@ -45,16 +47,18 @@ OUTCOMES = tuple(OutcomeSpec.from_mapping(o) for o in [
 @pytest.fixture()
 def con():
     con = duckdb.connect()
-    con.execute("CREATE TABLE person_month (person_id VARCHAR, month DATE, period VARCHAR, age INTEGER, sex VARCHAR, "
-                "health_issue BOOLEAN, months_since_decision INTEGER, measure VARCHAR, exit_type VARCHAR)")
+    con.execute("CREATE TABLE person_month (person_id VARCHAR, month DATE, period VARCHAR, centre_id VARCHAR, "
+                "age INTEGER, sex VARCHAR, health_issue BOOLEAN, months_since_decision INTEGER, measure VARCHAR, "
+                "exit_type VARCHAR)")
     rows = []
     for person, (first, last, age, sex, msd) in PEOPLE.items():
         for i, month in enumerate(m for m in MONTHS if first <= m <= last):
-            rows.append((person, month, month, age, sex, msd + i))
-    con.executemany("INSERT INTO person_month VALUES (?, CAST(? || '-01' AS DATE), ?, ?, ?, NULL, ?, NULL, NULL)", rows)
+            rows.append((person, month, month, CENTRE.get(person, "c1"), age, sex, msd + i))
+    con.executemany("INSERT INTO person_month VALUES (?, CAST(? || '-01' AS DATE), ?, ?, ?, ?, NULL, ?, NULL, NULL)",
+                    rows)
     con.execute("CREATE TABLE residence (person_id VARCHAR, centre_id VARCHAR, date_from DATE, date_to DATE)")
-    con.executemany("INSERT INTO residence VALUES (?, 'c1', ?, NULL)",
-                    [(p, "2012-02-10" if p == "r" else "2011-06-01") for p in PEOPLE])
+    con.executemany("INSERT INTO residence VALUES (?, ?, ?, NULL)",
+                    [(p, CENTRE.get(p, "c1"), "2012-02-10" if p == "r" else "2011-06-01") for p in PEOPLE])
     con.execute("CREATE TABLE participation (person_id VARCHAR, measure VARCHAR, start_date DATE)")
     con.executemany("INSERT INTO participation VALUES (?, ?, ?)", [
         ("p", "VV", "2012-02-15"), ("c", "VV", "2012-04-03"), ("k", "KVL", "2012-02-07"), ("q", "KVL", "2011-12-01")])
@@ -79,7 +83,8 @@ def trial(frame: pd.DataFrame, month: str) -> pd.DataFrame:
 def test_eligibility_on_the_first_day_of_the_trial_month(con):
     rs = build_risk_sets(con, "VV", ("age", "sex"), OUTCOMES)
     feb = trial(rs.frame, "2012-02")
-    # k starts another measure in the month, n was decided in it, r moved in after the 1st
+    # k starts another measure in the month, n was decided in it, r moved in after the 1st,
+    # z lives where VV is not offered (nobody started it there in 2012-01..2012-03)
     assert sorted(feb.index) == ["a", "b", "c", "p", "q"]
     assert feb.loc["p", "treated"] and not feb.loc[["a", "b", "c", "q"], "treated"].any()
     assert str(feb.loc["p", "index_date"])[:10] == "2012-02-15"
@@ -87,6 +92,7 @@ def test_eligibility_on_the_first_day_of_the_trial_month(con):
     assert str(feb.loc["c", "later_start"])[:10] == "2012-04-03" and pd.isna(feb.loc["p", "later_start"])
     # only months with a first start are trials: 2012-02 (p) and 2012-04 (c)
     assert sorted(set(rs.frame["period"])) == ["2012-02", "2012-04"]
+    assert "z" not in set(rs.frame["person_id"])
     assert (rs.n_enrolled, rs.n_treated, rs.n_not_eligible) == (2, 2, 0)
     assert str(rs.data_end)[:10] == "2012-07-01"
 
