@@ -42,9 +42,11 @@ class _Match:
 
 
 def _estimation_errors() -> tuple[type[BaseException], ...]:
+    """Errors of an estimate that become its ``error`` (the rest of the model goes on)."""
+    import numpy as np
     from estimation.errors import EstimationError
 
-    return (EstimationError,)
+    return (EstimationError, np.linalg.LinAlgError)
 
 
 def match_pool(data: pd.DataFrame, settings: dict[str, Any], seed: int) -> _Match:
@@ -192,6 +194,8 @@ class DesignRun:
                 units, rows = trials.units, trials.units["row"].to_numpy()
         y = trials.data[f"y_{spec.id}"].to_numpy(dtype=float)
         sample = trials.sample
+        if units["treated"].sum() < 2 or (~units["treated"]).sum() < 2:
+            raise _too_few()
         persons = pd.factorize(trials.data["person_id"])[0]
         covariates = list(self.settings["covariates"])
         effect = estimate_att(sample, y, covariates=covariates, cluster=[persons, "subclass"])
@@ -274,6 +278,12 @@ class DesignRun:
         if censoring is not None:
             info["censoring_weights"] = censoring.summary
         return info
+
+
+def _too_few() -> Exception:
+    from estimation.errors import EstimationError
+
+    return EstimationError("too few matched participants with this outcome observed")
 
 
 def _no_follow_up(spec: OutcomeSpec) -> Exception:

@@ -69,7 +69,7 @@ def e_value_ratio(rr: float | None) -> float | None:
         return None
     try:
         return _finite(e_value(float(rr), scale="risk_ratio").point)
-    except _estimation_errors():
+    except (*_estimation_errors(), OverflowError, ValueError):
         return None
 
 
@@ -81,5 +81,5 @@ def e_value_difference(estimate: float, sd: float) -> float | None:
         return None
     try:
         return _finite(e_value(float(estimate), scale="difference", sd=sd).point)
-    except _estimation_errors():
+    except (*_estimation_errors(), OverflowError, ValueError):  # an SMD too large for exp(0.91 d)
         return None
