@@ -45,8 +45,9 @@ class RiskSetMatching:
     covariates : list of str or None
         Propensity-model covariates (default: every other column).
     ratio, replace, caliper, std_caliper, distance, exact, order, discard, random_state,
-    estimator
-        As for :class:`NearestNeighborMatching`; ``exact`` adds columns to the period.
+    estimator, ties
+        As for :class:`NearestNeighborMatching`; ``exact`` adds columns to the period;
+        ``ties`` defaults to MatchIt's default call (``"matchit"``), as everywhere else.
 
     After ``fit(frame)``: ``result_`` (a MatchedSample over the person-periods at risk, in
     input order of the kept rows), ``rows_`` (data frame with the person, the period and
@@ -57,7 +58,7 @@ class RiskSetMatching:
                  covariates: list[str] | None = None, ratio: int = 1, replace: bool = False,
                  caliper: float | None = None, std_caliper: bool = True, distance: str = "glm",
                  exact: list[str] | None = None, order: str = "largest", discard: str = "none",
-                 random_state: int | None = None, estimator: Any = None):
+                 random_state: int | None = None, estimator: Any = None, ties: str = "matchit"):
         self.id = id
         self.period = period
         self.enrolled = enrolled
@@ -72,13 +73,14 @@ class RiskSetMatching:
         self.discard = discard
         self.random_state = random_state
         self.estimator = estimator
+        self.ties = ties
 
     def _params(self) -> dict[str, Any]:
         nn = NearestNeighborMatching(
             ratio=self.ratio, replace=self.replace, caliper=self.caliper,
             std_caliper=self.std_caliper, distance=self.distance, exact=self.exact,
             order=self.order, discard=self.discard, random_state=self.random_state,
-            ties="row")
+            ties=self.ties)
         try:
             params = nn._checked()
         except InvalidParameterError as exc:
@@ -121,7 +123,7 @@ class RiskSetMatching:
         matcher = NearestNeighborMatching(
             ratio=p["ratio"], replace=p["replace"], caliper=p["caliper"], std_caliper=p["std_caliper"],
             distance=model.distance(self.distance), exact=exact, order=p["order"], discard=p["discard"],
-            random_state=p["random_state"])
+            random_state=p["random_state"], ties=p.get("ties", self.ties))
         columns = list(dict.fromkeys([*covariates, *exact]))
         result = matcher.fit(data[columns], treat).result_
         settings = {**result.settings, "distance": self.distance, "exact": exact, "design": "risk set"}
