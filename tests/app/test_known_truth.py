@@ -84,7 +84,7 @@ def test_strong_true_return_effect_is_confirmed_under_both_estimands(tmp_path):
 
 @pytest.mark.slow
 def test_strong_hidden_bias_shows_as_a_fragile_result(tmp_path):
-    estimates, verdicts, truth = evaluate_vv(tmp_path, ("return_up",), hidden_bias=1.5, scale=0.5)
+    estimates, verdicts, truth = evaluate_vv(tmp_path, ("return_up",), hidden_bias=1.5, scale=0.8)
     assert truth[("assisted_return_12m", "enrol_vs_not")] == pytest.approx(0.0, abs=1e-9)
     ev = estimates[("return_up", "enrol_vs_not")].evidence
     assert ev.att > 0  # the hidden motivation makes participants look more likely to return
