@@ -46,10 +46,29 @@ class WlsFit:
 
 
 def kept_columns(X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Columns of X that are not (weighted) linear combinations of earlier ones, and X'WX."""
+    """Columns of X that are not (weighted) linear combinations of earlier ones, and X'WX.
+
+    R's rule (``lm``'s pivoting QR, ``dqrdc2``): a column whose residual norm, after
+    projection on the kept columns before it, is below ``ALIAS_TOLERANCE`` times its own
+    norm (in the weighted metric) is aliased. The fast path reads this from X'WX; the
+    Gram matrix squares the condition number, so its answer is trusted only when it drops
+    nothing but empty columns and the kept columns are well conditioned. Otherwise the
+    columns are decided on sqrt(w) X itself by Gram-Schmidt with re-orthogonalisation
+    (seen: a dummy level equal to a combination of others, next to age in years, was kept
+    and gave a treatment coefficient of 1e41).
+    """
     gram = X.T @ (w[:, None] * X)
+    kept, dropped = _gram_kept(gram)
+    if dropped or not _well_conditioned(gram, kept):
+        kept = _projection_kept(X, w)
+    return kept, gram
+
+
+def _gram_kept(gram: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Kept columns read from X'WX, and whether a non-empty column was dropped."""
     kept: list[int] = []
-    for j in range(X.shape[1]):
+    dropped = False
+    for j in range(gram.shape[0]):
         norm2 = gram[j, j]
         if norm2 <= 0:
             continue
@@ -61,7 +80,43 @@ def kept_columns(X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             resid2 = norm2
         if resid2 > (ALIAS_TOLERANCE**2) * norm2:
             kept.append(j)
-    return np.asarray(kept, dtype=np.int64), gram
+        else:
+            dropped = True
+    return np.asarray(kept, dtype=np.int64), dropped
+
+
+WELL_CONDITIONED = 1e-8
+"""Smallest eigenvalue / largest of the kept columns' Gram matrix scaled to unit diagonal
+for which the fast path is trusted: the smallest singular value of the scaled columns is
+then >= 1e-4, far above the alias tolerance."""
+
+
+def _well_conditioned(gram: np.ndarray, kept: np.ndarray) -> bool:
+    if kept.size <= 1:
+        return True
+    sub = gram[np.ix_(kept, kept)]
+    d = np.sqrt(np.diag(sub))
+    values = np.linalg.eigvalsh(sub / np.outer(d, d))
+    return bool(values[0] > WELL_CONDITIONED * values[-1])
+
+
+def _projection_kept(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """R's alias rule on sqrt(w) X directly (classical Gram-Schmidt, twice per column)."""
+    Z = X * np.sqrt(w)[:, None]
+    basis = np.empty((Z.shape[0], 0))
+    kept: list[int] = []
+    for j in range(Z.shape[1]):
+        v = Z[:, j]
+        norm = float(np.linalg.norm(v))
+        if norm == 0:
+            continue
+        r = v - basis @ (basis.T @ v)
+        r = r - basis @ (basis.T @ r)
+        rest = float(np.linalg.norm(r))
+        if rest > ALIAS_TOLERANCE * norm:
+            kept.append(j)
+            basis = np.column_stack([basis, r / rest])
+    return np.asarray(kept, dtype=np.int64)
 
 
 def fit_wls(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> WlsFit:
