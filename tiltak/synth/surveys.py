@@ -1,7 +1,8 @@
 """HSCL-10 and the MI readiness ruler: latent distress, items, exit-dependent missingness.
 
 Participants answer at enrolment and 3 and 6 months later; a random control sample of
-people who never enrol answers on a random day at risk and 3 and 6 months later. A
+people who never enrol answers on a random day on which they live in a centre that runs a
+measure, and 3 and 6 months later. A
 person's HSCL-10 at each occasion comes from a latent mean item score (person level plus
 occasion noise, worse with time since the decision); ten items are the latent score plus
 item noise, rounded and clipped to 1-4; the total is the item mean. Participants'
@@ -58,15 +59,37 @@ def hscl_items(pop: Population, who: np.ndarray, months_since_decision: np.ndarr
     return np.clip(np.rint(latent[:, :, None] + noise.items[who]), 1, 4)
 
 
-def _control_baselines(pop: Population, dates: EventDates, enrolled: np.ndarray, size: int,
-                       window: tuple[np.datetime64, np.datetime64], rng: np.random.Generator):
-    candidates = np.flatnonzero(~enrolled & (dates.decision <= window[1])
-                                & (np.isnat(dates.exit) | (dates.exit > window[0])))
+def _control_baselines(dates: EventDates, enrolled: np.ndarray, size: int, centre: np.ndarray,
+                       active: np.ndarray, window: tuple[np.datetime64, np.datetime64],
+                       rng: np.random.Generator):
+    """The control sample: ``size`` people who never start a measure, surveyed on a random day
+    on which they are obliged to leave and live in a centre that runs a measure that month.
+
+    An evaluation surveys its comparison group where the measures run (the people a
+    participant could be compared with); a sample drawn from every centre would leave most
+    of its members where nobody can enrol. People are drawn uniformly among those with at
+    least one such month, then one of their months uniformly, then a day of it uniformly.
+    """
+    months = centre.shape[1]
+    start = window[0].astype("datetime64[M]")
+    firsts = (start + np.arange(months)).astype("datetime64[D]")
+    lasts = (start + np.arange(1, months + 1)).astype("datetime64[D]") - np.timedelta64(1, "D")
+    never = np.flatnonzero(~enrolled)
+    exit_day = dates.exit[never]
+    first = np.maximum(firsts[None, :], dates.decision[never][:, None])
+    last = np.where(np.isnat(exit_day)[:, None], lasts[None, :], np.minimum(lasts[None, :], exit_day[:, None]
+                                                                            - np.timedelta64(1, "D")))
+    runs = active.any(axis=0)  # (centres, months): some measure runs there
+    ok = (first <= last) & runs[centre[never], np.arange(months)[None, :]]
+    candidates = np.flatnonzero(ok.any(axis=1))
     chosen = np.sort(rng.choice(candidates, size=min(size, len(candidates)), replace=False))
-    first = np.maximum(dates.decision[chosen], window[0])
-    last = np.where(np.isnat(dates.exit[chosen]), window[1], dates.exit[chosen] - np.timedelta64(1, "D"))
-    span = (last - first).astype(np.int64)
-    return chosen, first + np.floor(rng.random(len(chosen)) * (span + 1)).astype("timedelta64[D]")
+    n_ok = ok[chosen].sum(axis=1)
+    pick = np.floor(rng.random(len(chosen)) * n_ok).astype(np.int64)
+    month = np.argmax(np.cumsum(ok[chosen], axis=1) > pick[:, None], axis=1)  # the pick-th month that is ok
+    low, high = first[chosen, month], last[chosen, month]
+    span = (high - low).astype(np.int64)
+    day = low + np.floor(rng.random(len(chosen)) * (span + 1)).astype("timedelta64[D]")
+    return never[chosen], day
 
 
 @dataclass(frozen=True)
@@ -80,10 +103,16 @@ class SurveyDesign:
 
 
 def survey_design(config: SynthConfig, pop: Population, dates: EventDates, part: Participation,
-                  window: tuple[np.datetime64, np.datetime64], rng: np.random.Generator) -> SurveyDesign:
+                  centre: np.ndarray, active: np.ndarray, window: tuple[np.datetime64, np.datetime64],
+                  rng: np.random.Generator) -> SurveyDesign:
+    """Participants from their start date; the control sample (:func:`_control_baselines`).
+
+    ``centre`` is the (people, months) centre schedule, ``active`` the roll-out
+    (measures, centres, months).
+    """
     enrolled = np.zeros(pop.size, dtype=bool)
     enrolled[part.person] = True
-    controls, control_dates = _control_baselines(pop, dates, enrolled, config.n_control, window, rng)
+    controls, control_dates = _control_baselines(dates, enrolled, config.n_control, centre, active, window, rng)
     shifts = np.array([config.effect_hscl[m] for m in MEASURES])[part.measure]
     return SurveyDesign(
         who=np.concatenate([part.person, controls]),
