@@ -489,7 +489,8 @@ def _difference(sample, X, y, w, matched, kind, cluster, J, replace: bool):
     if variance < 0:  # multi-way inclusion-exclusion can go negative: the largest one-way
         variance = max(float(sandwich_vcov(fit, [d])[0][position, position])
                        for d in dimensions)
-    return estimate, float(np.sqrt(variance)), _cluster_counts(dimensions, kind)
+    # a residual that is zero up to rounding can leave -1e-20: no variation, SE 0
+    return estimate, float(np.sqrt(max(variance, 0.0))), _cluster_counts(dimensions, kind)
 
 
 def _cluster_counts(dimensions, kind: str) -> tuple[int, ...]:
