@@ -17,6 +17,7 @@ allows (they had not enrolled then).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ import pandas as pd
 
 from estimation.matched import MatchedSample
 from estimation.matching import NearestNeighborMatching, exact_strata, match_on_distance
+from estimation.nearest_settings import NearestSettings, check_nearest
 from estimation.parameters import InvalidInputError, InvalidParameterError, NotFittedError
 from estimation.propensity import PropensityScore, check_two_groups, treatment_vector
 
@@ -69,20 +71,19 @@ class RiskSetMatching:
         self.random_state = random_state
         self.estimator = estimator
 
-    def _params(self) -> dict[str, Any]:
+    def _params(self) -> NearestSettings:
+        if self.distance not in ("glm", "logit"):
+            raise InvalidParameterError(NAME, "distance", "a str among {'glm', 'logit'}",
+                                        self.distance)
         nn = NearestNeighborMatching(
             ratio=self.ratio, replace=self.replace, caliper=self.caliper,
             std_caliper=self.std_caliper, distance=self.distance, exact=self.exact,
             order=self.order, discard=self.discard, random_state=self.random_state,
             ties="row")
         try:
-            params = nn._checked()
+            return check_nearest(nn.get_params(deep=False), self.distance)
         except InvalidParameterError as exc:
             raise InvalidParameterError(NAME, exc.parameter, exc.expected, exc.value) from None
-        if self.distance not in ("glm", "logit"):
-            raise InvalidParameterError(NAME, "distance", "a str among {'glm', 'logit'}",
-                                        self.distance)
-        return params
 
     def _columns(self, frame: pd.DataFrame, exact: list[str]) -> list[str]:
         keys = [self.id, self.period, self.enrolled]
@@ -105,7 +106,7 @@ class RiskSetMatching:
         if not isinstance(frame, pd.DataFrame):
             raise InvalidInputError("RiskSetMatching.fit expects a pandas DataFrame of "
                                     f"person-periods; got {type(frame).__name__}.")
-        covariates = self._columns(frame, p["exact"])
+        covariates = self._columns(frame, list(p.exact))
         kept = at_risk(frame, self.id, self.period, self.enrolled)
         self.n_dropped_ = int(len(frame) - kept.size)
         data = frame.iloc[kept].reset_index(drop=True)
@@ -114,11 +115,12 @@ class RiskSetMatching:
         model = PropensityScore(estimator=self.estimator).fit(data[covariates], treat)
         self.propensity_ = model
         distance = model.distance(self.distance)
-        stratum = exact_strata(data, [self.period, *p["exact"]])
-        unit = pd.factorize(data[self.id])[0] if not p["replace"] else None
-        p = {**p, "exact": [self.period, *p["exact"]], "design": "risk set"}
-        self.result_ = match_on_distance(distance, treat, stratum,
-                                         data[covariates], p, self.distance, unit)
+        stratum = exact_strata(data, [self.period, *p.exact])
+        unit = pd.factorize(data[self.id])[0] if not p.replace else None
+        p = dataclasses.replace(p, exact=(self.period, *p.exact))
+        result = match_on_distance(distance, treat, stratum, data[covariates], p, unit)
+        self.result_ = dataclasses.replace(result, settings={**result.settings,
+                                                             "design": "risk set"})
         self.rows_ = pd.DataFrame({self.id: data[self.id].to_numpy(),
                                    self.period: data[self.period].to_numpy(), "row": kept})
         return self
