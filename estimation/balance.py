@@ -25,6 +25,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from estimation.display import Displayed, short_number
 from estimation.matched import MatchedSample
 from estimation.parameters import InvalidInputError, check_choice
 from estimation.summary import Summary
@@ -429,8 +430,8 @@ def sample_sizes(sample: MatchedSample) -> pd.DataFrame:
     return pd.DataFrame(columns, index=list(SAMPLE_SIZE_ROWS))
 
 
-@dataclass(frozen=True, eq=False)
-class BalanceTable:
+@dataclass(frozen=True, eq=False, repr=False)
+class BalanceTable(Displayed):
     """Balance before and after matching; immutable.
 
     Attributes
@@ -475,6 +476,12 @@ class BalanceTable:
         rows = self._covariate_rows()
         return [str(t) for t, s in zip(rows["term"], rows["smd_after"]) if abs(s) > limit]
 
+    def _headline(self) -> str:
+        terms = len(self._covariate_rows())
+        return (f"{terms} covariate terms; largest |SMD| {short_number(self.max_abs_smd_before, 3)} "
+                f"before and {short_number(self.max_abs_smd_after, 3)} after matching "
+                f"(threshold {self.threshold:g}; imbalanced: {len(self.imbalanced())})")
+
     def summary(self) -> Summary:
         """The table in MatchIt's layout (before, after, sample sizes) with notes."""
         names = {
@@ -504,18 +511,6 @@ class BalanceTable:
              ("Sample sizes", _display_sizes(self.sample_sizes))),
             notes,
         )
-
-    def as_text(self) -> str:
-        return self.summary().as_text()
-
-    def as_html(self) -> str:
-        return self.summary().as_html()
-
-    def __str__(self) -> str:
-        return self.as_text()
-
-    def _repr_html_(self) -> str:
-        return self.as_html()
 
 
 def _display_sizes(sizes: pd.DataFrame) -> pd.DataFrame:

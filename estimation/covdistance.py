@@ -34,8 +34,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.linalg.lapack import dpstrf
-from scipy.stats import rankdata
 
 from estimation.design import MissingValuesError, _encode, _kind, as_frame
 from estimation.parameters import InvalidInputError
@@ -107,7 +105,7 @@ def covariate_space(frame: pd.DataFrame, treat: np.ndarray, discarded: np.ndarra
         values = _mahalanobize(Xs, _pooled_cov(Xs[kept], treat[kept]))
     elif method == "robust_mahalanobis":
         ranks = np.zeros_like(X)
-        ranks[kept] = np.column_stack([rankdata(X[kept, j]) for j in range(X.shape[1])])
+        ranks[kept] = np.column_stack([average_ranks(X[kept, j]) for j in range(X.shape[1])])
         var_r = np.cov(ranks[kept], rowvar=False).reshape(X.shape[1], X.shape[1])
         untied = np.std(np.arange(1, kept.sum() + 1), ddof=1)
         scale = untied / np.sqrt(np.diag(var_r))
@@ -164,17 +162,48 @@ def _inverse(var: np.ndarray) -> np.ndarray:
 
 def _mahalanobize(X: np.ndarray, var: np.ndarray) -> np.ndarray:
     """MatchIt's ``mahalanobize``: ``X t(R[, order(pivot)])`` with ``R`` the pivoted
-    Cholesky factor of the inverse covariance (LAPACK ``dpstrf``, the trailing block of a
-    rank-deficient factor set to 0 as R's ``chol(pivot = TRUE)`` does), so that Euclidean
-    distances between rows are Mahalanobis distances."""
-    inv = _inverse(var)
-    factor, pivot, rank, info = dpstrf(np.array(inv, order="F"), lower=0)
-    if info < 0:
-        raise InvalidInputError("The covariance of the covariates could not be factorised.")
-    factor = np.triu(factor)
-    factor[rank:, rank:] = 0.0
-    columns = np.argsort(pivot - 1)
-    return X @ factor[:, columns].T
+    Cholesky factor of the inverse covariance (R's ``chol(pivot = TRUE)``), so that
+    Euclidean distances between rows are Mahalanobis distances."""
+    factor, pivot = pivoted_cholesky(_inverse(var))
+    return X @ factor[:, np.argsort(pivot)].T
+
+
+def pivoted_cholesky(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Upper-triangular ``R`` and pivot with ``R' R = a[pivot][:, pivot]`` for a symmetric
+    positive semi-definite ``a`` (LAPACK ``dpstf2``, as R's ``chol(pivot = TRUE)``): at
+    each step the largest remaining diagonal element is the pivot; once it falls below
+    ``n * eps * max(diag(a))`` the rest of the factor is 0 (the rank is reached)."""
+    n = a.shape[0]
+    work = np.array(a, dtype=np.float64)
+    pivot = np.arange(n)
+    factor = np.zeros((n, n))
+    tol = n * np.finfo(float).eps * float(np.max(np.diag(work))) if n else 0.0
+    for j in range(n):
+        rest = np.diag(work)[j:] - np.sum(factor[:j, j:] ** 2, axis=0)
+        k = j + int(np.argmax(rest))
+        if rest[k - j] <= tol:
+            break
+        if k != j:  # swap rows/columns j and k of the work matrix and the factor so far
+            work[[j, k]] = work[[k, j]]
+            work[:, [j, k]] = work[:, [k, j]]
+            factor[:j, [j, k]] = factor[:j, [k, j]]
+            pivot[[j, k]] = pivot[[k, j]]
+        factor[j, j] = np.sqrt(rest[k - j])
+        factor[j, j + 1:] = (work[j, j + 1:] - factor[:j, j] @ factor[:j, j + 1:]) / factor[j, j]
+    return factor, pivot
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n with ties given their average rank (R's ``rank``)."""
+    order = np.argsort(values, kind="stable")
+    ranked = values[order]
+    starts = np.concatenate([[True], ranked[1:] != ranked[:-1]])
+    first = np.flatnonzero(starts)
+    last = np.append(first[1:], ranked.size) - 1
+    group = np.cumsum(starts) - 1
+    out = np.empty(values.size)
+    out[order] = (first[group] + last[group]) / 2.0 + 1.0
+    return out
 
 
 def affine_slope(x: np.ndarray, y: np.ndarray, tol: float = 1e-9) -> float:

@@ -42,7 +42,7 @@ from estimation.nearest import ControlLadder, _find, _keep_nearest
 from estimation.pairrules import PairRules
 
 #: Bytes of one block of distances computed at once on the covariate path.
-BLOCK_BYTES = 1 << 26
+BLOCK_BYTES = 1 << 21
 #: Distances on covariates that agree to this relative precision count as equal: two
 #: controls that differ from a treated unit by mirror-image amounts are equally far, even
 #: when rounding in the transformation leaves their computed distances an ulp apart.
@@ -253,6 +253,7 @@ class RowSearch:
     cache: int = 16
     collect_matrix: bool = False
     max_distance: float | None = None
+    window: Callable[[int, np.ndarray], np.ndarray] | None = None
     alive: np.ndarray = field(init=False)
     ranked: dict = field(init=False)
     pairs: int = field(init=False)
@@ -266,28 +267,61 @@ class RowSearch:
         self.pairs = 0
         for s in np.unique(self.stratum[self.treated]):
             cs = self.controls[self.stratum[self.controls] == s]
-            ts = self.treated[self.stratum[self.treated] == s]
             self.by_stratum[int(s)] = cs
-            self.pairs += int(cs.size) * int(ts.size)
+            if self.window is None:
+                self.pairs += int(cs.size) * int(np.sum(self.stratum[self.treated] == s))
+        if self.window is not None:
+            self.pairs = int(sum(self.window(int(t), self._stratum_controls(int(t))).size
+                                 for t in self.treated.tolist()))
+
+    def _stratum_controls(self, t: int) -> np.ndarray:
+        return self.by_stratum[int(self.stratum[t])]
+
+    def candidates(self, t: int) -> np.ndarray:
+        """The controls whose distance to ``t`` is computed: its stratum's, or those within
+        the score caliper (``window``)."""
+        cs = self._stratum_controls(t)
+        return cs if self.window is None else self.window(t, cs)
 
     def rank_all(self) -> None:
-        """Rank every treated unit's candidates, in blocks of rows."""
+        """Rank every treated unit's candidates (in blocks of rows without a window)."""
+        if self.window is not None:
+            for t in self.treated.tolist():
+                self._rerank(t, self.cache)
+            return
         for s, cs in self.by_stratum.items():
             ts = self.treated[self.stratum[self.treated] == s]
             block = max(1, BLOCK_BYTES // (8 * max(cs.size, 1)))
             for start in range(0, ts.size, block):
                 rows = ts[start:start + block]
                 table = self.distances(rows, cs) if cs.size else np.empty((rows.size, 0))
-                for t, dist in zip(rows.tolist(), table):
-                    self.ranked[t] = self._rank(t, cs, dist, self.cache)
+                self._rank_block(rows, cs, table)
 
-    def _rank(self, t: int, cs: np.ndarray, dist: np.ndarray, keep: int) -> _Ranked:
-        ok = self._admissible(t, cs, dist) & self.alive[cs]
-        idx = np.flatnonzero(ok)
-        complete = idx.size <= keep
-        if not complete:
-            bound = np.partition(dist[idx], keep - 1)[keep - 1]
-            idx = idx[dist[idx] <= bound]
+    def _rank_block(self, rows: np.ndarray, cs: np.ndarray, table: np.ndarray) -> None:
+        """Rank a block of treated units against the same controls: the ``cache`` nearest
+        of each by one partition of the block, the order among them row by row."""
+        ok = np.isfinite(table)
+        if self.rules.constrains:
+            ok &= np.vstack([self.rules.mask(t, cs) for t in rows.tolist()])
+        if self.max_distance is not None:
+            ok &= table <= self.max_distance
+        masked = np.where(ok, table, np.inf)
+        keep = self.cache
+        if cs.size <= keep:
+            bounds = np.full(rows.size, np.inf)
+        else:
+            part = np.argpartition(masked, keep - 1, axis=1)[:, keep - 1]
+            kth = masked[np.arange(rows.size), part]
+            bounds = kth + TIE_TOLERANCE * np.abs(kth)
+        for i, t in enumerate(rows.tolist()):
+            self.ranked[t] = self._ordered(t, cs, masked[i], bounds[i])
+
+    def _ordered(self, t: int, cs: np.ndarray, dist: np.ndarray, bound: float) -> _Ranked:
+        """The candidates with a finite distance up to ``bound``, ranked by (distance class,
+        tie key); complete when no finite candidate lies beyond the bound."""
+        finite = np.isfinite(dist)
+        idx = np.flatnonzero(finite & (dist <= bound))
+        complete = idx.size == int(finite.sum())
         values = dist[idx]
         order = np.lexsort((self.tie(t, cs[idx]), tie_classes(values)))
         return _Ranked(cs[idx[order]], values[order], complete)
@@ -299,9 +333,16 @@ class RowSearch:
         return ok
 
     def _rerank(self, t: int, keep: int) -> _Ranked:
-        cs = self.by_stratum[int(self.stratum[t])]
-        dist = self.distances(np.array([t]), cs)[0]
-        ranked = self._rank(t, cs, dist, keep)
+        """Rank ``t``'s available candidates again, keeping the ``keep`` nearest."""
+        cs = self.candidates(t)
+        dist = self.distances(np.array([t]), cs)[0] if cs.size else np.empty(0)
+        masked = np.where(self._admissible(t, cs, dist) & self.alive[cs], dist, np.inf)
+        if cs.size <= keep:
+            bound = np.inf
+        else:
+            kth = float(np.partition(masked, keep - 1)[keep - 1])
+            bound = kth + TIE_TOLERANCE * abs(kth)
+        ranked = self._ordered(t, cs, masked, bound)
         self.ranked[t] = ranked
         return ranked
 
@@ -341,7 +382,7 @@ class RowSearch:
         """MatchIt 4.6+'s ``find_control_mat`` with replacement: candidates in column order,
         the first ``k`` and any later one no farther than the farthest of them, then the
         ``k`` nearest by libstdc++'s partial sort."""
-        cs = self.by_stratum[int(self.stratum[t])]
+        cs = self.candidates(t)
         dist = self.distances(np.array([t]), cs)[0]
         ok = self._admissible(t, cs, dist)
         found, dists, top = [], [], np.inf

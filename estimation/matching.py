@@ -27,7 +27,7 @@ from estimation.greedy import (
     run_passes,
     run_replacement,
 )
-from estimation.matched import MatchedSample
+from estimation.matched import MatchedSample, matching_weights, pair_subclass
 from estimation.nearest import match_with_replacement, match_without_replacement
 from estimation.nearest_settings import (
     DISTANCES,
@@ -56,46 +56,6 @@ class MatchingWarning(UserWarning):
 
 class NoMatchesError(InvalidInputError):
     """No treated unit found a control (caliper too narrow, no overlap, empty strata)."""
-
-
-def matching_weights(match_matrix: np.ndarray, treated_rows: np.ndarray, n: int) -> np.ndarray:
-    """MatchIt's ATT weights from a match matrix.
-
-    A treated unit with at least one match weighs 1; each of its k matched controls gets
-    1/k, summed over the treated units it serves; control weights are then scaled to sum
-    to the number of matched controls.
-    """
-    weights = np.zeros(n)
-    filled = match_matrix >= 0
-    k = filled.sum(axis=1)
-    has = k > 0
-    weights[treated_rows[has]] = 1.0
-    rows = match_matrix[filled]
-    share = np.repeat(1.0 / np.maximum(k, 1), k)
-    np.add.at(weights, rows, share)
-    controls = np.unique(rows)
-    if controls.size:
-        weights[controls] *= controls.size / weights[controls].sum()
-    return weights
-
-
-def pair_subclass(match_matrix: np.ndarray, treated_rows: np.ndarray, n: int) -> np.ndarray:
-    """Subclass (pair) number of each unit, 0-based over matched treated units in input order.
-
-    A control matched to several treated units (possible only with replacement) gets -1;
-    its pairs are in the match matrix. Unmatched units get -1.
-    """
-    subclass = np.full(n, -1, dtype=np.int64)
-    has = (match_matrix >= 0).any(axis=1)
-    ids = np.cumsum(has) - 1
-    subclass[treated_rows[has]] = ids[has]
-    filled = match_matrix >= 0
-    rows = match_matrix[filled]
-    owner = np.broadcast_to(ids[:, None], match_matrix.shape)[filled]
-    uses = np.bincount(rows, minlength=n)
-    once = uses[rows] == 1
-    subclass[rows[once]] = owner[once]
-    return subclass
 
 
 def exact_strata(frame: pd.DataFrame, exact: Sequence[str]) -> np.ndarray:
@@ -459,9 +419,31 @@ def _search(distance, treat, discarded, stratum, width, p: NearestSettings, rule
         tie = _visit_order(walk, stratum)
     else:
         tie = lambda t, c: c  # noqa: E731 - the lowest row (MatchIt 4.5's which.min)
+    window = _score_window(distance, stratum, controls, width) if p.scored and width else None
     search = RowSearch(lambda t, c: squared_distances(values, t, c), tie, stratum, treated,
-                       controls, rules, cache)
+                       controls, rules, cache, window=window)
     return _ranked(search, p, figures)
+
+
+def _score_window(distance: np.ndarray, stratum: np.ndarray, controls: np.ndarray,
+                  width: float):
+    """mahvars within a score caliper: only the controls of the treated unit's stratum whose
+    score lies within the caliper are compared (found by bisection on the sorted scores;
+    the window is a few ulps wider and the caliper itself is checked pair by pair)."""
+    by_stratum = {}
+    for s in np.unique(stratum[controls]):
+        cs = controls[stratum[controls] == s]
+        cs = cs[np.argsort(distance[cs], kind="stable")]
+        by_stratum[int(s)] = (cs, distance[cs])
+
+    def window(t: int, _: np.ndarray) -> np.ndarray:
+        cs, scores = by_stratum.get(int(stratum[t]), (controls[:0], distance[:0]))
+        slack = 1e-12 * (abs(float(distance[t])) + width)
+        lo = np.searchsorted(scores, distance[t] - width - slack, side="left")
+        hi = np.searchsorted(scores, distance[t] + width + slack, side="right")
+        return cs[lo:hi]
+
+    return window
 
 
 def _ranked(search: RowSearch, p: NearestSettings, figures: dict[str, Any],
@@ -482,10 +464,13 @@ def _ranked(search: RowSearch, p: NearestSettings, figures: dict[str, Any],
 def squared_distances(values: np.ndarray, t: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Squared Euclidean distances between rows ``t`` and ``c`` of ``values``, summed column
     by column in order (as MatchIt's ``euc_dist_sq``)."""
+    rows, cols = values[t], values[c]
     out = np.zeros((t.size, c.size))
+    gap = np.empty_like(out)
     for j in range(values.shape[1]):
-        gap = values[t, j][:, None] - values[c, j][None, :]
-        out += gap * gap
+        np.subtract.outer(rows[:, j], cols[:, j], out=gap)
+        np.multiply(gap, gap, out=gap)
+        out += gap
     return out
 
 

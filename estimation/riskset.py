@@ -26,13 +26,18 @@ import pandas as pd
 from estimation.matched import MatchedSample
 from estimation.matching import NearestNeighborMatching, exact_strata, match_on_distance
 from estimation.nearest_settings import NearestSettings, check_nearest
-from estimation.parameters import InvalidInputError, InvalidParameterError, NotFittedError
+from estimation.parameters import (
+    InvalidInputError,
+    InvalidParameterError,
+    NotFittedError,
+    Parameters,
+)
 from estimation.propensity import PropensityScore, check_two_groups, treatment_vector
 
 NAME = "RiskSetMatching"
 
 
-class RiskSetMatching:
+class RiskSetMatching(Parameters):
     """Nearest-neighbour matching within risk sets of person-periods.
 
     Parameters

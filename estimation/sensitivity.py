@@ -34,6 +34,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from estimation.display import Displayed, short_number
 from estimation.matched import MatchedSample
 from estimation.parameters import InvalidInputError, InvalidParameterError, check_choice
 from estimation.summary import Summary
@@ -53,8 +54,8 @@ NOT_MATCHED_SETS = {
 GAMMA_SEARCH_MAX = 1e6
 
 
-@dataclass(frozen=True, eq=False)
-class SensitivityResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class SensitivityResult(Displayed):
     """Rosenbaum bounds on the one-sided p-value for a grid of Gamma; immutable."""
 
     method: str
@@ -98,6 +99,9 @@ class SensitivityResult:
         return (f"Significant at alpha = {self.alpha:g} unless hidden bias multiplies the odds "
                 f"of taking part by Gamma = {self.gamma_critical:.3f} or more.")
 
+    def _headline(self) -> str:
+        return f"Rosenbaum bounds ({self.method}, {self.n_pairs} sets): {self.conclusion()}"
+
     def summary(self) -> Summary:
         label = {"mcnemar": "McNemar (binary outcome)", "wilcoxon": "Wilcoxon signed rank",
                  "mstatistic": "M-statistic for matched sets (sensitivitymv::senmv)"}
@@ -112,12 +116,6 @@ class SensitivityResult:
         )
         return Summary("Sensitivity to hidden bias", (("Bounds on the p-value", self.frame()),),
                        notes)
-
-    def as_text(self) -> str:
-        return self.summary().as_text()
-
-    def as_html(self) -> str:
-        return self.summary().as_html()
 
 
 def _p_at_one(result: SensitivityResult) -> float:
@@ -387,8 +385,8 @@ def rosenbaum_bounds(
     return chosen(sample, outcome, gammas=gammas, alpha=alpha, alternative=alternative)
 
 
-@dataclass(frozen=True)
-class EValue:
+@dataclass(frozen=True, repr=False)
+class EValue(Displayed):
     """E-values for a point estimate and the interval bound nearest to the null."""
 
     point: float
@@ -396,6 +394,10 @@ class EValue:
     risk_ratio: float
     risk_ratio_ci_bound: float | None
     scale: str
+
+    def _headline(self) -> str:
+        return (f"E-value {short_number(self.point, 3)} for the estimate, "
+                f"{short_number(self.ci, 3)} for the interval bound nearest the null ({self.scale})")
 
     def summary(self) -> Summary:
         frame = pd.DataFrame(
@@ -410,9 +412,6 @@ class EValue:
             "could move the interval to include no effect.",
         )
         return Summary("E-value", (("E-values", frame),), notes)
-
-    def as_text(self) -> str:
-        return self.summary().as_text()
 
 
 def e_value_rr(rr: float) -> float:
