@@ -23,7 +23,7 @@ _LAZY: dict[str, str] = {
     "NotFittedError": "parameters",
     "Parameters": "parameters",
     "clone": "parameters",
-    "Displayed": "display",
+    "SummaryMethods": "summary",
     "NearestSettings": "nearest_settings",
     "NoMatchesError": "matching",
     "MatchingWarning": "matching",

@@ -25,10 +25,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from estimation.display import Displayed, short_number
 from estimation.matched import MatchedSample
 from estimation.parameters import InvalidInputError, check_choice
-from estimation.summary import Summary
+from estimation.summary import Summary, SummaryMethods, short_number
 
 try:  # the compiled loops (estimation/_core.c)
     from estimation import _core
@@ -431,7 +430,7 @@ def sample_sizes(sample: MatchedSample) -> pd.DataFrame:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class BalanceTable(Displayed):
+class BalanceTable(SummaryMethods):
     """Balance before and after matching; immutable.
 
     Attributes

@@ -29,9 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from estimation.display import Displayed, short_number
 from estimation.parameters import InvalidInputError, InvalidParameterError
-from estimation.summary import Summary
+from estimation.summary import Summary, SummaryMethods, short_number
 
 OWNER = "calibrate_weights"
 TOLERANCE = 1e-10
@@ -39,7 +38,7 @@ MAX_ITER = 100
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class CalibratedWeights(Displayed):
+class CalibratedWeights(SummaryMethods):
     """Calibrated weights and what the influence-function correction needs; immutable.
 
     Attributes

@@ -39,15 +39,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from estimation.display import Displayed, short_number
 from estimation.parameters import InvalidInputError, InvalidParameterError
-from estimation.summary import Summary
+from estimation.summary import Summary, SummaryMethods, short_number
 
 OWNER = "censoring_weights"
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class CensoringWeights(Displayed):
+class CensoringWeights(SummaryMethods):
     """Stabilised censoring weights per row, with their summary; immutable.
 
     Attributes

@@ -35,11 +35,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from estimation.display import Displayed, short_number
 from estimation.estimands import estimand_words
 from estimation.matched import MatchedSample
 from estimation.parameters import InvalidInputError, InvalidParameterError, check_choice
-from estimation.summary import Summary
+from estimation.summary import Summary, SummaryMethods, short_number
 from estimation.variance import (
     abadie_imbens_variance,
     fit_wls,
@@ -66,7 +65,7 @@ ASSUMPTIONS = (
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class EffectEstimate(Displayed):
+class EffectEstimate(SummaryMethods):
     """An effect estimate with its uncertainty; immutable.
 
     ``estimate``, ``ci_low`` and ``ci_high`` are on the scale named by ``scale``

@@ -37,15 +37,14 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from estimation.display import Displayed, short_number
 from estimation.parameters import InvalidInputError, InvalidParameterError
-from estimation.summary import Summary
+from estimation.summary import Summary, SummaryMethods
 
 OWNER = "aalen_johansen"
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class CumulativeIncidence(Displayed):
+class CumulativeIncidence(SummaryMethods):
     """A weighted Aalen-Johansen curve of one cause, with influence functions; immutable.
 
     Attributes

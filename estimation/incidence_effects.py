@@ -26,17 +26,16 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from estimation.display import Displayed, short_number
 from estimation.incidence import CumulativeIncidence
 from estimation.parameters import InvalidInputError, InvalidParameterError
-from estimation.summary import Summary
+from estimation.summary import Summary, SummaryMethods, short_number
 from estimation.variance import cluster_covariance
 
 OWNER = "incidence_effect"
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class IncidenceEffect(Displayed):
+class IncidenceEffect(SummaryMethods):
     """Treated-minus-control cumulative incidence at horizons, over strata; immutable.
 
     Per horizon (arrays of the length of ``horizons``): ``estimate``, ``std_error``,

@@ -9,15 +9,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimation.display import Displayed
 from estimation.estimands import describe_estimand, describe_method
 from estimation.parameters import InvalidInputError
 from estimation.strata import subclass_weights
-from estimation.summary import Summary
+from estimation.summary import Summary, SummaryMethods
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class MatchedSample(Displayed):
+class MatchedSample(SummaryMethods):
     """A matched sample, with MatchIt's definitions.
 
     Attributes

@@ -26,14 +26,13 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from estimation.display import Displayed, short_number
 from estimation.matched import MatchedSample
 from estimation.parameters import InvalidInputError, InvalidParameterError
-from estimation.summary import Summary
+from estimation.summary import Summary, SummaryMethods, short_number
 
 
 @dataclass(frozen=True, repr=False)
-class MinimumDetectableEffect(Displayed):
+class MinimumDetectableEffect(SummaryMethods):
     """The MDE of a design; ``increase`` and ``decrease`` differ only for binary outcomes."""
 
     increase: float

@@ -34,10 +34,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from estimation.display import Displayed, short_number
 from estimation.matched import MatchedSample
 from estimation.parameters import InvalidInputError, InvalidParameterError, check_choice
-from estimation.summary import Summary
+from estimation.summary import Summary, SummaryMethods, short_number
 
 DEFAULT_GAMMAS = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0)
 #: Samples without matched pairs, and why Rosenbaum bounds are not available for them.
@@ -55,7 +54,7 @@ GAMMA_SEARCH_MAX = 1e6
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class SensitivityResult(Displayed):
+class SensitivityResult(SummaryMethods):
     """Rosenbaum bounds on the one-sided p-value for a grid of Gamma; immutable."""
 
     method: str
@@ -386,7 +385,7 @@ def rosenbaum_bounds(
 
 
 @dataclass(frozen=True, repr=False)
-class EValue(Displayed):
+class EValue(SummaryMethods):
     """E-values for a point estimate and the interval bound nearest to the null."""
 
     point: float

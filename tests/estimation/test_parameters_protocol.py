@@ -23,7 +23,7 @@ from estimation import (
     Subclassification,
     clone,
 )
-from estimation.display import Displayed
+from estimation.summary import SummaryMethods
 
 ESTIMATORS = [NearestNeighborMatching, OptimalMatching, FullMatching, Subclassification,
               CoarsenedExactMatching, PropensityWeighting, EntropyBalancing, PropensityScore,
@@ -105,7 +105,7 @@ def results():
 
 def test_every_result_has_one_short_repr_and_html():
     for result in results():
-        assert isinstance(result, Displayed)
+        assert isinstance(result, SummaryMethods)
         text = repr(result)
         assert text.startswith(f"<{type(result).__name__}: ") and "\n" not in text
         assert len(text) < 300 and "array(" not in text
@@ -135,6 +135,6 @@ def test_no_result_class_restates_the_display_methods():
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if cls.__module__ != module.__name__ or not hasattr(cls, "summary"):
                 continue
-            assert issubclass(cls, Displayed), cls
+            assert issubclass(cls, SummaryMethods), cls
             for name in ("as_text", "as_html", "__str__", "_repr_html_", "__repr__"):
                 assert name not in cls.__dict__, (cls, name)
