@@ -481,7 +481,7 @@ def _difference(sample, X, y, w, matched, kind, cluster, J, replace: bool):
             y, treat, np.asarray(sample.distance, float), np.asarray(sample.match_matrix),
             pool, J,
         )
-        return estimate, float(np.sqrt(var)), None
+        return estimate, float(np.sqrt(var)), ()
     dimensions = cluster_dimensions(sample, cluster, kind, units, pairs)
     vcov, _ = sandwich_vcov(fit, dimensions)
     variance = float(vcov[position, position])
