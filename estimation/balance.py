@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -364,6 +366,13 @@ def pair_distance(x: np.ndarray, pairs) -> float:
     return float(np.mean(np.abs(x[pairs[0]] - x[pairs[1]])))
 
 
+def _ratio(a: float, b: float) -> float:
+    """``a / b`` with R's rule for a zero denominator (+-Inf, or NaN for 0 / 0)."""
+    if b:
+        return a / b
+    return math.copysign(math.inf, a) if a else math.nan
+
+
 def term_balance(
     x: np.ndarray,
     n1: int,
@@ -390,9 +399,9 @@ def term_balance(
     mdiff = stats["mean_treated"] - stats["mean_control"]
     if abs(mdiff) > _SQRT_EPS:
         if not too_small:
-            stats["smd"] = mdiff / std
+            stats["smd"] = _ratio(mdiff, std)  # R's x / 0 is +-Inf, as MatchIt reports it
             if pair_raw is not None:
-                stats["pair_dist"] = pair_raw / std if abs(pair_raw) > 1e-8 else pair_raw
+                stats["pair_dist"] = _ratio(pair_raw, std) if abs(pair_raw) > 1e-8 else pair_raw
     else:
         stats["smd"] = mdiff
         if pair_raw is not None:

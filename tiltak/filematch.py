@@ -46,6 +46,8 @@ MAX_STRAY_TOKENS = 5
 #: Fewest rows (of a group) before a pattern (consecutive numbers, a value constant in one
 #: group) is read as a sign of an identifier or a post-treatment variable.
 MIN_ROWS_FOR_PATTERNS = 20
+#: Rows looked at first for a repeated value (a column with one is not an identifier).
+PROBE_ROWS = 1000
 IDENTIFIER_NAME = re.compile(r"(^|[_\W])(id|ids|nr|no|num|number|key|uuid|guid|index|serial|"
                              r"pnr|fnr|pid|row|record|person|pseudonym)($|[_\W])|id$", re.I)
 POST_TREATMENT_NAME = re.compile(r"post|after|follow|outcome|result|later|future|exit|dropout|"
@@ -184,7 +186,7 @@ def choose_covariates(frame, path: str, request: MatchRequest, used: list[str]) 
             raise MatchInputError(f"{path}: --covariates: '{name}' is the "
                                   f"{'treatment' if name == treatment else 'outcome'} column")
     if given:
-        return CovariateChoice(given, False, [], _post_treatment(frame, given, treatment))
+        return CovariateChoice(given, False, [], [])
     named = {n for _, names in used for n in names}
     chosen, left_out = [], []
     for column in (str(c) for c in frame.columns):
@@ -204,41 +206,71 @@ def choose_covariates(frame, path: str, request: MatchRequest, used: list[str]) 
     if not chosen:
         raise MatchInputError(f"{path}: no covariates: the file has no column besides the "
                               "treatment and the outcome")
-    return CovariateChoice(chosen, True, left_out,
-                           notes + _post_treatment(frame, chosen, treatment))
+    return CovariateChoice(chosen, True, left_out, notes)
 
 
 def _not_a_covariate(values: pd.Series) -> str | None:
-    """Why a column should not enter the propensity model by default (None: it may)."""
+    """Why a column should not enter the propensity model by default (None: it may).
+
+    Cheap tests first (types, a repeated value among the first rows, the range of whole
+    numbers), so that a million-row file pays for a full count of distinct values only in
+    the columns that may be identifiers."""
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return "dates (convert to a number, e.g. months since an event, to use them)"
-    present = values.dropna()
-    if len(present) < 2 or present.nunique() < len(values):
-        return None
     if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_float_dtype(values.dtype):
         return None
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return None if len(values.cat.categories) < len(values) else _unique_per_row(values)
+    if values.isna().any():
+        return None  # a missing value: not a key of every row
+    if len(values) < 2:
+        return None
+    head = values.iloc[:PROBE_ROWS]
+    if head.nunique() < len(head):
+        return None  # a value repeats already among the first rows
     if pd.api.types.is_integer_dtype(values.dtype):
-        numbers = present.to_numpy()
+        numbers = values.to_numpy()
         consecutive = len(numbers) >= MIN_ROWS_FOR_PATTERNS and (
-            numbers.max() - numbers.min() + 1 == len(numbers))
+            int(numbers.max()) - int(numbers.min()) + 1 == len(numbers))
         if not (consecutive or IDENTIFIER_NAME.search(str(values.name))):
             return None
-    return "unique per row: an identifier"
+    return _unique_per_row(values)
 
 
-def _post_treatment(frame, columns: list[str], treatment: str) -> list[str]:
+def _unique_per_row(values: pd.Series) -> str | None:
+    return "unique per row: an identifier" if values.nunique() == len(values) else None
+
+
+def _constant(values: np.ndarray) -> bool:
+    """Whether the present values are all equal (or there are none)."""
+    if values.dtype.kind in "biuf":
+        present = values[~np.isnan(values)] if values.dtype.kind == "f" else values
+        return present.size == 0 or bool(present.min() == present.max())
+    present = pd.Series(values).dropna()
+    return present.empty or bool((present == present.iloc[0]).all())
+
+
+def _varies(values: np.ndarray, rows: np.ndarray) -> bool:
+    """Whether the values at ``rows`` are not all equal: the first rows decide in most
+    columns, the whole group is looked at only when they are all equal."""
+    return not _constant(values[rows[:PROBE_ROWS]]) or not _constant(values[rows])
+
+
+def post_treatment_warnings(frame, columns: list[str], treat: np.ndarray) -> list[str]:
     """Warnings for covariates that look measured after treatment: by name, or because
     they are constant (or missing) in one group and vary in the other."""
-    treated = frame[treatment].astype(str).str.strip().str.lower().isin(["1", "1.0", "true"])
     out = []
+    enough = min(int(treat.sum()), int((~treat).sum())) >= MIN_ROWS_FOR_PATTERNS
+    rows = {"controls": np.flatnonzero(~treat), "treated": np.flatnonzero(treat)}
     for column in columns:
-        values = frame[column]
         one_sided = []
-        for label, group in (("controls", ~treated), ("treated", treated)):
-            inside, other = values[group.to_numpy()], values[(~group).to_numpy()]
-            if (len(inside) >= MIN_ROWS_FOR_PATTERNS and len(other) >= MIN_ROWS_FOR_PATTERNS
-                    and inside.nunique() <= 1 and other.nunique() > 1):
-                one_sided.append(label)
+        if enough:
+            values = frame[column].to_numpy()
+            if values.dtype == bool:
+                values = values.astype(np.int8)
+            varies = {label: _varies(values, index) for label, index in rows.items()}
+            one_sided = [label for label in rows if not varies[label]
+                         and varies["treated" if label == "controls" else "controls"]]
         if one_sided:
             out.append(f"covariate '{column}' does not vary among the {one_sided[0]} but does "
                        "among the others: it may be measured during or after the measure (a "
@@ -253,18 +285,28 @@ def _post_treatment(frame, columns: list[str], treatment: str) -> list[str]:
 
 def check_numbers(frame, path: str, columns: list[str], csv: bool) -> None:
     """Refuse a column of numbers that holds a few stray tokens (say '.'), naming the
-    column, the rows and the token, and saying how to read them as missing instead."""
+    column, the rows and the token, and saying how to read them as missing instead.
+
+    The distinct values are parsed, not every cell, so a text column costs one hash pass."""
     for column in columns:
         values = frame[column]
         if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
             continue
-        if isinstance(values.dtype, pd.CategoricalDtype) or values.dropna().empty:
+        if isinstance(values.dtype, pd.CategoricalDtype):
             continue
-        text = values.dropna().astype(str).str.strip()
-        numbers = pd.to_numeric(text, errors="coerce")
-        stray = text[numbers.isna()]
-        tokens = list(pd.unique(stray))
-        if not len(stray) or len(tokens) > MAX_STRAY_TOKENS or numbers.notna().sum() < len(stray):
+        present = values.dropna()
+        if present.empty:
+            continue
+        distinct = pd.Series(pd.unique(present.to_numpy()))
+        text = distinct.astype(str).str.strip()
+        parsed = pd.to_numeric(text, errors="coerce")
+        tokens = list(pd.unique(text[parsed.isna()]))
+        if not tokens or len(tokens) > MAX_STRAY_TOKENS or parsed.notna().sum() == 0:
+            continue
+        is_stray = present.isin(distinct[parsed.isna().to_numpy()].tolist())
+        stray = present[is_stray.to_numpy()]
+        numbers = len(present) - len(stray)
+        if numbers < len(stray):
             continue
         rows = [int(i) + 1 for i in stray.index[:5]]
         where = ", ".join(f"row {r}" + (f" (line {r + 1})" if csv else "") for r in rows[:3])
@@ -272,7 +314,7 @@ def check_numbers(frame, path: str, columns: list[str], csv: bool) -> None:
         shown = ", ".join(repr(t) for t in tokens)
         raise MatchInputError(
             f"{path}: column '{column}': {shown} in {where}{more}, where the other "
-            f"{rows_text(int(numbers.notna().sum()))} hold numbers; fix the file, or read "
+            f"{rows_text(numbers)} hold numbers; fix the file, or read "
             f"{'it' if len(tokens) == 1 else 'them'} as missing with --na-values "
             f"{','.join(tokens)!r} (and then --drop-missing, or impute)")
 
@@ -762,7 +804,7 @@ def run_match(request: MatchRequest) -> MatchRun:
     data = frame if kept.all() else frame.loc[kept].reset_index(drop=True)
     treat = treatment_values(data, request.data, request.treatment)
     warn_continuous_exact(data, named_columns("--exact", request.exact))
-    for message in choice.warnings:
+    for message in choice.warnings + post_treatment_warnings(data, choice.columns, treat):
         warnings.warn(message, stacklevel=2)
     sample = run_method(data, treat, choice.columns, request).result_
     summary = match_summary(request.data, sample, request, choice, frame, kept)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -67,8 +69,39 @@ def test_integer_identifiers_and_dates(tmp_path, run):
 def test_a_file_of_identifiers_only_is_matched_not_refused(tmp_path, run):
     path = tmp_path / "tiny.csv"
     path.write_text("t,code\n1,a\n0,b\n0,c\n1,d\n0,e\n0,f\n")
-    code, _, stderr = run(path, "--treatment", "t")
-    assert code != 0 or "kept: the file has no other column" in stderr
+    code, stdout, stderr = run(path, "--treatment", "t")
+    assert code == 0, stderr
+    assert "covariate 'code' looks like an identifier but is kept: the file has no other column" in stderr
+    assert "covariates (chosen automatically; choose with --covariates): code" in stdout
+    # the score separates the groups completely: its SMD is R's mdiff / 0 = Inf, not a crash
+    assert re.search(r"^distance +1\.0000 +\S+ +Inf ", stdout, re.M)
+
+
+def test_cheap_column_checks_keep_their_meaning():
+    from tiltak.filematch import _not_a_covariate, check_numbers, post_treatment_warnings
+
+    n = 3000
+    late = pd.Series(["x"] * 5 + [f"p{i}" for i in range(n - 5)], name="code")
+    assert _not_a_covariate(late) is None  # repeats in the first rows: not an identifier
+    ids = pd.Series([f"p{i}" for i in range(n)], name="code")
+    assert _not_a_covariate(ids) == "unique per row: an identifier"
+    spread = pd.Series(np.arange(n) * 7, name="amount")  # unique, not consecutive, not named
+    assert _not_a_covariate(spread) is None
+    assert _not_a_covariate(pd.Series(np.arange(n) * 7, name="client_id")) is not None
+    treat = np.arange(n) % 2 == 0
+    frame = pd.DataFrame({"gap": np.where(treat, np.arange(n) % 5, np.nan),
+                          "late": np.where(treat, np.arange(n) % 5, 0.0),
+                          "tail": np.r_[np.zeros(n - 2), 1.0, 2.0]})
+    found = post_treatment_warnings(frame, ["gap", "late", "tail"], treat)
+    assert [w.split("'")[1] for w in found] == ["gap", "late"]  # missing counts as constant
+    assert all("does not vary among the controls" in w for w in found)
+    many = pd.DataFrame({"v": ["1", "2", "a", "b", "c", "d", "e", "f"] + ["3"] * 20})
+    check_numbers(many, "f.csv", ["v"], True)  # six distinct tokens: a text column
+    few = pd.DataFrame({"v": ["1", " . ", "2"] * 10})
+    with pytest.raises(Exception, match=r"column 'v': '\.' in row 2 \(line 3\), row 5 "
+                                         r"\(line 6\), row 8 \(line 9\) and 7 more, where the "
+                                         r"other 20 rows hold numbers"):
+        check_numbers(few, "f.csv", ["v"], True)
 
 
 def test_post_treatment_columns_are_warned_about(tmp_path, run):
