@@ -22,12 +22,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+import math
+
 import numpy as np
 import pandas as pd
 
 from estimation.matched import MatchedSample
 from estimation.parameters import InvalidInputError, check_choice
-from estimation.summary import Summary
+from estimation.summary import Summary, SummaryMethods, short_number
 
 try:  # the compiled loops (estimation/_core.c)
     from estimation import _core
@@ -364,6 +366,13 @@ def pair_distance(x: np.ndarray, pairs) -> float:
     return float(np.mean(np.abs(x[pairs[0]] - x[pairs[1]])))
 
 
+def _ratio(a: float, b: float) -> float:
+    """``a / b`` with R's rule for a zero denominator (+-Inf, or NaN for 0 / 0)."""
+    if b:
+        return a / b
+    return math.copysign(math.inf, a) if a else math.nan
+
+
 def term_balance(
     x: np.ndarray,
     n1: int,
@@ -390,9 +399,9 @@ def term_balance(
     mdiff = stats["mean_treated"] - stats["mean_control"]
     if abs(mdiff) > _SQRT_EPS:
         if not too_small:
-            stats["smd"] = mdiff / std
+            stats["smd"] = _ratio(mdiff, std)  # R's x / 0 is +-Inf, as MatchIt reports it
             if pair_raw is not None:
-                stats["pair_dist"] = pair_raw / std if abs(pair_raw) > 1e-8 else pair_raw
+                stats["pair_dist"] = _ratio(pair_raw, std) if abs(pair_raw) > 1e-8 else pair_raw
     else:
         stats["smd"] = mdiff
         if pair_raw is not None:
@@ -429,8 +438,8 @@ def sample_sizes(sample: MatchedSample) -> pd.DataFrame:
     return pd.DataFrame(columns, index=list(SAMPLE_SIZE_ROWS))
 
 
-@dataclass(frozen=True, eq=False)
-class BalanceTable:
+@dataclass(frozen=True, eq=False, repr=False)
+class BalanceTable(SummaryMethods):
     """Balance before and after matching; immutable.
 
     Attributes
@@ -475,6 +484,12 @@ class BalanceTable:
         rows = self._covariate_rows()
         return [str(t) for t, s in zip(rows["term"], rows["smd_after"]) if abs(s) > limit]
 
+    def _headline(self) -> str:
+        terms = len(self._covariate_rows())
+        return (f"{terms} covariate terms; largest |SMD| {short_number(self.max_abs_smd_before, 3)} "
+                f"before and {short_number(self.max_abs_smd_after, 3)} after matching "
+                f"(threshold {self.threshold:g}; imbalanced: {len(self.imbalanced())})")
+
     def summary(self) -> Summary:
         """The table in MatchIt's layout (before, after, sample sizes) with notes."""
         names = {
@@ -504,18 +519,6 @@ class BalanceTable:
              ("Sample sizes", _display_sizes(self.sample_sizes))),
             notes,
         )
-
-    def as_text(self) -> str:
-        return self.summary().as_text()
-
-    def as_html(self) -> str:
-        return self.summary().as_html()
-
-    def __str__(self) -> str:
-        return self.as_text()
-
-    def _repr_html_(self) -> str:
-        return self.as_html()
 
 
 def _display_sizes(sizes: pd.DataFrame) -> pd.DataFrame:

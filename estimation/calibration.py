@@ -30,15 +30,15 @@ import numpy as np
 import pandas as pd
 
 from estimation.parameters import InvalidInputError, InvalidParameterError
-from estimation.summary import Summary
+from estimation.summary import Summary, SummaryMethods, short_number
 
 OWNER = "calibrate_weights"
 TOLERANCE = 1e-10
 MAX_ITER = 100
 
 
-@dataclass(frozen=True, eq=False)
-class CalibratedWeights:
+@dataclass(frozen=True, eq=False, repr=False)
+class CalibratedWeights(SummaryMethods):
     """Calibrated weights and what the influence-function correction needs; immutable.
 
     Attributes
@@ -96,6 +96,10 @@ class CalibratedWeights:
                 f"{'treated' if treated else 'control'} curve of stratum {self.strata[k]!r} "
                 "are not among the calibrated rows; give aalen_johansen the same unit ids.")
         return lookup.loc[wanted].to_numpy()
+
+    def _headline(self) -> str:
+        w = np.asarray(self.weights, dtype=float)
+        return f"{w.size} rows calibrated, weights {short_number(w.min())} to {short_number(w.max())}"
 
     def summary(self) -> Summary:
         notes = (

@@ -30,7 +30,7 @@ import pandas as pd
 from estimation.design import design_matrix
 from estimation.matched import MatchedSample
 from estimation.matching import NoMatchesError
-from estimation.parameters import InvalidParameterError, NotFittedError
+from estimation.parameters import InvalidParameterError, NotFittedError, Parameters
 from estimation.rstats import find_interval, nclass_fd, nclass_scott, nclass_sturges, quantile7, seq_by, seq_length
 from estimation.score import check_estimand, scored_data
 from estimation.strata import mixed_subclasses, subclass_weights
@@ -136,7 +136,7 @@ def _check_names(frame: pd.DataFrame, mapping: dict, parameter: str) -> None:
                                     unknown[0])
 
 
-class CoarsenedExactMatching:
+class CoarsenedExactMatching(Parameters):
     """Coarsened exact matching with MatchIt's weights.
 
     Parameters

@@ -40,13 +40,13 @@ import numpy as np
 import pandas as pd
 
 from estimation.parameters import InvalidInputError, InvalidParameterError
-from estimation.summary import Summary
+from estimation.summary import Summary, SummaryMethods, short_number
 
 OWNER = "censoring_weights"
 
 
-@dataclass(frozen=True, eq=False)
-class CensoringWeights:
+@dataclass(frozen=True, eq=False, repr=False)
+class CensoringWeights(SummaryMethods):
     """Stabilised censoring weights per row, with their summary; immutable.
 
     Attributes
@@ -77,6 +77,11 @@ class CensoringWeights:
         return pd.DataFrame({"weights": _describe(self.weights),
                              "untruncated": _describe(self.untruncated)})
 
+    def _headline(self) -> str:
+        w = np.asarray(self.weights, dtype=float)
+        return (f"{w.size} rows, weights {short_number(w.min())} to {short_number(w.max())} "
+                f"(mean {short_number(w.mean())})")
+
     def summary(self) -> Summary:
         bounds = ("no truncation" if self.truncation is None else
                   f"truncated to [{self.truncation[0]:.4g}, {self.truncation[1]:.4g}] "
@@ -93,9 +98,6 @@ class CensoringWeights:
         return Summary("Censoring weights", (("Weights", self.describe()),
                                              ("Censoring models", self.coefficients.copy())),
                        notes)
-
-    def as_text(self) -> str:
-        return self.summary().as_text()
 
 
 def _describe(w: np.ndarray) -> pd.Series:

@@ -32,7 +32,7 @@ import pandas as pd
 from estimation.design import design_matrix
 from estimation.matched import MatchedSample
 from estimation.matching import NoMatchesError
-from estimation.parameters import InvalidParameterError, NotFittedError
+from estimation.parameters import InvalidParameterError, NotFittedError, Parameters
 from estimation.score import check_estimand, scored_data
 from estimation.weighting import WeightModel
 
@@ -136,7 +136,7 @@ def ebal_model(C: np.ndarray, treat: np.ndarray, groups: list[bool], in_target: 
                        np.column_stack(slopes))
 
 
-class EntropyBalancing:
+class EntropyBalancing(Parameters):
     """Entropy balancing weights with exact mean balance.
 
     Parameters

@@ -38,7 +38,7 @@ import pandas as pd
 from estimation.estimands import estimand_words
 from estimation.matched import MatchedSample
 from estimation.parameters import InvalidInputError, InvalidParameterError, check_choice
-from estimation.summary import Summary
+from estimation.summary import Summary, SummaryMethods, short_number
 from estimation.variance import (
     abadie_imbens_variance,
     fit_wls,
@@ -64,8 +64,8 @@ ASSUMPTIONS = (
 )
 
 
-@dataclass(frozen=True, eq=False)
-class EffectEstimate:
+@dataclass(frozen=True, eq=False, repr=False)
+class EffectEstimate(SummaryMethods):
     """An effect estimate with its uncertainty; immutable.
 
     ``estimate``, ``ci_low`` and ``ci_high`` are on the scale named by ``scale``
@@ -121,6 +121,14 @@ class EffectEstimate:
             index=[r.scale for r in rows],
         )
 
+    def _headline(self) -> str:
+        level = f"{100 * (1 - self.alpha):g}%"
+        what = "regression-adjusted" if self.method == "regression" else "difference in means"
+        return (f"{self.estimand} on '{self.outcome}' = {short_number(self.estimate)} "
+                f"(SE {short_number(self.std_error)}; {level} CI {short_number(self.ci_low)} to "
+                f"{short_number(self.ci_high)}), {what}"
+                + ("" if self.scale == "difference" else f", {self.scale.replace('_', ' ')}"))
+
     def summary(self) -> Summary:
         """Text/HTML/frame rendering that states the estimand and the assumptions."""
         sizes = pd.DataFrame(
@@ -146,15 +154,6 @@ class EffectEstimate:
             return f"{SE_LABELS['multiway']} ({sizes} clusters)"
         label = SE_LABELS.get(self.se_type, self.se_type)
         return label + (f" ({self.n_clusters} clusters)" if self.se_type == "cluster" else "")
-
-    def as_text(self) -> str:
-        return self.summary().as_text()
-
-    def as_html(self) -> str:
-        return self.summary().as_html()
-
-    def __str__(self) -> str:
-        return self.as_text()
 
 
 def _json_value(value):
@@ -482,7 +481,7 @@ def _difference(sample, X, y, w, matched, kind, cluster, J, replace: bool):
             y, treat, np.asarray(sample.distance, float), np.asarray(sample.match_matrix),
             pool, J,
         )
-        return estimate, float(np.sqrt(var)), None
+        return estimate, float(np.sqrt(var)), ()
     dimensions = cluster_dimensions(sample, cluster, kind, units, pairs)
     vcov, _ = sandwich_vcov(fit, dimensions)
     variance = float(vcov[position, position])

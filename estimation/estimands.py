@@ -77,7 +77,7 @@ def _weighting_line(s: dict) -> str:
 
 def _caliper(s: dict) -> str:
     if s.get("caliper") is None:
-        return "no caliper"
+        return "no caliper" if not s.get("covariate_calipers") else "no caliper on the score"
     unit = " SD" if s.get("std_caliper") else ""
     return f"caliper {s['caliper']:g}{unit} (= {s['caliper_width']:.6g} in distance units)"
 
@@ -102,6 +102,39 @@ def describe_method(sample) -> str:
         detail = f"{s['strata']} matched strata, {s['treated_dropped']} treated unit(s) dropped"
     elif method == "weighting":
         detail = _weighting_line(s)
+    elif method == "nearest" and "ratio" in s:
+        detail = _nearest_line(s)
     else:
         detail = ""
     return f"{name}: {detail}" if detail else name
+
+
+def _nearest_line(s: dict) -> str:
+    """Nearest-neighbour matching's settings in one line."""
+    if s.get("max_controls"):
+        ratio = f"{s['min_controls']} to {s['max_controls']} controls, {s['ratio']:g} on average"
+    else:
+        ratio = f"ratio {s['ratio']}:1"
+    reuse = s.get("reuse_max")
+    if not s.get("replace"):
+        reuse_text = "without replacement"
+    elif reuse is None:
+        reuse_text = "with replacement"
+    else:
+        reuse_text = f"each control used at most {reuse} times"
+    distance = s.get("distance", "glm")
+    if s.get("mahvars") and distance in ("glm", "logit", "user"):
+        distance = f"Mahalanobis on {', '.join(s['mahvars'])} within the {distance} score's caliper"
+    elif distance not in ("glm", "logit", "user", "matrix"):
+        distance = distance.replace("_", " ")
+    parts = [f"distance {distance}", ratio, reuse_text, _caliper(s)]
+    for name, cal in (s.get("covariate_calipers") or {}).items():
+        width = (s.get("covariate_caliper_widths") or {}).get(name)
+        unit = f" SD (= {width:.6g})" if cal.get("std") and width is not None else ""
+        parts.append(f"caliper {cal['caliper']:g}{unit} on {name}")
+    if s.get("exact"):
+        parts.append(f"exact {', '.join(s['exact'])}")
+    if s.get("antiexact"):
+        parts.append(f"antiexact {', '.join(s['antiexact'])}")
+    parts += [f"order {s.get('order')}", f"ties {s.get('ties')}"]
+    return ", ".join(parts)

@@ -38,13 +38,13 @@ import numpy as np
 import pandas as pd
 
 from estimation.parameters import InvalidInputError, InvalidParameterError
-from estimation.summary import Summary
+from estimation.summary import Summary, SummaryMethods
 
 OWNER = "aalen_johansen"
 
 
-@dataclass(frozen=True, eq=False)
-class CumulativeIncidence:
+@dataclass(frozen=True, eq=False, repr=False)
+class CumulativeIncidence(SummaryMethods):
     """A weighted Aalen-Johansen curve of one cause, with influence functions; immutable.
 
     Attributes
@@ -122,6 +122,10 @@ class CumulativeIncidence:
             "n_risk": self.n_risk_at_horizons, "defined": self.defined,
         }, index=pd.Index(self.horizons, name="horizon"))
 
+    def _headline(self) -> str:
+        return (f"cumulative incidence of cause {self.cause!r} over {len(self.times)} times, "
+                f"{len(self.horizons)} horizons")
+
     def summary(self) -> Summary:
         what = f" ({self.label})" if self.label else ""
         competing = [str(c) for c in self.causes if c != self.cause]
@@ -138,12 +142,6 @@ class CumulativeIncidence:
         tables = (("At the horizons", self.horizon_frame()),) if self.horizons.size else ()
         return Summary(f"Cumulative incidence of '{self.cause}'{what}",
                        tables + (("Curve", self.frame()),), notes)
-
-    def as_text(self) -> str:
-        return self.summary().as_text()
-
-    def as_html(self) -> str:
-        return self.summary().as_html()
 
 
 def _z(alpha: float) -> float:

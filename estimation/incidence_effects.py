@@ -28,14 +28,14 @@ import pandas as pd
 
 from estimation.incidence import CumulativeIncidence
 from estimation.parameters import InvalidInputError, InvalidParameterError
-from estimation.summary import Summary
+from estimation.summary import Summary, SummaryMethods, short_number
 from estimation.variance import cluster_covariance
 
 OWNER = "incidence_effect"
 
 
-@dataclass(frozen=True, eq=False)
-class IncidenceEffect:
+@dataclass(frozen=True, eq=False, repr=False)
+class IncidenceEffect(SummaryMethods):
     """Treated-minus-control cumulative incidence at horizons, over strata; immutable.
 
     Per horizon (arrays of the length of ``horizons``): ``estimate``, ``std_error``,
@@ -102,6 +102,12 @@ class IncidenceEffect:
                 "cluster_counts": list(self.cluster_counts), "n_treated": self.n_treated,
                 "n_control": self.n_control, "notes": list(self.notes)}
 
+    def _headline(self) -> str:
+        parts = [f"{short_number(h)}: {short_number(e)} (SE {short_number(s)})"
+                 for h, e, s in zip(self.horizons, self.estimate, self.std_error)]
+        return f"difference in cumulative incidence of {self.cause!r} at " + ", ".join(parts[:4]) + (
+            ", ..." if len(parts) > 4 else "")
+
     def summary(self) -> Summary:
         clustering = ("units independent" if not self.cluster else
                       " x ".join(f"{name} ({g})" for name, g in
@@ -117,12 +123,6 @@ class IncidenceEffect:
         )
         return Summary(f"Effect on the cumulative incidence of '{self.cause}'",
                        (("Estimates", self.frame()), ("Strata", self.strata.copy())), notes)
-
-    def as_text(self) -> str:
-        return self.summary().as_text()
-
-    def as_html(self) -> str:
-        return self.summary().as_html()
 
 
 def _plain(value):

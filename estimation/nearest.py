@@ -98,7 +98,8 @@ def search_bounds(sc: SortedControls, distance: np.ndarray, stratum: np.ndarray,
 
 def _row_without_replacement(distance: np.ndarray, treated: np.ndarray, stratum: np.ndarray,
                              controls: np.ndarray, ratio: int, caliper: float | None,
-                             unit: np.ndarray | None = None) -> np.ndarray:
+                             unit: np.ndarray | None = None,
+                             ratios: np.ndarray | None = None) -> np.ndarray:
     """Greedy matching in ``ratio`` passes with the "row" tie rule; ``treated`` is in
     matching order.
 
@@ -122,7 +123,7 @@ def _row_without_replacement(distance: np.ndarray, treated: np.ndarray, stratum:
                              hi[active].tolist(), right[active].tolist(), cal)
         taken = np.asarray(taken, dtype=np.int64)
         out[active, column] = taken
-        active = active[taken >= 0]
+        active = _still_active(active, taken, ratios, column)
     return out
 
 
@@ -239,7 +240,8 @@ TIES = ("matchit", "matchit-4.5", "row")
 
 def match_without_replacement(distance: np.ndarray, treated: np.ndarray, stratum: np.ndarray,
                               controls: np.ndarray, ratio: int, caliper: float | None,
-                              unit: np.ndarray | None = None, ties: str = "row") -> np.ndarray:
+                              unit: np.ndarray | None = None, ties: str = "row",
+                              ratios: np.ndarray | None = None) -> np.ndarray:
     """Greedy matching in ``ratio`` passes; ``treated`` is in matching order.
 
     ``unit`` (optional, one id per row) makes rows of one unit a single control: once one
@@ -248,11 +250,16 @@ def match_without_replacement(distance: np.ndarray, treated: np.ndarray, stratum
     :data:`TIES`; this array core defaults to "row" (its rule before the MatchIt rules were
     added), :class:`~estimation.NearestNeighborMatching` to "matchit".
 
+    ``ratios`` (optional, one per treated unit in the order of ``treated``) gives each unit
+    its own number of controls (variable-ratio matching): pass r skips the units whose ratio
+    is below r.
+
     Returns an int array (len(treated), ratio) of control rows, -1 where empty, rows in the
     order of ``treated``.
     """
     if ties == "row":
-        return _row_without_replacement(distance, treated, stratum, controls, ratio, caliper, unit)
+        return _row_without_replacement(distance, treated, stratum, controls, ratio, caliper, unit,
+                                        ratios)
     out = np.full((treated.size, ratio), -1, dtype=np.int64)
     if controls.size == 0 or treated.size == 0:
         return out
@@ -260,7 +267,7 @@ def match_without_replacement(distance: np.ndarray, treated: np.ndarray, stratum
     cal = np.inf if caliper is None else float(caliper)
     first = ties == "matchit"
     if _core is not None and unit is None:
-        return _compiled_passes(ladder, distance[treated], ratio, cal, first, out)
+        return _compiled_passes(ladder, distance[treated], ratio, cal, first, out, ratios)
     siblings = _ladder_siblings(unit, ladder) if unit is not None else None
     m = ladder.values.size
     tables = (ladder.values.tolist(), ladder.rows.tolist(), ladder.gpos.tolist(), siblings,
@@ -273,12 +280,20 @@ def match_without_replacement(distance: np.ndarray, treated: np.ndarray, stratum
                               active.tolist(), reach, cal, first)
         taken = np.asarray(taken, dtype=np.int64)
         out[active, column] = taken
-        active = active[taken >= 0]
+        active = _still_active(active, taken, ratios, column)
     return out
 
 
+def _still_active(active: np.ndarray, taken: np.ndarray, ratios: np.ndarray | None,
+                  column: int) -> np.ndarray:
+    """The units that go on to the next pass: matched in this one, and (variable ratio)
+    wanting more than ``column + 1`` controls."""
+    active = active[taken >= 0]
+    return active if ratios is None else active[ratios[active] > column + 1]
+
+
 def _compiled_passes(ladder: "ControlLadder", dist: np.ndarray, ratio: int, cal: float,
-                     first: bool, out: np.ndarray) -> np.ndarray:
+                     first: bool, out: np.ndarray, ratios: np.ndarray | None = None) -> np.ndarray:
     """The passes of :func:`match_without_replacement` with ``_core.matchit_pass``."""
     m = ladder.values.size
     next_r, next_l = np.arange(m + 1, dtype=np.int64), np.arange(m + 1, dtype=np.int64)
@@ -290,7 +305,7 @@ def _compiled_passes(ladder: "ControlLadder", dist: np.ndarray, ratio: int, cal:
                            ladder.lo[active], ladder.hi[active], ladder.split[active], active,
                            iil, iir, next_r, next_l, taken, cal, first)
         out[active, column] = taken
-        active = active[taken >= 0]
+        active = _still_active(active, taken, ratios, column)
     return out
 
 

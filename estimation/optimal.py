@@ -30,7 +30,14 @@ import numpy as np
 from estimation.flow import MAX_ARCS
 from estimation.matched import MatchedSample
 from estimation.matching import NoMatchesError, exact_strata
-from estimation.parameters import InvalidParameterError, NotFittedError, check_bool, check_caliper, check_choice
+from estimation.parameters import (
+    InvalidParameterError,
+    NotFittedError,
+    Parameters,
+    check_bool,
+    check_caliper,
+    check_choice,
+)
 from estimation.score import check_columns, check_estimand, scored_data
 from estimation.setmatch import SetMatchingWarning, SetRule, join_subclasses, solve_stratum, stratum_label
 from estimation.strata import subclass_weights
@@ -55,7 +62,7 @@ def _number(owner: str, name: str, value: Any, low: float, inclusive: bool = Fal
     return float(value)
 
 
-class _SetMatching:
+class _SetMatching(Parameters):
     """What optimal and full matching share: distance, support, caliper, strata, fitting."""
 
     NAME = ""

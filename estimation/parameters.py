@@ -7,6 +7,8 @@ float > 0. Got -0.2 instead.``
 
 from __future__ import annotations
 
+import copy
+import inspect
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -82,3 +84,129 @@ def check_seed(owner: str, value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
         raise InvalidParameterError(owner, "random_state", "an int >= 0 or None", value)
     return int(value)
+
+
+# --- scikit-learn's parameter protocol ------------------------------------------------
+
+
+class Parameters:
+    """``get_params``, ``set_params``, a readable ``repr`` and :func:`clone`, all read from
+    the constructor's signature (scikit-learn's ``BaseEstimator`` semantics).
+
+    A subclass declares its parameters once, as keyword arguments of ``__init__`` that it
+    stores unchanged under the same names; everything else follows:
+
+    * ``get_params(deep=True)``: the parameters by name; with ``deep``, a parameter that is
+      itself an estimator also contributes its own as ``name__sub``;
+    * ``set_params(**params)``: change parameters (``name__sub`` reaches a nested one) and
+      return the estimator; an unknown name is an :class:`InvalidParameterError` listing
+      the valid ones;
+    * ``repr``: the class and the parameters that differ from their defaults, arrays
+      shown by their shape;
+    * :func:`clone`: a new, unfitted estimator with the same parameters.
+
+    Examples
+    --------
+    >>> from estimation import NearestNeighborMatching, clone
+    >>> m = NearestNeighborMatching(ratio=2, caliper=0.2)
+    >>> m
+    NearestNeighborMatching(ratio=2, caliper=0.2)
+    >>> m.set_params(replace=True).get_params()["replace"]
+    True
+    >>> clone(m)
+    NearestNeighborMatching(ratio=2, replace=True, caliper=0.2)
+    """
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        """The constructor's keyword parameters, in signature order."""
+        init = cls.__init__
+        if init is object.__init__:
+            return []
+        names = []
+        for parameter in inspect.signature(init).parameters.values():
+            if parameter.name == "self":
+                continue
+            if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+                raise TypeError(f"{cls.__name__}.__init__ may not take *args or **kwargs: "
+                                "its parameters must be named")
+            names.append(parameter.name)
+        return names
+
+    @classmethod
+    def _param_defaults(cls) -> dict[str, Any]:
+        return {p.name: p.default for p in inspect.signature(cls.__init__).parameters.values()
+                if p.name != "self"}
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The estimator's parameters by name (nested ones as ``name__sub`` when ``deep``)."""
+        out: dict[str, Any] = {}
+        for name in self._get_param_names():
+            value = getattr(self, name)
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                out.update((f"{name}__{k}", v) for k, v in value.get_params().items())
+            out[name] = value
+        return out
+
+    def set_params(self, **params: Any):
+        """Set parameters by name (``name__sub`` for a nested estimator's); returns self."""
+        valid = self._get_param_names()
+        nested: dict[str, dict[str, Any]] = {}
+        for key, value in params.items():
+            name, _, sub = key.partition("__")
+            if name not in valid:
+                listed = ", ".join(repr(v) for v in valid)
+                raise InvalidParameterError(type(self).__name__, name,
+                                            f"one of its parameters ({listed})", value)
+            if sub:
+                nested.setdefault(name, {})[sub] = value
+            else:
+                setattr(self, name, value)
+        for name, sub_params in nested.items():
+            inner = getattr(self, name)
+            if not hasattr(inner, "set_params"):
+                raise InvalidParameterError(type(self).__name__, name,
+                                            "an estimator to set nested parameters on", inner)
+            inner.set_params(**sub_params)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = self._param_defaults()
+        shown = [f"{name}={_short(value)}" for name, value in self.get_params(deep=False).items()
+                 if not _same(value, defaults.get(name, inspect.Parameter.empty))]
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
+def clone(estimator: Any) -> Any:
+    """A new estimator of the same class with the same parameters, not fitted.
+
+    Parameters that are estimators are cloned in turn; other values are deep copies, so
+    that the clone shares nothing mutable with the original (scikit-learn's ``clone``).
+    Lists, tuples and sets of estimators are cloned element by element.
+    """
+    if isinstance(estimator, (list, tuple, set, frozenset)):
+        return type(estimator)(clone(e) for e in estimator)
+    if not hasattr(estimator, "get_params") or isinstance(estimator, type):
+        return copy.deepcopy(estimator)
+    params = {name: clone(value) for name, value in estimator.get_params(deep=False).items()}
+    return type(estimator)(**params)
+
+
+def _same(value: Any, default: Any) -> bool:
+    """Whether a parameter equals its default (arrays never do)."""
+    if default is inspect.Parameter.empty:
+        return False
+    if hasattr(value, "shape") or hasattr(default, "shape"):
+        return value is default
+    try:
+        return bool(value == default) and type(value) is type(default) or value is default
+    except (TypeError, ValueError):
+        return False
+
+
+def _short(value: Any) -> str:
+    """A parameter as repr shows it: arrays and frames by their shape."""
+    shape = getattr(value, "shape", None)
+    if shape is not None and not isinstance(value, (str, bytes)):
+        return f"<{type(value).__name__} of shape {tuple(shape)}>"
+    return repr(value)

@@ -28,11 +28,11 @@ import pandas as pd
 
 from estimation.matched import MatchedSample
 from estimation.parameters import InvalidInputError, InvalidParameterError
-from estimation.summary import Summary
+from estimation.summary import Summary, SummaryMethods, short_number
 
 
-@dataclass(frozen=True)
-class MinimumDetectableEffect:
+@dataclass(frozen=True, repr=False)
+class MinimumDetectableEffect(SummaryMethods):
     """The MDE of a design; ``increase`` and ``decrease`` differ only for binary outcomes."""
 
     increase: float
@@ -54,6 +54,11 @@ class MinimumDetectableEffect:
         """Whether a true effect of this size (either sign) would be detected with ``power``."""
         return bool(effect >= self.increase if effect >= 0 else -effect >= self.decrease)
 
+    def _headline(self) -> str:
+        return (f"MDE {short_number(self.mde)} ({self.scale}; alpha {self.alpha:g}, power "
+                f"{self.power:g}; effective n {short_number(self.n_treated)} treated, "
+                f"{short_number(self.n_control)} control)")
+
     def summary(self) -> Summary:
         frame = pd.DataFrame(
             {"value": [self.increase, self.decrease, self.n_treated, self.n_control]},
@@ -73,9 +78,6 @@ class MinimumDetectableEffect:
             "at least this large; smaller effects could not have been seen.",
         )
         return Summary("Minimum detectable effect", (("MDE", frame),), notes)
-
-    def as_text(self) -> str:
-        return self.summary().as_text()
 
 
 def _sizes(design) -> tuple[float, float]:

@@ -19,6 +19,7 @@ from estimation.parameters import (
     InvalidInputError,
     InvalidParameterError,
     NotFittedError,
+    Parameters,
     check_choice,
 )
 
@@ -57,7 +58,7 @@ def check_two_groups(treat: np.ndarray) -> None:
             "both groups are needed.")
 
 
-class PropensityScore:
+class PropensityScore(Parameters):
     """Propensity score model (scikit-learn style).
 
     Parameters

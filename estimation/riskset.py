@@ -28,13 +28,19 @@ import pandas as pd
 
 from estimation.matched import MatchedSample
 from estimation.matching import NearestNeighborMatching
-from estimation.parameters import InvalidInputError, InvalidParameterError, NotFittedError
+from estimation.nearest_settings import NearestSettings, check_nearest
+from estimation.parameters import (
+    InvalidInputError,
+    InvalidParameterError,
+    NotFittedError,
+    Parameters,
+)
 from estimation.propensity import PropensityScore, check_two_groups, treatment_vector
 
 NAME = "RiskSetMatching"
 
 
-class RiskSetMatching:
+class RiskSetMatching(Parameters):
     """Nearest-neighbour matching within risk sets of person-periods.
 
     Parameters
@@ -75,20 +81,19 @@ class RiskSetMatching:
         self.estimator = estimator
         self.ties = ties
 
-    def _params(self) -> dict[str, Any]:
+    def _params(self) -> NearestSettings:
+        if self.distance not in ("glm", "logit"):
+            raise InvalidParameterError(NAME, "distance", "a str among {'glm', 'logit'}",
+                                        self.distance)
         nn = NearestNeighborMatching(
             ratio=self.ratio, replace=self.replace, caliper=self.caliper,
             std_caliper=self.std_caliper, distance=self.distance, exact=self.exact,
             order=self.order, discard=self.discard, random_state=self.random_state,
             ties=self.ties)
         try:
-            params = nn._checked()
+            return check_nearest(nn.get_params(deep=False), self.distance)
         except InvalidParameterError as exc:
             raise InvalidParameterError(NAME, exc.parameter, exc.expected, exc.value) from None
-        if self.distance not in ("glm", "logit"):
-            raise InvalidParameterError(NAME, "distance", "a str among {'glm', 'logit'}",
-                                        self.distance)
-        return params
 
     def _columns(self, frame: pd.DataFrame, exact: list[str]) -> list[str]:
         keys = [self.id, self.period, self.enrolled]
@@ -111,7 +116,7 @@ class RiskSetMatching:
         if not isinstance(frame, pd.DataFrame):
             raise InvalidInputError("RiskSetMatching.fit expects a pandas DataFrame of "
                                     f"person-periods; got {type(frame).__name__}.")
-        covariates = self._columns(frame, p["exact"])
+        covariates = self._columns(frame, list(p.exact))
         kept = at_risk(frame, self.id, self.period, self.enrolled)
         self.n_dropped_ = int(len(frame) - kept.size)
         data = frame.iloc[kept].reset_index(drop=True)
@@ -119,14 +124,15 @@ class RiskSetMatching:
         check_two_groups(treat)
         model = PropensityScore(estimator=self.estimator).fit(data[covariates], treat)
         self.propensity_ = model
-        exact = [self.period, *[e for e in p["exact"] if e != self.period]]
+        exact = [self.period, *[e for e in p.exact if e != self.period]]
         matcher = NearestNeighborMatching(
-            ratio=p["ratio"], replace=p["replace"], caliper=p["caliper"], std_caliper=p["std_caliper"],
-            distance=model.distance(self.distance), exact=exact, order=p["order"], discard=p["discard"],
-            random_state=p["random_state"], ties=p.get("ties", self.ties))
+            ratio=p.ratio, replace=p.replace, caliper=p.caliper, std_caliper=p.std_caliper,
+            distance=model.distance(self.distance), exact=exact, order=p.order,
+            discard=p.discard, random_state=p.random_state, ties=p.ties)
         columns = list(dict.fromkeys([*covariates, *exact]))
         result = matcher.fit(data[columns], treat).result_
-        settings = {**result.settings, "distance": self.distance, "exact": exact, "design": "risk set"}
+        settings = {**result.settings, "distance": self.distance, "exact": exact,
+                    "design": "risk set"}
         self.result_ = dataclasses.replace(result, covariates=data[covariates].reset_index(drop=True),
                                            settings=settings)
         self.rows_ = pd.DataFrame({self.id: data[self.id].to_numpy(),

@@ -36,7 +36,7 @@ import pandas as pd
 
 from estimation.matched import MatchedSample
 from estimation.parameters import InvalidInputError, InvalidParameterError, check_choice
-from estimation.summary import Summary
+from estimation.summary import Summary, SummaryMethods, short_number
 
 DEFAULT_GAMMAS = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0)
 #: Samples without matched pairs, and why Rosenbaum bounds are not available for them.
@@ -46,15 +46,17 @@ NOT_MATCHED_SETS = {
     "strata": "Rosenbaum bounds are not available for subclassification or coarsened exact "
               "matching: their strata hold many treated and many control units, not matched "
               "sets. Use the E-value.",
-    "sets": "Rosenbaum bounds are not available for full matching yet: its sets with several "
-            "treated units and one control need the M-statistic bounds of "
-            "sensitivityfull::senfm. Use the E-value.",
 }
+#: Full matching: the bounds are those of matched sets when every set has one treated unit.
+SEVERAL_TREATED = ("Rosenbaum bounds are not available for this full matching: {count} of its "
+                   "{sets} matched sets hold several treated units and one control, which need "
+                   "the bounds of sensitivityfull::senfm (not implemented). Use the E-value, or "
+                   "full matching with min_controls=1 (every set then has one treated unit).")
 GAMMA_SEARCH_MAX = 1e6
 
 
-@dataclass(frozen=True, eq=False)
-class SensitivityResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class SensitivityResult(SummaryMethods):
     """Rosenbaum bounds on the one-sided p-value for a grid of Gamma; immutable."""
 
     method: str
@@ -98,6 +100,9 @@ class SensitivityResult:
         return (f"Significant at alpha = {self.alpha:g} unless hidden bias multiplies the odds "
                 f"of taking part by Gamma = {self.gamma_critical:.3f} or more.")
 
+    def _headline(self) -> str:
+        return f"Rosenbaum bounds ({self.method}, {self.n_pairs} sets): {self.conclusion()}"
+
     def summary(self) -> Summary:
         label = {"mcnemar": "McNemar (binary outcome)", "wilcoxon": "Wilcoxon signed rank",
                  "mstatistic": "M-statistic for matched sets (sensitivitymv::senmv)"}
@@ -112,12 +117,6 @@ class SensitivityResult:
         )
         return Summary("Sensitivity to hidden bias", (("Bounds on the p-value", self.frame()),),
                        notes)
-
-    def as_text(self) -> str:
-        return self.summary().as_text()
-
-    def as_html(self) -> str:
-        return self.summary().as_html()
 
 
 def _p_at_one(result: SensitivityResult) -> float:
@@ -253,7 +252,8 @@ def matched_pairs(sample: MatchedSample, outcome) -> tuple[np.ndarray, list[np.n
     if sample.structure in NOT_MATCHED_SETS:
         raise InvalidInputError(NOT_MATCHED_SETS[sample.structure])
     y, name = _outcome(sample, outcome)
-    mm = np.asarray(sample.match_matrix, dtype=np.int64)
+    mm = (_sets_as_matches(sample) if sample.structure == "sets"
+          else np.asarray(sample.match_matrix, dtype=np.int64))
     treated = np.flatnonzero(np.asarray(sample.treat).astype(bool))
     if mm.ndim != 2 or mm.shape[0] != treated.size:
         raise InvalidInputError(
@@ -278,6 +278,32 @@ def matched_pairs(sample: MatchedSample, outcome) -> tuple[np.ndarray, list[np.n
             f"{int((~np.isfinite(y[used])).sum())} matched unit(s)."
         )
     return y[treated[rows]], [y[c] for c in controls]
+
+
+def _sets_as_matches(sample: MatchedSample) -> np.ndarray:
+    """Full matching's sets as a match matrix (treated unit -> its controls), when every set
+    has exactly one treated unit; otherwise Rosenbaum bounds are refused (senfm's case)."""
+    treat = np.asarray(sample.treat, dtype=bool)
+    subclass = np.asarray(sample.subclass, dtype=np.int64)
+    inside = subclass >= 0
+    n_sets = int(subclass.max()) + 1 if inside.any() else 0
+    treated_per_set = np.bincount(subclass[inside & treat], minlength=n_sets)
+    several = int(np.sum(treated_per_set > 1))
+    if several:
+        raise InvalidInputError(SEVERAL_TREATED.format(count=several, sets=n_sets))
+    treated = np.flatnonzero(treat)
+    owner = np.full(n_sets, -1, dtype=np.int64)
+    matched_treated = treated[subclass[treated] >= 0]
+    owner[subclass[matched_treated]] = np.searchsorted(treated, matched_treated)
+    controls = np.flatnonzero(~treat & inside)
+    rows = owner[subclass[controls]]
+    order = np.argsort(rows, kind="stable")
+    rows, controls = rows[order], controls[order]
+    counts = np.bincount(rows, minlength=treated.size)
+    mm = np.full((treated.size, max(int(counts.max(initial=0)), 1)), -1, dtype=np.int64)
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    mm[rows, np.arange(rows.size) - start[rows]] = controls
+    return mm
 
 
 def _alternative(alternative: str, differences: np.ndarray, owner: str) -> str:
@@ -387,8 +413,8 @@ def rosenbaum_bounds(
     return chosen(sample, outcome, gammas=gammas, alpha=alpha, alternative=alternative)
 
 
-@dataclass(frozen=True)
-class EValue:
+@dataclass(frozen=True, repr=False)
+class EValue(SummaryMethods):
     """E-values for a point estimate and the interval bound nearest to the null."""
 
     point: float
@@ -396,6 +422,10 @@ class EValue:
     risk_ratio: float
     risk_ratio_ci_bound: float | None
     scale: str
+
+    def _headline(self) -> str:
+        return (f"E-value {short_number(self.point, 3)} for the estimate, "
+                f"{short_number(self.ci, 3)} for the interval bound nearest the null ({self.scale})")
 
     def summary(self) -> Summary:
         frame = pd.DataFrame(
@@ -410,9 +440,6 @@ class EValue:
             "could move the interval to include no effect.",
         )
         return Summary("E-value", (("E-values", frame),), notes)
-
-    def as_text(self) -> str:
-        return self.summary().as_text()
 
 
 def e_value_rr(rr: float) -> float:

@@ -18,7 +18,13 @@ from typing import Any
 import numpy as np
 
 from estimation.matched import MatchedSample
-from estimation.parameters import InvalidInputError, InvalidParameterError, NotFittedError, check_choice
+from estimation.parameters import (
+    InvalidInputError,
+    InvalidParameterError,
+    NotFittedError,
+    Parameters,
+    check_choice,
+)
 from estimation.rstats import find_interval, quantile7, seq_length
 from estimation.score import check_estimand, scored_data
 from estimation.strata import mixed_subclasses, subclass_weights
@@ -119,7 +125,7 @@ def _groups_in_order(treat: np.ndarray) -> list[bool]:
     return [bool(treat[0]), not bool(treat[0])]
 
 
-class Subclassification:
+class Subclassification(Parameters):
     """Propensity score subclassification with MatchIt's weights.
 
     Parameters

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from estimation.matched import MatchedSample
-from estimation.parameters import InvalidParameterError, NotFittedError, check_bool
+from estimation.parameters import InvalidParameterError, NotFittedError, Parameters, check_bool
 from estimation.score import check_estimand, scored_data
 
 NAME = "PropensityWeighting"
@@ -116,7 +116,7 @@ def ipw_model(propensity, treat: np.ndarray, e: np.ndarray, estimand: str, stabi
     return WeightModel("logistic propensity score", scores, jacobian, slope)
 
 
-class PropensityWeighting:
+class PropensityWeighting(Parameters):
     """Inverse probability (or overlap) weights from a propensity score.
 
     Parameters

@@ -4,10 +4,13 @@
   reader; numbers parsed with correct rounding, as R's ``strtod`` does) into a pandas
   frame whose numeric columns are contiguous float64 or int64 arrays; the Arrow buffers are
   released column by column as the frame is built, so the file is held in memory once.
-* :func:`write_rows` writes the per-row columns of a result (CSV with pyarrow's writer:
-  the shortest decimal that reads back as the same double, so full precision, and the
-  same bytes on every run; or Parquet), to a temporary name renamed into place, so that a
-  failed run leaves nothing behind.
+  With ``keep_table`` the Arrow table is kept as well, for writing the input's columns out
+  again without pandas (numeric columns without gaps are shared, not copied).
+* :func:`write_table` writes an Arrow table with columns added (CSV with pyarrow's
+  writer: the shortest decimal that reads back as the same double, so full precision, and
+  the same bytes on every run; or Parquet), to a temporary name renamed into place, so
+  that a failed run leaves nothing behind; :func:`write_rows` writes the added columns
+  alone.
 
 Errors are :class:`TableError` (exit code 2) with one message naming the file.
 """
@@ -33,8 +36,13 @@ class TableError(TiltakError):
     """A data file cannot be read, or a result file cannot be written (exit code 2)."""
 
 
-def read_table(path: str):
-    """Read a CSV or Parquet file into a data frame, with one clear message on failure."""
+def read_table(path: str, keep_table: bool = False, na_values=()):
+    """Read a CSV or Parquet file into a data frame, with one clear message on failure.
+
+    ``na_values``: more text tokens that mean a missing value in a CSV file (say '.'),
+    besides pandas' usual ones. With ``keep_table`` the result is ``(frame, table)``, the
+    Arrow table kept for writing; otherwise ``(frame, None)``.
+    """
     file = Path(path)
     suffix = file.suffix.lower()
     if suffix not in READABLE:
@@ -47,32 +55,41 @@ def read_table(path: str):
     if suffix == ".csv":
         _check_unique_header(file, path)
     try:
-        table = _read_csv(file) if suffix == ".csv" else _read_parquet(file)
-        frame = table.to_pandas(self_destruct=True, split_blocks=True)
+        table = _read_csv(file, list(na_values)) if suffix == ".csv" else _read_parquet(file, list(na_values))
+        frame = table.to_pandas(self_destruct=not keep_table, split_blocks=True)
     except Exception as exc:  # noqa: BLE001 - any parser failure is an input error
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TableError(f"{path}: cannot be read as {suffix[1:].upper()}: {first}") from None
-    del table
     if frame.empty:
         raise TableError(f"{path}: the file has no data rows")
     if suffix != ".csv":
         _check_unique_names(path, [str(c) for c in frame.columns])
-    return frame
+    return frame, (table if keep_table else None)
 
 
-def _read_csv(file: Path):
+def _read_csv(file: Path, na_values: list[str]):
     import pyarrow.csv as pacsv
 
-    convert = pacsv.ConvertOptions(null_values=NULL_VALUES, strings_can_be_null=True,
+    convert = pacsv.ConvertOptions(null_values=NULL_VALUES + na_values, strings_can_be_null=True,
                                    quoted_strings_can_be_null=True)
     read = pacsv.ReadOptions(use_threads=True, block_size=1 << 24)
     return pacsv.read_csv(file, read_options=read, convert_options=convert)
 
 
-def _read_parquet(file: Path):
+def _read_parquet(file: Path, na_values: list[str]):
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    return pq.ParquetFile(file).read(use_threads=True)  # read_table's dataset layer costs 0.3 s
+    table = pq.ParquetFile(file).read(use_threads=True)  # read_table's dataset layer costs 0.3 s
+    if not na_values:
+        return table
+    tokens = pa.array(na_values)
+    for i, column in enumerate(table.columns):  # text tokens in text columns become nulls
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            nulls = pc.is_in(pc.utf8_trim_whitespace(column), value_set=tokens)
+            table = table.set_column(i, table.field(i), pc.if_else(nulls, None, column))
+    return table
 
 
 def _check_unique_header(file: Path, path: str) -> None:
@@ -91,29 +108,44 @@ def _check_unique_names(path: str, names: list[str]) -> None:
 
 
 def write_rows(path: str, columns: dict) -> None:
-    """Write ``columns`` (name -> array; None entries of an integer column are empty) to
-    ``path`` (.csv or .parquet), atomically, through a symbolic link if ``path`` is one."""
+    """Write ``columns`` (name -> array; a pair ``(values, valid)`` has nulls where not
+    valid) to ``path`` (.csv or .parquet), atomically, through a symbolic link if ``path``
+    is one."""
+    import pyarrow as pa
+
+    write_table(path, pa.table({}), columns)
+
+
+def write_table(path: str, table, added: dict, option: str = "--out",
+                first: tuple[str, ...] = ()) -> None:
+    """Write the Arrow ``table`` with the ``added`` columns (after it; the names in ``first``
+    before it) to ``path`` (.csv or .parquet), atomically, through a symbolic link if
+    ``path`` is one. Nothing goes through pandas."""
     import pyarrow as pa
 
     target = Path(os.path.realpath(path))  # write through a symbolic link, never replace it
     suffix = Path(path).suffix.lower()
     if suffix not in READABLE:
-        raise TableError(f"--out {path}: unsupported file type '{suffix or '(none)'}'; "
+        raise TableError(f"{option} {path}: unsupported file type '{suffix or '(none)'}'; "
                          "expected .csv or .parquet")
     if not target.parent.exists():
-        raise TableError(f"--out {path}: folder '{target.parent}' does not exist")
-    table = pa.table({name: _arrow(values) for name, values in columns.items()})
+        raise TableError(f"{option} {path}: folder '{target.parent}' does not exist")
+    columns = {name: _arrow(values) for name, values in added.items()}
+    head = [columns[name] for name in first]
+    tail = [(name, array) for name, array in columns.items() if name not in first]
+    out = pa.table(head + list(table.columns) + [a for _, a in tail],
+                   names=list(first) + table.column_names + [n for n, _ in tail])
     handle, tmp = tempfile.mkstemp(dir=target.parent, suffix=suffix, prefix=".tiltak-")
     os.close(handle)
     try:
         if suffix == ".csv":
             import pyarrow.csv as pacsv
 
-            pacsv.write_csv(table, tmp, pacsv.WriteOptions(quoting_style="needed"))
+            pacsv.write_csv(out, tmp, pacsv.WriteOptions(quoting_style="needed"))
         else:
             import pyarrow.parquet as pq
 
-            pq.write_table(table, tmp)
+            pq.write_table(out, tmp)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
@@ -175,16 +207,20 @@ def available_memory() -> int | None:
     return min(limits) if limits else None
 
 
-def matching_bytes(rows: int, input_columns: int, design_columns: int, outcome: bool) -> int:
+def matching_bytes(rows: int, input_columns: int, design_columns: int, outcome: bool,
+                   copy_out: bool = False) -> int:
     """Peak memory of ``tiltak match`` by the rule in docs/performance.md:
 
-        200 MB + rows x 8 bytes x (input columns + k x design columns + 10)
+        200 MB + rows x 8 bytes x (c x input columns + k x design columns + 10)
 
     with k = 3 when an outcome is estimated (the regression adjustment builds its own
-    design and weighted copies) and k = 2 otherwise; a text column counts as one input
-    column, a factor with L levels as L - 1 design columns."""
+    design and weighted copies) and k = 2 otherwise, and c = 2 when the input's columns
+    are written out again (``--out``: the Arrow table is kept beside the frame), else 1;
+    a text column counts as one input column, a factor with L levels as L - 1 design
+    columns."""
     k = 3 if outcome else 2
-    return BASE_BYTES + rows * 8 * (input_columns + k * design_columns + 10)
+    c = 2 if copy_out else 1
+    return BASE_BYTES + rows * 8 * (c * input_columns + k * design_columns + 10)
 
 
 def check_budget(path: str, needed: int, budget: int | None, given: bool) -> None:

@@ -54,7 +54,9 @@ def test_lalonde_vignette_json_and_rows(tmp_path, run):
     assert effects["regression"]["std_error"] == pytest.approx(reference["se_regression"], rel=1e-6)
     assert round(effects["regression"]["std_error"], 2) == 718.98
     rows = pd.read_csv(out, keep_default_na=False)
-    assert list(rows.columns) == ["distance", "weight", "subclass"]
+    source = pd.read_csv(LALONDE, keep_default_na=False)
+    assert list(rows.columns) == [*source.columns, "distance", "weight", "subclass"]
+    pd.testing.assert_frame_equal(rows[source.columns], source)  # MatchIt's match_data()
     assert len(rows) == 614
     unmatched = rows["weight"] == 0
     assert (rows.loc[unmatched, "subclass"] == "").all()

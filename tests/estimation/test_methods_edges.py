@@ -14,7 +14,9 @@ from estimation import (CoarsenedExactMatching, EntropyBalancing, FullMatching, 
 from estimation.balance import balance_table
 from estimation.effects import estimate_att
 from estimation.power import minimum_detectable_effect
-from estimation.sensitivity import rosenbaum_binary, rosenbaum_wilcoxon
+from estimation.sensitivity import (matched_pairs, rosenbaum_binary, rosenbaum_bounds,
+                                   rosenbaum_wilcoxon)
+from estimation.mstatistic import rosenbaum_mstatistic_sets
 
 
 def data(seed: int = 0, n: int = 600):
@@ -107,10 +109,34 @@ def test_rosenbaum_bounds_where_defined_and_why_not_elsewhere():
     assert rosenbaum_binary(pairs, binary).method == "mcnemar"
     for model, reason in ((Subclassification(), "subclassification or coarsened exact"),
                           (CoarsenedExactMatching(), "subclassification or coarsened exact"),
-                          (FullMatching(), "full matching yet"),
+                          (FullMatching(), "hold several treated units and one control"),
                           (EntropyBalancing(), "weighting")):
         with pytest.raises(Exception, match=reason):
             rosenbaum_wilcoxon(model.fit(X, t).result_, y)
+
+
+def test_full_matching_with_one_treated_unit_per_set_gets_the_bounds_of_its_sets():
+    X, t, y = data(8)
+    sample = FullMatching(min_controls=1).fit(X, t).result_
+    treated_rows = np.flatnonzero(t)
+    subclass = np.asarray(sample.subclass)
+    treated_y, control_y = matched_pairs(sample, y)
+    # each treated unit's controls are exactly the controls of its set, once each
+    expected = []
+    for i in treated_rows[subclass[treated_rows] >= 0]:
+        members = np.flatnonzero((subclass == subclass[i]) & ~np.asarray(t, bool))
+        expected.append((y[i], sorted(y[members])))
+    assert sorted((a, sorted(b)) for a, b in zip(treated_y, control_y)) == sorted(expected)
+    bounds = rosenbaum_bounds(sample, y)
+    assert bounds.n_pairs == len(expected) == int(subclass.max()) + 1
+    # the same as senmv's matrix (treated first, controls after, NA-padded) built by hand
+    width = 1 + max(len(c) for _, c in expected)
+    matrix = np.full((len(expected), width), np.nan)
+    for row, (treated_value, controls) in enumerate(expected):
+        matrix[row, 0], matrix[row, 1:1 + len(controls)] = treated_value, controls
+    direction = "greater" if np.mean([a - np.mean(b) for a, b in expected]) > 0 else "less"
+    by_hand = rosenbaum_mstatistic_sets(matrix, alternative=direction)
+    np.testing.assert_allclose(bounds.p_upper, by_hand.p_upper, rtol=1e-12)
 
 
 def test_power_and_effects_work_through_the_seam():
