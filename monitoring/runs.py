@@ -249,8 +249,9 @@ def stale_periods(con, models: Sequence[MonitoredModel], last_month: int) -> lis
     return stale
 
 
-def compute(con, work: list[Work], last_month: int, progress: Callable[[int, int], None] | None = None):
-    """Run the SQL for the planned work; returns [(work, rows)] with rows for all periods."""
+def compute(engine, work: list[Work], last_month: int, progress: Callable[[int, int], None] | None = None):
+    """Run the plan of the planned work on an engine (or a DuckDB connection); returns
+    [(work, rows)] with rows for all periods."""
     from monitoring.sqlcompile import compile_plan, execute_plan, index_of_date
 
     ends = end_dates(last_month)
@@ -259,7 +260,7 @@ def compute(con, work: list[Work], last_month: int, progress: Callable[[int, int
         start_day = dt.date(w.model.start_month // 12, w.model.start_month % 12 + 1, 1)
         items.append((w.spec, w.model.measure, index_of_date(start_day, w.spec.grain)))
     plan = compile_plan(items, ends)
-    results = execute_plan(con, plan, progress)
+    results = execute_plan(engine, plan, progress)
     return [(w, rows) for w, (_query, rows) in zip(work, results)]
 
 
