@@ -202,7 +202,8 @@ class _QuantileKind(IndicatorKind):
 
     def sensitive(self, spec, numerator, denominator, thresholds):
         n = numerator or 0
-        return 0 < n and n * min(self.q(spec), 1 - self.q(spec)) < thresholds.min_count
+        tail = round(min(self.q(spec), 1 - self.q(spec)), 12)  # 1 - 0.9 is 0.0999... in floating point
+        return 0 < n and n * tail < thresholds.min_count
 
 
 @indicator_kind
