@@ -278,21 +278,24 @@ def quality_command(db, run_id) -> None:
 @command.command("explain")
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
 @click.option("--indicator", "indicators", multiple=True, help="Only this indicator (repeatable).")
-def explain_command(model, indicators) -> None:
+@click.option("--dialect", type=click.Choice(["duckdb", "postgres", "spark"]), default="duckdb", show_default=True,
+              help="The SQL dialect of the engine (see --engine of 'monitor run').")
+def explain_command(model, indicators, dialect) -> None:
     """Print the SQL a run would execute for a model's indicators.
 
     Stage A computes shared aggregates for all periods and groupings in one query per
-    source (GROUPING SETS); stage B turns them into each indicator's values.
-    Parameters: $end_date (exclusive end of complete periods), $measure, $start, $last.
+    source (GROUPING SETS), in the engine's dialect; stage B turns them into each
+    indicator's values (in tiltak, the same for every engine).
 
     \b
     Example:
       tiltak monitor explain models/veien-videre.yaml --indicator hscl10_mean
+      tiltak monitor explain models/veien-videre.yaml --dialect postgres
     """
     from monitoring.explain import explain_text
 
     (loaded,) = _load_models([model])
-    click.echo(explain_text(loaded, indicators))
+    click.echo(explain_text(loaded, indicators, dialect))
 
 
 @command.command("check")
