@@ -55,8 +55,13 @@ class Engine:
         return self._fetch(self.render(tree))
 
     def build_panel(self, tree: Any) -> int:
-        """Materialise ``person_month`` from the panel's SELECT tree; returns its rows."""
-        return self._materialise("person_month", self.render(tree))
+        """Materialise ``person_month`` from the panel's SELECT tree (None: empty registers,
+        an empty panel); returns its number of rows."""
+        from monitoring.engines.screen import screen_plan
+
+        tree = empty_panel() if tree is None else tree
+        screen_plan(tree, self.dialect)
+        return self._materialise("person_month", tree)
 
     def tables(self) -> set[str]:
         raise NotImplementedError
@@ -64,7 +69,8 @@ class Engine:
     def _fetch(self, sql: str) -> list[tuple]:
         raise NotImplementedError
 
-    def _materialise(self, table: str, sql: str) -> int:
+    def _materialise(self, table: str, tree: Any) -> int:
+        """Make ``table`` (a temporary table or cached view) from a screened SELECT tree."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -75,6 +81,17 @@ class Engine:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def empty_panel() -> Any:
+    """A SELECT of no rows with the panel's columns and types."""
+    from sqlglot import exp
+
+    from monitoring.compiler import alias, cast
+    from monitoring.contract import PANEL_COLUMNS
+
+    columns = [alias(cast(exp.null(), typ), name) for name, typ, _ in PANEL_COLUMNS]
+    return exp.select(*columns).where(exp.false())
 
 
 def as_engine(target: Any) -> Engine:

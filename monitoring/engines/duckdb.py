@@ -25,17 +25,32 @@ class DuckDBEngine(Engine):
     def _fetch(self, sql: str) -> list[tuple]:
         return self.con.execute(sql).fetchall()
 
-    def _materialise(self, table: str, sql: str) -> int:
-        if table in self.tables() and not self._owned:
-            self.con.execute(f"DELETE FROM {table}")  # the store's own table (inside the caller's transaction)
-            self.con.execute(f"INSERT INTO {table} {sql}")
+    def _materialise(self, table: str, tree: Any) -> int:
+        from sqlglot import exp
+
+        from monitoring.compiler import col
+
+        target = exp.to_table(table, quoted=True)
+        if table in self.tables() and not self._owned:  # the store's own table, in the caller's transaction
+            columns = [c for c, _t, _d in _panel_columns()]
+            self.con.execute(exp.delete(target).sql(dialect="duckdb"))
+            statement = exp.insert(tree, target, columns=[exp.to_identifier(c, quoted=True) for c in columns])
         else:
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
-        return int(self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+            statement = exp.Create(this=target, kind="TABLE", expression=tree, replace=True,
+                                   properties=exp.Properties(expressions=[exp.TemporaryProperty()]))
+        self.con.execute(statement.sql(dialect="duckdb", identify=True))
+        count = exp.select(exp.Count(this=exp.Star())).from_(target)
+        return int(self.con.execute(count.sql(dialect="duckdb", identify=True)).fetchall()[0][0])
 
     def close(self) -> None:
         if self._owned:
             self.con.close()
+
+
+def _panel_columns():
+    from monitoring.contract import PANEL_COLUMNS
+
+    return PANEL_COLUMNS
 
 
 def open_duckdb_file(path: str) -> DuckDBEngine:

@@ -49,7 +49,7 @@ _PLAN_NODES = (
 _PLAN_FUNCTIONS = (
     "Count", "Sum", "Min", "Max", "Coalesce", "Grouping", "Extract", "DateTrunc", "Substring", "Nullif",
     "Lower", "Upper", "Length", "Trim", "Abs", "Round", "Floor", "Ceil", "Greatest", "Least", "Year", "Quarter",
-    "Month", "StartsWith", "RowNumber", "Concat", "ArgMin", "ArgMax", "Anonymous",
+    "Month", "StartsWith", "RowNumber", "Concat", "Anonymous", "DateFromParts", "Pad",
 )
 #: Anonymous (dialect-specific) functions the plan may use, per dialect.
 _ANONYMOUS: dict[str, frozenset[str]] = {
