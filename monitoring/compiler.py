@@ -61,6 +61,10 @@ class Compiler:
 
     dialect = "duckdb"
 
+    def adapt(self, tree: exp.Expression) -> exp.Expression:
+        """A tree with the nodes this dialect renders wrongly replaced (none by default)."""
+        return tree
+
     # ---- months and periods ----------------------------------------------------------
 
     def month_index(self, date: exp.Expression) -> exp.Expression:
@@ -299,6 +303,16 @@ class DuckDBCompiler(Compiler):
 
 class PostgresCompiler(Compiler):
     dialect = "postgres"
+
+    def adapt(self, tree: exp.Expression) -> exp.Expression:
+        """sqlglot renders a date from its parts as DATE_FROM_PARTS, which PostgreSQL lacks."""
+        def make_date(node):
+            if isinstance(node, exp.DateFromParts):
+                parts = [node.args.get("year"), node.args.get("month"), node.args.get("day")]
+                return exp.Anonymous(this="MAKE_DATE", expressions=[p.copy() for p in parts])
+            return node
+
+        return tree.transform(make_date)
 
 
 class SparkCompiler(Compiler):

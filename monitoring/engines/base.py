@@ -48,8 +48,9 @@ class Engine:
         """The SQL of a screened tree in this engine's dialect."""
         from monitoring.engines.screen import screen_plan
 
+        tree = self.compiler.adapt(tree)
         screen_plan(tree, self.dialect)
-        return tree.sql(dialect=self.dialect, identify=True)
+        return tree.sql(dialect=self.dialect, identify=True, comments=False)
 
     def fetch(self, tree: Any) -> list[tuple]:
         return self._fetch(self.render(tree))
@@ -59,7 +60,7 @@ class Engine:
         an empty panel); returns its number of rows."""
         from monitoring.engines.screen import screen_plan
 
-        tree = empty_panel() if tree is None else tree
+        tree = self.compiler.adapt(empty_panel() if tree is None else tree)
         screen_plan(tree, self.dialect)
         return self._materialise("person_month", tree)
 

@@ -53,7 +53,7 @@ _PLAN_FUNCTIONS = (
 )
 #: Anonymous (dialect-specific) functions the plan may use, per dialect.
 _ANONYMOUS: dict[str, frozenset[str]] = {
-    "duckdb": frozenset(), "postgres": frozenset(), "spark": frozenset(),
+    "duckdb": frozenset(), "postgres": frozenset({"make_date"}), "spark": frozenset(),
 }
 
 
