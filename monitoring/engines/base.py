@@ -128,9 +128,8 @@ def open_engine(text: str) -> Engine:
     if scheme == "spark":
         from monitoring.engines.spark import SparkEngine
 
-        parts = urlsplit(text)
-        options = parse_qs(parts.query)
-        master = text[len("spark://"):].split("?", 1)[0]
+        master, _, query = text[len("spark://"):].partition("?")  # (local[2] is no host name for urlsplit)
+        options = parse_qs(query)
         if "tables" not in options:
             raise EngineError(f"--engine {text}: expected spark://MASTER?tables=DIR (the folder of the contract "
                               "tables as Parquet, one folder per table)")

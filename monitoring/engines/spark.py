@@ -17,7 +17,8 @@ from monitoring.engines.base import Engine, EngineError, EngineUnavailable
 
 SESSION_CONFIG = {
     "spark.ui.enabled": "false",
-    "spark.sql.shuffle.partitions": "8",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "4",
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.runSQLOnFiles": "false",
     "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
