@@ -404,15 +404,16 @@ def require_registers(con, db_path: Path) -> None:
 
 def run_models(db_path: str | Path, models: Sequence[MonitoredModel], span: PeriodRange = PeriodRange(),
                as_of: dt.date | None = None, wait: float = 0.0,
-               progress: Callable[[int, int], None] | None = None, engine=None) -> RunResult:
+               progress: Callable[[int, int], None] | None = None, engine=None, build_panel: bool = True) -> RunResult:
     """Compute and store what is missing or stale for ``models``; see the module docstring.
 
     ``engine`` (:mod:`monitoring.engines`): the contract tables live there, the panel is
     built there and the plan runs there; the store at ``db_path`` (created when missing)
-    receives the run's aggregates and release. Without it the store is the engine."""
+    receives the run's aggregates and release. Without it the store is the engine.
+    ``build_panel`` False: the engine holds a panel made elsewhere (benchmarks)."""
     db_path = Path(db_path)
     if engine is not None:
-        return _run_on_engine(db_path, models, span, as_of, wait, progress, engine)
+        return _run_on_engine(db_path, models, span, as_of, wait, progress, engine, build_panel)
     if not db_path.is_file():
         raise RunInputError(f"{db_path}: no such store; create it with 'tiltak load --db {db_path} DIR' or 'tiltak synth --db {db_path}'")
     ids = [m.id for m in models]
@@ -433,7 +434,7 @@ def run_models(db_path: str | Path, models: Sequence[MonitoredModel], span: Peri
             store.close()
 
 
-def _run_on_engine(db_path: Path, models, span, as_of, wait, progress, engine) -> RunResult:
+def _run_on_engine(db_path: Path, models, span, as_of, wait, progress, engine, build=True) -> RunResult:
     """A run whose registers are on another engine; the results go into the local store."""
     from monitoring.errors import database_boundary
     from monitoring.panel import build_panel
@@ -442,8 +443,9 @@ def _run_on_engine(db_path: Path, models, span, as_of, wait, progress, engine) -
     if len(set(ids)) != len(ids):
         raise RunInputError(f"the same model was given twice: {', '.join(sorted({i for i in ids if ids.count(i) > 1}))}")
     started = dt.datetime.now()
-    with database_boundary(f"building the person-month panel on {engine.name}"):
-        build_panel(engine)
+    if build:
+        with database_boundary(f"building the person-month panel on {engine.name}"):
+            build_panel(engine)
     with database_boundary(f"reading the registers on {engine.name}"):
         registers = EngineRegisters(engine)
     with run_lock(db_path, wait):

@@ -37,15 +37,21 @@ class SparkEngine(Engine):
         spark.conf.set("spark.sql.runSQLOnFiles", "false")
 
     @classmethod
-    def session(cls, master: str, app: str = "tiltak") -> Any:
-        """A Spark session on ``master`` (``local[2]``, ``spark://host:7077``, ...)."""
+    def session(cls, master: str, app: str = "tiltak", config: dict | None = None) -> Any:
+        """A Spark session on ``master`` (``local[2]``, ``spark://host:7077``, ...); ``config``
+        adds Spark settings (e.g. ``spark.driver.memory``)."""
         try:
             from pyspark.sql import SparkSession
         except ImportError:
             raise EngineUnavailable("--engine spark://...: pyspark is not installed; install it with: "
                                     "pip install pyspark (and a Java runtime)") from None
+        import os
+        import sys
+
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the workers run this Python (with pandas, pyarrow)
         builder = SparkSession.builder.master(master).appName(app)
-        for key, value in SESSION_CONFIG.items():
+        workers = {"spark.pyspark.python": sys.executable, "spark.pyspark.driver.python": sys.executable}
+        for key, value in {**SESSION_CONFIG, **workers, **(config or {})}.items():
             builder = builder.config(key, value)
         try:
             return builder.getOrCreate()
@@ -63,18 +69,19 @@ class SparkEngine(Engine):
         engine.register(folder)
         return engine
 
-    def register(self, folder: Path) -> list[str]:
-        """Register ``folder/<table>`` (Parquet) as a view for every contract table found."""
+    def register(self, folder: Path, panel: bool = False) -> list[str]:
+        """Register ``folder/<table>`` (Parquet) as a view for every contract table found
+        (``panel``: and ``folder/person_month``, a panel made elsewhere)."""
         from monitoring.contract import CONTRACT
 
         found = []
-        for table in CONTRACT:
+        for table in (*CONTRACT, *(("person_month",) if panel else ())):
             path = folder / table
             if path.exists():
                 self.spark.read.parquet(str(path)).createOrReplaceTempView(table)
                 found.append(table)
         missing = [t for t in ("persons", "residence", "decisions") if t not in found]
-        if missing:
+        if missing and not panel:
             raise EngineError(f"spark tables folder {folder}: no Parquet folder for {', '.join(missing)}; "
                               "expected one folder per contract table (e.g. persons/)")
         return found
