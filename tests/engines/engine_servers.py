@@ -53,7 +53,7 @@ class PostgresCluster:
 
     def stop(self) -> None:
         subprocess.run([*self.run_as, pg_binary("pg_ctl"), "-D", str(self.folder / "data"), "stop", "-m", "fast"],
-                       capture_output=True, timeout=60)
+                       capture_output=True, timeout=60, cwd=self.folder)
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -78,11 +78,12 @@ def start_postgres() -> PostgresCluster:
 
         user = pwd.getpwuid(os.geteuid()).pw_name
     data = folder / "data"
+    # cwd: a folder the server's user can enter (the checkout may be private to root)
     subprocess.run([*run_as, initdb, "-D", str(data), "-U", user, "-A", "trust", "-E", "UTF8", "--no-locale"],
-                   check=True, capture_output=True, timeout=120)
+                   check=True, capture_output=True, timeout=120, cwd=folder)
     options = f"-c listen_addresses='' -c unix_socket_directories={folder} -c fsync=off -c full_page_writes=off"
     subprocess.run([*run_as, pg_ctl, "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"],
-                   check=True, capture_output=True, timeout=120)
+                   check=True, capture_output=True, timeout=120, cwd=folder)
     cluster = PostgresCluster(folder, user, run_as)
     with cluster.connect("postgres") as con:
         con.execute(f"CREATE DATABASE {DATABASE}")
