@@ -52,7 +52,11 @@ INDICATOR_KINDS: dict[str, KindKeys] = {}
 
 def register_kind(name: str, required: tuple[str, ...] = (), optional: tuple[str, ...] = (),
                   summary: str = "") -> KindKeys:
-    """Add (or confirm) an indicator kind; a second registration must say the same."""
+    """Add (or confirm) an indicator kind; a second registration must say the same.
+
+    >>> register_kind("count", (), ("filter", "distinct")).optional
+    ('filter', 'distinct')
+    """
     keys = KindKeys(name, tuple(required), tuple(optional), summary)
     unknown = [k for k in (*keys.required, *keys.optional) if k not in KIND_KEYS]
     if unknown:
@@ -66,7 +70,11 @@ def register_kind(name: str, required: tuple[str, ...] = (), optional: tuple[str
 
 
 def indicator_kinds() -> tuple[str, ...]:
-    """The names of the registered indicator kinds, in registration order."""
+    """The names of the registered indicator kinds, in registration order.
+
+    >>> indicator_kinds()[:3]
+    ('count', 'sum', 'mean')
+    """
     return tuple(INDICATOR_KINDS)
 
 
