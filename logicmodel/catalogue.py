@@ -9,15 +9,31 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
+from logicmodel import vocabulary
 from logicmodel.fields import Bool, Frozen, Int, Number, SnakeId, Str, Text
 
-Source = Literal["person_month", "participation", "surveys", "costs", "applications", "exits"]
-IndicatorType = Literal["count", "sum", "mean", "share", "ratio"]
-Direction = Literal["higher_is_better", "lower_is_better", "neutral"]
-Grain = Literal["month", "quarter", "year"]
-Disaggregation = Literal["centre", "region", "nationality", "sex", "age_band", "household", "measure"]
+# The vocabularies come from one definition (logicmodel.vocabulary), shared with monitoring.
+Source = Literal[vocabulary.SOURCES]
+Direction = Literal[vocabulary.DIRECTIONS]
+Grain = Literal[vocabulary.GRAINS]
+Disaggregation = Literal[vocabulary.DISAGGREGATIONS]
+PartType = Literal[vocabulary.PART_TYPES]
+
+
+def _known_kind(value: str) -> str:
+    """An indicator kind registered in the vocabulary (monitoring may register more)."""
+    kinds = vocabulary.indicator_kinds()
+    if value not in kinds:
+        raise PydanticCustomError("literal_error", "Input should be {expected}",
+                                  {"expected": ", ".join(repr(k) for k in kinds)})
+    return value
+
+
+IndicatorType = Annotated[str, AfterValidator(_known_kind),
+                          WithJsonSchema({"enum": list(vocabulary.indicator_kinds()), "type": "string"})]
 ExitType = Literal["assisted_return", "independent_return", "forced_return", "unknown_address", "permit", "other"]
 Instrument = Literal["hscl10", "hscl25", "rhs13", "phq9", "mi_importance", "mi_confidence"]
 
@@ -32,7 +48,7 @@ class Aggregate(Frozen):
     ``costs`` divided by a count over ``participation``).
     """
 
-    type: Literal["count", "sum"]
+    type: PartType
     filter: Str | None = None
     column: SnakeId | None = None
     distinct: SnakeId | None = None
@@ -42,9 +58,12 @@ class Aggregate(Frozen):
 class Indicator(Frozen):
     """One monitored indicator.
 
-    Which keys apply depends on ``type``: count (``filter``, ``distinct``), sum and mean
-    (``column``, ``filter``), share (``filter`` for the population, ``condition``) and
-    ratio (``numerator``, ``denominator``). The value is multiplied by ``scale``.
+    Which keys apply depends on ``type`` (:data:`logicmodel.vocabulary.INDICATOR_KINDS`):
+    count (``filter``, ``distinct``), sum and mean (``column``, ``filter``), share
+    (``filter`` for the population, ``condition``), ratio (``numerator``,
+    ``denominator``), median and quantile (``column``, ``quantile``), duration
+    (``column``: the clock, ``event``), distinct_count (``column``). The value is
+    multiplied by ``scale``.
     """
 
     id: SnakeId
@@ -58,6 +77,8 @@ class Indicator(Frozen):
     distinct: SnakeId | None = None
     numerator: Aggregate | None = None
     denominator: Aggregate | None = None
+    quantile: Annotated[Number, Field(gt=0, lt=1)] | None = None
+    event: Str | None = None
     scale: Annotated[Number, Field(gt=0)] = 1.0
     unit: Str
     decimals: Annotated[Int, Field(ge=0, le=6)] = 1

@@ -53,6 +53,12 @@ _LAZY: dict[str, str] = {
     "value_table": "show",
     "ShownValue": "show",
     "explain_text": "explain",
+    "KINDS": "kinds",
+    "IndicatorKind": "kinds",
+    "indicator_kind": "kinds",
+    "Engine": "engines",
+    "EngineError": "engines",
+    "open_engine": "engines",
 }
 
 __all__ = sorted(_LAZY)

@@ -52,11 +52,17 @@ def _is_disk_full(exc: BaseException) -> bool:
 
 
 def database_errors() -> tuple[type[BaseException], ...]:
-    """The exception classes of the database driver (empty when it was never imported)."""
+    """The exception classes of the database drivers of the engines (DuckDB, PostgreSQL's
+    psycopg, Spark's pyspark and py4j) that were imported; none is imported here."""
     import sys
 
-    duckdb = sys.modules.get("duckdb")
-    return (duckdb.Error,) if duckdb is not None and hasattr(duckdb, "Error") else ()
+    found = []
+    for module, name in (("duckdb", "Error"), ("psycopg", "Error"), ("pyspark.errors", "PySparkException"),
+                         ("py4j.protocol", "Py4JError")):
+        loaded = sys.modules.get(module)
+        if loaded is not None and hasattr(loaded, name):
+            found.append(getattr(loaded, name))
+    return tuple(found)
 
 
 class database_boundary:  # noqa: N801 - used as a context manager, like contextlib's

@@ -9,8 +9,8 @@ from monitoring.monitored import MonitoredModel
 from monitoring.sqlcompile import compile_plan, index_of_date
 
 
-def explain_text(model: MonitoredModel, indicators: Sequence[str] = ()) -> str:
-    """Stage-A and stage-B SQL of a model's indicators, with their parameters."""
+def explain_text(model: MonitoredModel, indicators: Sequence[str] = (), dialect: str = "duckdb") -> str:
+    """Stage-A SQL (in ``dialect``) and stage B in words, of a model's indicators."""
     from monitoring.show import ShowError
 
     specs = [s for s in model.specs if not indicators or s.id in indicators]
@@ -21,13 +21,15 @@ def explain_text(model: MonitoredModel, indicators: Sequence[str] = ()) -> str:
     start = dt.date(model.start_month // 12, model.start_month % 12 + 1, 1)
     placeholder = {g: dt.date(9999, 1, 1) for g in ("month", "quarter", "year")}
     plan = compile_plan([(s, model.measure, index_of_date(start, s.grain)) for s in specs], placeholder)
-    out = [f"-- model {model.id} (measure {model.measure}), period from {start:%Y-%m}",
-           "-- $end_date: the first day after the last complete period (set by each run)",
-           f"-- $measures: the measure codes of the models in a run (here ['{model.measure}']); $measure = '{model.measure}'", ""]
-    for table, sql, key in plan.aggregate_sql:
-        scope = f", measures {list(plan.measures[key])}" if key.scoped else ""
-        out += [f"-- stage A: {table}: source {key.source}, grain {key.grain}{scope}", sql + ";", ""]
+    out = [f"-- model {model.id} (measure {model.measure}), period from {start:%Y-%m}, {dialect} dialect",
+           "-- month index 119987 (9999-01): stands for the first month after the last complete period (set by each run)",
+           f"-- measures: the measure codes of the models in a run (here ['{model.measure}'])", ""]
+    for query in plan.queries:
+        key = query.key
+        scope = f", measures {sorted(query.measures)}" if key.scoped else ""
+        out += [f"-- stage A: {query.table}: source {key.source}, grain {key.grain}{scope}",
+                plan.sql(query, dialect) + ";", ""]
     for query in plan.indicators:
-        out += [f"-- stage B: indicator {query.spec.id} ({query.spec.type}, {query.spec.grain}); $start = {query.start}",
-                query.sql + ";", ""]
+        out += [f"-- stage B: indicator {query.spec.id} ({query.spec.type}, {query.spec.grain}); start {query.start}",
+                f"--   {query.describe()}", ""]
     return "\n".join(out)

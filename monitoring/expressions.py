@@ -351,6 +351,20 @@ def bind(text: Any, source: str, expect: str | None = "boolean") -> BoundExpress
     return BoundExpression(text, source, tree, typ, tuple(dict.fromkeys(used)))
 
 
+def tree_of(text: str, source: str, table: str | None = None) -> Any:
+    """The screened tree of an expression (a fresh copy, screened again), for the compiler.
+
+    ``table``: qualify every column with this table alias (for queries that join tables).
+    """
+    from sqlglot import exp
+
+    tree = _parsed(_as_text(text)).copy()
+    if table is not None:
+        for column in list(tree.find_all(exp.Column)):
+            column.set("table", exp.to_identifier(table, quoted=True))
+    return tree
+
+
 def render(text: str, source: str, table: str | None = None) -> str:
     """The SQL of an expression, screened again (binding is done when the model is loaded).
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from monitoring.expressions import ExpressionError, bind, source_columns
-from monitoring.indicators import SOURCES, IndicatorDefinitionError, field, indicator_spec
+from monitoring.indicators import SOURCES, IndicatorDefinitionError, indicator_spec
 
 FilterError = ExpressionError  # the name earlier releases used
 EXPRESSION_RULE = "MON001"
@@ -30,32 +30,36 @@ class FilterProblem:
     rule: str = EXPRESSION_RULE
 
 
+#: The expressions of an indicator (or of a ratio's part) and what each must be.
+EXPRESSION_KEYS = (("filter", "boolean"), ("condition", "boolean"), ("event", "boolean"), ("column", "numeric"))
+
+
 def bind_problems(ind: Any) -> list[FilterProblem]:
-    """Problems of one catalogue indicator: its definition, filters, conditions and columns."""
-    ind_id = str(field(ind, "id", "?"))
+    """Problems of one catalogue ``Indicator``: its definition, filters, conditions and columns."""
     try:
         spec = indicator_spec(ind)
     except IndicatorDefinitionError as exc:
-        return [FilterProblem(ind_id, tuple(exc.key.split(".")), str(exc).split(": ", 2)[-1], DEFINITION_RULE)]
+        return [FilterProblem(ind.id, tuple(exc.key.split(".")), str(exc).split(": ", 2)[-1], DEFINITION_RULE)]
     problems = []
     for prefix, part, agg in _parts(ind, spec):
-        for key, expected in (("filter", "boolean"), ("condition", "boolean"), ("column", "numeric")):
-            value = field(part, key) if key != "condition" else (field(part, key) if prefix == () else None)
+        for key, expected in EXPRESSION_KEYS:
+            value = getattr(part, key, None)
             if value is None or agg.source not in SOURCES:
                 continue
+            if key == "column" and spec.type == "distinct_count":
+                expected = None  # any column can be counted
             problem = _check_expression(agg.source, key, value, expected)
             if problem:
-                problems.append(FilterProblem(ind_id, (*prefix, key), problem))
-        distinct = field(part, "distinct")
+                problems.append(FilterProblem(ind.id, (*prefix, key), problem))
+        distinct = getattr(part, "distinct", None)
         if distinct is not None and distinct not in source_columns(agg.source):
-            problems.append(FilterProblem(ind_id, (*prefix, "distinct"), f"unknown column {distinct!r} in source {agg.source!r}"))
+            problems.append(FilterProblem(ind.id, (*prefix, "distinct"), f"unknown column {distinct!r} in source {agg.source!r}"))
     return problems
 
 
 def _parts(ind: Any, spec) -> list[tuple[tuple, Any, Any]]:
     if spec.type == "ratio":
-        return [(("numerator",), field(ind, "numerator"), spec.numerator),
-                (("denominator",), field(ind, "denominator"), spec.denominator)]
+        return [(("numerator",), ind.numerator, spec.numerator), (("denominator",), ind.denominator, spec.denominator)]
     return [((), ind, spec.numerator)]
 
 
@@ -64,6 +68,8 @@ def _check_expression(source: str, key: str, value: Any, expected: str) -> str |
         columns = source_columns(source)
         if value not in columns:
             return f"unknown column {value!r} in source {source!r}; expected one of {', '.join(columns)}"
+        if expected is None:
+            return None
         try:
             bind(str(value), source, "numeric")
         except ExpressionError:
@@ -82,14 +88,15 @@ def check_catalogue(catalogue: Any, locate: Callable[[tuple], tuple[str, int, in
 
     ``locate`` maps a key path such as ``('indicators', 3, 'numerator', 'filter')`` to
     ``(file, line, column)``; by default the catalogue's own ``locate`` method (if any).
-    ``only`` restricts the check to some indicator ids.
+    ``catalogue`` is a ``logicmodel.catalogue.Catalogue``. ``only`` restricts the check to
+    some indicator ids.
     """
     from logicmodel.issues import Issue, dotted
 
     locate = locate or _default_locator(catalogue)
     issues = []
-    for n, ind in enumerate(field(catalogue, "indicators", ()) or ()):
-        if only is not None and field(ind, "id") not in only:
+    for n, ind in enumerate(catalogue.indicators):
+        if only is not None and ind.id not in only:
             continue
         for problem in bind_problems(ind):
             path = ("indicators", n, *problem.path)
@@ -103,5 +110,5 @@ def _default_locator(catalogue: Any) -> Callable[[tuple], tuple[str, int, int]]:
     method = getattr(catalogue, "locate", None)
     if callable(method):
         return method
-    source_file = str(field(catalogue, "source_file", "") or field(catalogue, "path", "") or "<catalogue>")
+    source_file = str(getattr(catalogue, "source_file", "") or getattr(catalogue, "path", "") or "<catalogue>")
     return lambda path: (source_file, 0, 0)

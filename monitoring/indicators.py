@@ -1,22 +1,24 @@
 """Indicator definitions as monitoring sees them: sources, aggregates and indicator specs.
 
-The catalogue schema belongs to :mod:`logicmodel.catalogue`; this module reads an entry of
-it (a pydantic object or a plain mapping) into small frozen values that the SQL compiler
-works on. An indicator is one or two *aggregates* (numerator and denominator), each an
-aggregation over one source table with its own filter.
+The catalogue schema belongs to :mod:`logicmodel.catalogue`; this module reads its typed,
+frozen ``Indicator`` objects (never a plain mapping) into small frozen values that the
+compiler works on. What an indicator of each type is made of, and how its value follows
+from its parts, is its kind's business (:mod:`monitoring.kinds`, one class per kind); the
+vocabularies (kinds, grains, directions, sources, disaggregations) are those of
+:mod:`logicmodel.vocabulary`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
+from logicmodel import vocabulary
 from monitoring.errors import MonitoringError
 
-GRAINS = ("month", "quarter", "year")
-GRAIN_MONTHS = {"month": 1, "quarter": 3, "year": 12}
-TYPES = ("count", "sum", "mean", "share", "ratio")
-DIRECTIONS = ("higher_is_better", "lower_is_better", "neutral")
+GRAINS = vocabulary.GRAINS
+GRAIN_MONTHS = vocabulary.GRAIN_MONTHS
+DIRECTIONS = vocabulary.DIRECTIONS
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class Source:
     """A table indicators can read, with its date column and the dimensions it offers."""
 
     name: str
-    date_sql: str  # SQL expression giving a DATE in the month the row belongs to
+    date_column: str  # the column placing a row in a month (a DATE, or a YYYY-MM text for costs)
     person_column: str | None  # joins to person_month for person dimensions
     own_dimensions: Mapping[str, str]  # dimension -> column of the table itself
     measure_column: str | None  # column holding the measure code, if any
@@ -46,9 +48,9 @@ SOURCES: dict[str, Source] = {
     "surveys": Source("surveys", "survey_date", "person_id", {}, None),
     "applications": Source("applications", "application_date", "person_id", {}, None),
     "exits": Source("exits", "exit_date", "person_id", {}, None),
-    "costs": Source("costs", "strptime(period, '%Y-%m')::DATE", None, {"centre": "centre_id", "measure": "measure"}, "measure"),
+    "costs": Source("costs", "period", None, {"centre": "centre_id", "measure": "measure"}, "measure"),
 }
-DIMENSIONS = tuple(PERSON_DIMENSIONS)
+DIMENSIONS = vocabulary.DISAGGREGATIONS
 
 
 def dimensions_of(source: Source) -> tuple[str, ...]:
@@ -62,8 +64,9 @@ def dimensions_of(source: Source) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Aggregate:
-    """One aggregation over one source: ``kind`` is count, count_distinct, sum, n (non-null count)
-    or top (the largest contributions to a sum, for the dominance rule of cost totals)."""
+    """One aggregation over one source: ``kind`` is count, count_distinct, sum (exact), n
+    (non-null count), histogram (rows per value of the column) or top (the contributions to a
+    sum by contributor, for the dominance rule of cost totals)."""
 
     source: str
     kind: str
@@ -91,6 +94,14 @@ class IndicatorSpec:
     measure_scoped: bool
     disaggregations: tuple[str, ...]
     title: str = ""
+    quantile: float | None = None
+
+    @property
+    def kind(self):
+        """The indicator's kind class (:mod:`monitoring.kinds`)."""
+        from monitoring.kinds import kind_of
+
+        return kind_of(self.type)
 
     @property
     def top(self) -> Aggregate | None:
@@ -110,12 +121,12 @@ class IndicatorSpec:
     @property
     def divides(self) -> bool:
         """True when value = scale * numerator / denominator (mean, share, ratio)."""
-        return self.type in ("mean", "share", "ratio")
+        return self.kind.divides
 
     @property
     def disclosure_kind(self) -> str:
-        """'count', 'sum' (a total over contributors) or 'rate' (anything divided)."""
-        return self.type if self.type in ("count", "sum") else "rate"
+        """'count', 'sum' (a total over contributors), 'rate' (anything divided) or 'quantile'."""
+        return self.kind.disclosure
 
 
 class IndicatorDefinitionError(MonitoringError):
@@ -126,95 +137,80 @@ class IndicatorDefinitionError(MonitoringError):
         super().__init__(f"indicator '{indicator}': {key}: {message}")
 
 
-def field(obj: Any, name: str, default: Any = None) -> Any:
-    """Read ``name`` from a pydantic object or a mapping."""
-    if obj is None:
-        return default
-    if isinstance(obj, Mapping):
-        value = obj.get(name, default)
-    else:
-        value = getattr(obj, name, default)
-    return default if value is None else value
-
-
 def _text(value: Any) -> str:
+    """A title in English (else Norwegian) for messages."""
     if value is None or isinstance(value, str):
         return value or ""
     for lang in ("en", "nb"):
-        text = field(value, lang)
+        text = getattr(value, lang, None)
         if text:
             return str(text)
     return str(value)
 
 
-def _enum(value: Any) -> Any:
-    return getattr(value, "value", value)
+@dataclass(frozen=True)
+class PartBuilder:
+    """What a kind class uses to make its aggregates from a catalogue ``Indicator``."""
 
+    indicator_id: str
+    source: str
 
-def _aggregate(ind_id: str, key: str, part: Any, default_source: str, kind: str | None = None) -> Aggregate:
-    """Read a numerator/denominator (or the indicator itself) into an Aggregate."""
-    source = _enum(field(part, "source", default_source))
-    ptype = kind or _enum(field(part, "type", "count"))
-    column = field(part, "column")
-    distinct = field(part, "distinct")
-    filt = field(part, "filter")
-    if ptype == "count":
+    def count(self, ind: Any, distinct: str | None) -> Aggregate:
         if distinct:
-            return Aggregate(source, "count_distinct", str(distinct), filt)
-        return Aggregate(source, "count", None, filt)
-    if ptype in ("sum", "mean"):
+            return Aggregate(self.source, "count_distinct", str(distinct), ind.filter)
+        return Aggregate(self.source, "count", None, ind.filter)
+
+    def sum(self, ind: Any, column: str | None, key: str = "column") -> Aggregate:
         if not column:
-            raise IndicatorDefinitionError(ind_id, f"{key}.column", f"a {ptype} needs a column; got none")
-        return Aggregate(source, "sum", str(column), filt)
-    raise IndicatorDefinitionError(
-        ind_id, f"{key}.type", f"expected one of 'count', 'sum', 'mean'; got {ptype!r}"
-    )
+            raise IndicatorDefinitionError(self.indicator_id, key, "a sum needs a column; got none")
+        return Aggregate(self.source, "sum", str(column), ind.filter)
 
+    def nonnull(self, total: Aggregate) -> Aggregate:
+        return Aggregate(total.source, "n", total.column, total.filter)
 
-def _parts(ind: Any, ind_id: str, itype: str, source: str) -> tuple[Aggregate, Aggregate | None]:
-    if itype == "count":
-        return _aggregate(ind_id, "type", ind, source, "count"), None
-    if itype == "sum":  # the denominator counts contributors (for disclosure control), it does not divide
-        total = _aggregate(ind_id, "type", ind, source, "sum")
-        return total, Aggregate(source, "n", total.column, total.filter)
-    if itype == "mean":
-        total = _aggregate(ind_id, "type", ind, source, "sum")
-        return total, Aggregate(source, "n", total.column, total.filter)
-    if itype == "share":
-        condition = field(ind, "condition")
+    def histogram(self, ind: Any, column: str | None) -> Aggregate:
+        if not column:
+            raise IndicatorDefinitionError(self.indicator_id, "column", f"a {ind.type} needs a column; got none")
+        return Aggregate(self.source, "histogram", str(column), ind.filter)
+
+    def with_condition(self, agg: Aggregate, condition: str | None) -> Aggregate:
         if not condition:
-            raise IndicatorDefinitionError(ind_id, "condition", "a share needs a condition; got none")
-        population = _aggregate(ind_id, "type", ind, source, "count")
-        numerator = Aggregate(source, population.kind, population.column, population.filter, str(condition))
-        return numerator, population
-    numerator, denominator = field(ind, "numerator"), field(ind, "denominator")
-    if numerator is None or denominator is None:
-        raise IndicatorDefinitionError(ind_id, "numerator", "a ratio needs a numerator and a denominator")
-    return (
-        _aggregate(ind_id, "numerator", numerator, source),
-        _aggregate(ind_id, "denominator", denominator, source),
-    )
+            key = "event" if agg.kind == "histogram" else "condition"
+            raise IndicatorDefinitionError(self.indicator_id, key, f"a {'duration' if key == 'event' else 'share'} "
+                                           f"needs {'an event' if key == 'event' else 'a condition'}; got none")
+        return replace(agg, condition=str(condition))
+
+    def part(self, ind: Any, key: str) -> Aggregate:
+        """The numerator or denominator of a ratio (each may name its own source)."""
+        part = getattr(ind, key)
+        if ind.numerator is None or ind.denominator is None:
+            raise IndicatorDefinitionError(self.indicator_id, "numerator", "a ratio needs a numerator and a denominator")
+        builder = PartBuilder(self.indicator_id, part.source or self.source)
+        if part.type == "count":
+            return builder.count(part, part.distinct)
+        return builder.sum(part, part.column, f"{key}.column")
 
 
 def indicator_spec(ind: Any) -> IndicatorSpec:
-    """Normalise one catalogue entry; raises IndicatorDefinitionError for what cannot compile."""
-    ind_id = str(field(ind, "id", "?"))
-    itype = _enum(field(ind, "type"))
-    if itype not in TYPES:
-        raise IndicatorDefinitionError(ind_id, "type", f"expected one of {', '.join(map(repr, TYPES))}; got {itype!r}")
-    source = _enum(field(ind, "source", "person_month"))
-    grain = _enum(field(ind, "grain", "month"))
-    if grain not in GRAINS:
-        raise IndicatorDefinitionError(ind_id, "grain", f"expected one of {', '.join(map(repr, GRAINS))}; got {grain!r}")
-    numerator, denominator = _parts(ind, ind_id, itype, source)
-    default_scale = 100.0 if itype == "share" else 1.0
+    """Normalise one catalogue ``Indicator``; raises IndicatorDefinitionError for what cannot compile.
+
+    ``ind`` is the typed object of :mod:`logicmodel.catalogue` (a mapping is validated into
+    one first, for callers that build definitions in code)."""
+    from logicmodel.catalogue import Indicator
+    from monitoring.kinds import KINDS
+
+    if isinstance(ind, Mapping):
+        ind = Indicator.model_validate(dict(ind))
+    if ind.type not in KINDS:
+        raise IndicatorDefinitionError(ind.id, "type", f"expected one of {', '.join(map(repr, KINDS))}; got {ind.type!r}")
+    kind = KINDS[ind.type]
+    numerator, denominator = kind.parts(ind, PartBuilder(ind.id, ind.source))
     spec = IndicatorSpec(
-        id=ind_id, type=itype, source=source, numerator=numerator, denominator=denominator,
-        scale=float(field(ind, "scale", default_scale)), unit=str(field(ind, "unit", "")),
-        decimals=int(field(ind, "decimals", 1)), direction=_enum(field(ind, "direction", "neutral")),
-        grain=grain, window_months=field(ind, "window_months"), cumulative=bool(field(ind, "cumulative", False)),
-        measure_scoped=bool(field(ind, "measure_scoped", False)),
-        disaggregations=tuple(_enum(d) for d in field(ind, "disaggregations", ())), title=_text(field(ind, "title")),
+        id=ind.id, type=ind.type, source=ind.source, numerator=numerator, denominator=denominator,
+        scale=float(ind.scale), unit=str(ind.unit), decimals=int(ind.decimals), direction=ind.direction,
+        grain=ind.grain, window_months=ind.window_months, cumulative=bool(ind.cumulative),
+        measure_scoped=bool(ind.measure_scoped), disaggregations=tuple(ind.disaggregations),
+        title=_text(ind.title), quantile=None if ind.quantile is None else float(ind.quantile),
     )
     _check_spec(spec)
     return spec

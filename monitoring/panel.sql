@@ -1,114 +1,30 @@
 -- The person-month panel (see docs/data-contract.md, "The person-month panel").
--- Parameter $last_month: the last month of the panel (first day), or NULL for the month of
--- the latest date found in the registers (the extract's observation end).
-INSERT INTO person_month
-WITH
-observation AS (
-    SELECT CAST(date_trunc('month', coalesce(CAST($last_month AS DATE), max(d))) AS DATE) AS last_month
-    FROM (
-        SELECT max(date_from) AS d FROM residence
-        UNION ALL SELECT max(date_to - 1) FROM residence
-        UNION ALL SELECT max(decision_date) FROM decisions
-        UNION ALL SELECT max(start_date) FROM participation
-        UNION ALL SELECT max(end_date) FROM participation
-        UNION ALL SELECT max(application_date) FROM applications
-        UNION ALL SELECT max(exit_date) FROM exits
-        UNION ALL SELECT max(survey_date) FROM surveys
-    )
-),
-person_number AS MATERIALIZED (
-    -- integer surrogate of person_id (in person_id order) so that the large joins, groupings
-    -- and the final sort work on integers
-    SELECT person_id, CAST(row_number() OVER (ORDER BY person_id) AS INTEGER) AS pid FROM persons
-),
-spell_month AS (
-    -- every calendar month a residence spell touches, up to the observation end; a spell
-    -- ended by the person's exit (date_to = exit_date) reaches the month of the exit
-    SELECT n.pid, r.centre_id, r.date_from,
-           CAST(unnest(generate_series(
-               CAST(date_trunc('month', r.date_from) AS TIMESTAMP),
-               CAST(date_trunc('month', least(coalesce(
-                   CASE WHEN e.exit_date = r.date_to THEN r.date_to ELSE r.date_to - 1 END,
-                   o.last_month), o.last_month)) AS TIMESTAMP),
-               INTERVAL 1 MONTH)) AS DATE) AS month
-    FROM residence r
-    JOIN person_number n ON n.person_id = r.person_id
-    CROSS JOIN observation o
-    LEFT JOIN exits e ON e.person_id = r.person_id
-    WHERE r.date_from < CAST(o.last_month + INTERVAL 1 MONTH AS DATE)
-),
-resident_month AS (
-    -- the centre on the month's first day, or of the first spell entered during the month
-    SELECT pid, month, arg_min(centre_id, date_from) AS centre_id
-    FROM spell_month
-    GROUP BY pid, month
-),
-person_info AS MATERIALIZED (
-    -- person-level columns, joined to the months once
-    SELECT p.*, i.pid, n.returnability, n.return_agreement_from, r.first_from
-    FROM persons p
-    JOIN person_number i ON i.person_id = p.person_id
-    LEFT JOIN nationalities n ON n.nationality = p.nationality
-    JOIN (SELECT person_id, min(date_from) AS first_from FROM residence GROUP BY person_id) r
-      ON r.person_id = p.person_id
-),
-at_risk AS (
-    -- obliged to leave (the latest final decision on or before the month's last day; none
-    -- yet drops the month) and not exited before the month
-    SELECT m.pid, m.month, m.month_end, m.centre_id, d.decision_date, e.exit_date, e.exit_type
-    FROM (SELECT *, CAST(month + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) AS month_end
-          FROM resident_month) m
-    ASOF JOIN (SELECT n.pid, d.decision_date FROM decisions d
-               JOIN person_number n ON n.person_id = d.person_id) d
-      ON d.pid = m.pid AND m.month_end >= d.decision_date
-    LEFT JOIN (SELECT n.pid, e.exit_date, e.exit_type FROM exits e
-               JOIN person_number n ON n.person_id = e.person_id) e ON e.pid = m.pid
-    WHERE e.exit_date IS NULL OR e.exit_date >= m.month
-),
-participation_month AS (
-    -- every month a participation overlaps (end_date inclusive; ongoing to the observation end)
-    SELECT n.pid, p.measure, p.start_date,
-           CAST(unnest(generate_series(
-               CAST(date_trunc('month', p.start_date) AS TIMESTAMP),
-               CAST(date_trunc('month', least(coalesce(p.end_date, o.last_month), o.last_month)) AS TIMESTAMP),
-               INTERVAL 1 MONTH)) AS DATE) AS month
-    FROM participation p
-    JOIN person_number n ON n.person_id = p.person_id
-    CROSS JOIN observation o
-    WHERE p.start_date < CAST(o.last_month + INTERVAL 1 MONTH AS DATE)
-),
-participating AS (
-    SELECT pid, month,
-           arg_min(measure, strftime(start_date, '%Y-%m-%d') || ' ' || measure) AS measure,
-           bool_or(date_trunc('month', start_date) = month) AS enrolled
-    FROM participation_month
-    GROUP BY pid, month
-),
-applied AS (
-    SELECT DISTINCT n.pid, CAST(date_trunc('month', a.application_date) AS DATE) AS month
-    FROM applications a
-    JOIN person_number n ON n.person_id = a.person_id
-)
+-- One definition for every engine: this query is parsed (sqlglot, DuckDB syntax restricted
+-- to what DuckDB, PostgreSQL and Spark SQL all have) and rendered in the engine's dialect.
+-- Months are integers (year * 12 + month - 1). Two values are set by monitoring.panel when
+-- it builds the tree, never by text: the placeholder :last_m (the last month of the panel)
+-- and the table "calendar" (one row per month index m from the first month in the
+-- registers to :last_m, a VALUES list).
 SELECT
     p.person_id,
-    a.month,
-    strftime(a.month, '%Y-%m') AS period,
+    MAKE_DATE(CAST(a.m // 12 AS INT), CAST(a.m % 12 + 1 AS INT), 1) AS month,
+    CAST(a.m // 12 AS VARCHAR) || '-' || LPAD(CAST(a.m % 12 + 1 AS VARCHAR), 2, '0') AS period,
     a.centre_id,
     c.centre_type,
     c.region,
     c.municipality,
     p.nationality,
     p.returnability,
-    coalesce(p.return_agreement_from <= a.month_end, false) AS return_agreement,
+    COALESCE(p.agreement_m <= a.m, FALSE) AS return_agreement,
     p.sex,
     p.household,
-    CAST(year(a.month) - p.birth_year AS INTEGER) AS age,
+    CAST(a.m // 12 - p.birth_year AS INT) AS age,
     CASE
-        WHEN year(a.month) - p.birth_year < 18 THEN '0-17'
-        WHEN year(a.month) - p.birth_year < 25 THEN '18-24'
-        WHEN year(a.month) - p.birth_year < 35 THEN '25-34'
-        WHEN year(a.month) - p.birth_year < 45 THEN '35-44'
-        WHEN year(a.month) - p.birth_year < 55 THEN '45-54'
+        WHEN a.m // 12 - p.birth_year < 18 THEN '0-17'
+        WHEN a.m // 12 - p.birth_year < 25 THEN '18-24'
+        WHEN a.m // 12 - p.birth_year < 35 THEN '25-34'
+        WHEN a.m // 12 - p.birth_year < 45 THEN '35-44'
+        WHEN a.m // 12 - p.birth_year < 55 THEN '45-54'
         ELSE '55+'
     END AS age_band,
     p.dublin,
@@ -116,18 +32,93 @@ SELECT
     p.prior_absconding,
     p.health_issue,
     p.special_circumstances,
-    CAST((year(a.month) * 12 + month(a.month))
-         - (year(a.decision_date) * 12 + month(a.decision_date)) AS INTEGER) AS months_since_decision,
-    CAST((year(a.month) * 12 + month(a.month))
-         - (year(p.first_from) * 12 + month(p.first_from)) AS INTEGER) AS months_in_reception,
+    CAST(a.m - a.decision_m AS INT) AS months_since_decision,
+    CAST(a.m - p.first_m AS INT) AS months_in_reception,
     pa.measure,
     pa.pid IS NOT NULL AS participating,
-    coalesce(pa.enrolled, false) AS enrolled,
-    CASE WHEN a.exit_date <= a.month_end THEN a.exit_type END AS exit_type,
+    COALESCE(pa.enrolled = 1, FALSE) AS enrolled,
+    CASE WHEN a.exit_m = a.m THEN a.exit_type END AS exit_type,
     ap.pid IS NOT NULL AS applied
-FROM at_risk a
-JOIN person_info p ON p.pid = a.pid
-LEFT JOIN centres c ON c.centre_id = a.centre_id
-LEFT JOIN participating pa ON pa.pid = a.pid AND pa.month = a.month
-LEFT JOIN applied ap ON ap.pid = a.pid AND ap.month = a.month
-ORDER BY a.pid, a.month
+FROM (
+    -- obliged to leave (the latest final decision in or before the month; none yet drops
+    -- the month) and not exited before the month
+    SELECT r.pid, r.m, r.centre_id, MAX(d.decision_m) AS decision_m, MAX(r.exit_m) AS exit_m,
+           MAX(r.exit_type) AS exit_type
+    FROM (
+        -- the centre on the month's first day, or of the first spell entered during the month
+        SELECT s.pid, s.m, s.centre_id, s.exit_m, s.exit_type
+        FROM (
+            -- every calendar month a residence spell touches, up to the observation end; a
+            -- spell ended by the person's exit (date_to = exit_date) reaches the exit's month
+            SELECT n.pid, sp.centre_id, cal.m, sp.exit_m, sp.exit_type,
+                   ROW_NUMBER() OVER (PARTITION BY n.pid, cal.m ORDER BY sp.date_from, sp.centre_id) AS k
+            FROM (
+                SELECT r.person_id, r.centre_id, r.date_from, e.exit_type,
+                       CAST(EXTRACT(YEAR FROM r.date_from) AS INT) * 12 + CAST(EXTRACT(MONTH FROM r.date_from) AS INT) - 1 AS from_m,
+                       CASE
+                           WHEN r.date_to IS NULL THEN :last_m
+                           WHEN e.exit_date = r.date_to
+                               THEN CAST(EXTRACT(YEAR FROM r.date_to) AS INT) * 12 + CAST(EXTRACT(MONTH FROM r.date_to) AS INT) - 1
+                           ELSE CAST(EXTRACT(YEAR FROM r.date_to) AS INT) * 12 + CAST(EXTRACT(MONTH FROM r.date_to) AS INT) - 1
+                                - CASE WHEN CAST(EXTRACT(DAY FROM r.date_to) AS INT) = 1 THEN 1 ELSE 0 END
+                       END AS to_m,
+                       CAST(EXTRACT(YEAR FROM e.exit_date) AS INT) * 12 + CAST(EXTRACT(MONTH FROM e.exit_date) AS INT) - 1 AS exit_m
+                FROM residence AS r
+                LEFT JOIN exits AS e ON e.person_id = r.person_id
+            ) AS sp
+            JOIN person_number AS n ON n.person_id = sp.person_id
+            JOIN calendar AS cal ON cal.m >= sp.from_m AND cal.m <= LEAST(sp.to_m, :last_m)
+            WHERE sp.from_m <= :last_m
+        ) AS s
+        WHERE s.k = 1 AND (s.exit_m IS NULL OR s.exit_m >= s.m)
+    ) AS r
+    JOIN (
+        SELECT n.pid, CAST(EXTRACT(YEAR FROM d.decision_date) AS INT) * 12 + CAST(EXTRACT(MONTH FROM d.decision_date) AS INT) - 1 AS decision_m,
+               d.decision_date
+        FROM decisions AS d
+        JOIN person_number AS n ON n.person_id = d.person_id
+    ) AS d ON d.pid = r.pid AND d.decision_m <= r.m
+    GROUP BY r.pid, r.m, r.centre_id
+) AS a
+JOIN (
+    -- person-level columns, joined to the months once
+    SELECT pe.person_id, pe.nationality, pe.sex, pe.household, pe.birth_year, pe.dublin, pe.identity_documented,
+           pe.prior_absconding, pe.health_issue, pe.special_circumstances, i.pid, na.returnability,
+           CAST(EXTRACT(YEAR FROM na.return_agreement_from) AS INT) * 12 + CAST(EXTRACT(MONTH FROM na.return_agreement_from) AS INT) - 1 AS agreement_m,
+           CAST(EXTRACT(YEAR FROM f.first_from) AS INT) * 12 + CAST(EXTRACT(MONTH FROM f.first_from) AS INT) - 1 AS first_m
+    FROM persons AS pe
+    JOIN person_number AS i ON i.person_id = pe.person_id
+    LEFT JOIN nationalities AS na ON na.nationality = pe.nationality
+    JOIN (SELECT person_id, MIN(date_from) AS first_from FROM residence GROUP BY person_id) AS f
+      ON f.person_id = pe.person_id
+) AS p ON p.pid = a.pid
+LEFT JOIN centres AS c ON c.centre_id = a.centre_id
+LEFT JOIN (
+    -- the measure of the month (the earliest started, then the lowest code) and whether one
+    -- started in the month; end_date inclusive, ongoing to the observation end
+    SELECT q.pid, q.m, q.measure, q.enrolled
+    FROM (
+        SELECT n.pid, cal.m, pt.measure,
+               ROW_NUMBER() OVER (PARTITION BY n.pid, cal.m ORDER BY pt.start_date, pt.measure) AS k,
+               MAX(CASE WHEN pt.start_m = cal.m THEN 1 ELSE 0 END) OVER (PARTITION BY n.pid, cal.m) AS enrolled
+        FROM (
+            SELECT person_id, measure, start_date,
+                   CAST(EXTRACT(YEAR FROM start_date) AS INT) * 12 + CAST(EXTRACT(MONTH FROM start_date) AS INT) - 1 AS start_m,
+                   CASE WHEN end_date IS NULL THEN :last_m
+                        ELSE CAST(EXTRACT(YEAR FROM end_date) AS INT) * 12 + CAST(EXTRACT(MONTH FROM end_date) AS INT) - 1
+                   END AS end_m
+            FROM participation
+        ) AS pt
+        JOIN person_number AS n ON n.person_id = pt.person_id
+        JOIN calendar AS cal ON cal.m >= pt.start_m AND cal.m <= LEAST(pt.end_m, :last_m)
+        WHERE pt.start_m <= :last_m
+    ) AS q
+    WHERE q.k = 1
+) AS pa ON pa.pid = a.pid AND pa.m = a.m
+LEFT JOIN (
+    SELECT DISTINCT n.pid,
+           CAST(EXTRACT(YEAR FROM ap.application_date) AS INT) * 12 + CAST(EXTRACT(MONTH FROM ap.application_date) AS INT) - 1 AS m
+    FROM applications AS ap
+    JOIN person_number AS n ON n.person_id = ap.person_id
+) AS ap ON ap.pid = a.pid AND ap.m = a.m
+ORDER BY a.pid, a.m

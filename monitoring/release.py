@@ -58,7 +58,7 @@ COUNT_KINDS = ("count", "count_distinct", "n")
 class CellDefinition:
     """What the cells of one indicator imply, in terms of shared families of aggregates."""
 
-    kind: str  # count | sum | rate
+    kind: str  # count | sum | rate | quantile (the indicator kind's disclosure kind)
     scale: float
     numerator: str  # family of the numerator
     denominator: str | None
@@ -70,6 +70,9 @@ class CellDefinition:
     numerator_part: str | None = None  # family of the per-period parts of a series
     denominator_part: str | None = None
     complement: bool = False  # the numerator is a subset of the denominator (a share)
+    additive: bool = True  # groups add up to the total (margins are relations)
+    indicator_type: str = ""  # the catalogue type (its kind class decides quantile sensitivity)
+    quantile: float | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -139,7 +142,7 @@ def cell_definition(spec: IndicatorSpec, measure: str | None, start: int) -> Cel
         series=series, window=int(spec.window_periods or 0), start=int(start),
         numerator_part=family(num, spec, measure) if series and additive[num] else None,
         denominator_part=family(den, spec, measure) if series and den is not None and additive[den] else None,
-        complement=_is_subset(spec),
+        complement=_is_subset(spec), additive=spec.kind.additive, indicator_type=spec.type, quantile=spec.quantile,
     )
 
 
@@ -187,6 +190,8 @@ class SystemBuilder:
         for row in table.rows:
             shown = True if table.published is None else bool(table.published.get(row.coordinates, False))
             self._row(table, prefix, row, shown, fixed)
+        if not d.additive:
+            return  # neither groups nor periods add up: no margin or series relation holds
         self._add_margins(prefix, d.numerator, by_coordinates, "numerator")
         if d.denominator:
             self._add_margins(prefix, d.denominator, by_coordinates, "denominator")
@@ -195,6 +200,9 @@ class SystemBuilder:
 
     def _row(self, table: IndicatorTable, prefix: Any, row: Row, shown: bool, fixed: bool) -> None:
         d, t = table.definition, table.thresholds
+        if d.kind == "quantile":
+            self._quantile(table, prefix, row, shown, fixed)
+            return
         dominated = t.is_dominated(row.numerator, row.top)
         num_key = (prefix, d.numerator, *row.coordinates)
         num_sensitive = dominated or (d.numerator_counts and t.count_is_sensitive(row.numerator)) or \
@@ -218,6 +226,19 @@ class SystemBuilder:
             key = (prefix, "complement", d.numerator, d.denominator, *row.coordinates)
             self.cell(key, rest, sensitive=t.count_is_sensitive(rest))
             self.relations.append(Relation((den_key, num_key, key)))
+
+    def _quantile(self, table: IndicatorTable, prefix: Any, row: Row, shown: bool, fixed: bool) -> None:
+        """A quantile (or duration) cell: published, sensitive by its kind's rule, tied to nothing
+        (it is no sum of anything and implies no count that is published)."""
+        from monitoring.kinds import kind_of
+
+        d = table.definition
+        if row.value is None:
+            return
+        sensitive = kind_of(d.indicator_type).sensitive(d, row.numerator, row.denominator, table.thresholds)
+        key = (prefix, "quantile", table.model_id, table.indicator_id, *row.coordinates)
+        self.cell(key, row.value, sensitive=sensitive, published=shown and not fixed, fixed=shown and fixed,
+                  priority=0, size=row.numerator or 0)
 
     def _add_margins(self, prefix: Any, fam: str, rows: dict, _which: str) -> None:
         groups: dict[tuple, list] = defaultdict(list)
@@ -319,7 +340,7 @@ def decide(current: Sequence[IndicatorTable], earlier: Iterable[tuple[int, Seque
 
 def _cell_of(key: tuple, current: Sequence[IndicatorTable]) -> tuple | None:
     """The (model, indicator, coordinates) cells a suppressed system key stands for."""
-    if key[1] == "rate":
+    if key[1] in ("rate", "quantile"):
         return (key[2], key[3], *key[4:])
     return ("family", key[1], *key[2:])
 
@@ -331,7 +352,7 @@ def suppressed_cells(current: Sequence[IndicatorTable], hidden: frozenset) -> se
         d = table.definition
         for row in table.rows:
             c = row.coordinates
-            if d.kind == "rate":
+            if d.kind in ("rate", "quantile"):
                 if (table.model_id, table.indicator_id, *c) in hidden:
                     out.add((table.model_id, table.indicator_id, *c))
             elif ("family", d.numerator, *c) in hidden:

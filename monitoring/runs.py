@@ -208,9 +208,10 @@ class Work:
     periods: dict[int, str]
 
 
-def plan_work(con, models: Sequence[MonitoredModel], last_month: int, span: PeriodRange) -> list[Work]:
-    """What is missing or stale, and why."""
-    fingerprints = table_fingerprints(con)
+def plan_work(con, models: Sequence[MonitoredModel], last_month: int, span: PeriodRange,
+              fingerprints: dict[str, str] | None = None) -> list[Work]:
+    """What is missing or stale, and why (``fingerprints``: of the registers on another engine)."""
+    fingerprints = fingerprints if fingerprints is not None else table_fingerprints(con)
     stored = {(m, i, p): (d, h) for m, i, p, d, h in con.execute(
         "SELECT model_id, indicator_id, period_index, definition_hash, input_hash FROM monitoring_periods").fetchall()}
     work = []
@@ -228,7 +229,8 @@ def plan_work(con, models: Sequence[MonitoredModel], last_month: int, span: Peri
     return work
 
 
-def stale_periods(con, models: Sequence[MonitoredModel], last_month: int) -> list[tuple[str, str, str]]:
+def stale_periods(con, models: Sequence[MonitoredModel], last_month: int,
+                  fingerprints: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
     """Stored (model, indicator, period) after the last complete month whose input data has changed.
 
     The data behind them is gone (e.g. a new extract covers fewer months), so they are removed
@@ -236,7 +238,7 @@ def stale_periods(con, models: Sequence[MonitoredModel], last_month: int) -> lis
     """
     from monitoring.sqlcompile import last_index
 
-    fingerprints = table_fingerprints(con)
+    fingerprints = fingerprints if fingerprints is not None else table_fingerprints(con)
     specs = {(m.id, spec.id): spec for m in models for spec in m.specs}
     ends = end_dates(last_month)
     stale = []
@@ -249,8 +251,9 @@ def stale_periods(con, models: Sequence[MonitoredModel], last_month: int) -> lis
     return stale
 
 
-def compute(con, work: list[Work], last_month: int, progress: Callable[[int, int], None] | None = None):
-    """Run the SQL for the planned work; returns [(work, rows)] with rows for all periods."""
+def compute(engine, work: list[Work], last_month: int, progress: Callable[[int, int], None] | None = None):
+    """Run the plan of the planned work on an engine (or a DuckDB connection); returns
+    [(work, rows)] with rows for all periods."""
     from monitoring.sqlcompile import compile_plan, execute_plan, index_of_date
 
     ends = end_dates(last_month)
@@ -259,12 +262,13 @@ def compute(con, work: list[Work], last_month: int, progress: Callable[[int, int
         start_day = dt.date(w.model.start_month // 12, w.model.start_month % 12 + 1, 1)
         items.append((w.spec, w.model.measure, index_of_date(start_day, w.spec.grain)))
     plan = compile_plan(items, ends)
-    results = execute_plan(con, plan, progress)
+    results = execute_plan(engine, plan, progress)
     return [(w, rows) for w, (_query, rows) in zip(work, results)]
 
 
 def quality_findings(con, done: list, today: dt.date) -> list:
-    """All data-quality checks for the periods this run computed."""
+    """All data-quality checks for the periods this run computed (``con`` None: the registers
+    are on another engine, and only the checks on the computed values run: QC004, QC005)."""
     from monitoring import quality
 
     months = set()
@@ -282,6 +286,8 @@ def quality_findings(con, done: list, today: dt.date) -> list:
             dims = ("total", "centre") if residents else ("total",)
             dens = {(r[2] or "total", r[0]): r[4] for r in rows if r[1] in dims}
             findings += quality.collapsing_denominators(w.model.id, w.spec.id, w.spec.grain, dens, w.periods)
+    if con is None:
+        return quality.deduplicate(findings)
     findings = quality.centre_gaps(con, months) + quality.missing_extracts(con, months) + quality.deduplicate(findings)
     return findings + quality.stale_load(con, today)
 
@@ -398,9 +404,16 @@ def require_registers(con, db_path: Path) -> None:
 
 def run_models(db_path: str | Path, models: Sequence[MonitoredModel], span: PeriodRange = PeriodRange(),
                as_of: dt.date | None = None, wait: float = 0.0,
-               progress: Callable[[int, int], None] | None = None) -> RunResult:
-    """Compute and store what is missing or stale for ``models``; see the module docstring."""
+               progress: Callable[[int, int], None] | None = None, engine=None, build_panel: bool = True) -> RunResult:
+    """Compute and store what is missing or stale for ``models``; see the module docstring.
+
+    ``engine`` (:mod:`monitoring.engines`): the contract tables live there, the panel is
+    built there and the plan runs there; the store at ``db_path`` (created when missing)
+    receives the run's aggregates and release. Without it the store is the engine.
+    ``build_panel`` False: the engine holds a panel made elsewhere (benchmarks)."""
     db_path = Path(db_path)
+    if engine is not None:
+        return _run_on_engine(db_path, models, span, as_of, wait, progress, engine, build_panel)
     if not db_path.is_file():
         raise RunInputError(f"{db_path}: no such store; create it with 'tiltak load --db {db_path} DIR' or 'tiltak synth --db {db_path}'")
     ids = [m.id for m in models]
@@ -421,21 +434,83 @@ def run_models(db_path: str | Path, models: Sequence[MonitoredModel], span: Peri
             store.close()
 
 
-def _run(store, models, span, as_of, started, progress) -> RunResult:
+def _run_on_engine(db_path: Path, models, span, as_of, wait, progress, engine, build=True) -> RunResult:
+    """A run whose registers are on another engine; the results go into the local store."""
+    from monitoring.errors import database_boundary
+    from monitoring.panel import build_panel
+
+    ids = [m.id for m in models]
+    if len(set(ids)) != len(ids):
+        raise RunInputError(f"the same model was given twice: {', '.join(sorted({i for i in ids if ids.count(i) > 1}))}")
+    started = dt.datetime.now()
+    if build:
+        with database_boundary(f"building the person-month panel on {engine.name}"):
+            build_panel(engine)
+    with database_boundary(f"reading the registers on {engine.name}"):
+        registers = EngineRegisters(engine)
+    with run_lock(db_path, wait):
+        store = open_store(db_path, wait, migrate=False) if db_path.is_file() else _new_store(db_path)
+        try:
+            with database_boundary(f"monitor run on {engine.name} into {db_path}", "the store was not changed"):
+                with store.transaction():
+                    store.migrate()
+                    return _run(store, models, span, as_of, started, progress, engine, registers)
+        finally:
+            store.close()
+
+
+def _new_store(db_path: Path):
+    from monitoring.store import Store
+
+    return Store.open(db_path, analysis=True)
+
+
+class EngineRegisters:
+    """What a run needs to know about registers on another engine: row counts (there is no
+    load bookkeeping there, so new data is a changed row count) and the panel's last month."""
+
+    def __init__(self, engine) -> None:
+        from sqlglot import exp
+
+        from monitoring.compiler import alias
+        from monitoring.contract import TABLE_NAMES
+
+        def count(table: str) -> exp.Expression:
+            return exp.Subquery(this=exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(table, quoted=True)))
+
+        names = [t for t in TABLE_NAMES if t in engine.tables()]
+        tree = exp.select(*[alias(count(t), f"n_{t}") for t in names],
+                          alias(exp.Subquery(this=exp.select(exp.Max(this=exp.column("month", quoted=True)))
+                                             .from_(exp.to_table("person_month", quoted=True))), "last_month"))
+        (row,) = engine.fetch(tree)
+        self.fingerprints = {t: f"rows:{n}" for t, n in zip(names, row)}
+        self.last_panel_month = row[-1]
+
+    def last_complete_month(self, as_of: dt.date | None) -> int | None:
+        last = self.last_panel_month
+        if last is None:
+            return None
+        as_of = as_of or dt.date.today()
+        return min(as_of.year * 12 + as_of.month - 2, last.year * 12 + last.month - 1)
+
+
+def _run(store, models, span, as_of, started, progress, engine=None, registers=None) -> RunResult:
     from monitoring.sqlcompile import period_label
 
     con = store.connect()
-    last = last_complete_month(con, as_of)
+    last = last_complete_month(con, as_of) if registers is None else registers.last_complete_month(as_of)
     if last is None:
-        raise RunInputError(f"{store.path}: the person_month panel is empty; load register extracts first")
+        raise RunInputError(f"{store.path if registers is None else engine.name}: the person_month panel is empty; "
+                            "load register extracts first")
     from monitoring.release import needs_release
 
-    work = plan_work(con, models, last, span)
-    stale = stale_periods(con, models, last)
+    fingerprints = None if registers is None else registers.fingerprints
+    work = plan_work(con, models, last, span, fingerprints)
+    stale = stale_periods(con, models, last, fingerprints)
     if not work and not stale and not needs_release(con, models):
         return RunResult(None, period_label(last, "month"))
-    done = compute(con, work, last, progress) if work else []
-    findings = quality_findings(con, done, started.date())
+    done = compute(engine or con, work, last, progress) if work else []
+    findings = quality_findings(con if registers is None else None, done, started.date())
     run_id = write_run(store, done, findings, models, last, started, stale)
     computed = [(w.model.id, w.spec.id, period_label(p, w.spec.grain), r) for w, _ in done for p, r in sorted(w.periods.items())]
     return RunResult(run_id, period_label(last, "month"), computed, findings, stale)

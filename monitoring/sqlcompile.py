@@ -1,122 +1,49 @@
-"""Compile indicator specs to set-based DuckDB SQL.
+"""Compile indicator specs to a plan: set-based queries as sqlglot trees, values in one place.
 
-Two stages, both plain SQL:
+Two stages:
 
-* **Aggregates** (stage A): every aggregate that reads the same source at the same grain
-  is computed in *one* query over the source, for all periods and all requested
-  disaggregations at once (``GROUP BY GROUPING SETS``). Aggregates scoped to a measure are
-  computed for all the measures asked for in one further query, with the measure as a
-  grouping key. The result is a small temporary table ``agg_N`` with one row per (period,
-  dimension, group, scope).
-* **Indicators** (stage B): each indicator reads its numerator and denominator columns from
-  those tables on a dense grid of periods x groups (a missing row is a zero), applies the
-  rolling window or the cumulative sum with window functions, and divides.
+* **Aggregates** (stage A, in the engine): every aggregate that reads the same source at
+  the same grain is computed in *one* query over the source, for all periods and all
+  requested disaggregations at once (``GROUP BY GROUPING SETS``). Aggregates scoped to a
+  measure are computed for all the measures asked for in one further query, with the
+  measure as a grouping key. Histograms (for quantiles and durations) and the
+  contributions to cost totals (for the dominance rule) are *keyed* queries: one row per
+  cell and value (or contributor). Distinct counts over a rolling window or cumulatively
+  are not additive; they get their own query that first spreads each (person, period)
+  row over the periods whose window contains it and then counts distinct persons.
+  Each query is a sqlglot tree built here by a :class:`Compiler` (one method per
+  aggregate kind, ``visit_<kind>``, as ibis compiles operations) and rendered for the
+  engine's dialect; a dialect overrides only what differs. Sums are exact (DECIMAL), so
+  their value does not depend on the order in which an engine adds the rows.
+* **Indicators** (stage B, in Python, :func:`indicator_rows`): each indicator reads its
+  parts from those results on a dense grid of periods x groups (a missing cell is a zero),
+  applies the rolling window or the running total, and computes its value with its kind
+  (:mod:`monitoring.kinds`). Doing this once, outside the engine, is what makes every
+  engine publish the same numbers, rounded in one place.
 
-Distinct counts over a rolling window or cumulatively are not additive; they get their own
-stage-A query that first spreads each (person, period) row over the periods whose window
-contains it and then counts distinct persons.
-
-Values the caller supplies (measure codes, period bounds) are bound as parameters
-(``$measures``, ``$measure``, ``$end_date``, ``$start``, ``$last``); only validated filter expressions and identifiers from the
-catalogue schema are spliced into the text.
+Nothing a user wrote reaches an engine as text: filters and conditions are the screened
+trees of :mod:`monitoring.expressions`; identifiers and literals are quoted by sqlglot.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field as dc_field
+from typing import Any
 
 from monitoring.indicators import GRAIN_MONTHS, PERSON_DIMENSIONS, SOURCES, Aggregate, IndicatorSpec
 
-COMPILER_VERSION = "5"
+COMPILER_VERSION = "6"  # bump when the generated SQL changes meaning: stored values are recomputed
 TOP_CONTRIBUTIONS = 10  # largest contributions kept per cell (the dominance rule uses the first n)
-CONTRIBUTOR = "coalesce(b.o_centre, '(central)')"  # cost contributors: the centres, and the central budget  # bump when the generated SQL changes meaning: stored values are recomputed
+CENTRAL = "(central)"  # the contributor of central costs (no centre)
 MISSING_GROUP = "(missing)"
 TOTAL = "total"
-
-
-@dataclass(frozen=True)
-class GroupKey:
-    """Aggregates sharing one stage-A query."""
-
-    source: str
-    grain: str
-    scoped: bool  # restricted to measures: the measure is then a grouping key (column ``scope``)
-    expand: tuple | None = None  # (aggregate, "rolling"|"cumulative", periods, start) for windowed distinct counts
-
-
-@dataclass
-class AggregateQuery:
-    """One stage-A query: its key, the aggregates it computes and their column names."""
-
-    key: GroupKey
-    table: str
-    columns: dict[Aggregate, str] = dc_field(default_factory=dict)
-    dimensions: set[str] = dc_field(default_factory=set)
-    measures: set[str] = dc_field(default_factory=set)
-    indicators: dict[str, None] = dc_field(default_factory=dict)  # ids of the indicators it serves, in order
-
-
-@dataclass(frozen=True)
-class PartRef:
-    """Where stage B finds one part (numerator or denominator) of an indicator."""
-
-    table: str
-    column: str
-    prewindowed: bool
-    scoped: bool = False
-
-    @property
-    def top_column(self) -> str:
-        return f"t{self.column[1:]}"
-
-
-@dataclass(frozen=True)
-class IndicatorQuery:
-    """Stage-B SQL of one indicator for one measure scope, from period ``start`` to ``last``."""
-
-    spec: IndicatorSpec
-    measure: str | None
-    start: int
-    last: int
-    sql: str
-
-    def parameters(self) -> dict:
-        """Named parameters of the stage-B query."""
-        params = {"start": self.start, "last": self.last}
-        if self.measure is not None:
-            params["measure"] = self.measure
-        return params
-
-
-@dataclass(frozen=True)
-class QueryPlan:
-    """Everything to run: stage-A statements (creating temp tables) then stage-B queries."""
-
-    aggregate_sql: tuple[tuple[str, str, GroupKey], ...]  # (table, CREATE statement, key)
-    indicators: tuple[IndicatorQuery, ...]
-    end_dates: dict[str, dt.date]  # grain -> exclusive end date of complete periods
-    measures: dict[GroupKey, tuple[str, ...]] = dc_field(default_factory=dict)
-    users: dict[str, tuple[str, ...]] = dc_field(default_factory=dict)  # stage-A table -> indicator ids
-
-    def parameters(self, key: GroupKey) -> dict:
-        """Named parameters of the stage-A query of ``key``."""
-        params = {"end_date": self.end_dates[key.grain]}
-        if key.scoped:
-            params["measures"] = list(self.measures[key])
-        return params
+SUM_TYPE = "DECIMAL(38, 9)"  # exact sums: the same result in any order, on every engine
+KEYED_KINDS = ("histogram", "top")
 
 
 # ---- periods -------------------------------------------------------------------------
-
-
-def period_index_sql(date_sql: str, grain: str) -> str:
-    """SQL giving the integer index of the period containing ``date_sql``."""
-    if grain == "month":
-        return f"(year({date_sql}) * 12 + month({date_sql}) - 1)"
-    if grain == "quarter":
-        return f"(year({date_sql}) * 4 + (month({date_sql}) - 1) // 3)"
-    return f"year({date_sql})"
 
 
 def period_label(index: int, grain: str) -> str:
@@ -158,254 +85,101 @@ def parse_period(label: str, grain: str = "month") -> int:
                      f"{' or 2013' if grain == 'year' else ''}; got {label!r}")
 
 
-# ---- stage A -------------------------------------------------------------------------
+# ---- the plan ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupKey:
+    """Aggregates sharing one stage-A query."""
+
+    source: str
+    grain: str
+    scoped: bool  # restricted to measures: the measure is then a grouping key (column ``scope``)
+    expand: tuple | None = None  # (aggregate, "rolling"|"cumulative", periods, start) for windowed distinct counts
+    keyed: Aggregate | None = None  # a histogram or the contributions to a sum: one row per cell and key
+
+
+@dataclass
+class AggregateQuery:
+    """One stage-A query: its key, the aggregates it computes and their column names."""
+
+    key: GroupKey
+    table: str
+    columns: dict[Aggregate, str] = dc_field(default_factory=dict)
+    dimensions: set[str] = dc_field(default_factory=set)
+    measures: set[str] = dc_field(default_factory=set)
+    indicators: dict[str, None] = dc_field(default_factory=dict)  # ids of the indicators it serves, in order
+
+
+@dataclass(frozen=True)
+class PartRef:
+    """Where stage B finds one part (numerator, denominator or contributions) of an indicator."""
+
+    table: str
+    column: str
+    prewindowed: bool
+    scoped: bool = False
+    keyed: bool = False
+
+
+@dataclass(frozen=True)
+class IndicatorQuery:
+    """Stage B of one indicator for one measure scope, from period ``start`` to ``last``."""
+
+    spec: IndicatorSpec
+    measure: str | None
+    start: int
+    last: int
+    numerator: PartRef
+    denominator: PartRef | None
+    top: PartRef | None = None
+
+    def describe(self) -> str:
+        """Stage B in words (``tiltak monitor explain``)."""
+        spec = self.spec
+        parts = f"numerator {self.numerator.table}.{self.numerator.column}"
+        if self.denominator is not None:
+            parts += f", denominator {self.denominator.table}.{self.denominator.column}"
+        series = (f"summed over a rolling window of {spec.window_periods} {spec.grain}s" if spec.window_periods
+                  else f"running totals from period {self.start}" if spec.cumulative else "per period")
+        return (f"{parts}{' (measure ' + repr(self.measure) + ')' if self.measure else ''}; {series}; "
+                f"value: {spec.kind.summary} (scale {spec.scale:g})")
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """Everything to run: stage-A queries, then stage B per indicator."""
+
+    queries: tuple[AggregateQuery, ...]
+    indicators: tuple[IndicatorQuery, ...]
+    end_dates: dict[str, dt.date]  # grain -> exclusive end date of complete periods
+
+    @property
+    def users(self) -> dict[str, tuple[str, ...]]:
+        return {q.table: tuple(q.indicators) for q in self.queries}
+
+    def tree(self, query: AggregateQuery, compiler: "Compiler | None" = None) -> Any:
+        """The sqlglot tree of a stage-A query."""
+        from monitoring.compiler import Compiler
+
+        return (compiler or Compiler()).aggregate_query(query, self.end_dates[query.key.grain])
+
+    def sql(self, query: AggregateQuery, dialect: str = "duckdb") -> str:
+        from monitoring.compiler import compiler_for
+
+        return self.tree(query, compiler_for(dialect)).sql(dialect=dialect, identify=True, pretty=True)
 
 
 def group_key(spec: IndicatorSpec, agg: Aggregate, start: int = 0) -> GroupKey:
     """The stage-A query an aggregate of an indicator belongs to."""
     scope = bool(spec.measure_scoped)
     windowed = spec.cumulative or spec.window_periods
+    if agg.kind in KEYED_KINDS:
+        return GroupKey(agg.source, spec.grain, scope, keyed=agg)
     if agg.kind == "count_distinct" and windowed:
         mode = ("cumulative", 0) if spec.cumulative else ("rolling", spec.window_periods)
         return GroupKey(agg.source, spec.grain, scope, (agg, *mode, start))
     return GroupKey(agg.source, spec.grain, scope)
-
-
-def _aggregate_expr(agg: Aggregate, n: int, grain: str) -> str:
-    cond = " AND ".join(f"_f{n}{s}" for s, part in (("a", agg.filter), ("b", agg.condition)) if part)
-    where = f" FILTER (WHERE {cond})" if cond else ""
-    if agg.kind == "count" or (agg.kind == "count_distinct" and _unique_per_month(agg, grain)):
-        return f"count(*){where}"
-    if agg.kind == "count_distinct":
-        return f"count(DISTINCT _v{n}){where}"
-    if agg.kind in ("sum", "top"):
-        return f"coalesce(sum(_v{n}){where}, 0)"
-    return f"count(_v{n}){where}"
-
-
-def _unique_per_month(agg: Aggregate, grain: str) -> bool:
-    """The panel has one row per person and month: a distinct count of persons in a month is a row count."""
-    return agg.source == "person_month" and agg.column == "person_id" and grain == "month"
-
-
-def _base_columns(aggs: list[Aggregate]) -> list[str]:
-    from monitoring.expressions import render
-
-    cols = []
-    for n, agg in enumerate(aggs):
-        # rendered from the screened tree (bound when the model was loaded): never the text as written
-        if agg.filter:
-            cols.append(f"({render(agg.filter, agg.source)}) AS _f{n}a")
-        if agg.condition:
-            cols.append(f"({render(agg.condition, agg.source)}) AS _f{n}b")
-        if agg.column and agg.kind == "count_distinct":
-            cols.append(f"{_ident(agg.column)} AS _v{n}")
-        elif agg.column:
-            cols.append(f"CAST({_ident(agg.column)} AS DOUBLE) AS _v{n}")
-    return cols
-
-
-def _ident(name: str) -> str:
-    from monitoring.expressions import quote_identifier
-
-    return quote_identifier(name)
-
-
-def _measure_scope(key: GroupKey) -> tuple[str, str, str]:
-    """(scope column, extra join, extra where) restricting the source to the measures of ``key``.
-
-    Sources with a measure column are scoped by it. Other person-level sources (surveys,
-    applications, exits) count a row for a measure once the person has started it (by the
-    end of the row's month); a person who started several measures counts for each.
-    """
-    if not key.scoped:
-        return "", "", ""
-    source = SOURCES[key.source]
-    if source.measure_column is not None:
-        column = f"s.{_ident(source.measure_column)}"
-        return f"{column} AS _scope", "", f" AND list_contains($measures, {column})"
-    join = (
-        "\n  JOIN (SELECT person_id AS _mp, measure AS _ms_measure, min(start_date) AS _first_start FROM participation"
-        " WHERE list_contains($measures, measure) GROUP BY person_id, measure) _ms"
-        f" ON _ms._mp = s.{_ident(source.person_column)}"
-    )
-    return "_ms._ms_measure AS _scope", join, f" AND _ms._first_start < date_trunc('month', {source.date_sql}) + INTERVAL 1 MONTH"
-
-
-def _dimension_select(key: GroupKey, dims: list[str]) -> tuple[str, str]:
-    """(columns giving d_<dim>, the join they need)."""
-    source = SOURCES[key.source]
-    cols, joins = [], []
-    for dim in dims:
-        if dim in source.own_dimensions:
-            cols.append(f"b.o_{dim} AS d_{dim}")
-        elif key.source == "costs":  # region via the centre
-            cols.append(f"c.region AS d_{dim}")
-            joins.append("\n  LEFT JOIN centres c ON c.centre_id = b.o_centre")
-        else:
-            cols.append(f"pm.{_ident(PERSON_DIMENSIONS[dim])} AS d_{dim}")
-            joins.append("\n  LEFT JOIN person_month pm ON pm.person_id = b._pid AND pm.month = b._month")
-    return ", ".join(cols), "".join(dict.fromkeys(joins))
-
-
-def _base_sql(key: GroupKey, aggs: list[Aggregate]) -> str:
-    """The source rows in range and scope, with the flags and values of every aggregate."""
-    source = SOURCES[key.source]
-    cols = [f"date_trunc('month', {source.date_sql})::DATE AS _month"]
-    if source.person_column:
-        cols.append(f"s.{_ident(source.person_column)} AS _pid")
-    cols += [f"s.{_ident(col)} AS o_{dim}" for dim, col in source.own_dimensions.items()]
-    scope, join, where = _measure_scope(key)
-    cols += [scope] if scope else []
-    cols += _base_columns(aggs)
-    return (
-        f"base AS (\n  SELECT {', '.join(cols)}\n  FROM {_ident(source.name)} s{join}\n"
-        f"  WHERE {source.date_sql} < $end_date{where}\n)"
-    )
-
-
-def _grouping_select(dims: list[str], scoped: bool) -> tuple[str, str, str]:
-    """(dimension CASE, group_value CASE, GROUPING SETS list)."""
-    head = "_p, _scope" if scoped else "_p"
-    if not dims:
-        return f"'{TOTAL}'", "''", f"({head})"
-    dim_case = " ".join(f"WHEN grouping(d_{d}) = 0 THEN '{d}'" for d in dims)
-    val_case = " ".join(f"WHEN grouping(d_{d}) = 0 THEN coalesce(CAST(d_{d} AS VARCHAR), '{MISSING_GROUP}')" for d in dims)
-    sets = ", ".join([f"({head})"] + [f"({head}, d_{d})" for d in dims])
-    return f"CASE {dim_case} ELSE '{TOTAL}' END", f"CASE {val_case} ELSE '' END", sets
-
-
-def aggregate_sql(query: AggregateQuery) -> str:
-    """The CREATE TEMP TABLE statement of one stage-A query."""
-    key = query.key
-    aggs = list(query.columns)
-    dims = sorted(query.dimensions, key=list(PERSON_DIMENSIONS).index)
-    dim_cols, dim_join = _dimension_select(key, dims)
-    period = period_index_sql("b._month", key.grain)
-    dim_case, val_case, sets = _grouping_select(dims, key.scoped)
-    src_cols = ", ".join(filter(None, [f"{period} AS _p", "b.*", dim_cols]))
-    ctes = [_base_sql(key, aggs), f"src AS (\n  SELECT {src_cols}\n  FROM base b{dim_join}\n)"]
-    if key.expand is not None:
-        ctes.append(_expand_sql(key, dims))
-        outs, table_from = f"count(DISTINCT _v0) AS {query.columns[aggs[0]]}", "spread"
-    elif any(a.kind == "top" for a in aggs) and not any(a.kind == "count_distinct" for a in aggs):
-        ctes.append(_contributions_sql(query, aggs, dims))
-        outs, table_from = _rollup_outputs(query, aggs), "contributions"
-    else:  # (a distinct count next to cost contributions: no contributions, so no dominance check)
-        outs = ", ".join(f"{_aggregate_expr(a, n, key.grain)} AS {query.columns[a]}" if a.kind != "top"
-                         else f"NULL::DOUBLE[] AS t{query.columns[a][1:]}" for n, a in enumerate(aggs))
-        table_from = "src"
-    return (
-        f"CREATE OR REPLACE TEMP TABLE {query.table} AS\nWITH " + ",\n".join(ctes) + "\n"
-        f"SELECT _p AS period_index, {dim_case} AS dimension, {val_case} AS group_value, "
-        f"{'_scope' if key.scoped else 'NULL::VARCHAR'} AS scope, {outs}\n"
-        f"FROM {table_from}\nGROUP BY GROUPING SETS ({sets})"
-    )
-
-
-def _contributions_sql(query: AggregateQuery, aggs: list[Aggregate], dims: list[str]) -> str:
-    """Cost aggregates per contributor first, so that each cell knows its largest contributions."""
-    keys = ", ".join(["_p", *(["_scope"] if query.key.scoped else []), *[f"d_{d}" for d in dims], "_contrib"])
-    outs = ", ".join(f"{_aggregate_expr(a, n, query.key.grain)} AS {query.columns[a]}" for n, a in enumerate(aggs))
-    return (f"contributions AS (\n  SELECT {keys.replace('_contrib', CONTRIBUTOR.replace('b.', '') + ' AS _contrib')}, {outs}\n"
-            f"  FROM src GROUP BY ALL\n)")
-
-
-def _rollup_outputs(query: AggregateQuery, aggs: list[Aggregate]) -> str:
-    outs = []
-    for a in aggs:
-        col = query.columns[a]
-        if a.kind == "top":
-            outs.append(f"max({col}, {TOP_CONTRIBUTIONS}) FILTER (WHERE {col} > 0) AS t{col[1:]}")
-        else:
-            outs.append(f"sum({col}) AS {col}")
-    return ", ".join(outs)
-
-
-def _expand_sql(key: GroupKey, dims: list[str]) -> str:
-    """Spread each qualifying (person, period) over the periods whose window contains it."""
-    agg, mode, periods, start = key.expand
-    flags = " AND ".join(f"_f0{s}" for s, part in (("a", agg.filter), ("b", agg.condition)) if part) or "TRUE"
-    last = period_index_sql("($end_date - INTERVAL 1 DAY)", key.grain)
-    dcols = "".join(f", d_{d}" for d in dims) + (", _scope" if key.scoped else "")
-    if mode == "rolling":
-        reach, since = f"range(0, {int(periods)})", ""
-    else:
-        reach, since = f"range(0, {last} - q._p + 1)", f" AND _p >= {int(start)}"
-    return (
-        f"qualifying AS (SELECT DISTINCT _p, _v0{dcols} FROM src WHERE {flags}{since}),\n"
-        f"spread AS (\n  SELECT q._p + r.k AS _p, q._v0{dcols.replace(', d_', ', q.d_').replace(', _scope', ', q._scope')}\n"
-        f"  FROM qualifying q, LATERAL (SELECT * FROM {reach} t(k)) r\n  WHERE q._p + r.k <= {last}\n)"
-    )
-
-
-# ---- stage B -------------------------------------------------------------------------
-
-
-def _part_cte(name: str, ref: PartRef, dims: tuple[str, ...]) -> str:
-    wanted = ", ".join(f"'{d}'" for d in (TOTAL, *dims))
-    scope = " AND scope = $measure" if ref.scoped else ""
-    return (
-        f"{name} AS (SELECT period_index, dimension, group_value, CAST({ref.column} AS DOUBLE) AS x "
-        f"FROM {ref.table} WHERE dimension IN ({wanted}){scope})"
-    )
-
-
-def _window_expr(spec: IndicatorSpec, column: str, prewindowed: bool) -> str:
-    over = "OVER (PARTITION BY dimension, group_value ORDER BY period_index"
-    if prewindowed:
-        return column
-    if spec.window_periods:
-        return f"sum({column}) {over} ROWS BETWEEN {spec.window_periods - 1} PRECEDING AND CURRENT ROW)"
-    if spec.cumulative:
-        return f"sum(CASE WHEN period_index >= $start THEN {column} ELSE 0 END) {over} ROWS UNBOUNDED PRECEDING)"
-    return column
-
-
-def indicator_sql(spec: IndicatorSpec, num: PartRef, den: PartRef | None, top: PartRef | None = None) -> str:
-    """Stage-B query of one indicator: numerator, denominator, value and (for cost totals) the
-    largest contributions, per period and group."""
-    dims = spec.disaggregations
-    ctes = [_part_cte("num", num, dims)]
-    parts = ["num"]
-    if den is not None:
-        ctes.append(_part_cte("den", den, dims))
-        parts.append("den")
-    groups = " UNION ".join(f"SELECT DISTINCT dimension, group_value FROM {p}" for p in parts)
-    bounds = " UNION ALL ".join(f"SELECT period_index FROM {p} WHERE dimension = '{TOTAL}'" for p in parts)
-    ctes.append(f"bounds AS (SELECT min(period_index) AS lo FROM ({bounds}))")
-    ctes.append(
-        f"grid AS (SELECT g.dimension, g.group_value, p.period_index FROM ({groups}) g, bounds,\n"
-        f"  LATERAL (SELECT * FROM range(bounds.lo, $last + 1) t(period_index)) p)"
-    )
-    joins = "".join(f"\n  LEFT JOIN {p} USING (dimension, group_value, period_index)" for p in parts)
-    n_col = "coalesce(num.x, 0) AS n"
-    d_col = ", coalesce(den.x, 0) AS d" if den is not None else ""
-    ctes.append(f"joined AS (SELECT grid.*, {n_col}{d_col} FROM grid{joins})")
-    n_win = _window_expr(spec, "n", num.prewindowed)
-    d_win = _window_expr(spec, "d", den.prewindowed) if den is not None else "NULL"
-    series = bool(spec.window_periods or spec.cumulative)
-    n_part = "n" if series and not num.prewindowed else "NULL::DOUBLE"
-    d_part = "d" if series and den is not None and not den.prewindowed else "NULL::DOUBLE"
-    ctes.append(f"windowed AS (SELECT dimension, group_value, period_index, {n_win} AS numerator, {d_win} AS denominator, "
-                f"{n_part} AS numerator_part, {d_part} AS denominator_part FROM joined)")
-    top_col, top_join = "NULL::DOUBLE[]", ""
-    if top is not None:
-        scope = " AND scope = $measure" if top.scoped else ""
-        ctes.append(f"top AS (SELECT period_index, dimension, group_value, {top.top_column} AS t FROM {top.table} "
-                    f"WHERE TRUE{scope})")
-        top_col, top_join = "top.t", "\nLEFT JOIN top USING (dimension, group_value, period_index)"
-    value = f"{spec.scale!r} * numerator / nullif(denominator, 0)" if spec.divides else f"{spec.scale!r} * numerator"
-    full = f" AND period_index - {spec.window_periods - 1} >= (SELECT lo FROM bounds)" if spec.window_periods else ""
-    return (
-        "WITH " + ",\n".join(ctes) + "\n"
-        f"SELECT period_index, dimension, group_value, numerator, denominator, {value} AS value, "
-        f"{top_col} AS top_contributions, numerator_part, denominator_part\nFROM windowed{top_join}\nWHERE period_index BETWEEN greatest($start, (SELECT lo FROM bounds)) AND $last{full}\n"
-        "ORDER BY period_index, dimension, group_value"
-    )
-
-
-# ---- the plan ------------------------------------------------------------------------
 
 
 def last_index(end_date: dt.date, grain: str) -> int:
@@ -434,18 +208,17 @@ def compile_plan(items: list[tuple[IndicatorSpec, str | None, int]], end_dates: 
             query.indicators.setdefault(spec.id)
             if key.scoped:
                 query.measures.add(measure)
-            parts.append(PartRef(query.table, column, key.expand is not None, key.scoped))
+            parts.append(PartRef(query.table, column, key.expand is not None, key.scoped, key.keyed is not None))
         last = last_index(end_dates[spec.grain], spec.grain)
-        refs.append(IndicatorQuery(spec, measure if spec.measure_scoped else None, start, last,
-                                   indicator_sql(spec, *parts)))
-    statements = tuple((q.table, aggregate_sql(q), q.key) for q in queries.values())
-    measures = {q.key: tuple(sorted(q.measures)) for q in queries.values() if q.key.scoped}
-    users = {q.table: tuple(q.indicators) for q in queries.values()}
-    return QueryPlan(statements, tuple(refs), dict(end_dates), measures, users)
+        refs.append(IndicatorQuery(spec, measure if spec.measure_scoped else None, start, last, *parts))
+    return QueryPlan(tuple(queries.values()), tuple(refs), dict(end_dates))
 
 
-def execute_plan(con, plan: QueryPlan, progress=None) -> list[tuple[IndicatorQuery, list[tuple]]]:
-    """Run a plan on a DuckDB connection.
+# ---- running a plan ----------------------------------------------------------------------
+
+
+def execute_plan(engine, plan: QueryPlan, progress=None) -> list[tuple[IndicatorQuery, list[tuple]]]:
+    """Run a plan on an engine (:mod:`monitoring.engines`; a DuckDB connection is wrapped).
 
     Rows are (period_index, dimension, group, numerator, denominator, value, top_contributions,
     numerator_part, denominator_part): top_contributions is the list of the largest
@@ -453,26 +226,118 @@ def execute_plan(con, plan: QueryPlan, progress=None) -> list[tuple[IndicatorQue
     series, the period's own numerator and denominator before the window sums them (None
     otherwise), so that disclosure control knows the monthly parts of a series.
 
-    ``progress(done, total)`` is called after each statement.
+    ``progress(done, total)`` is called after each query and each indicator.
     """
+    from monitoring.engines import as_engine
     from monitoring.errors import database_boundary
 
-    total = len(plan.aggregate_sql) + len(plan.indicators)
-    for n, (table, sql, key) in enumerate(plan.aggregate_sql, 1):
-        users = ", ".join(repr(i) for i in plan.users.get(table, ()))
-        with database_boundary(f"computing source '{key.source}' ({key.grain}) for indicator(s) {users}"):
-            con.execute(sql, plan.parameters(key))
+    engine = as_engine(engine)
+    total = len(plan.queries) + len(plan.indicators)
+    results: dict[str, dict] = {}
+    for n, query in enumerate(plan.queries, 1):
+        users = ", ".join(repr(i) for i in query.indicators)
+        with database_boundary(f"computing source '{query.key.source}' ({query.key.grain}) for indicator(s) {users}"):
+            rows = engine.fetch(plan.tree(query, engine.compiler))
+        results[query.table] = _cells(query, rows)
         if progress:
             progress(n, total)
-    results, done = [], {}
-    for n, query in enumerate(plan.indicators, len(plan.aggregate_sql) + 1):
-        key = (query.sql, tuple(sorted(query.parameters().items())))
+    out, done = [], {}
+    for n, iq in enumerate(plan.indicators, len(plan.queries) + 1):
+        key = (iq.spec, iq.measure, iq.start, iq.last, iq.numerator, iq.denominator, iq.top)
         if key not in done:  # an indicator shared by several models is computed once
-            with database_boundary(f"computing indicator '{query.spec.id}'"):
-                done[key] = con.execute(query.sql, query.parameters()).fetchall()
-        results.append((query, done[key]))
+            done[key] = indicator_rows(iq, results)
+        out.append((iq, done[key]))
         if progress:
             progress(n, total)
-    for table, _sql, _key in plan.aggregate_sql:
-        con.execute(f"DROP TABLE IF EXISTS {table}")
-    return results
+    return out
+
+
+def _cells(query: AggregateQuery, rows: list[tuple]) -> dict:
+    """Stage-A rows as {column: {(period, dimension, group, scope): value}} (keyed: {key: value})."""
+    columns = list(query.columns.values())
+    out: dict[str, dict] = {c: {} for c in columns}
+    if query.key.keyed is not None:
+        column = columns[0]
+        for p, dim, group, scope, key, value in rows:
+            cell = out[column].setdefault((int(p), dim, group, scope), {})
+            if key is not None and value:
+                cell[key] = cell.get(key, 0) + value
+        return out
+    for row in rows:
+        cell = (int(row[0]), row[1], row[2], row[3])
+        for column, value in zip(columns, row[4:]):
+            out[column][cell] = value
+    return out
+
+
+def _part(results: dict, ref: PartRef, measure: str | None, dims: tuple[str, ...]) -> dict:
+    wanted = set(dims)
+    scope = measure if ref.scoped else None
+    return {(p, d, g): v for (p, d, g, s), v in results[ref.table][ref.column].items() if d in wanted and s == scope}
+
+
+def indicator_rows(query: IndicatorQuery, results: dict) -> list[tuple]:
+    """Stage B of one indicator: its parts on the dense grid, windowed, and its values."""
+    spec, kind = query.spec, query.spec.kind
+    dims = (TOTAL, *spec.disaggregations)
+    num = _part(results, query.numerator, query.measure, dims)
+    den = _part(results, query.denominator, query.measure, dims) if query.denominator else None
+    top = _part(results, query.top, query.measure, dims) if query.top else None
+    parts = [num] + ([den] if den is not None else [])
+    starts = [p for part in parts for (p, d, _g) in part if d == TOTAL]
+    if not starts:
+        return []
+    lo = min(starts)
+    first = max(query.start, lo, lo + spec.window_periods - 1 if spec.window_periods else lo)  # a full window only
+    groups = sorted({(d, g) for part in parts for (_p, d, g) in part})
+    zero = Counter() if kind.histogram else 0
+    rows = []
+    for dim, group in groups:
+        n_series = _series(query, num, dim, group, lo, zero, query.numerator.prewindowed)
+        d_series = _series(query, den, dim, group, lo, zero, query.denominator.prewindowed) if den is not None else None
+        for p in range(first, query.last + 1):
+            rows.append(_row(query, p, dim, group, n_series, d_series, num, den, top, lo))
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    return rows
+
+
+def _series(query: IndicatorQuery, part: dict, dim: str, group: str, lo: int, zero: Any, prewindowed: bool) -> dict:
+    """Period -> the part as published (summed over the window or from the start)."""
+    spec = query.spec
+    own = {p: _exact(part.get((p, dim, group), zero)) for p in range(lo, query.last + 1)}
+    if prewindowed or not (spec.window_periods or spec.cumulative):
+        return own
+    out, running = {}, zero.copy() if isinstance(zero, Counter) else zero
+    for p in range(lo, query.last + 1):
+        if spec.window_periods:
+            window = [own[k] for k in range(max(lo, p - spec.window_periods + 1), p + 1)]
+            out[p] = sum(window, zero.copy() if isinstance(zero, Counter) else zero)
+        else:
+            if p >= query.start:
+                running = running + own[p]
+            out[p] = running
+    return out
+
+
+def _exact(value: Any) -> Any:
+    """Histograms as Counters; engine numbers are exact already (ints, Decimal sums)."""
+    if isinstance(value, dict):
+        return Counter({k: int(v) for k, v in value.items()})
+    return value
+
+
+def _row(query, p, dim, group, n_series, d_series, num, den, top, lo) -> tuple:
+    spec, kind = query.spec, query.spec.kind
+    n = n_series[p]
+    d = d_series[p] if d_series is not None else None
+    series = bool(spec.window_periods or spec.cumulative)
+    n_part = kind.stored(_exact(num.get((p, dim, group), 0))) if series and not query.numerator.prewindowed \
+        and not kind.histogram else None
+    d_part = kind.stored(_exact(den.get((p, dim, group), 0))) if series and den is not None \
+        and not query.denominator.prewindowed and not kind.histogram else None
+    contributions = None
+    if top is not None:
+        got = sorted((float(v) for v in (top.get((p, dim, group)) or {}).values() if v > 0), reverse=True)
+        contributions = got[:TOP_CONTRIBUTIONS] or None
+    return (p, dim, group, kind.stored(n), kind.stored(d) if d_series is not None else None,
+            kind.value(spec, n, d), contributions, n_part, d_part)

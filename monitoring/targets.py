@@ -13,9 +13,8 @@ than the tolerance (relative to the target, default 15 %): for higher-is-better 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
-from monitoring.indicators import field
 from monitoring.sqlcompile import parse_period
 
 ON_TRACK, OFF_TRACK, NO_TARGET, NO_VALUE = "on_track", "off_track", "no_target", "no_value"
@@ -44,15 +43,18 @@ class TargetLine:
 
 
 def target_line(target: Any, grain: str) -> TargetLine:
-    """Read one ``monitoring.targets`` entry; periods are converted to the indicator's grain."""
-    baseline = field(target, "baseline")
+    """Read one ``monitoring.targets`` entry (a ``logicmodel.model.Target``; a mapping is
+    validated into one first); periods are converted to the indicator's grain."""
+    from logicmodel.model import Target
+
+    if isinstance(target, Mapping):
+        target = Target.model_validate(dict(target))
     base = None
-    if baseline is not None:
-        base = (parse_period(str(field(baseline, "period")), grain), float(field(baseline, "value")))
-    values = sorted((parse_period(str(field(v, "period")), grain), float(field(v, "value"))) for v in field(target, "values", ()))
+    if target.baseline is not None:
+        base = (parse_period(str(target.baseline.period), grain), float(target.baseline.value))
+    values = sorted((parse_period(str(v.period), grain), float(v.value)) for v in target.values)
     anchors = tuple(([base] if base else []) + values)
-    tolerance = float(field(target, "tolerance", DEFAULT_TOLERANCE))
-    return TargetLine(str(field(target, "indicator")), base, anchors, tolerance)
+    return TargetLine(str(target.indicator), base, anchors, float(target.tolerance))
 
 
 def status(value: float | None, target: float | None, direction: str, tolerance: float) -> str:

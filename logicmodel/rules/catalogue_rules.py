@@ -4,23 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from logicmodel import vocabulary
 from logicmodel.catalogue import Aggregate, Indicator
 from logicmodel.rules.registry import CatalogueContext, Finding, rule
 
-#: For each indicator type: keys it requires and keys that do not apply.
-TYPE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "count": ((), ("column", "condition", "numerator", "denominator")),
-    "sum": (("column",), ("condition", "distinct", "numerator", "denominator")),
-    "mean": (("column",), ("condition", "distinct", "numerator", "denominator")),
-    "share": (("condition",), ("column", "distinct", "numerator", "denominator")),
-    "ratio": (("numerator", "denominator"), ("filter", "condition", "column", "distinct")),
-}
-_HINTS = {
-    "column": "the column to add up or average",
-    "condition": "the SQL condition counted in the share",
-    "numerator": "{type: count|sum, filter?, column?}",
-    "denominator": "{type: count|sum, filter?, column?}",
-}
+_HINTS = vocabulary.KEY_HINTS
+
+
+def type_keys(kind: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """For an indicator kind: the keys it requires and the keys that do not apply."""
+    keys = vocabulary.INDICATOR_KINDS[kind]
+    return keys.required, keys.not_applicable
 
 
 @rule("LM060", "error", "indicator and outcome ids are unique in the catalogue", scope="catalogue")
@@ -37,7 +31,7 @@ def catalogue_ids(ctx: CatalogueContext) -> Iterator[Finding]:
 
 
 def _type_findings(indicator: Indicator, index: int) -> Iterator[Finding]:
-    required, not_applicable = TYPE_KEYS[indicator.type]
+    required, not_applicable = type_keys(indicator.type)
     for key in required:
         if getattr(indicator, key) is None:
             yield Finding(("indicators", index), f"indicator '{indicator.id}' of type {indicator.type} needs '{key}' ({_HINTS[key]})")

@@ -213,7 +213,7 @@ def test_missing_catalogue_file(mutate):
 def test_catalogue_errors_are_reported_at_the_catalogue_lines(mutate, workdir):
     mutate("    type: mean\n", "    type: average\n", file="catalogue.yaml")
     assert rendered(workdir / "valid.yaml") == [
-        "catalogue.yaml:15:11: error LM001 indicators.1.type: expected one of 'count', 'sum', 'mean', 'share', 'ratio'; got 'average'",
+        "catalogue.yaml:15:11: error LM001 indicators.1.type: expected one of 'count', 'sum', 'mean', 'share', 'ratio', 'median', 'quantile', 'duration', 'distinct_count'; got 'average'",
         "valid.yaml:6:12: warning LM019 catalogue: catalogue 'catalogue.yaml' has errors; "
         "indicator and outcome references were not checked",
     ]
@@ -222,7 +222,7 @@ def test_catalogue_errors_are_reported_at_the_catalogue_lines(mutate, workdir):
 def test_catalogue_indicator_missing_the_key_its_type_needs(mutate, workdir):
     mutate("    column: total\n", "", file="catalogue.yaml")
     assert rendered(workdir / "valid.yaml") == [
-        "catalogue.yaml:12:5: error LM061 indicators.1: indicator 'hscl10_mean' of type mean needs 'column' (the column to add up or average)"
+        "catalogue.yaml:12:5: error LM061 indicators.1: indicator 'hscl10_mean' of type mean needs 'column' (the column to add up, average, count or take a quantile of)"
     ]
 
 

@@ -176,12 +176,14 @@ def test_unknown_indicator_in_the_model_names_the_options(tmp_path):
 
 
 def test_check_catalogue_returns_issues_in_the_logicmodel_shape():
+    from logicmodel.catalogue import Catalogue
     from logicmodel.issues import Issue
 
-    catalogue = {"indicators": [
-        {"id": "ok", "source": "person_month", "type": "count", "filter": "applied"},
-        {"id": "bad", "source": "exits", "type": "count", "filter": "exit_kind = 'x'"},
-    ]}
+    head = {"title": "x", "unit": "u", "direction": "neutral"}
+    catalogue = Catalogue.model_validate({"version": "1", "indicators": [
+        {"id": "ok", "source": "person_month", "type": "count", "filter": "applied", **head},
+        {"id": "bad", "source": "exits", "type": "count", "filter": "exit_kind = 'x'", **head},
+    ]})
     issues = check_catalogue(catalogue, lambda path: ("cat.yaml", 3 + path[1], 7))
     assert issues == [Issue("cat.yaml", 4, 7, "error", "MON001", "indicators.1.filter",
                             "indicator 'bad': unknown column 'exit_kind' in source 'exits'; did you mean 'exit_date'? expected one of person_id, exit_date, exit_type")]

@@ -220,8 +220,11 @@ def test_run_refuses_a_wait_that_is_not_a_finite_number_of_seconds(computed, wai
 def test_explain_prints_grouping_sets_sql():
     result = tiltak("monitor", "explain", VV, "--indicator", "hscl10_mean")
     assert result.returncode == 0, result.stderr
-    assert "GROUP BY GROUPING SETS" in result.stdout and "FROM \"surveys\" s" in result.stdout
+    assert "GROUPING SETS (" in result.stdout and 'FROM "surveys" AS "s"' in result.stdout
     assert "-- stage B: indicator hscl10_mean (mean, quarter)" in result.stdout
+    for dialect, quoted in (("postgres", '"surveys" AS "s"'), ("spark", "`surveys` AS `s`")):
+        other = tiltak("monitor", "explain", VV, "--indicator", "hscl10_mean", "--dialect", dialect)
+        assert other.returncode == 0 and quoted in other.stdout and f"{dialect} dialect" in other.stdout
 
 
 def test_check_reports_filter_errors_at_their_line(tmp_path):

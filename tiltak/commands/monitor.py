@@ -93,28 +93,39 @@ def command() -> None:
 @click.option("--wait", type=float, default=0.0, show_default=True, callback=_wait_seconds,
               help="Seconds to wait for a run in progress (at most a day).")
 @click.option("--fail-on-alert", is_flag=True, help="Exit 1 when an indicator is off track or a quality check fails.")
-def run_command(models, db, period, first, last, as_of, wait, fail_on_alert) -> None:
+@click.option("--engine", "engine_url", metavar="URL",
+              help="Where the register tables are and the SQL runs: duckdb:FILE, "
+                   "postgresql://[user@]host[:port]/DATABASE[?host=SOCKET_DIR&schema=NAME] or "
+                   "spark://MASTER?tables=DIR (Parquet folders). The results go into --db. "
+                   "Default: the --db store itself.")
+def run_command(models, db, period, first, last, as_of, wait, fail_on_alert, engine_url) -> None:
     """Compute every complete period not yet computed and store the values.
 
     Safe to repeat: unchanged inputs are a no-op; changed definitions or a new load
     recompute what they affect, and the reason is recorded. One transaction per run.
+    With --engine the person-month panel is built and the indicators are computed by
+    that engine, where the registers are; only aggregates come back, into --db.
 
     \b
     Example:
       tiltak monitor run models/veien-videre.yaml models/kvalifisering-lokal.yaml --db registers.duckdb
       tiltak monitor run models/veien-videre.yaml --db registers.duckdb --period 2013-06 --fail-on-alert
+      tiltak monitor run models/*.yaml --db results.duckdb --engine postgresql://monitor@dbhost/registers
     """
     from monitoring.alerts import current_alerts
     from monitoring.runs import run_models
 
     span = _span(period, first, last)
     loaded = _load_models(models)
+    engine = _open_engine(engine_url) if engine_url else None
     bar, update = _progress("computing")
     try:
-        result = run_models(db, loaded, span, as_of.date() if as_of else None, wait, update)
+        result = run_models(db, loaded, span, as_of.date() if as_of else None, wait, update, engine)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+        if engine is not None:
+            engine.close()
     click.echo(_summary(result, span))
     for finding in result.findings[:MAX_FINDINGS_SHOWN]:
         click.echo(f"  quality: {finding.render()}")
@@ -126,6 +137,12 @@ def run_command(models, db, period, first, last, as_of, wait, fail_on_alert) -> 
         click.echo(f"  ALERT {alert}")
     if fail_on_alert and (alerts or result.findings):
         sys.exit(1)
+
+
+def _open_engine(url: str):
+    from monitoring.engines import open_engine
+
+    return open_engine(url)
 
 
 def _summary(result, span=None) -> str:
@@ -278,21 +295,24 @@ def quality_command(db, run_id) -> None:
 @command.command("explain")
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
 @click.option("--indicator", "indicators", multiple=True, help="Only this indicator (repeatable).")
-def explain_command(model, indicators) -> None:
+@click.option("--dialect", type=click.Choice(["duckdb", "postgres", "spark"]), default="duckdb", show_default=True,
+              help="The SQL dialect of the engine (see --engine of 'monitor run').")
+def explain_command(model, indicators, dialect) -> None:
     """Print the SQL a run would execute for a model's indicators.
 
     Stage A computes shared aggregates for all periods and groupings in one query per
-    source (GROUPING SETS); stage B turns them into each indicator's values.
-    Parameters: $end_date (exclusive end of complete periods), $measure, $start, $last.
+    source (GROUPING SETS), in the engine's dialect; stage B turns them into each
+    indicator's values (in tiltak, the same for every engine).
 
     \b
     Example:
       tiltak monitor explain models/veien-videre.yaml --indicator hscl10_mean
+      tiltak monitor explain models/veien-videre.yaml --dialect postgres
     """
     from monitoring.explain import explain_text
 
     (loaded,) = _load_models([model])
-    click.echo(explain_text(loaded, indicators))
+    click.echo(explain_text(loaded, indicators, dialect))
 
 
 @command.command("check")

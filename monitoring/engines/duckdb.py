@@ -1,0 +1,72 @@
+"""The DuckDB engine: the store itself (the default), or another DuckDB file read-only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from monitoring.engines.base import Engine, EngineError
+
+
+class DuckDBEngine(Engine):
+    """Runs screened trees on a DuckDB connection (the store's, locked down for analysis)."""
+
+    dialect = "duckdb"
+
+    def __init__(self, con: Any, name: str = "duckdb", owned: bool = False) -> None:
+        self.con = con
+        self.name = name
+        self._owned = owned
+
+    def tables(self) -> set[str]:
+        return {r[0] for r in self.con.execute(
+            "SELECT table_name FROM information_schema.tables").fetchall()}
+
+    def _fetch(self, sql: str) -> list[tuple]:
+        return self.con.execute(sql).fetchall()
+
+    def _materialise(self, table: str, tree: Any) -> int:
+        from sqlglot import exp
+
+        from monitoring.compiler import col
+
+        target = exp.to_table(table, quoted=True)
+        if table in self.tables() and not self._owned:  # the store's own table, in the caller's transaction
+            columns = [c for c, _t, _d in _panel_columns()]
+            self.con.execute(exp.delete(target).sql(dialect="duckdb"))
+            statement = exp.insert(tree, target, columns=[exp.to_identifier(c, quoted=True) for c in columns])
+        else:
+            statement = exp.Create(this=target, kind="TABLE", expression=tree, replace=True,
+                                   properties=exp.Properties(expressions=[exp.TemporaryProperty()]))
+        self.con.execute(statement.sql(dialect="duckdb", identify=True))
+        count = exp.select(exp.Count(this=exp.Star())).from_(target)
+        return int(self.con.execute(count.sql(dialect="duckdb", identify=True)).fetchall()[0][0])
+
+    def close(self) -> None:
+        if self._owned:
+            self.con.close()
+
+
+def _panel_columns():
+    from monitoring.contract import PANEL_COLUMNS
+
+    return PANEL_COLUMNS
+
+
+def open_duckdb_file(path: str) -> DuckDBEngine:
+    """Another DuckDB file holding the contract tables, opened read-only, external access off."""
+    import duckdb
+
+    from monitoring.expressions import lock_down
+
+    file = Path(path)
+    if not file.is_file():
+        raise EngineError(f"--engine duckdb:{path}: no such DuckDB file")
+    try:
+        con = duckdb.connect(str(file), read_only=True)
+    except duckdb.Error as exc:
+        raise EngineError(f"--engine duckdb:{path}: cannot open it read-only ({type(exc).__name__}); "
+                          "is it a DuckDB file, and not in use by a writer?") from None
+    con.execute("SET enable_progress_bar = false")
+    lock_down(con)
+    return DuckDBEngine(con, f"duckdb:{path}", owned=True)
