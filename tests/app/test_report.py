@@ -173,3 +173,15 @@ def test_the_design_line_and_p_values_in_bokmal():
     assert format_p(0.0004, "nb") == "< 0,001" and format_p(0.0123, "nb") == "0,012"
     text = describe_reason("holm", {"p_value_holm": 0.0002, "p_value": 0.00001, "n_tests": 3}, None, "nb")
     assert "p < 0,001" in text and "= <" not in text and "0,000" not in text
+
+
+@pytest.mark.parametrize("declared, actual, flagged", [(4500, 14953, True), (4500, 5000, False), (4500, 2000, True),
+                                                         (None, 14953, False), (4500, None, False)])
+def test_a_large_gap_between_declared_and_register_cost_is_flagged(declared, actual, flagged):
+    from tiltak.report.render import _cost_gap
+
+    note = _cost_gap({"declared_per_participant_nok": declared, "overall": {"per_participant_nok": actual}},
+                     LABELS["en"], "en")
+    assert bool(note) == flagged
+    if declared == 4500 and actual == 14953:
+        assert note == "Large gap: the register figure is 3.3 × the declared cost."

@@ -33,6 +33,7 @@ def _environment(lang: str, labels: dict[str, str]):
         "vars": lambda names: ", ".join(variable_title(n, lang) for n in names) or "–",
         "design": lambda design: _design_line(design, labels, lang),
         "suppressed_note": lambda n: labels["n_suppressed_one"] if n == 1 else labels["n_suppressed"].format(n=n),
+        "cost_gap": lambda comparison: _cost_gap(comparison, labels, lang),
         "pval": lambda value: format_p(_finite(value), lang),
         "count": lambda value: labels["suppressed"] if value is None else format_number(float(value), 0, lang),
         "vlabel": lambda code: label(VERDICT_LABELS, code, lang),
@@ -54,6 +55,22 @@ def _design_line(design: dict[str, Any], labels: dict[str, str], lang: str) -> s
         ratio=design.get("ratio"), replace=labels["with_replacement" if design.get("replace") else "no_replacement"],
         caliper=caliper_text, order=order_title(design.get("order"), lang),
         exact=", ".join(variable_title(n, lang) for n in design.get("exact") or ()) or "–")
+
+
+COST_GAP = 1.5
+"""A register cost per participant this many times the declared one (or below 1/this) is flagged."""
+
+
+def _cost_gap(comparison: dict[str, Any], labels: dict[str, str], lang: str) -> str:
+    """A note when the register's cost per participant is far from the cost the model declares."""
+    declared = _finite(comparison.get("declared_per_participant_nok"))
+    actual = _finite((comparison.get("overall") or {}).get("per_participant_nok"))
+    if not declared or actual is None or declared <= 0:
+        return ""
+    ratio = actual / declared
+    if 1 / COST_GAP < ratio < COST_GAP:
+        return ""
+    return labels["cost_gap"].format(ratio=format_number(ratio, 1, lang))
 
 
 def _finite(value: Any) -> float | None:
