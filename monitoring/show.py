@@ -46,6 +46,8 @@ class ShownValue:
     status: str
     change: float | None
     slope_per_year: float | None
+    decimals: int = 2
+    title: str = ""
 
 
 def stored_rows(con, model_id: str, indicator_id: str) -> list[ValueRow]:
@@ -57,8 +59,8 @@ def stored_rows(con, model_id: str, indicator_id: str) -> list[ValueRow]:
     return [ValueRow(*r[:6], tuple(r[6]) if r[6] is not None else None) for r in rows]
 
 
-def _rounded(value: float | None, decimals: int) -> float | None:
-    return None if value is None else round(float(value), decimals)
+def _full(value: float | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def indicator_table(model: MonitoredModel, spec: IndicatorSpec, rows: list[ValueRow],
@@ -87,11 +89,11 @@ def indicator_table(model: MonitoredModel, spec: IndicatorSpec, rows: list[Value
         target = line.target(r.period_index) if line and r.dimension == "total" else None
         baseline = line.baseline[1] if line and line.baseline and r.dimension == "total" else None
         st = status(value, target, spec.direction, line.tolerance) if line and r.dimension == "total" else NO_TARGET
-        digits = spec.decimals
+        # Full precision here: csv, json and xlsx carry the stored value; only the text table rounds.
         out.append(ShownValue(model.id, spec.id, period_label(r.period_index, spec.grain), r.dimension, r.group_value,
-                              _rounded(value, digits), key in hidden, spec.unit, baseline, _rounded(target, digits),
-                              st,
-                              _rounded(tr.change, digits + 1), _rounded(tr.slope * per_year if tr.slope is not None else None, digits + 1)))
+                              _full(value), key in hidden, spec.unit, baseline, _full(target), st,
+                              _full(tr.change), _full(tr.slope * per_year if tr.slope is not None else None),
+                              spec.decimals, spec.title))
     return out
 
 
@@ -130,22 +132,30 @@ def _require_tables(con) -> None:
 COLUMNS = ("indicator", "period", "dimension", "group", "value", "unit", "baseline", "target", "status", "change", "slope_per_year")
 
 
-def _cell(row: ShownValue, column: str) -> str:
+ROUNDED = {"value": 0, "baseline": 0, "target": 0, "change": 1, "slope_per_year": 1}
+"""Columns the text table rounds: to the indicator's decimals plus this many."""
+
+
+def _cell(row: ShownValue, column: str, rounded: bool = False) -> str:
+    """A cell as text: full precision (the shortest text that reads back as the same float), or
+    rounded to the indicator's decimals for the table people read."""
     value = getattr(row, column)
     if column == "value" and row.suppressed:
         return SUPPRESSED_MARK
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:g}" if abs(value) < 1e15 else f"{value:.0f}"
+        if rounded and column in ROUNDED:
+            return f"{value:.{max(row.decimals + ROUNDED[column], 0)}f}"
+        return repr(value) if value != int(value) or abs(value) >= 1e16 else str(int(value))
     return str(value)
 
 
 def render_table(rows: Sequence[ShownValue]) -> str:
-    """Aligned text, with a note on the suppression mark."""
+    """Aligned text rounded to each indicator's decimals, with a note on the suppression mark."""
     if not rows:
         return "(no values in the selection)\n"
-    body = [[_cell(r, c) for c in COLUMNS] for r in rows]
+    body = [[_cell(r, c, rounded=True) for c in COLUMNS] for r in rows]
     widths = [max(len(c), *(len(b[n]) for b in body)) for n, c in enumerate(COLUMNS)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths)).rstrip()]
     lines += ["  ".join(v.ljust(w) for v, w in zip(b, widths)).rstrip() for b in body]
@@ -168,31 +178,136 @@ def render_csv(rows: Sequence[ShownValue]) -> str:
 
 
 def render_json(rows: Sequence[ShownValue]) -> str:
+    """Every row at full precision (JSON numbers read back as the same floats)."""
     return json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=1) + "\n"
 
 
-def write_xlsx(rows: Sequence[ShownValue], path: str) -> None:
-    """An Excel sheet; suppressed values are the text ':' (never an empty or zero cell).
+XLSX_COLUMNS = (  # (field, header, width)
+    ("model", "Model", 16), ("indicator", "Indicator (id)", 24), ("title", "Indicator", 40), ("period", "Period", 10),
+    ("dimension", "Breakdown", 12), ("group", "Group", 14), ("value", "Value", 12), ("flag", "Flag", 6),
+    ("unit", "Unit", 18), ("baseline", "Baseline", 11), ("target", "Target", 11), ("status", "Status", 14),
+    ("change", "Change (period on period)", 14), ("slope_per_year", "Trend per year", 13),
+)
+NUMERIC = {"value", "baseline", "target", "change", "slope_per_year"}
+
+
+@dataclass(frozen=True)
+class SheetContext:
+    """What the explanation sheet says about the table: the model, the rule, the period."""
+
+    model_id: str
+    model_path: str
+    thresholds: Any
+    title: str = ""
+
+
+def _number_format(decimals: int) -> str:
+    return "#,##0" if decimals <= 0 else "#,##0." + "0" * decimals
+
+
+def write_xlsx(rows: Sequence[ShownValue], path: str, context: SheetContext | None = None) -> None:
+    """A workbook an officer can hand on: a ``values`` sheet and an ``about`` sheet.
+
+    ``values``: one header row (frozen, with filters), titles next to ids, units, numbers as
+    numbers at full precision shown with the indicator's decimals. A suppressed value is an
+    empty cell (so the column stays numeric and sums still work) shaded grey, with ':' in the
+    ``Flag`` column beside it. ``about`` explains the symbols, the model, the data period and
+    the suppression rule. Suppression is the disclosure system's: the rows are what
+    :func:`value_table` published.
 
     The workbook is built in memory and written with one write, so a full disk gives one
     OSError and leaves no half-open zip file behind."""
     import io
 
     from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
 
     book = Workbook()
     sheet = book.active
     sheet.title = "values"
-    fields = ["model", *COLUMNS, "suppressed"]
-    sheet.append(fields)
+    sheet.append([header for _f, header, _w in XLSX_COLUMNS])
+    bold, grey = Font(bold=True), PatternFill("solid", fgColor="D9D9D9")
+    for cell in sheet[1]:
+        cell.font = bold
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    value_col = [f for f, _h, _w in XLSX_COLUMNS].index("value") + 1
     for r in rows:
-        sheet.append([SUPPRESSED_MARK if (f == "value" and r.suppressed) else getattr(r, f) for f in fields])
+        line = []
+        for field, _header, _width in XLSX_COLUMNS:
+            if field == "flag":
+                line.append(SUPPRESSED_MARK if r.suppressed else None)
+            elif field == "value" and r.suppressed:
+                line.append(None)
+            else:
+                line.append(getattr(r, field))
+        sheet.append(line)
+        n = sheet.max_row
+        for col, (field, _header, _width) in enumerate(XLSX_COLUMNS, 1):
+            if field in NUMERIC:
+                extra = 1 if field in ("change", "slope_per_year") else 0
+                sheet.cell(n, col).number_format = _number_format(r.decimals + extra)
+        if r.suppressed:
+            sheet.cell(n, value_col).fill = grey
+    for col, (_field, _header, width) in enumerate(XLSX_COLUMNS, 1):
+        sheet.column_dimensions[get_column_letter(col)].width = width
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(XLSX_COLUMNS))}{max(sheet.max_row, 1)}"
+    _about_sheet(book.create_sheet("about"), rows, context, bold)
     book.properties.created = book.properties.modified = _EPOCH
     buffer = io.BytesIO()
     book.save(buffer)
     data = _fixed_zip_times(buffer.getvalue())
     with open(path, "wb") as handle:
         handle.write(data)
+
+
+def _about_sheet(sheet: Any, rows: Sequence[ShownValue], context: SheetContext | None, bold: Any) -> None:
+    from openpyxl.styles import Alignment
+
+    periods = sorted({r.period for r in rows if len(r.period) == 7})  # months, YYYY-MM
+    every = sorted({r.period for r in rows})
+    first, last = (periods[0], periods[-1]) if periods else ((every[0], every[-1]) if every else ("–", "–"))
+    lines: list[tuple[str, str]] = [("About this table", "")]
+    if context is not None:
+        lines += [("Model", f"{context.title} ({context.model_id})" if context.title else context.model_id),
+                  ("Model file", context.model_path)]
+    lines += [
+        ("Data period", f"{first} to {last}"),
+        ("Rows", str(len(rows))),
+        ("", ""),
+        ("Symbols", ""),
+        (SUPPRESSED_MARK, "Suppressed by disclosure control: the Value cell is left empty (shaded grey) so the "
+                          "column stays numeric; the Flag column holds ':'. Never read an empty cell as zero."),
+        ("(empty)", "No value: nothing to compute for that period or group (also in Baseline, Target, Change)."),
+        ("Status", "on_track / off_track against the model's target and tolerance; no_target when none is set; "
+                   "no_value when the value is suppressed or missing."),
+        ("", ""),
+        ("Suppression rule", ""),
+    ]
+    if context is not None:
+        t = context.thresholds
+        lines += [
+            ("Counts", f"A count below {t.min_count} (but above 0) is suppressed."),
+            ("Rates and shares", f"A rate or share whose denominator is below {t.min_denominator} is suppressed."),
+            ("Sums (e.g. costs)", f"A total where the {t.dominance_contributors} largest contributors make up more than "
+                                  f"{t.dominance_share:.0%} is suppressed."),
+        ]
+    lines += [
+        ("Secondary suppression", "Further cells are suppressed where a suppressed value could be worked out from "
+                                  "totals, other groups or other periods; what is published is the same in every "
+                                  "output (table, csv, json, xlsx) and in every release."),
+        ("Precision", "Values are stored at full precision; the number format shows the indicator's decimals."),
+    ]
+    for key, text in lines:
+        sheet.append([key, text])
+        if key and not text or key in ("About this table",):
+            sheet.cell(sheet.max_row, 1).font = bold
+    sheet.column_dimensions["A"].width = 24
+    sheet.column_dimensions["B"].width = 100
+    for row in sheet.iter_rows(min_col=2, max_col=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
 
 
 def _fixed_zip_times(data: bytes) -> bytes:

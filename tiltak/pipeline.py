@@ -173,14 +173,16 @@ def prepare_out_dir(out: str | Path) -> Path:
     return path
 
 
-def evaluate(db: str | Path, inputs: Sequence[EvaluationInput], out: str | Path, lang: str = "en", seed: int = 0,
+def evaluate(db: str | Path, inputs: Sequence[EvaluationInput], out: str | Path, lang: str = "nb", seed: int = 0,
              rules: VerdictRules | None = None, progress: Progress | None = None) -> tuple[Path, Path]:
     """Monitor, estimate, judge and report; returns the paths of report.html and evaluation.json."""
     from tiltak.evaluation.assemble import assemble_document
     from tiltak.report.build import build_report
 
-    if lang not in ("nb", "en"):
-        raise PipelineError(f"--lang: expected 'nb' or 'en'; got {lang!r}")
+    from tiltak.report.labels import languages
+
+    if lang not in languages():
+        raise PipelineError(f"--lang: expected one of {', '.join(languages())}; got {lang!r}")
     path = _require_store(db)
     out_dir = prepare_out_dir(out)
     rules = rules or VerdictRules()
@@ -231,7 +233,7 @@ def write_synthetic_store(db: Path, seed: int, **options: Any) -> None:
         store.write_auxiliary_table("truth_outcomes", registers.truth_outcomes)
 
 
-def demo(out: str | Path = "tiltak-demo", seed: int = 1, lang: str = "en", progress: Progress | None = None,
+def demo(out: str | Path = "tiltak-demo", seed: int = 1, lang: str = "nb", progress: Progress | None = None,
          synth_options: dict[str, Any] | None = None) -> Path:
     """Synthetic registers -> store -> monitoring -> estimation -> report; returns the report path.
 

@@ -76,7 +76,7 @@ def test_the_return_curve_is_published_only_where_the_rule_allows(document, demo
         assert curve["months"][0] == 0 and curve["participants"][0] == 0.0
         assert curve["min_count"] == 5
         assert all(p["value"] > 0 for p in curve["expected"])
-    assert "Voluntary (assisted) return after the start" in html
+    assert "Frivillig (assistert) retur etter oppstart" in html  # the demo's report is in bokmål by default
 
 
 def test_two_runs_with_the_same_seed_are_byte_identical(demo_dir, tmp_path):
@@ -144,6 +144,67 @@ def test_report_in_bokmal(demo_dir, tmp_path):
     html, data = pipeline.evaluate(demo_dir / "registers.duckdb", inputs, tmp_path, lang="nb", seed=SEED)
     text = html.read_text(encoding="utf-8")
     assert '<html lang="nb">' in text and "Oppsummering av konklusjoner" in text and "Metodevedlegg" in text
+
+
+def _catalogue_texts(lang: str) -> dict[str, str]:
+    """Every text of the report's catalogues in ``lang``, keyed by where it comes from."""
+    from tiltak.evaluation import wording
+    from tiltak.report import terms
+    from tiltak.report.labels import LABELS
+
+    out = {f"label:{k}": v for k, v in LABELS[lang].items()}
+    for name in ("VERDICT_LABELS", "RATING_LABELS", "NODE_STATUS_LABELS", "REASONS"):
+        out.update({f"{name}:{k}": v[lang] for k, v in getattr(wording, name).items() if lang in v})
+    for name in ("VARIABLES", "UNITS", "ORDERS", "BOOLEAN"):
+        out.update({f"{name}:{k}": v[lang] for k, v in getattr(terms, name).items()})
+    out.update({f"CODES:{c}:{k}": v[lang] for c, codes in terms.CODES.items() for k, v in codes.items()})
+    return out
+
+
+def _visible_text(html: str) -> str:
+    """The page's text and the texts of its attributes, without the CSS and the data URIs."""
+    import html as html_lib
+
+    html = re.sub(r"<style>.*?</style>", " ", html, flags=re.S)
+    html = re.sub(r'href="data:[^"]*"', " ", html)
+    attributes = " ".join(re.findall(r'(?:aria-label|data-label|title|alt)="([^"]*)"', html))
+    return html_lib.unescape(re.sub(r"<[^>]+>", " ", html) + " " + attributes)
+
+
+def english_in(text: str, lang: str) -> list[str]:
+    """Fragments of English catalogue texts (that differ from ``lang``'s) found in ``text``."""
+    english, own = _catalogue_texts("en"), _catalogue_texts(lang)
+    found = []
+    for key, en in english.items():
+        if own.get(key) == en:
+            continue  # the same word in both languages ("Matching", "E-verdi" is not, "Region" is)
+        for fragment in re.split(r"\{[^}]*\}", en):
+            fragment = fragment.strip(" .,:;()")
+            if (len(fragment) >= 5 if " " in fragment else len(fragment) >= 4) and re.search(r"(?<![\w-])" + re.escape(fragment) + r"(?![\w-])", text):
+                found.append(f"{key}: {fragment!r}")
+    return found
+
+
+def _without_codes(text: str) -> str:
+    """The text without the catalogue's indicator ids (codes the report names beside titles)."""
+    import yaml
+
+    catalogue = yaml.safe_load((pipeline.shipped_models_dir() / "indicators.yaml").read_text(encoding="utf-8"))
+    ids = sorted((i["id"] for i in catalogue["indicators"]), key=len, reverse=True)
+    return re.sub(r"(?<![\w-])(" + "|".join(map(re.escape, ids)) + r")(?![\w-])", " ", text)
+
+
+def test_the_bokmal_report_has_no_english_label(demo_dir):
+    html = (demo_dir / "report.html").read_text(encoding="utf-8")
+    assert '<html lang="nb">' in html  # nb is the default language of the demo
+    assert english_in(_without_codes(_visible_text(html)), "nb") == []
+
+
+def test_the_english_check_finds_english():
+    from tiltak.report.labels import LABELS
+
+    page = f"<p>{LABELS['en']['summary_intro']}</p><p>{LABELS['en']['design_line']}</p>"
+    assert len(english_in(_visible_text(page), "nb")) >= 2
 
 
 # ---- the report in a real browser --------------------------------------------------------

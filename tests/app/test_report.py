@@ -14,6 +14,10 @@ from tiltak.report.render import _cell
 
 def test_every_label_exists_in_both_languages():
     assert set(LABELS["nb"]) == set(LABELS["en"])
+    from tiltak.report import terms
+
+    for table in (terms.VARIABLES, terms.UNITS, terms.ORDERS, terms.BOOLEAN, *terms.CODES.values()):
+        assert all(set(texts) >= {"nb", "en"} for texts in table.values())
     assert len(METHOD_APPENDIX["nb"]) == len(METHOD_APPENDIX["en"])
     assert all(set(texts) == {"nb", "en"} for texts in REASONS.values())
 
@@ -76,6 +80,7 @@ def test_love_and_overlap_plots():
     rows = [{"term": "age", "smd_before": 0.3, "smd_after": 0.05}, {"term": "sexmale", "smd_before": -0.2, "smd_after": None}]
     love = figures.love_plot(rows, 0.1, labels, "Love")
     assert "age" in love and "sexmale" in love and 'aria-label="Love"' in love
+    assert "0,1" in love or "0,2" in love  # Norwegian decimal commas on the axis
     overlap = figures.overlap_plot({"edges": [0, 1, 2], "treated": [0.5, 0.5], "control": [0.9, 0.1]}, labels, "Overlapp")
     assert 'aria-label="Overlapp"' in overlap
 
@@ -137,3 +142,46 @@ def test_return_curve_plot_is_deterministic_svg():
     a = figures.return_curve_plot(curve, LABELS["en"], "Return")
     assert a == figures.return_curve_plot(curve, LABELS["en"], "Return")
     assert a.startswith("<svg") and "<title>Return</title>" in a
+
+
+@pytest.mark.parametrize("term, lang, title", [
+    ("householdwith_children", "nb", "Husholdning: med barn"),
+    ("return_agreementTRUE", "nb", "Returavtale i kraft: ja"),
+    ("return_agreementTRUE", "en", "Return agreement in force: yes"),
+    ("sexmale", "en", "Sex: male"),
+    ("age", "nb", "Alder"),
+    ("nationalityAFG", "nb", "Nasjonalitet: AFG"),
+    ("own_columnlevel", "nb", "own_columnlevel"),
+    ("own_columnlevel", "en", "own_column: level"),
+])
+def test_model_terms_get_titles_as_cobalts_var_names(term, lang, title):
+    from tiltak.report.terms import term_title
+
+    variables = ["own_column"] if lang == "en" else []
+    assert term_title(term, variables, lang) == title
+
+
+def test_the_design_line_and_p_values_in_bokmal():
+    from tiltak.evaluation.wording import describe_reason, format_p
+    from tiltak.report.render import _design_line
+
+    design = {"ratio": 2, "replace": False, "caliper": 0.2, "std_caliper": True, "order": "largest", "exact": ["period"]}
+    assert _design_line(design, LABELS["nb"], "nb") == (
+        "forhold 2:1, uten tilbakelegging, kaliper 0,2 standardavvik av skåren, rekkefølge: største skåre først, "
+        "eksakt på: Periode")
+    assert "ratio 2:1, no replacement, caliper 0.2 SD" in _design_line(design, LABELS["en"], "en")
+    assert format_p(0.0004, "nb") == "< 0,001" and format_p(0.0123, "nb") == "0,012"
+    text = describe_reason("holm", {"p_value_holm": 0.0002, "p_value": 0.00001, "n_tests": 3}, None, "nb")
+    assert "p < 0,001" in text and "= <" not in text and "0,000" not in text
+
+
+@pytest.mark.parametrize("declared, actual, flagged", [(4500, 14953, True), (4500, 5000, False), (4500, 2000, True),
+                                                         (None, 14953, False), (4500, None, False)])
+def test_a_large_gap_between_declared_and_register_cost_is_flagged(declared, actual, flagged):
+    from tiltak.report.render import _cost_gap
+
+    note = _cost_gap({"declared_per_participant_nok": declared, "overall": {"per_participant_nok": actual}},
+                     LABELS["en"], "en")
+    assert bool(note) == flagged
+    if declared == 4500 and actual == 14953:
+        assert note == "Large gap: the register figure is 3.3 × the declared cost."

@@ -70,6 +70,20 @@ def test_show_json_publishes_no_small_count_and_marks_suppression(computed):
     assert not any("person_id" in json.dumps(r) for r in rows)
 
 
+def test_show_csv_carries_the_stored_values_at_full_precision(computed):
+    import duckdb
+
+    rows = list(csv.DictReader(io.StringIO(_show(computed, "--indicator", "cost_total", "--format", "csv").stdout)))
+    con = duckdb.connect(str(computed), read_only=True)
+    stored = dict(con.execute("SELECT period_index, value FROM monitoring_values WHERE model_id = 'veien-videre' "
+                              "AND indicator_id = 'cost_total' AND dimension = 'total'").fetchall())
+    con.close()
+    published = [r for r in rows if r["value"] not in (":", "")]
+    assert published
+    assert all("e+" not in r["value"] for r in published)
+    assert {float(r["value"]) for r in published} <= set(stored.values())  # the same floats, not rounded ones
+
+
 def test_show_csv_table_and_period_selection(computed):
     result = _show(computed, "--period", "2013-06", "--by", "centre", "--format", "csv")
     assert result.returncode == 0, result.stderr
@@ -90,11 +104,17 @@ def test_show_is_deterministic_and_xlsx_is_written(computed, tmp_path):
     assert result.returncode == 0, result.stderr
     from openpyxl import load_workbook
 
-    sheet = load_workbook(out).active
+    sheet = load_workbook(out)["values"]
     header = [c.value for c in sheet[1]]
-    values = [row[header.index("value")] for row in sheet.iter_rows(min_row=2, values_only=True)]
-    suppressed = [row[header.index("suppressed")] for row in sheet.iter_rows(min_row=2, values_only=True)]
-    assert all(v == ":" for v, s in zip(values, suppressed) if s)
+    values = [row[header.index("Value")] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    flags = [row[header.index("Flag")] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert any(flags) and all(v is None for v, f in zip(values, flags) if f == ":")  # suppressed: empty, flagged
+    assert all(v is None or isinstance(v, (int, float)) for v in values)  # the column stays numeric
+    # full precision: the xlsx and the csv hold the same numbers (16 significant digits in xlsx)
+    by_csv = [row["value"] for row in csv.DictReader(io.StringIO(_show(computed, "--by", "centre", "--format", "csv").stdout))]
+    assert len(by_csv) == len(values)
+    for text, number in zip(by_csv, values):
+        assert (text in (":", "") and number is None) or float("%.16g" % float(text)) == number
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
     again = tmp_path / "again.xlsx"
     assert _show(computed, "--by", "centre", "--format", "xlsx", "-o", str(again)).returncode == 0

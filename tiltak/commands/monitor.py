@@ -193,7 +193,7 @@ def show_command(model, db, period, first, last, by, indicators, fmt, output) ->
       tiltak monitor show models/veien-videre.yaml --db registers.duckdb --format xlsx -o vv.xlsx
     """
     from monitoring.runs import open_store
-    from monitoring.show import ShowError, render_csv, render_json, render_table, value_table, write_xlsx
+    from monitoring.show import SheetContext, ShowError, render_csv, render_json, render_table, value_table, write_xlsx
 
     span = _span(period, first, last)
     (loaded,) = _load_models([model])
@@ -210,7 +210,8 @@ def show_command(model, db, period, first, last, by, indicators, fmt, output) ->
         if bar is not None:
             bar.__exit__(None, None, None)
     if fmt == "xlsx":
-        _write_atomically(output, lambda tmp: write_xlsx(rows, tmp))
+        context = SheetContext(loaded.id, str(model), loaded.thresholds)
+        _write_atomically(output, lambda tmp: write_xlsx(rows, tmp, context))
         return
     text = {"table": render_table, "csv": render_csv, "json": render_json}[fmt](rows)
     if output:

@@ -34,6 +34,14 @@ _T = {
         "en": "The evidence cannot yet tell whether {measure} contributes to “{impact}”: the link “{a}” → “{b}” is untested.",
         "nb": "Funnene kan ennå ikke si om {measure} bidrar til «{impact}»: leddet «{a}» → «{b}» er ikke testet.",
     },
+    "mixed": {
+        "en": "The evidence cannot yet tell whether {measure} contributes to “{impact}”: no pathway is supported (of {n}: {n_broken} with a weakened or refuted link, the first “{a}” → “{b}”; {n_open} with an untested link, the first “{c}” → “{d}”).",
+        "nb": "Funnene kan ennå ikke si om {measure} bidrar til «{impact}»: ingen vei er støttet (av {n}: {n_broken} med et svekket eller motbevist ledd, det første «{a}» → «{b}»; {n_open} med et ikke testet ledd, det første «{c}» → «{d}»).",
+    },
+    "also_broken": {
+        "en": "Pathways to “{impact}” with a weakened or refuted link: {n_broken} of {n} (the first “{a}” → “{b}”).",
+        "nb": "Veier til «{impact}» med et svekket eller motbevist ledd: {n_broken} av {n} (det første «{a}» → «{b}»).",
+    },
     "no_pathway": {
         "en": "The model has no pathway from an activity to an impact, so no contribution claim can be checked.",
         "nb": "Modellen har ingen vei fra en aktivitet til en virkning, så ingen bidragspåstand kan sjekkes.",
@@ -93,12 +101,35 @@ def contribution_story(
     if not analysis.pathways:
         sentences.append(_t("no_pathway", lang))
         return sentences
-    best = _best_pathway(analysis.pathways)
-    worst = min(analysis.pathways, key=lambda p: (RATING_ORDER.index(p.rating), len(p.nodes)))
-    if worst.rating in ("refuted", "weakened") and worst is not best:
-        sentences.append(_pathway_sentence(model, worst, lang))
-    sentences.append(_pathway_sentence(model, best, lang))
+    sentences.append(_pathways_sentence(model, analysis.pathways, lang))
     return sentences
+
+
+def _pathways_sentence(model: ModelView, paths: Sequence[Pathway], lang: str) -> str:
+    """One conclusion over all pathways, consistent with the pathway table.
+
+    The claim is judged on the strongest pathway; when it is supported but others break, the
+    sentence says how many break and where the first does; when none is supported and some
+    break while others are only untested, one sentence says both (never "breaks" in one
+    sentence and "cannot yet tell" in the next)."""
+    best = _best_pathway(paths)
+    broken = [p for p in paths if p.rating in ("refuted", "weakened")]
+    if not broken:
+        return _pathway_sentence(model, best, lang)
+    if best.rating in ("refuted", "weakened"):  # every pathway breaks: say where the worst does
+        worst = min(paths, key=lambda p: (RATING_ORDER.index(p.rating), len(p.nodes)))
+        return _pathway_sentence(model, worst, lang)
+    title = {n.id: n.title[lang] for n in model.nodes}
+    first = broken[0]
+    a, b = first.weakest or (first.nodes[0], first.nodes[-1])
+    impact = title.get(best.nodes[-1], best.nodes[-1])
+    counts = {"n_broken": str(len(broken)), "n": str(len(paths)), "a": title.get(a, a), "b": title.get(b, b)}
+    if best.rating == "supported":
+        return _pathway_sentence(model, best, lang) + " " + _t("also_broken", lang, impact=impact, **counts)
+    untested = [p for p in paths if p.rating == "untested"]
+    c, d = untested[0].weakest or (untested[0].nodes[0], untested[0].nodes[-1])
+    return _t("mixed", lang, measure=model.title[lang], impact=impact, n_open=str(len(untested)),
+              c=title.get(c, c), d=title.get(d, d), **counts)
 
 
 def headline_kind(verdicts: Sequence[Verdict]) -> str:

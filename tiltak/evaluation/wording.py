@@ -177,9 +177,10 @@ def describe_reason(code: str, values: dict[str, Any], unit: str | None, lang: s
         else:
             shown[key] = format_effect(float(value), unit, lang, signed=key in ("att", "effect"))
     try:
-        return template.format(**shown)
+        text = template.format(**shown)
     except KeyError:
         return template
+    return text.replace("= < ", "< ")  # "p = < 0.001" reads "p < 0.001"
 
 
 def label(table: dict[str, dict[str, str]], code: str, lang: str) -> str:

@@ -12,6 +12,7 @@ from tiltak.evaluation.verdicts import VerdictKind
 from tiltak.report import figures
 from tiltak.report.labels import LABELS
 from tiltak.report.render import render_report
+from tiltak.report.terms import term_title
 
 
 class _KindOnly:
@@ -45,11 +46,19 @@ def diagram_graph(view: ModelView, model: dict[str, Any]):
     return graph
 
 
-def _diagram(view: ModelView, model: dict[str, Any], lang: str) -> str:
+def _diagram(view: ModelView, model: dict[str, Any], lang: str) -> tuple[str, str]:
+    """The diagram inline (scaled to the page by the CSS) and as a full-size SVG file in a data URI.
+
+    The page shows the whole model at the width of the screen; the data URI is the same drawing at
+    its natural size for a reader who downloads it (no network, no script: a ``download`` link).
+    """
+    import base64
+
     from logicmodel.diagram import to_svg
 
     svg = to_svg(diagram_graph(view, model), lang=lang)
-    return svg[svg.index("<svg"):] if "<svg" in svg else svg
+    inline = svg[svg.index("<svg"):] if "<svg" in svg else svg
+    return inline, "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
 def _indicator_figure(entry: dict[str, Any], labels: dict[str, str], lang: str) -> str | None:
@@ -72,7 +81,7 @@ def build_figures(document: dict[str, Any], views: dict[str, ModelView], lang: s
     out: dict[str, str] = {}
     for model in document["models"]:
         mid = model["id"]
-        out[f"diagram:{mid}"] = _diagram(views[mid], model, lang)
+        out[f"diagram:{mid}"], out[f"diagram-file:{mid}"] = _diagram(views[mid], model, lang)
         for entry in model["indicators"]:
             svg = _indicator_figure(entry, labels, lang)
             if svg:
@@ -84,7 +93,9 @@ def build_figures(document: dict[str, Any], views: dict[str, ModelView], lang: s
         for i, est in enumerate(model["estimates"]):
             title = est["outcome_title"][lang]
             if est.get("balance") and est["balance"]["terms"]:
-                out[f"love:{mid}:{i}"] = figures.love_plot(est["balance"]["terms"], threshold, labels, f"{labels['love_plot']}: {title}")
+                variables = [*(est.get("design") or {}).get("covariates", ()), *(est.get("design") or {}).get("exact", ())]
+                terms = [{**row, "term": term_title(str(row["term"]), variables, lang)} for row in est["balance"]["terms"]]
+                out[f"love:{mid}:{i}"] = figures.love_plot(terms, threshold, labels, f"{labels['love_plot']}: {title}")
             if est.get("overlap"):
                 out[f"overlap:{mid}:{i}"] = figures.overlap_plot(est["overlap"], labels, f"{labels['overlap_plot']}: {title}")
     return out
@@ -105,7 +116,8 @@ def prefix_ids(svg: str, prefix: str) -> str:
 def _unique(figs: dict[str, str]) -> dict[str, str]:
     import re
 
-    return {key: prefix_ids(svg, re.sub(r"[^A-Za-z0-9_-]", "-", key) + "-") for key, svg in figs.items()}
+    return {key: svg if svg.startswith("data:") else prefix_ids(svg, re.sub(r"[^A-Za-z0-9_-]", "-", key) + "-")
+            for key, svg in figs.items()}
 
 
 def build_report(document: dict[str, Any], context: dict[str, Any], lang: str) -> str:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tiltak.report.terms import unit_title
 from tiltak.evaluation.trajectories import ExpectedSeries, IndicatorSeries, period_position, sorted_points
 
 COLOURS = {"observed": "#1f4e79", "expected": "#b35c00", "target": "#2e7d32", "band": "#c8e6c9",
@@ -23,6 +24,18 @@ STYLE = {
     "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
     "axes.grid": True, "grid.color": "#e0e0e0", "grid.linewidth": 0.6,
 }
+
+
+def decimal_marks(ax: Any, labels: dict[str, str], axes: str = "xy") -> None:
+    """Tick labels with the language's decimal mark (a comma in Norwegian) and a true minus."""
+    mark = labels.get("decimal_mark", ".")
+    if mark == ".":
+        return
+    from matplotlib.ticker import FuncFormatter
+
+    formatter = FuncFormatter(lambda value, _pos: f"{value:g}".replace("-", "\u2212").replace(".", mark))
+    for name in axes:
+        getattr(ax, f"{name}axis").set_major_formatter(formatter)
 
 
 def styled(func: Callable[..., str]) -> Callable[..., str]:
@@ -62,20 +75,20 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def _time_axis(ax: Any) -> None:
+def _time_axis(ax: Any, mark: str = ".") -> None:
     """Years as major ticks labelled '2013', quarters as minor ticks; plain numbers on y."""
     from matplotlib.ticker import FuncFormatter, MultipleLocator
 
     ax.xaxis.set_major_locator(MultipleLocator(1.0))
     ax.xaxis.set_minor_locator(MultipleLocator(0.25))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{int(round(x))}"))
-    ax.yaxis.set_major_formatter(FuncFormatter(_plain))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: _plain(y).replace(".", mark)))
 
 
 def _plain(value: float, _: Any = None) -> str:
     if abs(value) >= 1000:
         return f"{value:,.0f}".replace(",", "\u2009")
-    return f"{value:g}"
+    return f"{value:g}".replace("-", "\u2212")
 
 
 @styled
@@ -90,8 +103,8 @@ def indicator_chart(series: IndicatorSeries, expected: ExpectedSeries, labels: d
         ax.plot([period_position(p.period) for p in expected.trajectory], [p.value for p in expected.trajectory],
                 color=COLOURS["expected"], linestyle="--", marker="s", markersize=3, linewidth=1.2, label=labels["expected"])
     _draw_targets(ax, expected, labels)
-    ax.set_ylabel(series.unit, fontsize=8)
-    _time_axis(ax)
+    ax.set_ylabel(unit_title(series.unit, lang), fontsize=8)
+    _time_axis(ax, labels.get("decimal_mark", "."))
     ax.margins(x=0.03)
     ax.legend(loc="best", frameon=False, fontsize=7)
     return to_svg(fig, f"{series.title[lang]}: {labels['chart_alt']}")
@@ -125,6 +138,7 @@ def love_plot(rows: Sequence[dict[str, Any]], threshold: float, labels: dict[str
     ax.set_xlabel(labels["abs_smd"], fontsize=8)
     ax.set_xlim(left=0)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=7)
+    decimal_marks(ax, labels, "x")
     return to_svg(fig, title)
 
 
@@ -142,6 +156,7 @@ def overlap_plot(overlap: dict[str, Any], labels: dict[str, str], title: str) ->
     ax.set_xlabel(labels["propensity"], fontsize=8)
     ax.set_ylabel(labels["density"], fontsize=8)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=7)
+    decimal_marks(ax, labels)
     return to_svg(fig, title)
 
 
@@ -173,4 +188,5 @@ def return_curve_plot(curve: dict[str, Any], labels: dict[str, str], title: str)
     ax.set_xlim(0, max(curve["months"]) if curve["months"] else 12)
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper left", frameon=False, fontsize=7)
+    decimal_marks(ax, labels)
     return to_svg(fig, title)

@@ -15,6 +15,14 @@ LABELS: dict[str, dict[str, str]] = {
         "comparison_rows": "Comparison (all: person-months at risk; matched: persons)",
         "min_change_short": "smallest change that matters:",
         "n_suppressed": "{n} values suppressed (small numbers).",
+        "n_suppressed_one": "1 value suppressed (small numbers).",
+        "decimal_mark": ".",
+        "cost_gap": "Large gap: the register figure is {ratio} × the declared cost.",
+        "design_line": "ratio {ratio}:1, {replace}, caliper {caliper}, order: {order}, exact on: {exact}",
+        "with_replacement": "with replacement",
+        "no_replacement": "no replacement",
+        "caliper_sd": "{value} SD of the score",
+        "caliper_raw": "{value} on the score",
         "subtitle": "Logic models, monitoring and matched effect estimates",
         "contents": "Contents",
         "summary": "Summary of verdicts",
@@ -35,6 +43,7 @@ LABELS: dict[str, dict[str, str]] = {
         "model": "Logic model",
         "diagram": "Logic model coloured by verdict",
         "diagram_note": "Boxes carry the verdict on the changes expected there; arrows carry the rating of the causal link.",
+        "diagram_full": "Download the diagram at full size (SVG).",
         "contribution": "Contribution analysis",
         "story": "Contribution story",
         "links": "Causal links",
@@ -149,6 +158,14 @@ LABELS: dict[str, dict[str, str]] = {
         "comparison_rows": "Sammenligning (alle: personmåneder i risiko; matchet: personer)",
         "min_change_short": "minste endring som betyr noe:",
         "n_suppressed": "{n} verdier skjult (små tall).",
+        "n_suppressed_one": "1 verdi skjult (små tall).",
+        "decimal_mark": ",",
+        "cost_gap": "Stort avvik: registertallet er {ratio} × den oppgitte kostnaden.",
+        "design_line": "forhold {ratio}:1, {replace}, kaliper {caliper}, rekkefølge: {order}, eksakt på: {exact}",
+        "with_replacement": "med tilbakelegging",
+        "no_replacement": "uten tilbakelegging",
+        "caliper_sd": "{value} standardavvik av skåren",
+        "caliper_raw": "{value} på skåren",
         "subtitle": "Logiske modeller, overvåking og matchede effektestimater",
         "contents": "Innhold",
         "summary": "Oppsummering av konklusjoner",
@@ -169,6 +186,7 @@ LABELS: dict[str, dict[str, str]] = {
         "model": "Logisk modell",
         "diagram": "Logisk modell farget etter konklusjon",
         "diagram_note": "Boksene viser konklusjonen om endringene som forventes der; pilene viser vurderingen av årsakssammenhengen.",
+        "diagram_full": "Last ned diagrammet i full størrelse (SVG).",
         "contribution": "Bidragsanalyse",
         "story": "Bidragsfortelling",
         "links": "Årsakssammenhenger",
@@ -301,3 +319,11 @@ METHOD_APPENDIX: dict[str, list[tuple[str, str]]] = {
         ("Kostnader", "Kostnad per deltaker er kostnaden i kostnadsregisteret delt på antall ulike deltakere; sentrale kostnader teller bare på tiltaksnivå. Kostnad per ekstra utfall er kostnad per deltaker delt på ATT (det samme som samlet kostnad for de matchede deltakerne delt på ATT × matchede deltakere), med intervall fra effektens intervall; den er ikke definert når intervallet inneholder null."),
     ],
 }
+
+
+DEFAULT_LANGUAGE = "nb"
+
+
+def languages() -> tuple[str, ...]:
+    """The report's languages, discovered from the label catalogue (the default, bokmål, first)."""
+    return tuple(sorted(LABELS, key=lambda code: (code != DEFAULT_LANGUAGE, code)))

@@ -11,8 +11,11 @@ import math
 from importlib import resources
 from typing import Any
 
-from tiltak.evaluation.wording import RATING_LABELS, VERDICT_LABELS, format_effect, format_number, label
+from tiltak.evaluation.wording import (
+    RATING_LABELS, VERDICT_LABELS, format_effect, format_number, format_p, label,
+)
 from tiltak.report.labels import LABELS, METHOD_APPENDIX
+from tiltak.report.terms import order_title, unit_title, variable_title
 
 
 def _environment(lang: str, labels: dict[str, str]):
@@ -26,12 +29,48 @@ def _environment(lang: str, labels: dict[str, str]):
         "eff": lambda value, unit, signed=True: format_effect(value, unit, lang, signed),
         "level": lambda value, unit: _level(value, unit, lang),
         "num": lambda value, decimals=2: format_number(_finite(value), decimals, lang),
+        "unit": lambda unit: unit_title(unit, lang),
+        "vars": lambda names: ", ".join(variable_title(n, lang) for n in names) or "–",
+        "design": lambda design: _design_line(design, labels, lang),
+        "suppressed_note": lambda n: labels["n_suppressed_one"] if n == 1 else labels["n_suppressed"].format(n=n),
+        "cost_gap": lambda comparison: _cost_gap(comparison, labels, lang),
+        "pval": lambda value: format_p(_finite(value), lang),
         "count": lambda value: labels["suppressed"] if value is None else format_number(float(value), 0, lang),
         "vlabel": lambda code: label(VERDICT_LABELS, code, lang),
         "rlabel": lambda code: label(RATING_LABELS, code, lang),
         "cell": lambda cell, key: _cell(cell, key, labels, lang),
     })
     return env
+
+
+def _design_line(design: dict[str, Any], labels: dict[str, str], lang: str) -> str:
+    """"ratio 3:1, no replacement, caliper 0.2 SD of the score, ..." in ``lang``."""
+    caliper = design.get("caliper")
+    if caliper is None:
+        caliper_text = "–"
+    else:
+        value = format_number(float(caliper), 2, lang).rstrip("0").rstrip(",.")
+        caliper_text = labels["caliper_sd" if design.get("std_caliper") else "caliper_raw"].format(value=value)
+    return labels["design_line"].format(
+        ratio=design.get("ratio"), replace=labels["with_replacement" if design.get("replace") else "no_replacement"],
+        caliper=caliper_text, order=order_title(design.get("order"), lang),
+        exact=", ".join(variable_title(n, lang) for n in design.get("exact") or ()) or "–")
+
+
+COST_GAP = 1.5
+"""A register cost per participant this many times the declared one (or below 1/this) is flagged."""
+
+
+def _cost_gap(comparison: dict[str, Any], labels: dict[str, str], lang: str) -> str:
+    """A note when the register's cost per participant is far from the cost the model declares."""
+    declared = _finite(comparison.get("declared_per_participant_nok"))
+    actual = _finite((comparison.get("overall") or {}).get("per_participant_nok"))
+    if not declared or actual is None or declared <= 0:
+        return ""
+    ratio = actual / declared
+    if 1 / COST_GAP < ratio < COST_GAP:
+        return ""
+    return labels["cost_gap"].format(ratio=format_number(ratio, 1, lang))
 
 
 def _finite(value: Any) -> float | None:
@@ -70,7 +109,7 @@ def _cell(cell: dict[str, Any], key: str, labels: dict[str, str], lang: str) -> 
     return Markup(f'<span class="suppressed">{escape(text)}</span>')
 
 
-def render_report(document: dict[str, Any], figures: dict[str, str], lang: str = "en") -> str:
+def render_report(document: dict[str, Any], figures: dict[str, str], lang: str = "nb") -> str:
     """The report page in ``lang`` (``nb`` or ``en``)."""
     labels = LABELS[lang]
     env = _environment(lang, labels)
