@@ -17,7 +17,6 @@ from tiltak_base.lazy import lazy_exports
 # public name -> module (relative to this package) that defines it
 _LAZY: dict[str, str] = {
     "Catalogue": "catalogue",
-    "Checker": "validation",
     "dump_yaml": "yamlsource",
     "find_cycles": "graph",
     "Indicator": "catalogue",
@@ -32,17 +31,21 @@ _LAZY: dict[str, str] = {
     "LogicModelError": "errors",
     "ModelBundle": "loading",
     "parse_yaml": "yamlsource",
+    "Partial": "partial",
+    "partial": "partial",
     "pathways": "graph",
     "Position": "yamlsource",
     "reachable_from": "graph",
+    "Rule": "rules",
+    "RULES": "rules",
     "SourceError": "errors",
     "text_in": "fields",
     "to_graph": "graph",
     "to_node_link": "graph",
+    "UnparsedPart": "partial",
     "validate_model": "validation",
     "validate_paths": "validation",
     "ValidationReport": "validation",
-    "ValidationUnit": "validation",
     "YamlDocument": "yamlsource",
 }
 

@@ -27,10 +27,29 @@ def to_graph(model: LogicModel, lang: str = "nb") -> nx.DiGraph:
 
     A link with several sources or targets becomes one edge per pair. Links that name
     unknown nodes and nodes with a duplicate id are left out (the rules report them).
+
+    >>> from logicmodel.model import LogicModel
+    >>> model = LogicModel.model_validate({
+    ...     "id": "mini", "title": {"nb": "Mini", "en": "Mini"}, "version": "1", "measure": "VV",
+    ...     "period": {"start": "2012-01"},
+    ...     "nodes": [{"id": "talks", "level": "activity", "title": "Samtaler"},
+    ...               {"id": "returns", "level": "impact", "title": {"nb": "Retur", "en": "Return"}}],
+    ...     "links": [{"from": "talks", "to": ["returns", "nowhere"], "lag_months": 3}]})
+    >>> graph = to_graph(model, lang="en")
+    >>> list(graph.edges(data="lag_months")), graph.nodes["returns"]["title"]
+    ([('talks', 'returns', 3)], 'Return')
     """
-    graph = nx.DiGraph(
-        id=model.id, title=text_in(model.title, lang), measure=model.measure, version=model.version, lang=lang
-    )
+    graph = structure_graph(model, lang)
+    graph.graph.update(id=model.id, title=text_in(model.title, lang), measure=model.measure,
+                       version=model.version, lang=lang)
+    return graph
+
+
+def structure_graph(model: Any, lang: str = "nb") -> nx.DiGraph:
+    """The graph of :func:`to_graph` without the model's own attributes (id, title, ...):
+    it reads only ``nodes`` and ``links``, so the rules can use it on a model whose other
+    parts have schema errors."""
+    graph = nx.DiGraph()
     for node in model.nodes:
         if node.id not in graph:
             graph.add_node(

@@ -34,12 +34,21 @@ class FilterProblem:
 EXPRESSION_KEYS = (("filter", "boolean"), ("condition", "boolean"), ("event", "boolean"), ("column", "numeric"))
 
 
+def definition_problem(ind: Any) -> FilterProblem | None:
+    """The problem of an indicator definition monitoring cannot compile, or None."""
+    try:
+        indicator_spec(ind)
+    except IndicatorDefinitionError as exc:
+        return FilterProblem(ind.id, tuple(exc.key.split(".")), str(exc).split(": ", 2)[-1], DEFINITION_RULE)
+    return None
+
+
 def bind_problems(ind: Any) -> list[FilterProblem]:
     """Problems of one catalogue ``Indicator``: its definition, filters, conditions and columns."""
-    try:
-        spec = indicator_spec(ind)
-    except IndicatorDefinitionError as exc:
-        return [FilterProblem(ind.id, tuple(exc.key.split(".")), str(exc).split(": ", 2)[-1], DEFINITION_RULE)]
+    problem = definition_problem(ind)
+    if problem is not None:
+        return [problem]
+    spec = indicator_spec(ind)
     problems = []
     for prefix, part, agg in _parts(ind, spec):
         for key, expected in EXPRESSION_KEYS:

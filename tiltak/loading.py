@@ -3,11 +3,12 @@
 ``tiltak validate``, ``tiltak monitor check|run|show|explain``, ``tiltak estimate``,
 ``tiltak evaluate`` and ``tiltak demo`` all read models with :func:`check_files` (which
 reports) or :func:`load_models` (which refuses on any error). Both run the same validator
-(:class:`logicmodel.validation.Validator`: YAML, schema, the catalogue, the ``LM`` rules,
-two files with one model id) with the same checkers
-(:data:`monitoring.model_checks.CHECKERS`: every SQL expression screened and bound against
-the data contract, indicator definitions, targets and thresholds), so the commands accept
-and refuse the same files with the same messages.
+(:class:`logicmodel.validation.Validator`: YAML, schema, the catalogue, two files with one
+model id) with the same rules, the registry :data:`tiltak.rules.DEFAULT_RULES` (the
+theory of change; every SQL expression screened and bound against the data contract,
+indicator definitions, targets and thresholds), so the commands accept and refuse the
+same files with the same messages. Each file is read and validated once; the loaded
+model is the validated, frozen object, passed on as it is.
 
 Only ``sqlglot`` and the contract are needed to screen expressions; types are bound in
 an empty in-memory DuckDB (see :mod:`monitoring.expressions`).
@@ -68,19 +69,12 @@ class CheckedFiles:
             return False
         if file not in self.model_files:
             return True
-        catalogue = _model(self.validator, file).catalogue
-        return os.path.realpath(os.path.join(os.path.dirname(file), catalogue)) not in failing
+        catalogue = self.validator.model_of(file).catalogue
+        return os.path.realpath(self.validator.catalogue_path(file, catalogue)) not in failing
 
     def loaded(self, file: str) -> "LoadedModel":
         """The loaded form of a clean model file."""
         return _loaded(self, file)
-
-
-def checkers() -> tuple:
-    """The checkers every load runs (imported only when models are read)."""
-    from monitoring.model_checks import CHECKERS
-
-    return tuple(CHECKERS)
 
 
 def check_files(paths: Sequence[str | os.PathLike[str]]) -> CheckedFiles:
@@ -91,7 +85,9 @@ def check_files(paths: Sequence[str | os.PathLike[str]]) -> CheckedFiles:
 
     if not paths:
         raise UsageError("no path given; give model files or folders")
-    validator = Validator(checkers())
+    from tiltak.rules import DEFAULT_RULES
+
+    validator = Validator(DEFAULT_RULES)
     models: list[str] = []
     for given in map(os.fspath, paths):
         files = expand_paths([given])
@@ -126,19 +122,12 @@ def load_models(paths: Sequence[str | os.PathLike[str]]) -> list[LoadedModel]:
 
 def _loaded(checked: CheckedFiles, file: str) -> LoadedModel:
     from logicmodel.loading import ModelBundle
-    from monitoring.monitored import monitored_from_validator
+    from monitoring.monitored import monitored_model
 
-    monitored = monitored_from_validator(checked.validator, file)
     validator = checked.validator
-    model = _model(validator, file)
-    catalogue_file = os.path.normpath(os.path.join(os.path.dirname(file), model.catalogue))
-    catalogue = validator.catalogues[os.path.realpath(catalogue_file)].value
+    model, catalogue = validator.model_of(file), validator.catalogue_of(file)
+    catalogue_file = validator.catalogue_path(file, model.catalogue)
     real = {os.path.realpath(file), os.path.realpath(catalogue_file)}
     warnings = tuple(i for i in checked.report.issues if not i.is_error and os.path.realpath(i.file) in real)
+    monitored = monitored_model(file, model, catalogue)
     return LoadedModel(Path(file), ModelBundle(model, catalogue, file, catalogue_file, warnings), monitored)
-
-
-def _model(validator: Any, file: str) -> Any:
-    from logicmodel.model import LogicModel
-
-    return LogicModel.model_validate(validator.read(file).document.data)
