@@ -39,32 +39,41 @@ def to_graph(model: LogicModel, lang: str = "nb") -> nx.DiGraph:
     >>> list(graph.edges(data="lag_months")), graph.nodes["returns"]["title"]
     ([('talks', 'returns', 3)], 'Return')
     """
-    graph = structure_graph(model, lang)
+    graph = structure_graph(model)
     graph.graph.update(id=model.id, title=text_in(model.title, lang), measure=model.measure,
                        version=model.version, lang=lang)
+    for node in first_nodes(model):
+        graph.nodes[node.id].update(title=text_in(node.title, lang), description=text_in(node.description, lang),
+                                    indicators=list(node.indicators))
+    for source, target, index in list(graph.edges(data="link")):
+        attributes = graph.edges[source, target]
+        attributes.clear()  # in the documented order, the link index last
+        attributes.update(_edge_attributes(model.links[index], index, lang))
     return graph
 
 
-def structure_graph(model: Any, lang: str = "nb") -> nx.DiGraph:
-    """The graph of :func:`to_graph` without the model's own attributes (id, title, ...):
-    it reads only ``nodes`` and ``links``, so the rules can use it on a model whose other
-    parts have schema errors."""
-    graph = nx.DiGraph()
+def first_nodes(model: Any) -> list[Any]:
+    """The nodes of the model, the first of each id only (the graph keeps that one)."""
+    seen: dict[str, Any] = {}
     for node in model.nodes:
-        if node.id not in graph:
-            graph.add_node(
-                node.id,
-                level=node.level,
-                horizon=node.horizon,
-                title=text_in(node.title, lang),
-                description=text_in(node.description, lang),
-                indicators=list(node.indicators),
-            )
+        seen.setdefault(node.id, node)
+    return list(seen.values())
+
+
+def structure_graph(model: Any) -> nx.DiGraph:
+    """The bare graph of :func:`to_graph`: node ``level`` and ``horizon``, edge ``link``.
+
+    It reads only the ids, levels and horizons of the nodes and the ends of the links, so
+    the rules can use it on a model whose other values have schema errors.
+    """
+    graph = nx.DiGraph()
+    for node in first_nodes(model):
+        graph.add_node(node.id, level=node.level, horizon=node.horizon)
     for index, link in enumerate(model.links):
         for source in link.sources:
             for target in link.targets:
                 if source in graph and target in graph and not graph.has_edge(source, target):
-                    graph.add_edge(source, target, **_edge_attributes(link, index, lang))
+                    graph.add_edge(source, target, link=index)
     return graph
 
 

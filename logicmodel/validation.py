@@ -24,7 +24,7 @@ from logicmodel.catalogue import Catalogue
 from logicmodel.errors import FileUnreadableError, SourceError, UsageError
 from logicmodel.issues import Issue, Severity, count_by_severity, dotted, sort_issues
 from logicmodel.model import LogicModel
-from logicmodel.partial import Partial, partial
+from logicmodel.partial import Partial, UnparsedPart, partial
 from logicmodel.rules import RULES, CatalogueContext, ModelContext, Rule, RuleResult, of_scope, run_rules
 from logicmodel.schema_errors import schema_issues
 from logicmodel.yamlsource import YamlDocument, load_yaml
@@ -146,7 +146,7 @@ class Validator:
             loaded.value = schema.model_validate(loaded.document.data)
         except ValidationError as exc:
             self.issues += schema_issues(exc, loaded.document, schema)
-            loaded.partial = partial(schema, loaded.document.data, exc)
+            loaded.partial = partial(schema, loaded.document.data)
 
     def model_of(self, path: str) -> LogicModel | Partial | None:
         """The validated model of a model file (its parts when it has schema errors), or
@@ -238,14 +238,21 @@ def _catalogue_path_problem(path: str, model_file: str) -> str | None:
 
 
 def _unchecked_references(loaded: _Loaded) -> str:
-    """Which references of a model cannot be checked against a catalogue with errors:
-    'indicator', 'outcome', 'indicator and outcome' or '' (all can)."""
+    """Which references of a model cannot be checked against a catalogue with errors
+    (the ids of its indicators or outcomes do not all parse): 'indicator', 'outcome',
+    'indicator and outcome' or '' (all can)."""
     if loaded.value is not None:
         return ""
-    parts = loaded.partial
-    kinds = [kind for kind, key in (("indicator", "indicators"), ("outcome", "outcomes"))
-             if parts is None or not parts.parsed(key)]
+    kinds = [kind for kind, ids in (("indicator", "indicator_ids"), ("outcome", "outcome_ids"))
+             if not _readable(loaded.partial, ids)]
     return " and ".join(kinds)
+
+
+def _readable(parts: Partial | None, name: str) -> bool:
+    try:
+        return parts is not None and getattr(parts, name) is not None
+    except UnparsedPart:
+        return False
 
 
 def _source_issue(exc: SourceError) -> Issue:

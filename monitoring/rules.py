@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from logicmodel.partial import complete
 from logicmodel.rules.registry import CatalogueContext, Finding, ModelContext, Rule, checked_rules, rule
 from monitoring.expressions import ExpressionError, bind
 from monitoring.filters import DEFINITION_RULE, EXPRESSION_RULE, bind_problems, definition_problem
@@ -30,7 +31,7 @@ SUBGROUP_SOURCE = "person_month"
 @rule(EXPRESSION_RULE, "error", "the SQL expressions of the catalogue pass the screen and bind to the contract",
       scope="catalogue")
 def catalogue_expressions(ctx: CatalogueContext) -> Iterator[Finding]:
-    for index, indicator in enumerate(ctx.catalogue.indicators):
+    for index, indicator in complete(ctx.catalogue.indicators):
         for problem in bind_problems(indicator):
             if problem.rule == EXPRESSION_RULE:
                 yield Finding(("indicators", index, *problem.path), f"indicator '{problem.indicator}': {problem.message}")
@@ -38,7 +39,7 @@ def catalogue_expressions(ctx: CatalogueContext) -> Iterator[Finding]:
 
 @rule(DEFINITION_RULE, "error", "monitoring can compile every indicator definition", scope="catalogue")
 def indicator_definitions(ctx: CatalogueContext) -> Iterator[Finding]:
-    for index, indicator in enumerate(ctx.catalogue.indicators):
+    for index, indicator in complete(ctx.catalogue.indicators):
         problem = definition_problem(indicator)
         if problem is not None:
             yield Finding(("indicators", index, *problem.path), f"indicator '{problem.indicator}': {problem.message}")

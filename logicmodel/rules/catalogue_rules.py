@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from logicmodel import vocabulary
 from logicmodel.catalogue import Aggregate, Indicator
+from logicmodel.partial import complete
 from logicmodel.rules.registry import CatalogueContext, Finding, rule
 
 _HINTS = vocabulary.KEY_HINTS
@@ -52,7 +53,7 @@ def _aggregate_findings(part: Aggregate, path: tuple) -> Iterator[Finding]:
 
 @rule("LM061", "error", "each indicator has the keys its type needs and no others", scope="catalogue")
 def indicator_types(ctx: CatalogueContext) -> Iterator[Finding]:
-    for index, indicator in enumerate(ctx.catalogue.indicators):
+    for index, indicator in complete(ctx.catalogue.indicators):
         yield from _type_findings(indicator, index)
         for name in ("numerator", "denominator"):
             part = getattr(indicator, name)
@@ -62,7 +63,7 @@ def indicator_types(ctx: CatalogueContext) -> Iterator[Finding]:
 
 @rule("LM062", "error", "rolling windows and cumulative values are not combined", scope="catalogue")
 def windows(ctx: CatalogueContext) -> Iterator[Finding]:
-    for index, indicator in enumerate(ctx.catalogue.indicators):
+    for index, indicator in complete(ctx.catalogue.indicators):
         if indicator.window_months is not None and indicator.cumulative:
             yield Finding(("indicators", index, "cumulative"), "an indicator is either cumulative or has window_months, not both")
         if indicator.window_months is not None and indicator.type in ("mean", "share") and indicator.window_months > 1:
@@ -75,7 +76,7 @@ def windows(ctx: CatalogueContext) -> Iterator[Finding]:
 
 @rule("LM063", "warning", "disaggregations are listed once", scope="catalogue")
 def disaggregations(ctx: CatalogueContext) -> Iterator[Finding]:
-    for index, indicator in enumerate(ctx.catalogue.indicators):
+    for index, indicator in complete(ctx.catalogue.indicators):
         seen: set[str] = set()
         for j, name in enumerate(indicator.disaggregations):
             if name in seen:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from logicmodel.model import LogicModel
-from logicmodel.partial import partial
+import pytest
+
+from logicmodel.partial import Partial, UnparsedPart, partial
 from logicmodel.yamlsource import load_yaml
 from tests.logicmodel.test_mutations import rendered
 
@@ -37,13 +39,18 @@ def test_rules_that_read_a_part_with_schema_errors_wait_for_it(mutate):
     assert [line.split()[2] for line in lines] == ["LM001"]
 
 
-def test_references_to_the_parts_of_a_catalogue_that_parse_are_checked(mutate, workdir):
+def test_references_to_a_catalogue_with_schema_errors_are_checked_when_its_ids_parse(mutate, workdir):
     mutate("    type: mean\n", "    type: average\n", file="catalogue.yaml")
-    path = mutate("    outcome: assisted_return_12m\n", "    outcome: assisted_return_1m\n")
-    lines = rendered(path)
-    assert ("valid.yaml:45:14: error LM033 expected_changes.1.outcome: unknown outcome 'assisted_return_1m'; "
-            "did you mean 'assisted_return_12m'? expected one of 'assisted_return_12m', 'hscl10_change_6m'") in lines
-    assert not any(" LM020 " in line for line in lines)  # the indicators have an error: not checked
+    mutate("    outcome: assisted_return_12m\n", "    outcome: assisted_return_1m\n")
+    path = mutate("indicators: [hscl10_mean]", "indicators: [hscl10_means]")
+    assert rendered(path) == [
+        "catalogue.yaml:15:11: error LM001 indicators.1.type: expected one of 'count', 'sum', 'mean', 'share', "
+        "'ratio'; got 'average'",
+        "valid.yaml:16:18: error LM020 nodes.1.indicators.0: unknown indicator 'hscl10_means'; did you mean "
+        "'hscl10_mean'? expected one of 'hscl10_mean', 'participants', 'returns_per_100'",
+        "valid.yaml:45:14: error LM033 expected_changes.1.outcome: unknown outcome 'assisted_return_1m'; "
+        "did you mean 'assisted_return_12m'? expected one of 'assisted_return_12m', 'hscl10_change_6m'",
+    ]
 
 
 def test_catalogue_rules_run_on_a_catalogue_with_a_schema_error_elsewhere(mutate, workdir):
@@ -55,10 +62,20 @@ def test_catalogue_rules_run_on_a_catalogue_with_a_schema_error_elsewhere(mutate
     ]
 
 
-def test_partial_keeps_the_items_that_parse_for_drawings(workdir):
+def test_references_are_not_checked_when_the_ids_of_the_catalogue_do_not_parse(mutate, workdir):
+    mutate("  - id: hscl10_mean\n", "  - id: HSCL10\n", file="catalogue.yaml")
+    lines = rendered(workdir / "valid.yaml")
+    assert lines[-1] == ("valid.yaml:6:12: warning LM019 catalogue: catalogue 'catalogue.yaml' has errors; "
+                         "indicator references were not checked")
+    assert not any(" LM020 " in line for line in lines)
+
+
+def test_a_partial_keeps_every_item_and_marks_the_values_that_fail(workdir):
     data = load_yaml(workdir / "valid.yaml").data
     data["nodes"][1] = {**data["nodes"][1], "level": "outcme"}
     model = partial(LogicModel, data)
-    assert model.failed == {"nodes"}
-    assert [index for index, _ in model.items["nodes"]] == [0, 2, 3]
-    assert model.parsed("links") and len(model.links) == 2
+    assert not model.parsed("nodes") and model.parsed("links") and len(model.links) == 2
+    assert [isinstance(node, Partial) for node in model.nodes] == [False, True, False, False]
+    assert model.nodes[1].id == "health" and model.nodes[1].failed == {"level"}
+    with pytest.raises(UnparsedPart):
+        model.nodes[1].level
