@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from logicmodel.partial import complete
 from logicmodel.rules.registry import CatalogueContext, Finding, ModelContext, Rule, checked_rules, rule
 from monitoring.expressions import ExpressionError, bind
-from monitoring.filters import DEFINITION_RULE, EXPRESSION_RULE, bind_problems, definition_problem
+from monitoring.filters import DEFINITION_RULE, EXPRESSION_RULE, bind_problems, catalogue_codes, definition_problem
 from monitoring.indicators import IndicatorDefinitionError, indicator_spec
 from monitoring.monitored import thresholds_of
 from monitoring.targets import target_line
@@ -31,8 +31,9 @@ SUBGROUP_SOURCE = "person_month"
 @rule(EXPRESSION_RULE, "error", "the SQL expressions of the catalogue pass the screen and bind to the contract",
       scope="catalogue")
 def catalogue_expressions(ctx: CatalogueContext) -> Iterator[Finding]:
+    codes = catalogue_codes(ctx.catalogue)  # the survey instruments: built-in and declared
     for index, indicator in complete(ctx.catalogue.indicators):
-        for problem in bind_problems(indicator):
+        for problem in bind_problems(indicator, codes):
             if problem.rule == EXPRESSION_RULE:
                 yield Finding(("indicators", index, *problem.path), f"indicator '{problem.indicator}': {problem.message}")
 

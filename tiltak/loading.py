@@ -120,6 +120,19 @@ def load_models(paths: Sequence[str | os.PathLike[str]]) -> list[LoadedModel]:
     return [_loaded(checked, file) for file in checked.model_files]
 
 
+def load_catalogue(path: str | os.PathLike[str]) -> Any:
+    """The catalogue of ``path`` (a catalogue file, or a model file: the catalogue it names),
+    fully checked like any model file; raises :class:`ModelFilesError` on any error."""
+    checked = check_files([path])
+    errors = [issue for issue in checked.report.issues if issue.is_error]
+    if errors:
+        raise ModelFilesError(errors)
+    validator = checked.validator
+    if checked.model_files:
+        return validator.catalogue_of(checked.model_files[0])
+    return validator.catalogues[os.path.realpath(os.fspath(path))].value
+
+
 def _loaded(checked: CheckedFiles, file: str) -> LoadedModel:
     from logicmodel.loading import ModelBundle
     from monitoring.monitored import monitored_model

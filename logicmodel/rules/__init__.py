@@ -56,6 +56,7 @@ RULES: tuple[Rule, ...] = checked_rules((
     catalogue_rules.indicator_types,           # LM061
     catalogue_rules.windows,                   # LM062
     catalogue_rules.disaggregations,           # LM063
+    catalogue_rules.instruments,               # LM064
 ))
 #: The model rules and the catalogue rules of :data:`RULES`.
 MODEL_RULES: tuple[Rule, ...] = of_scope(RULES, "model")

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from logicmodel import vocabulary
-from logicmodel.catalogue import Aggregate, Indicator
+from logicmodel.catalogue import Aggregate, Indicator, InstrumentDefinition
+from logicmodel.instruments import BUILTIN_INSTRUMENTS
 from logicmodel.partial import complete
 from logicmodel.rules.registry import CatalogueContext, Finding, rule
+from logicmodel.rules.wording import one_of
 
 _HINTS = vocabulary.KEY_HINTS
 
@@ -82,3 +84,34 @@ def disaggregations(ctx: CatalogueContext) -> Iterator[Finding]:
             if name in seen:
                 yield Finding(("indicators", index, "disaggregations", j), f"disaggregation '{name}' is listed twice")
             seen.add(name)
+
+
+def _scale_findings(instrument: InstrumentDefinition, index: int) -> Iterator[Finding]:
+    path = ("instruments", index)
+    if instrument.id in BUILTIN_INSTRUMENTS:
+        yield Finding((*path, "id"), f"'{instrument.id}' is a built-in instrument; declare only new instruments")
+    for key, score in (("total", instrument.total), ("item", instrument.item)):
+        if score is not None and score.min >= score.max:
+            yield Finding((*path, key), f"{key}.min ({score.min:g}) must be below {key}.max ({score.max:g})")
+    if instrument.items and instrument.item is None:
+        yield Finding(path, f"instrument '{instrument.id}' has {instrument.items} items but no 'item' range "
+                            "(item: {min: ..., max: ...})")
+    if not instrument.items and instrument.item is not None:
+        yield Finding((*path, "item"), "'item' needs 'items' (how many item scores the register holds)")
+
+
+@rule("LM064", "error", "instruments are declared once, not built-in, with ranges that hold; survey outcomes "
+      "name known instruments", scope="catalogue")
+def instruments(ctx: CatalogueContext) -> Iterator[Finding]:
+    first: dict[str, int] = {}
+    for index, instrument in complete(ctx.catalogue.instruments):
+        if instrument.id in first:
+            yield Finding(("instruments", index, "id"),
+                          f"instrument '{instrument.id}' is declared twice (first at instruments.{first[instrument.id]})")
+        first.setdefault(instrument.id, index)
+        yield from _scale_findings(instrument, index)
+    known = list(ctx.catalogue.instrument_scales())
+    for index, outcome in complete(ctx.catalogue.outcomes):
+        if outcome.kind == "survey_change" and outcome.instrument not in known:
+            yield Finding(("outcomes", index, "instrument"), f"unknown instrument '{outcome.instrument}'; "
+                          f"{one_of(outcome.instrument, known)} (or declare it in 'instruments')")
