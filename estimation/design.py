@@ -56,10 +56,6 @@ class DesignMatrix:
     def shape(self) -> tuple[int, int]:
         return self.matrix.shape
 
-    def to_frame(self, index: pd.Index | None = None) -> pd.DataFrame:
-        """The design as a data frame (one column per term)."""
-        return pd.DataFrame(self.matrix, columns=list(self.names), index=index)
-
 
 def as_frame(X: object) -> pd.DataFrame:
     """Accept a DataFrame, a 2-d array or a mapping of columns; return a DataFrame."""

@@ -35,10 +35,6 @@ class SynthSummary:
     uptake: float
     eligible: int
 
-    def to_frame(self) -> pd.DataFrame:
-        """The yearly figures as one frame."""
-        return self.years.copy()
-
     def to_text(self) -> str:
         lines = [f"Obliged to leave in centres: {self.stock_start:,} at the start, {self.stock_end:,} at the end.",
                  "", "Exits per year by type (disappearance share = unknown address / mean stock):",
