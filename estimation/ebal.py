@@ -146,6 +146,15 @@ class EntropyBalancing(Parameters):
     distance : None (default; entropy balancing needs no propensity score), or "glm",
         "logit" or an array of scores kept for balance tables and plots.
     estimator : propensity classifier for ``distance``.
+
+    >>> from estimation.datasets import example_data
+    >>> X, treat, y = example_data()
+    >>> from estimation import EntropyBalancing
+    >>> sample = EntropyBalancing().fit(X, treat).result_
+    >>> import numpy as np
+    >>> w = sample.weights[~treat] / sample.weights[~treat].sum()
+    >>> bool(np.isclose(w @ X["age"][~treat], X["age"][treat].mean()))
+    True
     """
 
     def __init__(self, estimand: str = "ATT", moments: int = 1, distance: Any = None,

@@ -167,6 +167,13 @@ class OptimalMatching(_SetMatching):
         matching. Default False: refuse, saying how many places can be filled.
     max_arcs : largest network (admissible pairs) attempted; see ``estimation.flow``.
     estimator : propensity classifier passed to PropensityScore.
+
+    >>> from estimation.datasets import example_data
+    >>> X, treat, y = example_data()
+    >>> from estimation import OptimalMatching
+    >>> sample = OptimalMatching().fit(X, treat).result_
+    >>> sample.match_matrix.shape, int(sample.matched.sum())
+    ((62, 1), 124)
     """
 
     NAME = "OptimalMatching"
@@ -270,6 +277,13 @@ class FullMatching(_SetMatching):
 
     Without ``min_controls``/``max_controls`` the problem is a minimum-weight edge cover
     and the network is pruned to the pairs an optimum can use (``estimation.edges``).
+
+    >>> from estimation.datasets import example_data
+    >>> X, treat, y = example_data()
+    >>> from estimation import FullMatching
+    >>> sample = FullMatching().fit(X, treat).result_
+    >>> sample.structure, int(sample.matched.sum()), round(float(sample.weights[~sample.treat].sum()), 6)
+    ('sets', 200, 138.0)
     """
 
     NAME = "FullMatching"

@@ -108,7 +108,14 @@ def backward_edges(graph: nx.DiGraph) -> list[tuple[str, str]]:
 
 
 def find_cycles(graph: nx.DiGraph) -> list[list[str]]:
-    """One cycle (as a node list in order) per strongly connected part that has one."""
+    """One cycle (as a node list in order) per strongly connected part that has one.
+
+    >>> import networkx as nx
+    >>> find_cycles(nx.DiGraph([("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")]))
+    [['a', 'b', 'c']]
+    >>> find_cycles(nx.DiGraph([("a", "b")]))
+    []
+    """
     order = {node: i for i, node in enumerate(graph.nodes)}
     cycles = []
     for component in nx.strongly_connected_components(graph):
@@ -121,7 +128,12 @@ def find_cycles(graph: nx.DiGraph) -> list[list[str]]:
 
 
 def reachable_from(graph: nx.DiGraph, sources: Iterable[str]) -> set[str]:
-    """Every node reachable from any of ``sources`` (the sources included)."""
+    """Every node reachable from any of ``sources`` (the sources included).
+
+    >>> import networkx as nx
+    >>> sorted(reachable_from(nx.DiGraph([("a", "b"), ("b", "c"), ("d", "c")]), ["a"]))
+    ['a', 'b', 'c']
+    """
     found: set[str] = set()
     for source in sources:
         if source not in found:
@@ -136,7 +148,17 @@ def isolated_nodes(graph: nx.DiGraph) -> list[str]:
 
 def pathways(graph: nx.DiGraph, *, max_paths: int = 10_000) -> list[list[str]]:
     """Every simple path from an activity to an impact, activities and impacts in model
-    order; at most ``max_paths`` paths (a guard against combinatorial explosion)."""
+    order; at most ``max_paths`` paths (a guard against combinatorial explosion).
+
+    >>> import networkx as nx
+    >>> graph = nx.DiGraph()
+    >>> graph.add_nodes_from([("talks", {"level": "activity"}), ("health", {"level": "outcome"}),
+    ...                       ("motivation", {"level": "outcome"}), ("return", {"level": "impact"})])
+    >>> graph.add_edges_from([("talks", "health"), ("talks", "motivation"), ("health", "return"),
+    ...                       ("motivation", "return")])
+    >>> pathways(graph)
+    [['talks', 'health', 'return'], ['talks', 'motivation', 'return']]
+    """
     found: list[list[str]] = []
     impacts = nodes_at(graph, "impact")
     for activity in nodes_at(graph, "activity"):
@@ -149,7 +171,15 @@ def pathways(graph: nx.DiGraph, *, max_paths: int = 10_000) -> list[list[str]]:
 
 
 def to_node_link(graph: nx.DiGraph) -> dict[str, Any]:
-    """JSON-ready node-link data: ``{"graph": {...}, "nodes": [...], "edges": [...]}``."""
+    """JSON-ready node-link data: ``{"graph": {...}, "nodes": [...], "edges": [...]}``.
+
+    >>> import networkx as nx
+    >>> graph = nx.DiGraph([("talks", "return", {"lag_months": 3})])
+    >>> graph.nodes["talks"]["level"], graph.nodes["return"]["level"] = "activity", "impact"
+    >>> data = to_node_link(graph)
+    >>> data["edges"], data["pathways"]
+    ([{'source': 'talks', 'target': 'return', 'lag_months': 3}], [['talks', 'return']])
+    """
     return {
         "directed": True,
         "graph": dict(graph.graph),

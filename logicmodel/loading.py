@@ -26,7 +26,12 @@ from logicmodel.validation import Validator, is_catalogue_data
 
 @dataclass(frozen=True)
 class ModelBundle:
-    """A validated model with its catalogue and the files they came from."""
+    """A validated model with its catalogue and the files they came from.
+
+    >>> bundle = load_bundle("models/veien-videre.yaml")
+    >>> bundle.model.id, bundle.catalogue_file, bundle.warnings
+    ('veien-videre', 'models/indicators.yaml', ())
+    """
 
     model: LogicModel
     catalogue: Catalogue
@@ -49,7 +54,12 @@ def _require_file(path: str | os.PathLike[str]) -> str:
 
 
 def load_catalogue(path: str | os.PathLike[str], rules: Sequence[Rule] = RULES) -> Catalogue:
-    """The catalogue in ``path``, checked by the schema and the catalogue rules."""
+    """The catalogue in ``path``, checked by the schema and the catalogue rules.
+
+    >>> catalogue = load_catalogue("models/indicators.yaml")
+    >>> catalogue.indicator("participants").type, "hscl10_change_6m" in catalogue.outcome_ids
+    ('count', True)
+    """
     path = _require_file(path)
     validator = Validator(rules)
     loaded = validator.catalogue_file(path, display=path)
@@ -59,7 +69,18 @@ def load_catalogue(path: str | os.PathLike[str], rules: Sequence[Rule] = RULES) 
 
 
 def load_bundle(path: str | os.PathLike[str], rules: Sequence[Rule] = RULES) -> ModelBundle:
-    """The model in ``path`` and its catalogue, both fully validated."""
+    """The model in ``path`` and its catalogue, both fully validated.
+
+    Raises :class:`~logicmodel.errors.InvalidDocumentError` listing every error.
+
+    >>> bundle = load_bundle("models/veien-videre.yaml")
+    >>> bundle.model.measure, len(bundle.catalogue.indicators) > 10
+    ('VV', True)
+    >>> load_bundle("models/indicators.yaml")
+    Traceback (most recent call last):
+      ...
+    logicmodel.errors.UsageError: models/indicators.yaml: this is an indicator catalogue; expected a logic model (a file with nodes)
+    """
     path = _require_file(path)
     validator = Validator(rules)
     loaded = validator.read(path)
@@ -74,5 +95,10 @@ def load_bundle(path: str | os.PathLike[str], rules: Sequence[Rule] = RULES) -> 
 
 
 def load_model(path: str | os.PathLike[str], rules: Sequence[Rule] = RULES) -> LogicModel:
-    """The model in ``path``, validated together with its catalogue."""
+    """The model in ``path``, validated together with its catalogue.
+
+    >>> model = load_model("models/veien-videre.yaml")
+    >>> model.node("counselling").level, model.evaluation.treatment.measure
+    ('activity', 'VV')
+    """
     return load_bundle(path, rules).model
