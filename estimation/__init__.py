@@ -74,6 +74,7 @@ _LAZY: dict[str, str] = {
     "estimate_weighted": "mestimation",
     "describe_estimand": "estimands",
     "describe_method": "estimands",
+    "example_data": "datasets",
 }
 
 __all__ = sorted(_LAZY)

@@ -685,9 +685,8 @@ def balance_table(
     include_distance : put the distance measure first, as MatchIt does.
     threshold : |SMD| above which a term is reported as imbalanced.
 
-    >>> from estimation.datasets import example_data
+    >>> from estimation import NearestNeighborMatching, balance_table, example_data
     >>> X, treat, y = example_data()
-    >>> from estimation import NearestNeighborMatching, balance_table
     >>> sample = NearestNeighborMatching().fit(X, treat).result_
     >>> table = balance_table(sample)
     >>> table.frame.set_index("term")[["smd_before", "smd_after"]].round(2)

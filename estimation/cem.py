@@ -152,9 +152,8 @@ class CoarsenedExactMatching(Parameters):
     ``k2k`` (one-to-one matching within strata) is not offered yet: it belongs to the
     distance options (Mahalanobis) of nearest-neighbour matching.
 
-    >>> from estimation.datasets import example_data
+    >>> from estimation import CoarsenedExactMatching, example_data
     >>> X, treat, y = example_data()
-    >>> from estimation import CoarsenedExactMatching
     >>> sample = CoarsenedExactMatching(cutpoints={"age": 4}).fit(X, treat).result_
     >>> int(sample.matched.sum()), int(sample.treat[sample.matched].sum())
     (184, 62)

@@ -147,9 +147,8 @@ class EntropyBalancing(Parameters):
         "logit" or an array of scores kept for balance tables and plots.
     estimator : propensity classifier for ``distance``.
 
-    >>> from estimation.datasets import example_data
+    >>> from estimation import EntropyBalancing, example_data
     >>> X, treat, y = example_data()
-    >>> from estimation import EntropyBalancing
     >>> sample = EntropyBalancing().fit(X, treat).result_
     >>> import numpy as np
     >>> w = sample.weights[~treat] / sample.weights[~treat].sum()

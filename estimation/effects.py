@@ -401,9 +401,8 @@ def estimate_att(
     variance_matches : J, the number of same-group neighbours used by the Abadie-Imbens
         conditional-variance estimate.
 
-    >>> from estimation.datasets import example_data
+    >>> from estimation import NearestNeighborMatching, estimate_att, example_data
     >>> X, treat, y = example_data()
-    >>> from estimation import NearestNeighborMatching, estimate_att
     >>> sample = NearestNeighborMatching().fit(X, treat).result_
     >>> effect = estimate_att(sample, y)
     >>> round(effect.estimate, 2), round(effect.std_error, 2), effect.n_treated

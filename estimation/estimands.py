@@ -44,9 +44,8 @@ def _dropped(sample, group: bool) -> tuple[int, int]:
 def describe_estimand(sample) -> str:
     """One sentence: the estimand, its meaning and the population it refers to.
 
-    >>> from estimation.datasets import example_data
+    >>> from estimation import NearestNeighborMatching, describe_estimand, example_data
     >>> X, treat, y = example_data()
-    >>> from estimation import NearestNeighborMatching, describe_estimand
     >>> sample = NearestNeighborMatching().fit(X, treat).result_
     >>> describe_estimand(sample)
     'ATT: the average effect of the measure on those who took part.'
@@ -93,9 +92,8 @@ def _caliper(s: dict) -> str:
 def describe_method(sample) -> str:
     """The method and its settings, e.g. for the head of ``tiltak match``'s summary.
 
-    >>> from estimation.datasets import example_data
+    >>> from estimation import NearestNeighborMatching, describe_method, example_data
     >>> X, treat, y = example_data()
-    >>> from estimation import NearestNeighborMatching, describe_method
     >>> sample = NearestNeighborMatching().fit(X, treat).result_
     >>> describe_method(sample)
     'Nearest-neighbour matching'

@@ -132,9 +132,8 @@ class NearestNeighborMatching(Parameters):
         Largest number of treated-control distances the covariate-distance path computes
         (the sum over exact strata of treated x controls); larger problems are refused.
 
-    >>> from estimation.datasets import example_data
+    >>> from estimation import NearestNeighborMatching, example_data
     >>> X, treat, y = example_data()
-    >>> from estimation import NearestNeighborMatching
     >>> sample = NearestNeighborMatching(ratio=2, caliper=0.2).fit(X, treat).result_
     >>> int(sample.treat.sum()), sample.match_matrix.shape, int(sample.matched.sum())
     (62, (62, 2), 113)

@@ -103,9 +103,8 @@ def estimate_weighted(sample: MatchedSample, outcome, *, covariates=None, binary
                       cluster=None, alpha: float = 0.05):
     """The effect of a weighted sample (see the module docstring) as an EffectEstimate.
 
-    >>> from estimation.datasets import example_data
+    >>> from estimation import PropensityWeighting, estimate_weighted, example_data
     >>> X, treat, y = example_data()
-    >>> from estimation import PropensityWeighting, estimate_weighted
     >>> sample = PropensityWeighting().fit(X, treat).result_
     >>> effect = estimate_weighted(sample, y)
     >>> round(effect.estimate, 2), effect.method

@@ -168,9 +168,8 @@ class OptimalMatching(_SetMatching):
     max_arcs : largest network (admissible pairs) attempted; see ``estimation.flow``.
     estimator : propensity classifier passed to PropensityScore.
 
-    >>> from estimation.datasets import example_data
+    >>> from estimation import OptimalMatching, example_data
     >>> X, treat, y = example_data()
-    >>> from estimation import OptimalMatching
     >>> sample = OptimalMatching().fit(X, treat).result_
     >>> sample.match_matrix.shape, int(sample.matched.sum())
     ((62, 1), 124)
@@ -278,9 +277,8 @@ class FullMatching(_SetMatching):
     Without ``min_controls``/``max_controls`` the problem is a minimum-weight edge cover
     and the network is pruned to the pairs an optimum can use (``estimation.edges``).
 
-    >>> from estimation.datasets import example_data
+    >>> from estimation import FullMatching, example_data
     >>> X, treat, y = example_data()
-    >>> from estimation import FullMatching
     >>> sample = FullMatching().fit(X, treat).result_
     >>> sample.structure, int(sample.matched.sum()), round(float(sample.weights[~sample.treat].sum()), 6)
     ('sets', 200, 138.0)

@@ -75,9 +75,8 @@ def love_plot_svg(balance: BalanceTable, *, threshold: float | None = None,
                   title: str = "Covariate balance") -> str:
     """Absolute SMD per term before and after matching, with a threshold line.
 
-    >>> from estimation.datasets import example_data
+    >>> from estimation import NearestNeighborMatching, balance_table, love_plot_svg, example_data
     >>> X, treat, y = example_data()
-    >>> from estimation import NearestNeighborMatching, balance_table, love_plot_svg
     >>> sample = NearestNeighborMatching().fit(X, treat).result_
     >>> svg = love_plot_svg(balance_table(sample))
     >>> "<svg" in svg, "age" in svg
@@ -138,9 +137,8 @@ def overlap_plot_svg(sample: MatchedSample, *, bins: int = 30,
                      title: str = "Propensity score overlap") -> str:
     """Mirrored histograms of the distance for treated/controls, before and after matching.
 
-    >>> from estimation.datasets import example_data
+    >>> from estimation import NearestNeighborMatching, overlap_plot_svg, example_data
     >>> X, treat, y = example_data()
-    >>> from estimation import NearestNeighborMatching, overlap_plot_svg
     >>> sample = NearestNeighborMatching().fit(X, treat).result_
     >>> svg = overlap_plot_svg(sample, bins=10)
     >>> "<svg" in svg

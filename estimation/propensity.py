@@ -75,9 +75,8 @@ class PropensityScore(Parameters):
     the score, or the GLM's linear predictor), ``design_`` (the expanded covariates),
     ``coef_`` (default GLM only: intercept first, NaN for aliased terms), ``n_iter_``.
 
-    >>> from estimation.datasets import example_data
+    >>> from estimation import PropensityScore, example_data
     >>> X, treat, y = example_data()
-    >>> from estimation import PropensityScore
     >>> ps = PropensityScore().fit(X, treat)
     >>> ps.converged_, ps.scores_.shape, ps.coef_.round(2).tolist()
     (True, (200,), [-7.59, 0.17, -0.13])

@@ -141,9 +141,8 @@ class Subclassification(Parameters):
     discard : common-support rule ("none", "treated", "control", "both").
     estimator : propensity classifier passed to PropensityScore.
 
-    >>> from estimation.datasets import example_data
+    >>> from estimation import Subclassification, example_data
     >>> X, treat, y = example_data()
-    >>> from estimation import Subclassification
     >>> sample = Subclassification(subclasses=4).fit(X, treat).result_
     >>> sorted(set(sample.subclass.tolist())), round(float(sample.weights[~sample.treat].sum()), 6)
     ([0, 1, 2, 3], 138.0)

@@ -129,9 +129,8 @@ class PropensityWeighting(Parameters):
     estimator : propensity classifier passed to PropensityScore (None: R's glm logit, whose
         estimating equations are stacked with the outcome's).
 
-    >>> from estimation.datasets import example_data
+    >>> from estimation import PropensityWeighting, example_data
     >>> X, treat, y = example_data()
-    >>> from estimation import PropensityWeighting
     >>> sample = PropensityWeighting(estimand="ATT").fit(X, treat).result_
     >>> bool((sample.weights[sample.treat] == 1).all()), round(float(sample.weights[~sample.treat].sum()), 1)
     (True, 65.4)

@@ -40,24 +40,6 @@ def reads(monkeypatch, models):
     return counts
 
 
-@pytest.fixture
-def tiltak_main(capsys):
-    """Run ``tiltak`` in this process: ``(exit code, stdout, stderr)``."""
-    from tiltak.cli import main
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
-
-
 def test_the_pipeline_reads_each_file_once_and_monitoring_uses_the_same_objects(reads, models):
     inputs = pipeline.load_inputs([models])
     assert sorted(Path(p).name for p in reads) == ["indicators.yaml", "kvalifisering-lokal.yaml",
