@@ -22,7 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from logicmodel.errors import UsageError
+from logicmodel.loading import ModelBundle
+from logicmodel.validation import Validator, expand_paths, is_catalogue_data
+from monitoring.monitored import monitored_model
 from tiltak.errors import TiltakError
+from tiltak.rules import DEFAULT_RULES
 
 
 class ModelFilesError(TiltakError):
@@ -80,13 +85,8 @@ class CheckedFiles:
 def check_files(paths: Sequence[str | os.PathLike[str]]) -> CheckedFiles:
     """Validate model files, folders of models and catalogue files: every issue, nothing raised
     except for paths that cannot be used (missing, a folder without models)."""
-    from logicmodel.errors import UsageError
-    from logicmodel.validation import Validator, expand_paths, is_catalogue_data
-
     if not paths:
         raise UsageError("no path given; give model files or folders")
-    from tiltak.rules import DEFAULT_RULES
-
     validator = Validator(DEFAULT_RULES)
     models: list[str] = []
     for given in map(os.fspath, paths):
@@ -134,9 +134,6 @@ def load_catalogue(path: str | os.PathLike[str]) -> Any:
 
 
 def _loaded(checked: CheckedFiles, file: str) -> LoadedModel:
-    from logicmodel.loading import ModelBundle
-    from monitoring.monitored import monitored_model
-
     validator = checked.validator
     model, catalogue = validator.model_of(file), validator.catalogue_of(file)
     catalogue_file = validator.catalogue_path(file, model.catalogue)

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tiltak import __version__
 from tiltak.errors import TiltakError
 from tiltak.evaluation.model_view import ModelView
 from tiltak.evaluation.outcomes import OutcomeSpec
