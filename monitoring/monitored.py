@@ -52,13 +52,6 @@ class MonitoredModel:
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def thresholds_of(model: Any) -> Thresholds:
-    """The disclosure thresholds of a validated model (ValueError when unusable)."""
-    disclosure = model.monitoring.disclosure
-    return Thresholds(int(disclosure.min_count), int(disclosure.min_denominator),
-                      int(disclosure.dominance_contributors), float(disclosure.dominance_share))
-
-
 def load_monitored_model(path: str | Path) -> MonitoredModel:
     """Load a model file and its catalogue with the rules of logicmodel and monitoring;
     raise on any error (all listed).
@@ -93,5 +86,5 @@ def monitored_model(path: str, model: Any, catalogue: Any) -> MonitoredModel:
     return MonitoredModel(
         id=model.id, path=str(path), measure=model.measure, start_month=month_index(model.period.start),
         end_month=last_month_index(model.period.end) if model.period.end else None,
-        specs=specs, targets=targets, thresholds=thresholds_of(model),
+        specs=specs, targets=targets, thresholds=Thresholds.of_model(model),
     )

@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from logicmodel.partial import complete
 from logicmodel.rules.registry import CatalogueContext, Finding, ModelContext, Rule, checked_rules, rule
 from monitoring.expressions import ExpressionError, bind
+from monitoring.disclosure import Thresholds
 from monitoring.filters import DEFINITION_RULE, EXPRESSION_RULE, bind_problems, catalogue_codes, definition_problem
 from monitoring.indicators import IndicatorDefinitionError, indicator_spec
-from monitoring.monitored import thresholds_of
 from monitoring.targets import target_line
 
 SUBGROUP_SOURCE = "person_month"
@@ -63,7 +63,7 @@ def monitoring_settings(ctx: ModelContext) -> Iterator[Finding]:
     checked with the catalogue, and references by the model rules)."""
     model, catalogue = ctx.model, ctx.catalogue
     try:
-        thresholds_of(model)
+        Thresholds.of_model(model)
     except ValueError as exc:
         yield Finding(("monitoring", "disclosure"), str(exc))
     if catalogue is None:
