@@ -96,7 +96,7 @@ def describe_method(sample) -> str:
     >>> X, treat, y = example_data()
     >>> sample = NearestNeighborMatching().fit(X, treat).result_
     >>> describe_method(sample)
-    'Nearest-neighbour matching'
+    'Nearest-neighbour matching: distance glm, ratio 1:1, without replacement, no caliper, order largest, ties matchit'
     """
     s = sample.settings
     method = s.get("method", "nearest")

@@ -55,6 +55,10 @@ needs() {
 run matching folder make_golden.R
 run matching folder make_reference.R            # writes ../balance and ../effects
 run matching folder make_riskset.R
+run matching folder make_riskset_trials.R        # reads riskset.csv
+run scale folder glm.R
+run distances folder make_distances.R
+if needs distances make_distances.R MATCHIT_472_LIBS; then run distances folder make_distances.R "$MATCHIT_472_LIBS"; fi
 run balance_extra root make_golden.R
 run sensitivity root make_golden.R               # reads balance_extra
 run multiway root make_golden.R

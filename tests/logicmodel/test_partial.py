@@ -45,7 +45,7 @@ def test_references_to_a_catalogue_with_schema_errors_are_checked_when_its_ids_p
     path = mutate("indicators: [hscl10_mean]", "indicators: [hscl10_means]")
     assert rendered(path) == [
         "catalogue.yaml:15:11: error LM001 indicators.1.type: expected one of 'count', 'sum', 'mean', 'share', "
-        "'ratio'; got 'average'",
+        "'ratio', 'median', 'quantile', 'duration', 'distinct_count'; got 'average'",
         "valid.yaml:16:18: error LM020 nodes.1.indicators.0: unknown indicator 'hscl10_means'; did you mean "
         "'hscl10_mean'? expected one of 'hscl10_mean', 'participants', 'returns_per_100'",
         "valid.yaml:45:14: error LM033 expected_changes.1.outcome: unknown outcome 'assisted_return_1m'; "
