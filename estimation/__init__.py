@@ -7,7 +7,7 @@ name imports the module that defines it. Add a public name by adding it to ``_LA
 
 from __future__ import annotations
 
-import importlib
+from tiltak_base.lazy import lazy_exports
 
 # public name -> module (relative to this package) that defines it
 _LAZY: dict[str, str] = {
@@ -74,19 +74,9 @@ _LAZY: dict[str, str] = {
     "estimate_weighted": "mestimation",
     "describe_estimand": "estimands",
     "describe_method": "estimands",
+    "example_data": "datasets",
 }
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str):
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module_name}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

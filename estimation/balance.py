@@ -684,6 +684,17 @@ def balance_table(
         shows their raw difference in proportions (cobalt's default).
     include_distance : put the distance measure first, as MatchIt does.
     threshold : |SMD| above which a term is reported as imbalanced.
+
+    >>> from estimation import NearestNeighborMatching, balance_table, example_data
+    >>> X, treat, y = example_data()
+    >>> sample = NearestNeighborMatching().fit(X, treat).result_
+    >>> table = balance_table(sample)
+    >>> table.frame.set_index("term")[["smd_before", "smd_after"]].round(2)
+              smd_before  smd_after
+    term
+    distance        1.16       0.50
+    age             1.37       0.46
+    female          0.04       0.03
     """
     _check_sample(sample)
     if s_d_denom is None:

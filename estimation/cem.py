@@ -151,6 +151,12 @@ class CoarsenedExactMatching(Parameters):
 
     ``k2k`` (one-to-one matching within strata) is not offered yet: it belongs to the
     distance options (Mahalanobis) of nearest-neighbour matching.
+
+    >>> from estimation import CoarsenedExactMatching, example_data
+    >>> X, treat, y = example_data()
+    >>> sample = CoarsenedExactMatching(cutpoints={"age": 4}).fit(X, treat).result_
+    >>> int(sample.matched.sum()), int(sample.treat[sample.matched].sum())
+    (184, 62)
     """
 
     def __init__(self, cutpoints: Any = "sturges", grouping: dict[str, Any] | None = None,

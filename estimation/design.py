@@ -56,10 +56,6 @@ class DesignMatrix:
     def shape(self) -> tuple[int, int]:
         return self.matrix.shape
 
-    def to_frame(self, index: pd.Index | None = None) -> pd.DataFrame:
-        """The design as a data frame (one column per term)."""
-        return pd.DataFrame(self.matrix, columns=list(self.names), index=index)
-
 
 def as_frame(X: object) -> pd.DataFrame:
     """Accept a DataFrame, a 2-d array or a mapping of columns; return a DataFrame."""
@@ -144,6 +140,11 @@ def design_matrix(X: object, missing: str = "error") -> DesignMatrix:
 
     Raises MissingValuesError naming each column with missing values and its row count,
     unless ``missing="indicator"``. The matrix is Fortran-ordered (one column at a time).
+
+    >>> from estimation import design_matrix
+    >>> design = design_matrix({"age": [30, 41, 52], "region": ["north", "south", "north"]})
+    >>> design.names, design.matrix.tolist()
+    (('age', 'regionsouth'), [[30.0, 0.0], [41.0, 1.0], [52.0, 0.0]])
     """
     check_choice("design_matrix", "missing", missing, ("error", "indicator"))
     frame = as_frame(X)

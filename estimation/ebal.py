@@ -146,6 +146,14 @@ class EntropyBalancing(Parameters):
     distance : None (default; entropy balancing needs no propensity score), or "glm",
         "logit" or an array of scores kept for balance tables and plots.
     estimator : propensity classifier for ``distance``.
+
+    >>> from estimation import EntropyBalancing, example_data
+    >>> X, treat, y = example_data()
+    >>> sample = EntropyBalancing().fit(X, treat).result_
+    >>> import numpy as np
+    >>> w = sample.weights[~treat] / sample.weights[~treat].sum()
+    >>> bool(np.isclose(w @ X["age"][~treat], X["age"][treat].mean()))
+    True
     """
 
     def __init__(self, estimand: str = "ATT", moments: int = 1, distance: Any = None,

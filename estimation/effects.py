@@ -400,6 +400,13 @@ def estimate_att(
     alpha : 1 - confidence level of the interval.
     variance_matches : J, the number of same-group neighbours used by the Abadie-Imbens
         conditional-variance estimate.
+
+    >>> from estimation import NearestNeighborMatching, estimate_att, example_data
+    >>> X, treat, y = example_data()
+    >>> sample = NearestNeighborMatching().fit(X, treat).result_
+    >>> effect = estimate_att(sample, y)
+    >>> round(effect.estimate, 2), round(effect.std_error, 2), effect.n_treated
+    (2.15, 0.17, 62)
     """
     if not isinstance(sample, MatchedSample):
         raise InvalidInputError(

@@ -42,7 +42,14 @@ def _dropped(sample, group: bool) -> tuple[int, int]:
 
 
 def describe_estimand(sample) -> str:
-    """One sentence: the estimand, its meaning and the population it refers to."""
+    """One sentence: the estimand, its meaning and the population it refers to.
+
+    >>> from estimation import NearestNeighborMatching, describe_estimand, example_data
+    >>> X, treat, y = example_data()
+    >>> sample = NearestNeighborMatching().fit(X, treat).result_
+    >>> describe_estimand(sample)
+    'ATT: the average effect of the measure on those who took part.'
+    """
     code = sample.estimand
     text = f"{code}: {estimand_words(code)}"
     trim = sample.settings.get("trim")
@@ -83,7 +90,14 @@ def _caliper(s: dict) -> str:
 
 
 def describe_method(sample) -> str:
-    """The method and its settings, e.g. for the head of ``tiltak match``'s summary."""
+    """The method and its settings, e.g. for the head of ``tiltak match``'s summary.
+
+    >>> from estimation import NearestNeighborMatching, describe_method, example_data
+    >>> X, treat, y = example_data()
+    >>> sample = NearestNeighborMatching().fit(X, treat).result_
+    >>> describe_method(sample)
+    'Nearest-neighbour matching: distance glm, ratio 1:1, without replacement, no caliper, order largest, ties matchit'
+    """
     s = sample.settings
     method = s.get("method", "nearest")
     name = METHOD_NAMES.get(method, method)

@@ -188,6 +188,11 @@ def matching_weights(match_matrix: np.ndarray, treated_rows: np.ndarray, n: int)
     A treated unit with at least one match weighs 1; each of its k matched controls gets
     1/k, summed over the treated units it serves; control weights are then scaled to sum
     to the number of matched controls.
+
+    >>> import numpy as np
+    >>> from estimation import matching_weights
+    >>> matching_weights(np.array([[2, 3], [3, -1]]), np.array([0, 1]), 5).tolist()
+    [1.0, 1.0, 0.5, 1.5, 0.0]
     """
     weights = np.zeros(n)
     filled = match_matrix >= 0

@@ -131,6 +131,12 @@ class NearestNeighborMatching(Parameters):
     max_pairs : int
         Largest number of treated-control distances the covariate-distance path computes
         (the sum over exact strata of treated x controls); larger problems are refused.
+
+    >>> from estimation import NearestNeighborMatching, example_data
+    >>> X, treat, y = example_data()
+    >>> sample = NearestNeighborMatching(ratio=2, caliper=0.2).fit(X, treat).result_
+    >>> int(sample.treat.sum()), sample.match_matrix.shape, int(sample.matched.sum())
+    (62, (62, 2), 113)
     """
 
     def __init__(self, ratio: float = 1, replace: bool = False, caliper: Any = None,

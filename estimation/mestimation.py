@@ -101,7 +101,15 @@ def _unknown_covariates(sample: MatchedSample, covariates) -> None:
 
 def estimate_weighted(sample: MatchedSample, outcome, *, covariates=None, binary=None,
                       cluster=None, alpha: float = 0.05):
-    """The effect of a weighted sample (see the module docstring) as an EffectEstimate."""
+    """The effect of a weighted sample (see the module docstring) as an EffectEstimate.
+
+    >>> from estimation import PropensityWeighting, estimate_weighted, example_data
+    >>> X, treat, y = example_data()
+    >>> sample = PropensityWeighting().fit(X, treat).result_
+    >>> effect = estimate_weighted(sample, y)
+    >>> round(effect.estimate, 2), effect.method
+    (1.79, 'difference_in_means')
+    """
     from estimation.effects import EffectEstimate, _check_outcome, _outcome, normal_inference
     from estimation.parameters import InvalidParameterError
 

@@ -226,6 +226,13 @@ def rosenbaum_mstatistic(
     disjoint (matching without replacement). ``alternative="auto"`` tests in the direction
     of the treated-minus-mean-of-controls difference. Binary outcomes are allowed. See
     :func:`rosenbaum_mstatistic_sets` for the other parameters.
+
+    >>> from estimation import NearestNeighborMatching, rosenbaum_mstatistic, example_data
+    >>> X, treat, y = example_data()
+    >>> sample = NearestNeighborMatching(ratio=2).fit(X, treat).result_
+    >>> result = rosenbaum_mstatistic(sample, y, gammas=[1, 4, 8])
+    >>> [round(p, 4) for p in result.p_upper]
+    [0.0, 0.0, 0.0006]
     """
     from estimation.sensitivity import _alternative, matched_pairs
 

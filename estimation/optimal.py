@@ -167,6 +167,12 @@ class OptimalMatching(_SetMatching):
         matching. Default False: refuse, saying how many places can be filled.
     max_arcs : largest network (admissible pairs) attempted; see ``estimation.flow``.
     estimator : propensity classifier passed to PropensityScore.
+
+    >>> from estimation import OptimalMatching, example_data
+    >>> X, treat, y = example_data()
+    >>> sample = OptimalMatching().fit(X, treat).result_
+    >>> sample.match_matrix.shape, int(sample.matched.sum())
+    ((62, 1), 124)
     """
 
     NAME = "OptimalMatching"
@@ -270,6 +276,12 @@ class FullMatching(_SetMatching):
 
     Without ``min_controls``/``max_controls`` the problem is a minimum-weight edge cover
     and the network is pruned to the pairs an optimum can use (``estimation.edges``).
+
+    >>> from estimation import FullMatching, example_data
+    >>> X, treat, y = example_data()
+    >>> sample = FullMatching().fit(X, treat).result_
+    >>> sample.structure, int(sample.matched.sum()), round(float(sample.weights[~sample.treat].sum()), 6)
+    ('sets', 200, 138.0)
     """
 
     NAME = "FullMatching"

@@ -183,6 +183,12 @@ def clone(estimator: Any) -> Any:
     Parameters that are estimators are cloned in turn; other values are deep copies, so
     that the clone shares nothing mutable with the original (scikit-learn's ``clone``).
     Lists, tuples and sets of estimators are cloned element by element.
+
+    >>> from estimation import NearestNeighborMatching, clone
+    >>> original = NearestNeighborMatching(ratio=2, caliper=0.1)
+    >>> copy_ = clone(original)
+    >>> copy_ is original, copy_.get_params() == original.get_params()
+    (False, True)
     """
     if isinstance(estimator, (list, tuple, set, frozenset)):
         return type(estimator)(clone(e) for e in estimator)

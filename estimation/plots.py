@@ -73,7 +73,15 @@ def _figure(width: float, height: float):
 
 def love_plot_svg(balance: BalanceTable, *, threshold: float | None = None,
                   title: str = "Covariate balance") -> str:
-    """Absolute SMD per term before and after matching, with a threshold line."""
+    """Absolute SMD per term before and after matching, with a threshold line.
+
+    >>> from estimation import NearestNeighborMatching, balance_table, love_plot_svg, example_data
+    >>> X, treat, y = example_data()
+    >>> sample = NearestNeighborMatching().fit(X, treat).result_
+    >>> svg = love_plot_svg(balance_table(sample))
+    >>> "<svg" in svg, "age" in svg
+    (True, True)
+    """
     if not isinstance(balance, BalanceTable):
         raise InvalidInputError(
             f"love_plot_svg expects a BalanceTable; got {type(balance).__name__}."
@@ -127,7 +135,15 @@ def _mirrored(axes, distance, treat, weights, edges, label: str) -> None:
 
 def overlap_plot_svg(sample: MatchedSample, *, bins: int = 30,
                      title: str = "Propensity score overlap") -> str:
-    """Mirrored histograms of the distance for treated/controls, before and after matching."""
+    """Mirrored histograms of the distance for treated/controls, before and after matching.
+
+    >>> from estimation import NearestNeighborMatching, overlap_plot_svg, example_data
+    >>> X, treat, y = example_data()
+    >>> sample = NearestNeighborMatching().fit(X, treat).result_
+    >>> svg = overlap_plot_svg(sample, bins=10)
+    >>> "<svg" in svg
+    True
+    """
     if not isinstance(sample, MatchedSample):
         raise InvalidInputError(
             f"overlap_plot_svg expects a MatchedSample; got {type(sample).__name__}."

@@ -169,6 +169,11 @@ def minimum_detectable_effect(
     (n_treated, n_control). Give ``sd`` or ``p0``, or ``outcome`` (values per unit, with a
     MatchedSample) to take them from the matched controls. Or give only ``se``, the
     standard error of an estimate of the design: MDE = (z_{1-alpha/2} + z_power) * se.
+
+    >>> from estimation import minimum_detectable_effect
+    >>> mde = minimum_detectable_effect(se=0.05)
+    >>> round(mde.mde, 4), mde.power
+    (0.1401, 0.8)
     """
     if design is None:
         return _mde_from_se(se, alpha, power)

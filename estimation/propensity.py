@@ -74,6 +74,12 @@ class PropensityScore(Parameters):
     Attributes after ``fit``: ``scores_`` (probabilities), ``linear_predictor_`` (logit of
     the score, or the GLM's linear predictor), ``design_`` (the expanded covariates),
     ``coef_`` (default GLM only: intercept first, NaN for aliased terms), ``n_iter_``.
+
+    >>> from estimation import PropensityScore, example_data
+    >>> X, treat, y = example_data()
+    >>> ps = PropensityScore().fit(X, treat)
+    >>> ps.converged_, ps.scores_.shape, ps.coef_.round(2).tolist()
+    (True, (200,), [-7.59, 0.17, -0.13])
     """
 
     def __init__(self, estimator: Any = None, link: str = "logit", missing: str = "error"):

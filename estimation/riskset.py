@@ -58,6 +58,17 @@ class RiskSetMatching(Parameters):
     After ``fit(frame)``: ``result_`` (a MatchedSample over the person-periods at risk, in
     input order of the kept rows), ``rows_`` (data frame with the person, the period and
     the input row position of each of those rows), ``n_dropped_`` (rows after enrolment).
+
+    >>> import numpy as np, pandas as pd
+    >>> from estimation import RiskSetMatching
+    >>> rng = np.random.default_rng(3)
+    >>> people = pd.DataFrame({"person_id": np.arange(60), "age": rng.normal(40, 10, 60).round()})
+    >>> frame = people.merge(pd.DataFrame({"period": [1, 2, 3]}), how="cross")
+    >>> frame["enrolled"] = (frame["period"] == 1 + frame["person_id"] % 6) & (frame["person_id"] % 3 == 0)
+    >>> matching = RiskSetMatching(covariates=["age"], exact=["period"]).fit(frame)
+    >>> sample = matching.result_
+    >>> int(sample.treat.sum()), sample.match_matrix.shape, matching.n_dropped_
+    (10, (10, 1), 20)
     """
 
     def __init__(self, id: str = "person_id", period: str = "period", enrolled: str = "enrolled",

@@ -171,6 +171,11 @@ def rosenbaum_binary_counts(
     ``treated_only``: pairs where only the treated person had the event; ``control_only``:
     pairs where only the control had it. ``alternative`` "greater" tests for more events
     among the treated, "less" for fewer.
+
+    >>> from estimation import rosenbaum_binary_counts
+    >>> result = rosenbaum_binary_counts(30, 10, gammas=[1, 1.5, 2, 3])
+    >>> round(result.gamma_critical, 3), [round(p, 3) for p in result.p_upper]
+    (1.584, [0.001, 0.035, 0.171, 0.584])
     """
     owner = "rosenbaum_binary"
     for name, value in (("treated_only", treated_only), ("control_only", control_only)):
@@ -218,7 +223,14 @@ def rosenbaum_wilcoxon_differences(
     alpha: float = 0.05,
     alternative: str = "greater",
 ) -> SensitivityResult:
-    """Rosenbaum bounds for the signed rank test on matched-pair differences (treated - control)."""
+    """Rosenbaum bounds for the signed rank test on matched-pair differences (treated - control).
+
+    >>> from estimation import rosenbaum_wilcoxon_differences
+    >>> differences = [1.2, 0.4, -0.3, 2.0, 0.8, 1.5, -0.1, 0.9, 1.1, 0.6]
+    >>> result = rosenbaum_wilcoxon_differences(differences, gammas=[1, 2])
+    >>> round(result.gamma_critical, 3), result.significant_without_bias
+    (2.025, True)
+    """
     owner = "rosenbaum_wilcoxon"
     check_choice(owner, "alternative", alternative, ("greater", "less"))
     d = np.asarray(differences, dtype=np.float64).ravel()
@@ -326,6 +338,16 @@ def rosenbaum_binary(
     ``alternative="auto"`` tests in the direction of the observed difference (as rbounds
     does with a Match object). k:1 matches are refused: use ``rosenbaum_mstatistic`` (or
     ``rosenbaum_bounds``).
+
+    >>> from estimation import NearestNeighborMatching, rosenbaum_binary, example_data
+    >>> X, treat, y = example_data()
+    >>> sample = NearestNeighborMatching().fit(X, treat).result_
+    >>> result = rosenbaum_binary(sample, y > y.median(), gammas=[1, 2, 4])
+    >>> result.frame().round(4)
+       gamma  p_lower  p_upper
+    0    1.0      0.0   0.0000
+    1    2.0      0.0   0.0013
+    2    4.0      0.0   0.0612
     """
     y_t, y_c = matched_pairs(sample, outcome)
     if any(c.size != 1 for c in y_c):
@@ -360,6 +382,12 @@ def rosenbaum_wilcoxon(
     controls is not symmetric about 0 under the null (a binary outcome with 3:1 matching
     rejected a true null in 13.8 % of samples at nominal 5 %). Use
     :func:`estimation.rosenbaum_mstatistic` (or :func:`rosenbaum_bounds`) for those.
+
+    >>> from estimation import NearestNeighborMatching, rosenbaum_wilcoxon, example_data
+    >>> X, treat, y = example_data()
+    >>> sample = NearestNeighborMatching().fit(X, treat).result_
+    >>> round(rosenbaum_wilcoxon(sample, y, gammas=[1, 4, 8]).gamma_critical, 2)
+    11.24
     """
     y_t, y_c = matched_pairs(sample, outcome)
     if any(c.size != 1 for c in y_c):
@@ -474,6 +502,11 @@ def e_value(
     ``estimate`` is a number on ``scale`` ("risk_ratio", "odds_ratio", "smd", or
     "difference" with the outcome's ``sd`` to convert to an SMD), or an EffectEstimate (a
     binary outcome's risk ratio is used; a difference needs ``sd``).
+
+    >>> from estimation import e_value
+    >>> ev = e_value(1.8, 1.3, 2.5)
+    >>> round(ev.point, 2), round(ev.ci, 2)
+    (3.0, 1.92)
     """
     from estimation.effects import EffectEstimate
 

@@ -41,7 +41,13 @@ def _rescaled(weights: np.ndarray, group: np.ndarray) -> np.ndarray:
 
 
 def subclass_weights(subclass: np.ndarray, treat: np.ndarray, estimand: str = "ATT") -> np.ndarray:
-    """MatchIt's weights from subclass membership (see the module docstring)."""
+    """MatchIt's weights from subclass membership (see the module docstring).
+
+    >>> import numpy as np
+    >>> from estimation import subclass_weights
+    >>> subclass_weights(np.array([0, 0, 0, 1, 1]), np.array([True, False, False, True, False])).tolist()
+    [1.0, 0.75, 0.75, 1.0, 1.5]
+    """
     subclass = np.asarray(subclass, dtype=np.int64)
     treat = np.asarray(treat, dtype=bool)
     n1, n0 = subclass_counts(subclass, treat)

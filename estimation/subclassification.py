@@ -140,6 +140,12 @@ class Subclassification(Parameters):
     distance : "glm", "logit" or an array of scores.
     discard : common-support rule ("none", "treated", "control", "both").
     estimator : propensity classifier passed to PropensityScore.
+
+    >>> from estimation import Subclassification, example_data
+    >>> X, treat, y = example_data()
+    >>> sample = Subclassification(subclasses=4).fit(X, treat).result_
+    >>> sorted(set(sample.subclass.tolist())), round(float(sample.weights[~sample.treat].sum()), 6)
+    ([0, 1, 2, 3], 138.0)
     """
 
     def __init__(self, subclasses: Any = 6, estimand: str = "ATT", min_n: int = 1,

@@ -128,6 +128,12 @@ class PropensityWeighting(Parameters):
         elsewhere (their estimation is then not propagated into standard errors).
     estimator : propensity classifier passed to PropensityScore (None: R's glm logit, whose
         estimating equations are stacked with the outcome's).
+
+    >>> from estimation import PropensityWeighting, example_data
+    >>> X, treat, y = example_data()
+    >>> sample = PropensityWeighting(estimand="ATT").fit(X, treat).result_
+    >>> bool((sample.weights[sample.treat] == 1).all()), round(float(sample.weights[~sample.treat].sum()), 1)
+    (True, 65.4)
     """
 
     def __init__(self, estimand: str = "ATT", stabilize: bool = False, trim: float | None = None,

@@ -12,12 +12,11 @@ cheap.
 
 from __future__ import annotations
 
-import importlib
+from tiltak_base.lazy import lazy_exports
 
 # public name -> module (relative to this package) that defines it
 _LAZY: dict[str, str] = {
     "Catalogue": "catalogue",
-    "Checker": "validation",
     "dump_yaml": "yamlsource",
     "find_cycles": "graph",
     "Indicator": "catalogue",
@@ -32,31 +31,24 @@ _LAZY: dict[str, str] = {
     "LogicModelError": "errors",
     "ModelBundle": "loading",
     "parse_yaml": "yamlsource",
+    "Partial": "partial",
+    "partial": "partial",
     "pathways": "graph",
     "Position": "yamlsource",
     "reachable_from": "graph",
+    "Rule": "rules",
+    "RULES": "rules",
     "SourceError": "errors",
     "text_in": "fields",
     "to_graph": "graph",
     "to_node_link": "graph",
+    "UnparsedPart": "partial",
     "validate_model": "validation",
     "validate_paths": "validation",
     "ValidationReport": "validation",
-    "ValidationUnit": "validation",
     "YamlDocument": "yamlsource",
 }
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str):
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module_name}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -14,6 +14,8 @@ from pydantic_core import PydanticCustomError
 
 from logicmodel import vocabulary
 from logicmodel.fields import Bool, Frozen, Int, Number, SnakeId, Str, Text
+from logicmodel.instruments import BUILTIN_INSTRUMENTS, MAX_ITEMS, InstrumentScale, instrument_scales
+from logicmodel.partial import complete
 
 # The vocabularies come from one definition (logicmodel.vocabulary), shared with monitoring.
 Source = Literal[vocabulary.SOURCES]
@@ -35,7 +37,6 @@ def _known_kind(value: str) -> str:
 IndicatorType = Annotated[str, AfterValidator(_known_kind),
                           WithJsonSchema({"enum": list(vocabulary.indicator_kinds()), "type": "string"})]
 ExitType = Literal["assisted_return", "independent_return", "forced_return", "unknown_address", "permit", "other"]
-Instrument = Literal["hscl10", "hscl25", "rhs13", "phq9", "mi_importance", "mi_confidence"]
 
 SOURCES: tuple[str, ...] = Source.__args__
 DISAGGREGATIONS: tuple[str, ...] = Disaggregation.__args__
@@ -117,7 +118,7 @@ class SurveyChangeOutcome(_OutcomeBase):
     """Score at ``months`` after the index date (window +-1 month) minus the baseline score."""
 
     kind: Literal["survey_change"]
-    instrument: Instrument
+    instrument: SnakeId  # a built-in instrument or one the catalogue declares (rule LM064)
 
 
 Outcome = Annotated[
@@ -127,12 +128,46 @@ Outcome = Annotated[
 OUTCOME_KINDS = ("exit_within", "application_within", "survey_change")
 
 
+class ScoreRange(Frozen):
+    """The lowest and highest value a score can take."""
+
+    min: Number
+    max: Number
+
+
+class InstrumentDefinition(Frozen):
+    """A survey instrument the catalogue declares, beyond the built-in ones
+    (``logicmodel.instruments.BUILTIN_INSTRUMENTS``): what its total is and its range,
+    and the range of its item scores (``items`` 0: the register holds only the total)."""
+
+    id: SnakeId
+    title: Text
+    description: Text | None = None
+    total: ScoreRange
+    meaning: Str
+    items: Annotated[Int, Field(ge=0, le=MAX_ITEMS)] = 0
+    item: ScoreRange | None = None
+
+    def scale(self) -> InstrumentScale:
+        """The instrument's scale, as the data contract checks it."""
+        item = self.item or ScoreRange(min=0.0, max=0.0)
+        return InstrumentScale(self.total.min, self.total.max, self.items, item.min, item.max, self.meaning)
+
+
 class Catalogue(Frozen):
     """A versioned set of indicator and outcome definitions shared by several models."""
 
     version: Str
+    instruments: tuple[InstrumentDefinition, ...] = ()
     indicators: tuple[Indicator, ...] = ()
     outcomes: tuple[Outcome, ...] = ()
+
+    def instrument_scales(self) -> dict[str, InstrumentScale]:
+        """Every instrument the catalogue's data may hold: the built-in ones and those it
+        declares (a declaration with schema errors, or whose id repeats a built-in one, is
+        left out; rule LM064)."""
+        declared = {d.id: d.scale() for _, d in complete(self.instruments) if d.id not in BUILTIN_INSTRUMENTS}
+        return dict(instrument_scales(declared))
 
     def indicator(self, indicator_id: str) -> Indicator | None:
         """The indicator with this id, or None."""

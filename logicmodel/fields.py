@@ -76,7 +76,13 @@ UNION_TAGS = frozenset({"plain", "localized", "one", "many", "exit_within", "app
 
 
 def text_in(text: str | LocalizedText | None, lang: str = "nb") -> str | None:
-    """The text in ``lang`` ('nb' or 'en'), falling back to the other language."""
+    """The text in ``lang`` ('nb' or 'en'), falling back to the other language.
+
+    >>> text_in(LocalizedText(nb="Samtaler", en="Talks"), "en"), text_in(LocalizedText(nb="Samtaler"), "en")
+    ('Talks', 'Samtaler')
+    >>> text_in("Samtaler", "en")
+    'Samtaler'
+    """
     if text is None or isinstance(text, str):
         return text
     first, second = (text.en, text.nb) if lang == "en" else (text.nb, text.en)

@@ -27,25 +27,53 @@ def to_graph(model: LogicModel, lang: str = "nb") -> nx.DiGraph:
 
     A link with several sources or targets becomes one edge per pair. Links that name
     unknown nodes and nodes with a duplicate id are left out (the rules report them).
+
+    >>> from logicmodel.model import LogicModel
+    >>> model = LogicModel.model_validate({
+    ...     "id": "mini", "title": {"nb": "Mini", "en": "Mini"}, "version": "1", "measure": "VV",
+    ...     "period": {"start": "2012-01"},
+    ...     "nodes": [{"id": "talks", "level": "activity", "title": "Samtaler"},
+    ...               {"id": "returns", "level": "impact", "title": {"nb": "Retur", "en": "Return"}}],
+    ...     "links": [{"from": "talks", "to": ["returns", "nowhere"], "lag_months": 3}]})
+    >>> graph = to_graph(model, lang="en")
+    >>> list(graph.edges(data="lag_months")), graph.nodes["returns"]["title"]
+    ([('talks', 'returns', 3)], 'Return')
     """
-    graph = nx.DiGraph(
-        id=model.id, title=text_in(model.title, lang), measure=model.measure, version=model.version, lang=lang
-    )
+    graph = structure_graph(model)
+    graph.graph.update(id=model.id, title=text_in(model.title, lang), measure=model.measure,
+                       version=model.version, lang=lang)
+    for node in first_nodes(model):
+        graph.nodes[node.id].update(title=text_in(node.title, lang), description=text_in(node.description, lang),
+                                    indicators=list(node.indicators))
+    for source, target, index in list(graph.edges(data="link")):
+        attributes = graph.edges[source, target]
+        attributes.clear()  # in the documented order, the link index last
+        attributes.update(_edge_attributes(model.links[index], index, lang))
+    return graph
+
+
+def first_nodes(model: Any) -> list[Any]:
+    """The nodes of the model, the first of each id only (the graph keeps that one)."""
+    seen: dict[str, Any] = {}
     for node in model.nodes:
-        if node.id not in graph:
-            graph.add_node(
-                node.id,
-                level=node.level,
-                horizon=node.horizon,
-                title=text_in(node.title, lang),
-                description=text_in(node.description, lang),
-                indicators=list(node.indicators),
-            )
+        seen.setdefault(node.id, node)
+    return list(seen.values())
+
+
+def structure_graph(model: Any) -> nx.DiGraph:
+    """The bare graph of :func:`to_graph`: node ``level`` and ``horizon``, edge ``link``.
+
+    It reads only the ids, levels and horizons of the nodes and the ends of the links, so
+    the rules can use it on a model whose other values have schema errors.
+    """
+    graph = nx.DiGraph()
+    for node in first_nodes(model):
+        graph.add_node(node.id, level=node.level, horizon=node.horizon)
     for index, link in enumerate(model.links):
         for source in link.sources:
             for target in link.targets:
                 if source in graph and target in graph and not graph.has_edge(source, target):
-                    graph.add_edge(source, target, **_edge_attributes(link, index, lang))
+                    graph.add_edge(source, target, link=index)
     return graph
 
 
@@ -80,7 +108,14 @@ def backward_edges(graph: nx.DiGraph) -> list[tuple[str, str]]:
 
 
 def find_cycles(graph: nx.DiGraph) -> list[list[str]]:
-    """One cycle (as a node list in order) per strongly connected part that has one."""
+    """One cycle (as a node list in order) per strongly connected part that has one.
+
+    >>> import networkx as nx
+    >>> find_cycles(nx.DiGraph([("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")]))
+    [['a', 'b', 'c']]
+    >>> find_cycles(nx.DiGraph([("a", "b")]))
+    []
+    """
     order = {node: i for i, node in enumerate(graph.nodes)}
     cycles = []
     for component in nx.strongly_connected_components(graph):
@@ -93,7 +128,12 @@ def find_cycles(graph: nx.DiGraph) -> list[list[str]]:
 
 
 def reachable_from(graph: nx.DiGraph, sources: Iterable[str]) -> set[str]:
-    """Every node reachable from any of ``sources`` (the sources included)."""
+    """Every node reachable from any of ``sources`` (the sources included).
+
+    >>> import networkx as nx
+    >>> sorted(reachable_from(nx.DiGraph([("a", "b"), ("b", "c"), ("d", "c")]), ["a"]))
+    ['a', 'b', 'c']
+    """
     found: set[str] = set()
     for source in sources:
         if source not in found:
@@ -108,7 +148,17 @@ def isolated_nodes(graph: nx.DiGraph) -> list[str]:
 
 def pathways(graph: nx.DiGraph, *, max_paths: int = 10_000) -> list[list[str]]:
     """Every simple path from an activity to an impact, activities and impacts in model
-    order; at most ``max_paths`` paths (a guard against combinatorial explosion)."""
+    order; at most ``max_paths`` paths (a guard against combinatorial explosion).
+
+    >>> import networkx as nx
+    >>> graph = nx.DiGraph()
+    >>> graph.add_nodes_from([("talks", {"level": "activity"}), ("health", {"level": "outcome"}),
+    ...                       ("motivation", {"level": "outcome"}), ("return", {"level": "impact"})])
+    >>> graph.add_edges_from([("talks", "health"), ("talks", "motivation"), ("health", "return"),
+    ...                       ("motivation", "return")])
+    >>> pathways(graph)
+    [['talks', 'health', 'return'], ['talks', 'motivation', 'return']]
+    """
     found: list[list[str]] = []
     impacts = nodes_at(graph, "impact")
     for activity in nodes_at(graph, "activity"):
@@ -121,7 +171,15 @@ def pathways(graph: nx.DiGraph, *, max_paths: int = 10_000) -> list[list[str]]:
 
 
 def to_node_link(graph: nx.DiGraph) -> dict[str, Any]:
-    """JSON-ready node-link data: ``{"graph": {...}, "nodes": [...], "edges": [...]}``."""
+    """JSON-ready node-link data: ``{"graph": {...}, "nodes": [...], "edges": [...]}``.
+
+    >>> import networkx as nx
+    >>> graph = nx.DiGraph([("talks", "return", {"lag_months": 3})])
+    >>> graph.nodes["talks"]["level"], graph.nodes["return"]["level"] = "activity", "impact"
+    >>> data = to_node_link(graph)
+    >>> data["edges"], data["pathways"]
+    ([{'source': 'talks', 'target': 'return', 'lag_months': 3}], [['talks', 'return']])
+    """
     return {
         "directed": True,
         "graph": dict(graph.graph),

@@ -1,19 +1,20 @@
-"""Validating model and catalogue files: YAML, schema, rules and plugged-in checkers.
+"""Validating model and catalogue files: YAML, schema and the rules.
 
 Every problem becomes an :class:`~logicmodel.issues.Issue`; nothing stops at the first.
 Stages per model file: YAML (``LM000``), schema (``LM001``), the catalogue it names
-(``LM019``, with the catalogue's own issues reported at the catalogue's lines), the
-semantic rules, then any extra checkers the application layer plugs in.
+(``LM019``, with the catalogue's own issues reported at the catalogue's lines), then the
+rules handed to the :class:`Validator` (by default this package's
+:data:`logicmodel.rules.RULES`; every command of tiltak passes
+``tiltak.rules.DEFAULT_RULES``, which adds the rules of monitoring and the evaluation).
 
-A *checker* is a function ``checker(unit: ValidationUnit) -> Iterable[Issue]``. It is
-called once per model (``unit.model`` set, with its catalogue when that loaded) and once
-per catalogue (``unit.model`` None). ``unit.issue(...)`` builds an issue at a key path.
+A file with schema errors is still checked by the rules, on the parts that pass the
+schema (:mod:`logicmodel.partial`): a rule that reads a part with errors is skipped.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,33 +24,15 @@ from logicmodel.catalogue import Catalogue
 from logicmodel.errors import FileUnreadableError, SourceError, UsageError
 from logicmodel.issues import Issue, Severity, count_by_severity, dotted, sort_issues
 from logicmodel.model import LogicModel
-from logicmodel.rules import CATALOGUE_RULES, MODEL_RULES, CatalogueContext, ModelContext, RuleResult, run_rules
+from logicmodel.partial import Partial, UnparsedPart, partial
+from logicmodel.rules import RULES, CatalogueContext, ModelContext, Rule, RuleResult, of_scope, run_rules
 from logicmodel.schema_errors import schema_issues
 from logicmodel.yamlsource import YamlDocument, load_yaml
 
 YAML_RULE = "LM000"
 CATALOGUE_RULE = "LM019"
-CHECKER_RULE = "LM099"
 DUPLICATE_MODEL_RULE = "LM012"
 YAML_SUFFIXES = (".yaml", ".yml")
-
-
-@dataclass(frozen=True)
-class ValidationUnit:
-    """What a checker looks at: a model with its catalogue, or a catalogue alone."""
-
-    model: LogicModel | None
-    model_document: YamlDocument | None
-    catalogue: Catalogue | None
-    catalogue_document: YamlDocument | None
-
-    def issue(self, document: YamlDocument, path: Sequence[Any], rule: str, severity: Severity, message: str) -> Issue:
-        """An issue at ``path`` of ``document`` (the model's or the catalogue's)."""
-        where = document.position(path)
-        return Issue(document.file, where.line, where.column, severity, rule, dotted(path), message)
-
-
-Checker = Callable[[ValidationUnit], Iterable[Issue]]
 
 
 @dataclass(frozen=True)
@@ -82,11 +65,18 @@ class ValidationReport:
 
 @dataclass
 class _Loaded:
-    """A parsed file: its document (None if unreadable) and its load issues."""
+    """A parsed file: its document (None if unreadable), its load issues and, once
+    validated, the object (``value``) or, with schema errors, its parts (``partial``)."""
 
     document: YamlDocument | None
     issues: list[Issue] = field(default_factory=list)
     value: BaseModel | None = None
+    partial: Partial | None = None
+
+    @property
+    def usable(self) -> BaseModel | Partial | None:
+        """What the rules check: the object, else the parts that parse."""
+        return self.value if self.value is not None else self.partial
 
 
 def is_catalogue_data(data: dict[str, Any]) -> bool:
@@ -95,10 +85,15 @@ def is_catalogue_data(data: dict[str, Any]) -> bool:
 
 
 class Validator:
-    """Validates files, reading each file (and each shared catalogue) once."""
+    """Validates files, reading and validating each file (and each shared catalogue) once.
 
-    def __init__(self, checkers: Sequence[Checker] = ()) -> None:
-        self.checkers = tuple(checkers)
+    ``rules`` is the explicit tuple of rules to run (model and catalogue rules together).
+    After validation, :meth:`model_of` gives the validated model of a file.
+    """
+
+    def __init__(self, rules: Sequence[Rule] = RULES) -> None:
+        self.model_rules = of_scope(rules, "model")
+        self.catalogue_rules = of_scope(rules, "catalogue")
         self.documents: dict[str, _Loaded] = {}
         self.catalogues: dict[str, _Loaded] = {}
         self.files: list[str] = []
@@ -128,22 +123,45 @@ class Validator:
             self.model_document(loaded.document)
 
     def model_document(self, document: YamlDocument) -> None:
-        model, issues = _validated(LogicModel, document)
-        self.issues += issues
-        if model is not None:
+        loaded = self.documents[os.path.realpath(document.file)]
+        self._validate(loaded, LogicModel)
+        model = loaded.usable
+        if not isinstance(model, Partial) or model.parsed("id"):
             self.model_ids.setdefault(model.id, {}).setdefault(os.path.realpath(document.file), document)
         name = document.data.get("catalogue", "indicators.yaml")
         if not isinstance(name, str) or not name:
             return  # the schema error is reported; there is no catalogue to check
-        catalogue_path = os.path.normpath(os.path.join(os.path.dirname(document.file), name))
-        catalogue_loaded = self.catalogue_for(document, catalogue_path)
-        if model is None:
-            return
-        catalogue = catalogue_loaded.value if catalogue_loaded else None
-        context = ModelContext(model, catalogue)
-        self.issues += _located(run_rules(MODEL_RULES, context), document)
-        unit = ValidationUnit(model, document, catalogue, catalogue_loaded.document if catalogue_loaded else None)
-        self.run_checkers(unit, document)
+        catalogue_loaded = self.catalogue_for(document, self.catalogue_path(document.file, name))
+        catalogue = catalogue_loaded.usable if catalogue_loaded else None
+        self.issues += _located(run_rules(self.model_rules, ModelContext(model, catalogue)), document)
+
+    @staticmethod
+    def catalogue_path(model_file: str, name: str) -> str:
+        """The path of the catalogue ``name`` given in ``model_file`` (relative to it)."""
+        return os.path.normpath(os.path.join(os.path.dirname(model_file), name))
+
+    def _validate(self, loaded: _Loaded, schema: type[BaseModel]) -> None:
+        """Validate a parsed document once: the object, or its parts and the schema issues."""
+        try:
+            loaded.value = schema.model_validate(loaded.document.data)
+        except ValidationError as exc:
+            self.issues += schema_issues(exc, loaded.document, schema)
+            loaded.partial = partial(schema, loaded.document.data)
+
+    def model_of(self, path: str) -> LogicModel | Partial | None:
+        """The validated model of a model file (its parts when it has schema errors), or
+        None when the file could not be read as YAML."""
+        loaded = self.documents.get(os.path.realpath(path))
+        return loaded.usable if loaded is not None else None
+
+    def catalogue_of(self, model_file: str) -> Catalogue | Partial | None:
+        """The validated catalogue a model file names (its parts when it has schema
+        errors), or None when there is none to use."""
+        model = self.model_of(model_file)
+        if model is None or (isinstance(model, Partial) and not model.parsed("catalogue")):
+            return None
+        loaded = self.catalogues.get(os.path.realpath(self.catalogue_path(model_file, model.catalogue)))
+        return loaded.usable if loaded is not None else None
 
     def catalogue_for(self, model_document: YamlDocument, path: str) -> _Loaded | None:
         problem = _catalogue_path_problem(path, model_document.file)
@@ -157,10 +175,10 @@ class Validator:
         except FileUnreadableError as exc:
             self.issues.append(_issue_at(model_document, ("catalogue",), CATALOGUE_RULE, "error", f"catalogue file '{path}': {exc.message}"))
             return None
-        if loaded.value is None:
-            self.issues.append(
-                _issue_at(model_document, ("catalogue",), CATALOGUE_RULE, "warning", f"catalogue '{path}' has errors; indicator and outcome references were not checked")
-            )
+        unchecked = _unchecked_references(loaded)
+        if unchecked:
+            self.issues.append(_issue_at(model_document, ("catalogue",), CATALOGUE_RULE, "warning",
+                                         f"catalogue '{path}' has errors; {unchecked} references were not checked"))
         return loaded
 
     def catalogue_file(self, path: str, display: str) -> _Loaded:
@@ -172,22 +190,11 @@ class Validator:
         self.issues += loaded.issues
         result = _Loaded(loaded.document)
         if loaded.document is not None:
-            catalogue, issues = _validated(Catalogue, loaded.document)
-            self.issues += issues
-            result.value = catalogue
-            if catalogue is not None:
-                self.issues += _located(run_rules(CATALOGUE_RULES, CatalogueContext(catalogue)), loaded.document)
-                self.run_checkers(ValidationUnit(None, None, catalogue, loaded.document), loaded.document)
+            self._validate(result, Catalogue)
+            context = CatalogueContext(result.usable)
+            self.issues += _located(run_rules(self.catalogue_rules, context), loaded.document)
         self.catalogues[key] = result
         return result
-
-    def run_checkers(self, unit: ValidationUnit, document: YamlDocument) -> None:
-        for checker in self.checkers:
-            try:
-                self.issues += list(checker(unit))
-            except Exception as exc:  # noqa: BLE001 - a broken checker must not hide the rest
-                name = getattr(checker, "__qualname__", repr(checker))
-                self.issues.append(_issue_at(document, (), CHECKER_RULE, "error", f"checker {name} crashed ({type(exc).__name__}: {exc}); please report this"))
 
     def duplicate_model_issues(self) -> list[Issue]:
         """LM012: two model files with the same id (monitoring and estimates are stored by id)."""
@@ -230,11 +237,22 @@ def _catalogue_path_problem(path: str, model_file: str) -> str | None:
     return None
 
 
-def _validated(cls: type[BaseModel], document: YamlDocument) -> tuple[Any, list[Issue]]:
+def _unchecked_references(loaded: _Loaded) -> str:
+    """Which references of a model cannot be checked against a catalogue with errors
+    (the ids of its indicators or outcomes do not all parse): 'indicator', 'outcome',
+    'indicator and outcome' or '' (all can)."""
+    if loaded.value is not None:
+        return ""
+    kinds = [kind for kind, ids in (("indicator", "indicator_ids"), ("outcome", "outcome_ids"))
+             if not _readable(loaded.partial, ids)]
+    return " and ".join(kinds)
+
+
+def _readable(parts: Partial | None, name: str) -> bool:
     try:
-        return cls.model_validate(document.data), []
-    except ValidationError as exc:
-        return None, schema_issues(exc, document, cls)
+        return parts is not None and getattr(parts, name) is not None
+    except UnparsedPart:
+        return False
 
 
 def _source_issue(exc: SourceError) -> Issue:
@@ -279,11 +297,17 @@ def _has_model(validator: Validator, files: list[str]) -> bool:
     return False
 
 
-def validate_paths(paths: Sequence[str], checkers: Sequence[Checker] = ()) -> ValidationReport:
-    """Validate model files and folders of models (and the catalogues they name)."""
+def validate_paths(paths: Sequence[str], rules: Sequence[Rule] = RULES) -> ValidationReport:
+    """Validate model files and folders of models (and the catalogues they name) with
+    ``rules`` (by default the rules of this package).
+
+    >>> report = validate_paths(["models"])
+    >>> report.summary(), report.exit_code
+    ('4 files checked: 0 errors, 0 warnings', 0)
+    """
     if not paths:
         raise UsageError("no path given; give model files or folders")
-    validator = Validator(checkers)
+    validator = Validator(rules)
     for path in paths:
         files = expand_paths([path])
         if os.path.isdir(path) and not _has_model(validator, files):
@@ -293,10 +317,24 @@ def validate_paths(paths: Sequence[str], checkers: Sequence[Checker] = ()) -> Va
     return validator.report()
 
 
-def validate_model(model: LogicModel, catalogue: Catalogue | None = None, file: str = "<model>") -> list[Issue]:
-    """Rule issues of a model built in code (positions unknown: line and column 0)."""
-    results = run_rules(MODEL_RULES, ModelContext(model, catalogue))
+def validate_model(model: LogicModel, catalogue: Catalogue | None = None, file: str = "<model>",
+                   rules: Sequence[Rule] = RULES) -> list[Issue]:
+    """Rule issues of a model built in code (positions unknown: line and column 0).
+
+    >>> model = LogicModel.model_validate({
+    ...     "id": "mini", "title": "Mini", "version": "1", "measure": "VV", "period": {"start": "2012-01"},
+    ...     "nodes": [{"id": "talks", "level": "activity", "title": "Samtaler"},
+    ...               {"id": "returns", "level": "impact", "title": "Retur"},
+    ...               {"id": "courses", "level": "activity", "title": "Kurs"}],
+    ...     "links": [{"from": "talks", "to": "returns"}]})
+    >>> for issue in validate_model(model):
+    ...     print(issue.render())
+    <model>: error LM006 nodes.2.id: node 'courses' has no link in or out; link it or remove it
+    <model>: warning LM022 nodes.1.id: impact 'returns' has no indicator; add one so that it can be monitored
+    <model>: warning LM052: no costs given; unit costs cannot be compared with effects
+    """
+    results = run_rules(of_scope(rules, "model"), ModelContext(model, catalogue))
     if catalogue is not None:
-        results += run_rules(CATALOGUE_RULES, CatalogueContext(catalogue))
+        results += run_rules(of_scope(rules, "catalogue"), CatalogueContext(catalogue))
     issues = [Issue(file, 0, 0, r.severity, r.rule, dotted(r.finding.path), r.finding.message) for r in results]
     return sort_issues(issues)

@@ -111,13 +111,27 @@ class YamlDocument:
 
 
 def load_yaml(path: str | os.PathLike[str], *, display: str | None = None) -> YamlDocument:
-    """Read and parse one YAML file; ``display`` is the name used in messages."""
+    """Read and parse one YAML file; ``display`` is the name used in messages.
+
+    >>> document = load_yaml("models/veien-videre.yaml")
+    >>> document.data["measure"], document.position(("measure",))
+    ('VV', Position(line=18, column=10))
+    """
     name = display if display is not None else str(path)
     return parse_yaml(_read_bytes(path, name), name)
 
 
 def parse_yaml(source: bytes | str, file: str = "<string>") -> YamlDocument:
-    """Parse YAML text or bytes into a :class:`YamlDocument` (see the module rules)."""
+    """Parse YAML text or bytes into a :class:`YamlDocument` (see the module rules).
+
+    >>> document = parse_yaml("id: mini\\nnodes:\\n  - id: talks\\n", file="mini.yaml")
+    >>> document.data, document.position(("nodes", 0, "id"))
+    ({'id': 'mini', 'nodes': [{'id': 'talks'}]}, Position(line=3, column=9))
+    >>> parse_yaml("id: a\\nid: b\\n", file="mini.yaml")
+    Traceback (most recent call last):
+      ...
+    logicmodel.errors.DuplicateKeyError: mini.yaml:2:1: duplicate key 'id' (first at line 1, column 1); a key may appear only once in a mapping
+    """
     text = _decode(source, file) if isinstance(source, bytes) else source
     _check_characters(text, file)
     try:
@@ -468,5 +482,15 @@ CoreDumper.add_representer(str, _represent_str)
 
 
 def dump_yaml(data: Any) -> str:
-    """YAML text for plain data that :func:`parse_yaml` reads back to equal data."""
+    """YAML text for plain data that :func:`parse_yaml` reads back to equal data.
+
+    >>> text = dump_yaml({"id": "mini", "version": "1.0", "nodes": [{"id": "talks"}]})
+    >>> print(text, end="")
+    id: mini
+    version: '1.0'
+    nodes:
+    - id: talks
+    >>> parse_yaml(text).data == {"id": "mini", "version": "1.0", "nodes": [{"id": "talks"}]}
+    True
+    """
     return yaml.dump(data, Dumper=CoreDumper, allow_unicode=True, sort_keys=False, default_flow_style=False, width=100)

@@ -16,9 +16,12 @@ Conventions:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
+
+from logicmodel.instruments import BUILTIN_INSTRUMENTS, MAX_ITEMS, InstrumentScale
 
 PERSON_ID = "person_id"
 
@@ -115,32 +118,12 @@ EXIT_TYPES = (
     "permit",
     "other",
 )
-INSTRUMENTS = ("hscl10", "hscl25", "rhs13", "phq9", "mi_importance", "mi_confidence")
-SURVEY_ITEMS = tuple(f"item_{i:02d}" for i in range(1, 26))
-
-
-@dataclass(frozen=True)
-class InstrumentScale:
-    """Valid ranges of a survey instrument's total and items."""
-
-    total_min: float
-    total_max: float
-    items: int
-    item_min: float
-    item_max: float
-    total_meaning: str
-
-
-INSTRUMENT_SCALES: Mapping[str, InstrumentScale] = MappingProxyType(
-    {
-        "hscl10": InstrumentScale(1, 4, 10, 1, 4, "mean item score"),
-        "hscl25": InstrumentScale(1, 4, 25, 1, 4, "mean item score"),
-        "rhs13": InstrumentScale(0, 52, 13, 0, 4, "sum score"),
-        "phq9": InstrumentScale(0, 27, 9, 0, 3, "sum score"),
-        "mi_importance": InstrumentScale(0, 10, 0, 0, 0, "ruler value"),
-        "mi_confidence": InstrumentScale(0, 10, 0, 0, 0, "ruler value"),
-    }
-)
+#: The built-in survey instruments and their scales (one definition, in logicmodel); a
+#: catalogue may declare more (``Catalogue.instrument_scales()``), and a load given the
+#: catalogue accepts them too.
+INSTRUMENT_SCALES: Mapping[str, InstrumentScale] = BUILTIN_INSTRUMENTS
+INSTRUMENTS = tuple(BUILTIN_INSTRUMENTS)
+SURVEY_ITEMS = tuple(f"item_{i:02d}" for i in range(1, MAX_ITEMS + 1))
 
 
 def _person(description: str = "pseudonymous person identifier", key: bool = True) -> Column:
@@ -323,6 +306,19 @@ CONTRACT: Mapping[str, Table] = MappingProxyType(
     }
 )
 """Contract tables by name, in load order (referenced tables first)."""
+
+
+
+def contract_for(instruments: Mapping[str, InstrumentScale] | None = None) -> Mapping[str, Table]:
+    """The contract with the survey instruments of ``instruments`` (built-in and those a
+    catalogue declares, ``Catalogue.instrument_scales()``) as the codes of
+    ``surveys.instrument``; :data:`CONTRACT` itself when None."""
+    if instruments is None:
+        return CONTRACT
+    columns = tuple(dataclasses.replace(c, codes=tuple(instruments)) if c.name == "instrument" else c
+                    for c in _SURVEYS.columns)
+    return MappingProxyType({**CONTRACT, "surveys": dataclasses.replace(_SURVEYS, columns=columns)})
+
 
 TABLE_NAMES: tuple[str, ...] = tuple(CONTRACT)
 REQUIRED_TABLES: tuple[str, ...] = tuple(t.name for t in CONTRACT.values() if t.required)

@@ -30,7 +30,7 @@ combining several relations at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Hashable, Iterable, Sequence
+from typing import Any, Hashable, Iterable
 
 DEFAULT_MIN_COUNT = 5
 DEFAULT_MIN_DENOMINATOR = 10
@@ -89,6 +89,13 @@ class Thresholds:
             raise ValueError(f"disclosure.dominance_contributors must be a whole number from 1 to 10; got {self.dominance_contributors!r}")
         if not 0 < self.dominance_share <= 1:
             raise ValueError(f"disclosure.dominance_share must be in (0, 1]; got {self.dominance_share!r}")
+
+    @classmethod
+    def of_model(cls, model: Any) -> "Thresholds":
+        """The thresholds of a validated model's ``monitoring.disclosure`` (ValueError when unusable)."""
+        disclosure = model.monitoring.disclosure
+        return cls(int(disclosure.min_count), int(disclosure.min_denominator),
+                   int(disclosure.dominance_contributors), float(disclosure.dominance_share))
 
     def is_dominated(self, total: float | None, top: tuple[float, ...] | None) -> bool:
         """The n largest contributors make up more than the dominance share of a positive total."""

@@ -330,8 +330,13 @@ def _allowed_nodes() -> frozenset:
 # ---- binding ------------------------------------------------------------------------
 
 
-def bind(text: Any, source: str, expect: str | None = "boolean") -> BoundExpression:
-    """Parse, screen and bind ``text`` over ``source``; ``expect`` 'boolean', 'numeric' or None."""
+def bind(text: Any, source: str, expect: str | None = "boolean",
+         codes: Mapping[str, tuple[str, ...]] | None = None) -> BoundExpression:
+    """Parse, screen and bind ``text`` over ``source``; ``expect`` 'boolean', 'numeric' or None.
+
+    ``codes`` replaces the contract's codes of some coded columns (column -> codes), e.g.
+    the survey instruments a catalogue declares for ``surveys.instrument``.
+    """
     from sqlglot import exp
 
     columns = source_columns(source)
@@ -345,7 +350,7 @@ def bind(text: Any, source: str, expect: str | None = "boolean") -> BoundExpress
         if name not in columns:
             raise ExpressionError(_unknown_column(name, source, columns), text)
         used.append(name)
-    _check_codes(tree, source, text)
+    _check_codes(tree, source, text, codes or {})
     typ = plain_type(tree, columns) or _binder().type_of(source, tree.sql(dialect=DIALECT, identify=True), text)
     _check_expected(typ, expect, text)
     return BoundExpression(text, source, tree, typ, tuple(dict.fromkeys(used)))
@@ -390,7 +395,7 @@ def _unknown_column(name: str, source: str, columns: Mapping[str, str]) -> str:
     return f"unknown column '{name}' in source '{source}'; {hint}expected one of {', '.join(columns)}"
 
 
-def _check_codes(tree: Any, source: str, text: str) -> None:
+def _check_codes(tree: Any, source: str, text: str, codes: Mapping[str, tuple[str, ...]]) -> None:
     from sqlglot import exp
 
     comparisons = (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ)
@@ -402,15 +407,16 @@ def _check_codes(tree: Any, source: str, text: str) -> None:
         else:
             continue
         for column, values in pairs:
-            _check_coded_values(column, values, source, text)
+            _check_coded_values(column, values, source, text, codes)
 
 
-def _check_coded_values(column: Any, values: list, source: str, text: str) -> None:
+def _check_coded_values(column: Any, values: list, source: str, text: str,
+                        given: Mapping[str, tuple[str, ...]]) -> None:
     from sqlglot import exp
 
     if not isinstance(column, exp.Column):
         return
-    codes = codes_of(source, column.name)
+    codes = given.get(column.name) or codes_of(source, column.name)
     if not codes:
         return
     for value in values:

@@ -9,6 +9,7 @@ cannot compile).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -34,12 +35,25 @@ class FilterProblem:
 EXPRESSION_KEYS = (("filter", "boolean"), ("condition", "boolean"), ("event", "boolean"), ("column", "numeric"))
 
 
-def bind_problems(ind: Any) -> list[FilterProblem]:
-    """Problems of one catalogue ``Indicator``: its definition, filters, conditions and columns."""
+def definition_problem(ind: Any) -> FilterProblem | None:
+    """The problem of an indicator definition monitoring cannot compile, or None."""
     try:
-        spec = indicator_spec(ind)
+        indicator_spec(ind)
     except IndicatorDefinitionError as exc:
-        return [FilterProblem(ind.id, tuple(exc.key.split(".")), str(exc).split(": ", 2)[-1], DEFINITION_RULE)]
+        return FilterProblem(ind.id, tuple(exc.key.split(".")), str(exc).split(": ", 2)[-1], DEFINITION_RULE)
+    return None
+
+
+def bind_problems(ind: Any, codes: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None) -> list[FilterProblem]:
+    """Problems of one catalogue ``Indicator``: its definition, filters, conditions and columns.
+
+    ``codes``: per source, codes that replace the contract's for some columns (the survey
+    instruments a catalogue declares).
+    """
+    problem = definition_problem(ind)
+    if problem is not None:
+        return [problem]
+    spec = indicator_spec(ind)
     problems = []
     for prefix, part, agg in _parts(ind, spec):
         for key, expected in EXPRESSION_KEYS:
@@ -48,7 +62,7 @@ def bind_problems(ind: Any) -> list[FilterProblem]:
                 continue
             if key == "column" and spec.type == "distinct_count":
                 expected = None  # any column can be counted
-            problem = _check_expression(agg.source, key, value, expected)
+            problem = _check_expression(agg.source, key, value, expected, (codes or {}).get(agg.source))
             if problem:
                 problems.append(FilterProblem(ind.id, (*prefix, key), problem))
         distinct = getattr(part, "distinct", None)
@@ -63,7 +77,8 @@ def _parts(ind: Any, spec) -> list[tuple[tuple, Any, Any]]:
     return [((), ind, spec.numerator)]
 
 
-def _check_expression(source: str, key: str, value: Any, expected: str) -> str | None:
+def _check_expression(source: str, key: str, value: Any, expected: str,
+                      codes: Mapping[str, tuple[str, ...]] | None = None) -> str | None:
     if key == "column":
         columns = source_columns(source)
         if value not in columns:
@@ -76,7 +91,7 @@ def _check_expression(source: str, key: str, value: Any, expected: str) -> str |
             return f"column {value!r} of source {source!r} is {columns[value]}; expected a numeric column"
         return None
     try:
-        bind(value, source, expected)
+        bind(value, source, expected, codes)
     except ExpressionError as exc:
         return exc.reason
     return None
@@ -98,12 +113,19 @@ def check_catalogue(catalogue: Any, locate: Callable[[tuple], tuple[str, int, in
     for n, ind in enumerate(catalogue.indicators):
         if only is not None and ind.id not in only:
             continue
-        for problem in bind_problems(ind):
+        for problem in bind_problems(ind, catalogue_codes(catalogue)):
             path = ("indicators", n, *problem.path)
             file, line, col = locate(path)
             issues.append(Issue(file, line, col, "error", problem.rule, dotted(path),
                                 f"indicator '{problem.indicator}': {problem.message}"))
     return issues
+
+
+def catalogue_codes(catalogue: Any) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Per source, the codes a catalogue adds to the contract's: its survey instruments
+    (built-in and declared) as the codes of ``surveys.instrument``; empty for a plain mapping."""
+    scales = getattr(catalogue, "instrument_scales", None)
+    return {"surveys": {"instrument": tuple(scales())}} if callable(scales) else {}
 
 
 def _default_locator(catalogue: Any) -> Callable[[tuple], tuple[str, int, int]]:

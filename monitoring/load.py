@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from monitoring import load_checks
-from monitoring.contract import CONTRACT, REQUIRED_TABLES
+from monitoring.contract import CONTRACT, INSTRUMENT_SCALES, REQUIRED_TABLES, InstrumentScale, Table, contract_for
 from monitoring.load_prepare import prepare_extract
 from monitoring.load_problems import ExtractError, LoadRefused, Problem, ProblemList
 from monitoring.load_read import ROW, SUFFIXES, Extract, read_file, read_frame
@@ -90,14 +90,17 @@ class LoadReport:
 def load_directory(db_path: str | Path, directory: str | Path, *,
                    pseudonym_key: "PseudonymKey | str | bytes | None" = None,
                    key_file: str | Path | None = None, raw_ids: bool = False,
-                   today: dt.date | None = None, rekey: bool = False) -> LoadReport:
+                   today: dt.date | None = None, rekey: bool = False,
+                   instruments: Mapping[str, InstrumentScale] | None = None) -> LoadReport:
     """Load the extract files in ``directory`` (one file per table) into the store.
 
     ``raw_ids``: the ``person_id`` columns hold raw person numbers, to be pseudonymised like
     ``person_number``/``fnr``/``duf_number`` columns. ``today``: the day the future-date
     checks compare with (default: today). ``rekey``: the delivery's pseudonym key differs from
     the store's on purpose; every person table must then be in the delivery (see
-    :func:`check_key`)."""
+    :func:`check_key`). ``instruments``: the survey instruments the delivery may hold, with
+    their scales (default: the built-in ones; ``Catalogue.instrument_scales()`` adds those
+    a catalogue declares)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ExtractError(f"{directory}: no such folder; expected a folder of extract files "
@@ -108,12 +111,13 @@ def load_directory(db_path: str | Path, directory: str | Path, *,
                            f"e.g. persons.csv or residence.parquet ({', '.join(CONTRACT)})")
     extracts = [read_file(paths[table], table) for table in CONTRACT if table in paths]
     return _load(db_path, extracts, str(directory), resolve_key(pseudonym_key, key_file),
-                 today, problems, notices, raw_ids, rekey)
+                 today, problems, notices, raw_ids, rekey, instruments)
 
 
 def load_tables(db_path: str | Path, frames: Mapping[str, Any], *, source: str,
                 pseudonym_key: "PseudonymKey | str | bytes | None" = None, raw_ids: bool = False,
-                today: dt.date | None = None, rekey: bool = False) -> LoadReport:
+                today: dt.date | None = None, rekey: bool = False,
+                instruments: Mapping[str, InstrumentScale] | None = None) -> LoadReport:
     """Load in-memory pandas data frames (table name -> frame) with the same checks."""
     if not frames:
         raise ExtractError(f"{source}: no tables given; expected frames for {', '.join(CONTRACT)}")
@@ -124,7 +128,8 @@ def load_tables(db_path: str | Path, frames: Mapping[str, Any], *, source: str,
             problems.add(Problem(f"{source}/{table}", "unknown_table", _unknown_table(table)))
         else:
             extracts.append(read_frame(table, frame, source))
-    return _load(db_path, extracts, source, resolve_key(pseudonym_key), today, problems, [], raw_ids, rekey)
+    return _load(db_path, extracts, source, resolve_key(pseudonym_key), today, problems, [], raw_ids, rekey,
+                 instruments)
 
 
 def _scan(directory: Path) -> tuple[dict[str, Path], ProblemList, list[str]]:
@@ -165,8 +170,10 @@ def _unknown_table(table: str) -> str:
 
 def _load(db_path: str | Path, extracts: list[Extract], source: str, key: PseudonymKey | None,
           today: dt.date | None, problems: ProblemList, notices: list[str],
-          raw_ids: bool = False, rekey: bool = False) -> LoadReport:
+          raw_ids: bool = False, rekey: bool = False,
+          instruments: Mapping[str, InstrumentScale] | None = None) -> LoadReport:
     today = today or dt.date.today()
+    checks = LoadChecks(today, contract_for(instruments), instruments or INSTRUMENT_SCALES)
     for extract in extracts:
         prepare_extract(extract, CONTRACT[extract.table], key, raw_ids)
         notices.extend(extract.notices)
@@ -177,15 +184,24 @@ def _load(db_path: str | Path, extracts: list[Extract], source: str, key: Pseudo
 
     with writer_lock(db_path, 0.0, "load"):  # one writer at a time, also for a store not made yet
         with database_boundary(f"load of {source} into {db_path}", "the store was not changed"):
-            return _load_locked(db_path, extracts, source, key, today, problems, notices, rekey)
+            return _load_locked(db_path, extracts, source, key, checks, problems, notices, rekey)
+
+
+@dataclass(frozen=True)
+class LoadChecks:
+    """What a load checks against: the day, the contract and the survey instruments."""
+
+    today: dt.date
+    contract: Mapping[str, Table]
+    scales: Mapping[str, InstrumentScale]
 
 
 def _load_locked(db_path: Path, extracts: list[Extract], source: str, key: PseudonymKey | None,
-                 today: dt.date, problems: ProblemList, notices: list[str], rekey: bool) -> LoadReport:
+                 checks: LoadChecks, problems: ProblemList, notices: list[str], rekey: bool) -> LoadReport:
     if db_path.exists():
         with Store.open(db_path) as store:
             check_key(store.connect(), extracts, source, key, rekey)
-            return _check_and_write(store, extracts, source, key, today, problems, notices)
+            return _check_and_write(store, extracts, source, key, checks, problems, notices)
     if not db_path.parent.is_dir():
         raise ExtractError(f"{db_path}: cannot create the store; folder '{db_path.parent}' does not exist")
     # A new store is built under a temporary name and renamed when complete, so that no
@@ -193,7 +209,7 @@ def _load_locked(db_path: Path, extracts: list[Extract], source: str, key: Pseud
     work = db_path.with_name(f".{db_path.name}.loading-{os.getpid()}")
     try:
         with Store.open(work) as store:
-            report = _check_and_write(store, extracts, source, key, today, problems, notices)
+            report = _check_and_write(store, extracts, source, key, checks, problems, notices)
         os.replace(work, db_path)
     finally:
         _remove_store(work)
@@ -251,7 +267,7 @@ def _current(con: Any) -> dict[str, tuple[str, int, int]]:
 
 
 def _check_and_write(store: Store, extracts: list[Extract], source: str, key: PseudonymKey | None,
-                     today: dt.date, problems: ProblemList, notices: list[str]) -> LoadReport:
+                     checks: LoadChecks, problems: ProblemList, notices: list[str]) -> LoadReport:
     con = store.connect()
     current = _current(con)
     changed = [e for e in extracts if e.problems or current.get(e.table, (None,))[0] != e.content_hash]
@@ -261,13 +277,13 @@ def _check_and_write(store: Store, extracts: list[Extract], source: str, key: Ps
                                  f"file {table}.csv (or .parquet, .xlsx) in the first load"))
     if not changed and not problems:
         return LoadReport(str(store.path), source, None, (), tuple(notices))
-    _check(con, changed, problems, today)
+    _check(con, changed, problems, checks)
     if problems:
         raise LoadRefused(source, problems)
     return _write(store, extracts, changed, current, source, key, notices)
 
 
-def _check(con: Any, changed: list[Extract], problems: ProblemList, today: dt.date) -> None:
+def _check(con: Any, changed: list[Extract], problems: ProblemList, checks: LoadChecks) -> None:
     """Problems found while reading, then the SQL checks of every readable table."""
     for extract in changed:
         for problem in extract.problems:
@@ -277,10 +293,11 @@ def _check(con: Any, changed: list[Extract], problems: ProblemList, today: dt.da
     labels = {e.table: e.label for e in usable}
     for extract in usable:
         con.register(f"raw_{extract.table}", extract.data)
-        load_checks.stage_table(con, extract, CONTRACT[extract.table], problems)
+        load_checks.stage_table(con, extract, checks.contract[extract.table], problems)
     load_checks.effective_views(con, set(labels))
     for extract in usable:
-        load_checks.value_checks(con, CONTRACT[extract.table], extract.label, problems, today)
+        load_checks.value_checks(con, checks.contract[extract.table], extract.label, problems, checks.today,
+                                 checks.scales)
     load_checks.reference_checks(con, set(labels), labels, problems, skip=broken)
     load_checks.emptiness_checks(con, labels, problems)
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from monitoring.contract import CONTRACT, INSTRUMENT_SCALES, SURVEY_ITEMS, Column, Table
+from monitoring.contract import CONTRACT, INSTRUMENT_SCALES, SURVEY_ITEMS, Column, InstrumentScale, Table
 from monitoring.load_problems import PER_KIND, Problem, ProblemList
 from monitoring.load_read import ROW, Extract
 from monitoring.load_types import EXPECTED, category, present_expression, quoted, typed_expression
@@ -179,8 +180,10 @@ def _spaces_note(x: str, kind: str) -> str:
 # ---------------------------------------------------------------- values of one table
 
 
-def value_checks(con: Any, table: Table, label: str, problems: ProblemList, today: dt.date) -> None:
-    """Codes, patterns, ranges, future dates, keys, date order, overlaps, survey scales."""
+def value_checks(con: Any, table: Table, label: str, problems: ProblemList, today: dt.date,
+                 scales: Mapping[str, InstrumentScale] = INSTRUMENT_SCALES) -> None:
+    """Codes, patterns, ranges, future dates, keys, date order, overlaps, survey scales
+    (``scales``: the instruments of the load, built-in and declared by a catalogue)."""
     stage = stage_name(table.name)
     checks = [check for column in table.columns for check in _column_checks(column, today)]
     for order in table.date_orders:
@@ -197,7 +200,7 @@ def value_checks(con: Any, table: Table, label: str, problems: ProblemList, toda
         checks.append(RowCheck("raw_identifier", "person_id", "regexp_full_match(person_id, '[0-9]{11}')",
                                _message(raw), raw))
     if table.name == "surveys":
-        checks.extend(_survey_checks(_present_columns(con, f"raw_{table.name}")))
+        checks.extend(_survey_checks(_present_columns(con, f"raw_{table.name}"), scales))
     run_row_checks(con, problems, stage, label, checks)
     _key_check(con, table, stage, label, problems)
     if table.no_overlap is not None:
@@ -247,30 +250,30 @@ def _value_checks(column: Column, today: dt.date) -> list[RowCheck]:
     return checks
 
 
-def _survey_checks(present: set[str]) -> list[RowCheck]:
-    out_of_range = " ".join(f"WHEN '{name}' THEN total NOT BETWEEN {s.total_min} AND {s.total_max}"
-                            for name, s in INSTRUMENT_SCALES.items())
-    ranges = " ".join(f"WHEN '{name}' THEN '{s.total_min:g} to {s.total_max:g}, {s.total_meaning}'"
-                      for name, s in INSTRUMENT_SCALES.items())
+def _survey_checks(present: set[str], scales: Mapping[str, InstrumentScale]) -> list[RowCheck]:
+    out_of_range = " ".join(f"WHEN {_sql_text(name)} THEN total NOT BETWEEN {s.total_min} AND {s.total_max}"
+                            for name, s in scales.items())
+    ranges = " ".join(f"WHEN {_sql_text(name)} THEN {_sql_text(f'{s.total_min:g} to {s.total_max:g}, {s.total_meaning}')}"
+                      for name, s in scales.items())
     checks = [RowCheck("range", "total", f"CASE instrument {out_of_range} ELSE false END",
                        _message("total {} is outside the range of {} ({})", "total", "instrument",
                                 f"CASE instrument {ranges} END"))]
     for index, item in enumerate(SURVEY_ITEMS, 1):
         if item in present:
-            checks.append(_item_check(item, index))
+            checks.append(_item_check(item, index, scales))
     return checks
 
 
-def _item_check(item: str, index: int) -> RowCheck:
+def _item_check(item: str, index: int, scales: Mapping[str, InstrumentScale]) -> RowCheck:
     bad = " ".join(
-        f"WHEN '{name}' THEN " + (f"{item} NOT BETWEEN {s.item_min} AND {s.item_max}"
-                                  if index <= s.items else "true")
-        for name, s in INSTRUMENT_SCALES.items()
+        f"WHEN {_sql_text(name)} THEN " + (f"{item} NOT BETWEEN {s.item_min} AND {s.item_max}"
+                                           if index <= s.items else "true")
+        for name, s in scales.items()
     )
     expected = " ".join(
-        f"WHEN '{name}' THEN " + (f"'expected {s.item_min:g} to {s.item_max:g}'" if index <= s.items
-                                  else f"'{name} has {s.items} items; expected no value'")
-        for name, s in INSTRUMENT_SCALES.items()
+        f"WHEN {_sql_text(name)} THEN " + (_sql_text(f"expected {s.item_min:g} to {s.item_max:g}") if index <= s.items
+                                           else _sql_text(f"{name} has {s.items} items; expected no value"))
+        for name, s in scales.items()
     )
     return RowCheck("range", item, f"{item} IS NOT NULL AND CASE instrument {bad} ELSE false END",
                     _message(f"{item} = {{}} for {{}}: {{}}", item, "instrument",

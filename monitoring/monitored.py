@@ -1,10 +1,8 @@
-"""What monitoring needs from a logic model file: its indicators, targets and thresholds.
+"""What monitoring needs from a logic model: its indicators, targets and thresholds.
 
-Loads the model and its catalogue with the position-aware loader of :mod:`logicmodel`
-(schema errors come back as ``file:line:col`` issues), then compiles the model's
-monitored indicators into :class:`IndicatorSpec` values and checks their filters against
-the data contract. Anything wrong is raised as one :class:`ModelInputError` listing
-every problem.
+:func:`monitored_model` builds a :class:`MonitoredModel` from a validated model and its
+catalogue (the typed objects of :mod:`logicmodel`); the checks monitoring needs are rules
+(:mod:`monitoring.rules`) that run when the model is loaded.
 """
 
 from __future__ import annotations
@@ -54,69 +52,27 @@ class MonitoredModel:
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def is_catalogue_file(path: str | Path) -> bool:
-    """True when a YAML file is an indicator catalogue (top-level ``indicators``, no ``nodes``)."""
-    from logicmodel.errors import LogicModelError
-    from logicmodel.validation import is_catalogue_data
-    from logicmodel.yamlsource import load_yaml
-
-    try:
-        data = load_yaml(path).data
-    except LogicModelError:
-        return False
-    return isinstance(data, dict) and is_catalogue_data(data)
-
-
-def check_catalogue_file(path: str | Path) -> list:
-    """Every issue of a catalogue file (schema, catalogue rules, expressions)."""
-    from logicmodel.validation import Validator
-    from monitoring.model_checks import CHECKERS
-
-    validator = Validator(CHECKERS)
-    validator.catalogue_file(str(path), display=str(path))
-    return [issue for issue in validator.report().issues]
-
-
-def thresholds_of(model: Any) -> Thresholds:
-    """The disclosure thresholds of a validated model (ValueError when unusable)."""
-    disclosure = model.monitoring.disclosure
-    return Thresholds(int(disclosure.min_count), int(disclosure.min_denominator),
-                      int(disclosure.dominance_contributors), float(disclosure.dominance_share))
-
-
 def load_monitored_model(path: str | Path) -> MonitoredModel:
-    """Load a model file and its catalogue with every check; raise on any error (all listed).
+    """Load a model file and its catalogue with the rules of logicmodel and monitoring;
+    raise on any error (all listed).
 
-    The checks are those of every command (:data:`monitoring.model_checks.CHECKERS` run by
-    the validator of :mod:`logicmodel`); applications load models through
-    ``tiltak.loading.load_models``, which runs the same checks over several files.
+    Applications load models through ``tiltak.loading.load_models``, which runs the
+    rules of every layer (``tiltak.rules.DEFAULT_RULES``) over several files.
     """
+    from logicmodel.rules import RULES as MODEL_RULES
     from logicmodel.validation import Validator
-    from monitoring.model_checks import CHECKERS
+    from monitoring.rules import RULES
 
     path = Path(path)
     if not path.is_file():
         what = "no such model file" if not path.exists() else "not a regular file; expected a model file"
         raise ModelInputError([f"{path}: {what}"])
-    validator = Validator(CHECKERS)
+    validator = Validator((*MODEL_RULES, *RULES))
     validator.validate_file(str(path))
     errors = [issue.render() for issue in validator.report().issues if issue.is_error]
     if errors:
         raise ModelInputError(errors)
-    return monitored_from_validator(validator, str(path))
-
-
-def monitored_from_validator(validator: Any, path: str) -> MonitoredModel:
-    """The MonitoredModel of a model file a validator has checked without errors."""
-    import os
-
-    from logicmodel.model import LogicModel
-
-    document = validator.read(path).document
-    model = LogicModel.model_validate(document.data)
-    catalogue_path = os.path.normpath(os.path.join(os.path.dirname(path), model.catalogue))
-    catalogue = validator.catalogues[os.path.realpath(catalogue_path)].value
-    return monitored_model(path, model, catalogue)
+    return monitored_model(str(path), validator.model_of(str(path)), validator.catalogue_of(str(path)))
 
 
 def monitored_model(path: str, model: Any, catalogue: Any) -> MonitoredModel:
@@ -130,5 +86,5 @@ def monitored_model(path: str, model: Any, catalogue: Any) -> MonitoredModel:
     return MonitoredModel(
         id=model.id, path=str(path), measure=model.measure, start_month=month_index(model.period.start),
         end_month=last_month_index(model.period.end) if model.period.end else None,
-        specs=specs, targets=targets, thresholds=thresholds_of(model),
+        specs=specs, targets=targets, thresholds=Thresholds.of_model(model),
     )

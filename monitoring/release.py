@@ -185,7 +185,7 @@ class SystemBuilder:
         return key
 
     def add(self, table: IndicatorTable, prefix: Any, fixed: bool = False) -> None:
-        d, t = table.definition, table.thresholds
+        d = table.definition
         by_coordinates = {r.coordinates: r for r in table.rows}
         for row in table.rows:
             shown = True if table.published is None else bool(table.published.get(row.coordinates, False))

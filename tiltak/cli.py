@@ -16,24 +16,7 @@ import sys
 import click
 
 from tiltak import __version__
-
-# Base exceptions of each package. Only packages already imported can have raised
-# one, so they are looked up in sys.modules instead of being imported here.
-_USER_ERRORS = (
-    ("logicmodel.errors", "LogicModelError"),
-    ("monitoring.errors", "MonitoringError"),
-    ("estimation.errors", "EstimationError"),
-    ("tiltak.errors", "TiltakError"),
-)
-
-
-def _user_error_types() -> tuple[type[BaseException], ...]:
-    found = []
-    for module_name, class_name in _USER_ERRORS:
-        module = sys.modules.get(module_name)
-        if module is not None and hasattr(module, class_name):
-            found.append(getattr(module, class_name))
-    return tuple(found)
+from tiltak_base.errors import UserError  # the base of every package's user errors
 
 
 def _command_names() -> list[str]:
@@ -104,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"tiltak: {exc.strerror or exc}{name}", err=True)
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - reported below, without its message unless a user error
-        if isinstance(exc, _user_error_types()):
+        if isinstance(exc, UserError):
             sys.exit(report_user_error(exc))
         sys.exit(report_unexpected_error(exc))
     sys.exit(returned if isinstance(returned, int) else 0)

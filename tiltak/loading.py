@@ -3,11 +3,12 @@
 ``tiltak validate``, ``tiltak monitor check|run|show|explain``, ``tiltak estimate``,
 ``tiltak evaluate`` and ``tiltak demo`` all read models with :func:`check_files` (which
 reports) or :func:`load_models` (which refuses on any error). Both run the same validator
-(:class:`logicmodel.validation.Validator`: YAML, schema, the catalogue, the ``LM`` rules,
-two files with one model id) with the same checkers
-(:data:`monitoring.model_checks.CHECKERS`: every SQL expression screened and bound against
-the data contract, indicator definitions, targets and thresholds), so the commands accept
-and refuse the same files with the same messages.
+(:class:`logicmodel.validation.Validator`: YAML, schema, the catalogue, two files with one
+model id) with the same rules, the registry :data:`tiltak.rules.DEFAULT_RULES` (the
+theory of change; every SQL expression screened and bound against the data contract,
+indicator definitions, targets and thresholds), so the commands accept and refuse the
+same files with the same messages. Each file is read and validated once; the loaded
+model is the validated, frozen object, passed on as it is.
 
 Only ``sqlglot`` and the contract are needed to screen expressions; types are bound in
 an empty in-memory DuckDB (see :mod:`monitoring.expressions`).
@@ -21,7 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from logicmodel.errors import UsageError
+from logicmodel.loading import ModelBundle
+from logicmodel.validation import Validator, expand_paths, is_catalogue_data
+from monitoring.monitored import monitored_model
 from tiltak.errors import TiltakError
+from tiltak.rules import DEFAULT_RULES
 
 
 class ModelFilesError(TiltakError):
@@ -68,30 +74,20 @@ class CheckedFiles:
             return False
         if file not in self.model_files:
             return True
-        catalogue = _model(self.validator, file).catalogue
-        return os.path.realpath(os.path.join(os.path.dirname(file), catalogue)) not in failing
+        catalogue = self.validator.model_of(file).catalogue
+        return os.path.realpath(self.validator.catalogue_path(file, catalogue)) not in failing
 
     def loaded(self, file: str) -> "LoadedModel":
         """The loaded form of a clean model file."""
         return _loaded(self, file)
 
 
-def checkers() -> tuple:
-    """The checkers every load runs (imported only when models are read)."""
-    from monitoring.model_checks import CHECKERS
-
-    return tuple(CHECKERS)
-
-
 def check_files(paths: Sequence[str | os.PathLike[str]]) -> CheckedFiles:
     """Validate model files, folders of models and catalogue files: every issue, nothing raised
     except for paths that cannot be used (missing, a folder without models)."""
-    from logicmodel.errors import UsageError
-    from logicmodel.validation import Validator, expand_paths, is_catalogue_data
-
     if not paths:
         raise UsageError("no path given; give model files or folders")
-    validator = Validator(checkers())
+    validator = Validator(DEFAULT_RULES)
     models: list[str] = []
     for given in map(os.fspath, paths):
         files = expand_paths([given])
@@ -124,21 +120,24 @@ def load_models(paths: Sequence[str | os.PathLike[str]]) -> list[LoadedModel]:
     return [_loaded(checked, file) for file in checked.model_files]
 
 
-def _loaded(checked: CheckedFiles, file: str) -> LoadedModel:
-    from logicmodel.loading import ModelBundle
-    from monitoring.monitored import monitored_from_validator
-
-    monitored = monitored_from_validator(checked.validator, file)
+def load_catalogue(path: str | os.PathLike[str]) -> Any:
+    """The catalogue of ``path`` (a catalogue file, or a model file: the catalogue it names),
+    fully checked like any model file; raises :class:`ModelFilesError` on any error."""
+    checked = check_files([path])
+    errors = [issue for issue in checked.report.issues if issue.is_error]
+    if errors:
+        raise ModelFilesError(errors)
     validator = checked.validator
-    model = _model(validator, file)
-    catalogue_file = os.path.normpath(os.path.join(os.path.dirname(file), model.catalogue))
-    catalogue = validator.catalogues[os.path.realpath(catalogue_file)].value
+    if checked.model_files:
+        return validator.catalogue_of(checked.model_files[0])
+    return validator.catalogues[os.path.realpath(os.fspath(path))].value
+
+
+def _loaded(checked: CheckedFiles, file: str) -> LoadedModel:
+    validator = checked.validator
+    model, catalogue = validator.model_of(file), validator.catalogue_of(file)
+    catalogue_file = validator.catalogue_path(file, model.catalogue)
     real = {os.path.realpath(file), os.path.realpath(catalogue_file)}
     warnings = tuple(i for i in checked.report.issues if not i.is_error and os.path.realpath(i.file) in real)
+    monitored = monitored_model(file, model, catalogue)
     return LoadedModel(Path(file), ModelBundle(model, catalogue, file, catalogue_file, warnings), monitored)
-
-
-def _model(validator: Any, file: str) -> Any:
-    from logicmodel.model import LogicModel
-
-    return LogicModel.model_validate(validator.read(file).document.data)

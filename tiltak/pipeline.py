@@ -25,14 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tiltak import __version__
 from tiltak.errors import TiltakError
 from tiltak.evaluation.model_view import ModelView
 from tiltak.evaluation.outcomes import OutcomeSpec
 from tiltak.evaluation.verdicts import VerdictRules
 
 Progress = Callable[[str], None]
-MODEL_SUFFIXES = (".yaml", ".yml")
 
 
 class PipelineError(TiltakError):
@@ -47,52 +45,23 @@ class EvaluationInput:
     view: ModelView
     outcomes: dict[str, OutcomeSpec]
     indicators: dict[str, dict[str, Any]]
-
-
-def _is_model_file(path: Path) -> bool:
-    """A YAML file whose top level has ``nodes`` (catalogues have ``indicators`` instead)."""
-    import yaml
-
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(200_000).decode("utf-8", errors="replace")
-        data = yaml.safe_load(head)
-    except Exception:  # unreadable files are reported by logicmodel when loaded directly
-        return True
-    return isinstance(data, dict) and "nodes" in data
-
-
-def model_files(paths: Sequence[str | Path]) -> list[Path]:
-    """The model files named, folders expanded to their model files (sorted)."""
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            inside = sorted(p for p in path.iterdir() if p.suffix in MODEL_SUFFIXES and p.is_file())
-            models = [p for p in inside if _is_model_file(p)]
-            if not models:
-                raise PipelineError(f"{path}: no logic model files (*.yaml with 'nodes') in this folder")
-            found.extend(models)
-        elif path.is_file():
-            found.append(path)  # catalogues among explicit files (models/*.yaml) are dropped below
-        else:
-            raise PipelineError(f"{path}: no such model file or folder")
-    models = [p for p in found if _is_model_file(p)]
-    return models if models else found  # only catalogues: let the loader say what is wrong
+    monitored: Any = None  # monitoring.monitored.MonitoredModel, built from the same load
 
 
 def load_inputs(paths: Sequence[str | Path]) -> list[EvaluationInput]:
-    """Load and validate every model (and its catalogue); raises on any error."""
+    """Load and validate every model among ``paths`` (files and folders; catalogue files
+    are checked, not returned) and its catalogue; raises on any error. Each file is read
+    once: every later step uses these objects."""
     from tiltak.loading import load_models  # the one load path: the checks of every command
 
     inputs = []
-    for loaded in load_models(model_files(paths)):
+    for loaded in load_models([os.fspath(p) for p in paths]):
         path, bundle = loaded.path, loaded.bundle
         view = ModelView.from_mapping(bundle.model.model_dump(mode="json", by_alias=True), source=str(path))
         catalogue = bundle.catalogue.model_dump(mode="json", by_alias=True)
         outcomes = {o["id"]: OutcomeSpec.from_mapping(o) for o in catalogue.get("outcomes") or []}
         indicators = {i["id"]: i for i in catalogue.get("indicators") or []}
-        inputs.append(EvaluationInput(path, view, outcomes, indicators))
+        inputs.append(EvaluationInput(path, view, outcomes, indicators, loaded.monitored))
     ids = [i.view.id for i in inputs]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
@@ -199,11 +168,10 @@ def evaluate(db: str | Path, inputs: Sequence[EvaluationInput], out: str | Path,
 
 def run_monitoring(db: Path, inputs: Sequence[EvaluationInput], progress: Progress | None = None) -> None:
     """Bring the models' monitoring values up to date (a no-op when they are)."""
-    from monitoring.monitored import load_monitored_model
     from monitoring.runs import run_models
 
     _say(progress, "monitoring " + ", ".join(i.view.id for i in inputs))
-    run_models(db, [load_monitored_model(i.path) for i in inputs])
+    run_models(db, [i.monitored for i in inputs])
 
 
 def shipped_models_dir() -> Path:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from logicmodel.diagram.problems import PROBLEM_LINK, PROBLEM_NODE, problem_tag, with_problems
+from logicmodel.diagram.problems import WORDS as PROBLEM_WORDS
 from logicmodel.diagram.reading import DiagramEdge, DiagramInput, DiagramNode, read_graph
 from logicmodel.diagram.textmetrics import wrap
 from logicmodel.diagram.vocabulary import BAND_LABELS, BANDS, VERDICT_LABELS, VERDICT_STYLES
@@ -39,24 +41,30 @@ def _node_label(node: DiagramNode, lang: str) -> str:
     lines = wrap(node.title, WRAP_WIDTH, FONT_SIZE)
     if node.verdict:
         lines.append(f"{VERDICT_STYLES[node.verdict].symbol} {VERDICT_LABELS[lang][node.verdict]}")
+    if node.problems:
+        lines.append(problem_tag(len(node.problems), lang))
     return "\n".join(lines)
 
 
 def _node_line(node: DiagramNode, lang: str) -> str:
-    attrs = [f"label={quote(_node_label(node, lang))}", f"tooltip={quote(node.title)}"]
+    attrs = [f"label={quote(_node_label(node, lang))}", f"tooltip={quote(with_problems(node.title, node.problems))}"]
     if node.verdict:
         style = VERDICT_STYLES[node.verdict]
         dashed = ',dashed' if style.dash else ''
         attrs += [f'fillcolor="{style.fill}"', f'color="{style.stroke}"', f'style="rounded,filled{dashed}"']
+    if node.problems:
+        attrs += [f'color="{PROBLEM_NODE.stroke}"', "penwidth=2", 'style="rounded,filled,dashed"']
     return f"    {quote(node.name)} [{', '.join(attrs)}];"
 
 
 def _edge_line(diagram: DiagramInput, edge: DiagramEdge) -> str:
     source, target = diagram.nodes[edge.source].name, diagram.nodes[edge.target].name
     attrs = []
-    if edge.mechanism:
-        attrs.append(f"tooltip={quote(edge.mechanism)}")
-    if edge.rating:
+    if edge.mechanism or edge.problems:
+        attrs.append(f"tooltip={quote(with_problems(edge.mechanism or '', edge.problems).strip())}")
+    if edge.problems:
+        attrs.append(f'color="{PROBLEM_LINK.stroke}", style=dashed, penwidth={PROBLEM_LINK.width:g}')
+    elif edge.rating:
         attrs.append(EDGE_STYLES[edge.rating])
     tail = f" [{', '.join(attrs)}]" if attrs else ""
     return f"  {quote(source)} -> {quote(target)}{tail};"
@@ -72,6 +80,14 @@ def _header_ids(diagram: DiagramInput) -> dict[str, str]:
             candidate = "_" + candidate
         ids[key] = candidate
     return ids
+
+
+def _free_id(diagram: DiagramInput, candidate: str) -> str:
+    """An id no model node uses."""
+    taken = {node.name for node in diagram.nodes}
+    while candidate in taken:
+        candidate = "_" + candidate
+    return candidate
 
 
 def _band_block(diagram: DiagramInput, key: str, header_id: str) -> list[str]:
@@ -99,6 +115,10 @@ def render_dot(diagram: DiagramInput) -> str:
     for a, b in zip(present, present[1:]):
         out.append(f"  {quote(headers[a])} -> {quote(headers[b])} [style=invis];")
     out.extend(_edge_line(diagram, edge) for edge in diagram.edges)
+    if diagram.problems:
+        text = "\n".join([PROBLEM_WORDS[diagram.lang]["elsewhere"], *(f"{PROBLEM_NODE.symbol} {p}" for p in diagram.problems)])
+        out.append(f'  {quote(_free_id(diagram, "problems"))} [shape=note, color="{PROBLEM_NODE.stroke}", '
+                   f'fontcolor="{PROBLEM_NODE.ink}", label={quote(text)}];')
     out.append("}")
     return "\n".join(out) + "\n"
 

@@ -88,9 +88,10 @@ def _column_width(titles: list[str]) -> float:
     return WIDTHS[-1]
 
 
-def _box_height(lines: int, tagged: bool, ports: int) -> float:
-    """Tall enough for the text, and for the arrows on its busier side to land apart."""
-    text = 2 * PAD_Y + lines * LINE + (TAG_LINE if tagged else 0.0)
+def _box_height(lines: int, tags: int, ports: int) -> float:
+    """Tall enough for the text and its tags (verdict, problems), and for the arrows on
+    its busier side to land apart."""
+    text = 2 * PAD_Y + lines * LINE + TAG_LINE * tags
     return max(text, PORT_SPACING * (ports + 1) + 12.0)
 
 
@@ -142,7 +143,8 @@ def _sizes(diagram: DiagramInput, layering: Layering, widths: list[float]) -> tu
     for vertex, node in enumerate(diagram.nodes):
         width = widths[layering.column[vertex]]
         lines.append(tuple(wrap(node.title, width - 2 * PAD_X, FONT)))
-        height[vertex] = _box_height(len(lines[vertex]), node.verdict is not None, ports[vertex])
+        tags = (node.verdict is not None) + bool(node.problems)
+        height[vertex] = _box_height(len(lines[vertex]), tags, ports[vertex])
     return lines, height
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from logicmodel.diagram.layout import Layout
 from logicmodel.diagram.markup import rectangle, text_element
+from logicmodel.diagram.problems import PROBLEM_NODE
+from logicmodel.diagram.problems import WORDS as PROBLEM_WORDS
 from logicmodel.diagram.reading import DiagramInput
 from logicmodel.diagram.routing import format_number as num
 from logicmodel.diagram.textmetrics import text_width
@@ -26,7 +28,7 @@ FONT = 11.5
 ROW = 24.0
 SWATCH = 34.0
 
-Entry = tuple[str, str]  # (kind, key): kind is "verdict", "rating" or "reversed"
+Entry = tuple[str, str]  # (kind, key): kind is "verdict", "rating", "reversed" or "problem"
 
 
 def legend_items(diagram: DiagramInput, layout: Layout) -> list[tuple[str, list[Entry]]]:
@@ -42,6 +44,8 @@ def legend_items(diagram: DiagramInput, layout: Layout) -> list[tuple[str, list[
         links.append(("reversed", ""))
     if links:
         groups.append((words["ratings"] if ratings - {None} else words["link_list"], links))
+    if any(node.problems for node in diagram.nodes) or any(edge.problems for edge in diagram.edges):
+        groups.append((PROBLEM_WORDS[diagram.lang]["heading"], [("problem", "")]))
     return groups
 
 
@@ -51,16 +55,19 @@ def _label(entry: Entry, lang: str) -> str:
         return f"{VERDICT_STYLES[key].symbol} {VERDICT_LABELS[lang][key]}"
     if kind == "rating":
         return RATING_LABELS[lang][key]
+    if kind == "problem":
+        return f"{PROBLEM_NODE.symbol} {PROBLEM_WORDS[lang]['legend']}"
     return PHRASES[lang]["backward"]
 
 
 def _swatch(entry: Entry, x: float, y: float) -> str:
     kind, key = entry
-    if kind == "verdict":
-        style = VERDICT_STYLES[key]
+    if kind in ("verdict", "problem"):
+        style = VERDICT_STYLES[key] if kind == "verdict" else PROBLEM_NODE
         dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
         corners = rectangle(x, y - 8, SWATCH, 16)
-        return f'<polygon points="{corners}" fill="{style.fill}" stroke="{style.stroke}" stroke-width="1.4"{dash}/>'
+        width = 1.4 if kind == "verdict" else 2.4
+        return f'<polygon points="{corners}" fill="{style.fill}" stroke="{style.stroke}" stroke-width="{width}"{dash}/>'
     style = RATING_STYLES[key] if kind == "rating" else DEFAULT_LINK
     dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
     tip, base = (x + SWATCH, x + SWATCH - 8) if kind == "rating" else (x, x + 8)

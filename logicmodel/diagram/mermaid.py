@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from logicmodel.diagram.problems import PROBLEM_LINK, PROBLEM_NODE, problem_tag
+from logicmodel.diagram.problems import WORDS as PROBLEM_WORDS
 from logicmodel.diagram.reading import DiagramEdge, DiagramInput, read_graph
 from logicmodel.diagram.vocabulary import BAND_LABELS, BANDS, RATING_STYLES, VERDICT_LABELS, VERDICT_STYLES, VERDICTS
 
@@ -54,16 +56,18 @@ def _front_matter(title: str) -> list[str]:
 
 def _node_text(diagram: DiagramInput, index: int) -> str:
     node = diagram.nodes[index]
+    lines = [node.title]
     if node.verdict:
-        tag = f"{VERDICT_STYLES[node.verdict].symbol} {VERDICT_LABELS[diagram.lang][node.verdict]}"
-        return f"{node.title}\n{tag}"
-    return node.title
+        lines.append(f"{VERDICT_STYLES[node.verdict].symbol} {VERDICT_LABELS[diagram.lang][node.verdict]}")
+    if node.problems:
+        lines.append(problem_tag(len(node.problems), diagram.lang))
+    return "\n".join(lines)
 
 
 def _link_style(position: int, edge: DiagramEdge) -> str | None:
-    if not edge.rating:
+    if not edge.rating and not edge.problems:
         return None
-    style = RATING_STYLES[edge.rating]
+    style = PROBLEM_LINK if edge.problems else RATING_STYLES[edge.rating]
     dash = f",stroke-dasharray:{style.dash}" if style.dash else ""
     return f"  linkStyle {position} stroke:{style.stroke},stroke-width:{style.width}px{dash}"
 
@@ -88,7 +92,22 @@ def render_mermaid(diagram: DiagramInput) -> str:
             dash = f",stroke-dasharray:{style.dash}" if style.dash else ""
             out.append(f"  classDef {verdict} fill:{style.fill},stroke:{style.stroke}{dash}")
             out.append(f"  class {','.join(members)} {verdict}")
-    return "\n".join(out) + "\n"
+    return "\n".join(out + _problem_lines(diagram, ids)) + "\n"
+
+
+def _problem_lines(diagram: DiagramInput, ids: list[str]) -> list[str]:
+    """The class of boxes with problems, and a note with the problems of the graph (node
+    ids all start with ``n_``, so the note's id ``problems`` is free)."""
+    members = [ids[i] for i, node in enumerate(diagram.nodes) if node.problems]
+    out = []
+    if diagram.problems:
+        text = "\n".join([PROBLEM_WORDS[diagram.lang]["elsewhere"], *(f"{PROBLEM_NODE.symbol} {p}" for p in diagram.problems)])
+        out.append(f"  problems[{label(text)}]")
+        members.append("problems")
+    if members:
+        out.append(f"  classDef problem stroke:{PROBLEM_NODE.stroke},stroke-width:2px,stroke-dasharray:{PROBLEM_NODE.dash}")
+        out.append(f"  class {','.join(members)} problem")
+    return out
 
 
 def to_mermaid(graph: nx.DiGraph, *, lang: str = "nb") -> str:

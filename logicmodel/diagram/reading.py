@@ -5,7 +5,7 @@ if TYPE_CHECKING:
 
 The renderers rely on these attributes only (see ``docs/diagrams.md``): node ``level``,
 ``horizon``, ``title``, ``verdict``; edge ``mechanism``, ``lag_months``, ``rating``;
-graph ``title`` and ``id``. Nodes keep the graph's insertion order.
+graph ``title`` and ``id``; and ``problems`` (optional, a list of texts) on any of them. Nodes keep the graph's insertion order.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ class DiagramNode:
     band: str
     title: str
     verdict: str | None
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class DiagramEdge:
     mechanism: str | None
     lag_months: int | None
     rating: str | None
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class DiagramInput:
     lang: str
     nodes: tuple[DiagramNode, ...]
     edges: tuple[DiagramEdge, ...]
+    problems: tuple[str, ...] = ()
 
 
 def _choices(values: tuple[str, ...]) -> str:
@@ -80,6 +83,16 @@ def _enum(element: str, attrs: dict, key: str, allowed: tuple[str, ...]) -> str 
     return value
 
 
+def _read_problems(element: str, attrs: dict) -> tuple[str, ...]:
+    """The optional ``problems`` attribute: a list of texts (see ``diagram.problems``)."""
+    value = attrs.get("problems")
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)) or not all(isinstance(p, str) for p in value):
+        raise DiagramError(element, "problems", value, "expected a list of texts")
+    return tuple(clean_text(p) for p in value)
+
+
 def _read_node(key: Any, attrs: dict, lang: str) -> DiagramNode:
     name = clean_text(str(key))
     element = f"node {name!r}"
@@ -90,7 +103,7 @@ def _read_node(key: Any, attrs: dict, lang: str) -> DiagramNode:
     title = _text(attrs.get("title"), lang) or ""
     title = title if title.strip() else name
     verdict = _enum(element, attrs, "verdict", VERDICTS)
-    return DiagramNode(name, level, horizon, band_key(level, horizon), title, verdict)
+    return DiagramNode(name, level, horizon, band_key(level, horizon), title, verdict, _read_problems(element, attrs))
 
 
 def _read_lag(element: str, value: Any) -> int | None:
@@ -109,6 +122,7 @@ def _read_edge(index: dict[Any, int], source: Any, target: Any, attrs: dict, lan
         mechanism=_text(attrs.get("mechanism"), lang) or None,
         lag_months=_read_lag(element, attrs.get("lag_months")),
         rating=_enum(element, attrs, "rating", RATINGS),
+        problems=_read_problems(element, attrs),
     )
 
 
@@ -127,4 +141,4 @@ def read_graph(graph: nx.DiGraph, lang: str = "nb") -> DiagramInput:
     edges = tuple(_read_edge(index, s, t, attrs, lang) for s, t, attrs in graph.edges(data=True))
     graph_id = _text(graph.graph.get("id"), lang) or ""
     title = _text(graph.graph.get("title"), lang) or graph_id
-    return DiagramInput(title, graph_id, lang, nodes, edges)
+    return DiagramInput(title, graph_id, lang, nodes, edges, _read_problems("graph", graph.graph))

@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape
 from logicmodel.diagram.layout import FONT, LINE, TAG_FONT, TAG_LINE, Box, Layout, compute_layout
 from logicmodel.diagram.legend import draw_legend, legend_items
 from logicmodel.diagram.markup import attr, rectangle, text_element
+from logicmodel.diagram.problems import PROBLEM_LINK, PROBLEM_NODE, listed, problem_tag, problems_block, with_problems
 from logicmodel.diagram.reading import DiagramEdge, DiagramInput, read_graph
 from logicmodel.diagram.routing import Route
 from logicmodel.diagram.routing import format_number as num
@@ -103,7 +104,7 @@ def _edge_title(diagram: DiagramInput, edge: DiagramEdge) -> str:
         parts.append(f"{words['lag'].capitalize()}: {edge.lag_months} {words['months']}")
     if edge.rating:
         parts.append(f"{words['rating'].capitalize()}: {RATING_LABELS[diagram.lang][edge.rating]}")
-    return " ".join(sentence(part) for part in parts)
+    return with_problems(" ".join(sentence(part) for part in parts), edge.problems)
 
 
 def _arrowhead(route: Route) -> str:
@@ -115,9 +116,10 @@ def _arrowhead(route: Route) -> str:
 
 def _edge(diagram: DiagramInput, route: Route, prefix: str) -> str:
     edge = diagram.edges[route.edge]
-    style = RATING_STYLES.get(edge.rating or "", DEFAULT_LINK)
+    style = PROBLEM_LINK if edge.problems else RATING_STYLES.get(edge.rating or "", DEFAULT_LINK)
     dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
     rating = f' data-rating="{edge.rating}"' if edge.rating else ""
+    rating += f' data-problems="{len(edge.problems)}"' if edge.problems else ""
     return (
         f'<g class="edge" id="{prefix}-edge-{route.edge}" data-source="{attr(diagram.nodes[edge.source].name)}" '
         f'data-target="{attr(diagram.nodes[edge.target].name)}"{rating}>'
@@ -132,9 +134,10 @@ def _edge(diagram: DiagramInput, route: Route, prefix: str) -> str:
 def _node(diagram: DiagramInput, box: Box, prefix: str) -> str:
     node = diagram.nodes[box.node]
     style = VERDICT_STYLES.get(node.verdict or "", DEFAULT_NODE)
-    dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
+    stroke, width = (PROBLEM_NODE.stroke, 2.4) if node.problems else (style.stroke, 1.4)
+    dash = f' stroke-dasharray="{PROBLEM_NODE.dash if node.problems else style.dash}"' if style.dash or node.problems else ""
     centre = box.x + box.width / 2
-    block = len(box.lines) * LINE + (TAG_LINE if node.verdict else 0.0)
+    block = len(box.lines) * LINE + TAG_LINE * ((node.verdict is not None) + bool(node.problems))
     first = box.y + (box.height - block) / 2 + FONT * 0.92 + (LINE - FONT) / 2
     spans = "".join(
         f'<tspan x="{num(centre)}" y="{num(first + i * LINE)}">{escape(line)}</tspan>'
@@ -143,10 +146,11 @@ def _node(diagram: DiagramInput, box: Box, prefix: str) -> str:
     parts = [
         f'<g class="node" id="{prefix}-node-{box.node}" data-node="{attr(node.name)}" data-level="{node.level}"'
         + (f' data-verdict="{node.verdict}"' if node.verdict else "")
+        + (f' data-problems="{len(node.problems)}"' if node.problems else "")
         + ">",
         f"<title>{escape(_node_title(diagram, box.node))}</title>",
         f'<rect x="{num(box.x)}" y="{num(box.y)}" width="{num(box.width)}" height="{num(box.height)}" '
-        f'rx="5.0" fill="{style.fill}" stroke="{style.stroke}" stroke-width="1.4"{dash}/>',
+        f'rx="5.0" fill="{style.fill}" stroke="{stroke}" stroke-width="{num(width)}"{dash}/>',
         f'<text text-anchor="middle" font-size="{num(FONT)}" fill="{TEXT_COLOUR}">{spans}</text>',
     ]
     if node.verdict:
@@ -155,6 +159,13 @@ def _node(diagram: DiagramInput, box: Box, prefix: str) -> str:
         parts.append(
             f'<text class="verdict-tag" x="{num(centre)}" y="{num(y)}" text-anchor="middle" '
             f'font-size="{num(TAG_FONT)}" font-style="italic" fill="{style.ink}">{escape(tag)}</text>'
+        )
+    if node.problems:
+        y = first + len(box.lines) * LINE - 1 + (TAG_LINE if node.verdict else 0.0)
+        parts.append(
+            f'<text class="problem-tag" x="{num(centre)}" y="{num(y)}" text-anchor="middle" '
+            f'font-size="{num(TAG_FONT)}" font-style="italic" fill="{PROBLEM_NODE.ink}">'
+            f"{escape(problem_tag(len(node.problems), diagram.lang))}</text>"
         )
     return "".join(parts) + "</g>"
 
@@ -165,7 +176,7 @@ def _node_title(diagram: DiagramInput, index: int) -> str:
     text = f"{node.title} ({band})"
     if node.verdict:
         text += f". {PHRASES[diagram.lang]['verdict'].capitalize()}: {VERDICT_LABELS[diagram.lang][node.verdict]}."
-    return text
+    return with_problems(text, node.problems)
 
 
 def describe(diagram: DiagramInput) -> str:
@@ -183,6 +194,8 @@ def describe(diagram: DiagramInput) -> str:
     if diagram.edges:
         parts.append(f"{words['link_list']}:")
         parts.extend(_edge_title(diagram, e) for e in diagram.edges)
+    if diagram.problems:
+        parts.append(listed(diagram.problems))
     return " ".join(parts)
 
 
@@ -219,7 +232,10 @@ def render_svg(diagram: DiagramInput) -> str:
     band_bottom = body_top + layout.height + 16.0
     items = legend_items(diagram, layout)
     legend, legend_height = draw_legend(items, MARGIN, band_bottom + 18.0, width - 2 * MARGIN, diagram.lang)
-    height = band_bottom + (legend_height + 18.0 if items else 0.0) + MARGIN
+    legend_bottom = band_bottom + (legend_height + 18.0 if items else 0.0)
+    problems, problems_height = problems_block(diagram.problems, MARGIN, legend_bottom + 10.0, width - 2 * MARGIN,
+                                               diagram.lang)
+    height = legend_bottom + (problems_height + 10.0 if problems else 0.0) + MARGIN
     label = PHRASES[diagram.lang]["diagram"] + (f": {diagram.title}" if diagram.title else "")
     prefix = element_prefix(diagram)
     out = [
@@ -237,6 +253,7 @@ def render_svg(diagram: DiagramInput) -> str:
         "</g>",
         *_empty_note(diagram, header_height),
         *legend,
+        *problems,
         "</svg>",
     ]
     return "\n".join(out) + "\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from logicmodel.rules.registry import Finding, ModelContext, rule
-from logicmodel.rules.wording import one_of
+from logicmodel.rules.wording import one_of, unknown_id
 
 _GOOD = {"higher_is_better": "increase", "lower_is_better": "decrease"}
 
@@ -15,7 +15,7 @@ def change_nodes(ctx: ModelContext) -> Iterator[Finding]:
     known = [n.id for n in ctx.model.nodes]
     for index, change in enumerate(ctx.model.expected_changes):
         if change.node not in known:
-            yield Finding(("expected_changes", index, "node"), f"unknown node '{change.node}'; {one_of(change.node, known)}")
+            yield Finding(("expected_changes", index, "node"), unknown_id("node", change.node, known, "nodes"))
 
 
 @rule("LM031", "warning", "expected changes are on outcomes or impacts")

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from logicmodel.model import METHOD_KEYS
 from logicmodel.rules.registry import Finding, ModelContext, rule
-from logicmodel.rules.wording import one_of
+from logicmodel.rules.wording import one_of, unknown_id
 
 #: Columns of the person-month panel that describe a person before treatment.
 PANEL_COVARIATES = (
@@ -38,7 +38,7 @@ def evaluation_tests(ctx: ModelContext) -> Iterator[Finding]:
         path = ("evaluation", "tests", index)
         change = ctx.model.change(name)
         if change is None:
-            yield Finding(path, f"unknown expected change '{name}'; {one_of(name, known)}")
+            yield Finding(path, unknown_id("expected change", name, known, "expected_changes"))
         elif name in seen:
             yield Finding(path, f"expected change '{name}' is tested twice")
         elif change.outcome is None:

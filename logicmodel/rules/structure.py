@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from logicmodel.graph import backward_edges, find_cycles, isolated_nodes, nodes_at, reachable_from
 from logicmodel.model import Link
 from logicmodel.rules.registry import Finding, ModelContext, rule
-from logicmodel.rules.wording import arrow, one_of
+from logicmodel.rules.wording import arrow, unknown_id
 
 
 def _duplicates(ids: list[str], section: str) -> Iterator[Finding]:
@@ -40,7 +40,7 @@ def unknown_link_nodes(ctx: ModelContext) -> Iterator[Finding]:
     for index, link in enumerate(ctx.model.links):
         for path, node in _link_ends(link, index):
             if node not in known:
-                yield Finding(path, f"unknown node '{node}'; {one_of(node, known)}")
+                yield Finding(path, unknown_id("node", node, known, "nodes"))
 
 
 def _link_of(ctx: ModelContext, source: str, target: str) -> tuple:

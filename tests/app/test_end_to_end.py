@@ -18,6 +18,8 @@ import pytest
 
 from tiltak import pipeline
 
+pytestmark = pytest.mark.slow  # the whole demo chain, twice
+
 SEED = 3
 SCALE = 0.4
 COUNT_KEYS = {"participants", "n_treated", "n_control", "n_treated_matched", "n_control_matched",
@@ -269,10 +271,10 @@ def tiltak(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     [
         (["evaluate", "MODELS", "--db", "missing.duckdb", "--out", "o"], "missing.duckdb: no such store"),
         (["estimate", "MODELS", "--db", "missing.duckdb"], "missing.duckdb: no such store"),
-        (["estimate", "no-such-model.yaml", "--db", "missing.duckdb"], "no-such-model.yaml: no such model file or folder"),
+        (["estimate", "no-such-model.yaml", "--db", "missing.duckdb"], "no-such-model.yaml: no such file or directory"),
         (["evaluate", "MODELS", "--db", "DB", "--out", "FILE"], "is a file"),
         (["evaluate", "MODELS", "--db", "DB", "--out", "o", "--lang", "de"], "'de' is not one of 'nb', 'en'"),
-        (["evaluate", "EMPTY", "--db", "DB", "--out", "o"], "no logic model files"),
+        (["evaluate", "EMPTY", "--db", "DB", "--out", "o"], "the folder holds no logic models"),
     ],
 )
 def test_command_input_errors_are_one_message_and_exit_2(demo_dir, tmp_path, args, fragment):

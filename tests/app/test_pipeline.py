@@ -1,23 +1,29 @@
 """Finding and loading models for the pipeline."""
 
+import shutil
+
 import pytest
 
+from logicmodel.errors import FileUnreadableError, UsageError
 from tiltak import pipeline
-from tiltak.pipeline import PipelineError, load_inputs, model_files
+from tiltak.pipeline import PipelineError, load_inputs
 
 
 def test_folders_and_globs_give_the_models_without_the_catalogue():
     shipped = pipeline.shipped_models_dir()
-    names = [p.name for p in model_files([shipped])]
+    names = [i.path.name for i in load_inputs([shipped])]
     assert names == ["kvalifisering-lokal.yaml", "kvalifisering-nasjonal.yaml", "veien-videre.yaml"]
-    assert [p.name for p in model_files(sorted(shipped.glob("*.yaml")))] == names
+    assert [i.path.name for i in load_inputs(sorted(shipped.glob("*.yaml")))] == names
 
 
 def test_missing_paths_and_empty_folders_are_named(tmp_path):
-    with pytest.raises(PipelineError, match="nope.yaml: no such model file or folder"):
-        model_files([tmp_path / "nope.yaml"])
-    with pytest.raises(PipelineError, match="no logic model files"):
-        model_files([tmp_path])
+    with pytest.raises(FileUnreadableError, match="nope.yaml: no such file or directory"):
+        load_inputs([tmp_path / "nope.yaml"])
+    with pytest.raises(UsageError, match="the folder holds no logic models"):
+        load_inputs([tmp_path])
+    shutil.copy(pipeline.shipped_models_dir() / "indicators.yaml", tmp_path)
+    with pytest.raises(UsageError, match="the folder holds no logic models, only catalogues"):
+        load_inputs([tmp_path])
 
 
 def test_the_same_model_twice_is_refused():

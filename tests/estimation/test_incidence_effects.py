@@ -150,6 +150,7 @@ def trials_table():
         .set_index(["horizon", "clustering"])
 
 
+@pytest.mark.slow
 def test_two_way_intervals_cover_the_truth_over_target_trials(trials_table):
     """No effect; persons are comparisons in several trials and enrol later. 80 replications:
     coverage of the default two-way intervals near 95 % at both horizons."""
@@ -160,6 +161,7 @@ def test_two_way_intervals_cover_the_truth_over_target_trials(trials_table):
         assert 0.8 <= row["mean_se"] / row["sd"] <= 1.25
 
 
+@pytest.mark.slow
 def test_reusing_a_person_across_trials_widens_the_comparison_curve(trials_table):
     """The comparison curve alone: a person's one exit counts in every trial they are in, so
     clustering on the person must give a clearly larger SE than treating rows as independent."""

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # known-truth replications
+
 _path = Path(__file__).parents[2] / "benchmarks" / "validate_methods.py"
 _spec = importlib.util.spec_from_file_location("validate_methods", _path)
 validate = importlib.util.module_from_spec(_spec)

@@ -1,4 +1,4 @@
-"""The library API: loading, checkers plugged into validation, rules that crash."""
+"""The library API: loading, rules handed to validation, rules that crash."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import pytest
 from logicmodel.errors import DuplicateKeyError, FileUnreadableError, InvalidDocumentError, LogicModelError
 from logicmodel.issues import Issue
 from logicmodel.loading import load_bundle, load_catalogue, load_model
-from logicmodel.rules import MODEL_RULES, Rule, all_rules, run_rules
-from logicmodel.rules.registry import ModelContext
-from logicmodel.validation import ValidationUnit, validate_model, validate_paths
+from logicmodel.rules import MODEL_RULES, RULES, Rule, all_rules, run_rules
+from logicmodel.rules.registry import Finding, ModelContext, checked_rules, rule
+from logicmodel.validation import validate_model, validate_paths
 from logicmodel.yamlsource import Position, parse_yaml
 
 
@@ -65,27 +65,31 @@ def test_positions_of_keys_and_values():
     assert doc.position(("a", 0, "missing")) == Position(2, 5)  # falls back to the parent
 
 
-def test_a_plugged_in_checker_reports_at_catalogue_lines(workdir):
-    def no_person_month_filters(unit: ValidationUnit):
-        if unit.model is not None:
-            return []
-        return [
-            unit.issue(unit.catalogue_document, ("indicators", i, "filter"), "MON01", "error", "filters are not allowed here")
-            for i, ind in enumerate(unit.catalogue.indicators) if ind.filter
-        ]
+def test_a_rule_handed_to_validation_reports_at_catalogue_lines(workdir):
+    @rule("MON01", "error", "no filters", scope="catalogue")
+    def no_person_month_filters(ctx):
+        for i, ind in enumerate(ctx.catalogue.indicators):
+            if ind.filter:
+                yield Finding(("indicators", i, "filter"), "filters are not allowed here")
 
-    report = validate_paths([str(workdir / "valid.yaml")], checkers=[no_person_month_filters])
+    report = validate_paths([str(workdir / "valid.yaml")], rules=[*RULES, no_person_month_filters])
     assert [(i.rule, i.line, i.column, i.path) for i in report.issues] == [("MON01", 17, 13, "indicators.1.filter")]
     assert report.exit_code == 1
 
 
-def test_a_crashing_checker_becomes_an_issue(workdir):
-    def broken(unit):
+def test_a_crashing_rule_becomes_an_issue_named_by_its_id(workdir):
+    @rule("XYZ01", "warning", "explodes on models")
+    def broken(ctx):
         raise RuntimeError("boom")
 
-    report = validate_paths([str(workdir / "valid.yaml")], checkers=[broken])
-    assert {i.rule for i in report.issues} == {"LM099"}
-    assert all("boom" in i.message for i in report.issues)
+    report = validate_paths([str(workdir / "valid.yaml")], rules=[*RULES, broken])
+    assert [(i.rule, i.severity, i.message) for i in report.issues] == [
+        ("XYZ01", "error", "rule 'explodes on models' crashed (RuntimeError: boom); please report this")]
+
+
+def test_a_rule_listed_twice_is_refused():
+    with pytest.raises(ValueError, match="rule LM002 \\(model\\) is listed twice"):
+        checked_rules(RULES, RULES[:1])
 
 
 def test_a_crashing_rule_becomes_an_issue_and_the_others_still_run(workdir):
@@ -110,11 +114,12 @@ def test_validate_model_in_code_reports_rules_without_positions(workdir):
 def test_rule_ids_are_unique_and_documented():
     from pathlib import Path
 
-    rules = all_rules()
-    ids = [r.id for r in rules]
+    from tiltak.rules import DEFAULT_RULES
+
+    ids = [r.id for r in all_rules()]
     assert len(ids) == len(set(ids)) and len(ids) >= 25
     text = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text(encoding="utf-8")
-    for rule_id in ids + ["LM000", "LM001", "LM019", "LM099"]:
+    for rule_id in {r.id for r in DEFAULT_RULES} | {"LM000", "LM001", "LM012", "LM019", "LM099"}:
         assert f"## {rule_id}" in text, rule_id
 
 

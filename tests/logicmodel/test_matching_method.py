@@ -48,6 +48,7 @@ def test_a_setting_of_another_method_is_an_error(mutate):
 
 def test_cutpoints_must_be_a_rule_bins_or_cut_points(mutate):
     assert rendered(with_matching(mutate, "{method: cem, cutpoints: {age: -1}}")) == [
+        PIPELINE.format(m="cem"),  # the rules run on the parts that parse (the method does)
         "valid.yaml:52:44: error LM001 evaluation.matching.cutpoints.age: expected sturges, scott, fd, qK (K "
         "quantile bins), a number of bins (0: exact, 1: leave out) or a list of cut points; got -1"
     ]

@@ -41,12 +41,14 @@ def test_every_subcommand_has_help_with_an_example():
         assert result.returncode == 0 and "Example" in result.stdout, sub
 
 
+@pytest.mark.slow
 def test_repeat_run_is_a_no_op(computed):
     again = tiltak("monitor", "run", *map(str, MODELS), "--db", str(computed))
     assert again.returncode == 0
     assert again.stdout.startswith("Nothing to do: every value is up to date (complete months through 2013-12).")
 
 
+@pytest.mark.slow
 def test_fail_on_alert_exits_1_when_something_is_off_track(computed):
     result = tiltak("monitor", "run", VV, "--db", str(computed), "--fail-on-alert")
     assert "ALERT" in result.stdout or "quality:" in result.stdout
@@ -57,6 +59,7 @@ def _show(db: Path, *args: str) -> subprocess.CompletedProcess:
     return tiltak("monitor", "show", VV, "--db", str(db), *args)
 
 
+@pytest.mark.slow
 def test_show_json_publishes_no_small_count_and_marks_suppression(computed):
     result = _show(computed, "--by", "centre", "--by", "sex", "--format", "json")
     assert result.returncode == 0, result.stderr
@@ -70,6 +73,7 @@ def test_show_json_publishes_no_small_count_and_marks_suppression(computed):
     assert not any("person_id" in json.dumps(r) for r in rows)
 
 
+@pytest.mark.slow
 def test_show_csv_carries_the_stored_values_at_full_precision(computed):
     import duckdb
 
@@ -84,6 +88,7 @@ def test_show_csv_carries_the_stored_values_at_full_precision(computed):
     assert {float(r["value"]) for r in published} <= set(stored.values())  # the same floats, not rounded ones
 
 
+@pytest.mark.slow
 def test_show_csv_table_and_period_selection(computed):
     result = _show(computed, "--period", "2013-06", "--by", "centre", "--format", "csv")
     assert result.returncode == 0, result.stderr
@@ -96,6 +101,7 @@ def test_show_csv_table_and_period_selection(computed):
     assert "participants  2013-06  total" in table.stdout
 
 
+@pytest.mark.slow
 def test_show_is_deterministic_and_xlsx_is_written(computed, tmp_path):
     first = _show(computed, "--by", "region", "--format", "csv").stdout
     assert first == _show(computed, "--by", "region", "--format", "csv").stdout
@@ -131,12 +137,14 @@ def test_show_is_deterministic_and_xlsx_is_written(computed, tmp_path):
     (("--indicator", "hscl_mean"), "--indicator 'hscl_mean': not monitored by model 'veien-videre'"),
     (("-o", "/nonexistent/dir/x.csv", "--format", "csv"), "folder '/nonexistent/dir' does not exist"),
 ])
+@pytest.mark.slow
 def test_show_usage_errors_exit_2_with_one_message(computed, args, fragment):
     result = _show(computed, *args)
     assert result.returncode == 2, result
     assert fragment in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_show_never_writes_over_its_inputs_or_a_device(computed, tmp_path):
     model = tmp_path / "vv.yaml"
     shutil.copy(VV, model)
@@ -199,6 +207,7 @@ def test_run_on_a_store_without_registers_changes_nothing(tmp_path, statement, f
     ("DROP TABLE person_month", "the store has no table 'person_month'"),
     ("ALTER TABLE person_month DROP COLUMN centre_id", "table 'person_month' lacks column(s) 'centre_id'"),
 ])
+@pytest.mark.slow
 def test_run_on_a_store_with_a_damaged_panel_changes_nothing(computed, tmp_path, statement, fragment):
     db = tmp_path / "damaged.duckdb"
     shutil.copy(computed, db)
@@ -210,12 +219,14 @@ def test_run_on_a_store_with_a_damaged_panel_changes_nothing(computed, tmp_path,
     assert db.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_run_of_periods_after_the_data_says_nothing_was_computed(computed):
     result = tiltak("monitor", "run", VV, "--db", str(computed), "--period", "2099-01")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Nothing to do: the periods asked for start after the last complete month")
 
 
+@pytest.mark.slow
 def test_values_after_the_end_of_replaced_data_are_removed_not_shown(computed, tmp_path):
     db = tmp_path / "shrunk.duckdb"
     shutil.copy(computed, db)
@@ -231,6 +242,7 @@ def test_values_after_the_end_of_replaced_data_are_removed_not_shown(computed, t
 
 
 @pytest.mark.parametrize("wait", ["nan", "inf", "-1"])
+@pytest.mark.slow
 def test_run_refuses_a_wait_that_is_not_a_finite_number_of_seconds(computed, wait):
     result = tiltak("monitor", "run", VV, "--db", str(computed), "--wait", wait)
     assert result.returncode == 2 and "Traceback" not in result.stderr
@@ -261,6 +273,7 @@ def test_check_reports_filter_errors_at_their_line(tmp_path):
     assert good.returncode == 0, good.stdout
 
 
+@pytest.mark.slow
 def test_quality_lists_stored_findings(computed):
     result = tiltak("monitor", "quality", "--db", str(computed))
     assert result.returncode == 0
@@ -269,6 +282,7 @@ def test_quality_lists_stored_findings(computed):
     assert wrong.returncode == 2 and "--run 99: no such run" in wrong.stderr
 
 
+@pytest.mark.slow
 def test_stored_values_on_synthetic_registers_match_an_independent_computation(computed):
     import duckdb
     import pandas as pd

@@ -192,6 +192,7 @@ def test_a_period_selection_gives_the_same_values_as_a_full_run(setup, tmp_path)
     assert _values(db) == _values(full)
 
 
+@pytest.mark.slow
 def test_a_run_killed_inside_its_transaction_leaves_the_previous_values(setup, tmp_path):
     db, model_path = setup
     model = load_monitored_model(model_path)

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # two releases of the three models on a synthetic store
+
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = sorted(str(p) for p in (ROOT / "models").glob("*.yaml") if p.name != "indicators.yaml")
 AS_OF = dt.date(2014, 1, 15)

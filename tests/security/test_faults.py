@@ -152,6 +152,7 @@ def _copy_back(disk: Path, name: str, to: Path) -> Path:
 # ---- a full disk during every writing command ------------------------------------------------
 
 
+@pytest.mark.slow
 @needs_mount
 @pytest.mark.parametrize("leave", [0, 96 * 1024])
 def test_load_into_a_new_store_on_a_full_disk(extract, stores, tmp_path, leave):
@@ -186,6 +187,7 @@ def test_load_into_an_existing_store_on_a_full_disk(extract, stores, tmp_path):
     assert content(copy) == before
 
 
+@pytest.mark.slow
 @needs_mount
 @pytest.mark.parametrize("leave", [0, 128 * 1024])
 def test_monitor_run_on_a_full_disk_leaves_the_store_as_it_was(stores, tmp_path, leave):

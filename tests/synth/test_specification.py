@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from tiltak.synth import SynthConfig, generate
-from tiltak.synth.summary import monthly_stock
+from tiltak.synth.summary import monthly_stock, summarise
 
 
 @pytest.fixture(params=["default_registers", "second_registers"])
@@ -103,7 +103,7 @@ def test_staggered_rollout(registers):
 
 
 def test_costs_per_participant_differ_strongly(registers):
-    summary = registers.summary().measures.set_index("measure")["cost_per_participant_nok"]
+    summary = summarise(registers).measures.set_index("measure")["cost_per_participant_nok"]
     assert summary["KVN"] > 4 * summary["VV"]
     assert summary["VV"] < summary["KVL"] < summary["KVN"]
 

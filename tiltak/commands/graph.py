@@ -10,18 +10,41 @@ import click
 FORMATS = ("svg", "dot", "mermaid", "json")
 
 
-def render(model_path: str, fmt: str, lang: str) -> str:
-    """The text of the drawing of the (validated) model in ``model_path``."""
+def model_graph(model_path: str, lang: str, draft: bool):
+    """The graph of the model in ``model_path``: validated by every rule, errors refused
+    (:class:`~logicmodel.errors.InvalidDocumentError`, exit 1); with ``draft``, what can be
+    drawn, the problems attached (nothing refused but a file that is not a model)."""
+    from logicmodel.draft import draft_graph
+    from logicmodel.errors import InvalidDocumentError, UsageError
+    from logicmodel.graph import to_graph
+
+    from tiltak.loading import check_files
+
+    checked = check_files([model_path])
+    if not checked.model_files:
+        raise UsageError(f"{model_path}: this is an indicator catalogue; expected a logic model (a file with nodes)")
+    issues = checked.report.issues
+    document = checked.validator.read(model_path).document
+    if draft:
+        if document is None:  # not YAML: nothing to draw
+            raise InvalidDocumentError([i for i in issues if i.is_error])
+        return draft_graph(document.data, checked.validator.model_of(model_path), issues, model_path, lang)
+    errors = [issue for issue in issues if issue.is_error]
+    if errors:
+        raise InvalidDocumentError(errors)
+    return to_graph(checked.validator.model_of(model_path), lang=lang)
+
+
+def render(model_path: str, fmt: str, lang: str, draft: bool = False) -> str:
+    """The text of the drawing of the model in ``model_path`` (see :func:`model_graph`)."""
     import json
 
-    from logicmodel.graph import to_graph, to_node_link
-    from logicmodel.loading import load_bundle
+    from logicmodel import diagram
+    from logicmodel.graph import to_node_link
 
-    graph = to_graph(load_bundle(model_path).model, lang=lang)
+    graph = model_graph(model_path, lang, draft)
     if fmt == "json":
         return json.dumps(to_node_link(graph), ensure_ascii=False, indent=2) + "\n"
-    from logicmodel import diagram
-
     if fmt == "svg":
         return diagram.to_svg(graph, lang=lang)
     return diagram.to_dot(graph, lang=lang) if fmt == "dot" else diagram.to_mermaid(graph, lang=lang)
@@ -69,20 +92,27 @@ def write_output(path: str, text: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="svg", show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file instead of standard output.")
 @click.option("--lang", type=click.Choice(["nb", "en"]), default="nb", show_default=True, help="Language of titles.")
-def command(model: str, fmt: str, output: str | None, lang: str) -> None:
+@click.option("--draft", is_flag=True,
+              help="Draw a work in progress: what parses is drawn, and every problem is marked on the box or "
+                   "arrow it is about (the others listed under the drawing); exit 0 even with errors.")
+def command(model: str, fmt: str, output: str | None, lang: str, draft: bool) -> None:
     """Draw the logic model in MODEL (validated first; errors stop it, exit 1).
 
     svg: a diagram with levels as bands; dot: Graphviz text; mermaid: Mermaid text;
     json: node-link data of the graph with the pathways from activities to impacts.
+    With --draft, a model with errors is drawn too: boxes and arrows with problems have a
+    red dashed border and a tag ("1 problem"), the messages are in their tooltips (in
+    json: a "problems" list on every node, edge and the graph).
 
     \b
     Example:
       tiltak graph models/veien-videre.yaml -o veien-videre.svg
       tiltak graph models/veien-videre.yaml --format mermaid --lang en
+      tiltak graph draft.yaml --draft -o draft.svg
     """
     if output is not None and output != "-":
         check_output(output, model)
-    text = render(model, fmt, lang)
+    text = render(model, fmt, lang, draft)
     if output is None or output == "-":
         click.echo(text, nl=not text.endswith("\n"))
     else:

@@ -15,8 +15,12 @@ import click
 @click.option("--rekey", is_flag=True,
               help="The pseudonym key differs from the store's on purpose: re-key the whole store "
                    "(the delivery must hold every person table; one transaction).")
+@click.option("--catalogue", "catalogue_file", type=click.Path(dir_okay=False),
+              help="An indicator catalogue (or a model: its catalogue) whose declared survey "
+                   "instruments the surveys extract may hold, besides the built-in ones.")
 @click.argument("directory", type=click.Path(file_okay=False))
-def command(db_path: str, key_file: str | None, raw_ids: bool, rekey: bool, directory: str) -> None:
+def command(db_path: str, key_file: str | None, raw_ids: bool, rekey: bool, catalogue_file: str | None,
+            directory: str) -> None:
     """Check the extract files in DIRECTORY and load them into the store.
 
     One file per table, named after the table: persons.csv, residence.parquet,
@@ -27,7 +31,8 @@ def command(db_path: str, key_file: str | None, raw_ids: bool, rekey: bool, dire
     duf_number, or person_id with --raw-ids) are replaced by keyed pseudonyms (key from
     --key-file or $TILTAK_PSEUDONYM_KEY); free-text columns are dropped. A key other
     than the one the store was pseudonymised with is refused, unless --rekey is given
-    with a delivery of every person table.
+    with a delivery of every person table. Survey instruments beyond the built-in ones
+    are accepted when --catalogue names a catalogue that declares them, with their ranges.
 
     \b
     Example:
@@ -36,6 +41,12 @@ def command(db_path: str, key_file: str | None, raw_ids: bool, rekey: bool, dire
     """
     from monitoring.load import load_directory
 
-    report = load_directory(db_path, directory, key_file=key_file, raw_ids=raw_ids, rekey=rekey)
+    instruments = None
+    if catalogue_file is not None:
+        from tiltak.loading import load_catalogue
+
+        instruments = load_catalogue(catalogue_file).instrument_scales()
+    report = load_directory(db_path, directory, key_file=key_file, raw_ids=raw_ids, rekey=rekey,
+                            instruments=instruments)
     for line in report.lines():
         click.echo(line)

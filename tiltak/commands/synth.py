@@ -80,6 +80,7 @@ def command(db, csv_dir, seed, start, months, scale, effect_return, effect_hscl,
     from tiltak.synth import SynthConfig, generate
     from tiltak.synth.errors import SynthConfigError, SynthError
     from tiltak.synth.extract import write_csv
+    from tiltak.synth.summary import summarise
 
     if not db and not csv_dir:
         raise SynthError("tiltak synth: nothing to write; expected --db FILE, --csv DIR or both")
@@ -97,4 +98,4 @@ def command(db, csv_dir, seed, start, months, scale, effect_return, effect_hscl,
         _load_into_store(db, registers)
     if not quiet:
         click.echo(f"Synthetic registers ({config.describe()})")
-        click.echo(registers.summary().to_text())
+        click.echo(summarise(registers).to_text())

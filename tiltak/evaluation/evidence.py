@@ -7,8 +7,7 @@ row), so it can be written to ``evaluation.json`` and the ``estimates`` table as
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -61,9 +60,3 @@ class EffectEvidence:
         if self.period_start is None:
             return None
         return f"{self.period_start}–{self.period_end}"
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary."""
-        data = asdict(self)
-        data["notes"] = list(self.notes)
-        return data

@@ -26,11 +26,9 @@ def _title(raw: Any, fallback: str) -> dict[str, str]:
 
 def published_series(con: Any, item: Any) -> list[IndicatorSeries]:
     """The model's monitored indicators (national totals) from the stored monitoring values."""
-    from monitoring.monitored import load_monitored_model
     from monitoring.show import value_table
 
-    monitored = load_monitored_model(item.path)
-    rows = [r for r in value_table(con, monitored) if r.dimension == "total"]
+    rows = [r for r in value_table(con, item.monitored) if r.dimension == "total"]
     series = []
     for indicator in item.view.monitored:
         own = sorted((r for r in rows if r.indicator == indicator), key=lambda r: period_position(r.period))

@@ -249,8 +249,3 @@ def _non_null_columns(con: Any, covariates: tuple[str, ...]) -> set[str]:
         "SELECT " + ", ".join(f'count("{c}")' for c in covariates) + " FROM person_month"
     ).fetchone()
     return {c for c, n in zip(covariates, counts) if n}
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

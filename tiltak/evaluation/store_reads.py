@@ -57,13 +57,3 @@ def centre_names(con: Any) -> dict[str, str]:
     """Centre id -> name (centres are organisations, not persons)."""
     return {str(r[0]): str(r[1]) for r in con.execute("SELECT centre_id, name FROM centres ORDER BY 1").fetchall()}
 
-
-def loads_summary(con: Any) -> list[dict[str, Any]]:
-    """The loads recorded in the store (id, source, tables), oldest first."""
-    try:
-        rows = con.execute(
-            "SELECT load_id, min(source), count(*) FROM loads GROUP BY load_id ORDER BY load_id"
-        ).fetchall()
-    except Exception:  # a store without the loader tables (hand-made test stores)
-        return []
-    return [{"load_id": int(r[0]), "source": str(r[1]), "tables": int(r[2])} for r in rows]

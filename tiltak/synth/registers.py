@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -30,9 +30,6 @@ from tiltak.synth.surveys import (
 from tiltak.synth.truth import (
     PotentialOutcomes, register_outcomes, truth_effects_frame, truth_outcomes_frame,
 )
-
-if TYPE_CHECKING:
-    from tiltak.synth.summary import SynthSummary
 
 TABLE_ORDER: tuple[str, ...] = (
     "nationalities", "persons", "centres", "residence", "decisions",
@@ -62,12 +59,6 @@ class SyntheticRegisters:
     truth_effects: pd.DataFrame
     truth_outcomes: pd.DataFrame
     diagnostics: Mapping[str, float]
-
-    def summary(self) -> "SynthSummary":
-        """Magnitudes next to the published figures (stock, exits, uptake, costs, truth)."""
-        from tiltak.synth.summary import summarise
-
-        return summarise(self)
 
 
 def _sorted(name: str, frame: pd.DataFrame) -> pd.DataFrame:

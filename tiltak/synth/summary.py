@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
 from tiltak.synth.config import MEASURES
-
-if TYPE_CHECKING:
-    from tiltak.synth.registers import SyntheticRegisters
+from tiltak.synth.registers import SyntheticRegisters
 
 PUBLISHED = (
     "Published (domain.md): assisted returns 1,400-1,900 a year (2010-2014); forced returns "
@@ -34,10 +30,6 @@ class SynthSummary:
     truth: pd.DataFrame        # measure, outcome, estimand, true ATT, parameter
     uptake: float
     eligible: int
-
-    def to_frame(self) -> pd.DataFrame:
-        """The yearly figures as one frame."""
-        return self.years.copy()
 
     def to_text(self) -> str:
         lines = [f"Obliged to leave in centres: {self.stock_start:,} at the start, {self.stock_end:,} at the end.",
@@ -74,7 +66,7 @@ def monthly_stock(decisions: pd.DataFrame, exits: pd.DataFrame, months: pd.Datet
     return np.searchsorted(decided, first, side="left") - np.searchsorted(left, first, side="right")
 
 
-def _years(reg: "SyntheticRegisters", first: pd.DatetimeIndex) -> pd.DataFrame:
+def _years(reg: SyntheticRegisters, first: pd.DatetimeIndex) -> pd.DataFrame:
     t = reg.tables
     stock = pd.Series(monthly_stock(t["decisions"], t["exits"], first), index=first.year)
     exits = pd.crosstab(t["exits"]["exit_date"].dt.year, t["exits"]["exit_type"])
@@ -88,7 +80,7 @@ def _years(reg: "SyntheticRegisters", first: pd.DatetimeIndex) -> pd.DataFrame:
     return frame.rename_axis("year").reset_index()
 
 
-def _measures(reg: "SyntheticRegisters") -> pd.DataFrame:
+def _measures(reg: SyntheticRegisters) -> pd.DataFrame:
     part, costs = reg.tables["participation"], reg.tables["costs"]
     rows = []
     for code in MEASURES:
@@ -99,7 +91,7 @@ def _measures(reg: "SyntheticRegisters") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def summarise(reg: "SyntheticRegisters") -> SynthSummary:
+def summarise(reg: SyntheticRegisters) -> SynthSummary:
     """Build the summary from the tables and the truth (computes nothing random)."""
     cfg = reg.config
     first = pd.date_range(cfg.start + "-01", periods=cfg.months, freq="MS")
