@@ -13,15 +13,11 @@
  * compiled with -ffp-contract=off so that no multiply-add is fused, and the results are
  * the same bits (tests/estimation/test_core.py compares the two on random problems).
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "_core.h"
+
 #include <math.h>
 #include <pthread.h>
-#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
-
-typedef int64_t i64;
 
 static i64 find_root(i64 *parent, i64 i) {
     while (parent[i] != i) {
@@ -29,27 +25,6 @@ static i64 find_root(i64 *parent, i64 i) {
         i = parent[i];
     }
     return i;
-}
-
-static int get(PyObject *obj, Py_buffer *view, int writable, const char *format, Py_ssize_t n,
-               const char *name) {
-    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT |
-                                          (writable ? PyBUF_WRITABLE : 0)) < 0)
-        return -1;
-    if (view->itemsize != 8 || (format[0] == 'd' ? strcmp(view->format, "d") != 0
-                                                 : (strcmp(view->format, "l") != 0 &&
-                                                    strcmp(view->format, "q") != 0))) {
-        PyErr_Format(PyExc_TypeError, "%s: expected %s", name,
-                     format[0] == 'd' ? "float64" : "int64");
-        PyBuffer_Release(view);
-        return -1;
-    }
-    if (n >= 0 && view->len / 8 < n) {
-        PyErr_Format(PyExc_ValueError, "%s: too short", name);
-        PyBuffer_Release(view);
-        return -1;
-    }
-    return 0;
 }
 
 /* matchit_pass(values, rows, gpos, dist, lo, hi, split, index, iil, iir, next_r, next_l,
@@ -346,6 +321,13 @@ static PyMethodDef methods[] = {
     {"matchit_pass", matchit_pass, METH_VARARGS, "One greedy pass of MatchIt's nearest-neighbour search."},
     {"collect_472", collect_472, METH_VARARGS, "MatchIt 4.6+'s k nearest with replacement."},
     {"linear_predictor", linear_predictor, METH_VARARGS, "beta[0] + X @ beta[1:], row by row."},
+    {"sum_f64", core_sum_f64, METH_VARARGS, "numpy.sum of an expression of float64 arrays, in NumPy's order."},
+    {"sum_ld", core_sum_ld, METH_VARARGS, "numpy.sum(expression, dtype=longdouble), in NumPy's order, rounded."},
+    {"cumsum_ld", core_cumsum_ld, METH_VARARGS, "numpy.cumsum(a, dtype=longdouble) rounded to float64."},
+    {"value_kind", core_value_kind, METH_VARARGS, "(all values 0 or 1, max |x| if whole numbers else inf)."},
+    {"absdiff_sum", core_absdiff_sum, METH_VARARGS, "numpy.sum(numpy.abs(x[p] - x[q]))."},
+    {"ecdf_walk", core_ecdf_walk, METH_VARARGS, "eCDF differences before and after matching."},
+    {"fix_ties", core_fix_ties, METH_VARARGS, "Positions within runs of equal values in increasing order (a stable argsort)."},
     {NULL, NULL, 0, NULL},
 };
 
