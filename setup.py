@@ -10,9 +10,10 @@ setup(
     ext_modules=[
         Extension(
             "estimation._core",
-            ["estimation/_core.c", "estimation/_core_sums.c", "estimation/_core_sort.c"],
+            ["estimation/_core.c", "estimation/_core_sums.c", "estimation/_core_sort.c",
+             "estimation/_core_design.c"],
             depends=["estimation/_core.h"],
-            extra_compile_args=["-O2", "-ffp-contract=off", "-pthread"],
+            extra_compile_args=["-O2", "-ffp-contract=off", "-pthread", "-Wno-psabi"],
             extra_link_args=["-pthread"],
             optional=True,
         )

@@ -395,7 +395,8 @@ class PositiveWeights:
 
 def count_cdf(n: int) -> np.ndarray:
     """``k / n`` for k = 0..n, as ``_group_cdf`` divides counts of unit weights."""
-    return np.arange(n + 1, dtype=np.float64) / np.float64(n)
+    with np.errstate(invalid="ignore", divide="ignore"):  # n = 0: never read
+        return np.arange(n + 1, dtype=np.float64) / np.float64(n)
 
 
 def ecdf_both(x1: np.ndarray, x0: np.ndarray, after: tuple[PositiveWeights, PositiveWeights],

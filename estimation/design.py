@@ -16,10 +16,12 @@ missing values become their own level ``(missing)``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
+from estimation.design_columns import DesignColumns
 from estimation.parameters import InvalidInputError, check_choice
 
 MISSING_LEVEL = "(missing)"
@@ -44,17 +46,31 @@ class DesignMatrix:
     """Expanded covariates: a float matrix with one named column per model term.
 
     ``sources`` gives the input column each design column came from; ``levels`` the
-    levels (reference first) of each expanded categorical column.
+    levels (reference first) of each expanded categorical column. ``columns`` is the
+    design in parts (:class:`~estimation.design_columns.DesignColumns`: the numeric
+    columns as given, factors as codes), which the propensity model works on; ``matrix``
+    (n x p float64, Fortran order) is built from it on first use. ``DesignMatrix(matrix,
+    names, sources)`` with a 2-d array is accepted too.
     """
 
-    matrix: np.ndarray
+    columns: DesignColumns
     names: tuple[str, ...]
     sources: tuple[str, ...]
     levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.columns, DesignColumns):
+            matrix = np.asfortranarray(self.columns, dtype=np.float64)
+            object.__setattr__(self, "columns", DesignColumns.of_matrix(matrix))
+            self.__dict__["matrix"] = matrix
+
+    @cached_property
+    def matrix(self) -> np.ndarray:
+        return self.columns.matrix()
+
     @property
     def shape(self) -> tuple[int, int]:
-        return self.matrix.shape
+        return self.columns.shape
 
     def to_frame(self, index: pd.Index | None = None) -> pd.DataFrame:
         """The design as a data frame (one column per term)."""
@@ -134,6 +150,23 @@ def _encode(series: pd.Series, kind: str) -> tuple[np.ndarray, list]:
     return _sorted_codes(series)
 
 
+def _numeric_values(series: pd.Series) -> np.ndarray:
+    """A numeric column's values without a copy when NumPy holds them (any int or float
+    width; the model reads them as float64), else as float64 with NaN for missing."""
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iuf" and dtype.itemsize <= 8:
+        return np.ascontiguousarray(series.to_numpy())
+    return series.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _compact(codes: np.ndarray, count: int) -> np.ndarray:
+    """Codes in the narrowest signed integer type that holds 0..count."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if count < np.iinfo(dtype).max:
+            return codes.astype(dtype)
+    return codes.astype(np.int64)
+
+
 def _dummy_names(name: str, levels: list) -> list[str]:
     """Names of the 0/1 columns for every level but the first, as R names them."""
     return [f"{name}{'TRUE' if level is True else level}" for level in levels[1:]]
@@ -152,8 +185,8 @@ def design_matrix(X: object, missing: str = "error") -> DesignMatrix:
         name, series = str(column), frame[column]
         kind = _kind(series)
         if kind == "numeric":
-            values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-            n_missing = int(np.isnan(values).sum())
+            values = _numeric_values(series)
+            n_missing = int(np.isnan(values).sum()) if values.dtype.kind == "f" else 0
             encoded.append((name, values, None))
         else:
             codes, levels = _encode(series, kind)
@@ -171,46 +204,46 @@ def design_matrix(X: object, missing: str = "error") -> DesignMatrix:
 
 
 def _assemble(encoded: list, counts: dict[str, int], n: int) -> DesignMatrix:
-    """Plan the design columns, then write each straight into one preallocated matrix."""
-    plan: list = []  # (values, code or None) per design column
+    """Plan the design's parts: numeric columns as they are, factors as codes."""
+    terms: list = []  # ("dense", values) or ("factor", codes, dummies), in column order
     names: list[str] = []
     sources: list[str] = []
     levels_of: dict[str, tuple[str, ...]] = {}
+    dense: list[tuple[str, np.ndarray]] = []
     for name, values, levels in encoded:
         if levels is None:
-            columns, labels = [(values, None)], [name]
+            parts, labels = [("dense", values)], [name]
             if name in counts:
                 gaps = np.isnan(values)
                 mean = float(values[~gaps].mean()) if counts[name] < n else 0.0
-                columns = [(np.where(gaps, mean, values), None), (gaps, None)]
+                parts = [("dense", np.where(gaps, mean, values)), ("dense", gaps)]
                 labels = [name, f"{name}:missing"]
+            dense.extend(zip(labels, (part[1] for part in parts)))
         else:
             if name in counts:
                 values = np.where(values < 0, len(levels), values)
                 levels = [*levels, MISSING_LEVEL]
-            columns = [(values, code) for code in range(1, len(levels))]
+            parts = [("factor", _compact(values, len(levels)), len(levels) - 1)]
             labels = _dummy_names(name, levels)
             levels_of[name] = tuple(str(v) for v in levels)
-        plan.extend(columns)
+        terms.extend(parts)
         names.extend(labels)
         sources.extend([name] * len(labels))
-    matrix = np.empty((n, len(plan)), order="F")
-    for j, (values, code) in enumerate(plan):
-        if code is None:
-            matrix[:, j] = values
-        else:
-            np.equal(values, code, out=matrix[:, j], casting="unsafe")
-    bad = [names[j] for j, (_, code) in enumerate(plan)
-           if code is None and not np.isfinite(matrix[:, j]).all()]
+    _check_magnitudes(dense)
+    return DesignMatrix(DesignColumns.of(n, terms), tuple(names), tuple(sources), levels_of)
+
+
+def _check_magnitudes(dense: list[tuple[str, np.ndarray]]) -> None:
+    """Numeric columns must be finite and below MAX_ABS_COVARIATE (integers always are)."""
+    floats = [(name, values) for name, values in dense if values.dtype.kind == "f" and values.size]
+    bad = [name for name, values in floats if not np.isfinite(values).all()]
     if bad:
         raise InvalidInputError(
             f"Covariates must be finite numbers; infinite values in: {', '.join(bad)}."
         )
-    huge = [names[j] for j, (_, code) in enumerate(plan)
-            if code is None and len(matrix) and np.abs(matrix[:, j]).max() > MAX_ABS_COVARIATE]
+    huge = [name for name, values in floats if float(np.abs(values).max()) > MAX_ABS_COVARIATE]
     if huge:
         raise InvalidInputError(
             f"Covariates must be numbers below {MAX_ABS_COVARIATE:g} in absolute value (their squares "
             f"would overflow); too large in: {', '.join(huge)}. Rescale them (e.g. thousands of NOK)."
         )
-    return DesignMatrix(matrix, tuple(names), tuple(sources), levels_of)

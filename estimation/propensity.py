@@ -98,7 +98,7 @@ class PropensityScore(Parameters):
         check_two_groups(treat)
         self.design_ = design
         if self.estimator is None:
-            fit = fit_binomial(design.matrix, treat, link=self.link)
+            fit = fit_binomial(design.columns, treat, link=self.link)
             self.coef_, self.n_iter_ = fit.coef, fit.iterations
             self.converged_ = fit.converged
             self.scores_, self.linear_predictor_ = fit.fitted, fit.linear_predictor

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from estimation import glm, nearest
+from estimation import nearest
 
 core = pytest.importorskip("estimation._core")
 
@@ -44,27 +44,11 @@ def test_matcher_same_as_python(monkeypatch_problem, replace):
     np.testing.assert_array_equal(compiled, python)
 
 
-@pytest.mark.parametrize("n, p", [(100_000, 1), (250_001, 7), (300_000, 27)])
-def test_linear_predictor_same_bits(n, p):
-    rng = np.random.default_rng(n)
-    X = np.asfortranarray(rng.normal(size=(n, p)) * rng.choice([1e-3, 1.0, 1e3], size=p))
-    X[n // 2] = X[3]  # identical rows get identical values
-    beta = rng.normal(size=p + 1)
-    compiled = glm._linear_predictor(X, beta)
-    saved, glm._core = glm._core, None
-    try:
-        python = glm._linear_predictor(X, beta)
-    finally:
-        glm._core = saved
-    assert compiled.tobytes() == python.tobytes()
-    assert compiled[n // 2] == compiled[3]
-
-
 def test_bad_buffers_are_refused():
     with pytest.raises(TypeError, match="float64"):
-        core.linear_predictor(np.zeros(4, dtype=np.float32), np.zeros(2), np.zeros(4), 1)
-    with pytest.raises(ValueError, match="shapes"):
-        core.linear_predictor(np.zeros(5), np.zeros(2), np.zeros(4), 1)
+        core.count_le(np.zeros(4, dtype=np.float32), np.zeros(2), np.zeros(2, dtype=np.int64))
+    with pytest.raises(ValueError, match="too short"):
+        core.count_le(np.zeros(4), np.zeros(3), np.zeros(2, dtype=np.int64))
 
 
 @settings(max_examples=100, deadline=None)
