@@ -262,6 +262,7 @@ static PyMethodDef methods[] = {
     {"fix_ties", core_fix_ties, METH_VARARGS, "Positions within runs of equal values in increasing order (a stable argsort)."},
     {"design_eta", core_design_eta, METH_VARARGS, "The linear predictor of a design in parts."},
     {"design_cross", core_design_cross, METH_VARARGS, "Weighted cross products of a design in parts."},
+    {"first_codes", core_first_codes, METH_VARARGS, "Integer ids as codes by first appearance."},
     {NULL, NULL, 0, NULL},
 };
 

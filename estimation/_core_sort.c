@@ -109,3 +109,37 @@ PyObject *core_fix_ties(PyObject *self, PyObject *args) {
     if (status < 0) return PyErr_NoMemory();
     Py_RETURN_NONE;
 }
+
+/* first_codes(ids, out, limit) -> number of codes: out[i] = the code of ids[i], codes
+ * numbered by first appearance (pandas.factorize(ids, sort=False) of integers), for ids
+ * in [0, limit); -1 when some id is outside (nothing written then). */
+PyObject *core_first_codes(PyObject *self, PyObject *args) {
+    PyObject *oi, *oo;
+    Py_ssize_t limit;
+    if (!PyArg_ParseTuple(args, "OOn", &oi, &oo, &limit)) return NULL;
+    buffers bs = {.count = 0};
+    if (take(&bs, oi, 0, "q", -1, "ids") < 0) return NULL;
+    i64 n = bs.b[0].len / 8;
+    if (take(&bs, oo, 1, "q", n, "out") < 0) { release(&bs); return NULL; }
+    const i64 *ids = bs.b[0].buf;
+    i64 *out = bs.b[1].buf, next = 0;
+    for (i64 i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= limit) {
+            release(&bs);
+            return PyLong_FromLong(-1);
+        }
+    }
+    i64 *code = malloc((size_t)(limit ? limit : 1) * sizeof(i64));
+    if (!code) { release(&bs); return PyErr_NoMemory(); }
+    Py_BEGIN_ALLOW_THREADS
+    for (i64 j = 0; j < limit; j++) code[j] = -1;
+    for (i64 i = 0; i < n; i++) {
+        i64 c = code[ids[i]];
+        if (c < 0) c = code[ids[i]] = next++;
+        out[i] = c;
+    }
+    Py_END_ALLOW_THREADS
+    free(code);
+    release(&bs);
+    return PyLong_FromLongLong(next);
+}

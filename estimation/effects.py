@@ -37,6 +37,7 @@ import pandas as pd
 
 from estimation.estimands import estimand_words
 from estimation.matched import MatchedSample
+from estimation.ordering import distinct_count
 from estimation.parameters import InvalidInputError, InvalidParameterError, check_choice
 from estimation.summary import Summary, SummaryMethods, short_number
 from estimation.variance import (
@@ -495,7 +496,7 @@ def _difference(sample, X, y, w, matched, kind, cluster, J, replace: bool):
 def _cluster_counts(dimensions, kind: str) -> tuple[int, ...]:
     if kind != "cluster" or dimensions is None:
         return ()
-    return tuple(int(np.unique(d).size) for d in dimensions)
+    return tuple(distinct_count(d) for d in dimensions)
 
 
 def _notes(y, matched, kind, method, is_binary, replace, counts,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from estimation.ordering import factorize_ints
 from estimation.parameters import InvalidInputError
 
 ALIAS_TOLERANCE = 1e-7
@@ -142,10 +143,8 @@ def fit_wls(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> WlsFit:
 
 
 def _codes(ids: np.ndarray) -> np.ndarray:
-    """Cluster ids as codes 0..G-1 (hash-based, O(n))."""
-    import pandas as pd
-
-    return pd.factorize(np.asarray(ids), sort=False)[0].astype(np.int64)
+    """Cluster ids as codes 0..G-1 in order of first appearance (O(n))."""
+    return factorize_ints(ids)[0]
 
 
 def _cluster_meat(scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, int]:

@@ -188,3 +188,50 @@ def test_ecdf_walk_is_group_ecdf_stats(seed, n1, n0, weights, grid):
     before, matched = balance.ecdf_both(x1, x0, after, tables)
     assert before == balance.group_ecdf_stats(x1, x0, None, None)
     assert matched == balance.group_ecdf_stats(x1, x0, w1, w0)
+
+
+def _ladder_by_sorting(distance, stratum, controls, treated):
+    """ControlLadder.of as it was written first: sorts and binary searches only."""
+    n = distance.shape[0]
+    gpos_all = np.empty(n, dtype=np.int64)
+    gpos_all[np.argsort(distance, kind="stable")] = np.arange(n)
+    cg, cs = gpos_all[controls], stratum[controls]
+    order = np.lexsort((cg, cs))
+    rows, cg, cs = controls[order], cg[order], cs[order]
+    ts, tg = stratum[treated], gpos_all[treated]
+    key = cs.astype(np.int64) * n + cg
+    return (distance[rows], rows, cg, np.searchsorted(cs, ts, side="left"),
+            np.searchsorted(cs, ts, side="right"), np.searchsorted(key, ts * n + tg), tg)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**31), st.integers(2, 5000), st.integers(1, 3), st.booleans())
+def test_control_ladder_is_the_sorted_one(seed, n, strata, control_stratum_only):
+    rng = np.random.default_rng(seed)
+    distance = rng.integers(0, max(2, n // 3), size=n) / n
+    treat = rng.random(n) < 0.3
+    stratum = rng.integers(0, strata, size=n)
+    if control_stratum_only:  # every control in one stratum; treated units in others too
+        stratum[~treat] = 1
+    treated = rng.permutation(np.flatnonzero(treat))
+    controls = np.flatnonzero(~treat)
+    if controls.size == 0 or treated.size == 0:
+        return
+    ladder = nearest.ControlLadder.of(distance, stratum, controls, treated)
+    expected = _ladder_by_sorting(distance, stratum, controls, treated)
+    for got, want in zip((ladder.values, ladder.rows, ladder.gpos, ladder.lo, ladder.hi,
+                          ladder.split, ladder.gpos_treated), expected):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_factorize_ints_is_pandas():
+    import pandas as pd
+
+    from estimation.ordering import distinct_count, factorize_ints
+
+    rng = np.random.default_rng(2)
+    for ids in (rng.integers(0, 50, 1000), rng.integers(0, 10**9, 1000), np.array([3, -1, 3, 2]),
+                rng.integers(0, 3, 10).astype(np.int8)):
+        codes, count = factorize_ints(ids)
+        np.testing.assert_array_equal(codes, pd.factorize(ids, sort=False)[0])
+        assert count == distinct_count(ids) == np.unique(ids).size
