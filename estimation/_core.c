@@ -263,6 +263,7 @@ static PyMethodDef methods[] = {
     {"design_eta", core_design_eta, METH_VARARGS, "The linear predictor of a design in parts."},
     {"design_cross", core_design_cross, METH_VARARGS, "Weighted cross products of a design in parts."},
     {"first_codes", core_first_codes, METH_VARARGS, "Integer ids as codes by first appearance."},
+    {"float_stats", core_float_stats, METH_VARARGS, "(NaN count, inf count, max |finite|) of floats."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -365,3 +365,44 @@ PyObject *core_ecdf_walk(PyObject *self, PyObject *args) {
     release(&bs);
     return Py_BuildValue("ddddn", sb, max_b, sa, max_a, (Py_ssize_t)grid);
 }
+
+/* float_stats(x) -> (NaN count, infinity count, max |x| over the finite values) of a
+ * float64 or float32 array, in one pass. */
+#define FLOAT_STATS(T)                                                                      \
+    __attribute__((optimize("O3"))) static void float_stats_##T(const T *x, i64 n, i64 *nan, \
+                                                                 i64 *inf, double *top) {    \
+        i64 a = 0, b = 0;                                                                   \
+        double t = 0.0;                                                                     \
+        for (i64 i = 0; i < n; i++) {                                                       \
+            double v = (double)x[i], m = fabs(v);                                           \
+            a += v != v;                                                                    \
+            b += m == INFINITY;                                                             \
+            t = m < INFINITY && m > t ? m : t;                                              \
+        }                                                                                   \
+        *nan = a;                                                                           \
+        *inf = b;                                                                           \
+        *top = t;                                                                           \
+    }
+FLOAT_STATS(double)
+FLOAT_STATS(float)
+
+PyObject *core_float_stats(PyObject *self, PyObject *args) {
+    PyObject *ox;
+    if (!PyArg_ParseTuple(args, "O", &ox)) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(ox, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    int f64 = strcmp(view.format, "d") == 0, f32 = strcmp(view.format, "f") == 0;
+    if (!f64 && !f32) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_TypeError, "float_stats: expected float64 or float32");
+        return NULL;
+    }
+    i64 nan, inf;
+    double top;
+    Py_BEGIN_ALLOW_THREADS
+    if (f64) float_stats_double(view.buf, view.len / 8, &nan, &inf, &top);
+    else float_stats_float(view.buf, view.len / 4, &nan, &inf, &top);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return Py_BuildValue("LLd", (long long)nan, (long long)inf, top);
+}

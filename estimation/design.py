@@ -24,6 +24,11 @@ import pandas as pd
 from estimation.design_columns import DesignColumns
 from estimation.parameters import InvalidInputError, check_choice
 
+try:  # the compiled loops (estimation/_core*.c); NumPy gives the same answers
+    from estimation import _core
+except ImportError:  # pragma: no cover - built without a C compiler
+    _core = None
+
 MISSING_LEVEL = "(missing)"
 MAX_ABS_COVARIATE = 1e150
 """Larger covariate values overflow when squared (variances, the Hessian of the propensity model)."""
@@ -143,7 +148,8 @@ def _encode(series: pd.Series, kind: str) -> tuple[np.ndarray, list]:
         return np.where(missing, -1, truth.astype(np.int64)), [False, True]
     if isinstance(series.dtype, pd.CategoricalDtype):
         codes = series.cat.codes.to_numpy().astype(np.int64)
-        used = np.unique(codes[codes >= 0])
+        counts = np.bincount(codes + 1, minlength=len(series.cat.categories) + 1)[1:]
+        used = np.flatnonzero(counts)  # the categories present, in order
         remap = np.full(len(series.cat.categories) + 1, -1, dtype=np.int64)
         remap[used] = np.arange(used.size)
         return remap[codes], [series.cat.categories[i] for i in used]
@@ -157,6 +163,19 @@ def _numeric_values(series: pd.Series) -> np.ndarray:
     if isinstance(dtype, np.dtype) and dtype.kind in "iuf" and dtype.itemsize <= 8:
         return np.ascontiguousarray(series.to_numpy())
     return series.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def float_stats(values: np.ndarray) -> tuple[int, int, float]:
+    """(missing values, infinite values, max |x| over the finite values) of a numeric
+    column (integers: none, none, their max |x|)."""
+    if values.dtype.kind != "f":
+        return 0, 0, float(np.abs(values.astype(np.float64)).max()) if values.size else 0.0
+    if _core is not None and values.dtype in (np.float64, np.float32):
+        return _core.float_stats(np.ascontiguousarray(values))
+    magnitude = np.abs(values[~np.isnan(values)])
+    finite = magnitude[np.isfinite(magnitude)]
+    return (int(np.isnan(values).sum()), int(np.isinf(magnitude).sum()),
+            float(finite.max()) if finite.size else 0.0)
 
 
 def _compact(codes: np.ndarray, count: int) -> np.ndarray:
@@ -186,8 +205,9 @@ def design_matrix(X: object, missing: str = "error") -> DesignMatrix:
         kind = _kind(series)
         if kind == "numeric":
             values = _numeric_values(series)
-            n_missing = int(np.isnan(values).sum()) if values.dtype.kind == "f" else 0
-            encoded.append((name, values, None))
+            stats = float_stats(values)
+            n_missing = stats[0]
+            encoded.append((name, values, stats))
         else:
             codes, levels = _encode(series, kind)
             n_missing = int((codes < 0).sum())
@@ -209,16 +229,17 @@ def _assemble(encoded: list, counts: dict[str, int], n: int) -> DesignMatrix:
     names: list[str] = []
     sources: list[str] = []
     levels_of: dict[str, tuple[str, ...]] = {}
-    dense: list[tuple[str, np.ndarray]] = []
+    dense: list[tuple[str, tuple]] = []
     for name, values, levels in encoded:
-        if levels is None:
+        if isinstance(levels, tuple):  # a numeric column and its float_stats
+            stats = levels
             parts, labels = [("dense", values)], [name]
             if name in counts:
                 gaps = np.isnan(values)
                 mean = float(values[~gaps].mean()) if counts[name] < n else 0.0
                 parts = [("dense", np.where(gaps, mean, values)), ("dense", gaps)]
                 labels = [name, f"{name}:missing"]
-            dense.extend(zip(labels, (part[1] for part in parts)))
+            dense.append((name, stats))
         else:
             if name in counts:
                 values = np.where(values < 0, len(levels), values)
@@ -233,15 +254,14 @@ def _assemble(encoded: list, counts: dict[str, int], n: int) -> DesignMatrix:
     return DesignMatrix(DesignColumns.of(n, terms), tuple(names), tuple(sources), levels_of)
 
 
-def _check_magnitudes(dense: list[tuple[str, np.ndarray]]) -> None:
-    """Numeric columns must be finite and below MAX_ABS_COVARIATE (integers always are)."""
-    floats = [(name, values) for name, values in dense if values.dtype.kind == "f" and values.size]
-    bad = [name for name, values in floats if not np.isfinite(values).all()]
+def _check_magnitudes(dense: list[tuple[str, tuple]]) -> None:
+    """Numeric columns (name, float_stats) must be finite and below MAX_ABS_COVARIATE."""
+    bad = [name for name, (_, infinite, _) in dense if infinite]
     if bad:
         raise InvalidInputError(
             f"Covariates must be finite numbers; infinite values in: {', '.join(bad)}."
         )
-    huge = [name for name, values in floats if float(np.abs(values).max()) > MAX_ABS_COVARIATE]
+    huge = [name for name, (_, _, largest) in dense if largest > MAX_ABS_COVARIATE]
     if huge:
         raise InvalidInputError(
             f"Covariates must be numbers below {MAX_ABS_COVARIATE:g} in absolute value (their squares "

@@ -152,17 +152,19 @@ class DesignColumns:
     def _beta_index(self) -> tuple[np.ndarray, np.ndarray]:
         return (np.asarray(self.dense_column, dtype=np.int64) + 1, self.dummy_column + 1)
 
-    def linear_predictor(self, beta: np.ndarray, threads: int = 1) -> tuple[np.ndarray, float]:
+    def linear_predictor(self, beta: np.ndarray, threads: int = 1,
+                         out: np.ndarray | None = None) -> tuple[np.ndarray, float]:
         """``beta[0] + X @ beta[1:]`` (terms added in column order, row by row) and its
-        largest absolute value."""
+        largest absolute value; ``out`` (float64, n) receives it if given."""
         beta = np.ascontiguousarray(beta, dtype=np.float64)
         of_dense, of_dummy = self._beta_index()
         if _core is not None:
-            eta = np.empty(self.n)
+            eta = np.empty(self.n) if out is None else out
             largest = _core.design_eta(self.n, self.dense, self.codes, self.tables, self.dummies,
                                        self.sequence, of_dense, of_dummy, beta, eta, threads)
             return eta, largest
-        eta = np.full(self.n, beta[0])
+        eta = np.empty(self.n) if out is None else out
+        eta[:] = beta[0]
         for s in self.sequence.tolist():
             if s >= 0:
                 eta += np.asarray(self.dense[s], dtype=np.float64) * beta[of_dense[s]]

@@ -44,11 +44,15 @@ class BinomialFit:
     deviance: float
 
 
-def _linkinv(eta: np.ndarray, link: str, largest: float | None = None) -> np.ndarray:
-    """The inverse link; ``largest`` is max |eta| if known."""
+def _linkinv(eta: np.ndarray, link: str, largest: float | None = None,
+             out: np.ndarray | None = None) -> np.ndarray:
+    """The inverse link; ``largest`` is max |eta| if known; ``out`` receives the logistic."""
     if link == "logit":
-        with np.errstate(over="ignore"):
-            mu = 1.0 / (1.0 + np.exp(-eta))
+        with np.errstate(over="ignore"):  # 1 / (1 + exp(-eta)), in place
+            mu = np.negative(eta, out=out)
+            np.exp(mu, out=mu)
+            np.add(1.0, mu, out=mu)
+            np.divide(1.0, mu, out=mu)
         if largest is None:
             largest = float(np.abs(eta).max(initial=0.0))
         if largest > 30:  # R's clamping of the logistic
@@ -78,9 +82,10 @@ def _linkfun(mu: np.ndarray, link: str) -> np.ndarray:
     return special.ndtri(mu)
 
 
-def _deviance(treated: np.ndarray, mu: np.ndarray) -> float:
-    """-2 log-likelihood; ``treated`` is boolean."""
-    p = np.where(treated, mu, 1.0 - mu)
+def _deviance(treated: np.ndarray, mu: np.ndarray, work: np.ndarray | None = None) -> float:
+    """-2 log-likelihood; ``treated`` is boolean; ``work`` a scratch array like ``mu``."""
+    p = np.subtract(1.0, mu, out=work)  # np.where(treated, mu, 1 - mu)
+    np.copyto(p, mu, where=treated)
     return float(-2.0 * np.log(p, out=p).sum())
 
 
@@ -131,10 +136,12 @@ def _kept_columns(gram: np.ndarray, tol: float = 1e-7) -> list[int]:
     return kept
 
 
-def _weights(eta: np.ndarray, mu: np.ndarray, link: str) -> tuple[np.ndarray, np.ndarray]:
+def _weights(eta: np.ndarray, mu: np.ndarray, link: str,
+             out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Fisher weights and d mu / d eta (R's glm.fit working weights)."""
     if link == "logit":  # canonical link: both equal mu (1 - mu)
-        w = mu * (1.0 - mu)
+        w = np.subtract(1.0, mu, out=out)
+        np.multiply(mu, w, out=w)
         return w, w
     mu_eta = _mu_eta(eta, link)
     return mu_eta**2 / (mu * (1 - mu)), mu_eta
@@ -155,16 +162,22 @@ def _irls(design: DesignColumns, y: np.ndarray, link: str, max_iter: int, tol: f
     z = eta + (y - mu) / mu_eta
     beta = _newton_step(*design.hessian_and_score(w, w * z, cpus))
     dev_old, converged, it, dev = np.inf, False, 1, np.inf
+    n = y.shape[0]
+    # the vectors of each step, reused (fresh memory of this size costs more than the
+    # arithmetic); the last eta and mu are returned
+    eta, mu, w, score = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     for it in range(1, max_iter + 1):
-        eta, largest = design.linear_predictor(beta, cpus)
-        mu = _linkinv(eta, link, largest)
-        dev = _deviance(treated, mu)
+        eta, largest = design.linear_predictor(beta, cpus, out=eta)
+        mu = _linkinv(eta, link, largest, out=mu)
+        dev = _deviance(treated, mu, work=score)
         if abs(dev - dev_old) / (abs(dev) + 0.1) < tol:
             converged = True
             break
         dev_old = dev
-        w, mu_eta = _weights(eta, mu, link)
-        score = w * (y - mu) / mu_eta
+        w, mu_eta = _weights(eta, mu, link, out=w)
+        np.subtract(y, mu, out=score)  # w (y - mu) / mu_eta
+        np.multiply(w, score, out=score)
+        np.divide(score, mu_eta, out=score)
         beta = beta + _newton_step(*design.hessian_and_score(w, score, cpus))
     return beta, eta, mu, it, converged, dev
 
