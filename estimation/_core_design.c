@@ -384,6 +384,7 @@ typedef struct {
     double *sums;                  /* chunks x size: each chunk's A, D, F, g, h */
     i64 Q, P, nd, size, chunk, chunks;
     int thread, threads;
+    int scores_only;  /* g and h only: no products of columns */
     int failed;
 } cross_job;
 
@@ -431,9 +432,10 @@ static void dummy_sums(const cross_job *job, const scratch *t, i64 m, double *D,
         for (int f = 0; f < d->f; f++) {
             i64 e = di[f];
             if (e < 0) continue;
+            if (job->s) h[e] = h[e] + t->s[i];
+            if (job->scores_only) continue;
             double *De = D + e * Q;
             for (i64 b = 0; b < Q; b++) De[b] = De[b] + u[b * B + i];
-            if (job->s) h[e] = h[e] + t->s[i];
             for (int f2 = f + 1; f2 < d->f; f2++) {
                 i64 e2 = di[f2];
                 if (e2 < 0) continue;
@@ -456,8 +458,9 @@ static void chunk_sums(cross_job *job, i64 k, scratch *t) {
     for (i64 a = start; a < stop; a += B) {
         i64 m = stop - a < B ? stop - a : B;
         i64 steps = block_in(job, t, a, m);
-        block_products(t->g8, t->u, t->z, job->w ? t->w : NULL, job->s ? t->s : NULL, Q, B, steps);
-        cross_tiles(t->A8, P, t->z, job->w ? t->u : t->z, B, steps);
+        block_products(t->g8, t->u, t->z, job->w && !job->scores_only ? t->w : NULL,
+                       job->s ? t->s : NULL, Q, B, steps);
+        if (!job->scores_only) cross_tiles(t->A8, P, t->z, job->w ? t->u : t->z, B, steps);
         dummy_sums(job, t, m, D, F, h);
     }
     for (i64 a = 0; a < Q; a++)
@@ -479,14 +482,15 @@ static void *cross_run(void *arg) {
     return NULL;
 }
 
-/* design_cross(n, dense, codes, tables, dummies, w, s, centre, chunk, out, threads):
+/* design_cross(n, dense, codes, tables, dummies, w, s, centre, chunk, out, threads,
+ *              scores_only):
  * w, s, centre float64 or None; out float64 of layout size (A, D, F, g, h as above). */
 PyObject *core_design_cross(PyObject *self, PyObject *args) {
     Py_ssize_t n, nd, chunk;
     PyObject *o_dense, *o_codes, *o_tables, *o_w, *o_s, *o_c, *o_out;
-    int threads;
-    if (!PyArg_ParseTuple(args, "nOOOnOOOnOi", &n, &o_dense, &o_codes, &o_tables, &nd, &o_w,
-                          &o_s, &o_c, &chunk, &o_out, &threads))
+    int threads, scores_only = 0;
+    if (!PyArg_ParseTuple(args, "nOOOnOOOnOi|p", &n, &o_dense, &o_codes, &o_tables, &nd, &o_w,
+                          &o_s, &o_c, &chunk, &o_out, &threads, &scores_only))
         return NULL;
     if (chunk < 1) {
         PyErr_SetString(PyExc_ValueError, "design_cross: chunk must be positive");
@@ -531,7 +535,8 @@ PyObject *core_design_cross(PyObject *self, PyObject *args) {
     int started[MAX_THREADS] = {0}, failed = 0;
     Py_BEGIN_ALLOW_THREADS
     for (int t = 0; t < threads; t++)
-        jobs[t] = (cross_job){&d, w, s, centre, sums, Q, P, nd, size, chunk, chunks, t, threads, 0};
+        jobs[t] = (cross_job){&d, w, s, centre, sums, Q, P, nd, size, chunk, chunks, t, threads,
+                              scores_only, 0};
     for (int t = 1; t < threads; t++) started[t] = pthread_create(&ids[t], NULL, cross_run, &jobs[t]) == 0;
     for (int t = 1; t < threads; t++) if (!started[t]) cross_run(&jobs[t]);
     cross_run(&jobs[0]);

@@ -184,9 +184,11 @@ class DesignColumns:
         return -(-rows // 8) * 8
 
     def cross(self, w: np.ndarray | None = None, s: np.ndarray | None = None,
-              centre: np.ndarray | None = None, threads: int = 1) -> CrossParts:
+              centre: np.ndarray | None = None, threads: int = 1,
+              scores_only: bool = False) -> CrossParts:
         """The sums of :class:`CrossParts` (``w`` None: weights 1; ``s`` None: no scores;
-        ``centre``: subtracted from the dense columns)."""
+        ``centre``: subtracted from the dense columns; ``scores_only``: ``g`` and ``h``
+        only, the other sums left 0)."""
         Q, d = len(self.dense) + 1, self.dummies
         chunk = self.chunk_rows()
         w = None if w is None else np.ascontiguousarray(w, dtype=np.float64)
@@ -195,22 +197,25 @@ class DesignColumns:
         if _core is not None:
             out = np.empty(Q * Q + d * Q + d * d + Q + d)
             _core.design_cross(self.n, self.dense, self.codes, self.tables, d, w, s, centre,
-                               chunk, out, threads)
+                               chunk, out, threads, scores_only)
         else:
-            out = self._cross_numpy(w, s, centre, chunk)
+            out = self._cross_numpy(w, s, centre, chunk, scores_only)
         A, rest = out[: Q * Q].reshape(Q, Q), out[Q * Q:]
         D, rest = rest[: d * Q].reshape(d, Q), rest[d * Q:]
         F, rest = rest[: d * d].reshape(d, d), rest[d * d:]
         return CrossParts(A, D, F, rest[:Q], rest[Q:])
 
-    def _cross_numpy(self, w, s, centre, chunk: int) -> np.ndarray:
+    def _cross_numpy(self, w, s, centre, chunk: int, scores_only: bool = False) -> np.ndarray:
         """The compiled ``design_cross`` in NumPy: each sum row by row within a chunk (a
         cumulative sum from 0), the chunk sums added in order."""
         Q, d = len(self.dense) + 1, self.dummies
         total = np.zeros(Q * Q + d * Q + d * d + Q + d)
         for start in range(0, self.n, chunk):
             rows = slice(start, min(start + chunk, self.n))
-            total = total + self._chunk_numpy(rows, w, s, centre)
+            part = self._chunk_numpy(rows, w, s, centre)
+            if scores_only:  # only g and h
+                part[: Q * Q + d * Q + d * d] = 0.0
+            total = total + part
         return total
 
     def _chunk_numpy(self, rows: slice, w, s, centre) -> np.ndarray:
@@ -299,3 +304,40 @@ class DesignColumns:
             both = both + both.T + np.diag(counts)  # rows with both dummies (a dummy: its own)
             C[np.ix_(dcol, dcol)] = both - np.outer(counts, counts) / n
         return C
+
+
+# --- products of a dense matrix, in the same fixed order --------------------------------
+
+
+def _dense(X: np.ndarray) -> DesignColumns:
+    """The columns of a 2-d array as parts (views when it is in Fortran order)."""
+    X = np.asarray(X, dtype=np.float64)
+    return DesignColumns.of(X.shape[0], [("dense", np.ascontiguousarray(X[:, j]))
+                                         for j in range(X.shape[1])])
+
+
+def _threads() -> int:
+    from estimation.glm import threads
+
+    return threads()
+
+
+def weighted_gram(X: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+    """``X' diag(w) X`` (symmetric; ``w`` None: ``X'X``), summed in the fixed order of
+    :meth:`DesignColumns.cross` (the same bits for any number of threads, unlike a BLAS
+    product)."""
+    parts = _dense(X).cross(w, None, None, _threads())
+    upper = np.triu(parts.A[1:, 1:])
+    return upper + np.triu(upper, 1).T
+
+
+def transposed_product(X: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """``X' s`` in the fixed order of :meth:`DesignColumns.cross`."""
+    return _dense(X).cross(None, s, None, _threads(), scores_only=True).g[1:]
+
+
+def product(X: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """``X @ coef`` row by row, the columns added in order (from 0)."""
+    design = _dense(X)
+    return design.linear_predictor(np.concatenate([[0.0], np.asarray(coef, dtype=np.float64)]),
+                                   _threads())[0]
