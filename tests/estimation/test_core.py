@@ -122,6 +122,21 @@ def test_value_kind_is_numpys_tests(values):
     assert core.value_kind(x) == expected
 
 
+@pytest.mark.parametrize("special", [0.5, np.nan, np.inf, -np.inf, 2.0**53, -(2.0**60), 7.0, -0.0,
+                                     4503599627370495.5, 1e-300])
+def test_value_kind_in_every_lane_and_the_tail(special):
+    """The compiled pass takes eight values at a time and the rest one by one: a special
+    value in each of those places gives NumPy's answer."""
+    for n in (8, 16, 19, 40):
+        for where in range(n):
+            x = np.ones(n)
+            x[::3] = 0.0
+            x[where] = special
+            binary = bool(np.all((x == 0) | (x == 1)))
+            whole = bool(np.array_equal(np.floor(x), x))
+            assert core.value_kind(x) == (binary, float(np.abs(x).max()) if whole else float("inf"))
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.integers(0, 2**31), st.integers(0, 3000), st.sampled_from([3, 50, 10**6, 0]))
 def test_stable_argsort_is_numpys(seed, n, grid):
