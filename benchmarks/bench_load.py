@@ -3,7 +3,7 @@
 Usage (from the repository root):
 
     python benchmarks/bench_load.py                      # --scale 4 (about 250,000 rows)
-    python benchmarks/bench_load.py --scales 4,40 --repeat 5
+    python benchmarks/bench_load.py --scales 4,40 --repeat 3 --large-repeat 1
 
 The extract is written once per scale by `tiltak synth --csv DIR --scale S` (deterministic)
 into --data (default /tmp/tiltak-load). Tasks, each in a fresh process, alternated round by
@@ -97,7 +97,8 @@ def report_scale(scale: float, args) -> dict:
           f"{sum(p.stat().st_size for p in folder.glob('*.csv')) / 1e6:.1f} MB ==", flush=True)
     tiltak = [sys.executable, "-m", "tiltak", "load"]
     results: dict[str, list[dict]] = {"floor": [], "first": [], "again": []}
-    for round_ in range(args.repeat):
+    repeat = args.large_repeat if scale >= 20 and args.large_repeat else args.repeat
+    for round_ in range(repeat):
         floor_db, store = work / "floor.duckdb", work / "store.duckdb"
         remove_store(floor_db)
         results["floor"].append(run([sys.executable, "-c", FLOOR, str(floor_db), str(folder)]))
@@ -106,13 +107,13 @@ def report_scale(scale: float, args) -> dict:
         results["again"].append(run([*tiltak, "--db", str(store), str(folder)]))
         if "Nothing changed" not in results["again"][-1]["out"]:
             raise SystemExit("the repeated load was not a no-op")
-        print(f"  round {round_ + 1}/{args.repeat} done (load {os.getloadavg()[0]:.2f})", flush=True)
+        print(f"  round {round_ + 1}/{repeat} done (load {os.getloadavg()[0]:.2f})", flush=True)
     shutil.rmtree(work, ignore_errors=True)
     med = {name: {k: statistics.median(r[k] for r in rs) for k in ("wall", "cpu", "peak_mb")}
            for name, rs in results.items()}
     labels = {"floor": "DuckDB reads the CSVs into tables", "first": "tiltak load (new store)",
               "again": "tiltak load again (no-op)"}
-    print(f"  {'task':<36} {'wall s':>7} {'cpu s':>7} {'peak MB':>8}")
+    print(f"  median of {repeat}:\n  {'task':<36} {'wall s':>7} {'cpu s':>7} {'peak MB':>8}")
     for name, m in med.items():
         print(f"  {labels[name]:<36} {m['wall']:7.2f} {m['cpu']:7.2f} {m['peak_mb']:8.0f}")
     floor = med["floor"]["wall"]
@@ -127,6 +128,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default="4", help="tiltak synth --scale values, comma-separated")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--large-repeat", type=int, default=0,
+                        help="rounds at --scale 20 and more (default: --repeat)")
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("TILTAK_LOAD_DATA",
                                                                          "/tmp/tiltak-load")))
     parser.add_argument("--json", type=Path, help="also write the medians here")
