@@ -1,105 +1,144 @@
-"""Benchmark: `tiltak load` on an extract of more than a million rows.
+"""Benchmark: `tiltak load` against DuckDB reading the same CSV files into tables (issue 14).
 
-Writes a synthetic extract (CSV) with N persons, 4 residence spells each (1,000,000 rows
-at the default N = 250,000), one decision each and exits for 40 %, then times
-`python -m tiltak load` in a subprocess (wall clock via time.perf_counter, peak memory via
-/usr/bin/time when available), the repeated (no-op) load, and a corrected residence table.
-Target: the first load under 15 s on a 2-core machine.
+Usage (from the repository root):
 
-    python benchmarks/bench_load.py [--persons 250000] [--keep DIR]
+    python benchmarks/bench_load.py                      # --scale 4 (about 250,000 rows)
+    python benchmarks/bench_load.py --scales 4,40 --repeat 3 --large-repeat 1
+
+The extract is written once per scale by `tiltak synth --csv DIR --scale S` (deterministic)
+into --data (default /tmp/tiltak-load). Tasks, each in a fresh process, alternated round by
+round so that a change of load on a shared machine hits them all, summarised by medians:
+
+* floor: Python with DuckDB creating one table per CSV file (``CREATE TABLE t AS SELECT *
+  FROM read_csv(file)``) in a new database file: start-up, import and reading included;
+* `tiltak load --db NEW DIR`: the first load into a new store (every check, the
+  pseudonymisation, the person-month panel, the load record);
+* `tiltak load --db SAME DIR` again: a repeated load of the same files (a no-op).
+
+Prints the machine (CPUs, load average before and after), wall and CPU seconds (user +
+system of the process, from os.wait4) and peak memory of each, and the ratios against the
+targets: first load <= 3 x the floor, repeated load <= 0.3 x the floor.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 ROOT = Path(__file__).resolve().parents[1]
+FLOOR = """
+import sys, duckdb
+from pathlib import Path
+con = duckdb.connect(sys.argv[1])
+for path in sorted(Path(sys.argv[2]).glob("*.csv")):
+    con.execute(f"CREATE TABLE {path.stem} AS SELECT * FROM read_csv(?)", [str(path)])
+con.close()
+"""
 
 
-def write_extract(folder: Path, persons: int, seed: int = 1) -> dict[str, int]:
-    """A valid extract: N persons, 4 adjacent residence spells each, decisions and exits."""
-    rng = np.random.default_rng(seed)
-    ids = np.char.add("P", np.arange(persons).astype(str))
-    nat = ["AFG", "IRQ", "ETH", "SOM", "ERI", "IRN", "RUS", "SYR", "AFG"]
-    pd.DataFrame({"nationality": sorted(set(nat)), "name": sorted(set(nat)),
-                  "returnability": "medium", "return_agreement_from": None}).to_csv(folder / "nationalities.csv", index=False)
-    centres = [f"C{i:02d}" for i in range(30)]
-    pd.DataFrame({"centre_id": centres, "name": centres, "centre_type": "ordinary",
-                  "region": "east", "municipality": "Oslo"}).to_csv(folder / "centres.csv", index=False)
-    pd.DataFrame({
-        "person_id": ids, "birth_year": rng.integers(1950, 1996, persons),
-        "sex": rng.choice(["male", "female"], persons), "nationality": rng.choice(sorted(set(nat)), persons),
-        "household": "single", "dublin": rng.random(persons) < 0.1,
-        "identity_documented": rng.random(persons) < 0.45, "prior_absconding": False,
-    }).to_csv(folder / "persons.csv", index=False)
-    start = pd.Timestamp("2012-01-01") + pd.to_timedelta(rng.integers(0, 300, persons), "D")
-    spells = []
-    for k in range(4):
-        frm = start + pd.to_timedelta(90 * k, "D")
-        to = frm + pd.to_timedelta(90, "D")
-        spells.append(pd.DataFrame({"person_id": ids, "centre_id": rng.choice(centres, persons),
-                                    "date_from": frm.strftime("%Y-%m-%d"), "date_to": to.strftime("%Y-%m-%d")}))
-    residence = pd.concat(spells, ignore_index=True)
-    residence.to_csv(folder / "residence.csv", index=False)
-    pd.DataFrame({"person_id": ids, "decision_date": start.strftime("%Y-%m-%d"), "case_type": "asylum"}).to_csv(
-        folder / "decisions.csv", index=False)
-    leave = rng.random(persons) < 0.4
-    pd.DataFrame({"person_id": ids[leave], "exit_date": (start[leave] + pd.to_timedelta(360, "D")).strftime("%Y-%m-%d"),
-                  "exit_type": "assisted_return"}).to_csv(folder / "exits.csv", index=False)
-    return {"persons": persons, "residence": len(residence), "decisions": persons, "exits": int(leave.sum())}
+def machine() -> str:
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count()
+    one, five, _ = os.getloadavg()
+    return (f"machine: {cpus} CPUs ({platform.processor() or platform.machine()}), Python "
+            f"{platform.python_version()}, load average {one:.2f} {five:.2f}")
 
 
-def timed_load(db: Path, folder: Path) -> tuple[float, str, str]:
-    command = [sys.executable, "-m", "tiltak", "load", "--db", str(db), str(folder)]
-    if shutil.which("/usr/bin/time"):
-        command = ["/usr/bin/time", "-f", "cpu %U s user + %S s system, peak memory %M kB"] + command
-    began = time.perf_counter()
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-    elapsed = time.perf_counter() - began
-    if result.returncode != 0:
-        raise SystemExit(f"load failed ({result.returncode}):\n{result.stderr}")
-    return elapsed, result.stdout, result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
+def extract(scale: float, data: Path) -> Path:
+    folder = data / f"scale-{scale:g}"
+    if not (folder / "persons.csv").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "tiltak", "synth", "--csv", str(folder), "--scale",
+                        f"{scale:g}"], cwd=ROOT, check=True, capture_output=True)
+    return folder
+
+
+def rows_of(folder: Path) -> int:
+    return sum(max(0, sum(1 for _ in p.open("rb")) - 1) for p in folder.glob("*.csv"))
+
+
+def run(command: list[str]) -> dict:
+    """Wall seconds, CPU seconds (user + system) and peak memory (MB) of one process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
+    proc.stdout.close()
+    proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError((err or out).strip().splitlines()[-1][:200])
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024,
+            "out": out}
+
+
+def remove_store(path: Path) -> None:
+    for p in (path, path.with_name(path.name + ".wal")):
+        if p.exists():
+            p.unlink()
+
+
+def report_scale(scale: float, args) -> dict:
+    folder = extract(scale, args.data)
+    work = Path(tempfile.mkdtemp(prefix="tiltak-load-"))
+    print(f"\n== tiltak synth --csv --scale {scale:g}: {rows_of(folder):,} rows in "
+          f"{len(list(folder.glob('*.csv')))} files, "
+          f"{sum(p.stat().st_size for p in folder.glob('*.csv')) / 1e6:.1f} MB ==", flush=True)
+    tiltak = [sys.executable, "-m", "tiltak", "load"]
+    results: dict[str, list[dict]] = {"floor": [], "first": [], "again": []}
+    repeat = args.large_repeat if scale >= 20 and args.large_repeat else args.repeat
+    for round_ in range(repeat):
+        floor_db, store = work / "floor.duckdb", work / "store.duckdb"
+        remove_store(floor_db)
+        results["floor"].append(run([sys.executable, "-c", FLOOR, str(floor_db), str(folder)]))
+        remove_store(store)
+        results["first"].append(run([*tiltak, "--db", str(store), str(folder)]))
+        results["again"].append(run([*tiltak, "--db", str(store), str(folder)]))
+        if "Nothing changed" not in results["again"][-1]["out"]:
+            raise SystemExit("the repeated load was not a no-op")
+        print(f"  round {round_ + 1}/{repeat} done (load {os.getloadavg()[0]:.2f})", flush=True)
+    shutil.rmtree(work, ignore_errors=True)
+    med = {name: {k: statistics.median(r[k] for r in rs) for k in ("wall", "cpu", "peak_mb")}
+           for name, rs in results.items()}
+    labels = {"floor": "DuckDB reads the CSVs into tables", "first": "tiltak load (new store)",
+              "again": "tiltak load again (no-op)"}
+    print(f"  median of {repeat}:\n  {'task':<36} {'wall s':>7} {'cpu s':>7} {'peak MB':>8}")
+    for name, m in med.items():
+        print(f"  {labels[name]:<36} {m['wall']:7.2f} {m['cpu']:7.2f} {m['peak_mb']:8.0f}")
+    floor = med["floor"]["wall"]
+    print(f"  first load / floor = {med['first']['wall'] / floor:.2f} (target <= 3.0); "
+          f"repeated / floor = {med['again']['wall'] / floor:.2f} (target <= 0.3)")
+    print(f"  the same in CPU seconds: {med['first']['cpu'] / med['floor']['cpu']:.2f} and "
+          f"{med['again']['cpu'] / med['floor']['cpu']:.2f}")
+    return med
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--persons", type=int, default=250_000)
-    parser.add_argument("--keep", type=Path, default=None)
+    parser.add_argument("--scales", default="4", help="tiltak synth --scale values, comma-separated")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--large-repeat", type=int, default=0,
+                        help="rounds at --scale 20 and more (default: --repeat)")
+    parser.add_argument("--data", type=Path, default=Path(os.environ.get("TILTAK_LOAD_DATA",
+                                                                         "/tmp/tiltak-load")))
+    parser.add_argument("--json", type=Path, help="also write the medians here")
     args = parser.parse_args()
-    work = Path(args.keep or tempfile.mkdtemp(prefix="bench_load_"))
-    folder = work / "extract"
-    folder.mkdir(parents=True, exist_ok=True)
-    db = work / "store.duckdb"
-    if db.exists():
-        db.unlink()
-    began = time.perf_counter()
-    rows = write_extract(folder, args.persons)
-    print(f"extract written in {time.perf_counter() - began:.1f} s: "
-          + ", ".join(f"{t} {n:,}" for t, n in rows.items()) + f" (total {sum(rows.values()):,} rows)")
-    first, out, mem = timed_load(db, folder)
-    print(f"first load:     {first:6.2f} s  {mem}  (target < 15 s on 2 cores)")
-    print("   " + out.strip().splitlines()[-1])
-    again, out, mem = timed_load(db, folder)
-    print(f"repeated load:  {again:6.2f} s  {mem}  ({out.strip().splitlines()[-1][:40]}...)")
-    residence = pd.read_csv(folder / "residence.csv", dtype=str)
-    residence.loc[0, "centre_id"] = "C00" if residence.loc[0, "centre_id"] != "C00" else "C01"
-    residence.to_csv(folder / "residence.csv", index=False)
-    fix, out, mem = timed_load(db, folder)
-    print(f"corrected load: {fix:6.2f} s  {mem}  (residence replaced, panel rebuilt)")
-    print(f"cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (other work slows the wall "
-          f"clock), store size {db.stat().st_size / 1e6:.0f} MB")
-    if args.keep is None:
-        shutil.rmtree(work)
+    print(machine(), flush=True)
+    summary = {s: report_scale(float(s), args) for s in args.scales.split(",") if s}
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2))
+    print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

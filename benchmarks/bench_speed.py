@@ -3,7 +3,7 @@
 Usage (from the repository root; the data are generated deterministically on first use):
 
     python benchmarks/bench_speed.py                         # 1 million, 3 alternated runs
-    python benchmarks/bench_speed.py --sizes 1000000,10000000 --repeat 3 --r-sizes 1000000
+    python benchmarks/bench_speed.py --sizes 1000000,10000000 --repeat 3 --large-repeat 1
 
 Data: benchmarks/speed_data.py (19 covariates: 12 continuous, 6 binary, a 10-level factor;
 about 20 % treated), written once as CSV and Parquet to --data (default /tmp/tiltak-speed).
@@ -13,8 +13,12 @@ on a shared machine hits them all), and summarised by the median of the rounds:
 
 * in memory (the frame already read): propensity score (R's glm), 1:1 nearest neighbour
   without replacement with a 0.2 SD caliper, balance table, ATT with its pair-clustered
-  SE; also with --ratio 3 and with --replace. Seconds per step and peak memory (maximum
-  resident set size of the process, input included).
+  SE; also with --ratio 3 and with --replace. Seconds per step, peak memory (maximum
+  resident set size of the process, input included) and the CPU seconds of all the steps
+  (every thread's; on a machine shared with other work, CPU seconds / 2 is what the wall
+  clock of both cores alone would show at best).
+* the floor of the in-memory steps: one pass over the covariates, one X'X of the design
+  (one Newton step's work) and one stable sort of n scores, the data already in arrays;
 * `tiltak match FILE --treatment treat --outcome y --caliper 0.2 --out OUT` on CSV and on
   Parquet, wall seconds and peak memory, against the floors measured in the same rounds:
   reading the CSV with pandas and fitting scikit-learn's LogisticRegression (its defaults:
@@ -60,8 +64,12 @@ def data_files(n: int, folder: Path) -> tuple[Path, Path]:
     return csv, parquet
 
 
-def run_child(command: list[str], timeout: float = 3600) -> tuple[float, str]:
-    """Wall seconds (process start to exit) and stdout of one process."""
+def run_child(command: list[str], timeout: float = 3600) -> tuple[float, str, float]:
+    """Wall seconds (process start to exit), stdout and CPU seconds (user + system, every
+    thread) of one process."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     try:
         proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
@@ -70,7 +78,10 @@ def run_child(command: list[str], timeout: float = 3600) -> tuple[float, str]:
     if proc.returncode != 0:
         text = (proc.stderr or proc.stdout).strip()
         raise RuntimeError(text.splitlines()[-1][:200] if text else "failed")
-    return time.perf_counter() - start, proc.stdout
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, proc.stdout, cpu
 
 
 # --- the child tasks --------------------------------------------------------------
@@ -92,6 +103,7 @@ def child_memory(path: str, variant: str) -> None:
     from estimation.effects import estimate_att
 
     kwargs = {"1:1": {}, "ratio 3": {"ratio": 3}, "replace": {"replace": True}}[variant]
+    c0 = time.process_time()
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -105,9 +117,10 @@ def child_memory(path: str, variant: str) -> None:
     t3 = time.perf_counter()
     effect = estimate_att(sample, frame["y"].to_numpy())
     t4 = time.perf_counter()
+    cpu = time.process_time() - c0
     steps = {"propensity": t1 - t0, "match": t2 - t1, "balance": t3 - t2, "att": t4 - t3,
              "total": t4 - t0}
-    print(json.dumps({"steps": steps, "peak_mb": _peak_mb(resource),
+    print(json.dumps({"steps": steps, "cpu": cpu, "peak_mb": _peak_mb(resource),
                       "att": effect.estimate, "se": effect.std_error,
                       "max_smd": balance.max_abs_smd_after}))
 
@@ -133,6 +146,36 @@ def child_floor_csv(path: str) -> None:
         warnings.simplefilter("ignore")
         LogisticRegression().fit(X.to_numpy(), frame["treat"].to_numpy())
     print(json.dumps({"seconds": time.perf_counter() - start, "peak_mb": _peak_mb(resource)}))
+
+
+def child_floor_pass(path: str) -> None:
+    """What the hardware allows: one pass over the covariates (a sum per column), one Gram
+    matrix X'X of the n x 28 design (the work of one Newton step of the propensity model), one stable sort of n scores (what a greedy matcher needs at least)
+    and the three together; the data read and the design built beforehand (not timed).
+    BLAS on one thread: OpenBLAS's threads spin against other processes on a shared machine
+    (a Gram of a few hundred milliseconds then takes tens of seconds)."""
+    os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = "1"
+    import numpy as np
+    import pandas as pd
+
+    from speed_data import COVARIATES
+
+    frame = pd.read_parquet(path)
+    X = pd.get_dummies(frame[COVARIATES], columns=["region"], drop_first=True, dtype=float)
+    columns = [np.ascontiguousarray(frame[c].to_numpy(dtype=float)) if c != "region"
+               else frame[c].astype("category").cat.codes.to_numpy() for c in COVARIATES]
+    design = np.column_stack([np.ones(len(X)), X.to_numpy()])
+    del X
+    score = np.random.default_rng(1).random(len(frame))
+    t0 = time.perf_counter()
+    total = sum(float(np.add.reduce(c)) for c in columns)
+    t1 = time.perf_counter()
+    gram = design.T @ design
+    t2 = time.perf_counter()
+    order = np.argsort(score, kind="stable")
+    t3 = time.perf_counter()
+    print(json.dumps({"pass": t1 - t0, "gram": t2 - t1, "sort": t3 - t2, "total": t3 - t0,
+                      "check": total + float(gram[0, 0]) + float(order[0])}))
 
 
 def child_read_parquet(path: str) -> None:
@@ -180,12 +223,12 @@ def measure(tasks: dict[str, list[str]], repeat: int) -> dict[str, list[dict]]:
     for round_ in range(repeat):
         for name, command in tasks.items():
             try:
-                wall, out = run_child(command)
+                wall, out, cpu = run_child(command)
             except RuntimeError as exc:
                 print(f"  {name}: failed ({exc})")
                 continue
             record = json.loads(out.strip().splitlines()[-1])
-            record["wall"] = wall
+            record["wall"], record["process_cpu"] = wall, cpu
             results[name].append(record)
         print(f"  round {round_ + 1}/{repeat} done (load {os.getloadavg()[0]:.2f})", flush=True)
     return results
@@ -228,34 +271,49 @@ def report_size(n: int, args) -> None:
         "floor csv": task("floor_csv", str(csv)),
         "cli parquet": task("cli", str(parquet), str(out / "rows.parquet"), "[]"),
         "read parquet": task("read_parquet", str(parquet)),
+        "floor pass": task("floor_pass", str(parquet)),
     })
     if args.variants_cli:
         for v, flags in VARIANTS.items():
             if flags:
                 tasks[f"cli csv {v}"] = task("cli", str(csv), str(out / "rows.csv"), json.dumps(flags))
-    res = measure(tasks, args.repeat)
+    repeat = args.large_repeat if n >= 5_000_000 and args.large_repeat else args.repeat
+    res = measure(tasks, repeat)
     shutil.rmtree(out, ignore_errors=True)
-    print(f"\n  in memory (median of {args.repeat}; seconds):")
+    print(f"\n  in memory (median of {repeat}; seconds):")
     print(f"  {'variant':<10} {'propensity':>10} {'match':>7} {'balance':>8} {'att':>6} "
-          f"{'total':>7} {'peak MB':>8}")
+          f"{'total':>7} {'peak MB':>8} {'cpu s':>7}")
     totals = {}
     for v in VARIANTS:
         r = res[f"memory {v}"]
         totals[v] = median(r, "steps", "total")
         print(f"  {v:<10} {median(r, 'steps', 'propensity'):>10.3f} {median(r, 'steps', 'match'):>7.3f} "
               f"{median(r, 'steps', 'balance'):>8.3f} {median(r, 'steps', 'att'):>6.3f} "
-              f"{totals[v]:>7.3f} {median(r, 'peak_mb'):>8.0f}")
+              f"{totals[v]:>7.3f} {median(r, 'peak_mb'):>8.0f} {median(r, 'cpu'):>7.3f}")
     for v in ("ratio 3", "replace"):
         print(f"  {v} / 1:1 = {totals[v] / totals['1:1']:.2f} (target <= 1.5)")
+    fl = res["floor pass"]
+    if fl:
+        floor_total = median(fl, "total")
+        print(f"  floor: one pass over the covariates {median(fl, 'pass'):.3f} s, one X'X of the "
+              f"design (one core) {median(fl, 'gram'):.3f} s, one stable sort of the scores "
+              f"{median(fl, 'sort'):.3f} s: {floor_total:.3f} s; 1:1 = {totals['1:1'] / floor_total:.1f} x that")
     cli_csv, floor = median(res["cli csv"], "seconds"), median(res["floor csv"], "seconds")
     cli_pq, read_pq = median(res["cli parquet"], "seconds"), median(res["read parquet"], "seconds")
-    print(f"\n  tiltak match with --out (median of {args.repeat}; wall seconds, peak MB):")
+    print(f"\n  tiltak match with --out (median of {repeat}; wall seconds, peak MB):")
     print(f"  CSV     {cli_csv:7.2f} s {median(res['cli csv'], 'peak_mb'):6.0f} MB; floor (pandas "
           f"read_csv + scikit-learn fit) {floor:.2f} s: ratio {cli_csv / floor:.2f} (target <= 1.0)")
     bound = read_pq + totals["1:1"]
     print(f"  Parquet {cli_pq:7.2f} s {median(res['cli parquet'], 'peak_mb'):6.0f} MB; pyarrow read "
           f"{read_pq:.2f} s + in memory {totals['1:1']:.2f} s = {bound:.2f} s: ratio "
           f"{cli_pq / bound:.2f} (target <= 1.5)")
+    cpu = {k: median(res[k], "process_cpu") for k in ("cli csv", "floor csv", "cli parquet",
+                                                      "read parquet")}
+    cpu["memory 1:1"] = median(res["memory 1:1"], "cpu")  # the steps' CPU (not the read)
+    print(f"  CPU seconds of the whole processes (start-up included): CSV {cpu['cli csv']:.2f} / floor "
+          f"{cpu['floor csv']:.2f} = {cpu['cli csv'] / cpu['floor csv']:.2f}; Parquet "
+          f"{cpu['cli parquet']:.2f} / (read {cpu['read parquet']:.2f} + in memory "
+          f"{cpu['memory 1:1']:.2f}) = {cpu['cli parquet'] / (cpu['read parquet'] + cpu['memory 1:1']):.2f}")
     for v in VARIANTS:
         if f"cli csv {v}" in res:
             print(f"  CSV {v}: {median(res[f'cli csv {v}'], 'seconds'):.2f} s")
@@ -278,6 +336,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000000")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--large-repeat", type=int, default=0,
+                        help="rounds at 5 million rows and more (default: --repeat)")
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("TILTAK_SPEED_DATA",
                                                                          "/tmp/tiltak-speed")))
     parser.add_argument("--r-sizes", default="", help="sizes at which to run the R peer")
@@ -290,6 +350,7 @@ def main() -> None:
     if args.child:
         name, *rest = args.child
         {"memory": child_memory, "floor_csv": child_floor_csv, "read_parquet": child_read_parquet,
+         "floor_pass": child_floor_pass,
          "cli": child_cli}[name](*rest)
         return
     sizes = [int(float(s)) for s in args.sizes.split(",") if s]

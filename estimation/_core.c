@@ -5,7 +5,6 @@
  *
  *   matchit_pass      <- estimation.nearest._matchit_pass
  *   collect_472       <- estimation.nearest._collect_472 and _keep_nearest (per treated unit)
- *   linear_predictor  <- estimation.glm._linear_predictor (rows split over threads)
  *   count_le          <- numpy.searchsorted(values, grid, side="right") for sorted grid
  *
  * Arrays arrive through the buffer protocol as C-contiguous int64 or float64 memory. The
@@ -13,15 +12,10 @@
  * compiled with -ffp-contract=off so that no multiply-add is fused, and the results are
  * the same bits (tests/estimation/test_core.py compares the two on random problems).
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <math.h>
-#include <pthread.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
+#include "_core.h"
 
-typedef int64_t i64;
+#include <math.h>
+#include <stdlib.h>
 
 static i64 find_root(i64 *parent, i64 i) {
     while (parent[i] != i) {
@@ -29,27 +23,6 @@ static i64 find_root(i64 *parent, i64 i) {
         i = parent[i];
     }
     return i;
-}
-
-static int get(PyObject *obj, Py_buffer *view, int writable, const char *format, Py_ssize_t n,
-               const char *name) {
-    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT |
-                                          (writable ? PyBUF_WRITABLE : 0)) < 0)
-        return -1;
-    if (view->itemsize != 8 || (format[0] == 'd' ? strcmp(view->format, "d") != 0
-                                                 : (strcmp(view->format, "l") != 0 &&
-                                                    strcmp(view->format, "q") != 0))) {
-        PyErr_Format(PyExc_TypeError, "%s: expected %s", name,
-                     format[0] == 'd' ? "float64" : "int64");
-        PyBuffer_Release(view);
-        return -1;
-    }
-    if (n >= 0 && view->len / 8 < n) {
-        PyErr_Format(PyExc_ValueError, "%s: too short", name);
-        PyBuffer_Release(view);
-        return -1;
-    }
-    return 0;
 }
 
 /* matchit_pass(values, rows, gpos, dist, lo, hi, split, index, iil, iir, next_r, next_l,
@@ -252,71 +225,6 @@ static PyObject *collect_472(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* linear_predictor(X, beta, out, threads): X Fortran-ordered (n x p) given as its flat
- * column-major memory; out[i] = beta[0], then out[i] = out[i] + X[i, j] * beta[j + 1] for
- * j = 0, 1, ... (each product and sum rounded, as numpy's column loop does). */
-typedef struct {
-    const double *X, *beta;
-    double *out;
-    i64 n, p, start, stop;
-} lp_job;
-
-static void *lp_run(void *arg) {
-    lp_job *job = arg;
-    enum { CHUNK = 2048 };
-    for (i64 a = job->start; a < job->stop; a += CHUNK) {
-        i64 b = a + CHUNK < job->stop ? a + CHUNK : job->stop;
-        for (i64 i = a; i < b; i++) job->out[i] = job->beta[0];
-        for (i64 j = 0; j < job->p; j++) {
-            const double *col = job->X + j * job->n;
-            double c = job->beta[j + 1];
-            for (i64 i = a; i < b; i++) {
-                double term = col[i] * c;
-                job->out[i] = job->out[i] + term;
-            }
-        }
-    }
-    return NULL;
-}
-
-static PyObject *linear_predictor(PyObject *self, PyObject *args) {
-    PyObject *ox, *ob, *oo;
-    int threads;
-    if (!PyArg_ParseTuple(args, "OOOi", &ox, &ob, &oo, &threads)) return NULL;
-    Py_buffer bx, bb, bo;
-    if (get(ox, &bx, 0, "d", -1, "X") < 0) return NULL;
-    if (get(ob, &bb, 0, "d", -1, "beta") < 0) { PyBuffer_Release(&bx); return NULL; }
-    if (get(oo, &bo, 1, "d", -1, "out") < 0) {
-        PyBuffer_Release(&bx); PyBuffer_Release(&bb); return NULL;
-    }
-    i64 n = bo.len / 8, p = bb.len / 8 - 1;
-    if (p < 0 || bx.len / 8 != n * p) {
-        PyBuffer_Release(&bx); PyBuffer_Release(&bb); PyBuffer_Release(&bo);
-        PyErr_SetString(PyExc_ValueError, "linear_predictor: shapes do not agree");
-        return NULL;
-    }
-    if (threads < 1) threads = 1;
-    if (threads > 16) threads = 16;
-    if (n < 100000) threads = 1;
-    lp_job jobs[16];
-    pthread_t ids[16];
-    int started = 0;
-    Py_BEGIN_ALLOW_THREADS
-    for (int t = 0; t < threads; t++) {
-        jobs[t] = (lp_job){bx.buf, bb.buf, bo.buf, n, p, n * t / threads, n * (t + 1) / threads};
-    }
-    for (int t = 1; t < threads; t++) {
-        if (pthread_create(&ids[t], NULL, lp_run, &jobs[t]) == 0) started |= 1 << t;
-        else lp_run(&jobs[t]);
-    }
-    lp_run(&jobs[0]);
-    for (int t = 1; t < threads; t++)
-        if (started & (1 << t)) pthread_join(ids[t], NULL);
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&bx); PyBuffer_Release(&bb); PyBuffer_Release(&bo);
-    Py_RETURN_NONE;
-}
-
 /* count_le(values, grid, out): out[i] = number of values <= grid[i]; both sorted
  * ascending (a merge, linear time, instead of one binary search per grid value). */
 static PyObject *count_le(PyObject *self, PyObject *args) {
@@ -345,7 +253,17 @@ static PyMethodDef methods[] = {
     {"count_le", count_le, METH_VARARGS, "Counts of sorted values <= each value of a sorted grid."},
     {"matchit_pass", matchit_pass, METH_VARARGS, "One greedy pass of MatchIt's nearest-neighbour search."},
     {"collect_472", collect_472, METH_VARARGS, "MatchIt 4.6+'s k nearest with replacement."},
-    {"linear_predictor", linear_predictor, METH_VARARGS, "beta[0] + X @ beta[1:], row by row."},
+    {"sum_f64", core_sum_f64, METH_VARARGS, "numpy.sum of an expression of float64 arrays, in NumPy's order."},
+    {"sum_ld", core_sum_ld, METH_VARARGS, "numpy.sum(expression, dtype=longdouble), in NumPy's order, rounded."},
+    {"cumsum_ld", core_cumsum_ld, METH_VARARGS, "numpy.cumsum(a, dtype=longdouble) rounded to float64."},
+    {"value_kind", core_value_kind, METH_VARARGS, "(all values 0 or 1, max |x| if whole numbers else inf)."},
+    {"absdiff_sum", core_absdiff_sum, METH_VARARGS, "numpy.sum(numpy.abs(x[p] - x[q]))."},
+    {"ecdf_walk", core_ecdf_walk, METH_VARARGS, "eCDF differences before and after matching."},
+    {"fix_ties", core_fix_ties, METH_VARARGS, "Positions within runs of equal values in increasing order (a stable argsort)."},
+    {"design_eta", core_design_eta, METH_VARARGS, "The linear predictor of a design in parts."},
+    {"design_cross", core_design_cross, METH_VARARGS, "Weighted cross products of a design in parts."},
+    {"first_codes", core_first_codes, METH_VARARGS, "Integer ids as codes by first appearance."},
+    {"float_stats", core_float_stats, METH_VARARGS, "(NaN count, inf count, max |finite|) of floats."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -27,7 +27,9 @@ import math
 import numpy as np
 import pandas as pd
 
+from estimation import sums
 from estimation.matched import MatchedSample
+from estimation.ordering import stable_sort
 from estimation.parameters import InvalidInputError, check_choice
 from estimation.summary import Summary, SummaryMethods, short_number
 
@@ -128,15 +130,14 @@ def r_sum(values: np.ndarray) -> np.float64:
     R adds sequentially in long double; numpy adds pairwise in long double, which rounds to
     the same double in all but pathological cases. Agreeing with MatchIt to the last bits
     matters where a difference is tested against sqrt(machine epsilon) or a variance is 0.
+    (:mod:`estimation.sums`: NumPy's order, without the cast buffers.)
     """
-    if values.shape[0] == 0:
-        return np.float64(0.0)
-    return np.float64(np.sum(values, dtype=np.longdouble))
+    return sums.r_sum(values)
 
 
 def r_cumsum(values: np.ndarray) -> np.ndarray:
     """R's ``cumsum()``: a long double accumulator, each partial sum rounded to double."""
-    return np.cumsum(values, dtype=np.longdouble).astype(np.float64)
+    return sums.r_cumsum(values)
 
 
 _EXACT_LIMIT = 2.0**53
@@ -171,16 +172,15 @@ class GroupWeights:
                 return cls(None, size, total, normalised, sum_sq, size, True)
             total = r_sum(values)
             normalised = values / total
-            integral = bool(total < _EXACT_LIMIT and np.array_equal(np.floor(values), values))
-            return cls(values, size, total, normalised, r_sum(normalised**2),
+            whole = values.shape[0] == 0 or sums.value_kind(values)[1] < np.inf
+            integral = bool(total < _EXACT_LIMIT and whole)
+            return cls(values, size, total, normalised, sums.r_sum_of(5, normalised),
                        int(np.count_nonzero(values)), integral)
 
 
 def whole_number_bound(x: np.ndarray) -> float:
     """max |x| when every value of x is a whole number, else infinity."""
-    if x.shape[0] == 0 or not np.array_equal(np.floor(x), x):
-        return float("inf")
-    return float(np.abs(x).max())
+    return sums.value_kind(x)[1]
 
 
 def weighted_sum(x: np.ndarray, g: GroupWeights, bound: float) -> np.float64:
@@ -190,17 +190,25 @@ def weighted_sum(x: np.ndarray, g: GroupWeights, bound: float) -> np.float64:
     give the same bits; ``bound`` is ``whole_number_bound(x)``.
     """
     exact = g.integral and bound * float(g.total) < _EXACT_LIMIT
-    product = x if g.values is None else x * g.values
-    return np.float64(np.sum(product)) if exact else r_sum(product)
+    kind = 0 if g.values is None else 1
+    return sums.plain_sum_of(kind, x, g.values) if exact else sums.r_sum_of(kind, x, g.values)
 
 
 def group_variance(x: np.ndarray, g: GroupWeights, binary: bool) -> np.float64:
     """MatchIt's ``wvar`` with the group's weights prepared: p(1-p) or the weighted variance."""
+    unit = g.values is None  # normalised is the scalar 1/n
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = r_sum(g.normalised * x)
+        if unit:
+            mean = sums.r_sum_of(2, x, None, g.normalised)
+        else:
+            mean = sums.r_sum_of(1, x, g.normalised)
         if binary:
             return mean * (1.0 - mean)
-        return r_sum(g.normalised * (x - mean) ** 2) / (1.0 - g.sum_sq)
+        if unit:
+            spread = sums.r_sum_of(3, x, None, g.normalised, mean)
+        else:
+            spread = sums.r_sum_of(4, x, g.normalised, 0.0, mean)
+        return spread / (1.0 - g.sum_sq)
 
 
 def weighted_variance(x: np.ndarray, w: np.ndarray, binary: bool) -> np.float64:
@@ -228,19 +236,35 @@ def _pooled_sd(x: np.ndarray, treat: np.ndarray, binary: bool) -> float:
         return float(np.sqrt(r_sum(w * centred**2) / (1.0 - r_sum(w**2))))
 
 
-def sd_denominator(x: np.ndarray, layout: "Layout", binary: bool, s_d_denom: str) -> float:
+class VarianceMemo:
+    """``group_variance`` of one term's groups, each computed once (the SMD denominator
+    and the variance ratio before matching need the same one)."""
+
+    def __init__(self) -> None:
+        self._values: dict = {}
+
+    def __call__(self, x: np.ndarray, g: GroupWeights, binary: bool) -> np.float64:
+        key = (id(g), binary)
+        if key not in self._values:
+            self._values[key] = (g, group_variance(x, g, binary))  # g kept: its id stays its own
+        return self._values[key][1]
+
+
+def sd_denominator(x: np.ndarray, layout: "Layout", binary: bool, s_d_denom: str,
+                   variance=group_variance) -> float:
     """The SMD denominator from the full (unmatched) sample, as MatchIt's ``bal1var``.
 
-    ``x`` is in the layout's treated-first order.
+    ``x`` is in the layout's treated-first order; ``variance`` computes a group variance
+    (``group_variance`` or a :class:`VarianceMemo`).
     """
     n1 = layout.n1
     unit1, unit0 = layout.before
     if s_d_denom == "treated":
-        var = group_variance(x[:n1], unit1, binary)
+        var = variance(x[:n1], unit1, binary)
     elif s_d_denom == "control":
-        var = group_variance(x[n1:], unit0, binary)
+        var = variance(x[n1:], unit0, binary)
     else:
-        var = 0.5 * (group_variance(x[:n1], unit1, binary) + group_variance(x[n1:], unit0, binary))
+        var = 0.5 * (variance(x[:n1], unit1, binary) + variance(x[n1:], unit0, binary))
     with np.errstate(invalid="ignore"):
         std = float(np.sqrt(var))
     if not np.isfinite(std) or std < _SQRT_EPS:
@@ -327,6 +351,70 @@ def group_ecdf_stats(x1: np.ndarray, x0: np.ndarray, w1: np.ndarray | None,
     return float(r_sum(diffs) / diffs.shape[0]), float(diffs.max())
 
 
+@dataclass(frozen=True, eq=False)
+class PositiveWeights:
+    """One group's units with positive weight after matching (positions in the group, in
+    layout order) and their weights, prepared once per table for every term's eCDF.
+
+    ``ones`` says every positive weight is 1 (1:1 matching without replacement): then the
+    cumulative weights of the sorted values are 1, 2, 3, ... whatever the order of ties.
+    ``integral`` says the weights are whole numbers with a total below 2^53: their partial
+    sums are exact, so the cumulative weight at the end of each run of tied values (where
+    the eCDF is read) does not depend on the order within the run.
+    """
+
+    positions: np.ndarray
+    weights: np.ndarray
+    ones: bool
+    integral: bool
+    unit_cdf: np.ndarray  # k / n for k = 0..n: the eCDF by count of unit weights
+
+    @classmethod
+    def of(cls, g: GroupWeights) -> "PositiveWeights":
+        positions = np.flatnonzero(g.values > 0)
+        weights = g.values[positions]
+        ones = bool(np.all(weights == 1.0))
+        return cls(positions, weights, ones, g.integral, count_cdf(positions.shape[0]))
+
+    def sorted_cdf(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The positive-weight values of ``x`` (the group's values) sorted, and the eCDF at
+        each count k of them (``[0, cumulative] / cumulative[-1]``, ``cumulative`` the
+        ``r_cumsum`` of their weights in stable order, as ``_group_cdf`` computes it)."""
+        values = x[self.positions]
+        if self.ones:  # cumulative 1, 2, ..., m: the eCDF is k / m
+            return np.sort(values), self.unit_cdf
+        if self.integral:
+            order = np.argsort(values)
+            cumulative = r_cumsum(self.weights[order])
+            values = values[order]
+        else:
+            order, values = stable_sort(values)
+            cumulative = r_cumsum(self.weights[order])
+        return values, np.concatenate([[0.0], cumulative]) / cumulative[-1]
+
+
+def count_cdf(n: int) -> np.ndarray:
+    """``k / n`` for k = 0..n, as ``_group_cdf`` divides counts of unit weights."""
+    with np.errstate(invalid="ignore", divide="ignore"):  # n = 0: never read
+        return np.arange(n + 1, dtype=np.float64) / np.float64(n)
+
+
+def ecdf_both(x1: np.ndarray, x0: np.ndarray, after: tuple[PositiveWeights, PositiveWeights],
+              before: tuple[np.ndarray, np.ndarray]
+              ) -> tuple[tuple[float, float], tuple[float, float]]:
+    """``group_ecdf_stats`` before matching (unit weights; ``before`` their eCDFs by count,
+    ``count_cdf``) and after (``after``), in one walk over the sorted groups (compiled):
+    ((mean, max) before, (mean, max) after)."""
+    if after[0].positions.shape[0] == 0 or after[1].positions.shape[0] == 0:
+        before = group_ecdf_stats(x1, x0, None, None)  # and NaN after, as _group_cdf
+        return before, (float("nan"), float("nan"))
+    a1, u1 = after[0].sorted_cdf(x1)
+    a0, u0 = after[1].sorted_cdf(x0)
+    sum_b, max_b, sum_a, max_a, grid = _core.ecdf_walk(np.sort(x1), np.sort(x0), *before,
+                                                       a1, u1, a0, u0)
+    return ((float(np.float64(sum_b) / grid), max_b), (float(np.float64(sum_a) / grid), max_a))
+
+
 def pair_positions(treat: np.ndarray, match_matrix: np.ndarray,
                    inverse: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Positions (in the treated-first layout) of the treated and control unit of each pair.
@@ -363,7 +451,7 @@ def pair_distance(x: np.ndarray, pairs) -> float:
         return subclass_pair_distance(x, pairs.treat, pairs.subclass)
     if x.dtype == bool:  # |a - b| of 0/1 values; the mean of bools sums exactly, as of 0/1 floats
         return float(np.mean(x[pairs[0]] != x[pairs[1]]))
-    return float(np.mean(np.abs(x[pairs[0]] - x[pairs[1]])))
+    return sums.absdiff_mean(x, pairs[0], pairs[1])
 
 
 def _ratio(a: float, b: float) -> float:
@@ -381,17 +469,24 @@ def term_balance(
     binary: bool,
     pair_raw: float | None = None,
     sorted_term: SortedTerm | None = None,
+    *,
+    bound: float | None = None,
+    ecdf: tuple[float, float] | None = None,
+    variance=group_variance,
 ) -> dict[str, float]:
     """MatchIt's ``bal1var`` for one term; ``groups`` are the treated and control weights
     (unit weights for the unmatched sample).
 
     The units are laid out treated first: ``x[:n1]`` treated, ``x[n1:]`` controls (slices,
     not copies). ``pair_raw`` is the unstandardized pair distance (after matching only);
-    ``sorted_term`` the term's sorted groups, if known.
+    ``sorted_term`` the term's sorted groups, if known. Known already, if given:
+    ``bound`` (``whole_number_bound(x)``), ``ecdf`` (``group_ecdf_stats`` of the groups),
+    and ``variance`` (a :class:`VarianceMemo` of the term).
     """
     g1, g0 = groups
     x1, x0 = x[:n1], x[n1:]
-    bound = 1.0 if binary else whole_number_bound(x)
+    if bound is None:
+        bound = 1.0 if binary else whole_number_bound(x)
     too_small = g1.positive < 2 and g0.positive < 2
     stats = dict.fromkeys((*STAT_NAMES, "pair_dist"), float("nan"))
     stats["mean_treated"] = _weighted_mean(x1, g1, bound)
@@ -410,8 +505,8 @@ def term_balance(
         stats["ecdf_mean"] = stats["ecdf_max"] = abs(mdiff)
     elif not too_small:
         with np.errstate(invalid="ignore", divide="ignore"):
-            stats["var_ratio"] = float(group_variance(x1, g1, False) / group_variance(x0, g0, False))
-        stats["ecdf_mean"], stats["ecdf_max"] = group_ecdf_stats(
+            stats["var_ratio"] = float(variance(x1, g1, False) / variance(x0, g0, False))
+        stats["ecdf_mean"], stats["ecdf_max"] = ecdf if ecdf is not None else group_ecdf_stats(
             x1, x0, g1.values, g0.values, sorted_term)
     return stats
 
@@ -596,7 +691,9 @@ class Layout:
 
     ``perm`` puts the input rows in that order (a stable sort, so each group keeps its input
     order) and ``inverse`` maps an input row to its position; ``before`` and ``after`` are
-    the treated and control weights before (unit) and after matching.
+    the treated and control weights before (unit) and after matching; ``positive`` the
+    units with positive weight after and ``unit_cdf`` the eCDFs by count before (for the
+    compiled eCDFs; None without them).
     """
 
     treat: np.ndarray
@@ -606,6 +703,8 @@ class Layout:
     before: tuple[GroupWeights, GroupWeights]
     after: tuple[GroupWeights, GroupWeights]
     pairs: tuple[np.ndarray, np.ndarray] | None
+    positive: tuple[PositiveWeights, PositiveWeights] | None = None
+    unit_cdf: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def of(cls, sample: MatchedSample) -> "Layout":
@@ -623,22 +722,36 @@ class Layout:
         if pairs is None and sample.structure in ("sets", "strata") \
                 and sample.settings.get("method") != "subclass":
             pairs = SubclassPairs(treat[perm], np.asarray(sample.subclass)[perm])
-        return cls(treat, perm, inverse, n1, before, after, pairs)
+        if _core is None:
+            return cls(treat, perm, inverse, n1, before, after, pairs)
+        positive = tuple(PositiveWeights.of(g) for g in after)
+        return cls(treat, perm, inverse, n1, before, after, pairs, positive,
+                   (count_cdf(n1), count_cdf(n0)))
 
 
 def _term_row(term: BalanceTerm, layout: Layout, s_d_denom: str, binary: str) -> dict:
-    """One row of the table; ``term.values`` are in the layout's treated-first order.
+    """One row of the table; ``term.values`` are in input order (gathered here into the
+    layout's treated-first order, one term at a time, so that the copies do not pile up).
 
     Factor levels and logical columns are 0/1 by construction; numeric columns and the
     distance are binary when all their values are 0 or 1.
     """
-    xp, n1 = term.values, layout.n1
-    is_binary = term.level is not None or bool(np.all((xp == 0) | (xp == 1)))
-    std = 1.0 if (is_binary and binary == "raw") else sd_denominator(xp, layout, is_binary, s_d_denom)
-    order = None if is_binary else SortedTerm.of_groups(xp[:n1], xp[n1:])
-    before = term_balance(xp, n1, layout.before, std, is_binary, sorted_term=order)
+    xp, n1 = term.values[layout.perm], layout.n1
+    is_binary, bound = (True, 1.0) if term.level is not None else sums.value_kind(xp)
+    bound = 1.0 if is_binary else bound
+    variance = VarianceMemo()
+    std = 1.0 if (is_binary and binary == "raw") else sd_denominator(xp, layout, is_binary,
+                                                                       s_d_denom, variance)
+    order = ecdf_before = ecdf_after = None
+    if not is_binary and layout.positive is not None and xp.dtype == np.float64:
+        ecdf_before, ecdf_after = ecdf_both(xp[:n1], xp[n1:], layout.positive, layout.unit_cdf)
+    elif not is_binary:
+        order = SortedTerm.of_groups(xp[:n1], xp[n1:])
+    before = term_balance(xp, n1, layout.before, std, is_binary, sorted_term=order, bound=bound,
+                          ecdf=ecdf_before, variance=variance)
     pair_raw = pair_distance(xp, layout.pairs)
-    after = term_balance(xp, n1, layout.after, std, is_binary, pair_raw, order)
+    after = term_balance(xp, n1, layout.after, std, is_binary, pair_raw, order, bound=bound,
+                         ecdf=ecdf_after, variance=variance)
     row = {"term": term.term, "variable": term.variable, "level": term.level, "binary": is_binary}
     row.update({f"{k}_before": before[k] for k in STAT_NAMES})
     row.update({f"{k}_after": after[k] for k in STAT_NAMES})
@@ -703,12 +816,11 @@ def balance_table(
     include_distance = include_distance and not np.isnan(np.asarray(sample.distance, float)).all()
     check_choice("balance_table", "binary", binary, ("std", "raw"))
     layout = Layout.of(sample)
-    # expanded in input order, then each 0/1 or numeric term gathered (cheaper than
-    # permuting text columns)
-    terms = [BalanceTerm(t.term, t.variable, t.level, t.values[layout.perm])
-             for t in expand_terms(_select_covariates(sample, covariates))]
+    # expanded in input order; each 0/1 or numeric term is gathered into the layout's
+    # order by the row that uses it (cheaper than permuting text columns)
+    terms = expand_terms(_select_covariates(sample, covariates))
     if include_distance:
-        distance = np.asarray(sample.distance, dtype=np.float64)[layout.perm]
+        distance = np.asarray(sample.distance, dtype=np.float64)
         terms.insert(0, BalanceTerm("distance", "distance", None, distance))
     rows = _rows_in_parallel(terms, layout, s_d_denom, binary)
     frame = pd.DataFrame(rows, columns=_FRAME_COLUMNS)

@@ -16,11 +16,18 @@ missing values become their own level ``(missing)``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
+from estimation.design_columns import DesignColumns
 from estimation.parameters import InvalidInputError, check_choice
+
+try:  # the compiled loops (estimation/_core*.c); NumPy gives the same answers
+    from estimation import _core
+except ImportError:  # pragma: no cover - built without a C compiler
+    _core = None
 
 MISSING_LEVEL = "(missing)"
 MAX_ABS_COVARIATE = 1e150
@@ -44,17 +51,31 @@ class DesignMatrix:
     """Expanded covariates: a float matrix with one named column per model term.
 
     ``sources`` gives the input column each design column came from; ``levels`` the
-    levels (reference first) of each expanded categorical column.
+    levels (reference first) of each expanded categorical column. ``columns`` is the
+    design in parts (:class:`~estimation.design_columns.DesignColumns`: the numeric
+    columns as given, factors as codes), which the propensity model works on; ``matrix``
+    (n x p float64, Fortran order) is built from it on first use. ``DesignMatrix(matrix,
+    names, sources)`` with a 2-d array is accepted too.
     """
 
-    matrix: np.ndarray
+    columns: DesignColumns
     names: tuple[str, ...]
     sources: tuple[str, ...]
     levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.columns, DesignColumns):
+            matrix = np.asfortranarray(self.columns, dtype=np.float64)
+            object.__setattr__(self, "columns", DesignColumns.of_matrix(matrix))
+            self.__dict__["matrix"] = matrix
+
+    @cached_property
+    def matrix(self) -> np.ndarray:
+        return self.columns.matrix()
+
     @property
     def shape(self) -> tuple[int, int]:
-        return self.matrix.shape
+        return self.columns.shape
 
 
 def as_frame(X: object) -> pd.DataFrame:
@@ -123,11 +144,42 @@ def _encode(series: pd.Series, kind: str) -> tuple[np.ndarray, list]:
         return np.where(missing, -1, truth.astype(np.int64)), [False, True]
     if isinstance(series.dtype, pd.CategoricalDtype):
         codes = series.cat.codes.to_numpy().astype(np.int64)
-        used = np.unique(codes[codes >= 0])
+        counts = np.bincount(codes + 1, minlength=len(series.cat.categories) + 1)[1:]
+        used = np.flatnonzero(counts)  # the categories present, in order
         remap = np.full(len(series.cat.categories) + 1, -1, dtype=np.int64)
         remap[used] = np.arange(used.size)
         return remap[codes], [series.cat.categories[i] for i in used]
     return _sorted_codes(series)
+
+
+def _numeric_values(series: pd.Series) -> np.ndarray:
+    """A numeric column's values without a copy when NumPy holds them (any int or float
+    width; the model reads them as float64), else as float64 with NaN for missing."""
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iuf" and dtype.itemsize <= 8:
+        return np.ascontiguousarray(series.to_numpy())
+    return series.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def float_stats(values: np.ndarray) -> tuple[int, int, float]:
+    """(missing values, infinite values, max |x| over the finite values) of a numeric
+    column (integers: none, none, their max |x|)."""
+    if values.dtype.kind != "f":
+        return 0, 0, float(np.abs(values.astype(np.float64)).max()) if values.size else 0.0
+    if _core is not None and values.dtype in (np.float64, np.float32):
+        return _core.float_stats(np.ascontiguousarray(values))
+    magnitude = np.abs(values[~np.isnan(values)])
+    finite = magnitude[np.isfinite(magnitude)]
+    return (int(np.isnan(values).sum()), int(np.isinf(magnitude).sum()),
+            float(finite.max()) if finite.size else 0.0)
+
+
+def _compact(codes: np.ndarray, count: int) -> np.ndarray:
+    """Codes in the narrowest signed integer type that holds 0..count."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if count < np.iinfo(dtype).max:
+            return codes.astype(dtype)
+    return codes.astype(np.int64)
 
 
 def _dummy_names(name: str, levels: list) -> list[str]:
@@ -153,9 +205,10 @@ def design_matrix(X: object, missing: str = "error") -> DesignMatrix:
         name, series = str(column), frame[column]
         kind = _kind(series)
         if kind == "numeric":
-            values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-            n_missing = int(np.isnan(values).sum())
-            encoded.append((name, values, None))
+            values = _numeric_values(series)
+            stats = float_stats(values)
+            n_missing = stats[0]
+            encoded.append((name, values, stats))
         else:
             codes, levels = _encode(series, kind)
             n_missing = int((codes < 0).sum())
@@ -172,46 +225,46 @@ def design_matrix(X: object, missing: str = "error") -> DesignMatrix:
 
 
 def _assemble(encoded: list, counts: dict[str, int], n: int) -> DesignMatrix:
-    """Plan the design columns, then write each straight into one preallocated matrix."""
-    plan: list = []  # (values, code or None) per design column
+    """Plan the design's parts: numeric columns as they are, factors as codes."""
+    terms: list = []  # ("dense", values) or ("factor", codes, dummies), in column order
     names: list[str] = []
     sources: list[str] = []
     levels_of: dict[str, tuple[str, ...]] = {}
+    dense: list[tuple[str, tuple]] = []
     for name, values, levels in encoded:
-        if levels is None:
-            columns, labels = [(values, None)], [name]
+        if isinstance(levels, tuple):  # a numeric column and its float_stats
+            stats = levels
+            parts, labels = [("dense", values)], [name]
             if name in counts:
                 gaps = np.isnan(values)
                 mean = float(values[~gaps].mean()) if counts[name] < n else 0.0
-                columns = [(np.where(gaps, mean, values), None), (gaps, None)]
+                parts = [("dense", np.where(gaps, mean, values)), ("dense", gaps)]
                 labels = [name, f"{name}:missing"]
+            dense.append((name, stats))
         else:
             if name in counts:
                 values = np.where(values < 0, len(levels), values)
                 levels = [*levels, MISSING_LEVEL]
-            columns = [(values, code) for code in range(1, len(levels))]
+            parts = [("factor", _compact(values, len(levels)), len(levels) - 1)]
             labels = _dummy_names(name, levels)
             levels_of[name] = tuple(str(v) for v in levels)
-        plan.extend(columns)
+        terms.extend(parts)
         names.extend(labels)
         sources.extend([name] * len(labels))
-    matrix = np.empty((n, len(plan)), order="F")
-    for j, (values, code) in enumerate(plan):
-        if code is None:
-            matrix[:, j] = values
-        else:
-            np.equal(values, code, out=matrix[:, j], casting="unsafe")
-    bad = [names[j] for j, (_, code) in enumerate(plan)
-           if code is None and not np.isfinite(matrix[:, j]).all()]
+    _check_magnitudes(dense)
+    return DesignMatrix(DesignColumns.of(n, terms), tuple(names), tuple(sources), levels_of)
+
+
+def _check_magnitudes(dense: list[tuple[str, tuple]]) -> None:
+    """Numeric columns (name, float_stats) must be finite and below MAX_ABS_COVARIATE."""
+    bad = [name for name, (_, infinite, _) in dense if infinite]
     if bad:
         raise InvalidInputError(
             f"Covariates must be finite numbers; infinite values in: {', '.join(bad)}."
         )
-    huge = [names[j] for j, (_, code) in enumerate(plan)
-            if code is None and len(matrix) and np.abs(matrix[:, j]).max() > MAX_ABS_COVARIATE]
+    huge = [name for name, (_, _, largest) in dense if largest > MAX_ABS_COVARIATE]
     if huge:
         raise InvalidInputError(
             f"Covariates must be numbers below {MAX_ABS_COVARIATE:g} in absolute value (their squares "
             f"would overflow); too large in: {', '.join(huge)}. Rescale them (e.g. thousands of NOK)."
         )
-    return DesignMatrix(matrix, tuple(names), tuple(sources), levels_of)

@@ -37,6 +37,7 @@ import pandas as pd
 
 from estimation.estimands import estimand_words
 from estimation.matched import MatchedSample
+from estimation.ordering import distinct_count
 from estimation.parameters import InvalidInputError, InvalidParameterError, check_choice
 from estimation.summary import Summary, SummaryMethods, short_number
 from estimation.variance import (
@@ -346,7 +347,9 @@ def _design(sample: MatchedSample, covariates, matched: np.ndarray):
     position[rows] = np.arange(rows.size)
     treat = np.asarray(sample.treat).astype(bool)[rows].astype(np.float64)
     if covariates is None:
-        return np.column_stack([np.ones(rows.size), treat]), position, "difference_in_means"
+        X = np.empty((rows.size, 2), order="F")
+        X[:, 0], X[:, 1] = 1.0, treat
+        return X, position, "difference_in_means"
     from estimation.design import design_matrix
 
     frame = covariates if isinstance(covariates, pd.DataFrame) else _named(sample, covariates)
@@ -355,7 +358,7 @@ def _design(sample: MatchedSample, covariates, matched: np.ndarray):
             f"estimate_att: 'covariates' has {len(frame)} rows; expected {sample.n}."
         )
     design = design_matrix(frame.iloc[rows].reset_index(drop=True))
-    X = np.empty((rows.size, 2 + design.matrix.shape[1]))
+    X = np.empty((rows.size, 2 + design.shape[1]), order="F")  # columns contiguous
     X[:, 0], X[:, 1], X[:, 2:] = 1.0, treat, design.matrix
     return X, position, "regression"
 
@@ -473,7 +476,10 @@ def _difference(sample, X, y, w, matched, kind, cluster, J, replace: bool):
     """(estimate, standard error, clusters) of the treatment coefficient."""
     units, weights, pairs = _rows(sample, w, matched, replace)
     design, position = X
-    fit = fit_wls(design[position[units]], y[units], weights)
+    at = position[units]
+    if not (at.size == design.shape[0] and np.array_equal(at, np.arange(at.size))):
+        design = np.asfortranarray(design[at])  # the stacked rows (with replacement)
+    fit = fit_wls(design, y[units], weights)
     if 1 not in set(fit.kept.tolist()):
         raise InvalidInputError(
             "estimate_att: the covariates predict treatment perfectly in the matched sample; "
@@ -502,7 +508,7 @@ def _difference(sample, X, y, w, matched, kind, cluster, J, replace: bool):
 def _cluster_counts(dimensions, kind: str) -> tuple[int, ...]:
     if kind != "cluster" or dimensions is None:
         return ()
-    return tuple(int(np.unique(d).size) for d in dimensions)
+    return tuple(distinct_count(d) for d in dimensions)
 
 
 def _notes(y, matched, kind, method, is_binary, replace, counts,

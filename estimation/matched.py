@@ -202,7 +202,9 @@ def matching_weights(match_matrix: np.ndarray, treated_rows: np.ndarray, n: int)
     rows = match_matrix[filled]
     share = np.repeat(1.0 / np.maximum(k, 1), k)
     np.add.at(weights, rows, share)
-    controls = np.unique(rows)
+    used = np.zeros(n, dtype=bool)
+    used[rows] = True
+    controls = np.flatnonzero(used)  # np.unique(rows), in linear time
     if controls.size:
         weights[controls] *= controls.size / weights[controls].sum()
     return weights

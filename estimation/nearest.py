@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from estimation.ordering import stable_argsort
+
 try:  # the compiled loops (estimation/_core.c); the Python functions below are the same
     from estimation import _core
 except ImportError:  # pragma: no cover - built without a C compiler
@@ -328,16 +330,33 @@ class ControlLadder:
     @classmethod
     def of(cls, distance, stratum, controls, treated) -> "ControlLadder":
         n = distance.shape[0]
+        by_distance = stable_argsort(distance)
         gpos_all = np.empty(n, dtype=np.int64)
-        gpos_all[np.argsort(distance, kind="stable")] = np.arange(n)
-        cg, cs = gpos_all[controls], stratum[controls]
-        order = np.lexsort((cg, cs)) if cs.size and cs.min() != cs.max() else np.argsort(cg)
-        rows, cg, cs = controls[order], cg[order], cs[order]
-        ts, tg = stratum[treated], gpos_all[treated]
-        lo = np.searchsorted(cs, ts, side="left")
-        hi = np.searchsorted(cs, ts, side="right")
-        key = cs.astype(np.int64) * n + cg
-        split = np.searchsorted(key, ts.astype(np.int64) * n + tg)
+        gpos_all[by_distance] = np.arange(n)
+        cs = stratum[controls]
+        if cs.size and cs.min() != cs.max():
+            cg = gpos_all[controls]
+            order = np.lexsort((cg, cs))
+            rows, cg, cs = controls[order], cg[order], cs[order]
+            ts, tg = stratum[treated], gpos_all[treated]
+            lo = np.searchsorted(cs, ts, side="left")
+            hi = np.searchsorted(cs, ts, side="right")
+            key = cs.astype(np.int64) * n + cg
+            split = np.searchsorted(key, ts.astype(np.int64) * n + tg)
+            return cls(distance[rows], rows, cg, lo, hi, split, tg)
+        # one stratum: the controls in (distance, row) order are the global order filtered,
+        # and the controls before a treated unit are counted along it (no sort, no search)
+        eligible = np.zeros(n, dtype=bool)
+        eligible[controls] = True
+        is_control = eligible[by_distance]
+        cg = np.flatnonzero(is_control)
+        rows = by_distance[cg]
+        tg, ts, m = gpos_all[treated], stratum[treated], rows.size
+        before = np.cumsum(is_control) - is_control  # controls at global positions < p
+        s0 = cs[0] if cs.size else 0  # treated units of another stratum have no controls
+        lo = np.where(ts > s0, m, 0)
+        hi = np.where(ts >= s0, m, 0)
+        split = np.where(ts == s0, before[tg], lo)
         return cls(distance[rows], rows, cg, lo, hi, split, tg)
 
 

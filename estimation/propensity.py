@@ -36,10 +36,16 @@ def treatment_vector(treatment: Any, n: int) -> np.ndarray:
             f"{t.shape}.")
     if t.dtype == bool:
         return t.copy()
-    try:
-        numeric = t.astype(np.float64)
-    except (TypeError, ValueError):
+    if t.dtype.kind in "iu":  # whole numbers: no missing values, one comparison each
+        ones = t == 1
+        if bool(np.all(ones | (t == 0))):
+            return ones
         numeric = None
+    else:
+        try:
+            numeric = t.astype(np.float64)
+        except (TypeError, ValueError):
+            numeric = None
     if numeric is None or np.isnan(numeric).any() or not np.isin(numeric, (0.0, 1.0)).all():
         seen = sorted({str(v) for v in t.tolist()})[:5]
         raise InvalidInputError(
@@ -104,7 +110,7 @@ class PropensityScore(Parameters):
         check_two_groups(treat)
         self.design_ = design
         if self.estimator is None:
-            fit = fit_binomial(design.matrix, treat, link=self.link)
+            fit = fit_binomial(design.columns, treat, link=self.link)
             self.coef_, self.n_iter_ = fit.coef, fit.iterations
             self.converged_ = fit.converged
             self.scores_, self.linear_predictor_ = fit.fitted, fit.linear_predictor

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from estimation.ordering import stable_argsort
 from estimation.parameters import InvalidInputError
 
 DISCARDS = ("none", "treated", "control", "both")
@@ -59,9 +60,9 @@ def treated_order(distance: np.ndarray, treated: np.ndarray, order: str,
     """Treated rows in the order they choose controls (ties keep data order, as R's ``order``)."""
     d = distance[treated]
     if order == "largest":
-        return treated[np.argsort(-d, kind="stable")]
+        return treated[stable_argsort(-d)]
     if order == "smallest":
-        return treated[np.argsort(d, kind="stable")]
+        return treated[stable_argsort(d)]
     if order == "random":
         return treated[np.random.default_rng(seed).permutation(treated.size)]
     return treated

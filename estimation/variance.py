@@ -20,7 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from estimation.design_columns import product, weighted_gram
+from estimation.ordering import factorize_ints
 from estimation.parameters import InvalidInputError
+from estimation.sums import r_sum_of
 
 ALIAS_TOLERANCE = 1e-7
 
@@ -57,7 +60,7 @@ def kept_columns(X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (seen: a dummy level equal to a combination of others, next to age in years, was kept
     and gave a treatment coefficient of 1e41).
     """
-    gram = X.T @ (w[:, None] * X)
+    gram = weighted_gram(X, w)
     kept, dropped = _gram_kept(gram)
     if dropped or not _well_conditioned(gram, kept):
         kept = _projection_kept(X, w)
@@ -124,44 +127,43 @@ def fit_wls(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> WlsFit:
 
     Solves the normal equations on a column-scaled design and refines the solution twice
     with the residuals (iterative refinement), which brings it to the accuracy of a QR
-    solve at a fraction of the cost for large n.
+    solve at a fraction of the cost for large n. The refinement's ``X'W r`` is summed in
+    long double: with residuals near zero, its rounding is what limits the accuracy.
     """
+    X = np.asfortranarray(X, dtype=np.float64)  # columns contiguous (views, not copies)
     kept, gram = kept_columns(X, w)
-    Xk = X[:, kept]
+    Xk = X if kept.size == X.shape[1] else np.asfortranarray(X[:, kept])
     scale = np.sqrt(np.diag(gram)[kept])
     scaled = gram[np.ix_(kept, kept)] / np.outer(scale, scale)
     inverse = np.linalg.inv(scaled)
     coef = np.zeros(kept.size)
     residuals = y.astype(np.float64)
     for _ in range(3):
-        step = inverse @ ((Xk.T @ (w * residuals)) / scale)
+        wr = w * residuals
+        step = inverse @ (np.array([r_sum_of(1, Xk[:, j], wr) for j in range(kept.size)]) / scale)
         coef = coef + step / scale
-        residuals = y - Xk @ coef
+        residuals = y - product(Xk, coef)
     bread = inverse / np.outer(scale, scale)
     return WlsFit(coef, residuals, Xk, w, kept, bread)
 
 
 def _codes(ids: np.ndarray) -> np.ndarray:
-    """Cluster ids as codes 0..G-1 (hash-based, O(n))."""
-    import pandas as pd
-
-    return pd.factorize(np.asarray(ids), sort=False)[0].astype(np.int64)
+    """Cluster ids as codes 0..G-1 in order of first appearance (O(n))."""
+    return factorize_ints(ids)[0]
 
 
 def _cluster_meat(scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, int]:
     """sum_g u_g u_g' over the clusters of ``ids``, and the number of clusters."""
-    codes = _codes(ids)
-    n_clusters = int(codes.max()) + 1
+    codes, n_clusters = factorize_ints(ids)
     if n_clusters < 2:
         raise InvalidInputError(
             "A cluster-robust standard error needs at least 2 clusters (matched pairs or "
             f"subclasses); got {n_clusters}."
         )
-    sums = np.column_stack([
-        np.bincount(codes, weights=scores[:, j], minlength=n_clusters)
-        for j in range(scores.shape[1])
-    ])
-    return sums.T @ sums, n_clusters
+    sums = np.empty((n_clusters, scores.shape[1]), order="F")
+    for j in range(scores.shape[1]):
+        sums[:, j] = np.bincount(codes, weights=scores[:, j], minlength=n_clusters)
+    return weighted_gram(sums), n_clusters
 
 
 def sandwich_vcov(fit: WlsFit, clusters) -> tuple[np.ndarray, int]:
@@ -177,9 +179,9 @@ def sandwich_vcov(fit: WlsFit, clusters) -> tuple[np.ndarray, int]:
         raise InvalidInputError(
             f"Too few matched units for the standard error: {n} units for {k} coefficients."
         )
-    scores = (fit.weights * fit.residuals)[:, None] * fit.X
+    scores = np.asfortranarray((fit.weights * fit.residuals)[:, None] * fit.X)
     if clusters is None:
-        return n / (n - k) * fit.bread @ (scores.T @ scores) @ fit.bread, n
+        return n / (n - k) * fit.bread @ weighted_gram(scores) @ fit.bread, n
     dimensions = list(clusters) if isinstance(clusters, list) else [clusters]
     codes = [_codes(np.asarray(d)) for d in dimensions]
     total = np.zeros((k, k))

@@ -109,9 +109,17 @@ def load_directory(db_path: str | Path, directory: str | Path, *,
     if not paths and not problems:
         raise ExtractError(f"{directory}: no extract files; expected files named after the tables, "
                            f"e.g. persons.csv or residence.parquet ({', '.join(CONTRACT)})")
+    key = resolve_key(pseudonym_key, key_file)
+    if not problems and not instruments:  # the same files again: decided from their bytes
+        # and headers (a load that declares its own instruments is checked in full)
+        from monitoring.load_repeat import unchanged_report
+
+        report = unchanged_report(Path(db_path), paths, str(directory), notices, key, raw_ids, rekey)
+        if report is not None:
+            return report
     extracts = [read_file(paths[table], table) for table in CONTRACT if table in paths]
-    return _load(db_path, extracts, str(directory), resolve_key(pseudonym_key, key_file),
-                 today, problems, notices, raw_ids, rekey, instruments)
+    return _load(db_path, extracts, str(directory), key, today, problems, notices, raw_ids, rekey,
+                 instruments)
 
 
 def load_tables(db_path: str | Path, frames: Mapping[str, Any], *, source: str,
@@ -257,7 +265,7 @@ def _person_tables_with_rows(con: Any) -> list[str]:
     return [t for t in tables if con.execute(f"SELECT count(*) > 0 FROM main.{t}").fetchone()[0]]
 
 
-def _current(con: Any) -> dict[str, tuple[str, int, int]]:
+def current_hashes(con: Any) -> dict[str, tuple[str, int, int]]:
     """Per table: (content hash, load id, rows) of the load that put it in the store."""
     rows = con.execute(
         "SELECT table_name, content_hash, load_id, row_count FROM loads "
@@ -269,7 +277,7 @@ def _current(con: Any) -> dict[str, tuple[str, int, int]]:
 def _check_and_write(store: Store, extracts: list[Extract], source: str, key: PseudonymKey | None,
                      checks: LoadChecks, problems: ProblemList, notices: list[str]) -> LoadReport:
     con = store.connect()
-    current = _current(con)
+    current = current_hashes(con)
     changed = [e for e in extracts if e.problems or current.get(e.table, (None,))[0] != e.content_hash]
     for table in REQUIRED_TABLES:
         if table not in current and table not in {e.table for e in extracts}:

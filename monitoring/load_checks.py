@@ -16,6 +16,7 @@ import datetime as dt
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from monitoring.contract import CONTRACT, INSTRUMENT_SCALES, SURVEY_ITEMS, Column, InstrumentScale, Table
@@ -51,8 +52,9 @@ def stage_name(table: str) -> str:
     return f"stage_{table}"
 
 
+@lru_cache(maxsize=4096)
 def _sql_text(text: str) -> str:
-    """``text`` as a SQL string literal."""
+    """``text`` as a SQL string literal (sqlglot's quoting, remembered)."""
     from monitoring.expressions import quote_literal
 
     return quote_literal(str(text))
@@ -122,18 +124,26 @@ def run_row_checks(con: Any, problems: ProblemList, relation: str, label: str,
 
 def column_problems(extract: Extract, table: Table) -> None:
     """Missing required columns and unknown columns (names only)."""
-    present = [c for c in extract.data.column_names if c != ROW]
+    for kind, message, row, column in column_name_problems(extract.data.column_names, table):
+        extract.problem(kind, message, row, column)
+
+
+def column_name_problems(names: list[str], table: Table) -> list[tuple[str, str, int, str]]:
+    """(kind, message, row, column) of the missing required and the unknown columns."""
+    found = []
+    present = [c for c in names if c != ROW]
     for name in table.required_columns:
         if name not in present:
-            extract.problem("missing_column", f"missing column '{name}' ({table.column(name).type}); "
-                            f"expected the columns {', '.join(table.required_columns)}", 1, name)
+            found.append(("missing_column", f"missing column '{name}' ({table.column(name).type}); "
+                          f"expected the columns {', '.join(table.required_columns)}", 1, name))
     for name in present:
         if name not in table.column_index:
             absent = [c for c in table.column_names if c not in present]
             close = difflib.get_close_matches(name, absent, n=1, cutoff=0.5)
             hint = f"did you mean '{close[0]}'? " if close else ""
-            extract.problem("unknown_column", f"unknown column '{name}'; {hint}expected one of "
-                            f"{', '.join(table.column_names)}", 1, name)
+            found.append(("unknown_column", f"unknown column '{name}'; {hint}expected one of "
+                          f"{', '.join(table.column_names)}", 1, name))
+    return found
 
 
 # ---------------------------------------------------------------- typing

@@ -7,6 +7,7 @@ ever reaches DuckDB's file.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 from monitoring.contract import (
     DIRECT_IDENTIFIER_COLUMNS,
@@ -28,43 +29,74 @@ def prepare_extract(extract: Extract, table: Table, key: PseudonymKey | None,
     ``raw_ids``: the ``person_id`` columns hold raw person numbers (to be pseudonymised)."""
     if extract.data is None or extract.problems:
         return
-    _drop_free_text(extract)
-    for name in extract.data.column_names:
-        if name.lower() in DIRECT_IDENTIFIER_COLUMNS:
-            extract.problem("direct_identifier", f"column '{name}' identifies a person directly; "
-                            "expected it to be removed from the extract", 1, name)
-    _pseudonymise(extract, table, key, raw_ids)
+    plan = HeaderPlan.of(extract.data.column_names, table, key, raw_ids)
+    for name in plan.free_text:
+        extract.data = extract.data.drop_columns([name])
+    extract.notices.extend(plan.free_text_notices(extract.label))
+    for kind, message, row, column in plan.problems:
+        extract.problem(kind, message, row, column)
+    if plan.raw is not None:
+        _replace_raw(extract, plan.raw, key)
     if not extract.problems:
         column_problems(extract, table)
 
 
-def _drop_free_text(extract: Extract) -> None:
-    dropped = [n for n in extract.data.column_names if n.lower() in FREE_TEXT_COLUMNS]
-    for name in dropped:
-        extract.data = extract.data.drop_columns([name])
-        extract.notices.append(f"{extract.label}: dropped free-text column '{name}' "
-                               "(free text is never stored)")
+@dataclass(frozen=True)
+class HeaderPlan:
+    """What preparing an extract does, decided by its column names alone: the free-text
+    columns it drops, the problems of direct and raw identifiers, and the raw person-number
+    column it pseudonymises (None: none)."""
+
+    free_text: tuple[str, ...]
+    problems: tuple[tuple[str, str, int, str | None], ...]
+    raw: str | None
+
+    @classmethod
+    def of(cls, names: list[str], table: Table, key: PseudonymKey | None,
+           raw_ids: bool) -> "HeaderPlan":
+        free_text = tuple(n for n in names if n.lower() in FREE_TEXT_COLUMNS)
+        names = [n for n in names if n not in free_text]
+        problems = [("direct_identifier", f"column '{name}' identifies a person directly; "
+                     "expected it to be removed from the extract", 1, name)
+                    for name in names if name.lower() in DIRECT_IDENTIFIER_COLUMNS]
+        raw = [n for n in names if n in RAW_PERSON_ID_COLUMNS]
+        if raw_ids and not raw and PERSON_ID in names:
+            raw = [PERSON_ID]
+        if not raw:
+            return cls(free_text, tuple(problems), None)
+        problem = _raw_problem(raw, names, table, key)
+        if problem is not None:
+            problems.append(problem)
+        return cls(free_text, tuple(problems), raw[0] if problem is None else None)
+
+    def free_text_notices(self, label: str) -> list[str]:
+        return [f"{label}: dropped free-text column '{name}' (free text is never stored)"
+                for name in self.free_text]
 
 
-def _pseudonymise(extract: Extract, table: Table, key: PseudonymKey | None, raw_ids: bool) -> None:
-    names = extract.data.column_names
-    raw = [n for n in names if n in RAW_PERSON_ID_COLUMNS]
-    if raw_ids and not raw and PERSON_ID in names:
-        raw = [PERSON_ID]
-    if not raw:
-        return
+def _raw_problem(raw: list[str], names: list[str], table: Table,
+                 key: PseudonymKey | None) -> tuple[str, str, int, str | None] | None:
     if not table.person_level:
-        extract.problem("raw_identifier", f"column '{raw[0]}' holds person numbers, but table "
-                        f"'{table.name}' has no persons; expected it to be removed", 1, raw[0])
-    elif len(raw) > 1 or (PERSON_ID in names and raw != [PERSON_ID]):
+        return ("raw_identifier", f"column '{raw[0]}' holds person numbers, but table "
+                f"'{table.name}' has no persons; expected it to be removed", 1, raw[0])
+    if len(raw) > 1 or (PERSON_ID in names and raw != [PERSON_ID]):
         given = ", ".join(f"'{n}'" for n in (raw + [PERSON_ID] if PERSON_ID in names else raw))
-        extract.problem("raw_identifier", f"columns {given} all identify the person; expected "
-                        "exactly one of person_id (pseudonym) or " + ", ".join(RAW_PERSON_ID_COLUMNS), 1)
-    elif key is None:
-        extract.problem("pseudonym_key", f"column '{raw[0]}' holds raw person numbers, but no "
-                        f"pseudonym key was given; expected ${KEY_ENV} or --key-file", 1, raw[0])
-    else:
-        _replace_raw(extract, raw[0], key)
+        return ("raw_identifier", f"columns {given} all identify the person; expected "
+                "exactly one of person_id (pseudonym) or " + ", ".join(RAW_PERSON_ID_COLUMNS), 1, None)
+    if key is None:
+        return ("pseudonym_key", f"column '{raw[0]}' holds raw person numbers, but no "
+                f"pseudonym key was given; expected ${KEY_ENV} or --key-file", 1, raw[0])
+    return None
+
+
+def keyed_hash(content_hash: str, key: PseudonymKey) -> str:
+    """The content hash of a pseudonymised table: the file's, with the key's fingerprint."""
+    return hashlib.sha256(f"{content_hash}\n{key.fingerprint}".encode()).hexdigest()
+
+
+def pseudonym_notice(label: str, column: str) -> str:
+    what = f"'{column}'" if column != PERSON_ID else "raw person numbers in 'person_id'"
+    return f"{label}: {what} replaced by keyed pseudonyms in person_id"
 
 
 def _replace_raw(extract: Extract, column: str, key: PseudonymKey) -> None:
@@ -79,9 +111,6 @@ def _replace_raw(extract: Extract, column: str, key: PseudonymKey) -> None:
     pseudonyms = pa.array(pseudonymise(values.to_pylist(), key), pa.string())
     index = data.column_names.index(column)
     extract.data = data.set_column(index, PERSON_ID, pseudonyms)
-    extract.content_hash = hashlib.sha256(
-        f"{extract.content_hash}\n{key.fingerprint}".encode()
-    ).hexdigest()
+    extract.content_hash = keyed_hash(extract.content_hash, key)
     extract.pseudonymised = True
-    what = f"'{column}'" if column != PERSON_ID else "raw person numbers in 'person_id'"
-    extract.notices.append(f"{extract.label}: {what} replaced by keyed pseudonyms in person_id")
+    extract.notices.append(pseudonym_notice(extract.label, column))

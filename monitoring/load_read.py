@@ -108,35 +108,38 @@ def _plain(table: Any) -> Any:
 
 
 def _check_names(extract: Extract) -> None:
+    for kind, message, row, column in header_problems(extract.data.column_names):
+        extract.problem(kind, message, row, column)
+
+
+def header_problems(names: list[str]) -> list[tuple[str, str, int, str | None]]:
+    """(kind, message, row, column) of every problem of the column names (with ``_row``)."""
+    found: list[tuple[str, str, int, str | None]] = []
     seen: set[str] = set()
-    names = extract.data.column_names
     if names.count(ROW) > 1:
-        extract.problem("header", f"column name '{ROW}' is reserved; expected another name", 1, ROW)
+        found.append(("header", f"column name '{ROW}' is reserved; expected another name", 1, ROW))
     for name in names:
         if name == ROW:
             continue
         if not name.strip():
-            extract.problem("header", "a column has no name; expected a name in every header cell", 1)
+            found.append(("header", "a column has no name; expected a name in every header cell", 1, None))
         elif name != name.strip():
-            extract.problem("header", f"column name '{name}' has leading or trailing spaces; expected "
-                            f"'{name.strip()}'", 1, name.strip())
+            found.append(("header", f"column name '{name}' has leading or trailing spaces; expected "
+                          f"'{name.strip()}'", 1, name.strip()))
         elif name in seen:
-            extract.problem("header", f"column '{name}' appears more than once", 1)
+            found.append(("header", f"column '{name}' appears more than once", 1, None))
         seen.add(name)
+    return found
 
 
 # ---------------------------------------------------------------- CSV
 
 
 def _read_csv(extract: Extract, data: bytes) -> None:
-    if b"\r" in data and b"\n" not in data:  # old Mac line ends (CR only): the same lines
-        data = data.replace(b"\r", b"\n")
-    text = _decode(extract, data)
-    if text is None:
+    decoded = csv_text(extract, data)
+    if decoded is None:
         return
-    if not text.strip():
-        extract.problem("empty_file", "the file holds only blank lines; expected a header line")
-        return
+    data, text = decoded
     first_line = text.split("\n", 1)[0].rstrip("\r")
     delimiter = _delimiter(first_line)
     if first_line.strip() and _is_plain(text):
@@ -145,6 +148,29 @@ def _read_csv(extract: Extract, data: bytes) -> None:
             extract.data = table
             return
     _csv_exact(extract, text, delimiter)
+
+
+def csv_text(extract: Extract, data: bytes) -> tuple[bytes, str] | None:
+    """The file's bytes (CR-only line ends made LF) and its text, or None with the problem
+    recorded (not UTF-8, UTF-16, blank)."""
+    if b"\r" in data and b"\n" not in data:  # old Mac line ends (CR only): the same lines
+        data = data.replace(b"\r", b"\n")
+    text = _decode(extract, data)
+    if text is None:
+        return None
+    if not text.strip():
+        extract.problem("empty_file", "the file holds only blank lines; expected a header line")
+        return None
+    return data, text
+
+
+def plain_header(text: str) -> list[str] | None:
+    """The column names when the fast reader takes the file and the header has no quotes
+    (so that any reader sees these names); else None."""
+    first_line = text.split("\n", 1)[0].rstrip("\r")
+    if not first_line.strip() or not _is_plain(text) or '"' in first_line:
+        return None
+    return _header(first_line, _delimiter(first_line))
 
 
 def _decode(extract: Extract, data: bytes) -> str | None:

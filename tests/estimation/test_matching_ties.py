@@ -164,3 +164,18 @@ def test_same_matches_as_the_ports(problem, version):
         p = {**p, "caliper": None}  # MatchIt ignores a caliper on a one-valued distance
     expected = PORTS[version](d, treat.astype(int), discarded=res.discarded, exact=g, **p)
     np.testing.assert_array_equal(res.match_matrix, expected)
+
+
+def test_one_treated_unit_takes_matchits_single_search():
+    """MatchIt 4.6+ with one treated unit and no replacement: reuse.max (1) is not below the
+    number of treated units, so the ratio controls come from one search (left 4, right 5,
+    left 3, all as near; the partial sort keeps 4 and 5), not from passes (4, then 3)."""
+    d = np.array([0.0625, 0, 0, 0, 0, 0.125])
+    treat = np.array([True, False, False, False, False, False])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = NearestNeighborMatching(distance=d, std_caliper=False, ratio=2).fit(
+            pd.DataFrame({"g": np.zeros(6, int)}), treat).result_
+    expected = matchit_port.nn_472(d, treat.astype(int), ratio=2, discarded=res.discarded)
+    np.testing.assert_array_equal(res.match_matrix, expected)
+    np.testing.assert_array_equal(res.match_matrix, [[4, 5]])

@@ -1,0 +1,145 @@
+/* The stable order of float64 values from NumPy's fast unstable argsort.
+ *
+ * NumPy's stable sort of doubles is a merge sort (timsort), several times slower than its
+ * vectorised default argsort; matching and the balance table need the stable order (ties
+ * broken by position, as R's order() does). The stable order is the unstable one with
+ * the positions within each run of equal values put in increasing order:
+ *
+ *   fix_ties(values, perm, sorted)   perm from numpy.argsort(values) becomes, in place,
+ *                                    numpy.argsort(values, kind="stable"); sorted (None or
+ *                                    float64 of the same length) receives values[perm]
+ *
+ * Equal means what NumPy's sort compares: -0.0 equals +0.0, and every NaN equals every
+ * other (NaNs sort last). Short runs are put in order by insertion; long ones (heavily
+ * tied data) by an LSD radix sort of the positions. tests/estimation/test_core.py
+ * compares it with NumPy.
+ */
+#include "_core.h"
+
+#include <stdlib.h>
+
+enum { BITS = 11, BUCKETS = 1 << BITS, SHORT_RUN = 48 };
+
+static inline int same(double a, double b) { return a == b || (a != a && b != b); }
+
+static void insertion(i64 *a, i64 m) {
+    for (i64 i = 1; i < m; i++) {
+        i64 v = a[i], h = i;
+        while (h > 0 && a[h - 1] > v) {
+            a[h] = a[h - 1];
+            h--;
+        }
+        a[h] = v;
+    }
+}
+
+/* Sort m distinct positions, all below 2^bits, by LSD radix; tmp holds m items. */
+static void radix_positions(i64 *a, i64 m, int bits, i64 *tmp) {
+    i64 count[BUCKETS];
+    i64 *src = a, *dst = tmp;
+    for (int shift = 0; shift < bits; shift += BITS) {
+        memset(count, 0, sizeof(count));
+        for (i64 i = 0; i < m; i++) count[(src[i] >> shift) & (BUCKETS - 1)]++;
+        i64 offset = 0;
+        for (int b = 0; b < BUCKETS; b++) {
+            i64 k = count[b];
+            count[b] = offset;
+            offset += k;
+        }
+        for (i64 i = 0; i < m; i++) dst[count[(src[i] >> shift) & (BUCKETS - 1)]++] = src[i];
+        i64 *t = src; src = dst; dst = t;
+    }
+    if (src != a) memcpy(a, src, (size_t)m * sizeof(i64));
+}
+
+PyObject *core_fix_ties(PyObject *self, PyObject *args) {
+    PyObject *ov, *op, *os;
+    if (!PyArg_ParseTuple(args, "OOO", &ov, &op, &os)) return NULL;
+    buffers bs = {.count = 0};
+    if (take(&bs, ov, 0, "d", -1, "values") < 0) return NULL;
+    i64 n = bs.b[0].len / 8;
+    if (take(&bs, op, 1, "q", -1, "perm") < 0) { release(&bs); return NULL; }
+    if (bs.b[1].len / 8 != n) {
+        release(&bs);
+        PyErr_SetString(PyExc_ValueError, "fix_ties: perm must have one position per value");
+        return NULL;
+    }
+    double *sorted = NULL;
+    if (os != Py_None) {
+        if (take(&bs, os, 1, "d", n, "sorted") < 0) { release(&bs); return NULL; }
+        sorted = bs.b[2].buf;
+    }
+    const double *v = bs.b[0].buf;
+    i64 *perm = bs.b[1].buf;
+    for (i64 i = 0; i < n; i++) {
+        if (perm[i] < 0 || perm[i] >= n) {
+            release(&bs);
+            PyErr_SetString(PyExc_IndexError, "fix_ties: position out of range");
+            return NULL;
+        }
+    }
+    int bits = 1;
+    while (bits < 63 && ((i64)1 << bits) < n) bits++;
+    i64 *tmp = NULL;
+    int status = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (i64 start = 0; start < n;) {
+        double first = v[perm[start]];
+        i64 stop = start + 1;
+        while (stop < n && same(v[perm[stop]], first)) stop++;
+        i64 m = stop - start;
+        if (m > SHORT_RUN) {
+            if (!tmp && !(tmp = malloc((size_t)n * sizeof(i64)))) {
+                status = -1;
+                break;
+            }
+            radix_positions(perm + start, m, bits, tmp);
+        } else if (m > 1) {
+            insertion(perm + start, m);
+        }
+        if (sorted) {
+            if (m == 1) sorted[start] = first;
+            else for (i64 i = start; i < stop; i++) sorted[i] = v[perm[i]];
+        }
+        start = stop;
+    }
+    Py_END_ALLOW_THREADS
+    free(tmp);
+    release(&bs);
+    if (status < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+/* first_codes(ids, out, limit) -> number of codes: out[i] = the code of ids[i], codes
+ * numbered by first appearance (pandas.factorize(ids, sort=False) of integers), for ids
+ * in [0, limit); -1 when some id is outside (nothing written then). */
+PyObject *core_first_codes(PyObject *self, PyObject *args) {
+    PyObject *oi, *oo;
+    Py_ssize_t limit;
+    if (!PyArg_ParseTuple(args, "OOn", &oi, &oo, &limit)) return NULL;
+    buffers bs = {.count = 0};
+    if (take(&bs, oi, 0, "q", -1, "ids") < 0) return NULL;
+    i64 n = bs.b[0].len / 8;
+    if (take(&bs, oo, 1, "q", n, "out") < 0) { release(&bs); return NULL; }
+    const i64 *ids = bs.b[0].buf;
+    i64 *out = bs.b[1].buf, next = 0;
+    for (i64 i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= limit) {
+            release(&bs);
+            return PyLong_FromLong(-1);
+        }
+    }
+    i64 *code = malloc((size_t)(limit ? limit : 1) * sizeof(i64));
+    if (!code) { release(&bs); return PyErr_NoMemory(); }
+    Py_BEGIN_ALLOW_THREADS
+    for (i64 j = 0; j < limit; j++) code[j] = -1;
+    for (i64 i = 0; i < n; i++) {
+        i64 c = code[ids[i]];
+        if (c < 0) c = code[ids[i]] = next++;
+        out[i] = c;
+    }
+    Py_END_ALLOW_THREADS
+    free(code);
+    release(&bs);
+    return PyLong_FromLongLong(next);
+}
