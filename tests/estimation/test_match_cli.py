@@ -8,22 +8,13 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from tiltak.cli import cli, main
+from tiltak.cli import cli
 
 GOLDEN = Path(__file__).parents[1] / "golden"
 LALONDE = str(GOLDEN / "matching" / "lalonde.csv")
 COVS = "age,educ,race,married,nodegree,re74,re75"
 
 
-@pytest.fixture()
-def run(capsys):
-    """Run through tiltak.cli.main (as the console script does): exit code, stdout, stderr."""
-    def invoke(*args):
-        with pytest.raises(SystemExit) as info:
-            main(["match", *map(str, args)])
-        captured = capsys.readouterr()
-        return info.value.code, captured.out, captured.err
-    return invoke
 
 
 def test_ties_row_gives_the_distance_matrix_match(run):

@@ -9,21 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tiltak.cli import main
 
 GOLDEN = Path(__file__).parents[1] / "golden"
 LALONDE = str(GOLDEN / "matching" / "lalonde.csv")
 COVS = "age,educ,race,married,nodegree,re74,re75"
 
 
-@pytest.fixture()
-def run(capsys):
-    def invoke(*args):
-        with pytest.raises(SystemExit) as info:
-            main(["match", *map(str, args)])
-        captured = capsys.readouterr()
-        return info.value.code, captured.out, captured.err
-    return invoke
 
 
 @pytest.mark.parametrize("args, method, estimand, se_type", [
