@@ -15,7 +15,7 @@ from tiltak import __version__
 from tiltak.evaluation.contribution import IndicatorEvidence, analyse
 from tiltak.evaluation.costs import cost_per_outcome, measure_unit_costs
 from tiltak.evaluation.document import (
-    ERRORS_NB, SCHEMA, clean, contribution_entry, costs_entry, estimand_entry, estimate_entry, publish_count,
+    SCHEMA, clean, contribution_entry, costs_entry, error_nb, estimand_entry, estimate_entry, publish_count,
     return_curve, verdict_entry,
 )
 from tiltak.evaluation.estimate import DesignEstimate
@@ -119,7 +119,7 @@ def _add_estimation_errors(entries: list[dict[str, Any]], estimates: Sequence[De
         if error:
             entry["reasons"] = [{"code": "not_estimated", "params": {"error": error},
                                      "text": {"en": f"Not estimated: {error}.",
-                                              "nb": f"Ikke estimert: {ERRORS_NB.get(error, error)}."}}]
+                                              "nb": f"Ikke estimert: {error_nb(error)}."}}]
 
 
 def _relative_costs(costs: list[dict[str, Any]]) -> list[dict[str, Any]]:

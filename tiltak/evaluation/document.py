@@ -9,6 +9,7 @@ person-level is ever put in.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
@@ -39,6 +40,32 @@ ERRORS_NB = {
     "too few matched participants with this outcome observed": "for få matchede deltakere med observert utfall",
     "no covariates": "ingen kovariater",
 }
+"""Bokmål for the reasons tiltak itself gives; the patterns below cover reasons with numbers
+and the common ones from ``estimation``; any other reason gets ERROR_NB_OTHER, so that no
+English text reaches an nb report (the technical reason stays in the en text and in
+``params.error``)."""
+ERROR_PATTERNS_NB = (
+    (re.compile(r"no trial can be followed for (\d+) months within the data"),
+     "ingen forsøksmåned kan følges i {0} måneder innenfor dataene"),
+    (re.compile(r"Too few matched units for the standard error: (\d+) units for (\d+) coefficients"),
+     "for få matchede enheter til å beregne standardfeilen ({0} enheter for {1} koeffisienter)"),
+    (re.compile(r".*predict treatment perfectly"),
+     "kovariatene skiller deltakere og sammenligningspersoner fullstendig"),
+    (re.compile(r".*[Ss]ingular"), "modellen kan ikke tilpasses (singulær matrise)"),
+)
+ERROR_NB_OTHER = "beregningen kunne ikke gjennomføres på disse dataene (teknisk årsak i den engelske teksten)"
+
+
+def error_nb(error: str) -> str:
+    """The bokmål text of an estimation error (see ERRORS_NB)."""
+    if error in ERRORS_NB:
+        return ERRORS_NB[error]
+    for pattern, text in ERROR_PATTERNS_NB:
+        found = pattern.match(error)
+        if found:
+            return text.format(*found.groups())
+    return ERROR_NB_OTHER
+
 
 
 def estimand_entry(code: str) -> dict[str, Any]:
@@ -125,7 +152,7 @@ def estimate_entry(est: DesignEstimate, min_count: int) -> dict[str, Any]:
         "error": None, "notes": list(est.notes),
     }
     if est.error or ev is None or ev.att is None:
-        entry["error"] = {"en": f"Not estimated: {est.error}.", "nb": f"Ikke estimert: {ERRORS_NB.get(est.error, est.error)}."}
+        entry["error"] = {"en": f"Not estimated: {est.error}.", "nb": f"Ikke estimert: {error_nb(est.error)}."}
         entry["sample"] = {"n_treated": publish_count(ev.n_treated if ev else None, min_count),
                            "n_control": publish_count(ev.n_control if ev else None, min_count)}
         return entry
