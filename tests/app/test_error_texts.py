@@ -34,3 +34,30 @@ def test_any_other_reason_gets_a_norwegian_sentence_without_the_english():
     message = str(EstimationError("estimate_att: the weights sum to zero in the control group"))
     assert error_nb(message) == ERROR_NB_OTHER
     assert "weights" not in error_nb(message)
+
+
+def test_the_notes_of_estimates_have_bokmal_texts():
+    from tiltak.evaluation.document import notes_entries
+
+    notes = ["Fewer control units than treated units in some 'exact' strata; not all treated units "
+             "will get a match.", "Not all treated units will get 3 matches.",
+             "covariate 'health_flag' is not in the registers (all null) and was left out",
+             "12 comparison persons started the measure before the follow-up survey and were left out "
+             "(censored)", "a note nobody translated"]
+    entries = notes_entries(notes)
+    assert entries[0]["nb"] == ("Færre sammenligningspersoner enn deltakere i noen strata med eksakt "
+                                "matching; ikke alle deltakere får en match.")
+    assert entries[1]["nb"] == "Ikke alle deltakere får 3 matcher."
+    assert "«health_flag»" in entries[2]["nb"] and entries[3]["nb"].startswith("12 sammenligningspersoner")
+    assert entries[4] == {"en": "a note nobody translated", "nb": None}
+    assert entries[5] == {"en": None, "nb": "1 teknisk merknad fra beregningen står bare på engelsk "
+                                            "(se evaluation.json)."}
+
+
+def test_the_nb_report_shows_no_english_note_and_the_en_report_no_bokmal_line():
+    from tiltak.report.render import _environment
+
+    env = _environment("nb", {})
+    entries = [{"en": "a note nobody translated", "nb": None}, {"en": None, "nb": "1 merknad."}]
+    assert env.filters["in_lang"](entries) == [entries[1]]
+    assert _environment("en", {}).filters["in_lang"](entries) == [entries[0]]

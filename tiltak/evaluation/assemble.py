@@ -15,7 +15,8 @@ from tiltak import __version__
 from tiltak.evaluation.contribution import IndicatorEvidence, analyse
 from tiltak.evaluation.costs import cost_per_outcome, measure_unit_costs
 from tiltak.evaluation.document import (
-    SCHEMA, clean, contribution_entry, costs_entry, error_nb, estimand_entry, estimate_entry, publish_count,
+    SCHEMA, clean, contribution_entry, costs_entry, error_nb, estimand_entry, estimate_entry, notes_entries,
+    publish_count,
     return_curve, verdict_entry,
 )
 from tiltak.evaluation.estimate import DesignEstimate
@@ -212,6 +213,6 @@ def assemble_document(db: Path, inputs: Sequence[Any], estimates: Mapping[str, S
                        "dominance": {"contributors": 2, "share": 0.85}},
         "models": models,
         "cost_comparison": _relative_costs([m["costs"] for m in models]),
-        "data_quality": quality + [{"en": n, "nb": n} for n in notes],
+        "data_quality": quality + notes_entries(notes),
     }
     return clean(document), {"views": {i.view.id: i.view for i in inputs}}

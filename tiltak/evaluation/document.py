@@ -68,6 +68,61 @@ def error_nb(error: str) -> str:
 
 
 
+NOTE_PATTERNS_NB = (
+    (re.compile(r"covariate '([^']+)' is not in the registers \(all null\) and was left out"),
+     "kovariaten «{0}» finnes ikke i registrene (bare tomme verdier) og ble utelatt"),
+    (re.compile(r"(\d+) comparison persons started the measure before the follow-up survey and "
+                r"were left out \(censored\)"),
+     "{0} sammenligningspersoner startet tiltaket før oppfølgingsundersøkelsen og ble utelatt "
+     "(sensurert)"),
+    (re.compile(r"Fewer control units than treated units( in some 'exact' strata)?; not all treated "
+                r"units will get a match\."),
+     "færre sammenligningspersoner enn deltakere{0}; ikke alle deltakere får en match"),
+    (re.compile(r"Not enough control units( in some 'exact' strata)? for an average of ([\d.]+) "
+                r"matches per treated unit\."),
+     "ikke nok sammenligningspersoner{0} til gjennomsnittlig {1} matcher per deltaker"),
+    (re.compile(r"Not all treated units will get (\d+) matches\."),
+     "ikke alle deltakere får {0} matcher"),
+    (re.compile(r"Risk and odds ratios are undefined: a proportion is 0 or 1\."),
+     "risiko- og oddsforhold er udefinerte: en andel er 0 eller 1"),
+    (re.compile(r"The outcome takes a single value in the matched sample.*"),
+     "utfallet har bare én verdi i det matchede utvalget: ingen variasjon, så standardfeilen er 0 "
+     "og ingen p-verdi gis"),
+    (re.compile(r"Risk and odds ratios come from the weighted proportions.*"),
+     "risiko- og oddsforhold er beregnet fra de vektede andelene (ikke justert for kovariater)"),
+    (re.compile(r"sensitivity analysis not available.*"),
+     "sensitivitetsanalysen er ikke tilgjengelig for dette estimatet"),
+)
+"""Bokmål for the notes the design and ``estimation`` attach to an estimate."""
+STRATA_NB = " i noen strata med eksakt matching"
+
+
+def note_nb(note: str) -> str | None:
+    """The bokmål text of a design or estimation note, None when there is none (the report
+    then counts it among the notes given in English in evaluation.json)."""
+    for pattern, text in NOTE_PATTERNS_NB:
+        found = pattern.fullmatch(note)
+        if found:
+            groups = [STRATA_NB if g and g.startswith(" in some") else (g or "") for g in found.groups()]
+            return text.format(*groups)
+    return None
+
+
+def notes_entries(notes: Sequence[str]) -> list[dict[str, str]]:
+    """The estimates' notes for ``data_quality``: one entry per note with its bokmål text;
+    notes without one are named in English only and counted in one bokmål line."""
+    entries, untranslated = [], 0
+    for note in notes:
+        nb = note_nb(note)
+        if nb is None:
+            untranslated += 1
+        entries.append({"en": note, "nb": None if nb is None else nb[0].upper() + nb[1:] + "."})
+    if untranslated:
+        entries.append({"en": None, "nb": ("1 teknisk merknad" if untranslated == 1 else
+                                           f"{untranslated} tekniske merknader")
+                        + " fra beregningen står bare på engelsk (se evaluation.json)."})
+    return entries
+
 def estimand_entry(code: str) -> dict[str, Any]:
     """The estimand code with its plain-language description."""
     return {"code": code, "text": ESTIMAND_TEXT.get(code, {"en": code, "nb": code})}

@@ -26,6 +26,8 @@ def _environment(lang: str, labels: dict[str, str]):
     env.filters.update({
         "txt": lambda value: _text(value, lang),
         "txtlist": lambda values: [_text(v, lang) for v in values],
+        "in_lang": lambda values: [v for v in values if not (isinstance(v, dict) and lang in v
+                                                             and v[lang] is None)],
         "eff": lambda value, unit, signed=True: format_effect(value, unit, lang, signed),
         "level": lambda value, unit: _level(value, unit, lang),
         "num": lambda value, decimals=2: format_number(_finite(value), decimals, lang),
