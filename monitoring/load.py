@@ -25,13 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from monitoring import load_checks
+from monitoring import load_checks, load_repeat
 from monitoring.contract import CONTRACT, INSTRUMENT_SCALES, REQUIRED_TABLES, InstrumentScale, Table, contract_for
 from monitoring.load_prepare import prepare_extract
 from monitoring.load_problems import ExtractError, LoadRefused, Problem, ProblemList
 from monitoring.load_held import check_key, current_hashes
 from monitoring.load_read import ROW, SUFFIXES, Extract, read_file, read_frame
-from monitoring.load_repeat import unchanged_report
 from monitoring.load_report import LoadReport, TableLoad
 from monitoring.panel import build_panel
 from monitoring.pseudonym import PseudonymKey, resolve_key
@@ -67,7 +66,7 @@ def load_directory(db_path: str | Path, directory: str | Path, *,
     key = resolve_key(pseudonym_key, key_file)
     if not problems and not instruments:  # the same files again: decided from their bytes
         # and headers (a load that declares its own instruments is checked in full)
-        report = unchanged_report(Path(db_path), paths, str(directory), notices, key, raw_ids, rekey)
+        report = load_repeat.unchanged_report(Path(db_path), paths, str(directory), notices, key, raw_ids, rekey)
         if report is not None:
             return report
     extracts = [read_file(paths[table], table) for table in CONTRACT if table in paths]
