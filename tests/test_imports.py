@@ -25,6 +25,7 @@ FORBIDDEN = {
     "logicmodel": {"monitoring", "estimation", "tiltak"},
     "estimation": {"monitoring", "logicmodel", "tiltak"},
     "monitoring": {"tiltak", "estimation"},
+    "tiltak_base": {"logicmodel", "monitoring", "estimation", "tiltak"},
 }
 
 # Cycles not yet broken, each named by its sorted set of modules, with the date it was
