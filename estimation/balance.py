@@ -763,7 +763,7 @@ def _rows_in_parallel(terms: list[BalanceTerm], layout: Layout, s_d_denom: str,
                       binary: str) -> list[dict]:
     """The rows of the table, terms spread over the CPUs (NumPy's sorts and sums release
     the interpreter lock); each term is computed exactly as alone, in its own order."""
-    from estimation.glm import threads
+    from estimation.threads import threads
 
     workers = min(threads(), len(terms))
     if workers < 2 or layout.treat.shape[0] < 50_000:

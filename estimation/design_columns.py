@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from estimation.threads import threads
+
 try:  # the compiled loops; the NumPy functions below give the same bits
     from estimation import _core
 except ImportError:  # pragma: no cover - built without a C compiler
@@ -316,28 +318,22 @@ def _dense(X: np.ndarray) -> DesignColumns:
                                          for j in range(X.shape[1])])
 
 
-def _threads() -> int:
-    from estimation.glm import threads
-
-    return threads()
-
-
 def weighted_gram(X: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
     """``X' diag(w) X`` (symmetric; ``w`` None: ``X'X``), summed in the fixed order of
     :meth:`DesignColumns.cross` (the same bits for any number of threads, unlike a BLAS
     product)."""
-    parts = _dense(X).cross(w, None, None, _threads())
+    parts = _dense(X).cross(w, None, None, threads())
     upper = np.triu(parts.A[1:, 1:])
     return upper + np.triu(upper, 1).T
 
 
 def transposed_product(X: np.ndarray, s: np.ndarray) -> np.ndarray:
     """``X' s`` in the fixed order of :meth:`DesignColumns.cross`."""
-    return _dense(X).cross(None, s, None, _threads(), scores_only=True).g[1:]
+    return _dense(X).cross(None, s, None, threads(), scores_only=True).g[1:]
 
 
 def product(X: np.ndarray, coef: np.ndarray) -> np.ndarray:
     """``X @ coef`` row by row, the columns added in order (from 0)."""
     design = _dense(X)
     return design.linear_predictor(np.concatenate([[0.0], np.asarray(coef, dtype=np.float64)]),
-                                   _threads())[0]
+                                   threads())[0]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from estimation.design_columns import DesignColumns
+from estimation.threads import threads
 
 EPS = np.finfo(float).eps
 
@@ -99,18 +100,6 @@ def _centred_gram(design: DesignColumns) -> np.ndarray:
     scale = np.where(scale > 0, scale, 1.0)
     gram[1:, 1:] /= np.outer(scale, scale)
     return gram
-
-
-def threads() -> int:
-    """Threads for the compiled loops: the CPUs this process may use (TILTAK_THREADS caps it)."""
-    import os
-
-    try:
-        available = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        available = os.cpu_count() or 1
-    cap = os.environ.get("TILTAK_THREADS", "")
-    return max(1, min(available, int(cap))) if cap.isdigit() and int(cap) > 0 else available
 
 
 def _newton_step(hess: np.ndarray, grad: np.ndarray) -> np.ndarray:

@@ -25,8 +25,10 @@ import math
 import numpy as np
 import pandas as pd
 
+from estimation.effect_estimate import EffectEstimate, normal_inference
 from estimation.matched import MatchedSample
-from estimation.parameters import InvalidInputError
+from estimation.outcome import _check_outcome, _outcome
+from estimation.parameters import InvalidInputError, InvalidParameterError
 
 ASSUMPTIONS = (
     "No unmeasured confounding: given the covariates, participation is independent of the "
@@ -110,9 +112,6 @@ def estimate_weighted(sample: MatchedSample, outcome, *, covariates=None, binary
     >>> round(effect.estimate, 2), effect.method
     (1.79, 'difference_in_means')
     """
-    from estimation.effects import EffectEstimate, _check_outcome, _outcome, normal_inference
-    from estimation.parameters import InvalidParameterError
-
     if not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
         raise InvalidParameterError("estimate_att", "alpha", "a float in (0, 1)", alpha)
     y, name = _outcome(sample, outcome)
@@ -173,8 +172,6 @@ def _notes(sample: MatchedSample, y: np.ndarray, keep: np.ndarray) -> tuple[str,
 
 def _ratios(sample, y0, w, clusters, alpha, name) -> list:
     """Risk and odds ratios of a binary outcome, delta method on the stacked covariance."""
-    from estimation.effects import EffectEstimate, normal_inference
-
     treat = np.asarray(sample.treat, bool).astype(np.float64)
     Z = np.column_stack([treat, 1 - treat])
     coef, phi, kept = influence(Z, y0, w, sample.weight_model)

@@ -35,9 +35,11 @@ from typing import Sequence
 import numpy as np
 
 from estimation.parameters import InvalidInputError, InvalidParameterError, check_choice
-from estimation.sensitivity import (
+from estimation.matched_pairs import matched_pairs
+from estimation.sensitivity_result import (
     DEFAULT_GAMMAS,
     SensitivityResult,
+    _alternative,
     _check_gammas,
     _critical_gamma,
 )
@@ -234,8 +236,6 @@ def rosenbaum_mstatistic(
     >>> [round(p, 4) for p in result.p_upper]
     [0.0, 0.0, 0.0006]
     """
-    from estimation.sensitivity import _alternative, matched_pairs
-
     y_t, y_c = matched_pairs(sample, outcome)
     width = 1 + max(c.size for c in y_c)
     y = np.full((y_t.size, width), np.nan)

@@ -136,7 +136,7 @@ def _mde_from_se(se, alpha: float, power: float) -> MinimumDetectableEffect:
 
 def _outcome_moments(sample: MatchedSample, outcome) -> tuple[float, float, bool]:
     """Weighted mean and SD of the outcome among matched controls, and whether it is 0/1."""
-    from estimation.effects import _outcome
+    from estimation.outcome import _outcome
 
     y, name = _outcome(sample, outcome)
     treat = np.asarray(sample.treat).astype(bool)

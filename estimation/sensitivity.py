@@ -35,116 +35,18 @@ import numpy as np
 import pandas as pd
 
 from estimation.matched import MatchedSample
+from estimation.matched_pairs import NOT_MATCHED_SETS, SEVERAL_TREATED, matched_pairs  # noqa: F401 (re-exported)
+from estimation.mstatistic import rosenbaum_mstatistic
 from estimation.parameters import InvalidInputError, InvalidParameterError, check_choice
+from estimation.sensitivity_result import (  # noqa: F401 (re-exported)
+    DEFAULT_GAMMAS,
+    GAMMA_SEARCH_MAX,
+    SensitivityResult,
+    _alternative,
+    _check_gammas,
+    _critical_gamma,
+)
 from estimation.summary import Summary, SummaryMethods, short_number
-
-DEFAULT_GAMMAS = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0)
-#: Samples without matched pairs, and why Rosenbaum bounds are not available for them.
-NOT_MATCHED_SETS = {
-    "weights": "Rosenbaum bounds are not available for weighting: they are defined for "
-               "matched sets, and a weighted sample has none. Use the E-value.",
-    "strata": "Rosenbaum bounds are not available for subclassification or coarsened exact "
-              "matching: their strata hold many treated and many control units, not matched "
-              "sets. Use the E-value.",
-}
-#: Full matching: the bounds are those of matched sets when every set has one treated unit.
-SEVERAL_TREATED = ("Rosenbaum bounds are not available for this full matching: {count} of its "
-                   "{sets} matched sets hold several treated units and one control, which need "
-                   "the bounds of sensitivityfull::senfm (not implemented). Use the E-value, or "
-                   "full matching with min_controls=1 (every set then has one treated unit).")
-GAMMA_SEARCH_MAX = 1e6
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class SensitivityResult(SummaryMethods):
-    """Rosenbaum bounds on the one-sided p-value for a grid of Gamma; immutable."""
-
-    method: str
-    alternative: str
-    gammas: tuple[float, ...]
-    p_lower: tuple[float, ...]
-    p_upper: tuple[float, ...]
-    alpha: float
-    gamma_critical: float
-    n_pairs: int
-    statistic: float
-    notes: tuple[str, ...] = ()
-
-    @property
-    def significant_without_bias(self) -> bool:
-        """Whether the test rejects at Gamma = 1 (no hidden bias)."""
-        return bool(_p_at_one(self) <= self.alpha)
-
-    @property
-    def first_gamma_on_grid(self) -> float:
-        """The smallest Gamma of the grid whose upper-bound p-value exceeds alpha (NaN if
-        not significant at Gamma = 1, inf if none on the grid)."""
-        if not self.significant_without_bias:
-            return float("nan")
-        above = [g for g, p in zip(self.gammas, self.p_upper) if p > self.alpha]
-        return min(above) if above else float("inf")
-
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            {"gamma": self.gammas, "p_lower": self.p_lower, "p_upper": self.p_upper}
-        )
-
-    def conclusion(self) -> str:
-        """One sentence for a report."""
-        if not self.significant_without_bias:
-            return (f"Not significant at alpha = {self.alpha:g} even without hidden bias "
-                    "(Gamma = 1); a sensitivity bound adds nothing.")
-        if math.isinf(self.gamma_critical):
-            return (f"Significant at alpha = {self.alpha:g} for every Gamma up to "
-                    f"{GAMMA_SEARCH_MAX:g}.")
-        return (f"Significant at alpha = {self.alpha:g} unless hidden bias multiplies the odds "
-                f"of taking part by Gamma = {self.gamma_critical:.3f} or more.")
-
-    def _headline(self) -> str:
-        return f"Rosenbaum bounds ({self.method}, {self.n_pairs} sets): {self.conclusion()}"
-
-    def summary(self) -> Summary:
-        label = {"mcnemar": "McNemar (binary outcome)", "wilcoxon": "Wilcoxon signed rank",
-                 "mstatistic": "M-statistic for matched sets (sensitivitymv::senmv)"}
-        units = "matched sets" if self.method == "mstatistic" else "matched pairs"
-        notes = (
-            f"Rosenbaum bounds, {label.get(self.method, self.method)}, {self.n_pairs} {units}, "
-            f"one-sided alternative: treated outcome {self.alternative} than control.",
-            self.conclusion(),
-            "Gamma: the odds ratio of taking part between two matched people that an "
-            "unmeasured confounder could create.",
-            *self.notes,
-        )
-        return Summary("Sensitivity to hidden bias", (("Bounds on the p-value", self.frame()),),
-                       notes)
-
-
-def _p_at_one(result: SensitivityResult) -> float:
-    return result.p_upper[result.gammas.index(1.0)] if 1.0 in result.gammas else float("nan")
-
-
-def _check_gammas(gammas: Sequence[float], alpha: float, owner: str) -> tuple[float, ...]:
-    values = tuple(float(g) for g in gammas)
-    if not values or any(not math.isfinite(g) or g < 1 for g in values):
-        raise InvalidParameterError(owner, "gammas", "a non-empty sequence of numbers >= 1",
-                                    list(gammas))
-    if not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
-        raise InvalidParameterError(owner, "alpha", "a float in (0, 1)", alpha)
-    return tuple(sorted(set(values) | {1.0}))
-
-
-def _critical_gamma(p_upper, alpha: float) -> float:
-    """The Gamma at which the upper-bound p-value reaches alpha (NaN if above at Gamma 1)."""
-    from scipy.optimize import brentq
-
-    if p_upper(1.0) > alpha:
-        return float("nan")
-    if p_upper(GAMMA_SEARCH_MAX) <= alpha:
-        return float("inf")
-    root = brentq(lambda lg: p_upper(math.exp(lg)) - alpha, 0.0, math.log(GAMMA_SEARCH_MAX),
-                  xtol=1e-12, rtol=1e-12)
-    return float(math.exp(root))
-
 
 def mcnemar_bounds(treated_only: int, control_only: int, gamma: float) -> tuple[float, float]:
     """(p_lower, p_upper) for T = treated_only events among D discordant pairs."""
@@ -253,78 +155,6 @@ def rosenbaum_wilcoxon_differences(
     )
 
 
-def matched_pairs(sample: MatchedSample, outcome) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Outcome of each matched treated unit and the outcomes of its controls (match matrix)."""
-    from estimation.effects import _outcome
-
-    if not isinstance(sample, MatchedSample):
-        raise InvalidInputError(
-            f"Rosenbaum bounds expect an estimation.MatchedSample; got {type(sample).__name__}."
-        )
-    if sample.structure in NOT_MATCHED_SETS:
-        raise InvalidInputError(NOT_MATCHED_SETS[sample.structure])
-    y, name = _outcome(sample, outcome)
-    mm = (_sets_as_matches(sample) if sample.structure == "sets"
-          else np.asarray(sample.match_matrix, dtype=np.int64))
-    treated = np.flatnonzero(np.asarray(sample.treat).astype(bool))
-    if mm.ndim != 2 or mm.shape[0] != treated.size:
-        raise InvalidInputError(
-            f"The sample's match matrix has shape {mm.shape}; expected one row per treated unit "
-            f"({treated.size}). Rosenbaum bounds need matched pairs (nearest-neighbour matching)."
-        )
-    rows = np.flatnonzero((mm >= 0).any(axis=1))
-    if rows.size == 0:
-        raise InvalidInputError("Rosenbaum bounds need matched pairs; no treated unit is matched.")
-    controls = [mm[r][mm[r] >= 0] for r in rows]
-    used_controls = np.concatenate(controls)
-    if np.unique(used_controls).size < used_controls.size:
-        raise InvalidInputError(
-            "Rosenbaum bounds need disjoint matched sets, but some controls are matched to "
-            "several treated units (matching with replacement): the sets are not independent "
-            "and the randomisation distribution does not hold. Match without replacement for "
-            "a sensitivity analysis.")
-    used = np.concatenate([treated[rows], *controls])
-    if not np.isfinite(y[used]).all():
-        raise InvalidInputError(
-            f"Outcome '{name}' is missing or not finite for "
-            f"{int((~np.isfinite(y[used])).sum())} matched unit(s)."
-        )
-    return y[treated[rows]], [y[c] for c in controls]
-
-
-def _sets_as_matches(sample: MatchedSample) -> np.ndarray:
-    """Full matching's sets as a match matrix (treated unit -> its controls), when every set
-    has exactly one treated unit; otherwise Rosenbaum bounds are refused (senfm's case)."""
-    treat = np.asarray(sample.treat, dtype=bool)
-    subclass = np.asarray(sample.subclass, dtype=np.int64)
-    inside = subclass >= 0
-    n_sets = int(subclass.max()) + 1 if inside.any() else 0
-    treated_per_set = np.bincount(subclass[inside & treat], minlength=n_sets)
-    several = int(np.sum(treated_per_set > 1))
-    if several:
-        raise InvalidInputError(SEVERAL_TREATED.format(count=several, sets=n_sets))
-    treated = np.flatnonzero(treat)
-    owner = np.full(n_sets, -1, dtype=np.int64)
-    matched_treated = treated[subclass[treated] >= 0]
-    owner[subclass[matched_treated]] = np.searchsorted(treated, matched_treated)
-    controls = np.flatnonzero(~treat & inside)
-    rows = owner[subclass[controls]]
-    order = np.argsort(rows, kind="stable")
-    rows, controls = rows[order], controls[order]
-    counts = np.bincount(rows, minlength=treated.size)
-    mm = np.full((treated.size, max(int(counts.max(initial=0)), 1)), -1, dtype=np.int64)
-    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    mm[rows, np.arange(rows.size) - start[rows]] = controls
-    return mm
-
-
-def _alternative(alternative: str, differences: np.ndarray, owner: str) -> str:
-    check_choice(owner, "alternative", alternative, ("auto", "greater", "less"))
-    if alternative == "auto":
-        return "less" if float(np.mean(differences)) < 0 else "greater"
-    return alternative
-
-
 def rosenbaum_binary(
     sample: MatchedSample,
     outcome,
@@ -429,8 +259,6 @@ def rosenbaum_bounds(
     >>> rosenbaum_bounds(sample, [5.0, 6.0, 7.0, 1, 2, 2, 3, 1, 4]).method
     'mstatistic'
     """
-    from estimation.mstatistic import rosenbaum_mstatistic
-
     y_t, y_c = matched_pairs(sample, outcome)
     if any(c.size != 1 for c in y_c):
         return rosenbaum_mstatistic(sample, outcome, gammas=gammas, alpha=alpha,

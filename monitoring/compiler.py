@@ -18,7 +18,8 @@ from sqlglot import exp
 
 from monitoring.errors import MonitoringError
 from monitoring.indicators import PERSON_DIMENSIONS, SOURCES, Aggregate
-from monitoring.sqlcompile import CENTRAL, MISSING_GROUP, SUM_TYPE, TOTAL, AggregateQuery, index_of_date
+from monitoring.aggregate_query import CENTRAL, MISSING_GROUP, SUM_TYPE, TOTAL, AggregateQuery
+from monitoring.periods import index_of_date
 
 
 class CompileError(MonitoringError):

@@ -25,11 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from monitoring import load_checks
+from monitoring import load_checks, load_repeat
 from monitoring.contract import CONTRACT, INSTRUMENT_SCALES, REQUIRED_TABLES, InstrumentScale, Table, contract_for
 from monitoring.load_prepare import prepare_extract
 from monitoring.load_problems import ExtractError, LoadRefused, Problem, ProblemList
+from monitoring.load_held import check_key, current_hashes
 from monitoring.load_read import ROW, SUFFIXES, Extract, read_file, read_frame
+from monitoring.load_report import LoadReport, TableLoad
 from monitoring.panel import build_panel
 from monitoring.pseudonym import PseudonymKey, resolve_key
 from monitoring.store import Store, writer_lock
@@ -37,54 +39,6 @@ from monitoring.store import Store, writer_lock
 PAUSE_ENV = "TILTAK_TEST_PAUSE_BEFORE_COMMIT"
 """Fault injection for tests: a marker path; the load creates it inside its transaction,
 just before COMMIT, and then waits so that a test can kill the process there."""
-
-
-@dataclass(frozen=True)
-class TableLoad:
-    """What a load did to one table."""
-
-    table: str
-    source_file: str
-    rows: int
-    action: str  # added | replaced | unchanged
-    replaced_load_id: int | None = None
-    replaced_rows: int | None = None
-
-    def line(self) -> str:
-        what = self.action
-        if self.action == "replaced":
-            what = f"replaced load {self.replaced_load_id} ({self.replaced_rows:,} rows)"
-        return f"  {self.table:<14} {self.rows:>12,} rows  {what}  ({self.source_file})"
-
-
-@dataclass(frozen=True)
-class LoadReport:
-    """The outcome of a successful (or no-op) load."""
-
-    db_path: str
-    source: str
-    load_id: int | None
-    tables: tuple[TableLoad, ...]
-    notices: tuple[str, ...] = ()
-    panel_rows: int | None = None
-
-    @property
-    def changed(self) -> bool:
-        return self.load_id is not None
-
-    def rows(self) -> dict[str, int]:
-        return {t.table: t.rows for t in self.tables}
-
-    def lines(self) -> list[str]:
-        if not self.changed:
-            return [*self.notices, f"Nothing changed: every table in {self.source} is identical "
-                    f"to what {self.db_path} holds."]
-        head = f"Loaded {self.source} into {self.db_path} as load {self.load_id}:"
-        panel = f"person_month rebuilt: {self.panel_rows:,} person-months."
-        return [head, *(t.line() for t in self.tables), *self.notices, panel]
-
-    def __str__(self) -> str:
-        return "\n".join(self.lines())
 
 
 def load_directory(db_path: str | Path, directory: str | Path, *,
@@ -112,9 +66,7 @@ def load_directory(db_path: str | Path, directory: str | Path, *,
     key = resolve_key(pseudonym_key, key_file)
     if not problems and not instruments:  # the same files again: decided from their bytes
         # and headers (a load that declares its own instruments is checked in full)
-        from monitoring.load_repeat import unchanged_report
-
-        report = unchanged_report(Path(db_path), paths, str(directory), notices, key, raw_ids, rekey)
+        report = load_repeat.unchanged_report(Path(db_path), paths, str(directory), notices, key, raw_ids, rekey)
         if report is not None:
             return report
     extracts = [read_file(paths[table], table) for table in CONTRACT if table in paths]
@@ -228,50 +180,6 @@ def _remove_store(db_path: Path) -> None:
     for path in (db_path, db_path.with_name(db_path.name + ".wal")):
         if path.exists():
             path.unlink()
-
-
-def check_key(con: Any, extracts: list[Extract], source: str, key: PseudonymKey | None, rekey: bool) -> None:
-    """Refuse, in one line, a delivery pseudonymised with another key than the store's.
-
-    Pseudonyms under another key never link with the stored ones, so such a delivery would
-    either break every reference (a partial delivery) or silently re-pseudonymise the store
-    (a full one). With ``rekey`` a new key is taken on purpose: the delivery must then hold
-    every person table the store has rows in, all pseudonymised with the new key; they
-    replace the stored ones in the load's one transaction.
-    """
-    keyed = [e for e in extracts if e.pseudonymised]
-    if key is None or not keyed:
-        return
-    row = con.execute("SELECT key_fingerprint, load_id FROM loads WHERE key_fingerprint IS NOT NULL "
-                      "ORDER BY load_id DESC LIMIT 1").fetchone()
-    if row is None or row[0] == key.fingerprint:
-        return
-    old, load_id = row
-    if not rekey:
-        raise ExtractError(
-            f"{source}: the pseudonym key ({key.origin}, fingerprint {key.fingerprint}) is not the key the store's "
-            f"persons were pseudonymised with (fingerprint {old}, load {load_id}); nothing was loaded. Use the "
-            "store's key, or re-key the whole store on purpose with --rekey and a delivery of every person table")
-    held = {e.table for e in keyed}
-    missing = [t for t in _person_tables_with_rows(con) if t not in held]
-    if missing:
-        raise ExtractError(
-            f"{source}: --rekey needs every person table of the store in the delivery, pseudonymised with the new "
-            f"key; missing: {', '.join(missing)}; nothing was loaded")
-
-
-def _person_tables_with_rows(con: Any) -> list[str]:
-    tables = [t.name for t in CONTRACT.values() if t.person_level]
-    return [t for t in tables if con.execute(f"SELECT count(*) > 0 FROM main.{t}").fetchone()[0]]
-
-
-def current_hashes(con: Any) -> dict[str, tuple[str, int, int]]:
-    """Per table: (content hash, load id, rows) of the load that put it in the store."""
-    rows = con.execute(
-        "SELECT table_name, content_hash, load_id, row_count FROM loads "
-        "QUALIFY row_number() OVER (PARTITION BY table_name ORDER BY load_id DESC) = 1"
-    ).fetchall()
-    return {t: (h, int(i), int(n)) for t, h, i, n in rows}
 
 
 def _check_and_write(store: Store, extracts: list[Extract], source: str, key: PseudonymKey | None,

@@ -19,8 +19,10 @@ from pathlib import Path
 
 from monitoring.contract import CONTRACT, PERSON_ID, REQUIRED_TABLES
 from monitoring.load_checks import column_name_problems
+from monitoring.load_held import check_key, current_hashes
 from monitoring.load_prepare import HeaderPlan, keyed_hash, pseudonym_notice
 from monitoring.load_read import CSV_SUFFIXES, ROW, Extract, csv_text, header_problems, plain_header
+from monitoring.load_report import LoadReport
 from monitoring.pseudonym import PseudonymKey
 
 
@@ -55,8 +57,6 @@ def unchanged_report(db_path: Path, paths: dict[str, Path], source: str, notices
                      key: PseudonymKey | None, raw_ids: bool, rekey: bool):
     """The no-op :class:`~monitoring.load.LoadReport` when every file is a CSV file that
     passes the checks above and is what the store holds; else None."""
-    from monitoring import load
-
     if not db_path.is_file() or not paths or \
             any(p.suffix.lower() not in CSV_SUFFIXES for p in paths.values()):
         return None
@@ -74,10 +74,10 @@ def unchanged_report(db_path: Path, paths: dict[str, Path], source: str, notices
         with database_boundary(f"load of {source} into {db_path}", "the store was not changed"):
             with Store.open(db_path) as store:
                 con = store.connect()
-                load.check_key(con, extracts, source, key, rekey)
-                current = load.current_hashes(con)
+                check_key(con, extracts, source, key, rekey)
+                current = current_hashes(con)
                 held = {e.table for e in extracts}
                 if any(current.get(e.table, (None,))[0] != e.content_hash for e in extracts) or \
                         any(t not in current and t not in held for t in REQUIRED_TABLES):
                     return None
-                return load.LoadReport(str(store.path), source, None, (), tuple(found))
+                return LoadReport(str(store.path), source, None, (), tuple(found))

@@ -29,86 +29,29 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
 from typing import Any
 
-from monitoring.indicators import GRAIN_MONTHS, PERSON_DIMENSIONS, SOURCES, Aggregate, IndicatorSpec
+from monitoring.aggregate_query import (  # noqa: F401 (re-exported)
+    CENTRAL,
+    MISSING_GROUP,
+    SUM_TYPE,
+    TOTAL,
+    AggregateQuery,
+    GroupKey,
+)
+from monitoring.compiler import Compiler, compiler_for
+from monitoring.engines import as_engine
+from monitoring.errors import database_boundary
+from monitoring.indicators import PERSON_DIMENSIONS, SOURCES, Aggregate, IndicatorSpec
+from monitoring.periods import index_of_date, parse_period, period_label, period_start  # noqa: F401 (re-exported)
 
 COMPILER_VERSION = "6"  # bump when the generated SQL changes meaning: stored values are recomputed
 TOP_CONTRIBUTIONS = 10  # largest contributions kept per cell (the dominance rule uses the first n)
-CENTRAL = "(central)"  # the contributor of central costs (no centre)
-MISSING_GROUP = "(missing)"
-TOTAL = "total"
-SUM_TYPE = "DECIMAL(38, 9)"  # exact sums: the same result in any order, on every engine
 KEYED_KINDS = ("histogram", "top")
 
 
-# ---- periods -------------------------------------------------------------------------
-
-
-def period_label(index: int, grain: str) -> str:
-    """The label of a period index: ``2013-06``, ``2013-Q2`` or ``2013``."""
-    if grain == "month":
-        return f"{index // 12:04d}-{index % 12 + 1:02d}"
-    if grain == "quarter":
-        return f"{index // 4:04d}-Q{index % 4 + 1}"
-    return f"{index:04d}"
-
-
-def period_start(index: int, grain: str) -> dt.date:
-    """First day of a period."""
-    months = index * GRAIN_MONTHS[grain] if grain != "year" else index * 12
-    return dt.date(months // 12, months % 12 + 1, 1)
-
-
-def index_of_date(day: dt.date, grain: str) -> int:
-    """Index of the period containing ``day``."""
-    if grain == "month":
-        return day.year * 12 + day.month - 1
-    if grain == "quarter":
-        return day.year * 4 + (day.month - 1) // 3
-    return day.year
-
-
-def parse_period(label: str, grain: str = "month") -> int:
-    """Index of a period label; ``2013-06`` is accepted for any grain (its containing period)."""
-    import re
-
-    text = label.strip()
-    if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
-        return index_of_date(dt.date(int(text[:4]), int(text[5:]), 1), grain)
-    if re.fullmatch(r"\d{4}-Q[1-4]", text) and grain in ("quarter", "year"):
-        return index_of_date(dt.date(int(text[:4]), 3 * int(text[6]) - 2, 1), grain)
-    if re.fullmatch(r"\d{4}", text) and grain == "year":
-        return int(text)
-    raise ValueError(f"expected a period like 2013-06{', 2013-Q2' if grain != 'month' else ''}"
-                     f"{' or 2013' if grain == 'year' else ''}; got {label!r}")
-
-
 # ---- the plan ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GroupKey:
-    """Aggregates sharing one stage-A query."""
-
-    source: str
-    grain: str
-    scoped: bool  # restricted to measures: the measure is then a grouping key (column ``scope``)
-    expand: tuple | None = None  # (aggregate, "rolling"|"cumulative", periods, start) for windowed distinct counts
-    keyed: Aggregate | None = None  # a histogram or the contributions to a sum: one row per cell and key
-
-
-@dataclass
-class AggregateQuery:
-    """One stage-A query: its key, the aggregates it computes and their column names."""
-
-    key: GroupKey
-    table: str
-    columns: dict[Aggregate, str] = dc_field(default_factory=dict)
-    dimensions: set[str] = dc_field(default_factory=set)
-    measures: set[str] = dc_field(default_factory=set)
-    indicators: dict[str, None] = dc_field(default_factory=dict)  # ids of the indicators it serves, in order
 
 
 @dataclass(frozen=True)
@@ -160,13 +103,9 @@ class QueryPlan:
 
     def tree(self, query: AggregateQuery, compiler: "Compiler | None" = None) -> Any:
         """The sqlglot tree of a stage-A query."""
-        from monitoring.compiler import Compiler
-
         return (compiler or Compiler()).aggregate_query(query, self.end_dates[query.key.grain])
 
     def sql(self, query: AggregateQuery, dialect: str = "duckdb") -> str:
-        from monitoring.compiler import compiler_for
-
         return self.tree(query, compiler_for(dialect)).sql(dialect=dialect, identify=True, pretty=True)
 
 
@@ -228,9 +167,6 @@ def execute_plan(engine, plan: QueryPlan, progress=None) -> list[tuple[Indicator
 
     ``progress(done, total)`` is called after each query and each indicator.
     """
-    from monitoring.engines import as_engine
-    from monitoring.errors import database_boundary
-
     engine = as_engine(engine)
     total = len(plan.queries) + len(plan.indicators)
     results: dict[str, dict] = {}

@@ -11,6 +11,7 @@ on a cluster). :func:`open_engine` opens one from the ``--engine`` text of
 
 from __future__ import annotations
 
-from monitoring.engines.base import Engine, EngineError, EngineUnavailable, as_engine, open_engine
+from monitoring.engines.base import Engine, EngineError, EngineUnavailable
+from monitoring.engines.opening import as_engine, open_engine
 
 __all__ = ["Engine", "EngineError", "EngineUnavailable", "as_engine", "open_engine"]

@@ -1,4 +1,4 @@
-"""The engine protocol and :func:`open_engine`.
+"""The engine protocol (:func:`monitoring.engines.opening.open_engine` opens one).
 
 An engine holds the contract tables and the person-month panel and runs SELECT trees:
 
@@ -19,7 +19,7 @@ a path in SQL); another DuckDB file opened read-only with external access off.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from monitoring.errors import MonitoringError
 
@@ -93,49 +93,6 @@ def empty_panel() -> Any:
 
     columns = [alias(cast(exp.null(), typ), name) for name, typ, _ in PANEL_COLUMNS]
     return exp.select(*columns).where(exp.false())
-
-
-def as_engine(target: Any) -> Engine:
-    """An Engine as is; a DuckDB connection wrapped in the DuckDB engine."""
-    if isinstance(target, Engine):
-        return target
-    from monitoring.engines.duckdb import DuckDBEngine
-
-    return DuckDBEngine(target)
-
-
-def open_engine(text: str) -> Engine:
-    """Open the engine an ``--engine`` text names.
-
-    * ``duckdb:PATH`` (or ``duckdb-file:PATH``): the contract tables in another DuckDB file,
-      opened read-only;
-    * ``postgresql://[user@]host[:port]/database[?host=/socket/dir&schema=NAME]``: a
-      PostgreSQL server (the password, if any, from ``PGPASSWORD`` or ``~/.pgpass``, never
-      from the text, so that it never appears in a process list or a log);
-    * ``spark://MASTER?tables=DIR`` (``spark://local[2]?tables=DIR``): a Spark session on
-      that master, the contract tables read from Parquet folders ``DIR/<table>``.
-    """
-    scheme, _, rest = text.partition(":")
-    scheme = scheme.lower()
-    if scheme in ("duckdb", "duckdb-file"):
-        from monitoring.engines.duckdb import open_duckdb_file
-
-        return open_duckdb_file(rest)
-    if scheme in ("postgresql", "postgres"):
-        from monitoring.engines.postgres import PostgresEngine
-
-        return PostgresEngine.from_url(text)
-    if scheme == "spark":
-        from monitoring.engines.spark import SparkEngine
-
-        master, _, query = text[len("spark://"):].partition("?")  # (local[2] is no host name for urlsplit)
-        options = parse_qs(query)
-        if "tables" not in options:
-            raise EngineError(f"--engine {text}: expected spark://MASTER?tables=DIR (the folder of the contract "
-                              "tables as Parquet, one folder per table)")
-        return SparkEngine.open(master, options["tables"][0])
-    raise EngineError(f"--engine {text!r}: expected duckdb:PATH, postgresql://HOST/DATABASE or "
-                      "spark://MASTER?tables=DIR")
 
 
 def redacted(url: str) -> str:

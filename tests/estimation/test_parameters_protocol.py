@@ -127,11 +127,12 @@ def test_no_result_class_restates_the_display_methods():
     """One shared implementation: no results class defines as_text/as_html/__str__ itself."""
     import estimation.balance, estimation.effects, estimation.incidence, estimation.matched  # noqa: E401
     import estimation.power, estimation.sensitivity, estimation.censoring, estimation.calibration  # noqa: E401
-    import estimation.incidence_effects
+    import estimation.effect_estimate, estimation.incidence_effects, estimation.sensitivity_result  # noqa: E401
 
     for module in (estimation.balance, estimation.effects, estimation.incidence,
                    estimation.matched, estimation.power, estimation.sensitivity,
-                   estimation.censoring, estimation.calibration, estimation.incidence_effects):
+                   estimation.censoring, estimation.calibration, estimation.incidence_effects,
+                   estimation.effect_estimate, estimation.sensitivity_result):
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if cls.__module__ != module.__name__ or not hasattr(cls, "summary"):
                 continue

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from tiltak.evaluation.censoring import UnitCensoringWeights
+from tiltak.evaluation.estimate_errors import estimate_errors
 from tiltak.evaluation.followup import CENSORED, EVENT, FollowUp, at_horizon, follow_up
 from tiltak.evaluation.outcomes import OutcomeSpec
 from tiltak.evaluation.trials import MatchedTrials, trial_reaches
@@ -107,14 +108,12 @@ def calibration(trials: MatchedTrials, keep: np.ndarray, covariates: list[str]) 
     """Entropy-balancing calibration of the kept units' weights over the trials (None, note: failed)."""
     from estimation import calibrate_weights
 
-    from tiltak.evaluation.design_run import _estimation_errors
-
     units = trials.units.loc[keep]
     frame = trials.data.iloc[units["row"].to_numpy()][covariates].reset_index(drop=True)
     try:
         return calibrate_weights(frame, units["treated"].to_numpy(), units["weight"].to_numpy(),
                                  stratum=units["trial"].to_numpy(), unit=np.flatnonzero(keep)), None
-    except _estimation_errors() as exc:
+    except estimate_errors() as exc:
         return None, f"covariate calibration not applied: {str(exc).splitlines()[0]}"
 
 

@@ -17,6 +17,8 @@ import pandas as pd
 
 from tiltak.evaluation.censoring import INTERVALS, UnitCensoringWeights, fit_censoring_weights
 from tiltak.evaluation.curves import RegisterEffect, register_effect
+from tiltak.evaluation.design_estimate import DesignEstimate
+from tiltak.evaluation.estimate_errors import estimate_errors
 from tiltak.evaluation.evidence import EffectEvidence
 from tiltak.evaluation.followup import CENSORED, EVENT
 from tiltak.evaluation.model_view import ExpectedChangeView, ModelView
@@ -41,14 +43,6 @@ class _Match:
     warnings: tuple[str, ...] = ()
 
 
-def _estimation_errors() -> tuple[type[BaseException], ...]:
-    """Errors of an estimate that become its ``error`` (the rest of the model goes on)."""
-    import numpy as np
-    from estimation.errors import EstimationError
-
-    return (EstimationError, np.linalg.LinAlgError)
-
-
 def match_pool(data: pd.DataFrame, settings: dict[str, Any], seed: int) -> _Match:
     """Risk-set matching of the pool with the design's settings (errors become ``error``)."""
     import warnings
@@ -71,7 +65,7 @@ def match_pool(data: pd.DataFrame, settings: dict[str, Any], seed: int) -> _Matc
         warnings.simplefilter("always")
         try:
             matcher.fit(data[columns])
-        except _estimation_errors() as exc:
+        except estimate_errors() as exc:
             return _Match(data, error=str(exc).splitlines()[0])
     messages = tuple(sorted({str(w.message).splitlines()[0] for w in caught}))
     return _Match(data, matcher.result_, matcher.rows_["row"].to_numpy(), None, messages)
@@ -120,8 +114,6 @@ class DesignRun:
 
     # -- estimates -----------------------------------------------------------------------
     def estimate(self, change: ExpectedChangeView, spec: OutcomeSpec, estimand: str):
-        from tiltak.evaluation.estimate import DesignEstimate
-
         rules = self.rules
         if change.spec.balance_threshold is not None:
             rules = dataclasses.replace(rules, balance_threshold=change.spec.balance_threshold)
@@ -134,7 +126,7 @@ class DesignRun:
                 if spec.binary:
                     return self._register(change, spec, estimand, trials, rules, base)
                 return self._survey(change, spec, estimand, trials, rules, base)
-            except _estimation_errors() as exc:
+            except estimate_errors() as exc:
                 error = str(exc).splitlines()[0]
         data = match.data
         evidence = EffectEvidence(spec.id, None, n_treated=int(data["treated"].sum()),
@@ -143,8 +135,6 @@ class DesignRun:
         return DesignEstimate(evidence=evidence, error=error, **base)
 
     def _register(self, change, spec, estimand, trials, rules, base):
-        from tiltak.evaluation.estimate import DesignEstimate
-
         key = self._pool_key(change, spec)
         censoring = self._censoring_for(key, trials) if estimand == "enrol_vs_not" else None
         covariates = list(self.settings["covariates"])
@@ -177,8 +167,6 @@ class DesignRun:
 
     def _survey(self, change, spec, estimand, trials, rules, base):
         from estimation.effects import estimate_att
-
-        from tiltak.evaluation.estimate import DesignEstimate
 
         units = trials.units
         rows = units["row"].to_numpy()

@@ -17,40 +17,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from tiltak.errors import TiltakError
-from tiltak.evaluation.evidence import EffectEvidence
+from tiltak.evaluation.design_estimate import DEFAULT_ESTIMAND, ESTIMANDS, DesignEstimate  # noqa: F401 (re-exported)
 from tiltak.evaluation.model_view import DesignView, ExpectedChangeView, ModelView
 from tiltak.evaluation.outcomes import OutcomeSpec
 from tiltak.evaluation.riskset_data import PRIOR_OTHER, build_risk_sets
 from tiltak.evaluation.verdicts import VerdictRules
-
-ESTIMANDS = ("enrol_vs_not", "enrol_now_vs_later")
-DEFAULT_ESTIMAND = "enrol_vs_not"
-
-
-@dataclass(frozen=True)
-class DesignEstimate:
-    """The estimate of one expected change under one estimand, with the aggregates the report shows."""
-
-    model_id: str
-    change_id: str
-    outcome: OutcomeSpec
-    evidence: EffectEvidence | None
-    design: dict[str, Any]
-    estimand: str = DEFAULT_ESTIMAND
-    balance_terms: tuple[dict[str, Any], ...] = ()
-    overlap: dict[str, Any] | None = None
-    ess_control: float | None = None
-    risk_ratio: float | None = None
-    odds_ratio: float | None = None
-    trials: dict[str, Any] | None = None
-    curve: dict[str, Any] | None = None
-    error: str | None = None
-    notes: tuple[str, ...] = field(default_factory=tuple)
-
 
 def tested_changes(model: ModelView) -> list[ExpectedChangeView]:
     """Expected changes the design tests that name a person-level outcome, in model order."""
@@ -106,7 +80,7 @@ def estimate_model(
     outcomes and subgroups are matched on their own pool. The minimum detectable effect
     uses the level 0.05 / m, m the number of tested changes (Holm's first step).
     """
-    from tiltak.evaluation.design_run import DesignRun
+    from tiltak.evaluation.design_run import DesignRun  # numpy, pandas: only when a model is estimated
 
     rules = rules or VerdictRules()
     changes = tested_changes(model)
