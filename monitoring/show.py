@@ -226,6 +226,7 @@ class SheetContext:
     model_path: str
     thresholds: Any
     title: str = ""
+    provisional_note: str = ""  # why rows are provisional (provisional_note), for the about sheet
 
 
 def _number_format(decimals: int) -> str:
@@ -331,6 +332,8 @@ def _about_sheet(sheet: Any, rows: Sequence[ShownValue], context: SheetContext |
                                   "output (table, csv, json, xlsx) and in every release."),
         ("Precision", "Values are stored at full precision; the number format shows the indicator's decimals."),
     ]
+    if context is not None and context.provisional_note:
+        lines += [("", ""), ("Provisional periods", context.provisional_note[:1].upper() + context.provisional_note[1:] + ".")]
     for key, text in lines:
         sheet.append([key, text])
         if key and not text or key in ("About this table",):

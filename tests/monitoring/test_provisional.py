@@ -197,8 +197,8 @@ def test_show_marks_provisional_periods_in_every_format(setup, tmp_path):
     header = [c.value for c in sheet[1]]
     column = header.index("Provisional")
     assert [row[column] for row in sheet.iter_rows(min_row=2, values_only=True)] == [None, "*", "*"]
-    about = [row[0] for row in load_workbook(out)["about"].iter_rows(values_only=True)]
-    assert "*" in about
+    about = {row[0]: row[1] for row in load_workbook(out)["about"].iter_rows(values_only=True)}
+    assert "*" in about and "(participation: 2-month reporting lag)" in about["Provisional periods"]
 
     # Nothing provisional in the selection: no footnote.
     settled = _cli("show", str(model_path), "--db", str(db), "--indicator", "sessions_attended_share", "--to", "2013-10")

@@ -227,7 +227,7 @@ def show_command(model, db, period, first, last, by, indicators, fmt, output) ->
         if bar is not None:
             bar.__exit__(None, None, None)
     if fmt == "xlsx":
-        context = SheetContext(loaded.id, str(model), loaded.thresholds)
+        context = SheetContext(loaded.id, str(model), loaded.thresholds, provisional_note=note)
         _write_atomically(output, lambda tmp: write_xlsx(rows, tmp, context))
         return
     text = render_table(rows, note) if fmt == "table" else {"csv": render_csv, "json": render_json}[fmt](rows)
