@@ -75,6 +75,10 @@ class Table:
     allow_empty: bool = True
     date_orders: tuple[DateOrder, ...] = ()
     no_overlap: NoOverlap | None = None
+    reporting_lag_months: int = 0
+    """Months after which the table's records for a month are complete: the last this many
+    complete months may still change (records arrive or are updated late). Periods that read
+    the table and end within the lag are *provisional* (see :mod:`monitoring.provisional`)."""
     column_index: Mapping[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -241,6 +245,7 @@ _PARTICIPATION = Table(
     ),
     required=False,
     date_orders=(DateOrder("start_date", "end_date", strict=False),),
+    reporting_lag_months=2,  # sessions attended are recorded as a measure runs and reported after it
 )
 
 _APPLICATIONS = Table(
@@ -322,6 +327,9 @@ def contract_for(instruments: Mapping[str, InstrumentScale] | None = None) -> Ma
 
 TABLE_NAMES: tuple[str, ...] = tuple(CONTRACT)
 REQUIRED_TABLES: tuple[str, ...] = tuple(t.name for t in CONTRACT.values() if t.required)
+REPORTING_LAGS: Mapping[str, int] = MappingProxyType(
+    {t.name: t.reporting_lag_months for t in CONTRACT.values() if t.reporting_lag_months})
+"""Declared reporting lags in months, by table (tables without a lag are left out)."""
 
 RAW_PERSON_ID_COLUMNS: tuple[str, ...] = ("person_number", "fnr", "duf_number")
 """Columns holding raw person numbers; replaced by keyed pseudonyms in ``person_id``."""

@@ -111,6 +111,7 @@ class RunResult:
     computed: list[tuple[str, str, str, str]] = dc_field(default_factory=list)  # model, indicator, period, reason
     findings: list = dc_field(default_factory=list)
     removed: list[tuple[str, str, str]] = dc_field(default_factory=list)  # model, indicator, period
+    held_back: int = 0  # quality findings on provisional periods not raised (monitoring.provisional)
 
     @property
     def noop(self) -> bool:
@@ -266,13 +267,21 @@ def compute(engine, work: list[Work], last_month: int, progress: Callable[[int, 
     return [(w, rows) for w, (_query, rows) in zip(work, results)]
 
 
-def quality_findings(con, done: list, today: dt.date) -> list:
+def quality_findings(con, done: list, today: dt.date, last_month: int | None = None,
+                     include_provisional: bool = False) -> tuple[list, int]:
     """All data-quality checks for the periods this run computed (``con`` None: the registers
-    are on another engine, and only the checks on the computed values run: QC004, QC005)."""
+    are on another engine, and only the checks on the computed values run: QC004, QC005).
+
+    Returns (findings, held back): without ``include_provisional`` the checks on values
+    (QC004, QC005) leave out provisional periods and QC002 leaves out months within a
+    table's declared reporting lag (``last_month``: the last complete month); the number of
+    findings so held back is returned with them."""
     from monitoring import quality
+    from monitoring.provisional import is_provisional
+    from monitoring.sqlcompile import period_label
 
     months = set()
-    findings = []
+    findings, held = [], []
     for w, rows in done:
         step = GRAIN_MONTHS[w.spec.grain]
         for p in w.periods:
@@ -280,16 +289,37 @@ def quality_findings(con, done: list, today: dt.date) -> list:
             months.update(range(first, first + step))
         totals = {r[0]: r[5] for r in rows if r[1] == "total"}
         shown = w.model.thresholds.min_count if w.spec.disclosure_kind == "count" else 0.0
-        findings += quality.outliers(w.model.id, w.spec.id, w.spec.grain, totals, w.periods, min_shown=shown)
+        own = quality.outliers(w.model.id, w.spec.id, w.spec.grain, totals, w.periods, min_shown=shown)
         if w.spec.divides:
             residents = w.spec.denominator.source == "person_month" and not w.spec.measure_scoped
             dims = ("total", "centre") if residents else ("total",)
             dens = {(r[2] or "total", r[0]): r[4] for r in rows if r[1] in dims}
-            findings += quality.collapsing_denominators(w.model.id, w.spec.id, w.spec.grain, dens, w.periods)
+            own += quality.collapsing_denominators(w.model.id, w.spec.id, w.spec.grain, dens, w.periods)
+        index = {period_label(p, w.spec.grain): p for p in w.periods}
+        for f in own:
+            provisional = is_provisional(w.spec, index[f.period], last_month)
+            (held if provisional and not include_provisional else findings).append(f)
+    findings, n_held = quality.deduplicate(findings), len(quality.deduplicate(held))
     if con is None:
-        return quality.deduplicate(findings)
-    findings = quality.centre_gaps(con, months) + quality.missing_extracts(con, months) + quality.deduplicate(findings)
-    return findings + quality.stale_load(con, today)
+        return findings, n_held
+    extracts, late = [], 0
+    for f in quality.missing_extracts(con, months):
+        if not include_provisional and _within_lag(f.subject, f.period, last_month):
+            late += 1
+        else:
+            extracts.append(f)
+    findings = quality.centre_gaps(con, months) + extracts + findings
+    return findings + quality.stale_load(con, today), n_held + late
+
+
+def _within_lag(table: str | None, period: str | None, last_month: int | None) -> bool:
+    """Whether a month (YYYY-MM) lies within the declared reporting lag of a table."""
+    from logicmodel.fields import month_index
+    from monitoring.contract import REPORTING_LAGS
+
+    if last_month is None or table is None or period is None:
+        return False
+    return month_index(period) > last_month - REPORTING_LAGS.get(table, 0)
 
 
 def _frames(done: list, run_id: int, load_id: int | None):
@@ -404,16 +434,19 @@ def require_registers(con, db_path: Path) -> None:
 
 def run_models(db_path: str | Path, models: Sequence[MonitoredModel], span: PeriodRange = PeriodRange(),
                as_of: dt.date | None = None, wait: float = 0.0,
-               progress: Callable[[int, int], None] | None = None, engine=None, build_panel: bool = True) -> RunResult:
+               progress: Callable[[int, int], None] | None = None, engine=None, build_panel: bool = True,
+               include_provisional: bool = False) -> RunResult:
     """Compute and store what is missing or stale for ``models``; see the module docstring.
 
     ``engine`` (:mod:`monitoring.engines`): the contract tables live there, the panel is
     built there and the plan runs there; the store at ``db_path`` (created when missing)
     receives the run's aggregates and release. Without it the store is the engine.
-    ``build_panel`` False: the engine holds a panel made elsewhere (benchmarks)."""
+    ``build_panel`` False: the engine holds a panel made elsewhere (benchmarks).
+    ``include_provisional``: run the quality checks on provisional periods too (by default
+    they are held back and counted in ``RunResult.held_back``)."""
     db_path = Path(db_path)
     if engine is not None:
-        return _run_on_engine(db_path, models, span, as_of, wait, progress, engine, build_panel)
+        return _run_on_engine(db_path, models, span, as_of, wait, progress, engine, build_panel, include_provisional)
     if not db_path.is_file():
         raise RunInputError(f"{db_path}: no such store; create it with 'tiltak load --db {db_path} DIR' or 'tiltak synth --db {db_path}'")
     ids = [m.id for m in models]
@@ -429,12 +462,14 @@ def run_models(db_path: str | Path, models: Sequence[MonitoredModel], span: Peri
             with database_boundary(f"monitor run on {db_path}", "the store was not changed"):
                 with store.transaction():  # the migration, the reads and the write: all or nothing
                     store.migrate()
-                    return _run(store, models, span, as_of, started, progress)
+                    return _run(store, models, span, as_of, started, progress,
+                                include_provisional=include_provisional)
         finally:
             store.close()
 
 
-def _run_on_engine(db_path: Path, models, span, as_of, wait, progress, engine, build=True) -> RunResult:
+def _run_on_engine(db_path: Path, models, span, as_of, wait, progress, engine, build=True,
+                   include_provisional: bool = False) -> RunResult:
     """A run whose registers are on another engine; the results go into the local store."""
     from monitoring.errors import database_boundary
     from monitoring.panel import build_panel
@@ -454,7 +489,7 @@ def _run_on_engine(db_path: Path, models, span, as_of, wait, progress, engine, b
             with database_boundary(f"monitor run on {engine.name} into {db_path}", "the store was not changed"):
                 with store.transaction():
                     store.migrate()
-                    return _run(store, models, span, as_of, started, progress, engine, registers)
+                    return _run(store, models, span, as_of, started, progress, engine, registers, include_provisional)
         finally:
             store.close()
 
@@ -494,7 +529,8 @@ class EngineRegisters:
         return min(as_of.year * 12 + as_of.month - 2, last.year * 12 + last.month - 1)
 
 
-def _run(store, models, span, as_of, started, progress, engine=None, registers=None) -> RunResult:
+def _run(store, models, span, as_of, started, progress, engine=None, registers=None,
+         include_provisional: bool = False) -> RunResult:
     from monitoring.sqlcompile import period_label
 
     con = store.connect()
@@ -510,7 +546,8 @@ def _run(store, models, span, as_of, started, progress, engine=None, registers=N
     if not work and not stale and not needs_release(con, models):
         return RunResult(None, period_label(last, "month"))
     done = compute(engine or con, work, last, progress) if work else []
-    findings = quality_findings(con if registers is None else None, done, started.date())
+    findings, held = quality_findings(con if registers is None else None, done, started.date(), last,
+                                      include_provisional)
     run_id = write_run(store, done, findings, models, last, started, stale)
     computed = [(w.model.id, w.spec.id, period_label(p, w.spec.grain), r) for w, _ in done for p, r in sorted(w.periods.items())]
-    return RunResult(run_id, period_label(last, "month"), computed, findings, stale)
+    return RunResult(run_id, period_label(last, "month"), computed, findings, stale, held)

@@ -22,6 +22,7 @@ from monitoring.sqlcompile import period_label
 from monitoring.targets import NO_TARGET, NO_VALUE, status, trend
 
 SUPPRESSED_MARK = ":"
+PROVISIONAL_MARK = "*"
 FORMATS = ("table", "csv", "json", "xlsx")
 
 
@@ -48,6 +49,7 @@ class ShownValue:
     slope_per_year: float | None
     decimals: int = 2
     title: str = ""
+    provisional: bool = False  # at the edge of the data (monitoring.provisional): may still change
 
 
 def stored_rows(con, model_id: str, indicator_id: str) -> list[ValueRow]:
@@ -64,11 +66,16 @@ def _full(value: float | None) -> float | None:
 
 
 def indicator_table(model: MonitoredModel, spec: IndicatorSpec, rows: list[ValueRow],
-                    span: PeriodRange, by: Sequence[str], release: dict | None = None) -> list[ShownValue]:
+                    span: PeriodRange, by: Sequence[str], release: dict | None = None,
+                    last_complete: int | None = None) -> list[ShownValue]:
     """Published rows of one indicator: totals plus the disaggregations in ``by``.
 
     ``release`` (coordinates -> (value, suppressed)) is the decision of the latest release
-    (:mod:`monitoring.release`); without it the indicator is protected on its own."""
+    (:mod:`monitoring.release`); without it the indicator is protected on its own.
+    ``last_complete`` (month index of the latest run's last complete month) marks the
+    provisional periods."""
+    from monitoring.provisional import is_provisional
+
     if release is None:
         hidden = protect(spec.disclosure_kind, rows, model.thresholds, series=bool(spec.cumulative or spec.window_months))
     else:
@@ -93,7 +100,7 @@ def indicator_table(model: MonitoredModel, spec: IndicatorSpec, rows: list[Value
         out.append(ShownValue(model.id, spec.id, period_label(r.period_index, spec.grain), r.dimension, r.group_value,
                               _full(value), key in hidden, spec.unit, baseline, _full(target), st,
                               _full(tr.change), _full(tr.slope * per_year if tr.slope is not None else None),
-                              spec.decimals, spec.title))
+                              spec.decimals, spec.title, is_provisional(spec, r.period_index, last_complete)))
     return out
 
 
@@ -105,8 +112,10 @@ def value_table(con, model: MonitoredModel, span: PeriodRange = PeriodRange(), b
     if unknown:
         raise ShowError(f"--indicator {unknown[0]!r}: not monitored by model '{model.id}'; expected one of "
                         + ", ".join(repr(s.id) for s in model.specs))
+    from monitoring.provisional import latest_last_month
     from monitoring.release import released
 
+    last_complete = latest_last_month(con)
     out = []
     chosen = [spec for spec in model.specs if not indicators or spec.id in indicators]
     for n, spec in enumerate(chosen, 1):
@@ -115,10 +124,20 @@ def value_table(con, model: MonitoredModel, span: PeriodRange = PeriodRange(), b
         if rows and not release:
             raise ShowError(f"model '{model.id}': indicator '{spec.id}' has values that were never released; run "
                             f"'tiltak monitor run {model.path} --db FILE' first (it decides what may be published)")
-        out += indicator_table(model, spec, rows, span, by, release)
+        out += indicator_table(model, spec, rows, span, by, release, last_complete)
         if progress:
             progress(n, len(chosen))
     return out
+
+
+def provisional_note(con, model: MonitoredModel, rows: Sequence[ShownValue]) -> str:
+    """The footnote explaining the provisional marker for ``rows`` ('' when none is provisional)."""
+    from monitoring.provisional import footnote, latest_last_month
+
+    marked = {r.indicator for r in rows if r.provisional}
+    if not marked:
+        return ""
+    return footnote([s for s in model.specs if s.id in marked], latest_last_month(con))
 
 
 def _require_tables(con) -> None:
@@ -142,6 +161,8 @@ def _cell(row: ShownValue, column: str, rounded: bool = False) -> str:
     value = getattr(row, column)
     if column == "value" and row.suppressed:
         return SUPPRESSED_MARK
+    if column == "provisional":
+        return str(row.provisional).lower()
     if value is None:
         return ""
     if isinstance(value, float):
@@ -151,16 +172,21 @@ def _cell(row: ShownValue, column: str, rounded: bool = False) -> str:
     return str(value)
 
 
-def render_table(rows: Sequence[ShownValue]) -> str:
-    """Aligned text rounded to each indicator's decimals, with a note on the suppression mark."""
+def render_table(rows: Sequence[ShownValue], provisional_footnote: str = "") -> str:
+    """Aligned text rounded to each indicator's decimals, with notes on the suppression mark
+    and on the provisional mark (``*`` after the period; ``provisional_footnote`` explains it)."""
     if not rows:
         return "(no values in the selection)\n"
-    body = [[_cell(r, c, rounded=True) for c in COLUMNS] for r in rows]
+    body = [[_cell(r, c, rounded=True) + (PROVISIONAL_MARK if c == "period" and r.provisional else "")
+             for c in COLUMNS] for r in rows]
     widths = [max(len(c), *(len(b[n]) for b in body)) for n, c in enumerate(COLUMNS)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths)).rstrip()]
     lines += ["  ".join(v.ljust(w) for v, w in zip(b, widths)).rstrip() for b in body]
     if any(r.suppressed for r in rows):
         lines.append(f"{SUPPRESSED_MARK} suppressed (disclosure control: small counts or rates on few cases)")
+    if any(r.provisional for r in rows):
+        lines.append(f"{PROVISIONAL_MARK} " + (provisional_footnote or "provisional: at the edge of the data; "
+                                               "the value may still change"))
     return "\n".join(lines) + "\n"
 
 
@@ -170,7 +196,7 @@ def render_csv(rows: Sequence[ShownValue]) -> str:
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    fields = ["model", *COLUMNS, "suppressed"]
+    fields = ["model", *COLUMNS, "suppressed", "provisional"]
     writer.writerow(fields)
     for r in rows:
         writer.writerow([str(r.suppressed).lower() if f == "suppressed" else _cell(r, f) for f in fields])
@@ -187,6 +213,7 @@ XLSX_COLUMNS = (  # (field, header, width)
     ("dimension", "Breakdown", 12), ("group", "Group", 14), ("value", "Value", 12), ("flag", "Flag", 6),
     ("unit", "Unit", 18), ("baseline", "Baseline", 11), ("target", "Target", 11), ("status", "Status", 14),
     ("change", "Change (period on period)", 14), ("slope_per_year", "Trend per year", 13),
+    ("provisional", "Provisional", 11),
 )
 NUMERIC = {"value", "baseline", "target", "change", "slope_per_year"}
 
@@ -199,6 +226,7 @@ class SheetContext:
     model_path: str
     thresholds: Any
     title: str = ""
+    provisional_note: str = ""  # why rows are provisional (provisional_note), for the about sheet
 
 
 def _number_format(decimals: int) -> str:
@@ -239,6 +267,8 @@ def write_xlsx(rows: Sequence[ShownValue], path: str, context: SheetContext | No
                 line.append(SUPPRESSED_MARK if r.suppressed else None)
             elif field == "value" and r.suppressed:
                 line.append(None)
+            elif field == "provisional":
+                line.append(PROVISIONAL_MARK if r.provisional else None)
             else:
                 line.append(getattr(r, field))
         sheet.append(line)
@@ -279,6 +309,9 @@ def _about_sheet(sheet: Any, rows: Sequence[ShownValue], context: SheetContext |
         ("Symbols", ""),
         (SUPPRESSED_MARK, "Suppressed by disclosure control: the Value cell is left empty (shaded grey) so the "
                           "column stays numeric; the Flag column holds ':'. Never read an empty cell as zero."),
+        (PROVISIONAL_MARK, "Provisional (Provisional column): the period ends within a reporting lag the data "
+                           "contract declares, or needs a month after the last complete month of the data; "
+                           "the value may still change. Alerts and quality checks leave it out unless asked."),
         ("(empty)", "No value: nothing to compute for that period or group (also in Baseline, Target, Change)."),
         ("Status", "on_track / off_track against the model's target and tolerance; no_target when none is set; "
                    "no_value when the value is suppressed or missing."),
@@ -299,6 +332,8 @@ def _about_sheet(sheet: Any, rows: Sequence[ShownValue], context: SheetContext |
                                   "output (table, csv, json, xlsx) and in every release."),
         ("Precision", "Values are stored at full precision; the number format shows the indicator's decimals."),
     ]
+    if context is not None and context.provisional_note:
+        lines += [("", ""), ("Provisional periods", context.provisional_note[:1].upper() + context.provisional_note[1:] + ".")]
     for key, text in lines:
         sheet.append([key, text])
         if key and not text or key in ("About this table",):

@@ -44,7 +44,7 @@ def output_files(directory: Path) -> list[Path]:
 
 def test_demo_writes_the_report_and_the_document(demo_dir, document):
     assert (demo_dir / "report.html").stat().st_size > 50_000
-    assert document["schema"] == "tiltak-evaluation/2"
+    assert document["schema"] == "tiltak-evaluation/3"
     assert [m["id"] for m in document["models"]] == ["kvalifisering-lokal", "kvalifisering-nasjonal", "veien-videre"]
     kinds = {"confirmed", "not_confirmed", "inconclusive", "contradicted", "not_testable"}
     for model in document["models"]:
@@ -79,6 +79,22 @@ def test_the_return_curve_is_published_only_where_the_rule_allows(document, demo
         assert curve["min_count"] == 5
         assert all(p["value"] > 0 for p in curve["expected"])
     assert "Frivillig (assistert) retur etter oppstart" in html  # the demo's report is in bokmål by default
+
+
+def test_the_demos_last_months_are_provisional_in_the_document_and_the_report(demo_dir, document):
+    """Sessions are reported late (participation: a 2-month lag): the demo's last two months of
+    attendance are marked, drawn hollow and dashed, and say so under the chart (nb)."""
+    assert document["data"]["last_period"] == "2014-12"
+    for model in document["models"]:
+        for ind in model["indicators"]:
+            marked = [p["period"] for p in ind["points"] if p["provisional"]]
+            if ind["id"].startswith("sessions_attended"):
+                assert marked == ["2014-11", "2014-12"], (model["id"], ind["id"], marked)
+                assert ind["n_provisional"] == 2
+            elif ind["id"] in ("participants", "residents_obliged_to_leave"):
+                assert marked == [], (model["id"], ind["id"])  # the panel declares no lag
+    html = (demo_dir / "report.html").read_text(encoding="utf-8")
+    assert "Hule punkter på stiplet linje er foreløpige: de siste 2 periodene" in html
 
 
 def test_two_runs_with_the_same_seed_are_byte_identical(demo_dir, tmp_path):

@@ -21,11 +21,13 @@ ROUNDING = {"value": 0, "target": 0, "change": 1, "slope_per_year": 1}
 def _as_main_showed(text: str) -> str:
     """``monitor show --format json`` as main wrote it at e43452b: since then it carries each
     value at full precision with the indicator's ``decimals`` and ``title`` (machine-readable
-    outputs keep every digit); main rounded (``ROUNDING``) and had neither key."""
+    outputs keep every digit) and its ``provisional`` flag (issue 11); main rounded
+    (``ROUNDING``) and had none of these keys."""
     rows = []
     for row in json.loads(text):
         decimals = row.pop("decimals")
         row.pop("title")
+        row.pop("provisional")
         for key, extra in ROUNDING.items():
             if row[key] is not None:
                 row[key] = round(float(row[key]), decimals + extra)

@@ -82,3 +82,15 @@ def test_xlsx_has_titles_units_frozen_header_filters_and_an_explanation(workbook
     again = path.with_name("again.xlsx")
     write_xlsx(ROWS, str(again), SheetContext("vv", "models/vv.yaml", Thresholds(min_count=5, min_denominator=10), "Veien Videre"))
     assert again.read_bytes() == path.read_bytes()
+
+
+def test_provisional_rows_are_marked_in_the_table_with_a_footnote_and_flagged_in_csv():
+    import dataclasses
+
+    rows = [shown(10.0, period="2013-05"), dataclasses.replace(shown(3.0, period="2013-06"), provisional=True)]
+    lines = render_table(rows, "provisional: the data are complete through 2013-06").splitlines()
+    assert lines[1].split()[1] == "2013-05" and lines[2].split()[1] == "2013-06*"
+    assert lines[-1] == "* provisional: the data are complete through 2013-06"
+    assert "*" not in render_table(rows[:1])
+    assert [r["provisional"] for r in csv.DictReader(io.StringIO(render_csv(rows)))] == ["false", "true"]
+    assert [r["provisional"] for r in json.loads(render_json(rows))] == [False, True]

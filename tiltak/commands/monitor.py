@@ -93,16 +93,22 @@ def command() -> None:
 @click.option("--wait", type=float, default=0.0, show_default=True, callback=_wait_seconds,
               help="Seconds to wait for a run in progress (at most a day).")
 @click.option("--fail-on-alert", is_flag=True, help="Exit 1 when an indicator is off track or a quality check fails.")
+@click.option("--alert-provisional", is_flag=True,
+              help="Alert and run the quality checks on provisional periods too (periods within a reporting "
+                   "lag the data contract declares, or needing a month after the last complete one); by "
+                   "default they are held back and counted.")
 @click.option("--engine", "engine_url", metavar="URL",
               help="Where the register tables are and the SQL runs: duckdb:FILE, "
                    "postgresql://[user@]host[:port]/DATABASE[?host=SOCKET_DIR&schema=NAME] or "
                    "spark://MASTER?tables=DIR (Parquet folders). The results go into --db. "
                    "Default: the --db store itself.")
-def run_command(models, db, period, first, last, as_of, wait, fail_on_alert, engine_url) -> None:
+def run_command(models, db, period, first, last, as_of, wait, fail_on_alert, alert_provisional, engine_url) -> None:
     """Compute every complete period not yet computed and store the values.
 
     Safe to repeat: unchanged inputs are a no-op; changed definitions or a new load
     recompute what they affect, and the reason is recorded. One transaction per run.
+    Provisional periods (the last months of a table with a declared reporting lag, see
+    docs/data-contract.md) raise no alert and no quality finding unless --alert-provisional.
     With --engine the person-month panel is built and the indicators are computed by
     that engine, where the registers are; only aggregates come back, into --db.
 
@@ -120,7 +126,8 @@ def run_command(models, db, period, first, last, as_of, wait, fail_on_alert, eng
     engine = _open_engine(engine_url) if engine_url else None
     bar, update = _progress("computing")
     try:
-        result = run_models(db, loaded, span, as_of.date() if as_of else None, wait, update, engine)
+        result = run_models(db, loaded, span, as_of.date() if as_of else None, wait, update, engine,
+                            include_provisional=alert_provisional)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -132,10 +139,15 @@ def run_command(models, db, period, first, last, as_of, wait, fail_on_alert, eng
     if len(result.findings) > MAX_FINDINGS_SHOWN:
         click.echo(f"  ... and {len(result.findings) - MAX_FINDINGS_SHOWN} more quality findings "
                    f"(all of them: tiltak monitor quality --db {db})")
-    alerts = current_alerts(db, loaded)
-    for alert in alerts:
+    if result.held_back:
+        click.echo(f"  held back {result.held_back} quality finding(s) on provisional periods "
+                   "(--alert-provisional to raise them)")
+    alerts = current_alerts(db, loaded, alert_provisional)
+    for alert in alerts.lines:
         click.echo(f"  ALERT {alert}")
-    if fail_on_alert and (alerts or result.findings):
+    if alerts.held_back:
+        click.echo(f"  held back {alerts.held_back} alert(s) on provisional periods (--alert-provisional to raise them)")
+    if fail_on_alert and (alerts.lines or result.findings):
         sys.exit(1)
 
 
@@ -186,6 +198,9 @@ def show_command(model, db, period, first, last, by, indicators, fmt, output) ->
 
     Small counts and rates on few cases are suppressed (shown as ':'), with secondary
     suppression so that they cannot be worked out from totals or other rows.
+    Provisional periods (at the edge of the data: within a table's declared reporting
+    lag, or needing a month after the last complete one) are marked '*' in the table, with
+    a footnote naming the lag, and have a 'provisional' column (csv, xlsx) or key (json).
 
     \b
     Example:
@@ -193,7 +208,8 @@ def show_command(model, db, period, first, last, by, indicators, fmt, output) ->
       tiltak monitor show models/veien-videre.yaml --db registers.duckdb --format xlsx -o vv.xlsx
     """
     from monitoring.runs import open_store
-    from monitoring.show import SheetContext, ShowError, render_csv, render_json, render_table, value_table, write_xlsx
+    from monitoring.show import (SheetContext, ShowError, provisional_note, render_csv, render_json, render_table,
+                                 value_table, write_xlsx)
 
     span = _span(period, first, last)
     (loaded,) = _load_models([model])
@@ -205,15 +221,16 @@ def show_command(model, db, period, first, last, by, indicators, fmt, output) ->
     bar, update = _progress("protecting")
     try:
         rows = value_table(store.connect(), loaded, span, by, indicators, update)
+        note = provisional_note(store.connect(), loaded, rows)
     finally:
         store.close()
         if bar is not None:
             bar.__exit__(None, None, None)
     if fmt == "xlsx":
-        context = SheetContext(loaded.id, str(model), loaded.thresholds)
+        context = SheetContext(loaded.id, str(model), loaded.thresholds, provisional_note=note)
         _write_atomically(output, lambda tmp: write_xlsx(rows, tmp, context))
         return
-    text = {"table": render_table, "csv": render_csv, "json": render_json}[fmt](rows)
+    text = render_table(rows, note) if fmt == "table" else {"csv": render_csv, "json": render_json}[fmt](rows)
     if output:
         _write_atomically(output, lambda tmp: open(tmp, "w", encoding="utf-8").write(text))
     else:

@@ -23,7 +23,7 @@ from tiltak.evaluation.story import contribution_story
 from tiltak.evaluation.verdicts import Reason, Verdict
 from tiltak.evaluation.wording import describe_reason
 
-SCHEMA = "tiltak-evaluation/2"
+SCHEMA = "tiltak-evaluation/3"
 ESTIMAND_TEXT = {
     "enrol_vs_not": {
         "en": "starting the measure against not starting it within the follow-up (comparison persons who start later are censored at their start, with censoring weights)",

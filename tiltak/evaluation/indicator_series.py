@@ -33,11 +33,13 @@ def published_series(con: Any, item: Any) -> list[IndicatorSeries]:
     for indicator in item.view.monitored:
         own = sorted((r for r in rows if r.indicator == indicator), key=lambda r: period_position(r.period))
         meta = item.indicators.get(indicator, {})
-        latest = next((r.status for r in reversed(own) if r.status in STATUSES), None)
+        # The status is that of the latest settled period: a provisional one raises no alert.
+        latest = next((r.status for r in reversed(own) if r.status in STATUSES and not r.provisional), None)
         series.append(IndicatorSeries(
             indicator=indicator, title=_title(meta.get("title"), indicator), unit=str(meta.get("unit") or ""),
             decimals=int(meta.get("decimals") or 0), direction=str(meta.get("direction") or "neutral"),
-            points=tuple(SeriesPoint(r.period, r.value, bool(r.suppressed)) for r in own), status=latest,
+            points=tuple(SeriesPoint(r.period, r.value, bool(r.suppressed), bool(r.provisional)) for r in own),
+            status=latest,
         ))
     return series
 
@@ -50,9 +52,10 @@ def indicator_entries(con: Any, item: Any) -> list[dict[str, Any]]:
         entries.append({
             "id": s.indicator, "title": s.title, "unit": s.unit, "decimals": s.decimals, "direction": s.direction,
             "status": s.status,
-            "points": [{"period": p.period, "value": None if p.suppressed else p.value, "suppressed": p.suppressed}
-                       for p in s.points],
+            "points": [{"period": p.period, "value": None if p.suppressed else p.value, "suppressed": p.suppressed,
+                        "provisional": p.provisional} for p in s.points],
             "n_suppressed": sum(1 for p in s.points if p.suppressed),
+            "n_provisional": sum(1 for p in s.points if p.provisional),
             "expected": {
                 "trajectory": [asdict(p) for p in expected.trajectory],
                 "targets": [asdict(p) for p in expected.targets],

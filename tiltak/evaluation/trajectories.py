@@ -37,6 +37,7 @@ class SeriesPoint:
     period: str
     value: float | None
     suppressed: bool = False
+    provisional: bool = False  # at the edge of the data (monitoring.provisional): may still change
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,8 @@ def _diagram(view: ModelView, model: dict[str, Any], lang: str) -> tuple[str, st
 
 
 def _indicator_figure(entry: dict[str, Any], labels: dict[str, str], lang: str) -> str | None:
-    points = tuple(SeriesPoint(p["period"], p["value"], p["suppressed"]) for p in entry["points"])
+    points = tuple(SeriesPoint(p["period"], p["value"], p["suppressed"], bool(p.get("provisional")))
+                   for p in entry["points"])
     if not any(p.value is not None for p in points):
         return None
     series = IndicatorSeries(entry["id"], entry["title"], entry["unit"], entry["decimals"], entry["direction"], points)

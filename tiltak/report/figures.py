@@ -98,7 +98,17 @@ def indicator_chart(series: IndicatorSeries, expected: ExpectedSeries, labels: d
     points = sorted_points(list(series.points))
     xs = [period_position(p.period) for p in points]
     ys = [float("nan") if p.value is None or p.suppressed else p.value for p in points]
-    ax.plot(xs, ys, color=COLOURS["observed"], marker="o", markersize=2.2, linewidth=1.3, label=labels["observed"])
+    settled = [y if not p.provisional else float("nan") for p, y in zip(points, ys)]
+    ax.plot(xs, settled, color=COLOURS["observed"], marker="o", markersize=2.2, linewidth=1.3, label=labels["observed"])
+    late = [n for n, p in enumerate(points) if p.provisional]
+    if late:  # provisional periods: dashed on from the last settled point, hollow markers, own legend entry
+        dashed = (0, (3, 2))
+        if late[0] > 0:  # the connector from the last settled point
+            ax.plot(xs[late[0] - 1:late[0] + 1], ys[late[0] - 1:late[0] + 1], color=COLOURS["observed"],
+                    linestyle=dashed, linewidth=1.1)
+        ax.plot([xs[n] for n in late], [ys[n] for n in late], color=COLOURS["observed"], linestyle=dashed,
+                linewidth=1.1, marker="o", markersize=3.4, markerfacecolor="white",
+                markeredgecolor=COLOURS["observed"], markeredgewidth=1.0, label=labels["provisional"])
     if expected.trajectory:
         ax.plot([period_position(p.period) for p in expected.trajectory], [p.value for p in expected.trajectory],
                 color=COLOURS["expected"], linestyle="--", marker="s", markersize=3, linewidth=1.2, label=labels["expected"])

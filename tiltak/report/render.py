@@ -35,6 +35,7 @@ def _environment(lang: str, labels: dict[str, str]):
         "vars": lambda names: ", ".join(variable_title(n, lang) for n in names) or "–",
         "design": lambda design: _design_line(design, labels, lang),
         "suppressed_note": lambda n: labels["n_suppressed_one"] if n == 1 else labels["n_suppressed"].format(n=n),
+        "provisional_note": lambda n: labels["n_provisional_one"] if n == 1 else labels["n_provisional"].format(n=n),
         "cost_gap": lambda comparison: _cost_gap(comparison, labels, lang),
         "pval": lambda value: format_p(_finite(value), lang),
         "count": lambda value: labels["suppressed"] if value is None else format_number(float(value), 0, lang),
