@@ -142,3 +142,22 @@ def normal_inference(estimate: float, se: float, alpha: float) -> tuple[float, f
         return estimate, estimate, float("nan")
     p = math.erfc(abs(estimate / se) / math.sqrt(2.0))
     return estimate - z * se, estimate + z * se, p
+
+
+RATIO_NOTE = "std_error is that of the log ratio; the interval is exp(log ratio +- z se)."
+
+
+def ratio_inference(p1: float, p0: float, vcov: np.ndarray, alpha: float):
+    """Risk and odds ratio of two proportions by the delta method on the log scale.
+
+    ``vcov`` is the 2 x 2 covariance of (p1, p0). Yields (scale, ratio, se of the log
+    ratio, ci_low, ci_high, p_value), the interval exp(log ratio +- z se).
+    """
+    for scale, log_ratio, grad in (
+        ("risk_ratio", math.log(p1 / p0), np.array([1 / p1, -1 / p0])),
+        ("odds_ratio", math.log(p1 / (1 - p1)) - math.log(p0 / (1 - p0)),
+         np.array([1 / (p1 * (1 - p1)), -1 / (p0 * (1 - p0))])),
+    ):
+        se = float(np.sqrt(grad @ vcov @ grad))
+        low, high, p = normal_inference(log_ratio, se, alpha)
+        yield scale, math.exp(log_ratio), se, math.exp(low), math.exp(high), p

@@ -27,13 +27,14 @@ heteroskedasticity-robust covariance of the two weighted proportions).
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from estimation.effect_estimate import ASSUMPTIONS, SE_LABELS, EffectEstimate, normal_inference  # noqa: F401 (re-exported)
+from estimation.effect_estimate import (  # noqa: F401 (re-exported)
+    ASSUMPTIONS, RATIO_NOTE, SE_LABELS, EffectEstimate, normal_inference, ratio_inference,
+)
 from estimation.matched import MatchedSample
 from estimation.outcome import _check_outcome, _outcome
 from estimation.ordering import distinct_count
@@ -376,20 +377,12 @@ def _ratio_estimates(sample, y, w, matched, cluster, kind, alpha,
     vcov, _ = sandwich_vcov(fit, dimensions)
     counts = _cluster_counts(dimensions, ratio_kind)
     out = []
-    for scale, log_ratio, grad in (
-        ("risk_ratio", math.log(p1 / p0), np.array([1 / p1, -1 / p0])),
-        ("odds_ratio", math.log(p1 / (1 - p1)) - math.log(p0 / (1 - p0)),
-         np.array([1 / (p1 * (1 - p1)), -1 / (p0 * (1 - p0))])),
-    ):
-        se = float(np.sqrt(grad @ vcov @ grad))
-        low, high, p = normal_inference(log_ratio, se, alpha)
+    for scale, ratio, se, low, high, p in ratio_inference(p1, p0, vcov, alpha):
         out.append(EffectEstimate(
-            math.exp(log_ratio), se, math.exp(low), math.exp(high), p,
+            ratio, se, low, high, p,
             int((treat & matched).sum()), int((~treat & matched).sum()),
             "difference_in_means", ratio_kind, sample.estimand, scale, "", float(alpha),
-            counts[0] if counts else None, float("nan"), ASSUMPTIONS,
-            ("std_error is that of the log ratio; the interval is exp(log ratio +- z se).",),
-            (), counts,
+            counts[0] if counts else None, float("nan"), ASSUMPTIONS, (RATIO_NOTE,), (), counts,
         ))
     return out
 

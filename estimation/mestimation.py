@@ -25,7 +25,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from estimation.effect_estimate import EffectEstimate, normal_inference
+from estimation.effect_estimate import RATIO_NOTE, EffectEstimate, normal_inference, ratio_inference
 from estimation.matched import MatchedSample
 from estimation.outcome import _check_outcome, _outcome
 from estimation.parameters import InvalidInputError, InvalidParameterError
@@ -183,17 +183,10 @@ def _ratios(sample, y0, w, clusters, alpha, name) -> list:
     vcov, groups = vcov_from(phi, clusters)
     keep = w > 0
     out = []
-    for scale, log_ratio, grad in (
-        ("risk_ratio", math.log(p1 / p0), np.array([1 / p1, -1 / p0])),
-        ("odds_ratio", math.log(p1 / (1 - p1)) - math.log(p0 / (1 - p0)),
-         np.array([1 / (p1 * (1 - p1)), -1 / (p0 * (1 - p0))])),
-    ):
-        se = float(np.sqrt(grad @ vcov @ grad))
-        low, high, p = normal_inference(log_ratio, se, alpha)
+    for scale, ratio, se, low, high, p in ratio_inference(p1, p0, vcov, alpha):
         out.append(EffectEstimate(
-            math.exp(log_ratio), se, math.exp(low), math.exp(high), p,
+            ratio, se, low, high, p,
             int((treat.astype(bool) & keep).sum()), int((~treat.astype(bool) & keep).sum()),
             "difference_in_means", "m_estimation", sample.estimand, scale, name, float(alpha),
-            groups if clusters is not None else None, float("nan"), ASSUMPTIONS,
-            ("std_error is that of the log ratio; the interval is exp(log ratio +- z se).",)))
+            groups if clusters is not None else None, float("nan"), ASSUMPTIONS, (RATIO_NOTE,)))
     return out
