@@ -44,6 +44,9 @@ def test_the_notes_of_estimates_have_bokmal_texts():
              "covariate 'health_flag' is not in the registers (all null) and was left out",
              "12 comparison persons started the measure before the follow-up survey and were left out "
              "(censored)", "a note nobody translated"]
+    assert notes_entries(["fewer than 5 comparison persons started the measure before the follow-up "
+                          "survey and were left out (censored)"])[0]["nb"].startswith(
+        "Færre enn 5 sammenligningspersoner")
     entries = notes_entries(notes)
     assert entries[0]["nb"] == ("Færre sammenligningspersoner enn deltakere i noen strata med eksakt "
                                 "matching; ikke alle deltakere får en match.")

@@ -176,7 +176,9 @@ class DesignRun:
             follow = pd.to_datetime(trials.data[f"yd_{spec.id}"].iloc[rows]).to_numpy(dtype="datetime64[D]")
             censored = ~units["treated"].to_numpy() & ~np.isnat(start) & (start <= follow)
             if censored.any():
-                notes.append(f"{int(censored.sum())} comparison persons started the measure before the "
+                n = int(censored.sum())  # a published count: below the model's threshold it is not said
+                how_many = str(n) if n >= self.model.min_count else f"fewer than {self.model.min_count}"
+                notes.append(f"{how_many} comparison persons started the measure before the "
                              "follow-up survey and were left out (censored)")
                 trials = _drop_units(trials, ~censored)
                 units, rows = trials.units, trials.units["row"].to_numpy()

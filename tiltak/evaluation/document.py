@@ -71,6 +71,10 @@ def error_nb(error: str) -> str:
 NOTE_PATTERNS_NB = (
     (re.compile(r"covariate '([^']+)' is not in the registers \(all null\) and was left out"),
      "kovariaten «{0}» finnes ikke i registrene (bare tomme verdier) og ble utelatt"),
+    (re.compile(r"fewer than (\d+) comparison persons started the measure before the follow-up "
+                r"survey and were left out \(censored\)"),
+     "færre enn {0} sammenligningspersoner startet tiltaket før oppfølgingsundersøkelsen og ble "
+     "utelatt (sensurert)"),
     (re.compile(r"(\d+) comparison persons started the measure before the follow-up survey and "
                 r"were left out \(censored\)"),
      "{0} sammenligningspersoner startet tiltaket før oppfølgingsundersøkelsen og ble utelatt "
