@@ -12,7 +12,6 @@ import datetime as dt
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ from monitoring.monitored import load_monitored_model
 from monitoring.provisional import edge, is_provisional, period_end
 from monitoring.runs import run_models
 from monitoring.store import Store
+from stores import working_copy
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = dt.date(2014, 1, 15)  # complete months through 2013-12
@@ -77,12 +77,7 @@ def template(tmp_path_factory):
 
 @pytest.fixture()
 def setup(tmp_path, template):
-    db = tmp_path / "store.duckdb"
-    shutil.copy(template, db)
-    shutil.copy(ROOT / "models" / "indicators.yaml", tmp_path / "indicators.yaml")
-    model = tmp_path / "model.yaml"
-    model.write_text(MODEL, encoding="utf-8")
-    return db, model
+    return working_copy(tmp_path, template, MODEL)
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

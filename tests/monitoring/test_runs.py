@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import pytest
 from monitoring.monitored import load_monitored_model
 from monitoring.runs import PAUSE_ENV, PeriodRange, RunInProgressError, RunInputError, run_lock, run_models
 from monitoring.store import Store
+from stores import working_copy
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = dt.date(2014, 1, 15)
@@ -68,12 +68,7 @@ def template(tmp_path_factory):
 
 @pytest.fixture()
 def setup(tmp_path, template):
-    db = tmp_path / "store.duckdb"
-    shutil.copy(template, db)
-    shutil.copy(ROOT / "models" / "indicators.yaml", tmp_path / "indicators.yaml")
-    model = tmp_path / "model.yaml"
-    model.write_text(MODEL, encoding="utf-8")
-    return db, model
+    return working_copy(tmp_path, template, MODEL)
 
 
 def _values(db: Path) -> list[tuple]:
