@@ -64,3 +64,17 @@ def test_the_nb_report_shows_no_english_note_and_the_en_report_no_bokmal_line():
     entries = [{"en": "a note nobody translated", "nb": None}, {"en": None, "nb": "1 merknad."}]
     assert env.filters["in_lang"](entries) == [entries[1]]
     assert _environment("en", {}).filters["in_lang"](entries) == [entries[0]]
+
+
+def test_a_small_count_in_an_error_is_published_as_fewer_than_the_threshold():
+    from tiltak.evaluation.estimate_errors import published_error
+
+    raw = "Too few matched units for the standard error: 2 units for 2 coefficients."
+    published = published_error(raw, 5)
+    assert published == "Too few matched units for the standard error: fewer than 5 units for 2 coefficients."
+    assert error_nb(published) == ("for få matchede enheter til å beregne standardfeilen "
+                                   "(færre enn 5 enheter for 2 koeffisienter)")
+    assert published_error("7 treated units and 3 controls", 5) == "7 treated units and fewer than 5 controls"
+    assert published_error("no trial can be followed for 3 months within the data", 5) == (
+        "no trial can be followed for 3 months within the data")
+    assert published_error(None, 5) is None

@@ -18,7 +18,7 @@ import pandas as pd
 from tiltak.evaluation.censoring import INTERVALS, UnitCensoringWeights, fit_censoring_weights
 from tiltak.evaluation.curves import RegisterEffect, register_effect
 from tiltak.evaluation.design_estimate import DesignEstimate
-from tiltak.evaluation.estimate_errors import estimate_errors
+from tiltak.evaluation.estimate_errors import estimate_errors, published_error
 from tiltak.evaluation.evidence import EffectEvidence
 from tiltak.evaluation.followup import CENSORED, EVENT
 from tiltak.evaluation.model_view import ExpectedChangeView, ModelView
@@ -132,6 +132,7 @@ class DesignRun:
         evidence = EffectEvidence(spec.id, None, n_treated=int(data["treated"].sum()),
                                   n_control=int((~data["treated"]).sum()), outcome_kind=spec.kind,
                                   estimand=estimand)
+        error = published_error(error, self.model.min_count)
         return DesignEstimate(evidence=evidence, error=error, **base)
 
     def _register(self, change, spec, estimand, trials, rules, base):

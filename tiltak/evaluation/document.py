@@ -47,7 +47,8 @@ English text reaches an nb report (the technical reason stays in the en text and
 ERROR_PATTERNS_NB = (
     (re.compile(r"no trial can be followed for (\d+) months within the data"),
      "ingen forsøksmåned kan følges i {0} måneder innenfor dataene"),
-    (re.compile(r"Too few matched units for the standard error: (\d+) units for (\d+) coefficients"),
+    (re.compile(r"Too few matched units for the standard error: (\d+|fewer than \d+) units for (\d+) "
+                r"coefficients"),
      "for få matchede enheter til å beregne standardfeilen ({0} enheter for {1} koeffisienter)"),
     (re.compile(r".*predict treatment perfectly"),
      "kovariatene skiller deltakere og sammenligningspersoner fullstendig"),
@@ -63,7 +64,7 @@ def error_nb(error: str) -> str:
     for pattern, text in ERROR_PATTERNS_NB:
         found = pattern.match(error)
         if found:
-            return text.format(*found.groups())
+            return text.format(*(g.replace("fewer than", "færre enn") for g in found.groups()))
     return ERROR_NB_OTHER
 
 

@@ -4,6 +4,8 @@ model goes on). Shared by :mod:`tiltak.evaluation.design_run` and
 
 from __future__ import annotations
 
+import re
+
 
 def estimate_errors() -> tuple[type[BaseException], ...]:
     """Errors of an estimate that become its ``error`` (the rest of the model goes on)."""
@@ -11,3 +13,17 @@ def estimate_errors() -> tuple[type[BaseException], ...]:
     from estimation.errors import EstimationError
 
     return (EstimationError, np.linalg.LinAlgError)
+
+
+_PEOPLE = re.compile(r"\b(\d+)(?= (?:matched |treated |control |comparison )?"
+                     r"(?:units?|persons?|participants?|people|controls?)\b)")
+
+
+def published_error(message: str | None, min_count: int) -> str | None:
+    """An estimate's error as it is published: a count of people or units in it below the
+    model's ``min_count`` (e.g. estimation's "2 units for 2 coefficients") is said as
+    "fewer than N", as every other published count."""
+    if message is None:
+        return None
+    return _PEOPLE.sub(lambda m: m.group(1) if not 0 < int(m.group(1)) < min_count
+                       else f"fewer than {min_count}", message)
