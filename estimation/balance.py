@@ -95,33 +95,38 @@ def expand_terms(covariates: pd.DataFrame) -> list[BalanceTerm]:
     columns give one 0/1 row per level (all levels, no reference dropped), ``<name><level>``
     (those 0/1 rows as bool arrays).
     """
+    _check_missing(covariates)
+    terms: list[BalanceTerm] = []
+    for column in covariates.columns:
+        terms.extend(column_terms(str(column), covariates[column]))
+    return terms
+
+
+def _check_missing(covariates: pd.DataFrame) -> None:
     from estimation.design import MissingValuesError
 
     counts = {str(c): int(n) for c, n in covariates.isna().sum().items() if n > 0}
     if counts:
         raise MissingValuesError(counts)
-    terms: list[BalanceTerm] = []
-    for column in covariates.columns:
-        name, series = str(column), covariates[column]
-        kind = _term_kind(series)
-        if kind == "numeric":
-            values = series.to_numpy(dtype=np.float64)
-            if not np.isfinite(values).all():
-                raise InvalidInputError(
-                    f"Covariate '{name}' must hold finite numbers; got "
-                    f"{int((~np.isfinite(values)).sum())} infinite value(s)."
-                )
-            terms.append(BalanceTerm(name, name, None, values))
-        elif kind == "bool":
-            values = _logical_values(series)
-            terms.append(BalanceTerm(f"{name}TRUE", name, "TRUE", values))
-        else:
-            codes, uniques = pd.factorize(series, sort=False)
-            position = {level: k for k, level in enumerate(uniques)}
-            for level in _factor_levels(series):
-                values = codes == position[level]
-                terms.append(BalanceTerm(f"{name}{level}", name, str(level), values))
-    return terms
+
+
+def column_terms(name: str, series: pd.Series) -> list[BalanceTerm]:
+    """The terms of one covariate column without missing values (``expand_terms``)."""
+    kind = _term_kind(series)
+    if kind == "numeric":
+        values = series.to_numpy(dtype=np.float64)
+        if not np.isfinite(values).all():
+            raise InvalidInputError(
+                f"Covariate '{name}' must hold finite numbers; got "
+                f"{int((~np.isfinite(values)).sum())} infinite value(s)."
+            )
+        return [BalanceTerm(name, name, None, values)]
+    if kind == "bool":
+        return [BalanceTerm(f"{name}TRUE", name, "TRUE", _logical_values(series))]
+    codes, uniques = pd.factorize(series, sort=False)
+    position = {level: k for k, level in enumerate(uniques)}
+    return [BalanceTerm(f"{name}{level}", name, str(level), codes == position[level])
+            for level in _factor_levels(series)]
 
 
 def r_sum(values: np.ndarray) -> np.float64:
@@ -759,19 +764,28 @@ def _term_row(term: BalanceTerm, layout: Layout, s_d_denom: str, binary: str) ->
     return row
 
 
-def _rows_in_parallel(terms: list[BalanceTerm], layout: Layout, s_d_denom: str,
+def _rows_in_parallel(columns: list, layout: Layout, s_d_denom: str,
                       binary: str) -> list[dict]:
-    """The rows of the table, terms spread over the CPUs (NumPy's sorts and sums release
-    the interpreter lock); each term is computed exactly as alone, in its own order."""
+    """The rows of the table in order; ``columns`` holds BalanceTerms and (name, series)
+    covariate columns, each expanded into its terms where it is computed. The columns are
+    spread over the CPUs (NumPy's sorts and sums release the interpreter lock); each term
+    is computed exactly as alone, in its own order, and the first column in order that
+    fails raises, as without threads."""
     from estimation.threads import threads
 
-    workers = min(threads(), len(terms))
-    if workers < 2 or layout.treat.shape[0] < 50_000:
+    def rows(column) -> list[dict]:
+        terms = [column] if isinstance(column, BalanceTerm) else column_terms(*column)
         return [_term_row(term, layout, s_d_denom, binary) for term in terms]
-    from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda term: _term_row(term, layout, s_d_denom, binary), terms))
+    workers = min(threads(), len(columns))
+    if workers < 2 or layout.treat.shape[0] < 50_000:
+        parts = [rows(column) for column in columns]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(rows, columns))
+    return [row for part in parts for row in part]
 
 
 def balance_table(
@@ -818,11 +832,13 @@ def balance_table(
     layout = Layout.of(sample)
     # expanded in input order; each 0/1 or numeric term is gathered into the layout's
     # order by the row that uses it (cheaper than permuting text columns)
-    terms = expand_terms(_select_covariates(sample, covariates))
+    covariate_frame = _select_covariates(sample, covariates)
+    _check_missing(covariate_frame)  # then each column is expanded (expand_terms) where it is used
+    columns: list = [(str(column), covariate_frame[column]) for column in covariate_frame.columns]
     if include_distance:
         distance = np.asarray(sample.distance, dtype=np.float64)
-        terms.insert(0, BalanceTerm("distance", "distance", None, distance))
-    rows = _rows_in_parallel(terms, layout, s_d_denom, binary)
+        columns.insert(0, BalanceTerm("distance", "distance", None, distance))
+    rows = _rows_in_parallel(columns, layout, s_d_denom, binary)
     frame = pd.DataFrame(rows, columns=_FRAME_COLUMNS)
     return BalanceTable(
         frame, sample_sizes(sample), s_d_denom, binary, sample.estimand, float(threshold),

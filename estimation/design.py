@@ -164,8 +164,10 @@ def _numeric_values(series: pd.Series) -> np.ndarray:
 def float_stats(values: np.ndarray) -> tuple[int, int, float]:
     """(missing values, infinite values, max |x| over the finite values) of a numeric
     column (integers: none, none, their max |x|)."""
-    if values.dtype.kind != "f":
-        return 0, 0, float(np.abs(values.astype(np.float64)).max()) if values.size else 0.0
+    if values.dtype.kind != "f":  # max |x| of the integers, then rounded: as of the floats
+        if not values.size:
+            return 0, 0, 0.0
+        return 0, 0, float(np.float64(max(abs(int(values.max())), abs(int(values.min())))))
     if _core is not None and values.dtype in (np.float64, np.float32):
         return _core.float_stats(np.ascontiguousarray(values))
     magnitude = np.abs(values[~np.isnan(values)])

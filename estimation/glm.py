@@ -136,6 +136,29 @@ def _weights(eta: np.ndarray, mu: np.ndarray, link: str,
     return mu_eta**2 / (mu * (1 - mu)), mu_eta
 
 
+def _first_weights(y: np.ndarray, treated: np.ndarray, link: str) -> tuple[np.ndarray, np.ndarray]:
+    """The first step's weights ``w`` and ``w z`` from R's start (mu = (y + 0.5) / 2).
+
+    Each is a function of y alone, element by element, so for a 0/1 response they are
+    computed on the two values and looked up (the same bits as on every element: NumPy's
+    vectorised functions give the same result for a value wherever it stands).
+    """
+    def of(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mu = (values + 0.5) / 2.0
+        eta = _linkfun(mu, link)
+        w, mu_eta = _weights(eta, mu, link)
+        z = eta + (values - mu) / mu_eta
+        return w, w * z
+
+    n_treated = int(np.count_nonzero(treated))
+    if n_treated + int(np.count_nonzero(y == 0.0)) != y.shape[0] or \
+            n_treated != int(np.count_nonzero(y == 1.0)):
+        return of(y)
+    w, wz = of(np.array([0.0, 1.0]))
+    index = treated.view(np.uint8)
+    return w[index], wz[index]
+
+
 def _irls(design: DesignColumns, y: np.ndarray, link: str, max_iter: int, tol: float):
     """Fisher scoring in gradient form, started from R's values (mu = (y + 0.5) / 2).
 
@@ -144,12 +167,8 @@ def _irls(design: DesignColumns, y: np.ndarray, link: str, max_iter: int, tol: f
     """
     cpus = threads()
     treated = y > 0.5
-    mu = (y + 0.5) / 2.0
-    eta = _linkfun(mu, link)
-    w, mu_eta = _weights(eta, mu, link)
     # first step from eta: least squares of the working response on [1, X]
-    z = eta + (y - mu) / mu_eta
-    beta = _newton_step(*design.hessian_and_score(w, w * z, cpus))
+    beta = _newton_step(*design.hessian_and_score(*_first_weights(y, treated, link), cpus))
     dev_old, converged, it, dev = np.inf, False, 1, np.inf
     n = y.shape[0]
     # the vectors of each step, reused (fresh memory of this size costs more than the
