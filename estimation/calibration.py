@@ -84,11 +84,12 @@ class CalibratedWeights(SummaryMethods):
     def rows_of(self, k: int, treated: bool, units) -> np.ndarray:
         """Row index of each of ``units`` (labels) in stratum k and the given group."""
         mask = np.flatnonzero((self.stratum == k) & (self.treated == treated))
-        lookup = pd.Series(mask, index=pd.Index(self.unit[mask].astype(str)))
+        # object indexes: a string index (Arrow) looks labels up one by one in Python
+        lookup = pd.Series(mask, index=pd.Index(self.unit[mask].astype(str), dtype=object))
         if lookup.index.has_duplicates:
             raise InvalidInputError(f"{OWNER}: a unit appears twice in stratum "
                                     f"{self.strata[k]!r} ({'treated' if treated else 'control'}).")
-        wanted = pd.Index(np.asarray(units).astype(str))
+        wanted = pd.Index(np.asarray(units).astype(str), dtype=object)
         missing = ~wanted.isin(lookup.index)
         if missing.any():
             raise InvalidInputError(

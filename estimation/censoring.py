@@ -175,17 +175,27 @@ def _design(frame, n: int, what: str) -> tuple[np.ndarray, tuple[str, ...]]:
     from estimation.design import design_matrix
 
     design = design_matrix(frame)
-    if design.matrix.shape[0] != n:
+    matrix = design.matrix  # built on each access: once
+    if matrix.shape[0] != n:
         raise InvalidInputError(
-            f"{OWNER}: '{what}' has {design.matrix.shape[0]} rows; expected {n}.")
-    return design.matrix, tuple(design.names)
+            f"{OWNER}: '{what}' has {matrix.shape[0]} rows; expected {n}.")
+    return matrix, tuple(design.names)
 
 
 def _interval_terms(k: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
     levels = np.unique(k)
     columns = [(k == level).astype(np.float64) for level in levels[1:]]
-    return (np.column_stack(columns) if columns else np.empty((k.size, 0)),
+    return (np.array(columns).T if columns else np.empty((k.size, 0)),  # Fortran order
             tuple(f"interval{level}" for level in levels[1:]))
+
+
+def _columns(n: int, *blocks: np.ndarray):
+    """The columns of the blocks side by side as the model's design, without copying them
+    into one matrix (the same columns, so the same fit, as ``np.column_stack(blocks)``)."""
+    from estimation.design_columns import DesignColumns
+
+    return DesignColumns.of(n, [("dense", np.ascontiguousarray(block[:, j], dtype=np.float64))
+                                for block in blocks for j in range(block.shape[1])])
 
 
 # ---------------------------------------------------------------------------------------
@@ -270,9 +280,9 @@ def censoring_weights(unit, interval, censored, covariates=None, baseline=None, 
     time_terms, time_names = _interval_terms(rows.interval)
     x_den, den_names = _design(covariates, n, "covariates")
     x_num, num_names = _design(baseline, n, "baseline")
-    p_den, coef_den, notes_den = _hazard(np.column_stack([time_terms, x_num, x_den]), rows.censored,
+    p_den, coef_den, notes_den = _hazard(_columns(n, time_terms, x_num, x_den), rows.censored,
                                          "denominator")
-    p_num, coef_num, notes_num = _hazard(np.column_stack([time_terms, x_num]), rows.censored,
+    p_num, coef_num, notes_num = _hazard(_columns(n, time_terms, x_num), rows.censored,
                                          "numerator")
     factor = np.divide(1 - p_num, 1 - p_den, out=np.ones(n), where=p_den < 1)
     raw = _cumulative(rows, factor)

@@ -180,7 +180,7 @@ def _labels(name: str, values, n: int) -> np.ndarray:
     if array.shape[0] != n:
         raise InvalidInputError(
             f"{OWNER}: '{name}' has {array.shape[0]} values; expected {n} (one per row).")
-    missing = pd.isna(pd.Series(array)).to_numpy()
+    missing = pd.isna(array)  # on the object array: no Series (whose string inference costs more)
     if missing.any():
         raise InvalidInputError(f"{OWNER}: '{name}' is missing in {int(missing.sum())} row(s).")
     return array
@@ -223,7 +223,7 @@ def _rows(time, event, cause, weights, entry, unit, censored) -> _Rows:
     if unit is None:
         ids, labels = np.arange(n), np.arange(n)
     else:
-        ids, labels = pd.factorize(pd.Series(_labels("unit", unit, n)), sort=False)
+        ids, labels = pd.factorize(_labels("unit", unit, n), sort=False)
         labels = np.asarray(labels, dtype=object)
     last = _check_units(ids, start, exit_, is_event, entry is None)
     return _Rows(start, exit_, is_event, is_event & (codes == cause), w, ids, last, labels,
@@ -340,7 +340,7 @@ def _unit_clusters(clusters, rows: _Rows, n: int) -> Mapping[str, np.ndarray]:
     out = {}
     for name, values in clusters.items():
         labels = _labels(f"clusters['{name}']", values, n)
-        codes = pd.factorize(pd.Series(labels), sort=False)[0]
+        codes = pd.factorize(labels, sort=False)[0]
         if (codes != codes[first][rows.unit]).any():
             raise InvalidInputError(
                 f"{OWNER}: clusters['{name}'] changes within a unit; a unit belongs to one "

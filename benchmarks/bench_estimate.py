@@ -1,0 +1,215 @@
+"""Speed of ``tiltak estimate`` on the shipped models (issue 14).
+
+Usage (from the repository root):
+
+    python benchmarks/bench_estimate.py                  # --scale 10, 3 alternated rounds
+    python benchmarks/bench_estimate.py --scale 10 --repeat 3 --steps
+
+Data: ``tiltak synth --db STORE --scale S`` (seed 1), written once to --data (default
+/tmp/tiltak-estimate, env TILTAK_ESTIMATE_DATA); every run estimates on a fresh copy of
+the store (the command writes its estimates table).
+
+Tasks, each in a fresh process, alternated round by round so that a change of the
+machine's load hits them all, summarised by the median (wall seconds, and the CPU seconds
+of every thread, which a machine shared with other work inflates less):
+
+* ``tiltak estimate models/ --db COPY --out estimates.json``;
+* the floor: Python's start, the imports the command needs (pandas, DuckDB, the packages)
+  and the three risk-set queries (every eligible person-month of the trials, which the
+  command must read), run by DuckDB on the same store and fetched as Arrow tables;
+* with --steps, one more run in-process with a timer around each step of the pipeline
+  (inclusive seconds and the number of calls; steps nest, so they do not add up).
+
+Prints the machine (CPUs, load average), every figure and the ratio against the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+STEPS = [  # (module, function): the pipeline's steps, timed in --steps
+    ("tiltak.evaluation.riskset_data", "build_risk_sets"),
+    ("tiltak.evaluation.design_run", "match_pool"),
+    ("estimation.propensity", "PropensityScore.fit"),
+    ("estimation.riskset", "RiskSetMatching.fit"),
+    ("tiltak.evaluation.followup", "follow_up"),
+    ("tiltak.evaluation.censoring", "fit_censoring_weights"),
+    ("tiltak.evaluation.curves", "register_effect"),
+    ("estimation.incidence", "aalen_johansen"),
+    ("estimation.calibration", "calibrate_weights"),
+    ("estimation.incidence_effects", "incidence_effect"),
+    ("tiltak.evaluation.design_run", "_balance"),
+    ("estimation.balance", "balance_table"),
+    ("tiltak.evaluation.sensitivity", "gamma_for"),
+    ("tiltak.evaluation.estimates_table", "merge_estimates"),
+]
+
+
+def store(scale: float, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"synth_scale{scale:g}.duckdb"
+    if not path.exists():
+        subprocess.run([sys.executable, "-m", "tiltak", "synth", "--db", str(path), "--scale", f"{scale:g}",
+                        "--quiet"], check=True, cwd=ROOT)
+    return path
+
+
+def run(command: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, every thread) of one process."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        raise RuntimeError((proc.stderr or proc.stdout).strip().splitlines()[-1][:300])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def child_floor(path: str) -> None:
+    """The floor: the imports and the risk-set queries of the three models (the data the
+    command reads), fetched as Arrow tables."""
+    import duckdb
+    import pandas  # noqa: F401
+
+    import estimation  # noqa: F401
+    import tiltak.evaluation.design_run  # noqa: F401 - the packages the command imports
+    import tiltak.evaluation.estimate as estimate
+    import tiltak.evaluation.riskset_data as riskset_data
+    from tiltak.pipeline import load_inputs
+
+    queries: list[str] = []
+    frame_sql = riskset_data._frame_sql
+
+    def capture(*args, **kwargs):
+        queries.append(frame_sql(*args, **kwargs))
+        return "SELECT 1 AS stop"  # the real query runs below, once
+
+    riskset_data._frame_sql = capture
+    original = estimate.build_risk_sets
+
+    def stop(*args, **kwargs):
+        try:
+            original(*args, **kwargs)
+        except Exception:
+            pass
+        raise _Captured
+
+    estimate.build_risk_sets = stop
+    con = duckdb.connect(path, read_only=True)
+    for item in load_inputs([str(ROOT / "models")]):
+        try:
+            estimate.estimate_model(con, item.view, item.outcomes)
+        except _Captured:
+            pass
+    for sql in queries:
+        con.sql(sql).to_arrow_table()
+    print(len(queries), "queries")
+
+
+class _Captured(Exception):
+    pass
+
+
+def child_steps(path: str, out: str) -> None:
+    """One in-process run with a timer around each step; prints the table."""
+    import importlib
+
+    totals: dict[str, list[float]] = {}
+
+    def timed(name, function):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                entry = totals.setdefault(name, [0.0, 0])
+                entry[0] += time.perf_counter() - start
+                entry[1] += 1
+        return wrapper
+
+    import tiltak.pipeline  # noqa: F401 - loads the evaluation modules the steps live in
+    import tiltak.evaluation.estimate  # noqa: F401
+    import tiltak.evaluation.design_run  # noqa: F401
+
+    for module_name, attr in STEPS:
+        module = importlib.import_module(module_name)
+        owner, _, method = attr.partition(".")
+        if method:
+            cls = getattr(module, owner)
+            setattr(cls, method, timed(attr, getattr(cls, method)))
+            continue
+        function = getattr(module, attr)
+        wrapper = timed(f"{module_name.rsplit('.', 1)[-1]}.{attr}", function)
+        for loaded in list(sys.modules.values()):  # every `from ... import name` of it
+            if getattr(loaded, "__name__", "").startswith(("tiltak", "estimation")) \
+                    and getattr(loaded, attr, None) is function:
+                setattr(loaded, attr, wrapper)
+    from tiltak.cli import main
+
+    start = time.perf_counter()
+    try:
+        main(["estimate", str(ROOT / "models"), "--db", path, "--out", out])
+    except SystemExit:
+        pass
+    total = time.perf_counter() - start
+    print(f"  {'step (inclusive)':44s} {'calls':>6s} {'seconds':>8s}")
+    for name, (seconds, calls) in sorted(totals.items(), key=lambda kv: -kv[1][0]):
+        print(f"  {name:44s} {calls:6d} {seconds:8.2f}")
+    print(f"  {'whole command (in process, after imports)':44s} {1:6d} {total:8.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=10.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--steps", action="store_true", help="also time each step in process")
+    parser.add_argument("--data", default=os.environ.get("TILTAK_ESTIMATE_DATA", "/tmp/tiltak-estimate"))
+    parser.add_argument("--child", nargs="+")
+    args = parser.parse_args()
+    if args.child:
+        name, *rest = args.child
+        {"floor": child_floor, "steps": child_steps}[name](*rest)
+        return
+    folder = Path(args.data)
+    source = store(args.scale, folder)
+    copy, out = folder / "work.duckdb", folder / "estimates.json"
+    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"store: tiltak synth --scale {args.scale:g} ({source.stat().st_size / 1e6:.0f} MB)")
+    records: dict[str, list[tuple[float, float]]] = {"estimate": [], "floor": []}
+    for round_ in range(args.repeat):
+        shutil.copyfile(source, copy)
+        records["estimate"].append(run([sys.executable, "-m", "tiltak", "estimate", str(ROOT / "models"),
+                                        "--db", str(copy), "--out", str(out)]))
+        records["floor"].append(run([sys.executable, __file__, "--child", "floor", str(source)]))
+        print(f"  round {round_ + 1}/{args.repeat} done (load {os.getloadavg()[0]:.2f})")
+    wall = {k: statistics.median(w for w, _ in v) for k, v in records.items()}
+    cpu = {k: statistics.median(c for _, c in v) for k, v in records.items()}
+    print(f"\n  {'task (median of %d)' % args.repeat:36s} {'wall s':>8s} {'cpu s':>8s}")
+    print(f"  {'tiltak estimate models/':36s} {wall['estimate']:8.2f} {cpu['estimate']:8.2f}")
+    print(f"  {'floor (imports + risk-set queries)':36s} {wall['floor']:8.2f} {cpu['floor']:8.2f}")
+    print(f"  estimate / floor: {wall['estimate'] / wall['floor']:.1f} x wall, "
+          f"{cpu['estimate'] / cpu['floor']:.1f} x CPU")
+    if args.steps:
+        shutil.copyfile(source, copy)
+        print("\n  steps (one run in process):")
+        sys.stdout.flush()
+        subprocess.run([sys.executable, __file__, "--child", "steps", str(copy), str(out)], cwd=ROOT, check=True)
+    print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
