@@ -132,7 +132,7 @@ def _inputs(covariates, treated, weights, stratum, unit):
     if w.shape[0] != n or not np.isfinite(w).all() or (w < 0).any():
         raise InvalidInputError(f"{OWNER}: 'weights' must be {n} finite numbers >= 0.")
     labels = np.zeros(n, dtype=object) if stratum is None else np.asarray(stratum, dtype=object)
-    codes, strata = pd.factorize(pd.Series(labels), sort=False)
+    codes, strata = pd.factorize(labels, sort=False)  # no Series: its string inference costs more
     units = np.arange(n) if unit is None else np.asarray(unit, dtype=object).ravel()
     if labels.shape[0] != n or units.shape[0] != n:
         raise InvalidInputError(f"{OWNER}: 'stratum' and 'unit' need one value per row ({n}).")
@@ -153,35 +153,42 @@ def _omega(stratum_weights, codes, t, n_strata) -> np.ndarray:
     return omega / omega.sum()
 
 
-def _moments(x, w, codes, t, omega, lam):
+def _groups(codes, t, omega) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """(stratum, comparison rows, treated rows) of every stratum with weight, found once for
+    all the Newton steps (the same rows, in the same order, as the masks they replace)."""
+    return [(int(s), np.flatnonzero((codes == s) & ~t), np.flatnonzero((codes == s) & t))
+            for s in np.flatnonzero(omega > 0)]
+
+
+def _moments(x, w, groups, t, omega, lam):
     """(g, H, factor) at lambda; factor = exp(lambda' x) for comparison rows, 1 for treated."""
     eta = x[~t] @ lam
     factor = np.ones(x.shape[0])
     factor[~t] = np.exp(eta - eta.max(initial=0.0))
     g, h = np.zeros(x.shape[1]), np.zeros((x.shape[1], x.shape[1]))
-    for s in np.flatnonzero(omega > 0):
-        c, tr = (codes == s) & ~t, (codes == s) & t
+    for s, c, tr in groups:
         wc, wt = w[c] * factor[c], w[tr]
         if wc.sum() <= 0 or wt.sum() <= 0:
             raise InvalidInputError(
                 f"{OWNER}: a stratum needs treated and comparison rows with positive weight.")
-        mean_c, mean_t = wc @ x[c] / wc.sum(), wt @ x[tr] / wt.sum()
-        centred = x[c] - mean_c
+        xc = x[c]
+        mean_c, mean_t = wc @ xc / wc.sum(), wt @ x[tr] / wt.sum()
+        centred = xc - mean_c
         g += omega[s] * (mean_c - mean_t)
         h += omega[s] * (centred.T @ (wc[:, None] * centred)) / wc.sum()
     return g, h, factor
 
 
-def _solve(x, w, codes, t, omega) -> tuple[np.ndarray, int]:
+def _solve(x, w, groups, t, omega) -> tuple[np.ndarray, int]:
     lam = np.zeros(x.shape[1])
     g = np.zeros(x.shape[1])
     for iteration in range(MAX_ITER + 1):
-        g, h, _ = _moments(x, w, codes, t, omega, lam)
+        g, h, _ = _moments(x, w, groups, t, omega, lam)
         if np.max(np.abs(g), initial=0.0) < TOLERANCE:
             return lam, iteration
         step = np.linalg.lstsq(h, g, rcond=None)[0]
-        objective, size = _objective(x, w, codes, t, omega, lam), 1.0
-        while size > 1e-8 and (_objective(x, w, codes, t, omega, lam - size * step) >
+        objective, size = _objective(x, w, groups, t, omega, lam), 1.0
+        while size > 1e-8 and (_objective(x, w, groups, t, omega, lam - size * step) >
                                objective - 1e-4 * size * (g @ step)):
             size /= 2
         lam = lam - size * step
@@ -192,10 +199,9 @@ def _solve(x, w, codes, t, omega) -> tuple[np.ndarray, int]:
         "coarsen it.")
 
 
-def _objective(x, w, codes, t, omega, lam) -> float:
+def _objective(x, w, groups, t, omega, lam) -> float:
     total = 0.0
-    for s in np.flatnonzero(omega > 0):
-        c, tr = (codes == s) & ~t, (codes == s) & t
+    for s, c, tr in groups:
         eta = x[c] @ lam
         top = eta.max(initial=0.0)
         total += omega[s] * (top + np.log(np.sum(w[c] * np.exp(eta - top))) -
@@ -230,9 +236,10 @@ def calibrate_weights(covariates, treated, weights=None, *, stratum=None, unit=N
     design, t, w, codes, strata, units = _inputs(covariates, treated, weights, stratum, unit)
     omega = _omega(stratum_weights, codes, t, len(strata))
     x, names, dropped = _centred_kept(design, w, t)
-    before = _moments(x, w, codes, t, omega, np.zeros(x.shape[1]))[0]
-    lam, iterations = _solve(x, w, codes, t, omega)
-    after, hessian, factor = _moments(x, w, codes, t, omega, lam)
+    groups = _groups(codes, t, omega)
+    before = _moments(x, w, groups, t, omega, np.zeros(x.shape[1]))[0]
+    lam, iterations = _solve(x, w, groups, t, omega)
+    after, hessian, factor = _moments(x, w, groups, t, omega, lam)
     factor = _per_stratum_total(factor, w, codes, t)
     balance = pd.DataFrame({"before": before, "after": after, "lambda": lam},
                            index=pd.Index(names, name="term"))

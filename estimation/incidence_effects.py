@@ -185,6 +185,12 @@ def _cluster_names(cluster) -> tuple[str, ...] | None:
     return names
 
 
+def _text(labels, prefix: str) -> np.ndarray:
+    """``(prefix + pd.Series(labels).astype(str)).to_numpy()``: each label's ``str()`` after
+    the prefix, as an object array (without pandas' string arrays, which cost more here)."""
+    return np.array([prefix + str(label) for label in np.asarray(labels).tolist()], dtype=object)
+
+
 def _labels(pairs, names, within) -> list[np.ndarray] | None:
     """Cluster labels per stacked row: all treated curves' units, then all control ones."""
     if names is None:
@@ -199,8 +205,7 @@ def _labels(pairs, names, within) -> list[np.ndarray] | None:
                     f"{OWNER}: a curve of stratum {k} has no cluster labels '{name}'; give "
                     f"clusters={{'{name}': ...}} to aalen_johansen (it has "
                     f"{sorted(curve.clusters) or 'none'}).")
-            labels = pd.Series(curve.clusters[name]).astype(str)
-            parts.append((f"{k}:" + labels).to_numpy() if name in within else labels.to_numpy())
+            parts.append(_text(curve.clusters[name], f"{k}:" if name in within else ""))
         out.append(np.concatenate(parts))
     return out
 
