@@ -3,7 +3,9 @@
 Usage: python benchmarks/bench_validate.py [--models 1000] [--nodes 24] [--repeat 3]
 
 Prints wall-clock seconds (time.perf_counter) of the command in a fresh process (start-up
-included), per-model cost, and the in-process time of ``validate_paths`` alone.
+included), the shipped models against the floor (importing the libraries the command needs,
+alternated with it; wall and CPU seconds), per-model cost, and the in-process time of
+``validate_paths`` alone.
 """
 
 from __future__ import annotations
@@ -79,6 +81,37 @@ def timed_command(args: list[str], repeat: int) -> tuple[float, int, str]:
     return statistics.median(times), result.returncode, summary
 
 
+FLOOR_IMPORTS = "import pydantic, networkx, yaml, sqlglot, sqlglot.dialects.duckdb, click"
+"""The libraries `tiltak validate` needs (models, graph, YAML, the SQL screen, the command
+line): importing them in a fresh process is the floor of the command's start-up."""
+
+
+def wall_and_cpu(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system) of one process."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def against_floor(repeat: int) -> None:
+    """`tiltak validate models/` and the floor alternated round by round; medians."""
+    runs: dict[str, list[tuple[float, float]]] = {"validate": [], "floor": []}
+    for _ in range(max(repeat, 5)):
+        runs["validate"].append(wall_and_cpu([sys.executable, "-m", "tiltak", "validate", "models"]))
+        runs["floor"].append(wall_and_cpu([sys.executable, "-c", FLOOR_IMPORTS]))
+    wall = {k: statistics.median(w for w, _ in v) for k, v in runs.items()}
+    cpu = {k: statistics.median(c for _, c in v) for k, v in runs.items()}
+    print(f"tiltak validate models/ vs the floor ({FLOOR_IMPORTS!r}), median of {len(runs['floor'])}:")
+    print(f"  validate {wall['validate']:.3f} s wall {cpu['validate']:.3f} s CPU; floor {wall['floor']:.3f} s wall "
+          f"{cpu['floor']:.3f} s CPU; ratio {wall['validate'] / wall['floor']:.2f} wall, "
+          f"{cpu['validate'] / cpu['floor']:.2f} CPU (target <= 1.3)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=1000)
@@ -90,6 +123,7 @@ def main() -> None:
     print(f"tiltak --help (start-up)               : {seconds:7.3f} s")
     seconds, code, summary = timed_command(["validate", "models"], options.repeat)
     print(f"tiltak validate models/ (shipped)      : {seconds:7.3f} s  exit {code}  [{summary}]")
+    against_floor(options.repeat)
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
