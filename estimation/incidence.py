@@ -270,15 +270,23 @@ def _suffix(values_sorted: np.ndarray) -> np.ndarray:
     return np.concatenate([np.cumsum(values_sorted[::-1])[::-1], [0.0]])
 
 
-def _at_risk(rows: _Rows, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(count, weight) of rows with entry < t <= exit at each t."""
+def _risk_order(rows: _Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Exits and entries sorted, and the suffix sums of their weights in those orders (for
+    every ``_at_risk`` of the same rows)."""
     by_exit, by_entry = np.argsort(rows.exit, kind="stable"), np.argsort(rows.entry, kind="stable")
-    exit_sorted, entry_sorted = rows.exit[by_exit], rows.entry[by_entry]
+    return (rows.exit[by_exit], rows.entry[by_entry], _suffix(rows.weight[by_exit]),
+            _suffix(rows.weight[by_entry]))
+
+
+def _at_risk(rows: _Rows, times: np.ndarray, order=None) -> tuple[np.ndarray, np.ndarray]:
+    """(count, weight) of rows with entry < t <= exit at each t; ``order`` is
+    ``_risk_order(rows)`` if known."""
+    exit_sorted, entry_sorted, exit_suffix, entry_suffix = order or _risk_order(rows)
     first_exit = np.searchsorted(exit_sorted, times, side="left")  # exit >= t
     first_entry = np.searchsorted(entry_sorted, times, side="left")  # entry >= t
     n = rows.exit.shape[0]
     count = (n - first_exit) - (n - first_entry)
-    weight = _suffix(rows.weight[by_exit])[first_exit] - _suffix(rows.weight[by_entry])[first_entry]
+    weight = exit_suffix[first_exit] - entry_suffix[first_entry]
     return count.astype(np.int64), np.where(count > 0, np.maximum(weight, 0.0), 0.0)
 
 
@@ -310,8 +318,10 @@ def _curve(rows: _Rows, times: np.ndarray, d_cause: np.ndarray, d_all: np.ndarra
     return _Curve(times, y, d_c, d_a, s, s_prev, f)
 
 
-def _influence(rows: _Rows, curve: _Curve, horizon: float, n_units: int) -> np.ndarray:
-    """IF of every unit on F(horizon) (see the module docstring)."""
+def _influence(rows: _Rows, curve: _Curve, horizon: float, n_units: int,
+               lo: np.ndarray | None = None) -> np.ndarray:
+    """IF of every unit on F(horizon) (see the module docstring); ``lo`` is
+    ``searchsorted(curve.times, rows.entry, side="right")`` if known."""
     y, s, s_prev, f = curve.y, curve.s, curve.s_prev, curve.f
     positive = y > 0
     a = np.divide(s_prev, y, out=np.zeros_like(y), where=positive)
@@ -321,7 +331,7 @@ def _influence(rows: _Rows, curve: _Curve, horizon: float, n_units: int) -> np.n
     f_h = float(f[j_h - 1]) if j_h > 0 else 0.0
     cum = [np.concatenate([[0.0], np.cumsum(v)]) for v in
            (a * curve.d_cause, b * curve.d_all, b * f * curve.d_all)]
-    lo = np.searchsorted(curve.times, rows.entry, side="right")
+    lo = np.searchsorted(curve.times, rows.entry, side="right") if lo is None else lo
     hi = np.maximum(np.searchsorted(curve.times, np.minimum(rows.exit, horizon), side="right"), lo)
     value = -(cum[0][hi] - cum[0][lo]) + f_h * (cum[1][hi] - cum[1][lo]) - (cum[2][hi] - cum[2][lo])
     jumps = rows.event & (rows.exit <= horizon)
@@ -401,15 +411,17 @@ def aalen_johansen(
     ends = rows.event | rows.last
     times = np.unique(rows.exit[ends])
     index = np.searchsorted(times, rows.exit)
-    n_risk, y = _at_risk(rows, times)
+    order = _risk_order(rows)
+    n_risk, y = _at_risk(rows, times, order)
     n_event, d_cause = _tally(index, rows.cause, rows.weight, times.size)
     n_all, d_all = _tally(index, rows.event, rows.weight, times.size)
     n_censor, w_censor = _tally(index, ~rows.event & rows.last, rows.weight, times.size)
     curve = _curve(rows, times, d_cause, d_all, y)
     n_units = rows.labels.shape[0]
-    influence = np.column_stack([_influence(rows, curve, float(v), n_units) for v in h]) \
+    lo = np.searchsorted(times, rows.entry, side="right") if h.size else None
+    influence = np.column_stack([_influence(rows, curve, float(v), n_units, lo) for v in h]) \
         if h.size else np.empty((n_units, 0))
-    at_risk_h, _ = _at_risk(rows, h) if h.size else (np.empty(0, np.int64), None)
+    at_risk_h, _ = _at_risk(rows, h, order) if h.size else (np.empty(0, np.int64), None)
     defined = (h <= times.max()) | (curve.s[-1] == 0)
     notes = _notes(cause, rows, h, defined)
     first = np.zeros(rows.exit.shape[0], dtype=bool)
