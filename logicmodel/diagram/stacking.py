@@ -102,15 +102,42 @@ def band_label_lines(label: str, width: float) -> list[str]:
     return wrap(label, width - 2 * 8.0, LABEL_FONT, bold=True)
 
 
-def attachment_positions(left: float, width: float, items: list[Attachment], shift: float) -> dict[tuple[int, int], float]:
-    """x of every arrow end on one box side, spread evenly and sorted by where they go.
-
-    ``shift`` (a fraction of the spacing) keeps the ports of the top side off those of the
-    bottom side of a box in the same column, so that a drop and a rise never coincide.
-    """
+def spread(items: list[Attachment], shift: float) -> dict[tuple[int, int], float]:
+    """Where along one box side (0 left edge, 1 right edge) each arrow end sits: spread
+    evenly, sorted by where the arrows go, moved by ``shift`` of the spacing."""
     ordered = sorted(items, key=lambda a: (a.towards, a.edge, a.end))
-    spacing = width / (len(ordered) + 1)
-    return {(a.edge, a.end): left + spacing * (rank + 1 + shift) for rank, a in enumerate(ordered)}
+    spacing = 1.0 / (len(ordered) + 1)
+    return {(a.edge, a.end): spacing * (rank + 1 + shift) for rank, a in enumerate(ordered)}
+
+
+SHIFTS = (0.0, 0.5, 0.25, 0.75, 0.125, 0.375, 0.625, 0.875)
+APART = 0.03  # of a box's width: the least distance between a top port and a bottom port above it
+
+
+def port_fractions(plans: list[Plan], slot: dict[int, Slot]) -> dict[tuple[int, int], float]:
+    """Fraction along its box side of every arrow end.
+
+    The top ports of a box keep clear of the bottom ports of the box above it (same
+    column, the row before): in the gap between them a rise into the lower box and a drop
+    from the upper box then never share a line.
+    """
+    sides = _sides(plans, slot)
+    found: dict[tuple[int, int], float] = {}
+    bottoms: dict[tuple[int, int], list[float]] = {}
+    for (side, box), items in sides.items():
+        if side == "B":
+            placed = spread(items, 0.0)
+            found.update(placed)
+            bottoms[(slot[box].row, slot[box].column)] = list(placed.values())
+    for (side, box), items in sides.items():
+        if side == "T":
+            above = bottoms.get((slot[box].row - 1, slot[box].column), [])
+            for shift in SHIFTS:
+                placed = spread(items, shift)
+                if all(abs(x - y) >= APART for x in placed.values() for y in above):
+                    break
+            found.update(placed)
+    return found
 
 
 def route_polyline(points: list[tuple[float, float]], edge: int, direction: int) -> Route:
@@ -174,15 +201,13 @@ def _sides(plans: list[Plan], slot: dict[int, Slot]) -> dict[tuple[str, int], li
     return sides
 
 
-SHIFT = {"B": 0.0, "T": 0.25}
-
-
 def _ports(plans, slot, left_of, width: float) -> dict[tuple[int, int], float]:
-    """x of every arrow end; ``left_of(column)`` is a column's left edge in the unit wanted."""
-    found: dict[tuple[int, int], float] = {}
-    for (side, box), items in _sides(plans, slot).items():
-        found.update(attachment_positions(left_of(slot[box].column), width, items, SHIFT[side]))
-    return found
+    """x of every arrow end; ``left_of(column)`` is a column's left edge, ``width`` a box's width."""
+    box_of = {}
+    for plan in plans:
+        box_of[(plan.edge, 0)], box_of[(plan.edge, 1)] = plan.source, plan.target
+    return {key: left_of(slot[box_of[key]].column) + width * fraction
+            for key, fraction in port_fractions(plans, slot).items()}
 
 
 def _pieces(plans: list[Plan], port: dict[tuple[int, int], float], corridor_x):
