@@ -410,13 +410,20 @@ def _segments(route: Route) -> list[tuple[tuple[float, float], tuple[float, floa
 
 def count_crossings(routes: list[Route]) -> int:
     """Points where a horizontal piece of one arrow crosses a vertical piece of another."""
+    from bisect import bisect_left, bisect_right
+
     horizontal, vertical = [], []
     for route in routes:
         for a, b in _segments(route):
-            (horizontal if a[1] == b[1] else vertical).append((route.edge, a, b))
+            if a[1] == b[1]:
+                horizontal.append((route.edge, min(a[0], b[0]), max(a[0], b[0]), a[1]))
+            else:
+                vertical.append((a[0], route.edge, min(a[1], b[1]), max(a[1], b[1])))
+    vertical.sort()
+    xs = [v[0] for v in vertical]
     count = 0
-    for edge_h, (hx0, hy), (hx1, _) in horizontal:
-        for edge_v, (vx, vy0), (_, vy1) in vertical:
-            if edge_h != edge_v and min(hx0, hx1) < vx < max(hx0, hx1) and min(vy0, vy1) < hy < max(vy0, vy1):
+    for edge, low, high, y in horizontal:
+        for _, other, top, bottom in vertical[bisect_right(xs, low):bisect_left(xs, high)]:
+            if other != edge and top < y < bottom:
                 count += 1
     return count

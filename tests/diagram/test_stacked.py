@@ -186,3 +186,16 @@ def test_grid_columns_follow_the_width():
     assert [max_per_row(w) for w in (380, 420, 640, 880)] == [2, 2, 4, 5]
     layout = lay_out(read_graph(return_model()), "tb", 460)
     assert layout.direction == "tb" and layout.width <= 420
+
+
+def test_crossings_are_counted_between_arrows_only():
+    from logicmodel.diagram.routing import Route
+    from logicmodel.diagram.stacking import count_crossings
+
+    plus = [Route(0, (0.0, 5.0), (("L", (10.0, 5.0)),), 1), Route(1, (5.0, 0.0), (("L", (5.0, 10.0)),), 1)]
+    assert count_crossings(plus) == 1
+    corner = [Route(0, (0.0, 5.0), (("L", (10.0, 5.0)), ("L", (10.0, 0.0))), 1)]  # one arrow's own corner
+    assert count_crossings(corner) == 0
+    apart = [Route(0, (0.0, 5.0), (("L", (4.0, 5.0)),), 1), Route(1, (5.0, 0.0), (("L", (5.0, 10.0)),), 1)]
+    assert count_crossings(apart) == 0
+    assert lay_out(read_graph(return_model()), "tb", 920).crossings > 0
