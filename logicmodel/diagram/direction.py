@@ -15,21 +15,22 @@ from logicmodel.diagram.stacking import stacked_layout
 
 DIRECTIONS = ("auto", "lr", "tb")
 DEFAULT_WIDTH = 1000.0  # px: a report's text column, a laptop screen
-MIN_WIDTH = 420.0  # the narrowest drawing (the title and legend need it)
+MIN_WIDTH = 420.0  # the narrowest left-to-right drawing (its band labels, title and legend need it)
+NARROWEST = 320.0  # the narrowest width asked for: one column of boxes, title and legend wrapped
 MARGIN = 20.0  # around the body, on every side
 
 
 def check_direction(direction: str, width: float | None) -> None:
-    """Refuse a direction that is not one of :data:`DIRECTIONS` or a width below :data:`MIN_WIDTH`."""
+    """Refuse a direction that is not one of :data:`DIRECTIONS` or a width below :data:`NARROWEST`."""
     if direction not in DIRECTIONS:
         raise DiagramError("argument", "direction", direction, "expected one of " + ", ".join(map(repr, DIRECTIONS)))
-    if width is not None and (isinstance(width, bool) or not isinstance(width, (int, float)) or not width >= MIN_WIDTH):
-        raise DiagramError("argument", "width", width, f"expected a number of pixels of at least {MIN_WIDTH:g}")
+    if width is not None and (isinstance(width, bool) or not isinstance(width, (int, float)) or not width >= NARROWEST):
+        raise DiagramError("argument", "width", width, f"expected a number of pixels of at least {NARROWEST:g}")
 
 
 def drawing_width(layout: Layout) -> float:
     """The width of the whole SVG drawn around a layout."""
-    return max(layout.width + 2 * MARGIN, MIN_WIDTH)
+    return max(layout.width + 2 * MARGIN, MIN_WIDTH if layout.direction == "lr" else NARROWEST)
 
 
 def lay_out(diagram: DiagramInput, direction: str = "lr", width: float | None = None) -> Layout:

@@ -320,6 +320,6 @@ def to_svg(graph: nx.DiGraph, *, lang: str = "nb", direction: str = "lr", width:
     model is drawn more than once in a page. Raises
     :class:`~logicmodel.diagram.errors.DiagramError` on unknown levels, horizons, verdicts
     or ratings, an unknown ``lang`` (``nb`` or ``en``) or ``direction``, or a ``width``
-    below 420.
+    below 320.
     """
     return render_svg(read_graph(graph, lang), direction, width, id_suffix)

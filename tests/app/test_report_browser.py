@@ -63,6 +63,7 @@ BAD_PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>
 
 
 PRINT = "print:680"  # an A4 page with 15 mm margins leaves 180 mm = 680 CSS px
+PHONE = "lite:360"  # a small phone: the diagrams are measured there too (no axe-core run)
 STYLE = (Path(__file__).resolve().parents[2] / "tiltak" / "report" / "report.css").read_text(encoding="utf-8")
 
 
@@ -125,7 +126,7 @@ def measured(tmp_path_factory) -> dict[tuple[str, int | str], dict]:
     for name, text in (("bad", BAD_PAGE), ("large", large_page()), ("small-text", small_text_page())):
         (out / f"{name}.html").write_text(text, encoding="utf-8")
         pages.append(out / f"{name}.html")
-    results = measure(pages, (*WIDTHS, PRINT))
+    results = measure(pages, (PHONE, *WIDTHS, PRINT))
     return {(Path(r["page"]).stem, r["width"]): r for r in results}
 
 
@@ -156,7 +157,8 @@ def test_the_measurements_can_fail(measured, width):
 # ---- the logic-model diagrams: readable text, nothing past the edge -----------------------
 
 MIN_TEXT_PX = 11.0
-DIAGRAM_CASES = [*CASES, *[("large", width) for width in WIDTHS]]
+REPORTS = [f"report-{lang}" for lang in sorted(LABELS)]
+DIAGRAM_CASES = [(page, width) for page in [*REPORTS, "large"] for width in (PHONE, *WIDTHS)]
 
 
 def _readable_and_within(result: dict, expected: int) -> None:
@@ -173,12 +175,12 @@ def _readable_and_within(result: dict, expected: int) -> None:
 def test_diagram_text_is_at_least_11px_and_nothing_overflows(measured, page, width):
     result = measured[(page, width)]
     _readable_and_within(result, 2 if page == "large" else 3)
-    assert result["scrollWidth"] <= result["innerWidth"] and result["clipped"] == []
-    if page == "large" or width < 1280:  # the shipped models are too wide to fit left to right
-        assert {d["direction"] for d in result["diagrams"]} == {"tb"}
+    if page == "large" or width != PHONE:  # the report's tables at 360 px are not this test's business
+        assert result["scrollWidth"] <= result["innerWidth"] and result["clipped"] == []
+    assert {d["direction"] for d in result["diagrams"]} == {"tb"}  # all too wide to fit left to right
 
 
-@pytest.mark.parametrize("page", [*(f"report-{lang}" for lang in sorted(LABELS)), "large"])
+@pytest.mark.parametrize("page", [*REPORTS, "large"])
 def test_printed_diagram_fits_an_a4_page_with_readable_text(measured, page):
     result = measured[(page, PRINT)]
     _readable_and_within(result, 2 if page == "large" else 3)

@@ -1,5 +1,5 @@
 // Measure report pages in headless Chromium: overflow at each width and axe-core (WCAG 2.1 AA).
-// Usage: node check.js CHROMIUM WIDTHS PAGE.html [PAGE.html ...]   (WIDTHS like 500,768,1280,print:680)
+// Usage: node check.js CHROMIUM WIDTHS PAGE.html [PAGE.html ...]   (WIDTHS like 500,768,1280,print:680,lite:360)
 // Prints one JSON object: {results: [{page, width, scrollWidth, innerWidth, clipped, diagrams, violations}]}.
 "use strict";
 const fs = require("fs");
@@ -54,9 +54,12 @@ function measureDiagrams() {
 
 async function main() {
   const [chromium, widthList, ...pages] = process.argv.slice(2);
-  // A width like "print:680" measures the page as printed on paper that leaves 680 px.
-  const widths = widthList.split(",").map(w => w.startsWith("print:") ? {px: Number(w.slice(6)), print: true}
-                                                                       : {px: Number(w), print: false});
+  // A width like "print:680" measures the page as printed on paper that leaves 680 px; one like
+  // "lite:360" measures the page on screen but does not run axe-core (as "print:" does not).
+  const widths = widthList.split(",").map(w => {
+    const [kind, px] = w.includes(":") ? w.split(":") : ["screen", w];
+    return {px: Number(px), print: kind === "print", axe: kind === "screen", label: w.includes(":") ? w : Number(w)};
+  });
   const browser = await puppeteer.launch({
     executablePath: chromium, headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -73,6 +76,10 @@ async function main() {
         await page.setViewport({width: width.px, height: 900});
         await page.goto(url, {waitUntil: "load"});
         const m = {...await page.evaluate(measure), diagrams: await page.evaluate(measureDiagrams)};
+        if (!width.axe) {
+          results.push({page: file, width: width.label, ...m, violations: null});
+          continue;
+        }
         await page.evaluate(axeSource);
         const axe = await page.evaluate(async () => {
           const r = await window.axe.run(document, {runOnly: {type: "tag",
@@ -80,7 +87,7 @@ async function main() {
           return r.violations.map(v => ({id: v.id, impact: v.impact, count: v.nodes.length,
             nodes: v.nodes.slice(0, 3).map(n => n.target.join(" ") + " :: " + (n.failureSummary || "").slice(0, 200))}));
         });
-        results.push({page: file, width: width.print ? `print:${width.px}` : width.px, ...m, violations: axe});
+        results.push({page: file, width: width.label, ...m, violations: axe});
       }
     }
   } finally {

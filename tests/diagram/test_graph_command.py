@@ -49,7 +49,7 @@ def test_direction_is_chosen_or_given(args, svg, dot, mermaid):
 
 @pytest.mark.parametrize("args, message", [
     (("--direction", "up"), "Invalid value for '--direction': 'up' is not one of 'auto', 'lr', 'tb'."),
-    (("--width", "300"), "Invalid value for '--width': 300.0 is not in the range x>=420."),
+    (("--width", "300"), "Invalid value for '--width': 300.0 is not in the range x>=320."),
     (("--width", "wide"), "Invalid value for '--width': 'wide' is not a valid float range."),
 ])
 def test_bad_direction_or_width_is_a_usage_error(args, message):

@@ -53,7 +53,7 @@ def test_random_graphs_with_cycles_and_loops_draw_cleanly(graph):
 
 
 @SETTINGS
-@given(logic_graphs(acyclic=False), st.sampled_from((420, 460, 680, 920)))
+@given(logic_graphs(acyclic=False), st.sampled_from((320, 340, 460, 680, 920)))
 def test_random_graphs_draw_cleanly_top_to_bottom(graph, width):
     from diagram_geometry import check_titles
     from test_stacked import check_no_shared_runs, check_text_inside

@@ -16,7 +16,7 @@ from logicmodel.diagram.reading import read_graph
 from logicmodel.diagram.stacking import assign_lanes, max_per_row
 from logicmodel.diagram.textmetrics import text_width
 
-WIDTHS = (420, 460, 680, 920, 1400)
+WIDTHS = (320, 340, 420, 460, 680, 920, 1400)
 
 
 def _size(svg: str) -> tuple[float, float]:
@@ -168,8 +168,8 @@ def test_ids_can_be_made_unique_per_drawing():
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"direction": "up"}, "argument: direction: expected one of 'auto', 'lr', 'tb'; got 'up'"),
-    ({"direction": "tb", "width": 300}, "argument: width: expected a number of pixels of at least 420; got 300"),
-    ({"direction": "auto", "width": "wide"}, "argument: width: expected a number of pixels of at least 420; got 'wide'"),
+    ({"direction": "tb", "width": 300}, "argument: width: expected a number of pixels of at least 320; got 300"),
+    ({"direction": "auto", "width": "wide"}, "argument: width: expected a number of pixels of at least 320; got 'wide'"),
 ])
 def test_bad_direction_or_width(kwargs, message):
     with pytest.raises(DiagramError) as caught:

@@ -98,8 +98,8 @@ def write_output(path: str, text: str) -> None:
               help="lr: levels as columns, left to right; tb: levels as rows, top to bottom, each level's boxes "
                    "wrapped into as many rows as --width needs; auto: lr when it fits --width at full size, else tb. "
                    "dot and mermaid take the direction too (their own layout does not wrap).")
-@click.option("--width", type=click.FloatRange(min=420), default=1000, show_default=True, metavar="PX",
-              help="Width of the drawing in pixels that tb fits and auto chooses by (at least 420).")
+@click.option("--width", type=click.FloatRange(min=320), default=1000, show_default=True, metavar="PX",
+              help="Width of the drawing in pixels that tb fits and auto chooses by (at least 320).")
 @click.option("--draft", is_flag=True,
               help="Draw a work in progress: what parses is drawn, and every problem is marked on the box or "
                    "arrow it is about (the others listed under the drawing); exit 0 even with errors.")

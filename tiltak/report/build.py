@@ -46,7 +46,7 @@ def diagram_graph(view: ModelView, model: dict[str, Any]):
     return graph
 
 
-DIAGRAM_FITS = (("narrow", 460.0), ("medium", 680.0), ("wide", 920.0))  # report.css shows one per screen width
+DIAGRAM_FITS = (("phone", 340.0), ("narrow", 460.0), ("medium", 680.0), ("wide", 920.0))  # report.css shows one per width
 
 
 def diagram_html(graph: Any, lang: str) -> str:
