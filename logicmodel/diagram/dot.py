@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from logicmodel.diagram.direction import chosen_direction
 from logicmodel.diagram.problems import PROBLEM_LINK, PROBLEM_NODE, problem_tag, with_problems
 from logicmodel.diagram.problems import WORDS as PROBLEM_WORDS
 from logicmodel.diagram.reading import DiagramEdge, DiagramInput, DiagramNode, read_graph
@@ -99,12 +100,12 @@ def _band_block(diagram: DiagramInput, key: str, header_id: str) -> list[str]:
     return lines + ["  }"]
 
 
-def render_dot(diagram: DiagramInput) -> str:
-    """The DOT document of a checked diagram."""
+def render_dot(diagram: DiagramInput, direction: str = "lr") -> str:
+    """The DOT document of a checked diagram; ``direction`` ``lr`` or ``tb`` (Graphviz's rankdir)."""
     headers = _header_ids(diagram)
     out = [
         f"digraph {quote(diagram.id or 'logicmodel')} {{",
-        f"  graph [rankdir=LR, newrank=true, labelloc=t, fontname=Helvetica, label={quote(diagram.title)}];",
+        f"  graph [rankdir={direction.upper()}, newrank=true, labelloc=t, fontname=Helvetica, label={quote(diagram.title)}];",
         '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", color="#4a5560", '
         f"fontname=Helvetica, fontsize={FONT_SIZE:g}];",
         '  edge [color="#5b6770"];',
@@ -123,6 +124,12 @@ def render_dot(diagram: DiagramInput) -> str:
     return "\n".join(out) + "\n"
 
 
-def to_dot(graph: nx.DiGraph, *, lang: str = "nb") -> str:
-    """Graphviz DOT text of a logic-model graph (render with ``dot -Tsvg``)."""
-    return render_dot(read_graph(graph, lang))
+def to_dot(graph: nx.DiGraph, *, lang: str = "nb", direction: str = "lr", width: float | None = None) -> str:
+    """Graphviz DOT text of a logic-model graph (render with ``dot -Tsvg``).
+
+    ``direction`` ``lr`` (bands as columns), ``tb`` (bands as rows: ``rankdir=TB``; Graphviz
+    does not wrap a band into several rows) or ``auto`` (``lr`` when tiltak's own drawing
+    fits ``width`` pixels, as :func:`~logicmodel.diagram.to_svg` decides).
+    """
+    diagram = read_graph(graph, lang)
+    return render_dot(diagram, chosen_direction(diagram, direction, width))

@@ -17,8 +17,8 @@ from logicmodel.diagram.textmetrics import wrap
 
 FONT = 12.0
 LINE = 15.0
-TAG_FONT = 10.5
-TAG_LINE = 14.0
+TAG_FONT = 11.5  # no text of the drawing is set below 11.5 px: at 96 % scale it is still 11 px
+TAG_LINE = 14.5
 PAD_X = 9.0
 PAD_Y = 8.0
 WIDTHS = (200.0, 240.0, 280.0)
@@ -47,20 +47,31 @@ class Box:
 
 @dataclass(frozen=True)
 class Band:
-    """A level's background column: band key and horizontal extent."""
+    """A level's background: band key and horizontal extent; in the top-to-bottom layout
+    also its vertical extent (``top``/``bottom``; ``None`` for a full-height column) and
+    its wrapped label lines."""
 
     key: str
     left: float
     right: float
+    top: float | None = None
+    bottom: float | None = None
+    label: tuple[str, ...] = ()
 
-    def moved(self, dx: float) -> Band:
-        """The same band shifted right by ``dx``."""
-        return Band(self.key, self.left + dx, self.right + dx)
+    def moved(self, dx: float, dy: float = 0.0) -> Band:
+        """The same band shifted by ``(dx, dy)`` (a full-height column only sideways)."""
+        if self.top is None or self.bottom is None:
+            return Band(self.key, self.left + dx, self.right + dx)
+        return Band(self.key, self.left + dx, self.right + dx, self.top + dy, self.bottom + dy, self.label)
 
 
 @dataclass(frozen=True)
 class Layout:
-    """Geometry of the diagram body, with the body's top at 0."""
+    """Geometry of the diagram body, with the body's top at 0.
+
+    ``direction`` is ``"lr"`` (bands as columns, left to right) or ``"tb"`` (bands as rows,
+    top to bottom, :mod:`logicmodel.diagram.stacking`).
+    """
 
     boxes: tuple[Box, ...]
     bands: tuple[Band, ...]
@@ -68,16 +79,18 @@ class Layout:
     width: float
     height: float
     crossings: int
+    direction: str = "lr"
 
     def moved(self, dx: float, dy: float) -> Layout:
         """The same layout shifted by ``(dx, dy)``."""
         return Layout(
             boxes=tuple(b.moved(dx, dy) for b in self.boxes),
-            bands=tuple(b.moved(dx) for b in self.bands),
+            bands=tuple(b.moved(dx, dy) for b in self.bands),
             routes=tuple(r.moved(dx, dy) for r in self.routes),
             width=self.width,
             height=self.height,
             crossings=self.crossings,
+            direction=self.direction,
         )
 
 

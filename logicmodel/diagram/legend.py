@@ -12,7 +12,7 @@ from logicmodel.diagram.problems import PROBLEM_NODE
 from logicmodel.diagram.problems import WORDS as PROBLEM_WORDS
 from logicmodel.diagram.reading import DiagramInput
 from logicmodel.diagram.routing import format_number as num
-from logicmodel.diagram.textmetrics import text_width
+from logicmodel.diagram.textmetrics import text_width, wrap
 from logicmodel.diagram.vocabulary import (
     DEFAULT_LINK,
     PHRASES,
@@ -26,6 +26,7 @@ from logicmodel.diagram.vocabulary import (
 
 FONT = 11.5
 ROW = 24.0
+LINE = 14.5  # between the lines of a wrapped label
 SWATCH = 34.0
 
 Entry = tuple[str, str]  # (kind, key): kind is "verdict", "rating", "reversed" or "problem"
@@ -97,9 +98,15 @@ def draw_legend(
             needed = SWATCH + 6 + text_width(label, FONT) + 18
             if x + needed > x0 + width and x > x0:
                 x, y = x0 + 12, y + ROW
+            room = x0 + width - x - SWATCH - 6
+            lines = [label] if text_width(label, FONT) <= room else wrap(label, room, FONT)
             out.append(_swatch(entry, x, y))
-            out.append(text_element(x + SWATCH + 6, y + 4, label, FONT))
-            x += needed
+            out.extend(text_element(x + SWATCH + 6, y + 4 + i * LINE, line, FONT) for i, line in enumerate(lines))
+            if len(lines) > 1:  # a label wrapped on a narrow drawing: the next entry starts a new row
+                y += (len(lines) - 1) * LINE
+                x = x0 + width
+            else:
+                x += needed
         y += ROW
     out.append("</g>")
     return out, y - y0

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from logicmodel.diagram.direction import chosen_direction
 from logicmodel.diagram.problems import PROBLEM_LINK, PROBLEM_NODE, problem_tag
 from logicmodel.diagram.problems import WORDS as PROBLEM_WORDS
 from logicmodel.diagram.reading import DiagramEdge, DiagramInput, read_graph
@@ -72,15 +73,17 @@ def _link_style(position: int, edge: DiagramEdge) -> str | None:
     return f"  linkStyle {position} stroke:{style.stroke},stroke-width:{style.width}px{dash}"
 
 
-def render_mermaid(diagram: DiagramInput) -> str:
-    """The Mermaid document of a checked diagram."""
+def render_mermaid(diagram: DiagramInput, direction: str = "lr") -> str:
+    """The Mermaid document of a checked diagram: bands left to right, each one's boxes
+    stacked (``lr``), or bands top to bottom, each one's boxes side by side (``tb``)."""
     ids = node_ids(diagram)
-    out = _front_matter(diagram.title) + ["flowchart LR"]
+    across = direction == "lr"
+    out = _front_matter(diagram.title) + [f"flowchart {'LR' if across else 'TB'}"]
     for key, _, _ in BANDS:
         members = [i for i, node in enumerate(diagram.nodes) if node.band == key]
         if members:
             out.append(f"  subgraph band_{key}[{label(BAND_LABELS[diagram.lang][key])}]")
-            out.append("    direction TB")
+            out.append(f"    direction {'TB' if across else 'LR'}")
             out.extend(f"    {ids[i]}[{label(_node_text(diagram, i))}]" for i in members)
             out.append("  end")
     out.extend(f"  {ids[e.source]} {ARROWS[e.rating]} {ids[e.target]}" for e in diagram.edges)
@@ -110,6 +113,10 @@ def _problem_lines(diagram: DiagramInput, ids: list[str]) -> list[str]:
     return out
 
 
-def to_mermaid(graph: nx.DiGraph, *, lang: str = "nb") -> str:
-    """Mermaid flowchart text of a logic-model graph (paste into Markdown that renders Mermaid)."""
-    return render_mermaid(read_graph(graph, lang))
+def to_mermaid(graph: nx.DiGraph, *, lang: str = "nb", direction: str = "lr", width: float | None = None) -> str:
+    """Mermaid flowchart text of a logic-model graph (paste into Markdown that renders Mermaid).
+
+    ``direction`` as in :func:`~logicmodel.diagram.to_dot`: ``lr``, ``tb`` or ``auto``.
+    """
+    diagram = read_graph(graph, lang)
+    return render_mermaid(diagram, chosen_direction(diagram, direction, width))

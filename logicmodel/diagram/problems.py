@@ -17,7 +17,7 @@ from logicmodel.diagram.vocabulary import LinkStyle, NodeStyle
 SYMBOL = "\u26a0"
 PROBLEM_NODE = NodeStyle(fill="#ffffff", stroke="#b3261e", dash="4 2", symbol=SYMBOL, ink="#8c1d18")
 PROBLEM_LINK = LinkStyle(stroke="#b3261e", width=1.8, dash="4 2")
-FONT = 11.0
+FONT = 11.5
 LINE = 14.0
 WORDS = {
     "nb": {"one": "problem", "many": "problemer", "legend": "har problemer (detaljene i verktøytipset)",

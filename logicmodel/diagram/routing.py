@@ -41,13 +41,21 @@ class Route:
     """One arrow from its source border to its target border.
 
     ``segments`` holds, for each piece after the start, ``("C", c1, c2, end)`` or
-    ``("L", end)``; ``direction`` is +1 when the arrowhead points right, -1 left.
+    ``("L", end)``; ``direction`` is +1 when the arrow runs with the reading order of the
+    drawing (left to right; top to bottom), -1 against it. ``pointing`` is the unit vector
+    of the arrowhead when it is not ``(direction, 0)`` (the top-to-bottom layout).
     """
 
     edge: int
     start: Point
     segments: tuple[tuple, ...]
     direction: int
+    pointing: tuple[float, float] | None = None
+
+    @property
+    def head(self) -> tuple[float, float]:
+        """Unit vector the arrowhead points along."""
+        return self.pointing if self.pointing is not None else (float(self.direction), 0.0)
 
     @property
     def end(self) -> Point:
@@ -57,7 +65,7 @@ class Route:
         """The same route shifted by ``(dx, dy)``."""
         shift = lambda p: (p[0] + dx, p[1] + dy)  # noqa: E731
         segments = tuple((s[0], *map(shift, s[1:])) for s in self.segments)
-        return Route(self.edge, shift(self.start), segments, self.direction)
+        return Route(self.edge, shift(self.start), segments, self.direction, self.pointing)
 
     def path(self) -> str:
         """The SVG path data, one decimal per coordinate."""

@@ -14,7 +14,8 @@ import re
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-from logicmodel.diagram.layout import FONT, LINE, TAG_FONT, TAG_LINE, Box, Layout, compute_layout
+from logicmodel.diagram.direction import MARGIN, drawing_width, lay_out
+from logicmodel.diagram.layout import FONT, LINE, TAG_FONT, TAG_LINE, Box, Layout
 from logicmodel.diagram.legend import draw_legend, legend_items
 from logicmodel.diagram.markup import attr, rectangle, text_element
 from logicmodel.diagram.problems import PROBLEM_LINK, PROBLEM_NODE, listed, problem_tag, problems_block, with_problems
@@ -36,8 +37,6 @@ from logicmodel.diagram.vocabulary import (
 if TYPE_CHECKING:
     import networkx as nx
 
-MARGIN = 20.0
-MIN_WIDTH = 420.0
 TITLE_FONT = 18.0
 BAND_FONT = 13.0
 FONT_FAMILY = "'Liberation Sans', Arial, Helvetica, sans-serif"
@@ -56,7 +55,7 @@ def _header(diagram: DiagramInput, width: float) -> tuple[list[str], float]:
         elements.append(text_element(MARGIN, y, line, TITLE_FONT, 'font-weight="bold"'))
     if diagram.id and diagram.id != diagram.title:
         y += 16.0
-        elements.append(text_element(MARGIN, y, diagram.id, 11.0, 'fill="#5f6b76"'))
+        elements.append(text_element(MARGIN, y, diagram.id, 11.5, 'fill="#5f6b76"'))
     return elements, y + 12.0
 
 
@@ -88,6 +87,37 @@ def _bands(layout: Layout, lang: str, top: float, bottom: float) -> list[str]:
     return out
 
 
+def _stacked_bands(layout: Layout) -> list[str]:
+    """Band backgrounds of the top-to-bottom layout: full-width rows."""
+    out = ['<g class="bands">']
+    for index, band in enumerate(layout.bands):
+        out.append(
+            f'<polygon class="band" data-band="{band.key}" '
+            f'points="{rectangle(band.left, band.top, band.right - band.left, band.bottom - band.top)}" '
+            f'fill="{BAND_FILLS[index % 2]}"/>'
+        )
+    out.append("</g>")
+    return out
+
+
+def _stacked_band_labels(layout: Layout) -> list[str]:
+    """Band labels at the top left of each band, over the arrows, with a halo of the band's
+    colour so that an arrow passing behind does not cut through the letters."""
+    out = ['<g class="band-labels">']
+    for index, band in enumerate(layout.bands):
+        spans = "".join(
+            f'<tspan x="{num(band.left + 8)}" y="{num(band.top + 6 + (i + 1) * BAND_FONT * 1.25 - 3)}">{escape(line)}</tspan>'
+            for i, line in enumerate(band.label)
+        )
+        out.append(
+            f'<text class="band-label" font-size="{num(BAND_FONT)}" font-weight="bold" fill="#243447" '
+            f'stroke="{BAND_FILLS[index % 2]}" stroke-width="4" stroke-linejoin="round" paint-order="stroke">'
+            f"{spans}</text>"
+        )
+    out.append("</g>")
+    return out
+
+
 def sentence(text: str) -> str:
     """``text`` ending with a full stop (unless it already ends with . ! or ?)."""
     text = text.strip()
@@ -110,8 +140,11 @@ def _edge_title(diagram: DiagramInput, edge: DiagramEdge) -> str:
 def _arrowhead(route: Route) -> str:
     """Polygon points of the arrowhead, its tip on the target's border."""
     tip_x, tip_y = route.end
-    base_x = tip_x - route.direction * ARROW_LENGTH
-    return f"{num(tip_x)},{num(tip_y)} {num(base_x)},{num(tip_y - ARROW_HALF)} {num(base_x)},{num(tip_y + ARROW_HALF)}"
+    dx, dy = route.head
+    base_x, base_y = tip_x - dx * ARROW_LENGTH, tip_y - dy * ARROW_LENGTH
+    side_x, side_y = -dy * ARROW_HALF, dx * ARROW_HALF
+    return (f"{num(tip_x)},{num(tip_y)} {num(base_x - side_x)},{num(base_y - side_y)} "
+            f"{num(base_x + side_x)},{num(base_y + side_y)}")
 
 
 def _edge(diagram: DiagramInput, route: Route, prefix: str) -> str:
@@ -206,30 +239,45 @@ def _empty_note(diagram: DiagramInput, top: float) -> list[str]:
     return [text_element(MARGIN, top + 20.0, PHRASES[diagram.lang]["empty"], FONT, 'class="empty-note"')]
 
 
-def element_prefix(diagram: DiagramInput) -> str:
-    """A prefix for element ids, from the model id, so that drawings of different models
-    can sit in one HTML page without clashing ids."""
-    return "logicmodel-" + (re.sub(r"[^A-Za-z0-9_-]", "-", diagram.id) or "diagram")
+def element_prefix(diagram: DiagramInput, suffix: str = "") -> str:
+    """A prefix for element ids, from the model id (and ``suffix``), so that drawings of
+    different models, or of one model at several widths, can sit in one HTML page without
+    clashing ids."""
+    prefix = "logicmodel-" + (re.sub(r"[^A-Za-z0-9_-]", "-", diagram.id) or "diagram")
+    return prefix + ("-" + re.sub(r"[^A-Za-z0-9_-]", "-", suffix) if suffix else "")
 
 
-def _root(width: float, height: float, label: str, prefix: str) -> str:
+def _root(width: float, height: float, label: str, prefix: str, direction: str) -> str:
     """The opening ``<svg>`` tag: size, accessible name and default font."""
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{num(width)}" height="{num(height)}" '
-        f'viewBox="0 0 {num(width)} {num(height)}" role="img" aria-label="{attr(label)}" '
+        f'viewBox="0 0 {num(width)} {num(height)}" data-direction="{direction}" role="img" aria-label="{attr(label)}" '
         f'aria-describedby="{prefix}-desc" font-family="{attr(FONT_FAMILY)}" fill="{TEXT_COLOUR}">'
     )
 
 
-def render_svg(diagram: DiagramInput) -> str:
-    """The SVG document of a checked diagram."""
-    layout = compute_layout(diagram)
-    width = max(layout.width + 2 * MARGIN, MIN_WIDTH)
+def _body(diagram: DiagramInput, layout: Layout, width: float) -> tuple[list[str], Layout, list[str], float, float]:
+    """Header, the layout moved into place, band backgrounds, band labels over the arrows,
+    and the top and bottom of the band area."""
     header, header_height = _header(diagram, width)
+    if layout.direction == "tb":
+        body_top = header_height + (4.0 if diagram.nodes else 30.0)
+        body = layout.moved(MARGIN, body_top)
+        bottom = body_top + layout.height
+        return header, body, _stacked_bands(body), _stacked_band_labels(body), bottom
     _, label_height = _band_labels(layout, diagram.lang)
     body_top = header_height + (label_height + 6.0 if diagram.nodes else 30.0)
     body = layout.moved(MARGIN, body_top)
-    band_bottom = body_top + layout.height + 16.0
+    bottom = body_top + layout.height + 16.0
+    return header, body, _bands(body, diagram.lang, header_height, bottom), [], bottom
+
+
+def render_svg(diagram: DiagramInput, direction: str = "lr", width: float | None = None, id_suffix: str = "") -> str:
+    """The SVG document of a checked diagram (see :func:`logicmodel.diagram.direction.lay_out`)."""
+    layout = lay_out(diagram, direction, width)
+    width = drawing_width(layout)
+    header, body, bands, band_labels, band_bottom = _body(diagram, layout, width)
+    header_height = _header(diagram, width)[1]
     items = legend_items(diagram, layout)
     legend, legend_height = draw_legend(items, MARGIN, band_bottom + 18.0, width - 2 * MARGIN, diagram.lang)
     legend_bottom = band_bottom + (legend_height + 18.0 if items else 0.0)
@@ -237,17 +285,18 @@ def render_svg(diagram: DiagramInput) -> str:
                                                diagram.lang)
     height = legend_bottom + (problems_height + 10.0 if problems else 0.0) + MARGIN
     label = PHRASES[diagram.lang]["diagram"] + (f": {diagram.title}" if diagram.title else "")
-    prefix = element_prefix(diagram)
+    prefix = element_prefix(diagram, id_suffix)
     out = [
-        _root(width, height, label, prefix),
+        _root(width, height, label, prefix, layout.direction),
         f'<title id="{prefix}-title">{escape(label)}</title>',
         f'<desc id="{prefix}-desc">{escape(describe(diagram))}</desc>',
         f'<polygon class="background" points="{rectangle(0.0, 0.0, width, height)}" fill="#ffffff"/>',
         *header,
-        *_bands(body, diagram.lang, header_height, band_bottom),
+        *bands,
         '<g class="edges">',
         *(_edge(diagram, r, prefix) for r in body.routes),
         "</g>",
+        *band_labels,
         '<g class="nodes">',
         *(_node(diagram, b, prefix) for b in body.boxes),
         "</g>",
@@ -259,11 +308,18 @@ def render_svg(diagram: DiagramInput) -> str:
     return "\n".join(out) + "\n"
 
 
-def to_svg(graph: nx.DiGraph, *, lang: str = "nb") -> str:
+def to_svg(graph: nx.DiGraph, *, lang: str = "nb", direction: str = "lr", width: float | None = None,
+           id_suffix: str = "") -> str:
     """Draw a logic-model graph as a standalone SVG document (a string).
 
-    Levels are columns from inputs on the left to impact on the right; outcomes are split
-    by horizon. Raises :class:`~logicmodel.diagram.errors.DiagramError` on unknown
-    levels, horizons, verdicts or ratings, or an unknown ``lang`` (``nb`` or ``en``).
+    ``direction="lr"`` (the default): levels are columns from inputs on the left to impact
+    on the right, outcomes split by horizon, at the size the text needs. ``"tb"``: levels
+    are rows from the top, each level's boxes wrapped into as many rows as ``width``
+    (pixels of the whole drawing, default 1000) needs. ``"auto"``: ``lr`` when that fits
+    ``width`` at full size, else ``tb``. ``id_suffix`` makes the element ids unique when one
+    model is drawn more than once in a page. Raises
+    :class:`~logicmodel.diagram.errors.DiagramError` on unknown levels, horizons, verdicts
+    or ratings, an unknown ``lang`` (``nb`` or ``en``) or ``direction``, or a ``width``
+    below 320.
     """
-    return render_svg(read_graph(graph, lang))
+    return render_svg(read_graph(graph, lang), direction, width, id_suffix)

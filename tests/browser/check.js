@@ -1,6 +1,6 @@
 // Measure report pages in headless Chromium: overflow at each width and axe-core (WCAG 2.1 AA).
-// Usage: node check.js CHROMIUM WIDTHS PAGE.html [PAGE.html ...]   (WIDTHS like 500,768,1280)
-// Prints one JSON object: {results: [{page, width, scrollWidth, innerWidth, clipped, violations}]}.
+// Usage: node check.js CHROMIUM WIDTHS PAGE.html [PAGE.html ...]   (WIDTHS like 500,768,1280,print:680,lite:360)
+// Prints one JSON object: {results: [{page, width, scrollWidth, innerWidth, clipped, diagrams, violations}]}.
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -25,9 +25,41 @@ function measure() {
   return {scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, clipped};
 }
 
+// Every logic-model diagram on show (figure.diagram svg that is rendered): its scale (rendered
+// width over viewBox width), the smallest text as rendered (font size times the scale of the text's
+// own coordinate system, and the smallest bounding-box height of a text line), and its right edge
+// against its figure's and the window's.
+function measureDiagrams() {
+  const out = [];
+  for (const svg of document.querySelectorAll("figure.diagram svg")) {
+    if (svg.getClientRects().length === 0) continue;  // display: none (a drawing for another width)
+    const box = svg.getBoundingClientRect();
+    const figure = svg.closest("figure").getBoundingClientRect();
+    let minFont = Infinity, minHeight = Infinity, texts = 0;
+    for (const text of svg.querySelectorAll("text")) {
+      const matrix = text.getScreenCTM();
+      if (!matrix || text.getClientRects().length === 0) continue;
+      const scale = Math.hypot(matrix.a, matrix.b);
+      minFont = Math.min(minFont, parseFloat(getComputedStyle(text).fontSize) * scale);
+      const lines = text.querySelectorAll("tspan").length ? text.querySelectorAll("tspan") : [text];
+      for (const line of lines) minHeight = Math.min(minHeight, line.getBoundingClientRect().height);
+      texts += 1;
+    }
+    out.push({id: svg.getAttribute("aria-describedby"), direction: svg.getAttribute("data-direction"),
+              scale: box.width / svg.viewBox.baseVal.width, texts, minFont, minHeight,
+              left: box.left, right: box.right, figureRight: figure.right});
+  }
+  return out;
+}
+
 async function main() {
   const [chromium, widthList, ...pages] = process.argv.slice(2);
-  const widths = widthList.split(",").map(Number);
+  // A width like "print:680" measures the page as printed on paper that leaves 680 px; one like
+  // "lite:360" measures the page on screen but does not run axe-core (as "print:" does not).
+  const widths = widthList.split(",").map(w => {
+    const [kind, px] = w.includes(":") ? w.split(":") : ["screen", w];
+    return {px: Number(px), print: kind === "print", axe: kind === "screen", label: w.includes(":") ? w : Number(w)};
+  });
   const browser = await puppeteer.launch({
     executablePath: chromium, headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -40,9 +72,14 @@ async function main() {
     for (const file of pages) {
       const url = "file://" + path.resolve(file);
       for (const width of widths) {
-        await page.setViewport({width, height: 900});
+        await page.emulateMediaType(width.print ? "print" : "screen");
+        await page.setViewport({width: width.px, height: 900});
         await page.goto(url, {waitUntil: "load"});
-        const m = await page.evaluate(measure);
+        const m = {...await page.evaluate(measure), diagrams: await page.evaluate(measureDiagrams)};
+        if (!width.axe) {
+          results.push({page: file, width: width.label, ...m, violations: null});
+          continue;
+        }
         await page.evaluate(axeSource);
         const axe = await page.evaluate(async () => {
           const r = await window.axe.run(document, {runOnly: {type: "tag",
@@ -50,7 +87,7 @@ async function main() {
           return r.violations.map(v => ({id: v.id, impact: v.impact, count: v.nodes.length,
             nodes: v.nodes.slice(0, 3).map(n => n.target.join(" ") + " :: " + (n.failureSummary || "").slice(0, 200))}));
         });
-        results.push({page: file, width, ...m, violations: axe});
+        results.push({page: file, width: width.label, ...m, violations: axe});
       }
     }
   } finally {

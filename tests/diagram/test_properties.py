@@ -53,6 +53,19 @@ def test_random_graphs_with_cycles_and_loops_draw_cleanly(graph):
 
 
 @SETTINGS
+@given(logic_graphs(acyclic=False), st.sampled_from((320, 340, 460, 680, 920)))
+def test_random_graphs_draw_cleanly_top_to_bottom(graph, width):
+    from diagram_geometry import check_titles
+    from test_stacked import check_no_shared_runs, check_text_inside
+
+    svg = to_svg(graph, direction="tb", width=width)
+    check_geometry(svg)
+    check_titles(graph, svg)
+    check_no_shared_runs(svg)
+    check_text_inside(svg)
+
+
+@SETTINGS
 @given(logic_graphs(acyclic=False))
 def test_text_formats_never_fail_and_are_deterministic(graph):
     assert to_dot(graph) == to_dot(graph.copy())

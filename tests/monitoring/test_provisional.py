@@ -198,3 +198,52 @@ def test_show_marks_provisional_periods_in_every_format(setup, tmp_path):
     # Nothing provisional in the selection: no footnote.
     settled = _cli("show", str(model_path), "--db", str(db), "--indicator", "sessions_attended_share", "--to", "2013-10")
     assert "provisional" not in settled.stdout and "*" not in settled.stdout
+
+
+# ---- observed minus expected (the evaluation) -----------------------------------------
+
+TRAJECTORY = """expected_changes:
+  - id: attendance_up
+    node: b
+    indicator: sessions_attended_share
+    direction: increase
+    min_change: 5
+    horizon_months: 6
+    trajectory:
+      - {period: "2013-09", value: 70}
+      - {period: "2013-10", value: 70}
+      - {period: "2013-11", value: 70}
+      - {period: "2013-12", value: 70}
+"""
+
+
+def test_observed_minus_expected_leaves_out_provisional_periods(tmp_path, template):
+    import duckdb
+
+    from tiltak import pipeline
+    from tiltak.evaluation.assemble import _add_trajectory_reasons
+    from tiltak.evaluation.indicator_series import indicator_entries
+
+    db, model_path = working_copy(tmp_path, template, MODEL + TRAJECTORY)
+    run_models(db, [load_monitored_model(model_path)], as_of=AS_OF)
+    (item,) = pipeline.load_inputs([model_path])
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        entry = next(e for e in indicator_entries(con, item) if e["id"] == "sessions_attended_share")
+    finally:
+        con.close()
+    # 2013-11 and 2013-12 (attended 12.5 %) are provisional: of the trajectory, 2013-09 and 2013-10
+    # are compared (then the model's target of 2013-01), the last two left out.
+    assert [p["period"] for p in entry["points"] if p["provisional"]] == ["2013-11", "2013-12"]
+    assert [c["period"] for c in entry["comparisons"]] == ["2013-09", "2013-10", "2013-01"]
+    assert all(c["observed"] > 60 for c in entry["comparisons"])
+    assert entry["not_compared_provisional"] == ["2013-11", "2013-12"]
+    # The reason line beside the comparison says that the provisional periods are left out.
+    change = {"indicator": "sessions_attended_share", "outcome": None, "reasons": []}
+    _add_trajectory_reasons([change], [entry])
+    (reason,) = change["reasons"]
+    assert reason["code"] == "trajectory_provisional" and reason["params"]["period"] == "2013-10"
+    assert reason["text"]["en"] == ("Monitoring (not an effect estimate): observed 68.75 in 2013-10 against the expected "
+                                    "70.00; provisional periods (2013-11, 2013-12) are not compared, their values may "
+                                    "still change.")
+    assert "foreløpige perioder (2013-11, 2013-12) er ikke sammenlignet" in reason["text"]["nb"]

@@ -35,8 +35,10 @@ def model_graph(model_path: str, lang: str, draft: bool):
     return to_graph(checked.validator.model_of(model_path), lang=lang)
 
 
-def render(model_path: str, fmt: str, lang: str, draft: bool = False) -> str:
-    """The text of the drawing of the model in ``model_path`` (see :func:`model_graph`)."""
+def render(model_path: str, fmt: str, lang: str, draft: bool = False, direction: str = "auto",
+           width: float | None = None) -> str:
+    """The text of the drawing of the model in ``model_path`` (see :func:`model_graph`), laid
+    out in ``direction`` for a drawing ``width`` pixels wide (default 1000)."""
     import json
 
     from logicmodel import diagram
@@ -45,9 +47,9 @@ def render(model_path: str, fmt: str, lang: str, draft: bool = False) -> str:
     graph = model_graph(model_path, lang, draft)
     if fmt == "json":
         return json.dumps(to_node_link(graph), ensure_ascii=False, indent=2) + "\n"
-    if fmt == "svg":
-        return diagram.to_svg(graph, lang=lang)
-    return diagram.to_dot(graph, lang=lang) if fmt == "dot" else diagram.to_mermaid(graph, lang=lang)
+    width = diagram.DEFAULT_WIDTH if width is None else width
+    draw = {"svg": diagram.to_svg, "dot": diagram.to_dot, "mermaid": diagram.to_mermaid}[fmt]
+    return draw(graph, lang=lang, direction=direction, width=width)
 
 
 def check_output(path: str, model_path: str) -> None:
@@ -92,14 +94,22 @@ def write_output(path: str, text: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="svg", show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file instead of standard output.")
 @click.option("--lang", type=click.Choice(["nb", "en"]), default="nb", show_default=True, help="Language of titles.")
+@click.option("--direction", type=click.Choice(["auto", "lr", "tb"]), default="auto", show_default=True,
+              help="lr: levels as columns, left to right; tb: levels as rows, top to bottom, each level's boxes "
+                   "wrapped into as many rows as --width needs; auto: lr when it fits --width at full size, else tb. "
+                   "dot and mermaid take the direction too (their own layout does not wrap).")
+@click.option("--width", type=click.FloatRange(min=320), default=1000, show_default=True, metavar="PX",
+              help="Width of the drawing in pixels that tb fits and auto chooses by (at least 320).")
 @click.option("--draft", is_flag=True,
               help="Draw a work in progress: what parses is drawn, and every problem is marked on the box or "
                    "arrow it is about (the others listed under the drawing); exit 0 even with errors.")
-def command(model: str, fmt: str, output: str | None, lang: str, draft: bool) -> None:
+def command(model: str, fmt: str, output: str | None, lang: str, direction: str, width: float, draft: bool) -> None:
     """Draw the logic model in MODEL (validated first; errors stop it, exit 1).
 
     svg: a diagram with levels as bands; dot: Graphviz text; mermaid: Mermaid text;
     json: node-link data of the graph with the pathways from activities to impacts.
+    A wide model is drawn top to bottom (--direction auto, the default) so that its text
+    stays at full size within --width; --direction lr draws it left to right at full size.
     With --draft, a model with errors is drawn too: boxes and arrows with problems have a
     red dashed border and a tag ("1 problem"), the messages are in their tooltips (in
     json: a "problems" list on every node, edge and the graph).
@@ -108,11 +118,12 @@ def command(model: str, fmt: str, output: str | None, lang: str, draft: bool) ->
     Example:
       tiltak graph models/veien-videre.yaml -o veien-videre.svg
       tiltak graph models/veien-videre.yaml --format mermaid --lang en
+      tiltak graph models/veien-videre.yaml --direction tb --width 600 -o narrow.svg
       tiltak graph draft.yaml --draft -o draft.svg
     """
     if output is not None and output != "-":
         check_output(output, model)
-    text = render(model, fmt, lang, draft)
+    text = render(model, fmt, lang, draft, direction, width)
     if output is None or output == "-":
         click.echo(text, nl=not text.endswith("\n"))
     else:

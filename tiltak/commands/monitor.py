@@ -320,7 +320,10 @@ def explain_command(model, indicators, dialect) -> None:
 
     Stage A computes shared aggregates for all periods and groupings in one query per
     source (GROUPING SETS), in the engine's dialect; stage B turns them into each
-    indicator's values (in tiltak, the same for every engine).
+    indicator's values (in tiltak, the same for every engine). Every query is headed by
+    one line in words per indicator it serves: its title, whose rows (participants of the
+    measure or everyone), the grain, what each column computes from which table, and what
+    stage B does with the columns.
 
     \b
     Example:

@@ -21,6 +21,7 @@ from tiltak.evaluation.document import (
 )
 from tiltak.evaluation.estimate import DesignEstimate
 from tiltak.evaluation.indicator_series import indicator_entries
+from tiltak.evaluation.trajectories import period_position
 from tiltak.evaluation.store_reads import (
     centre_names, cost_by_centre, data_period, participants_by_centre, participants_total,
 )
@@ -106,10 +107,13 @@ def _add_trajectory_reasons(entries: list[dict[str, Any]], indicators: Sequence[
             entry["outcome_title"] = series["title"]
         if entry["outcome"] or not series or not series["comparisons"]:
             continue
-        last = series["comparisons"][-1]
+        last = max(series["comparisons"], key=lambda c: period_position(c["period"]))  # the latest, target or not
         params = {"period": last["period"], "observed": last["observed"], "expected": last["expected"]}
-        entry["reasons"].append({"code": "trajectory", "params": params,
-                                 "text": {lang: describe_reason("trajectory", params, None, lang) for lang in ("nb", "en")}})
+        code = "trajectory"
+        if series.get("not_compared_provisional"):  # said beside the comparison: later periods left out
+            code, params["provisional"] = "trajectory_provisional", ", ".join(series["not_compared_provisional"])
+        entry["reasons"].append({"code": code, "params": params,
+                                 "text": {lang: describe_reason(code, params, None, lang) for lang in ("nb", "en")}})
 
 
 def _add_estimation_errors(entries: list[dict[str, Any]], estimates: Sequence[DesignEstimate]) -> None:

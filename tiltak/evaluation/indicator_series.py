@@ -12,7 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from tiltak.evaluation.trajectories import (
-    IndicatorSeries, SeriesPoint, compare, expected_for, period_position,
+    IndicatorSeries, SeriesPoint, compare, expected_for, period_position, provisional_left_out,
 )
 
 STATUSES = ("on_track", "off_track")
@@ -45,7 +45,9 @@ def published_series(con: Any, item: Any) -> list[IndicatorSeries]:
 
 
 def indicator_entries(con: Any, item: Any) -> list[dict[str, Any]]:
-    """JSON-ready series with the model's expectations and the observed-minus-expected gaps."""
+    """JSON-ready series with the model's expectations and the observed-minus-expected gaps
+    (settled periods only; the provisional periods that met an expected value are listed in
+    ``not_compared_provisional``)."""
     entries = []
     for s in published_series(con, item):
         expected = expected_for(item.view, s.indicator)
@@ -63,5 +65,6 @@ def indicator_entries(con: Any, item: Any) -> list[dict[str, Any]]:
                 "tolerance": expected.tolerance,
             },
             "comparisons": [asdict(c) for c in compare(s, expected)],
+            "not_compared_provisional": provisional_left_out(s, expected),
         })
     return entries

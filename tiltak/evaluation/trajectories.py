@@ -91,15 +91,26 @@ def expected_for(model: ModelView, indicator: str) -> ExpectedSeries:
     )
 
 
+def _published(observed: IndicatorSeries) -> list[SeriesPoint]:
+    return [p for p in observed.points if p.value is not None and not p.suppressed]
+
+
+def _expected_points(expected: ExpectedSeries) -> list[tuple[TrajectoryPoint, float | None]]:
+    """Trajectory points (no tolerance) and targets (the target tolerance), in that order."""
+    return [(p, None) for p in expected.trajectory] + [(p, expected.tolerance) for p in expected.targets]
+
+
 def compare(observed: IndicatorSeries, expected: ExpectedSeries) -> list[Comparison]:
-    """Observed minus expected wherever a published value meets an expected value.
+    """Observed minus expected wherever a settled published value meets an expected value.
 
     An expected period matches an observed period that contains it (a monthly trajectory
-    point matches the quarter or year it falls in).
+    point matches the quarter or year it falls in). Provisional periods (at the edge of the
+    data, :mod:`monitoring.provisional`) are left out: their values may still change, so a
+    gap there says nothing yet (:func:`provisional_left_out` names them).
     """
-    points = [p for p in observed.points if p.value is not None and not p.suppressed]
+    points = [p for p in _published(observed) if not p.provisional]
     out: list[Comparison] = []
-    for exp, tolerance in [(p, None) for p in expected.trajectory] + [(p, expected.tolerance) for p in expected.targets]:
+    for exp, tolerance in _expected_points(expected):
         match = next((p for p in points if _contains(p.period, exp.period)), None)
         if match is None:
             continue
@@ -107,6 +118,14 @@ def compare(observed: IndicatorSeries, expected: ExpectedSeries) -> list[Compari
         within = None if tolerance is None else abs(gap) <= abs(exp.value) * tolerance
         out.append(Comparison(observed.indicator, match.period, float(match.value), exp.value, gap, within))
     return out
+
+
+def provisional_left_out(observed: IndicatorSeries, expected: ExpectedSeries) -> list[str]:
+    """Provisional periods with a published value that meets an expected value: the periods
+    :func:`compare` leaves out, in the order of the series."""
+    wanted = [exp.period for exp, _ in _expected_points(expected)]
+    return [p.period for p in _published(observed)
+            if p.provisional and any(_contains(p.period, period) for period in wanted)]
 
 
 def _contains(observed: str, expected: str) -> bool:

@@ -43,6 +43,12 @@ REASONS: dict[str, dict[str, str]] = {
         "en": "Monitoring (not an effect estimate): observed {observed} in {period} against the expected {expected}.",
         "nb": "Overvåking (ikke et effektestimat): observert {observed} i {period} mot forventet {expected}.",
     },
+    "trajectory_provisional": {
+        "en": "Monitoring (not an effect estimate): observed {observed} in {period} against the expected {expected}; "
+              "provisional periods ({provisional}) are not compared, their values may still change.",
+        "nb": "Overvåking (ikke et effektestimat): observert {observed} i {period} mot forventet {expected}; "
+              "foreløpige perioder ({provisional}) er ikke sammenlignet, verdiene kan fortsatt endre seg.",
+    },
     "own_threshold": {
         "en": "This change sets its own balance threshold in the model: largest |SMD| after matching {max_abs_smd} against {threshold}.",
         "nb": "Denne endringen har egen balanseterskel i modellen: største |SMD| etter matching {max_abs_smd} mot {threshold}.",

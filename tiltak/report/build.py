@@ -46,19 +46,31 @@ def diagram_graph(view: ModelView, model: dict[str, Any]):
     return graph
 
 
-def _diagram(view: ModelView, model: dict[str, Any], lang: str) -> tuple[str, str]:
-    """The diagram inline (scaled to the page by the CSS) and as a full-size SVG file in a data URI.
+DIAGRAM_FITS = (("phone", 340.0), ("narrow", 460.0), ("medium", 680.0), ("wide", 920.0))  # report.css shows one per width
 
-    The page shows the whole model at the width of the screen; the data URI is the same drawing at
-    its natural size for a reader who downloads it (no network, no script: a ``download`` link).
-    """
+
+def diagram_html(graph: Any, lang: str) -> str:
+    """The diagram drawn for each width in ``DIAGRAM_FITS``, each in its ``fit-<name>`` box
+    (report.css shows the one that fits the screen, so the text keeps its size)."""
+    from logicmodel.diagram import to_svg
+
+    inline = []
+    for name, width in DIAGRAM_FITS:
+        svg = to_svg(graph, lang=lang, direction="auto", width=width, id_suffix=name)
+        inline.append(f'<div class="fit-{name}">{svg[svg.index("<svg"):]}</div>')
+    return "".join(inline)
+
+
+def _diagram(view: ModelView, model: dict[str, Any], lang: str) -> tuple[str, str]:
+    """The diagram inline (:func:`diagram_html`), and the left-to-right drawing at full size in
+    a data URI for a reader who downloads it (no network, no script: a ``download`` link)."""
     import base64
 
     from logicmodel.diagram import to_svg
 
-    svg = to_svg(diagram_graph(view, model), lang=lang)
-    inline = svg[svg.index("<svg"):] if "<svg" in svg else svg
-    return inline, "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    graph = diagram_graph(view, model)
+    full = to_svg(graph, lang=lang, direction="lr")
+    return diagram_html(graph, lang), "data:image/svg+xml;base64," + base64.b64encode(full.encode("utf-8")).decode("ascii")
 
 
 def _indicator_figure(entry: dict[str, Any], labels: dict[str, str], lang: str) -> str | None:
