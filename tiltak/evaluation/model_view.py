@@ -12,19 +12,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tiltak.evaluation.verdicts import ChangeSpec
+from tiltak_base.catalogue import pick
 
 
 def _text(value: Any, lang: str = "en") -> str:
     """A translatable text: a plain string, or a mapping of language -> string."""
-    if value is None:
-        return ""
+    return pick(value, lang)
+
+
+Title = dict[str, str] | str
+"""A model's text as the model gives it: a mapping of its languages, or one plain string.
+The report picks the language (:func:`tiltak_base.catalogue.pick`), so the evaluation
+document never holds a language the model did not write."""
+
+
+def model_text(value: Any, fallback: str) -> Title:
+    """A model's text as a :data:`Title` (``fallback`` when it has none)."""
     if isinstance(value, dict):
-        return str(value.get(lang) or value.get("en") or value.get("nb") or next(iter(value.values()), ""))
-    return str(value)
+        return {str(k): str(v) for k, v in value.items() if v} or fallback
+    return str(value) if value else fallback
 
 
-def _titles(value: Any, fallback: str) -> dict[str, str]:
-    return {lang: _text(value, lang) or fallback for lang in ("nb", "en")}
+def _titles(value: Any, fallback: str) -> Title:
+    return model_text(value, fallback)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -37,7 +47,7 @@ def _as_list(value: Any) -> list[Any]:
 class NodeView:
     id: str
     level: str
-    title: dict[str, str]
+    title: Title
     indicators: tuple[str, ...] = ()
     horizon: str | None = None
 
@@ -99,7 +109,7 @@ class CostTotal:
 @dataclass(frozen=True)
 class ModelView:
     id: str
-    title: dict[str, str]
+    title: Title
     measure: str | None
     nodes: tuple[NodeView, ...]
     links: tuple[LinkView, ...]
