@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tiltak.commands.language import lang_option
+from tiltak.commands._language import lang_option
 
 
 

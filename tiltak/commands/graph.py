@@ -7,7 +7,7 @@ import tempfile
 
 import click
 
-from tiltak.commands.language import lang_option
+from tiltak.commands._language import lang_option
 
 FORMATS = ("svg", "dot", "mermaid", "json")
 
@@ -93,7 +93,7 @@ def write_output(path: str, text: str) -> None:
 @click.argument("model", type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="svg", show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file instead of standard output.")
-@lang_option("Language of titles.")
+@lang_option("Language of the labels, the legend and the model's titles.")
 @click.option("--draft", is_flag=True,
               help="Draw a work in progress: what parses is drawn, and every problem is marked on the box or "
                    "arrow it is about (the others listed under the drawing); exit 0 even with errors.")

@@ -161,7 +161,7 @@ def estimate_entry(est: DesignEstimate, min_count: int) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "change": est.change_id, "outcome": out.id, "outcome_title": out.title, "unit": out.unit,
         "kind": out.kind, "months": out.months, "estimand": estimand_entry(est.estimand), "design": est.design,
-        "error": None, "notes": list(est.notes),
+        "error": None, "notes": notes_entries(est.notes),
     }
     if est.error or ev is None or ev.att is None:
         entry["error"] = error_entry(est.error or "")

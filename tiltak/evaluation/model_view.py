@@ -12,12 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tiltak.evaluation.verdicts import ChangeSpec
-from tiltak_base.catalogue import pick
-
-
-def _text(value: Any, lang: str = "en") -> str:
-    """A translatable text: a plain string, or a mapping of language -> string."""
-    return pick(value, lang)
 
 
 Title = dict[str, str] | str
@@ -54,7 +48,7 @@ class NodeView:
 
 @dataclass(frozen=True)
 class AssumptionView:
-    statement: str
+    statement: Title
     indicator: str | None = None
 
 
@@ -62,7 +56,7 @@ class AssumptionView:
 class LinkView:
     source: str
     target: str
-    mechanism: str = ""
+    mechanism: Title = ""
     assumptions: tuple[AssumptionView, ...] = ()
     lag_months: int | None = None
 
@@ -188,14 +182,14 @@ def _node(raw: dict[str, Any]) -> NodeView:
 
 def _links(raw: dict[str, Any]) -> list[LinkView]:
     assumptions = tuple(
-        AssumptionView(statement=_text(a.get("statement")), indicator=a.get("indicator"))
+        AssumptionView(statement=model_text(a.get("statement"), ""), indicator=a.get("indicator"))
         if isinstance(a, dict)
         else AssumptionView(statement=str(a))
         for a in _as_list(raw.get("assumptions"))
     )
     lag = raw.get("lag_months")
     return [
-        LinkView(str(s), str(t), _text(raw.get("mechanism")), assumptions, None if lag is None else int(lag))
+        LinkView(str(s), str(t), model_text(raw.get("mechanism"), ""), assumptions, None if lag is None else int(lag))
         for s in _as_list(raw.get("from"))
         for t in _as_list(raw.get("to"))
     ]
