@@ -122,6 +122,8 @@ def pick(value: Any, lang: str) -> str:
         return ""
     if not isinstance(value, Mapping):
         return str(value)
+    if value.get(lang):
+        return str(value[lang])  # no catalogue read when the text is there (model validation stays cheap)
     for code in fallbacks(lang):
         if value.get(code):
             return str(value[code])
