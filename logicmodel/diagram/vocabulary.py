@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tiltak_base.catalogue import SectionView, languages
+from tiltak_base.catalogue import SectionView, languages  # noqa: F401 (languages: for the drawing code)
 
 LEVELS = ("input", "activity", "output", "outcome", "impact")
 HORIZONS = ("short", "medium", "long")
