@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Strict, Tag, model_validator
+from tiltak_base.catalogue import pick
 
 #: Patterns of identifiers, with the words used for them in messages.
 ID_PATTERN = r"^[a-z][a-z0-9_]*(-[a-z0-9_]+)*$"
@@ -41,15 +42,19 @@ Code = Annotated[str, Strict(), Field(pattern=CODE_PATTERN, max_length=32)]
 
 
 class LocalizedText(Frozen):
-    """Text in Norwegian Bokmål (``nb``) and/or English (``en``); at least one."""
+    """Text in Norwegian Bokmål (``nb``), Nynorsk (``nn``) and/or English (``en``); at least one."""
+
+    # A text missing in the report's language is shown in the next language of that language's
+    # catalogue (meta.fallback: nynorsk falls back to bokmål, then English); the report says so.
 
     nb: Str | None = None
+    nn: Str | None = None
     en: Str | None = None
 
     @model_validator(mode="after")
     def _one_language(self) -> LocalizedText:
-        if self.nb is None and self.en is None:
-            raise ValueError("give the text in at least one language: nb or en")
+        if self.nb is None and self.nn is None and self.en is None:
+            raise ValueError("give the text in at least one language: nb, nn or en")
         return self
 
 
@@ -67,7 +72,7 @@ Text = Annotated[
     Discriminator(
         _text_kind,
         custom_error_type="text_type",
-        custom_error_message="expected a text or a mapping {nb: ..., en: ...}",
+        custom_error_message="expected a text or a mapping {nb: ..., nn: ..., en: ...}",
     ),
 ]
 
@@ -76,17 +81,16 @@ UNION_TAGS = frozenset({"plain", "localized", "one", "many", "exit_within", "app
 
 
 def text_in(text: str | LocalizedText | None, lang: str = "nb") -> str | None:
-    """The text in ``lang`` ('nb' or 'en'), falling back to the other language.
+    """The text in ``lang``, falling back in the order of that language's catalogue.
 
     >>> text_in(LocalizedText(nb="Samtaler", en="Talks"), "en"), text_in(LocalizedText(nb="Samtaler"), "en")
     ('Talks', 'Samtaler')
-    >>> text_in("Samtaler", "en")
-    'Samtaler'
+    >>> text_in(LocalizedText(nb="Samtaler", en="Talks"), "nn"), text_in("Samtaler", "en")
+    ('Samtaler', 'Samtaler')
     """
     if text is None or isinstance(text, str):
         return text
-    first, second = (text.en, text.nb) if lang == "en" else (text.nb, text.en)
-    return first if first is not None else second
+    return pick(text.model_dump(exclude_none=True), lang) or None
 
 
 def month_index(label: str) -> int:

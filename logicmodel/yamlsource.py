@@ -115,7 +115,7 @@ def load_yaml(path: str | os.PathLike[str], *, display: str | None = None) -> Ya
 
     >>> document = load_yaml("models/veien-videre.yaml")
     >>> document.data["measure"], document.position(("measure",))
-    ('VV', Position(line=18, column=10))
+    ('VV', Position(line=20, column=10))
     """
     name = display if display is not None else str(path)
     return parse_yaml(_read_bytes(path, name), name)

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from logicmodel import vocabulary
 from monitoring.errors import MonitoringError
+from tiltak_base.catalogue import pick
 
 GRAINS = vocabulary.GRAINS
 GRAIN_MONTHS = vocabulary.GRAIN_MONTHS
@@ -141,11 +142,9 @@ def _text(value: Any) -> str:
     """A title in English (else Norwegian) for messages."""
     if value is None or isinstance(value, str):
         return value or ""
-    for lang in ("en", "nb"):
-        text = getattr(value, lang, None)
-        if text:
-            return str(text)
-    return str(value)
+    if hasattr(value, "model_dump"):
+        value = value.model_dump(exclude_none=True)
+    return pick(value, "en") or str(value)
 
 
 @dataclass(frozen=True)

@@ -148,7 +148,7 @@ def evaluate(db: str | Path, inputs: Sequence[EvaluationInput], out: str | Path,
     from tiltak.evaluation.assemble import assemble_document
     from tiltak.report.build import build_report
 
-    from tiltak.report.labels import languages
+    from tiltak_base.catalogue import languages
 
     if lang not in languages():
         raise PipelineError(f"--lang: expected one of {', '.join(languages())}; got {lang!r}")

@@ -13,18 +13,14 @@ from __future__ import annotations
 from logicmodel.diagram.markup import text_element
 from logicmodel.diagram.textmetrics import wrap
 from logicmodel.diagram.vocabulary import LinkStyle, NodeStyle
+from tiltak_base.catalogue import SectionView
 
 SYMBOL = "\u26a0"
 PROBLEM_NODE = NodeStyle(fill="#ffffff", stroke="#b3261e", dash="4 2", symbol=SYMBOL, ink="#8c1d18")
 PROBLEM_LINK = LinkStyle(stroke="#b3261e", width=1.8, dash="4 2")
 FONT = 11.5
 LINE = 14.0
-WORDS = {
-    "nb": {"one": "problem", "many": "problemer", "legend": "har problemer (detaljene i verktøytipset)",
-           "heading": "Problemer", "elsewhere": "Problemer som ikke hører til en boks eller en pil"},
-    "en": {"one": "problem", "many": "problems", "legend": "has problems (details in the tooltip)",
-           "heading": "Problems", "elsewhere": "Problems that belong to no box or arrow"},
-}
+WORDS = SectionView("diagram.problems")
 
 
 def problem_tag(count: int, lang: str) -> str:

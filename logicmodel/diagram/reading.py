@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from logicmodel.diagram.errors import DiagramError
 from logicmodel.diagram.textmetrics import clean_text
-from logicmodel.diagram.vocabulary import HORIZONS, LANGUAGES, LEVELS, RATINGS, VERDICTS, band_key
+from logicmodel.diagram.vocabulary import HORIZONS, LEVELS, RATINGS, VERDICTS, band_key, languages
+from tiltak_base.catalogue import fallbacks
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -67,7 +68,7 @@ def _text(value: Any, lang: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, dict):
-        for key in (lang, "nb", "en", *sorted(map(str, value))):
+        for key in (*fallbacks(lang), *sorted(map(str, value))):
             if value.get(key) not in (None, ""):
                 return clean_text(str(value[key]))
         return None
@@ -132,8 +133,8 @@ def read_graph(graph: nx.DiGraph, lang: str = "nb") -> DiagramInput:
     Raises :class:`DiagramError` naming the node or edge and the attribute when a
     level, horizon, verdict, rating or lag is missing or not one of the known values.
     """
-    if lang not in LANGUAGES:
-        raise DiagramError("argument", "lang", lang, _choices(LANGUAGES))
+    if lang not in languages():
+        raise DiagramError("argument", "lang", lang, _choices(languages()))
     if not callable(getattr(graph, "is_directed", None)) or not graph.is_directed():
         raise DiagramError("argument", "graph", type(graph).__name__, "expected a networkx.DiGraph")
     index = {key: position for position, key in enumerate(graph.nodes)}

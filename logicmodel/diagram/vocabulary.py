@@ -2,15 +2,17 @@
 
 A *band* is one vertical column group of the drawing. Levels map to bands in this
 order: input, activity, output, outcome short, outcome without a horizon (ranked with
-medium, as ``logicmodel.graph.rank`` does), outcome medium, long, impact. Every label
-exists in Norwegian Bokmål (``nb``) and English (``en``).
+medium, as ``logicmodel.graph.rank`` does), outcome medium, long, impact. The labels are
+the ``diagram`` section of the text catalogues (:mod:`tiltak_base.catalogue`), one per
+language: ``BAND_LABELS[lang][band]`` reads the catalogue of ``lang``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-LANGUAGES = ("nb", "en")
+from tiltak_base.catalogue import SectionView, languages  # noqa: F401 (languages: for the drawing code)
+
 LEVELS = ("input", "activity", "output", "outcome", "impact")
 HORIZONS = ("short", "medium", "long")
 VERDICTS = ("confirmed", "not_confirmed", "inconclusive", "contradicted", "not_testable")
@@ -29,28 +31,7 @@ BANDS: tuple[tuple[str, str, str | None], ...] = (
 )
 BAND_ORDER = {key: index for index, (key, _, _) in enumerate(BANDS)}
 
-BAND_LABELS = {
-    "nb": {
-        "input": "Innsatsfaktorer",
-        "activity": "Aktiviteter",
-        "output": "Produkter",
-        "outcome": "Resultater",
-        "outcome_short": "Resultater, kort sikt",
-        "outcome_medium": "Resultater, mellomlang sikt",
-        "outcome_long": "Resultater, lang sikt",
-        "impact": "Samfunnseffekt",
-    },
-    "en": {
-        "input": "Inputs",
-        "activity": "Activities",
-        "output": "Outputs",
-        "outcome": "Outcomes",
-        "outcome_short": "Outcomes, short term",
-        "outcome_medium": "Outcomes, medium term",
-        "outcome_long": "Outcomes, long term",
-        "impact": "Impact",
-    },
-}
+BAND_LABELS = SectionView("diagram.bands")
 
 
 @dataclass(frozen=True)
@@ -92,72 +73,11 @@ RATING_STYLES = {
     "untested": LinkStyle("#8a8f94", 1.3, "10 3 2 3"),
 }
 
-VERDICT_LABELS = {
-    "nb": {
-        "confirmed": "bekreftet",
-        "not_confirmed": "ikke bekreftet",
-        "inconclusive": "uavklart",
-        "contradicted": "motsagt",
-        "not_testable": "ikke testbart",
-    },
-    "en": {
-        "confirmed": "confirmed",
-        "not_confirmed": "not confirmed",
-        "inconclusive": "inconclusive",
-        "contradicted": "contradicted",
-        "not_testable": "not testable",
-    },
-}
-RATING_LABELS = {
-    "nb": {
-        "supported": "støttet",
-        "weakened": "svekket",
-        "refuted": "avkreftet",
-        "untested": "ikke testet",
-    },
-    "en": {
-        "supported": "supported",
-        "weakened": "weakened",
-        "refuted": "refuted",
-        "untested": "untested",
-    },
-}
+VERDICT_LABELS = SectionView("diagram.verdicts")
+RATING_LABELS = SectionView("diagram.ratings")
 
 # Words of the surrounding text (legend headings, description, tooltips).
-PHRASES = {
-    "nb": {
-        "diagram": "Logikkmodell",
-        "nodes": "noder",
-        "links": "koblinger",
-        "verdicts": "Vurdering av resultat",
-        "ratings": "Vurdering av kobling",
-        "backward": "kobling mot strømmen (til et tidligere nivå eller i en sirkel)",
-        "lag": "forsinkelse",
-        "months": "mnd.",
-        "mechanism": "mekanisme",
-        "empty": "Modellen har ingen noder.",
-        "levels": "Nivåer",
-        "link_list": "Koblinger",
-        "rating": "vurdering",
-        "verdict": "vurdering",
-    },
-    "en": {
-        "diagram": "Logic model",
-        "nodes": "nodes",
-        "links": "links",
-        "verdicts": "Verdict on result",
-        "ratings": "Rating of link",
-        "backward": "link against the flow (to an earlier level or in a cycle)",
-        "lag": "lag",
-        "months": "months",
-        "mechanism": "mechanism",
-        "empty": "The model has no nodes.",
-        "levels": "Levels",
-        "link_list": "Links",
-        "rating": "rating",
-        "verdict": "verdict",
-    },
-}
+PHRASES = SectionView("diagram.phrases")
 
 
 def band_key(level: str, horizon: str | None) -> str:

@@ -98,11 +98,21 @@ def test_nothing_delivered_leaves_every_link_untested():
     assert {lk.rating for lk in analysis.links} == {"untested"}
 
 
-def test_story_names_delivery_verdicts_and_the_weakest_link_in_both_languages():
+def _story(vs, analysis, delivery, lang):
+    from tiltak_base.catalogue import render
+
+    return [render(s, lang) for s in contribution_story(MODEL, vs, analysis, delivery)]
+
+
+def test_story_names_delivery_verdicts_and_the_weakest_link_in_every_language():
+    from tiltak_base.catalogue import message
+
     vs = verdicts(ev(-0.2, -0.3, -0.1), ev(0.0, -0.02, 0.02))
     analysis = analyse(MODEL, vs, DELIVERED)
-    en = contribution_story(MODEL, vs, analysis, "120 participants in 2012-01–2013-12", "en")
-    nb = contribution_story(MODEL, vs, analysis, "120 deltakere i 2012-01–2013-12", "nb")
+    delivery = message("story.delivery", n=120, first="2012-01", last="2013-12")
+    en = _story(vs, analysis, delivery, "en")
+    nb = _story(vs, analysis, delivery, "nb")
+    nn = _story(vs, analysis, delivery, "nn")
     assert en[0] == "Measure was delivered: 120 participants in 2012-01–2013-12."
     assert en[1] == "Expected decrease in “Health” (hscl): confirmed."
     assert en[2] == "Expected increase in “Return” (ret12): not confirmed."
@@ -114,12 +124,16 @@ def test_story_names_delivery_verdicts_and_the_weakest_link_in_both_languages():
     assert "breaks at" not in " ".join(en)
     assert nb[3].startswith("Funnene kan ennå ikke si om Tiltak bidrar til «Return»: ingen vei er støttet (av 2:")
     assert nb[1] == "Forventet nedgang i «Health» (hscl): bekreftet."
+    assert nb[0] == "Tiltak ble gjennomført: 120 deltakere i 2012-01–2013-12."
+    assert nn[0] == "Tiltak vart gjennomført: 120 deltakarar i 2012-01–2013-12."
+    assert nn[1] == "Forventa nedgang i «Health» (hscl): stadfesta."
+    assert nn[3].startswith("Funna kan enno ikkje seie om Tiltak bidreg til «Return»: ingen veg er støtta (av 2:")
     assert headline_kind(vs) == "confirmed"
 
 
 def test_not_delivered_story():
     analysis = analyse(MODEL, verdicts(None, None), {})
-    story = contribution_story(MODEL, verdicts(None, None), analysis, None, "en")
+    story = _story(verdicts(None, None), analysis, None, "en")
     assert story[0] == "There is no monitored evidence that Measure was delivered."
 
 

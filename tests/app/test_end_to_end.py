@@ -17,6 +17,7 @@ import duckdb
 import pytest
 
 from tiltak import pipeline
+from tiltak_base import catalogue
 
 pytestmark = pytest.mark.slow  # the whole demo chain, twice
 
@@ -44,14 +45,14 @@ def output_files(directory: Path) -> list[Path]:
 
 def test_demo_writes_the_report_and_the_document(demo_dir, document):
     assert (demo_dir / "report.html").stat().st_size > 50_000
-    assert document["schema"] == "tiltak-evaluation/3"
+    assert document["schema"] == "tiltak-evaluation/4"
     assert [m["id"] for m in document["models"]] == ["kvalifisering-lokal", "kvalifisering-nasjonal", "veien-videre"]
     kinds = {"confirmed", "not_confirmed", "inconclusive", "contradicted", "not_testable"}
     for model in document["models"]:
         assert model["verdicts"], model["id"]
         assert {v["verdict"] for v in model["verdicts"]} <= kinds
-        assert all(v["reasons"] and v["reasons"][0]["text"]["nb"] for v in model["verdicts"])
-        assert model["contribution"]["story"]["nb"] and model["contribution"]["story"]["en"]
+        assert all(v["reasons"] and v["reasons"][0]["code"] for v in model["verdicts"])
+        assert model["contribution"]["story"] and all(s["msg"].startswith("story.") for s in model["contribution"]["story"])
         assert model["indicators"] and model["costs"]["overall"]["measure"] == model["measure"]
 
 
@@ -67,7 +68,9 @@ def test_every_verdict_and_estimate_names_its_estimand(document):
                 p, holm = verdict["estimate"]["p_value"], verdict["estimate"]["p_value_holm"]
                 assert holm >= p - 1e-12
         for estimate in model["estimates"]:
-            assert estimate["estimand"]["text"]["en"]
+            assert set(estimate["estimand"]) == {"code"}  # described by the catalogues, at report time
+            for lang in catalogue.languages():
+                assert catalogue.text(f"estimands.{estimate['estimand']['code']}", lang)
 
 
 def test_the_return_curve_is_published_only_where_the_rule_allows(document, demo_dir):
@@ -164,19 +167,13 @@ def test_report_in_bokmal(demo_dir, tmp_path):
     assert '<html lang="nb">' in text and "Oppsummering av konklusjoner" in text and "Metodevedlegg" in text
 
 
-def _catalogue_texts(lang: str) -> dict[str, str]:
-    """Every text of the report's catalogues in ``lang``, keyed by where it comes from."""
-    from tiltak.evaluation import wording
-    from tiltak.report import terms
-    from tiltak.report.labels import LABELS
+NOT_TEXTS = ("meta.", "format.", "report.language_names.", "report.decimal_mark")
 
-    out = {f"label:{k}": v for k, v in LABELS[lang].items()}
-    for name in ("VERDICT_LABELS", "RATING_LABELS", "NODE_STATUS_LABELS", "REASONS"):
-        out.update({f"{name}:{k}": v[lang] for k, v in getattr(wording, name).items() if lang in v})
-    for name in ("VARIABLES", "UNITS", "ORDERS", "BOOLEAN"):
-        out.update({f"{name}:{k}": v[lang] for k, v in getattr(terms, name).items()})
-    out.update({f"CODES:{c}:{k}": v[lang] for c, codes in terms.CODES.items() for k, v in codes.items()})
-    return out
+
+def _catalogue_texts(lang: str) -> dict[str, str]:
+    """Every text of the catalogue of ``lang``, keyed by its dotted key."""
+    return {k: v for k, v in catalogue.flat_keys(catalogue.catalogue(lang)).items()
+            if isinstance(v, str) and v and not k.startswith(NOT_TEXTS)}
 
 
 def _visible_text(html: str) -> str:
@@ -189,15 +186,20 @@ def _visible_text(html: str) -> str:
     return html_lib.unescape(re.sub(r"<[^>]+>", " ", html) + " " + attributes)
 
 
-def english_in(text: str, lang: str) -> list[str]:
-    """Fragments of English catalogue texts (that differ from ``lang``'s) found in ``text``."""
-    english, own = _catalogue_texts("en"), _catalogue_texts(lang)
+def english_in(text: str, lang: str, other: str = "en") -> list[str]:
+    """Fragments of ``other``'s catalogue texts (that differ from ``lang``'s) found in ``text``."""
+    english, own = _catalogue_texts(other), _catalogue_texts(lang)
+    own_words = {w for text in own.values() for w in re.findall(r"[\w-]+", text)}
     found = []
     for key, en in english.items():
         if own.get(key) == en:
             continue  # the same word in both languages ("Matching", "E-verdi" is not, "Region" is)
         for fragment in re.split(r"\{[^}]*\}", en):
             fragment = fragment.strip(" .,:;()")
+            if " " not in fragment and fragment in own_words:
+                continue  # a word of the language itself (bokmål "matches": is matched)
+            if fragment in own.get(key, ""):
+                continue  # words the two languages share in this text ("× den oppgitte kostnaden")
             if (len(fragment) >= 5 if " " in fragment else len(fragment) >= 4) and re.search(r"(?<![\w-])" + re.escape(fragment) + r"(?![\w-])", text):
                 found.append(f"{key}: {fragment!r}")
     return found
@@ -216,6 +218,100 @@ def test_the_bokmal_report_has_no_english_label(demo_dir):
     html = (demo_dir / "report.html").read_text(encoding="utf-8")
     assert '<html lang="nb">' in html  # nb is the default language of the demo
     assert english_in(_without_codes(_visible_text(html)), "nb") == []
+
+
+def _model_texts(document: dict) -> list[str]:
+    texts = []
+    for path, value in _walk(document):
+        if isinstance(value, str) and len(path) >= 2 and path[-1] in ("nb", "nn", "en"):
+            texts.append(value)
+    return sorted(set(texts), key=len, reverse=True)
+
+
+def _without_model_texts(text: str, document: dict) -> str:
+    """The text without the models' own titles (model data, not catalogue texts)."""
+    for title in _model_texts(document):
+        text = text.replace(title, " ")
+    return text
+
+
+@pytest.fixture(scope="module")
+def views() -> dict:
+    return {i.view.id: i.view for i in pipeline.load_inputs([pipeline.shipped_models_dir()])}
+
+
+def test_the_nynorsk_report_has_no_english_and_no_bokmal_text(document, views):
+    from tiltak.report.build import build_report
+
+    html = build_report(document, {"views": views}, "nn")
+    assert '<html lang="nn">' in html and "Oppsummering av konklusjonar" in html and "Bidragsforteljing" in html
+    text = _without_codes(_visible_text(html))
+    assert english_in(text, "nn") == []
+    assert english_in(text, "nn", other="nb") == []
+    assert "Vist på bokmål" not in html  # the shipped models have nynorsk titles
+
+
+def test_a_model_text_missing_in_nynorsk_is_shown_in_bokmal_with_one_note(document, views):
+    from tiltak.report.build import build_report
+
+    changed = json.loads(json.dumps(document))
+    model = changed["models"][-1]
+    model["title"].pop("nn")
+    html = build_report(changed, {"views": views}, "nn")
+    shown = model["title"]["nb"]
+    assert html.count("Vist på bokmål der den logiske modellen ikkje har tekst på nynorsk") == 1
+    assert f"nynorsk: «{shown}»." in html
+    assert "Vist på" not in build_report(changed, {"views": views}, "nb")
+
+
+def _dummy_language(directory: Path) -> None:
+    """A fourth language: the English catalogue with every text prefixed ``[xx] ``."""
+    import yaml
+
+    def prefixed(value, key=""):
+        if isinstance(value, dict):
+            return {k: (v if key == "" and k == "meta" else prefixed(v, k)) for k, v in value.items()}
+        return f"[xx] {value}" if isinstance(value, str) and value else value
+
+    english = yaml.safe_load((catalogue.SHIPPED / "en.yaml").read_text(encoding="utf-8"))
+    (directory / "xx.yaml").write_text(yaml.safe_dump(prefixed(english), allow_unicode=True), encoding="utf-8")
+
+
+def test_the_document_holds_no_text_of_any_catalogue(document):
+    """evaluation.json is language-neutral: codes, numbers, messages and the models' own texts."""
+    strings = [(path, value) for path, value in _walk(document)
+               if isinstance(value, str) and path[-1] not in ("nb", "nn", "en", "detail", "unit")]
+    assert len(strings) > 100
+    fragments = {f.strip(" .,:;()") for lang in ("nb", "nn", "en") for text in _catalogue_texts(lang).values()
+                 for f in re.split(r"\{[^}]*\}", text)}
+    fragments = {f for f in fragments if len(f.split()) >= 3}
+    found = [(".".join(map(str, path)), value) for path, value in strings if any(f in value for f in fragments)]
+    assert found == []
+
+
+def test_a_fourth_language_is_its_catalogue_only(demo_dir, document, views, tmp_path, monkeypatch, tiltak_main):
+    """Registering ``xx`` is one file on the search path: the commands accept ``--lang xx`` and
+    every text of the report comes from it (none of nb's, nn's or en's)."""
+    from tiltak.report.build import build_report
+
+    _dummy_language(tmp_path)
+    monkeypatch.setenv(catalogue.ENVIRONMENT, str(tmp_path))
+    assert catalogue.languages() == ("nb", "en", "nn", "xx")
+    code, out, _ = tiltak_main("evaluate", "--help")
+    assert code == 0 and "nb|en|nn|xx" in out
+    code, out, err = tiltak_main("graph", str(pipeline.shipped_models_dir() / "veien-videre.yaml"), "--lang", "xx")
+    assert code == 0 and "[xx] Inputs" in out, err
+    inputs = pipeline.load_inputs([pipeline.shipped_models_dir() / "veien-videre.yaml"])
+    report, data = pipeline.evaluate(demo_dir / "registers.duckdb", inputs, tmp_path / "xx", lang="xx", seed=SEED)
+    _, nynorsk = pipeline.evaluate(demo_dir / "registers.duckdb", inputs, tmp_path / "nn", lang="nn", seed=SEED)
+    assert data.read_bytes() == nynorsk.read_bytes()  # evaluation.json is the same in every language
+    for html in (report.read_text(encoding="utf-8"), build_report(document, {"views": views}, "xx")):
+        assert '<html lang="xx">' in html and html.count("[xx] ") > 200
+        text = _without_codes(_without_model_texts(_visible_text(html), document))
+        for other in ("nb", "nn", "en"):
+            assert english_in(text, "xx", other=other) == [], other
+    code, _, err = tiltak_main("graph", str(pipeline.shipped_models_dir() / "veien-videre.yaml"), "--lang", "yy")
+    assert code == 2 and "'yy' is not one of 'nb', 'en', 'nn', 'xx'" in err
 
 
 def test_the_english_check_finds_english():

@@ -1,4 +1,4 @@
-"""Report pieces: labels in both languages, figures, trajectories, rendering suppressed cells."""
+"""Report pieces: labels, figures, trajectories, rendering suppressed cells."""
 
 import pytest
 
@@ -6,20 +6,10 @@ from tiltak.evaluation.model_view import ModelView, TrajectoryPoint
 from tiltak.evaluation.trajectories import (
     ExpectedSeries, IndicatorSeries, SeriesPoint, compare, expected_for, period_position,
 )
-from tiltak.evaluation.wording import REASONS, format_effect, format_number
+from tiltak.evaluation.wording import format_effect, format_number
 from tiltak.report import figures
 from tiltak.report.labels import LABELS, METHOD_APPENDIX
 from tiltak.report.render import _cell
-
-
-def test_every_label_exists_in_both_languages():
-    assert set(LABELS["nb"]) == set(LABELS["en"])
-    from tiltak.report import terms
-
-    for table in (terms.VARIABLES, terms.UNITS, terms.ORDERS, terms.BOOLEAN, *terms.CODES.values()):
-        assert all(set(texts) >= {"nb", "en"} for texts in table.values())
-    assert len(METHOD_APPENDIX["nb"]) == len(METHOD_APPENDIX["en"])
-    assert all(set(texts) == {"nb", "en"} for texts in REASONS.values())
 
 
 @pytest.mark.parametrize(

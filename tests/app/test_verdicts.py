@@ -142,7 +142,10 @@ def test_a_change_with_its_own_threshold_says_so_in_the_document():
     entry = verdict_entry(model, judge(tolerant, ev(-0.2, -0.3, -0.15, smd=0.15)), None, 5)
     assert entry["verdict"] == "confirmed"
     assert entry["reasons"][-1]["code"] == "own_threshold"
-    assert "0.150 against 0.20" in entry["reasons"][-1]["text"]["en"]
+    from tiltak.evaluation.wording import reason_entry_text
+
+    assert "0.150 against 0.20" in reason_entry_text(entry["reasons"][-1], None, "en")
+    assert "0,150 mot 0,20" in reason_entry_text(entry["reasons"][-1], None, "nn")
 
 
 # --- multiplicity: Holm within the model's tested changes ---------------------------------

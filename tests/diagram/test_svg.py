@@ -280,7 +280,7 @@ def test_bad_edge_attributes(edge, message):
 
 
 def test_bad_arguments():
-    with pytest.raises(DiagramError, match="argument: lang: expected one of 'nb', 'en'; got 'de'"):
+    with pytest.raises(DiagramError, match="argument: lang: expected one of 'nb', 'en', 'nn'; got 'de'"):  # the catalogues' languages
         to_svg(nx.DiGraph(), lang="de")
     with pytest.raises(DiagramError, match="argument: graph: expected a networkx.DiGraph; got 'Graph'"):
         to_svg(nx.Graph())

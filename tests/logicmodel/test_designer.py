@@ -29,7 +29,7 @@ def test_a_draft_is_drawn_with_its_problems_on_the_boxes(tiltak_main, mutate, wo
     data = json.loads(out)
     problems = {node["id"]: node["problems"] for node in data["nodes"]}
     assert problems == {
-        "talks": ["line 10: error LM001 nodes.0.title: expected a text or a mapping {nb: ..., en: ...}; got a list"],
+        "talks": ["line 10: error LM001 nodes.0.title: expected a text or a mapping {nb: ..., nn: ..., en: ...}; got a list"],
         "health": [], "motivation": [],
         "fewer_stays": ["line 22: error LM006 nodes.3.id: node 'fewer_stays' has no link in or out; link it or remove it"],
     }
@@ -55,7 +55,7 @@ def test_without_draft_the_same_model_is_refused_with_every_error(tiltak_main, m
     code, out, err = tiltak_main("graph", str(path))
     assert code == 1 and out == ""
     assert _lines(err, workdir) == [
-        "valid.yaml:10:12: error LM001 nodes.0.title: expected a text or a mapping {nb: ..., en: ...}; got a list"]
+        "valid.yaml:10:12: error LM001 nodes.0.title: expected a text or a mapping {nb: ..., nn: ..., en: ...}; got a list"]
 
 
 def test_a_draft_that_is_not_yaml_is_refused(tiltak_main, mutate, workdir):

@@ -46,13 +46,13 @@ def test_number_where_text_is_expected(mutate):
 def test_text_that_is_neither_string_nor_mapping(mutate):
     path = mutate('    title: "Samtaler"', "    title: [a, b]")
     assert rendered(path) == [
-        "valid.yaml:10:12: error LM001 nodes.0.title: expected a text or a mapping {nb: ..., en: ...}; got a list"
+        "valid.yaml:10:12: error LM001 nodes.0.title: expected a text or a mapping {nb: ..., nn: ..., en: ...}; got a list"
     ]
 
 
 def test_unknown_language_in_a_text(mutate):
     path = mutate('title: {nb: "Mini", en: "Mini"}', 'title: {nb: "Mini", de: "Mini"}')
-    assert rendered(path) == ["valid.yaml:2:21: error LM001 title.de: unknown key 'de'; allowed keys: nb, en"]
+    assert rendered(path) == ["valid.yaml:2:21: error LM001 title.de: unknown key 'de'; allowed keys: nb, nn, en"]
 
 
 def test_month_with_wrong_format(mutate):

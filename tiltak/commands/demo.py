@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import click
 
-from tiltak.report.labels import DEFAULT_LANGUAGE, languages
+from tiltak.commands._language import lang_option
+
 
 
 @click.command(name="demo")
 @click.option("--out", "out", type=click.Path(file_okay=False), default="tiltak-demo", show_default=True,
               help="Folder for the store, report.html and evaluation.json.")
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, help="Seed of the synthetic registers.")
-@click.option("--lang", type=click.Choice(languages()), default=DEFAULT_LANGUAGE, show_default=True,
-              help="Language of the report.")
+@lang_option("Language of the report.")
 def command(out: str, seed: int, lang: str) -> None:
     """Run everything on the embedded synthetic registers.
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from tiltak.report.labels import DEFAULT_LANGUAGE, languages
+from tiltak.commands._language import lang_option
+
 
 
 @click.command(name="evaluate")
@@ -12,8 +13,7 @@ from tiltak.report.labels import DEFAULT_LANGUAGE, languages
 @click.option("--db", "db", required=True, type=click.Path(dir_okay=False), help="DuckDB store with the registers.")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False),
               help="Folder for report.html and evaluation.json (created if missing).")
-@click.option("--lang", type=click.Choice(languages()), default=DEFAULT_LANGUAGE, show_default=True,
-              help="Language of the report.")
+@lang_option("Language of the report (evaluation.json is the same in every language: codes and numbers).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed for matching order 'random'.")
 @click.option("--balance-threshold", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True,
@@ -33,6 +33,7 @@ def command(models: tuple[str, ...], db: str, out: str, lang: str, seed: int, ba
     \b
     Example:
       tiltak evaluate models/ --db tiltak.duckdb --out report/ --lang en
+      tiltak evaluate models/ --db tiltak.duckdb --out rapport/ --lang nn
       tiltak evaluate models/veien-videre.yaml --db tiltak.duckdb --out vv/
     """
     from tiltak.evaluation.verdicts import VerdictRules

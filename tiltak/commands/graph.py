@@ -7,6 +7,8 @@ import tempfile
 
 import click
 
+from tiltak.commands._language import lang_option
+
 FORMATS = ("svg", "dot", "mermaid", "json")
 
 
@@ -93,7 +95,7 @@ def write_output(path: str, text: str) -> None:
 @click.argument("model", type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="svg", show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file instead of standard output.")
-@click.option("--lang", type=click.Choice(["nb", "en"]), default="nb", show_default=True, help="Language of titles.")
+@lang_option("Language of the labels, the legend and the model's titles.")
 @click.option("--direction", type=click.Choice(["auto", "lr", "tb"]), default="auto", show_default=True,
               help="lr: levels as columns, left to right; tb: levels as rows, top to bottom, each level's boxes "
                    "wrapped into as many rows as --width needs; auto: lr when it fits --width at full size, else tb. "

@@ -15,7 +15,7 @@ from tiltak import __version__
 from tiltak.evaluation.contribution import IndicatorEvidence, analyse
 from tiltak.evaluation.costs import cost_per_outcome, measure_unit_costs
 from tiltak.evaluation.document import (
-    SCHEMA, clean, contribution_entry, costs_entry, error_nb, estimand_entry, estimate_entry, notes_entries,
+    SCHEMA, clean, contribution_entry, costs_entry, error_entry, estimand_entry, estimate_entry, notes_entries,
     publish_count,
     return_curve, verdict_entry,
 )
@@ -26,7 +26,7 @@ from tiltak.evaluation.store_reads import (
     centre_names, cost_by_centre, data_period, participants_by_centre, participants_total,
 )
 from tiltak.evaluation.verdicts import Verdict, VerdictKind, VerdictRules, judge
-from tiltak.evaluation.wording import format_number
+from tiltak_base.catalogue import message, term
 
 
 def _verdicts(item: Any, estimates: Sequence[DesignEstimate], rules: VerdictRules) -> list[Verdict]:
@@ -35,13 +35,10 @@ def _verdicts(item: Any, estimates: Sequence[DesignEstimate], rules: VerdictRule
     return [judge(c.spec, by_change.get(c.spec.id), rules) for c in item.view.expected_changes]
 
 
-def _delivery(n: int | None, first: str | None, last: str | None) -> dict[str, str | None]:
+def _delivery(n: int | None, first: str | None, last: str | None) -> dict[str, Any] | None:
     if n is None:
-        return {lang: None for lang in ("nb", "en")}
-    return {
-        "en": f"{format_number(n, 0, 'en')} participants in {first}–{last}",
-        "nb": f"{format_number(n, 0, 'nb')} deltakere i {first}–{last}",
-    }
+        return None
+    return message("story.delivery", n=int(n), first=first or "–", last=last or "–")
 
 
 def _indicator_evidence(entries: Sequence[dict[str, Any]]) -> dict[str, IndicatorEvidence]:
@@ -98,8 +95,6 @@ def _model_entry(con: Any, item: Any, estimates: Sequence[DesignEstimate], rules
 
 def _add_trajectory_reasons(entries: list[dict[str, Any]], indicators: Sequence[dict[str, Any]]) -> None:
     """For changes judged on an indicator only: the latest observed-against-expected point."""
-    from tiltak.evaluation.wording import describe_reason
-
     by_id = {i["id"]: i for i in indicators}
     for entry in entries:
         series = by_id.get(entry["indicator"] or "")
@@ -112,8 +107,7 @@ def _add_trajectory_reasons(entries: list[dict[str, Any]], indicators: Sequence[
         code = "trajectory"
         if series.get("not_compared_provisional"):  # said beside the comparison: later periods left out
             code, params["provisional"] = "trajectory_provisional", ", ".join(series["not_compared_provisional"])
-        entry["reasons"].append({"code": code, "params": params,
-                                 "text": {lang: describe_reason(code, params, None, lang) for lang in ("nb", "en")}})
+        entry["reasons"].append({"code": code, "params": params})
 
 
 def _add_estimation_errors(entries: list[dict[str, Any]], estimates: Sequence[DesignEstimate]) -> None:
@@ -122,9 +116,7 @@ def _add_estimation_errors(entries: list[dict[str, Any]], estimates: Sequence[De
     for entry in entries:
         error = errors.get(entry["change"])
         if error:
-            entry["reasons"] = [{"code": "not_estimated", "params": {"error": error},
-                                     "text": {"en": f"Not estimated: {error}.",
-                                              "nb": f"Ikke estimert: {error_nb(error)}."}}]
+            entry["reasons"] = [error_entry(error)]
 
 
 def _relative_costs(costs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -144,20 +136,11 @@ def _counts(verdicts: Sequence[Verdict]) -> list[list[Any]]:
     return [[k.value, kinds.count(k)] for k in VerdictKind if k in kinds]
 
 
-QUALITY_CHECKS = {
-    "QC001": {"en": "a centre had residents obliged to leave one month and none the next",
-              "nb": "et mottak hadde utreisepliktige beboere én måned og ingen den neste"},
-    "QC002": {"en": "a register table has no records in a month (late or missing extract)",
-              "nb": "en registertabell mangler poster i en måned (sent eller manglende uttrekk)"},
-    "QC003": {"en": "the latest load is old", "nb": "siste innlasting er gammel"},
-    "QC004": {"en": "values far outside their history (robust z-score)",
-              "nb": "verdier langt utenfor sin historikk (robust z-skår)"},
-    "QC005": {"en": "denominators that collapsed to less than half their recent median",
-              "nb": "nevnere som falt til under halvparten av nylig median"},
-}
+QUALITY_CHECKS = ("QC001", "QC002", "QC003", "QC004", "QC005")
+"""The checks the catalogues describe (``quality.QC00n``); any other: ``quality.other``."""
 
 
-def _quality(con: Any, model_ids: Sequence[str]) -> list[dict[str, str]]:
+def _quality(con: Any, model_ids: Sequence[str]) -> list[dict[str, Any]]:
     """Data-quality findings of the latest monitoring run, summarised by check.
 
     Only the check, its count, the indicators and the periods are shown: the findings'
@@ -180,10 +163,11 @@ def _quality(con: Any, model_ids: Sequence[str]) -> list[dict[str, str]]:
         return []
     out = []
     for check, severity, n, indicators, first, last in rows:
-        what = QUALITY_CHECKS.get(check, {"en": "see 'tiltak monitor quality'", "nb": "se 'tiltak monitor quality'"})
+        what = term(f"quality.{check}" if check in QUALITY_CHECKS else "quality.other")
         where = f" [{indicators}]" if indicators else ""
         span = f" {first}–{last}" if first else ""
-        out.append({lang: f"{severity} {check} ({n}×{span}): {what[lang]}{where}" for lang in ("nb", "en")})
+        out.append(message("quality.line", severity=str(severity), check=str(check), n=int(n), span=span, what=what,
+                           where=where))
     return out
 
 
@@ -217,6 +201,7 @@ def assemble_document(db: Path, inputs: Sequence[Any], estimates: Mapping[str, S
                        "dominance": {"contributors": 2, "share": 0.85}},
         "models": models,
         "cost_comparison": _relative_costs([m["costs"] for m in models]),
-        "data_quality": quality + notes_entries(notes),
+        "data_quality": quality,
+        "estimation_notes": notes_entries(notes),
     }
     return clean(document), {"views": {i.view.id: i.view for i in inputs}}

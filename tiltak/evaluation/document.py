@@ -21,130 +21,83 @@ from tiltak.evaluation.model_view import ModelView
 from tiltak.evaluation.outcomes import OutcomeSpec
 from tiltak.evaluation.story import contribution_story
 from tiltak.evaluation.verdicts import Reason, Verdict
-from tiltak.evaluation.wording import describe_reason
 
-SCHEMA = "tiltak-evaluation/3"
-ESTIMAND_TEXT = {
-    "enrol_vs_not": {
-        "en": "starting the measure against not starting it within the follow-up (comparison persons who start later are censored at their start, with censoring weights)",
-        "nb": "å starte i tiltaket mot ikke å starte i oppfølgingstiden (sammenligningspersoner som starter senere, sensureres ved start, med sensureringsvekter)",
-    },
-    "enrol_now_vs_later": {
-        "en": "starting the measure now against not yet (comparison persons who start later stay in the comparison)",
-        "nb": "å starte i tiltaket nå mot ikke ennå (sammenligningspersoner som starter senere, blir værende i sammenligningen)",
-    },
-}
-ERRORS_NB = {
-    "too few participants or comparison persons with this outcome":
-        "for få deltakere eller sammenligningspersoner med dette utfallet",
-    "too few matched participants with this outcome observed": "for få matchede deltakere med observert utfall",
-    "no covariates": "ingen kovariater",
-}
-"""Bokmål for the reasons tiltak itself gives; the patterns below cover reasons with numbers
-and the common ones from ``estimation``; any other reason gets ERROR_NB_OTHER, so that no
-English text reaches an nb report (the technical reason stays in the en text and in
-``params.error``)."""
-ERROR_PATTERNS_NB = (
-    (re.compile(r"no trial can be followed for (\d+) months within the data"),
-     "ingen forsøksmåned kan følges i {0} måneder innenfor dataene"),
-    (re.compile(r"Too few matched units for the standard error: (\d+|fewer than \d+) units for (\d+) "
-                r"coefficients"),
-     "for få matchede enheter til å beregne standardfeilen ({0} enheter for {1} koeffisienter)"),
-    (re.compile(r".*predict treatment perfectly"),
-     "kovariatene skiller deltakere og sammenligningspersoner fullstendig"),
-    (re.compile(r".*[Ss]ingular"), "modellen kan ikke tilpasses (singulær matrise)"),
+SCHEMA = "tiltak-evaluation/4"
+"""Version 4: language-neutral -- codes, numbers and the model's own texts only; every
+sentence is rendered by the report from the catalogues (docs/evaluation.md)."""
+
+ERROR_PATTERNS = (
+    ("too_few_participants", re.compile(r"too few participants or comparison persons with this outcome")),
+    ("too_few_matched_observed", re.compile(r"too few matched participants with this outcome observed")),
+    ("no_covariates", re.compile(r"no covariates")),
+    ("not_followed", re.compile(r"no trial can be followed for (?P<months>\d+) months within the data")),
+    ("too_few_units_se", re.compile(r"Too few matched units for the standard error: (?P<units>\d+|fewer than \d+) "
+                                    r"units for (?P<coefficients>\d+) coefficients.*")),
+    ("perfect_prediction", re.compile(r".*predict treatment perfectly.*")),
+    ("singular", re.compile(r".*[Ss]ingular.*")),
 )
-ERROR_NB_OTHER = "beregningen kunne ikke gjennomføres på disse dataene (teknisk årsak i den engelske teksten)"
+"""The reasons an estimate is missing, by code: tiltak's own and the common ones from
+``estimation``; any other is ``other`` (the catalogues say it without the English detail,
+which stays in ``params.detail``)."""
 
-
-def error_nb(error: str) -> str:
-    """The bokmål text of an estimation error (see ERRORS_NB)."""
-    if error in ERRORS_NB:
-        return ERRORS_NB[error]
-    for pattern, text in ERROR_PATTERNS_NB:
-        found = pattern.match(error)
-        if found:
-            return text.format(*(g.replace("fewer than", "færre enn") for g in found.groups()))
-    return ERROR_NB_OTHER
-
-
-
-NOTE_PATTERNS_NB = (
-    (re.compile(r"covariate '([^']+)' is not in the registers \(all null\) and was left out"),
-     "kovariaten «{0}» finnes ikke i registrene (bare tomme verdier) og ble utelatt"),
-    (re.compile(r"fewer than (\d+) comparison persons started the measure before the follow-up "
-                r"survey and were left out \(censored\)"),
-     "færre enn {0} sammenligningspersoner startet tiltaket før oppfølgingsundersøkelsen og ble "
-     "utelatt (sensurert)"),
-    (re.compile(r"(\d+) comparison persons started the measure before the follow-up survey and "
-                r"were left out \(censored\)"),
-     "{0} sammenligningspersoner startet tiltaket før oppfølgingsundersøkelsen og ble utelatt "
-     "(sensurert)"),
-    (re.compile(r"Fewer control units than treated units( in some 'exact' strata)?; not all treated "
-                r"units will get a match\."),
-     "færre sammenligningspersoner enn deltakere{0}; ikke alle deltakere får en match"),
-    (re.compile(r"Not enough control units( in some 'exact' strata)? for an average of ([\d.]+) "
-                r"matches per treated unit\."),
-     "ikke nok sammenligningspersoner{0} til gjennomsnittlig {1} matcher per deltaker"),
-    (re.compile(r"Not all treated units will get (\d+) matches\."),
-     "ikke alle deltakere får {0} matcher"),
-    (re.compile(r"Risk and odds ratios are undefined: a proportion is 0 or 1\."),
-     "risiko- og oddsforhold er udefinerte: en andel er 0 eller 1"),
-    (re.compile(r"The outcome takes a single value in the matched sample.*"),
-     "utfallet har bare én verdi i det matchede utvalget: ingen variasjon, så standardfeilen er 0 "
-     "og ingen p-verdi gis"),
-    (re.compile(r"Risk and odds ratios come from the weighted proportions.*"),
-     "risiko- og oddsforhold er beregnet fra de vektede andelene (ikke justert for kovariater)"),
-    (re.compile(r"sensitivity analysis not available.*"),
-     "sensitivitetsanalysen er ikke tilgjengelig for dette estimatet"),
+NOTE_PATTERNS = (
+    ("covariate_missing", re.compile(r"covariate '(?P<name>[^']+)' is not in the registers \(all null\) and was left out")),
+    ("censored_few", re.compile(r"fewer than (?P<n>\d+) comparison persons started the measure before the follow-up "
+                                r"survey and were left out \(censored\)")),
+    ("censored", re.compile(r"(?P<n>\d+) comparison persons started the measure before the follow-up survey and "
+                            r"were left out \(censored\)")),
+    ("fewer_controls_strata", re.compile(r"Fewer control units than treated units in some 'exact' strata; not all "
+                                         r"treated units will get a match\.")),
+    ("fewer_controls", re.compile(r"Fewer control units than treated units; not all treated units will get a match\.")),
+    ("not_enough_controls_strata", re.compile(r"Not enough control units in some 'exact' strata for an average of "
+                                              r"(?P<ratio>[\d.]+) matches per treated unit\.")),
+    ("not_enough_controls", re.compile(r"Not enough control units for an average of (?P<ratio>[\d.]+) matches per "
+                                       r"treated unit\.")),
+    ("not_all_matches", re.compile(r"Not all treated units will get (?P<ratio>\d+) matches\.")),
+    ("ratios_undefined", re.compile(r"Risk and odds ratios are undefined: a proportion is 0 or 1\.")),
+    ("single_value", re.compile(r"The outcome takes a single value in the matched sample.*")),
+    ("weighted_ratios", re.compile(r"Risk and odds ratios come from the weighted proportions.*")),
+    ("no_sensitivity", re.compile(r"sensitivity analysis not available.*")),
 )
-"""Bokmål for the notes the design and ``estimation`` attach to an estimate."""
-STRATA_NB = " i noen strata med eksakt matching"
+"""The notes the design and ``estimation`` attach to an estimate, by code (``other``: any
+note without a code; its text stays in ``params.detail``)."""
 
 
-def note_nb(note: str) -> str | None:
-    """The bokmål text of a design or estimation note, None when there is none (the report
-    then counts it among the notes given in English in evaluation.json)."""
-    for pattern, text in NOTE_PATTERNS_NB:
-        found = pattern.fullmatch(note)
+def _coded(text: str, patterns: Sequence[tuple[str, re.Pattern[str]]], full: bool) -> dict[str, Any]:
+    for code, pattern in patterns:
+        found = pattern.fullmatch(text) if full else pattern.match(text)
         if found:
-            groups = [STRATA_NB if g and g.startswith(" in some") else (g or "") for g in found.groups()]
-            return text.format(*groups)
-    return None
+            return {"code": code, "params": {**found.groupdict(), "detail": text}}
+    return {"code": "other", "params": {"detail": text}}
 
 
-def notes_entries(notes: Sequence[str]) -> list[dict[str, str]]:
-    """The estimates' notes for ``data_quality``: one entry per note with its bokmål text;
-    notes without one are named in English only and counted in one bokmål line."""
-    entries, untranslated = [], 0
-    for note in notes:
-        nb = note_nb(note)
-        if nb is None:
-            untranslated += 1
-        entries.append({"en": note, "nb": None if nb is None else nb[0].upper() + nb[1:] + "."})
-    if untranslated:
-        entries.append({"en": None, "nb": ("1 teknisk merknad" if untranslated == 1 else
-                                           f"{untranslated} tekniske merknader")
-                        + " fra beregningen står bare på engelsk (se evaluation.json)."})
-    return entries
+def error_entry(error: str) -> dict[str, Any]:
+    """Why an estimate is missing, as the ``not_estimated`` reason: its error code and parameters.
+
+    >>> error_entry("no trial can be followed for 24 months within the data")["params"]["error"]
+    'not_followed'
+    """
+    coded = _coded(error, ERROR_PATTERNS, full=False)
+    return {"code": "not_estimated", "params": {"error": coded["code"], **coded["params"]}}
+
+
+def note_entry(note: str) -> dict[str, Any]:
+    """A design or estimation note as a code and its parameters (``detail``: the note as given).
+
+    >>> note_entry("Not all treated units will get 3 matches.")["code"]
+    'not_all_matches'
+    """
+    return _coded(note, NOTE_PATTERNS, full=True)
+
+
+def notes_entries(notes: Sequence[str]) -> list[dict[str, Any]]:
+    """The estimates' notes for ``estimation_notes``: one coded entry per note."""
+    return [note_entry(n) for n in notes]
+
 
 def estimand_entry(code: str) -> dict[str, Any]:
-    """The estimand code with its plain-language description."""
-    return {"code": code, "text": ESTIMAND_TEXT.get(code, {"en": code, "nb": code})}
-LINK_REASONS = {
-    "no_evidence_source": {"en": "No evidence at the cause.", "nb": "Ingen funn for årsaken."},
-    "no_evidence_target": {"en": "No evidence at the effect.", "nb": "Ingen funn for virkningen."},
-    "cause_not_achieved": {"en": "The cause was not achieved, so the link could not be tested.",
-                           "nb": "Årsaken ble ikke oppnådd, så sammenhengen kunne ikke testes."},
-    "effect_contrary": {"en": "The cause was achieved and the effect changed the wrong way.",
-                        "nb": "Årsaken ble oppnådd, og virkningen gikk i feil retning."},
-    "effect_not_achieved": {"en": "The cause was achieved but the expected effect was not seen.",
-                            "nb": "Årsaken ble oppnådd, men den forventede virkningen ble ikke sett."},
-    "assumption_off_track": {"en": "Both ends achieved, but a monitored assumption is off target.",
-                             "nb": "Begge ender oppnådd, men en overvåket forutsetning er utenfor mål."},
-    "both_achieved": {"en": "Both ends achieved and no monitored assumption off target.",
-                      "nb": "Begge ender oppnådd og ingen overvåket forutsetning utenfor mål."},
-}
+    """The estimand code (its description is the catalogue's ``estimands.<code>``)."""
+    return {"code": code}
 
 
 def clean(value: Any, digits: int = 6) -> Any:
@@ -171,8 +124,7 @@ def _reason(r: Reason, unit: str | None, min_count: int = 5) -> dict[str, Any]:
     params = dict(r.params)
     if r.code == "too_few_matched" and publish_count(params.get("n"), min_count) is None and params.get("n"):
         params["n"] = f"<{min_count}"  # a small count is never published, not even in a sentence
-    return {"code": r.code, "params": params,
-            "text": {lang: describe_reason(r.code, params, unit, lang) for lang in ("nb", "en")}}
+    return {"code": r.code, "params": params}
 
 
 def verdict_entry(model: ModelView, verdict: Verdict, outcome: OutcomeSpec | None, min_count: int) -> dict[str, Any]:
@@ -193,7 +145,7 @@ def verdict_entry(model: ModelView, verdict: Verdict, outcome: OutcomeSpec | Non
     if own is not None and ev is not None and ev.max_abs_smd is not None and verdict.kind.value != "not_testable":
         reasons.append(_reason(Reason("own_threshold", (("max_abs_smd", ev.max_abs_smd), ("threshold", own))), unit))
     return {
-        "change": spec.id, "node": spec.node, "node_title": node.title if node else {"nb": spec.node, "en": spec.node},
+        "change": spec.id, "node": spec.node, "node_title": node.title if node else spec.node,
         "outcome": spec.outcome, "outcome_title": outcome.title if outcome else None, "indicator": spec.indicator,
         "direction": spec.direction, "min_change": spec.min_change, "unit": unit,
         "estimand": estimand_entry(ev.estimand if ev is not None else model.estimand),
@@ -209,10 +161,10 @@ def estimate_entry(est: DesignEstimate, min_count: int) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "change": est.change_id, "outcome": out.id, "outcome_title": out.title, "unit": out.unit,
         "kind": out.kind, "months": out.months, "estimand": estimand_entry(est.estimand), "design": est.design,
-        "error": None, "notes": list(est.notes),
+        "error": None, "notes": notes_entries(est.notes),
     }
     if est.error or ev is None or ev.att is None:
-        entry["error"] = {"en": f"Not estimated: {est.error}.", "nb": f"Ikke estimert: {error_nb(est.error)}."}
+        entry["error"] = error_entry(est.error or "")
         entry["sample"] = {"n_treated": publish_count(ev.n_treated if ev else None, min_count),
                            "n_control": publish_count(ev.n_control if ev else None, min_count)}
         return entry
@@ -281,13 +233,12 @@ def return_curve(model: ModelView, estimates: Sequence[DesignEstimate], min_coun
 
 
 def contribution_entry(model: ModelView, verdicts: Sequence[Verdict], analysis: ContributionAnalysis,
-                       delivery: Mapping[str, str | None]) -> dict[str, Any]:
+                       delivery: dict[str, Any] | None) -> dict[str, Any]:
     titles = {n.id: n.title for n in model.nodes}
     return {
         "nodes": [asdict(n) for n in analysis.nodes],
         "links": [
-            {**asdict(lk), "source_title": titles.get(lk.source), "target_title": titles.get(lk.target),
-             "reason_text": LINK_REASONS.get(lk.reason, {"en": lk.reason, "nb": lk.reason})}
+            {**asdict(lk), "source_title": titles.get(lk.source), "target_title": titles.get(lk.target)}
             for lk in analysis.links
         ],
         "pathways": [
@@ -297,7 +248,7 @@ def contribution_entry(model: ModelView, verdicts: Sequence[Verdict], analysis: 
             for p in analysis.pathways
         ],
         "pathways_truncated": analysis.pathways_truncated,
-        "story": {lang: contribution_story(model, verdicts, analysis, delivery.get(lang), lang) for lang in ("nb", "en")},
+        "story": contribution_story(model, verdicts, analysis, delivery),
     }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from tiltak.evaluation.model_view import Title, model_text
 from tiltak.evaluation.trajectories import (
     IndicatorSeries, SeriesPoint, compare, expected_for, period_position, provisional_left_out,
 )
@@ -18,10 +19,8 @@ from tiltak.evaluation.trajectories import (
 STATUSES = ("on_track", "off_track")
 
 
-def _title(raw: Any, fallback: str) -> dict[str, str]:
-    if isinstance(raw, dict):
-        return {k: str(raw.get(k) or raw.get("en") or fallback) for k in ("nb", "en")}
-    return {"nb": str(raw or fallback), "en": str(raw or fallback)}
+def _title(raw: Any, fallback: str) -> Title:
+    return model_text(raw, fallback)
 
 
 def published_series(con: Any, item: Any) -> list[IndicatorSeries]:

@@ -14,17 +14,21 @@ from typing import Any
 from tiltak.evaluation.verdicts import ChangeSpec
 
 
-def _text(value: Any, lang: str = "en") -> str:
-    """A translatable text: a plain string, or a mapping of language -> string."""
-    if value is None:
-        return ""
+Title = dict[str, str] | str
+"""A model's text as the model gives it: a mapping of its languages, or one plain string.
+The report picks the language (:func:`tiltak_base.catalogue.pick`), so the evaluation
+document never holds a language the model did not write."""
+
+
+def model_text(value: Any, fallback: str) -> Title:
+    """A model's text as a :data:`Title` (``fallback`` when it has none)."""
     if isinstance(value, dict):
-        return str(value.get(lang) or value.get("en") or value.get("nb") or next(iter(value.values()), ""))
-    return str(value)
+        return {str(k): str(v) for k, v in value.items() if v} or fallback
+    return str(value) if value else fallback
 
 
-def _titles(value: Any, fallback: str) -> dict[str, str]:
-    return {lang: _text(value, lang) or fallback for lang in ("nb", "en")}
+def _titles(value: Any, fallback: str) -> Title:
+    return model_text(value, fallback)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -37,14 +41,14 @@ def _as_list(value: Any) -> list[Any]:
 class NodeView:
     id: str
     level: str
-    title: dict[str, str]
+    title: Title
     indicators: tuple[str, ...] = ()
     horizon: str | None = None
 
 
 @dataclass(frozen=True)
 class AssumptionView:
-    statement: str
+    statement: Title
     indicator: str | None = None
 
 
@@ -52,7 +56,7 @@ class AssumptionView:
 class LinkView:
     source: str
     target: str
-    mechanism: str = ""
+    mechanism: Title = ""
     assumptions: tuple[AssumptionView, ...] = ()
     lag_months: int | None = None
 
@@ -99,7 +103,7 @@ class CostTotal:
 @dataclass(frozen=True)
 class ModelView:
     id: str
-    title: dict[str, str]
+    title: Title
     measure: str | None
     nodes: tuple[NodeView, ...]
     links: tuple[LinkView, ...]
@@ -178,14 +182,14 @@ def _node(raw: dict[str, Any]) -> NodeView:
 
 def _links(raw: dict[str, Any]) -> list[LinkView]:
     assumptions = tuple(
-        AssumptionView(statement=_text(a.get("statement")), indicator=a.get("indicator"))
+        AssumptionView(statement=model_text(a.get("statement"), ""), indicator=a.get("indicator"))
         if isinstance(a, dict)
         else AssumptionView(statement=str(a))
         for a in _as_list(raw.get("assumptions"))
     )
     lag = raw.get("lag_months")
     return [
-        LinkView(str(s), str(t), _text(raw.get("mechanism")), assumptions, None if lag is None else int(lag))
+        LinkView(str(s), str(t), model_text(raw.get("mechanism"), ""), assumptions, None if lag is None else int(lag))
         for s in _as_list(raw.get("from"))
         for t in _as_list(raw.get("to"))
     ]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tiltak.errors import TiltakError
+from tiltak.evaluation.model_view import model_text
 
 OUTCOME_KINDS = ("exit_within", "application_within", "survey_change")
 
@@ -47,7 +48,7 @@ class OutcomeSpec:
         if not isinstance(months, int) or isinstance(months, bool) or months < 1:
             raise TiltakError(f"outcome '{oid}': months must be a whole number >= 1; got {months!r}")
         title = raw.get("title") or oid
-        titles = {k: str(title.get(k) or title.get("en") or oid) for k in ("nb", "en")} if isinstance(title, dict) else {"nb": str(title), "en": str(title)}
+        titles = model_text(title, oid)
         return cls(
             id=oid, kind=kind, months=months, title=titles,
             unit=str(raw.get("unit") or ("share" if kind != "survey_change" else "score")),

@@ -13,6 +13,7 @@ from tiltak.report import figures
 from tiltak.report.labels import LABELS
 from tiltak.report.render import render_report
 from tiltak.report.terms import term_title
+from tiltak_base.catalogue import pick
 
 
 class _KindOnly:
@@ -101,10 +102,10 @@ def build_figures(document: dict[str, Any], views: dict[str, ModelView], lang: s
                 out[f"indicator:{mid}:{entry['id']}"] = svg
         curve = model.get("return_curve")
         if curve and any(v is not None for v in curve["participants"][1:]):
-            title = f"{labels['return_curve']}: {curve['outcome_title'][lang]}"
+            title = f"{labels['return_curve']}: {pick(curve['outcome_title'], lang)}"
             out[f"curve:{mid}"] = figures.return_curve_plot(curve, labels, title)
         for i, est in enumerate(model["estimates"]):
-            title = est["outcome_title"][lang]
+            title = pick(est["outcome_title"], lang)
             if est.get("balance") and est["balance"]["terms"]:
                 variables = [*(est.get("design") or {}).get("covariates", ()), *(est.get("design") or {}).get("exact", ())]
                 terms = [{**row, "term": term_title(str(row["term"]), variables, lang)} for row in est["balance"]["terms"]]

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from tiltak.report.terms import unit_title
+from tiltak_base.catalogue import pick
 from tiltak.evaluation.trajectories import ExpectedSeries, IndicatorSeries, period_position, sorted_points
 
 COLOURS = {"observed": "#1f4e79", "expected": "#b35c00", "target": "#2e7d32", "band": "#c8e6c9",
@@ -117,7 +118,7 @@ def indicator_chart(series: IndicatorSeries, expected: ExpectedSeries, labels: d
     _time_axis(ax, labels.get("decimal_mark", "."))
     ax.margins(x=0.03)
     ax.legend(loc="best", frameon=False, fontsize=7)
-    return to_svg(fig, f"{series.title[lang]}: {labels['chart_alt']}")
+    return to_svg(fig, f"{pick(series.title, lang)}: {labels['chart_alt']}")
 
 
 def _draw_targets(ax: Any, expected: ExpectedSeries, labels: dict[str, str]) -> None:

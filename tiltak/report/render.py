@@ -2,7 +2,9 @@
 
 The page is built from the same JSON-ready document that is written to
 ``evaluation.json`` plus inline SVG figures, with jinja2 autoescaping on. It needs no
-network and no JavaScript: CSS and figures are inline.
+network and no JavaScript: CSS and figures are inline. The document is language-neutral
+(codes, numbers, messages and the model's own texts); every sentence of the page is
+rendered here from the catalogue of the page's language (:mod:`tiltak_base.catalogue`).
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ import math
 from importlib import resources
 from typing import Any
 
-from tiltak.evaluation.wording import (
-    RATING_LABELS, VERDICT_LABELS, format_effect, format_number, format_p, label,
-)
+from logicmodel.fields import LocalizedText
+from tiltak.evaluation.wording import format_effect, format_number, format_p, label, reason_entry_text
 from tiltak.report.labels import LABELS, METHOD_APPENDIX
 from tiltak.report.terms import order_title, unit_title, variable_title
+from tiltak_base import catalogue
 
 
 def _environment(lang: str, labels: dict[str, str]):
@@ -26,8 +28,10 @@ def _environment(lang: str, labels: dict[str, str]):
     env.filters.update({
         "txt": lambda value: _text(value, lang),
         "txtlist": lambda values: [_text(v, lang) for v in values],
-        "in_lang": lambda values: [v for v in values if not (isinstance(v, dict) and lang in v
-                                                             and v[lang] is None)],
+        "reason": lambda entry, unit=None: reason_entry_text(entry, unit, lang),
+        "estimand": lambda code: _term("estimands", code, lang),
+        "link_reason": lambda code: _term("link_reasons", code, lang),
+        "quality": lambda document: quality_lines(document, lang),
         "eff": lambda value, unit, signed=True: format_effect(value, unit, lang, signed),
         "level": lambda value, unit: _level(value, unit, lang),
         "num": lambda value, decimals=2: format_number(_finite(value), decimals, lang),
@@ -39,8 +43,8 @@ def _environment(lang: str, labels: dict[str, str]):
         "cost_gap": lambda comparison: _cost_gap(comparison, labels, lang),
         "pval": lambda value: format_p(_finite(value), lang),
         "count": lambda value: labels["suppressed"] if value is None else format_number(float(value), 0, lang),
-        "vlabel": lambda code: label(VERDICT_LABELS, code, lang),
-        "rlabel": lambda code: label(RATING_LABELS, code, lang),
+        "vlabel": lambda code: label("verdicts", code, lang),
+        "rlabel": lambda code: label("ratings", code, lang),
         "cell": lambda cell, key: _cell(cell, key, labels, lang),
     })
     return env
@@ -84,11 +88,76 @@ def _finite(value: Any) -> float | None:
 
 
 def _text(value: Any, lang: str) -> str:
-    if value is None:
-        return ""
+    """A message, a catalogue term or a model text in ``lang`` ('' for nothing)."""
+    return "" if value is None else catalogue.render(value, lang)
+
+
+def _term(kind: str, code: str | None, lang: str) -> str:
+    """A code's text in a catalogue section (the code itself when the section lacks it)."""
+    return label(kind, code, lang) if code else "–"
+
+
+def quality_lines(document: dict[str, Any], lang: str) -> list[str]:
+    """The data-quality findings and the estimation notes, as sentences of ``lang``.
+
+    A note whose catalogue text is empty in ``lang`` (``notes.other`` in Norwegian: a
+    technical note estimation gave in English) is not shown; one line counts them.
+    """
+    lines = [_text(q, lang) for q in document.get("data_quality") or ()]
+    hidden = 0
+    for note in document.get("estimation_notes") or ():
+        template = catalogue.lookup(f"notes.{note['code']}", lang, None) or catalogue.lookup("notes.other", lang)
+        if not template:
+            hidden += 1
+            continue
+        try:
+            lines.append(template.format(**{k: str(v) for k, v in (note.get("params") or {}).items()}))
+        except (KeyError, IndexError):
+            lines.append(template)
+    if hidden:
+        lines.append(catalogue.text("notes.untranslated_one", lang) if hidden == 1
+                     else catalogue.text("notes.untranslated_many", lang, n=hidden))
+    return lines
+
+
+def _model_texts(value: Any, found: list[Any]) -> None:
+    """Every model text mapping (``{nb: ..., en: ...}``) in the document, in document order."""
+    names = {*LocalizedText.model_fields, *catalogue.languages()}
     if isinstance(value, dict):
-        return str(value.get(lang) or value.get("en") or "")
-    return str(value)
+        if value and set(value) <= names and all(isinstance(v, str) for v in value.values()):
+            found.append(value)
+            return
+        for item in value.values():
+            _model_texts(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _model_texts(item, found)
+
+
+def fallback_notes(document: dict[str, Any], lang: str) -> list[str]:
+    """One note per language the page shows model texts in because the model lacks ``lang``.
+
+    For example, in a nynorsk page of a model with bokmål titles only: "Vist på bokmål der
+    den logiske modellen ikkje har tekst på nynorsk: «Veien videre», ...".
+    """
+    found: list[Any] = []
+    _model_texts(document, found)
+    by_language: dict[str, list[str]] = {}
+    for value in found:
+        shown = catalogue.shown_in(value, lang)
+        if shown is not None:
+            texts = by_language.setdefault(shown, [])
+            if value[shown] not in texts:
+                texts.append(value[shown])
+    return [catalogue.text("report.fallback_note", lang, language=_language_name(code, lang),
+                           own=_language_name(lang, lang),
+                           texts=", ".join(catalogue.quoted(t, lang) for t in texts))
+            for code, texts in by_language.items()]
+
+
+def _language_name(code: str, lang: str) -> str:
+    """The name of language ``code`` in ``lang`` (its own catalogue's name when ``lang`` lacks it)."""
+    return str(catalogue.lookup(f"report.language_names.{code}", lang, None) or catalogue.meta(code, "name"))
 
 
 def _level(value: Any, unit: str | None, lang: str) -> str:
@@ -112,11 +181,12 @@ def _cell(cell: dict[str, Any], key: str, labels: dict[str, str], lang: str) -> 
     return Markup(f'<span class="suppressed">{escape(text)}</span>')
 
 
-def render_report(document: dict[str, Any], figures: dict[str, str], lang: str = "nb") -> str:
-    """The report page in ``lang`` (``nb`` or ``en``)."""
+def render_report(document: dict[str, Any], figures: dict[str, str], lang: str = catalogue.REFERENCE) -> str:
+    """The report page in ``lang`` (one of :func:`tiltak_base.catalogue.languages`)."""
     labels = LABELS[lang]
     env = _environment(lang, labels)
     package = resources.files("tiltak.report")
     template = env.from_string(package.joinpath("report.html.j2").read_text(encoding="utf-8"))
     css = package.joinpath("report.css").read_text(encoding="utf-8")
-    return template.render(doc=document, figs=figures, L=labels, lang=lang, css=css, appendix=METHOD_APPENDIX[lang])
+    return template.render(doc=document, figs=figures, L=labels, lang=lang, css=css, appendix=METHOD_APPENDIX[lang],
+                           fallback_notes=fallback_notes(document, lang))
