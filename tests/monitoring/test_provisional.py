@@ -24,6 +24,7 @@ from monitoring.provisional import edge, is_provisional, period_end
 from monitoring.runs import run_models
 from monitoring.store import Store
 from stores import working_copy
+from tiltak.evaluation.wording import describe_reason
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = dt.date(2014, 1, 15)  # complete months through 2013-12
@@ -243,7 +244,9 @@ def test_observed_minus_expected_leaves_out_provisional_periods(tmp_path, templa
     _add_trajectory_reasons([change], [entry])
     (reason,) = change["reasons"]
     assert reason["code"] == "trajectory_provisional" and reason["params"]["period"] == "2013-10"
-    assert reason["text"]["en"] == ("Monitoring (not an effect estimate): observed 68.75 in 2013-10 against the expected "
+    texts = {lang: describe_reason(reason["code"], reason["params"], None, lang) for lang in ("en", "nb", "nn")}
+    assert texts["en"] == ("Monitoring (not an effect estimate): observed 68.75 in 2013-10 against the expected "
                                     "70.00; provisional periods (2013-11, 2013-12) are not compared, their values may "
                                     "still change.")
-    assert "foreløpige perioder (2013-11, 2013-12) er ikke sammenlignet" in reason["text"]["nb"]
+    assert "foreløpige perioder (2013-11, 2013-12) er ikke sammenlignet" in texts["nb"]
+    assert "førebelse periodar (2013-11, 2013-12) er ikkje samanlikna" in texts["nn"]
