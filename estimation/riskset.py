@@ -214,20 +214,18 @@ class RiskSetMatching(Parameters):
         """The method's MatchedSample over all rows at risk (the ATT, within the risk sets)."""
         from estimation import optimal
 
-        columns = list(dict.fromkeys([*covariates, *exact, *p.mahvars, *p.antiexact,
-                                      *p.covariate_calipers]))
+        calipered = [name for name, _, _ in p.covariate_calipers]
+        columns = list(dict.fromkeys([*covariates, *exact, *p.mahvars, *p.antiexact, *calipered]))
         if self.method == "nearest":
             distance = score if self.distance in ("glm", "logit") else self.distance
-            caliper = p.caliper if not p.covariate_calipers else {
-                **({"distance": p.caliper} if p.caliper is not None else {}), **p.covariate_calipers}
+            # a covariate distance is computed on the covariates (not the period or exact columns)
+            mahvars = list(p.mahvars) or (None if self.distance in ("glm", "logit") else list(covariates))
             matcher = NearestNeighborMatching(
-                ratio=p.ratio, replace=p.replace, caliper=caliper, std_caliper=self.std_caliper,
+                ratio=p.ratio, replace=p.replace, caliper=self.caliper, std_caliper=self.std_caliper,
                 distance=distance, exact=exact, order=p.order, discard=p.discard,
-                random_state=p.random_state, ties=p.ties, mahvars=list(p.mahvars) or None,
+                random_state=p.random_state, ties=p.ties, mahvars=mahvars,
                 antiexact=list(p.antiexact) or None, reuse_max=self.reuse_max,
                 min_controls=p.min_controls, max_controls=p.max_controls)
-            if self.distance not in ("glm", "logit") and not p.mahvars:
-                columns = list(dict.fromkeys([*covariates, *exact, *p.antiexact, *p.covariate_calipers]))
             return matcher.fit(data[columns], treat).result_
         if self.method in ("optimal", "full"):
             common = dict(caliper=p.caliper, std_caliper=p.std_caliper, distance=score, exact=exact,

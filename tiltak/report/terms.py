@@ -60,7 +60,9 @@ UNITS: dict[str, dict[str, str]] = {
 ORDERS = {"largest": {"nb": "største skåre først", "en": "largest score first"},
           "smallest": {"nb": "minste skåre først", "en": "smallest score first"},
           "random": {"nb": "tilfeldig rekkefølge", "en": "random order"},
-          "data": {"nb": "datarekkefølge", "en": "data order"}}
+          "data": {"nb": "datarekkefølge", "en": "data order"},
+          "closest": {"nb": "nærmeste par først", "en": "closest pairs first"},
+          "farthest": {"nb": "fjerneste par først", "en": "farthest pairs first"}}
 
 
 def _pick(texts: dict[str, str], lang: str, fallback: str) -> str:
