@@ -64,6 +64,7 @@ run sensitivity root make_golden.R               # reads balance_extra
 run multiway root make_golden.R
 run methods folder make_golden.R
 if needs methods make_golden.R MATCHIT_472_LIBS; then run methods folder make_golden.R "$MATCHIT_472_LIBS"; fi
+run methods folder make_k2k.R                     # reads lalonde.csv and sim.csv
 if needs ties make_ties.R MATCHIT_454_LIBS; then run ties folder make_ties.R "$MATCHIT_454_LIBS"; fi
 if needs ties make_ties.R MATCHIT_472_LIBS; then run ties folder make_ties.R "$MATCHIT_472_LIBS"; fi
 if needs incidence make_golden.R SURVIVAL_LIBS; then run incidence root make_golden.R "$SURVIVAL_LIBS"; fi
