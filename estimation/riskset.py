@@ -84,9 +84,9 @@ class RiskSetMatching(Parameters):
         Variable-ratio nearest/optimal matching, or full matching's limits.
     subclasses, min_n
         Subclassification's number of subclasses per risk set and minimum units per group.
-    cutpoints
-        CEM's coarsening (a rule, or a dict per covariate), as for
-        :class:`CoarsenedExactMatching`.
+    cutpoints, k2k, k2k_method
+        CEM's coarsening (a rule, or a dict per covariate) and its one-to-one matching
+        within the strata, as for :class:`CoarsenedExactMatching`.
     weights, trim, moments
         Weighting: ``"ipw"`` (with ``trim``) or ``"ebal"`` (with ``moments``).
 
@@ -115,7 +115,8 @@ class RiskSetMatching(Parameters):
                  antiexact: list[str] | None = None, reuse_max: int | None = None,
                  min_controls: float | None = None, max_controls: float | None = None,
                  subclasses: int = 6, min_n: int = 1, cutpoints: Any = "sturges",
-                 weights: str = "ipw", trim: float | None = None, moments: int = 1):
+                 weights: str = "ipw", trim: float | None = None, moments: int = 1,
+                 k2k: bool = False, k2k_method: str | None = "mahalanobis"):
         self.id = id
         self.period = period
         self.enrolled = enrolled
@@ -143,6 +144,8 @@ class RiskSetMatching(Parameters):
         self.weights = weights
         self.trim = trim
         self.moments = moments
+        self.k2k = k2k
+        self.k2k_method = k2k_method
 
     def _params(self) -> NearestSettings:
         if self.method not in METHODS:
@@ -249,7 +252,18 @@ class RiskSetMatching(Parameters):
         frame = data[list(dict.fromkeys([*covariates, *exact]))].copy()
         for e in exact:  # exact columns as categories (CEM matches them on their levels)
             frame[e] = frame[e].astype(str)
-        result = CoarsenedExactMatching(cutpoints=cuts, estimand="ATT").fit(frame, treat).result_
+        if self.k2k:  # the pairs' distance is on the covariates, not on the exact columns
+            result = CoarsenedExactMatching(cutpoints=cuts, estimand="ATT").fit(frame, treat).result_
+            from estimation.cem import k2k_pairs, pair_matrix
+            from estimation.strata import subclass_weights
+
+            sub = k2k_pairs(data[covariates].reset_index(drop=True), treat, np.asarray(result.subclass), treat,
+                            self.k2k_method)
+            result = dataclasses.replace(result, subclass=sub, weights=subclass_weights(sub, treat, "ATT"),
+                                         match_matrix=pair_matrix(sub, treat), structure="pairs",
+                                         settings={**result.settings, "k2k": True, "k2k_method": self.k2k_method})
+        else:
+            result = CoarsenedExactMatching(cutpoints=cuts, estimand="ATT").fit(frame, treat).result_
         return dataclasses.replace(result, covariates=data[covariates].reset_index(drop=True))
 
     def _by_stratum(self, data: pd.DataFrame, treat: np.ndarray, covariates: list[str],

@@ -120,7 +120,7 @@ METHOD_KEYS: dict[str, tuple[str, ...]] = {
     "optimal": ("ratio", "min_controls", "max_controls", "caliper", "std_caliper", "distance", "exact"),
     "full": ("min_controls", "max_controls", "caliper", "std_caliper", "distance", "exact"),
     "subclass": ("subclasses", "min_n", "distance"),
-    "cem": ("cutpoints",),
+    "cem": ("cutpoints", "k2k", "k2k_method"),
     "weighting": ("weights", "trim", "moments"),
 }
 CUT_RULE_PATTERN = r"^(sturges|scott|fd|q[0-9]+)$"
@@ -173,6 +173,9 @@ class Matching(Frozen):
     subclasses: Annotated[Int, Field(ge=2, le=100)] = 6
     min_n: Annotated[Int, Field(ge=0)] = 1
     cutpoints: dict[SnakeId, CutValue] = {}
+    # CEM: one-to-one matching within the strata (MatchIt's k2k), on this distance (none: input order)
+    k2k: Bool = False
+    k2k_method: Literal["mahalanobis", "robust_mahalanobis", "euclidean", "scaled_euclidean"] | None = "mahalanobis"
     weights: Literal["ipw", "ebal"] = "ipw"
     trim: Annotated[Number, Field(gt=0, lt=0.5)] | None = None
     moments: Literal[1, 2] = 1

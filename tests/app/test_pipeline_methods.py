@@ -5,7 +5,7 @@ is in docs/estimation.md); here one seed per method checks that the pipeline run
 within the target trials, that the verdict's evidence has its structure (estimate, interval,
 E-value, Gamma only where it is defined, the method in the design line) and, pooled over the
 methods, that no estimate of a null effect is grossly off (|estimate - truth| < 4 SE: with
-calibrated standard errors the chance that one of the 14 estimates fails is about 0.001).
+calibrated standard errors the chance that one of the 16 estimates fails is about 0.001).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ METHODS = {
     "full": {"method": "full"},
     "subclass": {"method": "subclass"},
     "cem": {"method": "cem"},
+    "cem_k2k": {"method": "cem", "k2k": True},
     "ipw": {"method": "weighting", "weights": "ipw"},
     "ebal": {"method": "weighting", "weights": "ebal"},
     "mahalanobis": {"distance": "mahalanobis", "order": "data", "caliper": None},

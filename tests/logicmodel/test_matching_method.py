@@ -123,3 +123,13 @@ def test_variable_ratio_limits_are_checked(mutate):
         "valid.yaml:52:72: error LM046 evaluation.matching.max_controls: variable-ratio matching needs whole "
         "numbers 1 <= min_controls < ratio < max_controls; got 1, 2, 2",
     ]
+
+
+def test_cem_k2k_is_a_model_key(mutate):
+    assert rendered(with_matching(mutate, "{method: cem, k2k: true, k2k_method: euclidean}")) == []
+
+
+def test_k2k_is_a_key_of_cem_only(mutate):
+    lines = rendered(with_matching(mutate, "{method: subclass, k2k: true}"))
+    assert [line.split(": error ", 1)[1] for line in lines] == [
+        "LM046 evaluation.matching.k2k: 'k2k' is a setting of method cem; this design uses method 'subclass'"]

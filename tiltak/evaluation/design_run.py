@@ -47,7 +47,7 @@ class _Match:
 #: The ``RiskSetMatching`` parameter of each key of the design settings (``design_settings``).
 MATCHER_KEYS = ("method", "ratio", "replace", "caliper", "std_caliper", "distance", "order", "mahvars",
                 "antiexact", "reuse_max", "min_controls", "max_controls", "subclasses", "min_n", "cutpoints",
-                "weights", "trim", "moments")
+                "weights", "trim", "moments", "k2k", "k2k_method")
 
 
 def match_pool(data: pd.DataFrame, settings: dict[str, Any], seed: int) -> _Match:

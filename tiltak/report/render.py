@@ -81,7 +81,8 @@ def _design_line(design: dict[str, Any], labels: dict[str, str], lang: str) -> s
         cuts = design.get("cutpoints")
         text = (", ".join(f"{variable_title(k, lang)} {v}" for k, v in cuts.items()) if isinstance(cuts, dict) and cuts
                 else str(cuts or "sturges"))
-        detail = labels["design_line_cem"].format(cutpoints=text, exact=exact)
+        detail = (labels["k2k_line"].format(cutpoints=text, exact=exact, distance=design.get("k2k_method") or "–")
+                  if design.get("k2k") else labels["design_line_cem"].format(cutpoints=text, exact=exact))
     else:
         trim = design.get("trim")
         trim_text = "" if not trim else labels["trim_line"].format(
