@@ -14,6 +14,7 @@
 #                        (ties; the 4.7.2 case of methods)
 #   SURVIVAL_LIBS        survival 3.8-3, commit b8c2624 of therneau/survival  (incidence)
 #   SENSITIVITYMV_LIBS   sensitivitymv 1.4.3, commit a4d59d3 of cran/sensitivitymv (mstatistic)
+#   SENSITIVITYFULL_LIBS sensitivityfull 1.5.6, commit c99dbfb of cran/sensitivityfull (mstatistic, senfm)
 # The suite never needs R: the outputs are committed. After a run, `git diff --stat
 # tests/golden` shows what changed.
 set -eu
@@ -69,3 +70,4 @@ if needs ties make_ties.R MATCHIT_454_LIBS; then run ties folder make_ties.R "$M
 if needs ties make_ties.R MATCHIT_472_LIBS; then run ties folder make_ties.R "$MATCHIT_472_LIBS"; fi
 if needs incidence make_golden.R SURVIVAL_LIBS; then run incidence root make_golden.R "$SURVIVAL_LIBS"; fi
 if needs mstatistic make_golden.R SENSITIVITYMV_LIBS; then run mstatistic root make_golden.R "$SENSITIVITYMV_LIBS"; fi
+if needs mstatistic make_senfm.R SENSITIVITYFULL_LIBS; then run mstatistic root make_senfm.R "$SENSITIVITYFULL_LIBS"; fi
