@@ -325,7 +325,9 @@ class RiskSetMatching(Parameters):
         """Subclasses of one risk set: ``subclasses``, or as many as its units allow (down to 1)."""
         from estimation.subclassification import Subclassification
 
-        for k in range(int(self.subclasses), 0, -1):
+        per = max(int(self.min_n), 1)  # each subclass needs min_n units of each group
+        top = min(int(self.subclasses), int(t.sum()) // per, int((~t).sum()) // per)
+        for k in range(max(top, 1), 0, -1):
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # the count is reported once for all risk sets
