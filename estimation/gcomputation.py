@@ -16,7 +16,7 @@ w_i (y_i - x_i b0 - ATT) / W_T, that of control j is -xbar_T' (X0'W X0)^-1 x_j w
 
 >>> import numpy as np
 >>> from estimation import Subclassification, example_data
->>> from estimation.gcomputation import att_interactions
+>>> from estimation import att_interactions
 >>> X, treat, y = example_data()
 >>> sample = Subclassification().fit(X, treat).result_
 >>> est, se = att_interactions(sample, y, X)
