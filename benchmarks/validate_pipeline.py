@@ -303,8 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs > 1:  # one BLAS thread per worker: the workers already fill the cores
         for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(name, "1")
-    tasks = [(s, args.first_seed + SEED_OFFSET[s] + i, m) for m in methods for s in scenarios
-             for i in range(args.seeds if s == "default" else args.seeds_other)]
+    # seed-major: an interrupted run has every method on its first seeds
+    tasks = [(s, args.first_seed + SEED_OFFSET[s] + i, m) for s in scenarios
+             for i in range(args.seeds if s == "default" else args.seeds_other) for m in methods]
     if args.fresh:
         for s, k, m in tasks:
             _cached(cache, s, k, m).unlink(missing_ok=True)
