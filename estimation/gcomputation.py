@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from estimation.design import design_matrix
+from estimation.design import as_frame, design_matrix
 from estimation.errors import EstimationError
 
 
@@ -44,7 +44,13 @@ def att_interactions(sample: Any, outcome: Any, covariates: Any, cluster: Any = 
     treat = np.asarray(sample.treat, bool)
     w = np.asarray(sample.weights, dtype=float)
     used = w > 0
-    X = design_matrix(covariates).matrix
+    frame = as_frame(covariates)
+    X = np.zeros((len(y), 0))
+    if frame.shape[1]:
+        rows = np.flatnonzero(used)  # the covariates of the matched units only (others may be missing)
+        inside = design_matrix(frame.iloc[rows].reset_index(drop=True)).matrix
+        X = np.zeros((len(y), inside.shape[1]))
+        X[rows] = inside
     Z = np.column_stack([np.ones(len(y)), X])
     t, c = used & treat, used & ~treat
     if t.sum() < 1 or c.sum() <= Z.shape[1]:

@@ -205,8 +205,11 @@ class DesignRun:
         persons = pd.factorize(trials.data["person_id"])[0]
         covariates = list(self.settings["covariates"])
         cluster = [persons, "subclass"] if sample.structure in ("pairs", "sets") else persons
-        effect = estimate_att(dataclasses.replace(sample, weight_model=None), y, covariates=covariates,
-                              cluster=cluster)
+        if sample.structure == "strata":
+            effect = _strata_effect(sample, y, covariates, persons)
+        else:
+            effect = estimate_att(dataclasses.replace(sample, weight_model=None), y, covariates=covariates,
+                                  cluster=cluster)
         balance = _balance(sample, rules)
         treat, matched = np.asarray(sample.treat, bool), np.asarray(sample.weights) > 0
         sd = float(np.std(y[~treat & matched], ddof=1)) if (~treat & matched).sum() > 1 else float("nan")
@@ -223,7 +226,8 @@ class DesignRun:
                                   weighted_mean(y, sample.weights, treat & matched),
                                   weighted_mean(y, sample.weights, ~treat & matched), change, adjusted=True)
         info = {"n_trials": int(units["trial"].nunique()), "weights": "matched participants per trial",
-                "covariate_adjustment": "regression on the covariates",
+                "covariate_adjustment": ("regression of the comparison outcome on the covariates"
+                                         if sample.structure == "strata" else "regression on the covariates"),
                 "n_controls_left_before_index_date": trials.n_controls_left_before,
                 "n_treated_without_controls": trials.n_treated_without_controls,
                 "n_participants_not_eligible": self.rs.n_not_eligible}
@@ -305,6 +309,33 @@ def _no_follow_up(spec: OutcomeSpec) -> Exception:
     from estimation.errors import EstimationError
 
     return EstimationError(f"no trial can be followed for {spec.months} months within the data")
+
+
+@dataclass(frozen=True)
+class _StrataEffect:
+    estimate: float
+    std_error: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    ess_control: float | None
+
+
+def _strata_effect(sample: Any, y: np.ndarray, covariates: list[str], persons: np.ndarray) -> _StrataEffect:
+    """Survey outcome after subclassification or CEM: the ATT by the control-outcome regression.
+
+    A common-slope regression leaves a bias of (common slope - control slope) x the imbalance
+    left within the strata when the effect varies with a covariate (benchmarks/
+    validate_methods.py: subclass ATT -4.1 and CEM ATT -6.7 Monte Carlo SEs); the model of the
+    control outcome (``estimation.att_interactions``, MatchIt's advice) has none. Clustered on the person.
+    """
+    from estimation.effect_estimate import normal_inference
+    from estimation.gcomputation import att_interactions
+
+    est, se = att_interactions(sample, y, sample.covariates[covariates], cluster=persons)
+    low, high, p = normal_inference(est, se, 0.05)
+    treat, w = np.asarray(sample.treat, bool), np.asarray(sample.weights, dtype=float)
+    return _StrataEffect(est, se, low, high, p, _ess(w[~treat & (w > 0)]))
 
 
 def no_matched_sets(method: str) -> str:
