@@ -120,3 +120,17 @@ def test_the_design_settings_carry_only_the_methods_keys(store):
     assert (nearest["ratio"], nearest["caliper"], nearest["order"], nearest["replace"]) == (1, 0.2, "largest", False)
     mahalanobis = design_settings(dataclasses.replace(item.view.design, matching={"distance": "mahalanobis"}), covariates)
     assert (mahalanobis["caliper"], mahalanobis["order"]) == (None, "data")
+
+
+def test_a_survey_outcome_after_subclassification_uses_the_control_outcome_regression(store):
+    con, item, truth = store
+    design = dataclasses.replace(item.view.design, tests=("hscl_down",), matching={"method": "subclass"})
+    view = dataclasses.replace(item.view, design=design)
+    (estimate,) = estimate_model(con, view, item.outcomes, 5, VerdictRules(), estimands=("enrol_vs_not",),
+                                 curves=False)
+    assert estimate.error is None, estimate.error
+    assert estimate.trials["covariate_adjustment"] == "regression of the comparison outcome on the covariates"
+    ev = estimate.evidence
+    assert ev.ci_low < ev.att < ev.ci_high and ev.gamma is None
+    t = truth[("hscl10_change_6m", "enrol_vs_not")]
+    assert abs(ev.att - t) < 4 * ev.se
