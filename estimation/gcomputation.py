@@ -14,14 +14,6 @@ The standard error is the sandwich of the two estimating equations (the treated 
 the control regression), with clusters when given: the influence of treated unit i is
 w_i (y_i - x_i b0 - ATT) / W_T, that of control j is -xbar_T' (X0'W X0)^-1 x_j w_j e_j.
 
->>> import numpy as np
->>> from estimation import Subclassification, example_data
->>> from estimation import att_interactions
->>> X, treat, y = example_data()
->>> sample = Subclassification().fit(X, treat).result_
->>> est, se = att_interactions(sample, y, X)
->>> bool(np.isfinite(est) and se > 0)
-True
 """
 
 from __future__ import annotations
@@ -39,6 +31,14 @@ def att_interactions(sample: Any, outcome: Any, covariates: Any, cluster: Any = 
 
     ``covariates``: a frame (or mapping) of the covariates, one row per unit of the sample;
     ``cluster``: None (each unit its own cluster: HC0) or one cluster id per unit.
+
+    >>> import numpy as np
+    >>> from estimation import Subclassification, att_interactions, example_data
+    >>> X, treat, y = example_data()
+    >>> sample = Subclassification().fit(X, treat).result_
+    >>> est, se = att_interactions(sample, y, X)
+    >>> bool(np.isfinite(est) and se > 0)
+    True
     """
     y = np.asarray(outcome, dtype=float)
     treat = np.asarray(sample.treat, bool)
