@@ -270,7 +270,6 @@ class RiskSetMatching(Parameters):
                     score: np.ndarray) -> MatchedSample:
         """Subclassification or weighting fitted in each risk set, put together."""
         from estimation.ebal import EntropyBalancing
-        from estimation.subclassification import Subclassification
         from estimation.weighting import PropensityWeighting
 
         n = len(data)
@@ -301,16 +300,21 @@ class RiskSetMatching(Parameters):
                 offset += int(sc.max()) + 1 if (sc >= 0).any() else 0
         if not (weights[treat] > 0).any():
             raise NoMatchesError(f"No risk set could be {'subclassified' if self.method == 'subclass' else 'weighted'}"
-                                 + (f": {failed[0]}" if failed else ""))
+                                 + (f": {failed[0]}" if failed else ""))  # an error: published_error screens it
         self.failed_strata_ = len(failed)
         if reduced:
             warnings.warn(f"{reduced} of {len(np.unique(self.strata_))} risk sets have too few participants or "
                           f"comparison persons for {self.subclasses} subclasses and were cut into fewer",
                           RiskSetWarning, stacklevel=3)
-        if failed:
+        self.failed_reasons_ = tuple(failed)
+        if failed:  # the reasons stay in failed_reasons_: they may carry small counts of people
+            why = {"ebal": "entropy balancing has no weights that balance the covariates there",
+                   "ipw": "the weights cannot be formed there (trimming)"}.get(self.weights, "")
+            if self.method == "subclass":
+                why = "too few units"
             warnings.warn(f"{len(failed)} of {len(np.unique(self.strata_))} risk sets could not be "
                           f"{'subclassified' if self.method == 'subclass' else 'weighted'} and were left "
-                          f"out (first: {failed[0]})", RiskSetWarning, stacklevel=3)
+                          f"out ({why})", RiskSetWarning, stacklevel=3)
         structure = "strata" if self.method == "subclass" else "weights"
         settings = ({"method": "subclass", "subclasses": self.subclasses, "min_n": self.min_n}
                     if self.method == "subclass" else
