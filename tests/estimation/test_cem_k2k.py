@@ -15,7 +15,7 @@ from estimation.parameters import InvalidParameterError
 GOLDEN = Path(__file__).parents[1] / "golden" / "methods"
 FORMULAS = {"lalonde": ["age", "educ", "race", "married", "nodegree", "re74", "re75"],
             "sim": ["x1", "x2", "x3", "g", "age"], "sim_ate": ["x1", "x3", "g"]}
-CASES = sorted(p.stem[4:] for p in GOLDEN.glob("k2k_*.json"))
+CASES = sorted(p.stem[4:] for p in (GOLDEN / "k2k").glob("k2k_*.json"))
 
 
 def _partition(codes) -> set[frozenset[int]]:
@@ -25,7 +25,7 @@ def _partition(codes) -> set[frozenset[int]]:
 
 @pytest.mark.parametrize("case", CASES)
 def test_k2k_is_matchits(case):
-    expected = json.loads((GOLDEN / f"k2k_{case}.json").read_text())
+    expected = json.loads((GOLDEN / "k2k" / f"k2k_{case}.json").read_text())
     data_name = case.split("_")[0]
     data = pd.read_csv(GOLDEN / f"{data_name}.csv")
     columns = FORMULAS["sim_ate" if case == "sim_ate" else data_name]

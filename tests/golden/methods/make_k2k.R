@@ -2,7 +2,7 @@
 #
 # Run from this folder:  Rscript make_k2k.R   (after make_golden.R, which writes the data sets)
 # Needs MatchIt (Debian's r-cran-matchit 4.5.1 was used; set R_LIBS to a library with another
-# release to compare) and jsonlite. Writes k2k_<case>.json: the settings, the subclass of each
+# release to compare) and jsonlite. Writes k2k/k2k_<case>.json: the settings, the subclass of each
 # unit (NA when k2k left it unmatched), the weights and the match matrix (row numbers, 1-based,
 # of the matched control of each treated unit; the focal group's for ATC).
 #
@@ -24,7 +24,7 @@ run_case <- function(case, data, formula, args) {
               subclass = as.integer(m$subclass), weights = unname(m$weights),
               focal_rows = match(rownames(mm), rownames(data)), match_rows = as.vector(rows))
   writeLines(toJSON(out, digits = I(17), auto_unbox = TRUE, pretty = TRUE, na = "null"),
-             paste0("k2k_", case, ".json"))
+             file.path("k2k", paste0("k2k_", case, ".json")))
 }
 
 lal <- read.csv("lalonde.csv", stringsAsFactors = FALSE)
