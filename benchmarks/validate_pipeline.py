@@ -27,6 +27,11 @@ rate under a null truth, the power otherwise); then the checks of issue 9:
     nice -n 10 python benchmarks/validate_pipeline.py --jobs 2 --cache .validate-cache
     python benchmarks/validate_pipeline.py --seeds 50 --seeds-other 30 --jobs 2
     python benchmarks/validate_pipeline.py --scenarios default --seeds 4   # a quick look
+    nice -n 10 python benchmarks/validate_pipeline.py --methods all --scenarios default --seeds 10 --jobs 2
+
+``--methods`` runs the same registers through other matching methods of
+``evaluation.matching.method`` (each model's design with its method keys replaced; see
+``METHODS``): the table and the checks are then given per method.
 
 Each seed's result is cached as JSON in ``--cache`` (default ``.validate-pipeline``), so an
 interrupted run resumes where it stopped; ``--fresh`` ignores the cache. One seed of one
@@ -60,13 +65,39 @@ SEED_OFFSET = {"default": 0, "effect-return": 1000, "effect-hscl": 2000, "hidden
 """Each scenario draws its own registers (seeds first_seed + offset ...), so that no two
 scenarios share the random numbers of their people."""
 ESTIMANDS = ("enrol_vs_not", "enrol_now_vs_later")
+METHODS: dict[str, dict] = {
+    "nearest": {},
+    "optimal": {"method": "optimal"},
+    "full": {"method": "full"},
+    "subclass": {"method": "subclass"},
+    "cem": {"method": "cem"},
+    "ipw": {"method": "weighting", "weights": "ipw"},
+    "ebal": {"method": "weighting", "weights": "ebal"},
+}
+"""The methods ``--methods`` can run, as overrides of each shipped model's ``evaluation.matching``:
+the model's own keys that the method uses are kept (exact columns, caliper, ratio), the others
+are dropped. ``nearest`` is the shipped models as they are."""
 NULL_SCENARIOS = ("default", "effect-hscl")
 UNBIASED_SCENARIOS = ("default", "effect-return", "effect-hscl")
 """The scenarios in which the design should be unbiased: hidden bias is meant to fool it
 (its check is that Gamma says so)."""
 
 
-def run_seed(scenario: str, seed: int) -> list[dict]:
+def with_method(view, method: str):
+    """The model view with its matching settings replaced by those of ``method`` (``METHODS``)."""
+    import dataclasses
+
+    from logicmodel.model import METHOD_KEYS
+
+    override = METHODS[method]
+    if not override or view.design is None:
+        return view
+    keys = METHOD_KEYS[override["method"]]
+    matching = {k: v for k, v in view.design.matching.items() if k in keys}
+    return dataclasses.replace(view, design=dataclasses.replace(view.design, matching={**matching, **override}))
+
+
+def run_seed(scenario: str, seed: int, method: str = "nearest") -> list[dict]:
     """All estimates and verdicts of one scenario and seed (a list of plain rows)."""
     import duckdb
 
@@ -86,10 +117,10 @@ def run_seed(scenario: str, seed: int) -> list[dict]:
                 "SELECT measure, outcome, estimand, true_att_followed_up, true_att FROM truth_effects").fetchall()}
             rows = []
             for item in inputs:
-                estimates = holm_adjust(estimate_model(con, item.view, item.outcomes, seed, rules,
-                                                       estimands=ESTIMANDS, curves=False))
+                estimates = holm_adjust(estimate_model(con, with_method(item.view, method), item.outcomes, seed,
+                                                       rules, estimands=ESTIMANDS, curves=False))
                 for e in estimates:
-                    rows.append(_row(scenario, seed, item, e, truth, judge, rules))
+                    rows.append({"method": method, **_row(scenario, seed, item, e, truth, judge, rules)})
         finally:
             con.close()
     return rows
@@ -117,39 +148,39 @@ def _num(value) -> float | None:
     return None if value is None or not math.isfinite(float(value)) else float(value)
 
 
-def _cached(cache: Path, scenario: str, seed: int) -> Path:
-    return cache / f"{scenario}-{seed:04d}.json"
+def _cached(cache: Path, scenario: str, seed: int, method: str = "nearest") -> Path:
+    return cache / (f"{scenario}-{seed:04d}.json" if method == "nearest" else f"{scenario}-{method}-{seed:04d}.json")
 
 
-def _work(args: tuple[str, int, str]) -> tuple[str, int, float]:
-    scenario, seed, cache = args
+def _work(args: tuple[str, int, str, str]) -> tuple[str, str, int, float]:
+    scenario, seed, method, cache = args
     start = time.perf_counter()
-    rows = run_seed(scenario, seed)
-    path = _cached(Path(cache), scenario, seed)
+    rows = run_seed(scenario, seed, method)
+    path = _cached(Path(cache), scenario, seed, method)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(rows, indent=1))
     os.replace(tmp, path)
-    return scenario, seed, time.perf_counter() - start
+    return scenario, method, seed, time.perf_counter() - start
 
 
-def run_all(tasks: list[tuple[str, int]], cache: Path, jobs: int) -> None:
-    todo = [(s, k, str(cache)) for s, k in tasks if not _cached(cache, s, k).exists()]
+def run_all(tasks: list[tuple[str, int, str]], cache: Path, jobs: int) -> None:
+    todo = [(s, k, m, str(cache)) for s, k, m in tasks if not _cached(cache, s, k, m).exists()]
     if not todo:
         return
-    print(f"running {len(todo)} scenario-seeds with {jobs} job(s); cache {cache}", file=sys.stderr)
+    print(f"running {len(todo)} scenario-seed-methods with {jobs} job(s); cache {cache}", file=sys.stderr)
     if jobs <= 1:
         for item in todo:
-            print("  done %s seed %d in %.0f s" % _work(item), file=sys.stderr)
+            print("  done %s %s seed %d in %.0f s" % _work(item), file=sys.stderr)
         return
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         for future in as_completed([pool.submit(_work, item) for item in todo]):
-            print("  done %s seed %d in %.0f s" % future.result(), file=sys.stderr)
+            print("  done %s %s seed %d in %.0f s" % future.result(), file=sys.stderr)
 
 
-def load(tasks: list[tuple[str, int]], cache: Path):
+def load(tasks: list[tuple[str, int, str]], cache: Path):
     import pandas as pd
 
-    rows = [r for s, k in tasks for r in json.loads(_cached(cache, s, k).read_text())]
+    rows = [{"method": m, **r} for s, k, m in tasks for r in json.loads(_cached(cache, s, k, m).read_text())]
     return pd.DataFrame(rows)
 
 
@@ -256,7 +287,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="seeds run in parallel (processes)")
     parser.add_argument("--cache", default=".validate-pipeline", help="folder of the per-seed results")
     parser.add_argument("--fresh", action="store_true", help="ignore cached results")
+    parser.add_argument("--methods", default="nearest",
+                        help=f"comma-separated matching methods, or all ({', '.join(METHODS)}); default nearest")
     args = parser.parse_args(argv)
+    methods = list(METHODS) if args.methods.strip() == "all" else [m.strip() for m in args.methods.split(",") if m.strip()]
+    bad = [m for m in methods if m not in METHODS]
+    if bad:
+        parser.error(f"--methods: unknown {', '.join(bad)}; expected some of {', '.join(METHODS)} or all")
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = [s for s in scenarios if s not in SCENARIOS]
     if unknown:
@@ -266,18 +303,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs > 1:  # one BLAS thread per worker: the workers already fill the cores
         for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(name, "1")
-    tasks = [(s, args.first_seed + SEED_OFFSET[s] + i) for s in scenarios
-             for i in range(args.seeds if s == "default" else args.seeds_other)]
+    # seed-major: an interrupted run has every method on its first seeds
+    tasks = [(s, args.first_seed + SEED_OFFSET[s] + i, m) for s in scenarios
+             for i in range(args.seeds if s == "default" else args.seeds_other) for m in methods]
     if args.fresh:
-        for s, k in tasks:
-            _cached(cache, s, k).unlink(missing_ok=True)
+        for s, k, m in tasks:
+            _cached(cache, s, k, m).unlink(missing_ok=True)
     run_all(tasks, cache, max(1, args.jobs))
-    frame = load(tasks, cache)
-    cells = cell_table(frame)
-    results = checks(frame, cells)
+    everything = load(tasks, cache)
     command = "python benchmarks/validate_pipeline.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    print(render(frame, cells, results, command.strip()))
-    return 0 if all(p for _, p, _ in results) else 1
+    out, passed = [], True
+    for method in methods:
+        frame = everything[everything["method"] == method].drop(columns="method")
+        cells = cell_table(frame)
+        results = checks(frame, cells)
+        passed &= all(p for _, p, _ in results)
+        text = render(frame, cells, results, command.strip())
+        out.append(text if len(methods) == 1 else text.replace("\n## ", f"\n## {method}: ", ).replace(
+            "## checks", f"## {method}: checks"))
+    print("\n\n".join(out))
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ _LAZY: dict[str, str] = {
     "rosenbaum_bounds": "sensitivity",
     "rosenbaum_mstatistic": "mstatistic",
     "rosenbaum_mstatistic_sets": "mstatistic",
+    "att_interactions": "gcomputation",
     "EValue": "sensitivity",
     "e_value": "sensitivity",
     "MinimumDetectableEffect": "power",

@@ -27,15 +27,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from estimation.covdistance import COVARIATE_DISTANCES, covariate_space
 from estimation.design import design_matrix
 from estimation.matched import MatchedSample
 from estimation.matching import NoMatchesError
-from estimation.parameters import InvalidParameterError, NotFittedError, Parameters
+from estimation.parameters import InvalidParameterError, NotFittedError, Parameters, check_bool, check_choice
 from estimation.rstats import find_interval, nclass_fd, nclass_scott, nclass_sturges, quantile7, seq_by, seq_length
 from estimation.score import check_estimand, scored_data
-from estimation.strata import mixed_subclasses, subclass_weights
+from estimation.strata import mixed_subclasses, renumber, subclass_weights
 
 NAME = "CoarsenedExactMatching"
+TIE = 1e-10
+"""Relative difference below which two k2k distances count as equal (rounding of the transform)."""
 RULES = ("sturges", "scott", "fd")
 _QUANTILE = re.compile(r"^q([0-9]+)$")
 
@@ -149,8 +152,16 @@ class CoarsenedExactMatching(Parameters):
         "logit" or an array of scores, kept for balance tables and plots only.
     estimator : propensity classifier passed to PropensityScore.
 
-    ``k2k`` (one-to-one matching within strata) is not offered yet: it belongs to the
-    distance options (Mahalanobis) of nearest-neighbour matching.
+    k2k : bool
+        MatchIt's ``k2k = TRUE``: within every stratum with more than two units, match the
+        focal units (treated; controls for the ATC) one to one to the others, each in input
+        order taking the nearest one left (the first of equally near), and drop the units
+        left over; the pairs become the subclasses (the ATT then has a match matrix).
+    k2k_method : "mahalanobis" (default), "robust_mahalanobis", "euclidean",
+        "scaled_euclidean" or None
+        The distance of the k2k matching, on the covariates as given (before coarsening),
+        transformed as MatchIt's ``transform_covariates`` does over all units; None matches
+        in input order (every distance 0).
 
     >>> from estimation import CoarsenedExactMatching, example_data
     >>> X, treat, y = example_data()
@@ -160,7 +171,10 @@ class CoarsenedExactMatching(Parameters):
     """
 
     def __init__(self, cutpoints: Any = "sturges", grouping: dict[str, Any] | None = None,
-                 estimand: str = "ATT", distance: Any = None, estimator: Any = None):
+                 estimand: str = "ATT", distance: Any = None, estimator: Any = None,
+                 k2k: bool = False, k2k_method: str | None = "mahalanobis"):
+        self.k2k = k2k
+        self.k2k_method = k2k_method
         self.cutpoints = cutpoints
         self.grouping = grouping
         self.estimand = estimand
@@ -170,6 +184,9 @@ class CoarsenedExactMatching(Parameters):
     def fit(self, X: Any, treatment: Any) -> CoarsenedExactMatching:
         """Coarsen, match exactly on the coarsened values, weight."""
         estimand = check_estimand(NAME, self.estimand, ("ATT", "ATC", "ATE"))
+        k2k = check_bool(NAME, "k2k", self.k2k)
+        if k2k and self.k2k_method is not None:
+            check_choice(NAME, "k2k_method", self.k2k_method, COVARIATE_DISTANCES)
         data = scored_data(NAME, X, treatment, self.distance, self.estimator, required=False)
         if data.frame.shape[1] == 0:
             raise InvalidParameterError(NAME, "X", "covariates to match on", "no columns")
@@ -185,14 +202,22 @@ class CoarsenedExactMatching(Parameters):
                                  "treated and control units. Coarsen the variables further or "
                                  "match on fewer of them.")
         t = data.treat
+        strata = int(subclass.max()) + 1
+        mm, structure = np.empty((int(t.sum()), 0), dtype=np.int64), "strata"
+        if k2k:
+            focal = ~t if estimand == "ATC" else t
+            subclass = k2k_pairs(data.frame, t, subclass, focal, self.k2k_method)
+            if estimand == "ATT":
+                mm, structure = pair_matrix(subclass, t), "pairs"
         settings = {"method": "cem", "estimand": estimand, "distance": data.kind, "bins": bins,
-                    "strata": int(subclass.max()) + 1,
-                    "treated_dropped": int(np.sum(t & (subclass < 0)))}
+                    "strata": strata, "treated_dropped": int(np.sum(t & (subclass < 0)))}
+        if k2k:
+            settings.update(k2k=True, k2k_method=self.k2k_method)
         self.result_ = MatchedSample(
             treat=t, distance=data.distance, weights=subclass_weights(subclass, t, estimand),
-            subclass=subclass, match_matrix=np.empty((int(t.sum()), 0), dtype=np.int64),
+            subclass=subclass, match_matrix=mm,
             discarded=np.zeros(data.n, dtype=bool), covariates=data.frame, estimand=estimand,
-            settings=settings, structure="strata")
+            settings=settings, structure=structure)
         return self
 
     @property
@@ -200,3 +225,48 @@ class CoarsenedExactMatching(Parameters):
         if not hasattr(self, "result_"):
             raise NotFittedError(NAME)
         return self.result_
+
+
+def k2k_pairs(frame: pd.DataFrame, treat: np.ndarray, subclass: np.ndarray, focal: np.ndarray,
+              method: str | None) -> np.ndarray:
+    """MatchIt's k2k: one-to-one greedy matching within each stratum of more than two units.
+
+    The focal units of a stratum, in input order, each take the nearest other unit left
+    (the first in input order among equally near ones); units left over get -1. Strata of
+    exactly two units (one of each group) stay as they are. Returns renumbered codes.
+    """
+    n = len(subclass)
+    if method is None:
+        values = np.zeros((n, 1))
+    else:
+        values = covariate_space(frame, treat, np.zeros(n, dtype=bool), method).values
+    out = subclass.copy()
+    next_code = int(subclass.max()) + 1
+    counts = np.bincount(subclass[subclass >= 0])
+    for s in np.flatnonzero(counts > 2):
+        members = np.flatnonzero(subclass == s)
+        rows, cols = members[focal[members]], members[~focal[members]]
+        d = np.sqrt(((values[rows][:, None, :] - values[cols][None, :, :]) ** 2).sum(axis=2))
+        free = np.ones(cols.size, dtype=bool)
+        out[members] = -1
+        for i, r in enumerate(rows[: cols.size]):
+            left = np.flatnonzero(free)
+            near = d[i, left]
+            # the first of the nearest; distances equal up to rounding (1e-10) are ties, as
+            # they are in exact arithmetic (e.g. ages 19 and 23 around 21)
+            j = int(left[np.flatnonzero(near <= near.min() + TIE * max(1.0, near.min()))[0]])
+            free[j] = False
+            out[[r, cols[j]]] = next_code
+            next_code += 1
+    return renumber(out)
+
+
+def pair_matrix(subclass: np.ndarray, treat: np.ndarray) -> np.ndarray:
+    """The (n_treated, 1) match matrix of one-to-one subclasses (-1: the treated unit is unmatched)."""
+    treated = np.flatnonzero(treat)
+    mm = np.full((treated.size, 1), -1, dtype=np.int64)
+    control_of = {int(subclass[c]): c for c in np.flatnonzero(~treat & (subclass >= 0))}
+    for i, r in enumerate(treated.tolist()):
+        if subclass[r] >= 0:
+            mm[i, 0] = control_of.get(int(subclass[r]), -1)
+    return mm

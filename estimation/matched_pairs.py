@@ -20,10 +20,10 @@ NOT_MATCHED_SETS = {
               "sets. Use the E-value.",
 }
 #: Full matching: the bounds are those of matched sets when every set has one treated unit.
-SEVERAL_TREATED = ("Rosenbaum bounds are not available for this full matching: {count} of its "
-                   "{sets} matched sets hold several treated units and one control, which need "
-                   "the bounds of sensitivityfull::senfm (not implemented). Use the E-value, or "
-                   "full matching with min_controls=1 (every set then has one treated unit).")
+SEVERAL_TREATED = ("This test needs matched sets of one treated unit each, but {count} of the full "
+                   "matching's {sets} matched sets hold several treated units and one control. "
+                   "Use rosenbaum_bounds or rosenbaum_mstatistic (the M-statistic of "
+                   "sensitivityfull::senfm handles such sets).")
 
 
 def matched_pairs(sample: MatchedSample, outcome) -> tuple[np.ndarray, list[np.ndarray]]:

@@ -20,6 +20,12 @@ on the a highest scores for some a (Gastwirth, Krieger and Rosenbaum 2000's sepa
 approximation), and the normal approximation to the sum over sets. The sets may have
 different sizes (variable-ratio matching).
 
+Full matching (``treated1``; R's ``sensitivityfull::senfm``): a set may instead hold one
+control and several treated units. The set's single unit comes first; for a set with a
+single control its scores are negated, so that the first score is minus the control's,
+which is the sum of the treated units' scores (the scores of a set sum to 0), and the same
+bound applies to the choice of which unit is the single one (Rosenbaum 2007).
+
 As in senmv, when h is 0 (say a binary outcome where most pairs agree) the differences are
 used unscaled and untrimmed. This replaces, for k:1 and variable-ratio sets, the signed
 rank test on treated-minus-mean-of-controls differences, whose differences are not
@@ -47,8 +53,9 @@ from estimation.sensitivity_result import (
 OWNER = "rosenbaum_mstatistic"
 
 
-def _set_matrix(sets) -> np.ndarray:
-    """Outcomes as (sets, max size): treated first, NaN where a set has fewer controls."""
+def _set_matrix(sets, treated1=None) -> tuple[np.ndarray, np.ndarray]:
+    """Outcomes as (sets, max size): the single unit first (the treated unit unless
+    ``treated1`` says the set has one control), NaN padding; and ``treated1`` as a bool array."""
     if isinstance(sets, np.ndarray) and sets.ndim == 2:
         y = sets.astype(np.float64)
     else:
@@ -63,11 +70,18 @@ def _set_matrix(sets) -> np.ndarray:
             f"an array of shape {y.shape}.")
     if np.isinf(y).any():
         raise InvalidInputError(f"{OWNER}: the outcomes must be finite; got infinite values.")
+    if treated1 is None:
+        flags = np.ones(y.shape[0], dtype=bool)
+    else:
+        flags = np.asarray(treated1)
+        if flags.dtype != bool or flags.shape != (y.shape[0],):
+            raise InvalidParameterError(OWNER, "treated1", f"{y.shape[0]} booleans, one per set "
+                                        "(True: one treated unit first)", treated1)
     keep = ~np.isnan(y[:, 0]) & ((~np.isnan(y[:, 1:])).sum(axis=1) >= 1)
     if not keep.any():
         raise InvalidInputError(
             f"{OWNER}: no matched set has a treated outcome and a control outcome.")
-    return y[keep]
+    return y[keep], flags[keep]
 
 
 def _psi(d: np.ndarray, inner: float, trim: float) -> np.ndarray:
@@ -155,6 +169,7 @@ def rosenbaum_mstatistic_sets(
     lam: float = 0.5,
     tau: float = 0.0,
     total_on_treated: bool = False,
+    treated1: Sequence[bool] | None = None,
 ) -> SensitivityResult:
     """Rosenbaum bounds for an M-statistic on matched sets given directly.
 
@@ -164,6 +179,8 @@ def rosenbaum_mstatistic_sets(
     ``alternative`` "greater" tests for larger treated outcomes, "less" for smaller (the
     outcomes are negated). ``tau`` tests the null of an additive effect tau.
     ``p_lower`` is the bound from the scores' other extreme (u = 1 on the lowest scores).
+    ``treated1`` (full matching, as senfm): per set, True when its first outcome is its one
+    treated unit, False when it is its one control and the others are treated.
 
     Examples
     --------
@@ -178,19 +195,24 @@ def rosenbaum_mstatistic_sets(
     if not (isinstance(tau, (int, float)) and math.isfinite(tau)):
         raise InvalidParameterError(OWNER, "tau", "a finite number", tau)
     grid = _check_gammas(gammas, alpha, OWNER)
-    y = _set_matrix(sets)
+    y, flags = _set_matrix(sets, treated1)
     if alternative == "less":
         y, tau = -y, -tau
     y = y.copy()
-    y[:, 0] -= tau
+    y[flags, 0] -= tau
+    y[~flags, 1:] -= tau
     scores = m_scores(y, inner=inner, trim=float(trim), lam=lam,
                       total_on_treated=total_on_treated)
+    scores[~flags] = -scores[~flags]
     upper = [_p_value(scores, g) for g in grid]
     lower = [_p_value_lower(scores, g) for g in grid]
     sizes = (~np.isnan(y)).sum(axis=1)
+    several = int((~flags).sum())
+    source = ("sensitivityfull::senfm; " + f"{several} sets with one control and several treated units"
+              if several else "sensitivitymv::senmv")
     notes = (f"{y.shape[0]} matched sets of {sizes.min()} to {sizes.max()} units; M-statistic "
              f"with inner = {inner:g}, trim = {trim:g}, scale = the {lam:g}-quantile of the "
-             "absolute within-set differences (sensitivitymv::senmv).",)
+             f"absolute within-set differences ({source}).",)
     return SensitivityResult(
         "mstatistic", alternative, grid, tuple(lower), tuple(upper), float(alpha),
         _critical_gamma(lambda g: _p_value(scores, g), alpha), int(y.shape[0]),
@@ -236,6 +258,12 @@ def rosenbaum_mstatistic(
     >>> [round(p, 4) for p in result.p_upper]
     [0.0, 0.0, 0.0006]
     """
+    if getattr(sample, "structure", None) == "sets" and several_treated(sample):
+        y, flags, diff = full_match_sets(sample, outcome)
+        direction = _alternative(alternative, diff, OWNER)
+        return rosenbaum_mstatistic_sets(y, gammas=gammas, alpha=alpha, alternative=direction,
+                                         inner=inner, trim=trim, lam=lam, tau=tau,
+                                         total_on_treated=total_on_treated, treated1=flags)
     y_t, y_c = matched_pairs(sample, outcome)
     width = 1 + max(c.size for c in y_c)
     y = np.full((y_t.size, width), np.nan)
@@ -246,3 +274,45 @@ def rosenbaum_mstatistic(
     return rosenbaum_mstatistic_sets(y, gammas=gammas, alpha=alpha, alternative=direction,
                                      inner=inner, trim=trim, lam=lam, tau=tau,
                                      total_on_treated=total_on_treated)
+
+
+def several_treated(sample) -> bool:
+    """Whether a full matching has a set with several treated units (senfm's case)."""
+    treat = np.asarray(sample.treat, dtype=bool)
+    subclass = np.asarray(sample.subclass, dtype=np.int64)
+    inside = subclass >= 0
+    return bool(inside.any() and np.bincount(subclass[inside & treat]).max(initial=0) > 1)
+
+
+def full_match_sets(sample, outcome) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Full matching's sets as senfm needs them: (outcomes with the single unit first,
+    treated1 per set, treated-minus-control mean difference per set for the direction)."""
+    from estimation.outcome import _outcome
+
+    y_all, name = _outcome(sample, outcome)
+    treat = np.asarray(sample.treat, dtype=bool)
+    subclass = np.asarray(sample.subclass, dtype=np.int64)
+    used = subclass >= 0
+    if not np.isfinite(y_all[used]).all():
+        raise InvalidInputError(f"Outcome '{name}' is missing or not finite for "
+                                f"{int((~np.isfinite(y_all[used])).sum())} matched unit(s).")
+    rows, flags, diffs = [], [], []
+    for s in np.unique(subclass[used]):
+        members = np.flatnonzero(subclass == s)
+        t, c = members[treat[members]], members[~treat[members]]
+        if t.size == 0 or c.size == 0:
+            continue
+        if t.size > 1 and c.size > 1:
+            raise InvalidInputError(f"{OWNER}: a full-matching set holds {t.size} treated and {c.size} "
+                                    "control units; senfm needs one of either in every set.")
+        single_treated = t.size == 1
+        rows.append(np.r_[y_all[t], y_all[c]] if single_treated else np.r_[y_all[c], y_all[t]])
+        flags.append(single_treated)
+        diffs.append(y_all[t].mean() - y_all[c].mean())
+    if not rows:
+        raise InvalidInputError(f"{OWNER}: no matched set has a treated and a control unit.")
+    width = max(r.size for r in rows)
+    y = np.full((len(rows), width), np.nan)
+    for i, r in enumerate(rows):
+        y[i, :r.size] = r
+    return y, np.array(flags, dtype=bool), np.array(diffs)

@@ -36,7 +36,7 @@ import pandas as pd
 
 from estimation.matched import MatchedSample
 from estimation.matched_pairs import NOT_MATCHED_SETS, SEVERAL_TREATED, matched_pairs  # noqa: F401 (re-exported)
-from estimation.mstatistic import rosenbaum_mstatistic
+from estimation.mstatistic import rosenbaum_mstatistic, several_treated
 from estimation.parameters import InvalidInputError, InvalidParameterError, check_choice
 from estimation.sensitivity_result import (  # noqa: F401 (re-exported)
     DEFAULT_GAMMAS,
@@ -259,6 +259,9 @@ def rosenbaum_bounds(
     >>> rosenbaum_bounds(sample, [5.0, 6.0, 7.0, 1, 2, 2, 3, 1, 4]).method
     'mstatistic'
     """
+    if isinstance(sample, MatchedSample) and sample.structure == "sets" and several_treated(sample):
+        # full matching with sets of several treated units and one control: senfm's M-statistic
+        return rosenbaum_mstatistic(sample, outcome, gammas=gammas, alpha=alpha, alternative=alternative)
     y_t, y_c = matched_pairs(sample, outcome)
     if any(c.size != 1 for c in y_c):
         return rosenbaum_mstatistic(sample, outcome, gammas=gammas, alpha=alpha,

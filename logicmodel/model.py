@@ -109,14 +109,18 @@ class Treatment(Frozen):
 
 
 MatchingMethod = Literal["nearest", "optimal", "full", "subclass", "cem", "weighting"]
+MatchingDistance = Literal["glm", "logit", "mahalanobis", "robust_mahalanobis", "euclidean", "scaled_euclidean"]
+#: Distances on the covariates rather than the propensity score (method nearest only).
+COVARIATE_DISTANCES: tuple[str, ...] = ("mahalanobis", "robust_mahalanobis", "euclidean", "scaled_euclidean")
 MATCHING_METHODS: tuple[str, ...] = MatchingMethod.__args__
 #: The ``evaluation.matching`` keys each method uses (rule LM046 refuses the others).
 METHOD_KEYS: dict[str, tuple[str, ...]] = {
-    "nearest": ("ratio", "replace", "caliper", "std_caliper", "distance", "exact", "order"),
+    "nearest": ("ratio", "replace", "caliper", "std_caliper", "distance", "exact", "order", "mahvars",
+                "antiexact", "reuse_max", "covariate_calipers", "min_controls", "max_controls"),
     "optimal": ("ratio", "min_controls", "max_controls", "caliper", "std_caliper", "distance", "exact"),
     "full": ("min_controls", "max_controls", "caliper", "std_caliper", "distance", "exact"),
     "subclass": ("subclasses", "min_n", "distance"),
-    "cem": ("cutpoints",),
+    "cem": ("cutpoints", "k2k", "k2k_method"),
     "weighting": ("weights", "trim", "moments"),
 }
 CUT_RULE_PATTERN = r"^(sturges|scott|fd|q[0-9]+)$"
@@ -150,18 +154,28 @@ class Matching(Frozen):
     """
 
     method: MatchingMethod = "nearest"
+    # the register evaluation estimates the ATT; other values are refused by rule LM047
+    estimand: Literal["ATT", "ATC", "ATE", "ATO"] = "ATT"
     ratio: Annotated[Int, Field(ge=1, le=20)] = 1
     replace: Bool = False
     caliper: Annotated[Number, Field(gt=0)] | None = 0.2
     std_caliper: Bool = True
-    distance: Literal["glm"] = "glm"
+    distance: MatchingDistance = "glm"
     exact: tuple[SnakeId, ...] = ()
-    order: Literal["largest", "smallest", "random", "data"] = "largest"
+    # None: "largest" on the propensity score, "data" for a covariate distance (MatchIt's m.order)
+    order: Literal["largest", "smallest", "random", "data", "closest", "farthest"] | None = None
+    mahvars: tuple[SnakeId, ...] = ()
+    antiexact: tuple[SnakeId, ...] = ()
+    reuse_max: Annotated[Int, Field(ge=1)] | None = None
+    covariate_calipers: dict[SnakeId, Annotated[Number, Field(gt=0)]] = {}
     min_controls: Annotated[Number, Field(ge=0)] | None = None
     max_controls: Annotated[Number, Field(gt=0)] | None = None
     subclasses: Annotated[Int, Field(ge=2, le=100)] = 6
     min_n: Annotated[Int, Field(ge=0)] = 1
     cutpoints: dict[SnakeId, CutValue] = {}
+    # CEM: one-to-one matching within the strata (MatchIt's k2k), on this distance (none: input order)
+    k2k: Bool = False
+    k2k_method: Literal["mahalanobis", "robust_mahalanobis", "euclidean", "scaled_euclidean"] | None = "mahalanobis"
     weights: Literal["ipw", "ebal"] = "ipw"
     trim: Annotated[Number, Field(gt=0, lt=0.5)] | None = None
     moments: Literal[1, 2] = 1

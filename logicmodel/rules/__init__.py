@@ -48,7 +48,7 @@ RULES: tuple[Rule, ...] = checked_rules((
     evaluation.treatment_measure,              # LM042
     evaluation.missing_evaluation,             # LM043
     evaluation.method_settings,                # LM046
-    evaluation.pipeline_method,                # LM047
+    evaluation.pipeline_estimand,              # LM047
     periods.periods,                           # LM050
     periods.time_order,                        # LM051
     periods.costs,                             # LM052

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from logicmodel.model import METHOD_KEYS
+from logicmodel.model import COVARIATE_DISTANCES, METHOD_KEYS
 from logicmodel.rules.registry import Finding, ModelContext, rule
 from logicmodel.rules.wording import one_of, unknown_id
 
@@ -93,7 +93,7 @@ def _methods_using(key: str) -> list[str]:
 def _ratio_problem(matching) -> tuple[str, str] | None:
     """(key, message) when optimal variable-ratio or full matching limits cannot hold."""
     low, high = matching.min_controls, matching.max_controls
-    if matching.method == "optimal" and (low is not None or high is not None):
+    if matching.method in ("optimal", "nearest") and (low is not None or high is not None):
         if high is None:
             return "min_controls", "min_controls needs max_controls (variable-ratio matching)"
         low = 1 if low is None else low
@@ -111,7 +111,7 @@ def method_settings(ctx: ModelContext) -> Iterator[Finding]:
     if evaluation is None:
         return
     matching = evaluation.matching
-    for key in sorted(matching.model_fields_set - {"method"}):
+    for key in sorted(matching.model_fields_set - {"method", "estimand"}):
         if key not in METHOD_KEYS[matching.method]:
             users = ", ".join(_methods_using(key))
             yield Finding(("evaluation", "matching", key),
@@ -119,19 +119,53 @@ def method_settings(ctx: ModelContext) -> Iterator[Finding]:
     problem = _ratio_problem(matching)
     if problem:
         yield Finding(("evaluation", "matching", problem[0]), problem[1])
-    for name in matching.cutpoints:
-        if name not in evaluation.covariates:
-            yield Finding(("evaluation", "matching", "cutpoints", name),
-                          f"cutpoints for '{name}', which is not among the covariates; add it to covariates")
+    for key in ("cutpoints", "covariate_calipers"):
+        for name in getattr(matching, key):
+            if name not in evaluation.covariates:
+                what = "cutpoints" if key == "cutpoints" else "a caliper"
+                yield Finding(("evaluation", "matching", key, name),
+                              f"{what} for '{name}', which is not among the covariates; add it to covariates")
+    for key in ("mahvars", "antiexact"):
+        for index, name in enumerate(getattr(matching, key)):
+            if name not in evaluation.covariates:
+                yield Finding(("evaluation", "matching", key, index),
+                              f"{key} names '{name}', which is not among the covariates; add it to covariates")
+    yield from _distance_problems(matching)
 
 
-@rule("LM047", "error", "the register pipeline estimates by nearest-neighbour matching")
-def pipeline_method(ctx: ModelContext) -> Iterator[Finding]:
-    evaluation = ctx.model.evaluation
-    if evaluation is None or evaluation.matching.method == "nearest":
+def _distance_problems(matching) -> Iterator[Finding]:
+    """Combinations of the nearest-neighbour options that MatchIt refuses."""
+    on_covariates = matching.distance in COVARIATE_DISTANCES
+    set_keys = matching.model_fields_set
+    if on_covariates and matching.method != "nearest":
+        yield Finding(("evaluation", "matching", "distance"),
+                      f"distance '{matching.distance}' (on the covariates) is for method nearest; method "
+                      f"'{matching.method}' matches on the propensity score (glm or logit)")
         return
-    yield Finding(("evaluation", "matching", "method"),
-                  f"method '{evaluation.matching.method}' is not used by the register evaluation yet: its "
-                  "risk-set matching is nearest-neighbour (the ATT per enrolment month); use method: nearest "
-                  f"here, and try '{evaluation.matching.method}' on an extract with tiltak match --method "
-                  f"{evaluation.matching.method}")
+    if not on_covariates:
+        return
+    if matching.mahvars:
+        yield Finding(("evaluation", "matching", "mahvars"),
+                      f"mahvars (a Mahalanobis distance within a score caliper) needs distance glm or logit; "
+                      f"this design matches on the covariates ('{matching.distance}')")
+    if "caliper" in set_keys and matching.caliper is not None:
+        yield Finding(("evaluation", "matching", "caliper"),
+                      f"a caliper on the propensity score with distance '{matching.distance}', which has no "
+                      "score; use covariate_calipers, or caliper: null")
+    if matching.order in ("largest", "smallest"):
+        yield Finding(("evaluation", "matching", "order"),
+                      f"order '{matching.order}' sorts by the propensity score, which distance "
+                      f"'{matching.distance}' does not have; expected one of 'data', 'random', 'closest', "
+                      "'farthest'")
+
+
+@rule("LM047", "error", "the register pipeline estimates the ATT")
+def pipeline_estimand(ctx: ModelContext) -> Iterator[Finding]:
+    evaluation = ctx.model.evaluation
+    if evaluation is None or evaluation.matching.estimand == "ATT":
+        return
+    yield Finding(("evaluation", "matching", "estimand"),
+                  f"estimand '{evaluation.matching.estimand}' is not used by the register evaluation: its "
+                  "verdicts, known truth and cost per additional outcome are defined for the ATT (the effect "
+                  "on the participants); leave the key out (ATT), and use tiltak match --estimand "
+                  f"{evaluation.matching.estimand} on an extract")

@@ -217,7 +217,6 @@ def test_sensitivity_in_text_and_json(run):
     (["--replace"], "some controls are matched to several treated units"),
     (["--method", "weighting"], "not available for weighting"),
     (["--method", "subclass"], "not available for subclassification"),
-    (["--method", "full"], "hold several treated units and one control"),
 ])
 def test_rosenbaum_not_available_says_why(run, extra, reason):
     report, _ = as_json(run, LALONDE, "--treatment", "treat", "--outcome", "re78",
@@ -225,6 +224,13 @@ def test_rosenbaum_not_available_says_why(run, extra, reason):
     rb = report["sensitivity"]["rosenbaum"]
     assert rb["available"] is False and reason in rb["reason"]
     assert report["sensitivity"]["e_value"]["point"] >= 1
+
+
+def test_full_matching_with_several_treated_per_set_gets_senfm_bounds(run):
+    report, _ = as_json(run, LALONDE, "--treatment", "treat", "--outcome", "re78", "--covariates", COVS,
+                        "--method", "full")
+    rb = report["sensitivity"]["rosenbaum"]
+    assert rb["available"] is True and rb["method"] == "mstatistic"
 
 
 def test_full_matching_with_one_treated_per_set_gets_bounds(run):

@@ -200,3 +200,73 @@ def test_bad_input_is_named(kwargs, message):
     sets = kwargs.pop("sets", [[1.0, 0.0, 0.5], [2.0, 1.0, np.nan]])
     with pytest.raises(EstimationError, match=message):
         rosenbaum_mstatistic_sets(sets, **kwargs)
+
+
+# -- full matching: sets with one control and several treated units (senfm) -----------------
+FULL_SETTINGS = {"default": {"trim": 3.0}, "trim1": {"trim": 1.0}, "inner": {"inner": 0.5, "trim": 3.0, "lam": 0.8},
+                 "tau": {"trim": 3.0, "tau": 0.2}, "less": {"trim": 3.0, "alternative": "less"},
+                 "ls": {"trim": math.inf}}
+
+
+def _full(name: str) -> tuple[np.ndarray, np.ndarray]:
+    frame = pd.read_csv(GOLDEN / f"full_{name}.csv")
+    return frame.drop(columns="treated1").to_numpy(dtype=np.float64), frame["treated1"].to_numpy(dtype=bool)
+
+
+@pytest.fixture(scope="module")
+def expected_full() -> pd.DataFrame:
+    return pd.read_csv(GOLDEN / "senfm.csv")
+
+
+FULL_CASES = [(d, s) for d in ("doc", "mixed", "heavy", "binary") for s in FULL_SETTINGS
+              if not (d == "binary" and s in ("inner", "trim1"))]
+
+
+@pytest.mark.parametrize("dataset,setting", FULL_CASES)
+def test_equals_senfm(expected_full, dataset, setting):
+    """tests/golden/mstatistic/make_senfm.R: sensitivityfull 1.5.6's senfm, p-value and moments."""
+    rows = expected_full[(expected_full["dataset"] == dataset) & (expected_full["setting"] == setting)]
+    assert len(rows) == 5
+    y, treated1 = _full(dataset)
+    result = rosenbaum_mstatistic_sets(y, gammas=rows["gamma"].tolist(), treated1=treated1, **FULL_SETTINGS[setting])
+    got = result.frame().set_index("gamma").loc[rows["gamma"], "p_upper"].to_numpy()
+    np.testing.assert_allclose(got, rows["pval"].astype(float), rtol=1e-9, atol=1e-15)
+    assert result.statistic == pytest.approx(float(rows["statistic"].iloc[0]), rel=1e-10, abs=1e-12)
+
+
+def test_a_single_control_set_is_the_same_test_as_its_mirror_image():
+    """Swapping the roles (negated outcomes, the control as 'treated') gives the same bound:
+    senfm's negation is the exact mirror of senmv's one-treated sets."""
+    y, treated1 = _full("mixed")
+    one = rosenbaum_mstatistic_sets(y, gammas=[1, 2], treated1=treated1, trim=3.0)
+    mirror = rosenbaum_mstatistic_sets(-y, gammas=[1, 2], treated1=treated1, trim=3.0, alternative="less")
+    np.testing.assert_allclose(one.p_upper, mirror.p_upper, rtol=1e-12)
+    only_single_treated = rosenbaum_mstatistic_sets(y[treated1], gammas=[1, 2], trim=3.0)
+    assert only_single_treated.p_upper == rosenbaum_mstatistic_sets(
+        y[treated1], gammas=[1, 2], treated1=np.ones(int(treated1.sum()), bool), trim=3.0).p_upper
+
+
+def test_full_matching_with_several_treated_per_set_gets_senfm_bounds():
+    """A full-matching sample: rosenbaum_bounds builds senfm's matrix from the subclasses."""
+    rng = np.random.default_rng(4)
+    # 3 sets 1:2, 2 sets 3:1
+    layout = [(1, 2), (1, 2), (1, 2), (3, 1), (3, 1)]
+    treat, subclass, y, rows, flags = [], [], [], [], []
+    for s, (nt, nc) in enumerate(layout):
+        yt, yc = rng.normal(1, 1, nt), rng.normal(0, 1, nc)
+        treat += [True] * nt + [False] * nc
+        subclass += [s] * (nt + nc)
+        y += list(yt) + list(yc)
+        rows.append(list(yt) + list(yc) if nt == 1 else list(yc) + list(yt))
+        flags.append(nt == 1)
+    n = len(treat)
+    sample = MatchedSample(treat=np.array(treat), distance=np.zeros(n), weights=np.ones(n),
+                           subclass=np.array(subclass), match_matrix=np.empty((sum(treat), 0), dtype=np.int64),
+                           discarded=np.zeros(n, bool), covariates=pd.DataFrame(index=range(n)), structure="sets")
+    width = max(len(r) for r in rows)
+    matrix = np.array([r + [np.nan] * (width - len(r)) for r in rows])
+    got = rosenbaum_bounds(sample, np.array(y), gammas=[1, 1.5])
+    want = rosenbaum_mstatistic_sets(matrix, gammas=[1, 1.5], treated1=np.array(flags),
+                                     alternative=got.alternative)
+    assert got.method == "mstatistic" and got.p_upper == want.p_upper
+    assert "senfm" in got.notes[0] and "2 sets with one control" in got.notes[0]

@@ -145,3 +145,78 @@ def test_unit_constraint_matches_brute_force(problem):
                 used_units.add(unit[best])
     for t, row in zip(treated, got):
         assert [c for c in row if c >= 0] == expected[t]
+
+
+def _staggered(n=300, seed=3):
+    rng = np.random.default_rng(seed)
+    people = pd.DataFrame({"person_id": np.arange(n), "age": rng.normal(40, 10, n).round(), "x": rng.normal(size=n)})
+    frame = people.merge(pd.DataFrame({"period": [1, 2, 3]}), how="cross")
+    frame["enrolled"] = rng.random(len(frame)) < 0.05 + 0.08 * (frame["x"] > 0)
+    return frame
+
+
+@pytest.mark.parametrize("method, extra, structure", [
+    ("optimal", {"ratio": 2}, "pairs"), ("full", {}, "sets"), ("subclass", {"subclasses": 3}, "strata"),
+    ("cem", {}, "strata"), ("weighting", {}, "weights"), ("weighting", {"weights": "ebal"}, "weights"),
+])
+def test_every_method_stays_within_the_risk_sets(method, extra, structure):
+    frame = _staggered()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = RiskSetMatching(covariates=["age", "x"], method=method, **extra).fit(frame)
+    s = m.result_
+    assert s.structure == structure and s.settings["method"] == method and s.estimand == "ATT"
+    period = m.rows_["period"].to_numpy()
+    strata = m.strata_
+    assert all(len(set(period[strata == k])) == 1 for k in np.unique(strata))
+    used = np.asarray(s.weights) > 0
+    assert used[s.treat].mean() > 0.5
+    if structure in ("sets", "strata"):  # a subclass never spans two risk sets
+        sub = np.asarray(s.subclass)
+        assert all(len(set(strata[sub == k])) == 1 for k in np.unique(sub[sub >= 0]))
+    if structure == "pairs":
+        mm = np.asarray(s.match_matrix)
+        treated = np.flatnonzero(s.treat)
+        for i, row in enumerate(mm):
+            assert all(strata[c] == strata[treated[i]] for c in row[row >= 0])
+    if method == "weighting" and extra.get("weights") == "ebal":  # exact balance of the means in each risk set
+        X = frame.iloc[m.rows_["row"]][["age", "x"]].to_numpy()
+        w = np.asarray(s.weights)
+        for k in np.unique(strata):
+            r = strata == k
+            t, c = r & s.treat & used, r & ~s.treat & used
+            if t.any() and c.any():
+                np.testing.assert_allclose(X[t].mean(0), np.average(X[c], axis=0, weights=w[c]), atol=1e-6)
+
+
+def test_small_risk_sets_get_fewer_subclasses_and_say_so():
+    frame = _staggered(n=60)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s = RiskSetMatching(covariates=["age", "x"], method="subclass", subclasses=8).fit(frame).result_
+    assert any("cut into fewer" in str(w.message) for w in caught)
+    assert (np.asarray(s.weights)[s.treat] > 0).all()
+
+
+@pytest.mark.parametrize("kwargs, parameter", [
+    ({"method": "kernel"}, "method"), ({"weights": "cbps"}, "weights"),
+    ({"method": "full", "distance": "mahalanobis"}, "distance"), ({"distance": "manhattan"}, "distance"),
+])
+def test_bad_method_settings_are_refused(kwargs, parameter):
+    with pytest.raises(InvalidParameterError, match=f"'{parameter}' parameter of RiskSetMatching"):
+        RiskSetMatching(covariates=["age"], **kwargs).fit(_staggered(n=40))
+
+
+def test_covariate_distances_and_options_reach_nearest_neighbour():
+    frame = _staggered()
+    base = dict(covariates=["age", "x"], random_state=1)
+    a = RiskSetMatching(distance="mahalanobis", **base).fit(frame).result_
+    b = RiskSetMatching(mahvars=["age", "x"], caliper=0.5, **base).fit(frame).result_
+    c = RiskSetMatching(caliper={"age": 2.0}, std_caliper=False, **base).fit(frame).result_
+    for s in (a, b, c):
+        assert (np.asarray(s.weights)[s.treat] > 0).any()
+    X = frame.iloc[RiskSetMatching(**base).fit(frame).rows_["row"]]["age"].to_numpy()
+    treated = np.flatnonzero(c.treat)
+    for i, row in enumerate(np.asarray(c.match_matrix)):
+        for ctl in row[row >= 0]:
+            assert abs(X[ctl] - X[treated[i]]) <= 2.0

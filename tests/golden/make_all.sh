@@ -14,6 +14,7 @@
 #                        (ties; the 4.7.2 case of methods)
 #   SURVIVAL_LIBS        survival 3.8-3, commit b8c2624 of therneau/survival  (incidence)
 #   SENSITIVITYMV_LIBS   sensitivitymv 1.4.3, commit a4d59d3 of cran/sensitivitymv (mstatistic)
+#   SENSITIVITYFULL_LIBS sensitivityfull 1.5.6, commit c99dbfb of cran/sensitivityfull (mstatistic, senfm)
 # The suite never needs R: the outputs are committed. After a run, `git diff --stat
 # tests/golden` shows what changed.
 set -eu
@@ -64,7 +65,9 @@ run sensitivity root make_golden.R               # reads balance_extra
 run multiway root make_golden.R
 run methods folder make_golden.R
 if needs methods make_golden.R MATCHIT_472_LIBS; then run methods folder make_golden.R "$MATCHIT_472_LIBS"; fi
+run methods folder make_k2k.R                     # reads lalonde.csv and sim.csv
 if needs ties make_ties.R MATCHIT_454_LIBS; then run ties folder make_ties.R "$MATCHIT_454_LIBS"; fi
 if needs ties make_ties.R MATCHIT_472_LIBS; then run ties folder make_ties.R "$MATCHIT_472_LIBS"; fi
 if needs incidence make_golden.R SURVIVAL_LIBS; then run incidence root make_golden.R "$SURVIVAL_LIBS"; fi
 if needs mstatistic make_golden.R SENSITIVITYMV_LIBS; then run mstatistic root make_golden.R "$SENSITIVITYMV_LIBS"; fi
+if needs mstatistic make_senfm.R SENSITIVITYFULL_LIBS; then run mstatistic root make_senfm.R "$SENSITIVITYFULL_LIBS"; fi

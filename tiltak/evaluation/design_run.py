@@ -25,7 +25,7 @@ from tiltak.evaluation.model_view import ExpectedChangeView, ModelView
 from tiltak.evaluation.outcomes import OutcomeSpec
 from tiltak.evaluation.riskset_data import RiskSetFrame
 from tiltak.evaluation.summaries import balance_terms, overlap, weighted_mean
-from tiltak.evaluation.trials import MatchedTrials, pair_units
+from tiltak.evaluation.trials import MatchedTrials, matched_units
 from tiltak.evaluation.verdicts import VerdictRules
 
 POWER = 0.8
@@ -41,6 +41,13 @@ class _Match:
     rows: Any = None
     error: str | None = None
     warnings: tuple[str, ...] = ()
+    strata: Any = None
+
+
+#: The ``RiskSetMatching`` parameter of each key of the design settings (``design_settings``).
+MATCHER_KEYS = ("method", "ratio", "replace", "caliper", "std_caliper", "distance", "order", "mahvars",
+                "antiexact", "reuse_max", "min_controls", "max_controls", "subclasses", "min_n", "cutpoints",
+                "weights", "trim", "moments", "k2k", "k2k_method")
 
 
 def match_pool(data: pd.DataFrame, settings: dict[str, Any], seed: int) -> _Match:
@@ -54,12 +61,12 @@ def match_pool(data: pd.DataFrame, settings: dict[str, Any], seed: int) -> _Matc
         return _Match(data, error="no covariates" if not settings["covariates"]
                       else "too few participants or comparison persons with this outcome")
     covariates, extra = settings["covariates"], settings["exact"][1:]
-    matcher = RiskSetMatching(
-        id="person_id", period="period", enrolled="treated", covariates=covariates,
-        ratio=settings["ratio"], replace=settings["replace"], caliper=settings["caliper"],
-        std_caliper=settings["std_caliper"], distance=settings["distance"], exact=extra or None,
-        order=settings["order"], random_state=seed,
-    )
+    keys = {k: settings[k] for k in MATCHER_KEYS if k in settings}
+    if settings.get("covariate_calipers"):
+        keys["caliper"] = {**({"distance": settings["caliper"]} if settings["caliper"] is not None else {}),
+                           **settings["covariate_calipers"]}
+    matcher = RiskSetMatching(id="person_id", period="period", enrolled="treated", covariates=covariates,
+                              exact=extra or None, random_state=seed, **keys)
     columns = ["person_id", "period", "treated", *covariates, *[e for e in extra if e not in covariates]]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -67,8 +74,15 @@ def match_pool(data: pd.DataFrame, settings: dict[str, Any], seed: int) -> _Matc
             matcher.fit(data[columns])
         except estimate_errors() as exc:
             return _Match(data, error=str(exc).splitlines()[0])
-    messages = tuple(sorted({str(w.message).splitlines()[0] for w in caught}))
-    return _Match(data, matcher.result_, matcher.rows_["row"].to_numpy(), None, messages)
+    messages = tuple(sorted({_stratum_free(str(w.message).splitlines()[0]) for w in caught}))
+    return _Match(data, matcher.result_, matcher.rows_["row"].to_numpy(), None, messages, matcher.strata_)
+
+
+def _stratum_free(message: str) -> str:
+    """A matching warning without the values of the exact stratum it names (one note for all)."""
+    import re
+
+    return re.sub(r" (in )?exact stratum [^:;]*", " in some risk sets", message)
 
 
 class DesignRun:
@@ -102,7 +116,8 @@ class DesignRun:
                 keep &= frame[f"sg_{change.spec.id}"].to_numpy(dtype=bool)
             data = frame.loc[keep].reset_index(drop=True)
             match = match_pool(data, self.settings, self.seed)
-            trials = None if match.error else pair_units(match.data, match.sample, match.rows)
+            trials = None if match.error else matched_units(match.data, match.sample, match.rows,
+                                                            self.seed, match.strata)
             self._pools[key] = (match, trials)
         return self._pools[key]
 
@@ -189,13 +204,21 @@ class DesignRun:
             raise _too_few()
         persons = pd.factorize(trials.data["person_id"])[0]
         covariates = list(self.settings["covariates"])
-        effect = estimate_att(sample, y, covariates=covariates, cluster=[persons, "subclass"])
+        cluster = [persons, "subclass"] if sample.structure in ("pairs", "sets") else persons
+        if sample.structure == "strata":
+            effect = _strata_effect(sample, y, covariates, persons)
+        else:
+            effect = estimate_att(dataclasses.replace(sample, weight_model=None), y, covariates=covariates,
+                                  cluster=cluster)
         balance = _balance(sample, rules)
         treat, matched = np.asarray(sample.treat, bool), np.asarray(sample.weights) > 0
         sd = float(np.std(y[~treat & matched], ddof=1)) if (~treat & matched).sum() > 1 else float("nan")
         from tiltak.evaluation.sensitivity import e_value_difference, gamma_for
 
-        gamma, sens_notes = gamma_for(sample, y, False, float(effect.estimate))
+        if sample.structure in ("strata", "weights"):
+            gamma, sens_notes = None, [no_matched_sets(self.settings["method"])]
+        else:
+            gamma, sens_notes = gamma_for(sample, y, False, float(effect.estimate))
         used = trials
         evidence = self._evidence(spec, estimand, used, float(effect.estimate), float(effect.std_error),
                                   float(effect.ci_low), float(effect.ci_high), float(effect.p_value), balance,
@@ -203,7 +226,8 @@ class DesignRun:
                                   weighted_mean(y, sample.weights, treat & matched),
                                   weighted_mean(y, sample.weights, ~treat & matched), change, adjusted=True)
         info = {"n_trials": int(units["trial"].nunique()), "weights": "matched participants per trial",
-                "covariate_adjustment": "regression on the covariates",
+                "covariate_adjustment": ("regression of the comparison outcome on the covariates"
+                                         if sample.structure == "strata" else "regression on the covariates"),
                 "n_controls_left_before_index_date": trials.n_controls_left_before,
                 "n_treated_without_controls": trials.n_treated_without_controls,
                 "n_participants_not_eligible": self.rs.n_not_eligible}
@@ -239,9 +263,13 @@ class DesignRun:
         """Rosenbaum's Gamma on the event by the horizon, for comparison units whose outcome is known."""
         from tiltak.evaluation.sensitivity import gamma_for
 
-        if self.settings["replace"]:
+        if trials.sample.structure in ("strata", "weights"):
+            return None, [no_matched_sets(self.settings["method"])]
+        if self.settings["replace"] or trials.sample.structure == "sets":
             return None, ["sensitivity analysis not available with replacement (a comparison person "
-                          "has one outcome per index date)"]
+                          "has one outcome per index date)" if self.settings["replace"] else
+                          "sensitivity analysis not available for full matching in the register design (a "
+                          "comparison person has one outcome per index date of the set's participants)"]
         fu = result.followup
         horizon = float(spec.months)
         y_unit = ((fu.event == EVENT) & (fu.time < horizon)).astype(float)
@@ -283,16 +311,58 @@ def _no_follow_up(spec: OutcomeSpec) -> Exception:
     return EstimationError(f"no trial can be followed for {spec.months} months within the data")
 
 
+@dataclass(frozen=True)
+class _StrataEffect:
+    estimate: float
+    std_error: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    ess_control: float | None
+
+
+def _strata_effect(sample: Any, y: np.ndarray, covariates: list[str], persons: np.ndarray) -> _StrataEffect:
+    """Survey outcome after subclassification or CEM: the ATT by the control-outcome regression.
+
+    A common-slope regression leaves a bias of (common slope - control slope) x the imbalance
+    left within the strata when the effect varies with a covariate (benchmarks/
+    validate_methods.py: subclass ATT -4.1 and CEM ATT -6.7 Monte Carlo SEs); the model of the
+    control outcome (``estimation.att_interactions``, MatchIt's advice) has none. Clustered on the person.
+    """
+    from estimation.effect_estimate import normal_inference
+    from estimation.gcomputation import att_interactions
+
+    est, se = att_interactions(sample, y, sample.covariates[covariates], cluster=persons)
+    low, high, p = normal_inference(est, se, 0.05)
+    treat, w = np.asarray(sample.treat, bool), np.asarray(sample.weights, dtype=float)
+    return _StrataEffect(est, se, low, high, p, _ess(w[~treat & (w > 0)]))
+
+
+def no_matched_sets(method: str) -> str:
+    """The note of a method without matched sets: Rosenbaum's bounds are not defined."""
+    return (f"Rosenbaum bounds not available for {METHOD_WORDS.get(method, method)} (there are no matched "
+            "sets); the E-value is given")
+
+
+METHOD_WORDS = {"subclass": "subclassification", "cem": "coarsened exact matching", "weighting": "weighting"}
+
+
 def _drop_units(trials: MatchedTrials, keep: np.ndarray) -> MatchedTrials:
-    """Drop units and recompute the pair weights 1/k of the sets that lost comparison units."""
+    """Drop units and rescale the comparison weights of each group to its participants.
+
+    For pairs and sets this recomputes the weights 1/k of the sets that lost comparison units;
+    for strata and weights the kept comparison weights keep their proportions.
+    """
     from tiltak.evaluation.trials import matched_sample_of
 
     units = trials.units.loc[np.asarray(keep, bool)].copy()
     controls = ~units["treated"]
-    k = units.loc[controls].groupby("owner")["row"].transform("size")
-    units.loc[controls, "weight"] = 1.0 / k
-    with_controls = set(units.loc[controls, "owner"])
-    units = units[~units["treated"] | units["owner"].isin(with_controls)].reset_index(drop=True)
+    n_treated = units.loc[~controls].groupby("group")["row"].size()
+    total = units.loc[controls].groupby("group")["weight"].transform("sum")
+    units.loc[controls, "weight"] = (units.loc[controls, "weight"] / total
+                                     * units.loc[controls, "group"].map(n_treated).fillna(0.0))
+    with_controls = set(units.loc[controls, "group"])
+    units = units[~units["treated"] | units["group"].isin(with_controls)].reset_index(drop=True)
     return dataclasses.replace(trials, units=units, sample=matched_sample_of(trials.sample, units))
 
 

@@ -58,6 +58,16 @@ NOTE_PATTERNS = (
     ("single_value", re.compile(r"The outcome takes a single value in the matched sample.*")),
     ("weighted_ratios", re.compile(r"Risk and odds ratios come from the weighted proportions.*")),
     ("no_sensitivity", re.compile(r"sensitivity analysis not available.*")),
+    ("no_matched_sets_subclass", re.compile(r"Rosenbaum bounds not available for subclassification \(there are no "
+                                            r"matched sets\); the E-value is given")),
+    ("no_matched_sets_cem", re.compile(r"Rosenbaum bounds not available for coarsened exact matching \(there are no "
+                                       r"matched sets\); the E-value is given")),
+    ("no_matched_sets_weighting", re.compile(r"Rosenbaum bounds not available for weighting \(there are no matched "
+                                             r"sets\); the E-value is given")),
+    ("subclasses_reduced", re.compile(r"(?P<reduced>\d+) of (?P<total>\d+) risk sets have too few participants or "
+                                      r"comparison persons for (?P<subclasses>\d+) subclasses and were cut into fewer")),
+    ("strata_left_out", re.compile(r"(?P<failed>\d+) of (?P<total>\d+) risk sets could not be (subclassified|weighted) "
+                                   r"and were left out.*")),
 )
 """The notes the design and ``estimation`` attach to an estimate, by code (``other``: any
 note without a code; its text stays in ``params.detail``)."""

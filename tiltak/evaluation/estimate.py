@@ -50,18 +50,42 @@ def _outcomes_for(model: ModelView, changes: list[ExpectedChangeView], catalogue
 
 
 def design_settings(design: DesignView, covariates: tuple[str, ...]) -> dict[str, Any]:
-    """The matching settings of a design with the documented defaults filled in."""
-    m = design.matching
-    return {
-        "covariates": list(covariates),
-        "ratio": int(m.get("ratio", 1)),
-        "replace": bool(m.get("replace", False)),
-        "caliper": None if m.get("caliper", 0.2) is None else float(m.get("caliper", 0.2)),
-        "std_caliper": bool(m.get("std_caliper", True)),
-        "distance": str(m.get("distance", "glm")),
-        "exact": ["period", PRIOR_OTHER, *[str(e) for e in m.get("exact") or ()]],
-        "order": str(m.get("order", "largest")),
-    }
+    """The matching settings of a design: the model's keys with ``logicmodel.Matching``'s defaults.
+
+    The defaults are defined once, on ``logicmodel.Matching`` (docs/logic-models.md); every
+    key of the chosen method is given (the method's ``RiskSetMatching`` parameters), the
+    keys of the other methods are left out. Covariates the registers do not have are left
+    out of ``mahvars``/``antiexact``/covariate calipers/cutpoints as of the propensity model.
+    """
+    from logicmodel.model import COVARIATE_DISTANCES, METHOD_KEYS, Matching
+
+    m = Matching.model_validate(dict(design.matching))
+    present = set(covariates)
+    settings: dict[str, Any] = {"method": m.method, "covariates": list(covariates),
+                                "exact": ["period", PRIOR_OTHER, *[str(e) for e in m.exact]]}
+    for key in METHOD_KEYS[m.method]:
+        if key == "exact":
+            continue
+        value = getattr(m, key)
+        if key in ("mahvars", "antiexact"):
+            value = [str(v) for v in value if v in present]
+        elif key in ("covariate_calipers", "cutpoints"):
+            value = {str(k): (list(v) if isinstance(v, tuple) else v) for k, v in value.items() if k in present}
+        elif key == "order" and value is None:
+            value = "largest" if m.distance in ("glm", "logit") else "data"
+        settings[key] = value
+    if m.distance in COVARIATE_DISTANCES and "caliper" not in m.model_fields_set:
+        settings["caliper"] = None  # the default caliper is on the score, which this distance has not
+    # the keys every estimate's design line reads, whatever the method
+    settings.setdefault("ratio", 1)
+    settings.setdefault("replace", False)
+    settings.setdefault("caliper", None)
+    settings.setdefault("std_caliper", True)
+    settings.setdefault("distance", "glm")
+    settings.setdefault("order", None)
+    if isinstance(settings.get("caliper"), (int, float)):
+        settings["caliper"] = float(settings["caliper"])
+    return settings
 
 
 def model_estimand(model: ModelView) -> str:

@@ -51,17 +51,49 @@ def _environment(lang: str, labels: dict[str, str]):
 
 
 def _design_line(design: dict[str, Any], labels: dict[str, str], lang: str) -> str:
-    """"ratio 3:1, no replacement, caliper 0.2 SD of the score, ..." in ``lang``."""
+    """"nearest-neighbour matching: ratio 3:1, no replacement, caliper 0.2 SD of the score, ..." in ``lang``.
+
+    A design without ``method`` (written before the register evaluation ran other methods)
+    is nearest-neighbour matching and keeps its line without the method's name.
+    """
     caliper = design.get("caliper")
     if caliper is None:
         caliper_text = "–"
     else:
         value = format_number(float(caliper), 2, lang).rstrip("0").rstrip(",.")
         caliper_text = labels["caliper_sd" if design.get("std_caliper") else "caliper_raw"].format(value=value)
-    return labels["design_line"].format(
-        ratio=design.get("ratio"), replace=labels["with_replacement" if design.get("replace") else "no_replacement"],
-        caliper=caliper_text, order=order_title(design.get("order"), lang),
-        exact=", ".join(variable_title(n, lang) for n in design.get("exact") or ()) or "–")
+    exact = ", ".join(variable_title(n, lang) for n in design.get("exact") or ()) or "–"
+    method = design.get("method")
+    if method in (None, "nearest"):
+        line = labels["design_line"].format(
+            ratio=design.get("ratio"), replace=labels["with_replacement" if design.get("replace") else "no_replacement"],
+            caliper=caliper_text, order=order_title(design.get("order"), lang), exact=exact)
+        if design.get("distance") not in (None, "glm", "logit"):
+            line += ", " + labels["distance_line"].format(distance=design["distance"])
+        return line if method is None else f"{labels['method_nearest']}: {line}"
+    if method == "optimal":
+        detail = labels["design_line_optimal"].format(ratio=design.get("ratio"), caliper=caliper_text, exact=exact)
+    elif method == "full":
+        low, high = design.get("min_controls"), design.get("max_controls")
+        detail = labels["design_line_full"].format(
+            low=format_number(float(low), 2, lang).rstrip("0").rstrip(",.") if low is not None else "0",
+            high=format_number(float(high), 2, lang).rstrip("0").rstrip(",.") if high is not None else labels["no_limit"],
+            caliper=caliper_text, exact=exact)
+    elif method == "subclass":
+        detail = labels["design_line_subclass"].format(subclasses=design.get("subclasses"), exact=exact)
+    elif method == "cem":
+        cuts = design.get("cutpoints")
+        text = (", ".join(f"{variable_title(k, lang)} {v}" for k, v in cuts.items()) if isinstance(cuts, dict) and cuts
+                else str(cuts or "sturges"))
+        detail = (labels["k2k_line"].format(cutpoints=text, exact=exact, distance=design.get("k2k_method") or "–")
+                  if design.get("k2k") else labels["design_line_cem"].format(cutpoints=text, exact=exact))
+    else:
+        trim = design.get("trim")
+        trim_text = "" if not trim else labels["trim_line"].format(
+            low=format_number(float(trim), 3, lang), high=format_number(1 - float(trim), 3, lang))
+        detail = labels["design_line_weighting"].format(trim=trim_text, exact=exact)
+        method = f"weighting_{design.get('weights') or 'ipw'}"
+    return f"{labels.get('method_' + method, method)}: {detail}"
 
 
 COST_GAP = 1.5
