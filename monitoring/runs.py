@@ -112,6 +112,7 @@ class RunResult:
     findings: list = dc_field(default_factory=list)
     removed: list[tuple[str, str, str]] = dc_field(default_factory=list)  # model, indicator, period
     held_back: int = 0  # quality findings on provisional periods not raised (monitoring.provisional)
+    exported: int | None = None  # --results engine: published cells written into the engine (0: it held them)
 
     @property
     def noop(self) -> bool:
@@ -463,7 +464,7 @@ def require_registers(con, db_path: Path) -> None:
 def run_models(db_path: str | Path, models: Sequence[MonitoredModel], span: PeriodRange = PeriodRange(),
                as_of: dt.date | None = None, wait: float = 0.0,
                progress: Callable[[int, int], None] | None = None, engine=None, build_panel: bool = True,
-               include_provisional: bool = False) -> RunResult:
+               include_provisional: bool = False, results: str = "local") -> RunResult:
     """Compute and store what is missing or stale for ``models``; see the module docstring.
 
     ``engine`` (:mod:`monitoring.engines`): the contract tables live there, the panel is
@@ -471,10 +472,19 @@ def run_models(db_path: str | Path, models: Sequence[MonitoredModel], span: Peri
     receives the run's aggregates and release. Without it the store is the engine.
     ``build_panel`` False: the engine holds a panel made elsewhere (benchmarks).
     ``include_provisional``: run the quality checks on provisional periods too (by default
-    they are held back and counted in ``RunResult.held_back``)."""
+    they are held back and counted in ``RunResult.held_back``). ``results`` "engine": after
+    the local store's transaction, its published release of ``models`` is written back into
+    the engine (:mod:`monitoring.engines.results`; ``RunResult.exported``: the cells written,
+    0 when the engine already held that release)."""
+    if results not in ("local", "engine"):
+        raise RunInputError(f"--results {results!r}: expected local or engine")
     db_path = Path(db_path)
     if engine is not None:
-        return _run_on_engine(db_path, models, span, as_of, wait, progress, engine, build_panel, include_provisional)
+        return _run_on_engine(db_path, models, span, as_of, wait, progress, engine, build_panel, include_provisional,
+                              results)
+    if results != "local":
+        raise RunInputError("--results engine: needs --engine (duckdb:FILE, postgresql://... or spark://...); "
+                            "without it the results are the local store's")
     if not db_path.is_file():
         raise RunInputError(f"{db_path}: no such store; create it with 'tiltak load --db {db_path} DIR' or 'tiltak synth --db {db_path}'")
     ids = [m.id for m in models]
@@ -497,8 +507,9 @@ def run_models(db_path: str | Path, models: Sequence[MonitoredModel], span: Peri
 
 
 def _run_on_engine(db_path: Path, models, span, as_of, wait, progress, engine, build=True,
-                   include_provisional: bool = False) -> RunResult:
-    """A run whose registers are on another engine; the results go into the local store."""
+                   include_provisional: bool = False, results: str = "local") -> RunResult:
+    """A run whose registers are on another engine; the results go into the local store, and
+    with ``results`` "engine" the published release also back into the engine."""
     from monitoring.errors import database_boundary
     from monitoring.panel import build_panel
 
@@ -517,9 +528,27 @@ def _run_on_engine(db_path: Path, models, span, as_of, wait, progress, engine, b
             with database_boundary(f"monitor run on {engine.name} into {db_path}", "the store was not changed"):
                 with store.transaction():
                     store.migrate()
-                    return _run(store, models, span, as_of, started, progress, engine, registers, include_provisional)
+                    result = _run(store, models, span, as_of, started, progress, engine, registers, include_provisional)
+            if results == "engine":
+                result.exported = export_results(store.connect(), ids, engine)
+            return result
         finally:
             store.close()
+
+
+def export_results(con, model_ids: Sequence[str], engine) -> int:
+    """Write the store's published release of ``model_ids`` back into ``engine`` (see
+    :mod:`monitoring.engines.results`); returns the cells written (0: it already held them)."""
+    from monitoring.engines.results import export, results_target
+    from monitoring.errors import database_boundary
+
+    with database_boundary(f"writing the results into {engine.name}", "the engine's results were not changed"):
+        target = results_target(engine)
+        try:
+            written = export(con, model_ids, target)
+        finally:
+            target.close()
+    return written or 0
 
 
 def _new_store(db_path: Path):

@@ -28,6 +28,8 @@ class PostgresEngine(Engine):
         self.name = name
         self.schema = schema
         self._read_only = False
+        self.options: dict[str, str] = {}
+        self.conninfo: dict[str, object] = {}
 
     @classmethod
     def from_url(cls, url: str) -> "PostgresEngine":
@@ -55,6 +57,8 @@ class PostgresEngine(Engine):
             first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
             raise EngineError(f"--engine {redacted(url)}: cannot connect ({first})") from None
         engine = cls(con, redacted(url), schema)
+        engine.options = options  # results_user, results_schema: where --results engine writes
+        engine.conninfo = {k: v for k, v in conninfo.items() if v is not None and k != "user"}
         engine._prepare()
         return engine
 
