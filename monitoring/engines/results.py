@@ -283,9 +283,7 @@ class SparkResults(ResultsTarget):
         snapshot = self.folder / f"snapshot-{dt.datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         try:
             for name, rows in tables.items():
-                frame = self.spark.createDataFrame(rows, schema=schema[name]) if rows else \
-                    self.spark.createDataFrame([], schema=schema[name])
-                frame.coalesce(1).write.parquet(str(snapshot / name))
+                self.spark.createDataFrame(rows, schema=schema[name]).coalesce(1).write.parquet(str(snapshot / name))
             pointer = self.folder / f".CURRENT-{uuid.uuid4().hex[:8]}"
             pointer.write_text(snapshot.name + "\n")
             os.replace(pointer, self.folder / "CURRENT")  # the switch: atomic on a POSIX file system
