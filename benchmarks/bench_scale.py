@@ -173,7 +173,8 @@ def duckdb_run(folder: Path, rows: int, plan_alone: bool = True) -> tuple[float,
         return seconds, compute_only(store.connect())
 
 
-def spark_run(folder: Path, rows: int, memory: str, plan_alone: bool = True) -> tuple[float, float | None]:
+def spark_run(folder: Path, rows: int, memory: str, plan_alone: bool = True,
+              reuse: bool = False) -> tuple[float, float | None]:
     from monitoring.engines.spark import SparkEngine
     from monitoring.runs import run_models
 
@@ -190,7 +191,13 @@ def spark_run(folder: Path, rows: int, memory: str, plan_alone: bool = True) -> 
             spark.read.parquet(str(tables / name)).createOrReplaceTempView(name)
         return spark.read.parquet(str(tables / "person_month")).count()
 
-    _s, count = timed(f"Spark: generate the panel and the side tables (Parquet)", generate)
+    if reuse and (tables / "person_month").exists():
+        for name in ("person_month", "participation", "surveys", "applications", "costs", "centres"):
+            spark.read.parquet(str(tables / name)).createOrReplaceTempView(name)
+        count = spark.read.parquet(str(tables / "person_month")).count()
+        print(f"Spark: the panel and side tables of an earlier run reused from {tables}")
+    else:
+        _s, count = timed("Spark: generate the panel and the side tables (Parquet)", generate)
     print(f"  panel rows: {count:,}")
     engine = SparkEngine(spark, "spark://local[2]")
     engine.register(tables, panel=True)
@@ -211,6 +218,8 @@ def main() -> None:
     parser.add_argument("--engines", default="duckdb,spark")
     parser.add_argument("--spark-memory", default="12g", help="spark.driver.memory (local mode: the whole JVM)")
     parser.add_argument("--keep", type=Path, help="Folder for the generated data (default: a temporary folder).")
+    parser.add_argument("--reuse", action="store_true",
+                        help="Spark: reuse the Parquet tables an earlier run left in --keep DIR (no generation).")
     parser.add_argument("--no-plan-alone", action="store_true",
                         help="Skip the second timing of the engine's part alone (at 100 M rows it doubles Spark's time).")
     args = parser.parse_args()
@@ -219,7 +228,7 @@ def main() -> None:
     print(f"cores: {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}; folder {folder}")
     figures = {}
     for engine in args.engines.split(","):
-        run = duckdb_run if engine == "duckdb" else lambda f, r, p: spark_run(f, r, args.spark_memory, p)
+        run = duckdb_run if engine == "duckdb" else lambda f, r, p: spark_run(f, r, args.spark_memory, p, args.reuse)
         figures[engine] = run(folder, args.rows, not args.no_plan_alone)
     if {"duckdb", "spark"} <= set(figures):
         print(f"ratio of the full monitor run, Spark local[2] / DuckDB: {figures['spark'][0] / figures['duckdb'][0]:.1f}")

@@ -581,9 +581,11 @@ class EngineRegisters:
 
         parts = []
         for t in names:
-            columns = [exp.column(c.name, quoted=True) for c in CONTRACT[t].columns]
+            held = engine.columns(t)  # the contract's columns the table has (optional ones may be missing)
+            columns = [exp.column(c.name, quoted=True) for c in CONTRACT[t].columns if c.name in held]
+            zero = cast(exp.Literal.number(0), "DECIMAL(38, 0)")
             hashed = exp.Coalesce(this=exp.Sum(this=cast(engine.compiler.row_hash(columns), "DECIMAL(38, 0)")),
-                                  expressions=[cast(exp.Literal.number(0), "DECIMAL(38, 0)")])
+                                  expressions=[zero]) if columns else zero
             parts += [alias(scalar(t, exp.Count(this=exp.Star())), f"n_{t}"), alias(scalar(t, hashed), f"h_{t}")]
         tree = exp.select(*parts, alias(exp.Subquery(this=exp.select(exp.Max(this=exp.column("month", quoted=True)))
                                                      .from_(exp.to_table("person_month", quoted=True))), "last_month"))

@@ -24,6 +24,11 @@ class DuckDBEngine(Engine):
         return {r[0] for r in self.con.execute(
             "SELECT table_name FROM information_schema.tables").fetchall()}
 
+    def columns(self, table: str) -> set[str]:
+        return {r[0] for r in self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "AND table_schema IN (current_schema(), 'main', 'temp')", [table]).fetchall()}
+
     def _fetch(self, sql: str) -> list[tuple]:
         return self.con.execute(sql).fetchall()
 

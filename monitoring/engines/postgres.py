@@ -76,6 +76,12 @@ class PostgresEngine(Engine):
                            "WHERE table_schema = current_schema() OR table_type = 'LOCAL TEMPORARY'")
         return {r[0] for r in rows}
 
+    def columns(self, table: str) -> set[str]:
+        with self.con.cursor() as cur:
+            cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                        "AND table_schema = current_schema()", [table])
+            return {r[0] for r in cur.fetchall()}
+
     def _fetch(self, sql: str) -> list[tuple]:
         with self.con.cursor() as cur:
             cur.execute(sql)

@@ -94,6 +94,9 @@ class SparkEngine(Engine):
     def tables(self) -> set[str]:
         return {t.name for t in self.spark.catalog.listTables()}
 
+    def columns(self, table: str) -> set[str]:
+        return set(self.spark.table(table).columns)
+
     def _fetch(self, sql: str) -> list[tuple]:
         return [tuple(row) for row in self.spark.sql(sql).collect()]
 

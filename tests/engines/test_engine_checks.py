@@ -151,6 +151,8 @@ def test_spark_sees_a_change_that_keeps_the_row_count_and_not_the_row_order(spar
 def test_a_same_count_change_on_an_engine_recomputes_as_new_data(golden_store, tmp_path):
     registers = tmp_path / "registers.duckdb"
     shutil.copy(golden_store, registers)
+    with duckdb.connect(str(registers)) as con:  # an engine's table may lack the contract's optional columns
+        con.execute("ALTER TABLE surveys DROP COLUMN item_25")
     results = tmp_path / "results.duckdb"
 
     def run():
