@@ -101,6 +101,9 @@ def test_a_failed_write_leaves_the_postgresql_results_whole(postgres_cluster, go
             target.write(_broken(results))
         assert sorted(target.read(RELEASES)) == before == sorted(results.releases)
     finally:
+        with target.con.cursor() as cur:  # the session's cluster is shared: leave no results behind
+            for name in (RELEASES, RUNS, SCHEMA_TABLE):
+                cur.execute(f'DROP TABLE IF EXISTS "tiltak_results"."{name}"')
         target.close()
         engine.close()
 
