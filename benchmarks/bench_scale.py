@@ -84,11 +84,49 @@ SPARK_SIDE = {
 }
 
 
+def _ticks(pid: int) -> int:
+    """User + system clock ticks of process ``pid`` (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and every living descendant (the Spark JVM
+    and its Python workers), plus the children already waited for."""
+    import resource
+
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    me, tree = os.getpid(), set()
+    for pid in parents:
+        walk, seen = pid, 0
+        while walk in parents and seen < 64:
+            if parents[walk] == me:
+                tree.add(pid)
+                break
+            walk, seen = parents[walk], seen + 1
+    own = os.times()
+    waited = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.user + own.system + waited.ru_utime + waited.ru_stime + sum(_ticks(p) for p in tree) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(label: str, fn):
-    start = time.perf_counter()
+    """Run ``fn``; print its wall time, the CPU seconds it took (this process and its
+    descendants) and the load average before and after (the machine may be shared)."""
+    load, cpu, start = os.getloadavg()[0], cpu_seconds(), time.perf_counter()
     value = fn()
     seconds = time.perf_counter() - start
-    print(f"{label}: {seconds:.1f} s", flush=True)
+    used = cpu_seconds() - cpu
+    print(f"{label}: {seconds:.1f} s wall, {used:.1f} CPU s, load average {load:.1f} -> {os.getloadavg()[0]:.1f}",
+          flush=True)
     return seconds, value
 
 
@@ -114,7 +152,7 @@ def compute_only(engine) -> float:
     return seconds
 
 
-def duckdb_run(folder: Path, rows: int) -> float:
+def duckdb_run(folder: Path, rows: int, plan_alone: bool = True) -> tuple[float, float | None]:
     from bench_monitoring import build
 
     from monitoring.runs import run_models
@@ -129,11 +167,14 @@ def duckdb_run(folder: Path, rows: int) -> float:
     print(f"  stored {len(result.computed)} indicator periods")
     from monitoring.store import Store
 
+    if not plan_alone:
+        return seconds, None
     with Store.open(db, read_only=True, migrate=False, analysis=True) as store:
-        return compute_only(store.connect())
+        return seconds, compute_only(store.connect())
 
 
-def spark_run(folder: Path, rows: int, memory: str) -> float:
+def spark_run(folder: Path, rows: int, memory: str, plan_alone: bool = True,
+              reuse: bool = False) -> tuple[float, float | None]:
     from monitoring.engines.spark import SparkEngine
     from monitoring.runs import run_models
 
@@ -150,7 +191,13 @@ def spark_run(folder: Path, rows: int, memory: str) -> float:
             spark.read.parquet(str(tables / name)).createOrReplaceTempView(name)
         return spark.read.parquet(str(tables / "person_month")).count()
 
-    _s, count = timed(f"Spark: generate the panel and the side tables (Parquet)", generate)
+    if reuse and (tables / "person_month").exists():
+        for name in ("person_month", "participation", "surveys", "applications", "costs", "centres"):
+            spark.read.parquet(str(tables / name)).createOrReplaceTempView(name)
+        count = spark.read.parquet(str(tables / "person_month")).count()
+        print(f"Spark: the panel and side tables of an earlier run reused from {tables}")
+    else:
+        _s, count = timed("Spark: generate the panel and the side tables (Parquet)", generate)
     print(f"  panel rows: {count:,}")
     engine = SparkEngine(spark, "spark://local[2]")
     engine.register(tables, panel=True)
@@ -160,9 +207,9 @@ def spark_run(folder: Path, rows: int, memory: str) -> float:
     seconds, result = timed("Spark local[2]: tiltak monitor run, 3 models (compute in Spark; release and write local)",
                             lambda: run_models(store, models(), as_of=AS_OF, engine=engine, build_panel=False))
     print(f"  stored {len(result.computed)} indicator periods")
-    seconds = compute_only(engine)
+    plan = compute_only(engine) if plan_alone else None
     spark.stop()
-    return seconds
+    return seconds, plan
 
 
 def main() -> None:
@@ -171,15 +218,22 @@ def main() -> None:
     parser.add_argument("--engines", default="duckdb,spark")
     parser.add_argument("--spark-memory", default="12g", help="spark.driver.memory (local mode: the whole JVM)")
     parser.add_argument("--keep", type=Path, help="Folder for the generated data (default: a temporary folder).")
+    parser.add_argument("--reuse", action="store_true",
+                        help="Spark: reuse the Parquet tables an earlier run left in --keep DIR (no generation).")
+    parser.add_argument("--no-plan-alone", action="store_true",
+                        help="Skip the second timing of the engine's part alone (at 100 M rows it doubles Spark's time).")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-scale-"))
     folder.mkdir(parents=True, exist_ok=True)
     print(f"cores: {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}; folder {folder}")
     figures = {}
     for engine in args.engines.split(","):
-        figures[engine] = duckdb_run(folder, args.rows) if engine == "duckdb" else spark_run(folder, args.rows, args.spark_memory)
+        run = duckdb_run if engine == "duckdb" else lambda f, r, p: spark_run(f, r, args.spark_memory, p, args.reuse)
+        figures[engine] = run(folder, args.rows, not args.no_plan_alone)
     if {"duckdb", "spark"} <= set(figures):
-        print(f"ratio of the engine's part, Spark local[2] / DuckDB: {figures['spark'] / figures['duckdb']:.1f}")
+        print(f"ratio of the full monitor run, Spark local[2] / DuckDB: {figures['spark'][0] / figures['duckdb'][0]:.1f}")
+        if figures["duckdb"][1] is not None:
+            print(f"ratio of the engine's part, Spark local[2] / DuckDB: {figures['spark'][1] / figures['duckdb'][1]:.1f}")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,14 @@ class Compiler:
         """A table of the integers 0..count-1 in column ``k``."""
         return exp.values([(k,) for k in range(max(count, 1))], alias=name, columns=["k"])
 
+    # ---- fingerprints of the registers ------------------------------------------------
+
+    def row_hash(self, columns: list[exp.Expression]) -> exp.Expression:
+        """A 64-bit hash of one row's ``columns`` (NULL distinct from every value), for the
+        order-independent content fingerprint of a table (a sum of these over its rows).
+        DuckDB: ``hash(c1, ..., cn)``."""
+        return exp.Anonymous(this="hash", expressions=columns)
+
     # ---- aggregates: one rule per kind -------------------------------------------------
 
     def visit(self, agg: Aggregate, n: int, grain: str) -> exp.Expression:
@@ -315,9 +323,23 @@ class PostgresCompiler(Compiler):
 
         return tree.transform(make_date)
 
+    def row_hash(self, columns: list[exp.Expression]) -> exp.Expression:
+        """``hashtextextended`` of the row's text (a row constructor cast to text: NULL is
+        empty, an empty text is ``""``)."""
+        row = cast(exp.Tuple(expressions=columns), "TEXT")
+        return exp.Anonymous(this="hashtextextended", expressions=[row, lit(0)])
+
 
 class SparkCompiler(Compiler):
     dialect = "spark"
+
+    def row_hash(self, columns: list[exp.Expression]) -> exp.Expression:
+        """``xxhash64`` over (is NULL, value) per column: xxhash64 skips NULL arguments, so the
+        flag keeps (a, NULL) and (NULL, a) apart."""
+        args: list[exp.Expression] = []
+        for column in columns:
+            args += [exp.Is(this=column.copy(), expression=exp.null()), column]
+        return exp.Anonymous(this="xxhash64", expressions=args)
 
 
 COMPILERS = {"duckdb": DuckDBCompiler, "postgres": PostgresCompiler, "spark": SparkCompiler}

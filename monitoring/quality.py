@@ -6,7 +6,13 @@ Each check is a small function returning :class:`QualityFinding` values:
   this month: a missing centre extract, or a closure to confirm.
 * ``missing_extract`` (QC002): a register table with records in most recent months has no
   record dated in a month: its extract is late or missing.
-* ``stale_load`` (QC003): the latest load is older than ``max_load_age_days``.
+* ``stale_load`` (QC003): the latest load is older than ``max_load_age_days``; on another
+  engine (no load bookkeeping there) ``unchanged_registers``: the registers' content
+  fingerprint has not changed for that long.
+
+QC001 and QC002 read the registers through aggregate queries built as sqlglot trees and
+rendered in the engine's dialect (the store's DuckDB, PostgreSQL, Spark): the same
+findings on every engine.
 * ``outlier`` (QC004): an indicator's total is far outside its own history: robust
   z-score ``0.6745 * (x - median) / MAD`` over up to 24 earlier periods (at least 6), beyond
   ``z_limit`` (3.5, Iglewicz and Hoaglin), *and* at least 25 % away from the median (so a
@@ -65,32 +71,61 @@ def deduplicate(findings: list[QualityFinding]) -> list[QualityFinding]:
     return out
 
 
-def centre_gaps(con, months: Iterable[int]) -> list[QualityFinding]:
-    """Centres with panel rows in the month before but none in the month."""
-    wanted = sorted(set(months))
+def _engine(registers):
+    """An engine for the registers: an Engine as is, a DuckDB connection (the store) wrapped."""
+    from monitoring.engines import as_engine
+
+    return as_engine(registers)
+
+
+def centre_months(registers) -> set[tuple[str, int]]:
+    """(centre, month index) of every centre with residents in the panel: one aggregate query,
+    rendered in the engine's dialect."""
+    from sqlglot import exp
+
+    engine = _engine(registers)
+    month = engine.compiler.month_index(exp.column("month", quoted=True))
+    centre = exp.column("centre_id", quoted=True)
+    tree = (exp.select(centre, month.as_("mi")).from_(exp.to_table("person_month", quoted=True))
+            .where(exp.Not(this=exp.Is(this=centre.copy(), expression=exp.null()))).group_by(centre.copy(), month.copy()))
+    return {(str(c), int(m)) for c, m in engine.fetch(tree)}
+
+
+def centre_gaps(registers, months: Iterable[int]) -> list[QualityFinding]:
+    """Centres with panel rows in the month before but none in the month (``registers``: the
+    store's connection or an engine; the same query on every engine)."""
+    wanted = set(months)
     if not wanted:
         return []
-    rows = con.execute(
-        """WITH m AS (SELECT DISTINCT centre_id, year(month) * 12 + month(month) - 1 AS mi FROM person_month
-                      WHERE centre_id IS NOT NULL)
-           SELECT a.centre_id, a.mi + 1 FROM m a LEFT JOIN m b ON b.centre_id = a.centre_id AND b.mi = a.mi + 1
-           WHERE b.centre_id IS NULL AND list_contains($months, a.mi + 1) ORDER BY 2, 1""",
-        {"months": wanted},
-    ).fetchall()
+    present = centre_months(registers)
+    gaps = sorted((m + 1, c) for c, m in present if m + 1 in wanted and (c, m + 1) not in present)
     return [QualityFinding("QC001", "warning",
                            f"centre {c!r} had residents obliged to leave in {period_label(m - 1, 'month')} but none in "
                            f"{period_label(m, 'month')}; check that its data were extracted", period=period_label(m, "month"),
-                           subject=str(c)) for c, m in rows]
+                           subject=str(c)) for m, c in gaps]
 
 
-def missing_extracts(con, months: Iterable[int]) -> list[QualityFinding]:
+def event_month_counts(registers, table: str, column: str) -> dict[int, int]:
+    """Records of ``table`` per month of ``column`` (a date): one aggregate query in the engine."""
+    from sqlglot import exp
+
+    engine = _engine(registers)
+    date = exp.column(column, quoted=True)
+    month = engine.compiler.month_index(date)
+    tree = (exp.select(month.as_("mi"), exp.Count(this=exp.Star()).as_("n")).from_(exp.to_table(table, quoted=True))
+            .where(exp.Not(this=exp.Is(this=date.copy(), expression=exp.null()))).group_by(month.copy()))
+    return {int(m): int(n) for m, n in engine.fetch(tree)}
+
+
+def missing_extracts(registers, months: Iterable[int]) -> list[QualityFinding]:
     """Register tables with no record dated in a month though they had records in most recent months."""
     wanted = sorted(set(months))
     findings = []
+    present = _engine(registers).tables()
     for table, column in EVENT_DATES.items():
-        counts = dict(con.execute(
-            f"SELECT year({column}) * 12 + month({column}) - 1, count(*) FROM {table} WHERE {column} IS NOT NULL GROUP BY 1"
-        ).fetchall())
+        if table not in present:
+            continue
+        counts = event_month_counts(registers, table, column)
         for m in wanted:
             recent = sum(counts.get(m - k, 0) > 0 for k in range(1, 7))
             if counts.get(m, 0) == 0 and recent >= 4:
@@ -103,7 +138,7 @@ def missing_extracts(con, months: Iterable[int]) -> list[QualityFinding]:
 
 
 def stale_load(con, today: dt.date, max_age_days: int = 45) -> list[QualityFinding]:
-    """The latest load is old: the monthly extract did not arrive."""
+    """The latest load is old: the monthly extract did not arrive (the store's load bookkeeping)."""
     loaded = con.execute("SELECT max(loaded_at) FROM loads").fetchall()[0][0]
     if loaded is None:
         return []
@@ -112,6 +147,20 @@ def stale_load(con, today: dt.date, max_age_days: int = 45) -> list[QualityFindi
         return []
     return [QualityFinding("QC003", "warning", f"the latest load is {age} days old (loaded {loaded.date()}); "
                            f"expected a new extract at least every {max_age_days} days", subject="loads", value=float(age))]
+
+
+def unchanged_registers(since: dt.date | None, today: dt.date, engine: str,
+                        max_age_days: int = 45) -> list[QualityFinding]:
+    """QC003 on another engine, which keeps no loads: the registers' content (their fingerprint)
+    has not changed since ``since``, the first run that saw it (None: this run is the first)."""
+    if since is None:
+        return []
+    age = (today - since).days
+    if age <= max_age_days:
+        return []
+    return [QualityFinding("QC003", "warning", f"the registers on {engine} have not changed for {age} days (first seen "
+                           f"unchanged on {since}); expected a new extract at least every {max_age_days} days",
+                           subject="registers", value=float(age))]
 
 
 def robust_z(value: float, history: Sequence[float]) -> float | None:

@@ -112,6 +112,7 @@ class RunResult:
     findings: list = dc_field(default_factory=list)
     removed: list[tuple[str, str, str]] = dc_field(default_factory=list)  # model, indicator, period
     held_back: int = 0  # quality findings on provisional periods not raised (monitoring.provisional)
+    exported: int | None = None  # --results engine: published cells written into the engine (0: it held them)
 
     @property
     def noop(self) -> bool:
@@ -159,8 +160,13 @@ def table_fingerprints(con) -> dict[str, str]:
 
 def input_hash(spec: IndicatorSpec, fingerprints: dict[str, str]) -> str:
     """Hash of the data an indicator reads."""
-    tables = sorted({t for agg in (spec.numerator, spec.denominator) if agg for t in SOURCE_INPUTS[agg.source]})
-    text = json.dumps([(t, fingerprints.get(t, "")) for t in tables])
+    return tables_hash({t for agg in (spec.numerator, spec.denominator) if agg for t in SOURCE_INPUTS[agg.source]},
+                       fingerprints)
+
+
+def tables_hash(tables, fingerprints: dict[str, str]) -> str:
+    """Hash of the fingerprints of ``tables``."""
+    text = json.dumps([(t, fingerprints.get(t, "")) for t in sorted(tables)])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -267,15 +273,20 @@ def compute(engine, work: list[Work], last_month: int, progress: Callable[[int, 
     return [(w, rows) for w, (_query, rows) in zip(work, results)]
 
 
-def quality_findings(con, done: list, today: dt.date, last_month: int | None = None,
-                     include_provisional: bool = False) -> tuple[list, int]:
-    """All data-quality checks for the periods this run computed (``con`` None: the registers
-    are on another engine, and only the checks on the computed values run: QC004, QC005).
+def quality_findings(registers, done: list, today: dt.date, last_month: int | None = None,
+                     include_provisional: bool = False, freshness: Sequence = ()) -> tuple[list, int]:
+    """All data-quality checks for the periods this run computed.
+
+    ``registers``: where the registers are (the store's connection, or an engine); the
+    register checks QC001 and QC002 run there as aggregate queries in its dialect (None:
+    only the checks on the computed values, QC004 and QC005). ``freshness``: the QC003
+    findings, decided by the caller (the store's loads, or an engine's unchanged content).
 
     Returns (findings, held back): without ``include_provisional`` the checks on values
-    (QC004, QC005) leave out provisional periods and QC002 leaves out months within a
-    table's declared reporting lag (``last_month``: the last complete month); the number of
-    findings so held back is returned with them."""
+    (QC004, QC005) leave out provisional periods, QC002 leaves out months within a table's
+    declared reporting lag and QC001 months within the largest lag of the tables the panel
+    is built from (``last_month``: the last complete month); the number of findings so
+    held back is returned with them."""
     from monitoring import quality
     from monitoring.provisional import is_provisional
     from monitoring.sqlcompile import period_label
@@ -300,16 +311,34 @@ def quality_findings(con, done: list, today: dt.date, last_month: int | None = N
             provisional = is_provisional(w.spec, index[f.period], last_month)
             (held if provisional and not include_provisional else findings).append(f)
     findings, n_held = quality.deduplicate(findings), len(quality.deduplicate(held))
-    if con is None:
-        return findings, n_held
-    extracts, late = [], 0
-    for f in quality.missing_extracts(con, months):
+    if registers is None:
+        return findings + list(freshness), n_held
+    kept, late = register_findings(registers, months, last_month, include_provisional)
+    return kept + findings + list(freshness), n_held + late
+
+
+def register_findings(registers, months: set[int], last_month: int | None,
+                      include_provisional: bool = False) -> tuple[list, int]:
+    """QC001 and QC002 on ``registers`` (the store's connection or an engine) for ``months``:
+    (findings, held back). Without ``include_provisional``, a QC002 finding on a month within
+    its table's reporting lag is held back, and a QC001 finding (a centre without residents
+    in the panel) on a month within the largest lag of the tables the panel is built from
+    (``PANEL_INPUTS``; the contract's 2 months of ``participation``): the panel of those
+    months may still change."""
+    from monitoring import quality
+
+    kept, late = [], 0
+    for f in quality.centre_gaps(registers, months):
+        if not include_provisional and any(_within_lag(t, f.period, last_month) for t in PANEL_INPUTS):
+            late += 1
+        else:
+            kept.append(f)
+    for f in quality.missing_extracts(registers, months):
         if not include_provisional and _within_lag(f.subject, f.period, last_month):
             late += 1
         else:
-            extracts.append(f)
-    findings = quality.centre_gaps(con, months) + extracts + findings
-    return findings + quality.stale_load(con, today), n_held + late
+            kept.append(f)
+    return kept, late
 
 
 def _within_lag(table: str | None, period: str | None, last_month: int | None) -> bool:
@@ -435,7 +464,7 @@ def require_registers(con, db_path: Path) -> None:
 def run_models(db_path: str | Path, models: Sequence[MonitoredModel], span: PeriodRange = PeriodRange(),
                as_of: dt.date | None = None, wait: float = 0.0,
                progress: Callable[[int, int], None] | None = None, engine=None, build_panel: bool = True,
-               include_provisional: bool = False) -> RunResult:
+               include_provisional: bool = False, results: str = "local") -> RunResult:
     """Compute and store what is missing or stale for ``models``; see the module docstring.
 
     ``engine`` (:mod:`monitoring.engines`): the contract tables live there, the panel is
@@ -443,10 +472,19 @@ def run_models(db_path: str | Path, models: Sequence[MonitoredModel], span: Peri
     receives the run's aggregates and release. Without it the store is the engine.
     ``build_panel`` False: the engine holds a panel made elsewhere (benchmarks).
     ``include_provisional``: run the quality checks on provisional periods too (by default
-    they are held back and counted in ``RunResult.held_back``)."""
+    they are held back and counted in ``RunResult.held_back``). ``results`` "engine": after
+    the local store's transaction, its published release of ``models`` is written back into
+    the engine (:mod:`monitoring.engines.results`; ``RunResult.exported``: the cells written,
+    0 when the engine already held that release)."""
+    if results not in ("local", "engine"):
+        raise RunInputError(f"--results {results!r}: expected local or engine")
     db_path = Path(db_path)
     if engine is not None:
-        return _run_on_engine(db_path, models, span, as_of, wait, progress, engine, build_panel, include_provisional)
+        return _run_on_engine(db_path, models, span, as_of, wait, progress, engine, build_panel, include_provisional,
+                              results)
+    if results != "local":
+        raise RunInputError("--results engine: needs --engine (duckdb:FILE, postgresql://... or spark://...); "
+                            "without it the results are the local store's")
     if not db_path.is_file():
         raise RunInputError(f"{db_path}: no such store; create it with 'tiltak load --db {db_path} DIR' or 'tiltak synth --db {db_path}'")
     ids = [m.id for m in models]
@@ -469,8 +507,9 @@ def run_models(db_path: str | Path, models: Sequence[MonitoredModel], span: Peri
 
 
 def _run_on_engine(db_path: Path, models, span, as_of, wait, progress, engine, build=True,
-                   include_provisional: bool = False) -> RunResult:
-    """A run whose registers are on another engine; the results go into the local store."""
+                   include_provisional: bool = False, results: str = "local") -> RunResult:
+    """A run whose registers are on another engine; the results go into the local store, and
+    with ``results`` "engine" the published release also back into the engine."""
     from monitoring.errors import database_boundary
     from monitoring.panel import build_panel
 
@@ -489,9 +528,27 @@ def _run_on_engine(db_path: Path, models, span, as_of, wait, progress, engine, b
             with database_boundary(f"monitor run on {engine.name} into {db_path}", "the store was not changed"):
                 with store.transaction():
                     store.migrate()
-                    return _run(store, models, span, as_of, started, progress, engine, registers, include_provisional)
+                    result = _run(store, models, span, as_of, started, progress, engine, registers, include_provisional)
+            if results == "engine":
+                result.exported = export_results(store.connect(), ids, engine)
+            return result
         finally:
             store.close()
+
+
+def export_results(con, model_ids: Sequence[str], engine) -> int:
+    """Write the store's published release of ``model_ids`` back into ``engine`` (see
+    :mod:`monitoring.engines.results`); returns the cells written (0: it already held them)."""
+    from monitoring.engines.results import export, results_target
+    from monitoring.errors import database_boundary
+
+    with database_boundary(f"writing the results into {engine.name}", "the engine's results were not changed"):
+        target = results_target(engine)
+        try:
+            written = export(con, model_ids, target)
+        finally:
+            target.close()
+    return written or 0
 
 
 def _new_store(db_path: Path):
@@ -501,25 +558,49 @@ def _new_store(db_path: Path):
 
 
 class EngineRegisters:
-    """What a run needs to know about registers on another engine: row counts (there is no
-    load bookkeeping there, so new data is a changed row count) and the panel's last month."""
+    """What a run needs to know about registers on another engine: a content fingerprint per
+    table (there is no load bookkeeping there) and the panel's last month.
+
+    The fingerprint is computed in the engine, in one query: the row count and the sum of a
+    hash of every row's contract columns (:meth:`monitoring.compiler.Compiler.row_hash`).
+    A sum does not depend on the order in which the engine reads the rows, and a changed
+    value, a row replaced by another or a row moved between tables changes it though the
+    count stays the same."""
 
     def __init__(self, engine) -> None:
         from sqlglot import exp
 
-        from monitoring.compiler import alias
-        from monitoring.contract import TABLE_NAMES
+        from monitoring.compiler import alias, cast
+        from monitoring.contract import CONTRACT, TABLE_NAMES
 
-        def count(table: str) -> exp.Expression:
-            return exp.Subquery(this=exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(table, quoted=True)))
+        present = engine.tables()
+        names = [t for t in TABLE_NAMES if t in present]
 
-        names = [t for t in TABLE_NAMES if t in engine.tables()]
-        tree = exp.select(*[alias(count(t), f"n_{t}") for t in names],
-                          alias(exp.Subquery(this=exp.select(exp.Max(this=exp.column("month", quoted=True)))
-                                             .from_(exp.to_table("person_month", quoted=True))), "last_month"))
+        def scalar(table: str, value: exp.Expression) -> exp.Expression:
+            return exp.Subquery(this=exp.select(value).from_(exp.to_table(table, quoted=True)))
+
+        parts = []
+        for t in names:
+            held = engine.columns(t)  # the contract's columns the table has (optional ones may be missing)
+            columns = [exp.column(c.name, quoted=True) for c in CONTRACT[t].columns if c.name in held]
+            zero = cast(exp.Literal.number(0), "DECIMAL(38, 0)")
+            hashed = exp.Coalesce(this=exp.Sum(this=cast(engine.compiler.row_hash(columns), "DECIMAL(38, 0)")),
+                                  expressions=[zero]) if columns else zero
+            parts += [alias(scalar(t, exp.Count(this=exp.Star())), f"n_{t}"), alias(scalar(t, hashed), f"h_{t}")]
+        tree = exp.select(*parts, alias(exp.Subquery(this=exp.select(exp.Max(this=exp.column("month", quoted=True)))
+                                                     .from_(exp.to_table("person_month", quoted=True))), "last_month"))
         (row,) = engine.fetch(tree)
-        self.fingerprints = {t: f"rows:{n}" for t, n in zip(names, row)}
+        self.fingerprints = {t: f"rows:{row[2 * k]};hash:{int(row[2 * k + 1])}" for k, t in enumerate(names)}
         self.last_panel_month = row[-1]
+        self.name = engine.name
+
+    def first_seen(self, con) -> dt.date | None:
+        """The day of the first run (in the local store ``con``) that computed from the panel
+        tables with their present content (None: no run has seen it yet)."""
+        digest = tables_hash(PANEL_INPUTS, self.fingerprints)
+        row = con.execute("SELECT min(r.started_at) FROM monitoring_computations c JOIN monitoring_runs r "
+                          "ON r.run_id = c.run_id WHERE c.input_hash = ?", [digest]).fetchall()
+        return row[0][0].date() if row and row[0][0] is not None else None
 
     def last_complete_month(self, as_of: dt.date | None) -> int | None:
         last = self.last_panel_month
@@ -546,8 +627,14 @@ def _run(store, models, span, as_of, started, progress, engine=None, registers=N
     if not work and not stale and not needs_release(con, models):
         return RunResult(None, period_label(last, "month"))
     done = compute(engine or con, work, last, progress) if work else []
-    findings, held = quality_findings(con if registers is None else None, done, started.date(), last,
-                                      include_provisional)
+    from monitoring import quality
+
+    if registers is None:
+        freshness = quality.stale_load(con, started.date())
+    else:
+        freshness = quality.unchanged_registers(registers.first_seen(con), started.date(), engine.name)
+    findings, held = quality_findings(con if registers is None else engine, done, started.date(), last,
+                                      include_provisional, freshness)
     run_id = write_run(store, done, findings, models, last, started, stale)
     computed = [(w.model.id, w.spec.id, period_label(p, w.spec.grain), r) for w, _ in done for p, r in sorted(w.periods.items())]
     return RunResult(run_id, period_label(last, "month"), computed, findings, stale, held)

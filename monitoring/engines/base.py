@@ -67,6 +67,11 @@ class Engine:
     def tables(self) -> set[str]:
         raise NotImplementedError
 
+    def columns(self, table: str) -> set[str]:
+        """The column names of ``table`` as the engine holds it (a contract table may lack its
+        optional columns)."""
+        raise NotImplementedError
+
     def _fetch(self, sql: str) -> list[tuple]:
         raise NotImplementedError
 

@@ -17,10 +17,17 @@ class DuckDBEngine(Engine):
         self.con = con
         self.name = name
         self._owned = owned
+        self.path: Path | None = None  # the file, for an engine opened on another DuckDB file
+        self._closed = False
 
     def tables(self) -> set[str]:
         return {r[0] for r in self.con.execute(
             "SELECT table_name FROM information_schema.tables").fetchall()}
+
+    def columns(self, table: str) -> set[str]:
+        return {r[0] for r in self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "AND table_schema IN (current_schema(), 'main', 'temp')", [table]).fetchall()}
 
     def _fetch(self, sql: str) -> list[tuple]:
         return self.con.execute(sql).fetchall()
@@ -43,8 +50,9 @@ class DuckDBEngine(Engine):
         return int(self.con.execute(count.sql(dialect="duckdb", identify=True)).fetchall()[0][0])
 
     def close(self) -> None:
-        if self._owned:
+        if self._owned and not self._closed:
             self.con.close()
+            self._closed = True
 
 
 def _panel_columns():
@@ -69,4 +77,6 @@ def open_duckdb_file(path: str) -> DuckDBEngine:
                           "is it a DuckDB file, and not in use by a writer?") from None
     con.execute("SET enable_progress_bar = false")
     lock_down(con)
-    return DuckDBEngine(con, f"duckdb:{path}", owned=True)
+    engine = DuckDBEngine(con, f"duckdb:{path}", owned=True)
+    engine.path = file
+    return engine

@@ -29,6 +29,10 @@ def open_engine(text: str) -> Engine:
       from the text, so that it never appears in a process list or a log);
     * ``spark://MASTER?tables=DIR`` (``spark://local[2]?tables=DIR``): a Spark session on
       that master, the contract tables read from Parquet folders ``DIR/<table>``.
+
+    For ``monitor run --results engine`` (:mod:`monitoring.engines.results`): PostgreSQL
+    takes ``results_user=ROLE`` and ``results_schema=NAME``, Spark ``results=DIR``; a
+    DuckDB file takes the results in its schema ``tiltak_results``.
     """
     scheme, _, rest = text.partition(":")
     scheme = scheme.lower()
@@ -48,6 +52,6 @@ def open_engine(text: str) -> Engine:
         if "tables" not in options:
             raise EngineError(f"--engine {text}: expected spark://MASTER?tables=DIR (the folder of the contract "
                               "tables as Parquet, one folder per table)")
-        return SparkEngine.open(master, options["tables"][0])
+        return SparkEngine.open(master, options["tables"][0], options={k: v[-1] for k, v in options.items()})
     raise EngineError(f"--engine {text!r}: expected duckdb:PATH, postgresql://HOST/DATABASE or "
                       "spark://MASTER?tables=DIR")

@@ -28,6 +28,8 @@ class PostgresEngine(Engine):
         self.name = name
         self.schema = schema
         self._read_only = False
+        self.options: dict[str, str] = {}
+        self.conninfo: dict[str, object] = {}
 
     @classmethod
     def from_url(cls, url: str) -> "PostgresEngine":
@@ -55,6 +57,8 @@ class PostgresEngine(Engine):
             first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
             raise EngineError(f"--engine {redacted(url)}: cannot connect ({first})") from None
         engine = cls(con, redacted(url), schema)
+        engine.options = options  # results_user, results_schema: where --results engine writes
+        engine.conninfo = {k: v for k, v in conninfo.items() if v is not None and k != "user"}
         engine._prepare()
         return engine
 
@@ -71,6 +75,12 @@ class PostgresEngine(Engine):
         rows = self._fetch("SELECT table_name FROM information_schema.tables "
                            "WHERE table_schema = current_schema() OR table_type = 'LOCAL TEMPORARY'")
         return {r[0] for r in rows}
+
+    def columns(self, table: str) -> set[str]:
+        with self.con.cursor() as cur:
+            cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                        "AND table_schema = current_schema()", [table])
+            return {r[0] for r in cur.fetchall()}
 
     def _fetch(self, sql: str) -> list[tuple]:
         with self.con.cursor() as cur:

@@ -53,7 +53,8 @@ _PLAN_FUNCTIONS = (
 )
 #: Anonymous (dialect-specific) functions the plan may use, per dialect.
 _ANONYMOUS: dict[str, frozenset[str]] = {
-    "duckdb": frozenset(), "postgres": frozenset({"make_date"}), "spark": frozenset(),
+    "duckdb": frozenset({"hash"}), "postgres": frozenset({"make_date", "hashtextextended"}),
+    "spark": frozenset({"xxhash64"}),
 }
 
 

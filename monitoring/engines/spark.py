@@ -34,6 +34,8 @@ class SparkEngine(Engine):
         self.name = name
         self._owned = owned
         self._cached: list[Any] = []
+        self.options: dict[str, str] = {}  # results=DIR: where --results engine writes
+        self.tables_folder: Path | None = None
         spark.conf.set("spark.sql.runSQLOnFiles", "false")
 
     @classmethod
@@ -60,13 +62,16 @@ class SparkEngine(Engine):
                                     "is a Java runtime (17 or later) installed?") from None
 
     @classmethod
-    def open(cls, master: str, tables: str | Path, spark: Any = None) -> "SparkEngine":
-        """An engine on ``master`` reading the contract tables from Parquet folders in ``tables``."""
+    def open(cls, master: str, tables: str | Path, spark: Any = None, options: dict | None = None) -> "SparkEngine":
+        """An engine on ``master`` reading the contract tables from Parquet folders in ``tables``
+        (``options``: further settings of the URL, e.g. ``results`` for --results engine)."""
         folder = Path(tables)
         if not folder.is_dir():
             raise EngineError(f"--engine spark://{master}?tables={tables}: no such folder")
         engine = cls(spark or cls.session(master), f"spark://{master}", owned=spark is None)
         engine.register(folder)
+        engine.tables_folder = folder
+        engine.options = dict(options or {})
         return engine
 
     def register(self, folder: Path, panel: bool = False) -> list[str]:
@@ -88,6 +93,9 @@ class SparkEngine(Engine):
 
     def tables(self) -> set[str]:
         return {t.name for t in self.spark.catalog.listTables()}
+
+    def columns(self, table: str) -> set[str]:
+        return set(self.spark.table(table).columns)
 
     def _fetch(self, sql: str) -> list[tuple]:
         return [tuple(row) for row in self.spark.sql(sql).collect()]

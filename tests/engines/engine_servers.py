@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 READER = "tiltak_reader"  # the least-privilege role the tests connect as
+WRITER = "tiltak_writer"  # the role that writes results back (USAGE and CREATE on RESULTS only)
 SCHEMA = "registers"
+RESULTS = "tiltak_results"
 DATABASE = "tiltak"
 
 PG_TYPES = {"VARCHAR": "text", "DATE": "date", "BOOLEAN": "boolean", "INTEGER": "integer", "BIGINT": "bigint",
@@ -43,8 +45,9 @@ class PostgresCluster:
     def socket(self) -> str:
         return str(self.folder)
 
-    def url(self, user: str = READER, schema: str = SCHEMA) -> str:
-        return f"postgresql://{user}@localhost/{DATABASE}?host={self.socket}&schema={schema}"
+    def url(self, user: str = READER, schema: str = SCHEMA, results_user: str | None = None) -> str:
+        writer = f"&results_user={results_user}" if results_user else ""
+        return f"postgresql://{user}@localhost/{DATABASE}?host={self.socket}&schema={schema}{writer}"
 
     def connect(self, dbname: str = DATABASE):
         import psycopg
@@ -114,6 +117,12 @@ def load_postgres(cluster: PostgresCluster, store: Path, schema: str = SCHEMA) -
         con.execute(f"GRANT CONNECT, TEMP ON DATABASE {DATABASE} TO {READER}")
         con.execute(f"GRANT USAGE ON SCHEMA {schema} TO {READER}")
         con.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {READER}")
+        # the results' writer: USAGE and CREATE on its own schema, nothing on the registers
+        con.execute(f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{WRITER}') "
+                    f"THEN CREATE ROLE {WRITER} LOGIN; END IF; END$$")
+        con.execute(f"GRANT CONNECT ON DATABASE {DATABASE} TO {WRITER}")
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {RESULTS}")
+        con.execute(f"GRANT USAGE, CREATE ON SCHEMA {RESULTS} TO {WRITER}")
     source.close()
 
 

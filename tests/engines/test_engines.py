@@ -49,10 +49,13 @@ def _same_as_duckdb(golden_store, other_store) -> None:
 
 @pytest.fixture(scope="module")
 def postgres_run(postgres_cluster, tmp_path_factory):
+    """The run on PostgreSQL, its published results also written back (--results engine)."""
+    from engine_servers import WRITER
+
     store = tmp_path_factory.mktemp("pg") / "results.duckdb"
-    engine = open_engine(postgres_cluster.url())
+    engine = open_engine(postgres_cluster.url(results_user=WRITER))
     try:
-        result = run_models(store, monitored_models(), as_of=AS_OF_DATE, engine=engine)
+        result = run_models(store, monitored_models(), as_of=AS_OF_DATE, engine=engine, results="engine")
     finally:
         engine.close()
     return store, result
@@ -60,15 +63,17 @@ def postgres_run(postgres_cluster, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def spark_run(spark_session, spark_tables, tmp_path_factory):
+    """The run on Spark, its published results also written back into a results folder."""
     from monitoring.engines.spark import SparkEngine
 
-    store = tmp_path_factory.mktemp("spark") / "results.duckdb"
-    engine = SparkEngine.open("local[2]", spark_tables, spark=spark_session)
+    folder = tmp_path_factory.mktemp("spark")
+    store = folder / "results.duckdb"
+    engine = SparkEngine.open("local[2]", spark_tables, spark=spark_session, options={"results": str(folder / "out")})
     try:
-        result = run_models(store, monitored_models(), as_of=AS_OF_DATE, engine=engine)
+        result = run_models(store, monitored_models(), as_of=AS_OF_DATE, engine=engine, results="engine")
     finally:
         engine.close()
-    return store, result
+    return store, result, folder / "out"
 
 
 def test_postgresql_publishes_byte_for_byte_what_duckdb_publishes(golden_store, postgres_run):
@@ -78,7 +83,7 @@ def test_postgresql_publishes_byte_for_byte_what_duckdb_publishes(golden_store, 
 
 
 def test_spark_publishes_byte_for_byte_what_duckdb_publishes(golden_store, spark_run):
-    store, result = spark_run
+    store, result, _out = spark_run
     assert len(result.computed) == 971
     _same_as_duckdb(golden_store, store)
 
@@ -217,3 +222,64 @@ def test_engine_urls_that_cannot_be_used_say_why(url, fragment):
     with pytest.raises(EngineError) as err:
         open_engine(url)
     assert fragment in str(err.value) and "secret" not in str(err.value)
+
+
+# ---- results written back into the engine ------------------------------------------------
+
+
+def _same_results_as_the_local_store(target, store) -> None:
+    """The engine's results: the local store's published release, row for row, and the same
+    ``monitor show --format json`` read back from the engine."""
+    from monitoring.engines.results import RELEASES, published
+    from monitoring.engines.shown import engine_value_table
+    from monitoring.show import render_json
+
+    from registers import BY
+
+    with Store.open(store, read_only=True, migrate=False) as opened:
+        local = published(opened.connect(), [m.id for m in monitored_models()])
+    assert sorted(target.read(RELEASES)) == sorted(local.releases) and len(local.releases) > 10000
+    assert any(r[9] and r[8] is None for r in local.releases)  # suppressed cells carry no value
+    for model in monitored_models():
+        rows, _note = engine_value_table(target, model, by=BY)
+        assert render_json(rows) == shown_json(store, model), model.id
+
+
+def test_postgresql_holds_the_published_release_written_by_its_own_role(postgres_cluster, postgres_run):
+    import psycopg
+
+    from engine_servers import READER, WRITER
+    from monitoring.engines.results import results_target
+
+    store, result = postgres_run
+    assert result.exported > 10000
+    engine = open_engine(postgres_cluster.url(results_user=WRITER))
+    target = results_target(engine)
+    try:
+        _same_results_as_the_local_store(target, store)
+    finally:
+        target.close()
+        engine.close()
+    admin = postgres_cluster.connect()
+    try:
+        (owner,), = admin.execute("SELECT tableowner FROM pg_tables WHERE schemaname = 'tiltak_results' "
+                                  "AND tablename = 'monitoring_releases'").fetchall()
+        assert owner == WRITER
+        admin.execute(f"SET ROLE {READER}")  # the reading role cannot write the results
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            admin.execute("DELETE FROM tiltak_results.monitoring_releases")
+    finally:
+        admin.close()
+
+
+def test_spark_holds_the_published_release_in_its_results_folder(spark_session, spark_tables, spark_run):
+    from monitoring.engines.results import results_target
+    from monitoring.engines.spark import SparkEngine
+
+    store, result, out = spark_run
+    assert result.exported > 10000 and (out / "CURRENT").is_file()
+    engine = SparkEngine.open("local[2]", spark_tables, spark=spark_session, options={"results": str(out)})
+    try:
+        _same_results_as_the_local_store(results_target(engine), store)
+    finally:
+        engine.close()

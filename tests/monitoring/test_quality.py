@@ -67,3 +67,25 @@ def test_stale_load(store):
     assert stale_load(store, dt.date(2013, 2, 1)) == []
     (finding,) = stale_load(store, dt.date(2013, 3, 1))
     assert finding.check_id == "QC003" and "57 days old" in finding.message
+
+
+def test_a_centre_gap_within_the_panels_reporting_lag_is_held_back_unless_asked(store):
+    """QC001 on the last complete months: the panel is built from participation (a declared
+    lag of 2 months), so a gap there may be a late extract and is held back (issue 11c)."""
+    from monitoring.contract import REPORTING_LAGS
+    from monitoring.runs import PANEL_INPUTS, register_findings
+
+    lag = max(REPORTING_LAGS.get(t, 0) for t in PANEL_INPUTS)
+    assert lag == 2
+    # centre c1 has residents through 2012-03, then none: a gap in 2012-04; c2 stops after 2012-06.
+    store.execute("""INSERT INTO person_month (person_id, month, period, centre_id)
+        SELECT 'p' || i, DATE '2012-01-01' + INTERVAL (m) MONTH, '', CASE WHEN i = 0 THEN 'c0' WHEN i = 1 THEN 'c1' ELSE 'c2' END
+        FROM range(3) a(i), range(8) b(m) WHERE NOT (i = 1 AND m >= 3) AND NOT (i = 2 AND m >= 6)""")
+    months, last = set(range(M(2012, 2), M(2012, 9))), M(2012, 8)
+    quiet, held = register_findings(store, months, last)
+    assert [(f.check_id, f.subject, f.period) for f in quiet] == [("QC001", "c1", "2012-04")] and held == 1
+    loud, none_held = register_findings(store, months, last, include_provisional=True)
+    assert [(f.subject, f.period) for f in loud] == [("c1", "2012-04"), ("c2", "2012-07")] and none_held == 0
+    # a month later the 2012-07 gap is settled and raised
+    settled, _ = register_findings(store, months, last + 1)
+    assert ("c2", "2012-07") in [(f.subject, f.period) for f in settled]

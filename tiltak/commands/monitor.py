@@ -102,7 +102,13 @@ def command() -> None:
                    "postgresql://[user@]host[:port]/DATABASE[?host=SOCKET_DIR&schema=NAME] or "
                    "spark://MASTER?tables=DIR (Parquet folders). The results go into --db. "
                    "Default: the --db store itself.")
-def run_command(models, db, period, first, last, as_of, wait, fail_on_alert, alert_provisional, engine_url) -> None:
+@click.option("--results", "results", type=click.Choice(["local", "engine"]), default="local", show_default=True,
+              help="engine: also write the published release (values after suppression, run records) back into "
+                   "the --engine: PostgreSQL as the role results_user=ROLE of the URL into results_schema=NAME "
+                   "(default tiltak_results); Spark into results=DIR; a DuckDB file into its schema "
+                   "tiltak_results. Numerators and denominators stay in --db.")
+def run_command(models, db, period, first, last, as_of, wait, fail_on_alert, alert_provisional, engine_url,
+                results) -> None:
     """Compute every complete period not yet computed and store the values.
 
     Safe to repeat: unchanged inputs are a no-op; changed definitions or a new load
@@ -117,23 +123,30 @@ def run_command(models, db, period, first, last, as_of, wait, fail_on_alert, ale
       tiltak monitor run models/veien-videre.yaml models/kvalifisering-lokal.yaml --db registers.duckdb
       tiltak monitor run models/veien-videre.yaml --db registers.duckdb --period 2013-06 --fail-on-alert
       tiltak monitor run models/*.yaml --db results.duckdb --engine postgresql://monitor@dbhost/registers
+      tiltak monitor run models/*.yaml --db work.duckdb --results engine \
+        --engine 'postgresql://monitor@dbhost/registers?results_user=monitor_results'
     """
     from monitoring.alerts import current_alerts
     from monitoring.runs import run_models
 
+    if results == "engine" and not engine_url:
+        raise click.UsageError("--results engine needs --engine URL (without it the results are the --db store's)")
     span = _span(period, first, last)
     loaded = _load_models(models)
     engine = _open_engine(engine_url) if engine_url else None
     bar, update = _progress("computing")
     try:
         result = run_models(db, loaded, span, as_of.date() if as_of else None, wait, update, engine,
-                            include_provisional=alert_provisional)
+                            include_provisional=alert_provisional, results=results)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
         if engine is not None:
             engine.close()
     click.echo(_summary(result, span))
+    if result.exported is not None:
+        click.echo(f"Results in the engine: {result.exported} published cells written." if result.exported
+                   else "Results in the engine: already up to date (nothing written).")
     for finding in result.findings[:MAX_FINDINGS_SHOWN]:
         click.echo(f"  quality: {finding.render()}")
     if len(result.findings) > MAX_FINDINGS_SHOWN:
@@ -184,7 +197,7 @@ def _removed_note(result) -> str:
 
 @command.command("show")
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
-@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), help="The DuckDB store.")
+@click.option("--db", "db", type=click.Path(dir_okay=False), help="The DuckDB store (needed unless --results engine).")
 @click.option("--period", help=f"Only this period ({PERIOD_HELP}).")
 @click.option("--from", "first", help="First period to show.")
 @click.option("--to", "last", help="Last period to show.")
@@ -193,7 +206,11 @@ def _removed_note(result) -> str:
 @click.option("--indicator", "indicators", multiple=True, help="Only this indicator (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "xlsx"]), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of the terminal.")
-def show_command(model, db, period, first, last, by, indicators, fmt, output) -> None:
+@click.option("--engine", "engine_url", metavar="URL", help="With --results engine: the engine the results were "
+              "written back into (the URL given to 'monitor run').")
+@click.option("--results", "results", type=click.Choice(["local", "engine"]), default="local", show_default=True,
+              help="Read the published values from the --db store (local) or from the --engine (engine).")
+def show_command(model, db, period, first, last, by, indicators, fmt, output, engine_url, results) -> None:
     """Show stored values with baseline, target, status and trend, under disclosure control.
 
     Small counts and rates on few cases are suppressed (shown as ':'), with secondary
@@ -206,26 +223,28 @@ def show_command(model, db, period, first, last, by, indicators, fmt, output) ->
     Example:
       tiltak monitor show models/veien-videre.yaml --db registers.duckdb --period 2013-06 --by centre
       tiltak monitor show models/veien-videre.yaml --db registers.duckdb --format xlsx -o vv.xlsx
+      tiltak monitor show models/veien-videre.yaml --results engine \
+        --engine 'postgresql://monitor@dbhost/registers?results_user=monitor_results'
     """
-    from monitoring.runs import open_store
-    from monitoring.show import (SheetContext, ShowError, provisional_note, render_csv, render_json, render_table,
-                                 value_table, write_xlsx)
+    from monitoring.show import (SheetContext, render_csv, render_json, render_table, write_xlsx)
 
     span = _span(period, first, last)
+    if results == "engine" and not engine_url:
+        raise click.UsageError("--results engine needs --engine URL (the engine the results were written into)")
+    if results == "local" and not db:
+        raise click.UsageError("Missing option '--db' (or read the results from an engine with --engine URL "
+                               "--results engine)")
+    if results == "local" and engine_url:
+        raise click.UsageError("--engine is for --results engine; the local results are read from --db")
     (loaded,) = _load_models([model])
     if fmt == "xlsx" and not output:
         raise click.UsageError("--format xlsx needs -o FILE")
     if output:
-        _check_output(output, {"model file": model, "store": db})
-    store = _open_read_only(db)
-    bar, update = _progress("protecting")
-    try:
-        rows = value_table(store.connect(), loaded, span, by, indicators, update)
-        note = provisional_note(store.connect(), loaded, rows)
-    finally:
-        store.close()
-        if bar is not None:
-            bar.__exit__(None, None, None)
+        _check_output(output, {"model file": model, **({"store": db} if db else {})})
+    if results == "engine":
+        rows, note = _engine_rows(engine_url, loaded, span, by, indicators)
+    else:
+        rows, note = _local_rows(db, loaded, span, by, indicators)
     if fmt == "xlsx":
         context = SheetContext(loaded.id, str(model), loaded.thresholds, provisional_note=note)
         _write_atomically(output, lambda tmp: write_xlsx(rows, tmp, context))
@@ -235,6 +254,37 @@ def show_command(model, db, period, first, last, by, indicators, fmt, output) ->
         _write_atomically(output, lambda tmp: open(tmp, "w", encoding="utf-8").write(text))
     else:
         click.echo(text, nl=False)
+
+
+def _local_rows(db, loaded, span, by, indicators):
+    from monitoring.show import provisional_note, value_table
+
+    store = _open_read_only(db)
+    bar, update = _progress("protecting")
+    try:
+        rows = value_table(store.connect(), loaded, span, by, indicators, update)
+        return rows, provisional_note(store.connect(), loaded, rows)
+    finally:
+        store.close()
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+def _engine_rows(engine_url, loaded, span, by, indicators):
+    from monitoring.engines.results import results_target
+    from monitoring.engines.shown import engine_value_table
+    from monitoring.errors import database_boundary
+
+    engine = _open_engine(engine_url)
+    try:
+        with database_boundary(f"reading the results on {engine.name}"):
+            target = results_target(engine)
+            try:
+                return engine_value_table(target, loaded, span, by, indicators)
+            finally:
+                target.close()
+    finally:
+        engine.close()
 
 
 def _open_read_only(db):

@@ -1,0 +1,53 @@
+"""``monitor show`` from the results written back into an engine (``--results engine``).
+
+The engine holds only the published release (:mod:`monitoring.engines.results`): the value
+of every cell (NULL where suppressed) and its suppression flag. That is all the published
+table needs: the same rows, targets, status and trends as ``monitor show`` on the local
+store that decided the release, byte for byte.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from monitoring.disclosure import ValueRow
+from monitoring.engines.results import RELEASES, RUNS, ResultsTarget
+from monitoring.monitored import MonitoredModel
+from monitoring.runs import PeriodRange
+from monitoring.show import ShowError, ShownValue, indicator_table
+
+
+def _last_complete(target: ResultsTarget) -> int | None:
+    runs = [r for r in target.read(RUNS) if r[5]]
+    if not runs:
+        return None
+    year, month = max(runs)[5].split("-")
+    return int(year) * 12 + int(month) - 1
+
+
+def engine_value_table(target: ResultsTarget, model: MonitoredModel, span: PeriodRange = PeriodRange(),
+                       by: Sequence[str] = (), indicators: Sequence[str] = ()) -> tuple[list[ShownValue], str]:
+    """(published rows, provisional footnote) of a model from the results in ``target``."""
+    from monitoring.provisional import footnote
+
+    unknown = [i for i in indicators if i not in {s.id for s in model.specs}]
+    if unknown:
+        raise ShowError(f"--indicator {unknown[0]!r}: not monitored by model '{model.id}'; expected one of "
+                        + ", ".join(repr(s.id) for s in model.specs))
+    cells: dict[str, list[tuple]] = {}
+    for r in target.read(RELEASES):
+        if r[1] == model.id:
+            cells.setdefault(r[2], []).append(r)
+    if not cells:
+        raise ShowError(f"{target.name}: holds no results of model '{model.id}'; run 'tiltak monitor run "
+                        f"{model.path} --db FILE --engine URL --results engine' first")
+    last_complete = _last_complete(target)
+    out = []
+    for spec in (s for s in model.specs if not indicators or s.id in indicators):
+        published = sorted(cells.get(spec.id, []), key=lambda r: (r[5], r[6], r[7]))
+        rows = [ValueRow(r[5], r[6], r[7], None, None, r[8]) for r in published]
+        release = {(r[5], r[6], r[7]): (r[8], bool(r[9])) for r in published}
+        out += indicator_table(model, spec, rows, span, by, release, last_complete)
+    marked = {r.indicator for r in out if r.provisional}
+    note = footnote([s for s in model.specs if s.id in marked], last_complete) if marked else ""
+    return out, note
