@@ -19,19 +19,22 @@ See docs/effects.md for the formulas.
 
 from __future__ import annotations
 
+import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Sequence
-
-import math
 
 import numpy as np
 import pandas as pd
 
 from estimation import sums
+from estimation.design import MissingValuesError
 from estimation.matched import MatchedSample
 from estimation.ordering import stable_sort
 from estimation.parameters import InvalidInputError, check_choice
+from estimation.strata import subclass_pair_distance
 from estimation.summary import Summary, SummaryMethods, short_number
+from estimation.threads import threads
 
 try:  # the compiled loops (estimation/_core.c)
     from estimation import _core
@@ -103,7 +106,6 @@ def expand_terms(covariates: pd.DataFrame) -> list[BalanceTerm]:
 
 
 def _check_missing(covariates: pd.DataFrame) -> None:
-    from estimation.design import MissingValuesError
 
     counts = {str(c): int(n) for c, n in covariates.isna().sum().items() if n > 0}
     if counts:
@@ -451,7 +453,6 @@ def pair_distance(x: np.ndarray, pairs) -> float:
     if pairs is None:
         return float("nan")
     if isinstance(pairs, SubclassPairs):
-        from estimation.strata import subclass_pair_distance
 
         return subclass_pair_distance(x, pairs.treat, pairs.subclass)
     if x.dtype == bool:  # |a - b| of 0/1 values; the mean of bools sums exactly, as of 0/1 floats
@@ -771,7 +772,6 @@ def _rows_in_parallel(columns: list, layout: Layout, s_d_denom: str,
     spread over the CPUs (NumPy's sorts and sums release the interpreter lock); each term
     is computed exactly as alone, in its own order, and the first column in order that
     fails raises, as without threads."""
-    from estimation.threads import threads
 
     def rows(column) -> list[dict]:
         terms = [column] if isinstance(column, BalanceTerm) else column_terms(*column)
@@ -781,7 +781,6 @@ def _rows_in_parallel(columns: list, layout: Layout, s_d_denom: str,
     if workers < 2 or layout.treat.shape[0] < 50_000:
         parts = [rows(column) for column in columns]
     else:
-        from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             parts = list(pool.map(rows, columns))

@@ -29,8 +29,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from estimation.design import design_matrix
 from estimation.parameters import InvalidInputError, InvalidParameterError
 from estimation.summary import Summary, SummaryMethods, short_number
+from estimation.variance import kept_columns
 
 OWNER = "calibrate_weights"
 TOLERANCE = 1e-10
@@ -121,7 +123,6 @@ class CalibratedWeights(SummaryMethods):
 
 
 def _inputs(covariates, treated, weights, stratum, unit):
-    from estimation.design import design_matrix
 
     design = design_matrix(covariates)
     n = design.matrix.shape[0]
@@ -263,7 +264,6 @@ def _per_stratum_total(factor, w, codes, t) -> np.ndarray:
 
 def _centred_kept(design, w, t) -> tuple[np.ndarray, tuple[str, ...]]:
     """Design columns centred on the comparison mean, collinear or constant ones dropped."""
-    from estimation.variance import kept_columns
 
     x = design.matrix
     wc = np.where(t, 0.0, w)

@@ -39,6 +39,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from estimation.design import design_matrix
+from estimation.design_columns import DesignColumns
+from estimation.glm import fit_binomial
 from estimation.parameters import InvalidInputError, InvalidParameterError
 from estimation.summary import Summary, SummaryMethods, short_number
 
@@ -172,7 +175,6 @@ def _check_sequence(unit: np.ndarray, k: np.ndarray, c: np.ndarray) -> None:
 def _design(frame, n: int, what: str) -> tuple[np.ndarray, tuple[str, ...]]:
     if frame is None:
         return np.empty((n, 0)), ()
-    from estimation.design import design_matrix
 
     design = design_matrix(frame)
     matrix = design.matrix  # built on each access: once
@@ -192,7 +194,6 @@ def _interval_terms(k: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
 def _columns(n: int, *blocks: np.ndarray):
     """The columns of the blocks side by side as the model's design, without copying them
     into one matrix (the same columns, so the same fit, as ``np.column_stack(blocks)``)."""
-    from estimation.design_columns import DesignColumns
 
     return DesignColumns.of(n, [("dense", np.ascontiguousarray(block[:, j], dtype=np.float64))
                                 for block in blocks for j in range(block.shape[1])])
@@ -204,7 +205,6 @@ def _columns(n: int, *blocks: np.ndarray):
 
 def _hazard(X: np.ndarray, y: np.ndarray, label: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Fitted P(censored) per row and the coefficients (NaN for dropped terms), with notes."""
-    from estimation.glm import fit_binomial
 
     if not y.any():
         return np.zeros(y.size), np.full(X.shape[1] + 1, np.nan), [

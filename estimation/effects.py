@@ -32,12 +32,19 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from estimation.design import design_matrix
 from estimation.effect_estimate import (  # noqa: F401 (re-exported)
-    ASSUMPTIONS, RATIO_NOTE, SE_LABELS, EffectEstimate, normal_inference, ratio_inference,
+    ASSUMPTIONS,
+    RATIO_NOTE,
+    SE_LABELS,
+    EffectEstimate,
+    normal_inference,
+    ratio_inference,
 )
 from estimation.matched import MatchedSample
-from estimation.outcome import _check_outcome, _outcome
+from estimation.mestimation import estimate_weighted
 from estimation.ordering import distinct_count
+from estimation.outcome import _check_outcome, _outcome
 from estimation.parameters import InvalidInputError, InvalidParameterError, check_choice
 from estimation.variance import (
     abadie_imbens_variance,
@@ -173,7 +180,6 @@ def _design(sample: MatchedSample, covariates, matched: np.ndarray):
         X = np.empty((rows.size, 2), order="F")
         X[:, 0], X[:, 1] = 1.0, treat
         return X, position, "difference_in_means"
-    from estimation.design import design_matrix
 
     frame = covariates if isinstance(covariates, pd.DataFrame) else _named(sample, covariates)
     if len(frame) != sample.n:
@@ -239,7 +245,6 @@ def estimate_att(
             f"estimate_att expects an estimation.MatchedSample; got {type(sample).__name__}."
         )
     if sample.structure == "weights" and se_type in ("auto", "m_estimation"):
-        from estimation.mestimation import estimate_weighted  # weights estimated: M-estimation
 
         return estimate_weighted(sample, outcome, covariates=covariates, binary=binary,
                                  cluster=cluster, alpha=alpha)

@@ -31,6 +31,7 @@ IF within clusters first gives a cluster-robust variance, which is how
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from types import MappingProxyType
 from typing import Mapping, Sequence
 
@@ -145,7 +146,6 @@ class CumulativeIncidence(SummaryMethods):
 
 
 def _z(alpha: float) -> float:
-    from statistics import NormalDist
 
     return NormalDist().inv_cdf(1 - alpha / 2)
 

@@ -26,6 +26,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from estimation.calibration import CalibratedWeights
 from estimation.incidence import CumulativeIncidence
 from estimation.parameters import InvalidInputError, InvalidParameterError
 from estimation.summary import Summary, SummaryMethods, short_number
@@ -252,7 +253,6 @@ def _stack(pairs, omega, small_sample: bool) -> _Stack:
 def _calibration_correction(pairs, stack: _Stack, calibration) -> np.ndarray:
     """(rows, horizons): D' H^-1 psi_r, the change of the averaged control curve through the
     calibration's lambda when row r's weight changes (see estimation.calibration)."""
-    from estimation.calibration import CalibratedWeights
 
     if not isinstance(calibration, CalibratedWeights):
         raise InvalidParameterError(OWNER, "calibration", "None or the result of "

@@ -25,10 +25,12 @@ import math
 import numpy as np
 import pandas as pd
 
+from estimation.design import design_matrix
 from estimation.effect_estimate import RATIO_NOTE, EffectEstimate, normal_inference, ratio_inference
 from estimation.matched import MatchedSample
 from estimation.outcome import _check_outcome, _outcome
 from estimation.parameters import InvalidInputError, InvalidParameterError
+from estimation.variance import fit_wls
 
 ASSUMPTIONS = (
     "No unmeasured confounding: given the covariates, participation is independent of the "
@@ -43,7 +45,6 @@ ASSUMPTIONS = (
 
 def influence(Z: np.ndarray, y: np.ndarray, w: np.ndarray, model) -> tuple[np.ndarray, np.ndarray]:
     """(coefficients, n x k influence functions) of the WLS of y on Z with weights w."""
-    from estimation.variance import fit_wls
 
     fit = fit_wls(Z, y, w)
     Zk = Z[:, fit.kept]
@@ -73,7 +74,6 @@ def vcov_from(phi: np.ndarray, cluster: np.ndarray | None) -> tuple[np.ndarray, 
 
 def _outcome_design(sample: MatchedSample, covariates, keep: np.ndarray):
     """[1, T, expanded covariates] for every unit (rows of weight 0 carry zeros)."""
-    from estimation.design import design_matrix
 
     n = sample.n
     treat = np.asarray(sample.treat, bool).astype(np.float64)

@@ -40,8 +40,9 @@ from typing import Sequence
 
 import numpy as np
 
-from estimation.parameters import InvalidInputError, InvalidParameterError, check_choice
 from estimation.matched_pairs import matched_pairs
+from estimation.outcome import _outcome
+from estimation.parameters import InvalidInputError, InvalidParameterError, check_choice
 from estimation.sensitivity_result import (
     DEFAULT_GAMMAS,
     SensitivityResult,
@@ -287,7 +288,6 @@ def several_treated(sample) -> bool:
 def full_match_sets(sample, outcome) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Full matching's sets as senfm needs them: (outcomes with the single unit first,
     treated1 per set, treated-minus-control mean difference per set for the direction)."""
-    from estimation.outcome import _outcome
 
     y_all, name = _outcome(sample, outcome)
     treat = np.asarray(sample.treat, dtype=bool)

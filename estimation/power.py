@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from estimation.matched import MatchedSample
+from estimation.outcome import _outcome
 from estimation.parameters import InvalidInputError, InvalidParameterError
 from estimation.summary import Summary, SummaryMethods, short_number
 
@@ -136,7 +137,6 @@ def _mde_from_se(se, alpha: float, power: float) -> MinimumDetectableEffect:
 
 def _outcome_moments(sample: MatchedSample, outcome) -> tuple[float, float, bool]:
     """Weighted mean and SD of the outcome among matched controls, and whether it is 0/1."""
-    from estimation.outcome import _outcome
 
     y, name = _outcome(sample, outcome)
     treat = np.asarray(sample.treat).astype(bool)

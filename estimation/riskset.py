@@ -39,7 +39,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from estimation import optimal
+from estimation.cem import CoarsenedExactMatching, k2k_pairs, pair_matrix
 from estimation.covdistance import COVARIATE_DISTANCES
+from estimation.ebal import EntropyBalancing
 from estimation.errors import EstimationError
 from estimation.matched import MatchedSample
 from estimation.matching import NearestNeighborMatching, NoMatchesError
@@ -51,6 +54,9 @@ from estimation.parameters import (
     Parameters,
 )
 from estimation.propensity import PropensityScore, check_two_groups, treatment_vector
+from estimation.strata import subclass_weights
+from estimation.subclassification import Subclassification
+from estimation.weighting import PropensityWeighting
 
 NAME = "RiskSetMatching"
 
@@ -215,7 +221,6 @@ class RiskSetMatching(Parameters):
     def _match(self, data: pd.DataFrame, treat: np.ndarray, covariates: list[str],
                exact: list[str], p: NearestSettings, score: np.ndarray) -> MatchedSample:
         """The method's MatchedSample over all rows at risk (the ATT, within the risk sets)."""
-        from estimation import optimal
 
         calipered = [name for name, _, _ in p.covariate_calipers]
         columns = list(dict.fromkeys([*covariates, *exact, *p.mahvars, *p.antiexact, *calipered]))
@@ -245,7 +250,6 @@ class RiskSetMatching(Parameters):
 
     def _cem(self, data: pd.DataFrame, treat: np.ndarray, covariates: list[str],
              exact: list[str]) -> MatchedSample:
-        from estimation.cem import CoarsenedExactMatching
 
         cuts = self.cutpoints if isinstance(self.cutpoints, dict) else {c: self.cutpoints for c in covariates}
         cuts = {**{c: cuts.get(c, "sturges") for c in covariates}, **{e: 0 for e in exact}}
@@ -254,8 +258,6 @@ class RiskSetMatching(Parameters):
             frame[e] = frame[e].astype(str)
         if self.k2k:  # the pairs' distance is on the covariates, not on the exact columns
             result = CoarsenedExactMatching(cutpoints=cuts, estimand="ATT").fit(frame, treat).result_
-            from estimation.cem import k2k_pairs, pair_matrix
-            from estimation.strata import subclass_weights
 
             sub = k2k_pairs(data[covariates].reset_index(drop=True), treat, np.asarray(result.subclass), treat,
                             self.k2k_method)
@@ -269,8 +271,6 @@ class RiskSetMatching(Parameters):
     def _by_stratum(self, data: pd.DataFrame, treat: np.ndarray, covariates: list[str],
                     score: np.ndarray) -> MatchedSample:
         """Subclassification or weighting fitted in each risk set, put together."""
-        from estimation.ebal import EntropyBalancing
-        from estimation.weighting import PropensityWeighting
 
         n = len(data)
         weights, subclass = np.zeros(n), np.full(n, -1, dtype=np.int64)
@@ -327,7 +327,6 @@ class RiskSetMatching(Parameters):
 
     def _subclassify(self, X: pd.DataFrame, t: np.ndarray, e: np.ndarray) -> MatchedSample:
         """Subclasses of one risk set: ``subclasses``, or as many as its units allow (down to 1)."""
-        from estimation.subclassification import Subclassification
 
         per = max(int(self.min_n), 1)  # each subclass needs min_n units of each group
         top = min(int(self.subclasses), int(t.sum()) // per, int((~t).sum()) // per)
@@ -343,7 +342,6 @@ class RiskSetMatching(Parameters):
                 return dataclasses.replace(r, settings={**r.settings, "subclasses": k})
             break
         codes = np.zeros(len(t), dtype=np.int64)  # one subclass: the risk set itself
-        from estimation.strata import subclass_weights
 
         return MatchedSample(treat=t, distance=e, weights=subclass_weights(codes, t, "ATT"), subclass=codes,
                              match_matrix=np.empty((int(t.sum()), 0), dtype=np.int64),

@@ -34,6 +34,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from estimation.effects import EffectEstimate
 from estimation.matched import MatchedSample
 from estimation.matched_pairs import NOT_MATCHED_SETS, SEVERAL_TREATED, matched_pairs  # noqa: F401 (re-exported)
 from estimation.mstatistic import rosenbaum_mstatistic, several_treated
@@ -47,6 +48,7 @@ from estimation.sensitivity_result import (  # noqa: F401 (re-exported)
     _critical_gamma,
 )
 from estimation.summary import Summary, SummaryMethods, short_number
+
 
 def mcnemar_bounds(treated_only: int, control_only: int, gamma: float) -> tuple[float, float]:
     """(p_lower, p_upper) for T = treated_only events among D discordant pairs."""
@@ -339,7 +341,6 @@ def e_value(
     >>> round(ev.point, 2), round(ev.ci, 2)
     (3.0, 1.92)
     """
-    from estimation.effects import EffectEstimate
 
     if isinstance(estimate, EffectEstimate):
         return _e_value_of_effect(estimate, rare_outcome, sd)

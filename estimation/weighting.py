@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from estimation.matched import MatchedSample
+from estimation.matching import NoMatchesError
 from estimation.parameters import InvalidParameterError, NotFittedError, Parameters, check_bool
 from estimation.score import check_estimand, scored_data
 
@@ -200,7 +201,6 @@ class PropensityWeighting(Parameters):
 
 
 def _check_groups(weights: np.ndarray, treat: np.ndarray, trim: float | None) -> None:
-    from estimation.matching import NoMatchesError
 
     for group, label in ((True, "treated"), (False, "control")):
         if not (weights[treat == group] > 0).any():

@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Sequence
 
 from monitoring.monitored import MonitoredModel
+from monitoring.provisional import latest_last_month
+from monitoring.runs import PeriodRange, open_store
+from monitoring.show import indicator_table, stored_rows
 from monitoring.targets import OFF_TRACK
 
 
@@ -26,9 +29,6 @@ def off_track(con, models: Sequence[MonitoredModel], include_provisional: bool =
     """One line per indicator whose latest published total is off track.
 
     Without ``include_provisional`` a provisional latest period is held back (and counted)."""
-    from monitoring.provisional import latest_last_month
-    from monitoring.show import indicator_table, stored_rows
-    from monitoring.runs import PeriodRange
 
     last_complete = latest_last_month(con)
     lines, held = [], 0
@@ -52,7 +52,6 @@ def off_track(con, models: Sequence[MonitoredModel], include_provisional: bool =
 
 def current_alerts(db_path: str | Path, models: Sequence[MonitoredModel], include_provisional: bool = False) -> Alerts:
     """Off-track indicators (read from the store after a run)."""
-    from monitoring.runs import open_store
 
     store = open_store(Path(db_path), 5.0, read_only=True)
     try:

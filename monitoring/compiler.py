@@ -16,9 +16,10 @@ from typing import Any
 
 from sqlglot import exp
 
-from monitoring.errors import MonitoringError
-from monitoring.indicators import PERSON_DIMENSIONS, SOURCES, Aggregate
 from monitoring.aggregate_query import CENTRAL, MISSING_GROUP, SUM_TYPE, TOTAL, AggregateQuery
+from monitoring.errors import MonitoringError
+from monitoring.expressions import tree_of
+from monitoring.indicators import PERSON_DIMENSIONS, SOURCES, Aggregate
 from monitoring.periods import index_of_date
 
 
@@ -176,7 +177,6 @@ class Compiler:
 
     def base(self, query: AggregateQuery, aggs: list[Aggregate], dims: list[str], end_month: int) -> exp.Select:
         """The source rows in range and scope, with the flags and values of every aggregate."""
-        from monitoring.expressions import tree_of
 
         key = query.key
         source = SOURCES[key.source]

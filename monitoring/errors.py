@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import sys
+
 from tiltak_base.errors import UserError
 
 
@@ -40,7 +43,6 @@ class DatabaseFailure(MonitoringError):
 
 
 def _is_disk_full(exc: BaseException) -> bool:
-    import errno
 
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return True
@@ -51,7 +53,6 @@ def _is_disk_full(exc: BaseException) -> bool:
 def database_errors() -> tuple[type[BaseException], ...]:
     """The exception classes of the database drivers of the engines (DuckDB, PostgreSQL's
     psycopg, Spark's pyspark and py4j) that were imported; none is imported here."""
-    import sys
 
     found = []
     for module, name in (("duckdb", "Error"), ("psycopg", "Error"), ("pyspark.errors", "PySparkException"),

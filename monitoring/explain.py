@@ -14,6 +14,7 @@ from monitoring.aggregate_query import AggregateQuery
 from monitoring.indicators import Aggregate, IndicatorSpec
 from monitoring.monitored import MonitoredModel
 from monitoring.periods import period_label
+from monitoring.show import ShowError
 from monitoring.sqlcompile import IndicatorQuery, PartRef, QueryPlan, compile_plan, index_of_date
 
 GRAIN_WORDS = {"month": "per month", "quarter": "per quarter", "year": "per year"}
@@ -107,7 +108,6 @@ def _preamble(model: MonitoredModel, start: dt.date, dialect: str) -> list[str]:
 
 def explain_text(model: MonitoredModel, indicators: Sequence[str] = (), dialect: str = "duckdb") -> str:
     """Stage-A SQL (in ``dialect``), each query under a header in words, and stage B in words."""
-    from monitoring.show import ShowError
 
     specs = [s for s in model.specs if not indicators or s.id in indicators]
     unknown = sorted(set(indicators) - {s.id for s in model.specs})

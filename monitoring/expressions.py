@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Mapping
 
+from monitoring import contract as c
+from monitoring.contract import CONTRACT, PANEL_COLUMNS
 from monitoring.errors import MonitoringError
 
 MAX_EXPRESSION_LENGTH = 2000
@@ -105,7 +107,6 @@ def source_columns(source: str) -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def _source_columns() -> Mapping[str, Mapping[str, str]]:
-    from monitoring.contract import CONTRACT, PANEL_COLUMNS
 
     out = {name: {c.name: c.type for c in table.columns} for name, table in CONTRACT.items()}
     out["person_month"] = {name: typ for name, typ, _ in PANEL_COLUMNS}
@@ -115,7 +116,6 @@ def _source_columns() -> Mapping[str, Mapping[str, str]]:
 @lru_cache(maxsize=1)
 def _codes() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
     """Per source, the coded columns and their codes."""
-    from monitoring import contract as c
 
     out = {name: {col.name: col.codes for col in table.columns if col.codes} for name, table in c.CONTRACT.items()}
     out["person_month"] = {

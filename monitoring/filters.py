@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from logicmodel.issues import Issue, dotted
 from monitoring.expressions import ExpressionError, bind, source_columns
 from monitoring.indicators import SOURCES, IndicatorDefinitionError, indicator_spec
 
@@ -106,7 +107,6 @@ def check_catalogue(catalogue: Any, locate: Callable[[tuple], tuple[str, int, in
     ``catalogue`` is a ``logicmodel.catalogue.Catalogue``. ``only`` restricts the check to
     some indicator ids.
     """
-    from logicmodel.issues import Issue, dotted
 
     locate = locate or _default_locator(catalogue)
     issues = []

@@ -14,7 +14,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from logicmodel import vocabulary
+from logicmodel.catalogue import Indicator
 from monitoring.errors import MonitoringError
+from monitoring.kinds import KINDS, kind_of
 from tiltak_base.catalogue import pick
 
 GRAINS = vocabulary.GRAINS
@@ -100,7 +102,6 @@ class IndicatorSpec:
     @property
     def kind(self):
         """The indicator's kind class (:mod:`monitoring.kinds`)."""
-        from monitoring.kinds import kind_of
 
         return kind_of(self.type)
 
@@ -195,8 +196,6 @@ def indicator_spec(ind: Any) -> IndicatorSpec:
 
     ``ind`` is the typed object of :mod:`logicmodel.catalogue` (a mapping is validated into
     one first, for callers that build definitions in code)."""
-    from logicmodel.catalogue import Indicator
-    from monitoring.kinds import KINDS
 
     if isinstance(ind, Mapping):
         ind = Indicator.model_validate(dict(ind))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 import os
 import time
 from dataclasses import dataclass
@@ -27,9 +28,10 @@ from typing import Any, Mapping
 
 from monitoring import load_checks, load_repeat
 from monitoring.contract import CONTRACT, INSTRUMENT_SCALES, REQUIRED_TABLES, InstrumentScale, Table, contract_for
+from monitoring.errors import database_boundary
+from monitoring.load_held import check_key, current_hashes
 from monitoring.load_prepare import prepare_extract
 from monitoring.load_problems import ExtractError, LoadRefused, Problem, ProblemList
-from monitoring.load_held import check_key, current_hashes
 from monitoring.load_read import ROW, SUFFIXES, Extract, read_file, read_frame
 from monitoring.load_report import LoadReport, TableLoad
 from monitoring.panel import build_panel
@@ -121,7 +123,6 @@ def _scan(directory: Path) -> tuple[dict[str, Path], ProblemList, list[str]]:
 
 
 def _unknown_table(table: str) -> str:
-    import difflib
 
     close = difflib.get_close_matches(table, list(CONTRACT), n=1)
     hint = f"did you mean '{close[0]}'? " if close else ""
@@ -140,7 +141,6 @@ def _load(db_path: str | Path, extracts: list[Extract], source: str, key: Pseudo
     db_path = Path(db_path)
     if not db_path.parent.is_dir():
         raise ExtractError(f"{db_path}: cannot create the store; folder '{db_path.parent}' does not exist")
-    from monitoring.errors import database_boundary
 
     with writer_lock(db_path, 0.0, "load"):  # one writer at a time, also for a store not made yet
         with database_boundary(f"load of {source} into {db_path}", "the store was not changed"):

@@ -19,7 +19,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from monitoring.contract import CONTRACT, INSTRUMENT_SCALES, SURVEY_ITEMS, Column, InstrumentScale, Table
+from monitoring.contract import (
+    CONTRACT,
+    INSTRUMENT_SCALES,
+    PERSON_ID,
+    RAW_PERSON_ID_COLUMNS,
+    SURVEY_ITEMS,
+    Column,
+    InstrumentScale,
+    Table,
+)
+from monitoring.expressions import quote_literal
 from monitoring.load_problems import PER_KIND, Problem, ProblemList
 from monitoring.load_read import ROW, Extract
 from monitoring.load_types import EXPECTED, category, present_expression, quoted, typed_expression
@@ -30,7 +40,6 @@ FIRST_ROWS = 5  # row numbers shown in a summarised problem
 
 def is_sensitive(column: Column | str) -> bool:
     """Values of this column never appear in a message: identifiers and special categories."""
-    from monitoring.contract import PERSON_ID, RAW_PERSON_ID_COLUMNS
 
     name = column if isinstance(column, str) else column.name
     special = not isinstance(column, str) and column.special_category
@@ -55,7 +64,6 @@ def stage_name(table: str) -> str:
 @lru_cache(maxsize=4096)
 def _sql_text(text: str) -> str:
     """``text`` as a SQL string literal (sqlglot's quoting, remembered)."""
-    from monitoring.expressions import quote_literal
 
     return quote_literal(str(text))
 

@@ -10,6 +10,7 @@ problems found while reading. Typing and checking happen later, in DuckDB.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 from dataclasses import dataclass, field
@@ -363,7 +364,6 @@ def _read_excel(extract: Extract, data: bytes) -> None:
 
 
 def _excel_text(value: Any) -> str | None:
-    import datetime as dt
 
     if value is None or (isinstance(value, str) and not value.strip()):
         return None

@@ -18,12 +18,14 @@ import hashlib
 from pathlib import Path
 
 from monitoring.contract import CONTRACT, PERSON_ID, REQUIRED_TABLES
+from monitoring.errors import database_boundary
 from monitoring.load_checks import column_name_problems
 from monitoring.load_held import check_key, current_hashes
 from monitoring.load_prepare import HeaderPlan, keyed_hash, pseudonym_notice
 from monitoring.load_read import CSV_SUFFIXES, ROW, Extract, csv_text, header_problems, plain_header
 from monitoring.load_report import LoadReport
 from monitoring.pseudonym import PseudonymKey
+from monitoring.store import Store, writer_lock
 
 
 def planned_extract(path: Path, table: str, key: PseudonymKey | None,
@@ -67,8 +69,6 @@ def unchanged_report(db_path: Path, paths: dict[str, Path], source: str, notices
             return None
         extracts.append(planned[0])
         found.extend(planned[1])
-    from monitoring.errors import database_boundary
-    from monitoring.store import Store, writer_lock
 
     with writer_lock(db_path, 0.0, "load"):
         with database_boundary(f"load of {source} into {db_path}", "the store was not changed"):

@@ -15,6 +15,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from monitoring.expressions import quote_identifier
+
 EXPECTED = {
     "INTEGER": "a whole number",
     "DOUBLE": "a number such as 1.5 or 1,5 (without thousands separators: 21140, not 21,140)",
@@ -51,7 +53,6 @@ def category(arrow_type: Any) -> str:
 def quoted(name: str) -> str:
     """``name`` as a quoted SQL identifier (sqlglot's quoting, remembered: it costs
     milliseconds a call and a load quotes each column many times)."""
-    from monitoring.expressions import quote_identifier
 
     return quote_identifier(name)
 

@@ -13,9 +13,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from logicmodel.fields import last_month_index, month_index
+from logicmodel.rules import RULES as MODEL_RULES
+from logicmodel.validation import Validator
 from monitoring.disclosure import Thresholds
 from monitoring.errors import MonitoringError
 from monitoring.indicators import IndicatorSpec, indicator_spec
+from monitoring.rules import RULES
+from monitoring.sqlcompile import COMPILER_VERSION
 from monitoring.targets import TargetLine, target_line
 
 
@@ -45,7 +50,6 @@ class MonitoredModel:
 
     def definition_hash(self, spec: IndicatorSpec) -> str:
         """Hash of everything that defines the values of one indicator in this model."""
-        from monitoring.sqlcompile import COMPILER_VERSION
 
         payload = {"spec": asdict(spec), "measure": self.measure if spec.measure_scoped else None,
                    "start": self.start_month, "compiler": COMPILER_VERSION}
@@ -59,9 +63,6 @@ def load_monitored_model(path: str | Path) -> MonitoredModel:
     Applications load models through ``tiltak.loading.load_models``, which runs the
     rules of every layer (``tiltak.rules.DEFAULT_RULES``) over several files.
     """
-    from logicmodel.rules import RULES as MODEL_RULES
-    from logicmodel.validation import Validator
-    from monitoring.rules import RULES
 
     path = Path(path)
     if not path.is_file():
@@ -77,7 +78,6 @@ def load_monitored_model(path: str | Path) -> MonitoredModel:
 
 def monitored_model(path: str, model: Any, catalogue: Any) -> MonitoredModel:
     """Build the monitoring view of a validated model and its catalogue."""
-    from logicmodel.fields import last_month_index, month_index
 
     specs = tuple(indicator_spec(catalogue.indicator(i)) for i in dict.fromkeys(model.monitoring.indicators))
     by_id = {s.id: s for s in specs}

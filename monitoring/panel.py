@@ -23,7 +23,9 @@ from typing import Any
 
 from sqlglot import exp
 
+from monitoring.compiler import alias, col, ident, lit
 from monitoring.contract import PANEL_COLUMNS
+from monitoring.engines import as_engine
 
 #: (table, column) of every date that can be the observation end of the registers.
 OBSERVATION_DATES = (("residence", "date_from"), ("residence", "date_to"), ("decisions", "decision_date"),
@@ -51,7 +53,6 @@ def _month(day: dt.date) -> int:
 
 def bounds_tree() -> exp.Select:
     """One row: the latest and earliest dates the panel's bounds come from (scalar subqueries)."""
-    from monitoring.compiler import alias, col
 
     def scalar(func, table: str, column: str, name: str) -> exp.Expression:
         inner = exp.select(func(this=col(column))).from_(exp.to_table(table, quoted=True))
@@ -76,7 +77,6 @@ def panel_bounds(row: tuple, last_month: dt.date | None) -> tuple[int, int] | No
 
 def panel_tree(first_month: int, last_month: int) -> exp.Select:
     """The panel's SELECT for the months ``first_month``..``last_month`` (month indices)."""
-    from monitoring.compiler import alias, col, ident, lit
 
     tree = exp.replace_placeholders(_parsed().copy(), last_m=lit(int(last_month)))
     months = exp.values([(m,) for m in range(first_month, max(first_month, last_month) + 1)], alias="v", columns=["m"])
@@ -93,7 +93,6 @@ def build_panel(con: Any, *, last_month: dt.date | None = None) -> int:
     Runs inside the caller's transaction when there is one (the loader rebuilds the panel
     in the same transaction as the load, so the two never disagree).
     """
-    from monitoring.engines import as_engine
 
     engine = as_engine(con)
     if last_month is not None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from monitoring.contract import REPORTING_LAGS
 from monitoring.indicators import GRAIN_MONTHS, IndicatorSpec
+from monitoring.sqlcompile import period_label
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,6 @@ def latest_last_month(con) -> int | None:
 
 def footnote(specs: list[IndicatorSpec], last_complete: int | None) -> str:
     """The sentence explaining the marker, naming the lags behind it."""
-    from monitoring.sqlcompile import period_label
 
     if last_complete is None:
         return ""

@@ -29,6 +29,8 @@ import statistics
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from monitoring.engines import as_engine
+from monitoring.errors import MonitoringError
 from monitoring.sqlcompile import period_label
 
 EVENT_DATES = {
@@ -73,7 +75,6 @@ def deduplicate(findings: list[QualityFinding]) -> list[QualityFinding]:
 
 def _engine(registers):
     """An engine for the registers: an Engine as is, a DuckDB connection (the store) wrapped."""
-    from monitoring.engines import as_engine
 
     return as_engine(registers)
 
@@ -220,7 +221,6 @@ def collapsing_denominators(model_id: str, indicator_id: str, grain: str,
 
 def stored_findings(con, run_id: int | None = None) -> tuple[int, list[QualityFinding]]:
     """(run id, findings) of a run; the latest run by default."""
-    from monitoring.errors import MonitoringError
 
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     latest = con.execute("SELECT max(run_id) FROM monitoring_runs").fetchall()[0][0] if "monitoring_runs" in tables else None

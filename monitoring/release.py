@@ -30,13 +30,17 @@ cell) are tied by equality relations.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any, Hashable, Iterable, Sequence
 
 from monitoring.disclosure import Cell, Relation, Thresholds, suppress
+from monitoring.expressions import render
 from monitoring.indicators import Aggregate, IndicatorSpec
+from monitoring.kinds import kind_of
+from monitoring.sqlcompile import index_of_date, period_label
 
 RELEASE_TABLE = "monitoring_releases"
 DEFINITION_TABLE = "monitoring_release_indicators"
@@ -118,7 +122,6 @@ class IndicatorTable:
 
 def family(agg: Aggregate, spec: IndicatorSpec, measure: str | None, mode: str = "plain") -> str:
     """A canonical text naming an aggregate (the same text for the same aggregate anywhere)."""
-    from monitoring.expressions import render
 
     kind, column = agg.kind, agg.column
     if kind == "count_distinct" and agg.source == "person_month" and column == "person_id" and spec.grain == "month":
@@ -230,7 +233,6 @@ class SystemBuilder:
     def _quantile(self, table: IndicatorTable, prefix: Any, row: Row, shown: bool, fixed: bool) -> None:
         """A quantile (or duration) cell: published, sensitive by its kind's rule, tied to nothing
         (it is no sum of anything and implies no count that is published)."""
-        from monitoring.kinds import kind_of
 
         d = table.definition
         if row.value is None:
@@ -365,8 +367,6 @@ def suppressed_cells(current: Sequence[IndicatorTable], hidden: frozenset) -> se
 
 def current_tables(con, models: Sequence[Any]) -> list[IndicatorTable]:
     """The stored cells of every monitored indicator of ``models``."""
-    from monitoring.sqlcompile import index_of_date
-    import datetime as dt
 
     tables = []
     for model in models:
@@ -429,7 +429,6 @@ def publish(con, models: Sequence[Any], release_id: int) -> int:
     rows, definitions = [], []
     for table in current:
         grain = table.definition.numerator.split("|")[-2]
-        from monitoring.sqlcompile import period_label
 
         for r in table.rows:
             off = (table.model_id, table.indicator_id, *r.coordinates) in hidden

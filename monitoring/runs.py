@@ -24,15 +24,26 @@ import json
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from monitoring.errors import MonitoringError
+from logicmodel.fields import month_index
+from monitoring import quality
+from monitoring.compiler import alias, cast
+from monitoring.contract import CONTRACT, LOADER_TABLES, PANEL_COLUMNS, REPORTING_LAGS, TABLE_NAMES
+from monitoring.engines.results import export, results_target
+from monitoring.errors import MonitoringError, database_boundary
 from monitoring.indicators import GRAIN_MONTHS, IndicatorSpec
 from monitoring.migrations import Migration, register_migration
 from monitoring.monitored import MonitoredModel
+from monitoring.panel import build_panel
+from monitoring.provisional import is_provisional
 from monitoring.release import MIGRATION_STATEMENTS as RELEASE_MIGRATION
+from monitoring.release import needs_release, publish
+from monitoring.sqlcompile import compile_plan, execute_plan, index_of_date, last_index, period_label
+from monitoring.store import Store, StoreError, writer_lock
 
 MIGRATIONS = (
     Migration("monitoring", 1, "monitoring runs, values, computations and quality findings", (
@@ -128,7 +139,6 @@ def run_lock(db_path: Path, wait: float) -> Iterator[None]:
 
     The same lock is taken by every command that writes the store (``load``, ``synth``,
     ``estimate``), so no two writers ever overlap."""
-    from monitoring.store import writer_lock
 
     with writer_lock(db_path, wait, "monitor run", _refused):
         yield
@@ -148,7 +158,6 @@ def _refused(lock_path: Path, holder: str, wait: float) -> MonitoringError:
 
 def table_fingerprints(con) -> dict[str, str]:
     """Per contract table: the content hash of its latest load, else its row count."""
-    from monitoring.contract import TABLE_NAMES
 
     hashes = dict(con.execute(
         "SELECT table_name, arg_max(content_hash, load_id) FROM loads GROUP BY table_name").fetchall())
@@ -196,7 +205,6 @@ def end_dates(last_month: int) -> dict[str, dt.date]:
 
 def wanted_periods(model: MonitoredModel, spec: IndicatorSpec, last_month: int, span: PeriodRange) -> list[int]:
     """Complete periods of an indicator from the model's start, within the requested range."""
-    from monitoring.sqlcompile import index_of_date, last_index
 
     first_day = dt.date(model.start_month // 12, model.start_month % 12 + 1, 1)
     first = index_of_date(first_day, spec.grain)
@@ -243,7 +251,6 @@ def stale_periods(con, models: Sequence[MonitoredModel], last_month: int,
     The data behind them is gone (e.g. a new extract covers fewer months), so they are removed
     rather than shown as if current.
     """
-    from monitoring.sqlcompile import last_index
 
     fingerprints = fingerprints if fingerprints is not None else table_fingerprints(con)
     specs = {(m.id, spec.id): spec for m in models for spec in m.specs}
@@ -261,7 +268,6 @@ def stale_periods(con, models: Sequence[MonitoredModel], last_month: int,
 def compute(engine, work: list[Work], last_month: int, progress: Callable[[int, int], None] | None = None):
     """Run the plan of the planned work on an engine (or a DuckDB connection); returns
     [(work, rows)] with rows for all periods."""
-    from monitoring.sqlcompile import compile_plan, execute_plan, index_of_date
 
     ends = end_dates(last_month)
     items = []
@@ -287,9 +293,6 @@ def quality_findings(registers, done: list, today: dt.date, last_month: int | No
     declared reporting lag and QC001 months within the largest lag of the tables the panel
     is built from (``last_month``: the last complete month); the number of findings so
     held back is returned with them."""
-    from monitoring import quality
-    from monitoring.provisional import is_provisional
-    from monitoring.sqlcompile import period_label
 
     months = set()
     findings, held = [], []
@@ -325,7 +328,6 @@ def register_findings(registers, months: set[int], last_month: int | None,
     in the panel) on a month within the largest lag of the tables the panel is built from
     (``PANEL_INPUTS``; the contract's 2 months of ``participation``): the panel of those
     months may still change."""
-    from monitoring import quality
 
     kept, late = [], 0
     for f in quality.centre_gaps(registers, months):
@@ -343,8 +345,6 @@ def register_findings(registers, months: set[int], last_month: int | None,
 
 def _within_lag(table: str | None, period: str | None, last_month: int | None) -> bool:
     """Whether a month (YYYY-MM) lies within the declared reporting lag of a table."""
-    from logicmodel.fields import month_index
-    from monitoring.contract import REPORTING_LAGS
 
     if last_month is None or table is None or period is None:
         return False
@@ -354,7 +354,6 @@ def _within_lag(table: str | None, period: str | None, last_month: int | None) -
 def _frames(done: list, run_id: int, load_id: int | None):
     import pandas as pd
 
-    from monitoring.sqlcompile import period_label
 
     values, periods, reasons = [], [], []
     for w, rows in done:
@@ -380,7 +379,6 @@ def _frames(done: list, run_id: int, load_id: int | None):
 def write_run(store, done: list, findings: list, models: Sequence[MonitoredModel], last_month: int,
               started: dt.datetime, stale: Sequence[tuple[str, str, str]] = ()) -> int:
     """Store a run in one transaction, removing ``stale`` periods; returns its id."""
-    from monitoring.sqlcompile import period_label
 
     con = store.connect()
     with store.transaction():
@@ -407,7 +405,6 @@ def write_run(store, done: list, findings: list, models: Sequence[MonitoredModel
                         [run_id, f.model_id, f.check_id, f.severity, f.indicator_id, f.period, f.subject, f.value, f.message])
         con.execute("INSERT INTO monitoring_runs VALUES (?, ?, now()::TIMESTAMP, ?, ?, ?, ?, 'completed')",
                     [run_id, started, ",".join(m.id for m in models), load_id, period_label(last_month, "month"), len(periods)])
-        from monitoring.release import publish
 
         publish(con, models, run_id)  # the release: disclosure control over everything now stored
         _pause_for_fault_injection()
@@ -427,7 +424,6 @@ def open_store(db_path: Path, wait: float, read_only: bool = False, migrate: boo
 
     A writable store is migrated unless ``migrate`` is False.
     """
-    from monitoring.store import Store, StoreError
 
     deadline = time.monotonic() + max(wait, 0)
     while True:
@@ -442,7 +438,6 @@ def open_store(db_path: Path, wait: float, read_only: bool = False, migrate: boo
 
 def require_registers(con, db_path: Path) -> None:
     """Refuse, before anything is written, a store that holds no loaded registers or a damaged panel."""
-    from monitoring.contract import CONTRACT, LOADER_TABLES, PANEL_COLUMNS
 
     columns: dict[str, set[str]] = {}
     for table, column in con.execute("SELECT table_name, column_name FROM information_schema.columns "
@@ -491,7 +486,6 @@ def run_models(db_path: str | Path, models: Sequence[MonitoredModel], span: Peri
     if len(set(ids)) != len(ids):
         raise RunInputError(f"the same model was given twice: {', '.join(sorted({i for i in ids if ids.count(i) > 1}))}")
     started = dt.datetime.now()
-    from monitoring.errors import database_boundary
 
     with run_lock(db_path, wait):
         store = open_store(db_path, wait, migrate=False)
@@ -510,8 +504,6 @@ def _run_on_engine(db_path: Path, models, span, as_of, wait, progress, engine, b
                    include_provisional: bool = False, results: str = "local") -> RunResult:
     """A run whose registers are on another engine; the results go into the local store, and
     with ``results`` "engine" the published release also back into the engine."""
-    from monitoring.errors import database_boundary
-    from monitoring.panel import build_panel
 
     ids = [m.id for m in models]
     if len(set(ids)) != len(ids):
@@ -539,8 +531,6 @@ def _run_on_engine(db_path: Path, models, span, as_of, wait, progress, engine, b
 def export_results(con, model_ids: Sequence[str], engine) -> int:
     """Write the store's published release of ``model_ids`` back into ``engine`` (see
     :mod:`monitoring.engines.results`); returns the cells written (0: it already held them)."""
-    from monitoring.engines.results import export, results_target
-    from monitoring.errors import database_boundary
 
     with database_boundary(f"writing the results into {engine.name}", "the engine's results were not changed"):
         target = results_target(engine)
@@ -552,7 +542,6 @@ def export_results(con, model_ids: Sequence[str], engine) -> int:
 
 
 def _new_store(db_path: Path):
-    from monitoring.store import Store
 
     return Store.open(db_path, analysis=True)
 
@@ -570,8 +559,6 @@ class EngineRegisters:
     def __init__(self, engine) -> None:
         from sqlglot import exp
 
-        from monitoring.compiler import alias, cast
-        from monitoring.contract import CONTRACT, TABLE_NAMES
 
         present = engine.tables()
         names = [t for t in TABLE_NAMES if t in present]
@@ -612,14 +599,12 @@ class EngineRegisters:
 
 def _run(store, models, span, as_of, started, progress, engine=None, registers=None,
          include_provisional: bool = False) -> RunResult:
-    from monitoring.sqlcompile import period_label
 
     con = store.connect()
     last = last_complete_month(con, as_of) if registers is None else registers.last_complete_month(as_of)
     if last is None:
         raise RunInputError(f"{store.path if registers is None else engine.name}: the person_month panel is empty; "
                             "load register extracts first")
-    from monitoring.release import needs_release
 
     fingerprints = None if registers is None else registers.fingerprints
     work = plan_work(con, models, last, span, fingerprints)
@@ -627,7 +612,6 @@ def _run(store, models, span, as_of, started, progress, engine=None, registers=N
     if not work and not stale and not needs_release(con, models):
         return RunResult(None, period_label(last, "month"))
     done = compute(engine or con, work, last, progress) if work else []
-    from monitoring import quality
 
     if registers is None:
         freshness = quality.stale_load(con, started.date())

@@ -9,7 +9,12 @@ stay in the store, person-level rows are never touched.
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
 import json
+import re
+import zipfile
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
@@ -17,6 +22,8 @@ from monitoring.disclosure import ValueRow, protect
 from monitoring.errors import MonitoringError
 from monitoring.indicators import GRAIN_MONTHS, IndicatorSpec
 from monitoring.monitored import MonitoredModel
+from monitoring.provisional import footnote, is_provisional, latest_last_month
+from monitoring.release import released
 from monitoring.runs import PeriodRange
 from monitoring.sqlcompile import period_label
 from monitoring.targets import NO_TARGET, NO_VALUE, status, trend
@@ -74,7 +81,6 @@ def indicator_table(model: MonitoredModel, spec: IndicatorSpec, rows: list[Value
     (:mod:`monitoring.release`); without it the indicator is protected on its own.
     ``last_complete`` (month index of the latest run's last complete month) marks the
     provisional periods."""
-    from monitoring.provisional import is_provisional
 
     if release is None:
         hidden = protect(spec.disclosure_kind, rows, model.thresholds, series=bool(spec.cumulative or spec.window_months))
@@ -112,8 +118,6 @@ def value_table(con, model: MonitoredModel, span: PeriodRange = PeriodRange(), b
     if unknown:
         raise ShowError(f"--indicator {unknown[0]!r}: not monitored by model '{model.id}'; expected one of "
                         + ", ".join(repr(s.id) for s in model.specs))
-    from monitoring.provisional import latest_last_month
-    from monitoring.release import released
 
     last_complete = latest_last_month(con)
     out = []
@@ -132,7 +136,6 @@ def value_table(con, model: MonitoredModel, span: PeriodRange = PeriodRange(), b
 
 def provisional_note(con, model: MonitoredModel, rows: Sequence[ShownValue]) -> str:
     """The footnote explaining the provisional marker for ``rows`` ('' when none is provisional)."""
-    from monitoring.provisional import footnote, latest_last_month
 
     marked = {r.indicator for r in rows if r.provisional}
     if not marked:
@@ -191,8 +194,6 @@ def render_table(rows: Sequence[ShownValue], provisional_footnote: str = "") -> 
 
 
 def render_csv(rows: Sequence[ShownValue]) -> str:
-    import csv
-    import io
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -245,7 +246,6 @@ def write_xlsx(rows: Sequence[ShownValue], path: str, context: SheetContext | No
 
     The workbook is built in memory and written with one write, so a full disk gives one
     OSError and leaves no half-open zip file behind."""
-    import io
 
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -347,9 +347,6 @@ def _about_sheet(sheet: Any, rows: Sequence[ShownValue], context: SheetContext |
 
 def _fixed_zip_times(data: bytes) -> bytes:
     """The xlsx zip rewritten with fixed entry times, so the same table gives the same bytes."""
-    import io
-    import re
-    import zipfile
 
     with zipfile.ZipFile(io.BytesIO(data)) as source:
         entries = [(info, source.read(info.filename)) for info in source.infolist()]
@@ -366,7 +363,6 @@ def _fixed_zip_times(data: bytes) -> bytes:
 
 
 def _epoch() -> Any:
-    import datetime as dt
 
     return dt.datetime(2000, 1, 1)
 

@@ -7,14 +7,19 @@ and a way to write auxiliary tables (tables outside the contract, e.g. ground tr
 
 from __future__ import annotations
 
+import datetime as dt
+import fcntl
+import os
 import re
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from monitoring import migrations
 from monitoring.contract import DERIVED_TABLES, LOADER_TABLES, RAW_PERSON_ID_COLUMNS, TABLE_NAMES
-from monitoring.errors import MonitoringError
+from monitoring.errors import DatabaseFailure, MonitoringError
+from monitoring.expressions import lock_down
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -77,7 +82,6 @@ class Store:
             self._con = _connect(self.path, self.read_only)
             self._con.execute("SET enable_progress_bar = false")
             if self.analysis:
-                from monitoring.expressions import lock_down
 
                 lock_down(self._con)
         return self._con
@@ -209,7 +213,6 @@ class Store:
                 finally:
                     con.unregister("_auxiliary_frame")
         except (duckdb.Error, ValueError, TypeError, OSError) as exc:
-            from monitoring.errors import DatabaseFailure
 
             raise DatabaseFailure(f"auxiliary table '{name}': cannot store the frame", exc,
                                   "the store was not changed") from None
@@ -229,10 +232,6 @@ def writer_lock(db_path: str | Path, wait: float = 0.0, what: str = "load",
     killed writer never blocks the next one. A second writer waits up to ``wait`` seconds,
     then is refused with a message naming the holder (``refused`` builds the error).
     """
-    import datetime as dt
-    import fcntl
-    import os
-    import time
 
     lock_path = Path(str(db_path) + ".lock")
     try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from logicmodel.model import Target
 from monitoring.sqlcompile import parse_period
 
 ON_TRACK, OFF_TRACK, NO_TARGET, NO_VALUE = "on_track", "off_track", "no_target", "no_value"
@@ -45,7 +46,6 @@ class TargetLine:
 def target_line(target: Any, grain: str) -> TargetLine:
     """Read one ``monitoring.targets`` entry (a ``logicmodel.model.Target``; a mapping is
     validated into one first); periods are converted to the indicator's grain."""
-    from logicmodel.model import Target
 
     if isinstance(target, Mapping):
         target = Target.model_validate(dict(target))

@@ -127,3 +127,60 @@ def test_imports_point_down_only():
         if b.split(".")[0] in FORBIDDEN.get(a.split(".")[0], ())
     ]
     assert not wrong, "imports that point up or across the layers:\n" + "\n".join(wrong)
+
+
+# Where an import inside a function is allowed (issue 12): at the command edge, so that
+# ``tiltak --help`` and ``tiltak validate`` start without the libraries other commands need;
+# in a package's ``__getattr__`` (lazy exports); for the engines' optional extras; and for the
+# heavy third-party libraries that one path of a module needs (so importing the module for its
+# other paths stays cheap). Every import of a module of the packages, and of the standard
+# library, stands at the top of its module, where readers and tools see the structure.
+COMMAND_EDGE = ("tiltak/cli.py", "tiltak/commands/")
+LAZY_LIBRARIES = frozenset({
+    "numpy", "pandas", "scipy", "sklearn", "duckdb", "pyarrow", "matplotlib", "openpyxl", "ortools",
+    "sqlglot", "jinja2", "psycopg", "pyspark",
+})
+# module -> the package modules it may import inside a function, and why.
+LAZY_PROJECT_IMPORTS = {
+    "monitoring/engines/opening.py": (
+        {"monitoring.engines.duckdb", "monitoring.engines.postgres", "monitoring.engines.spark"},
+        "each engine needs its optional extra (psycopg, pyspark) only when it is opened",
+    ),
+}
+
+
+def function_level_imports(path: Path):
+    """(line, imported module, function) for every import inside a function of ``path``,
+    a module-level ``__getattr__`` left out."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for function in ast.walk(tree):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if function.name == "__getattr__" and function in tree.body:
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.ImportFrom):
+                yield node.lineno, "." * node.level + (node.module or ""), function.name
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    yield node.lineno, alias.name, function.name
+
+
+def test_function_level_imports_only_where_lazy_loading_pays(tmp_path):
+    sample = tmp_path / "m.py"
+    sample.write_text("def __getattr__(name):\n    import json\n"
+                      "def f():\n    if True:\n        from . import x\n    import numpy\n", encoding="utf-8")
+    assert sorted(function_level_imports(sample)) == [(5, ".", "f"), (6, "numpy", "f")]
+    wrong = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            if rel.startswith(COMMAND_EDGE):
+                continue
+            allowed = LAZY_PROJECT_IMPORTS.get(rel, (set(), ""))[0]
+            for line, module, function in function_level_imports(path):
+                if module.split(".")[0] in LAZY_LIBRARIES or module in allowed:
+                    continue
+                wrong.append(f"  {rel}:{line} in {function}(): import {module}")
+    assert not wrong, ("imports inside functions that belong at the top of their module "
+                       "(or, with a reason, in LAZY_PROJECT_IMPORTS):\n" + "\n".join(wrong))

@@ -12,31 +12,55 @@ file with the matching columns added and are written only where the user asks.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from estimation import (
+    CoarsenedExactMatching,
+    EntropyBalancing,
+    FullMatching,
+    NearestNeighborMatching,
+    OptimalMatching,
+    PropensityScore,
+    PropensityWeighting,
+    Subclassification,
+    describe_estimand,
+    describe_method,
+    e_value,
+    love_plot_svg,
+    overlap_plot_svg,
+    rosenbaum_bounds,
+)
+from estimation.balance import balance_table
+from estimation.effects import estimate_att
+from estimation.errors import EstimationError
 from tiltak.errors import TiltakError
+from tiltak.tables import (
+    available_memory,
+    check_budget,
+    estimated_rows,
+    matching_bytes,
+    parse_size,
+    read_table,
+    write_table,
+)
 
 
 class MatchInputError(TiltakError):
     """A file, column or flag given to ``tiltak match`` cannot be used (exit code 2)."""
 
 
-METHODS = ("nearest", "optimal", "full", "subclass", "cem", "weighting")
-SCORES = ("glm", "logit")
-COVARIATE_DISTANCES = ("mahalanobis", "robust_mahalanobis", "euclidean", "scaled_euclidean")
-#: The estimands each method offers.
-METHOD_ESTIMANDS = {"nearest": ("ATT",), "optimal": ("ATT",), "full": ("ATT", "ATC", "ATE"),
-                    "subclass": ("ATT", "ATC", "ATE"), "cem": ("ATT", "ATC", "ATE"),
-                    "weighting": ("ATT", "ATC", "ATE", "ATO")}
+from tiltak.match_request import COVARIATE_DISTANCES, METHOD_ESTIMANDS, METHODS, SCORES, MatchRequest  # noqa: F401
+
 #: The columns ``--out`` adds to the input's (MatchIt's match_data()).
 ADDED_COLUMNS = ("distance", "weight", "subclass")
 MAX_EXACT_LEVELS = 20
@@ -54,46 +78,6 @@ POST_TREATMENT_NAME = re.compile(r"post|after|follow|outcome|result|later|future
                                  r"complet|attend|session|(^|_)fu($|_)|(^|_)t[1-9]($|_)", re.I)
 
 
-@dataclass(frozen=True)
-class MatchRequest:
-    """What the user asked for, from the flags (checked further as the file is read)."""
-
-    data: str
-    treatment: str
-    outcome: str | None = None
-    covariates: str | None = None
-    exact: str | None = None
-    method: str = "nearest"
-    estimand: str = "ATT"
-    ratio: float = 1
-    replace: bool = False
-    caliper: float | None = None
-    std_caliper: bool = True
-    covariate_calipers: tuple[str, ...] = ()
-    distance: str = "glm"
-    mahvars: str | None = None
-    antiexact: str | None = None
-    reuse_max: int | None = None
-    order: str | None = None
-    discard: str = "none"
-    seed: int = 0
-    ties: str = "matchit"
-    min_controls: float | None = None
-    max_controls: float | None = None
-    match_most: bool = False
-    subclasses: int = 6
-    min_n: int = 1
-    cutpoints: str | None = None
-    weights: str = "ipw"
-    stabilize: bool = False
-    trim: float | None = None
-    moments: int = 1
-    na_values: str | None = None
-    drop_missing: bool = False
-    max_memory: str | None = None
-    out: str | None = None
-    out_matches: str | None = None
-    plots: str | None = None
 
 
 @dataclass(frozen=True)
@@ -415,7 +399,6 @@ def parse_cutpoints(text: str | None):
 def nearest_model(request: MatchRequest, distance, exact: list[str], covariates: list[str]):
     """``NearestNeighborMatching`` with the request's settings (``distance``: a kind, or
     scores fitted beforehand)."""
-    from estimation import NearestNeighborMatching
 
     calipers = covariate_calipers(request.covariate_calipers)
     caliper: Any = request.caliper
@@ -442,8 +425,6 @@ def nearest_model(request: MatchRequest, distance, exact: list[str], covariates:
 def method_model(request: MatchRequest, exact: list[str], distance):
     """The estimation object for --method with its options (distance: 'glm', 'logit' or
     scores already fitted)."""
-    from estimation import (CoarsenedExactMatching, EntropyBalancing, FullMatching,
-                            OptimalMatching, PropensityWeighting, Subclassification)
 
     r = request
     common = dict(caliper=r.caliper, std_caliper=r.std_caliper, exact=exact or None,
@@ -468,7 +449,6 @@ def run_method(frame, treat, covariates: list[str], request: MatchRequest):
     """Fit the method. Columns used only for matching (exact, antiexact, covariate calipers,
     mahvars) do not enter the propensity model: the score is fitted on the covariates
     first and given to the matcher."""
-    from estimation import PropensityScore
 
     exact = named_columns("--exact", request.exact)
     named = [*exact]
@@ -487,9 +467,7 @@ def run_method(frame, treat, covariates: list[str], request: MatchRequest):
 
 
 def effects(sample, y, outcome: str, covariates: list[str]) -> list:
-    from dataclasses import replace
 
-    from estimation.effects import estimate_att
 
     def named(estimate):
         ratios = tuple(replace(r, outcome=outcome) for r in estimate.ratios)
@@ -502,8 +480,6 @@ def effects(sample, y, outcome: str, covariates: list[str]) -> list:
 
 def sensitivity(sample, y, effect) -> dict[str, Any]:
     """E-value (every method) and Rosenbaum bounds where they are defined, or why not."""
-    from estimation import e_value, rosenbaum_bounds
-    from estimation.errors import EstimationError
 
     binary = bool(np.isin(y[sample.weights > 0], (0.0, 1.0)).all())
     out: dict[str, Any] = {}
@@ -556,8 +532,6 @@ def match_summary(path: str, sample, request: MatchRequest, choice: CovariateCho
                   frame, kept: np.ndarray) -> dict[str, Any]:
     """Everything the summary shows, as plain values (no person-level rows); keys starting
     with '_' hold the result objects for the text rendering."""
-    from estimation import describe_estimand
-    from estimation.balance import balance_table
 
     balance = balance_table(sample)
     summary = {
@@ -598,7 +572,6 @@ def match_summary(path: str, sample, request: MatchRequest, choice: CovariateCho
 def render_text(summary: dict) -> str:
     """The summary as text: the method and covariates first, then balance, effects and
     sensitivity."""
-    from estimation import describe_method
 
     head = [f"{describe_method(summary['_sample'])}",
             f"  estimand {summary['estimand_label']}",
@@ -631,7 +604,6 @@ def _sensitivity_text(sens: dict) -> str:
 
 
 def render_json(summary: dict) -> str:
-    import json
 
     public = {k: v for k, v in summary.items() if not k.startswith("_")}
     return json.dumps(public, indent=2, allow_nan=False, default=_finite) + "\n"
@@ -648,7 +620,6 @@ def write_rows(path: str, request: MatchRequest, table, sample, kept: np.ndarray
     """``--out``: the input's columns and rows with ``distance``, ``weight`` and ``subclass``
     (MatchIt's match_data(); every row, in input order; weight 0 and an empty subclass for
     rows not matched or left out). Written atomically by :mod:`tiltak.tables`."""
-    from tiltak.tables import write_table
 
     if _same_file(path, request.data):
         raise MatchInputError(f"--out {path}: would overwrite the input file; choose another name")
@@ -673,7 +644,6 @@ def write_matches(path: str, request: MatchRequest, table, sample, kept: np.ndar
     (a control reused by several treated units appears once for each), with ``row`` (the row
     number in the input, from 1), ``subclass`` (the pair, from 1), ``weight`` (1 for the
     treated unit, 1/k for each of its k controls) and the input's columns."""
-    from tiltak.tables import write_table
 
     if _same_file(path, request.data):
         raise MatchInputError(f"--out-matches {path}: would overwrite the input file; choose "
@@ -709,7 +679,6 @@ def write_matches(path: str, request: MatchRequest, table, sample, kept: np.ndar
 
 def write_plots(folder: str, summary: dict) -> list[str]:
     """``--plots DIR``: the love plot and (when there is a score) the overlap plot as SVG."""
-    from estimation import love_plot_svg, overlap_plot_svg
 
     target = Path(folder)
     if target.exists() and not target.is_dir():
@@ -737,7 +706,6 @@ def write_plots(folder: str, summary: dict) -> list[str]:
 def memory_budget(request: MatchRequest) -> int | None:
     """The memory budget (--max-memory, else what is available now), checked first
     against an estimate from the file's size or metadata, before reading it."""
-    from tiltak.tables import available_memory, check_budget, estimated_rows, matching_bytes, parse_size
 
     data = request.data
     budget = parse_size(request.max_memory) if request.max_memory is not None else available_memory()
@@ -756,7 +724,6 @@ def memory_budget(request: MatchRequest) -> int | None:
 
 def check_memory(request: MatchRequest, frame, used: list[str], budget) -> None:
     """The estimate again with the real row count and design width (factor levels)."""
-    from tiltak.tables import check_budget, matching_bytes
 
     width = 0
     for name in used:
@@ -787,7 +754,6 @@ def used_columns(request: MatchRequest) -> list[tuple[str, list[str]]]:
 def run_match(request: MatchRequest) -> MatchRun:
     """Read the file, check it, match and summarise; warnings are collected (they often
     explain a refusal, so the caller shows them before the error)."""
-    from tiltak.tables import read_table
 
     budget = memory_budget(request)
     keep_table = bool(request.out or request.out_matches)

@@ -19,16 +19,30 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
+
+import monitoring
+from monitoring.runs import run_models
+from monitoring.store import Store
 from tiltak.errors import TiltakError
+from tiltak.evaluation.assemble import assemble_document
+from tiltak.evaluation.estimate import estimate_model
+from tiltak.evaluation.estimates_table import merge_estimates
 from tiltak.evaluation.model_view import ModelView
+from tiltak.evaluation.multiplicity import holm_adjust
 from tiltak.evaluation.outcomes import OutcomeSpec
 from tiltak.evaluation.verdicts import VerdictRules
+from tiltak.loading import load_models
+from tiltak.report.build import build_report
+from tiltak.synth import SynthConfig, generate
+from tiltak_base.catalogue import languages
 
 Progress = Callable[[str], None]
 
@@ -52,7 +66,6 @@ def load_inputs(paths: Sequence[str | Path]) -> list[EvaluationInput]:
     """Load and validate every model among ``paths`` (files and folders; catalogue files
     are checked, not returned) and its catalogue; raises on any error. Each file is read
     once: every later step uses these objects."""
-    from tiltak.loading import load_models  # the one load path: the checks of every command
 
     inputs = []
     for loaded in load_models([os.fspath(p) for p in paths]):
@@ -86,11 +99,7 @@ def _say(progress: Progress | None, message: str) -> None:
 def run_estimates(db: str | Path, inputs: Sequence[EvaluationInput], seed: int = 0,
                   rules: VerdictRules | None = None, progress: Progress | None = None) -> dict[str, list[Any]]:
     """Estimate every model's design and replace its rows in the store's ``estimates`` table."""
-    from monitoring.store import Store
 
-    from tiltak.evaluation.estimate import estimate_model
-    from tiltak.evaluation.estimates_table import merge_estimates
-    from tiltak.evaluation.multiplicity import holm_adjust
 
     path = _require_store(db)
     results: dict[str, list[Any]] = {}
@@ -145,10 +154,7 @@ def prepare_out_dir(out: str | Path) -> Path:
 def evaluate(db: str | Path, inputs: Sequence[EvaluationInput], out: str | Path, lang: str = "nb", seed: int = 0,
              rules: VerdictRules | None = None, progress: Progress | None = None) -> tuple[Path, Path]:
     """Monitor, estimate, judge and report; returns the paths of report.html and evaluation.json."""
-    from tiltak.evaluation.assemble import assemble_document
-    from tiltak.report.build import build_report
 
-    from tiltak_base.catalogue import languages
 
     if lang not in languages():
         raise PipelineError(f"--lang: expected one of {', '.join(languages())}; got {lang!r}")
@@ -168,7 +174,6 @@ def evaluate(db: str | Path, inputs: Sequence[EvaluationInput], out: str | Path,
 
 def run_monitoring(db: Path, inputs: Sequence[EvaluationInput], progress: Progress | None = None) -> None:
     """Bring the models' monitoring values up to date (a no-op when they are)."""
-    from monitoring.runs import run_models
 
     _say(progress, "monitoring " + ", ".join(i.view.id for i in inputs))
     run_models(db, [i.monitored for i in inputs])
@@ -188,9 +193,7 @@ def shipped_models_dir() -> Path:
 
 def write_synthetic_store(db: Path, seed: int, **options: Any) -> None:
     """Generate synthetic registers and load them (and their ground truth) into a fresh store."""
-    import monitoring
 
-    from tiltak.synth import SynthConfig, generate
 
     for stale in (db, db.with_name(db.name + ".wal"), db.with_name(db.name + ".lock")):
         stale.unlink(missing_ok=True)
@@ -223,9 +226,7 @@ class StageBar:
     """
 
     def __init__(self, stages: int, label: str) -> None:
-        import sys
 
-        import click
 
         self._bar = None
         if sys.stderr.isatty():

@@ -31,6 +31,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from tiltak_base.errors import UserError
 
 REFERENCE = "nb"
@@ -221,7 +223,6 @@ def _catalogues(path: tuple[Path, ...]) -> dict[str, dict[str, Any]]:
 
 
 def _read(file: Path) -> dict[str, Any]:
-    import yaml
 
     try:
         data = yaml.load(file.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

@@ -18,6 +18,7 @@ The order of the boxes in a band is the order the left-to-right layout found
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from logicmodel.diagram.layering import layer
@@ -26,6 +27,7 @@ from logicmodel.diagram.ordering import order
 from logicmodel.diagram.reading import DiagramInput
 from logicmodel.diagram.routing import Route
 from logicmodel.diagram.textmetrics import wrap
+from logicmodel.diagram.vocabulary import BAND_LABELS
 
 BOX_MIN = 140.0
 BOX_MAX = 240.0
@@ -350,7 +352,6 @@ def _reading_direction(slot: dict[int, Slot], plan: Plan) -> int:
 def _fit(diagram: DiagramInput, sequences, per_row: int, width: float, strict: bool) -> Layout | None:
     """The layout with ``per_row`` columns, or ``None`` when its boxes would be narrower than
     ``BOX_MIN`` (unless not ``strict``)."""
-    from logicmodel.diagram.vocabulary import BAND_LABELS
 
     slot, n_rows = slots(sequences, per_row)
     plans = plan_arrows(diagram, slot)
@@ -410,7 +411,6 @@ def _segments(route: Route) -> list[tuple[tuple[float, float], tuple[float, floa
 
 def count_crossings(routes: list[Route]) -> int:
     """Points where a horizontal piece of one arrow crosses a vertical piece of another."""
-    from bisect import bisect_left, bisect_right
 
     horizontal, vertical = [], []
     for route in routes:

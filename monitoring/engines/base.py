@@ -21,6 +21,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from monitoring.compiler import alias, cast, compiler_for
+from monitoring.contract import PANEL_COLUMNS
+from monitoring.engines.screen import screen_plan
 from monitoring.errors import MonitoringError
 
 
@@ -40,13 +43,11 @@ class Engine:
 
     @property
     def compiler(self):
-        from monitoring.compiler import compiler_for
 
         return compiler_for(self.dialect)
 
     def render(self, tree: Any) -> str:
         """The SQL of a screened tree in this engine's dialect."""
-        from monitoring.engines.screen import screen_plan
 
         tree = self.compiler.adapt(tree)
         screen_plan(tree, self.dialect)
@@ -58,7 +59,6 @@ class Engine:
     def build_panel(self, tree: Any) -> int:
         """Materialise ``person_month`` from the panel's SELECT tree (None: empty registers,
         an empty panel); returns its number of rows."""
-        from monitoring.engines.screen import screen_plan
 
         tree = self.compiler.adapt(empty_panel() if tree is None else tree)
         screen_plan(tree, self.dialect)
@@ -93,8 +93,6 @@ def empty_panel() -> Any:
     """A SELECT of no rows with the panel's columns and types."""
     from sqlglot import exp
 
-    from monitoring.compiler import alias, cast
-    from monitoring.contract import PANEL_COLUMNS
 
     columns = [alias(cast(exp.null(), typ), name) for name, typ, _ in PANEL_COLUMNS]
     return exp.select(*columns).where(exp.false())

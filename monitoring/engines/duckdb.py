@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from monitoring.compiler import col
+from monitoring.contract import PANEL_COLUMNS
 from monitoring.engines.base import Engine, EngineError
+from monitoring.expressions import lock_down
 
 
 class DuckDBEngine(Engine):
@@ -35,7 +38,6 @@ class DuckDBEngine(Engine):
     def _materialise(self, table: str, tree: Any) -> int:
         from sqlglot import exp
 
-        from monitoring.compiler import col
 
         target = exp.to_table(table, quoted=True)
         if table in self.tables() and not self._owned:  # the store's own table, in the caller's transaction
@@ -56,7 +58,6 @@ class DuckDBEngine(Engine):
 
 
 def _panel_columns():
-    from monitoring.contract import PANEL_COLUMNS
 
     return PANEL_COLUMNS
 
@@ -65,7 +66,6 @@ def open_duckdb_file(path: str) -> DuckDBEngine:
     """Another DuckDB file holding the contract tables, opened read-only, external access off."""
     import duckdb
 
-    from monitoring.expressions import lock_down
 
     file = Path(path)
     if not file.is_file():

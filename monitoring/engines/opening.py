@@ -8,13 +8,13 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from monitoring.engines.base import Engine, EngineError
+from monitoring.engines.duckdb import DuckDBEngine
 
 
 def as_engine(target: Any) -> Engine:
     """An Engine as is; a DuckDB connection wrapped in the DuckDB engine."""
     if isinstance(target, Engine):
         return target
-    from monitoring.engines.duckdb import DuckDBEngine
 
     return DuckDBEngine(target)
 

@@ -36,12 +36,17 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from monitoring.contract import TABLE_NAMES
 from monitoring.engines.base import EngineError
+from monitoring.expressions import lock_down
+from monitoring.migrations import latest_version
+from monitoring.release import DEFINITION_TABLE, RELEASE_TABLE
 
 RESULTS_VERSION = 1
 SCHEMA_TABLE = "tiltak_results_schema"
@@ -71,8 +76,6 @@ class Published:
 def published(con, model_ids: Sequence[str]) -> Published:
     """The latest release of every indicator of ``model_ids`` in the local store ``con``
     (published values only) and the run records behind it."""
-    from monitoring.migrations import latest_version
-    from monitoring.release import DEFINITION_TABLE, RELEASE_TABLE
 
     ids = sorted(set(model_ids))
     columns = ", ".join(f"r.{c}" for c, _t in TABLES[RELEASES])
@@ -162,7 +165,6 @@ class PostgresResults(ResultsTarget):
         return target
 
     def _check_privileges(self, user: str) -> None:
-        from monitoring.contract import TABLE_NAMES
 
         with self.con.cursor() as cur:
             cur.execute("SELECT has_schema_privilege(current_user, %s, 'USAGE') "  # a list would mean "any of"
@@ -290,7 +292,6 @@ class SparkResults(ResultsTarget):
 
 
 def _remove(folder: Path) -> None:
-    import shutil
 
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -309,7 +310,6 @@ class DuckDBResults(ResultsTarget):
     def _connect(self, read_only: bool):
         import duckdb
 
-        from monitoring.expressions import lock_down
 
         self.engine.close()  # DuckDB opens a file once per process: the read-only engine goes first
         try:

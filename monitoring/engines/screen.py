@@ -24,7 +24,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from monitoring.contract import CONTRACT
 from monitoring.errors import MonitoringError
+from monitoring.expressions import _allowed_nodes
 
 #: Names of functions that read files, run programs or reach the JVM or the network, per
 #: dialect. They are refused because they are not on the allow-list; this table only gives
@@ -66,7 +68,6 @@ class PlanRefused(MonitoringError):
 def _allowed_types() -> frozenset:
     from sqlglot import exp
 
-    from monitoring.expressions import _allowed_nodes
 
     names = _PLAN_NODES + _PLAN_FUNCTIONS
     return frozenset(getattr(exp, n) for n in names if hasattr(exp, n)) | _allowed_nodes()
@@ -74,7 +75,6 @@ def _allowed_types() -> frozenset:
 
 @lru_cache(maxsize=1)
 def allowed_tables() -> frozenset[str]:
-    from monitoring.contract import CONTRACT
 
     return frozenset(CONTRACT) | {"person_month"}
 

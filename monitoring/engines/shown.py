@@ -13,6 +13,7 @@ from typing import Sequence
 from monitoring.disclosure import ValueRow
 from monitoring.engines.results import RELEASES, RUNS, ResultsTarget
 from monitoring.monitored import MonitoredModel
+from monitoring.provisional import footnote
 from monitoring.runs import PeriodRange
 from monitoring.show import ShowError, ShownValue, indicator_table
 
@@ -28,7 +29,6 @@ def _last_complete(target: ResultsTarget) -> int | None:
 def engine_value_table(target: ResultsTarget, model: MonitoredModel, span: PeriodRange = PeriodRange(),
                        by: Sequence[str] = (), indicators: Sequence[str] = ()) -> tuple[list[ShownValue], str]:
     """(published rows, provisional footnote) of a model from the results in ``target``."""
-    from monitoring.provisional import footnote
 
     unknown = [i for i in indicators if i not in {s.id for s in model.specs}]
     if unknown:

@@ -10,9 +10,12 @@ extract folder.
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
+from monitoring.contract import CONTRACT
 from monitoring.engines.base import Engine, EngineError, EngineUnavailable
 
 SESSION_CONFIG = {
@@ -47,8 +50,6 @@ class SparkEngine(Engine):
         except ImportError:
             raise EngineUnavailable("--engine spark://...: pyspark is not installed; install it with: "
                                     "pip install pyspark (and a Java runtime)") from None
-        import os
-        import sys
 
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the workers run this Python (with pandas, pyarrow)
         builder = SparkSession.builder.master(master).appName(app)
@@ -77,7 +78,6 @@ class SparkEngine(Engine):
     def register(self, folder: Path, panel: bool = False) -> list[str]:
         """Register ``folder/<table>`` (Parquet) as a view for every contract table found
         (``panel``: and ``folder/person_month``, a panel made elsewhere)."""
-        from monitoring.contract import CONTRACT
 
         found = []
         for table in (*CONTRACT, *(("person_month",) if panel else ())):

@@ -11,7 +11,7 @@ import warnings
 
 import click
 
-from tiltak.filematch import METHOD_ESTIMANDS, METHODS, MatchRequest
+from tiltak.match_request import METHOD_ESTIMANDS, METHODS, MatchRequest
 
 #: Which --method each option applies to (the rest are refused when given explicitly).
 OPTION_METHODS = {

@@ -15,16 +15,28 @@ from tiltak import __version__
 from tiltak.evaluation.contribution import IndicatorEvidence, analyse
 from tiltak.evaluation.costs import cost_per_outcome, measure_unit_costs
 from tiltak.evaluation.document import (
-    SCHEMA, clean, contribution_entry, costs_entry, error_entry, estimand_entry, estimate_entry, notes_entries,
+    SCHEMA,
+    clean,
+    contribution_entry,
+    costs_entry,
+    error_entry,
+    estimand_entry,
+    estimate_entry,
+    notes_entries,
     publish_count,
-    return_curve, verdict_entry,
+    return_curve,
+    verdict_entry,
 )
 from tiltak.evaluation.estimate import DesignEstimate
 from tiltak.evaluation.indicator_series import indicator_entries
-from tiltak.evaluation.trajectories import period_position
 from tiltak.evaluation.store_reads import (
-    centre_names, cost_by_centre, data_period, participants_by_centre, participants_total,
+    centre_names,
+    cost_by_centre,
+    data_period,
+    participants_by_centre,
+    participants_total,
 )
+from tiltak.evaluation.trajectories import period_position
 from tiltak.evaluation.verdicts import Verdict, VerdictKind, VerdictRules, judge
 from tiltak_base.catalogue import message, term
 
@@ -130,7 +142,6 @@ def _relative_costs(costs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _counts(verdicts: Sequence[Verdict]) -> list[list[Any]]:
     """How many expected changes got each verdict, in the order of the verdict scale."""
-    from tiltak.evaluation.verdicts import VerdictKind
 
     kinds = [v.kind for v in verdicts]
     return [[k.value, kinds.count(k)] for k in VerdictKind if k in kinds]

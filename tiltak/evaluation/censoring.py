@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from estimation import censoring_weights
 from tiltak.evaluation.clock import months_since
 from tiltak.evaluation.followup import interval_starts
 from tiltak.evaluation.trials import MatchedTrials
@@ -91,7 +92,6 @@ def panel_rows(con: Any, keys: pd.DataFrame, covariates: tuple[str, ...]) -> pd.
 def fit_censoring_weights(con: Any, trials: MatchedTrials, data_end: Any, covariates: tuple[str, ...],
                           intervals: int = INTERVALS) -> UnitCensoringWeights:
     """Stabilised censoring weights of every comparison unit, per month of follow-up."""
-    from estimation import censoring_weights
 
     units = trials.units
     starts = interval_starts(trials, intervals)

@@ -25,6 +25,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from monitoring.disclosure import Thresholds
 from tiltak.evaluation.evidence import EffectEvidence
 
 DOMINANCE_CONTRIBUTORS = 2
@@ -37,7 +38,6 @@ def dominated(contributions: Sequence[float], n: int = DOMINANCE_CONTRIBUTORS, s
     The rule is monitoring's (``monitoring.disclosure.Thresholds.is_dominated``), so cost
     figures in the report and in monitoring tables are protected alike.
     """
-    from monitoring.disclosure import Thresholds
 
     values = tuple(abs(float(v)) for v in contributions)
     rule = Thresholds(dominance_contributors=n, dominance_share=share)

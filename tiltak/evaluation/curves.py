@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from estimation import aalen_johansen, calibrate_weights, incidence_effect
 from tiltak.evaluation.censoring import UnitCensoringWeights
 from tiltak.evaluation.estimate_errors import estimate_errors
 from tiltak.evaluation.followup import CENSORED, EVENT, FollowUp, at_horizon, follow_up
@@ -106,7 +107,6 @@ class RegisterEffect:
 
 def calibration(trials: MatchedTrials, keep: np.ndarray, covariates: list[str]) -> tuple[Any, str | None]:
     """Entropy-balancing calibration of the kept units' weights over the trials (None, note: failed)."""
-    from estimation import calibrate_weights
 
     units = trials.units.loc[keep]
     frame = trials.data.iloc[units["row"].to_numpy()][covariates].reset_index(drop=True)
@@ -121,7 +121,6 @@ def register_effect(trials: MatchedTrials, spec: OutcomeSpec, estimand: str, dat
                     censoring: UnitCensoringWeights | None, covariates: list[str] | None = None,
                     grid: bool = False) -> RegisterEffect | None:
     """The effect of ``spec`` under ``estimand`` on the trials that reach its horizon (None: none do)."""
-    from estimation import aalen_johansen, incidence_effect
 
     keep = trial_reaches(trials.units, data_end, spec.months)
     if not keep.any():

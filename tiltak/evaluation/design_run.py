@@ -8,6 +8,8 @@ and estimates each expected change under each estimand requested.
 from __future__ import annotations
 
 import dataclasses
+import re
+import warnings
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
@@ -15,6 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from estimation.balance import balance_table
+from estimation.effect_estimate import normal_inference
+from estimation.effects import estimate_att
+from estimation.errors import EstimationError
+from estimation.gcomputation import att_interactions
+from estimation.riskset import RiskSetMatching
 from tiltak.evaluation.censoring import INTERVALS, UnitCensoringWeights, fit_censoring_weights
 from tiltak.evaluation.curves import RegisterEffect, register_effect
 from tiltak.evaluation.design_estimate import DesignEstimate
@@ -24,8 +32,9 @@ from tiltak.evaluation.followup import CENSORED, EVENT
 from tiltak.evaluation.model_view import ExpectedChangeView, ModelView
 from tiltak.evaluation.outcomes import OutcomeSpec
 from tiltak.evaluation.riskset_data import RiskSetFrame
+from tiltak.evaluation.sensitivity import e_value_difference, e_value_ratio, gamma_for
 from tiltak.evaluation.summaries import balance_terms, overlap, weighted_mean
-from tiltak.evaluation.trials import MatchedTrials, matched_units
+from tiltak.evaluation.trials import MatchedTrials, matched_sample_of, matched_units
 from tiltak.evaluation.verdicts import VerdictRules
 
 POWER = 0.8
@@ -52,9 +61,7 @@ MATCHER_KEYS = ("method", "ratio", "replace", "caliper", "std_caliper", "distanc
 
 def match_pool(data: pd.DataFrame, settings: dict[str, Any], seed: int) -> _Match:
     """Risk-set matching of the pool with the design's settings (errors become ``error``)."""
-    import warnings
 
-    from estimation.riskset import RiskSetMatching
 
     n_treated, n_control = int(data["treated"].sum()), int((~data["treated"]).sum())
     if n_treated < 2 or n_control < 2 or not settings["covariates"]:
@@ -80,7 +87,6 @@ def match_pool(data: pd.DataFrame, settings: dict[str, Any], seed: int) -> _Matc
 
 def _stratum_free(message: str) -> str:
     """A matching warning without the values of the exact stratum it names (one note for all)."""
-    import re
 
     return re.sub(r" (in )?exact stratum [^:;]*", " in some risk sets", message)
 
@@ -182,7 +188,6 @@ class DesignRun:
             **{**base, "notes": base["notes"] + result.notes + tuple(sens_notes)})
 
     def _survey(self, change, spec, estimand, trials, rules, base):
-        from estimation.effects import estimate_att
 
         units = trials.units
         rows = units["row"].to_numpy()
@@ -213,7 +218,6 @@ class DesignRun:
         balance = _balance(sample, rules)
         treat, matched = np.asarray(sample.treat, bool), np.asarray(sample.weights) > 0
         sd = float(np.std(y[~treat & matched], ddof=1)) if (~treat & matched).sum() > 1 else float("nan")
-        from tiltak.evaluation.sensitivity import e_value_difference, gamma_for
 
         if sample.structure in ("strata", "weights"):
             gamma, sens_notes = None, [no_matched_sets(self.settings["method"])]
@@ -261,7 +265,6 @@ class DesignRun:
 
     def _gamma(self, trials: MatchedTrials, result: RegisterEffect, spec: OutcomeSpec, est: float):
         """Rosenbaum's Gamma on the event by the horizon, for comparison units whose outcome is known."""
-        from tiltak.evaluation.sensitivity import gamma_for
 
         if trials.sample.structure in ("strata", "weights"):
             return None, [no_matched_sets(self.settings["method"])]
@@ -300,13 +303,11 @@ class DesignRun:
 
 
 def _too_few() -> Exception:
-    from estimation.errors import EstimationError
 
     return EstimationError("too few matched participants with this outcome observed")
 
 
 def _no_follow_up(spec: OutcomeSpec) -> Exception:
-    from estimation.errors import EstimationError
 
     return EstimationError(f"no trial can be followed for {spec.months} months within the data")
 
@@ -329,8 +330,6 @@ def _strata_effect(sample: Any, y: np.ndarray, covariates: list[str], persons: n
     validate_methods.py: subclass ATT -4.1 and CEM ATT -6.7 Monte Carlo SEs); the model of the
     control outcome (``estimation.att_interactions``, MatchIt's advice) has none. Clustered on the person.
     """
-    from estimation.effect_estimate import normal_inference
-    from estimation.gcomputation import att_interactions
 
     est, se = att_interactions(sample, y, sample.covariates[covariates], cluster=persons)
     low, high, p = normal_inference(est, se, 0.05)
@@ -353,7 +352,6 @@ def _drop_units(trials: MatchedTrials, keep: np.ndarray) -> MatchedTrials:
     For pairs and sets this recomputes the weights 1/k of the sets that lost comparison units;
     for strata and weights the kept comparison weights keep their proportions.
     """
-    from tiltak.evaluation.trials import matched_sample_of
 
     units = trials.units.loc[np.asarray(keep, bool)].copy()
     controls = ~units["treated"]
@@ -367,7 +365,6 @@ def _drop_units(trials: MatchedTrials, keep: np.ndarray) -> MatchedTrials:
 
 
 def _balance(sample: Any, rules: VerdictRules) -> Any:
-    from estimation.balance import balance_table
 
     return balance_table(sample, covariates=list(sample.covariates.columns), threshold=rules.balance_threshold)
 
@@ -391,7 +388,6 @@ def _odds_ratio(p1: float, p0: float) -> float | None:
 
 
 def _e_value_rr(rr: float | None) -> float | None:
-    from tiltak.evaluation.sensitivity import e_value_ratio
 
     return e_value_ratio(rr)
 

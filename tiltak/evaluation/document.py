@@ -16,6 +16,7 @@ from typing import Any
 
 from tiltak.evaluation.contribution import ContributionAnalysis
 from tiltak.evaluation.costs import CostPerOutcome, CostSpread, UnitCost
+from tiltak.evaluation.curve_disclosure import disclosed_curve
 from tiltak.evaluation.estimate import DesignEstimate
 from tiltak.evaluation.model_view import ModelView
 from tiltak.evaluation.outcomes import OutcomeSpec
@@ -223,7 +224,6 @@ def return_curve(model: ModelView, estimates: Sequence[DesignEstimate], min_coun
     at the horizon of every tested change on assisted return, the comparison curve plus
     the smallest change that matters (in the change's direction).
     """
-    from tiltak.evaluation.curve_disclosure import disclosed_curve
 
     with_curve = [e for e in estimates if e.curve is not None and e.error is None and e.evidence is not None]
     if not with_curve:

@@ -19,12 +19,15 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from logicmodel.model import COVARIATE_DISTANCES, METHOD_KEYS, Matching
 from tiltak.errors import TiltakError
 from tiltak.evaluation.design_estimate import DEFAULT_ESTIMAND, ESTIMANDS, DesignEstimate  # noqa: F401 (re-exported)
+from tiltak.evaluation.design_run import DesignRun
 from tiltak.evaluation.model_view import DesignView, ExpectedChangeView, ModelView
 from tiltak.evaluation.outcomes import OutcomeSpec
 from tiltak.evaluation.riskset_data import PRIOR_OTHER, build_risk_sets
 from tiltak.evaluation.verdicts import VerdictRules
+
 
 def tested_changes(model: ModelView) -> list[ExpectedChangeView]:
     """Expected changes the design tests that name a person-level outcome, in model order."""
@@ -57,7 +60,6 @@ def design_settings(design: DesignView, covariates: tuple[str, ...]) -> dict[str
     keys of the other methods are left out. Covariates the registers do not have are left
     out of ``mahvars``/``antiexact``/covariate calipers/cutpoints as of the propensity model.
     """
-    from logicmodel.model import COVARIATE_DISTANCES, METHOD_KEYS, Matching
 
     m = Matching.model_validate(dict(design.matching))
     present = set(covariates)
@@ -104,7 +106,6 @@ def estimate_model(
     outcomes and subgroups are matched on their own pool. The minimum detectable effect
     uses the level 0.05 / m, m the number of tested changes (Holm's first step).
     """
-    from tiltak.evaluation.design_run import DesignRun  # numpy, pandas: only when a model is estimated
 
     rules = rules or VerdictRules()
     changes = tested_changes(model)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import re
 
+from estimation.errors import EstimationError
+
 
 def estimate_errors() -> tuple[type[BaseException], ...]:
     """Errors of an estimate that become its ``error`` (the rest of the model goes on)."""
     import numpy as np
-    from estimation.errors import EstimationError
 
     return (EstimationError, np.linalg.LinAlgError)
 

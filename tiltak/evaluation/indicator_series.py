@@ -11,9 +11,15 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from monitoring.show import value_table
 from tiltak.evaluation.model_view import Title, model_text
 from tiltak.evaluation.trajectories import (
-    IndicatorSeries, SeriesPoint, compare, expected_for, period_position, provisional_left_out,
+    IndicatorSeries,
+    SeriesPoint,
+    compare,
+    expected_for,
+    period_position,
+    provisional_left_out,
 )
 
 STATUSES = ("on_track", "off_track")
@@ -25,7 +31,6 @@ def _title(raw: Any, fallback: str) -> Title:
 
 def published_series(con: Any, item: Any) -> list[IndicatorSeries]:
     """The model's monitored indicators (national totals) from the stored monitoring values."""
-    from monitoring.show import value_table
 
     rows = [r for r in value_table(con, item.monitored) if r.dimension == "total"]
     series = []

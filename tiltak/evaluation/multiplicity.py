@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from tiltak.evaluation.estimate import replace_evidence
+
 FAMILY_ALPHA = 0.05
 
 
@@ -37,7 +39,6 @@ def holm(p_values: Sequence[float | None]) -> list[float | None]:
 
 def holm_adjust(estimates: Sequence[Any]) -> list[Any]:
     """The model's estimates with ``evidence.p_value_holm`` set, per estimand."""
-    from tiltak.evaluation.estimate import replace_evidence
 
     out = list(estimates)
     for estimand in sorted({e.estimand for e in estimates}):

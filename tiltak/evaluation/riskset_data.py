@@ -34,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from monitoring.expressions import quote_literal, render
 from tiltak.errors import TiltakError
 from tiltak.evaluation.outcomes import OutcomeSpec
 
@@ -77,7 +78,6 @@ class RiskSetFrame:
 
 
 def _quote(value: str) -> str:
-    from monitoring.expressions import quote_literal
 
     return quote_literal(str(value))
 
@@ -132,7 +132,6 @@ def _frame_sql(measure: str, covariates: tuple[str, ...], surveys: tuple[Outcome
     cov = "".join(f', pm."{c}"' for c in covariates)
     ys = "".join(f', {survey_change_sql(o)[0]} AS "y_{o.id}", {survey_change_sql(o)[1]} AS "yd_{o.id}"'
                  for o in surveys)
-    from monitoring.expressions import render  # screened and quoted in one place; bound when loaded
 
     sgs = "".join(f', coalesce(({render(expr, "person_month", "pm")}), FALSE) AS "sg_{key}"'
                   for key, expr in subgroups.items())

@@ -18,6 +18,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import estimation
+from estimation.errors import EstimationError
+from estimation.sensitivity import e_value
+
 
 def _finite(value: Any) -> float | None:
     try:
@@ -28,13 +32,11 @@ def _finite(value: Any) -> float | None:
 
 
 def _estimation_errors() -> tuple[type[BaseException], ...]:
-    from estimation.errors import EstimationError
 
     return (EstimationError,)
 
 
 def _bounds(sample: Any, y: Any, alternative: str) -> Any:
-    import estimation
 
     if hasattr(estimation, "rosenbaum_bounds"):
         return estimation.rosenbaum_bounds(sample, y, alternative=alternative)
@@ -63,7 +65,6 @@ def gamma_for(sample: Any, y: Any, binary: bool, estimate: float) -> tuple[float
 
 def e_value_ratio(rr: float | None) -> float | None:
     """E-value of a risk ratio (None when it cannot be computed)."""
-    from estimation.sensitivity import e_value
 
     if _finite(rr) is None or rr <= 0:
         return None
@@ -75,7 +76,6 @@ def e_value_ratio(rr: float | None) -> float | None:
 
 def e_value_difference(estimate: float, sd: float) -> float | None:
     """E-value of a mean difference through the SMD (RR = exp(0.91 d))."""
-    from estimation.sensitivity import e_value
 
     if not (math.isfinite(sd) and sd > 0 and math.isfinite(estimate)):
         return None

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import re
 from typing import Any
 
-from tiltak.evaluation.model_view import ModelView
+import networkx as nx
+
+from logicmodel.diagram import to_svg
+from tiltak.evaluation.model_view import ModelView, TrajectoryPoint
 from tiltak.evaluation.story import headline_kind
 from tiltak.evaluation.trajectories import ExpectedSeries, IndicatorSeries, SeriesPoint
-from tiltak.evaluation.model_view import TrajectoryPoint
 from tiltak.evaluation.verdicts import VerdictKind
 from tiltak.report import figures
 from tiltak.report.labels import LABELS
@@ -23,7 +27,6 @@ class _KindOnly:
 
 def diagram_graph(view: ModelView, model: dict[str, Any]):
     """The model's graph with node ``verdict`` and edge ``rating`` for ``logicmodel.diagram``."""
-    import networkx as nx
 
     graph = nx.DiGraph(title=view.title, id=view.id)
     by_node: dict[str, list[_KindOnly]] = {}
@@ -53,7 +56,6 @@ DIAGRAM_FITS = (("phone", 340.0), ("narrow", 460.0), ("medium", 680.0), ("wide",
 def diagram_html(graph: Any, lang: str) -> str:
     """The diagram drawn for each width in ``DIAGRAM_FITS``, each in its ``fit-<name>`` box
     (report.css shows the one that fits the screen, so the text keeps its size)."""
-    from logicmodel.diagram import to_svg
 
     inline = []
     for name, width in DIAGRAM_FITS:
@@ -65,9 +67,7 @@ def diagram_html(graph: Any, lang: str) -> str:
 def _diagram(view: ModelView, model: dict[str, Any], lang: str) -> tuple[str, str]:
     """The diagram inline (:func:`diagram_html`), and the left-to-right drawing at full size in
     a data URI for a reader who downloads it (no network, no script: a ``download`` link)."""
-    import base64
 
-    from logicmodel.diagram import to_svg
 
     graph = diagram_graph(view, model)
     full = to_svg(graph, lang=lang, direction="lr")
@@ -117,7 +117,6 @@ def build_figures(document: dict[str, Any], views: dict[str, ModelView], lang: s
 
 def prefix_ids(svg: str, prefix: str) -> str:
     """Make the ids of one inline SVG unique in the page (and the references to them)."""
-    import re
 
     ids = set(re.findall(r'\bid="([^"]+)"', svg))
     if not ids:
@@ -128,7 +127,6 @@ def prefix_ids(svg: str, prefix: str) -> str:
 
 
 def _unique(figs: dict[str, str]) -> dict[str, str]:
-    import re
 
     return {key: svg if svg.startswith("data:") else prefix_ids(svg, re.sub(r"[^A-Za-z0-9_-]", "-", key) + "-")
             for key, svg in figs.items()}

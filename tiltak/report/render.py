@@ -13,6 +13,8 @@ import math
 from importlib import resources
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from logicmodel.fields import LocalizedText
 from tiltak.evaluation.wording import format_effect, format_number, format_p, label, reason_entry_text
 from tiltak.report.labels import LABELS, METHOD_APPENDIX
@@ -208,7 +210,6 @@ def _cell(cell: dict[str, Any], key: str, labels: dict[str, str], lang: str) -> 
     if reason is None:
         return "–"
     text = labels.get(f"suppressed_{reason}", labels["suppressed"]).format(n=cell.get("threshold", ""))
-    from markupsafe import Markup, escape
 
     return Markup(f'<span class="suppressed">{escape(text)}</span>')
 

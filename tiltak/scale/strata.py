@@ -33,6 +33,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from estimation import NearestNeighborMatching
 from tiltak.scale.errors import ScaleError
 
 DEFAULT_MAX_ROWS = 2_000_000
@@ -105,7 +106,6 @@ def _stratum_matcher(strata: list[str], treatment: str, distance: str, row: str,
 def match_arrays(treat: np.ndarray, distance: np.ndarray, *, ratio: int, replace: bool, caliper: float | None,
                  order: str, ties: str) -> np.ndarray:
     """Rows (treated, control, pass) of :class:`estimation.NearestNeighborMatching` on one stratum."""
-    from estimation import NearestNeighborMatching
 
     if treat.all() or not treat.any():
         return np.empty((0, 3), dtype=np.int64)

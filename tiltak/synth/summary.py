@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -43,7 +45,6 @@ class SynthSummary:
 
     def to_html(self) -> str:
         """The same content as HTML tables (escaped by pandas)."""
-        import html
 
         parts = [f"<p>Obliged to leave in centres: {self.stock_start:,} at the start, "
                  f"{self.stock_end:,} at the end.</p>",
