@@ -49,6 +49,7 @@ RULES: tuple[Rule, ...] = checked_rules((
     evaluation.missing_evaluation,             # LM043
     evaluation.method_settings,                # LM046
     evaluation.pipeline_estimand,              # LM047
+    evaluation.pipeline_method_validated,      # LM048
     periods.periods,                           # LM050
     periods.time_order,                        # LM051
     periods.costs,                             # LM052

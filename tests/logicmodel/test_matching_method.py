@@ -15,11 +15,13 @@ ESTIMAND = ("valid.yaml:52:{col}: error LM047 evaluation.matching.estimand: esti
             "on an extract")
 
 
-def rendered(path: Path) -> list[str]:
-    """Issues as lines, with the temporary folder replaced by its file name."""
+def rendered(path: Path, lm048: bool = False) -> list[str]:
+    """Issues as lines, with the temporary folder replaced by its file name (LM048's warning on
+    a method not yet validated in the register design only when asked for)."""
     report = validate_paths([str(path)])
     folder = str(path.parent) + "/"
-    return [issue.render().replace(folder, "") for issue in report.issues]
+    lines = [issue.render().replace(folder, "") for issue in report.issues]
+    return lines if lm048 else [line for line in lines if " LM048 " not in line]
 
 
 def with_matching(mutate, text: str):
@@ -35,7 +37,13 @@ def test_nearest_is_the_default_and_valid(mutate):
                                   "{method: weighting}", "{method: weighting, weights: ebal, moments: 2}",
                                   "{method: weighting, trim: 0.05}", "{method: full, estimand: ATT}"])
 def test_every_method_is_valid_for_the_register_pipeline(mutate, text):
-    assert rendered(with_matching(mutate, text)) == []
+    lines = rendered(with_matching(mutate, text), lm048=True)
+    if "optimal" in text:
+        assert lines == []
+    else:  # runs, with a warning: its standard errors are not yet right in the register design
+        (line,) = lines
+        assert line.startswith("valid.yaml:52:") and " warning LM048 evaluation.matching.method: method '" in line
+        assert "standard errors there are 10-20 % too small" in line
 
 
 @pytest.mark.parametrize("estimand", ["ATE", "ATC", "ATO"])
