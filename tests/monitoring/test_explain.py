@@ -13,22 +13,11 @@ import pytest
 from monitoring.explain import aggregate_words, explain_text
 from monitoring.indicators import Aggregate
 from monitoring.monitored import load_monitored_model
+from model_texts import monitored_model
 
 ROOT = Path(__file__).resolve().parents[2]
 
-MODEL = """id: explained
-title: {nb: "Test", en: "Test"}
-version: "1.0"
-measure: VV
-period: {start: "2012-01"}
-nodes:
-  - {id: a, level: activity, title: "A"}
-  - {id: b, level: impact, title: "B"}
-links:
-  - {from: a, to: b, mechanism: "m"}
-monitoring:
-  indicators: [hscl10_mean, assisted_returns_per_100_12m, cost_per_participant]
-"""
+MODEL = monitored_model("explained", "hscl10_mean, assisted_returns_per_100_12m, cost_per_participant")
 
 
 @pytest.fixture(scope="module")

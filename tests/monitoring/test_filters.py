@@ -11,23 +11,12 @@ from monitoring.expressions import ExpressionError as FilterError
 from monitoring.expressions import bind, parse
 from monitoring.filters import check_catalogue
 from monitoring.monitored import ModelInputError, load_monitored_model
+from model_texts import monitored_model
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "models" / "indicators.yaml"
 
-MODEL = """id: test-model
-title: {nb: "Test", en: "Test"}
-version: "1.0"
-measure: VV
-period: {start: "2012-01"}
-nodes:
-  - {id: a, level: activity, title: "A"}
-  - {id: b, level: impact, title: "B"}
-links:
-  - {from: a, to: b, mechanism: "m"}
-monitoring:
-  indicators: [INDICATORS]
-"""
+MODEL = monitored_model("test-model", "INDICATORS")
 
 
 class _Binder:

@@ -25,26 +25,16 @@ from monitoring.runs import run_models
 from monitoring.store import Store
 from stores import working_copy
 from tiltak.evaluation.wording import describe_reason
+from model_texts import monitored_model
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = dt.date(2014, 1, 15)  # complete months through 2013-12
 DEC_2013, NOV_2013, OCT_2013 = 2013 * 12 + 11, 2013 * 12 + 10, 2013 * 12 + 9
 
-MODEL = """id: test-lag
-title: {nb: "Test", en: "Test"}
-version: "1.0"
-measure: VV
-period: {start: "2012-01"}
-nodes:
-  - {id: a, level: activity, title: "A"}
-  - {id: b, level: impact, title: "B"}
-links:
-  - {from: a, to: b, mechanism: "m"}
-monitoring:
-  indicators: [participants, sessions_attended_share]
-  targets:
-    - {indicator: sessions_attended_share, baseline: {period: "2012-01", value: 75}, values: [{period: "2013-01", value: 75}]}
-"""
+MODEL = monitored_model("test-lag", "participants, sessions_attended_share", extra=(
+    "  targets:\n"
+    '    - {indicator: sessions_attended_share, baseline: {period: "2012-01", value: 75}, '
+    'values: [{period: "2013-01", value: 75}]}\n'))
 
 PANEL = """INSERT INTO person_month (person_id, month, period, centre_id, region, nationality, sex, household, age, age_band,
     months_since_decision, months_in_reception, measure, participating, enrolled, exit_type, applied)

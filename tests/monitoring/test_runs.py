@@ -16,26 +16,13 @@ from monitoring.monitored import load_monitored_model
 from monitoring.runs import PAUSE_ENV, PeriodRange, RunInProgressError, RunInputError, run_lock, run_models
 from monitoring.store import Store
 from stores import working_copy
+from model_texts import monitored_model
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = dt.date(2014, 1, 15)
 
-MODEL = """id: test-vv
-title: {nb: "Test", en: "Test"}
-version: "1.0"
-measure: VV
-period: {start: "2012-01"}
-nodes:
-  - {id: a, level: activity, title: "A"}
-  - {id: b, level: impact, title: "B"}
-links:
-  - {from: a, to: b, mechanism: "m"}
-monitoring:
-  indicators: [participants, residents_obliged_to_leave, assisted_returns_per_100, assisted_returns_per_100_12m,
-               months_in_reception_mean, hscl10_mean, cost_total]
-  targets:
-    - {indicator: assisted_returns_per_100, baseline: {period: "2012-01", value: 2}, values: [{period: "2013-01", value: 30}]}
-"""
+MODEL = monitored_model("test-vv", "participants, residents_obliged_to_leave, assisted_returns_per_100, "
+                        "assisted_returns_per_100_12m, months_in_reception_mean, hscl10_mean, cost_total")
 
 PANEL = """INSERT INTO person_month (person_id, month, period, centre_id, region, nationality, sex, household, age, age_band,
     months_since_decision, months_in_reception, measure, participating, enrolled, exit_type, applied)
