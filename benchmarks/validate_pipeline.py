@@ -255,6 +255,39 @@ def checks(frame, cells) -> list[tuple[str, bool, str]]:
     return out
 
 
+def z_spread(frame, reference=None, draws: int = 2000) -> str:
+    """SD of z = (estimate - truth) / SE over the estimates of the unbiased scenarios, with a
+    95 % interval from resampling whole seeds (the estimates of one seed are correlated),
+    and its ratio to ``reference`` (another method's rows) on the same resampled seeds."""
+    import numpy as np
+
+    def by_seed(rows):
+        ok = rows[rows["att"].notna() & rows["truth"].notna() & rows["se"].gt(0)
+                  & rows["scenario"].isin(UNBIASED_SCENARIOS)]
+        z = (ok["att"] - ok["truth"]) / ok["se"]
+        return {k: g.to_numpy() for k, g in z.groupby([ok["scenario"], ok["seed"]])}
+
+    def sd(groups, keys):
+        z = np.concatenate([groups[k] for k in keys if k in groups])
+        return float(np.std(z, ddof=1)) if z.size > 1 else float("nan")
+
+    mine = by_seed(frame)
+    keys = sorted(mine)
+    if len(keys) < 2:
+        return "spread of z: too few seeds"
+    rng = np.random.default_rng(20261202)
+    picks = [[keys[i] for i in rng.integers(0, len(keys), len(keys))] for _ in range(draws)]
+    values = np.array([sd(mine, k) for k in picks])
+    text = (f"spread of z (SD of (estimate - truth) / SE) {sd(mine, keys):.3f} "
+            f"[{np.nanquantile(values, 0.025):.3f}, {np.nanquantile(values, 0.975):.3f}] over {len(keys)} seeds")
+    if reference is not None:
+        ref = by_seed(reference)
+        ratios = np.array([sd(mine, k) / sd(ref, k) for k in picks])
+        text += (f"; ratio to nearest on the same seeds {sd(mine, keys) / sd(ref, keys):.3f} "
+                 f"[{np.nanquantile(ratios, 0.025):.3f}, {np.nanquantile(ratios, 0.975):.3f}]")
+    return text
+
+
 def render(frame, cells, results, command: str) -> str:
     lines = [f"# {command}", f"# {time.strftime('%Y-%m-%d')}", ""]
     for scenario in cells["scenario"].unique():
@@ -317,8 +350,9 @@ def main(argv: list[str] | None = None) -> int:
         frame = everything[everything["method"] == method].drop(columns="method")
         cells = cell_table(frame)
         results = checks(frame, cells)
+        reference = everything[everything["method"] == "nearest"] if method != "nearest" and "nearest" in methods else None
         passed &= all(p for _, p, _ in results)
-        text = render(frame, cells, results, command.strip())
+        text = render(frame, cells, results, command.strip()) + "\n- " + z_spread(frame, reference)
         out.append(text if len(methods) == 1 else text.replace("\n## ", f"\n## {method}: ", ).replace(
             "## checks", f"## {method}: checks"))
     print("\n\n".join(out))
