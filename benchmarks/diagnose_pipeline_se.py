@@ -118,7 +118,8 @@ def _resampled_data(data: pd.DataFrame, rng: np.random.Generator) -> pd.DataFram
     return pd.concat(parts, ignore_index=True)
 
 
-def bootstrap(con, view, catalogue, seed: int, replicates: int, level: str, estimand: str, rules) -> list[dict]:
+def bootstrap(con, view, catalogue, seed: int, replicates: int, level: str, estimand: str, rules,
+              calibrate: bool = True) -> list[dict]:
     """SD of the estimates over person-cluster bootstrap draws against the sandwich SE.
 
     For every register outcome of the model's shared pool. ``level`` ``units``: the analysis
@@ -134,7 +135,7 @@ def bootstrap(con, view, catalogue, seed: int, replicates: int, level: str, esti
     run = DesignRun(con, view, rs, settings, rules, seed, n_tests=1)
     specs = [catalogue[c.spec.outcome] for c in changes]
     match, trials = run._pool(changes[0], specs[0])
-    covariates = list(settings["covariates"])
+    covariates = list(settings["covariates"]) if calibrate else None
 
     def estimates(t: MatchedTrials) -> list:
         return [register_effect(t, spec, estimand, rs.data_end, None, covariates).effect for spec in specs]
@@ -150,7 +151,7 @@ def bootstrap(con, view, catalogue, seed: int, replicates: int, level: str, esti
             t = matched_units(m.data, m.sample, m.rows, seed, m.strata)
         values.append([float(e.estimate[-1]) for e in estimates(t)])
     sd = np.std(np.array(values), axis=0, ddof=1)
-    return [{"model": view.id, "outcome": spec.id, "estimand": estimand, "level": level, "B": replicates,
+    return [{"model": view.id, "outcome": spec.id, "estimand": estimand, "level": level, "B": replicates, "calibrated": calibrate,
              "estimate": float(e.estimate[-1]), "sandwich_se": float(e.std_error[-1]), "bootstrap_sd": float(s),
              "ratio": float(s / e.std_error[-1])} for spec, e, s in zip(specs, first, sd)]
 
@@ -164,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", type=int, default=0, help="person-cluster bootstrap replicates instead")
     parser.add_argument("--level", default="units", choices=("units", "match"))
     parser.add_argument("--estimand", default="enrol_now_vs_later", choices=ESTIMANDS)
+    parser.add_argument("--no-calibration", action="store_true", help="bootstrap the curves without calibration")
     args = parser.parse_args(argv)
     rules = VerdictRules()
     with tempfile.TemporaryDirectory(prefix="tiltak-diagnose-") as tmp:
@@ -178,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.bootstrap:
                 view = with_method(item.view, args.method)
                 for row in bootstrap(con, view, item.outcomes, args.seed, args.bootstrap, args.level,
-                                     args.estimand, rules):
+                                     args.estimand, rules, not args.no_calibration):
                     print(row, flush=True)
                 continue
             rows += model_draws(con, with_method(item.view, args.method), item.outcomes, args.seed, args.draws, rules)

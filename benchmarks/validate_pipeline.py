@@ -350,7 +350,8 @@ def main(argv: list[str] | None = None) -> int:
         frame = everything[everything["method"] == method].drop(columns="method")
         cells = cell_table(frame)
         results = checks(frame, cells)
-        reference = everything[everything["method"] == "nearest"] if method != "nearest" and "nearest" in methods else None
+        with_nearest = method != "nearest" and "nearest" in methods
+        reference = everything[everything["method"] == "nearest"] if with_nearest else None
         passed &= all(p for _, p, _ in results)
         text = render(frame, cells, results, command.strip()) + "\n- " + z_spread(frame, reference)
         out.append(text if len(methods) == 1 else text.replace("\n## ", f"\n## {method}: ", ).replace(
