@@ -222,24 +222,22 @@ PyObject *core_cumsum_ld(PyObject *self, PyObject *args) {
 
 /* Branch-free and vectorised (floor() would be a call per value): a + 2^52 - 2^52 rounds
  * a (0 <= a < 2^52) to a whole number, so it equals a exactly when a is whole; every
- * double of 2^52 or more is whole; NaN is not. Eight values at a time (GCC's vectors). */
-typedef double v8d __attribute__((vector_size(64)));
-typedef int64_t v8i __attribute__((vector_size(64)));
-
+ * double of 2^52 or more is whole; NaN is not. Eight independent lanes of plain scalars,
+ * which GCC vectorises into compares and blends (GCC's generic 64-byte vectors of the
+ * same loop compiled to code twenty times slower: 3 ms a million values against 0.15). */
 __attribute__((target_clones("avx512f", "avx2", "default")))
 static void kind_of(const double *x, i64 n, int *binary, int *whole, double *largest) {
     const double big = 4503599627370496.0;
-    v8i b = {0}, w = {0};  /* 0 where every value so far passes */
-    v8d top = {0};
+    i64 b[8] = {0}, w[8] = {0};  /* 0 where every value so far passes */
+    double top[8] = {0};
     i64 i = 0;
     for (; i + 8 <= n; i += 8) {
-        v8d v;
-        memcpy(&v, x + i, sizeof v);
-        v8d a = (v8d)((v8i)v & 0x7fffffffffffffffLL);  /* |v|: the sign bit cleared */
-        b |= ~((v == 0.0) | (v == 1.0));
-        w |= ~((a >= big) | ((a + big) - big == a));
-        v8i more = a > top;
-        top = (v8d)((more & (v8i)a) | (~more & (v8i)top));
+        for (int k = 0; k < 8; k++) {
+            double v = x[i + k], a = fabs(v);
+            b[k] |= !((v == 0.0) | (v == 1.0));
+            w[k] |= !((a >= big) | ((a + big) - big == a));
+            top[k] = a > top[k] ? a : top[k];
+        }
     }
     int bb = 1, ww = 1;
     double t = 0.0;
