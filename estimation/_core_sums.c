@@ -386,20 +386,35 @@ PyObject *core_ecdf_walk(PyObject *self, PyObject *args) {
 
 /* float_stats(x) -> (NaN count, infinity count, max |x| over the finite values) of a
  * float64 or float32 array, in one pass. */
+/* Eight independent lanes (vectorised by GCC; the single-accumulator loop was not, at
+ * 0.8 ms a million values against 0.15); counts and a maximum do not depend on order. */
 #define FLOAT_STATS(T)                                                                      \
-    __attribute__((optimize("O3"))) static void float_stats_##T(const T *x, i64 n, i64 *nan, \
-                                                                 i64 *inf, double *top) {    \
-        i64 a = 0, b = 0;                                                                   \
-        double t = 0.0;                                                                     \
-        for (i64 i = 0; i < n; i++) {                                                       \
-            double v = (double)x[i], m = fabs(v);                                           \
-            a += v != v;                                                                    \
-            b += m == INFINITY;                                                             \
-            t = m < INFINITY && m > t ? m : t;                                              \
+    __attribute__((target_clones("avx512f", "avx2", "default"))) static void               \
+    float_stats_##T(const T *x, i64 n, i64 *nan, i64 *inf, double *top) {                   \
+        i64 a[8] = {0}, b[8] = {0}, i = 0;                                                  \
+        double t[8] = {0};                                                                  \
+        for (; i + 8 <= n; i += 8) {                                                        \
+            for (int k = 0; k < 8; k++) {                                                   \
+                double v = (double)x[i + k], m = fabs(v);                                   \
+                a[k] += v != v;                                                             \
+                b[k] += m == INFINITY;                                                      \
+                t[k] = (m < INFINITY) & (m > t[k]) ? m : t[k];                                 \
+            }                                                                               \
         }                                                                                   \
-        *nan = a;                                                                           \
-        *inf = b;                                                                           \
-        *top = t;                                                                           \
+        for (; i < n; i++) {                                                                \
+            double v = (double)x[i], m = fabs(v);                                           \
+            a[0] += v != v;                                                                 \
+            b[0] += m == INFINITY;                                                          \
+            t[0] = m < INFINITY && m > t[0] ? m : t[0];                                     \
+        }                                                                                   \
+        for (int k = 1; k < 8; k++) {                                                       \
+            a[0] += a[k];                                                                   \
+            b[0] += b[k];                                                                   \
+            t[0] = t[k] > t[0] ? t[k] : t[0];                                               \
+        }                                                                                   \
+        *nan = a[0];                                                                        \
+        *inf = b[0];                                                                        \
+        *top = t[0];                                                                        \
     }
 FLOAT_STATS(double)
 FLOAT_STATS(float)
