@@ -6,6 +6,7 @@
  *   matchit_pass      <- estimation.nearest._matchit_pass
  *   collect_472       <- estimation.nearest._collect_472 and _keep_nearest (per treated unit)
  *   count_le          <- numpy.searchsorted(values, grid, side="right") for sorted grid
+ *   ladder_walk       <- the one-stratum branch of estimation.nearest.ControlLadder.of
  *
  * Arrays arrive through the buffer protocol as C-contiguous int64 or float64 memory. The
  * floating-point operations are those of the Python code in the same order; the file is
@@ -249,9 +250,70 @@ static PyObject *count_le(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* ladder_walk(by_distance, eligible, slot, cg, rows, tg, before) -> controls found
+ *
+ * One pass over the units in (distance, row) order (estimation.nearest.ControlLadder, one
+ * stratum): each eligible control's global position (cg) and row (rows) in that order; each
+ * treated unit's global position (tg[j], j = slot[row]) and the number of controls before
+ * it (before[j]). eligible is a bool or uint8 array of n; slot int64 (-1: not treated).
+ * A treated row that is also eligible is not given a position: the caller checks that every
+ * treated unit got one. */
+static PyObject *ladder_walk(PyObject *self, PyObject *args) {
+    PyObject *o[7];
+    if (!PyArg_ParseTuple(args, "OOOOOOO", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6]))
+        return NULL;
+    Py_buffer be;
+    if (PyObject_GetBuffer(o[1], &be, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    if (be.itemsize != 1 || (strcmp(be.format, "?") != 0 && strcmp(be.format, "B") != 0)) {
+        PyBuffer_Release(&be);
+        PyErr_SetString(PyExc_TypeError, "ladder_walk: eligible must be bool or uint8");
+        return NULL;
+    }
+    buffers bs = {.count = 0};
+    i64 n = be.len;
+    if (take(&bs, o[0], 0, "q", n, "by_distance") < 0 || take(&bs, o[2], 0, "q", n, "slot") < 0 ||
+        take(&bs, o[3], 1, "q", -1, "cg") < 0 || take(&bs, o[4], 1, "q", -1, "rows") < 0 ||
+        take(&bs, o[5], 1, "q", -1, "tg") < 0 || take(&bs, o[6], 1, "q", -1, "before") < 0) {
+        release(&bs);
+        PyBuffer_Release(&be);
+        return NULL;
+    }
+    const i64 *order = bs.b[0].buf, *slot = bs.b[1].buf;
+    const unsigned char *eligible = be.buf;
+    i64 *cg = bs.b[2].buf, *rows = bs.b[3].buf, *tg = bs.b[4].buf, *before = bs.b[5].buf;
+    i64 m = bs.b[2].len / 8, k = bs.b[4].len / 8, c = 0, bad = bs.b[3].len / 8 < m ||
+        bs.b[5].len / 8 < k;
+    for (i64 i = 0; i < n && !bad; i++) bad = order[i] < 0 || order[i] >= n || slot[i] >= k;
+    if (bad) {
+        release(&bs);
+        PyBuffer_Release(&be);
+        PyErr_SetString(PyExc_ValueError, "ladder_walk: positions or slots out of range");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (i64 i = 0; i < n; i++) {
+        i64 r = order[i];
+        if (eligible[r]) {
+            if (c < m) {
+                cg[c] = i;
+                rows[c] = r;
+            }
+            c++;
+        } else if (slot[r] >= 0) {
+            tg[slot[r]] = i;
+            before[slot[r]] = c;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    release(&bs);
+    PyBuffer_Release(&be);
+    return PyLong_FromLongLong((long long)c);
+}
+
 static PyMethodDef methods[] = {
     {"count_le", count_le, METH_VARARGS, "Counts of sorted values <= each value of a sorted grid."},
     {"matchit_pass", matchit_pass, METH_VARARGS, "One greedy pass of MatchIt's nearest-neighbour search."},
+    {"ladder_walk", ladder_walk, METH_VARARGS, "Controls and treated units along the distance order (one stratum)."},
     {"collect_472", collect_472, METH_VARARGS, "MatchIt 4.6+'s k nearest with replacement."},
     {"sum_f64", core_sum_f64, METH_VARARGS, "numpy.sum of an expression of float64 arrays, in NumPy's order."},
     {"sum_ld", core_sum_ld, METH_VARARGS, "numpy.sum(expression, dtype=longdouble), in NumPy's order, rounded."},

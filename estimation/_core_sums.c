@@ -222,24 +222,22 @@ PyObject *core_cumsum_ld(PyObject *self, PyObject *args) {
 
 /* Branch-free and vectorised (floor() would be a call per value): a + 2^52 - 2^52 rounds
  * a (0 <= a < 2^52) to a whole number, so it equals a exactly when a is whole; every
- * double of 2^52 or more is whole; NaN is not. Eight values at a time (GCC's vectors). */
-typedef double v8d __attribute__((vector_size(64)));
-typedef int64_t v8i __attribute__((vector_size(64)));
-
+ * double of 2^52 or more is whole; NaN is not. Eight independent lanes of plain scalars,
+ * which GCC vectorises into compares and blends (GCC's generic 64-byte vectors of the
+ * same loop compiled to code twenty times slower: 3 ms a million values against 0.15). */
 __attribute__((target_clones("avx512f", "avx2", "default")))
 static void kind_of(const double *x, i64 n, int *binary, int *whole, double *largest) {
     const double big = 4503599627370496.0;
-    v8i b = {0}, w = {0};  /* 0 where every value so far passes */
-    v8d top = {0};
+    i64 b[8] = {0}, w[8] = {0};  /* 0 where every value so far passes */
+    double top[8] = {0};
     i64 i = 0;
     for (; i + 8 <= n; i += 8) {
-        v8d v;
-        memcpy(&v, x + i, sizeof v);
-        v8d a = (v8d)((v8i)v & 0x7fffffffffffffffLL);  /* |v|: the sign bit cleared */
-        b |= ~((v == 0.0) | (v == 1.0));
-        w |= ~((a >= big) | ((a + big) - big == a));
-        v8i more = a > top;
-        top = (v8d)((more & (v8i)a) | (~more & (v8i)top));
+        for (int k = 0; k < 8; k++) {
+            double v = x[i + k], a = fabs(v);
+            b[k] |= !((v == 0.0) | (v == 1.0));
+            w[k] |= !((a >= big) | ((a + big) - big == a));
+            top[k] = a > top[k] ? a : top[k];
+        }
     }
     int bb = 1, ww = 1;
     double t = 0.0;
@@ -388,20 +386,35 @@ PyObject *core_ecdf_walk(PyObject *self, PyObject *args) {
 
 /* float_stats(x) -> (NaN count, infinity count, max |x| over the finite values) of a
  * float64 or float32 array, in one pass. */
+/* Eight independent lanes (vectorised by GCC; the single-accumulator loop was not, at
+ * 0.8 ms a million values against 0.15); counts and a maximum do not depend on order. */
 #define FLOAT_STATS(T)                                                                      \
-    __attribute__((optimize("O3"))) static void float_stats_##T(const T *x, i64 n, i64 *nan, \
-                                                                 i64 *inf, double *top) {    \
-        i64 a = 0, b = 0;                                                                   \
-        double t = 0.0;                                                                     \
-        for (i64 i = 0; i < n; i++) {                                                       \
-            double v = (double)x[i], m = fabs(v);                                           \
-            a += v != v;                                                                    \
-            b += m == INFINITY;                                                             \
-            t = m < INFINITY && m > t ? m : t;                                              \
+    __attribute__((target_clones("avx512f", "avx2", "default"))) static void               \
+    float_stats_##T(const T *x, i64 n, i64 *nan, i64 *inf, double *top) {                   \
+        i64 a[8] = {0}, b[8] = {0}, i = 0;                                                  \
+        double t[8] = {0};                                                                  \
+        for (; i + 8 <= n; i += 8) {                                                        \
+            for (int k = 0; k < 8; k++) {                                                   \
+                double v = (double)x[i + k], m = fabs(v);                                   \
+                a[k] += v != v;                                                             \
+                b[k] += m == INFINITY;                                                      \
+                t[k] = (m < INFINITY) & (m > t[k]) ? m : t[k];                                 \
+            }                                                                               \
         }                                                                                   \
-        *nan = a;                                                                           \
-        *inf = b;                                                                           \
-        *top = t;                                                                           \
+        for (; i < n; i++) {                                                                \
+            double v = (double)x[i], m = fabs(v);                                           \
+            a[0] += v != v;                                                                 \
+            b[0] += m == INFINITY;                                                          \
+            t[0] = m < INFINITY && m > t[0] ? m : t[0];                                     \
+        }                                                                                   \
+        for (int k = 1; k < 8; k++) {                                                       \
+            a[0] += a[k];                                                                   \
+            b[0] += b[k];                                                                   \
+            t[0] = t[k] > t[0] ? t[k] : t[0];                                               \
+        }                                                                                   \
+        *nan = a[0];                                                                        \
+        *inf = b[0];                                                                        \
+        *top = t[0];                                                                        \
     }
 FLOAT_STATS(double)
 FLOAT_STATS(float)

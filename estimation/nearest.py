@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from estimation.ordering import stable_argsort
+from estimation.ordering import stable_sort
 
 try:  # the compiled loops (estimation/_core.c); the Python functions below are the same
     from estimation import _core
@@ -329,35 +329,57 @@ class ControlLadder:
 
     @classmethod
     def of(cls, distance, stratum, controls, treated) -> "ControlLadder":
-        n = distance.shape[0]
-        by_distance = stable_argsort(distance)
-        gpos_all = np.empty(n, dtype=np.int64)
-        gpos_all[by_distance] = np.arange(n)
+        by_distance, ordered = stable_sort(np.asarray(distance))
         cs = stratum[controls]
         if cs.size and cs.min() != cs.max():
-            cg = gpos_all[controls]
-            order = np.lexsort((cg, cs))
-            rows, cg, cs = controls[order], cg[order], cs[order]
-            ts, tg = stratum[treated], gpos_all[treated]
-            lo = np.searchsorted(cs, ts, side="left")
-            hi = np.searchsorted(cs, ts, side="right")
-            key = cs.astype(np.int64) * n + cg
-            split = np.searchsorted(key, ts.astype(np.int64) * n + tg)
-            return cls(distance[rows], rows, cg, lo, hi, split, tg)
+            return cls._of_strata(distance, stratum, controls, treated, by_distance)
         # one stratum: the controls in (distance, row) order are the global order filtered,
         # and the controls before a treated unit are counted along it (no sort, no search)
-        eligible = np.zeros(n, dtype=bool)
-        eligible[controls] = True
-        is_control = eligible[by_distance]
-        cg = np.flatnonzero(is_control)
-        rows = by_distance[cg]
-        tg, ts, m = gpos_all[treated], stratum[treated], rows.size
-        before = np.cumsum(is_control) - is_control  # controls at global positions < p
+        cg, rows, tg, before = _along_distance(by_distance, controls, treated)
+        ts, m = stratum[treated], rows.size
         s0 = cs[0] if cs.size else 0  # treated units of another stratum have no controls
         lo = np.where(ts > s0, m, 0)
         hi = np.where(ts >= s0, m, 0)
-        split = np.where(ts == s0, before[tg], lo)
+        split = np.where(ts == s0, before, lo)
+        return cls(ordered[cg], rows, cg, lo, hi, split, tg)  # = distance[rows], read in order
+
+    @classmethod
+    def _of_strata(cls, distance, stratum, controls, treated, by_distance) -> "ControlLadder":
+        n = distance.shape[0]
+        gpos_all = np.empty(n, dtype=np.int64)
+        gpos_all[by_distance] = np.arange(n)
+        cg, cs = gpos_all[controls], stratum[controls]
+        order = np.lexsort((cg, cs))
+        rows, cg, cs = controls[order], cg[order], cs[order]
+        ts, tg = stratum[treated], gpos_all[treated]
+        lo = np.searchsorted(cs, ts, side="left")
+        hi = np.searchsorted(cs, ts, side="right")
+        key = cs.astype(np.int64) * n + cg
+        split = np.searchsorted(key, ts.astype(np.int64) * n + tg)
         return cls(distance[rows], rows, cg, lo, hi, split, tg)
+
+
+def _along_distance(by_distance: np.ndarray, controls: np.ndarray, treated: np.ndarray) -> tuple:
+    """Along the (distance, row) order: the controls' positions and rows, the treated units'
+    positions and the number of controls before each (in the order of ``treated``)."""
+    n = by_distance.shape[0]
+    eligible = np.zeros(n, dtype=bool)
+    eligible[controls] = True
+    if _core is not None and by_distance.dtype == np.int64:
+        slot = np.full(n, -1, dtype=np.int64)
+        slot[treated] = np.arange(treated.size)
+        cg, rows = np.empty(controls.size, np.int64), np.empty(controls.size, np.int64)
+        tg, before = np.full(treated.size, -1, np.int64), np.empty(treated.size, np.int64)
+        found = _core.ladder_walk(np.ascontiguousarray(by_distance), eligible, slot, cg, rows, tg, before)
+        if found == controls.size and (tg >= 0).all():  # else a row in both groups: as below
+            return cg, rows, tg, before
+    gpos_all = np.empty(n, dtype=np.int64)
+    gpos_all[by_distance] = np.arange(n)
+    is_control = eligible[by_distance]
+    cg = np.flatnonzero(is_control)
+    tg = gpos_all[treated]
+    before = np.cumsum(is_control) - is_control  # controls at global positions < p
+    return cg, by_distance[cg], tg, before[tg]
 
 
 def _ladder_siblings(unit: np.ndarray, ladder: ControlLadder) -> list:

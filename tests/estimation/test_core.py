@@ -250,3 +250,19 @@ def test_factorize_ints_is_pandas():
         codes, count = factorize_ints(ids)
         np.testing.assert_array_equal(codes, pd.factorize(ids, sort=False)[0])
         assert count == distinct_count(ids) == np.unique(ids).size
+
+
+def test_control_ladder_with_a_row_in_both_groups():
+    """The compiled walk gives no position to a treated row that is also a control; the
+    ladder then takes the NumPy path, which does (as the sorted reference)."""
+    rng = np.random.default_rng(5)
+    distance = rng.random(3000)
+    stratum = np.zeros(3000, dtype=np.int64)
+    treated = rng.permutation(np.arange(0, 3000, 4))
+    controls = np.arange(1, 3000, 2)
+    controls = np.sort(np.append(controls, treated[:3]))
+    ladder = nearest.ControlLadder.of(distance, stratum, controls, treated)
+    expected = _ladder_by_sorting(distance, stratum, controls, treated)
+    for got, want in zip((ladder.values, ladder.rows, ladder.gpos, ladder.lo, ladder.hi,
+                          ladder.split, ladder.gpos_treated), expected):
+        np.testing.assert_array_equal(got, want)
