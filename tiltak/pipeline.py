@@ -43,7 +43,7 @@ from tiltak.evaluation.verdicts import VerdictRules
 from tiltak.loading import load_models
 from tiltak.report.build import build_report
 from tiltak.synth import SynthConfig, generate
-from tiltak_base.catalogue import languages
+from tiltak_base.catalogue import REFERENCE, languages
 
 Progress = Callable[[str], None]
 
@@ -152,7 +152,7 @@ def prepare_out_dir(out: str | Path) -> Path:
     return path
 
 
-def evaluate(db: str | Path, inputs: Sequence[EvaluationInput], out: str | Path, lang: str = "nb", seed: int = 0,
+def evaluate(db: str | Path, inputs: Sequence[EvaluationInput], out: str | Path, lang: str = REFERENCE, seed: int = 0,
              rules: VerdictRules | None = None, progress: Progress | None = None) -> tuple[Path, Path]:
     """Monitor, estimate, judge and report; returns the paths of report.html and evaluation.json."""
 
@@ -205,7 +205,7 @@ def write_synthetic_store(db: Path, seed: int, **options: Any) -> None:
         store.write_auxiliary_table("truth_outcomes", registers.truth_outcomes)
 
 
-def demo(out: str | Path = "tiltak-demo", seed: int = 1, lang: str = "nb", progress: Progress | None = None,
+def demo(out: str | Path = "tiltak-demo", seed: int = 1, lang: str = REFERENCE, progress: Progress | None = None,
          synth_options: dict[str, Any] | None = None) -> Path:
     """Synthetic registers -> store -> monitoring -> estimation -> report; returns the report path.
 

@@ -63,7 +63,7 @@ def _line(est) -> str:
     ev = est.evidence
     if est.error or ev is None or ev.att is None:
         return f"not estimated: {est.error}"
-    unit = est.outcome.unit
-    return (f"ATT {format_effect(ev.att, unit)} (unadjusted 95 % CI {format_effect(ev.ci_low, unit)} to "
-            f"{format_effect(ev.ci_high, unit)}), Holm-adjusted p {format_p(ev.p_value_holm)}, "
-            f"max |SMD| after matching and weighting {format_number(ev.max_abs_smd, 3)}")
+    unit, lang = est.outcome.unit, "en"  # the command's lines are English, numbers with the decimal point
+    return (f"ATT {format_effect(ev.att, unit, lang)} (unadjusted 95 % CI {format_effect(ev.ci_low, unit, lang)} to "
+            f"{format_effect(ev.ci_high, unit, lang)}), Holm-adjusted p {format_p(ev.p_value_holm, lang)}, "
+            f"max |SMD| after matching and weighting {format_number(ev.max_abs_smd, 3, lang)}")
