@@ -15,13 +15,15 @@ from typing import Any, Mapping
 
 from logicmodel import vocabulary
 from logicmodel.catalogue import Indicator
+from logicmodel.fields import text_in
 from monitoring.errors import MonitoringError
 from monitoring.kinds import KINDS, kind_of
-from tiltak_base.catalogue import pick
 
 GRAINS = vocabulary.GRAINS
 GRAIN_MONTHS = vocabulary.GRAIN_MONTHS
 DIRECTIONS = vocabulary.DIRECTIONS
+MESSAGE_LANGUAGE = "en"
+"""The language of the indicator titles in monitoring's messages (which are in English)."""
 
 
 @dataclass(frozen=True)
@@ -139,15 +141,6 @@ class IndicatorDefinitionError(MonitoringError):
         super().__init__(f"indicator '{indicator}': {key}: {message}")
 
 
-def _text(value: Any) -> str:
-    """A title in English (else Norwegian) for messages."""
-    if value is None or isinstance(value, str):
-        return value or ""
-    if hasattr(value, "model_dump"):
-        value = value.model_dump(exclude_none=True)
-    return pick(value, "en") or str(value)
-
-
 @dataclass(frozen=True)
 class PartBuilder:
     """What a kind class uses to make its aggregates from a catalogue ``Indicator``."""
@@ -208,7 +201,8 @@ def indicator_spec(ind: Any) -> IndicatorSpec:
         scale=float(ind.scale), unit=str(ind.unit), decimals=int(ind.decimals), direction=ind.direction,
         grain=ind.grain, window_months=ind.window_months, cumulative=bool(ind.cumulative),
         measure_scoped=bool(ind.measure_scoped), disaggregations=tuple(ind.disaggregations),
-        title=_text(ind.title), quantile=None if ind.quantile is None else float(ind.quantile),
+        title=text_in(ind.title, MESSAGE_LANGUAGE) or "",
+        quantile=None if ind.quantile is None else float(ind.quantile),
     )
     _check_spec(spec)
     return spec
