@@ -184,14 +184,10 @@ class PartBuilder:
         return builder.sum(part, part.column, f"{key}.column")
 
 
-def indicator_spec(ind: Any) -> IndicatorSpec:
-    """Normalise one catalogue ``Indicator``; raises IndicatorDefinitionError for what cannot compile.
+def indicator_spec(ind: Indicator) -> IndicatorSpec:
+    """Normalise one catalogue ``Indicator`` (the typed, frozen object of
+    :mod:`logicmodel.catalogue`); raises IndicatorDefinitionError for what cannot compile."""
 
-    ``ind`` is the typed object of :mod:`logicmodel.catalogue` (a mapping is validated into
-    one first, for callers that build definitions in code)."""
-
-    if isinstance(ind, Mapping):
-        ind = Indicator.model_validate(dict(ind))
     if ind.type not in KINDS:
         raise IndicatorDefinitionError(ind.id, "type", f"expected one of {', '.join(map(repr, KINDS))}; got {ind.type!r}")
     kind = KINDS[ind.type]
