@@ -111,7 +111,7 @@ def child_floor(path: str) -> None:
     con = duckdb.connect(path, read_only=True)
     for item in load_inputs([str(ROOT / "models")]):
         try:
-            estimate.estimate_model(con, item.view, item.outcomes)
+            estimate.estimate_model(con, item.model, item.outcomes)
         except _Captured:
             pass
     for sql in queries:

@@ -83,18 +83,17 @@ UNBIASED_SCENARIOS = ("default", "effect-return", "effect-hscl")
 (its check is that Gamma says so)."""
 
 
-def with_method(view, method: str):
-    """The model view with its matching settings replaced by those of ``method`` (``METHODS``)."""
-    import dataclasses
-
+def with_method(model, method: str):
+    """The model with its matching settings replaced by those of ``method`` (``METHODS``)."""
     from logicmodel.model import METHOD_KEYS
+    from tiltak.evaluation.model_reads import with_design
 
     override = METHODS[method]
-    if not override or view.design is None:
-        return view
+    if not override or model.evaluation is None:
+        return model
     keys = METHOD_KEYS[override["method"]]
-    matching = {k: v for k, v in view.design.matching.items() if k in keys}
-    return dataclasses.replace(view, design=dataclasses.replace(view.design, matching={**matching, **override}))
+    own = model.evaluation.matching.model_dump(exclude_unset=True)
+    return with_design(model, matching={**{k: v for k, v in own.items() if k in keys}, **override})
 
 
 def run_seed(scenario: str, seed: int, method: str = "nearest") -> list[dict]:
@@ -117,7 +116,7 @@ def run_seed(scenario: str, seed: int, method: str = "nearest") -> list[dict]:
                 "SELECT measure, outcome, estimand, true_att_followed_up, true_att FROM truth_effects").fetchall()}
             rows = []
             for item in inputs:
-                estimates = holm_adjust(estimate_model(con, with_method(item.view, method), item.outcomes, seed,
+                estimates = holm_adjust(estimate_model(con, with_method(item.model, method), item.outcomes, seed,
                                                        rules, estimands=ESTIMANDS, curves=False))
                 for e in estimates:
                     rows.append({"method": method, **_row(scenario, seed, item, e, truth, judge, rules)})
@@ -128,13 +127,15 @@ def run_seed(scenario: str, seed: int, method: str = "nearest") -> list[dict]:
 
 def _row(scenario, seed, item, e, truth, judge, rules) -> dict:
     ev = None if e.error else e.evidence
-    change = item.view.change(e.change_id)
-    verdict = judge(change.spec, ev, rules)
-    t_followed, t_all = truth.get((item.view.measure, e.outcome.id, e.estimand), (None, None))
+    from tiltak.evaluation.model_reads import change_spec
+
+    change = item.model.change(e.change_id)
+    verdict = judge(change_spec(change), ev, rules)
+    t_followed, t_all = truth.get((item.model.measure, e.outcome.id, e.estimand), (None, None))
     return {
-        "scenario": scenario, "seed": seed, "model": item.view.id, "measure": item.view.measure,
+        "scenario": scenario, "seed": seed, "model": item.model.id, "measure": item.model.measure,
         "change": e.change_id, "outcome": e.outcome.id, "estimand": e.estimand,
-        "direction": change.spec.direction, "error": e.error,
+        "direction": change.direction, "error": e.error,
         "att": None if ev is None else ev.att, "se": None if ev is None else ev.se,
         "ci_low": None if ev is None else ev.ci_low, "ci_high": None if ev is None else ev.ci_high,
         "p": None if ev is None else ev.p_value, "p_holm": None if ev is None else ev.p_value_holm,

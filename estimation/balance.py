@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from estimation import sums
-from estimation.design import MissingValuesError
+from estimation.design import MissingValuesError, column_kind
 from estimation.matched import MatchedSample
 from estimation.ordering import stable_sort
 from estimation.parameters import InvalidInputError, check_choice
@@ -58,18 +58,6 @@ class BalanceTerm:
     variable: str
     level: str | None
     values: np.ndarray
-
-
-def _term_kind(series: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(series.dtype):
-        return "bool"
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        return "category"
-    if pd.api.types.is_numeric_dtype(series.dtype):
-        return "numeric"
-    if pd.api.types.infer_dtype(series, skipna=True) == "boolean":
-        return "bool"
-    return "category"
 
 
 def _factor_levels(series: pd.Series) -> list:
@@ -114,7 +102,7 @@ def _check_missing(covariates: pd.DataFrame) -> None:
 
 def column_terms(name: str, series: pd.Series) -> list[BalanceTerm]:
     """The terms of one covariate column without missing values (``expand_terms``)."""
-    kind = _term_kind(series)
+    kind = column_kind(series)
     if kind == "numeric":
         values = series.to_numpy(dtype=np.float64)
         if not np.isfinite(values).all():

@@ -104,12 +104,18 @@ MAX_LEVELS = 1000
 
 
 def _kind(series: pd.Series) -> str:
-    """'bool', 'numeric' or 'category' for one input column."""
+    """'bool', 'numeric' or 'category' for one input column (dates and durations refused)."""
     if pd.api.types.is_datetime64_any_dtype(series.dtype) or isinstance(
             series.dtype, pd.PeriodDtype) or pd.api.types.is_timedelta64_dtype(series.dtype):
         raise InvalidInputError(
             f"Covariate '{series.name}' holds dates or durations ({series.dtype}); convert it "
             "to a number (e.g. months since an event) or to categories first.")
+    return column_kind(series)
+
+
+def column_kind(series: pd.Series) -> str:
+    """'bool', 'numeric' or 'category' for one column, by its dtype (objects that are all
+    True/False are 'bool'; the design matrix and the balance table read columns alike)."""
     if pd.api.types.is_bool_dtype(series.dtype):
         return "bool"
     if isinstance(series.dtype, pd.CategoricalDtype):

@@ -26,7 +26,7 @@ from logicmodel.partial import Partial, UnparsedPart
 
 
 def draft_graph(data: Mapping[str, Any], model: LogicModel | Partial, issues: Sequence[Issue],
-                model_file: str, lang: str = "nb") -> nx.DiGraph:
+                model_file: str, lang: str) -> nx.DiGraph:
     """The graph of what can be drawn of a model file, its problems attached.
 
     ``data`` is the file's data, ``model`` the validated model or its parts, ``issues``

@@ -80,7 +80,7 @@ Text = Annotated[
 UNION_TAGS = frozenset({"plain", "localized", "one", "many", "exit_within", "application_within", "survey_change"})
 
 
-def text_in(text: str | LocalizedText | None, lang: str = "nb") -> str | None:
+def text_in(text: str | LocalizedText | None, lang: str) -> str | None:
     """The text in ``lang``, falling back in the order of that language's catalogue.
 
     >>> text_in(LocalizedText(nb="Samtaler", en="Talks"), "en"), text_in(LocalizedText(nb="Samtaler"), "en")

@@ -17,12 +17,13 @@ import networkx as nx
 
 from logicmodel.fields import text_in
 from logicmodel.model import Link, LogicModel
+from tiltak_base.catalogue import REFERENCE
 
 LEVEL_RANK = {"input": 0, "activity": 1, "output": 2, "outcome": 3, "impact": 4}
 HORIZON_RANK = {"short": 0, "medium": 1, "long": 2}
 
 
-def to_graph(model: LogicModel, lang: str = "nb") -> nx.DiGraph:
+def to_graph(model: LogicModel, lang: str = REFERENCE) -> nx.DiGraph:
     """The model's nodes and causal links as a directed graph, texts in ``lang``.
 
     A link with several sources or targets becomes one edge per pair. Links that name

@@ -181,6 +181,12 @@ class Matching(Frozen):
     moments: Literal[1, 2] = 1
 
 
+Estimand = Literal["enrol_vs_not", "enrol_now_vs_later"]
+ESTIMANDS: tuple[str, ...] = Estimand.__args__
+#: What the comparison persons stand for when a model does not say (docs/evaluation.md).
+DEFAULT_ESTIMAND = "enrol_vs_not"
+
+
 class Evaluation(Frozen):
     """The effect evaluation design: matched comparison of participants and non-participants."""
 
@@ -189,7 +195,7 @@ class Evaluation(Frozen):
     # What the comparison persons stand for (docs/evaluation.md): "enrol_vs_not" (default)
     # censors a comparison person who starts the measure later, corrected with censoring
     # weights; "enrol_now_vs_later" keeps them (starting now against not yet).
-    estimand: Literal["enrol_vs_not", "enrol_now_vs_later"] = "enrol_vs_not"
+    estimand: Estimand = DEFAULT_ESTIMAND
     covariates: Annotated[tuple[SnakeId, ...], Field(min_length=1)]
     matching: Matching = Matching()
     tests: tuple[Id, ...] = ()

@@ -15,13 +15,15 @@ from typing import Any, Mapping
 
 from logicmodel import vocabulary
 from logicmodel.catalogue import Indicator
+from logicmodel.fields import text_in
 from monitoring.errors import MonitoringError
 from monitoring.kinds import KINDS, kind_of
-from tiltak_base.catalogue import pick
 
 GRAINS = vocabulary.GRAINS
 GRAIN_MONTHS = vocabulary.GRAIN_MONTHS
 DIRECTIONS = vocabulary.DIRECTIONS
+MESSAGE_LANGUAGE = "en"
+"""The language of the indicator titles in monitoring's messages (which are in English)."""
 
 
 @dataclass(frozen=True)
@@ -139,15 +141,6 @@ class IndicatorDefinitionError(MonitoringError):
         super().__init__(f"indicator '{indicator}': {key}: {message}")
 
 
-def _text(value: Any) -> str:
-    """A title in English (else Norwegian) for messages."""
-    if value is None or isinstance(value, str):
-        return value or ""
-    if hasattr(value, "model_dump"):
-        value = value.model_dump(exclude_none=True)
-    return pick(value, "en") or str(value)
-
-
 @dataclass(frozen=True)
 class PartBuilder:
     """What a kind class uses to make its aggregates from a catalogue ``Indicator``."""
@@ -191,14 +184,10 @@ class PartBuilder:
         return builder.sum(part, part.column, f"{key}.column")
 
 
-def indicator_spec(ind: Any) -> IndicatorSpec:
-    """Normalise one catalogue ``Indicator``; raises IndicatorDefinitionError for what cannot compile.
+def indicator_spec(ind: Indicator) -> IndicatorSpec:
+    """Normalise one catalogue ``Indicator`` (the typed, frozen object of
+    :mod:`logicmodel.catalogue`); raises IndicatorDefinitionError for what cannot compile."""
 
-    ``ind`` is the typed object of :mod:`logicmodel.catalogue` (a mapping is validated into
-    one first, for callers that build definitions in code)."""
-
-    if isinstance(ind, Mapping):
-        ind = Indicator.model_validate(dict(ind))
     if ind.type not in KINDS:
         raise IndicatorDefinitionError(ind.id, "type", f"expected one of {', '.join(map(repr, KINDS))}; got {ind.type!r}")
     kind = KINDS[ind.type]
@@ -208,7 +197,8 @@ def indicator_spec(ind: Any) -> IndicatorSpec:
         scale=float(ind.scale), unit=str(ind.unit), decimals=int(ind.decimals), direction=ind.direction,
         grain=ind.grain, window_months=ind.window_months, cumulative=bool(ind.cumulative),
         measure_scoped=bool(ind.measure_scoped), disaggregations=tuple(ind.disaggregations),
-        title=_text(ind.title), quantile=None if ind.quantile is None else float(ind.quantile),
+        title=text_in(ind.title, MESSAGE_LANGUAGE) or "",
+        quantile=None if ind.quantile is None else float(ind.quantile),
     )
     _check_spec(spec)
     return spec

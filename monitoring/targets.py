@@ -13,7 +13,7 @@ than the tolerance (relative to the target, default 15 %): for higher-is-better 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Sequence
 
 from logicmodel.model import Target
 from monitoring.sqlcompile import parse_period
@@ -43,12 +43,10 @@ class TargetLine:
         return None
 
 
-def target_line(target: Any, grain: str) -> TargetLine:
-    """Read one ``monitoring.targets`` entry (a ``logicmodel.model.Target``; a mapping is
-    validated into one first); periods are converted to the indicator's grain."""
+def target_line(target: Target, grain: str) -> TargetLine:
+    """Read one ``monitoring.targets`` entry (a ``logicmodel.model.Target``); periods are
+    converted to the indicator's grain."""
 
-    if isinstance(target, Mapping):
-        target = Target.model_validate(dict(target))
     base = None
     if target.baseline is not None:
         base = (parse_period(str(target.baseline.period), grain), float(target.baseline.value))

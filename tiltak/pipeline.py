@@ -29,20 +29,21 @@ from typing import Any
 import click
 
 import monitoring
+from logicmodel.catalogue import Catalogue
+from logicmodel.model import LogicModel
 from monitoring.runs import run_models
 from monitoring.store import Store
 from tiltak.errors import TiltakError
 from tiltak.evaluation.assemble import assemble_document
 from tiltak.evaluation.estimate import estimate_model
 from tiltak.evaluation.estimates_table import merge_estimates
-from tiltak.evaluation.model_view import ModelView
 from tiltak.evaluation.multiplicity import holm_adjust
 from tiltak.evaluation.outcomes import OutcomeSpec
 from tiltak.evaluation.verdicts import VerdictRules
 from tiltak.loading import load_models
 from tiltak.report.build import build_report
 from tiltak.synth import SynthConfig, generate
-from tiltak_base.catalogue import languages
+from tiltak_base.catalogue import REFERENCE, languages
 
 Progress = Callable[[str], None]
 
@@ -53,12 +54,14 @@ class PipelineError(TiltakError):
 
 @dataclass(frozen=True)
 class EvaluationInput:
-    """A validated logic model as the evaluation sees it, with its catalogue."""
+    """A validated logic model, loaded once: the frozen model and its catalogue as loaded
+    (``logicmodel.LogicModel``, ``logicmodel.Catalogue``), the catalogue's outcomes as the
+    estimation reads them, and monitoring's view built from the same objects."""
 
     path: Path
-    view: ModelView
+    model: LogicModel
+    catalogue: Catalogue
     outcomes: dict[str, OutcomeSpec]
-    indicators: dict[str, dict[str, Any]]
     monitored: Any = None  # monitoring.monitored.MonitoredModel, built from the same load
 
 
@@ -69,13 +72,10 @@ def load_inputs(paths: Sequence[str | Path]) -> list[EvaluationInput]:
 
     inputs = []
     for loaded in load_models([os.fspath(p) for p in paths]):
-        path, bundle = loaded.path, loaded.bundle
-        view = ModelView.from_mapping(bundle.model.model_dump(mode="json", by_alias=True), source=str(path))
-        catalogue = bundle.catalogue.model_dump(mode="json", by_alias=True)
-        outcomes = {o["id"]: OutcomeSpec.from_mapping(o) for o in catalogue.get("outcomes") or []}
-        indicators = {i["id"]: i for i in catalogue.get("indicators") or []}
-        inputs.append(EvaluationInput(path, view, outcomes, indicators, loaded.monitored))
-    ids = [i.view.id for i in inputs]
+        model, catalogue = loaded.bundle.model, loaded.bundle.catalogue
+        outcomes = {o.id: OutcomeSpec.of(o) for o in catalogue.outcomes}
+        inputs.append(EvaluationInput(loaded.path, model, catalogue, outcomes, loaded.monitored))
+    ids = [i.model.id for i in inputs]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise PipelineError(f"the same model id was given twice: {', '.join(duplicates)}")
@@ -106,9 +106,10 @@ def run_estimates(db: str | Path, inputs: Sequence[EvaluationInput], seed: int =
     with Store.open(path, analysis=True) as store:
         con = store.connect()
         for item in inputs:
-            results[item.view.id] = holm_adjust(estimate_model(con, item.view, item.outcomes, seed, rules))
-            _say(progress, f"estimated {item.view.id}")
-        merge_estimates(store, results, {i.view.id: i.view.measure for i in inputs})
+            results[item.model.id] = holm_adjust(estimate_model(con, item.model, item.outcomes, seed, rules,
+                                                                source=str(item.path)))
+            _say(progress, f"estimated {item.model.id}")
+        merge_estimates(store, results, {i.model.id: i.model.measure for i in inputs})
     return results
 
 
@@ -151,7 +152,7 @@ def prepare_out_dir(out: str | Path) -> Path:
     return path
 
 
-def evaluate(db: str | Path, inputs: Sequence[EvaluationInput], out: str | Path, lang: str = "nb", seed: int = 0,
+def evaluate(db: str | Path, inputs: Sequence[EvaluationInput], out: str | Path, lang: str = REFERENCE, seed: int = 0,
              rules: VerdictRules | None = None, progress: Progress | None = None) -> tuple[Path, Path]:
     """Monitor, estimate, judge and report; returns the paths of report.html and evaluation.json."""
 
@@ -175,7 +176,7 @@ def evaluate(db: str | Path, inputs: Sequence[EvaluationInput], out: str | Path,
 def run_monitoring(db: Path, inputs: Sequence[EvaluationInput], progress: Progress | None = None) -> None:
     """Bring the models' monitoring values up to date (a no-op when they are)."""
 
-    _say(progress, "monitoring " + ", ".join(i.view.id for i in inputs))
+    _say(progress, "monitoring " + ", ".join(i.model.id for i in inputs))
     run_models(db, [i.monitored for i in inputs])
 
 
@@ -204,7 +205,7 @@ def write_synthetic_store(db: Path, seed: int, **options: Any) -> None:
         store.write_auxiliary_table("truth_outcomes", registers.truth_outcomes)
 
 
-def demo(out: str | Path = "tiltak-demo", seed: int = 1, lang: str = "nb", progress: Progress | None = None,
+def demo(out: str | Path = "tiltak-demo", seed: int = 1, lang: str = REFERENCE, progress: Progress | None = None,
          synth_options: dict[str, Any] | None = None) -> Path:
     """Synthetic registers -> store -> monitoring -> estimation -> report; returns the report path.
 

@@ -18,6 +18,7 @@ from logicmodel.diagram.problems import WORDS as PROBLEM_WORDS
 from logicmodel.diagram.reading import DiagramEdge, DiagramInput, DiagramNode, read_graph
 from logicmodel.diagram.textmetrics import wrap
 from logicmodel.diagram.vocabulary import BAND_LABELS, BANDS, VERDICT_LABELS, VERDICT_STYLES
+from tiltak_base.catalogue import REFERENCE
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -124,7 +125,7 @@ def render_dot(diagram: DiagramInput, direction: str = "lr") -> str:
     return "\n".join(out) + "\n"
 
 
-def to_dot(graph: nx.DiGraph, *, lang: str = "nb", direction: str = "lr", width: float | None = None) -> str:
+def to_dot(graph: nx.DiGraph, *, lang: str = REFERENCE, direction: str = "lr", width: float | None = None) -> str:
     """Graphviz DOT text of a logic-model graph (render with ``dot -Tsvg``).
 
     ``direction`` ``lr`` (bands as columns), ``tb`` (bands as rows: ``rankdir=TB``; Graphviz

@@ -19,6 +19,7 @@ from logicmodel.diagram.problems import PROBLEM_LINK, PROBLEM_NODE, problem_tag
 from logicmodel.diagram.problems import WORDS as PROBLEM_WORDS
 from logicmodel.diagram.reading import DiagramEdge, DiagramInput, read_graph
 from logicmodel.diagram.vocabulary import BAND_LABELS, BANDS, RATING_STYLES, VERDICT_LABELS, VERDICT_STYLES, VERDICTS
+from tiltak_base.catalogue import REFERENCE
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -113,7 +114,7 @@ def _problem_lines(diagram: DiagramInput, ids: list[str]) -> list[str]:
     return out
 
 
-def to_mermaid(graph: nx.DiGraph, *, lang: str = "nb", direction: str = "lr", width: float | None = None) -> str:
+def to_mermaid(graph: nx.DiGraph, *, lang: str = REFERENCE, direction: str = "lr", width: float | None = None) -> str:
     """Mermaid flowchart text of a logic-model graph (paste into Markdown that renders Mermaid).
 
     ``direction`` as in :func:`~logicmodel.diagram.to_dot`: ``lr``, ``tb`` or ``auto``.

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from logicmodel.diagram.errors import DiagramError
 from logicmodel.diagram.textmetrics import clean_text
 from logicmodel.diagram.vocabulary import HORIZONS, LEVELS, RATINGS, VERDICTS, band_key, languages
-from tiltak_base.catalogue import fallbacks
+from tiltak_base.catalogue import REFERENCE, fallbacks
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -127,7 +127,7 @@ def _read_edge(index: dict[Any, int], source: Any, target: Any, attrs: dict, lan
     )
 
 
-def read_graph(graph: nx.DiGraph, lang: str = "nb") -> DiagramInput:
+def read_graph(graph: nx.DiGraph, lang: str = REFERENCE) -> DiagramInput:
     """Check ``graph`` and ``lang`` and return the values to draw.
 
     Raises :class:`DiagramError` naming the node or edge and the attribute when a

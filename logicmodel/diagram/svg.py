@@ -33,6 +33,7 @@ from logicmodel.diagram.vocabulary import (
     VERDICT_LABELS,
     VERDICT_STYLES,
 )
+from tiltak_base.catalogue import REFERENCE
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -308,7 +309,7 @@ def render_svg(diagram: DiagramInput, direction: str = "lr", width: float | None
     return "\n".join(out) + "\n"
 
 
-def to_svg(graph: nx.DiGraph, *, lang: str = "nb", direction: str = "lr", width: float | None = None,
+def to_svg(graph: nx.DiGraph, *, lang: str = REFERENCE, direction: str = "lr", width: float | None = None,
            id_suffix: str = "") -> str:
     """Draw a logic-model graph as a standalone SVG document (a string).
 

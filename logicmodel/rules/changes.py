@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+from logicmodel.model import ExpectedChange
 from logicmodel.rules.registry import Finding, ModelContext, rule
 from logicmodel.rules.wording import one_of, unknown_id
 
@@ -85,12 +87,18 @@ def contradicting_directions(ctx: ModelContext) -> Iterator[Finding]:
                 )
 
 
-@rule("LM036", "error", "the smallest meaningful change fits the outcome's unit and horizon")
-def change_sizes(ctx: ModelContext) -> Iterator[Finding]:
+def _with_outcomes(ctx: ModelContext) -> Iterator[tuple[int, ExpectedChange, Any]]:
+    """Each expected change (with its index) and its catalogue outcome (None: none or unknown);
+    nothing without a catalogue."""
     if ctx.catalogue is None:
         return
     for index, change in enumerate(ctx.model.expected_changes):
-        outcome = ctx.catalogue.outcome(change.outcome) if change.outcome else None
+        yield index, change, ctx.catalogue.outcome(change.outcome) if change.outcome else None
+
+
+@rule("LM036", "error", "the smallest meaningful change fits the outcome's unit and horizon")
+def change_sizes(ctx: ModelContext) -> Iterator[Finding]:
+    for index, change, outcome in _with_outcomes(ctx):
         if outcome is None:
             continue
         if outcome.unit == "share" and change.min_change >= 1:
@@ -108,10 +116,7 @@ def change_sizes(ctx: ModelContext) -> Iterator[Finding]:
 
 @rule("LM037", "warning", "an outcome and an indicator of one expected change share a unit")
 def mixed_units(ctx: ModelContext) -> Iterator[Finding]:
-    if ctx.catalogue is None:
-        return
-    for index, change in enumerate(ctx.model.expected_changes):
-        outcome = ctx.catalogue.outcome(change.outcome) if change.outcome else None
+    for index, change, outcome in _with_outcomes(ctx):
         indicator = ctx.catalogue.indicator(change.indicator) if change.indicator else None
         if outcome is not None and indicator is not None and outcome.unit != indicator.unit:
             yield Finding(

@@ -4,12 +4,13 @@ import pytest
 
 from tiltak.evaluation.contribution import IndicatorEvidence, analyse, rate_link
 from tiltak.evaluation.evidence import EffectEvidence
-from tiltak.evaluation.model_view import AssumptionView, LinkView, ModelView
+from logicmodel.model import Link, LogicModel
+from tiltak.evaluation.model_reads import change_spec
 from tiltak.evaluation.story import contribution_story, headline_kind
 from tiltak.evaluation.verdicts import judge
 
-MODEL = ModelView.from_mapping({
-    "id": "m", "title": {"nb": "Tiltak", "en": "Measure"}, "measure": "VV",
+MODEL = LogicModel.model_validate({
+    "id": "m", "title": {"nb": "Tiltak", "en": "Measure"}, "measure": "VV", "version": "1", "period": {"start": "2012-01"},
     "nodes": [
         {"id": "act", "level": "activity", "title": "Counselling", "indicators": ["participants"]},
         {"id": "out", "level": "output", "title": "Sessions", "indicators": ["sessions"]},
@@ -24,8 +25,8 @@ MODEL = ModelView.from_mapping({
         {"from": "motiv", "to": "ret"},
     ],
     "expected_changes": [
-        {"id": "h", "node": "health", "outcome": "hscl", "direction": "decrease", "min_change": 0.1},
-        {"id": "r", "node": "ret", "outcome": "ret12", "direction": "increase", "min_change": 0.05},
+        {"id": "h", "node": "health", "outcome": "hscl", "direction": "decrease", "min_change": 0.1, "horizon_months": 6},
+        {"id": "r", "node": "ret", "outcome": "ret12", "direction": "increase", "min_change": 0.05, "horizon_months": 12},
     ],
 })
 
@@ -35,7 +36,7 @@ def ev(att, low, high, mde=0.03):
 
 
 def verdicts(health, ret):
-    return [judge(MODEL.change("h").spec, health), judge(MODEL.change("r").spec, ret)]
+    return [judge(change_spec(MODEL.change("h")), health), judge(change_spec(MODEL.change("r")), ret)]
 
 
 DELIVERED = {"participants": IndicatorEvidence("participants", True), "sessions": IndicatorEvidence("sessions", True)}
@@ -55,9 +56,9 @@ DELIVERED = {"participants": IndicatorEvidence("participants", True), "sessions"
     ],
 )
 def test_link_rating_table(source, target, off, rating, reason):
-    link = LinkView("a", "b", assumptions=(AssumptionView("holds", "ind"),))
+    link = Link.model_validate({"from": "a", "to": "b", "assumptions": [{"statement": "holds", "indicator": "ind"}]})
     status = "off_track" if off else "on_track"
-    result = rate_link(link, source, target, {"ind": IndicatorEvidence("ind", True, status)})
+    result = rate_link(("a", "b", link), source, target, {"ind": IndicatorEvidence("ind", True, status)})
     assert (result.rating, result.reason) == (rating, reason)
     assert result.assumptions_off_track == (("holds",) if off else ())
 

@@ -100,7 +100,7 @@ def test_small_matched_counts_never_reach_the_document():
 
     assert text["params"]["n"] == "<5" and "Only <5 matched participants" in reason_entry_text(text, "share", "en")
     assert set(text) == {"code", "params"}  # the document holds no text (tiltak-evaluation/4)
-    outcome = OutcomeSpec.from_mapping({"id": "r", "kind": "exit_within", "exit_types": ["assisted_return"], "months": 12})
+    outcome = OutcomeSpec("r", "exit_within", 12, "r", exit_types=("assisted_return",))
     entry = _per_outcome_entry(cost_per_outcome("VV", ev(0.3, 0.1, 0.5, n=3), 10_000.0, "share", "higher_is_better"), outcome, 5)
     assert entry["matched_participants"] is None and entry["total_cost_nok"] is None and entry["additional_outcomes"] is None
 

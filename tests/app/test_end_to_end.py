@@ -236,14 +236,14 @@ def _without_model_texts(text: str, document: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def views() -> dict:
-    return {i.view.id: i.view for i in pipeline.load_inputs([pipeline.shipped_models_dir()])}
+def models() -> dict:
+    return {i.model.id: i.model for i in pipeline.load_inputs([pipeline.shipped_models_dir()])}
 
 
-def test_the_nynorsk_report_has_no_english_and_no_bokmal_text(document, views):
+def test_the_nynorsk_report_has_no_english_and_no_bokmal_text(document, models):
     from tiltak.report.build import build_report
 
-    html = build_report(document, {"views": views}, "nn")
+    html = build_report(document, {"models": models}, "nn")
     assert '<html lang="nn">' in html and "Oppsummering av konklusjonar" in html and "Bidragsforteljing" in html
     text = _without_codes(_visible_text(html))
     assert english_in(text, "nn") == []
@@ -251,17 +251,17 @@ def test_the_nynorsk_report_has_no_english_and_no_bokmal_text(document, views):
     assert "Vist på bokmål" not in html  # the shipped models have nynorsk titles
 
 
-def test_a_model_text_missing_in_nynorsk_is_shown_in_bokmal_with_one_note(document, views):
+def test_a_model_text_missing_in_nynorsk_is_shown_in_bokmal_with_one_note(document, models):
     from tiltak.report.build import build_report
 
     changed = json.loads(json.dumps(document))
     model = changed["models"][-1]
     model["title"].pop("nn")
-    html = build_report(changed, {"views": views}, "nn")
+    html = build_report(changed, {"models": models}, "nn")
     shown = model["title"]["nb"]
     assert html.count("Vist på bokmål der den logiske modellen ikkje har tekst på nynorsk") == 1
     assert f"nynorsk: «{shown}»." in html
-    assert "Vist på" not in build_report(changed, {"views": views}, "nb")
+    assert "Vist på" not in build_report(changed, {"models": models}, "nb")
 
 
 def _dummy_language(directory: Path) -> None:
@@ -289,7 +289,7 @@ def test_the_document_holds_no_text_of_any_catalogue(document):
     assert found == []
 
 
-def test_a_fourth_language_is_its_catalogue_only(demo_dir, document, views, tmp_path, monkeypatch, tiltak_main):
+def test_a_fourth_language_is_its_catalogue_only(demo_dir, document, models, tmp_path, monkeypatch, tiltak_main):
     """Registering ``xx`` is one file on the search path: the commands accept ``--lang xx`` and
     every text of the report comes from it (none of nb's, nn's or en's)."""
     from tiltak.report.build import build_report
@@ -305,7 +305,7 @@ def test_a_fourth_language_is_its_catalogue_only(demo_dir, document, views, tmp_
     report, data = pipeline.evaluate(demo_dir / "registers.duckdb", inputs, tmp_path / "xx", lang="xx", seed=SEED)
     _, nynorsk = pipeline.evaluate(demo_dir / "registers.duckdb", inputs, tmp_path / "nn", lang="nn", seed=SEED)
     assert data.read_bytes() == nynorsk.read_bytes()  # evaluation.json is the same in every language
-    for html in (report.read_text(encoding="utf-8"), build_report(document, {"views": views}, "xx")):
+    for html in (report.read_text(encoding="utf-8"), build_report(document, {"models": models}, "xx")):
         assert '<html lang="xx">' in html and html.count("[xx] ") > 200
         text = _without_codes(_without_model_texts(_visible_text(html), document))
         for other in ("nb", "nn", "en"):
@@ -447,17 +447,15 @@ def test_a_measure_nobody_took_part_in_is_reported_as_not_testable(demo_dir, tmp
 
 
 def test_an_expected_change_with_a_subgroup_is_estimated_within_it(demo_dir):
-    import dataclasses
-
     from tiltak.evaluation.estimate import estimate_model
 
     item = pipeline.load_inputs([pipeline.shipped_models_dir() / "veien-videre.yaml"])[0]
-    changes = tuple(dataclasses.replace(c, subgroup="sex = 'male'") if c.spec.id == "return_up" else c
-                    for c in item.view.expected_changes)
-    view = dataclasses.replace(item.view, expected_changes=changes)
+    changes = tuple(c.model_copy(update={"subgroup": "sex = 'male'"}) if c.id == "return_up" else c
+                    for c in item.model.expected_changes)
+    model = item.model.model_copy(update={"expected_changes": changes})
     con = duckdb.connect(str(demo_dir / "registers.duckdb"), read_only=True)
     try:
-        estimates = {e.change_id: e.evidence for e in estimate_model(con, view, item.outcomes, SEED)}
+        estimates = {e.change_id: e.evidence for e in estimate_model(con, model, item.outcomes, SEED)}
         men = con.execute("SELECT count(*) FROM persons WHERE sex = 'male'").fetchone()[0]
     finally:
         con.close()

@@ -10,7 +10,7 @@ from tiltak.evaluation.estimates_table import COLUMNS, merge_estimates
 from tiltak.evaluation.evidence import EffectEvidence
 from tiltak.evaluation.outcomes import OutcomeSpec
 
-OUTCOME = OutcomeSpec.from_mapping({"id": "ret", "kind": "exit_within", "exit_types": ["assisted_return"], "months": 12})
+OUTCOME = OutcomeSpec("ret", "exit_within", 12, "ret", exit_types=("assisted_return",))
 OLD_COLUMNS = ("model_id", "change_id", "measure", "outcome", "outcome_kind", "att", "se", "ci_low", "ci_high",
                "p_value", "mde", "n_treated", "n_control", "n_treated_matched", "n_control_matched",
                "max_abs_smd_before", "max_abs_smd_after", "gamma", "e_value", "risk_ratio", "odds_ratio",

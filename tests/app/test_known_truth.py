@@ -13,14 +13,13 @@ replicated version with the issue's pass criteria is ``benchmarks/validate_pipel
 
 from __future__ import annotations
 
-import dataclasses
-
 import duckdb
 import numpy as np
 import pytest
 
 from tiltak import pipeline
 from tiltak.evaluation.estimate import estimate_model
+from tiltak.evaluation.model_reads import change_spec, with_design
 from tiltak.evaluation.multiplicity import holm_adjust
 from tiltak.evaluation.verdicts import VerdictKind, VerdictRules, judge
 
@@ -32,17 +31,17 @@ def evaluate_vv(tmp_path, tests, matching=None, rules=RULES, seed=11, **synth):
     db = tmp_path / f"registers-{seed}.duckdb"
     pipeline.write_synthetic_store(db, seed, **synth)
     item = pipeline.load_inputs([pipeline.shipped_models_dir() / "veien-videre.yaml"])[0]
-    design = dataclasses.replace(item.view.design, tests=tests, matching={**item.view.design.matching, **(matching or {})})
-    view = dataclasses.replace(item.view, design=design)
+    own = item.model.evaluation.matching.model_dump(exclude_unset=True)
+    model = with_design(item.model, tests=tests, matching={**own, **(matching or {})})
     con = duckdb.connect(str(db), read_only=True)
     try:
-        estimates = holm_adjust(estimate_model(con, view, item.outcomes, seed, rules, estimands=BOTH, curves=False))
+        estimates = holm_adjust(estimate_model(con, model, item.outcomes, seed, rules, estimands=BOTH, curves=False))
         truth = {(o, e): t for o, e, t in con.execute(
             "SELECT outcome, estimand, true_att_followed_up FROM truth_effects WHERE measure = 'VV'").fetchall()}
     finally:
         con.close()
     by_key = {(e.change_id, e.estimand): e for e in estimates}
-    verdicts = {k: judge(view.change(k[0]).spec, e.evidence, rules) for k, e in by_key.items()}
+    verdicts = {k: judge(change_spec(model.change(k[0])), e.evidence, rules) for k, e in by_key.items()}
     return by_key, verdicts, truth
 
 

@@ -34,7 +34,7 @@ def test_the_same_model_twice_is_refused():
 
 def test_loaded_inputs_carry_the_catalogue_outcomes_and_indicators():
     item = load_inputs([pipeline.shipped_models_dir() / "veien-videre.yaml"])[0]
-    assert item.view.id == "veien-videre" and item.view.measure == "VV"
-    assert item.view.design is not None and "hscl_down" in item.view.design.tests
+    assert item.model.id == "veien-videre" and item.model.measure == "VV"
+    assert item.model.evaluation is not None and "hscl_down" in item.model.evaluation.tests
     assert item.outcomes["hscl10_change_6m"].kind == "survey_change"
-    assert "participants" in item.indicators
+    assert item.catalogue.indicator("participants") is not None

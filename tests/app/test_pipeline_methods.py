@@ -10,7 +10,6 @@ calibrated standard errors the chance that one of the 16 estimates fails is abou
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import duckdb
@@ -18,6 +17,8 @@ import pytest
 
 from tiltak import pipeline
 from tiltak.evaluation.estimate import design_settings, estimate_model
+from logicmodel.model import Matching
+from tiltak.evaluation.model_reads import change_spec, with_design
 from tiltak.evaluation.multiplicity import holm_adjust
 from tiltak.evaluation.verdicts import VerdictKind, VerdictRules, judge
 from tiltak.report.labels import LABELS
@@ -55,10 +56,10 @@ def _run(store, name):
     con, item, truth = store
     override = METHODS[name]
     method = override.get("method", "nearest")
-    matching = {k: v for k, v in item.view.design.matching.items() if k in METHOD_KEYS[method]}
-    design = dataclasses.replace(item.view.design, tests=("return_up",), matching={**matching, **override})
-    view = dataclasses.replace(item.view, design=design)
-    return view, holm_adjust(estimate_model(con, view, item.outcomes, 5, VerdictRules(), estimands=BOTH,
+    own = item.model.evaluation.matching.model_dump(exclude_unset=True)
+    matching = {k: v for k, v in own.items() if k in METHOD_KEYS[method]}
+    model = with_design(item.model, tests=("return_up",), matching={**matching, **override})
+    return model, holm_adjust(estimate_model(con, model, item.outcomes, 5, VerdictRules(), estimands=BOTH,
                                             curves=False))
 
 
@@ -73,7 +74,7 @@ def _cached(store, name):
 
 @pytest.mark.parametrize("name", list(METHODS))
 def test_the_pipeline_runs_the_method_with_the_verdict_structure(store, name):
-    view, estimates = _cached(store, name)
+    model, estimates = _cached(store, name)
     method = METHODS[name].get("method", "nearest")
     assert [(e.change_id, e.estimand) for e in estimates] == [("return_up", e) for e in BOTH]
     for e in estimates:
@@ -86,7 +87,7 @@ def test_the_pipeline_runs_the_method_with_the_verdict_structure(store, name):
         if name in NO_SETS:
             assert ev.gamma is None
             assert any(n.startswith("Rosenbaum bounds not available for ") for n in e.notes)
-        verdict = judge(view.change("return_up").spec, ev, VerdictRules())
+        verdict = judge(change_spec(model.change("return_up")), ev, VerdictRules())
         assert isinstance(verdict.kind, VerdictKind)
         for lang in ("en", "nb"):
             line = _design_line(e.design, LABELS[lang], lang)
@@ -109,24 +110,23 @@ def test_pooled_over_the_methods_no_null_estimate_is_far_from_the_truth(store):
 
 def test_the_design_settings_carry_only_the_methods_keys(store):
     _, item, _ = store
-    covariates = tuple(item.view.design.covariates)
+    covariates = tuple(item.model.evaluation.covariates)
     for name, override in METHODS.items():
-        settings = design_settings(dataclasses.replace(item.view.design, matching=override), covariates)
+        settings = design_settings(Matching.model_validate(override), covariates)
         method = override.get("method", "nearest")
         assert settings["method"] == method
         assert ("subclasses" in settings) == (method == "subclass")
         assert ("weights" in settings) == (method == "weighting")
-    nearest = design_settings(dataclasses.replace(item.view.design, matching={}), covariates)
+    nearest = design_settings(Matching(), covariates)
     assert (nearest["ratio"], nearest["caliper"], nearest["order"], nearest["replace"]) == (1, 0.2, "largest", False)
-    mahalanobis = design_settings(dataclasses.replace(item.view.design, matching={"distance": "mahalanobis"}), covariates)
+    mahalanobis = design_settings(Matching.model_validate({"distance": "mahalanobis"}), covariates)
     assert (mahalanobis["caliper"], mahalanobis["order"]) == (None, "data")
 
 
 def test_a_survey_outcome_after_subclassification_uses_the_control_outcome_regression(store):
     con, item, truth = store
-    design = dataclasses.replace(item.view.design, tests=("hscl_down",), matching={"method": "subclass"})
-    view = dataclasses.replace(item.view, design=design)
-    (estimate,) = estimate_model(con, view, item.outcomes, 5, VerdictRules(), estimands=("enrol_vs_not",),
+    model = with_design(item.model, tests=("hscl_down",), matching={"method": "subclass"})
+    (estimate,) = estimate_model(con, model, item.outcomes, 5, VerdictRules(), estimands=("enrol_vs_not",),
                                  curves=False)
     assert estimate.error is None, estimate.error
     assert estimate.trials["covariate_adjustment"] == "regression of the comparison outcome on the covariates"

@@ -45,7 +45,7 @@ def test_the_pipeline_reads_each_file_once_and_monitoring_uses_the_same_objects(
     assert sorted(Path(p).name for p in reads) == ["indicators.yaml", "kvalifisering-lokal.yaml",
                                                     "kvalifisering-nasjonal.yaml", "veien-videre.yaml"]
     assert set(reads.values()) == {1}
-    assert all(i.monitored is not None and i.monitored.id == i.view.id for i in inputs)
+    assert all(i.monitored is not None and i.monitored.id == i.model.id for i in inputs)
 
 
 @pytest.mark.parametrize("command", [
@@ -58,3 +58,14 @@ def test_a_command_reads_each_model_file_once(reads, models, tiltak_main, comman
     code, _, err = tiltak_main(*(part.format(models=models) for part in command))
     assert code == 0, err
     assert reads and set(reads.values()) == {1}, dict(reads)
+
+
+@pytest.mark.slow
+def test_evaluate_reads_each_model_file_once(reads, models, tmp_path, tiltak_main):
+    db = tmp_path / "registers.duckdb"
+    pipeline.write_synthetic_store(db, 3, scale=0.1)
+    code, out, err = tiltak_main("evaluate", str(models / "veien-videre.yaml"), "--db", str(db),
+                                 "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    model_files = {Path(p).name: n for p, n in reads.items() if Path(p).parent == models.resolve()}
+    assert model_files == {"indicators.yaml": 1, "veien-videre.yaml": 1}, dict(reads)

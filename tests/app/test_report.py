@@ -2,9 +2,9 @@
 
 import pytest
 
-from tiltak.evaluation.model_view import ModelView, TrajectoryPoint
+from logicmodel.model import LogicModel
 from tiltak.evaluation.trajectories import (
-    ExpectedSeries, IndicatorSeries, SeriesPoint, compare, expected_for, period_position,
+    ExpectedSeries, IndicatorSeries, SeriesPoint, TrajectoryPoint, compare, expected_for, period_position,
 )
 from tiltak.evaluation.wording import format_effect, format_number
 from tiltak.report import figures
@@ -42,9 +42,11 @@ def test_compare_matches_monthly_expectations_to_the_containing_quarter_and_skip
 
 
 def test_expected_for_collects_trajectories_and_targets_of_a_model():
-    model = ModelView.from_mapping({
-        "id": "m", "title": "M", "nodes": [{"id": "n", "level": "outcome", "title": "N"}],
+    model = LogicModel.model_validate({
+        "id": "m", "title": "M", "version": "1", "measure": "M", "period": {"start": "2012-01"},
+        "nodes": [{"id": "n", "level": "outcome", "title": "N"}],
         "expected_changes": [{"id": "c", "node": "n", "indicator": "ind", "direction": "increase", "min_change": 1,
+                              "horizon_months": 12,
                               "trajectory": [{"period": "2013-06", "value": 3}, {"period": "2012-06", "value": 2}]}],
         "monitoring": {"targets": [{"indicator": "ind", "baseline": {"period": "2012-01", "value": 1},
                                     "values": [{"period": "2013-01", "value": 4}], "tolerance": 0.2}]},

@@ -117,11 +117,11 @@ def measured(tmp_path_factory) -> dict[tuple[str, int | str], dict]:
     out = tmp_path_factory.mktemp("browser")
     pipeline.demo(out / "demo", seed=3, synth_options={"scale": 0.25})
     document = json.loads((out / "demo" / "evaluation.json").read_text(encoding="utf-8"))
-    views = {i.view.id: i.view for i in pipeline.load_inputs([pipeline.shipped_models_dir()])}
+    models = {i.model.id: i.model for i in pipeline.load_inputs([pipeline.shipped_models_dir()])}
     pages = []
     for lang in sorted(LABELS):
         page = out / f"report-{lang}.html"
-        page.write_text(build_report(document, {"views": views}, lang), encoding="utf-8")
+        page.write_text(build_report(document, {"models": models}, lang), encoding="utf-8")
         pages.append(page)
     for name, text in (("bad", BAD_PAGE), ("large", large_page()), ("small-text", small_text_page())):
         (out / f"{name}.html").write_text(text, encoding="utf-8")

@@ -13,10 +13,12 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
 import duckdb
 
 from estimation.matched import MatchedSample
+from logicmodel.catalogue import Outcome
 from tiltak.evaluation.clock import add_months, months_since
 from tiltak.evaluation.followup import CENSORED, COMPETING, EVENT, follow_up
 from tiltak.evaluation.outcomes import OutcomeSpec
@@ -37,7 +39,7 @@ PEOPLE = {
     "z": ("2012-01", "2012-06", 33, "male", 5),     # lives in a centre that does not offer VV
 }
 CENTRE = {"z": "c2"}
-OUTCOMES = tuple(OutcomeSpec.from_mapping(o) for o in [
+OUTCOMES = tuple(OutcomeSpec.of(TypeAdapter(Outcome).validate_python({"title": o["id"], "direction": "higher_is_better", **o})) for o in [
     {"id": "ret2", "kind": "exit_within", "exit_types": ["assisted_return"], "months": 2},
     {"id": "app2", "kind": "application_within", "programme": "assisted_return", "months": 2},
     {"id": "hscl1", "kind": "survey_change", "instrument": "hscl10", "months": 1, "unit": "score"},

@@ -135,9 +135,10 @@ def test_a_change_may_set_its_own_balance_threshold():
 
 def test_a_change_with_its_own_threshold_says_so_in_the_document():
     from tiltak.evaluation.document import verdict_entry
-    from tiltak.evaluation.model_view import ModelView
+    from logicmodel.model import LogicModel
 
-    model = ModelView.from_mapping({"id": "m", "title": "M", "nodes": [{"id": "health", "level": "outcome", "title": "H"}]})
+    model = LogicModel.model_validate({"id": "m", "title": "M", "version": "1", "measure": "M", "period": {"start": "2012-01"},
+                                       "nodes": [{"id": "health", "level": "outcome", "title": "H"}]})
     tolerant = ChangeSpec("hscl_down", "decrease", 0.10, node="health", outcome="hscl10_change_6m", balance_threshold=0.2)
     entry = verdict_entry(model, judge(tolerant, ev(-0.2, -0.3, -0.15, smd=0.15)), None, 5)
     assert entry["verdict"] == "confirmed"

@@ -8,9 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitoring.indicators import IndicatorDefinitionError, indicator_spec
+from logicmodel.catalogue import Indicator
+from monitoring.indicators import IndicatorDefinitionError, IndicatorSpec, indicator_spec
 from monitoring.sqlcompile import compile_plan, execute_plan, index_of_date, period_label
 from monitoring.store import Store
+
+
+def spec_of(definition: dict) -> IndicatorSpec:
+    """The spec of an indicator written as catalogue data (validated into the typed object)."""
+    return indicator_spec(Indicator.model_validate(definition))
+
 
 END = {"month": dt.date(2013, 7, 1), "quarter": dt.date(2013, 7, 1), "year": dt.date(2014, 1, 1)}
 CENTRES = ["c1", "c2", "c3"]
@@ -81,7 +88,7 @@ def registers(tmp_path_factory):
 
 def compute(con, definition: dict, measure: str | None = "VV", start: str = "2012-01") -> pd.DataFrame:
     """Values of one indicator, as a frame indexed by (period, dimension, group)."""
-    spec = indicator_spec({"id": "x", "title": "x", "unit": "u", "direction": "neutral", **definition})
+    spec = spec_of({"id": "x", "title": "x", "unit": "u", "direction": "neutral", **definition})
     first = index_of_date(dt.date(int(start[:4]), int(start[5:]), 1), spec.grain)
     plan = compile_plan([(spec, measure, first)], END)
     ((_query, rows),) = execute_plan(con, plan)
@@ -292,7 +299,7 @@ def test_definitions_that_cannot_compile_name_the_key(definition, key, fragment)
     """Definitions the schema accepts but monitoring cannot compile (the schema's own
     refusals, e.g. an unknown type, grain or source, are tested with the catalogue rules)."""
     with pytest.raises(IndicatorDefinitionError) as err:
-        indicator_spec({"id": "bad", "source": "person_month", "title": "x", "unit": "u", "direction": "neutral",
+        spec_of({"id": "bad", "source": "person_month", "title": "x", "unit": "u", "direction": "neutral",
                         **definition})
     assert err.value.key == key
     assert fragment in str(err.value)
@@ -307,7 +314,7 @@ def test_several_measures_in_one_plan_give_the_same_values_as_one_at_a_time(regi
         {"source": "surveys", "type": "mean", "column": "total", "grain": "quarter", "measure_scoped": True},
         {"source": "participation", "type": "count", "distinct": "person_id", "measure_scoped": True, "cumulative": True},
     ]
-    specs = [indicator_spec({"id": f"x{n}", "title": "x", "unit": "u", "direction": "neutral", **d}) for n, d in enumerate(definitions)]
+    specs = [spec_of({"id": f"x{n}", "title": "x", "unit": "u", "direction": "neutral", **d}) for n, d in enumerate(definitions)]
     items = [(s, m, 0) for s in specs for m in ("VV", "KVL")]
     together = execute_plan(con, compile_plan(items, END))
     for (spec, measure, _start), (query, rows) in zip(items, together):

@@ -14,12 +14,18 @@ from logicmodel import vocabulary
 from logicmodel.catalogue import Catalogue, Indicator
 from monitoring import kinds
 from monitoring.disclosure import Thresholds
-from monitoring.indicators import indicator_spec
+from monitoring.indicators import IndicatorSpec, indicator_spec
 from monitoring.release import IndicatorTable, Row, cell_definition, decide
 from monitoring.sqlcompile import compile_plan, execute_plan, period_label
 from monitoring.store import Store
 
 from registers import loaded_store
+
+
+def spec_of(definition: dict) -> IndicatorSpec:
+    """The spec of an indicator written as catalogue data (validated into the typed object)."""
+    return indicator_spec(Indicator.model_validate(definition))
+
 
 END = {"month": dt.date(2014, 1, 1), "quarter": dt.date(2014, 1, 1), "year": dt.date(2014, 1, 1)}
 HEAD = {"title": "x", "unit": "u", "direction": "neutral"}
@@ -37,7 +43,7 @@ def store(tmp_path_factory):
 
 
 def values(con, definition: dict, measure: str | None = None) -> pd.DataFrame:
-    spec = indicator_spec({"id": "x", **HEAD, **definition})
+    spec = spec_of({"id": "x", **HEAD, **definition})
     ((_query, rows),) = execute_plan(con, compile_plan([(spec, measure, 0)], END))
     frame = pd.DataFrame(rows, columns=["p", "dimension", "group", "numerator", "denominator", "value", "top",
                                        "numerator_part", "denominator_part"])
@@ -126,7 +132,7 @@ def test_distinct_count_counts_values_once_and_is_not_additive(store):
     assert (total == expected.reindex(total.index).fillna(0)).all()
     by_sex = got.xs("sex", level="dimension")["value"].groupby(level="period").sum()
     assert (by_sex > total.reindex(by_sex.index)).any()  # centres with both sexes count in both groups
-    definition = cell_definition(indicator_spec({"id": "x", **HEAD, "source": "person_month", "type": "distinct_count",
+    definition = cell_definition(spec_of({"id": "x", **HEAD, "source": "person_month", "type": "distinct_count",
                                                  "column": "centre_id"}), None, 0)
     assert definition.additive is False and definition.kind == "count"
 
@@ -136,18 +142,18 @@ def _table(spec, rows, thresholds=Thresholds()):
 
 
 def test_a_quantile_over_too_few_observations_is_suppressed():
-    spec = indicator_spec({"id": "q", **HEAD, "source": "person_month", "type": "median", "column": "age"})
+    spec = spec_of({"id": "q", **HEAD, "source": "person_month", "type": "median", "column": "age"})
     rows = [Row(0, "total", "", 30.0, None, 31.0), Row(1, "total", "", 9.0, None, 40.0),
             Row(2, "total", "", 10.0, None, 38.0), Row(3, "total", "", 0.0, None, None)]
     hidden = decide([_table(spec, rows)])
     assert hidden == {("m", "q", 1, "total", "")}  # 9 < 2 x 5: fewer than 5 on one side of the median
-    p90 = indicator_spec({"id": "q", **HEAD, "source": "person_month", "type": "quantile", "quantile": 0.9, "column": "age"})
+    p90 = spec_of({"id": "q", **HEAD, "source": "person_month", "type": "quantile", "quantile": 0.9, "column": "age"})
     hidden = decide([_table(p90, [Row(0, "total", "", 30.0, None, 31.0), Row(1, "total", "", 50.0, None, 40.0)])])
     assert hidden == {("m", "q", 0, "total", "")}  # 30 x 0.1 = 3 above the 90th percentile: too few
 
 
 def test_a_duration_on_few_events_or_few_at_risk_is_suppressed():
-    spec = indicator_spec({"id": "d", **HEAD, "source": "person_month", "type": "duration",
+    spec = spec_of({"id": "d", **HEAD, "source": "person_month", "type": "duration",
                            "column": "months_since_decision", "event": "exit_type IS NOT NULL"})
     rows = [Row(0, "total", "", 4.0, 200.0, 12.0), Row(1, "total", "", 5.0, 9.0, 2.0), Row(2, "total", "", 6.0, 300.0, 8.0)]
     assert decide([_table(spec, rows)]) == {("m", "d", 0, "total", ""), ("m", "d", 1, "total", "")}

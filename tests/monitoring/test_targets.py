@@ -5,14 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from logicmodel.model import Target
 from monitoring.sqlcompile import parse_period
-from monitoring.targets import NO_TARGET, NO_VALUE, OFF_TRACK, ON_TRACK, status, target_line, trend
+from monitoring.targets import NO_TARGET, NO_VALUE, OFF_TRACK, ON_TRACK, TargetLine, status, target_line, trend
+
+
+def line_of(target: dict, grain: str) -> TargetLine:
+    """The line of a target written as model data (validated into the typed object)."""
+    return target_line(Target.model_validate(target), grain)
+
 
 M = lambda label: parse_period(label, "month")  # noqa: E731
 
 
 def test_target_is_interpolated_from_the_baseline_and_held_after_the_last_target():
-    line = target_line({"indicator": "x", "baseline": {"period": "2012-01", "value": 40},
+    line = line_of({"indicator": "x", "baseline": {"period": "2012-01", "value": 40},
                         "values": [{"period": "2013-01", "value": 64}, {"period": "2013-07", "value": 70}]}, "month")
     assert line.target(M("2011-12")) is None
     assert line.target(M("2012-01")) == 40
@@ -23,13 +30,13 @@ def test_target_is_interpolated_from_the_baseline_and_held_after_the_last_target
 
 
 def test_a_baseline_alone_sets_no_target_and_targets_alone_start_at_the_first():
-    assert target_line({"indicator": "x", "baseline": {"period": "2012-01", "value": 4}}, "month").target(M("2013-01")) is None
-    line = target_line({"indicator": "x", "values": [{"period": "2013-01", "value": 2.0}]}, "month")
+    assert line_of({"indicator": "x", "baseline": {"period": "2012-01", "value": 4}}, "month").target(M("2013-01")) is None
+    line = line_of({"indicator": "x", "values": [{"period": "2013-01", "value": 2.0}]}, "month")
     assert line.target(M("2012-12")) is None and line.target(M("2013-05")) == 2.0
 
 
 def test_periods_are_read_in_the_indicators_grain():
-    line = target_line({"indicator": "x", "baseline": {"period": "2012-Q1", "value": 2.0},
+    line = line_of({"indicator": "x", "baseline": {"period": "2012-Q1", "value": 2.0},
                         "values": [{"period": "2012-09", "value": 1.8}]}, "quarter")
     assert line.anchors == ((parse_period("2012-Q1", "quarter"), 2.0), (parse_period("2012-Q3", "quarter"), 1.8))
 

@@ -44,14 +44,15 @@ def command(models: tuple[str, ...], db: str, out: str | None, seed: int) -> Non
     with StageBar(len(inputs), "estimating") as bar:
         results = run_estimates(db, inputs, seed=seed, progress=bar)
     for item in inputs:
-        if not results[item.view.id]:
-            click.echo(f"{item.view.id}: its evaluation design tests no expected change with a person-level outcome")
-        for est in results[item.view.id]:
-            click.echo(f"{item.view.id} {est.change_id} {est.outcome.id} [{est.estimand}]: {_line(est)}")
+        if not results[item.model.id]:
+            click.echo(f"{item.model.id}: its evaluation design tests no expected change with a person-level outcome")
+        for est in results[item.model.id]:
+            click.echo(f"{item.model.id} {est.change_id} {est.outcome.id} [{est.estimand}]: {_line(est)}")
     if out:
         document = {"schema": "tiltak-estimates/2", "models": [
-            {"id": i.view.id, "measure": i.view.measure,
-             "estimates": [estimate_entry(e, i.view.min_count) for e in results[i.view.id]]} for i in inputs]}
+            {"id": i.model.id, "measure": i.model.measure,
+             "estimates": [estimate_entry(e, i.model.monitoring.disclosure.min_count) for e in results[i.model.id]]}
+            for i in inputs]}
         write_atomically(Path(out), dump_json(clean(document)))
 
 
@@ -62,7 +63,7 @@ def _line(est) -> str:
     ev = est.evidence
     if est.error or ev is None or ev.att is None:
         return f"not estimated: {est.error}"
-    unit = est.outcome.unit
-    return (f"ATT {format_effect(ev.att, unit)} (unadjusted 95 % CI {format_effect(ev.ci_low, unit)} to "
-            f"{format_effect(ev.ci_high, unit)}), Holm-adjusted p {format_p(ev.p_value_holm)}, "
-            f"max |SMD| after matching and weighting {format_number(ev.max_abs_smd, 3)}")
+    unit, lang = est.outcome.unit, "en"  # the command's lines are English, numbers with the decimal point
+    return (f"ATT {format_effect(ev.att, unit, lang)} (unadjusted 95 % CI {format_effect(ev.ci_low, unit, lang)} to "
+            f"{format_effect(ev.ci_high, unit, lang)}), Holm-adjusted p {format_p(ev.p_value_holm, lang)}, "
+            f"max |SMD| after matching and weighting {format_number(ev.max_abs_smd, 3, lang)}")

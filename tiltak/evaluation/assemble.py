@@ -28,6 +28,7 @@ from tiltak.evaluation.document import (
     verdict_entry,
 )
 from tiltak.evaluation.estimate import DesignEstimate
+from tiltak.evaluation.model_reads import change_spec, model_estimand, model_title
 from tiltak.evaluation.indicator_series import indicator_entries
 from tiltak.evaluation.store_reads import (
     centre_names,
@@ -42,9 +43,9 @@ from tiltak_base.catalogue import message, term
 
 
 def _verdicts(item: Any, estimates: Sequence[DesignEstimate], rules: VerdictRules) -> list[Verdict]:
-    estimand = item.view.estimand
+    estimand = model_estimand(item.model)
     by_change = {e.change_id: None if e.error else e.evidence for e in estimates if e.estimand == estimand}
-    return [judge(c.spec, by_change.get(c.spec.id), rules) for c in item.view.expected_changes]
+    return [judge(change_spec(c), by_change.get(c.id), rules) for c in item.model.expected_changes]
 
 
 def _delivery(n: int | None, first: str | None, last: str | None) -> dict[str, Any] | None:
@@ -63,11 +64,11 @@ def _indicator_evidence(entries: Sequence[dict[str, Any]]) -> dict[str, Indicato
 
 def _costs(con: Any, item: Any, estimates: Sequence[DesignEstimate], names: Mapping[str, str],
            verdicts: Sequence[Verdict]) -> dict[str, Any]:
-    view = item.view
-    measure = view.measure or ""
+    model, measure = item.model, item.model.measure
+    disclosure = model.monitoring.disclosure
     overall, centres, spread = measure_unit_costs(
-        measure, cost_by_centre(con, measure), participants_by_centre(con, measure),
-        participants_total(con, measure), view.min_count, view.min_denominator, view.dominance,
+        measure, cost_by_centre(con, measure), participants_by_centre(con, measure), participants_total(con, measure),
+        disclosure.min_count, disclosure.min_denominator, (disclosure.dominance_contributors, disclosure.dominance_share),
     )
     testable = {v.change.id: v.kind is not VerdictKind.NOT_TESTABLE for v in verdicts}
     per_outcome = [
@@ -75,31 +76,31 @@ def _costs(con: Any, item: Any, estimates: Sequence[DesignEstimate], names: Mapp
                           testable.get(e.change_id, False)), e.outcome)
         for e in estimates
     ]
-    return costs_entry(view, overall, centres, spread, per_outcome, names)
+    return costs_entry(model, overall, centres, spread, per_outcome, names)
 
 
 def _model_entry(con: Any, item: Any, estimates: Sequence[DesignEstimate], rules: VerdictRules,
                  names: Mapping[str, str], period: tuple[str | None, str | None]) -> dict[str, Any]:
-    view = item.view
+    model, min_count, estimand = item.model, item.model.monitoring.disclosure.min_count, model_estimand(item.model)
     verdicts = _verdicts(item, estimates, rules)
     indicators = indicator_entries(con, item)
-    analysis = analyse(view, verdicts, _indicator_evidence(indicators))
-    n = publish_count(participants_total(con, view.measure or ""), view.min_count)
+    analysis = analyse(model, verdicts, _indicator_evidence(indicators))
+    n = publish_count(participants_total(con, model.measure), min_count)
     first = con.execute("SELECT strftime(min(start_date), '%Y-%m') FROM participation WHERE measure = ?",
-                        [view.measure]).fetchone()[0]
+                        [model.measure]).fetchone()[0]
     delivery = {"participants": n, "first_period": first, "last_period": period[1]}
-    entries = [verdict_entry(view, v, item.outcomes.get(v.change.outcome or ""), view.min_count) for v in verdicts]
+    entries = [verdict_entry(model, v, item.outcomes.get(v.change.outcome or ""), min_count) for v in verdicts]
     _add_trajectory_reasons(entries, indicators)
     _add_estimation_errors(entries, estimates)
     return {
-        "id": view.id, "title": view.title, "measure": view.measure, "source": Path(view.source or "").name or None,
-        "estimand": estimand_entry(view.estimand),
+        "id": model.id, "title": model_title(model), "measure": model.measure, "source": item.path.name or None,
+        "estimand": estimand_entry(estimand),
         "delivery": delivery,
         "verdict_counts": _counts(verdicts),
         "verdicts": entries,
-        "estimates": [estimate_entry(e, view.min_count) for e in estimates],
-        "return_curve": return_curve(view, [e for e in estimates if e.estimand == view.estimand], view.min_count),
-        "contribution": contribution_entry(view, verdicts, analysis, _delivery(n, first, period[1])),
+        "estimates": [estimate_entry(e, min_count) for e in estimates],
+        "return_curve": return_curve(model, [e for e in estimates if e.estimand == estimand], min_count),
+        "contribution": contribution_entry(model, verdicts, analysis, _delivery(n, first, period[1])),
         "indicators": indicators,
         "costs": _costs(con, item, estimates, names, verdicts),
     }
@@ -184,15 +185,15 @@ def _quality(con: Any, model_ids: Sequence[str]) -> list[dict[str, Any]]:
 
 def assemble_document(db: Path, inputs: Sequence[Any], estimates: Mapping[str, Sequence[DesignEstimate]],
                       rules: VerdictRules) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The evaluation document and the context the report needs besides it (the model views)."""
+    """The evaluation document and the context the report needs besides it (the models, by id)."""
     import duckdb
 
     con = duckdb.connect(str(db), read_only=True)
     try:
         period = data_period(con)
         names = centre_names(con)
-        models = [_model_entry(con, item, estimates.get(item.view.id, []), rules, names, period) for item in inputs]
-        quality = _quality(con, [i.view.id for i in inputs])
+        models = [_model_entry(con, item, estimates.get(item.model.id, []), rules, names, period) for item in inputs]
+        quality = _quality(con, [i.model.id for i in inputs])
     finally:
         con.close()
     notes = sorted({n for ests in estimates.values() for e in ests for n in e.notes})
@@ -207,12 +208,12 @@ def assemble_document(db: Path, inputs: Sequence[Any], estimates: Mapping[str, S
                      "intervals": "unadjusted 95 %",
                      "multiplicity": {"method": "holm", "family": "the model's tested changes", "alpha": 0.05},
                      "variance": "two-way cluster-robust on person and matched set, matching held fixed"},
-        "disclosure": {"min_count": min((i.view.min_count for i in inputs), default=5),
-                       "min_denominator": min((i.view.min_denominator for i in inputs), default=10),
+        "disclosure": {"min_count": min((i.model.monitoring.disclosure.min_count for i in inputs), default=5),
+                       "min_denominator": min((i.model.monitoring.disclosure.min_denominator for i in inputs), default=10),
                        "dominance": {"contributors": 2, "share": 0.85}},
         "models": models,
         "cost_comparison": _relative_costs([m["costs"] for m in models]),
         "data_quality": quality,
         "estimation_notes": notes_entries(notes),
     }
-    return clean(document), {"views": {i.view.id: i.view for i in inputs}}
+    return clean(document), {"models": {i.model.id: i.model for i in inputs}}

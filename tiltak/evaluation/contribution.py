@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from tiltak.evaluation.model_view import LinkView, ModelView, NodeView
+from logicmodel.model import Link, LogicModel, Node
+from tiltak.evaluation.model_reads import link_pairs, model_text
 from tiltak.evaluation.verdicts import Verdict, VerdictKind
 
 RATING_ORDER = ("refuted", "weakened", "untested", "supported")
@@ -93,7 +94,7 @@ class ContributionAnalysis:
 
 
 def node_evidence(
-    node: NodeView, verdicts: Sequence[Verdict], indicators: Mapping[str, IndicatorEvidence]
+    node: Node, verdicts: Sequence[Verdict], indicators: Mapping[str, IndicatorEvidence]
 ) -> NodeEvidence:
     """The status of one node from its verdicts, else from its monitored indicators."""
     statuses = [_VERDICT_TO_STATUS[v.kind] for v in verdicts if v.change.node == node.id]
@@ -113,32 +114,35 @@ def node_evidence(
 
 
 def rate_link(
-    link: LinkView, source: str, target: str, indicators: Mapping[str, IndicatorEvidence]
+    pair: tuple[str, str, Link], source: str, target: str, indicators: Mapping[str, IndicatorEvidence]
 ) -> LinkRating:
-    """Rate one causal link from the status of its two ends and its assumptions."""
+    """Rate one (from, to) pair of a causal link (:func:`link_pairs`) from the status of its
+    two ends and the link's assumptions."""
+    a_id, b_id, link = pair
     off = tuple(
-        a.statement for a in link.assumptions if a.indicator and getattr(indicators.get(a.indicator), "status", None) == "off_track"
+        model_text(a.statement) for a in link.assumptions
+        if a.indicator and getattr(indicators.get(a.indicator), "status", None) == "off_track"
     )
     if source == "unknown":
-        return LinkRating(link.source, link.target, "untested", "no_evidence_source", off)
+        return LinkRating(a_id, b_id, "untested", "no_evidence_source", off)
     if source != "achieved":
-        return LinkRating(link.source, link.target, "untested", "cause_not_achieved", off)
+        return LinkRating(a_id, b_id, "untested", "cause_not_achieved", off)
     if target == "unknown":
-        return LinkRating(link.source, link.target, "untested", "no_evidence_target", off)
+        return LinkRating(a_id, b_id, "untested", "no_evidence_target", off)
     if target == "contrary":
-        return LinkRating(link.source, link.target, "refuted", "effect_contrary", off)
+        return LinkRating(a_id, b_id, "refuted", "effect_contrary", off)
     if target == "not_achieved":
-        return LinkRating(link.source, link.target, "weakened", "effect_not_achieved", off)
+        return LinkRating(a_id, b_id, "weakened", "effect_not_achieved", off)
     if off:
-        return LinkRating(link.source, link.target, "weakened", "assumption_off_track", off)
-    return LinkRating(link.source, link.target, "supported", "both_achieved", off)
+        return LinkRating(a_id, b_id, "weakened", "assumption_off_track", off)
+    return LinkRating(a_id, b_id, "supported", "both_achieved", off)
 
 
-def pathways(model: ModelView, ratings: Mapping[tuple[str, str], str]) -> tuple[list[Pathway], bool]:
+def pathways(model: LogicModel, ratings: Mapping[tuple[str, str], str]) -> tuple[list[Pathway], bool]:
     """Every simple path from an activity to an impact, with its weakest link."""
     graph = nx.DiGraph()
     graph.add_nodes_from(n.id for n in model.nodes)
-    graph.add_edges_from((lk.source, lk.target) for lk in model.links)
+    graph.add_edges_from((a, b) for a, b, _ in link_pairs(model))
     starts = [n.id for n in model.nodes if n.level == "activity"]
     ends = [n.id for n in model.nodes if n.level == "impact"]
     found: list[Pathway] = []
@@ -162,14 +166,14 @@ def _pathway(path: tuple[str, ...], ratings: Mapping[tuple[str, str], str]) -> P
 
 
 def analyse(
-    model: ModelView, verdicts: Sequence[Verdict], indicators: Mapping[str, IndicatorEvidence]
+    model: LogicModel, verdicts: Sequence[Verdict], indicators: Mapping[str, IndicatorEvidence]
 ) -> ContributionAnalysis:
     """Node evidence, link ratings and pathways of one model."""
     nodes = tuple(node_evidence(n, verdicts, indicators) for n in model.nodes)
     status = {n.node: n.status for n in nodes}
     links = tuple(
-        rate_link(lk, status.get(lk.source, "unknown"), status.get(lk.target, "unknown"), indicators)
-        for lk in model.links
+        rate_link(pair, status.get(pair[0], "unknown"), status.get(pair[1], "unknown"), indicators)
+        for pair in link_pairs(model)
     )
     ratings = {(lk.source, lk.target): lk.rating for lk in links}
     paths, truncated = pathways(model, ratings)

@@ -7,11 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from logicmodel.model import DEFAULT_ESTIMAND, ESTIMANDS  # noqa: F401 (re-exported)
 from tiltak.evaluation.evidence import EffectEvidence
 from tiltak.evaluation.outcomes import OutcomeSpec
-
-ESTIMANDS = ("enrol_vs_not", "enrol_now_vs_later")
-DEFAULT_ESTIMAND = "enrol_vs_not"
 
 
 @dataclass(frozen=True)

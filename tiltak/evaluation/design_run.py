@@ -23,13 +23,13 @@ from estimation.effects import estimate_att
 from estimation.errors import EstimationError
 from estimation.gcomputation import att_interactions
 from estimation.riskset import RiskSetMatching
+from logicmodel.model import ExpectedChange, LogicModel
 from tiltak.evaluation.censoring import INTERVALS, UnitCensoringWeights, fit_censoring_weights
 from tiltak.evaluation.curves import RegisterEffect, register_effect
 from tiltak.evaluation.design_estimate import DesignEstimate
 from tiltak.evaluation.estimate_errors import estimate_errors, published_error
 from tiltak.evaluation.evidence import EffectEvidence
 from tiltak.evaluation.followup import CENSORED, EVENT
-from tiltak.evaluation.model_view import ExpectedChangeView, ModelView
 from tiltak.evaluation.outcomes import OutcomeSpec
 from tiltak.evaluation.riskset_data import RiskSetFrame
 from tiltak.evaluation.sensitivity import e_value_difference, e_value_ratio, gamma_for
@@ -94,7 +94,7 @@ def _stratum_free(message: str) -> str:
 class DesignRun:
     """Estimates of one model's tested changes, sharing matchings and censoring weights."""
 
-    def __init__(self, con: Any, model: ModelView, rs: RiskSetFrame, settings: dict[str, Any],
+    def __init__(self, con: Any, model: LogicModel, rs: RiskSetFrame, settings: dict[str, Any],
                  rules: VerdictRules, seed: int, n_tests: int, curve_change: str | None = None) -> None:
         self.con, self.model, self.rs, self.settings = con, model, rs, settings
         self.rules, self.seed, self.curve_change = rules, seed, curve_change
@@ -106,12 +106,12 @@ class DesignRun:
                            for c in rs.dropped_covariates)
 
     # -- pools ---------------------------------------------------------------------------
-    def _pool_key(self, change: ExpectedChangeView, spec: OutcomeSpec) -> Any:
+    def _pool_key(self, change: ExpectedChange, spec: OutcomeSpec) -> Any:
         if spec.binary and not change.subgroup:
             return "shared"
-        return (spec.id if not spec.binary else "register", change.spec.id if change.subgroup else None)
+        return (spec.id if not spec.binary else "register", change.id if change.subgroup else None)
 
-    def _pool(self, change: ExpectedChangeView, spec: OutcomeSpec) -> tuple[_Match, MatchedTrials | None]:
+    def _pool(self, change: ExpectedChange, spec: OutcomeSpec) -> tuple[_Match, MatchedTrials | None]:
         key = self._pool_key(change, spec)
         if key not in self._pools:
             frame = self.rs.frame
@@ -119,7 +119,7 @@ class DesignRun:
             if not spec.binary:
                 keep &= frame[f"y_{spec.id}"].notna().to_numpy()
             if change.subgroup:
-                keep &= frame[f"sg_{change.spec.id}"].to_numpy(dtype=bool)
+                keep &= frame[f"sg_{change.id}"].to_numpy(dtype=bool)
             data = frame.loc[keep].reset_index(drop=True)
             match = match_pool(data, self.settings, self.seed)
             trials = None if match.error else matched_units(match.data, match.sample, match.rows,
@@ -134,12 +134,12 @@ class DesignRun:
         return self._censoring[key]
 
     # -- estimates -----------------------------------------------------------------------
-    def estimate(self, change: ExpectedChangeView, spec: OutcomeSpec, estimand: str):
+    def estimate(self, change: ExpectedChange, spec: OutcomeSpec, estimand: str):
         rules = self.rules
-        if change.spec.balance_threshold is not None:
-            rules = dataclasses.replace(rules, balance_threshold=change.spec.balance_threshold)
+        if change.balance_threshold is not None:
+            rules = dataclasses.replace(rules, balance_threshold=change.balance_threshold)
         match, trials = self._pool(change, spec)
-        base = dict(model_id=self.model.id, change_id=change.spec.id, outcome=spec, design=self.settings,
+        base = dict(model_id=self.model.id, change_id=change.id, outcome=spec, design=self.settings,
                     estimand=estimand, notes=self.notes + match.warnings)
         error = match.error
         if error is None:
@@ -153,7 +153,7 @@ class DesignRun:
         evidence = EffectEvidence(spec.id, None, n_treated=int(data["treated"].sum()),
                                   n_control=int((~data["treated"]).sum()), outcome_kind=spec.kind,
                                   estimand=estimand)
-        error = published_error(error, self.model.min_count)
+        error = published_error(error, self.model.monitoring.disclosure.min_count)
         return DesignEstimate(evidence=evidence, error=error, **base)
 
     def _register(self, change, spec, estimand, trials, rules, base):
@@ -164,7 +164,7 @@ class DesignRun:
         if result is None or result.effect.n_treated < 2:
             raise _no_follow_up(spec)
         grid = None
-        if change.spec.id == self.curve_change:
+        if change.id == self.curve_change:
             grid = register_effect(trials, spec, estimand, self.rs.data_end, censoring, covariates, grid=True).effect
         effect = result.effect
         used = result.trials
@@ -198,7 +198,8 @@ class DesignRun:
             censored = ~units["treated"].to_numpy() & ~np.isnat(start) & (start <= follow)
             if censored.any():
                 n = int(censored.sum())  # a published count: below the model's threshold it is not said
-                how_many = str(n) if n >= self.model.min_count else f"fewer than {self.model.min_count}"
+                min_count = self.model.monitoring.disclosure.min_count
+                how_many = str(n) if n >= min_count else f"fewer than {min_count}"
                 notes.append(f"{how_many} comparison persons started the measure before the "
                              "follow-up survey and were left out (censored)")
                 trials = _drop_units(trials, ~censored)

@@ -14,11 +14,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
+from logicmodel.model import LogicModel
 from tiltak.evaluation.contribution import ContributionAnalysis
 from tiltak.evaluation.costs import CostPerOutcome, CostSpread, UnitCost
 from tiltak.evaluation.curve_disclosure import disclosed_curve
 from tiltak.evaluation.estimate import DesignEstimate
-from tiltak.evaluation.model_view import ModelView
+from tiltak.evaluation.model_reads import change_spec, model_estimand, model_text, model_title, node_titles
 from tiltak.evaluation.outcomes import OutcomeSpec
 from tiltak.evaluation.story import contribution_story
 from tiltak.evaluation.verdicts import Reason, Verdict
@@ -138,7 +139,7 @@ def _reason(r: Reason, unit: str | None, min_count: int = 5) -> dict[str, Any]:
     return {"code": r.code, "params": params}
 
 
-def verdict_entry(model: ModelView, verdict: Verdict, outcome: OutcomeSpec | None, min_count: int) -> dict[str, Any]:
+def verdict_entry(model: LogicModel, verdict: Verdict, outcome: OutcomeSpec | None, min_count: int) -> dict[str, Any]:
     spec = verdict.change
     node = model.node(spec.node or "")
     unit = outcome.unit if outcome else None
@@ -156,10 +157,10 @@ def verdict_entry(model: ModelView, verdict: Verdict, outcome: OutcomeSpec | Non
     if own is not None and ev is not None and ev.max_abs_smd is not None and verdict.kind.value != "not_testable":
         reasons.append(_reason(Reason("own_threshold", (("max_abs_smd", ev.max_abs_smd), ("threshold", own))), unit))
     return {
-        "change": spec.id, "node": spec.node, "node_title": node.title if node else spec.node,
+        "change": spec.id, "node": spec.node, "node_title": model_text(node.title, node.id) if node else spec.node,
         "outcome": spec.outcome, "outcome_title": outcome.title if outcome else None, "indicator": spec.indicator,
         "direction": spec.direction, "min_change": spec.min_change, "unit": unit,
-        "estimand": estimand_entry(ev.estimand if ev is not None else model.estimand),
+        "estimand": estimand_entry(ev.estimand if ev is not None else model_estimand(model)),
         "verdict": verdict.kind.value, "reasons": reasons,
         "sensitivity": [_reason(r, unit, min_count) for r in verdict.sensitivity],
         "gamma": verdict.gamma, "e_value": verdict.e_value, "period": verdict.period, "estimate": estimate,
@@ -214,7 +215,7 @@ def _trials_entry(trials: dict[str, Any] | None, min_count: int) -> dict[str, An
     return out
 
 
-def return_curve(model: ModelView, estimates: Sequence[DesignEstimate], min_count: int) -> dict[str, Any] | None:
+def return_curve(model: LogicModel, estimates: Sequence[DesignEstimate], min_count: int) -> dict[str, Any] | None:
     """The voluntary-return curve of the measure for the report: participants, comparison, expectation.
 
     From the longest-horizon estimate of assisted return that has a curve: the participants'
@@ -237,14 +238,14 @@ def return_curve(model: ModelView, estimates: Sequence[DesignEstimate], min_coun
                 or tuple(e.outcome.exit_types) != tuple(best.outcome.exit_types) or e.estimand != best.estimand):
             continue
         expected.append({"months": e.outcome.months, "change": e.change_id,
-                         "value": e.evidence.control_mean + change.spec.sign * change.spec.min_change})
+                         "value": e.evidence.control_mean + change_spec(change).sign * change.min_change})
     return {"outcome": best.outcome.id, "outcome_title": best.outcome.title, "estimand": estimand_entry(best.estimand),
             **curve, "expected": sorted(expected, key=lambda p: p["months"])}
 
 
-def contribution_entry(model: ModelView, verdicts: Sequence[Verdict], analysis: ContributionAnalysis,
+def contribution_entry(model: LogicModel, verdicts: Sequence[Verdict], analysis: ContributionAnalysis,
                        delivery: dict[str, Any] | None) -> dict[str, Any]:
-    titles = {n.id: n.title for n in model.nodes}
+    titles = node_titles(model)
     return {
         "nodes": [asdict(n) for n in analysis.nodes],
         "links": [
@@ -267,15 +268,15 @@ def unit_cost_entry(cell: UnitCost, names: Mapping[str, str], min_count: int, mi
     return {**asdict(cell), "centre_name": names.get(cell.centre_id or "", None), "threshold": threshold}
 
 
-def costs_entry(model: ModelView, overall: UnitCost, centres: Sequence[UnitCost], spread: CostSpread,
+def costs_entry(model: LogicModel, overall: UnitCost, centres: Sequence[UnitCost], spread: CostSpread,
                 per_outcome: Sequence[tuple[CostPerOutcome, OutcomeSpec]], names: Mapping[str, str]) -> dict[str, Any]:
-    mc, md = model.min_count, model.min_denominator
+    mc, md = model.monitoring.disclosure.min_count, model.monitoring.disclosure.min_denominator
     return {
-        "model": model.id, "measure": model.measure, "title": model.title,
+        "model": model.id, "measure": model.measure, "title": model_title(model),
         "overall": unit_cost_entry(overall, names, mc, md),
         "centres": [unit_cost_entry(c, names, mc, md) for c in centres],
         "spread": {**asdict(spread), "ratio_max_min": spread.ratio_max_min},
-        "declared_per_participant_nok": model.per_participant_nok,
+        "declared_per_participant_nok": model.costs.per_participant_nok if model.costs else None,
         "per_outcome": [_per_outcome_entry(c, o, mc) for c, o in per_outcome],
     }
 

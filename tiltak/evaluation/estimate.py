@@ -19,31 +19,31 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from logicmodel.model import COVARIATE_DISTANCES, METHOD_KEYS, Matching
+from logicmodel.model import COVARIATE_DISTANCES, METHOD_KEYS, ExpectedChange, LogicModel, Matching
 from tiltak.errors import TiltakError
 from tiltak.evaluation.design_estimate import DEFAULT_ESTIMAND, ESTIMANDS, DesignEstimate  # noqa: F401 (re-exported)
 from tiltak.evaluation.design_run import DesignRun
-from tiltak.evaluation.model_view import DesignView, ExpectedChangeView, ModelView
+from tiltak.evaluation.model_reads import model_estimand  # noqa: F401 (re-exported)
 from tiltak.evaluation.outcomes import OutcomeSpec
 from tiltak.evaluation.riskset_data import PRIOR_OTHER, build_risk_sets
 from tiltak.evaluation.verdicts import VerdictRules
 
 
-def tested_changes(model: ModelView) -> list[ExpectedChangeView]:
+def tested_changes(model: LogicModel) -> list[ExpectedChange]:
     """Expected changes the design tests that name a person-level outcome, in model order."""
-    if model.design is None:
+    if model.evaluation is None:
         return []
-    tests = set(model.design.tests)
-    return [c for c in model.expected_changes if c.spec.id in tests and c.spec.outcome]
+    tests = set(model.evaluation.tests)
+    return [c for c in model.expected_changes if c.id in tests and c.outcome]
 
 
-def _outcomes_for(model: ModelView, changes: list[ExpectedChangeView], catalogue: Mapping[str, OutcomeSpec]) -> tuple[OutcomeSpec, ...]:
-    where = f"{model.source}: " if model.source else ""
+def _outcomes_for(model: LogicModel, changes: list[ExpectedChange], catalogue: Mapping[str, OutcomeSpec],
+                  where: str) -> tuple[OutcomeSpec, ...]:
     wanted: dict[str, OutcomeSpec] = {}
     for change in changes:
-        oid = change.spec.outcome
+        oid = change.outcome
         if oid not in catalogue:
-            index = next(i for i, c in enumerate(model.expected_changes) if c.spec.id == change.spec.id)
+            index = next(i for i, c in enumerate(model.expected_changes) if c.id == change.id)
             raise TiltakError(
                 f"{where}expected_changes.{index}.outcome: unknown outcome {oid!r}; expected one of "
                 + ", ".join(repr(k) for k in sorted(catalogue))
@@ -52,7 +52,7 @@ def _outcomes_for(model: ModelView, changes: list[ExpectedChangeView], catalogue
     return tuple(wanted.values())
 
 
-def design_settings(design: DesignView, covariates: tuple[str, ...]) -> dict[str, Any]:
+def design_settings(m: Matching, covariates: tuple[str, ...]) -> dict[str, Any]:
     """The matching settings of a design: the model's keys with ``logicmodel.Matching``'s defaults.
 
     The defaults are defined once, on ``logicmodel.Matching`` (docs/logic-models.md); every
@@ -61,7 +61,6 @@ def design_settings(design: DesignView, covariates: tuple[str, ...]) -> dict[str
     out of ``mahvars``/``antiexact``/covariate calipers/cutpoints as of the propensity model.
     """
 
-    m = Matching.model_validate(dict(design.matching))
     present = set(covariates)
     settings: dict[str, Any] = {"method": m.method, "covariates": list(covariates),
                                 "exact": ["period", PRIOR_OTHER, *[str(e) for e in m.exact]]}
@@ -90,51 +89,49 @@ def design_settings(design: DesignView, covariates: tuple[str, ...]) -> dict[str
     return settings
 
 
-def model_estimand(model: ModelView) -> str:
-    """The estimand the model's verdicts use (``evaluation.estimand``, default enrol_vs_not)."""
-    return (model.design.estimand if model.design is not None else None) or DEFAULT_ESTIMAND
-
-
 def estimate_model(
-    con: Any, model: ModelView, catalogue: Mapping[str, OutcomeSpec], seed: int = 0,
+    con: Any, model: LogicModel, catalogue: Mapping[str, OutcomeSpec], seed: int = 0,
     rules: VerdictRules | None = None, estimands: tuple[str, ...] | None = None, curves: bool = True,
+    source: str | None = None,
 ) -> list[DesignEstimate]:
     """Estimate every expected change the model's design tests, under each estimand.
 
     ``estimands`` defaults to the model's own (``evaluation.estimand``). Register outcomes
     (exits and applications) without a subgroup share one matching on all trials; survey
     outcomes and subgroups are matched on their own pool. The minimum detectable effect
-    uses the level 0.05 / m, m the number of tested changes (Holm's first step).
+    uses the level 0.05 / m, m the number of tested changes (Holm's first step). ``source``
+    (the model's file) starts the message of an outcome the catalogue does not have.
     """
 
     rules = rules or VerdictRules()
     changes = tested_changes(model)
-    if not changes or model.design is None:
+    design = model.evaluation
+    if not changes or design is None:
         return []
     estimands = estimands or (model_estimand(model),)
-    outcomes = _outcomes_for(model, changes, catalogue)
-    subgroups = {c.spec.id: c.subgroup for c in changes if c.subgroup}
-    where = f"{model.source}: " if model.source else ""
-    exact = tuple(str(e) for e in model.design.matching.get("exact") or ())
-    rs = build_risk_sets(con, model.design.measure, model.design.covariates, outcomes, subgroups, where, exact)
+    where = f"{source}: " if source else ""
+    outcomes = _outcomes_for(model, changes, catalogue, where)
+    subgroups = {c.id: c.subgroup for c in changes if c.subgroup}
+    exact = tuple(design.matching.exact)
+    rs = build_risk_sets(con, design.treatment.measure, design.covariates, outcomes, subgroups, where, exact)
     curve_change = _curve_change(changes, catalogue) if curves else None
-    run = DesignRun(con, model, rs, design_settings(model.design, rs.covariates), rules, seed,
+    run = DesignRun(con, model, rs, design_settings(design.matching, rs.covariates), rules, seed,
                     n_tests=len(changes), curve_change=curve_change)
     results: dict[tuple[str, str], DesignEstimate] = {}
     for change in changes:
-        spec = catalogue[change.spec.outcome]
+        spec = catalogue[change.outcome]
         for estimand in estimands:
-            results[(change.spec.id, estimand)] = run.estimate(change, spec, estimand)
-    return [results[(c.spec.id, e)] for c in changes for e in estimands]
+            results[(change.id, estimand)] = run.estimate(change, spec, estimand)
+    return [results[(c.id, e)] for c in changes for e in estimands]
 
 
-def _curve_change(changes: list[ExpectedChangeView], catalogue: Mapping[str, OutcomeSpec]) -> str | None:
+def _curve_change(changes: list[ExpectedChange], catalogue: Mapping[str, OutcomeSpec]) -> str | None:
     """The change whose curve the report shows: assisted return, longest horizon (first if tied)."""
-    candidates = [c for c in changes if "assisted_return" in catalogue[c.spec.outcome].exit_types
-                  and catalogue[c.spec.outcome].kind == "exit_within" and not c.subgroup]
+    candidates = [c for c in changes if "assisted_return" in catalogue[c.outcome].exit_types
+                  and catalogue[c.outcome].kind == "exit_within" and not c.subgroup]
     if not candidates:
         return None
-    return max(candidates, key=lambda c: catalogue[c.spec.outcome].months).spec.id
+    return max(candidates, key=lambda c: catalogue[c.outcome].months).id
 
 
 def _f(value: Any) -> float | None:

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from monitoring.show import value_table
-from tiltak.evaluation.model_view import Title, model_text
+from tiltak.evaluation.model_reads import model_text
 from tiltak.evaluation.trajectories import (
     IndicatorSeries,
     SeriesPoint,
@@ -25,23 +25,19 @@ from tiltak.evaluation.trajectories import (
 STATUSES = ("on_track", "off_track")
 
 
-def _title(raw: Any, fallback: str) -> Title:
-    return model_text(raw, fallback)
-
-
 def published_series(con: Any, item: Any) -> list[IndicatorSeries]:
     """The model's monitored indicators (national totals) from the stored monitoring values."""
 
     rows = [r for r in value_table(con, item.monitored) if r.dimension == "total"]
     series = []
-    for indicator in item.view.monitored:
+    for indicator in item.model.monitoring.indicators:
         own = sorted((r for r in rows if r.indicator == indicator), key=lambda r: period_position(r.period))
-        meta = item.indicators.get(indicator, {})
+        meta = item.catalogue.indicator(indicator)  # every monitored indicator is in the catalogue (LM rules)
         # The status is that of the latest settled period: a provisional one raises no alert.
         latest = next((r.status for r in reversed(own) if r.status in STATUSES and not r.provisional), None)
         series.append(IndicatorSeries(
-            indicator=indicator, title=_title(meta.get("title"), indicator), unit=str(meta.get("unit") or ""),
-            decimals=int(meta.get("decimals") or 0), direction=str(meta.get("direction") or "neutral"),
+            indicator=indicator, title=model_text(meta.title, indicator), unit=meta.unit, decimals=meta.decimals,
+            direction=meta.direction,
             points=tuple(SeriesPoint(r.period, r.value, bool(r.suppressed), bool(r.provisional)) for r in own),
             status=latest,
         ))
@@ -54,7 +50,7 @@ def indicator_entries(con: Any, item: Any) -> list[dict[str, Any]]:
     ``not_compared_provisional``)."""
     entries = []
     for s in published_series(con, item):
-        expected = expected_for(item.view, s.indicator)
+        expected = expected_for(item.model, s.indicator)
         entries.append({
             "id": s.indicator, "title": s.title, "unit": s.unit, "decimals": s.decimals, "direction": s.direction,
             "status": s.status,

@@ -5,10 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tiltak.errors import TiltakError
-from tiltak.evaluation.model_view import model_text
-
-OUTCOME_KINDS = ("exit_within", "application_within", "survey_change")
+from tiltak.evaluation.model_reads import model_text
 
 
 @dataclass(frozen=True)
@@ -39,21 +36,10 @@ class OutcomeSpec:
         return self.kind in ("exit_within", "application_within")
 
     @classmethod
-    def from_mapping(cls, raw: dict[str, Any]) -> OutcomeSpec:
-        kind = str(raw.get("kind"))
-        oid = str(raw.get("id"))
-        if kind not in OUTCOME_KINDS:
-            raise TiltakError(f"outcome '{oid}': unknown kind {kind!r}; expected one of {', '.join(OUTCOME_KINDS)}")
-        months = raw.get("months")
-        if not isinstance(months, int) or isinstance(months, bool) or months < 1:
-            raise TiltakError(f"outcome '{oid}': months must be a whole number >= 1; got {months!r}")
-        title = raw.get("title") or oid
-        titles = model_text(title, oid)
+    def of(cls, outcome: Any) -> OutcomeSpec:
+        """The spec of a validated catalogue outcome (:mod:`logicmodel.catalogue`)."""
         return cls(
-            id=oid, kind=kind, months=months, title=titles,
-            unit=str(raw.get("unit") or ("share" if kind != "survey_change" else "score")),
-            direction=str(raw.get("direction") or "higher_is_better"),
-            exit_types=tuple(str(t) for t in raw.get("exit_types") or ()),
-            programme=None if raw.get("programme") is None else str(raw.get("programme")),
-            instrument=None if raw.get("instrument") is None else str(raw.get("instrument")),
+            id=outcome.id, kind=outcome.kind, months=outcome.months, title=model_text(outcome.title, outcome.id),
+            unit=outcome.unit, direction=outcome.direction, exit_types=tuple(getattr(outcome, "exit_types", ())),
+            programme=getattr(outcome, "programme", None), instrument=getattr(outcome, "instrument", None),
         )

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from logicmodel.model import LogicModel
 from tiltak.evaluation.contribution import RATING_ORDER, ContributionAnalysis, Pathway
-from tiltak.evaluation.model_view import ModelView
+from tiltak.evaluation.model_reads import model_title, node_titles
 from tiltak.evaluation.verdicts import Verdict, VerdictKind
 from tiltak_base.catalogue import message, term
 
@@ -27,13 +28,9 @@ def _best_pathway(paths: Sequence[Pathway]) -> Pathway:
     return max(paths, key=lambda p: (RATING_ORDER.index(p.rating), -len(p.nodes)))
 
 
-def _titles(model: ModelView) -> dict[str, Any]:
-    return {n.id: n.title for n in model.nodes}
-
-
-def _pathway_sentence(model: ModelView, path: Pathway) -> Message:
-    title = _titles(model)
-    measure = model.title
+def _pathway_sentence(model: LogicModel, path: Pathway) -> Message:
+    title = node_titles(model)
+    measure = model_title(model)
     impact = title.get(path.nodes[-1], path.nodes[-1])
     if path.rating == "supported":
         return _t("supported", measure=measure, impact=impact, path=[title.get(n, n) for n in path.nodes])
@@ -44,7 +41,7 @@ def _pathway_sentence(model: ModelView, path: Pathway) -> Message:
 
 
 def contribution_story(
-    model: ModelView,
+    model: LogicModel,
     verdicts: Sequence[Verdict],
     analysis: ContributionAnalysis,
     delivery: Message | None,
@@ -58,10 +55,10 @@ def contribution_story(
     (``story.delivery``: "412 participants in 2012-01–2014-12"), or ``None`` when nothing
     was observed.
     """
-    measure = model.title
+    measure = model_title(model)
     sentences = [_t("delivered", measure=measure, what=delivery) if delivery
                  else _t("not_delivered", measure=measure)]
-    title = _titles(model)
+    title = node_titles(model)
     for verdict in verdicts:
         spec = verdict.change
         sentences.append(_t(
@@ -75,7 +72,7 @@ def contribution_story(
     return sentences
 
 
-def _pathways_sentence(model: ModelView, paths: Sequence[Pathway]) -> Message:
+def _pathways_sentence(model: LogicModel, paths: Sequence[Pathway]) -> Message:
     """One conclusion over all pathways, consistent with the pathway table.
 
     The claim is judged on the strongest pathway; when it is supported but others break, the
@@ -89,7 +86,7 @@ def _pathways_sentence(model: ModelView, paths: Sequence[Pathway]) -> Message:
     if best.rating in ("refuted", "weakened"):  # every pathway breaks: say where the worst does
         worst = min(paths, key=lambda p: (RATING_ORDER.index(p.rating), len(p.nodes)))
         return _pathway_sentence(model, worst)
-    title = _titles(model)
+    title = node_titles(model)
     first = broken[0]
     a, b = first.weakest or (first.nodes[0], first.nodes[-1])
     impact = title.get(best.nodes[-1], best.nodes[-1])
@@ -98,7 +95,7 @@ def _pathways_sentence(model: ModelView, paths: Sequence[Pathway]) -> Message:
         return _t("joined", first=_pathway_sentence(model, best), second=_t("also_broken", impact=impact, **counts))
     untested = [p for p in paths if p.rating == "untested"]
     c, d = untested[0].weakest or (untested[0].nodes[0], untested[0].nodes[-1])
-    return _t("mixed", measure=model.title, impact=impact, n_open=len(untested),
+    return _t("mixed", measure=model_title(model), impact=impact, n_open=len(untested),
               c=title.get(c, c), d=title.get(d, d), **counts)
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from tiltak.evaluation.model_view import ModelView, TrajectoryPoint
+from logicmodel.model import LogicModel
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
@@ -30,6 +31,14 @@ def period_position(period: str) -> float:
     if m := _YEAR.match(text):
         return int(m.group(1)) + 0.5
     raise ValueError(f"period {period!r}: expected YYYY-MM, YYYY-Qn or YYYY")
+
+
+@dataclass(frozen=True)
+class TrajectoryPoint:
+    """An expected value of an indicator in a period (of a trajectory, a target or a baseline)."""
+
+    period: str
+    value: float
 
 
 @dataclass(frozen=True)
@@ -76,19 +85,22 @@ class Comparison:
     within_tolerance: bool | None
 
 
-def expected_for(model: ModelView, indicator: str) -> ExpectedSeries:
+def _points(points: Sequence[Any]) -> tuple[TrajectoryPoint, ...]:
+    """The model's period values as points, in time order."""
+    return tuple(sorted((TrajectoryPoint(p.period, float(p.value)) for p in points),
+                        key=lambda p: period_position(p.period)))
+
+
+def expected_for(model: LogicModel, indicator: str) -> ExpectedSeries:
     """Collect the trajectories and targets a model states for one indicator."""
-    trajectory = tuple(p for c in model.expected_changes if c.spec.indicator == indicator for p in c.trajectory)
-    target = next((t for t in model.targets if t.indicator == indicator), None)
+    trajectory = _points([p for c in model.expected_changes if c.indicator == indicator for p in c.trajectory])
+    target = next((t for t in model.monitoring.targets if t.indicator == indicator), None)
     if target is None:
-        return ExpectedSeries(indicator, tuple(sorted(trajectory, key=lambda p: period_position(p.period))))
+        return ExpectedSeries(indicator, trajectory)
     baseline = None
-    if target.baseline_period is not None and target.baseline_value is not None:
-        baseline = TrajectoryPoint(target.baseline_period, target.baseline_value)
-    return ExpectedSeries(
-        indicator, tuple(sorted(trajectory, key=lambda p: period_position(p.period))),
-        tuple(sorted(target.values, key=lambda p: period_position(p.period))), baseline, target.tolerance,
-    )
+    if target.baseline is not None:
+        baseline = TrajectoryPoint(target.baseline.period, float(target.baseline.value))
+    return ExpectedSeries(indicator, trajectory, _points(target.values), baseline, float(target.tolerance))
 
 
 def _published(observed: IndicatorSeries) -> list[SeriesPoint]:

@@ -19,7 +19,7 @@ _PLAIN_PARAMS = {"threshold", "max_abs_smd", "gamma", "e_value"}
 _P_PARAMS = {"p_value", "p_value_holm"}
 
 
-def format_p(value: float | None, lang: str = "en") -> str:
+def format_p(value: float | None, lang: str) -> str:
     """A p-value with three decimals, '< 0.001' below that."""
     if value is None or not math.isfinite(value):
         return "–"
@@ -28,12 +28,12 @@ def format_p(value: float | None, lang: str = "en") -> str:
     return format_number(value, 3, lang)
 
 
-def format_number(value: float | None, decimals: int = 2, lang: str = "en") -> str:
+def format_number(value: float | None, decimals: int, lang: str) -> str:
     """A number with fixed decimals and the language's decimal mark; '–' when missing."""
     return catalogue.format_number(value, decimals, lang)
 
 
-def format_effect(value: float | None, unit: str | None, lang: str = "en", signed: bool = True) -> str:
+def format_effect(value: float | None, unit: str | None, lang: str, signed: bool = True) -> str:
     """An effect in its unit: shares as percentage points, other units with two decimals."""
     if value is None or not math.isfinite(value):
         return "–"

@@ -9,9 +9,10 @@ from typing import Any
 import networkx as nx
 
 from logicmodel.diagram import to_svg
-from tiltak.evaluation.model_view import ModelView, TrajectoryPoint
+from logicmodel.model import LogicModel
+from tiltak.evaluation.model_reads import link_pairs, model_text, model_title
 from tiltak.evaluation.story import headline_kind
-from tiltak.evaluation.trajectories import ExpectedSeries, IndicatorSeries, SeriesPoint
+from tiltak.evaluation.trajectories import ExpectedSeries, IndicatorSeries, SeriesPoint, TrajectoryPoint
 from tiltak.evaluation.verdicts import VerdictKind
 from tiltak.report import figures
 from tiltak.report.labels import LABELS
@@ -25,28 +26,29 @@ class _KindOnly:
         self.kind = VerdictKind(kind)
 
 
-def diagram_graph(view: ModelView, model: dict[str, Any]):
-    """The model's graph with node ``verdict`` and edge ``rating`` for ``logicmodel.diagram``."""
+def diagram_graph(logic_model: LogicModel, model: dict[str, Any]):
+    """The model's graph with node ``verdict`` and edge ``rating`` (from its ``model`` entry of
+    the document) for ``logicmodel.diagram``."""
 
-    graph = nx.DiGraph(title=view.title, id=view.id)
+    graph = nx.DiGraph(title=model_title(logic_model), id=logic_model.id)
     by_node: dict[str, list[_KindOnly]] = {}
     for v in model["verdicts"]:
         by_node.setdefault(v["node"], []).append(_KindOnly(v["verdict"]))
-    for node in view.nodes:
-        attrs: dict[str, Any] = {"level": node.level, "title": node.title}
+    for node in logic_model.nodes:
+        attrs: dict[str, Any] = {"level": node.level, "title": model_text(node.title, node.id)}
         if node.horizon:
             attrs["horizon"] = node.horizon
         if node.id in by_node:
             attrs["verdict"] = headline_kind(by_node[node.id])
         graph.add_node(node.id, **attrs)
     ratings = {(lk["source"], lk["target"]): lk["rating"] for lk in model["contribution"]["links"]}
-    for link in view.links:
-        attrs = {"rating": ratings.get((link.source, link.target), "untested")}
+    for source, target, link in link_pairs(logic_model):
+        attrs = {"rating": ratings.get((source, target), "untested")}
         if link.mechanism:
-            attrs["mechanism"] = link.mechanism
+            attrs["mechanism"] = model_text(link.mechanism)
         if link.lag_months is not None:
             attrs["lag_months"] = link.lag_months
-        graph.add_edge(link.source, link.target, **attrs)
+        graph.add_edge(source, target, **attrs)
     return graph
 
 
@@ -64,12 +66,12 @@ def diagram_html(graph: Any, lang: str) -> str:
     return "".join(inline)
 
 
-def _diagram(view: ModelView, model: dict[str, Any], lang: str) -> tuple[str, str]:
+def _diagram(logic_model: LogicModel, model: dict[str, Any], lang: str) -> tuple[str, str]:
     """The diagram inline (:func:`diagram_html`), and the left-to-right drawing at full size in
     a data URI for a reader who downloads it (no network, no script: a ``download`` link)."""
 
 
-    graph = diagram_graph(view, model)
+    graph = diagram_graph(logic_model, model)
     full = to_svg(graph, lang=lang, direction="lr")
     return diagram_html(graph, lang), "data:image/svg+xml;base64," + base64.b64encode(full.encode("utf-8")).decode("ascii")
 
@@ -88,14 +90,15 @@ def _indicator_figure(entry: dict[str, Any], labels: dict[str, str], lang: str) 
     return figures.indicator_chart(series, expected, labels, lang)
 
 
-def build_figures(document: dict[str, Any], views: dict[str, ModelView], lang: str) -> dict[str, str]:
-    """Every figure of the report as inline SVG, keyed as the template expects."""
+def build_figures(document: dict[str, Any], models: dict[str, LogicModel], lang: str) -> dict[str, str]:
+    """Every figure of the report as inline SVG, keyed as the template expects (``models``:
+    the loaded models by id, for their diagrams)."""
     labels = LABELS[lang]
     threshold = document["settings"]["balance_threshold"]
     out: dict[str, str] = {}
     for model in document["models"]:
         mid = model["id"]
-        out[f"diagram:{mid}"], out[f"diagram-file:{mid}"] = _diagram(views[mid], model, lang)
+        out[f"diagram:{mid}"], out[f"diagram-file:{mid}"] = _diagram(models[mid], model, lang)
         for entry in model["indicators"]:
             svg = _indicator_figure(entry, labels, lang)
             if svg:
@@ -133,5 +136,6 @@ def _unique(figs: dict[str, str]) -> dict[str, str]:
 
 
 def build_report(document: dict[str, Any], context: dict[str, Any], lang: str) -> str:
-    """The complete self-contained HTML page."""
-    return render_report(document, _unique(build_figures(document, context["views"], lang)), lang)
+    """The complete self-contained HTML page (``context``: what ``assemble_document`` gives
+    besides the document, the loaded models by id)."""
+    return render_report(document, _unique(build_figures(document, context["models"], lang)), lang)

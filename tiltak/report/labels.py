@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from tiltak_base import catalogue
-from tiltak_base.catalogue import REFERENCE, SectionView
+from tiltak_base.catalogue import SectionView
 
-DEFAULT_LANGUAGE = REFERENCE
 LABELS = SectionView("report")
 
 

@@ -214,7 +214,7 @@ def _cell(cell: dict[str, Any], key: str, labels: dict[str, str], lang: str) -> 
     return Markup(f'<span class="suppressed">{escape(text)}</span>')
 
 
-def render_report(document: dict[str, Any], figures: dict[str, str], lang: str = catalogue.REFERENCE) -> str:
+def render_report(document: dict[str, Any], figures: dict[str, str], lang: str) -> str:
     """The report page in ``lang`` (one of :func:`tiltak_base.catalogue.languages`)."""
     labels = LABELS[lang]
     env = _environment(lang, labels)
