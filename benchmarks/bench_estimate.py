@@ -4,6 +4,7 @@ Usage (from the repository root):
 
     python benchmarks/bench_estimate.py                  # --scale 10, 3 alternated rounds
     python benchmarks/bench_estimate.py --scale 10 --repeat 3 --steps
+    python benchmarks/bench_estimate.py --baseline /tmp/before   # another checkout, alternated
 
 Data: ``tiltak synth --db STORE --scale S`` (seed 1), written once to --data (default
 /tmp/tiltak-estimate, env TILTAK_ESTIMATE_DATA); every run estimates on a fresh copy of
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -44,7 +46,12 @@ STEPS = [  # (module, function): the pipeline's steps, timed in --steps
     ("estimation.riskset", "RiskSetMatching.fit"),
     ("tiltak.evaluation.followup", "follow_up"),
     ("tiltak.evaluation.censoring", "fit_censoring_weights"),
+    ("tiltak.evaluation.censoring", "panel_rows"),
+    ("estimation.censoring", "censoring_weights"),
+    ("tiltak.evaluation.trials", "matched_units"),
     ("tiltak.evaluation.curves", "register_effect"),
+    ("tiltak.evaluation.curves", "calibration"),
+    ("tiltak.evaluation.curves", "_trial_curves"),
     ("estimation.incidence", "aalen_johansen"),
     ("estimation.calibration", "calibrate_weights"),
     ("estimation.incidence_effects", "incidence_effect"),
@@ -64,13 +71,11 @@ def store(scale: float, folder: Path) -> Path:
     return path
 
 
-def run(command: list[str]) -> tuple[float, float]:
+def run(command: list[str], cwd: Path = ROOT) -> tuple[float, float]:
     """Wall and CPU seconds (user + system, every thread) of one process."""
-    import resource
-
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
     wall = time.perf_counter() - start
     if proc.returncode not in (0, 1):
         raise RuntimeError((proc.stderr or proc.stdout).strip().splitlines()[-1][:300])
@@ -131,13 +136,14 @@ def child_steps(path: str, out: str) -> None:
 
     def timed(name, function):
         def wrapper(*args, **kwargs):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), _cpu()
             try:
                 return function(*args, **kwargs)
             finally:
-                entry = totals.setdefault(name, [0.0, 0])
+                entry = totals.setdefault(name, [0.0, 0.0, 0])
                 entry[0] += time.perf_counter() - start
-                entry[1] += 1
+                entry[1] += _cpu() - cpu
+                entry[2] += 1
         return wrapper
 
     import tiltak.pipeline  # noqa: F401 - loads the evaluation modules the steps live in
@@ -159,16 +165,22 @@ def child_steps(path: str, out: str) -> None:
                 setattr(loaded, attr, wrapper)
     from tiltak.cli import main
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     try:
         main(["estimate", str(ROOT / "models"), "--db", path, "--out", out])
     except SystemExit:
         pass
-    total = time.perf_counter() - start
-    print(f"  {'step (inclusive)':44s} {'calls':>6s} {'seconds':>8s}")
-    for name, (seconds, calls) in sorted(totals.items(), key=lambda kv: -kv[1][0]):
-        print(f"  {name:44s} {calls:6d} {seconds:8.2f}")
-    print(f"  {'whole command (in process, after imports)':44s} {1:6d} {total:8.2f}")
+    total, total_cpu = time.perf_counter() - start, _cpu() - cpu
+    print(f"  {'step (inclusive)':44s} {'calls':>6s} {'wall s':>8s} {'cpu s':>8s}")
+    for name, (seconds, cpu_s, calls) in sorted(totals.items(), key=lambda kv: -kv[1][1]):
+        print(f"  {name:44s} {calls:6d} {seconds:8.2f} {cpu_s:8.2f}")
+    print(f"  {'whole command (in process, after imports)':44s} {1:6d} {total:8.2f} {total_cpu:8.2f}")
+
+
+def _cpu() -> float:
+    """CPU seconds of this process so far, every thread (DuckDB's and BLAS's included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -176,6 +188,8 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=10.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--steps", action="store_true", help="also time each step in process")
+    parser.add_argument("--baseline", type=Path, help="also time the command of another checkout (its root, "
+                        "with its C extension built), alternated with this one: the figures before a change")
     parser.add_argument("--data", default=os.environ.get("TILTAK_ESTIMATE_DATA", "/tmp/tiltak-estimate"))
     parser.add_argument("--child", nargs="+")
     args = parser.parse_args()
@@ -189,20 +203,28 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"store: tiltak synth --scale {args.scale:g} ({source.stat().st_size / 1e6:.0f} MB)")
-    records: dict[str, list[tuple[float, float]]] = {"estimate": [], "floor": []}
+    checkouts = {"estimate": ROOT, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
+    records: dict[str, list[tuple[float, float]]] = {**{k: [] for k in checkouts}, "floor": []}
     for round_ in range(args.repeat):
-        shutil.copyfile(source, copy)
-        records["estimate"].append(run([sys.executable, "-m", "tiltak", "estimate", str(ROOT / "models"),
-                                        "--db", str(copy), "--out", str(out)]))
+        for name, root in checkouts.items():
+            shutil.copyfile(source, copy)
+            records[name].append(run([sys.executable, "-m", "tiltak", "estimate", str(root / "models"),
+                                      "--db", str(copy), "--out", str(out)], cwd=root))
         records["floor"].append(run([sys.executable, __file__, "--child", "floor", str(source)]))
         print(f"  round {round_ + 1}/{args.repeat} done (load {os.getloadavg()[0]:.2f})")
     wall = {k: statistics.median(w for w, _ in v) for k, v in records.items()}
     cpu = {k: statistics.median(c for _, c in v) for k, v in records.items()}
     print(f"\n  {'task (median of %d)' % args.repeat:36s} {'wall s':>8s} {'cpu s':>8s}")
     print(f"  {'tiltak estimate models/':36s} {wall['estimate']:8.2f} {cpu['estimate']:8.2f}")
+    if args.baseline:
+        print(f"  {'baseline: ' + str(args.baseline)[-26:]:36s} {wall['baseline']:8.2f} {cpu['baseline']:8.2f}")
     print(f"  {'floor (imports + risk-set queries)':36s} {wall['floor']:8.2f} {cpu['floor']:8.2f}")
     print(f"  estimate / floor: {wall['estimate'] / wall['floor']:.1f} x wall, "
           f"{cpu['estimate'] / cpu['floor']:.1f} x CPU")
+    if args.baseline:
+        print(f"  estimate / baseline: {wall['estimate'] / wall['baseline']:.2f} x wall, "
+              f"{cpu['estimate'] / cpu['baseline']:.2f} x CPU; baseline / floor: "
+              f"{cpu['baseline'] / cpu['floor']:.1f} x CPU")
     if args.steps:
         shutil.copyfile(source, copy)
         print("\n  steps (one run in process):")

@@ -115,7 +115,8 @@ def fit_censoring_weights(con: Any, trials: MatchedTrials, data_end: Any, covari
 def _with_baseline(panel: pd.DataFrame, trials: MatchedTrials, rows: pd.DataFrame,
                    covariates: tuple[str, ...]) -> pd.DataFrame:
     """Months without a panel row (a gap in residence) keep the trial month's values."""
-    base = trials.data.iloc[trials.units["row"].to_numpy()[rows["unit"].to_numpy()]].reset_index(drop=True)
+    take = trials.units["row"].to_numpy()[rows["unit"].to_numpy()]
+    base = trials.data[list(covariates)].iloc[take].reset_index(drop=True)
     out = panel.copy()
     for column in covariates:
         missing = out[column].isna().to_numpy()

@@ -109,7 +109,7 @@ def calibration(trials: MatchedTrials, keep: np.ndarray, covariates: list[str]) 
     """Entropy-balancing calibration of the kept units' weights over the trials (None, note: failed)."""
 
     units = trials.units.loc[keep]
-    frame = trials.data.iloc[units["row"].to_numpy()][covariates].reset_index(drop=True)
+    frame = trials.data[covariates].iloc[units["row"].to_numpy()].reset_index(drop=True)
     try:
         return calibrate_weights(frame, units["treated"].to_numpy(), units["weight"].to_numpy(),
                                  stratum=units["trial"].to_numpy(), unit=np.flatnonzero(keep)), None
@@ -134,24 +134,38 @@ def register_effect(trials: MatchedTrials, spec: OutcomeSpec, estimand: str, dat
         base[np.flatnonzero(keep)] = cal.weights
     rows = curve_rows(trials, fu_all, float(spec.months), weights, base)
     horizons = [at_horizon(m) for m in range(1, spec.months + 1)] if grid else [at_horizon(spec.months)]
-    strata = []
     order = list(cal.strata) if cal is not None else sorted(set(units.loc[keep, "trial"]))
-    for trial in order:
-        in_trial = (units["trial"] == trial).to_numpy() & keep
-        pair = []
-        for treated in (True, False):
-            members = in_trial & (units["treated"].to_numpy() == treated)
-            r = np.isin(rows.unit, np.flatnonzero(members))
-            u = rows.unit[r]
-            pair.append(aalen_johansen(
-                rows.time[r], rows.event[r], cause=EVENT, weights=rows.weight[r], entry=rows.entry[r],
-                unit=u, horizons=horizons,
-                clusters={"person": units["person"].to_numpy()[u], "set": units["set"].to_numpy()[u]}))
-        strata.append(tuple(pair))
+    strata = _trial_curves(units, keep, rows, order, horizons)
     effect = incidence_effect(strata, cluster=("person", "set"), calibration=cal)
     balance = _balance_weights(units, fu_all, float(spec.months), weights) * keep
     return RegisterEffect(effect, trials.restrict(keep), fu_all, balance, len(strata), cal is not None,
                           (note,) if note else ())
+
+
+def _trial_curves(units: pd.DataFrame, keep: np.ndarray, rows: CurveRows, order: list,
+                  horizons: list[float]) -> list[tuple[Any, Any]]:
+    """The (participants, comparisons) Aalen-Johansen curves of each trial in ``order``.
+
+    The rows are grouped once by (trial, group) with a stable sort, so each curve gets its
+    rows in the order of ``rows`` (as a boolean selection would give them).
+    """
+    trial_values, trial_of = np.unique(units["trial"].to_numpy(), return_inverse=True)
+    key = np.where(keep, trial_of.ravel() * 2 + ~units["treated"].to_numpy(dtype=bool), -1)[rows.unit]
+    by_key = np.argsort(key, kind="stable")
+    bounds = np.searchsorted(key[by_key], np.arange(2 * len(trial_values) + 1))
+    person, sets = units["person"].to_numpy(), units["set"].to_numpy()
+    strata = []
+    for trial in order:
+        j = int(np.flatnonzero(trial_values == pd.Timestamp(trial).to_datetime64())[0])
+        pair = []
+        for k in (2 * j, 2 * j + 1):  # participants, then comparisons
+            r = by_key[bounds[k]:bounds[k + 1]]
+            u = rows.unit[r]
+            pair.append(aalen_johansen(
+                rows.time[r], rows.event[r], cause=EVENT, weights=rows.weight[r], entry=rows.entry[r],
+                unit=u, horizons=horizons, clusters={"person": person[u], "set": sets[u]}))
+        strata.append(tuple(pair))
+    return strata
 
 
 def _balance_weights(units: pd.DataFrame, fu: FollowUp, horizon: float,

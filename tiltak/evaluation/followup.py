@@ -49,16 +49,38 @@ def _dates(values: pd.Series) -> np.ndarray:
 
 
 def first_on_or_after(lists: pd.Series, index: np.ndarray) -> np.ndarray:
-    """The first date in each list on or after the unit's index date (NaT when none)."""
-    out = np.full(len(index), np.datetime64("NaT", "D"))
-    for i, (dates, day) in enumerate(zip(lists.tolist(), index)):
-        if dates is None or dates is pd.NA or (isinstance(dates, float) and np.isnan(dates)):
-            continue
-        values = np.sort(np.asarray(pd.to_datetime(list(dates)).to_numpy(dtype="datetime64[D]")))
-        later = values[values >= day]
-        if later.size:
-            out[i] = later[0]
+    """The first date in each list on or after the unit's index date (NaT when none).
+
+    The lists are flattened once into one array of days ordered by (unit, day), so that one
+    ``searchsorted`` of (unit, index date) finds every unit's first date at once.
+    """
+    index = np.asarray(index, dtype="datetime64[D]")
+    n = len(index)
+    out = np.full(n, np.datetime64("NaT", "D"))
+    values = lists.to_numpy(dtype=object)
+    present = np.flatnonzero(lists.notna().to_numpy())
+    if not present.size:
+        return out
+    sizes = np.fromiter((len(values[i]) for i in present), dtype=np.int64, count=present.size)
+    if not sizes.sum():
+        return out
+    flat = np.concatenate([np.asarray(values[i]) for i in present[sizes > 0]])
+    days = pd.to_datetime(flat).to_numpy(dtype="datetime64[D]")
+    owner = np.repeat(present, sizes)
+    dated = ~np.isnat(days)
+    owner, days = owner[dated], days[dated].astype(np.int64)
+    order = np.lexsort((days, owner))
+    owner, days = owner[order], days[order]
+    first = np.searchsorted(_pack(owner, days), _pack(np.arange(n), index.astype(np.int64)), side="left")
+    found = np.flatnonzero(first < owner.size)
+    found = found[(owner[first[found]] == found) & ~np.isnat(index[found])]
+    out[found] = days[first[found]].astype("datetime64[D]")
     return out
+
+
+def _pack(owner: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """(unit, day) as one sortable number: days shifted to be non-negative below 2**32."""
+    return owner.astype(np.int64) * (1 << 32) + (day + (1 << 31))
 
 
 def censoring_time(trials: MatchedTrials, data_end, estimand: str) -> np.ndarray:
