@@ -29,8 +29,11 @@ combining several relations at once.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Hashable, Iterable
+from typing import Any, Hashable, Iterable, Iterator
+
+from threadpoolctl import threadpool_limits
 
 DEFAULT_MIN_COUNT = 5
 DEFAULT_MIN_DENOMINATOR = 10
@@ -180,11 +183,24 @@ def suppress(cells: Iterable[Cell], relations: Iterable) -> frozenset:
     table = {cell.key: cell for cell in cells}
     rels = _relations(relations, table)
     suppressed = {k for k, c in table.items() if c.sensitive and c.published and not c.fixed}
-    for keys, part in _parts(rels):  # relations never cross parts: each is decided on its own
-        if not any(table[k].published and not table[k].fixed for k in keys):
-            continue  # nothing in it is published now: nothing to decide (earlier releases are fixed)
-        suppressed |= _suppress_part({k: table[k] for k in keys}, part, {k for k in keys if k in suppressed})
+    with one_blas_thread():
+        for keys, part in _parts(rels):  # relations never cross parts: each is decided on its own
+            if not any(table[k].published and not table[k].fixed for k in keys):
+                continue  # nothing in it is published now: nothing to decide (earlier releases are fixed)
+            suppressed |= _suppress_part({k: table[k] for k in keys}, part, {k for k in keys if k in suppressed})
     return frozenset(suppressed)
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """The exact audit on one BLAS thread. Its QR decompositions are small (at most
+    :data:`AUDIT_MAX_UNKNOWNS` unknowns) and many (a thousand in a release of 50,000 cells):
+    BLAS threads cost more to wake and join than they save, and on a busy machine they wait
+    for each other (benchmarks/bench_release.py); the decisions are the same."""
+    import scipy.linalg  # noqa: F401  (loads the BLAS libraries the limit applies to)
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def _release_derivable(table: dict, rels: list[Relation], suppressed: set) -> set:
@@ -383,7 +399,9 @@ def disclosed(cells: Iterable[Cell], relations: Iterable, suppressed: Iterable[H
     known = _closure(table, rels, hidden)
     found = [k for k in known if table[k].sensitive and known[k] is not None]
     found += [k for k, c in table.items() if c.sensitive and c.published and not c.fixed and k not in hidden]
-    return sorted(set(found) | set(_audit_leaks(table, rels, hidden, set(known))), key=repr)
+    with one_blas_thread():
+        audited = _audit_leaks(table, rels, hidden, set(known))
+    return sorted(set(found) | set(audited), key=repr)
 
 
 def unprotected_relations(cells: Iterable[Cell], relations: Iterable, suppressed: frozenset) -> list[tuple]:

@@ -12,11 +12,21 @@ The last complete month is the one of the latest monitoring run (``monitoring_ru
 the marking is decided from what is stored and is the same in every output. Provisional
 values are shown (marked), but alerts and the quality checks on values hold them back
 unless asked.
+
+One rule for everything at the edge of the data: :func:`month_provisional` (a month lies
+after the last complete month less the largest declared lag of the tables read). It marks
+the periods of indicators (through the last month of a period) and decides which register
+findings a run holds back (QC001 reads the panel, ``person_month``; QC002 the table it names:
+:func:`monitoring.quality.tables_checked`), so a centre without residents in a month is held
+back exactly when a count of that centre's residents in that month is marked provisional.
+The panel has no declared lag of its own: its rows and centres come from the residence,
+persons, decisions, exits and centres tables (participation only adds the measure columns).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 from monitoring.contract import REPORTING_LAGS
 from monitoring.indicators import GRAIN_MONTHS, IndicatorSpec
@@ -42,11 +52,25 @@ def tables_read(spec: IndicatorSpec) -> tuple[str, ...]:
     return tuple(sorted({agg.source for agg in (spec.numerator, spec.denominator) if agg is not None}))
 
 
+def lag_of(tables: Iterable[str]) -> int:
+    """The largest reporting lag the data contract declares for ``tables`` (months; 0: none)."""
+    return max((REPORTING_LAGS.get(t, 0) for t in tables), default=0)
+
+
+def month_provisional(month: int, tables: Iterable[str], last_complete: int | None) -> bool:
+    """Whether a month (an index) of what is read from ``tables`` may still change: it lies
+    after the last complete month less the tables' largest declared lag (never, when the
+    last complete month is unknown). The one rule behind every provisional marking."""
+    if last_complete is None:
+        return False
+    return month > last_complete - lag_of(tables)
+
+
 def edge(spec: IndicatorSpec, last_complete: int) -> Edge:
     """The edge of the data for ``spec`` given the last complete month (a month index)."""
-    lags = {t: REPORTING_LAGS.get(t, 0) for t in tables_read(spec)}
-    lag = max(lags.values(), default=0)
-    return Edge(last_complete, lag, tuple(t for t, n in lags.items() if lag and n == lag))
+    tables = tables_read(spec)
+    lag = lag_of(tables)
+    return Edge(last_complete, lag, tuple(t for t in tables if lag and REPORTING_LAGS.get(t, 0) == lag))
 
 
 def period_end(period_index: int, grain: str) -> int:
@@ -62,9 +86,7 @@ def is_provisional(spec: IndicatorSpec, period_index: int, last_complete: int | 
 
     Windows and cumulative series end with their period, so a period needing a month after
     the last complete month is one that ends after it."""
-    if last_complete is None:
-        return False
-    return period_end(period_index, spec.grain) > edge(spec, last_complete).settled
+    return month_provisional(period_end(period_index, spec.grain), tables_read(spec), last_complete)
 
 
 def latest_last_month(con) -> int | None:

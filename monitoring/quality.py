@@ -79,6 +79,17 @@ def _engine(registers):
     return as_engine(registers)
 
 
+CHECKED_TABLES = {"QC001": ("person_month",)}  # QC002: the table it names
+
+
+def tables_checked(finding: QualityFinding) -> tuple[str, ...]:
+    """The tables a register finding (QC001, QC002) was read from: where it may be provisional
+    (:func:`monitoring.provisional.month_provisional`)."""
+    if finding.check_id == "QC002":
+        return (finding.subject,) if finding.subject else ()
+    return CHECKED_TABLES.get(finding.check_id, ())
+
+
 def centre_months(registers) -> set[tuple[str, int]]:
     """(centre, month index) of every centre with residents in the panel: one aggregate query,
     rendered in the engine's dialect."""
@@ -200,8 +211,11 @@ def outliers(model_id: str, indicator_id: str, grain: str, series: dict[int, flo
 
 def collapsing_denominators(model_id: str, indicator_id: str, grain: str,
                             series: dict[tuple[str, int], float | None], periods: Iterable[int],
-                            min_level: float = MIN_DENOMINATOR_LEVEL) -> list[QualityFinding]:
-    """Denominators (per subject: 'total' or a centre) that fell below half their recent median."""
+                            min_level: float = MIN_DENOMINATOR_LEVEL, min_shown: float = 0.0) -> list[QualityFinding]:
+    """Denominators (per subject: 'total' or a centre) that fell below half their recent median.
+
+    The median, a count of cases, is echoed only when it reaches ``min_shown`` (the model's
+    count threshold); the collapsed value never is."""
     findings = []
     wanted = set(periods)
     for (subject, p), value in sorted(series.items()):
@@ -213,8 +227,9 @@ def collapsing_denominators(model_id: str, indicator_id: str, grain: str,
             continue
         median = statistics.median(recent)
         if median >= min_level and value < 0.5 * median:
+            shown = f" ({median:.0f})" if median >= min_shown else ""
             findings.append(QualityFinding(  # the value itself may be a small count: not echoed
-                "QC005", "warning", f"denominator fell to less than half of its median ({median:.0f}) over the "
+                "QC005", "warning", f"denominator fell to less than half of its median{shown} over the "
                 f"previous {len(recent)} periods", model_id, indicator_id, period_label(p, grain), subject))
     return findings
 

@@ -32,14 +32,14 @@ from typing import Callable, Iterator, Sequence
 from logicmodel.fields import month_index
 from monitoring import quality
 from monitoring.compiler import alias, cast
-from monitoring.contract import CONTRACT, LOADER_TABLES, PANEL_COLUMNS, REPORTING_LAGS, TABLE_NAMES
+from monitoring.contract import CONTRACT, LOADER_TABLES, PANEL_COLUMNS, TABLE_NAMES
 from monitoring.engines.results import export, results_target
 from monitoring.errors import MonitoringError, database_boundary
 from monitoring.indicators import GRAIN_MONTHS, IndicatorSpec
 from monitoring.migrations import Migration, register_migration
 from monitoring.monitored import MonitoredModel
 from monitoring.panel import build_panel
-from monitoring.provisional import is_provisional
+from monitoring.provisional import is_provisional, month_provisional
 from monitoring.release import MIGRATION_STATEMENTS as RELEASE_MIGRATION
 from monitoring.release import needs_release, publish
 from monitoring.sqlcompile import compile_plan, execute_plan, index_of_date, last_index, period_label
@@ -308,7 +308,8 @@ def quality_findings(registers, done: list, today: dt.date, last_month: int | No
             residents = w.spec.denominator.source == "person_month" and not w.spec.measure_scoped
             dims = ("total", "centre") if residents else ("total",)
             dens = {(r[2] or "total", r[0]): r[4] for r in rows if r[1] in dims}
-            own += quality.collapsing_denominators(w.model.id, w.spec.id, w.spec.grain, dens, w.periods)
+            own += quality.collapsing_denominators(w.model.id, w.spec.id, w.spec.grain, dens, w.periods,
+                                                   min_shown=w.model.thresholds.min_count)
         index = {period_label(p, w.spec.grain): p for p in w.periods}
         for f in own:
             provisional = is_provisional(w.spec, index[f.period], last_month)
@@ -323,32 +324,25 @@ def quality_findings(registers, done: list, today: dt.date, last_month: int | No
 def register_findings(registers, months: set[int], last_month: int | None,
                       include_provisional: bool = False) -> tuple[list, int]:
     """QC001 and QC002 on ``registers`` (the store's connection or an engine) for ``months``:
-    (findings, held back). Without ``include_provisional``, a QC002 finding on a month within
-    its table's reporting lag is held back, and a QC001 finding (a centre without residents
-    in the panel) on a month within the largest lag of the tables the panel is built from
-    (``PANEL_INPUTS``; the contract's 2 months of ``participation``): the panel of those
-    months may still change."""
+    (findings, held back). Without ``include_provisional``, a finding on a month that is
+    provisional for the table it was read from is held back (the one rule of
+    :func:`monitoring.provisional.month_provisional`: QC001 reads the panel, QC002 the table it
+    names; e.g. ``participation``'s 2 months): those months may still change."""
 
     kept, late = [], 0
-    for f in quality.centre_gaps(registers, months):
-        if not include_provisional and any(_within_lag(t, f.period, last_month) for t in PANEL_INPUTS):
-            late += 1
-        else:
-            kept.append(f)
-    for f in quality.missing_extracts(registers, months):
-        if not include_provisional and _within_lag(f.subject, f.period, last_month):
+    for f in quality.centre_gaps(registers, months) + quality.missing_extracts(registers, months):
+        if not include_provisional and _held_back(f, last_month):
             late += 1
         else:
             kept.append(f)
     return kept, late
 
 
-def _within_lag(table: str | None, period: str | None, last_month: int | None) -> bool:
-    """Whether a month (YYYY-MM) lies within the declared reporting lag of a table."""
-
-    if last_month is None or table is None or period is None:
+def _held_back(finding, last_month: int | None) -> bool:
+    """Whether a register finding's month is provisional for the table it was read from."""
+    if finding.period is None:
         return False
-    return month_index(period) > last_month - REPORTING_LAGS.get(table, 0)
+    return month_provisional(month_index(finding.period), quality.tables_checked(finding), last_month)
 
 
 def _frames(done: list, run_id: int, load_id: int | None):

@@ -5,14 +5,23 @@ disclosure control (the value, NULL where suppressed, and the suppression flag p
 and group) and the run records. Numerators, denominators, histograms and contributions,
 which the release is decided from, stay in the local store (``--db``), as they always have.
 
-Three tables, with the store's column names and types (:data:`TABLES`):
+Four tables, with the store's column names and types (:data:`TABLES`):
 
 * ``monitoring_releases``: one row per published cell of the latest release of every
   indicator of the run's models (``value`` NULL where ``suppressed``);
 * ``monitoring_runs``: the run records behind those releases (and the latest run, whose
   last complete month marks the provisional periods);
+* ``monitoring_quality``: the data-quality findings (QC001-QC005) of those runs that may be
+  published (:mod:`monitoring.engines.findings`: none on or next to a suppressed cell, no
+  count below the threshold, no identifier); read back by ``monitor quality --results engine``;
 * ``tiltak_results_schema``: (component, version): ``engine_results`` (this layout,
   :data:`RESULTS_VERSION`) and ``monitoring`` (the local store's schema version).
+
+Versions of the layout: 1 (issue 15b) had no ``monitoring_quality``; version 2 adds it.
+Results written by version 1 are read as they are (no findings: ``monitor quality`` says
+so) and migrated by the next write, in its transaction: the table is created and filled
+with the findings of the runs written. Results of a later version are refused (written by
+a newer tiltak), before anything is changed.
 
 Writing is idempotent and atomic: the rows of the run's models are *replaced* (a re-run of
 the same periods leaves the same rows, never a second copy) in one transaction of the
@@ -40,25 +49,30 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from monitoring.contract import TABLE_NAMES
 from monitoring.engines.base import EngineError
+from monitoring.engines.findings import FINDING_COLUMNS, publishable
 from monitoring.expressions import lock_down
 from monitoring.migrations import latest_version
 from monitoring.release import DEFINITION_TABLE, RELEASE_TABLE
 
-RESULTS_VERSION = 1
+RESULTS_VERSION = 2
+RESULTS_COMPONENT = "engine_results"
 SCHEMA_TABLE = "tiltak_results_schema"
-RUNS, RELEASES = "monitoring_runs", "monitoring_releases"
+RUNS, RELEASES, QUALITY = "monitoring_runs", "monitoring_releases", "monitoring_quality"
+_FINDING_TYPES = {"run_id": "INTEGER", "value": "DOUBLE"}
 TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     RUNS: (("run_id", "INTEGER"), ("started_at", "TIMESTAMP"), ("finished_at", "TIMESTAMP"), ("models", "VARCHAR"),
            ("load_id", "INTEGER"), ("last_month", "VARCHAR"), ("computed_cells", "INTEGER"), ("status", "VARCHAR")),
     RELEASES: (("release_id", "INTEGER"), ("model_id", "VARCHAR"), ("indicator_id", "VARCHAR"), ("grain", "VARCHAR"),
                ("period", "VARCHAR"), ("period_index", "INTEGER"), ("dimension", "VARCHAR"),
                ("group_value", "VARCHAR"), ("value", "DOUBLE"), ("suppressed", "BOOLEAN")),
+    QUALITY: tuple((c, _FINDING_TYPES.get(c, "VARCHAR")) for c in FINDING_COLUMNS),
     SCHEMA_TABLE: (("component", "VARCHAR"), ("version", "INTEGER")),
 }
+WRITTEN = (RELEASES, RUNS, QUALITY, SCHEMA_TABLE)  # the order of a write
 DEFAULT_SCHEMA = "tiltak_results"
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -71,6 +85,12 @@ class Published:
     runs: list[tuple]
     releases: list[tuple]
     versions: list[tuple]
+    quality: list[tuple] = ()
+
+    def rows(self, table: str) -> list[tuple]:
+        """The rows to write into ``table``."""
+        return list({RELEASES: self.releases, RUNS: self.runs, QUALITY: self.quality,
+                     SCHEMA_TABLE: self.versions}[table])
 
 
 def published(con, model_ids: Sequence[str]) -> Published:
@@ -88,8 +108,17 @@ def published(con, model_ids: Sequence[str]) -> Published:
     runs = con.execute(
         f"SELECT {', '.join(c for c, _t in TABLES[RUNS])} FROM monitoring_runs WHERE list_contains(?, run_id) "
         "OR run_id = (SELECT max(run_id) FROM monitoring_runs) ORDER BY run_id", [wanted]).fetchall()
-    versions = [("engine_results", RESULTS_VERSION), ("monitoring", latest_version("monitoring"))]
-    return Published(tuple(ids), runs, releases, versions)
+    versions = [(RESULTS_COMPONENT, RESULTS_VERSION), ("monitoring", latest_version("monitoring"))]
+    return Published(tuple(ids), runs, releases, versions, _findings(con, ids, [r[0] for r in runs], releases))
+
+
+def _findings(con, model_ids: list[str], run_ids: list[int], releases: list[tuple]) -> list[tuple]:
+    """The publishable quality findings of ``run_ids`` on ``model_ids`` (or on no model: the
+    register checks), in a fixed order."""
+    rows = con.execute(
+        f"SELECT {', '.join(FINDING_COLUMNS)} FROM monitoring_quality WHERE list_contains(?, run_id) "
+        "AND (model_id IS NULL OR list_contains(?, model_id)) ORDER BY ALL", [run_ids, model_ids]).fetchall()
+    return publishable(rows, releases)
 
 
 class ResultsTarget:
@@ -105,6 +134,14 @@ class ResultsTarget:
         """Every row of a results table (columns as in :data:`TABLES`); [] when it does not exist yet."""
         raise NotImplementedError
 
+    def version(self) -> int | None:
+        """The layout version of the results held (None: none written yet); refuses a later one."""
+        held = dict(self.read(SCHEMA_TABLE)).get(RESULTS_COMPONENT)
+        if held is not None and int(held) > RESULTS_VERSION:
+            raise EngineError(f"{self.name}: the results there were written by a newer tiltak (layout version "
+                              f"{held}; this one writes version {RESULTS_VERSION}); upgrade tiltak to write or read them")
+        return None if held is None else int(held)
+
     def close(self) -> None:
         pass
 
@@ -114,10 +151,25 @@ def export(con, model_ids: Sequence[str], target: ResultsTarget) -> int | None:
     exactly those rows (idempotent); returns the number of published cells written, or None."""
     results = published(con, model_ids)
     wanted = set(results.model_ids)
-    held = [r for r in target.read(RELEASES) if r[1] in wanted]
-    if sorted(held) == sorted(results.releases):  # by content: run ids are one store's
+    if target.version() == RESULTS_VERSION and _holds(target, results, wanted):
         return None
     return target.write(results)
+
+
+def _holds(target: ResultsTarget, results: Published, wanted: set) -> bool:
+    """Whether ``target`` holds exactly the release of ``results``'s models and the findings
+    of its runs."""
+    held = [r for r in target.read(RELEASES) if r[1] in wanted]
+    if ordered(held) != ordered(results.releases):
+        return False
+    runs = {r[0] for r in results.runs}
+    return ordered(r for r in target.read(QUALITY) if r[0] in runs) == ordered(results.quality)
+
+
+def ordered(rows: Iterable[tuple]) -> list[tuple]:
+    """``rows`` in one order, NULLs first in every column (a NULL and a text never compared)."""
+    return sorted((tuple(r) for r in rows), key=lambda r: tuple((v is not None, v) if v is not None else (False, 0)
+                                                                 for v in r))
 
 
 def merged(old: list[tuple], new: list[tuple], key: int, replaced: set) -> list[tuple]:
@@ -199,18 +251,22 @@ class PostgresResults(ResultsTarget):
         return bool(cur.fetchone()[0])
 
     def write(self, results: Published) -> int:
+        self.version()
+        runs = [r[0] for r in results.runs]
         with self.con.transaction(), self.con.cursor() as cur:
-            for name, columns in TABLES.items():
+            for name, columns in TABLES.items():  # version 1 had no monitoring_quality: created here
                 spec = ", ".join(f'"{c}" {self.PG_TYPES[t]}' for c, t in columns)
                 cur.execute(f"CREATE TABLE IF NOT EXISTS {self._table(name)} ({spec})")
-            cur.execute(f"LOCK TABLE {self._table(RELEASES)}, {self._table(RUNS)} IN EXCLUSIVE MODE")
+            cur.execute(f"LOCK TABLE {self._table(RELEASES)}, {self._table(RUNS)}, {self._table(QUALITY)} "
+                        "IN EXCLUSIVE MODE")
             cur.execute(f"DELETE FROM {self._table(RELEASES)} WHERE model_id = ANY(%s)", [list(results.model_ids)])
-            cur.execute(f"DELETE FROM {self._table(RUNS)} WHERE run_id = ANY(%s)", [[r[0] for r in results.runs]])
+            cur.execute(f"DELETE FROM {self._table(RUNS)} WHERE run_id = ANY(%s)", [runs])
+            cur.execute(f"DELETE FROM {self._table(QUALITY)} WHERE run_id = ANY(%s)", [runs])
             cur.execute(f"DELETE FROM {self._table(SCHEMA_TABLE)}")
-            for name, rows in ((RELEASES, results.releases), (RUNS, results.runs), (SCHEMA_TABLE, results.versions)):
+            for name in WRITTEN:
                 names = ", ".join(f'"{c}"' for c, _t in TABLES[name])
                 with cur.copy(f"COPY {self._table(name)} ({names}) FROM STDIN") as copy:
-                    for row in rows:
+                    for row in results.rows(name):
                         copy.write_row(row)
         return len(results.releases)
 
@@ -269,10 +325,12 @@ class SparkResults(ResultsTarget):
 
     def write(self, results: Published) -> int:
         schema = {name: ", ".join(f"`{c}` {self.SPARK_TYPES[t]}" for c, t in columns) for name, columns in TABLES.items()}
+        self.version()
         runs = {r[0] for r in results.runs}
-        tables = {
+        tables = {  # a snapshot of version 1 has no monitoring_quality: read as empty, written now
             RELEASES: merged(self.read(RELEASES), results.releases, 1, set(results.model_ids)),
             RUNS: sorted(merged(self.read(RUNS), results.runs, 0, runs), key=lambda r: r[0]),
+            QUALITY: ordered(merged(self.read(QUALITY), results.quality, 0, runs)),
             SCHEMA_TABLE: results.versions,
         }
         previous = self._current()
@@ -334,6 +392,7 @@ class DuckDBResults(ResultsTarget):
             con.close()
 
     def write(self, results: Published) -> int:
+        self.version()
         con = self._connect(read_only=False)
         try:
             con.execute("BEGIN TRANSACTION")
@@ -344,14 +403,15 @@ class DuckDBResults(ResultsTarget):
                     con.execute(f'CREATE TABLE IF NOT EXISTS "{DEFAULT_SCHEMA}"."{name}" ({spec})')
                 con.execute(f'DELETE FROM "{DEFAULT_SCHEMA}"."{RELEASES}" WHERE list_contains(?, model_id)',
                             [list(results.model_ids)])
-                con.execute(f'DELETE FROM "{DEFAULT_SCHEMA}"."{RUNS}" WHERE list_contains(?, run_id)',
-                            [[r[0] for r in results.runs]])
+                for name in (RUNS, QUALITY):
+                    con.execute(f'DELETE FROM "{DEFAULT_SCHEMA}"."{name}" WHERE list_contains(?, run_id)',
+                                [[r[0] for r in results.runs]])
                 con.execute(f'DELETE FROM "{DEFAULT_SCHEMA}"."{SCHEMA_TABLE}"')
                 import pandas as pd
 
-                for name, rows in ((RELEASES, results.releases), (RUNS, results.runs), (SCHEMA_TABLE, results.versions)):
+                for name in WRITTEN:
                     columns = [c for c, _t in TABLES[name]]
-                    con.register("_results_frame", pd.DataFrame(rows, columns=columns))
+                    con.register("_results_frame", pd.DataFrame(results.rows(name), columns=columns))
                     select = ", ".join(f'CAST("{c}" AS {t})' for c, t in TABLES[name])
                     con.execute(f'INSERT INTO "{DEFAULT_SCHEMA}"."{name}" SELECT {select} FROM _results_frame')
                     con.unregister("_results_frame")

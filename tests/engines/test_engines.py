@@ -228,10 +228,10 @@ def test_engine_urls_that_cannot_be_used_say_why(url, fragment):
 
 
 def _same_results_as_the_local_store(target, store) -> None:
-    """The engine's results: the local store's published release, row for row, and the same
-    ``monitor show --format json`` read back from the engine."""
-    from monitoring.engines.results import RELEASES, published
-    from monitoring.engines.shown import engine_value_table
+    """The engine's results: the local store's published release and publishable quality
+    findings, row for row, and the same ``monitor show --format json`` read back from the engine."""
+    from monitoring.engines.results import QUALITY, RELEASES, ordered, published
+    from monitoring.engines.shown import engine_findings, engine_value_table
     from monitoring.show import render_json
 
     from registers import BY
@@ -240,6 +240,9 @@ def _same_results_as_the_local_store(target, store) -> None:
         local = published(opened.connect(), [m.id for m in monitored_models()])
     assert sorted(target.read(RELEASES)) == sorted(local.releases) and len(local.releases) > 10000
     assert any(r[9] and r[8] is None for r in local.releases)  # suppressed cells carry no value
+    assert ordered(target.read(QUALITY)) == ordered(local.quality) and local.quality
+    _run, findings = engine_findings(target)
+    assert sorted(f.check_id for f in findings) == sorted(r[2] for r in local.quality)
     for model in monitored_models():
         rows, _note = engine_value_table(target, model, by=BY)
         assert render_json(rows) == shown_json(store, model), model.id

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from monitoring.indicators import Aggregate, IndicatorSpec
 from monitoring.quality import (centre_gaps, collapsing_denominators, missing_extracts, outliers, robust_z,
                                 stale_load)
 from monitoring.store import Store
@@ -69,23 +70,47 @@ def test_stale_load(store):
     assert finding.check_id == "QC003" and "57 days old" in finding.message
 
 
-def test_a_centre_gap_within_the_panels_reporting_lag_is_held_back_unless_asked(store):
-    """QC001 on the last complete months: the panel is built from participation (a declared
-    lag of 2 months), so a gap there may be a late extract and is held back (issue 11c)."""
-    from monitoring.contract import REPORTING_LAGS
-    from monitoring.runs import PANEL_INPUTS, register_findings
+RESIDENTS = IndicatorSpec("residents", "count", "person_month", Aggregate("person_month", "count"), None, 1.0,
+                          "persons", 0, "higher_better", "month", None, False, False, ("centre",))
+ATTENDED = IndicatorSpec("sessions", "count", "participation", Aggregate("participation", "sum", "sessions_attended"),
+                         None, 1.0, "sessions", 0, "higher_better", "month", None, False, False, ())
+GAPS = """INSERT INTO person_month (person_id, month, period, centre_id)
+    SELECT 'p' || i, DATE '2012-01-01' + INTERVAL (m) MONTH, '', CASE WHEN i = 0 THEN 'c0' WHEN i = 1 THEN 'c1' ELSE 'c2' END
+    FROM range(3) a(i), range(8) b(m) WHERE NOT (i = 1 AND m >= 3) AND NOT (i = 2 AND m >= 6)"""
 
-    lag = max(REPORTING_LAGS.get(t, 0) for t in PANEL_INPUTS)
-    assert lag == 2
-    # centre c1 has residents through 2012-03, then none: a gap in 2012-04; c2 stops after 2012-06.
-    store.execute("""INSERT INTO person_month (person_id, month, period, centre_id)
-        SELECT 'p' || i, DATE '2012-01-01' + INTERVAL (m) MONTH, '', CASE WHEN i = 0 THEN 'c0' WHEN i = 1 THEN 'c1' ELSE 'c2' END
-        FROM range(3) a(i), range(8) b(m) WHERE NOT (i = 1 AND m >= 3) AND NOT (i = 2 AND m >= 6)""")
-    months, last = set(range(M(2012, 2), M(2012, 9))), M(2012, 8)
-    quiet, held = register_findings(store, months, last)
-    assert [(f.check_id, f.subject, f.period) for f in quiet] == [("QC001", "c1", "2012-04")] and held == 1
-    loud, none_held = register_findings(store, months, last, include_provisional=True)
-    assert [(f.subject, f.period) for f in loud] == [("c1", "2012-04"), ("c2", "2012-07")] and none_held == 0
-    # a month later the 2012-07 gap is settled and raised
-    settled, _ = register_findings(store, months, last + 1)
-    assert ("c2", "2012-07") in [(f.subject, f.period) for f in settled]
+
+@pytest.mark.parametrize("lag", [0, 1, 2, 3])
+def test_a_centre_gap_is_held_back_exactly_when_a_count_of_its_residents_is_provisional(store, monkeypatch, lag):
+    """QC001 reads the panel; a count of a centre's residents reads it too. One rule
+    (monitoring.provisional.month_provisional) decides both, whatever lag the contract
+    declares for the panel: the test fails when the hold-back and the marking disagree."""
+    from monitoring import provisional
+    from monitoring.contract import REPORTING_LAGS
+    from monitoring.provisional import is_provisional
+    from monitoring.runs import register_findings
+
+    monkeypatch.setattr(provisional, "REPORTING_LAGS", {**REPORTING_LAGS, "person_month": lag})
+    store.execute(GAPS)  # centre c1 has residents through 2012-03, c2 through 2012-06
+    months = set(range(M(2012, 2), M(2012, 9)))
+    for last in range(M(2012, 3), M(2012, 10)):
+        loud, none_held = register_findings(store, months, last, include_provisional=True)
+        quiet, held = register_findings(store, months, last)
+        assert [(f.subject, f.period) for f in loud] == [("c1", "2012-04"), ("c2", "2012-07")] and none_held == 0
+        marked = [f for f in loud if is_provisional(RESIDENTS, int(f.period[:4]) * 12 + int(f.period[5:]) - 1, last)]
+        assert [f for f in loud if f not in quiet] == marked and held == len(marked), (lag, last)
+    quiet, held = register_findings(store, months, M(2012, 8))
+    assert [f.period for f in quiet] == (["2012-04", "2012-07"] if lag < 2 else ["2012-04"] if lag < 5 else [])
+
+
+@pytest.mark.parametrize("table, spec", [("participation", ATTENDED), ("person_month", RESIDENTS)])
+def test_a_late_extract_is_held_back_exactly_when_an_indicator_on_its_table_is_provisional(table, spec):
+    from monitoring.provisional import is_provisional
+    from monitoring.quality import QualityFinding
+    from monitoring.runs import _held_back
+
+    last = M(2013, 12)
+    for month in range(last - 5, last + 3):
+        label = f"{month // 12}-{month % 12 + 1:02d}"
+        finding = QualityFinding("QC002", "warning", "late", period=label, subject=table)
+        assert _held_back(finding, last) == is_provisional(spec, month, last), (table, label)
+    assert _held_back(QualityFinding("QC002", "warning", "late", period="2013-11", subject="participation"), last)

@@ -338,26 +338,63 @@ def _write_atomically(path: str, write) -> None:
 
 
 @command.command("quality")
-@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), help="The DuckDB store.")
+@click.option("--db", "db", type=click.Path(dir_okay=False), help="The DuckDB store (needed unless --results engine).")
 @click.option("--run", "run_id", type=click.IntRange(1), help="Run id (default: the latest run that computed values).")
-def quality_command(db, run_id) -> None:
+@click.option("--engine", "engine_url", metavar="URL", help="With --results engine: the engine the results were "
+              "written back into (the URL given to 'monitor run').")
+@click.option("--results", "results", type=click.Choice(["local", "engine"]), default="local", show_default=True,
+              help="Read the findings from the --db store (local: all of them) or from the --engine (engine: the "
+                   "published ones).")
+def quality_command(db, run_id, engine_url, results) -> None:
     """List the data-quality findings stored by a monitoring run.
+
+    With --results engine, the findings written back into the engine by 'monitor run
+    --results engine': only those that may be published next to the release (none on or
+    next to a suppressed cell, no count below the threshold, no identifier).
 
     \b
     Example:
       tiltak monitor quality --db registers.duckdb
       tiltak monitor quality --db registers.duckdb --run 3
+      tiltak monitor quality --results engine --engine duckdb:registers.duckdb
     """
     from monitoring.quality import stored_findings
 
-    store = _open_read_only(db)
-    try:
-        run, findings = stored_findings(store.connect(), run_id)
-    finally:
-        store.close()
+    if results == "engine" and not engine_url:
+        raise click.UsageError("--results engine needs --engine URL (the engine the results were written into)")
+    if results == "local" and not db:
+        raise click.UsageError("Missing option '--db' (or read the findings from an engine with --engine URL "
+                               "--results engine)")
+    if results == "local" and engine_url:
+        raise click.UsageError("--engine is for --results engine; the local findings are read from --db")
+    if results == "engine":
+        run, findings = _engine_findings(engine_url, run_id)
+    else:
+        store = _open_read_only(db)
+        try:
+            run, findings = stored_findings(store.connect(), run_id)
+        finally:
+            store.close()
     click.echo(f"Run {run}: {len(findings)} quality finding(s).")
     for finding in findings:
         click.echo(f"  {finding.render()}")
+
+
+def _engine_findings(engine_url, run_id):
+    from monitoring.engines.results import results_target
+    from monitoring.engines.shown import engine_findings
+    from monitoring.errors import database_boundary
+
+    engine = _open_engine(engine_url)
+    try:
+        with database_boundary(f"reading the results on {engine.name}"):
+            target = results_target(engine)
+            try:
+                return engine_findings(target, run_id)
+            finally:
+                target.close()
+    finally:
+        engine.close()
 
 
 @command.command("explain")
