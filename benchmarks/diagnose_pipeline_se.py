@@ -56,13 +56,13 @@ def model_draws(con, view, catalogue, seed: int, draws: int, rules) -> list[dict
     """Estimate and SE of every register change of one model, per draw of the index dates."""
     changes = tested_changes(view)
     outcomes = _outcomes_for(view, changes, catalogue)
-    subgroups = {c.spec.id: c.subgroup for c in changes if c.subgroup}
-    exact = tuple(str(e) for e in view.design.matching.get("exact") or ())
-    rs = build_risk_sets(con, view.design.measure, view.design.covariates, outcomes, subgroups, "", exact)
-    run = DesignRun(con, view, rs, design_settings(view.design, rs.covariates), rules, seed, n_tests=len(changes))
+    subgroups = {c.id: c.subgroup for c in changes if c.subgroup}
+    exact = tuple(view.evaluation.matching.exact)
+    rs = build_risk_sets(con, view.evaluation.treatment.measure, view.evaluation.covariates, outcomes, subgroups, "", exact)
+    run = DesignRun(con, view, rs, design_settings(view.evaluation.matching, rs.covariates), rules, seed, n_tests=len(changes))
     rows = []
     for change in changes:
-        spec = catalogue[change.spec.outcome]
+        spec = catalogue[change.outcome]
         if not spec.binary or change.subgroup:
             continue
         key = run._pool_key(change, spec)
@@ -127,13 +127,13 @@ def bootstrap(con, view, catalogue, seed: int, replicates: int, level: str, esti
     the sandwich given the units. ``match``: the pool's persons resampled and matched again
     (score, weights, sets, index dates): the whole estimator.
     """
-    changes = [c for c in tested_changes(view) if catalogue[c.spec.outcome].binary and not c.subgroup]
+    changes = [c for c in tested_changes(view) if catalogue[c.outcome].binary and not c.subgroup]
     outcomes = _outcomes_for(view, changes, catalogue)
-    exact = tuple(str(e) for e in view.design.matching.get("exact") or ())
-    rs = build_risk_sets(con, view.design.measure, view.design.covariates, outcomes, {}, "", exact)
-    settings = design_settings(view.design, rs.covariates)
+    exact = tuple(view.evaluation.matching.exact)
+    rs = build_risk_sets(con, view.evaluation.treatment.measure, view.evaluation.covariates, outcomes, {}, "", exact)
+    settings = design_settings(view.evaluation.matching, rs.covariates)
     run = DesignRun(con, view, rs, settings, rules, seed, n_tests=1)
-    specs = [catalogue[c.spec.outcome] for c in changes]
+    specs = [catalogue[c.outcome] for c in changes]
     match, trials = run._pool(changes[0], specs[0])
     covariates = list(settings["covariates"]) if calibrate else None
 
@@ -175,15 +175,15 @@ def main(argv: list[str] | None = None) -> int:
         con = duckdb.connect(str(db), read_only=True)
         rows = []
         for item in inputs:
-            if item.view.design is None or (args.models and item.view.id not in args.models):
+            if item.model.evaluation is None or (args.models and item.model.id not in args.models):
                 continue
             if args.bootstrap:
-                view = with_method(item.view, args.method)
+                view = with_method(item.model, args.method)
                 for row in bootstrap(con, view, item.outcomes, args.seed, args.bootstrap, args.level,
                                      args.estimand, rules, not args.no_calibration):
                     print(row, flush=True)
                 continue
-            rows += model_draws(con, with_method(item.view, args.method), item.outcomes, args.seed, args.draws, rules)
+            rows += model_draws(con, with_method(item.model, args.method), item.outcomes, args.seed, args.draws, rules)
         con.close()
     if args.bootstrap:
         return 0
