@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Hashable, Iterable, Iterator
+from typing import Any, Callable, Hashable, Iterable, Iterator, Sequence
 
 from threadpoolctl import threadpool_limits
 
@@ -196,7 +196,7 @@ def one_blas_thread() -> Iterator[None]:
     """The exact audit on one BLAS thread. Its QR decompositions are small (at most
     :data:`AUDIT_MAX_UNKNOWNS` unknowns) and many (a thousand in a release of 50,000 cells):
     BLAS threads cost more to wake and join than they save, and on a busy machine they wait
-    for each other (benchmarks/bench_release.py); the decisions are the same."""
+    for each other (benchmarks/bench_monitoring.py --release-repeat); the decisions are the same."""
     import scipy.linalg  # noqa: F401  (loads the BLAS libraries the limit applies to)
 
     with threadpool_limits(limits=1, user_api="blas"):
@@ -213,6 +213,14 @@ def _release_derivable(table: dict, rels: list[Relation], suppressed: set) -> se
 
 def _parts(rels: list[Relation]) -> list[tuple[list, list[Relation]]]:
     """The connected parts of a system (cells linked by relations), each with its relations."""
+    return _connected(rels, lambda rel: rel.keys, in_order_of_roots=True)
+
+
+def _connected(members: list, keys_of: Callable[[Any], Sequence],
+               in_order_of_roots: bool = False) -> list[tuple[list, list]]:
+    """The members (relations or equation rows) grouped into connected parts by the cells they
+    share (union-find), each part with its sorted cells; parts in the order they are first met,
+    or sorted by their root cell."""
     parent: dict = {}
 
     def find(x):
@@ -221,15 +229,16 @@ def _parts(rels: list[Relation]) -> list[tuple[list, list[Relation]]]:
             x = parent[x]
         return x
 
-    for rel in rels:
-        root = find(rel.keys[0])
-        for other in rel.keys[1:]:
+    for member in members:
+        keys = list(keys_of(member))
+        root = find(keys[0])
+        for other in keys[1:]:
             parent[find(other)] = root
     groups: dict = {}
-    for rel in rels:
-        groups.setdefault(find(rel.keys[0]), []).append(rel)
-    return [(sorted({k for r in members for k in r.keys}, key=repr), members) for _, members in sorted(
-        groups.items(), key=lambda item: repr(item[0]))]
+    for member in members:
+        groups.setdefault(find(next(iter(keys_of(member)))), []).append(member)
+    items = sorted(groups.items(), key=lambda item: repr(item[0])) if in_order_of_roots else groups.items()
+    return [(sorted({k for m in ms for k in keys_of(m)}, key=repr), ms) for _, ms in items]
 
 
 def _suppress_part(table: dict, rels: list[Relation], suppressed: set) -> set:
@@ -367,27 +376,8 @@ def _linear_row(rel: Relation, table: dict, known: set) -> dict | None:
 
 
 def _components(rows: list[dict]) -> list[tuple[list, list[dict]]]:
-    parent: dict = {}
-
-    def find(x):
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for row in rows:
-        keys = list(row)
-        for other in keys[1:]:
-            parent[find(other)] = find(keys[0])
-        find(keys[0])
-    groups: dict = {}
-    for row in rows:
-        groups.setdefault(find(next(iter(row))), []).append(row)
-    out = []
-    for members in groups.values():
-        keys = sorted({k for row in members for k in row}, key=repr)
-        out.append((keys, members))
-    return out
+    """The equation rows grouped into connected parts by their unknown cells."""
+    return _connected(rows, list)
 
 
 def disclosed(cells: Iterable[Cell], relations: Iterable, suppressed: Iterable[Hashable]) -> list:
