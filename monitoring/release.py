@@ -36,7 +36,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any, Hashable, Iterable, Sequence
 
-from monitoring.disclosure import Cell, Relation, Thresholds, suppress
+from monitoring.disclosure import Cell, Relation, Thresholds, ValueRow, suppress
 from monitoring.expressions import render
 from monitoring.indicators import Aggregate, IndicatorSpec
 from monitoring.kinds import kind_of
@@ -87,16 +87,10 @@ class CellDefinition:
 
 
 @dataclass(frozen=True)
-class Row:
-    """One stored cell of an indicator (aggregates included)."""
+class Row(ValueRow):
+    """One stored cell of an indicator (aggregates included): a computed value with the parts
+    of its numerator and denominator that the release's relations read."""
 
-    period_index: int
-    dimension: str
-    group_value: str
-    numerator: float | None
-    denominator: float | None
-    value: float | None
-    top: tuple[float, ...] | None = None
     numerator_part: float | None = None
     denominator_part: float | None = None
 
