@@ -229,13 +229,7 @@ def show_command(model, db, period, first, last, by, indicators, fmt, output, en
     from monitoring.show import (SheetContext, render_csv, render_json, render_table, write_xlsx)
 
     span = _span(period, first, last)
-    if results == "engine" and not engine_url:
-        raise click.UsageError("--results engine needs --engine URL (the engine the results were written into)")
-    if results == "local" and not db:
-        raise click.UsageError("Missing option '--db' (or read the results from an engine with --engine URL "
-                               "--results engine)")
-    if results == "local" and engine_url:
-        raise click.UsageError("--engine is for --results engine; the local results are read from --db")
+    _check_results_source(results, engine_url, db, "results")
     (loaded,) = _load_models([model])
     if fmt == "xlsx" and not output:
         raise click.UsageError("--format xlsx needs -o FILE")
@@ -360,13 +354,7 @@ def quality_command(db, run_id, engine_url, results) -> None:
     """
     from monitoring.quality import stored_findings
 
-    if results == "engine" and not engine_url:
-        raise click.UsageError("--results engine needs --engine URL (the engine the results were written into)")
-    if results == "local" and not db:
-        raise click.UsageError("Missing option '--db' (or read the findings from an engine with --engine URL "
-                               "--results engine)")
-    if results == "local" and engine_url:
-        raise click.UsageError("--engine is for --results engine; the local findings are read from --db")
+    _check_results_source(results, engine_url, db, "findings")
     if results == "engine":
         run, findings = _engine_findings(engine_url, run_id)
     else:
@@ -451,3 +439,14 @@ def check_command(models) -> None:
     if errors:
         click.echo(f"{len(errors)} problem(s)")
         sys.exit(1)
+
+
+def _check_results_source(results: str, engine_url: str | None, db, what: str) -> None:
+    """``--results engine`` needs ``--engine``; ``--results local`` needs ``--db`` and no ``--engine``."""
+    if results == "engine" and not engine_url:
+        raise click.UsageError("--results engine needs --engine URL (the engine the results were written into)")
+    if results == "local" and not db:
+        raise click.UsageError(f"Missing option '--db' (or read the {what} from an engine with --engine URL "
+                               "--results engine)")
+    if results == "local" and engine_url:
+        raise click.UsageError(f"--engine is for --results engine; the local {what} are read from --db")
