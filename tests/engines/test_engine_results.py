@@ -108,11 +108,7 @@ def test_a_failed_write_leaves_the_postgresql_results_whole(postgres_cluster, go
             target.write(_broken(results))
         assert sorted(target.read(RELEASES)) == before == sorted(results.releases)
     finally:
-        with target.con.cursor() as cur:  # the session's cluster is shared: leave no results behind
-            for name in (RELEASES, RUNS, QUALITY, SCHEMA_TABLE):
-                cur.execute(f'DROP TABLE IF EXISTS "tiltak_results"."{name}"')
-        target.close()
-        engine.close()
+        _drop_postgres_results(target, engine)
 
 
 def test_a_failed_write_leaves_the_spark_results_whole(spark_session, spark_tables, golden_store, tmp_path):
@@ -214,11 +210,7 @@ def test_results_of_layout_version_1_on_postgresql_are_migrated(postgres_cluster
     try:
         _migrates(target, golden_store, _postgres_layout)
     finally:
-        with target.con.cursor() as cur:  # the session's cluster is shared: leave no results behind
-            for name in (RELEASES, RUNS, QUALITY, SCHEMA_TABLE):
-                cur.execute(f'DROP TABLE IF EXISTS "tiltak_results"."{name}"')
-        target.close()
-        engine.close()
+        _drop_postgres_results(target, engine)
 
 
 def test_results_of_layout_version_1_in_a_spark_folder_are_migrated(spark_session, spark_tables, golden_store,
@@ -286,3 +278,12 @@ def test_monitor_run_and_show_with_results_in_the_engine(duckdb_registers, golde
     shutil.copy(golden_store, empty)
     nothing = _cli("show", model, "--engine", f"duckdb:{empty}", "--results", "engine")
     assert nothing.returncode == 2 and "holds no results of model" in nothing.stderr and "Traceback" not in nothing.stderr
+
+
+def _drop_postgres_results(target, engine) -> None:
+    """The session's cluster is shared: leave no results behind."""
+    with target.con.cursor() as cur:
+        for name in (RELEASES, RUNS, QUALITY, SCHEMA_TABLE):
+            cur.execute(f'DROP TABLE IF EXISTS "tiltak_results"."{name}"')
+    target.close()
+    engine.close()
