@@ -408,18 +408,26 @@ static void tiles(double *A8, i64 P, const double *z, const double *u, i64 B, i6
     else cross_tiles(A8, P, z, u, B, steps);
 }
 
-/* g8[b] += s * z[b], u = w z, eight rows per step (the same lanes). */
+/* g8[b] += s * z[b], u = w z, eight rows per step (the same lanes). Written over eight
+ * scalar lanes, which GCC vectorises for each clone (the generic 64-byte vectors compiled
+ * to slow code on AVX2). */
 __attribute__((target_clones("avx512f", "avx2", "default")))
 static void block_products(double *g8, double *u, const double *z, const double *w,
                            const double *s, i64 Q, i64 B, i64 steps) {
+    i64 rows = steps * 8;
     for (i64 c = 0; c < Q; c++) {
-        v8 g = load8(g8 + c * 8);
-        for (i64 r = 0; r < steps * 8; r += 8) {
-            v8 zc = load8(z + c * B + r);
-            if (w) store8(u + c * B + r, load8(w + r) * zc);
-            if (s) g = g + load8(s + r) * zc;
+        const double *zc = z + c * B;
+        if (w) {
+            double *uc = u + c * B;
+            for (i64 r = 0; r < rows; r++) uc[r] = w[r] * zc[r];
         }
-        store8(g8 + c * 8, g);
+        if (s) {
+            double g[8];
+            memcpy(g, g8 + c * 8, sizeof g);
+            for (i64 r = 0; r < rows; r += 8)
+                for (int l = 0; l < 8; l++) g[l] = g[l] + s[r + l] * zc[r + l];
+            memcpy(g8 + c * 8, g, sizeof g);
+        }
     }
 }
 
