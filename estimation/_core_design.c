@@ -363,18 +363,71 @@ static void cross_tiles(double *A8, i64 P, const double *z, const double *u, i64
     }
 }
 
-/* g8[b] += s * z[b], u = w z, eight rows per step (the same lanes). */
+/* cross_tiles for CPUs with AVX2 but not AVX-512 (16 ymm registers, where the 4 x 4 tile
+ * of eight-lane vectors above needs 32 for its accumulators and spills them to memory:
+ * 8 x slower). Lanes 0-3 and lanes 4-7 are taken one half at a time, in tiles of 4 x 2
+ * entries (8 accumulators, 4 + 1 loads): each lane still adds u[a][r] * z[b][r] over its
+ * rows in row order, so A8 gets the same bits as from cross_tiles. */
+typedef double v4 __attribute__((vector_size(32)));
+
+__attribute__((target("avx2")))
+static void cross_tiles_avx2(double *A8, i64 P, const double *z, const double *u, i64 B, i64 steps) {
+    for (i64 a = 0; a < P; a += 4) {
+        for (i64 b = a; b < P; b += 2) {
+            for (int half = 0; half < 8; half += 4) {
+                v4 acc[4][2];
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 2; j++)
+                        memcpy(&acc[i][j], A8 + ((a + i) * P + b + j) * 8 + half, sizeof(v4));
+                for (i64 r = half; r < steps * 8; r += 8) {
+                    v4 u0, u1, u2, u3, z0, z1;
+                    memcpy(&u0, u + a * B + r, sizeof u0);
+                    memcpy(&u1, u + (a + 1) * B + r, sizeof u1);
+                    memcpy(&u2, u + (a + 2) * B + r, sizeof u2);
+                    memcpy(&u3, u + (a + 3) * B + r, sizeof u3);
+                    memcpy(&z0, z + b * B + r, sizeof z0);
+                    memcpy(&z1, z + (b + 1) * B + r, sizeof z1);
+                    acc[0][0] = acc[0][0] + u0 * z0; acc[0][1] = acc[0][1] + u0 * z1;
+                    acc[1][0] = acc[1][0] + u1 * z0; acc[1][1] = acc[1][1] + u1 * z1;
+                    acc[2][0] = acc[2][0] + u2 * z0; acc[2][1] = acc[2][1] + u2 * z1;
+                    acc[3][0] = acc[3][0] + u3 * z0; acc[3][1] = acc[3][1] + u3 * z1;
+                }
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 2; j++)
+                        memcpy(A8 + ((a + i) * P + b + j) * 8 + half, &acc[i][j], sizeof(v4));
+            }
+        }
+    }
+}
+
+/* The tiles for this CPU: AVX-512's 32 registers hold the 4 x 4 tile, AVX2's 16 do not. */
+static void tiles(double *A8, i64 P, const double *z, const double *u, i64 B, i64 steps) {
+    static int kind = -1;  /* 0: cross_tiles, 1: cross_tiles_avx2 */
+    if (kind < 0) kind = !__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2");
+    if (kind) cross_tiles_avx2(A8, P, z, u, B, steps);
+    else cross_tiles(A8, P, z, u, B, steps);
+}
+
+/* g8[b] += s * z[b], u = w z, eight rows per step (the same lanes). Written over eight
+ * scalar lanes, which GCC vectorises for each clone (the generic 64-byte vectors compiled
+ * to slow code on AVX2). */
 __attribute__((target_clones("avx512f", "avx2", "default")))
 static void block_products(double *g8, double *u, const double *z, const double *w,
                            const double *s, i64 Q, i64 B, i64 steps) {
+    i64 rows = steps * 8;
     for (i64 c = 0; c < Q; c++) {
-        v8 g = load8(g8 + c * 8);
-        for (i64 r = 0; r < steps * 8; r += 8) {
-            v8 zc = load8(z + c * B + r);
-            if (w) store8(u + c * B + r, load8(w + r) * zc);
-            if (s) g = g + load8(s + r) * zc;
+        const double *zc = z + c * B;
+        if (w) {
+            double *uc = u + c * B;
+            for (i64 r = 0; r < rows; r++) uc[r] = w[r] * zc[r];
         }
-        store8(g8 + c * 8, g);
+        if (s) {
+            double g[8];
+            memcpy(g, g8 + c * 8, sizeof g);
+            for (i64 r = 0; r < rows; r += 8)
+                for (int l = 0; l < 8; l++) g[l] = g[l] + s[r + l] * zc[r + l];
+            memcpy(g8 + c * 8, g, sizeof g);
+        }
     }
 }
 
@@ -460,7 +513,7 @@ static void chunk_sums(cross_job *job, i64 k, scratch *t) {
         i64 steps = block_in(job, t, a, m);
         block_products(t->g8, t->u, t->z, job->w && !job->scores_only ? t->w : NULL,
                        job->s ? t->s : NULL, Q, B, steps);
-        if (!job->scores_only) cross_tiles(t->A8, P, t->z, job->w ? t->u : t->z, B, steps);
+        if (!job->scores_only) tiles(t->A8, P, t->z, job->w ? t->u : t->z, B, steps);
         dummy_sums(job, t, m, D, F, h);
     }
     for (i64 a = 0; a < Q; a++)

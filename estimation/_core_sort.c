@@ -9,6 +9,12 @@
  *                                    numpy.argsort(values, kind="stable"); sorted (None or
  *                                    float64 of the same length) receives values[perm]
  *
+ *   radix_argsort(values, perm, sorted)   perm (int64, n) receives
+ *                                    numpy.argsort(values, kind="stable") directly, by a
+ *                                    least-significant-digit radix sort of the values' bits
+ *                                    (stable by construction: ties keep their positions'
+ *                                    order); sorted (None or float64) receives values[perm]
+ *
  * Equal means what NumPy's sort compares: -0.0 equals +0.0, and every NaN equals every
  * other (NaNs sort last). Short runs are put in order by insertion; long ones (heavily
  * tied data) by an LSD radix sort of the positions. tests/estimation/test_core.py
@@ -105,6 +111,81 @@ PyObject *core_fix_ties(PyObject *self, PyObject *args) {
     }
     Py_END_ALLOW_THREADS
     free(tmp);
+    release(&bs);
+    if (status < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+/* The bits of x as an unsigned key in NumPy's order: -0.0 as +0.0 (equal), every NaN
+ * as one key above +inf (NaNs equal, last). */
+static inline uint64_t order_key(double x) {
+    uint64_t u;
+    if (x == 0.0) x = 0.0;
+    memcpy(&u, &x, sizeof u);
+    if (x != x) return UINT64_MAX;
+    return (u >> 63) ? ~u : (u | ((uint64_t)1 << 63));
+}
+
+enum { RADIX_BITS = 11, RADIX = 1 << RADIX_BITS, RADIX_PASSES = (64 + RADIX_BITS - 1) / RADIX_BITS };
+
+/* perm receives the stable order of v[0..n); items holds 2 n (key, position) pairs (one
+ * write stream per bucket instead of two); -1: no memory. */
+typedef struct {
+    uint64_t key;
+    i64 at;
+} item;
+
+static int radix_order(const double *v, i64 n, i64 *perm, item *items) {
+    i64 (*hist)[RADIX] = calloc(RADIX_PASSES, sizeof(*hist));
+    if (!hist) return -1;
+    item *a = items, *b = items + n;
+    for (i64 i = 0; i < n; i++) {
+        uint64_t k = order_key(v[i]);
+        a[i] = (item){k, i};
+        for (int d = 0; d < RADIX_PASSES; d++) hist[d][(k >> (d * RADIX_BITS)) & (RADIX - 1)]++;
+    }
+    for (int d = 0; d < RADIX_PASSES; d++) {
+        int shift = d * RADIX_BITS;
+        if (n && hist[d][(a[0].key >> shift) & (RADIX - 1)] == n) continue;  /* one digit: no move */
+        i64 offset = 0;
+        for (int c = 0; c < RADIX; c++) {
+            i64 k = hist[d][c];
+            hist[d][c] = offset;
+            offset += k;
+        }
+        for (i64 i = 0; i < n; i++) b[hist[d][(a[i].key >> shift) & (RADIX - 1)]++] = a[i];
+        item *t = a; a = b; b = t;
+    }
+    for (i64 i = 0; i < n; i++) perm[i] = a[i].at;
+    free(hist);
+    return 0;
+}
+
+PyObject *core_radix_argsort(PyObject *self, PyObject *args) {
+    PyObject *ov, *op, *os;
+    if (!PyArg_ParseTuple(args, "OOO", &ov, &op, &os)) return NULL;
+    buffers bs = {.count = 0};
+    if (take(&bs, ov, 0, "d", -1, "values") < 0) return NULL;
+    i64 n = bs.b[0].len / 8;
+    if (take(&bs, op, 1, "q", n, "perm") < 0) { release(&bs); return NULL; }
+    double *sorted = NULL;
+    if (os != Py_None) {
+        if (take(&bs, os, 1, "d", n, "sorted") < 0) { release(&bs); return NULL; }
+        sorted = bs.b[2].buf;
+    }
+    const double *v = bs.b[0].buf;
+    i64 *perm = bs.b[1].buf;
+    item *items = malloc((size_t)(2 * n + 1) * sizeof(item));
+    if (!items) {
+        release(&bs);
+        return PyErr_NoMemory();
+    }
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = radix_order(v, n, perm, items);
+    if (sorted && status == 0) for (i64 i = 0; i < n; i++) sorted[i] = v[perm[i]];
+    Py_END_ALLOW_THREADS
+    free(items);
     release(&bs);
     if (status < 0) return PyErr_NoMemory();
     Py_RETURN_NONE;

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from estimation import sums
-from estimation.design import MissingValuesError, column_kind
+from estimation.design import MissingValuesError, column_kind, float_stats
 from estimation.matched import MatchedSample
 from estimation.ordering import stable_sort
 from estimation.parameters import InvalidInputError, check_choice
@@ -94,10 +94,23 @@ def expand_terms(covariates: pd.DataFrame) -> list[BalanceTerm]:
 
 
 def _check_missing(covariates: pd.DataFrame) -> None:
-
-    counts = {str(c): int(n) for c, n in covariates.isna().sum().items() if n > 0}
+    counts = {str(c): n for c in covariates.columns if (n := _missing(covariates[c]))}
     if counts:
         raise MissingValuesError(counts)
+
+
+def _missing(series: pd.Series) -> int:
+    """``series.isna().sum()`` without the n-sized mask where the dtype tells: none in a
+    NumPy integer or bool column, a count of NaN in a float column, of code -1 in a
+    categorical one."""
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub":
+        return 0
+    if isinstance(dtype, np.dtype) and dtype in (np.float64, np.float32):
+        return float_stats(series.to_numpy())[0]
+    if isinstance(dtype, pd.CategoricalDtype):
+        return int(np.count_nonzero(series.cat.codes.to_numpy() < 0))
+    return int(series.isna().sum())
 
 
 def column_terms(name: str, series: pd.Series) -> list[BalanceTerm]:
@@ -377,7 +390,8 @@ class PositiveWeights:
         ``r_cumsum`` of their weights in stable order, as ``_group_cdf`` computes it)."""
         values = x[self.positions]
         if self.ones:  # cumulative 1, 2, ..., m: the eCDF is k / m
-            return np.sort(values), self.unit_cdf
+            values.sort()  # a gathered copy: sorted in place
+            return values, self.unit_cdf
         if self.integral:
             order = np.argsort(values)
             cumulative = r_cumsum(self.weights[order])
@@ -395,18 +409,23 @@ def count_cdf(n: int) -> np.ndarray:
 
 
 def ecdf_both(x1: np.ndarray, x0: np.ndarray, after: tuple[PositiveWeights, PositiveWeights],
-              before: tuple[np.ndarray, np.ndarray]
+              before: tuple[np.ndarray, np.ndarray], in_place: bool = False
               ) -> tuple[tuple[float, float], tuple[float, float]]:
     """``group_ecdf_stats`` before matching (unit weights; ``before`` their eCDFs by count,
     ``count_cdf``) and after (``after``), in one walk over the sorted groups (compiled):
-    ((mean, max) before, (mean, max) after)."""
+    ((mean, max) before, (mean, max) after). ``in_place``: ``x1`` and ``x0`` may be sorted
+    in place (the same sort as of a copy: the same values in the same order)."""
     if after[0].positions.shape[0] == 0 or after[1].positions.shape[0] == 0:
         before = group_ecdf_stats(x1, x0, None, None)  # and NaN after, as _group_cdf
         return before, (float("nan"), float("nan"))
     a1, u1 = after[0].sorted_cdf(x1)
     a0, u0 = after[1].sorted_cdf(x0)
-    sum_b, max_b, sum_a, max_a, grid = _core.ecdf_walk(np.sort(x1), np.sort(x0), *before,
-                                                       a1, u1, a0, u0)
+    if in_place:
+        x1.sort()
+        x0.sort()
+    else:
+        x1, x0 = np.sort(x1), np.sort(x0)
+    sum_b, max_b, sum_a, max_a, grid = _core.ecdf_walk(x1, x0, *before, a1, u1, a0, u0)
     return ((float(np.float64(sum_b) / grid), max_b), (float(np.float64(sum_a) / grid), max_a))
 
 
@@ -723,6 +742,9 @@ class Layout:
                    (count_cdf(n1), count_cdf(n0)))
 
 
+_LATER = object()  # an eCDF statistic computed after the rest of its row (_term_row)
+
+
 def _term_row(term: BalanceTerm, layout: Layout, s_d_denom: str, binary: str) -> dict:
     """One row of the table; ``term.values`` are in input order (gathered here into the
     layout's treated-first order, one term at a time, so that the copies do not pile up).
@@ -737,8 +759,11 @@ def _term_row(term: BalanceTerm, layout: Layout, s_d_denom: str, binary: str) ->
     std = 1.0 if (is_binary and binary == "raw") else sd_denominator(xp, layout, is_binary,
                                                                        s_d_denom, variance)
     order = ecdf_before = ecdf_after = None
-    if not is_binary and layout.positive is not None and xp.dtype == np.float64:
-        ecdf_before, ecdf_after = ecdf_both(xp[:n1], xp[n1:], layout.positive, layout.unit_cdf)
+    # the compiled eCDFs sort xp's groups in place (no copies), so they come last, after
+    # every statistic that reads xp in layout order; the rows hold _LATER until then
+    walk = not is_binary and layout.positive is not None and xp.dtype == np.float64
+    if walk:
+        ecdf_before = ecdf_after = (_LATER, _LATER)
     elif not is_binary:
         order = SortedTerm.of_groups(xp[:n1], xp[n1:])
     before = term_balance(xp, n1, layout.before, std, is_binary, sorted_term=order, bound=bound,
@@ -746,6 +771,11 @@ def _term_row(term: BalanceTerm, layout: Layout, s_d_denom: str, binary: str) ->
     pair_raw = pair_distance(xp, layout.pairs)
     after = term_balance(xp, n1, layout.after, std, is_binary, pair_raw, order, bound=bound,
                          ecdf=ecdf_after, variance=variance)
+    if walk:
+        found = ecdf_both(xp[:n1], xp[n1:], layout.positive, layout.unit_cdf, in_place=True)
+        for stats, (mean, largest) in zip((before, after), found):
+            if stats["ecdf_mean"] is _LATER:
+                stats["ecdf_mean"], stats["ecdf_max"] = mean, largest
     row = {"term": term.term, "variable": term.variable, "level": term.level, "binary": is_binary}
     row.update({f"{k}_before": before[k] for k in STAT_NAMES})
     row.update({f"{k}_after": after[k] for k in STAT_NAMES})

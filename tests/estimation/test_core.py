@@ -157,6 +157,36 @@ def test_stable_argsort_is_numpys(seed, n, grid):
     np.testing.assert_array_equal(stable_sort(x)[0], expected)
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31), st.integers(0, 3000), st.sampled_from([3, 50, 10**6, 0]))
+def test_radix_argsort_is_numpys_stable_order(seed, n, grid):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n) if grid == 0 else rng.integers(-grid, grid + 1, size=n) / 7.0
+    x[rng.random(n) < 0.05] = np.nan
+    x[rng.random(n) < 0.05] = -0.0
+    x[rng.random(n) < 0.05] = 0.0
+    x[rng.random(n) < 0.02] = -np.inf
+    x[rng.random(n) < 0.02] = np.inf
+    expected = np.argsort(x, kind="stable")
+    order, ordered = np.empty(n, dtype=np.int64), np.empty(n)
+    core.radix_argsort(x, order, ordered)
+    np.testing.assert_array_equal(order, expected)
+    assert ordered.tobytes() == x[expected].tobytes()
+
+
+def test_stable_sort_by_radix_at_radix_sizes():
+    from estimation.ordering import stable_argsort, stable_sort
+
+    rng = np.random.default_rng(3)
+    for x in (rng.normal(size=70_000), np.round(rng.normal(size=70_000), 1),
+              -np.abs(rng.integers(0, 4, size=70_000).astype(np.float64))):
+        expected = np.argsort(x, kind="stable")
+        np.testing.assert_array_equal(stable_argsort(x), expected)
+        order, ordered = stable_sort(x)
+        np.testing.assert_array_equal(order, expected)
+        assert ordered.tobytes() == x[expected].tobytes()
+
+
 def test_stable_argsort_long_runs():
     from estimation.ordering import stable_argsort
 
