@@ -11,7 +11,10 @@ makes delta the average effect on the treated over all strata). Its influence fu
 the stacked per-unit influence functions of all curves, treated ones times +v_s and control
 ones times -v_s, so that the variance can be clustered over the whole stack: a person who is
 a comparison in several trials (and a participant later) is one cluster however many strata
-they appear in. The default is two-way on person and matched set (Cameron, Gelbach and
+they appear in. With the default weights, estimated with the rest, each treated unit also
+carries its count's influence on the weights, (D_s - delta) / N (``_estimated_stack``), so
+that a stratum of one treated unit (whose curve has no influence on itself) carries its
+outcome's variance; the control noise that term repeats is subtracted (``_overlap``). The default is two-way on person and matched set (Cameron, Gelbach and
 Miller 2011), with the matching held fixed (Abadie and Spiess 2022).
 """
 
@@ -50,7 +53,7 @@ class IncidenceEffect(SummaryMethods):
     per stratum; ``cluster`` the clustering used with ``cluster_counts``; ``influence`` the
     stacked influence contributions of the estimate (rows: every treated curve's units in
     stratum order, then every control curve's), whose clustered cross-products give
-    ``covariance``.
+    ``covariance`` (less, with the default weights, the control noise they count twice).
     """
 
     cause: object
@@ -387,8 +390,10 @@ def incidence_effect(
     ----------
     strata : (treated curve, control curve) per stratum (trial); all curves of the same
         cause and horizons (``aalen_johansen(..., horizons=...)``).
-    weights : one weight per stratum (default: the number of treated units in it). At a
-        horizon, strata whose treated or control curve is not known there (follow-up ends
+    weights : one weight per stratum (default: the number of treated units in it, estimated
+        with the rest: each treated unit carries its count's influence on the weights, so a
+        stratum of one treated unit adds its outcome's variance; given weights are fixed and
+        such a stratum adds none for its treated curve). At a horizon, strata whose treated or control curve is not known there (follow-up ends
         earlier) are left out and the weights of the others renormalised; ``n_strata`` and
         ``weight_share`` say how many and how much weight remained.
     cluster : names of the curves' ``clusters`` to cluster the variance on (default two-way
@@ -397,10 +402,12 @@ def incidence_effect(
         subclass number restarting in every trial); they are made unique by the stratum.
     alpha : 1 - confidence level of the intervals.
     adjust : the G/(G-1) small-sample factor per clustering term (as sandwich::vcovCL).
-    small_sample : scale each curve's influence functions by sqrt(m / (m - 1)), m its
-        effective number of units, before stacking: the infinitesimal jackknife variance of
-        one curve is too small by about (m - 1) / m (as HC0 against HC1), which matters for
-        trials with few participants. False gives survfit's variance for one curve.
+    small_sample : scale each control curve's influence functions by sqrt(m / (m - 1)), m
+        its effective number of units, before stacking (the infinitesimal jackknife variance
+        of one curve is too small by about (m - 1) / m, as HC0 against HC1), and the treated
+        rows by the same factor with m the treated units' effective number over the strata
+        used (each treated curve by its own when ``weights`` are given). False gives
+        survfit's variance for one curve.
     calibration : the ``estimation.calibrate_weights`` result whose weights the control
         curves were estimated with (covariate adjustment); its estimation is carried into
         the influence functions. The strata must be in ``calibration.strata`` order and the
