@@ -289,6 +289,44 @@ def z_spread(frame, reference=None, draws: int = 2000) -> str:
     return text
 
 
+def z_tails(frame, draws: int = 2000) -> str:
+    """The tails of z on the null estimates (true effect 0) and the null changes declared.
+
+    The rate of model runs with a change declared ("confirmed"/"contradicted") is given with
+    a 95 % interval from resampling whole seeds, and against what the spread of z alone would
+    give: each run's m tests independent N(0, s^2) with s the SD of z, so that Holm declares
+    one when the largest |z| exceeds the normal quantile 1 - 0.025 / m (s = 1: about 5 %).
+    The IQR spread ((q75 - q25) / 1.349, 1 for a normal) says whether the spread comes from
+    the body or the tails of z.
+    """
+    import numpy as np
+    from statistics import NormalDist
+
+    null = frame[frame["scenario"].isin(NULL_SCENARIOS) & (frame["truth"] == 0)]
+    ok = null[null["att"].notna() & null["se"].gt(0)]
+    if len(ok) < 10:
+        return "tails of z: too few null estimates"
+    z = ((ok["att"] - ok["truth"]) / ok["se"]).to_numpy()
+    s = float(np.std(z, ddof=1))
+    q25, q75 = np.quantile(z, [0.25, 0.75])
+    runs = null.groupby(["scenario", "seed", "model", "estimand"])
+    declared = runs["verdict"].apply(lambda v: bool(v.isin(["confirmed", "contradicted"]).any()))
+    tests = runs["att"].apply(lambda v: int(v.notna().sum()))
+    normal = NormalDist()
+    expected = np.mean([1 - (1 - 2 * normal.cdf(-normal.inv_cdf(1 - 0.025 / m) / s)) ** m
+                        for m in tests if m > 0])
+    by_seed = declared.groupby(level=["scenario", "seed"]).agg(["sum", "count"])
+    rng = np.random.default_rng(20261202)
+    pick = rng.integers(0, len(by_seed), (draws, len(by_seed)))
+    rates = by_seed["sum"].to_numpy()[pick].sum(axis=1) / by_seed["count"].to_numpy()[pick].sum(axis=1)
+    return (f"tails of z ({len(z)} null estimates): IQR spread {(q75 - q25) / 1.349:.3f}, |z| > 1.96 "
+            f"{100 * np.mean(np.abs(z) > 1.96):.1f} %, |z| > 2.5 {100 * np.mean(np.abs(z) > 2.5):.1f} % "
+            f"(normal 5.0 %, 1.2 %); null changes declared {100 * declared.mean():.1f} % "
+            f"[{100 * np.quantile(rates, 0.025):.1f}, {100 * np.quantile(rates, 0.975):.1f}] of "
+            f"{len(declared)} model runs ({tests.mean():.2f} tests each), {100 * expected:.1f} % "
+            f"expected from a spread of {s:.3f} alone")
+
+
 def render(frame, cells, results, command: str) -> str:
     lines = [f"# {command}", f"# {time.strftime('%Y-%m-%d')}", ""]
     for scenario in cells["scenario"].unique():
@@ -354,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
         with_nearest = method != "nearest" and "nearest" in methods
         reference = everything[everything["method"] == "nearest"] if with_nearest else None
         passed &= all(p for _, p, _ in results)
-        text = render(frame, cells, results, command.strip()) + "\n- " + z_spread(frame, reference)
+        text = (render(frame, cells, results, command.strip()) + "\n- " + z_spread(frame, reference)
+                + "\n- " + z_tails(frame))
         out.append(text if len(methods) == 1 else text.replace("\n## ", f"\n## {method}: ", ).replace(
             "## checks", f"## {method}: checks"))
     print("\n\n".join(out))

@@ -11,7 +11,10 @@ makes delta the average effect on the treated over all strata). Its influence fu
 the stacked per-unit influence functions of all curves, treated ones times +v_s and control
 ones times -v_s, so that the variance can be clustered over the whole stack: a person who is
 a comparison in several trials (and a participant later) is one cluster however many strata
-they appear in. The default is two-way on person and matched set (Cameron, Gelbach and
+they appear in. With the default weights, estimated with the rest, each treated unit also
+carries its count's influence on the weights, (D_s - delta) / N (``_estimated_stack``), so
+that a stratum of one treated unit (whose curve has no influence on itself) carries its
+outcome's variance; the control noise that term repeats is subtracted (``_overlap``). The default is two-way on person and matched set (Cameron, Gelbach and
 Miller 2011), with the matching held fixed (Abadie and Spiess 2022).
 """
 
@@ -50,7 +53,7 @@ class IncidenceEffect(SummaryMethods):
     per stratum; ``cluster`` the clustering used with ``cluster_counts``; ``influence`` the
     stacked influence contributions of the estimate (rows: every treated curve's units in
     stratum order, then every control curve's), whose clustered cross-products give
-    ``covariance``.
+    ``covariance`` (less, with the default weights, the control noise they count twice).
     """
 
     cause: object
@@ -224,11 +227,14 @@ def _events_since(curve: CumulativeIncidence) -> np.ndarray:
 @dataclass(frozen=True)
 class _Stack:
     """Influence contributions per stacked row (all treated curves' units, then all control
-    ones) and horizon: of the averaged treated curve, of the averaged control curve."""
+    ones) and horizon: of the averaged treated curve, of the averaged control curve; and
+    ``overlap``, the part of the clustered cross-products that counts the control curves'
+    noise twice (subtracted from the covariance; zero when the weights are fixed)."""
 
     v: np.ndarray  # (strata, horizons) normalised weights, 0 where a stratum is not used
     treated: np.ndarray  # (rows, horizons), zero on control rows
-    control: np.ndarray  # (rows, horizons), zero on treated rows
+    control: np.ndarray  # (rows, horizons); on treated rows the weights' term of the control
+    overlap: np.ndarray  # (horizons, horizons)
 
 
 def _small_sample(curve: CumulativeIncidence, small_sample: bool) -> float:
@@ -237,17 +243,86 @@ def _small_sample(curve: CumulativeIncidence, small_sample: bool) -> float:
     return math.sqrt(m / (m - 1)) if small_sample and m > 1 else 1.0
 
 
-def _stack(pairs, omega, small_sample: bool) -> _Stack:
-    used = np.array([t.defined & c.defined for t, c in pairs])  # (strata, horizons)
+def _used_weights(pairs, omega) -> tuple[np.ndarray, np.ndarray]:
+    """(strata, horizons): the strata used at each horizon, and their normalised weights v."""
+    used = np.array([t.defined & c.defined for t, c in pairs])
     raw = omega[:, None] * used
     total = raw.sum(axis=0)
-    v = np.divide(raw, total, out=np.zeros_like(raw), where=total > 0)
+    return used, np.divide(raw, total, out=np.zeros_like(raw), where=total > 0)
+
+
+def _stack(pairs, omega, small_sample: bool, estimated: bool) -> _Stack:
+    """The stacked influence contributions; ``estimated``: the weights are the numbers of
+    treated units, estimated with the rest (see ``_estimated_stack``)."""
+    if estimated:
+        return _estimated_stack(pairs, omega, small_sample)
+    used, v = _used_weights(pairs, omega)
     treated = np.concatenate([t.influence * (v[k] * _small_sample(t, small_sample))
                               for k, (t, _) in enumerate(pairs)])
     control = np.concatenate([c.influence * (v[k] * _small_sample(c, small_sample))
                               for k, (_, c) in enumerate(pairs)])
     zeros_t, zeros_c = np.zeros_like(treated), np.zeros_like(control)
-    return _Stack(v, np.concatenate([treated, zeros_c]), np.concatenate([zeros_t, control]))
+    horizons = v.shape[1]
+    return _Stack(v, np.concatenate([treated, zeros_c]), np.concatenate([zeros_t, control]),
+                  np.zeros((horizons, horizons)))
+
+
+def _estimated_stack(pairs, omega, small_sample: bool) -> _Stack:
+    """The influence function of the whole stacked estimator, the weights v_s = n_s / N
+    (n_s the treated units of stratum s) estimated with it.
+
+    A treated unit of stratum s carries, besides its influence on its own curve (times v_s),
+    the influence of its count on the weights: (D_s - delta) / N for the difference D_s =
+    F1_s - F0_s, split as (F1_s - T) / N on the treated curve and (F0_s - C) / N on the
+    control one. Over a stratum's treated units the two parts add up to each unit's own
+    deviation, so a stratum of one treated unit carries the variance of its outcome (its own
+    curve's influence is zero). The treated rows are scaled by sqrt(m / (m - 1)), m the
+    treated units' effective number over the strata used (HC1 of the treated mean; one
+    stratum: the curve's own factor), the control curves by their own factor. D_s holds the
+    control curve's noise too, which the control rows already carry: ``overlap`` is its
+    expected share of the cross-products, subtracted from the covariance.
+    """
+    used, v = _used_weights(pairs, omega)
+    total = (omega[:, None] * used).sum(axis=0)
+    a = np.divide(used.astype(float), total, out=np.zeros_like(v), where=total > 0)
+    f1 = np.where(used, np.array([t.at_horizons for t, _ in pairs]), 0.0)
+    f0 = np.where(used, np.array([c.at_horizons for _, c in pairs]), 0.0)
+    m = (used * np.array([[t.ess] for t, _ in pairs])).sum(axis=0)
+    scale = np.sqrt(np.divide(m, m - 1, out=np.ones_like(m), where=m > 1)) if small_sample \
+        else np.ones_like(m)
+    mean1, mean0 = (v * f1).sum(axis=0), (v * f0).sum(axis=0)
+    treated = np.concatenate([(t.influence * v[k] + a[k] * (f1[k] - mean1)) * scale
+                              for k, (t, _) in enumerate(pairs)])
+    weights_c = np.concatenate([np.broadcast_to(a[k] * (f0[k] - mean0) * scale, t.influence.shape)
+                                for k, (t, _) in enumerate(pairs)])
+    control = np.concatenate([c.influence * (v[k] * _small_sample(c, small_sample))
+                              for k, (_, c) in enumerate(pairs)])
+    return _Stack(v, np.concatenate([treated, np.zeros_like(control)]),
+                  np.concatenate([weights_c, control]),
+                  _overlap(pairs, omega, v, a, scale, small_sample))
+
+
+def _overlap(pairs, omega, v, a, scale, small_sample: bool) -> np.ndarray:
+    """E of the control noise e_s in the treated rows' weights' term a_s (e_s - sum_r v_r e_r),
+    summed over each stratum's treated units (each its own cluster):
+
+        sum_s n_s a_s a_s' [C_s (1 - v_s - v_s') + sum_r v_r v_r' C_r],
+
+    with C_s the covariance across horizons of the control curve of stratum s (its
+    influence functions' cross-products, small-sample factor included); zero for one stratum.
+    """
+    h = v.shape[1]
+    own, pooled = np.zeros((h, h)), np.zeros((h, h))
+    cs = []
+    for k, (_, c) in enumerate(pairs):
+        cs.append(c.influence.T @ c.influence * _small_sample(c, small_sample) ** 2)
+        pooled += np.outer(v[k], v[k]) * cs[k]
+    weight = np.zeros((h, h))
+    for k, (t, _) in enumerate(pairs):
+        aa = float(omega[k]) * np.outer(a[k], a[k])
+        own += aa * cs[k] * (1.0 - v[k][:, None] - v[k][None, :])
+        weight += aa
+    return np.outer(scale, scale) * (own + weight * pooled)
 
 
 def _calibration_correction(pairs, stack: _Stack, calibration) -> np.ndarray:
@@ -290,6 +365,14 @@ def _variance(scores: np.ndarray, labels, adjust: bool) -> tuple[np.ndarray, tup
     return cov, counts
 
 
+def _less_overlap(cov: np.ndarray, overlap: np.ndarray) -> np.ndarray:
+    """cov - overlap; a horizon whose variance would become <= 0 keeps its row of cov."""
+    out = cov - overlap
+    keep = np.diag(out) <= 0
+    out[keep, :], out[:, keep] = cov[keep, :], cov[:, keep]
+    return out
+
+
 def incidence_effect(
     strata: Sequence[tuple[CumulativeIncidence, CumulativeIncidence]],
     *,
@@ -307,8 +390,10 @@ def incidence_effect(
     ----------
     strata : (treated curve, control curve) per stratum (trial); all curves of the same
         cause and horizons (``aalen_johansen(..., horizons=...)``).
-    weights : one weight per stratum (default: the number of treated units in it). At a
-        horizon, strata whose treated or control curve is not known there (follow-up ends
+    weights : one weight per stratum (default: the number of treated units in it, estimated
+        with the rest: each treated unit carries its count's influence on the weights, so a
+        stratum of one treated unit adds its outcome's variance; given weights are fixed and
+        such a stratum adds none for its treated curve). At a horizon, strata whose treated or control curve is not known there (follow-up ends
         earlier) are left out and the weights of the others renormalised; ``n_strata`` and
         ``weight_share`` say how many and how much weight remained.
     cluster : names of the curves' ``clusters`` to cluster the variance on (default two-way
@@ -317,10 +402,12 @@ def incidence_effect(
         subclass number restarting in every trial); they are made unique by the stratum.
     alpha : 1 - confidence level of the intervals.
     adjust : the G/(G-1) small-sample factor per clustering term (as sandwich::vcovCL).
-    small_sample : scale each curve's influence functions by sqrt(m / (m - 1)), m its
-        effective number of units, before stacking: the infinitesimal jackknife variance of
-        one curve is too small by about (m - 1) / m (as HC0 against HC1), which matters for
-        trials with few participants. False gives survfit's variance for one curve.
+    small_sample : scale each control curve's influence functions by sqrt(m / (m - 1)), m
+        its effective number of units, before stacking (the infinitesimal jackknife variance
+        of one curve is too small by about (m - 1) / m, as HC0 against HC1), and the treated
+        rows by the same factor with m the treated units' effective number over the strata
+        used (each treated curve by its own when ``weights`` are given). False gives
+        survfit's variance for one curve.
     calibration : the ``estimation.calibrate_weights`` result whose weights the control
         curves were estimated with (covariate adjustment); its estimation is carried into
         the influence functions. The strata must be in ``calibration.strata`` order and the
@@ -342,7 +429,7 @@ def incidence_effect(
     names = _cluster_names(cluster)
     if not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
         raise InvalidParameterError(OWNER, "alpha", "a float in (0, 1)", alpha)
-    stack = _stack(pairs, omega, bool(small_sample))
+    stack = _stack(pairs, omega, bool(small_sample), weights is None)
     labels = _labels(pairs, names, set(within_stratum))
     control_scores = stack.control
     if calibration is not None:
@@ -351,6 +438,7 @@ def incidence_effect(
     cov, counts = _variance(scores, labels, adjust)
     cov_t, _ = _variance(stack.treated, labels, adjust)
     cov_c, _ = _variance(control_scores, labels, adjust)
+    cov, cov_c = _less_overlap(cov, stack.overlap), _less_overlap(cov_c, stack.overlap)
     treated = (stack.v * np.array([t.at_horizons for t, _ in pairs])).sum(axis=0)
     control = (stack.v * np.array([c.at_horizons for _, c in pairs])).sum(axis=0)
     result = dataclasses.replace(

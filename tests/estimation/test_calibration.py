@@ -34,7 +34,7 @@ def _strata(rng, n_strata=4, n_treated=25, n_control=60, shift=0.5):
     return pd.concat(rows, ignore_index=True)
 
 
-def _effect(frame, weights, calibration=None, small_sample=True):
+def _effect(frame, weights, calibration=None, small_sample=True, trial_weights=None):
     pairs = []
     for label in frame["stratum"].unique():
         pair = []
@@ -46,7 +46,7 @@ def _effect(frame, weights, calibration=None, small_sample=True):
                                        horizons=HORIZONS, clusters={"person": part["unit"]}))
         pairs.append(tuple(pair))
     return incidence_effect(pairs, cluster="person", calibration=calibration,
-                            small_sample=small_sample, adjust=False)
+                            small_sample=small_sample, adjust=False, weights=trial_weights)
 
 
 def _calibrate(frame, weights):
@@ -69,12 +69,14 @@ def test_balance_is_exact_and_each_strata_keeps_its_comparison_total():
 
 
 def test_influence_includes_the_calibration_step():
-    """Finite differences: change one unit's base weight, recalibrate, re-estimate."""
+    """Finite differences: change one unit's base weight, recalibrate, re-estimate (the trials'
+    weights given, so fixed: a base weight does not change a trial's count of participants)."""
     frame = _strata(np.random.default_rng(2), n_strata=2, n_treated=12, n_control=25)
     base = frame["weight"].to_numpy()
     cal = _calibrate(frame, base)
-    effect = _effect(frame, cal.weights, cal, small_sample=False)
-    plain = _effect(frame, cal.weights, None, small_sample=False)
+    fixed = {"small_sample": False, "trial_weights": [12, 12]}
+    effect = _effect(frame, cal.weights, cal, **fixed)
+    plain = _effect(frame, cal.weights, None, **fixed)
     order = np.concatenate(  # the stacked rows: treated units by stratum, then comparisons
         [np.flatnonzero(((frame["stratum"] == s) & (frame["treated"] == g)).to_numpy())
          for g in (1, 0) for s in cal.strata])
@@ -83,7 +85,7 @@ def test_influence_includes_the_calibration_step():
     for position, row in enumerate(order[::3]):
         bumped = base.copy()
         bumped[row] *= 1 + eps
-        moved = _effect(frame, _calibrate(frame, bumped).weights, None, small_sample=False)
+        moved = _effect(frame, _calibrate(frame, bumped).weights, None, **fixed)
         numeric = (moved.estimate - plain.estimate) / eps
         stacked = effect.influence[position * 3]
         np.testing.assert_allclose(stacked, numeric, rtol=2e-4, atol=1e-7)

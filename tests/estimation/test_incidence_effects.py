@@ -16,6 +16,7 @@ import pytest
 
 from estimation.errors import EstimationError
 from estimation.incidence import aalen_johansen
+import estimation.incidence_effects as inc
 from estimation.incidence_effects import cif_difference, incidence_effect
 
 HORIZONS = [30, 90]
@@ -50,11 +51,12 @@ def test_small_sample_factor_is_m_over_m_minus_one_per_curve():
     np.testing.assert_allclose(effect.std_error, expected, rtol=1e-12)
 
 
-def test_strata_are_weighted_by_treated_units_and_persons_clustered_over_the_stack():
+def test_fixed_weights_are_persons_clustered_over_the_stack():
     persons_a, persons_b = np.arange(30), np.arange(20, 50)  # persons 20-29 in both strata
     pairs = [(_curve(1, 30, persons_a), _curve(2, 45, np.arange(100, 145))),
              (_curve(3, 30, persons_b), _curve(4, 40, np.arange(120, 160)))]
-    effect = incidence_effect(pairs, cluster="person", adjust=False, small_sample=False)
+    effect = incidence_effect(pairs, weights=[30, 30], cluster="person", adjust=False,
+                              small_sample=False)
     v = np.array([0.5, 0.5])
     expected = sum(v[k] * (t.at_horizons - c.at_horizons) for k, (t, c) in enumerate(pairs))
     np.testing.assert_allclose(effect.estimate, expected, rtol=1e-13)
@@ -64,6 +66,63 @@ def test_strata_are_weighted_by_treated_units_and_persons_clustered_over_the_sta
     by_person = rows.groupby(level=0).sum()
     np.testing.assert_allclose(effect.std_error, np.sqrt((by_person**2).sum()), rtol=1e-12)
     assert effect.cluster_counts == (by_person.shape[0],)
+
+
+def _no_censoring(seed: int, n: int, persons, cause_share: float):
+    """A curve without censoring before the horizons: F(h) is the share with the cause by h."""
+    rng = np.random.default_rng(seed)
+    time = np.floor(rng.exponential(60, n)) + 1
+    event = np.where(rng.random(n) < cause_share, "return", "other")
+    curve = aalen_johansen(time, event, cause="return", horizons=HORIZONS,
+                           clusters={"person": persons, "set": np.arange(n)})
+    return curve, (event == "return")[:, None] & (time[:, None] <= np.array(HORIZONS))
+
+
+def test_default_weights_are_estimated_with_the_stack_so_one_participant_counts():
+    """Strata of 1, 2 and 5 treated units against comparisons without the cause (their curves
+    and influence are 0): with the trials' weights estimated, each treated unit's influence
+    is (Y_i(h) - T(h)) / N, T the treated average, so the variance is that of the pooled
+    treated outcomes (a stratum of one treated unit included), times N / (N - 1) with the
+    small-sample factor."""
+    sizes, start, pairs, outcomes = (1, 2, 5), 0, [], []
+    for k, n in enumerate(sizes):
+        treated, y = _no_censoring(10 + k, n, np.arange(start, start + n), 0.6)
+        control, _ = _no_censoring(20 + k, 8, np.arange(100 + 8 * k, 108 + 8 * k), 0.0)
+        pairs.append((treated, control))
+        outcomes.append(y)
+        start += n
+    y = np.concatenate(outcomes).astype(float)
+    deviation = ((y - y.mean(axis=0)) ** 2).sum(axis=0) / y.shape[0] ** 2
+    plain = incidence_effect(pairs, cluster=None, adjust=False, small_sample=False)
+    np.testing.assert_allclose(plain.estimate, y.mean(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(plain.std_error, np.sqrt(deviation), rtol=1e-12)
+    corrected = incidence_effect(pairs, cluster=None, adjust=False)
+    np.testing.assert_allclose(corrected.std_error, np.sqrt(deviation * 8 / 7), rtol=1e-12)
+    fixed = incidence_effect(pairs, weights=list(sizes), cluster=None, adjust=False,
+                             small_sample=False)
+    within = sum(((o - o.mean(axis=0)) ** 2).sum(axis=0) for o in outcomes) / y.shape[0] ** 2
+    np.testing.assert_allclose(fixed.std_error, np.sqrt(within), rtol=1e-12)
+
+
+def test_the_control_curves_noise_is_counted_once():
+    """One treated unit per stratum and noisy comparison curves: the treated rows' weights'
+    term holds each comparison curve's noise, which the comparison rows carry already; the
+    covariance subtracts it, so the variance is the treated outcomes' plus the comparison
+    curves' own (about), not plus twice theirs."""
+    pairs = [(_no_censoring(30 + k, 1, np.array([k]), 0.5)[0],
+              _curve(40 + k, 12, np.arange(100 + 12 * k, 112 + 12 * k))) for k in range(6)]
+    effect = incidence_effect(pairs, cluster=None, adjust=False, small_sample=False)
+    stack = inc._estimated_stack(pairs, np.ones(6), False)
+    scores = stack.treated - stack.control
+    np.testing.assert_allclose(effect.std_error**2, (scores**2).sum(axis=0) - np.diag(stack.overlap),
+                               rtol=1e-12)
+    v = 1 / 6
+    control_own = sum(v**2 * (c.influence**2).sum(axis=0) for _, c in pairs)
+    # E of the overlap: sum_s n_s a_s^2 C_s (1 - 2 v_s) + (sum_s n_s a_s^2) sum_r v_r^2 C_r
+    expected = sum(v**2 * (c.influence**2).sum(axis=0) * (1 - 2 * v) for _, c in pairs) + \
+        6 * v**2 * control_own
+    np.testing.assert_allclose(np.diag(stack.overlap), expected, rtol=1e-12)
+    assert (np.diag(stack.overlap) < control_own).all()
 
 
 def test_explicit_weights_and_labels_nested_within_strata():
