@@ -176,15 +176,6 @@ def _floats(name: str, values, n: int | None) -> np.ndarray:
 
 
 def _labels(name: str, values, n: int) -> np.ndarray:
-    """The labels as an array of ``n`` (integer arrays as they are: they cannot be missing,
-    and they compare, factorise and list as the object array of their values would)."""
-    array = np.asarray(values)
-    if array.dtype.kind in "iu":
-        array = array.ravel()
-        if array.shape[0] != n:
-            raise InvalidInputError(
-                f"{OWNER}: '{name}' has {array.shape[0]} values; expected {n} (one per row).")
-        return array
     array = np.asarray(values, dtype=object).ravel()
     if array.shape[0] != n:
         raise InvalidInputError(
@@ -218,7 +209,7 @@ def _rows(time, event, cause, weights, entry, unit, censored) -> _Rows:
     if cause is None or bool(np.all(cause == censored)):
         raise InvalidParameterError(OWNER, "cause", "an event value other than the censoring "
                                     f"value {censored!r}", cause)
-    causes = tuple(sorted(set(codes[is_event].tolist()), key=lambda c: (str(type(c)), c)))
+    causes = tuple(sorted({c for c in codes[is_event]}, key=lambda c: (str(type(c)), c)))
     w = np.ones(n) if weights is None else _floats("weights", weights, n)
     if (w < 0).any():
         raise InvalidInputError(
@@ -364,7 +355,7 @@ def _unit_clusters(clusters, rows: _Rows, n: int) -> Mapping[str, np.ndarray]:
             raise InvalidInputError(
                 f"{OWNER}: clusters['{name}'] changes within a unit; a unit belongs to one "
                 "cluster.")
-        out[str(name)] = np.asarray(labels[first], dtype=object)
+        out[str(name)] = labels[first]
     return MappingProxyType(out)
 
 
