@@ -25,6 +25,7 @@ unit's contribution to g (the derivative of g in its weight).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -84,21 +85,51 @@ class CalibratedWeights(SummaryMethods):
         return out
 
     def rows_of(self, k: int, treated: bool, units) -> np.ndarray:
-        """Row index of each of ``units`` (labels) in stratum k and the given group."""
+        """Row index of each of ``units`` (labels) in stratum k and the given group.
+
+        Labels are compared as text (``5`` and ``"5"`` are the same unit); whole-number
+        labels on both sides are compared as the numbers, which is the same answer without
+        the text."""
         mask = np.flatnonzero((self.stratum == k) & (self.treated == treated))
+        mine, wanted = self._integer_units, _integers(units)
+        if mine is not None and wanted is not None:
+            return self._rows_of_integers(k, treated, mask, mine[mask], wanted)
         # object indexes: a string index (Arrow) looks labels up one by one in Python
         lookup = pd.Series(mask, index=pd.Index(self.unit[mask].astype(str), dtype=object))
         if lookup.index.has_duplicates:
-            raise InvalidInputError(f"{OWNER}: a unit appears twice in stratum "
-                                    f"{self.strata[k]!r} ({'treated' if treated else 'control'}).")
+            raise self._twice(k, treated)
         wanted = pd.Index(np.asarray(units).astype(str), dtype=object)
         missing = ~wanted.isin(lookup.index)
         if missing.any():
-            raise InvalidInputError(
-                f"{OWNER}: {int(missing.sum())} unit(s) of the "
-                f"{'treated' if treated else 'control'} curve of stratum {self.strata[k]!r} "
-                "are not among the calibrated rows; give aalen_johansen the same unit ids.")
+            raise self._missing(k, treated, int(missing.sum()))
         return lookup.loc[wanted].to_numpy()
+
+    def _rows_of_integers(self, k: int, treated: bool, mask: np.ndarray, labels: np.ndarray,
+                          wanted: np.ndarray) -> np.ndarray:
+        order = np.argsort(labels, kind="stable")
+        ordered = labels[order]
+        if (ordered[1:] == ordered[:-1]).any():
+            raise self._twice(k, treated)
+        at = np.searchsorted(ordered, wanted)
+        found = at < ordered.size
+        found[found] = ordered[at[found]] == wanted[found]
+        if not found.all():
+            raise self._missing(k, treated, int((~found).sum()))
+        return mask[order[at]]
+
+    @cached_property
+    def _integer_units(self) -> np.ndarray | None:
+        return _integers(self.unit)
+
+    def _twice(self, k: int, treated: bool) -> Exception:
+        return InvalidInputError(f"{OWNER}: a unit appears twice in stratum "
+                                 f"{self.strata[k]!r} ({'treated' if treated else 'control'}).")
+
+    def _missing(self, k: int, treated: bool, n: int) -> Exception:
+        return InvalidInputError(
+            f"{OWNER}: {n} unit(s) of the "
+            f"{'treated' if treated else 'control'} curve of stratum {self.strata[k]!r} "
+            "are not among the calibrated rows; give aalen_johansen the same unit ids.")
 
     def _headline(self) -> str:
         w = np.asarray(self.weights, dtype=float)
@@ -120,6 +151,22 @@ class CalibratedWeights(SummaryMethods):
 
 
 # ---------------------------------------------------------------------------------------
+
+
+def _integers(values) -> np.ndarray | None:
+    """Whole-number labels as int64 (None when any label is something else: text, a float,
+    a bool, or out of int64's range), so that they can be matched without their text."""
+    array = np.asarray(values)
+    if array.dtype.kind == "i":
+        return array.astype(np.int64, copy=False).ravel()
+    if array.dtype != object or not all(type(v) is int or (isinstance(v, np.integer) and
+                                                           not isinstance(v, np.bool_))
+                                        for v in array.ravel().tolist()):
+        return None
+    try:
+        return array.astype(np.int64).ravel()
+    except OverflowError:
+        return None
 
 
 def _inputs(covariates, treated, weights, stratum, unit):
