@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import difflib
 import os
 import time
 from dataclasses import dataclass
@@ -32,8 +31,9 @@ from monitoring.errors import database_boundary
 from monitoring.load_held import check_key, current_hashes
 from monitoring.load_prepare import prepare_extract
 from monitoring.load_problems import ExtractError, LoadRefused, Problem, ProblemList
-from monitoring.load_read import ROW, SUFFIXES, Extract, read_file, read_frame
+from monitoring.load_read import ROW, Extract, read_file, read_frame
 from monitoring.load_report import LoadReport, TableLoad
+from monitoring.load_scan import scan_directory, unknown_table
 from monitoring.panel import build_panel
 from monitoring.pseudonym import PseudonymKey, resolve_key
 from monitoring.store import Store, writer_lock
@@ -58,13 +58,7 @@ def load_directory(db_path: str | Path, directory: str | Path, *,
     their scales (default: the built-in ones; ``Catalogue.instrument_scales()`` adds those
     a catalogue declares)."""
     directory = Path(directory)
-    if not directory.is_dir():
-        raise ExtractError(f"{directory}: no such folder; expected a folder of extract files "
-                           "(persons.csv, residence.csv, ...)")
-    paths, problems, notices = _scan(directory)
-    if not paths and not problems:
-        raise ExtractError(f"{directory}: no extract files; expected files named after the tables, "
-                           f"e.g. persons.csv or residence.parquet ({', '.join(CONTRACT)})")
+    paths, problems, notices = scan_directory(directory)
     key = resolve_key(pseudonym_key, key_file)
     if not problems and not instruments:  # the same files again: decided from their bytes
         # and headers (a load that declares its own instruments is checked in full)
@@ -87,46 +81,11 @@ def load_tables(db_path: str | Path, frames: Mapping[str, Any], *, source: str,
     extracts = []
     for table, frame in frames.items():
         if table not in CONTRACT:
-            problems.add(Problem(f"{source}/{table}", "unknown_table", _unknown_table(table)))
+            problems.add(Problem(f"{source}/{table}", "unknown_table", unknown_table(table)))
         else:
             extracts.append(read_frame(table, frame, source))
     return _load(db_path, extracts, source, resolve_key(pseudonym_key), today, problems, [], raw_ids, rekey,
                  instruments)
-
-
-def _scan(directory: Path) -> tuple[dict[str, Path], ProblemList, list[str]]:
-    paths: dict[str, Path] = {}
-    problems, notices = ProblemList(), []
-    for path in sorted(directory.iterdir()):
-        if path.name.startswith((".", "~$")):
-            continue
-        if path.is_dir():
-            if path.suffix.lower() in SUFFIXES:  # a folder (or a link to one) named like an extract file
-                what = "a symbolic link to a folder" if path.is_symlink() else "a folder"
-                problems.add(Problem(path.name, "not_a_file", f"{what}; expected an extract file"))
-            continue
-        if path.suffix.lower() not in SUFFIXES:
-            notices.append(f"{path.name}: ignored (not .csv, .parquet or .xlsx)")
-            continue
-        table = path.name[: -len(path.suffix)]
-        if not path.is_file():  # a pipe or device would block the read; a dangling link has no data
-            what = "a symbolic link to nothing" if not path.exists() else "not a regular file (a pipe or device?)"
-            problems.add(Problem(path.name, "not_a_file", f"{what}; expected an extract file"))
-        elif table not in CONTRACT:
-            problems.add(Problem(path.name, "unknown_table", _unknown_table(table)))
-        elif table in paths:
-            problems.add(Problem(path.name, "duplicate_table", f"table '{table}' is also in "
-                                 f"{paths[table].name}; expected one file per table"))
-        else:
-            paths[table] = path
-    return paths, problems, notices
-
-
-def _unknown_table(table: str) -> str:
-
-    close = difflib.get_close_matches(table, list(CONTRACT), n=1)
-    hint = f"did you mean '{close[0]}'? " if close else ""
-    return f"unknown table '{table}'; {hint}expected one of {', '.join(CONTRACT)}"
 
 
 def _load(db_path: str | Path, extracts: list[Extract], source: str, key: PseudonymKey | None,

@@ -9,7 +9,8 @@ makes exactly those checks, with the functions the full load uses, on CSV files;
 file passes them and is what the store holds it returns the no-op report (with the same
 notices), so that a repeated load needs no CSV parser, no pandas and no Arrow. In every
 other case (a changed table, a problem to report, Parquet or Excel files) it returns None
-and the full load runs as before.
+and the full load runs as before. :func:`repeated_load` is the whole no-op path from a folder,
+for the command line, which imports the full loader only when it returns None.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from monitoring.load_held import check_key, current_hashes
 from monitoring.load_prepare import HeaderPlan, keyed_hash, pseudonym_notice
 from monitoring.load_read import CSV_SUFFIXES, ROW, Extract, csv_text, header_problems, plain_header
 from monitoring.load_report import LoadReport
-from monitoring.pseudonym import PseudonymKey
+from monitoring.load_scan import scan_directory
+from monitoring.pseudonym import PseudonymKey, resolve_key
 from monitoring.store import Store, writer_lock
 
 
@@ -81,3 +83,17 @@ def unchanged_report(db_path: Path, paths: dict[str, Path], source: str, notices
                         any(t not in current and t not in held for t in REQUIRED_TABLES):
                     return None
                 return LoadReport(str(store.path), source, None, (), tuple(found))
+
+
+def repeated_load(db_path: str | Path, directory: str | Path, *, key_file: str | Path | None = None,
+                  raw_ids: bool = False, rekey: bool = False) -> LoadReport | None:
+    """What :func:`monitoring.load.load_directory` returns for files the store already holds,
+    decided without importing the full loader and the panel; None when a full load is needed.
+    Raises the errors ``load_directory`` raises first (no such folder, no extract files, an
+    unusable key, a key other than the store's)."""
+    directory = Path(directory)
+    paths, problems, notices = scan_directory(directory)
+    key = resolve_key(None, key_file)
+    if problems:
+        return None
+    return unchanged_report(Path(db_path), paths, str(directory), notices, key, raw_ids, rekey)

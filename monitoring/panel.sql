@@ -45,14 +45,18 @@ FROM (
     SELECT r.pid, r.m, r.centre_id, MAX(d.decision_m) AS decision_m, MAX(r.exit_m) AS exit_m,
            MAX(r.exit_type) AS exit_type
     FROM (
-        -- the centre on the month's first day, or of the first spell entered during the month
-        SELECT s.pid, s.m, s.centre_id, s.exit_m, s.exit_type
+        -- the centre on the month's first day, or of the first spell entered during the month:
+        -- a spell holds the months it touches that no spell started before it (by date_from,
+        -- then centre_id) already holds; those spells all start in or before its first month,
+        -- so they hold exactly its months up to the latest month they reach (covered_m)
+        SELECT n.pid, cal.m, sp.centre_id, sp.exit_m, sp.exit_type
         FROM (
-            -- every calendar month a residence spell touches, up to the observation end; a
-            -- spell ended by the person's exit (date_to = exit_date) reaches the exit's month
-            SELECT n.pid, sp.centre_id, cal.m, sp.exit_m, sp.exit_type,
-                   ROW_NUMBER() OVER (PARTITION BY n.pid, cal.m ORDER BY sp.date_from, sp.centre_id) AS k
+            SELECT v.person_id, v.centre_id, v.from_m, v.to_m, v.exit_m, v.exit_type,
+                   MAX(v.to_m) OVER (PARTITION BY v.person_id ORDER BY v.date_from, v.centre_id
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS covered_m
             FROM (
+                -- every calendar month a residence spell touches, up to the observation end; a
+                -- spell ended by the person's exit (date_to = exit_date) reaches the exit's month
                 SELECT r.person_id, r.centre_id, r.date_from, e.exit_type,
                        CAST(EXTRACT(YEAR FROM r.date_from) AS INT) * 12 + CAST(EXTRACT(MONTH FROM r.date_from) AS INT) - 1 AS from_m,
                        CASE
@@ -65,12 +69,12 @@ FROM (
                        CAST(EXTRACT(YEAR FROM e.exit_date) AS INT) * 12 + CAST(EXTRACT(MONTH FROM e.exit_date) AS INT) - 1 AS exit_m
                 FROM residence AS r
                 LEFT JOIN exits AS e ON e.person_id = r.person_id
-            ) AS sp
-            JOIN person_number AS n ON n.person_id = sp.person_id
-            JOIN calendar AS cal ON cal.m >= sp.from_m AND cal.m <= LEAST(sp.to_m, :last_m)
-            WHERE sp.from_m <= :last_m
-        ) AS s
-        WHERE s.k = 1 AND (s.exit_m IS NULL OR s.exit_m >= s.m)
+            ) AS v
+        ) AS sp
+        JOIN person_number AS n ON n.person_id = sp.person_id
+        JOIN calendar AS cal ON cal.m >= sp.from_m AND cal.m > COALESCE(sp.covered_m, sp.from_m - 1)
+                            AND cal.m <= LEAST(sp.to_m, :last_m)
+        WHERE sp.from_m <= :last_m AND (sp.exit_m IS NULL OR sp.exit_m >= cal.m)
     ) AS r
     JOIN (
         SELECT n.pid, CAST(EXTRACT(YEAR FROM d.decision_date) AS INT) * 12 + CAST(EXTRACT(MONTH FROM d.decision_date) AS INT) - 1 AS decision_m,

@@ -46,7 +46,7 @@ _PLAN_NODES = (
     "Table", "Subquery", "Values", "Distinct", "Star", "Column", "Identifier", "Literal", "Null", "Boolean",
     "Paren", "And", "Or", "Not", "EQ", "NEQ", "GT", "GTE", "LT", "LTE", "Is", "In", "Between", "Like", "ILike",
     "Add", "Sub", "Mul", "Div", "IntDiv", "Mod", "Neg", "Case", "If", "Cast", "DataType", "DataTypeParam", "Var",
-    "Filter", "Order", "Ordered", "Window", "PartitionedByProperty", "Union", "DPipe", "NullSafeEQ", "NullSafeNEQ",
+    "Filter", "Order", "Ordered", "Window", "WindowSpec", "PartitionedByProperty", "Union", "DPipe", "NullSafeEQ", "NullSafeNEQ",
 )
 _PLAN_FUNCTIONS = (
     "Count", "Sum", "Min", "Max", "Coalesce", "Grouping", "Extract", "DateTrunc", "Substring", "Nullif",

@@ -119,7 +119,20 @@ def test_a_repeated_load_imports_no_parser(tmp_path):
     load.load_directory(db, folder, today=TODAY)
     code = ("import sys; from tiltak.cli import main\n"
             "try:\n    main(['load', '--db', sys.argv[1], sys.argv[2]])\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('pandas', 'numpy', 'pyarrow') if m in sys.modules))")
+            "print(sorted(m for m in ('pandas', 'numpy', 'pyarrow', 'monitoring.load', 'monitoring.panel',\n"
+            "                          'monitoring.compiler', 'pydantic') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code, str(db), str(folder)], capture_output=True,
                          text=True, cwd=ROOT, check=True).stdout
     assert "Nothing changed" in out and out.strip().splitlines()[-1] == "[]"
+
+
+def test_the_command_lines_no_op_is_the_full_loads(tmp_path):
+    db, folder = tmp_path / "s.duckdb", _extract(tmp_path)
+    assert load_repeat.repeated_load(db, folder) is None  # no store yet: the full load
+    load.load_directory(db, folder, today=TODAY)
+    (folder / "notes.txt").write_text("x")
+    assert load_repeat.repeated_load(db, folder).lines() == load.load_directory(db, folder, today=TODAY).lines()
+    (folder / "costs.csv").write_text("measure,centre_id,period,amount_nok\nVV,C02,2012-03,5000\n")
+    assert load_repeat.repeated_load(db, folder) is None  # a changed table
+    with pytest.raises(ExtractError, match="no such folder"):
+        load_repeat.repeated_load(db, tmp_path / "missing")

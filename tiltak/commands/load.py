@@ -39,14 +39,20 @@ def command(db_path: str, key_file: str | None, raw_ids: bool, rekey: bool, cata
       export TILTAK_PSEUDONYM_KEY=...   # only if the extract has raw person numbers
       tiltak load --db registers.duckdb extracts/2014-12/
     """
-    from monitoring.load import load_directory
+    report = None
+    if catalogue_file is None:  # the same files again: answered without the full loader
+        from monitoring.load_repeat import repeated_load
 
-    instruments = None
-    if catalogue_file is not None:
-        from tiltak.loading import load_catalogue
+        report = repeated_load(db_path, directory, key_file=key_file, raw_ids=raw_ids, rekey=rekey)
+    if report is None:
+        from monitoring.load import load_directory
 
-        instruments = load_catalogue(catalogue_file).instrument_scales()
-    report = load_directory(db_path, directory, key_file=key_file, raw_ids=raw_ids, rekey=rekey,
-                            instruments=instruments)
+        instruments = None
+        if catalogue_file is not None:
+            from tiltak.loading import load_catalogue
+
+            instruments = load_catalogue(catalogue_file).instrument_scales()
+        report = load_directory(db_path, directory, key_file=key_file, raw_ids=raw_ids, rekey=rekey,
+                                instruments=instruments)
     for line in report.lines():
         click.echo(line)
