@@ -439,7 +439,8 @@ def method_model(request: MatchRequest, exact: list[str], distance):
         return Subclassification(subclasses=r.subclasses, min_n=r.min_n, estimand=r.estimand,
                                  distance=distance, discard=r.discard)
     if r.method == "cem":
-        return CoarsenedExactMatching(cutpoints=parse_cutpoints(r.cutpoints), estimand=r.estimand)
+        return CoarsenedExactMatching(cutpoints=parse_cutpoints(r.cutpoints), estimand=r.estimand, k2k=r.k2k,
+                                      k2k_method=None if r.k2k_method == "none" else r.k2k_method)
     if r.weights == "ebal":
         return EntropyBalancing(estimand=r.estimand, moments=r.moments)
     return PropensityWeighting(estimand=r.estimand, stabilize=r.stabilize, trim=r.trim)
