@@ -49,6 +49,7 @@ class MatchRequest:
     subclasses: int = 6
     min_n: int = 1
     cutpoints: str | None = None
+    grouping: tuple[str, ...] = ()
     k2k: bool = False
     k2k_method: str = "mahalanobis"
     weights: str = "ipw"

@@ -80,6 +80,11 @@ def test_full_matching_rows_and_determinism(tmp_path, run):
     (["--method", "optimal", "--ratio", "2", "--max-controls", "2"], "between min_controls"),
     (["--method", "weighting", "--trim", "0.6"], "Invalid value for '--trim'"),
     (["--k2k"], "--k2k applies to --method cem only; got --method nearest"),
+    (["--grouping", "race=black+hispan"], "--grouping applies to --method cem only"),
+    (["--method", "cem", "--grouping", "race"], "--grouping: expected COLUMN=LEVEL+LEVEL[/LEVEL+LEVEL...]; got 'race'"),
+    (["--method", "cem", "--grouping", "race=black++hispan"], "--grouping: expected COLUMN=LEVEL+LEVEL"),
+    (["--method", "cem", "--grouping", "race=black+hispan", "--grouping", "race=white"], "is given twice"),
+    (["--method", "cem", "--grouping", "colour=a+b"], "'grouping' parameter of CoarsenedExactMatching"),
     (["--method", "full", "--k2k"], "--k2k applies to --method cem only; got --method full"),
     (["--method", "subclass", "--k2k-method", "euclidean"], "--k2k-method applies to --method cem only"),
     (["--method", "cem", "--k2k-method", "euclidean"], "--k2k-method applies with --k2k only"),
@@ -129,3 +134,20 @@ def test_cem_without_k2k_is_unchanged(run):
     k2k = json.loads(run(*args, "--k2k")[1])
     assert k2k["sample_sizes"]["Matched"]["Treated"] < plain["sample_sizes"]["Matched"]["Treated"] or \
         k2k["sample_sizes"]["Matched"]["Control"] < plain["sample_sizes"]["Matched"]["Control"]
+
+
+def test_cem_grouping_equals_the_api(tmp_path, run):
+    """--grouping race=black+hispan is CoarsenedExactMatching(grouping={"race": [["black", "hispan"]]})."""
+    from estimation import CoarsenedExactMatching
+
+    code, stdout, stderr = run(LALONDE, "--treatment", "treat", "--covariates", COVS, "--method", "cem",
+                               "--grouping", "race=black+hispan", "--format", "json", "--out", tmp_path / "g.csv")
+    assert code == 0, stderr
+    frame = pd.read_csv(LALONDE)
+    api = CoarsenedExactMatching(grouping={"race": [["black", "hispan"]]}).fit(frame[COVS.split(",")],
+                                                                               frame["treat"]).result_
+    rows = pd.read_csv(tmp_path / "g.csv")
+    np.testing.assert_array_equal(rows["weight"].to_numpy(), api.weights)
+    assert json.loads(stdout)["settings"]["bins"]["race"] == "grouped"
+    plain = CoarsenedExactMatching().fit(frame[COVS.split(",")], frame["treat"]).result_
+    assert not np.array_equal(plain.weights, api.weights)

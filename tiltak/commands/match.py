@@ -24,7 +24,7 @@ OPTION_METHODS = {
     "match_most": ("optimal",), "mahvars": ("nearest",), "antiexact": ("nearest",),
     "reuse_max": ("nearest",), "covariate_caliper": ("nearest",),
     "subclasses": ("subclass",), "min_n": ("subclass",), "cutpoints": ("cem",),
-    "k2k": ("cem",), "k2k_method": ("cem",),
+    "grouping": ("cem",), "k2k": ("cem",), "k2k_method": ("cem",),
     "weights": ("weighting",), "stabilize": ("weighting",), "trim": ("weighting",),
     "moments": ("weighting",),
 }
@@ -97,6 +97,7 @@ def check_method_options(request: MatchRequest, given: set[str]) -> None:
 @click.option("--subclasses", default=6, show_default=True, type=click.IntRange(min=2), help="subclass: number of subclasses.")
 @click.option("--min-n", default=1, show_default=True, type=click.IntRange(min=0), help="subclass: fewest units of each group per subclass (0 drops subclasses lacking one).")
 @click.option("--cutpoints", metavar="SPEC", help="cem: bins for numeric columns: sturges, scott, fd, qK, a number, or COL=RULE,... with cut points as a/b/c [default: sturges].")
+@click.option("--grouping", "grouping", multiple=True, metavar="COL=A+B/C+D", help="cem: levels of a categorical column that count as one (MatchIt's grouping), levels joined by '+', groups separated by '/' (e.g. race=black+hispan); repeat for more columns.")
 @click.option("--k2k", is_flag=True, help="cem: match one to one within each stratum (MatchIt's k2k = TRUE), the nearest by --k2k-method; the units left over are dropped.")
 @click.option("--k2k-method", default="mahalanobis", show_default=True, type=click.Choice(list(K2K_METHODS)), help="cem with --k2k: the distance on the covariates (before coarsening) of the one-to-one matching, or none (input order; MatchIt's k2k.method = NULL).")
 @click.option("--weights", "weights", default="ipw", show_default=True, type=click.Choice(["ipw", "ebal"]), help="weighting: inverse probability weights or entropy balancing.")
