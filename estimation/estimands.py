@@ -114,6 +114,8 @@ def describe_method(sample) -> str:
         detail = f"{s['subclasses']} subclasses, min_n {s['min_n']}"
     elif method == "cem":
         detail = f"{s['strata']} matched strata, {s['treated_dropped']} treated unit(s) dropped"
+        if s.get("k2k"):
+            detail += f"; k2k: one to one within the strata, distance {s['k2k_method'] or 'none (input order)'}"
     elif method == "weighting":
         detail = _weighting_line(s)
     elif method == "nearest" and "ratio" in s:

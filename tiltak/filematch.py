@@ -396,6 +396,21 @@ def parse_cutpoints(text: str | None):
     return out
 
 
+def parse_grouping(values: tuple[str, ...]) -> dict[str, list[list[str]]] | None:
+    """--grouping COL=A+B/C+D (repeatable): the levels of COL that count as one, per group."""
+    out: dict[str, list[list[str]]] = {}
+    for value in values:
+        name, _, spec = value.partition("=")
+        groups = [[v.strip() for v in g.split("+")] for g in spec.split("/")] if spec.strip() else []
+        if not name.strip() or not groups or any(not v for g in groups for v in g):
+            raise MatchInputError(f"--grouping: expected COLUMN=LEVEL+LEVEL[/LEVEL+LEVEL...]; got {value!r}")
+        if name.strip() in out:
+            raise MatchInputError(f"--grouping: column '{name.strip()}' is given twice; give all its groups "
+                                  "in one --grouping, separated by '/'")
+        out[name.strip()] = groups
+    return out or None
+
+
 def nearest_model(request: MatchRequest, distance, exact: list[str], covariates: list[str]):
     """``NearestNeighborMatching`` with the request's settings (``distance``: a kind, or
     scores fitted beforehand)."""
@@ -439,7 +454,9 @@ def method_model(request: MatchRequest, exact: list[str], distance):
         return Subclassification(subclasses=r.subclasses, min_n=r.min_n, estimand=r.estimand,
                                  distance=distance, discard=r.discard)
     if r.method == "cem":
-        return CoarsenedExactMatching(cutpoints=parse_cutpoints(r.cutpoints), estimand=r.estimand)
+        return CoarsenedExactMatching(cutpoints=parse_cutpoints(r.cutpoints), grouping=parse_grouping(r.grouping),
+                                      estimand=r.estimand, k2k=r.k2k,
+                                      k2k_method=None if r.k2k_method == "none" else r.k2k_method)
     if r.weights == "ebal":
         return EntropyBalancing(estimand=r.estimand, moments=r.moments)
     return PropensityWeighting(estimand=r.estimand, stabilize=r.stabilize, trim=r.trim)

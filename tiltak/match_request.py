@@ -11,6 +11,8 @@ from dataclasses import dataclass
 METHODS = ("nearest", "optimal", "full", "subclass", "cem", "weighting")
 SCORES = ("glm", "logit")
 COVARIATE_DISTANCES = ("mahalanobis", "robust_mahalanobis", "euclidean", "scaled_euclidean")
+#: --k2k-method: a distance on the covariates, or none (MatchIt's ``k2k.method = NULL``: input order).
+K2K_METHODS = (*COVARIATE_DISTANCES, "none")
 #: The estimands each method offers.
 METHOD_ESTIMANDS = {"nearest": ("ATT",), "optimal": ("ATT",), "full": ("ATT", "ATC", "ATE"),
                     "subclass": ("ATT", "ATC", "ATE"), "cem": ("ATT", "ATC", "ATE"),
@@ -47,6 +49,9 @@ class MatchRequest:
     subclasses: int = 6
     min_n: int = 1
     cutpoints: str | None = None
+    grouping: tuple[str, ...] = ()
+    k2k: bool = False
+    k2k_method: str = "mahalanobis"
     weights: str = "ipw"
     stabilize: bool = False
     trim: float | None = None

@@ -3,7 +3,8 @@
 The replicated known-truth run is ``benchmarks/validate_pipeline.py --methods all`` (its table
 is in docs/estimation.md); here one seed per method checks that the pipeline runs each method
 within the target trials, that the verdict's evidence has its structure (estimate, interval,
-E-value, Gamma only where it is defined, the method in the design line) and, pooled over the
+E-value, Gamma wherever there are matched sets, full matching's included, the method in the
+design line) and, pooled over the
 methods, that no estimate of a null effect is grossly off (|estimate - truth| < 4 SE: with
 calibrated standard errors the chance that one of the 16 estimates fails is about 0.001).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import math
 
 import duckdb
+import numpy as np
 import pytest
 
 from tiltak import pipeline
@@ -87,6 +89,8 @@ def test_the_pipeline_runs_the_method_with_the_verdict_structure(store, name):
         if name in NO_SETS:
             assert ev.gamma is None
             assert any(n.startswith("Rosenbaum bounds not available for ") for n in e.notes)
+        else:  # matched pairs and sets, full matching's included: the bounds are computed
+            assert not any("not available" in n for n in e.notes), e.notes
         verdict = judge(change_spec(model.change("return_up")), ev, VerdictRules())
         assert isinstance(verdict.kind, VerdictKind)
         for lang in ("en", "nb"):
@@ -134,3 +138,36 @@ def test_a_survey_outcome_after_subclassification_uses_the_control_outcome_regre
     assert ev.ci_low < ev.att < ev.ci_high and ev.gamma is None
     t = truth[("hscl10_change_6m", "enrol_vs_not")]
     assert abs(ev.att - t) < 4 * ev.se
+
+
+def test_full_matching_gets_gamma_from_sets_of_both_shapes(store):
+    """Full matching's sets (one participant and several comparison persons, several participants
+    and one) give Rosenbaum's Gamma on the register outcome, deterministically given the seed."""
+    from tiltak.evaluation import design_run
+
+    seen = []
+    original = design_run.register_set_outcomes
+
+    def spy(trials, y_unit, usable, seed):
+        sample, y = original(trials, y_unit, usable, seed)
+        seen.append(sample)
+        return sample, y
+
+    design_run.register_set_outcomes = spy
+    try:
+        _, estimates = _run(store, "full")
+        _, again = _run(store, "full")
+    finally:
+        design_run.register_set_outcomes = original
+    from estimation.mstatistic import several_treated
+
+    assert seen and all(s.structure == "sets" for s in seen)
+    assert any(several_treated(s) for s in seen)  # sets of several participants and one comparison person
+    shapes = set()
+    for s in seen[:1]:
+        sub, treat = np.asarray(s.subclass), np.asarray(s.treat)
+        for k in np.unique(sub[sub >= 0]):
+            shapes.add((int((treat & (sub == k)).sum()) > 1, int((~treat & (sub == k)).sum()) > 1))
+    assert {(True, False), (False, True)} <= shapes
+    assert [e.evidence.gamma for e in estimates] == [e.evidence.gamma for e in again]
+    assert any(e.evidence.gamma is not None for e in estimates)  # the store's estimates reject at Gamma = 1

@@ -79,8 +79,75 @@ def test_full_matching_rows_and_determinism(tmp_path, run):
     (["--method", "optimal", "--caliper", "0.005", "--covariates", "age,educ,re74"], "Optimal matching has no feasible solution"),
     (["--method", "optimal", "--ratio", "2", "--max-controls", "2"], "between min_controls"),
     (["--method", "weighting", "--trim", "0.6"], "Invalid value for '--trim'"),
+    (["--k2k"], "--k2k applies to --method cem only; got --method nearest"),
+    (["--grouping", "race=black+hispan"], "--grouping applies to --method cem only"),
+    (["--method", "cem", "--grouping", "race"], "--grouping: expected COLUMN=LEVEL+LEVEL[/LEVEL+LEVEL...]; got 'race'"),
+    (["--method", "cem", "--grouping", "race=black++hispan"], "--grouping: expected COLUMN=LEVEL+LEVEL"),
+    (["--method", "cem", "--grouping", "race=black+hispan", "--grouping", "race=white"], "is given twice"),
+    (["--method", "cem", "--grouping", "colour=a+b"], "'grouping' parameter of CoarsenedExactMatching"),
+    (["--method", "full", "--k2k"], "--k2k applies to --method cem only; got --method full"),
+    (["--method", "subclass", "--k2k-method", "euclidean"], "--k2k-method applies to --method cem only"),
+    (["--method", "cem", "--k2k-method", "euclidean"], "--k2k-method applies with --k2k only"),
+    (["--method", "cem", "--k2k", "--k2k-method", "manhattan"], "Invalid value for '--k2k-method'"),
 ])
 def test_method_refusals_exit_2_with_one_message(run, args, message):
     code, stdout, stderr = run(LALONDE, "--treatment", "treat", *args)
     assert code == 2, stderr
     assert message in stderr and "Traceback" not in stderr and stdout == ""
+
+
+K2K_CUTS = {"age": 4, "re74": [0, 5000], "re75": 0}
+
+
+@pytest.mark.parametrize("flags, method, estimand", [
+    ([], "mahalanobis", "ATT"), (["--k2k-method", "euclidean"], "euclidean", "ATT"),
+    (["--k2k-method", "none"], None, "ATT"), (["--k2k-method", "scaled_euclidean", "--estimand", "ATE"],
+                                              "scaled_euclidean", "ATE")])
+def test_cem_k2k_equals_the_api_and_is_named(tmp_path, run, flags, method, estimand):
+    """--k2k (MatchIt's k2k = TRUE) and --k2k-method give CoarsenedExactMatching(k2k=True,
+    k2k_method=...)'s matched sample, row for row, and the summary names them."""
+    from estimation import CoarsenedExactMatching, estimate_att
+
+    args = [LALONDE, "--treatment", "treat", "--outcome", "re78", "--covariates", COVS, "--method", "cem",
+            "--cutpoints", "age=4,re74=0/5000,re75=0", "--k2k", *flags]
+    code, stdout, stderr = run(*args, "--format", "json", "--out", tmp_path / "k2k.csv")
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    frame = pd.read_csv(LALONDE)
+    api = CoarsenedExactMatching(cutpoints=K2K_CUTS, estimand=estimand, k2k=True, k2k_method=method).fit(
+        frame[COVS.split(",")], frame["treat"]).result_
+    rows = pd.read_csv(tmp_path / "k2k.csv")
+    np.testing.assert_array_equal(rows["weight"].to_numpy(), api.weights)
+    np.testing.assert_array_equal(rows["subclass"].fillna(-1).to_numpy(dtype=int), api.subclass)
+    assert report["settings"]["k2k"] is True and report["settings"]["k2k_method"] == method
+    assert report["effects"][0]["estimate"] == pytest.approx(estimate_att(api, frame["re78"]).estimate, rel=1e-12)
+    if estimand == "ATT":  # one-to-one pairs: a match matrix, so Rosenbaum's bounds for pairs
+        assert api.structure == "pairs" and report["sensitivity"]["rosenbaum"]["method"] == "wilcoxon"
+    text = run(*args)[1]
+    assert f"k2k: one to one within the strata, distance {method or 'none (input order)'}" in text.splitlines()[0]
+
+
+def test_cem_without_k2k_is_unchanged(run):
+    args = [LALONDE, "--treatment", "treat", "--covariates", COVS, "--method", "cem", "--format", "json"]
+    plain = json.loads(run(*args)[1])
+    assert "k2k" not in plain["settings"]
+    k2k = json.loads(run(*args, "--k2k")[1])
+    assert k2k["sample_sizes"]["Matched"]["Treated"] < plain["sample_sizes"]["Matched"]["Treated"] or \
+        k2k["sample_sizes"]["Matched"]["Control"] < plain["sample_sizes"]["Matched"]["Control"]
+
+
+def test_cem_grouping_equals_the_api(tmp_path, run):
+    """--grouping race=black+hispan is CoarsenedExactMatching(grouping={"race": [["black", "hispan"]]})."""
+    from estimation import CoarsenedExactMatching
+
+    code, stdout, stderr = run(LALONDE, "--treatment", "treat", "--covariates", COVS, "--method", "cem",
+                               "--grouping", "race=black+hispan", "--format", "json", "--out", tmp_path / "g.csv")
+    assert code == 0, stderr
+    frame = pd.read_csv(LALONDE)
+    api = CoarsenedExactMatching(grouping={"race": [["black", "hispan"]]}).fit(frame[COVS.split(",")],
+                                                                               frame["treat"]).result_
+    rows = pd.read_csv(tmp_path / "g.csv")
+    np.testing.assert_array_equal(rows["weight"].to_numpy(), api.weights)
+    assert json.loads(stdout)["settings"]["bins"]["race"] == "grouped"
+    plain = CoarsenedExactMatching().fit(frame[COVS.split(",")], frame["treat"]).result_
+    assert not np.array_equal(plain.weights, api.weights)

@@ -11,7 +11,7 @@ import warnings
 
 import click
 
-from tiltak.match_request import METHOD_ESTIMANDS, METHODS, MatchRequest
+from tiltak.match_request import K2K_METHODS, METHOD_ESTIMANDS, METHODS, MatchRequest
 
 #: Which --method each option applies to (the rest are refused when given explicitly).
 OPTION_METHODS = {
@@ -24,6 +24,7 @@ OPTION_METHODS = {
     "match_most": ("optimal",), "mahvars": ("nearest",), "antiexact": ("nearest",),
     "reuse_max": ("nearest",), "covariate_caliper": ("nearest",),
     "subclasses": ("subclass",), "min_n": ("subclass",), "cutpoints": ("cem",),
+    "grouping": ("cem",), "k2k": ("cem",), "k2k_method": ("cem",),
     "weights": ("weighting",), "stabilize": ("weighting",), "trim": ("weighting",),
     "moments": ("weighting",),
 }
@@ -47,6 +48,9 @@ def check_method_options(request: MatchRequest, given: set[str]) -> None:
     if request.estimand not in METHOD_ESTIMANDS[method]:
         raise click.UsageError(f"--estimand {request.estimand}: --method {method} estimates "
                                f"{', '.join(METHOD_ESTIMANDS[method])}")
+    if "k2k_method" in given and not request.k2k:
+        raise click.UsageError("--k2k-method applies with --k2k only (the distance of the one-to-one "
+                               "matching within the CEM strata)")
     if method == "weighting" and request.weights == "ebal" and ({"stabilize", "trim"} & given):
         raise click.UsageError("--stabilize and --trim apply to --weights ipw only")
     if method == "weighting" and request.weights == "ipw" and "moments" in given:
@@ -93,6 +97,9 @@ def check_method_options(request: MatchRequest, given: set[str]) -> None:
 @click.option("--subclasses", default=6, show_default=True, type=click.IntRange(min=2), help="subclass: number of subclasses.")
 @click.option("--min-n", default=1, show_default=True, type=click.IntRange(min=0), help="subclass: fewest units of each group per subclass (0 drops subclasses lacking one).")
 @click.option("--cutpoints", metavar="SPEC", help="cem: bins for numeric columns: sturges, scott, fd, qK, a number, or COL=RULE,... with cut points as a/b/c [default: sturges].")
+@click.option("--grouping", "grouping", multiple=True, metavar="COL=A+B/C+D", help="cem: levels of a categorical column that count as one (MatchIt's grouping), levels joined by '+', groups separated by '/' (e.g. race=black+hispan); repeat for more columns.")
+@click.option("--k2k", is_flag=True, help="cem: match one to one within each stratum (MatchIt's k2k = TRUE), the nearest by --k2k-method; the units left over are dropped.")
+@click.option("--k2k-method", default="mahalanobis", show_default=True, type=click.Choice(list(K2K_METHODS)), help="cem with --k2k: the distance on the covariates (before coarsening) of the one-to-one matching, or none (input order; MatchIt's k2k.method = NULL).")
 @click.option("--weights", "weights", default="ipw", show_default=True, type=click.Choice(["ipw", "ebal"]), help="weighting: inverse probability weights or entropy balancing.")
 @click.option("--stabilize", is_flag=True, help="weighting (ipw, ATE): stabilised weights.")
 @click.option("--trim", type=click.FloatRange(min=0, max=0.5, min_open=True, max_open=True), metavar="A", help="weighting (ipw): drop units with a propensity score outside [A, 1-A].")

@@ -32,7 +32,7 @@ from tiltak.evaluation.evidence import EffectEvidence
 from tiltak.evaluation.followup import CENSORED, EVENT
 from tiltak.evaluation.outcomes import OutcomeSpec
 from tiltak.evaluation.riskset_data import RiskSetFrame
-from tiltak.evaluation.sensitivity import e_value_difference, e_value_ratio, gamma_for
+from tiltak.evaluation.sensitivity import e_value_difference, e_value_ratio, gamma_for, register_set_outcomes
 from tiltak.evaluation.summaries import balance_terms, overlap, weighted_mean
 from tiltak.evaluation.trials import MatchedTrials, matched_sample_of, matched_units
 from tiltak.evaluation.verdicts import VerdictRules
@@ -265,26 +265,27 @@ class DesignRun:
         )
 
     def _gamma(self, trials: MatchedTrials, result: RegisterEffect, spec: OutcomeSpec, est: float):
-        """Rosenbaum's Gamma on the event by the horizon, for comparison units whose outcome is known."""
+        """Rosenbaum's Gamma on the event by the horizon, for comparison units whose outcome is known.
+
+        Pairs, k:1 and full-matching sets alike: a comparison person shared by several participants
+        (full matching) takes the outcome of one of their start dates, drawn with the run's seed.
+        """
 
         if trials.sample.structure in ("strata", "weights"):
             return None, [no_matched_sets(self.settings["method"])]
-        if self.settings["replace"] or trials.sample.structure == "sets":
+        if self.settings["replace"]:
             return None, ["sensitivity analysis not available with replacement (a comparison person "
-                          "has one outcome per index date)" if self.settings["replace"] else
-                          "sensitivity analysis not available for full matching in the register design (a "
-                          "comparison person has one outcome per index date of the set's participants)"]
+                          "has one outcome per index date)"]
         fu = result.followup
         horizon = float(spec.months)
         y_unit = ((fu.event == EVENT) & (fu.time < horizon)).astype(float)
         known = (fu.event != CENSORED) | (fu.time >= horizon - 1e-9)
         units = trials.units
-        keep = known & (result.balance_weights > 0) | units["treated"].to_numpy()
-        keep &= np.isin(units["trial"].to_numpy(), result.trials.units["trial"].unique())
-        sub = _drop_units(trials, keep)
-        y = np.zeros(len(np.asarray(sub.sample.treat)))
-        y[units.loc[keep, "row"].to_numpy()] = y_unit[keep]
-        return gamma_for(sub.sample, y, True, est)
+        reached = np.isin(units["trial"].to_numpy(), result.trials.units["trial"].unique())
+        sub = trials.restrict(reached)
+        usable = (known & (result.balance_weights > 0))[reached]
+        sample, y = register_set_outcomes(sub, y_unit[reached], usable, self.seed)
+        return gamma_for(sample, y, True, est)
 
     def _trials_info(self, trials: MatchedTrials, result: RegisterEffect, censoring, spec) -> dict[str, Any]:
         units = trials.units

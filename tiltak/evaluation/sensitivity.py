@@ -1,13 +1,17 @@
 """Sensitivity to hidden bias of one matched estimate: Rosenbaum's Gamma and the E-value.
 
-* Rosenbaum's critical Gamma comes from ``estimation``: McNemar-type bounds (rbounds
-  ``binarysens``) for a binary outcome in 1:1 pairs, Wilcoxon's signed ranks for 1:1 pairs
-  otherwise, Rosenbaum's M-statistics (``sensitivitymv::senmv``) for k:1 and
-  variable-ratio matched sets (``estimation.rosenbaum_bounds`` chooses). For a register
-  outcome the outcome is the event by the horizon; a comparison person censored before it
-  (a later start under ``enrol_vs_not``) has no known outcome and is left out of the set.
-  The one-sided alternative follows the estimate; Gamma is reported only when the test is
-  significant at Gamma = 1 (otherwise there is nothing for hidden bias to explain).
+* Rosenbaum's critical Gamma comes from ``estimation.rosenbaum_bounds``: McNemar-type bounds
+  (rbounds ``binarysens``) for a binary outcome in 1:1 pairs, Wilcoxon's signed ranks for 1:1
+  pairs otherwise, Rosenbaum's M-statistics for k:1 and variable-ratio matched sets
+  (``sensitivitymv::senmv``) and for full matching, whose sets hold one participant and
+  several comparison persons or several participants and one comparison person
+  (``sensitivityfull::senfm``). For a register outcome the outcome is the event by the
+  horizon (:func:`register_set_outcomes`): each person of a set has one outcome, a comparison
+  person shared by several participants that of one of their start dates drawn at random
+  (seeded), and a comparison person whose outcome is unknown there (censored before it) is
+  left out of the set. The one-sided alternative follows the estimate; Gamma is reported
+  only when the test is significant at Gamma = 1 (otherwise there is nothing for hidden bias
+  to explain).
 * The E-value of the point estimate (``estimation.e_value``; VanderWeele and Ding 2017):
   binary outcomes on the risk-ratio scale (the two curves at the horizon), continuous ones
   through the SMD (the ATT over the SD of the matched comparison outcomes, RR = exp(0.91 d)).
@@ -18,9 +22,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import estimation
+import numpy as np
+
 from estimation.errors import EstimationError
-from estimation.sensitivity import e_value
+from estimation.sensitivity import e_value, rosenbaum_bounds
+from estimation.sensitivity_result import SensitivityResult
+from tiltak.evaluation.trials import MatchedTrials, matched_sample_of, one_unit_per_comparison
 
 
 def _finite(value: Any) -> float | None:
@@ -31,33 +38,37 @@ def _finite(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _estimation_errors() -> tuple[type[BaseException], ...]:
+def register_set_outcomes(trials: MatchedTrials, y_unit: np.ndarray, usable: np.ndarray,
+                          seed: int) -> tuple[Any, np.ndarray]:
+    """The matched sets with one outcome per person-period, for Rosenbaum's bounds.
 
-    return (EstimationError,)
+    ``y_unit``: the outcome of each unit of ``trials.units``; ``usable``: the units whose
+    outcome is known (the participants always are). Every participant keeps its unit; each
+    comparison person-period keeps one unit (:func:`one_unit_per_comparison`, seeded) if
+    that unit is usable, and is left out otherwise. Returns the matched sample of those units
+    (its subclasses are the matched sets) and the outcome of each of its rows.
+    """
+    units = trials.units
+    treated = units["treated"].to_numpy(dtype=bool)
+    keep = one_unit_per_comparison(units, seed) & (np.asarray(usable, dtype=bool) | treated)
+    kept = units.loc[keep]
+    sample = matched_sample_of(trials.sample, kept)
+    y = np.zeros(len(np.asarray(sample.treat)))
+    y[kept["row"].to_numpy()] = np.asarray(y_unit, dtype=float)[keep]
+    return sample, y
 
 
-def _bounds(sample: Any, y: Any, alternative: str) -> Any:
-
-    if hasattr(estimation, "rosenbaum_bounds"):
-        return estimation.rosenbaum_bounds(sample, y, alternative=alternative)
-    import numpy as np
-
-    one_to_one = np.asarray(sample.match_matrix).shape[1] == 1
-    binary = set(np.unique(y)) <= {0.0, 1.0}
-    if binary and one_to_one:
-        return estimation.rosenbaum_binary(sample, y, alternative=alternative)
-    return estimation.rosenbaum_wilcoxon(sample, y, alternative=alternative)
+def bounds_for(sample: Any, y: Any, binary: bool, estimate: float) -> SensitivityResult:
+    """Rosenbaum's bounds of the matched sets, one-sided in the direction of ``estimate``."""
+    return rosenbaum_bounds(sample, y, alternative="greater" if estimate >= 0 else "less", binary=binary)
 
 
 def gamma_for(sample: Any, y: Any, binary: bool, estimate: float) -> tuple[float | None, list[str]]:
     """Critical Gamma of the matched sets (one-sided in the direction of ``estimate``), with notes."""
-    alternative = "greater" if estimate >= 0 else "less"
     try:
-        result = _bounds(sample, y, alternative)
-    except _estimation_errors() as exc:
+        result = bounds_for(sample, y, binary, estimate)
+    except EstimationError as exc:
         return None, [f"sensitivity analysis not available: {str(exc).splitlines()[0]}"]
-    except TypeError:  # an estimation release without the 'alternative' keyword
-        return None, ["sensitivity analysis not available in this release of estimation"]
     if not result.significant_without_bias:
         return None, []
     return _finite(result.gamma_critical), []
@@ -70,7 +81,7 @@ def e_value_ratio(rr: float | None) -> float | None:
         return None
     try:
         return _finite(e_value(float(rr), scale="risk_ratio").point)
-    except (*_estimation_errors(), OverflowError, ValueError):
+    except (EstimationError, OverflowError, ValueError):
         return None
 
 
@@ -81,5 +92,5 @@ def e_value_difference(estimate: float, sd: float) -> float | None:
         return None
     try:
         return _finite(e_value(float(estimate), scale="difference", sd=sd).point)
-    except (*_estimation_errors(), OverflowError, ValueError):  # an SMD too large for exp(0.91 d)
+    except (EstimationError, OverflowError, ValueError):  # an SMD too large for exp(0.91 d)
         return None

@@ -239,6 +239,27 @@ def matched_sample_of(sample: Any, units: pd.DataFrame) -> Any:
     return dataclasses.replace(sample, weights=weights, subclass=subclass, match_matrix=mm)
 
 
+def one_unit_per_comparison(units: pd.DataFrame, seed: int) -> np.ndarray:
+    """Per unit: True for every participant and for one unit of each comparison person-period.
+
+    For Rosenbaum's bounds a matched set needs one outcome per person. In a full-matching set
+    of several participants and one comparison person that person has one unit (an index
+    date) per participant; one of them is drawn at random (seeded; each equally likely), as
+    for the strata of :func:`stratum_units`. A comparison person with one unit (pairs, k:1 and
+    one-participant sets) keeps it, whatever the seed.
+    """
+    treated = units["treated"].to_numpy(dtype=bool)
+    controls = np.flatnonzero(~treated)
+    rows = units["row"].to_numpy()[controls]
+    key = np.random.default_rng(np.random.SeedSequence([int(seed), 29])).random(controls.size)
+    order = np.lexsort((key, rows))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = rows[order][1:] != rows[order][:-1]
+    keep = treated.copy()
+    keep[controls[order[first]]] = True
+    return keep
+
+
 def trial_reaches(units: pd.DataFrame, data_end: Any, horizon: int) -> np.ndarray:
     """Units of trials whose whole month can be followed for ``horizon`` months.
 
