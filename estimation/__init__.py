@@ -45,6 +45,7 @@ _LAZY: dict[str, str] = {
     "rosenbaum_mstatistic": "mstatistic",
     "rosenbaum_mstatistic_sets": "mstatistic",
     "att_interactions": "gcomputation",
+    "estimate_att_interactions": "gcomputation",
     "EValue": "sensitivity",
     "e_value": "sensitivity",
     "MinimumDetectableEffect": "power",

@@ -21,6 +21,12 @@ SE_LABELS = {
     "robust": "heteroskedasticity-robust HC1 (each unit independent)",
     "abadie_imbens": "Abadie-Imbens (2006) for matching estimators",
     "m_estimation": "M-estimation sandwich stacking the weight model (HC0)",
+    "sandwich": "sandwich of the treated mean and the control regression (HC0)",
+}
+METHOD_WORDS = {
+    "difference_in_means": "difference in means",
+    "regression": "regression-adjusted",
+    "control_outcome_regression": "control-outcome regression (the comparison units' own covariate slopes)",
 }
 ASSUMPTIONS = (
     "No unmeasured confounding: given the covariates, participation is independent of the "
@@ -91,7 +97,7 @@ class EffectEstimate(SummaryMethods):
 
     def _headline(self) -> str:
         level = f"{100 * (1 - self.alpha):g}%"
-        what = "regression-adjusted" if self.method == "regression" else "difference in means"
+        what = METHOD_WORDS.get(self.method, self.method)
         return (f"{self.estimand} on '{self.outcome}' = {short_number(self.estimate)} "
                 f"(SE {short_number(self.std_error)}; {level} CI {short_number(self.ci_low)} to "
                 f"{short_number(self.ci_high)}), {what}"
@@ -104,7 +110,7 @@ class EffectEstimate(SummaryMethods):
              "effective n": [float(self.n_treated), self.ess_control]},
             index=["treated (matched)", "control (matched)"],
         )
-        what = "regression-adjusted" if self.method == "regression" else "difference in means"
+        what = METHOD_WORDS.get(self.method, self.method)
         notes = (
             f"Estimand: {self.estimand}, {estimand_words(self.estimand)}, for outcome "
             f"'{self.outcome}'; {what}.",

@@ -23,7 +23,9 @@ from typing import Any
 import numpy as np
 
 from estimation.design import as_frame, design_matrix
+from estimation.effect_estimate import ASSUMPTIONS, EffectEstimate, normal_inference
 from estimation.errors import EstimationError
+from estimation.parameters import InvalidParameterError
 
 
 def att_interactions(sample: Any, outcome: Any, covariates: Any, cluster: Any = None) -> tuple[float, float]:
@@ -75,3 +77,33 @@ def att_interactions(sample: Any, outcome: Any, covariates: Any, cluster: Any = 
     n_clusters = sums.size
     correction = n_clusters / (n_clusters - 1) if cluster is not None and n_clusters > 1 else 1.0
     return att, float(np.sqrt(correction * np.sum(sums ** 2)))
+
+
+def estimate_att_interactions(sample: Any, outcome: Any, covariates: Any, *, cluster: Any = None,
+                              alpha: float = 0.05, name: str = "outcome") -> EffectEstimate:
+    """``att_interactions`` as an ``EffectEstimate`` (interval, p-value, sample sizes).
+
+    The adjusted estimate to report after subclassification or CEM (see the module docstring);
+    ``method`` is ``"control_outcome_regression"``, ``se_type`` ``"sandwich"``.
+
+    >>> from estimation import Subclassification, estimate_att_interactions, example_data
+    >>> X, treat, y = example_data()
+    >>> sample = Subclassification().fit(X, treat).result_
+    >>> effect = estimate_att_interactions(sample, y, X, name="y")
+    >>> effect.method, effect.n_treated == int(treat.sum()), effect.ci_low < effect.estimate
+    ('control_outcome_regression', True, True)
+    """
+    if not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
+        raise InvalidParameterError("estimate_att_interactions", "alpha", "a float in (0, 1)", alpha)
+    estimate, se = att_interactions(sample, outcome, covariates, cluster=cluster)
+    low, high, p = normal_inference(estimate, se, float(alpha))
+    treat = np.asarray(sample.treat, bool)
+    w = np.asarray(sample.weights, dtype=float)
+    used = w > 0
+    wc = w[used & ~treat]
+    clusters = None if cluster is None else int(np.unique(np.asarray(cluster)[used]).size)
+    return EffectEstimate(
+        float(estimate), float(se), low, high, p, int((used & treat).sum()), int((used & ~treat).sum()),
+        "control_outcome_regression", "sandwich", sample.estimand, "difference", name, float(alpha),
+        clusters, float(wc.sum() ** 2 / np.sum(wc ** 2)) if wc.size else float("nan"), ASSUMPTIONS,
+    )

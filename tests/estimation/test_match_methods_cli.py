@@ -21,8 +21,9 @@ COVS = "age,educ,race,married,nodegree,re74,re75"
     (["--method", "optimal", "--ratio", "2"], "optimal", "ATT", "cluster"),
     (["--method", "full"], "full", "ATT", "cluster"),
     (["--method", "full", "--estimand", "ate", "--max-controls", "8"], "full", "ATE", "cluster"),
-    (["--method", "subclass", "--subclasses", "5"], "subclass", "ATT", "robust"),
-    (["--method", "cem", "--cutpoints", "age=4,re74=0/5000,re75=0"], "cem", "ATT", "robust"),
+    (["--method", "subclass", "--subclasses", "5"], "subclass", "ATT", "robust+sandwich"),
+    (["--method", "subclass", "--estimand", "ATE"], "subclass", "ATE", "robust"),
+    (["--method", "cem", "--cutpoints", "age=4,re74=0/5000,re75=0"], "cem", "ATT", "robust+sandwich"),
     (["--method", "weighting", "--estimand", "ATO"], "weighting", "ATO", "m_estimation"),
     (["--method", "weighting", "--estimand", "ATE", "--stabilize", "--trim", "0.05"],
      "weighting", "ATE", "m_estimation"),
@@ -36,8 +37,33 @@ def test_each_method_reports_its_estimand_and_effects(run, args, method, estiman
     report = json.loads(stdout)
     assert report["method"] == method and report["estimand"] == estimand
     assert report["estimand_label"].startswith(f"{estimand}: ")
-    assert {e["se_type"] for e in report["effects"]} == {se_type}
+    assert {e["se_type"] for e in report["effects"]} == set(se_type.split("+"))
     assert all(e["estimand"] == estimand for e in report["effects"])
+
+
+@pytest.mark.parametrize("method", ["subclass", "cem"])
+def test_strata_add_the_control_outcome_regression(run, method):
+    """After subclassification or CEM (ATT) the third effect is estimation.estimate_att_interactions
+    (MatchIt's advice for strata: the common slope is biased when the effect varies with a covariate
+    left imbalanced within the strata); the first two are unchanged."""
+    from estimation import CoarsenedExactMatching, Subclassification, estimate_att, estimate_att_interactions
+
+    code, stdout, stderr = run(LALONDE, "--treatment", "treat", "--outcome", "re78", "--covariates", COVS,
+                               "--method", method, "--format", "json")
+    assert code == 0, stderr
+    effects = json.loads(stdout)["effects"]
+    frame = pd.read_csv(LALONDE)
+    X = frame[COVS.split(",")]
+    api = (Subclassification() if method == "subclass" else CoarsenedExactMatching()).fit(X, frame["treat"]).result_
+    expected = [estimate_att(api, frame["re78"]), estimate_att(api, frame["re78"], covariates=COVS.split(",")),
+                estimate_att_interactions(api, frame["re78"], X)]
+    assert [e["method"] for e in effects] == ["difference_in_means", "regression", "control_outcome_regression"]
+    for got, want in zip(effects, expected):
+        assert got["estimate"] == pytest.approx(want.estimate, rel=1e-12)
+        assert got["std_error"] == pytest.approx(want.std_error, rel=1e-12)
+    assert effects[2]["estimate"] != pytest.approx(effects[1]["estimate"], rel=1e-6)
+    text = run(LALONDE, "--treatment", "treat", "--outcome", "re78", "--covariates", COVS, "--method", method)[1]
+    assert "control-outcome regression (the comparison units' own covariate slopes)" in text
 
 
 def test_text_summary_names_the_method_and_the_estimand_in_words(run):
