@@ -194,7 +194,7 @@ def test_out_matches_needs_pairs(tmp_path, run):
 
 
 def test_help_names_the_person_level_output_and_the_standard_errors():
-    text = CliRunner().invoke(cli, ["match", "--help"], terminal_width=200).output
+    text = " ".join(CliRunner().invoke(cli, ["match", "--help"], terminal_width=200).output.split())
     assert "pair-clustered" not in text
     assert "Abadie-Imbens for the difference in means with --replace" in text
     assert "the one person-level output of tiltak" in text

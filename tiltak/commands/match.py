@@ -119,8 +119,7 @@ def command(ctx, fmt, **flags) -> None:
     balance before and after matching, and with --outcome the effect as a difference in
     means and regression-adjusted (after subclassification and coarsened exact matching also by
     the control-outcome regression, MatchIt's advice for strata), each with its standard error
-    and 95% interval, and its
-    sensitivity to hidden bias (the E-value; Rosenbaum bounds where they are defined, for
+    and 95% interval, and its sensitivity to hidden bias (the E-value; Rosenbaum bounds where they are defined, for
     matched pairs and sets). The standard error is cluster-robust on the matched pairs or
     sets, Abadie-Imbens for the difference in means with --replace or --reuse-max, robust
     (HC1) for subclassification and coarsened exact matching, and by M-estimation for
