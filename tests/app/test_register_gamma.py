@@ -12,11 +12,8 @@ under no effect: benchmarks/validate_register_gamma.py (small here, full in the 
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,7 +24,8 @@ from estimation import MatchedSample, rosenbaum_bounds
 from tiltak.evaluation.sensitivity import bounds_for, gamma_for, register_set_outcomes
 from tiltak.evaluation.trials import matched_units, one_unit_per_comparison
 
-BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
+from script_loader import load_benchmark
+
 MONTH = pd.Timestamp(2024, 3, 1)
 #: (participants' start days, comparison persons) per set; a comparison person listed as
 #: "gone" left on day 2, before every start date of its set.
@@ -170,14 +168,6 @@ def test_gamma_is_reported_only_when_the_test_rejects_at_gamma_one():
     assert gamma_for(sample, y, True, -0.5) == (None, [])  # the other direction is not significant
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(name, module)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _check_level(table, lower: bool):
     for row in table.itertuples(index=False):
         rate, se = row[table.columns.get_loc("rejection at 5%")], row[table.columns.get_loc("mc_se")]
@@ -187,12 +177,12 @@ def _check_level(table, lower: bool):
 
 
 def test_no_effect_full_matching_rejects_at_about_the_nominal_level_small():
-    table = _load("validate_register_gamma").run(reps=40, seed=3, methods=("full",))
+    table = load_benchmark("validate_register_gamma").run(reps=40, seed=3, methods=("full",))
     assert (table["samples with several-treated sets"] > 0.5).all() and (table["bounds"] == "mstatistic").all()
     _check_level(table, lower=False)
 
 
 @pytest.mark.slow
 def test_no_effect_full_matching_rejects_at_about_the_nominal_level():
-    table = _load("validate_register_gamma").run(reps=600, seed=5, methods=("full", "nearest"))
+    table = load_benchmark("validate_register_gamma").run(reps=600, seed=5, methods=("full", "nearest"))
     _check_level(table, lower=True)

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from estimation.balance import balance_table
 
-_spec = importlib.util.spec_from_file_location(
-    "golden_samples", Path(__file__).parents[1] / "golden" / "balance_extra" / "golden_samples.py"
-)
-golden = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(golden)
+from script_loader import load_script
+
+golden = load_script("tests/golden/balance_extra/golden_samples.py")
 
 R_COLUMNS = {
     "Means Treated": "mean_treated", "Means Control": "mean_control",

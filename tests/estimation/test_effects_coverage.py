@@ -3,20 +3,15 @@ benchmarks/validate_coverage.py, which prints the full table)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import warnings
-from pathlib import Path
 
 import pytest
 
+from script_loader import load_benchmark
+
 pytestmark = pytest.mark.slow  # known-truth replications
 
-_path = Path(__file__).parents[2] / "benchmarks" / "validate_coverage.py"
-_spec = importlib.util.spec_from_file_location("validate_coverage", _path)
-validate = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("validate_coverage", validate)
-_spec.loader.exec_module(validate)
+validate = load_benchmark("validate_coverage")
 
 
 @pytest.fixture(scope="module")

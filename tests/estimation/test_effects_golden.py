@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,11 +9,9 @@ import pytest
 from estimation.effects import estimate_att
 from estimation.matched import MatchedSample
 
-_spec = importlib.util.spec_from_file_location(
-    "golden_samples", Path(__file__).parents[1] / "golden" / "balance_extra" / "golden_samples.py"
-)
-golden = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(golden)
+from script_loader import load_script
+
+golden = load_script("tests/golden/balance_extra/golden_samples.py")
 
 SCENARIOS = ["lalonde_nn1", "lalonde_nn1_caliper", "lalonde_nn3_exact", "synthetic_nn2"]
 

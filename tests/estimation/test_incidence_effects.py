@@ -4,11 +4,8 @@ benchmarks/validate_trials.py)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +15,8 @@ from estimation.errors import EstimationError
 from estimation.incidence import aalen_johansen
 import estimation.incidence_effects as inc
 from estimation.incidence_effects import cif_difference, incidence_effect
+
+from script_loader import load_benchmark
 
 HORIZONS = [30, 90]
 
@@ -194,18 +193,9 @@ def test_curves_with_other_horizons_are_refused():
         cif_difference(t, c)
 
 
-def _trials_benchmark():
-    path = Path(__file__).parents[2] / "benchmarks" / "validate_trials.py"
-    spec = importlib.util.spec_from_file_location("validate_trials", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("validate_trials", module)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def trials_table():
-    return _trials_benchmark().run(reps=80, seed=3, designs=["24 monthly trials, 3:1"]) \
+    return load_benchmark("validate_trials").run(reps=80, seed=3, designs=["24 monthly trials, 3:1"]) \
         .set_index(["horizon", "clustering"])
 
 

@@ -3,29 +3,18 @@ benchmarks/validate_sensitivity.py (the full tables: validate_coverage.py --part
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import warnings
-from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(name, module)
-    spec.loader.exec_module(module)
-    return module
+from script_loader import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def replacement():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return _load("validate_replacement").run(reps=80, n=800, seed=11) \
+        return load_benchmark("validate_replacement").run(reps=80, n=800, seed=11) \
             .set_index("estimator, SE")
 
 
@@ -49,7 +38,7 @@ def test_hc1_on_stacked_rows_was_too_small(replacement):
 
 @pytest.fixture(scope="module")
 def sensitivity():
-    return _load("validate_sensitivity").run(
+    return load_benchmark("validate_sensitivity").run(
         reps=400, seed=5, designs=["binary, 3:1", "continuous t(3), 1 to 4 controls"]) \
         .set_index(["design", "test"])
 

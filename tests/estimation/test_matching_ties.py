@@ -10,7 +10,6 @@ are checked against the same files and then used as oracles on random tied probl
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import warnings
 from pathlib import Path
@@ -23,9 +22,9 @@ from hypothesis import strategies as st
 
 from estimation import NearestNeighborMatching
 
-_spec = importlib.util.spec_from_file_location("matchit_port", Path(__file__).with_name("matchit_port.py"))
-matchit_port = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(matchit_port)
+from script_loader import load_script
+
+matchit_port = load_script(Path(__file__).with_name("matchit_port.py"))
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "ties"
 RULES = {"4.7.2": "matchit", "4.5.4": "matchit-4.5"}

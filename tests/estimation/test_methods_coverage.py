@@ -8,19 +8,13 @@ standard errors of weighting must match the spread of the estimates."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
+
+from script_loader import load_benchmark
 
 pytestmark = pytest.mark.slow  # known-truth replications
 
-_path = Path(__file__).parents[2] / "benchmarks" / "validate_methods.py"
-_spec = importlib.util.spec_from_file_location("validate_methods", _path)
-validate = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("validate_methods", validate)
-_spec.loader.exec_module(validate)
+validate = load_benchmark("validate_methods")
 
 CHECKED = [  # (1:1 pair matching of 30 % treated units leaves imbalance: not checked here)
     ("full", "ATT", "regression"),

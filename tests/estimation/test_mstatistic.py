@@ -5,7 +5,6 @@ u in {0, 1}^n), and the refusals that keep invalid tests out."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
 from pathlib import Path
@@ -24,16 +23,15 @@ from estimation.mstatistic import (
 )
 from estimation.sensitivity import rosenbaum_binary, rosenbaum_bounds, rosenbaum_wilcoxon
 
+from script_loader import load_script
+
 GOLDEN = Path(__file__).parents[1] / "golden" / "mstatistic"
 SETTINGS = {
     "default": {}, "i": {"inner": 0.5}, "t": {"trim": math.inf, "total_on_treated": True},
     "trim1": {"trim": 1.0}, "inner": {"inner": 0.5, "trim": 3.0, "lam": 0.8},
     "tau": {"tau": 0.2},
 }
-_spec = importlib.util.spec_from_file_location(
-    "golden_samples", Path(__file__).parents[1] / "golden" / "balance_extra" / "golden_samples.py")
-golden = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(golden)
+golden = load_script("tests/golden/balance_extra/golden_samples.py")
 
 
 def _sets(name: str) -> np.ndarray:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -14,12 +13,10 @@ from estimation.balance import balance_table
 from estimation.errors import EstimationError
 from estimation.plots import love_plot_svg, overlap_plot_svg
 
+from script_loader import load_script
+
 ROOT = Path(__file__).parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "golden_samples", ROOT / "tests" / "golden" / "balance_extra" / "golden_samples.py"
-)
-golden = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(golden)
+golden = load_script("tests/golden/balance_extra/golden_samples.py")
 NS = "{http://www.w3.org/2000/svg}"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 
@@ -13,7 +12,6 @@ from scipy.stats import wilcoxon
 
 from estimation.effects import estimate_att
 from estimation.errors import EstimationError
-from estimation.matched import MatchedSample
 from estimation.sensitivity import (
     e_value,
     rosenbaum_binary,
@@ -22,12 +20,10 @@ from estimation.sensitivity import (
     rosenbaum_wilcoxon_differences,
 )
 
+from script_loader import load_script
+
 GOLDEN = Path(__file__).parents[1] / "golden" / "sensitivity"
-_spec = importlib.util.spec_from_file_location(
-    "golden_samples", Path(__file__).parents[1] / "golden" / "balance_extra" / "golden_samples.py"
-)
-golden = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(golden)
+golden = load_script("tests/golden/balance_extra/golden_samples.py")
 
 
 def _assert_bounds(result, expected: pd.DataFrame) -> None:
