@@ -37,6 +37,7 @@ from monitoring.load_scan import scan_directory, unknown_table
 from monitoring.panel import build_panel
 from monitoring.pseudonym import PseudonymKey, resolve_key
 from monitoring.store import Store, writer_lock
+from monitoring.store_state import close_and_snapshot, forget_state, write_state
 
 PAUSE_ENV = "TILTAK_TEST_PAUSE_BEFORE_COMMIT"
 """Fault injection for tests: a marker path; the load creates it inside its transaction,
@@ -120,7 +121,9 @@ def _load_locked(db_path: Path, extracts: list[Extract], source: str, key: Pseud
     if db_path.exists():
         with Store.open(db_path) as store:
             check_key(store.connect(), extracts, source, key, rekey)
-            return _check_and_write(store, extracts, source, key, checks, problems, notices)
+            report = _check_and_write(store, extracts, source, key, checks, problems, notices)
+            write_state(db_path, close_and_snapshot(store))
+            return report
     if not db_path.parent.is_dir():
         raise ExtractError(f"{db_path}: cannot create the store; folder '{db_path.parent}' does not exist")
     # A new store is built under a temporary name and renamed when complete, so that no
@@ -129,7 +132,9 @@ def _load_locked(db_path: Path, extracts: list[Extract], source: str, key: Pseud
     try:
         with Store.open(work) as store:
             report = _check_and_write(store, extracts, source, key, checks, problems, notices)
+            snapshot = close_and_snapshot(store)
         os.replace(work, db_path)
+        write_state(db_path, snapshot, renamed=True)
     finally:
         _remove_store(work)
     return dataclasses.replace(report, db_path=str(db_path))
@@ -181,6 +186,7 @@ def _write(store: Store, extracts: list[Extract], changed: list[Extract],
            current: dict[str, tuple[str, int, int]], source: str, key: PseudonymKey | None,
            notices: list[str]) -> LoadReport:
     con = store.connect()
+    forget_state(store.path)
     with store.transaction():
         load_id = int(con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchone()[0])
         results = []

@@ -24,9 +24,8 @@ def check_key(con: Any, extracts: list[Extract], source: str, key: PseudonymKey 
     keyed = [e for e in extracts if e.pseudonymised]
     if key is None or not keyed:
         return
-    row = con.execute("SELECT key_fingerprint, load_id FROM loads WHERE key_fingerprint IS NOT NULL "
-                      "ORDER BY load_id DESC LIMIT 1").fetchone()
-    if row is None or row[0] == key.fingerprint:
+    row = latest_key(con)
+    if key_agrees(True, key, row):
         return
     old, load_id = row
     if not rekey:
@@ -40,6 +39,18 @@ def check_key(con: Any, extracts: list[Extract], source: str, key: PseudonymKey 
         raise ExtractError(
             f"{source}: --rekey needs every person table of the store in the delivery, pseudonymised with the new "
             f"key; missing: {', '.join(missing)}; nothing was loaded")
+
+
+def latest_key(con: Any) -> tuple[str, int] | None:
+    """(fingerprint, load id) of the latest load that pseudonymised persons; None: none did."""
+    row = con.execute("SELECT key_fingerprint, load_id FROM loads WHERE key_fingerprint IS NOT NULL "
+                      "ORDER BY load_id DESC LIMIT 1").fetchone()
+    return None if row is None else (str(row[0]), int(row[1]))
+
+
+def key_agrees(keyed: bool, key: PseudonymKey | None, latest: tuple[str, int] | None) -> bool:
+    """:func:`check_key` lets the load pass without asking about --rekey."""
+    return key is None or not keyed or latest is None or latest[0] == key.fingerprint
 
 
 def _person_tables_with_rows(con: Any) -> list[str]:

@@ -141,7 +141,7 @@ def _read_csv(extract: Extract, data: bytes) -> None:
     if decoded is None:
         return
     data, text = decoded
-    first_line = text.split("\n", 1)[0].rstrip("\r")
+    first_line = _first_line(text)
     delimiter = _delimiter(first_line)
     if first_line.strip() and _is_plain(text):
         table = _csv_fast(extract, data, first_line, delimiter)
@@ -159,7 +159,7 @@ def csv_text(extract: Extract, data: bytes) -> tuple[bytes, str] | None:
     text = _decode(extract, data)
     if text is None:
         return None
-    if not text.strip():
+    if not text or text.isspace():  # blank (no copy of the text, unlike strip())
         extract.problem("empty_file", "the file holds only blank lines; expected a header line")
         return None
     return data, text
@@ -168,10 +168,16 @@ def csv_text(extract: Extract, data: bytes) -> tuple[bytes, str] | None:
 def plain_header(text: str) -> list[str] | None:
     """The column names when the fast reader takes the file and the header has no quotes
     (so that any reader sees these names); else None."""
-    first_line = text.split("\n", 1)[0].rstrip("\r")
+    first_line = _first_line(text)
     if not first_line.strip() or not _is_plain(text) or '"' in first_line:
         return None
     return _header(first_line, _delimiter(first_line))
+
+
+def _first_line(text: str) -> str:
+    """The header line without its line end (without copying the rest of the text)."""
+    end = text.find("\n")
+    return (text if end < 0 else text[:end]).rstrip("\r")
 
 
 def _decode(extract: Extract, data: bytes) -> str | None:

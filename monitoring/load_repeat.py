@@ -21,13 +21,14 @@ from pathlib import Path
 from monitoring.contract import CONTRACT, PERSON_ID, REQUIRED_TABLES
 from monitoring.errors import database_boundary
 from monitoring.load_checks import column_name_problems
-from monitoring.load_held import check_key, current_hashes
+from monitoring.load_held import check_key, key_agrees
 from monitoring.load_prepare import HeaderPlan, keyed_hash, pseudonym_notice
 from monitoring.load_read import CSV_SUFFIXES, ROW, Extract, csv_text, header_problems, plain_header
 from monitoring.load_report import LoadReport
 from monitoring.load_scan import scan_directory
 from monitoring.pseudonym import PseudonymKey, resolve_key
 from monitoring.store import Store, writer_lock
+from monitoring.store_state import HeldState, close_and_snapshot, read_held, recorded_state, write_state
 
 
 def planned_extract(path: Path, table: str, key: PseudonymKey | None,
@@ -72,17 +73,29 @@ def unchanged_report(db_path: Path, paths: dict[str, Path], source: str, notices
         extracts.append(planned[0])
         found.extend(planned[1])
 
+    keyed = any(e.pseudonymised for e in extracts)
     with writer_lock(db_path, 0.0, "load"):
+        held = recorded_state(db_path)
+        if held is not None and key_agrees(keyed, key, held.key):  # the store unchanged since its last load
+            return _no_op(db_path, extracts, held, source, found)
         with database_boundary(f"load of {source} into {db_path}", "the store was not changed"):
             with Store.open(db_path) as store:
                 con = store.connect()
                 check_key(con, extracts, source, key, rekey)
-                current = current_hashes(con)
-                held = {e.table for e in extracts}
-                if any(current.get(e.table, (None,))[0] != e.content_hash for e in extracts) or \
-                        any(t not in current and t not in held for t in REQUIRED_TABLES):
-                    return None
-                return LoadReport(str(store.path), source, None, (), tuple(found))
+                report = _no_op(db_path, extracts, read_held(con), source, found)
+                if report is not None:
+                    write_state(db_path, close_and_snapshot(store))
+                return report
+
+
+def _no_op(db_path: Path, extracts: list[Extract], held: HeldState, source: str,
+           notices: list[str]) -> LoadReport | None:
+    """The no-op report when the store holds every extract as it is and every required table."""
+    current, given = held.tables, {e.table for e in extracts}
+    if any(current.get(e.table, (None,))[0] != e.content_hash for e in extracts) or \
+            any(t not in current and t not in given for t in REQUIRED_TABLES):
+        return None
+    return LoadReport(str(db_path), source, None, (), tuple(notices))
 
 
 def repeated_load(db_path: str | Path, directory: str | Path, *, key_file: str | Path | None = None,

@@ -139,17 +139,13 @@ class Store:
     def check_versions(self) -> list[str]:
         """Components whose migrations are pending; refuses a store newer than this code."""
         applied = self.schema_versions()
-        for component, version in applied.items():
-            known = migrations.latest_version(component)
-            if known and version > known:
-                raise StoreError(
-                    f"{self.path}: schema of '{component}' is version {version}, but this "
-                    f"tiltak knows only up to version {known}; upgrade tiltak",
-                    path=str(self.path),
-                )
-        return [
-            c for c in migrations.registered() if applied.get(c, 0) < migrations.latest_version(c)
-        ]
+        for component, version, known in migrations.newer_than_known(applied):
+            raise StoreError(
+                f"{self.path}: schema of '{component}' is version {version}, but this "
+                f"tiltak knows only up to version {known}; upgrade tiltak",
+                path=str(self.path),
+            )
+        return migrations.pending_components(applied)
 
     def migrate(self, *, upto: dict[str, int] | None = None) -> list[migrations.Migration]:
         """Apply the pending migrations (each component in one transaction)."""

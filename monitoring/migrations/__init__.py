@@ -85,6 +85,19 @@ def latest_version(component: str) -> int:
     return len(_REGISTRY.get(component, ()))
 
 
+def newer_than_known(applied: dict[str, int]) -> list[tuple[str, int, int]]:
+    """(component, applied version, newest known version) of every component the store holds
+    in a newer version than this code knows."""
+    return [(c, v, latest_version(c)) for c, v in applied.items() if latest_version(c) and v > latest_version(c)]
+
+
+def pending_components(applied: dict[str, int]) -> list[str]:
+    """The registered components whose migrations are pending for these applied versions, or
+    every newer one (see :func:`newer_than_known`): empty when the schema is exactly current."""
+    newer = [c for c, _v, _k in newer_than_known(applied)]
+    return newer or [c for c in registered() if applied.get(c, 0) < latest_version(c)]
+
+
 def _statements(sql: str) -> tuple[str, ...]:
     lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
     return tuple(s.strip() for s in "\n".join(lines).split(";") if s.strip())

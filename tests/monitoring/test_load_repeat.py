@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from monitoring import load, load_repeat
+from monitoring import load, load_repeat, store_state
 from monitoring.load_problems import ExtractError, LoadRefused
 
 GOOD = Path(__file__).parent / "data_contract_fixtures" / "good"
@@ -136,3 +136,99 @@ def test_the_command_lines_no_op_is_the_full_loads(tmp_path):
     assert load_repeat.repeated_load(db, folder) is None  # a changed table
     with pytest.raises(ExtractError, match="no such folder"):
         load_repeat.repeated_load(db, tmp_path / "missing")
+
+
+# ---------------------------------------------------------------- the store's recorded state
+
+
+def test_a_repeated_load_is_answered_by_the_recorded_state_without_duckdb(tmp_path):
+    db, folder = tmp_path / "s.duckdb", _extract(tmp_path)
+    load.load_directory(db, folder, today=TODAY)
+    assert store_state.recorded_state(db) is not None
+    code = ("import sys; from tiltak.cli import main\n"
+            "try:\n    main(['load', '--db', sys.argv[1], sys.argv[2]])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('duckdb', 'sqlglot', 'pandas', 'pyarrow') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(db), str(folder)], capture_output=True,
+                         text=True, cwd=ROOT, check=True).stdout
+    assert "Nothing changed" in out and out.strip().splitlines()[-1] == "[]"
+
+
+def _write_to_store(db: Path, sql: str) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    con.execute(sql)
+    con.close()
+
+
+def test_a_store_written_since_its_state_is_asked_again(tmp_path):
+    db, folder = tmp_path / "s.duckdb", _extract(tmp_path)
+    first = load.load_directory(db, folder, today=TODAY).lines()
+    _write_to_store(db, "CREATE TABLE other (x INTEGER)")  # e.g. tiltak monitor run writing its tables
+    assert store_state.recorded_state(db) is None
+    again = load_repeat.repeated_load(db, folder)
+    assert again is not None and again.lines()[-1].startswith("Nothing changed") and first
+    assert store_state.recorded_state(db) is not None  # asked once, recorded again
+
+
+def test_a_store_whose_loads_changed_since_its_state_loads_the_files(tmp_path):
+    db, folder = tmp_path / "s.duckdb", _extract(tmp_path)
+    load.load_directory(db, folder, today=TODAY)
+    _write_to_store(db, "UPDATE loads SET content_hash = 'other' WHERE table_name = 'exits'")
+    assert load_repeat.repeated_load(db, folder) is None
+    report = load.load_directory(db, folder, today=TODAY)
+    assert report.changed and {t.table for t in report.tables if t.action == "replaced"} == {"exits"}
+
+
+@pytest.mark.parametrize("damage", ["garbage", "format", "wal", "times", "copy", "missing"])
+def test_a_state_that_cannot_be_proved_is_not_trusted(tmp_path, damage):
+    import json
+    import os
+
+    db, folder = tmp_path / "s.duckdb", _extract(tmp_path)
+    load.load_directory(db, folder, today=TODAY)
+    state = store_state.state_path(db)
+    if damage == "garbage":
+        state.write_text("{not json")
+    elif damage == "format":
+        data = json.loads(state.read_text())
+        state.write_text(json.dumps({**data, "format": 99}))
+    elif damage == "wal":
+        Path(str(db) + ".wal").write_bytes(b"")
+    elif damage == "times":  # the same size, its times set back: the change time still differs
+        before = os.stat(db)
+        with db.open("r+b") as handle:
+            handle.write(handle.read(1))
+        os.utime(db, ns=(before.st_atime_ns, before.st_mtime_ns))
+    elif damage == "copy":  # a store restored from a copy, times kept
+        copy = tmp_path / "copy.duckdb"
+        shutil.copy2(db, copy)
+        db.unlink()
+        copy.rename(db)
+    else:
+        state.unlink()
+    assert store_state.recorded_state(db) is None
+
+
+def test_no_state_is_recorded_when_the_clock_cannot_be_seen_to_move(tmp_path, monkeypatch):
+    db, folder = tmp_path / "s.duckdb", _extract(tmp_path)
+    monkeypatch.setattr(store_state, "_clock_past", lambda *a: False)
+    load.load_directory(db, folder, today=TODAY)
+    assert not store_state.state_path(db).exists()
+    assert load_repeat.repeated_load(db, folder).lines()[-1].startswith("Nothing changed")
+
+
+def test_a_refused_load_keeps_the_state_and_a_new_load_removes_it_first(tmp_path, monkeypatch):
+    db, folder = tmp_path / "s.duckdb", _extract(tmp_path)
+    load.load_directory(db, folder, today=TODAY)
+    (folder / "exits.csv").write_text("person_id,exit_date,exit_type\nP999,2012-04-10,nowhere\n")
+    with pytest.raises(LoadRefused):
+        load.load_directory(db, folder, today=TODAY)
+    assert store_state.recorded_state(db) is not None  # the store was not changed
+    seen = []
+    real = load.build_panel
+    monkeypatch.setattr(load, "build_panel", lambda con: seen.append(store_state.state_path(db).exists()) or real(con))
+    shutil.copy(GOOD / "exits.csv", folder / "exits.csv")
+    (folder / "costs.csv").write_text("measure,centre_id,period,amount_nok\nVV,C02,2012-03,5000\n")
+    assert load.load_directory(db, folder, today=TODAY).changed
+    assert seen == [False] and store_state.recorded_state(db) is not None
