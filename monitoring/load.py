@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from monitoring import load_checks, load_repeat
+from monitoring import load_checks, load_csv, load_repeat
 from monitoring.contract import CONTRACT, INSTRUMENT_SCALES, REQUIRED_TABLES, InstrumentScale, Table, contract_for
 from monitoring.errors import database_boundary
 from monitoring.load_held import check_key, current_hashes
 from monitoring.load_prepare import prepare_extract
 from monitoring.load_problems import ExtractError, LoadRefused, Problem, ProblemList
-from monitoring.load_read import ROW, Extract, read_file, read_frame
+from monitoring.load_read import ROW, CsvFile, Extract, read_file, read_frame
 from monitoring.load_report import LoadReport, TableLoad
 from monitoring.load_scan import scan_directory, unknown_table
 from monitoring.panel import build_panel
@@ -165,6 +165,7 @@ def _check_and_write(store: Store, extracts: list[Extract], source: str, key: Ps
 
 def _check(con: Any, changed: list[Extract], problems: ProblemList, checks: LoadChecks) -> None:
     """Problems found while reading, then the SQL checks of every readable table."""
+    load_csv.read_csv_files(con, [e for e in changed if not e.problems])
     for extract in changed:
         for problem in extract.problems:
             problems.add(problem)
@@ -172,7 +173,8 @@ def _check(con: Any, changed: list[Extract], problems: ProblemList, checks: Load
     broken = {e.table for e in changed if e.problems}
     labels = {e.table: e.label for e in usable}
     for extract in usable:
-        con.register(f"raw_{extract.table}", extract.data)
+        if not isinstance(extract.data, CsvFile):  # a CsvFile is in the connection already
+            con.register(f"raw_{extract.table}", extract.data)
         load_checks.stage_table(con, extract, checks.contract[extract.table], problems)
     load_checks.effective_views(con, set(labels))
     for extract in usable:

@@ -31,7 +31,7 @@ from monitoring.contract import (
 )
 from monitoring.expressions import quote_literal
 from monitoring.load_problems import PER_KIND, Problem, ProblemList
-from monitoring.load_read import ROW, Extract
+from monitoring.load_read import ROW, CsvFile, Extract
 from monitoring.load_types import EXPECTED, category, present_expression, quoted, typed_expression
 
 _SHOW = "left(CAST({} AS VARCHAR), 60)"
@@ -160,7 +160,9 @@ def column_name_problems(names: list[str], table: Table) -> list[tuple[str, str,
 def stage_table(con: Any, extract: Extract, table: Table, problems: ProblemList) -> None:
     """Report type errors and missing values, then create the typed ``stage_<table>``."""
     raw = f"raw_{table.name}"
-    kinds = {f.name: category(f.type) for f in extract.data.schema if f.name != ROW}
+    data = extract.data
+    kinds = data.kinds() if isinstance(data, CsvFile) else \
+        {f.name: category(f.type) for f in data.schema if f.name != ROW}
     select, checks = [ROW], []
     for column in table.columns:
         kind = kinds.get(column.name)

@@ -16,8 +16,8 @@ from monitoring.contract import (
     RAW_PERSON_ID_COLUMNS,
     Table,
 )
-from monitoring.load_checks import column_problems
-from monitoring.load_read import Extract
+from monitoring.load_checks import column_name_problems, column_problems
+from monitoring.load_read import CsvFile, Extract, read_in_python
 from monitoring.load_types import category
 from monitoring.pseudonym import KEY_ENV, PseudonymKey, pseudonymise
 
@@ -30,6 +30,10 @@ def prepare_extract(extract: Extract, table: Table, key: PseudonymKey | None,
     if extract.data is None or extract.problems:
         return
     plan = HeaderPlan.of(extract.data.column_names, table, key, raw_ids)
+    if isinstance(extract.data, CsvFile) and not _plain_header(extract.data, plan, table):
+        read_in_python(extract)  # values to pseudonymise, or problems: as the Python readers see the file
+        if extract.data is None or extract.problems:
+            return
     for name in plan.free_text:
         extract.data = extract.data.drop_columns([name])
     extract.notices.extend(plan.free_text_notices(extract.label))
@@ -39,6 +43,12 @@ def prepare_extract(extract: Extract, table: Table, key: PseudonymKey | None,
         _replace_raw(extract, plan.raw, key)
     if not extract.problems:
         column_problems(extract, table)
+
+
+def _plain_header(data: CsvFile, plan: "HeaderPlan", table: Table) -> bool:
+    """Nothing to pseudonymise and no problem in the names: DuckDB may read the file."""
+    kept = [n for n in data.column_names if n not in plan.free_text]
+    return plan.raw is None and not plan.problems and not column_name_problems(kept, table)
 
 
 @dataclass(frozen=True)

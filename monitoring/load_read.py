@@ -10,6 +10,7 @@ problems found while reading. Typing and checking happen later, in DuckDB.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -53,7 +54,7 @@ def read_file(path: Path, table: str) -> Extract:
         extract.problem("empty_file", f"empty file (0 bytes); expected {expected}")
         return extract
     if suffix in CSV_SUFFIXES:
-        _read_csv(extract, data)
+        _read_csv(extract, data, path)
     elif suffix in PARQUET_SUFFIXES:
         _read_parquet(extract, data)
     else:
@@ -136,19 +137,85 @@ def header_problems(names: list[str]) -> list[tuple[str, str, int, str | None]]:
 # ---------------------------------------------------------------- CSV
 
 
-def _read_csv(extract: Extract, data: bytes) -> None:
+def _read_csv(extract: Extract, data: bytes, path: Path) -> None:
     decoded = csv_text(extract, data)
     if decoded is None:
         return
-    data, text = decoded
+    fixed, text = decoded
     first_line = _first_line(text)
     delimiter = _delimiter(first_line)
+    if first_line.strip() and _is_plain(text):
+        plain = CsvFile.of(path, data, _header(first_line, delimiter), delimiter)
+        if plain is not None:  # read later by DuckDB, into the store's connection
+            extract.data = plain
+            return
+    _csv_in_python(extract, fixed, text, first_line, delimiter)
+
+
+def _csv_in_python(extract: Extract, data: bytes, text: str, first_line: str, delimiter: str) -> None:
+    """pyarrow's reader when it applies, else the csv module's (exact line numbers)."""
     if first_line.strip() and _is_plain(text):
         table = _csv_fast(extract, data, first_line, delimiter)
         if table is not None:
             extract.data = table
             return
     _csv_exact(extract, text, delimiter)
+
+
+def read_in_python(extract: Extract) -> None:
+    """Replace a :class:`CsvFile` by the Arrow table the Python-side readers make of the
+    same bytes (with any problem they find), its dropped columns dropped."""
+    plain: CsvFile = extract.data
+    extract.data = None
+    decoded = csv_text(extract, plain.raw)
+    if decoded is None:
+        return
+    fixed, text = decoded
+    first_line = _first_line(text)
+    _csv_in_python(extract, fixed, text, first_line, plain.delimiter)
+    if extract.data is not None and plain.dropped:
+        extract.data = extract.data.drop_columns(list(plain.dropped))
+
+
+@dataclass(frozen=True)
+class CsvFile:
+    """A plain CSV file that DuckDB reads itself (:mod:`monitoring.load_csv`), straight into
+    the store's connection: no quote characters, one record on each line, no blank line, line
+    ends LF or CRLF throughout. For such a file every reader sees the same cells (the text
+    between delimiters; an empty cell is missing), and line ``k + 2`` holds record ``k``, so
+    the row numbers are known without a parse. DuckDB checks the number of fields of every
+    line; a file it refuses is read by the Python-side readers instead (:func:`read_in_python`),
+    with the problems they report. ``raw``: the bytes that were hashed."""
+
+    path: Path
+    header: tuple[str, ...]  # the names of the file's fields, in order
+    delimiter: str
+    num_rows: int
+    raw: bytes = field(repr=False)
+    dropped: tuple[str, ...] = ()  # columns left out (free text)
+
+    @classmethod
+    def of(cls, path: Path, data: bytes, header: list[str], delimiter: str) -> "CsvFile | None":
+        if b'"' in data or b"\n\n" in data or b"\n\r\n" in data:
+            return None
+        if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+            return None
+        lines = data.count(b"\n") + (not data.endswith(b"\n"))
+        return cls(path, tuple(header), delimiter, lines - 1, data)
+
+    @property
+    def names(self) -> list[str]:
+        return [n for n in self.header if n not in self.dropped]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [*self.names, ROW]
+
+    def kinds(self) -> dict[str, str]:
+        return {name: "string" for name in self.names}
+
+    def drop_columns(self, names: list[str]) -> "CsvFile":
+        return dataclasses.replace(self, dropped=(*self.dropped, *names))
 
 
 def csv_text(extract: Extract, data: bytes) -> tuple[bytes, str] | None:

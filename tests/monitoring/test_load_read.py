@@ -10,10 +10,33 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitoring.load_read import ROW, Extract, _csv_exact, read_file
+from monitoring import load_csv
+from monitoring.load_read import ROW, CsvFile, Extract, _csv_exact, read_file, read_in_python
 
 CELL = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")) | st.sampled_from(
     [",", ";", '"', "\n", " ", "æ", "ø"]), max_size=8)
+
+
+def rows_of(extract: Extract) -> list[dict]:
+    """The rows the checks see. A plain file (CsvFile) is read by DuckDB as a load reads it,
+    and what DuckDB gives must be what the Python-side readers give for the same bytes."""
+    if not isinstance(extract.data, CsvFile):
+        return extract.data.to_pylist()
+    import copy
+
+    import duckdb
+
+    python = copy.copy(extract)
+    read_in_python(python)
+    assert not python.problems
+    con = duckdb.connect()
+    load_csv.read_csv_files(con, [extract])
+    if isinstance(extract.data, CsvFile):
+        rows = con.sql(f"SELECT * FROM raw_{extract.table} ORDER BY {ROW}").to_arrow_table().to_pylist()
+    else:  # refused by DuckDB: read in Python
+        rows = extract.data.to_pylist()
+    assert rows == python.data.to_pylist()
+    return rows
 
 
 def csv_bytes(header: list[str], rows: list[list[str]], delimiter: str = ",", crlf: bool = False) -> bytes:
@@ -35,7 +58,7 @@ def test_reader_returns_what_the_csv_module_wrote(tmp_path_factory, table, crlf)
     path.write_bytes(csv_bytes(header, rows, crlf=crlf))
     extract = read_file(path, "t")
     assert not extract.problems, extract.problems
-    got = extract.data.drop_columns([ROW]).to_pylist()
+    got = [{k: v for k, v in row.items() if k != ROW} for row in rows_of(extract)]
     # the exact reader skips records that are a single blank cell (a blank line)
     expected = [r for r in rows if not (len(r) == 1 and not r[0].strip() and "\n" not in r[0])]
     expected = [{h: (v if v != "" else None) for h, v in zip(header, r)} for r in expected]
@@ -49,10 +72,10 @@ def test_row_numbers_are_line_numbers(tmp_path):
     path = tmp_path / "t.csv"
     path.write_bytes(b"a,b\n1,2\n\n3,4\r\n\"x\ny\",5\n6,7\n")
     extract = read_file(path, "t")
-    assert extract.data.column(ROW).to_pylist() == [2, 4, 5, 7]
+    assert [row[ROW] for row in rows_of(extract)] == [2, 4, 5, 7]
     fast = tmp_path / "fast.csv"
     fast.write_bytes(b"a,b\n1,2\n\n3,4\r\n5,6")
-    assert read_file(fast, "t").data.column(ROW).to_pylist() == [2, 4, 5]
+    assert [row[ROW] for row in rows_of(read_file(fast, "t"))] == [2, 4, 5]
 
 
 def test_fast_and_exact_readers_agree(tmp_path):
@@ -62,7 +85,7 @@ def test_fast_and_exact_readers_agree(tmp_path):
     fast = read_file(path, "t")
     exact = Extract("t", "t.csv", "")
     _csv_exact(exact, data.decode(), ",")
-    assert fast.data.to_pylist() == exact.data.to_pylist()
+    assert rows_of(fast) == exact.data.to_pylist()
 
 
 def test_excel_rows_are_sheet_rows(tmp_path):
@@ -77,4 +100,45 @@ def test_excel_rows_are_sheet_rows(tmp_path):
     path = Path(tmp_path) / "t.xlsx"
     book.save(path)
     extract = read_file(path, "t")
-    assert extract.data.to_pylist() == [{"a": "1", "b": "x", ROW: 2}, {"a": "2.5", "b": "true", ROW: 4}]
+    assert rows_of(extract) == [{"a": "1", "b": "x", ROW: 2}, {"a": "2.5", "b": "true", ROW: 4}]
+
+
+PLAIN = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc"), exclude_characters='",;')
+                | st.sampled_from([" ", "\t", "æ", "ø", "\\", "'"]), max_size=8) | st.sampled_from(["NULL", "\\N", ""])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 4).flatmap(lambda width: st.tuples(
+    st.just(width), st.lists(st.lists(PLAIN, min_size=width, max_size=width), max_size=12))),
+    st.booleans(), st.sampled_from([",", ";"]), st.booleans())
+def test_duckdb_reads_plain_files_as_the_python_readers_do(tmp_path_factory, table, crlf, delimiter, bom):
+    width, rows = table
+    header = [f"c{i}" for i in range(width)]
+    end = "\r\n" if crlf else "\n"
+    text = end.join(delimiter.join(r) for r in [header, *rows]) + end
+    path = tmp_path_factory.mktemp("csv") / "t.csv"
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    extract = read_file(path, "t")
+    assert not extract.problems, extract.problems
+    rows_of(extract)  # DuckDB (when it takes the file) and the Python readers agree
+
+
+def test_a_line_with_other_fields_is_reported_as_before(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"a,b\n1,2\n3\n4,5,6\n7,8\n")
+    extract = read_file(path, "t")
+    assert isinstance(extract.data, CsvFile)
+    load_csv.read_csv_files(__import__("duckdb").connect(), [extract])
+    assert [str(p) for p in extract.problems] == ["t.csv:3: expected 2 fields as in the header; got 1",
+                                                  "t.csv:4: expected 2 fields as in the header; got 3"]
+
+
+def test_a_file_changed_after_it_was_hashed_is_read_from_the_hashed_bytes(tmp_path):
+    import duckdb
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"a,b\n1,2\n")
+    extract = read_file(path, "t")
+    path.write_bytes(b"a,b\n9,9\n")
+    load_csv.read_csv_files(duckdb.connect(), [extract])
+    assert extract.data.to_pylist() == [{"a": "1", "b": "2", ROW: 2}]
