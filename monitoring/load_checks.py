@@ -101,17 +101,19 @@ class RowCheck:
     condition: str
     message: str  # SQL expression
     summary: str | None = None  # plain text without values: all failing rows in one line
+    counted: str | None = None  # the same condition on the relation the checks are counted on
 
 
 def run_row_checks(con: Any, problems: ProblemList, relation: str, label: str,
-                   checks: list[RowCheck]) -> None:
-    """Count all checks in one scan of ``relation``; list rows only of those that fail."""
+                   checks: list[RowCheck], counted_on: str | None = None) -> None:
+    """Count all checks in one scan of ``relation`` (or of ``counted_on``, where each check's
+    ``counted`` condition holds for the same rows); list rows only of those that fail."""
     if not checks:
         return
     counts = con.execute(
-        "SELECT " + ", ".join(f"count(*) FILTER (WHERE {c.condition})" for c in checks)
-        + f" FROM {relation}"
-    ).fetchone()
+        "SELECT " + ", ".join(f"count(*) FILTER (WHERE {c.counted or c.condition})" for c in checks)
+        + f" FROM {counted_on or relation}"
+    ).fetchall()[0]  # all: a result left unfinished would block registering the next extract
     for check, count in zip(checks, counts):
         if count:
             message = check.message if check.summary is None else "NULL"
@@ -158,8 +160,13 @@ def column_name_problems(names: list[str], table: Table) -> list[tuple[str, str,
 
 
 def stage_table(con: Any, extract: Extract, table: Table, problems: ProblemList) -> None:
-    """Report type errors and missing values, then create the typed ``stage_<table>``."""
+    """Create the typed ``stage_<table>``, then report type errors and missing values.
+
+    The typed values are computed once: the stage keeps, next to each column, whether a
+    value was given (``_given_<column>``), so that the checks are counted on the stage; only
+    the rows of a failing check are read again from ``raw_<table>``, for their messages."""
     raw = f"raw_{table.name}"
+    stage = stage_name(table.name)
     data = extract.data
     kinds = data.kinds() if isinstance(data, CsvFile) else \
         {f.name: category(f.type) for f in data.schema if f.name != ROW}
@@ -171,19 +178,20 @@ def stage_table(con: Any, extract: Extract, table: Table, problems: ProblemList)
             continue
         typed = typed_expression(column.name, kind, column.type)
         present = present_expression(column.name, kind)
+        given = f"_given_{column.name}"
         expected = EXPECTED[column.type]
         checks.append(RowCheck("type", column.name, f"{present} IS NOT NULL AND ({typed}) IS NULL",
                                _message(f"expected {expected}; got '{{}}'{{}}", _SHOW.format(quoted(column.name)),
                                         _spaces_note(quoted(column.name), kind)),
                                f"expected {expected}; got another value (not shown: {_why(column)})"
-                               if is_sensitive(column) else None))
+                               if is_sensitive(column) else None, f"{given} AND {column.name} IS NULL"))
         if not column.nullable:
             checks.append(RowCheck("missing_value", column.name, f"{present} IS NULL",
-                                   _message(f"missing value; expected {expected}")))
+                                   _message(f"missing value; expected {expected}"), counted=f"NOT {given}"))
         select.append(f"{typed} AS {column.name}")
-    run_row_checks(con, problems, raw, extract.label, checks)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {stage_name(table.name)} AS "
-                f"SELECT {', '.join(select)} FROM {raw}")
+        select.append(f"{present} IS NOT NULL AS {given}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT {', '.join(select)} FROM {raw}")
+    run_row_checks(con, problems, raw, extract.label, checks, counted_on=stage)
 
 
 def _why(column: Column) -> str:

@@ -11,6 +11,10 @@ notices), so that a repeated load needs no CSV parser, no pandas and no Arrow. I
 other case (a changed table, a problem to report, Parquet or Excel files) it returns None
 and the full load runs as before. :func:`repeated_load` is the whole no-op path from a folder,
 for the command line, which imports the full loader only when it returns None.
+
+What the store holds is read from its state file (:mod:`monitoring.store_state`) when that
+provably describes the store file as it is, so that a repeated load imports no DuckDB
+either; otherwise the store is opened and asked, and the state written again.
 """
 
 from __future__ import annotations
