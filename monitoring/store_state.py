@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from monitoring import migrations
+from monitoring.load_held import current_hashes, latest_key
 
 FORMAT = 1
 SUFFIX = ".state"
@@ -61,8 +62,6 @@ class HeldState:
 
 def read_held(con: Any) -> HeldState:
     """The answers from an open store connection."""
-    from monitoring.load_held import current_hashes, latest_key
-
     rows = con.execute("SELECT component, max(version) FROM schema_version GROUP BY component").fetchall()
     return HeldState({c: int(v) for c, v in rows}, current_hashes(con), latest_key(con))
 
