@@ -126,22 +126,34 @@ static inline uint64_t order_key(double x) {
     return (u >> 63) ? ~u : (u | ((uint64_t)1 << 63));
 }
 
+/* The double of key k = order_key(x), the bits of x, for every x but zeros and NaNs
+ * (their keys are shared: *exact = 0 then, and x must be read). */
+static inline double key_value(uint64_t k, int *exact) {
+    *exact = k != ((uint64_t)1 << 63) && k != UINT64_MAX;
+    uint64_t u = (k >> 63) ? (k & ~((uint64_t)1 << 63)) : ~k;
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
 enum { RADIX_BITS = 11, RADIX = 1 << RADIX_BITS, RADIX_PASSES = (64 + RADIX_BITS - 1) / RADIX_BITS };
 
-/* perm receives the stable order of v[0..n); items holds 2 n (key, position) pairs (one
- * write stream per bucket instead of two); -1: no memory. */
-typedef struct {
+/* perm receives the stable order of v[0..n), n < 2^32, and sorted (unless NULL) v[perm],
+ * from the sorted keys where they give the value's bits (no gather); items holds 2 n
+ * (key, position) pairs of 12 bytes (one write stream per bucket instead of two; 24 bytes
+ * a value in all); -1: no memory. */
+typedef struct __attribute__((packed)) {
     uint64_t key;
-    i64 at;
+    uint32_t at;
 } item;
 
-static int radix_order(const double *v, i64 n, i64 *perm, item *items) {
+static int radix_order(const double *v, i64 n, i64 *perm, double *sorted, item *items) {
     i64 (*hist)[RADIX] = calloc(RADIX_PASSES, sizeof(*hist));
     if (!hist) return -1;
     item *a = items, *b = items + n;
     for (i64 i = 0; i < n; i++) {
         uint64_t k = order_key(v[i]);
-        a[i] = (item){k, i};
+        a[i] = (item){k, (uint32_t)i};
         for (int d = 0; d < RADIX_PASSES; d++) hist[d][(k >> (d * RADIX_BITS)) & (RADIX - 1)]++;
     }
     for (int d = 0; d < RADIX_PASSES; d++) {
@@ -156,7 +168,14 @@ static int radix_order(const double *v, i64 n, i64 *perm, item *items) {
         for (i64 i = 0; i < n; i++) b[hist[d][(a[i].key >> shift) & (RADIX - 1)]++] = a[i];
         item *t = a; a = b; b = t;
     }
-    for (i64 i = 0; i < n; i++) perm[i] = a[i].at;
+    for (i64 i = 0; i < n; i++) perm[i] = (i64)a[i].at;
+    if (sorted) {
+        for (i64 i = 0; i < n; i++) {
+            int exact;
+            double x = key_value(a[i].key, &exact);
+            sorted[i] = exact ? x : v[a[i].at];
+        }
+    }
     free(hist);
     return 0;
 }
@@ -173,6 +192,11 @@ PyObject *core_radix_argsort(PyObject *self, PyObject *args) {
         if (take(&bs, os, 1, "d", n, "sorted") < 0) { release(&bs); return NULL; }
         sorted = bs.b[2].buf;
     }
+    if (n > (i64)UINT32_MAX) {
+        release(&bs);
+        PyErr_SetString(PyExc_ValueError, "radix_argsort: at most 2^32 - 1 values");
+        return NULL;
+    }
     const double *v = bs.b[0].buf;
     i64 *perm = bs.b[1].buf;
     item *items = malloc((size_t)(2 * n + 1) * sizeof(item));
@@ -182,8 +206,7 @@ PyObject *core_radix_argsort(PyObject *self, PyObject *args) {
     }
     int status;
     Py_BEGIN_ALLOW_THREADS
-    status = radix_order(v, n, perm, items);
-    if (sorted && status == 0) for (i64 i = 0; i < n; i++) sorted[i] = v[perm[i]];
+    status = radix_order(v, n, perm, sorted, items);
     Py_END_ALLOW_THREADS
     free(items);
     release(&bs);

@@ -187,6 +187,36 @@ def test_stable_sort_by_radix_at_radix_sizes():
         assert ordered.tobytes() == x[expected].tobytes()
 
 
+def test_radix_argsort_keeps_every_bit():
+    # the sorted values come from the sorted keys: subnormals, infinities and both zeros
+    # keep their bits, and NaNs of any sign or payload are read back from the input
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=5000)
+    special = np.array([0x7FF8000000000001, 0xFFF8000000000000, 0x7FF0000000000001,
+                        0x0000000000000001, 0x8000000000000001, 0x8000000000000000,
+                        0x0000000000000000, 0x7FF0000000000000, 0xFFF0000000000000,
+                        0x7FEFFFFFFFFFFFFF, 0xFFEFFFFFFFFFFFFF], dtype=np.uint64).view(np.float64)
+    x[rng.integers(0, x.size, size=600)] = rng.choice(special, size=600)
+    expected = np.argsort(x, kind="stable")
+    order, ordered = np.empty(x.size, dtype=np.int64), np.empty(x.size)
+    core.radix_argsort(x, order, ordered)
+    np.testing.assert_array_equal(order, expected)
+    assert ordered.tobytes() == x[expected].tobytes()
+
+
+def test_stable_sort_by_radix_above_four_million():
+    # the matched controls of ratio 3 at 10 million units: once above the old 2^22 limit
+    from estimation.ordering import stable_sort
+
+    rng = np.random.default_rng(4)
+    x = np.round(rng.normal(size=4_500_000), 4)
+    x[::1000] = -0.0
+    expected = np.argsort(x, kind="stable")
+    order, ordered = stable_sort(x)
+    np.testing.assert_array_equal(order, expected)
+    assert ordered.tobytes() == x[expected].tobytes()
+
+
 def test_stable_argsort_long_runs():
     from estimation.ordering import stable_argsort
 
