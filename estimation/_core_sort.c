@@ -64,25 +64,19 @@ PyObject *core_fix_ties(PyObject *self, PyObject *args) {
     buffers bs = {.count = 0};
     if (take(&bs, ov, 0, "d", -1, "values") < 0) return NULL;
     i64 n = bs.b[0].len / 8;
-    if (take(&bs, op, 1, "q", -1, "perm") < 0) { release(&bs); return NULL; }
-    if (bs.b[1].len / 8 != n) {
-        release(&bs);
-        PyErr_SetString(PyExc_ValueError, "fix_ties: perm must have one position per value");
-        return NULL;
-    }
+    if (take(&bs, op, 1, "q", -1, "perm") < 0) return NULL;
+    if (bs.b[1].len / 8 != n)
+        return fail(&bs, PyExc_ValueError, "fix_ties: perm must have one position per value");
     double *sorted = NULL;
     if (os != Py_None) {
-        if (take(&bs, os, 1, "d", n, "sorted") < 0) { release(&bs); return NULL; }
+        if (take(&bs, os, 1, "d", n, "sorted") < 0) return NULL;
         sorted = bs.b[2].buf;
     }
     const double *v = bs.b[0].buf;
     i64 *perm = bs.b[1].buf;
     for (i64 i = 0; i < n; i++) {
-        if (perm[i] < 0 || perm[i] >= n) {
-            release(&bs);
-            PyErr_SetString(PyExc_IndexError, "fix_ties: position out of range");
-            return NULL;
-        }
+        if (perm[i] < 0 || perm[i] >= n)
+            return fail(&bs, PyExc_IndexError, "fix_ties: position out of range");
     }
     int bits = 1;
     while (bits < 63 && ((i64)1 << bits) < n) bits++;
@@ -186,17 +180,14 @@ PyObject *core_radix_argsort(PyObject *self, PyObject *args) {
     buffers bs = {.count = 0};
     if (take(&bs, ov, 0, "d", -1, "values") < 0) return NULL;
     i64 n = bs.b[0].len / 8;
-    if (take(&bs, op, 1, "q", n, "perm") < 0) { release(&bs); return NULL; }
+    if (take(&bs, op, 1, "q", n, "perm") < 0) return NULL;
     double *sorted = NULL;
     if (os != Py_None) {
-        if (take(&bs, os, 1, "d", n, "sorted") < 0) { release(&bs); return NULL; }
+        if (take(&bs, os, 1, "d", n, "sorted") < 0) return NULL;
         sorted = bs.b[2].buf;
     }
-    if (n > (i64)UINT32_MAX) {
-        release(&bs);
-        PyErr_SetString(PyExc_ValueError, "radix_argsort: at most 2^32 - 1 values");
-        return NULL;
-    }
+    if (n > (i64)UINT32_MAX)
+        return fail(&bs, PyExc_ValueError, "radix_argsort: at most 2^32 - 1 values");
     const double *v = bs.b[0].buf;
     i64 *perm = bs.b[1].buf;
     item *items = malloc((size_t)(2 * n + 1) * sizeof(item));
@@ -224,7 +215,7 @@ PyObject *core_first_codes(PyObject *self, PyObject *args) {
     buffers bs = {.count = 0};
     if (take(&bs, oi, 0, "q", -1, "ids") < 0) return NULL;
     i64 n = bs.b[0].len / 8;
-    if (take(&bs, oo, 1, "q", n, "out") < 0) { release(&bs); return NULL; }
+    if (take(&bs, oo, 1, "q", n, "out") < 0) return NULL;
     const i64 *ids = bs.b[0].buf;
     i64 *out = bs.b[1].buf, next = 0;
     for (i64 i = 0; i < n; i++) {
