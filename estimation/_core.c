@@ -301,6 +301,7 @@ static PyMethodDef methods[] = {
     {"ecdf_walk", core_ecdf_walk, METH_VARARGS, "eCDF differences before and after matching."},
     {"fix_ties", core_fix_ties, METH_VARARGS, "Positions within runs of equal values in increasing order (a stable argsort)."},
     {"radix_argsort", core_radix_argsort, METH_VARARGS, "The stable argsort of float64 values by a radix sort of their bits."},
+    {"radix_sort", core_radix_sort, METH_VARARGS, "float64 values sorted in place by a radix sort of their bits."},
     {"design_eta", core_design_eta, METH_VARARGS, "The linear predictor of a design in parts."},
     {"design_cross", core_design_cross, METH_VARARGS, "Weighted cross products of a design in parts."},
     {"first_codes", core_first_codes, METH_VARARGS, "Integer ids as codes by first appearance."},

@@ -91,6 +91,7 @@ PyObject *core_design_cross(PyObject *self, PyObject *args);
 /* _core_sort.c */
 PyObject *core_fix_ties(PyObject *self, PyObject *args);
 PyObject *core_radix_argsort(PyObject *self, PyObject *args);
+PyObject *core_radix_sort(PyObject *self, PyObject *args);
 PyObject *core_first_codes(PyObject *self, PyObject *args);
 
 #endif

@@ -60,6 +60,19 @@ def stable_sort(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order, ordered
 
 
+def sort_in_place(values: np.ndarray) -> None:
+    """``values.sort()`` of a writable 1-d array: the same values in the same order (NaNs
+    last), equal ones aside: -0.0 comes before +0.0 and NaNs keep their input order and
+    bits. float64 arrays of 2,048 values or more are sorted by a compiled radix sort of
+    their bits (about 3 x NumPy's sort on CPUs without AVX-512; 16 bytes a value)."""
+    if (_core is not None and values.dtype == np.float64 and values.ndim == 1
+            and values.size >= _SMALL and values.flags.c_contiguous and values.flags.writeable
+            and hasattr(_core, "radix_sort")):
+        _core.radix_sort(values)
+    else:
+        values.sort()
+
+
 def factorize_ints(ids: np.ndarray) -> tuple[np.ndarray, int]:
     """``pandas.factorize(ids, sort=False)`` of integer ids: codes numbered by first
     appearance, and their number. Compiled in linear time for ids in [0, 4n + 1024)
