@@ -219,34 +219,97 @@ static inline int is_nan_bits(uint64_t u) {
     return (u & ~((uint64_t)1 << 63)) > ((uint64_t)0x7FF << 52);
 }
 
-/* x[0..n) (a double's bits each) sorted in place in NumPy's order, NaNs last in their input
- * order; tmp holds n. An LSD radix sort of the keys, without positions. */
-static void radix_values(uint64_t *x, i64 n, uint64_t *tmp, i64 (*hist)[RADIX]) {
-    i64 m = 0, nans = 0;
-    for (i64 i = 0; i < n; i++) {
-        uint64_t u = x[i];
-        if (is_nan_bits(u)) {
-            tmp[n - 1 - nans++] = u;  /* kept at the end of tmp, which the passes never reach */
-            continue;
+/* a[0..m) sorted by the digits below bit `top` (LSD, b holds m); the sorted keys end in a,
+ * or in b when to_b. counted: hist holds the digits' counts already. */
+static void lsd_keys(uint64_t *a, uint64_t *b, i64 m, int top, int to_b, int counted,
+                     i64 (*hist)[RADIX]) {
+    if (m <= SHORT_RUN) {  /* insertion: the bucket's keys are few */
+        for (i64 i = 1; i < m; i++) {
+            uint64_t v = a[i];
+            i64 h = i;
+            while (h > 0 && a[h - 1] > v) {
+                a[h] = a[h - 1];
+                h--;
+            }
+            a[h] = v;
         }
-        uint64_t k = bits_key(u);
-        tmp[m++] = k;
-        for (int d = 0; d < RADIX_PASSES; d++) hist[d][(k >> (d * RADIX_BITS)) & (RADIX - 1)]++;
+        if (to_b) memcpy(b, a, (size_t)m * sizeof(uint64_t));
+        return;
     }
-    uint64_t *a = tmp, *b = x;
-    for (int d = 0; d < RADIX_PASSES; d++) {
+    int passes = (top + RADIX_BITS - 1) / RADIX_BITS;
+    if (!counted) {
+        memset(hist, 0, (size_t)passes * sizeof(*hist));
+        for (i64 i = 0; i < m; i++)
+            for (int d = 0; d < passes; d++) hist[d][(a[i] >> (d * RADIX_BITS)) & (RADIX - 1)]++;
+    }
+    uint64_t *src = a, *dst = b;
+    for (int d = 0; d < passes; d++) {
         int shift = d * RADIX_BITS;
-        if (m == 0 || hist[d][(a[0] >> shift) & (RADIX - 1)] == m) continue;
+        if (hist[d][(src[0] >> shift) & (RADIX - 1)] == m) continue;  /* one digit: no move */
         i64 offset = 0;
         for (int c = 0; c < RADIX; c++) {
             i64 k = hist[d][c];
             hist[d][c] = offset;
             offset += k;
         }
-        for (i64 i = 0; i < m; i++) b[hist[d][(a[i] >> shift) & (RADIX - 1)]++] = a[i];
-        uint64_t *t = a; a = b; b = t;
+        for (i64 i = 0; i < m; i++) dst[hist[d][(src[i] >> shift) & (RADIX - 1)]++] = src[i];
+        uint64_t *t = src; src = dst; dst = t;
     }
-    for (i64 i = 0; i < m; i++) x[i] = key_bits(a[i]);  /* a is tmp or x itself */
+    uint64_t *into = to_b ? b : a;
+    if (src != into) memcpy(into, src, (size_t)m * sizeof(uint64_t));
+}
+
+enum { CACHED = 1 << 18, LEAF = 1 << 15 };
+
+/* a[0..m) sorted by the digits below bit `top` into a (into b when to_b), b holding m. Keys that do not fit in the
+ * caches (over CACHED) are first split by their top digit (MSD: the sign and exponent
+ * first, then as many bits as leave buckets of about LEAF keys) and each bucket sorted in
+ * turn; the rest by LSD (lsd_keys). */
+static void sort_keys(uint64_t *a, uint64_t *b, i64 m, int top, int to_b, i64 (*hist)[RADIX]) {
+    if (m <= CACHED || top <= 2 * RADIX_BITS) {
+        lsd_keys(a, b, m, top, to_b, 0, hist);
+        return;
+    }
+    int bits = RADIX_BITS;
+    if (top < 64) {
+        bits = 1;
+        while (bits < RADIX_BITS && (m >> bits) > LEAF) bits++;
+    }
+    int shift = top - bits;
+    i64 buckets = (i64)1 << bits, start[RADIX + 1], at[RADIX];
+    memset(at, 0, sizeof(at));
+    for (i64 i = 0; i < m; i++) at[(a[i] >> shift) & (buckets - 1)]++;
+    i64 offset = 0;
+    for (i64 c = 0; c < buckets; c++) {
+        start[c] = offset;
+        offset += at[c];
+        at[c] = start[c];
+    }
+    start[buckets] = m;
+    for (i64 i = 0; i < m; i++) b[at[(a[i] >> shift) & (buckets - 1)]++] = a[i];
+    for (i64 c = 0; c < buckets; c++)  /* each bucket from b, ending in a unless to_b */
+        sort_keys(b + start[c], a + start[c], start[c + 1] - start[c], shift, !to_b, hist);
+}
+
+/* x[0..n) (a double's bits each) sorted in place in NumPy's order, NaNs last in their input
+ * order; tmp holds n. A radix sort of the keys without positions (sort_keys). */
+static void radix_values(uint64_t *x, i64 n, uint64_t *tmp, i64 (*hist)[RADIX]) {
+    i64 m = 0, nans = 0;
+    int small = n <= CACHED;  /* LSD alone: its digits counted in this pass */
+    for (i64 i = 0; i < n; i++) {
+        uint64_t u = x[i];
+        if (is_nan_bits(u)) {
+            tmp[n - 1 - nans++] = u;  /* kept at the end of tmp, which the sort never reaches */
+            continue;
+        }
+        uint64_t k = bits_key(u);
+        x[m++] = k;
+        if (small)
+            for (int d = 0; d < RADIX_PASSES; d++) hist[d][(k >> (d * RADIX_BITS)) & (RADIX - 1)]++;
+    }
+    if (small) lsd_keys(x, tmp, m, 64, 0, 1, hist);
+    else sort_keys(x, tmp, m, 64, 0, hist);
+    for (i64 i = 0; i < m; i++) x[i] = key_bits(x[i]);
     for (i64 j = 0; j < nans; j++) x[m + j] = tmp[n - 1 - j];
 }
 

@@ -230,8 +230,9 @@ def test_sort_in_place_is_numpys_sort(seed, n, grid):
 
 
 def test_stable_sort_by_radix_above_four_million():
-    # the matched controls of ratio 3 at 10 million units: once above the old 2^22 limit
-    from estimation.ordering import stable_sort
+    # the matched controls of ratio 3 at 10 million units: once above the old 2^22 limit;
+    # and the values alone, split by their top digits first (above 2^18 values)
+    from estimation.ordering import sort_in_place, stable_sort
 
     rng = np.random.default_rng(4)
     x = np.round(rng.normal(size=4_500_000), 4)
@@ -240,6 +241,14 @@ def test_stable_sort_by_radix_above_four_million():
     order, ordered = stable_sort(x)
     np.testing.assert_array_equal(order, expected)
     assert ordered.tobytes() == x[expected].tobytes()
+    x[::997] = np.nan
+    x[::1001] = 10.0 ** rng.integers(-300, 300, size=x[::1001].size)
+    got = x.copy()
+    sort_in_place(got)
+    expected = np.sort(x)
+    plain = (expected != 0) & ~np.isnan(expected)
+    assert got[plain].tobytes() == expected[plain].tobytes()
+    np.testing.assert_array_equal(got, expected)
 
 
 def test_stable_argsort_long_runs():
