@@ -132,15 +132,115 @@ static inline double key_value(uint64_t k, int *exact) {
 
 enum { RADIX_BITS = 11, RADIX = 1 << RADIX_BITS, RADIX_PASSES = (64 + RADIX_BITS - 1) / RADIX_BITS };
 
-/* perm receives the stable order of v[0..n), n < 2^32, and sorted (unless NULL) v[perm],
- * from the sorted keys where they give the value's bits (no gather); items holds 2 n
- * (key, position) pairs of 12 bytes (one write stream per bucket instead of two; 24 bytes
- * a value in all); -1: no memory. */
+/* The order key of a double's bits u (not NaN): as order_key, but -0.0 keeps its own key,
+ * just below +0.0's (the two are equal to NumPy, so either arrangement is its order). */
+static inline uint64_t bits_key(uint64_t u) {
+    return (u >> 63) ? ~u : (u | ((uint64_t)1 << 63));
+}
+
+static inline uint64_t key_bits(uint64_t k) {
+    return (k >> 63) ? (k & ~((uint64_t)1 << 63)) : ~k;
+}
+
+static inline int is_nan_bits(uint64_t u) {
+    return (u & ~((uint64_t)1 << 63)) > ((uint64_t)0x7FF << 52);
+}
+
+/* The radix sorts of keys (uint64_t) and of (key, position) items, one template each:
+ *
+ *   NAME_lsd(a, b, m, top, to_b, hist)   a[0..m) sorted by the digits below bit `top`
+ *       (LSD, b holds m; stable), ending in a, or in b when to_b; hist: room for the counts
+ *   NAME_sort(a, b, m, top, to_b, hist)   the same; items that do not fit in the caches
+ *       (over CACHED) are first split by their top digit (MSD: the sign and exponent first,
+ *       then as many bits as leave buckets of about LEAF items) and each bucket sorted in
+ *       turn, the buffers alternating */
+enum { CACHED = 1 << 18, LEAF = 1 << 15 };
+
+#define RADIX_LSD(NAME, T, KEY)                                                             \
+    static void NAME##_lsd(T *a, T *b, i64 m, int top, int to_b, i64 (*hist)[RADIX]) {      \
+        if (m <= SHORT_RUN) { /* insertion: the bucket's items are few */                   \
+            for (i64 i = 1; i < m; i++) {                                                   \
+                T v = a[i];                                                                 \
+                i64 h = i;                                                                  \
+                while (h > 0 && KEY(a[h - 1]) > KEY(v)) {                                   \
+                    a[h] = a[h - 1];                                                        \
+                    h--;                                                                    \
+                }                                                                           \
+                a[h] = v;                                                                   \
+            }                                                                               \
+            if (to_b) memcpy(b, a, (size_t)m * sizeof(T));                                  \
+            return;                                                                         \
+        }                                                                                   \
+        int passes = (top + RADIX_BITS - 1) / RADIX_BITS;                                   \
+        memset(hist, 0, (size_t)passes * sizeof(*hist));                                    \
+        for (i64 i = 0; i < m; i++)                                                         \
+            for (int d = 0; d < passes; d++)                                                \
+                hist[d][(KEY(a[i]) >> (d * RADIX_BITS)) & (RADIX - 1)]++;                   \
+        T *src = a, *dst = b;                                                               \
+        for (int d = 0; d < passes; d++) {                                                  \
+            int shift = d * RADIX_BITS;                                                     \
+            if (hist[d][(KEY(src[0]) >> shift) & (RADIX - 1)] == m) continue; /* one digit */ \
+            i64 offset = 0;                                                                 \
+            for (int c = 0; c < RADIX; c++) {                                               \
+                i64 k = hist[d][c];                                                         \
+                hist[d][c] = offset;                                                        \
+                offset += k;                                                                \
+            }                                                                               \
+            for (i64 i = 0; i < m; i++)                                                     \
+                dst[hist[d][(KEY(src[i]) >> shift) & (RADIX - 1)]++] = src[i];              \
+            T *t = src;                                                                     \
+            src = dst;                                                                      \
+            dst = t;                                                                        \
+        }                                                                                   \
+        T *into = to_b ? b : a;                                                             \
+        if (src != into) memcpy(into, src, (size_t)m * sizeof(T));                          \
+    }
+
+#define RADIX_MSD(NAME, T, KEY)                                                             \
+    static void NAME##_sort(T *a, T *b, i64 m, int top, int to_b, i64 (*hist)[RADIX]) {     \
+        if (m <= CACHED || top <= 2 * RADIX_BITS) {                                         \
+            NAME##_lsd(a, b, m, top, to_b, hist);                                           \
+            return;                                                                         \
+        }                                                                                   \
+        int bits = RADIX_BITS;                                                              \
+        if (top < 64) {                                                                     \
+            bits = 1;                                                                       \
+            while (bits < RADIX_BITS && (m >> bits) > LEAF) bits++;                         \
+        }                                                                                   \
+        int shift = top - bits;                                                             \
+        i64 buckets = (i64)1 << bits, start[RADIX + 1], at[RADIX];                          \
+        memset(at, 0, sizeof(at));                                                          \
+        for (i64 i = 0; i < m; i++) at[(KEY(a[i]) >> shift) & (buckets - 1)]++;             \
+        i64 offset = 0;                                                                     \
+        for (i64 c = 0; c < buckets; c++) {                                                 \
+            start[c] = offset;                                                              \
+            offset += at[c];                                                                \
+            at[c] = start[c];                                                               \
+        }                                                                                   \
+        start[buckets] = m;                                                                 \
+        for (i64 i = 0; i < m; i++) b[at[(KEY(a[i]) >> shift) & (buckets - 1)]++] = a[i];   \
+        for (i64 c = 0; c < buckets; c++) /* each bucket from b, ending in a unless to_b */ \
+            NAME##_sort(b + start[c], a + start[c], start[c + 1] - start[c], shift, !to_b,  \
+                        hist);                                                              \
+    }
+
+#define KEY_ITSELF(x) (x)
+#define KEY_OF_ITEM(x) ((x).key)
+
+/* (key, position) pairs of 12 bytes: one write stream per bucket instead of two. */
 typedef struct __attribute__((packed)) {
     uint64_t key;
     uint32_t at;
 } item;
 
+RADIX_LSD(keys, uint64_t, KEY_ITSELF)
+RADIX_MSD(keys, uint64_t, KEY_ITSELF)
+RADIX_LSD(items, item, KEY_OF_ITEM)
+RADIX_MSD(items, item, KEY_OF_ITEM)  /* MSD and LSD both stable: so is the sort */
+
+/* perm receives the stable order of v[0..n), n < 2^32, and sorted (unless NULL) v[perm],
+ * from the sorted keys where they give the value's bits (no gather); items holds 2 n
+ * (24 bytes a value in all); -1: no memory. */
 static int radix_order(const double *v, i64 n, i64 *perm, double *sorted, item *items) {
     i64 (*hist)[RADIX] = calloc(RADIX_PASSES, sizeof(*hist));
     if (!hist) return -1;
@@ -148,20 +248,8 @@ static int radix_order(const double *v, i64 n, i64 *perm, double *sorted, item *
     for (i64 i = 0; i < n; i++) {
         uint64_t k = order_key(v[i]);
         a[i] = (item){k, (uint32_t)i};
-        for (int d = 0; d < RADIX_PASSES; d++) hist[d][(k >> (d * RADIX_BITS)) & (RADIX - 1)]++;
     }
-    for (int d = 0; d < RADIX_PASSES; d++) {
-        int shift = d * RADIX_BITS;
-        if (n && hist[d][(a[0].key >> shift) & (RADIX - 1)] == n) continue;  /* one digit: no move */
-        i64 offset = 0;
-        for (int c = 0; c < RADIX; c++) {
-            i64 k = hist[d][c];
-            hist[d][c] = offset;
-            offset += k;
-        }
-        for (i64 i = 0; i < n; i++) b[hist[d][(a[i].key >> shift) & (RADIX - 1)]++] = a[i];
-        item *t = a; a = b; b = t;
-    }
+    items_sort(a, b, n, 64, 0, hist);
     for (i64 i = 0; i < n; i++) perm[i] = (i64)a[i].at;
     if (sorted) {
         for (i64 i = 0; i < n; i++) {
@@ -205,110 +293,19 @@ PyObject *core_radix_argsort(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* The order key of a double's bits u (not NaN): as order_key, but -0.0 keeps its own key,
- * just below +0.0's (the two are equal to NumPy, so either arrangement is its order). */
-static inline uint64_t bits_key(uint64_t u) {
-    return (u >> 63) ? ~u : (u | ((uint64_t)1 << 63));
-}
-
-static inline uint64_t key_bits(uint64_t k) {
-    return (k >> 63) ? (k & ~((uint64_t)1 << 63)) : ~k;
-}
-
-static inline int is_nan_bits(uint64_t u) {
-    return (u & ~((uint64_t)1 << 63)) > ((uint64_t)0x7FF << 52);
-}
-
-/* a[0..m) sorted by the digits below bit `top` (LSD, b holds m); the sorted keys end in a,
- * or in b when to_b. counted: hist holds the digits' counts already. */
-static void lsd_keys(uint64_t *a, uint64_t *b, i64 m, int top, int to_b, int counted,
-                     i64 (*hist)[RADIX]) {
-    if (m <= SHORT_RUN) {  /* insertion: the bucket's keys are few */
-        for (i64 i = 1; i < m; i++) {
-            uint64_t v = a[i];
-            i64 h = i;
-            while (h > 0 && a[h - 1] > v) {
-                a[h] = a[h - 1];
-                h--;
-            }
-            a[h] = v;
-        }
-        if (to_b) memcpy(b, a, (size_t)m * sizeof(uint64_t));
-        return;
-    }
-    int passes = (top + RADIX_BITS - 1) / RADIX_BITS;
-    if (!counted) {
-        memset(hist, 0, (size_t)passes * sizeof(*hist));
-        for (i64 i = 0; i < m; i++)
-            for (int d = 0; d < passes; d++) hist[d][(a[i] >> (d * RADIX_BITS)) & (RADIX - 1)]++;
-    }
-    uint64_t *src = a, *dst = b;
-    for (int d = 0; d < passes; d++) {
-        int shift = d * RADIX_BITS;
-        if (hist[d][(src[0] >> shift) & (RADIX - 1)] == m) continue;  /* one digit: no move */
-        i64 offset = 0;
-        for (int c = 0; c < RADIX; c++) {
-            i64 k = hist[d][c];
-            hist[d][c] = offset;
-            offset += k;
-        }
-        for (i64 i = 0; i < m; i++) dst[hist[d][(src[i] >> shift) & (RADIX - 1)]++] = src[i];
-        uint64_t *t = src; src = dst; dst = t;
-    }
-    uint64_t *into = to_b ? b : a;
-    if (src != into) memcpy(into, src, (size_t)m * sizeof(uint64_t));
-}
-
-enum { CACHED = 1 << 18, LEAF = 1 << 15 };
-
-/* a[0..m) sorted by the digits below bit `top` into a (into b when to_b), b holding m. Keys that do not fit in the
- * caches (over CACHED) are first split by their top digit (MSD: the sign and exponent
- * first, then as many bits as leave buckets of about LEAF keys) and each bucket sorted in
- * turn; the rest by LSD (lsd_keys). */
-static void sort_keys(uint64_t *a, uint64_t *b, i64 m, int top, int to_b, i64 (*hist)[RADIX]) {
-    if (m <= CACHED || top <= 2 * RADIX_BITS) {
-        lsd_keys(a, b, m, top, to_b, 0, hist);
-        return;
-    }
-    int bits = RADIX_BITS;
-    if (top < 64) {
-        bits = 1;
-        while (bits < RADIX_BITS && (m >> bits) > LEAF) bits++;
-    }
-    int shift = top - bits;
-    i64 buckets = (i64)1 << bits, start[RADIX + 1], at[RADIX];
-    memset(at, 0, sizeof(at));
-    for (i64 i = 0; i < m; i++) at[(a[i] >> shift) & (buckets - 1)]++;
-    i64 offset = 0;
-    for (i64 c = 0; c < buckets; c++) {
-        start[c] = offset;
-        offset += at[c];
-        at[c] = start[c];
-    }
-    start[buckets] = m;
-    for (i64 i = 0; i < m; i++) b[at[(a[i] >> shift) & (buckets - 1)]++] = a[i];
-    for (i64 c = 0; c < buckets; c++)  /* each bucket from b, ending in a unless to_b */
-        sort_keys(b + start[c], a + start[c], start[c + 1] - start[c], shift, !to_b, hist);
-}
-
 /* x[0..n) (a double's bits each) sorted in place in NumPy's order, NaNs last in their input
- * order; tmp holds n. A radix sort of the keys without positions (sort_keys). */
+ * order; tmp holds n. A radix sort of the keys without positions. */
 static void radix_values(uint64_t *x, i64 n, uint64_t *tmp, i64 (*hist)[RADIX]) {
     i64 m = 0, nans = 0;
-    int small = n <= CACHED;  /* LSD alone: its digits counted in this pass */
     for (i64 i = 0; i < n; i++) {
         uint64_t u = x[i];
         if (is_nan_bits(u)) {
             tmp[n - 1 - nans++] = u;  /* kept at the end of tmp, which the sort never reaches */
             continue;
         }
-        uint64_t k = bits_key(u);
-        x[m++] = k;
-        if (small)
-            for (int d = 0; d < RADIX_PASSES; d++) hist[d][(k >> (d * RADIX_BITS)) & (RADIX - 1)]++;
+        x[m++] = bits_key(u);
     }
-    if (small) lsd_keys(x, tmp, m, 64, 0, 1, hist);
-    else sort_keys(x, tmp, m, 64, 0, hist);
+    keys_sort(x, tmp, m, 64, 0, hist);
     for (i64 i = 0; i < m; i++) x[i] = key_bits(x[i]);
     for (i64 j = 0; j < nans; j++) x[m + j] = tmp[n - 1 - j];
 }
