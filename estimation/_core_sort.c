@@ -11,9 +11,12 @@
  *
  *   radix_argsort(values, perm, sorted)   perm (int64, n) receives
  *                                    numpy.argsort(values, kind="stable") directly, by a
- *                                    least-significant-digit radix sort of the values' bits
- *                                    (stable by construction: ties keep their positions'
- *                                    order); sorted (None or float64) receives values[perm]
+ *                                    radix sort of the values' bits (stable by construction:
+ *                                    ties keep their positions' order); sorted (None or
+ *                                    float64) receives values[perm]
+ *
+ *   radix_sort(values)               values sorted in place (values.sort(), equal values
+ *                                    aside: -0.0 before +0.0, NaNs in input order)
  *
  * Equal means what NumPy's sort compares: -0.0 equals +0.0, and every NaN equals every
  * other (NaNs sort last). Short runs are put in order by insertion; long ones (heavily
