@@ -312,8 +312,10 @@ def report_size(n: int, args) -> None:
         print(f"  {v:<10} {median(r, 'cpu_steps', 'propensity'):>10.3f} {median(r, 'cpu_steps', 'match'):>7.3f} "
               f"{median(r, 'cpu_steps', 'balance'):>8.3f} {median(r, 'cpu_steps', 'att'):>6.3f} "
               f"{median(r, 'cpu_steps', 'total'):>7.3f}")
+    cpu_1to1 = median(res["memory 1:1"], "cpu")
     for v in ("ratio 3", "replace"):
-        print(f"  {v} / 1:1 = {totals[v] / totals['1:1']:.2f} (target <= 1.5)")
+        print(f"  {v} / 1:1 = {totals[v] / totals['1:1']:.2f} wall, "
+              f"{median(res[f'memory {v}'], 'cpu') / cpu_1to1:.2f} CPU (target <= 1.5)")
     fl = res["floor pass"]
     if fl:
         floor_total = median(fl, "total")

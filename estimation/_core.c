@@ -35,20 +35,11 @@ static PyObject *matchit_pass(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOOOOOOOdp", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5],
                           &o[6], &o[7], &o[8], &o[9], &o[10], &o[11], &o[12], &cal, &first))
         return NULL;
-    static const char *names[13] = {"values", "rows", "gpos", "dist", "lo", "hi", "split",
-                                    "index", "iil", "iir", "next_r", "next_l", "taken"};
-    static const char *formats = "dqqdqqqqqqqqq";
-    static const int writable[13] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1};
-    Py_buffer b[13];
-    int got = 0;
-    for (; got < 13; got++) {
-        char f[2] = {formats[got], 0};
-        if (get(o[got], &b[got], writable[got], f, -1, names[got]) < 0) break;
-    }
-    if (got < 13) {
-        for (int j = 0; j < got; j++) PyBuffer_Release(&b[j]);
-        return NULL;
-    }
+    static const char *const names[13] = {"values", "rows", "gpos", "dist", "lo", "hi", "split",
+                                          "index", "iil", "iir", "next_r", "next_l", "taken"};
+    buffers bs = {.count = 0};
+    if (take_all(&bs, o, "dqqdqqqqQQQQQ", names) < 0) return NULL;
+    const Py_buffer *b = bs.b;
     const double *values = b[0].buf, *dist = b[3].buf;
     const i64 *rows = b[1].buf, *gpos = b[2].buf, *lo = b[4].buf, *hi = b[5].buf,
               *split = b[6].buf, *index = b[7].buf;
@@ -88,7 +79,7 @@ static PyObject *matchit_pass(PyObject *self, PyObject *args) {
         taken[i] = rows[pick];
     }
     Py_END_ALLOW_THREADS
-    for (int j = 0; j < 13; j++) PyBuffer_Release(&b[j]);
+    release(&bs);
     Py_RETURN_NONE;
 }
 
@@ -141,19 +132,11 @@ static PyObject *collect_472(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOOOnd", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6],
                           &o[7], &o[8], &kk, &cal))
         return NULL;
-    static const char *names[9] = {"values", "rows", "gpos", "dist", "lo", "hi", "split",
-                                   "gpos_treated", "out"};
-    static const char *formats = "dqqdqqqqq";
-    Py_buffer b[9];
-    int got = 0;
-    for (; got < 9; got++) {
-        char f[2] = {formats[got], 0};
-        if (get(o[got], &b[got], got == 8, f, -1, names[got]) < 0) break;
-    }
-    if (got < 9) {
-        for (int j = 0; j < got; j++) PyBuffer_Release(&b[j]);
-        return NULL;
-    }
+    static const char *const names[9] = {"values", "rows", "gpos", "dist", "lo", "hi", "split",
+                                         "gpos_treated", "out"};
+    buffers bs = {.count = 0};
+    if (take_all(&bs, o, "dqqdqqqqQ", names) < 0) return NULL;
+    const Py_buffer *b = bs.b;
     const double *values = b[0].buf, *dist = b[3].buf;
     const i64 *rows = b[1].buf, *gpos = b[2].buf, *lo_ = b[4].buf, *hi_ = b[5].buf,
               *split = b[6].buf, *gt = b[7].buf;
@@ -163,7 +146,7 @@ static PyObject *collect_472(PyObject *self, PyObject *args) {
     double *dists = malloc(sizeof(double) * 2 * k);
     if (!found || !ind || !dists) {
         free(found); free(ind); free(dists);
-        for (int j = 0; j < 9; j++) PyBuffer_Release(&b[j]);
+        release(&bs);
         return PyErr_NoMemory();
     }
     Py_BEGIN_ALLOW_THREADS
@@ -222,7 +205,7 @@ static PyObject *collect_472(PyObject *self, PyObject *args) {
     }
     Py_END_ALLOW_THREADS
     free(found); free(ind); free(dists);
-    for (int j = 0; j < 9; j++) PyBuffer_Release(&b[j]);
+    release(&bs);
     Py_RETURN_NONE;
 }
 
@@ -231,14 +214,12 @@ static PyObject *collect_472(PyObject *self, PyObject *args) {
 static PyObject *count_le(PyObject *self, PyObject *args) {
     PyObject *ov, *og, *oo;
     if (!PyArg_ParseTuple(args, "OOO", &ov, &og, &oo)) return NULL;
-    Py_buffer bv, bg, bo;
-    if (get(ov, &bv, 0, "d", -1, "values") < 0) return NULL;
-    if (get(og, &bg, 0, "d", -1, "grid") < 0) { PyBuffer_Release(&bv); return NULL; }
-    if (get(oo, &bo, 1, "q", bg.len / 8, "out") < 0) {
-        PyBuffer_Release(&bv); PyBuffer_Release(&bg); return NULL;
-    }
-    const double *v = bv.buf, *g = bg.buf;
-    i64 *out = bo.buf, nv = bv.len / 8, ng = bg.len / 8;
+    buffers bs = {.count = 0};
+    if (take(&bs, ov, 0, "d", -1, "values") < 0 || take(&bs, og, 0, "d", -1, "grid") < 0 ||
+        take(&bs, oo, 1, "q", bs.b[1].len / 8, "out") < 0)
+        return NULL;
+    const double *v = bs.b[0].buf, *g = bs.b[1].buf;
+    i64 *out = bs.b[2].buf, nv = bs.b[0].len / 8, ng = bs.b[1].len / 8;
     Py_BEGIN_ALLOW_THREADS
     i64 j = 0;
     for (i64 i = 0; i < ng; i++) {
@@ -246,7 +227,7 @@ static PyObject *count_le(PyObject *self, PyObject *args) {
         out[i] = j;
     }
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&bv); PyBuffer_Release(&bg); PyBuffer_Release(&bo);
+    release(&bs);
     Py_RETURN_NONE;
 }
 
@@ -274,7 +255,6 @@ static PyObject *ladder_walk(PyObject *self, PyObject *args) {
     if (take(&bs, o[0], 0, "q", n, "by_distance") < 0 || take(&bs, o[2], 0, "q", n, "slot") < 0 ||
         take(&bs, o[3], 1, "q", -1, "cg") < 0 || take(&bs, o[4], 1, "q", -1, "rows") < 0 ||
         take(&bs, o[5], 1, "q", -1, "tg") < 0 || take(&bs, o[6], 1, "q", -1, "before") < 0) {
-        release(&bs);
         PyBuffer_Release(&be);
         return NULL;
     }
@@ -285,10 +265,8 @@ static PyObject *ladder_walk(PyObject *self, PyObject *args) {
         bs.b[5].len / 8 < k;
     for (i64 i = 0; i < n && !bad; i++) bad = order[i] < 0 || order[i] >= n || slot[i] >= k;
     if (bad) {
-        release(&bs);
         PyBuffer_Release(&be);
-        PyErr_SetString(PyExc_ValueError, "ladder_walk: positions or slots out of range");
-        return NULL;
+        return fail(&bs, PyExc_ValueError, "ladder_walk: positions or slots out of range");
     }
     Py_BEGIN_ALLOW_THREADS
     for (i64 i = 0; i < n; i++) {
@@ -323,6 +301,7 @@ static PyMethodDef methods[] = {
     {"ecdf_walk", core_ecdf_walk, METH_VARARGS, "eCDF differences before and after matching."},
     {"fix_ties", core_fix_ties, METH_VARARGS, "Positions within runs of equal values in increasing order (a stable argsort)."},
     {"radix_argsort", core_radix_argsort, METH_VARARGS, "The stable argsort of float64 values by a radix sort of their bits."},
+    {"radix_sort", core_radix_sort, METH_VARARGS, "float64 values sorted in place by a radix sort of their bits."},
     {"design_eta", core_design_eta, METH_VARARGS, "The linear predictor of a design in parts."},
     {"design_cross", core_design_cross, METH_VARARGS, "Weighted cross products of a design in parts."},
     {"first_codes", core_first_codes, METH_VARARGS, "Integer ids as codes by first appearance."},

@@ -33,22 +33,48 @@ static inline int get(PyObject *obj, Py_buffer *view, int writable, const char *
     return 0;
 }
 
-/* Up to 8 buffers at once; release them all in one call. */
+/* Up to 16 buffers at once; release them all in one call. */
 typedef struct {
-    Py_buffer b[8];
+    Py_buffer b[16];
     int count;
 } buffers;
-
-static inline int take(buffers *bs, PyObject *obj, int writable, const char *format,
-                       Py_ssize_t n, const char *name) {
-    if (get(obj, &bs->b[bs->count], writable, format, n, name) < 0) return -1;
-    bs->count++;
-    return 0;
-}
 
 static inline void release(buffers *bs) {
     for (int j = 0; j < bs->count; j++) PyBuffer_Release(&bs->b[j]);
     bs->count = 0;
+}
+
+/* The next buffer (see get); on failure every buffer taken so far is released, so that the
+ * caller only returns NULL. */
+static inline int take(buffers *bs, PyObject *obj, int writable, const char *format,
+                       Py_ssize_t n, const char *name) {
+    if (bs->count == (int)(sizeof(bs->b) / sizeof(bs->b[0]))) {
+        PyErr_SetString(PyExc_RuntimeError, "too many buffers");
+    } else if (get(obj, &bs->b[bs->count], writable, format, n, name) == 0) {
+        bs->count++;
+        return 0;
+    }
+    release(bs);
+    return -1;
+}
+
+/* One buffer per character of spec from objs[0..]: 'd' float64, 'q' int64, read only;
+ * 'D', 'Q' the same, writable. names[j] names objs[j] in the error. */
+static inline int take_all(buffers *bs, PyObject *const *objs, const char *spec,
+                           const char *const *names) {
+    for (int j = 0; spec[j]; j++) {
+        int writable = spec[j] == 'D' || spec[j] == 'Q';
+        const char *format = (spec[j] == 'd' || spec[j] == 'D') ? "d" : "q";
+        if (take(bs, objs[j], writable, format, -1, names[j]) < 0) return -1;
+    }
+    return 0;
+}
+
+/* Release every buffer and raise type(message): return fail(...) from a function. */
+static inline PyObject *fail(buffers *bs, PyObject *type, const char *message) {
+    release(bs);
+    PyErr_SetString(type, message);
+    return NULL;
 }
 
 /* _core_sums.c */
@@ -65,6 +91,7 @@ PyObject *core_design_cross(PyObject *self, PyObject *args);
 /* _core_sort.c */
 PyObject *core_fix_ties(PyObject *self, PyObject *args);
 PyObject *core_radix_argsort(PyObject *self, PyObject *args);
+PyObject *core_radix_sort(PyObject *self, PyObject *args);
 PyObject *core_first_codes(PyObject *self, PyObject *args);
 
 #endif

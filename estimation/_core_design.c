@@ -277,7 +277,6 @@ PyObject *core_design_eta(PyObject *self, PyObject *args) {
     if (take(&bs, o_seq, 0, "q", -1, "sequence") < 0 || take(&bs, o_bd, 0, "q", d.q, "beta_of_dense") < 0 ||
         take(&bs, o_bf, 0, "q", nd, "beta_of_dummy") < 0 || take(&bs, o_beta, 0, "d", 1, "beta") < 0 ||
         take(&bs, o_out, 1, "d", n, "out") < 0) {
-        release(&bs);
         parts_release(&d);
         return NULL;
     }
@@ -288,10 +287,8 @@ PyObject *core_design_eta(PyObject *self, PyObject *args) {
     for (int j = 0; j < d.q; j++) bad |= bd[j] < 0 || bd[j] >= nbeta;
     for (i64 j = 0; j < nd; j++) bad |= bf[j] < 0 || bf[j] >= nbeta;
     if (bad) {
-        release(&bs);
         parts_release(&d);
-        PyErr_SetString(PyExc_ValueError, "design_eta: terms out of range");
-        return NULL;
+        return fail(&bs, PyExc_ValueError, "design_eta: terms out of range");
     }
     threads = clamp_threads(threads, n);
     eta_job jobs[MAX_THREADS];
@@ -561,14 +558,12 @@ PyObject *core_design_cross(PyObject *self, PyObject *args) {
     for (int j = 0; j < 3; j++) {
         if (given[j] == Py_None) continue;
         if (take(&bs, given[j], 0, "d", lengths[j], "design_cross") < 0) {
-            release(&bs);
             parts_release(&d);
             return NULL;
         }
         *into[j] = bs.b[bs.count - 1].buf;
     }
     if (take(&bs, o_out, 1, "d", size, "out") < 0) {
-        release(&bs);
         parts_release(&d);
         return NULL;
     }

@@ -156,10 +156,7 @@ static int parse_expr(PyObject *args, expr *e, buffers *bs, i64 *n) {
             release(bs);
             return -1;
         }
-        if (take(bs, ob, 0, "d", *n, "b") < 0) {
-            release(bs);
-            return -1;
-        }
+        if (take(bs, ob, 0, "d", *n, "b") < 0) return -1;
         e->b = bs->b[1].buf;
     }
     return 0;
@@ -203,10 +200,7 @@ PyObject *core_cumsum_ld(PyObject *self, PyObject *args) {
     buffers bs = {.count = 0};
     if (take(&bs, oa, 0, "d", -1, "a") < 0) return NULL;
     i64 n = bs.b[0].len / 8;
-    if (take(&bs, oo, 1, "d", n, "out") < 0) {
-        release(&bs);
-        return NULL;
-    }
+    if (take(&bs, oo, 1, "d", n, "out") < 0) return NULL;
     const double *a = bs.b[0].buf;
     double *out = bs.b[1].buf;
     Py_BEGIN_ALLOW_THREADS
@@ -278,18 +272,15 @@ PyObject *core_absdiff_sum(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOO", &ox, &op, &oq)) return NULL;
     buffers bs = {.count = 0};
     if (take(&bs, ox, 0, "d", -1, "x") < 0) return NULL;
-    if (take(&bs, op, 0, "q", -1, "p") < 0) { release(&bs); return NULL; }
+    if (take(&bs, op, 0, "q", -1, "p") < 0) return NULL;
     i64 n = bs.b[1].len / 8;
-    if (take(&bs, oq, 0, "q", n, "q") < 0) { release(&bs); return NULL; }
+    if (take(&bs, oq, 0, "q", n, "q") < 0) return NULL;
     const double *x = bs.b[0].buf;
     const i64 *p = bs.b[1].buf, *q = bs.b[2].buf;
     i64 nx = bs.b[0].len / 8;
     for (i64 i = 0; i < n; i++) {
-        if (p[i] < 0 || p[i] >= nx || q[i] < 0 || q[i] >= nx) {
-            release(&bs);
-            PyErr_SetString(PyExc_IndexError, "absdiff_sum: position out of range");
-            return NULL;
-        }
+        if (p[i] < 0 || p[i] >= nx || q[i] < 0 || q[i] >= nx)
+            return fail(&bs, PyExc_IndexError, "absdiff_sum: position out of range");
     }
     double *values = malloc((size_t)(n ? n : 1) * sizeof(double));
     if (!values) { release(&bs); return PyErr_NoMemory(); }
@@ -355,20 +346,14 @@ PyObject *core_ecdf_walk(PyObject *self, PyObject *args) {
     const double *p[8];
     i64 len[8];
     for (int j = 0; j < 8; j++) {
-        if (take(&bs, o[j], 0, "d", -1, "ecdf_walk") < 0) {
-            release(&bs);
-            return NULL;
-        }
+        if (take(&bs, o[j], 0, "d", -1, "ecdf_walk") < 0) return NULL;
         p[j] = bs.b[j].buf;
         len[j] = bs.b[j].len / 8;
     }
     /* values: 0, 1, 4, 6; tables: 2 (of 0), 3 (of 1), 5 (of 4), 7 (of 6) */
     if (len[0] < 1 || len[1] < 1 || len[4] < 1 || len[6] < 1 || len[2] != len[0] + 1 ||
-        len[3] != len[1] + 1 || len[5] != len[4] + 1 || len[7] != len[6] + 1) {
-        release(&bs);
-        PyErr_SetString(PyExc_ValueError, "ecdf_walk: non-empty groups, one table entry per count");
-        return NULL;
-    }
+        len[3] != len[1] + 1 || len[5] != len[4] + 1 || len[7] != len[6] + 1)
+        return fail(&bs, PyExc_ValueError, "ecdf_walk: non-empty groups, one table entry per count");
     double *space = malloc(2 * CAST_BUFFER * sizeof(double));
     if (!space) { release(&bs); return PyErr_NoMemory(); }
     ld_sum before = {0, space, 0}, after = {0, space + CAST_BUFFER, 0};

@@ -30,7 +30,7 @@ import pandas as pd
 from estimation import sums
 from estimation.design import MissingValuesError, column_kind, float_stats
 from estimation.matched import MatchedSample
-from estimation.ordering import stable_sort
+from estimation.ordering import sort_in_place, stable_sort
 from estimation.parameters import InvalidInputError, check_choice
 from estimation.strata import subclass_pair_distance
 from estimation.summary import Summary, SummaryMethods, short_number
@@ -366,15 +366,13 @@ class PositiveWeights:
 
     ``ones`` says every positive weight is 1 (1:1 matching without replacement): then the
     cumulative weights of the sorted values are 1, 2, 3, ... whatever the order of ties.
-    ``integral`` says the weights are whole numbers with a total below 2^53: their partial
-    sums are exact, so the cumulative weight at the end of each run of tied values (where
-    the eCDF is read) does not depend on the order within the run.
+    Other weights are summed in the values' stable order (by radix, so no slower than an
+    unstable argsort).
     """
 
     positions: np.ndarray
     weights: np.ndarray
     ones: bool
-    integral: bool
     unit_cdf: np.ndarray  # k / n for k = 0..n: the eCDF by count of unit weights
 
     @classmethod
@@ -382,7 +380,7 @@ class PositiveWeights:
         positions = np.flatnonzero(g.values > 0)
         weights = g.values[positions]
         ones = bool(np.all(weights == 1.0))
-        return cls(positions, weights, ones, g.integral, count_cdf(positions.shape[0]))
+        return cls(positions, weights, ones, count_cdf(positions.shape[0]))
 
     def sorted_cdf(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The positive-weight values of ``x`` (the group's values) sorted, and the eCDF at
@@ -390,15 +388,10 @@ class PositiveWeights:
         ``r_cumsum`` of their weights in stable order, as ``_group_cdf`` computes it)."""
         values = x[self.positions]
         if self.ones:  # cumulative 1, 2, ..., m: the eCDF is k / m
-            values.sort()  # a gathered copy: sorted in place
+            sort_in_place(values)  # a gathered copy: sorted in place
             return values, self.unit_cdf
-        if self.integral:
-            order = np.argsort(values)
-            cumulative = r_cumsum(self.weights[order])
-            values = values[order]
-        else:
-            order, values = stable_sort(values)
-            cumulative = r_cumsum(self.weights[order])
+        order, values = stable_sort(values)
+        cumulative = r_cumsum(self.weights[order])
         return values, np.concatenate([[0.0], cumulative]) / cumulative[-1]
 
 
@@ -414,17 +407,17 @@ def ecdf_both(x1: np.ndarray, x0: np.ndarray, after: tuple[PositiveWeights, Posi
     """``group_ecdf_stats`` before matching (unit weights; ``before`` their eCDFs by count,
     ``count_cdf``) and after (``after``), in one walk over the sorted groups (compiled):
     ((mean, max) before, (mean, max) after). ``in_place``: ``x1`` and ``x0`` may be sorted
-    in place (the same sort as of a copy: the same values in the same order)."""
+    in place. The walk only compares values, so the arrangement of equal ones (-0.0 and
+    +0.0) does not change what it finds."""
     if after[0].positions.shape[0] == 0 or after[1].positions.shape[0] == 0:
         before = group_ecdf_stats(x1, x0, None, None)  # and NaN after, as _group_cdf
         return before, (float("nan"), float("nan"))
     a1, u1 = after[0].sorted_cdf(x1)
     a0, u0 = after[1].sorted_cdf(x0)
-    if in_place:
-        x1.sort()
-        x0.sort()
-    else:
-        x1, x0 = np.sort(x1), np.sort(x0)
+    if not in_place:
+        x1, x0 = x1.copy(), x0.copy()
+    sort_in_place(x1)
+    sort_in_place(x0)
     sum_b, max_b, sum_a, max_a, grid = _core.ecdf_walk(x1, x0, *before, a1, u1, a0, u0)
     return ((float(np.float64(sum_b) / grid), max_b), (float(np.float64(sum_a) / grid), max_a))
 

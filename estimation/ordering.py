@@ -5,10 +5,10 @@ Matching and the balance table order units by a value with ties kept in position
 its vectorised default argsort; :func:`stable_argsort` takes the default argsort and puts
 the positions within each run of equal values back in increasing order (compiled,
 ``estimation/_core_sort.c``), which is exactly ``numpy.argsort(values, kind="stable")``.
-Between 65,536 and 4,194,304 values a compiled radix sort of the values' bits gives the
-same order directly (stable by construction; 1.6 x faster on CPUs without AVX-512, whose
-NumPy argsort is not vectorised; its pairs of key and position take 32 bytes a value, hence
-the upper limit).
+From 65,536 values (below, its fixed cost does not pay) to 2^32 - 1 a compiled radix sort
+of the values' bits gives the same order directly (stable by construction; 2 to 3 x faster
+than the argsort and tie fix on CPUs without AVX-512, whose NumPy argsort is not
+vectorised). Its pairs of key and 32-bit position take 24 bytes a value while it runs.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover - built without a C compiler
     _core = None
 
 _SMALL = 2048  # below this NumPy's stable sort is as fast
-_RADIX = (1 << 16, 1 << 22)  # sizes sorted by radix_argsort (fixed cost below, memory above)
+_RADIX = (1 << 16, (1 << 32) - 1)  # sizes sorted by radix_argsort (fixed cost below, positions above)
 
 
 def _radix(values: np.ndarray) -> bool:
@@ -58,6 +58,19 @@ def stable_sort(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(values)
     _core.fix_ties(values, order, ordered)
     return order, ordered
+
+
+def sort_in_place(values: np.ndarray) -> None:
+    """``values.sort()`` of a writable 1-d array: the same values in the same order (NaNs
+    last), equal ones aside: -0.0 comes before +0.0 and NaNs keep their input order and
+    bits. float64 arrays of 2,048 values or more are sorted by a compiled radix sort of
+    their bits (about 3 x NumPy's sort on CPUs without AVX-512; 16 bytes a value)."""
+    if (_core is not None and values.dtype == np.float64 and values.ndim == 1
+            and values.size >= _SMALL and values.flags.c_contiguous and values.flags.writeable
+            and hasattr(_core, "radix_sort")):
+        _core.radix_sort(values)
+    else:
+        values.sort()
 
 
 def factorize_ints(ids: np.ndarray) -> tuple[np.ndarray, int]:

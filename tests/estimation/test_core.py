@@ -187,6 +187,70 @@ def test_stable_sort_by_radix_at_radix_sizes():
         assert ordered.tobytes() == x[expected].tobytes()
 
 
+def test_radix_argsort_keeps_every_bit():
+    # the sorted values come from the sorted keys: subnormals, infinities and both zeros
+    # keep their bits, and NaNs of any sign or payload are read back from the input
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=5000)
+    special = np.array([0x7FF8000000000001, 0xFFF8000000000000, 0x7FF0000000000001,
+                        0x0000000000000001, 0x8000000000000001, 0x8000000000000000,
+                        0x0000000000000000, 0x7FF0000000000000, 0xFFF0000000000000,
+                        0x7FEFFFFFFFFFFFFF, 0xFFEFFFFFFFFFFFFF], dtype=np.uint64).view(np.float64)
+    x[rng.integers(0, x.size, size=600)] = rng.choice(special, size=600)
+    expected = np.argsort(x, kind="stable")
+    order, ordered = np.empty(x.size, dtype=np.int64), np.empty(x.size)
+    core.radix_argsort(x, order, ordered)
+    np.testing.assert_array_equal(order, expected)
+    assert ordered.tobytes() == x[expected].tobytes()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31), st.integers(0, 8000), st.sampled_from([3, 50, 10**6, 0]))
+def test_sort_in_place_is_numpys_sort(seed, n, grid):
+    from estimation.ordering import sort_in_place
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n) if grid == 0 else rng.integers(-grid, grid + 1, size=n) / 7.0
+    special = np.array([0x7FF8000000000001, 0xFFF8000000000000, 0x0000000000000001,
+                        0x8000000000000001, 0x8000000000000000, 0x0000000000000000,
+                        0x7FF0000000000000, 0xFFF0000000000000], dtype=np.uint64).view(np.float64)
+    x[rng.random(n) < 0.05] = rng.choice(special)
+    expected, got = np.sort(x), x.copy()
+    sort_in_place(got)
+    # the same values in NumPy's order; of equal ones, -0.0 before +0.0 and NaNs in input
+    # order with their bits (NumPy's sort keeps neither)
+    plain = (expected != 0) & ~np.isnan(expected)
+    assert got[plain].tobytes() == expected[plain].tobytes()
+    np.testing.assert_array_equal(got, expected)  # zeros equal, NaNs where NumPy has them
+    if n < 2048:  # NumPy's own sort
+        return
+    zeros = got[got == 0]
+    assert not np.any(np.diff(np.signbit(zeros).astype(int)) > 0)  # -0.0 first
+    assert got[np.isnan(got)].tobytes() == x[np.isnan(x)].tobytes()
+
+
+def test_stable_sort_by_radix_above_four_million():
+    # the matched controls of ratio 3 at 10 million units: once above the old 2^22 limit;
+    # and the values alone, split by their top digits first (above 2^18 values)
+    from estimation.ordering import sort_in_place, stable_sort
+
+    rng = np.random.default_rng(4)
+    x = np.round(rng.normal(size=4_500_000), 4)
+    x[::1000] = -0.0
+    expected = np.argsort(x, kind="stable")
+    order, ordered = stable_sort(x)
+    np.testing.assert_array_equal(order, expected)
+    assert ordered.tobytes() == x[expected].tobytes()
+    x[::997] = np.nan
+    x[::1001] = 10.0 ** rng.integers(-300, 300, size=x[::1001].size)
+    got = x.copy()
+    sort_in_place(got)
+    expected = np.sort(x)
+    plain = (expected != 0) & ~np.isnan(expected)
+    assert got[plain].tobytes() == expected[plain].tobytes()
+    np.testing.assert_array_equal(got, expected)
+
+
 def test_stable_argsort_long_runs():
     from estimation.ordering import stable_argsort
 
