@@ -18,10 +18,9 @@ import numpy as np
 import pandas as pd
 
 from estimation.balance import balance_table
-from estimation.effect_estimate import normal_inference
 from estimation.effects import estimate_att
 from estimation.errors import EstimationError
-from estimation.gcomputation import att_interactions
+from estimation.gcomputation import estimate_att_interactions
 from estimation.riskset import RiskSetMatching
 from logicmodel.model import ExpectedChange, LogicModel
 from tiltak.evaluation.censoring import INTERVALS, UnitCensoringWeights, fit_censoring_weights
@@ -209,13 +208,7 @@ class DesignRun:
         if units["treated"].sum() < 2 or (~units["treated"]).sum() < 2:
             raise _too_few()
         persons = pd.factorize(trials.data["person_id"])[0]
-        covariates = list(self.settings["covariates"])
-        cluster = [persons, "subclass"] if sample.structure in ("pairs", "sets") else persons
-        if sample.structure == "strata":
-            effect = _strata_effect(sample, y, covariates, persons)
-        else:
-            effect = estimate_att(dataclasses.replace(sample, weight_model=None), y, covariates=covariates,
-                                  cluster=cluster)
+        effect = survey_effect(sample, y, list(self.settings["covariates"]), persons)
         balance = _balance(sample, rules)
         treat, matched = np.asarray(sample.treat, bool), np.asarray(sample.weights) > 0
         sd = float(np.std(y[~treat & matched], ddof=1)) if (~treat & matched).sum() > 1 else float("nan")
@@ -314,29 +307,20 @@ def _no_follow_up(spec: OutcomeSpec) -> Exception:
     return EstimationError(f"no trial can be followed for {spec.months} months within the data")
 
 
-@dataclass(frozen=True)
-class _StrataEffect:
-    estimate: float
-    std_error: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    ess_control: float | None
+def survey_effect(sample: Any, y: np.ndarray, covariates: list[str], persons: np.ndarray) -> Any:
+    """The ATT on a survey outcome, clustered on the person (and the matched set of pairs and sets).
 
-
-def _strata_effect(sample: Any, y: np.ndarray, covariates: list[str], persons: np.ndarray) -> _StrataEffect:
-    """Survey outcome after subclassification or CEM: the ATT by the control-outcome regression.
-
-    A common-slope regression leaves a bias of (common slope - control slope) x the imbalance
-    left within the strata when the effect varies with a covariate (benchmarks/
-    validate_methods.py: subclass ATT -4.1 and CEM ATT -6.7 Monte Carlo SEs); the model of the
-    control outcome (``estimation.att_interactions``, MatchIt's advice) has none. Clustered on the person.
+    After subclassification or CEM the control-outcome regression
+    (``estimation.estimate_att_interactions``, MatchIt's advice): a common-slope regression
+    leaves a bias of (common slope - control slope) x the imbalance left within the strata when
+    the effect varies with a covariate (benchmarks/validate_methods.py: subclass ATT -4.1 and
+    CEM ATT -6.7 Monte Carlo SEs). Otherwise the regression on the covariates (``estimate_att``).
     """
 
-    est, se = att_interactions(sample, y, sample.covariates[covariates], cluster=persons)
-    low, high, p = normal_inference(est, se, 0.05)
-    treat, w = np.asarray(sample.treat, bool), np.asarray(sample.weights, dtype=float)
-    return _StrataEffect(est, se, low, high, p, _ess(w[~treat & (w > 0)]))
+    if sample.structure == "strata":
+        return estimate_att_interactions(sample, y, sample.covariates[covariates], cluster=persons)
+    cluster = [persons, "subclass"] if sample.structure in ("pairs", "sets") else persons
+    return estimate_att(dataclasses.replace(sample, weight_model=None), y, covariates=covariates, cluster=cluster)
 
 
 def no_matched_sets(method: str) -> str:
