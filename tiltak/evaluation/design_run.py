@@ -101,6 +101,7 @@ class DesignRun:
         self.alpha_adjusted = FAMILY_ALPHA / self.n_tests
         self._pools: dict[Any, tuple[_Match, MatchedTrials | None]] = {}
         self._censoring: dict[Any, UnitCensoringWeights] = {}
+        self._reaches: dict[Any, dict] = {}  # per pool: the trials reaching each horizon (curves.reach)
         self.notes = tuple(f"covariate '{c}' is not in the registers (all null) and was left out"
                            for c in rs.dropped_covariates)
 
@@ -159,12 +160,14 @@ class DesignRun:
         key = self._pool_key(change, spec)
         censoring = self._censoring_for(key, trials) if estimand == "enrol_vs_not" else None
         covariates = list(self.settings["covariates"])
-        result = register_effect(trials, spec, estimand, self.rs.data_end, censoring, covariates)
+        shared = self._reaches.setdefault(key, {})
+        result = register_effect(trials, spec, estimand, self.rs.data_end, censoring, covariates, shared=shared)
         if result is None or result.effect.n_treated < 2:
             raise _no_follow_up(spec)
         grid = None
         if change.id == self.curve_change:
-            grid = register_effect(trials, spec, estimand, self.rs.data_end, censoring, covariates, grid=True).effect
+            grid = register_effect(trials, spec, estimand, self.rs.data_end, censoring, covariates, grid=True,
+                                   shared=shared).effect
         effect = result.effect
         used = result.trials
         weights = np.bincount(trials.units["row"].to_numpy(), weights=result.balance_weights,
@@ -239,10 +242,10 @@ class DesignRun:
                   treated_mean, control_mean, change, adjusted: bool = False) -> EffectEvidence:
         units = trials.units
         treated = units["treated"].to_numpy()
-        periods = pd.to_datetime(units.loc[treated, "trial"]).dt.strftime("%Y-%m")
-        months = set(units["trial"])
+        trial = units["trial"].to_numpy()
+        periods = trial[treated].astype("datetime64[M]")  # the participants' trial months
         data = trials.data
-        in_trials = data["month"].isin(months).to_numpy()
+        in_trials = np.isin(data["month"].to_numpy(), np.unique(trial))
         return EffectEvidence(
             outcome=spec.id, att=_f(est), ci_low=_f(low), ci_high=_f(high), se=_f(se), p_value=_f(p),
             mde=_mde(se, self.alpha_adjusted),
