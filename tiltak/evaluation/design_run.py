@@ -177,7 +177,7 @@ class DesignRun:
         est, se = float(effect.estimate[-1]), float(effect.std_error[-1])
         treated_mean, control_mean = float(effect.treated[-1]), float(effect.control[-1])
         risk_ratio = treated_mean / control_mean if control_mean > 0 else None
-        gamma, sens_notes = self._gamma(trials, result, spec, est)
+        gamma, sens_notes = self._gamma(trials, result, spec, est, shared)
         evidence = self._evidence(spec, estimand, used, est, se, float(effect.ci_low[-1]), float(effect.ci_high[-1]),
                                   float(effect.p_value[-1]), balance, gamma, _e_value_rr(risk_ratio),
                                   treated_mean, control_mean, change, adjusted=result.adjusted)
@@ -260,11 +260,13 @@ class DesignRun:
             estimand=estimand, alpha_adjusted=self.alpha_adjusted, n_tests=self.n_tests, adjusted=adjusted,
         )
 
-    def _gamma(self, trials: MatchedTrials, result: RegisterEffect, spec: OutcomeSpec, est: float):
+    def _gamma(self, trials: MatchedTrials, result: RegisterEffect, spec: OutcomeSpec, est: float,
+               shared: dict):
         """Rosenbaum's Gamma on the event by the horizon, for comparison units whose outcome is known.
 
         Pairs, k:1 and full-matching sets alike: a comparison person shared by several participants
         (full matching) takes the outcome of one of their start dates, drawn with the run's seed.
+        ``shared``: the pool's dict of ``curves.reach``, which also keeps the sets of each horizon.
         """
 
         if trials.sample.structure in ("strata", "weights"):
@@ -276,9 +278,7 @@ class DesignRun:
         horizon = float(spec.months)
         y_unit = ((fu.event == EVENT) & (fu.time < horizon)).astype(float)
         known = (fu.event != CENSORED) | (fu.time >= horizon - 1e-9)
-        units = trials.units
-        reached = np.isin(units["trial"].to_numpy(), result.trials.units["trial"].unique())
-        sub = trials.restrict(reached)
+        reached, sub = _reached_sets(trials, result, spec.months, shared)
         usable = (known & (result.balance_weights > 0))[reached]
         sample, y = register_set_outcomes(sub, y_unit[reached], usable, self.seed)
         return gamma_for(sample, y, True, est)
@@ -298,6 +298,16 @@ class DesignRun:
         if censoring is not None:
             info["censoring_weights"] = censoring.summary
         return info
+
+
+def _reached_sets(trials: MatchedTrials, result: RegisterEffect, months: int, shared: dict):
+    """(units of the trials the effect used, those trials' matched sets), once per horizon of a pool."""
+
+    key = ("sets", int(months))
+    if key not in shared:
+        reached = np.isin(trials.units["trial"].to_numpy(), result.trials.units["trial"].unique())
+        shared[key] = (reached, trials.restrict(reached))
+    return shared[key]
 
 
 def _too_few() -> Exception:
