@@ -102,6 +102,7 @@ class DesignRun:
         self._pools: dict[Any, tuple[_Match, MatchedTrials | None]] = {}
         self._censoring: dict[Any, UnitCensoringWeights] = {}
         self._reaches: dict[Any, dict] = {}  # per pool: the trials reaching each horizon (curves.reach)
+        self._balances: dict[Any, list] = {}  # per pool and threshold: (weights' bytes, balance table)
         self.notes = tuple(f"covariate '{c}' is not in the registers (all null) and was left out"
                            for c in rs.dropped_covariates)
 
@@ -132,6 +133,18 @@ class DesignRun:
             self._censoring[key] = fit_censoring_weights(self.con, trials, self.rs.data_end,
                                                          tuple(self.settings["covariates"]), INTERVALS)
         return self._censoring[key]
+
+    def _pool_balance(self, key: Any, sample: Any, rules: VerdictRules) -> Any:
+        """The balance table of the pool's sample with these weights, once for weights that are the
+        same bit for bit (outcomes of one horizon censored alike share them)."""
+        weights = np.asarray(sample.weights, dtype=float).tobytes()
+        done = self._balances.setdefault((key, rules.balance_threshold), [])
+        for seen, balance in done:
+            if seen == weights:
+                return balance
+        balance = _balance(sample, rules)
+        done.append((weights, balance))
+        return balance
 
     # -- estimates -----------------------------------------------------------------------
     def estimate(self, change: ExpectedChange, spec: OutcomeSpec, estimand: str):
@@ -173,7 +186,7 @@ class DesignRun:
         weights = np.bincount(trials.units["row"].to_numpy(), weights=result.balance_weights,
                               minlength=len(np.asarray(trials.sample.treat)))
         sample = dataclasses.replace(trials.sample, weights=weights)
-        balance = _balance(sample, rules)
+        balance = self._pool_balance(key, sample, rules)
         est, se = float(effect.estimate[-1]), float(effect.std_error[-1])
         treated_mean, control_mean = float(effect.treated[-1]), float(effect.control[-1])
         risk_ratio = treated_mean / control_mean if control_mean > 0 else None
