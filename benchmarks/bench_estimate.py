@@ -5,6 +5,7 @@ Usage (from the repository root):
     python benchmarks/bench_estimate.py                  # --scale 10, 3 alternated rounds
     python benchmarks/bench_estimate.py --scale 10 --repeat 3 --steps
     python benchmarks/bench_estimate.py --baseline /tmp/before   # another checkout, alternated
+    python benchmarks/bench_estimate.py --baseline /tmp/main --baseline /tmp/start   # two of them
 
 Data: ``tiltak synth --db STORE --scale S`` (seed 1), written once to --data (default
 /tmp/tiltak-estimate, env TILTAK_ESTIMATE_DATA); every run estimates on a fresh copy of
@@ -19,7 +20,8 @@ of every thread, which a machine shared with other work inflates less):
   and the three risk-set queries (every eligible person-month of the trials, which the
   command must read), run by DuckDB on the same store and fetched as Arrow tables;
 * the ratio against issue 14's target, half of the command's time when the issue was filed
-  (and, with --baseline, half of the baseline's time in the same run);
+  (and, with --baseline, half of each baseline's time in the same run; --baseline may be
+  given several times, each checkout alternated with the others);
 * with --steps, one more run in-process with a timer around each step of the pipeline
   (inclusive seconds and the number of calls; steps nest, so they do not add up).
 
@@ -194,8 +196,9 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=10.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--steps", action="store_true", help="also time each step in process")
-    parser.add_argument("--baseline", type=Path, help="also time the command of another checkout (its root, "
-                        "with its C extension built), alternated with this one: the figures before a change")
+    parser.add_argument("--baseline", type=Path, action="append", default=[],
+                        help="also time the command of another checkout (its root, with its C extension "
+                        "built), alternated with this one: the figures before a change (may be repeated)")
     parser.add_argument("--data", default=os.environ.get("TILTAK_ESTIMATE_DATA", "/tmp/tiltak-estimate"))
     parser.add_argument("--child", nargs="+")
     args = parser.parse_args()
@@ -209,7 +212,8 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"store: tiltak synth --scale {args.scale:g} ({source.stat().st_size / 1e6:.0f} MB)")
-    checkouts = {"estimate": ROOT, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
+    baselines = {f"baseline: {str(path)[-26:]}": path.resolve() for path in args.baseline}
+    checkouts = {"estimate": ROOT, **baselines}
     records: dict[str, list[tuple[float, float]]] = {**{k: [] for k in checkouts}, "floor": []}
     for round_ in range(args.repeat):
         for name, root in checkouts.items():
@@ -222,21 +226,20 @@ def main() -> None:
     cpu = {k: statistics.median(c for _, c in v) for k, v in records.items()}
     print(f"\n  {'task (median of %d)' % args.repeat:36s} {'wall s':>8s} {'cpu s':>8s}")
     print(f"  {'tiltak estimate models/':36s} {wall['estimate']:8.2f} {cpu['estimate']:8.2f}")
-    if args.baseline:
-        print(f"  {'baseline: ' + str(args.baseline)[-26:]:36s} {wall['baseline']:8.2f} {cpu['baseline']:8.2f}")
+    for name in baselines:
+        print(f"  {name:36s} {wall[name]:8.2f} {cpu[name]:8.2f}")
     print(f"  {'floor (imports + risk-set queries)':36s} {wall['floor']:8.2f} {cpu['floor']:8.2f}")
     print(f"  estimate / floor: {wall['estimate'] / wall['floor']:.1f} x wall, "
           f"{cpu['estimate'] / cpu['floor']:.1f} x CPU")
-    if args.baseline:
-        print(f"  estimate / baseline: {wall['estimate'] / wall['baseline']:.2f} x wall, "
-              f"{cpu['estimate'] / cpu['baseline']:.2f} x CPU; baseline / floor: "
-              f"{cpu['baseline'] / cpu['floor']:.1f} x CPU")
+    for name in baselines:
+        print(f"  estimate / {name}: {wall['estimate'] / wall[name]:.2f} x wall, "
+              f"{cpu['estimate'] / cpu[name]:.2f} x CPU; baseline / floor: {cpu[name] / cpu['floor']:.1f} x CPU")
     print(f"  halving target (issue 14: {ISSUE_WALL:.2f} s wall, {ISSUE_CPU:.2f} CPU s when filed, so "
           f"<= {ISSUE_WALL / 2:.2f} s / {ISSUE_CPU / 2:.2f} CPU s): {wall['estimate'] / (ISSUE_WALL / 2):.2f} x "
           f"wall, {cpu['estimate'] / (ISSUE_CPU / 2):.2f} x CPU (target <= 1)")
-    if args.baseline:
-        print(f"  halving target against the baseline of the same run (<= 0.50): "
-              f"{wall['estimate'] / wall['baseline']:.2f} wall, {cpu['estimate'] / cpu['baseline']:.2f} CPU")
+    for name in baselines:
+        print(f"  halving target against {name} of the same run (<= 0.50): "
+              f"{wall['estimate'] / wall[name]:.2f} wall, {cpu['estimate'] / cpu[name]:.2f} CPU")
     if args.steps:
         shutil.copyfile(source, copy)
         print("\n  steps (one run in process):")

@@ -119,35 +119,49 @@ def m_scores(y: np.ndarray, *, inner: float = 0.0, trim: float = 2.5, lam: float
     return scores
 
 
+class SeparableBound:
+    """The sorted scores' partial sums that the separable bound needs at every Gamma (senmv's
+    ``separable1v``), computed once for all the Gammas of a grid and of the critical-Gamma search."""
+
+    def __init__(self, scores: np.ndarray) -> None:
+        self.t = float(np.sum(scores[:, 0]))
+        m = scores.shape[1]
+        sizes = (~np.isnan(scores)).sum(axis=1)
+        ordered = np.sort(np.where(np.isnan(scores), np.inf, scores), axis=1)
+        ordered = np.where(np.isinf(ordered), 0.0, ordered)
+        self.low1 = np.cumsum(ordered, axis=1)[:, :-1]  # sum of the a lowest, a = 1..m-1
+        self.low2 = np.cumsum(ordered**2, axis=1)[:, :-1]
+        total1, total2 = ordered.sum(axis=1)[:, None], (ordered**2).sum(axis=1)[:, None]
+        self.high1, self.high2 = total1 - self.low1, total2 - self.low2  # the m - a highest
+        self.a = np.arange(1, m)[None, :]
+        self.rest = sizes[:, None] - self.a
+        self.valid = self.a <= (sizes[:, None] - 1)
+
+    def at(self, gamma: float) -> tuple[float, float, float]:
+        """(statistic, expectation, variance) of the treated scores' sum at the bound for ``gamma``."""
+        valid = self.valid
+        denom = np.where(valid, self.a + gamma * self.rest, 1.0)
+        mu = (self.low1 + gamma * self.high1) / denom
+        nu = (self.low2 + gamma * self.high2) / denom - mu**2
+        mu = np.where(valid, mu, -np.inf)
+        best = mu.max(axis=1)
+        nu_best = np.where(valid & (mu == best[:, None]), nu, -np.inf).max(axis=1)
+        return self.t, float(best.sum()), float(nu_best.sum())
+
+    def p_value(self, gamma: float) -> float:
+        """The upper bound on the one-sided p-value at ``gamma`` (normal approximation)."""
+        from scipy.special import ndtr
+
+        t, mean, variance = self.at(gamma)
+        if variance <= 0:
+            return 1.0 if t <= mean else 0.0
+        return float(ndtr(-(t - mean) / math.sqrt(variance)))
+
+
 def separable_bound(scores: np.ndarray, gamma: float) -> tuple[float, float, float]:
     """(statistic, expectation, variance) of the treated scores' sum at the separable upper
     bound for hidden bias ``gamma`` (senmv's ``separable1v``)."""
-    t = float(np.sum(scores[:, 0]))
-    n, m = scores.shape
-    sizes = (~np.isnan(scores)).sum(axis=1)
-    ordered = np.sort(np.where(np.isnan(scores), np.inf, scores), axis=1)
-    ordered = np.where(np.isinf(ordered), 0.0, ordered)
-    low1 = np.cumsum(ordered, axis=1)[:, :-1]  # sum of the a lowest, a = 1..m-1
-    low2 = np.cumsum(ordered**2, axis=1)[:, :-1]
-    total1, total2 = ordered.sum(axis=1)[:, None], (ordered**2).sum(axis=1)[:, None]
-    a = np.arange(1, m)[None, :]
-    valid = a <= (sizes[:, None] - 1)
-    denom = np.where(valid, a + gamma * (sizes[:, None] - a), 1.0)
-    mu = (low1 + gamma * (total1 - low1)) / denom
-    nu = (low2 + gamma * (total2 - low2)) / denom - mu**2
-    mu = np.where(valid, mu, -np.inf)
-    best = mu.max(axis=1)
-    nu_best = np.where(valid & (mu == best[:, None]), nu, -np.inf).max(axis=1)
-    return t, float(best.sum()), float(nu_best.sum())
-
-
-def _p_value(scores: np.ndarray, gamma: float) -> float:
-    from scipy.special import ndtr
-
-    t, mean, variance = separable_bound(scores, gamma)
-    if variance <= 0:
-        return 1.0 if t <= mean else 0.0
-    return float(ndtr(-(t - mean) / math.sqrt(variance)))
+    return SeparableBound(scores).at(gamma)
 
 
 def _check_settings(inner, trim, lam) -> None:
@@ -205,8 +219,9 @@ def rosenbaum_mstatistic_sets(
     scores = m_scores(y, inner=inner, trim=float(trim), lam=lam,
                       total_on_treated=total_on_treated)
     scores[~flags] = -scores[~flags]
-    upper = [_p_value(scores, g) for g in grid]
-    lower = [_p_value_lower(scores, g) for g in grid]
+    bound, other = SeparableBound(scores), SeparableBound(-scores)
+    upper = [bound.p_value(g) for g in grid]
+    lower = [_p_value_lower(other, g) for g in grid]
     sizes = (~np.isnan(y)).sum(axis=1)
     several = int((~flags).sum())
     source = ("sensitivityfull::senfm; " + f"{several} sets with one control and several treated units"
@@ -216,16 +231,17 @@ def rosenbaum_mstatistic_sets(
              f"absolute within-set differences ({source}).",)
     return SensitivityResult(
         "mstatistic", alternative, grid, tuple(lower), tuple(upper), float(alpha),
-        _critical_gamma(lambda g: _p_value(scores, g), alpha), int(y.shape[0]),
+        _critical_gamma(bound.p_value, alpha), int(y.shape[0]),
         float(np.sum(scores[:, 0])), notes,
     )
 
 
-def _p_value_lower(scores: np.ndarray, gamma: float) -> float:
-    """The lower bound: the separable extreme with u = 1 on the lowest scores."""
+def _p_value_lower(negated: SeparableBound, gamma: float) -> float:
+    """The lower bound: the separable extreme with u = 1 on the lowest scores (``negated``: the
+    bound of the negated scores)."""
     from scipy.special import ndtr
 
-    t, mean, variance = separable_bound(-scores, gamma)
+    t, mean, variance = negated.at(gamma)
     if variance <= 0:
         return 1.0 if -t <= -mean else 0.0
     return float(ndtr((t - mean) / math.sqrt(variance)))
@@ -271,10 +287,20 @@ def rosenbaum_mstatistic(
     y[:, 0] = y_t
     for i, c in enumerate(y_c):
         y[i, 1:1 + c.size] = c
-    direction = _alternative(alternative, y_t - np.array([c.mean() for c in y_c]), OWNER)
+    direction = _alternative(alternative, y_t - _control_means(y, np.array([c.size for c in y_c])), OWNER)
     return rosenbaum_mstatistic_sets(y, gammas=gammas, alpha=alpha, alternative=direction,
                                      inner=inner, trim=trim, lam=lam, tau=tau,
                                      total_on_treated=total_on_treated)
+
+
+def _control_means(y: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Each set's mean control outcome (``y``: treated first, then ``sizes`` controls, NaN padding),
+    the sets of one size at a time: a row's mean is then summed as the mean of its own array is."""
+    means = np.empty(y.shape[0])
+    for k in np.unique(sizes):
+        rows = np.flatnonzero(sizes == k)
+        means[rows] = y[rows, 1:1 + k].mean(axis=1)
+    return means
 
 
 def several_treated(sample) -> bool:

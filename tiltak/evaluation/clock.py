@@ -18,16 +18,43 @@ from __future__ import annotations
 import numpy as np
 
 NAT = np.datetime64("NaT", "D")
+TABLE_DAYS = 1 << 16
+"""Dates spanning at most this many days are converted through a table of the span's days
+(one calendar conversion per distinct day instead of per value); wider spans convert each value."""
+
+
+def _month_and_day(day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(calendar month as ``datetime64[M]``, days since the month's first day) of each day (not NaT)."""
+    days = day.view(np.int64)
+    lo, hi = (int(days.min()), int(days.max())) if days.size else (0, 0)
+    if hi - lo >= TABLE_DAYS:
+        month = day.astype("datetime64[M]")
+        return month, (day - month.astype("datetime64[D]")).astype(np.int64)
+    span = np.arange(lo, hi + 1).astype("datetime64[D]")
+    month = span.astype("datetime64[M]")
+    offset = (span - month.astype("datetime64[D]")).astype(np.int64)
+    return month[days - lo], offset[days - lo]
+
+
+def _first_days(month: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first day, number of days) of each calendar month (``datetime64[M]``, not NaT)."""
+    months = month.view(np.int64)
+    lo, hi = (int(months.min()), int(months.max())) if months.size else (0, 0)
+    if hi - lo >= TABLE_DAYS // 28:
+        first = month.astype("datetime64[D]")
+        return first, ((month + 1).astype("datetime64[D]") - first).astype(np.int64)
+    starts = np.arange(lo, hi + 2).astype("datetime64[M]").astype("datetime64[D]")
+    at = months - lo
+    return starts[at], (starts[at + 1] - starts[at]).astype(np.int64)
 
 
 def add_months(day: np.ndarray, k: np.ndarray | int) -> np.ndarray:
     """``day + k`` calendar months (``datetime64[D]``), clipped to the month's last day."""
     day = np.asarray(day, dtype="datetime64[D]")
-    month = day.astype("datetime64[M]")
-    target = month + np.asarray(k, dtype=np.int64)
-    offset = (day - month.astype("datetime64[D]")).astype(np.int64)
-    length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(np.int64)
-    return target.astype("datetime64[D]") + np.minimum(offset, length - 1).astype("timedelta64[D]")
+    known = ~np.isnat(day)
+    month, offset = _month_and_day(np.where(known, day, np.datetime64(0, "D")))
+    first, length = _first_days(month + np.asarray(k, dtype=np.int64))
+    return np.where(known, first + np.minimum(offset, length - 1).astype("timedelta64[D]"), NAT)
 
 
 def months_since(index: np.ndarray, when: np.ndarray) -> np.ndarray:
@@ -44,7 +71,7 @@ def months_since(index: np.ndarray, when: np.ndarray) -> np.ndarray:
     known = ~np.isnat(when) & ~np.isnat(index)
     safe_when = np.where(known, when, index)
     safe_index = np.where(known, index, safe_when)
-    whole = (safe_when.astype("datetime64[M]") - safe_index.astype("datetime64[M]")).astype(np.int64)
+    whole = (_month_and_day(safe_when)[0] - _month_and_day(safe_index)[0]).astype(np.int64)
     whole = np.where(add_months(safe_index, whole) > safe_when, whole - 1, whole)
     low, high = add_months(safe_index, whole), add_months(safe_index, whole + 1)
     share = (safe_when - low).astype(np.int64) / (high - low).astype(np.int64)

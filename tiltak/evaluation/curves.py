@@ -117,15 +117,46 @@ def calibration(trials: MatchedTrials, keep: np.ndarray, covariates: list[str]) 
         return None, f"covariate calibration not applied: {str(exc).splitlines()[0]}"
 
 
+@dataclass(frozen=True)
+class _Reach:
+    """The trials that reach a horizon, their calibration (or the note why none) and those trials."""
+
+    keep: np.ndarray
+    calibration: Any = None
+    note: str | None = None
+    trials: MatchedTrials | None = None
+
+
+def reach(trials: MatchedTrials, data_end: Any, months: int, covariates: list[str] | None,
+          shared: dict | None = None) -> _Reach:
+    """The trials reaching ``months`` and their calibration; ``shared`` (a dict the caller keeps
+    for one matched pool) holds them for every outcome of the pool with the same horizon."""
+
+    key = (int(months), tuple(covariates or ()))
+    if shared is not None and key in shared:
+        return shared[key]
+    keep = trial_reaches(trials.units, data_end, months)
+    found = _Reach(keep)
+    if keep.any():
+        cal, note = calibration(trials, keep, covariates) if covariates else (None, None)
+        found = _Reach(keep, cal, note, trials.restrict(keep))
+    if shared is not None:
+        shared[key] = found
+    return found
+
+
 def register_effect(trials: MatchedTrials, spec: OutcomeSpec, estimand: str, data_end: Any,
                     censoring: UnitCensoringWeights | None, covariates: list[str] | None = None,
-                    grid: bool = False) -> RegisterEffect | None:
-    """The effect of ``spec`` under ``estimand`` on the trials that reach its horizon (None: none do)."""
+                    grid: bool = False, shared: dict | None = None) -> RegisterEffect | None:
+    """The effect of ``spec`` under ``estimand`` on the trials that reach its horizon (None: none do).
 
-    keep = trial_reaches(trials.units, data_end, spec.months)
+    ``shared``: see :func:`reach` (the same dict for every call on the same ``trials``).
+    """
+
+    reached = reach(trials, data_end, spec.months, covariates, shared)
+    keep, cal, note = reached.keep, reached.calibration, reached.note
     if not keep.any():
         return None
-    cal, note = calibration(trials, keep, covariates) if covariates else (None, None)
     fu_all = follow_up(trials, spec, data_end, estimand)
     weights = censoring if estimand == "enrol_vs_not" else None
     units = trials.units
@@ -138,7 +169,7 @@ def register_effect(trials: MatchedTrials, spec: OutcomeSpec, estimand: str, dat
     strata = _trial_curves(units, keep, rows, order, horizons)
     effect = incidence_effect(strata, cluster=("person", "set"), calibration=cal)
     balance = _balance_weights(units, fu_all, float(spec.months), weights) * keep
-    return RegisterEffect(effect, trials.restrict(keep), fu_all, balance, len(strata), cal is not None,
+    return RegisterEffect(effect, reached.trials, fu_all, balance, len(strata), cal is not None,
                           (note,) if note else ())
 
 

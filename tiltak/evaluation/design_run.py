@@ -18,10 +18,9 @@ import numpy as np
 import pandas as pd
 
 from estimation.balance import balance_table
-from estimation.effect_estimate import normal_inference
 from estimation.effects import estimate_att
 from estimation.errors import EstimationError
-from estimation.gcomputation import att_interactions
+from estimation.gcomputation import estimate_att_interactions
 from estimation.riskset import RiskSetMatching
 from logicmodel.model import ExpectedChange, LogicModel
 from tiltak.evaluation.censoring import INTERVALS, UnitCensoringWeights, fit_censoring_weights
@@ -102,6 +101,8 @@ class DesignRun:
         self.alpha_adjusted = FAMILY_ALPHA / self.n_tests
         self._pools: dict[Any, tuple[_Match, MatchedTrials | None]] = {}
         self._censoring: dict[Any, UnitCensoringWeights] = {}
+        self._reaches: dict[Any, dict] = {}  # per pool: the trials reaching each horizon (curves.reach)
+        self._balances: dict[Any, list] = {}  # per pool and threshold: (weights' bytes, balance table)
         self.notes = tuple(f"covariate '{c}' is not in the registers (all null) and was left out"
                            for c in rs.dropped_covariates)
 
@@ -133,6 +134,18 @@ class DesignRun:
                                                          tuple(self.settings["covariates"]), INTERVALS)
         return self._censoring[key]
 
+    def _pool_balance(self, key: Any, sample: Any, rules: VerdictRules) -> Any:
+        """The balance table of the pool's sample with these weights, once for weights that are the
+        same bit for bit (outcomes of one horizon censored alike share them)."""
+        weights = np.asarray(sample.weights, dtype=float).tobytes()
+        done = self._balances.setdefault((key, rules.balance_threshold), [])
+        for seen, balance in done:
+            if seen == weights:
+                return balance
+        balance = _balance(sample, rules)
+        done.append((weights, balance))
+        return balance
+
     # -- estimates -----------------------------------------------------------------------
     def estimate(self, change: ExpectedChange, spec: OutcomeSpec, estimand: str):
         rules = self.rules
@@ -160,22 +173,24 @@ class DesignRun:
         key = self._pool_key(change, spec)
         censoring = self._censoring_for(key, trials) if estimand == "enrol_vs_not" else None
         covariates = list(self.settings["covariates"])
-        result = register_effect(trials, spec, estimand, self.rs.data_end, censoring, covariates)
+        shared = self._reaches.setdefault(key, {})
+        result = register_effect(trials, spec, estimand, self.rs.data_end, censoring, covariates, shared=shared)
         if result is None or result.effect.n_treated < 2:
             raise _no_follow_up(spec)
         grid = None
         if change.id == self.curve_change:
-            grid = register_effect(trials, spec, estimand, self.rs.data_end, censoring, covariates, grid=True).effect
+            grid = register_effect(trials, spec, estimand, self.rs.data_end, censoring, covariates, grid=True,
+                                   shared=shared).effect
         effect = result.effect
         used = result.trials
         weights = np.bincount(trials.units["row"].to_numpy(), weights=result.balance_weights,
                               minlength=len(np.asarray(trials.sample.treat)))
         sample = dataclasses.replace(trials.sample, weights=weights)
-        balance = _balance(sample, rules)
+        balance = self._pool_balance(key, sample, rules)
         est, se = float(effect.estimate[-1]), float(effect.std_error[-1])
         treated_mean, control_mean = float(effect.treated[-1]), float(effect.control[-1])
         risk_ratio = treated_mean / control_mean if control_mean > 0 else None
-        gamma, sens_notes = self._gamma(trials, result, spec, est)
+        gamma, sens_notes = self._gamma(trials, result, spec, est, shared)
         evidence = self._evidence(spec, estimand, used, est, se, float(effect.ci_low[-1]), float(effect.ci_high[-1]),
                                   float(effect.p_value[-1]), balance, gamma, _e_value_rr(risk_ratio),
                                   treated_mean, control_mean, change, adjusted=result.adjusted)
@@ -209,13 +224,7 @@ class DesignRun:
         if units["treated"].sum() < 2 or (~units["treated"]).sum() < 2:
             raise _too_few()
         persons = pd.factorize(trials.data["person_id"])[0]
-        covariates = list(self.settings["covariates"])
-        cluster = [persons, "subclass"] if sample.structure in ("pairs", "sets") else persons
-        if sample.structure == "strata":
-            effect = _strata_effect(sample, y, covariates, persons)
-        else:
-            effect = estimate_att(dataclasses.replace(sample, weight_model=None), y, covariates=covariates,
-                                  cluster=cluster)
+        effect = survey_effect(sample, y, list(self.settings["covariates"]), persons)
         balance = _balance(sample, rules)
         treat, matched = np.asarray(sample.treat, bool), np.asarray(sample.weights) > 0
         sd = float(np.std(y[~treat & matched], ddof=1)) if (~treat & matched).sum() > 1 else float("nan")
@@ -246,10 +255,10 @@ class DesignRun:
                   treated_mean, control_mean, change, adjusted: bool = False) -> EffectEvidence:
         units = trials.units
         treated = units["treated"].to_numpy()
-        periods = pd.to_datetime(units.loc[treated, "trial"]).dt.strftime("%Y-%m")
-        months = set(units["trial"])
+        trial = units["trial"].to_numpy()
+        periods = trial[treated].astype("datetime64[M]")  # the participants' trial months
         data = trials.data
-        in_trials = data["month"].isin(months).to_numpy()
+        in_trials = np.isin(data["month"].to_numpy(), np.unique(trial))
         return EffectEvidence(
             outcome=spec.id, att=_f(est), ci_low=_f(low), ci_high=_f(high), se=_f(se), p_value=_f(p),
             mde=_mde(se, self.alpha_adjusted),
@@ -264,11 +273,13 @@ class DesignRun:
             estimand=estimand, alpha_adjusted=self.alpha_adjusted, n_tests=self.n_tests, adjusted=adjusted,
         )
 
-    def _gamma(self, trials: MatchedTrials, result: RegisterEffect, spec: OutcomeSpec, est: float):
+    def _gamma(self, trials: MatchedTrials, result: RegisterEffect, spec: OutcomeSpec, est: float,
+               shared: dict):
         """Rosenbaum's Gamma on the event by the horizon, for comparison units whose outcome is known.
 
         Pairs, k:1 and full-matching sets alike: a comparison person shared by several participants
         (full matching) takes the outcome of one of their start dates, drawn with the run's seed.
+        ``shared``: the pool's dict of ``curves.reach``, which also keeps the sets of each horizon.
         """
 
         if trials.sample.structure in ("strata", "weights"):
@@ -280,9 +291,7 @@ class DesignRun:
         horizon = float(spec.months)
         y_unit = ((fu.event == EVENT) & (fu.time < horizon)).astype(float)
         known = (fu.event != CENSORED) | (fu.time >= horizon - 1e-9)
-        units = trials.units
-        reached = np.isin(units["trial"].to_numpy(), result.trials.units["trial"].unique())
-        sub = trials.restrict(reached)
+        reached, sub = _reached_sets(trials, result, spec.months, shared)
         usable = (known & (result.balance_weights > 0))[reached]
         sample, y = register_set_outcomes(sub, y_unit[reached], usable, self.seed)
         return gamma_for(sample, y, True, est)
@@ -304,6 +313,16 @@ class DesignRun:
         return info
 
 
+def _reached_sets(trials: MatchedTrials, result: RegisterEffect, months: int, shared: dict):
+    """(units of the trials the effect used, those trials' matched sets), once per horizon of a pool."""
+
+    key = ("sets", int(months))
+    if key not in shared:
+        reached = np.isin(trials.units["trial"].to_numpy(), result.trials.units["trial"].unique())
+        shared[key] = (reached, trials.restrict(reached))
+    return shared[key]
+
+
 def _too_few() -> Exception:
 
     return EstimationError("too few matched participants with this outcome observed")
@@ -314,29 +333,20 @@ def _no_follow_up(spec: OutcomeSpec) -> Exception:
     return EstimationError(f"no trial can be followed for {spec.months} months within the data")
 
 
-@dataclass(frozen=True)
-class _StrataEffect:
-    estimate: float
-    std_error: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    ess_control: float | None
+def survey_effect(sample: Any, y: np.ndarray, covariates: list[str], persons: np.ndarray) -> Any:
+    """The ATT on a survey outcome, clustered on the person (and the matched set of pairs and sets).
 
-
-def _strata_effect(sample: Any, y: np.ndarray, covariates: list[str], persons: np.ndarray) -> _StrataEffect:
-    """Survey outcome after subclassification or CEM: the ATT by the control-outcome regression.
-
-    A common-slope regression leaves a bias of (common slope - control slope) x the imbalance
-    left within the strata when the effect varies with a covariate (benchmarks/
-    validate_methods.py: subclass ATT -4.1 and CEM ATT -6.7 Monte Carlo SEs); the model of the
-    control outcome (``estimation.att_interactions``, MatchIt's advice) has none. Clustered on the person.
+    After subclassification or CEM the control-outcome regression
+    (``estimation.estimate_att_interactions``, MatchIt's advice): a common-slope regression
+    leaves a bias of (common slope - control slope) x the imbalance left within the strata when
+    the effect varies with a covariate (benchmarks/validate_methods.py: subclass ATT -4.1 and
+    CEM ATT -6.7 Monte Carlo SEs). Otherwise the regression on the covariates (``estimate_att``).
     """
 
-    est, se = att_interactions(sample, y, sample.covariates[covariates], cluster=persons)
-    low, high, p = normal_inference(est, se, 0.05)
-    treat, w = np.asarray(sample.treat, bool), np.asarray(sample.weights, dtype=float)
-    return _StrataEffect(est, se, low, high, p, _ess(w[~treat & (w > 0)]))
+    if sample.structure == "strata":
+        return estimate_att_interactions(sample, y, sample.covariates[covariates], cluster=persons)
+    cluster = [persons, "subclass"] if sample.structure in ("pairs", "sets") else persons
+    return estimate_att(dataclasses.replace(sample, weight_model=None), y, covariates=covariates, cluster=cluster)
 
 
 def no_matched_sets(method: str) -> str:

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from monitoring.expressions import quote_literal, render
 from tiltak.errors import TiltakError
 from tiltak.evaluation.outcomes import OutcomeSpec
+from tiltak.evaluation.query_frame import query_frame
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -212,7 +213,7 @@ def build_risk_sets(
                                + ", ".join(sorted(programmes)))
     sql = _frame_sql(measure, kept + extra, surveys, subgroups or {}, next(iter(programmes), "assisted_return"))
     try:
-        frame = con.execute(sql).df()
+        frame = query_frame(con, sql)
     except Exception as exc:
         raise RiskSetDataError(f"{where}risk sets of measure {measure!r} could not be built "
                                f"(the database failed: {type(exc).__name__}; values are not shown)") from None
