@@ -17,10 +17,11 @@ Each case is one `tiltak match FILE --treatment treat --covariates ...` in a fre
 (``--caliper 0.2`` except with subclassification), with or without `--outcome y`, with or
 without `--out`, and the variants `--ratio 3`, `--replace` and `--method subclass`, one at a
 time. Its peak is the maximum resident set size of the process ("Maximum resident set
-size" of `/usr/bin/time -v`), the largest of ``--runs`` runs. Beside it: the rule's estimate after reading (``tiltak.tables.matching_bytes``
-with the real rows and design columns, the check that decides) and before reading (rows
-from the Parquet metadata or estimated from the CSV, every column counted once in the
-design), and the ratio rule / measured. Prints the machine (CPUs, memory, load average).
+size" of `/usr/bin/time -v`), the largest of ``--runs`` runs. Beside it: the rule's
+estimate after reading (``tiltak.match_memory.matching_bytes`` with the real rows, widths
+and design columns: the check that decides), the ratio rule / measured, and the estimate
+before reading (rows and widths from the Parquet metadata or estimated from the CSV,
+every column counted once in the design). Prints the machine (CPUs, memory, load average).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from tiltak.tables import estimated_rows, matching_bytes  # noqa: E402
+from tiltak.match_memory import MatchShape, file_shape, matching_bytes  # noqa: E402
 
 TILTAK = [sys.executable, "-m", "tiltak"]
 MB = 2**20
@@ -49,8 +50,13 @@ WIDTHS = {
     19: ("c01,c02,c03,c04,c05,c06,c07,c08,c09,c10,c11,c12,b1,b2,b3,b4,b5,b6,region", 21, 27),
     8: ("c01,c02,c03,c04,c05,c06,b1,b2", 10, 8),
 }
+#: Bytes a row of each file as read (CSV: every column 8; Parquet: treat and b1..b6 int8).
+INPUT_BYTES = {(19, "csv"): 168, (19, "parquet"): 119, (8, "csv"): 80, (8, "parquet"): 59}
 VARIANTS = {"nearest": [], "ratio 3": ["--ratio", "3"], "replace": ["--replace"],
             "subclass": ["--method", "subclass"]}
+#: The rule's options of each variant: method, ratio, replace.
+VARIANT_OPTIONS = {"nearest": ("nearest", 1, False), "ratio 3": ("nearest", 3, False),
+                   "replace": ("nearest", 1, True), "subclass": ("subclass", 1, False)}
 FULL_ROWS = (250_000, 1_000_000, 3_000_000)
 QUICK_ROWS = (50_000, 200_000)
 
@@ -130,16 +136,21 @@ def peak_of(args: list[str]) -> tuple[int, float]:
     return int(kb) * 1024, float(user) + float(system)
 
 
+def shape(case: Case, rows: int, row_bytes: int, design: int) -> MatchShape:
+    return MatchShape(rows, row_bytes, design, case.outcome, case.out,
+                      *VARIANT_OPTIONS[case.variant])
+
+
 def rule_after(case: Case) -> int:
-    """The rule with the real rows and design width (the check after reading)."""
-    _, inputs, design = WIDTHS[case.covariates]
-    return matching_bytes(case.rows, inputs, design, case.outcome, case.out)
+    """The rule with the real rows, widths and design (the check after reading)."""
+    row_bytes = INPUT_BYTES[case.covariates, case.format]
+    return matching_bytes(shape(case, case.rows, row_bytes, WIDTHS[case.covariates][2]))
 
 
 def rule_before(case: Case, path: Path) -> int:
-    """The rule before reading: rows from the file's size or metadata, every column once."""
-    rows, columns = estimated_rows(str(path))
-    return matching_bytes(rows, columns, columns, case.outcome, case.out)
+    """The rule before reading: rows and widths from the file, every column once."""
+    rows, columns, row_bytes = file_shape(str(path))
+    return matching_bytes(shape(case, rows, row_bytes, columns))
 
 
 def measure(case: Case, folder: Path, runs: int) -> dict:
@@ -150,6 +161,7 @@ def measure(case: Case, folder: Path, runs: int) -> dict:
     peak = max(f[0] for f in figures)
     after, before = rule_after(case), rule_before(case, path)
     return {**asdict(case), "input_columns": WIDTHS[case.covariates][1],
+            "input_bytes": INPUT_BYTES[case.covariates, case.format],
             "design_columns": WIDTHS[case.covariates][2], "peak_mb": peak / MB,
             "rule_mb": after / MB, "before_mb": before / MB, "ratio": after / peak,
             "cpu_s": min(f[1] for f in figures), "load": os.getloadavg()[0]}
@@ -165,13 +177,14 @@ def machine() -> str:
 
 
 HEADER = ("| rows | covariates | format | --out | --outcome | variant | input columns | "
-          "design columns | measured MB | rule MB | rule / measured | before reading MB | "
+          "input bytes a row | design columns | measured MB | rule MB | rule / measured | before reading MB | "
           "CPU s | load |")
 
 
 def row_text(r: dict) -> str:
     return (f"| {r['rows']} | {r['covariates']} | {r['format']} | {'yes' if r['out'] else 'no'} | "
             f"{'yes' if r['outcome'] else 'no'} | {r['variant']} | {r['input_columns']} | "
+            f"{r['input_bytes']} | "
             f"{r['design_columns']} | {r['peak_mb']:.0f} | {r['rule_mb']:.0f} | {r['ratio']:.2f} | "
             f"{r['before_mb']:.0f} | {r['cpu_s']:.1f} | {r['load']:.1f} |")
 
@@ -198,13 +211,16 @@ def markdown(results: list[dict], command: str, machines: str) -> str:
             f"{table_text(results)}\n\n{summary_text(results)}.\n")
 
 
-def from_json(source: Path, target: Path | None) -> None:
+def from_json(source: Path, target: Path | None, folder: Path) -> None:
     """The table of earlier figures, the rule's columns recomputed with today's rule."""
     results = []
     for line in source.read_text().splitlines():
         r = json.loads(line)
         case = Case(*(r[k] for k in ("rows", "covariates", "format", "out", "outcome", "variant")))
+        r["input_bytes"] = INPUT_BYTES[case.covariates, case.format]
         r["rule_mb"] = rule_after(case) / MB
+        r["before_mb"] = rule_before(case, data_file(case.rows, case.covariates, case.format,
+                                                     folder)) / MB
         r["ratio"] = r["rule_mb"] / r["peak_mb"]
         results.append(r)
     loads = [r["load"] for r in results]
@@ -231,7 +247,7 @@ def main() -> None:
                                                        "file (of --json), with the rule recomputed")
     args = parser.parse_args()
     if args.from_json:
-        return from_json(args.from_json, args.markdown)
+        return from_json(args.from_json, args.markdown, args.data)
     rows = tuple(int(float(r)) for r in args.rows.split(",")) if args.rows else (
         QUICK_ROWS if args.quick else FULL_ROWS)
     cases = [c for c in grid(rows) if not args.only or args.only in c.label]
