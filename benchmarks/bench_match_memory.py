@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from tiltak.match_memory import MatchShape, file_shape, matching_bytes  # noqa: E402
+from tiltak.match_memory import MatchShape, file_shape, matching_bytes, text_bytes  # noqa: E402
 
 TILTAK = [sys.executable, "-m", "tiltak"]
 MB = 2**20
@@ -136,21 +136,22 @@ def peak_of(args: list[str]) -> tuple[int, float]:
     return int(kb) * 1024, float(user) + float(system)
 
 
-def shape(case: Case, rows: int, row_bytes: int, design: int) -> MatchShape:
-    return MatchShape(rows, row_bytes, design, case.outcome, case.out,
-                      *VARIANT_OPTIONS[case.variant])
+def shape(case: Case, rows: int, row_bytes: int, design: int, text: float) -> MatchShape:
+    method, ratio, replace = VARIANT_OPTIONS[case.variant]
+    return MatchShape(rows, row_bytes, design, case.outcome, case.format if case.out else "", method,
+                      ratio, replace, text)
 
 
-def rule_after(case: Case) -> int:
+def rule_after(case: Case, text: float) -> int:
     """The rule with the real rows, widths and design (the check after reading)."""
     row_bytes = INPUT_BYTES[case.covariates, case.format]
-    return matching_bytes(shape(case, case.rows, row_bytes, WIDTHS[case.covariates][2]))
+    return matching_bytes(shape(case, case.rows, row_bytes, WIDTHS[case.covariates][2], text))
 
 
 def rule_before(case: Case, path: Path) -> int:
     """The rule before reading: rows and widths from the file, every column once."""
-    rows, columns, row_bytes = file_shape(str(path))
-    return matching_bytes(shape(case, rows, row_bytes, columns))
+    rows, columns, row_bytes, text = file_shape(str(path))
+    return matching_bytes(shape(case, rows, row_bytes, columns, text))
 
 
 def measure(case: Case, folder: Path, runs: int) -> dict:
@@ -159,9 +160,10 @@ def measure(case: Case, folder: Path, runs: int) -> dict:
         out = Path(tmp) / f"out.{case.format}"
         figures = [peak_of(command(case, path, out)) for _ in range(runs)]
     peak = max(f[0] for f in figures)
-    after, before = rule_after(case), rule_before(case, path)
+    text = text_bytes(str(path), case.rows)
+    after, before = rule_after(case, text), rule_before(case, path)
     return {**asdict(case), "input_columns": WIDTHS[case.covariates][1],
-            "input_bytes": INPUT_BYTES[case.covariates, case.format],
+            "input_bytes": INPUT_BYTES[case.covariates, case.format], "text_bytes": text,
             "design_columns": WIDTHS[case.covariates][2], "peak_mb": peak / MB,
             "rule_mb": after / MB, "before_mb": before / MB, "ratio": after / peak,
             "cpu_s": min(f[1] for f in figures), "load": os.getloadavg()[0]}
@@ -177,14 +179,14 @@ def machine() -> str:
 
 
 HEADER = ("| rows | covariates | format | --out | --outcome | variant | input columns | "
-          "input bytes a row | design columns | measured MB | rule MB | rule / measured | before reading MB | "
+          "input bytes a row | CSV bytes a row | design columns | measured MB | rule MB | rule / measured | before reading MB | "
           "CPU s | load |")
 
 
 def row_text(r: dict) -> str:
     return (f"| {r['rows']} | {r['covariates']} | {r['format']} | {'yes' if r['out'] else 'no'} | "
             f"{'yes' if r['outcome'] else 'no'} | {r['variant']} | {r['input_columns']} | "
-            f"{r['input_bytes']} | "
+            f"{r['input_bytes']} | {r['text_bytes']:.1f} | "
             f"{r['design_columns']} | {r['peak_mb']:.0f} | {r['rule_mb']:.0f} | {r['ratio']:.2f} | "
             f"{r['before_mb']:.0f} | {r['cpu_s']:.1f} | {r['load']:.1f} |")
 
@@ -217,10 +219,11 @@ def from_json(source: Path, target: Path | None, folder: Path) -> None:
     for line in source.read_text().splitlines():
         r = json.loads(line)
         case = Case(*(r[k] for k in ("rows", "covariates", "format", "out", "outcome", "variant")))
+        path = data_file(case.rows, case.covariates, case.format, folder)
         r["input_bytes"] = INPUT_BYTES[case.covariates, case.format]
-        r["rule_mb"] = rule_after(case) / MB
-        r["before_mb"] = rule_before(case, data_file(case.rows, case.covariates, case.format,
-                                                     folder)) / MB
+        r["text_bytes"] = text_bytes(str(path), case.rows)
+        r["rule_mb"] = rule_after(case, r["text_bytes"]) / MB
+        r["before_mb"] = rule_before(case, path) / MB
         r["ratio"] = r["rule_mb"] / r["peak_mb"]
         results.append(r)
     loads = [r["load"] for r in results]

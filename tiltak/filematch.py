@@ -53,6 +53,7 @@ from tiltak.match_memory import (
     frame_row_bytes,
     matching_bytes,
     parse_size,
+    text_bytes,
 )
 from tiltak.tables import read_table, write_table
 
@@ -737,20 +738,22 @@ def memory_budget(request: MatchRequest) -> int | None:
     if not Path(data).is_file() or Path(data).suffix.lower() not in (".csv", ".parquet", ".pq"):
         return budget  # read_table says what is wrong (and a pipe must not be opened)
     try:
-        rows, columns, row_bytes = file_shape(data)
+        rows, columns, row_bytes, text = file_shape(data)
     except Exception:  # noqa: BLE001 - an unreadable file is reported by read_table
         return budget
     # before reading, every column counts once in the design (a factor's levels are unknown)
-    check_budget(data, matching_bytes(match_shape(request, rows, row_bytes, columns)), budget,
-                 request.max_memory is not None)
+    check_budget(data, matching_bytes(match_shape(request, rows, row_bytes, columns, text)),
+                 budget, request.max_memory is not None)
     return budget
 
 
-def match_shape(request: MatchRequest, rows: int, row_bytes: int, design: int) -> MatchShape:
+def match_shape(request: MatchRequest, rows: int, row_bytes: int, design: int,
+                text: float) -> MatchShape:
     """What the memory rule needs of this run."""
-    return MatchShape(rows, row_bytes, design, bool(request.outcome),
-                      bool(request.out or request.out_matches), request.method,
-                      request.ratio, request.replace)
+    written = request.out or request.out_matches
+    out = ("csv" if written.lower().endswith(".csv") else "parquet") if written else ""
+    return MatchShape(rows, row_bytes, design, bool(request.outcome), out, request.method,
+                      request.ratio, request.replace, text)
 
 
 def check_memory(request: MatchRequest, frame, used: list[str], budget) -> None:
@@ -765,7 +768,8 @@ def check_memory(request: MatchRequest, frame, used: list[str], budget) -> None:
             width += 1
         else:
             width += max(int(values.nunique()) - 1, 1)
-    shape = match_shape(request, len(frame), frame_row_bytes(frame), width)
+    shape = match_shape(request, len(frame), frame_row_bytes(frame), width,
+                        text_bytes(request.data, len(frame)))
     check_budget(request.data, matching_bytes(shape), budget, request.max_memory is not None)
 
 

@@ -1,25 +1,29 @@
 """The memory budget of ``tiltak match``: the rule of its peak memory, and the refusal.
 
-The rule (docs/performance.md, "Round 6: the memory rule of tiltak match"; fitted to the
-peaks that ``benchmarks/bench_match_memory.py`` measures, committed in
-``benchmarks/results/match_memory.md``, which tests/app/test_match_memory.py holds it to):
+The rule (docs/performance.md, "Round 6: the memory rule of tiltak match"), fitted to the
+peaks that ``benchmarks/bench_match_memory.py`` measures (committed in
+``benchmarks/results/match_memory.md``; tests/app/test_match_memory.py holds the rule
+above every one of them and within 30 % of them at the largest rows):
 
-    peak = 200 MB + rows x (R x input bytes + 8 bytes x (K x design columns + V))
+    peak = 200 MB + [2^20 x b if --out is Parquet] + rows x max(reading, matching)
+    reading  = 2 b + (0.8, or 1.8 with --out) x t
+    matching = b + 8 x (16 + 0.95 d [with --outcome] + 4.25 d [--outcome after subclass
+               or cem] + 12 (ratio - 1) + 11 [--replace] + 2 [--out])
+               + 0.8 x (t, or b from Parquet) [--out to CSV]
 
-* input bytes: the bytes of one row of the data as read (8 a number or text column of a
-  CSV file; in Parquet the column's width: 1 for int8 and booleans, 4 for int32 and
-  float32, 8 for int64, float64 and text); R = 2, plus 1 with ``--out`` or
-  ``--out-matches`` (the writer's copy of the columns);
-* design columns: a numeric column is one, a factor or text column with L levels L - 1;
-  K = 1, plus 1 with ``--outcome`` (the regression adjustment), plus 5 with ``--outcome``
-  after subclassification or coarsened exact matching (the control-outcome regression
-  builds its design, and weighted copies, for every row);
-* V = 20 vectors of the rows (scores, weights, sort orders, masks), plus 4 for each
-  control beyond one per treated unit (``--ratio``) and 4 with ``--replace``.
+b: bytes a row of the data as read (8 a column of a CSV file; in Parquet the column's
+width: 1 for int8 and booleans, 4 for int32 and float32, 8 for int64, float64 and text);
+t: bytes a row of the CSV file's text (0 for Parquet); d: design columns (a numeric column
+is one, a factor or text column with L levels L - 1). Reading holds the Arrow table and
+the frame built from it and the parser's blocks; matching the frame and vectors of the
+rows (scores, weights, sort orders: 16 doubles whatever the width), the regression
+adjustment's share of the design with an outcome, the control-outcome regression after
+strata, and the writer's columns and text; writing Parquet holds one row group.
 
 Before the file is read, rows come from the Parquet metadata or from the CSV's size and
 first lines, and every column counts once in the design (a factor's levels are not yet
-known); after reading, the real rows, widths and levels decide.
+known); after reading, the real rows, widths and levels decide. Full matching with an
+outcome is not covered: its Rosenbaum bounds grow with the square of the largest set.
 """
 
 from __future__ import annotations
@@ -32,43 +36,69 @@ from tiltak.tables import TableError
 
 BASE_BYTES = 200 * 2**20
 """The interpreter and the libraries before any data (measured: 150 to 190 MB)."""
-#: Copies of the input's rows (R): the frame, and what the reader left behind.
-READ_COPIES = 2
-#: One more copy when the input is written out again (--out, --out-matches).
-OUT_COPIES = 1
-#: Design copies (K): the covariate pass of the score; one more with an outcome; five more
-#: for the control-outcome regression after subclassification or CEM.
-DESIGN_COPIES, OUTCOME_COPIES, STRATA_OUTCOME_COPIES = 1, 1, 5
-#: Vectors of n (V), and those each extra control (--ratio) or --replace adds.
-VECTORS, RATIO_VECTORS, REPLACE_VECTORS = 20, 4, 4
+#: Reading: copies of the input's rows (the Arrow table and the frame built from it) and
+#: of a CSV file's text a row (the parser's blocks), more text with --out/--out-matches
+#: (the kept table made one chunk a column).
+READ_COPIES, TEXT_COPIES, OUT_TEXT_COPIES = 2.0, 0.8, 1.0
+#: Matching: the frame, and doubles a row: vectors of the score, the matcher and the
+#: balance table (V; measured the same for 8 and 27 design columns), with an outcome a
+#: share of the design columns (the regression adjustment), more after subclassification
+#: or CEM (the control-outcome regression's design and its weighted copies), a few with
+#: --out (the added columns) and the CSV writer's text, for each control beyond one per
+#: treated unit, and with --replace.
+VECTORS, OUTCOME_COPIES, STRATA_OUTCOME_COPIES = 16, 0.95, 4.25
+OUT_VECTORS, WRITE_TEXT_COPIES, RATIO_VECTORS, REPLACE_VECTORS = 2, 0.8, 12, 11
+#: Writing Parquet holds one row group (pyarrow's default: 2^20 rows) of the input's columns.
+ROW_GROUP_ROWS = 2**20
 #: The methods after which an outcome is also estimated by the control-outcome regression.
 STRATA_METHODS = ("subclass", "cem")
 
 
 @dataclass(frozen=True)
 class MatchShape:
-    """What the rule needs of a run: the data's size and the options that cost memory."""
+    """What the rule needs of a run: the data's size and the options that cost memory.
+
+    ``input_bytes``: bytes a row of the data as read; ``text_bytes``: bytes a row of a CSV
+    file (0 for Parquet); ``design_columns``: numeric columns count one, a factor or text
+    column with L levels L - 1; ``out``: the format of the per-row file written ("csv" or
+    "parquet"; "" for none)."""
 
     rows: int
     input_bytes: int
     design_columns: int
     outcome: bool = False
-    out: bool = False
+    out: str = ""
     method: str = "nearest"
     ratio: float = 1
     replace: bool = False
+    text_bytes: float = 0
+
+
+def reading_bytes(shape: MatchShape) -> float:
+    """Bytes a row while the file is read."""
+    text = TEXT_COPIES + (OUT_TEXT_COPIES if shape.out else 0)
+    return READ_COPIES * shape.input_bytes + text * shape.text_bytes
+
+
+def matching_row_bytes(shape: MatchShape) -> float:
+    """Bytes a row while matching, balancing, estimating and writing (the frame included)."""
+    design, vectors = 0.0, VECTORS
+    if shape.outcome:
+        design += OUTCOME_COPIES + (STRATA_OUTCOME_COPIES if shape.method in STRATA_METHODS else 0)
+    vectors += RATIO_VECTORS * max(math.ceil(shape.ratio) - 1, 0)
+    vectors += REPLACE_VECTORS if shape.replace else 0
+    written = OUT_VECTORS * 8 if shape.out else 0
+    if shape.out == "csv":  # the writer's text: the input's, or 8 bytes a value of Parquet
+        written += WRITE_TEXT_COPIES * (shape.text_bytes or shape.input_bytes)
+    return shape.input_bytes + written + 8 * (design * shape.design_columns + vectors)
 
 
 def matching_bytes(shape: MatchShape) -> int:
-    """Peak memory of ``tiltak match`` by the rule (see the module docstring)."""
-    copies = READ_COPIES + (OUT_COPIES if shape.out else 0)
-    design = DESIGN_COPIES
-    if shape.outcome:
-        design += OUTCOME_COPIES + (STRATA_OUTCOME_COPIES if shape.method in STRATA_METHODS else 0)
-    vectors = VECTORS + RATIO_VECTORS * max(math.ceil(shape.ratio) - 1, 0)
-    vectors += REPLACE_VECTORS if shape.replace else 0
-    per_row = copies * shape.input_bytes + 8 * (design * shape.design_columns + vectors)
-    return BASE_BYTES + shape.rows * per_row
+    """Peak memory of ``tiltak match`` by the rule (see the module docstring): the larger
+    of the two phases, reading and matching, over the interpreter's base."""
+    row_group = min(shape.rows, ROW_GROUP_ROWS) * shape.input_bytes if shape.out == "parquet" else 0
+    per_row = max(reading_bytes(shape), matching_row_bytes(shape))
+    return BASE_BYTES + row_group + math.ceil(shape.rows * per_row)
 
 
 def parse_size(text: str) -> int:
@@ -127,17 +157,17 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
-def file_shape(path: str) -> tuple[int, int, int]:
-    """Rows, columns and bytes a row of a file, before reading it: exact for Parquet (its
-    metadata and schema), estimated for CSV from the file size and the first lines (8
-    bytes a column, as numbers and text are read)."""
+def file_shape(path: str) -> tuple[int, int, int, float]:
+    """Rows, columns, bytes a row as read and bytes a row of CSV text (0 for Parquet) of a
+    file, before reading it: exact for Parquet (its metadata and schema), estimated for CSV
+    from the file size and the first lines (8 bytes a column, as numbers and text are read)."""
     file = Path(path)
     if file.suffix.lower() != ".csv":
         import pyarrow.parquet as pq
 
         parquet = pq.ParquetFile(file)
         schema = parquet.schema_arrow
-        return parquet.metadata.num_rows, len(schema), sum(map(_field_bytes, schema))
+        return parquet.metadata.num_rows, len(schema), sum(map(_field_bytes, schema)), 0.0
     size = file.stat().st_size
     with open(file, "rb") as handle:
         head = handle.read(1 << 16)
@@ -145,7 +175,14 @@ def file_shape(path: str) -> tuple[int, int, int]:
     columns = len(lines[0].split(b","))
     body = lines[1:-1] if len(lines) > 2 else lines[1:]
     mean = (sum(len(line) + 1 for line in body) / len(body)) if body else max(size, 1)
-    return int(size / max(mean, 1)), columns, 8 * columns
+    rows = int(size / max(mean, 1))
+    return rows, columns, 8 * columns, text_bytes(path, rows)
+
+
+def text_bytes(path: str, rows: int) -> float:
+    """Bytes a row of a CSV file (0 for Parquet)."""
+    file = Path(path)
+    return file.stat().st_size / max(rows, 1) if file.suffix.lower() == ".csv" else 0.0
 
 
 def _field_bytes(field) -> int:

@@ -248,5 +248,5 @@ def test_memory_rule_counts_rows_and_design_columns():
     assert with_outcome > matching_bytes(MatchShape(10**6, 168, 27)) > BASE_BYTES
     assert matching_bytes(MatchShape(2 * 10**6, 168, 27, outcome=True)) - with_outcome == \
         with_outcome - BASE_BYTES  # linear in the rows
-    rows, columns, row_bytes = file_shape(LALONDE)
-    assert columns == 10 and 500 < rows < 750 and row_bytes == 80  # 614 rows
+    rows, columns, row_bytes, text = file_shape(LALONDE)
+    assert columns == 10 and 500 < rows < 750 and row_bytes == 80 and text > 0  # 614 rows
