@@ -3,13 +3,13 @@
 The rule (docs/performance.md, "Round 6: the memory rule of tiltak match"), fitted to the
 peaks that ``benchmarks/bench_match_memory.py`` measures (committed in
 ``benchmarks/results/match_memory.md``; tests/app/test_match_memory.py holds the rule
-above every one of them and within 30 % of them at the largest rows):
+above every one of them and within 30 % of them from 3 million rows on):
 
     peak = 200 MB + [2^20 x b if --out is Parquet] + rows x max(reading, matching)
     reading  = 2 b + (0.8, or 1.8 with --out) x t
     matching = b + 8 x (16 + 0.95 d [with --outcome] + 4.25 d [--outcome after subclass
                or cem] + 12 (ratio - 1) + 11 [--replace] + 2 [--out])
-               + 0.8 x (t, or b from Parquet) [--out to CSV]
+               + 0.55 x (t, or b from Parquet) [--out to CSV]
 
 b: bytes a row of the data as read (8 a column of a CSV file; in Parquet the column's
 width: 1 for int8 and booleans, 4 for int32 and float32, 8 for int64, float64 and text);
@@ -47,8 +47,9 @@ READ_COPIES, TEXT_COPIES, OUT_TEXT_COPIES = 2.0, 0.8, 1.0
 #: --out (the added columns) and the CSV writer's text, for each control beyond one per
 #: treated unit, and with --replace.
 VECTORS, OUTCOME_COPIES, STRATA_OUTCOME_COPIES = 16, 0.95, 4.25
-OUT_VECTORS, WRITE_TEXT_COPIES, RATIO_VECTORS, REPLACE_VECTORS = 2, 0.8, 12, 11
-#: Writing Parquet holds one row group (pyarrow's default: 2^20 rows) of the input's columns.
+OUT_VECTORS, WRITE_TEXT_COPIES, RATIO_VECTORS, REPLACE_VECTORS = 2, 0.55, 12, 11
+#: Writing Parquet holds one row group (pyarrow's default: 2^20 rows) of the input's columns
+#: (counted whole: the writer's buffers cost about as much below 2^20 rows).
 ROW_GROUP_ROWS = 2**20
 #: The methods after which an outcome is also estimated by the control-outcome regression.
 STRATA_METHODS = ("subclass", "cem")
@@ -96,7 +97,7 @@ def matching_row_bytes(shape: MatchShape) -> float:
 def matching_bytes(shape: MatchShape) -> int:
     """Peak memory of ``tiltak match`` by the rule (see the module docstring): the larger
     of the two phases, reading and matching, over the interpreter's base."""
-    row_group = min(shape.rows, ROW_GROUP_ROWS) * shape.input_bytes if shape.out == "parquet" else 0
+    row_group = ROW_GROUP_ROWS * shape.input_bytes if shape.out == "parquet" else 0
     per_row = max(reading_bytes(shape), matching_row_bytes(shape))
     return BASE_BYTES + row_group + math.ceil(shape.rows * per_row)
 

@@ -19,7 +19,7 @@ from tiltak.match_memory import MatchShape, matching_bytes
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results" / "match_memory.md"
 #: The rule may be at most this much above the measured peak from LARGE rows on (the
-#: brief: about 15 to 25 %; the committed table's largest is 1.29, at 3 million rows).
+#: brief: about 15 to 25 %; the committed table's largest is 1.29, at 10 million rows).
 MARGIN, LARGE = 1.3, 3_000_000
 MB = 2**20
 
