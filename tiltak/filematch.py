@@ -45,15 +45,17 @@ from estimation.effects import estimate_att
 from estimation.gcomputation import estimate_att_interactions
 from estimation.errors import EstimationError
 from tiltak.errors import TiltakError
-from tiltak.tables import (
+from tiltak.match_memory import (
+    MatchShape,
     available_memory,
     check_budget,
-    estimated_rows,
+    file_shape,
+    frame_row_bytes,
     matching_bytes,
     parse_size,
-    read_table,
-    write_table,
+    text_bytes,
 )
+from tiltak.tables import read_table, write_table
 
 
 class MatchInputError(TiltakError):
@@ -736,18 +738,26 @@ def memory_budget(request: MatchRequest) -> int | None:
     if not Path(data).is_file() or Path(data).suffix.lower() not in (".csv", ".parquet", ".pq"):
         return budget  # read_table says what is wrong (and a pipe must not be opened)
     try:
-        rows, columns = estimated_rows(data)
+        rows, columns, row_bytes, text = file_shape(data)
     except Exception:  # noqa: BLE001 - an unreadable file is reported by read_table
         return budget
-    # before reading, every column counts once in the design (a lower bound)
-    check_budget(data, matching_bytes(rows, columns, columns, bool(request.outcome),
-                                      bool(request.out or request.out_matches)),
+    # before reading, every column counts once in the design (a factor's levels are unknown)
+    check_budget(data, matching_bytes(match_shape(request, rows, row_bytes, columns, text)),
                  budget, request.max_memory is not None)
     return budget
 
 
+def match_shape(request: MatchRequest, rows: int, row_bytes: int, design: int,
+                text: float) -> MatchShape:
+    """What the memory rule needs of this run."""
+    written = request.out or request.out_matches
+    out = ("csv" if written.lower().endswith(".csv") else "parquet") if written else ""
+    return MatchShape(rows, row_bytes, design, bool(request.outcome), out, request.method,
+                      request.ratio, request.replace, text)
+
+
 def check_memory(request: MatchRequest, frame, used: list[str], budget) -> None:
-    """The estimate again with the real row count and design width (factor levels)."""
+    """The estimate again with the real row count, widths and design (factor levels)."""
 
     width = 0
     for name in used:
@@ -758,10 +768,9 @@ def check_memory(request: MatchRequest, frame, used: list[str], budget) -> None:
             width += 1
         else:
             width += max(int(values.nunique()) - 1, 1)
-    check_budget(request.data, matching_bytes(len(frame), len(frame.columns), width,
-                                              bool(request.outcome),
-                                              bool(request.out or request.out_matches)),
-                 budget, request.max_memory is not None)
+    shape = match_shape(request, len(frame), frame_row_bytes(frame), width,
+                        text_bytes(request.data, len(frame)))
+    check_budget(request.data, matching_bytes(shape), budget, request.max_memory is not None)
 
 
 # --- the whole run -----------------------------------------------------------------

@@ -56,7 +56,7 @@ def read_table(path: str, keep_table: bool = False, na_values=()):
         _check_unique_header(file, path)
     try:
         table = _read_csv(file, list(na_values)) if suffix == ".csv" else _read_parquet(file, list(na_values))
-        frame = table.to_pandas(self_destruct=not keep_table, split_blocks=True)
+        frame, table = _to_frame(table, keep_table)
     except Exception as exc:  # noqa: BLE001 - any parser failure is an input error
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TableError(f"{path}: cannot be read as {suffix[1:].upper()}: {first}") from None
@@ -64,6 +64,20 @@ def read_table(path: str, keep_table: bool = False, na_values=()):
         raise TableError(f"{path}: the file has no data rows")
     if suffix != ".csv":
         _check_unique_names(path, [str(c) for c in frame.columns])
+    return frame, (table if keep_table else None)
+
+
+def _to_frame(table, keep_table: bool):
+    """The frame of an Arrow table, and the table when kept. A kept table is first made one
+    chunk a column, so that the frame's numeric columns share its buffers instead of being
+    copies; then the memory the reader and the conversion freed is given back to the system
+    (Arrow's allocator would keep it, out of reach of NumPy's)."""
+    import pyarrow as pa
+
+    if keep_table and any(column.num_chunks > 1 for column in table.columns):
+        table = table.combine_chunks()
+    frame = table.to_pandas(self_destruct=not keep_table, split_blocks=True)
+    pa.default_memory_pool().release_unused()
     return frame, (table if keep_table else None)
 
 
@@ -164,97 +178,3 @@ def _arrow(values):
         data, valid = values
         return pa.array(np.asarray(data), mask=~np.asarray(valid, dtype=bool))
     return pa.array(np.asarray(values))
-
-
-# --- memory budget -----------------------------------------------------------------
-
-BASE_BYTES = 200 * 2**20
-"""Memory of the interpreter and the libraries before any data (measured: 150-200 MB)."""
-
-
-def parse_size(text: str) -> int:
-    """Bytes from '4G', '500M', '2.5GB', '1024' (bytes); binary units (1G = 2^30 bytes)."""
-    units = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
-    value = text.strip().upper().removesuffix("B").removesuffix("I")
-    number, unit = (value[:-1], value[-1]) if value and value[-1] in units else (value, "")
-    try:
-        size = float(number) * units[unit]
-    except ValueError:
-        raise TableError(f"--max-memory: expected a size such as 4G or 500M; got {text!r}") from None
-    if not size > 0:
-        raise TableError(f"--max-memory: expected a size > 0; got {text!r}")
-    return int(size)
-
-
-def available_memory() -> int | None:
-    """Bytes this process may still use: the smaller of the system's available memory and
-    the cgroup (container) limit, when they can be read."""
-    limits = []
-    try:
-        with open("/proc/meminfo") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    limits.append(int(line.split()[1]) * 1024)
-    except OSError:
-        pass
-    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        try:
-            text = Path(path).read_text().strip()
-        except OSError:
-            continue
-        if text.isdigit() and int(text) < 2**60:
-            limits.append(int(text))
-    return min(limits) if limits else None
-
-
-def matching_bytes(rows: int, input_columns: int, design_columns: int, outcome: bool,
-                   copy_out: bool = False) -> int:
-    """Peak memory of ``tiltak match`` by the rule in docs/performance.md:
-
-        200 MB + rows x 8 bytes x (c x input columns + k x design columns + 10)
-
-    with k = 3 when an outcome is estimated (the regression adjustment builds its own
-    design and weighted copies) and k = 2 otherwise, and c = 2 when the input's columns
-    are written out again (``--out``: the Arrow table is kept beside the frame), else 1;
-    a text column counts as one input column, a factor with L levels as L - 1 design
-    columns."""
-    k = 3 if outcome else 2
-    c = 2 if copy_out else 1
-    return BASE_BYTES + rows * 8 * (c * input_columns + k * design_columns + 10)
-
-
-def check_budget(path: str, needed: int, budget: int | None, given: bool) -> None:
-    """Refuse, with one message, a run whose estimated peak exceeds the budget."""
-    if budget is None or needed <= budget:
-        return
-    where = "--max-memory" if given else "available memory"
-    raise TableError(
-        f"{path}: matching needs about {_size(needed)} of memory (docs/performance.md, "
-        f"'Memory'); {where} is {_size(budget)}. Use fewer rows or covariates, or a machine "
-        f"with more memory{'' if given else ' (or set --max-memory if this estimate is too cautious)'}")
-
-
-def _size(n: int) -> str:
-    for unit, size in (("GB", 2**30), ("MB", 2**20)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} bytes"
-
-
-def estimated_rows(path: str) -> tuple[int, int]:
-    """Rows and columns of a file, before reading it: exact for Parquet (its metadata),
-    estimated for CSV from the file size and the length of the first lines."""
-    file = Path(path)
-    if file.suffix.lower() != ".csv":
-        import pyarrow.parquet as pq
-
-        meta = pq.ParquetFile(file).metadata
-        return meta.num_rows, meta.num_columns
-    size = file.stat().st_size
-    with open(file, "rb") as handle:
-        head = handle.read(1 << 16)
-    lines = head.split(b"\n")
-    columns = len(lines[0].split(b","))
-    body = lines[1:-1] if len(lines) > 2 else lines[1:]
-    mean = (sum(len(line) + 1 for line in body) / len(body)) if body else max(size, 1)
-    return int(size / max(mean, 1)), columns

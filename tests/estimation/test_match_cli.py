@@ -241,10 +241,12 @@ def test_max_memory_large_enough_runs(small, run):
 
 
 def test_memory_rule_counts_rows_and_design_columns():
-    from tiltak.tables import BASE_BYTES, estimated_rows, matching_bytes, parse_size
+    from tiltak.match_memory import BASE_BYTES, MatchShape, file_shape, matching_bytes, parse_size
 
     assert parse_size("4G") == 4 * 2**30 and parse_size("500MB") == 500 * 2**20
-    assert matching_bytes(10**6, 21, 27, True) == BASE_BYTES + 10**6 * 8 * (21 + 81 + 10)
-    assert matching_bytes(10**6, 21, 27, False) < matching_bytes(10**6, 21, 27, True)
-    rows, columns = estimated_rows(LALONDE)
-    assert columns == 10 and 500 < rows < 750  # 614 rows
+    with_outcome = matching_bytes(MatchShape(10**6, 168, 27, outcome=True))
+    assert with_outcome > matching_bytes(MatchShape(10**6, 168, 27)) > BASE_BYTES
+    assert matching_bytes(MatchShape(2 * 10**6, 168, 27, outcome=True)) - with_outcome == \
+        with_outcome - BASE_BYTES  # linear in the rows
+    rows, columns, row_bytes, text = file_shape(LALONDE)
+    assert columns == 10 and 500 < rows < 750 and row_bytes == 80 and text > 0  # 614 rows

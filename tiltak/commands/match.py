@@ -106,7 +106,7 @@ def check_method_options(request: MatchRequest, given: set[str]) -> None:
 @click.option("--moments", default=1, show_default=True, type=click.IntRange(1, 2), help="weighting (ebal): balance means (1) or means and squares (2).")
 @click.option("--na-values", metavar="TOKENS", help="Read these text tokens (comma-separated, e.g. '.') as missing values.")
 @click.option("--drop-missing", is_flag=True, help="Leave out rows with a missing value in the treatment, a covariate or a matching column (counted in the summary).")
-@click.option("--max-memory", metavar="SIZE", help="Refuse to start when the estimated peak memory exceeds SIZE (e.g. 4G) [default: the memory available].")
+@click.option("--max-memory", metavar="SIZE", help="Refuse to start (exit 2, nothing written) when the peak memory estimated by the rule of docs/performance.md (Round 6: 200 MB + rows x the larger of the bytes a row while reading and while matching, by the columns' widths, the design columns and the options) exceeds SIZE (e.g. 4G, 500M) [default: the memory available].")
 @click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(["text", "json"]), help="Summary format.")
 @click.option("--out", metavar="FILE", help="Write every input row with its columns and distance, weight, subclass (MatchIt's match_data(); .csv or .parquet). Person-level: see below.")
 @click.option("--out-matches", metavar="FILE", help="Write one row per unit per matched pair (MatchIt's get_matches(): row, subclass, weight, the input's columns, distance). Person-level: see below.")

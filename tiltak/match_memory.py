@@ -1,0 +1,199 @@
+"""The memory budget of ``tiltak match``: the rule of its peak memory, and the refusal.
+
+The rule (docs/performance.md, "Round 6: the memory rule of tiltak match"), fitted to the
+peaks that ``benchmarks/bench_match_memory.py`` measures (committed in
+``benchmarks/results/match_memory.md``; tests/app/test_match_memory.py holds the rule
+above every one of them and within 30 % of them from 3 million rows on):
+
+    peak = 200 MB + [2^20 x b if --out is Parquet] + rows x max(reading, matching)
+    reading  = 2 b + (0.8, or 1.8 with --out) x t
+    matching = b + 8 x (16 + 0.95 d [with --outcome] + 4.25 d [--outcome after subclass
+               or cem] + 12 (ratio - 1) + 11 [--replace] + 2 [--out])
+               + 0.55 x (t, or b from Parquet) [--out to CSV]
+
+b: bytes a row of the data as read (8 a column of a CSV file; in Parquet the column's
+width: 1 for int8 and booleans, 4 for int32 and float32, 8 for int64, float64 and text);
+t: bytes a row of the CSV file's text (0 for Parquet); d: design columns (a numeric column
+is one, a factor or text column with L levels L - 1). Reading holds the Arrow table and
+the frame built from it and the parser's blocks; matching the frame and vectors of the
+rows (scores, weights, sort orders: 16 doubles whatever the width), the regression
+adjustment's share of the design with an outcome, the control-outcome regression after
+strata, and the writer's columns and text; writing Parquet holds one row group.
+
+Before the file is read, rows come from the Parquet metadata or from the CSV's size and
+first lines, and every column counts once in the design (a factor's levels are not yet
+known); after reading, the real rows, widths and levels decide. Full matching with an
+outcome is not covered: its Rosenbaum bounds grow with the square of the largest set.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from tiltak.tables import TableError
+
+BASE_BYTES = 200 * 2**20
+"""The interpreter and the libraries before any data (measured: 150 to 190 MB)."""
+#: Reading: copies of the input's rows (the Arrow table and the frame built from it) and
+#: of a CSV file's text a row (the parser's blocks), more text with --out/--out-matches
+#: (the kept table made one chunk a column).
+READ_COPIES, TEXT_COPIES, OUT_TEXT_COPIES = 2.0, 0.8, 1.0
+#: Matching: the frame, and doubles a row: vectors of the score, the matcher and the
+#: balance table (V; measured the same for 8 and 27 design columns), with an outcome a
+#: share of the design columns (the regression adjustment), more after subclassification
+#: or CEM (the control-outcome regression's design and its weighted copies), a few with
+#: --out (the added columns) and the CSV writer's text, for each control beyond one per
+#: treated unit, and with --replace.
+VECTORS, OUTCOME_COPIES, STRATA_OUTCOME_COPIES = 16, 0.95, 4.25
+OUT_VECTORS, WRITE_TEXT_COPIES, RATIO_VECTORS, REPLACE_VECTORS = 2, 0.55, 12, 11
+#: Writing Parquet holds one row group (pyarrow's default: 2^20 rows) of the input's columns
+#: (counted whole: the writer's buffers cost about as much below 2^20 rows).
+ROW_GROUP_ROWS = 2**20
+#: The methods after which an outcome is also estimated by the control-outcome regression.
+STRATA_METHODS = ("subclass", "cem")
+
+
+@dataclass(frozen=True)
+class MatchShape:
+    """What the rule needs of a run: the data's size and the options that cost memory.
+
+    ``input_bytes``: bytes a row of the data as read; ``text_bytes``: bytes a row of a CSV
+    file (0 for Parquet); ``design_columns``: numeric columns count one, a factor or text
+    column with L levels L - 1; ``out``: the format of the per-row file written ("csv" or
+    "parquet"; "" for none)."""
+
+    rows: int
+    input_bytes: int
+    design_columns: int
+    outcome: bool = False
+    out: str = ""
+    method: str = "nearest"
+    ratio: float = 1
+    replace: bool = False
+    text_bytes: float = 0
+
+
+def reading_bytes(shape: MatchShape) -> float:
+    """Bytes a row while the file is read."""
+    text = TEXT_COPIES + (OUT_TEXT_COPIES if shape.out else 0)
+    return READ_COPIES * shape.input_bytes + text * shape.text_bytes
+
+
+def matching_row_bytes(shape: MatchShape) -> float:
+    """Bytes a row while matching, balancing, estimating and writing (the frame included)."""
+    design, vectors = 0.0, VECTORS
+    if shape.outcome:
+        design += OUTCOME_COPIES + (STRATA_OUTCOME_COPIES if shape.method in STRATA_METHODS else 0)
+    vectors += RATIO_VECTORS * max(math.ceil(shape.ratio) - 1, 0)
+    vectors += REPLACE_VECTORS if shape.replace else 0
+    written = OUT_VECTORS * 8 if shape.out else 0
+    if shape.out == "csv":  # the writer's text: the input's, or 8 bytes a value of Parquet
+        written += WRITE_TEXT_COPIES * (shape.text_bytes or shape.input_bytes)
+    return shape.input_bytes + written + 8 * (design * shape.design_columns + vectors)
+
+
+def matching_bytes(shape: MatchShape) -> int:
+    """Peak memory of ``tiltak match`` by the rule (see the module docstring): the larger
+    of the two phases, reading and matching, over the interpreter's base."""
+    row_group = ROW_GROUP_ROWS * shape.input_bytes if shape.out == "parquet" else 0
+    per_row = max(reading_bytes(shape), matching_row_bytes(shape))
+    return BASE_BYTES + row_group + math.ceil(shape.rows * per_row)
+
+
+def parse_size(text: str) -> int:
+    """Bytes from '4G', '500M', '2.5GB', '1024' (bytes); binary units (1G = 2^30 bytes)."""
+    units = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+    value = text.strip().upper().removesuffix("B").removesuffix("I")
+    number, unit = (value[:-1], value[-1]) if value and value[-1] in units else (value, "")
+    try:
+        size = float(number) * units[unit]
+    except ValueError:
+        size = math.nan
+    if not math.isfinite(size):  # not a number, or 'inf'
+        raise TableError(f"--max-memory: expected a size such as 4G or 500M; got {text!r}")
+    if not size >= 1:
+        raise TableError(f"--max-memory: expected a size > 0; got {text!r}")
+    return int(size)
+
+
+def available_memory() -> int | None:
+    """Bytes this process may still use: the smaller of the system's available memory and
+    the cgroup (container) limit, when they can be read."""
+    limits = []
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    limits.append(int(line.split()[1]) * 1024)
+    except OSError:
+        pass
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < 2**60:
+            limits.append(int(text))
+    return min(limits) if limits else None
+
+
+def check_budget(path: str, needed: int, budget: int | None, given: bool) -> None:
+    """Refuse, with one message, a run whose estimated peak exceeds the budget."""
+    if budget is None or needed <= budget:
+        return
+    where = "--max-memory" if given else "available memory"
+    raise TableError(
+        f"{path}: matching needs about {_size(needed)} of memory (docs/performance.md, "
+        f"'Round 6: the memory rule of tiltak match'); {where} is {_size(budget)}. Use fewer "
+        f"rows or covariates, or a machine with more memory"
+        f"{'' if given else ' (or set --max-memory if this estimate is too cautious)'}")
+
+
+def _size(n: int) -> str:
+    for unit, size in (("GB", 2**30), ("MB", 2**20)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def file_shape(path: str) -> tuple[int, int, int, float]:
+    """Rows, columns, bytes a row as read and bytes a row of CSV text (0 for Parquet) of a
+    file, before reading it: exact for Parquet (its metadata and schema), estimated for CSV
+    from the file size and the first lines (8 bytes a column, as numbers and text are read)."""
+    file = Path(path)
+    if file.suffix.lower() != ".csv":
+        import pyarrow.parquet as pq
+
+        parquet = pq.ParquetFile(file)
+        schema = parquet.schema_arrow
+        return parquet.metadata.num_rows, len(schema), sum(map(_field_bytes, schema)), 0.0
+    size = file.stat().st_size
+    with open(file, "rb") as handle:
+        head = handle.read(1 << 16)
+    lines = head.split(b"\n")
+    columns = len(lines[0].split(b","))
+    body = lines[1:-1] if len(lines) > 2 else lines[1:]
+    mean = (sum(len(line) + 1 for line in body) / len(body)) if body else max(size, 1)
+    rows = int(size / max(mean, 1))
+    return rows, columns, 8 * columns, text_bytes(path, rows)
+
+
+def text_bytes(path: str, rows: int) -> float:
+    """Bytes a row of a CSV file (0 for Parquet)."""
+    file = Path(path)
+    return file.stat().st_size / max(rows, 1) if file.suffix.lower() == ".csv" else 0.0
+
+
+def _field_bytes(field) -> int:
+    """Bytes a value of an Arrow field takes in a frame (8 for text: a pointer)."""
+    try:
+        return max(field.type.bit_width // 8, 1)
+    except ValueError:  # text, dates with a unit, nested: at most a pointer or an int64
+        return 8
+
+
+def frame_row_bytes(frame) -> int:
+    """Bytes a row of a data frame as read (8 for text: a pointer to a shared string)."""
+    return sum(min(getattr(dtype, "itemsize", 8), 8) for dtype in frame.dtypes)
