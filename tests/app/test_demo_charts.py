@@ -1,0 +1,41 @@
+"""The demo's charts handed to a drawer early: the same report, and every chart drawn once."""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from pathlib import Path
+
+import pytest
+
+from tiltak import pipeline
+from tiltak.report.drawing import HereDrawer
+
+pytestmark = pytest.mark.slow  # two evaluations of a small store
+
+
+class CountingDrawer(HereDrawer):
+    """Draws here, and notes every job asked for, by its pickled bytes, in order."""
+
+    def __init__(self) -> None:
+        self.asked: list[bytes] = []
+
+    def ask(self, job):
+        self.asked.append(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+        return job
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in ("report.html", "evaluation.json")}
+
+
+def test_early_charts_give_the_same_report_and_each_chart_is_asked_for_early(tmp_path):
+    db = tmp_path / "registers.duckdb"
+    pipeline.write_synthetic_store(db, 3, scale=0.1)
+    inputs = pipeline.load_inputs([pipeline.shipped_models_dir()])
+    pipeline.evaluate(db, inputs, tmp_path / "plain", seed=3)
+    drawer = CountingDrawer()
+    pipeline.evaluate(db, inputs, tmp_path / "early", seed=3, drawer=drawer)
+    assert digests(tmp_path / "early") == digests(tmp_path / "plain")
+    early, final = drawer.asked[: len(drawer.asked) // 2], drawer.asked[len(drawer.asked) // 2:]
+    assert early and sorted(early) == sorted(final)  # the report asked again for exactly what was drawn early
