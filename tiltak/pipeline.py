@@ -17,6 +17,7 @@ failure never leaves a half-written report.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -35,6 +36,7 @@ from monitoring.runs import run_models
 from monitoring.store import Store
 from tiltak.early_charts import EarlyCharts
 from tiltak.errors import TiltakError
+from tiltak.estimates_aside import EstimatesAside
 from tiltak.evaluation.assemble import assemble_document
 from tiltak.evaluation.estimate import estimate_model
 from tiltak.evaluation.estimates_table import merge_estimates
@@ -43,7 +45,7 @@ from tiltak.evaluation.outcomes import OutcomeSpec
 from tiltak.evaluation.verdicts import VerdictRules
 from tiltak.loading import load_models
 from tiltak.report.build import Drawer, build_report
-from tiltak.report.drawing import drawer_for_this_machine
+from tiltak.report.drawing import drawer_for_this_machine, worker_count
 from tiltak.synth import SynthConfig, generate
 from tiltak_base.catalogue import REFERENCE, languages
 
@@ -98,6 +100,27 @@ def _say(progress: Progress | None, message: str) -> None:
         progress(message)
 
 
+def estimate_models(con: Any, inputs: Sequence[EvaluationInput], seed: int = 0, rules: VerdictRules | None = None,
+                    progress: Progress | None = None, charts: EarlyCharts | None = None) -> dict[str, list[Any]]:
+    """Every model's design estimated (Holm-adjusted) on the store's analysis connection ``con``;
+    nothing written (``charts``: told of each model's estimates as soon as they are made)."""
+    results: dict[str, list[Any]] = {}
+    for item in inputs:
+        _say(progress, f"estimating {item.model.id}")
+        results[item.model.id] = holm_adjust(estimate_model(con, item.model, item.outcomes, seed, rules,
+                                                            source=str(item.path)))
+        if charts is not None:
+            charts.estimates(item, results[item.model.id])
+    return results
+
+
+def estimate_all(db: str | Path, inputs: Sequence[EvaluationInput], seed: int = 0,
+                 rules: VerdictRules | None = None) -> dict[str, list[Any]]:
+    """:func:`estimate_models` on the store ``db``, nothing written."""
+    with Store.open(_require_store(db), analysis=True) as store:
+        return estimate_models(store.connect(), inputs, seed, rules)
+
+
 def run_estimates(db: str | Path, inputs: Sequence[EvaluationInput], seed: int = 0,
                   rules: VerdictRules | None = None, progress: Progress | None = None,
                   charts: EarlyCharts | None = None) -> dict[str, list[Any]]:
@@ -106,16 +129,22 @@ def run_estimates(db: str | Path, inputs: Sequence[EvaluationInput], seed: int =
 
 
     path = _require_store(db)
-    results: dict[str, list[Any]] = {}
     with Store.open(path, analysis=True) as store:
-        con = store.connect()
-        for item in inputs:
-            _say(progress, f"estimating {item.model.id}")
-            results[item.model.id] = holm_adjust(estimate_model(con, item.model, item.outcomes, seed, rules,
-                                                                source=str(item.path)))
-            if charts is not None:
-                charts.estimates(item, results[item.model.id])
+        results = estimate_models(store.connect(), inputs, seed, rules, progress, charts)
         merge_estimates(store, results, {i.model.id: i.model.measure for i in inputs})
+    return results
+
+
+def _estimates(db: Path, inputs: Sequence[EvaluationInput], seed: int, rules: VerdictRules,
+               progress: Progress | None, charts: EarlyCharts | None, aside: EstimatesAside | None) -> dict[str, list[Any]]:
+    """:func:`run_estimates`, or the results of ``aside`` (made while monitoring ran) written into the store."""
+    if aside is None:
+        return run_estimates(db, inputs, seed, rules, progress, charts)
+    results = aside.results(db, inputs, lambda: run_estimates(db, inputs, seed, rules, progress, charts))
+    if charts is not None and results is not None:
+        for item in inputs:
+            _say(progress, f"estimated {item.model.id}")
+            charts.estimates(item, results[item.model.id])
     return results
 
 
@@ -160,14 +189,16 @@ def prepare_out_dir(out: str | Path) -> Path:
 
 def evaluate(db: str | Path, inputs: Sequence[EvaluationInput], out: str | Path, lang: str = REFERENCE, seed: int = 0,
              rules: VerdictRules | None = None, progress: Progress | None = None,
-             drawer: Drawer | None = None) -> tuple[Path, Path]:
+             drawer: Drawer | None = None, aside: EstimatesAside | None = None) -> tuple[Path, Path]:
     """Monitor, estimate, judge and report; returns the paths of report.html and evaluation.json.
 
     With a ``drawer`` that has worker processes (``tiltak.report.drawing.FigurePool``) each
     chart is handed to it as soon as its data are known (:class:`tiltak.early_charts.EarlyCharts`):
     the indicator charts once monitoring is done, a model's estimate charts once it is
     estimated; they are drawn while the work goes on, and the report takes them (the same
-    bytes as drawn here).
+    bytes as drawn here). With ``aside`` (:class:`tiltak.estimates_aside.EstimatesAside`, started
+    on a copy of this store as loaded, for the same ``inputs``, ``seed`` and ``rules``) the
+    estimates are its results, made while monitoring ran.
     """
 
 
@@ -180,7 +211,7 @@ def evaluate(db: str | Path, inputs: Sequence[EvaluationInput], out: str | Path,
     charts = EarlyCharts(drawer, lang, rules) if drawer is not None else None
     if charts is not None:
         charts.indicators(path, inputs)
-    estimates = run_estimates(path, inputs, seed, rules, progress, charts)
+    estimates = _estimates(path, inputs, seed, rules, progress, charts, aside)
     _say(progress, "judging expected changes")
     document, context = assemble_document(path, inputs, estimates, rules)
     _say(progress, "drawing the figures and writing the report")
@@ -232,12 +263,18 @@ def demo(out: str | Path = "tiltak-demo", seed: int = 1, lang: str = REFERENCE, 
     """
     out_dir = prepare_out_dir(out)
     db = out_dir / "registers.duckdb"
+    models = [shipped_models_dir()]
     with drawer_for_this_machine() as drawer:  # its workers start now, importing matplotlib meanwhile
         _say(progress, "generating synthetic registers")
         write_synthetic_store(db, seed, progress=progress, **(synth_options or {}))
-        inputs = load_inputs([shipped_models_dir()])
-        html, _ = evaluate(db, inputs, out_dir, lang=lang, seed=seed, progress=progress, drawer=drawer)
+        inputs = load_inputs(models)
+        with _aside(db, models, seed) as aside:  # the estimates made in a worker while monitoring runs here
+            html, _ = evaluate(db, inputs, out_dir, lang=lang, seed=seed, progress=progress, drawer=drawer, aside=aside)
     return html
+
+
+def _aside(db: Path, models: Sequence[Path], seed: int) -> EstimatesAside | contextlib.nullcontext[None]:
+    return EstimatesAside(db, models, seed, VerdictRules()) if worker_count() else contextlib.nullcontext()
 
 
 class StageBar:
