@@ -4,6 +4,7 @@ Usage (from the repository root):
 
     python benchmarks/bench_demo.py              # 3 runs, then one run timed stage by stage
     python benchmarks/bench_demo.py --repeat 5 --seed 1
+    python benchmarks/bench_demo.py --against /path/to/other/checkout/.venv/bin/python
 
 Each run is a fresh process, ``python -m tiltak demo --out TMP/run-N --seed S`` (start-up,
 imports, synthetic registers, load, indicators, estimation, report). Prints the machine (CPUs,
@@ -12,6 +13,11 @@ worker processes it reaped, from os.wait4) and peak memory of each run, their me
 ratio of the median wall time to the target. The files the demo writes that are meant to be
 reproducible (report.html, evaluation.json) are hashed (sha256) after every run: a difference
 between runs is printed and the script exits 1.
+
+With ``--against PYTHON`` (the interpreter of another checkout, e.g. the commit before a
+change, as ``CHECKOUT/.venv/bin/python``) each run of this checkout is paired with a run of
+``PYTHON -m tiltak demo`` in CHECKOUT, in turn, so that both meet the same load; the ratios this / other are printed per pair and as
+their median, and the other's files must be the same bytes too.
 
 Then one more fresh process runs the demo with a progress callback that notes the wall and
 CPU seconds of the main process (every thread's) between the pipeline's stage messages, and
@@ -47,10 +53,10 @@ def digests(folder: Path) -> dict[str, str]:
     return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in REPRODUCIBLE}
 
 
-def run(command: list[str]) -> tuple[dict[str, float], str]:
+def run(command: list[str], cwd: Path = ROOT) -> tuple[dict[str, float], str]:
     """Wall and CPU seconds (the process and its reaped children) and peak MB of one process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = proc.communicate()
     wall = time.perf_counter() - start
     if proc.returncode != 0:
@@ -77,20 +83,32 @@ def _children_peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest so far
 
 
-def whole_runs(repeat: int, seed: int, tmp: Path) -> list[dict[str, float]]:
-    runs, first = [], None
+def whole_runs(repeat: int, seed: int, tmp: Path, against: str | None = None) -> tuple[list[dict], list[dict]]:
+    """Runs of this checkout's demo, each followed by one of ``against``'s when given."""
+    pythons = [("this", sys.executable)] + ([("other", against)] if against else [])
+    folders = {"this": ROOT, "other": Path(against).parents[2] if against else ROOT}  # CHECKOUT/.venv/bin/python
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name, _ in pythons}
+    first = None
     for n in range(repeat):
-        out = tmp / f"run-{n}"
-        figures, _ = run([sys.executable, "-m", "tiltak", "demo", "--out", str(out), "--seed", str(seed)])
-        hashes = digests(out)
-        first = first or hashes
-        figures["same"] = hashes == first
-        runs.append(figures)
-        print(f"  run {n + 1}: wall {figures['wall']:6.2f} s  cpu {figures['cpu']:6.2f} s  "
-              f"(load {os.getloadavg()[0]:.2f})  files {'as run 1' if figures['same'] else 'DIFFER from run 1'}")
+        for name, python in pythons:
+            out = tmp / f"{name}-{n}"
+            figures, _ = run([python, "-m", "tiltak", "demo", "--out", str(out), "--seed", str(seed)], folders[name])
+            hashes = digests(out)
+            first = first or hashes
+            figures["same"] = hashes == first
+            runs[name].append(figures)
+            print(f"  run {n + 1} {name:>5}: wall {figures['wall']:6.2f} s  cpu {figures['cpu']:6.2f} s  "
+                  f"(load {os.getloadavg()[0]:.2f})  files {'as the first run' if figures['same'] else 'DIFFER'}")
     for name, digest in first.items():
         print(f"  sha256 {name}: {digest}")
-    return runs
+    return runs["this"], runs.get("other", [])
+
+
+def pair_ratios(this: list[dict[str, float]], other: list[dict[str, float]]) -> None:
+    for figure in ("wall", "cpu"):
+        ratios = [a[figure] / b[figure] for a, b in zip(this, other)]
+        print(f"  {figure} this / other, pair by pair: {' '.join(f'{r:.2f}' for r in ratios)}; "
+              f"median {statistics.median(ratios):.2f} (other's median {statistics.median(b[figure] for b in other):.2f} s)")
 
 
 def stage_table(seed: int, tmp: Path) -> list[dict[str, float | str]]:
@@ -136,6 +154,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--against", metavar="PYTHON", help="alternate with PYTHON -m tiltak demo (another checkout)")
     parser.add_argument("--stages", metavar="OUT", help=argparse.SUPPRESS)  # the child of the stage table
     options = parser.parse_args()
     if options.stages:
@@ -144,9 +163,11 @@ def main() -> None:
     print(machine("before"))
     with tempfile.TemporaryDirectory(prefix="bench-demo-") as name:
         tmp = Path(name)
-        runs = whole_runs(options.repeat, options.seed, tmp)
-        same = report(runs, stage_table(options.seed, tmp))
-        same = same and digests(tmp / "stages") == digests(tmp / "run-0")
+        runs, other = whole_runs(options.repeat, options.seed, tmp, options.against)
+        same = report(runs, stage_table(options.seed, tmp)) and all(r["same"] for r in other)
+        if other:
+            pair_ratios(runs, other)
+        same = same and digests(tmp / "stages") == digests(tmp / "this-0")
     print(machine("after"))
     if not same:
         sys.exit("the demo's files differ between runs")

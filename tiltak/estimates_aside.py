@@ -3,7 +3,7 @@
 The estimates read the registers and the person-month panel, never what monitoring writes,
 so they can be made before monitoring as well as after it (the same objects, pickled byte
 for byte). :class:`EstimatesAside` copies the store as loaded, starts
-``python -m tiltak.estimate_worker`` on the copy and, when asked for the results, writes
+``python -m tiltak.estimate_worker`` on the copy (the loaded models handed over pickled) and, when asked for the results, writes
 them into the store itself (``merge_estimates``, as :func:`tiltak.pipeline.run_estimates`
 does). Should the worker fail for any reason, the estimates are made here instead, so an
 error is raised here with its own message.
@@ -22,15 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from monitoring.store import Store
+from tiltak.estimating import ModelToEstimate
 from tiltak.evaluation.estimates_table import merge_estimates
 from tiltak.evaluation.verdicts import VerdictRules
 
 
 class EstimatesAside:
-    """The estimates of the models loaded from ``model_paths``, made in a worker on a copy of
-    ``db``; a context manager that removes the copy and stops the worker on leaving."""
+    """The estimates of the loaded models ``inputs`` (``tiltak.pipeline.EvaluationInput``), made
+    in a worker on a copy of ``db``; a context manager that removes the copy and stops the
+    worker on leaving."""
 
-    def __init__(self, db: Path, model_paths: Sequence[str | Path], seed: int, rules: VerdictRules) -> None:
+    def __init__(self, db: Path, inputs: Sequence[Any], seed: int, rules: VerdictRules) -> None:
         self._folder = Path(tempfile.mkdtemp(prefix="tiltak-estimates-"))
         copy = self._folder / db.name
         shutil.copyfile(db, copy)
@@ -38,7 +40,8 @@ class EstimatesAside:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
         self._worker = subprocess.Popen([sys.executable, "-m", "tiltak.estimate_worker"], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, env=env)
-        request = (str(copy), [os.fspath(p) for p in model_paths], seed, rules)
+        models = [ModelToEstimate(i.path, i.model, i.outcomes) for i in inputs]
+        request = (str(copy), models, seed, rules)
         try:
             pickle.dump(request, self._worker.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             self._worker.stdin.close()

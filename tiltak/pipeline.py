@@ -36,11 +36,10 @@ from monitoring.runs import run_models
 from monitoring.store import Store
 from tiltak.early_charts import EarlyCharts
 from tiltak.errors import TiltakError
+from tiltak.estimating import estimate_models
 from tiltak.estimates_aside import EstimatesAside
 from tiltak.evaluation.assemble import assemble_document
-from tiltak.evaluation.estimate import estimate_model
 from tiltak.evaluation.estimates_table import merge_estimates
-from tiltak.evaluation.multiplicity import holm_adjust
 from tiltak.evaluation.outcomes import OutcomeSpec
 from tiltak.evaluation.verdicts import VerdictRules
 from tiltak.loading import load_models
@@ -100,27 +99,6 @@ def _say(progress: Progress | None, message: str) -> None:
         progress(message)
 
 
-def estimate_models(con: Any, inputs: Sequence[EvaluationInput], seed: int = 0, rules: VerdictRules | None = None,
-                    progress: Progress | None = None, charts: EarlyCharts | None = None) -> dict[str, list[Any]]:
-    """Every model's design estimated (Holm-adjusted) on the store's analysis connection ``con``;
-    nothing written (``charts``: told of each model's estimates as soon as they are made)."""
-    results: dict[str, list[Any]] = {}
-    for item in inputs:
-        _say(progress, f"estimating {item.model.id}")
-        results[item.model.id] = holm_adjust(estimate_model(con, item.model, item.outcomes, seed, rules,
-                                                            source=str(item.path)))
-        if charts is not None:
-            charts.estimates(item, results[item.model.id])
-    return results
-
-
-def estimate_all(db: str | Path, inputs: Sequence[EvaluationInput], seed: int = 0,
-                 rules: VerdictRules | None = None) -> dict[str, list[Any]]:
-    """:func:`estimate_models` on the store ``db``, nothing written."""
-    with Store.open(_require_store(db), analysis=True) as store:
-        return estimate_models(store.connect(), inputs, seed, rules)
-
-
 def run_estimates(db: str | Path, inputs: Sequence[EvaluationInput], seed: int = 0,
                   rules: VerdictRules | None = None, progress: Progress | None = None,
                   charts: EarlyCharts | None = None) -> dict[str, list[Any]]:
@@ -130,7 +108,8 @@ def run_estimates(db: str | Path, inputs: Sequence[EvaluationInput], seed: int =
 
     path = _require_store(db)
     with Store.open(path, analysis=True) as store:
-        results = estimate_models(store.connect(), inputs, seed, rules, progress, charts)
+        results = estimate_models(store.connect(), inputs, seed, rules, progress,
+                                  charts.estimates if charts is not None else None)
         merge_estimates(store, results, {i.model.id: i.model.measure for i in inputs})
     return results
 
@@ -263,18 +242,17 @@ def demo(out: str | Path = "tiltak-demo", seed: int = 1, lang: str = REFERENCE, 
     """
     out_dir = prepare_out_dir(out)
     db = out_dir / "registers.duckdb"
-    models = [shipped_models_dir()]
     with drawer_for_this_machine() as drawer:  # its workers start now, importing matplotlib meanwhile
         _say(progress, "generating synthetic registers")
         write_synthetic_store(db, seed, progress=progress, **(synth_options or {}))
-        inputs = load_inputs(models)
-        with _aside(db, models, seed) as aside:  # the estimates made in a worker while monitoring runs here
+        inputs = load_inputs([shipped_models_dir()])
+        with _aside(db, inputs, seed) as aside:  # the estimates made in a worker while monitoring runs here
             html, _ = evaluate(db, inputs, out_dir, lang=lang, seed=seed, progress=progress, drawer=drawer, aside=aside)
     return html
 
 
-def _aside(db: Path, models: Sequence[Path], seed: int) -> EstimatesAside | contextlib.nullcontext[None]:
-    return EstimatesAside(db, models, seed, VerdictRules()) if worker_count() else contextlib.nullcontext()
+def _aside(db: Path, inputs: Sequence[EvaluationInput], seed: int) -> EstimatesAside | contextlib.nullcontext[None]:
+    return EstimatesAside(db, inputs, seed, VerdictRules()) if worker_count() else contextlib.nullcontext()
 
 
 class StageBar:

@@ -43,16 +43,16 @@ def test_early_charts_give_the_same_report_and_each_chart_is_asked_for_early(tmp
 
 def test_estimates_made_aside_on_the_store_as_loaded_are_those_made_after_monitoring(tmp_path):
     from tiltak.estimates_aside import EstimatesAside
+    from tiltak.estimating import estimate_all
     from tiltak.evaluation.verdicts import VerdictRules
 
     db = tmp_path / "registers.duckdb"
     pipeline.write_synthetic_store(db, 4, scale=0.1)
-    models = [pipeline.shipped_models_dir()]
-    inputs = pipeline.load_inputs(models)
-    with EstimatesAside(db, models, 4, VerdictRules()) as aside:
+    inputs = pipeline.load_inputs([pipeline.shipped_models_dir()])
+    with EstimatesAside(db, inputs, 4, VerdictRules()) as aside:
         pipeline.run_monitoring(db, inputs)
         made_aside = aside.results(db, inputs, estimate_here=lambda: pytest.fail("the worker failed"))
-    made_here = pipeline.estimate_all(db, inputs, 4, VerdictRules())
+    made_here = estimate_all(db, inputs, 4, VerdictRules())
     passed = pickle.loads(pickle.dumps(made_here, protocol=pickle.HIGHEST_PROTOCOL))  # as the worker's come
     assert pickle.dumps(made_aside) == pickle.dumps(passed)
 
@@ -64,5 +64,6 @@ def test_a_failed_worker_leaves_the_estimates_to_this_process(tmp_path):
     db = tmp_path / "registers.duckdb"
     pipeline.write_synthetic_store(db, 4, scale=0.1)
     inputs = pipeline.load_inputs([pipeline.shipped_models_dir()])
-    with EstimatesAside(db, [tmp_path / "no-such-models"], 4, VerdictRules()) as aside:
+    with EstimatesAside(db, inputs, 4, VerdictRules()) as aside:
+        aside._worker.kill()  # a worker lost before it answers
         assert aside.results(db, inputs, estimate_here=lambda: {"here": []}) == {"here": []}
