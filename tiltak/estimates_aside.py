@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,9 @@ class EstimatesAside:
     def __init__(self, db: Path, inputs: Sequence[Any], seed: int, rules: VerdictRules) -> None:
         self._folder = Path(tempfile.mkdtemp(prefix="tiltak-estimates-"))
         copy = self._folder / db.name
-        shutil.copyfile(db, copy)
+        for suffix in ("", ".wal"):  # a write-ahead log not yet checkpointed belongs to the store
+            if Path(f"{db}{suffix}").exists():
+                shutil.copyfile(f"{db}{suffix}", f"{copy}{suffix}")
         root = str(Path(__file__).resolve().parents[1])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
         self._worker = subprocess.Popen([sys.executable, "-m", "tiltak.estimate_worker"], stdin=subprocess.PIPE,
@@ -48,9 +50,8 @@ class EstimatesAside:
         except OSError:
             pass  # the worker is gone: results() estimates here
 
-    def results(self, db: Path, inputs: Sequence[Any], estimate_here: Callable[[], dict[str, list[Any]]]
-                ) -> dict[str, list[Any]] | None:
-        """The worker's estimates, written into ``db``; ``estimate_here()`` when the worker
+    def results(self, db: Path, inputs: Sequence[Any]) -> dict[str, list[Any]] | None:
+        """The worker's estimates, written into ``db``; None (nothing written) when the worker
         failed or estimated other models than ``inputs``."""
         try:
             results = pickle.load(self._worker.stdout)
@@ -58,7 +59,7 @@ class EstimatesAside:
             results = None
         if self._worker.wait() != 0 or not isinstance(results, dict) or \
                 list(results) != [i.model.id for i in inputs]:
-            return estimate_here()
+            return None
         with Store.open(db, analysis=True) as store:
             merge_estimates(store, results, {i.model.id: i.model.measure for i in inputs})
         return results

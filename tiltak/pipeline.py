@@ -117,12 +117,12 @@ def run_estimates(db: str | Path, inputs: Sequence[EvaluationInput], seed: int =
 def _estimates(db: Path, inputs: Sequence[EvaluationInput], seed: int, rules: VerdictRules,
                progress: Progress | None, charts: EarlyCharts | None, aside: EstimatesAside | None) -> dict[str, list[Any]]:
     """:func:`run_estimates`, or the results of ``aside`` (made while monitoring ran) written into the store."""
-    if aside is None:
+    results = aside.results(db, inputs) if aside is not None else None
+    if results is None:  # no worker, or it failed: estimated here
         return run_estimates(db, inputs, seed, rules, progress, charts)
-    results = aside.results(db, inputs, lambda: run_estimates(db, inputs, seed, rules, progress, charts))
-    if charts is not None and results is not None:
-        for item in inputs:
-            _say(progress, f"estimated {item.model.id}")
+    for item in inputs:
+        _say(progress, f"estimated {item.model.id}")
+        if charts is not None:
             charts.estimates(item, results[item.model.id])
     return results
 

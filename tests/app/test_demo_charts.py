@@ -51,13 +51,14 @@ def test_estimates_made_aside_on_the_store_as_loaded_are_those_made_after_monito
     inputs = pipeline.load_inputs([pipeline.shipped_models_dir()])
     with EstimatesAside(db, inputs, 4, VerdictRules()) as aside:
         pipeline.run_monitoring(db, inputs)
-        made_aside = aside.results(db, inputs, estimate_here=lambda: pytest.fail("the worker failed"))
+        made_aside = aside.results(db, inputs)
+    assert made_aside is not None
     made_here = estimate_all(db, inputs, 4, VerdictRules())
     passed = pickle.loads(pickle.dumps(made_here, protocol=pickle.HIGHEST_PROTOCOL))  # as the worker's come
     assert pickle.dumps(made_aside) == pickle.dumps(passed)
 
 
-def test_a_failed_worker_leaves_the_estimates_to_this_process(tmp_path):
+def test_a_failed_worker_says_so_and_leaves_the_estimates_to_this_process(tmp_path):
     from tiltak.estimates_aside import EstimatesAside
     from tiltak.evaluation.verdicts import VerdictRules
 
@@ -66,4 +67,4 @@ def test_a_failed_worker_leaves_the_estimates_to_this_process(tmp_path):
     inputs = pipeline.load_inputs([pipeline.shipped_models_dir()])
     with EstimatesAside(db, inputs, 4, VerdictRules()) as aside:
         aside._worker.kill()  # a worker lost before it answers
-        assert aside.results(db, inputs, estimate_here=lambda: {"here": []}) == {"here": []}
+        assert aside.results(db, inputs) is None
