@@ -12,12 +12,12 @@ import os
 import pickle
 import sys
 
+from tiltak.estimating import estimate_all
+
 
 def main() -> None:
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # anything printed stays out of the answer
-    from tiltak.estimating import estimate_all
-
     db, models, seed, rules = pickle.load(sys.stdin.buffer)
     results = estimate_all(db, models, seed, rules)
     pickle.dump(results, answers, protocol=pickle.HIGHEST_PROTOCOL)

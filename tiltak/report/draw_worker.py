@@ -11,12 +11,12 @@ import os
 import pickle
 import sys
 
+from tiltak.report.drawing import draw
+
 
 def serve(jobs, answers) -> None:
     """Draw every job read from ``jobs`` and write its answer to ``answers`` (binary streams)."""
     import matplotlib.backends.backend_svg  # noqa: F401  imported while the parent still works
-
-    from tiltak.report.drawing import draw
 
     while True:
         try:

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tiltak.report import figures
+
 
 @dataclass(frozen=True)
 class FigureJob:
@@ -39,8 +41,6 @@ class FigureJob:
 
 def draw(job: FigureJob) -> str:
     """The SVG text of one figure, drawn in this process."""
-    from tiltak.report import figures
-
     return getattr(figures, job.function)(*job.args)
 
 
