@@ -17,6 +17,7 @@ failure never leaves a half-written report.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -33,15 +34,17 @@ from logicmodel.catalogue import Catalogue
 from logicmodel.model import LogicModel
 from monitoring.runs import run_models
 from monitoring.store import Store
+from tiltak.early_charts import EarlyCharts
 from tiltak.errors import TiltakError
+from tiltak.estimating import estimate_models
+from tiltak.estimates_aside import EstimatesAside
 from tiltak.evaluation.assemble import assemble_document
-from tiltak.evaluation.estimate import estimate_model
 from tiltak.evaluation.estimates_table import merge_estimates
-from tiltak.evaluation.multiplicity import holm_adjust
 from tiltak.evaluation.outcomes import OutcomeSpec
 from tiltak.evaluation.verdicts import VerdictRules
 from tiltak.loading import load_models
-from tiltak.report.build import build_report
+from tiltak.report.build import Drawer, build_report
+from tiltak.report.drawing import drawer_for_this_machine, worker_count
 from tiltak.synth import SynthConfig, generate
 from tiltak_base.catalogue import REFERENCE, languages
 
@@ -97,19 +100,30 @@ def _say(progress: Progress | None, message: str) -> None:
 
 
 def run_estimates(db: str | Path, inputs: Sequence[EvaluationInput], seed: int = 0,
-                  rules: VerdictRules | None = None, progress: Progress | None = None) -> dict[str, list[Any]]:
-    """Estimate every model's design and replace its rows in the store's ``estimates`` table."""
+                  rules: VerdictRules | None = None, progress: Progress | None = None,
+                  charts: EarlyCharts | None = None) -> dict[str, list[Any]]:
+    """Estimate every model's design and replace its rows in the store's ``estimates`` table
+    (``charts``: told of each model's estimates as soon as they are made)."""
 
 
     path = _require_store(db)
-    results: dict[str, list[Any]] = {}
     with Store.open(path, analysis=True) as store:
-        con = store.connect()
-        for item in inputs:
-            results[item.model.id] = holm_adjust(estimate_model(con, item.model, item.outcomes, seed, rules,
-                                                                source=str(item.path)))
-            _say(progress, f"estimated {item.model.id}")
+        results = estimate_models(store.connect(), inputs, seed, rules, progress,
+                                  charts.estimates if charts is not None else None)
         merge_estimates(store, results, {i.model.id: i.model.measure for i in inputs})
+    return results
+
+
+def _estimates(db: Path, inputs: Sequence[EvaluationInput], seed: int, rules: VerdictRules,
+               progress: Progress | None, charts: EarlyCharts | None, aside: EstimatesAside | None) -> dict[str, list[Any]]:
+    """:func:`run_estimates`, or the results of ``aside`` (made while monitoring ran) written into the store."""
+    results = aside.results(db, inputs) if aside is not None else None
+    if results is None:  # no worker, or it failed: estimated here
+        return run_estimates(db, inputs, seed, rules, progress, charts)
+    for item in inputs:
+        _say(progress, f"estimated {item.model.id}")
+        if charts is not None:
+            charts.estimates(item, results[item.model.id])
     return results
 
 
@@ -153,8 +167,18 @@ def prepare_out_dir(out: str | Path) -> Path:
 
 
 def evaluate(db: str | Path, inputs: Sequence[EvaluationInput], out: str | Path, lang: str = REFERENCE, seed: int = 0,
-             rules: VerdictRules | None = None, progress: Progress | None = None) -> tuple[Path, Path]:
-    """Monitor, estimate, judge and report; returns the paths of report.html and evaluation.json."""
+             rules: VerdictRules | None = None, progress: Progress | None = None,
+             drawer: Drawer | None = None, aside: EstimatesAside | None = None) -> tuple[Path, Path]:
+    """Monitor, estimate, judge and report; returns the paths of report.html and evaluation.json.
+
+    With a ``drawer`` that has worker processes (``tiltak.report.drawing.FigurePool``) each
+    chart is handed to it as soon as its data are known (:class:`tiltak.early_charts.EarlyCharts`):
+    the indicator charts once monitoring is done, a model's estimate charts once it is
+    estimated; they are drawn while the work goes on, and the report takes them (the same
+    bytes as drawn here). With ``aside`` (:class:`tiltak.estimates_aside.EstimatesAside`, started
+    on a copy of this store as loaded, for the same ``inputs``, ``seed`` and ``rules``) the
+    estimates are its results, made while monitoring ran.
+    """
 
 
     if lang not in languages():
@@ -163,10 +187,14 @@ def evaluate(db: str | Path, inputs: Sequence[EvaluationInput], out: str | Path,
     out_dir = prepare_out_dir(out)
     rules = rules or VerdictRules()
     run_monitoring(path, inputs, progress)
-    estimates = run_estimates(path, inputs, seed, rules, progress)
-    _say(progress, "judging expected changes and writing the report")
+    charts = EarlyCharts(drawer, lang, rules) if drawer is not None else None
+    if charts is not None:
+        charts.indicators(path, inputs)
+    estimates = _estimates(path, inputs, seed, rules, progress, charts, aside)
+    _say(progress, "judging expected changes")
     document, context = assemble_document(path, inputs, estimates, rules)
-    html = build_report(document, context, lang)
+    _say(progress, "drawing the figures and writing the report")
+    html = build_report(document, context, lang, drawer)
     json_path, html_path = out_dir / "evaluation.json", out_dir / "report.html"
     write_atomically(json_path, dump_json(document))
     write_atomically(html_path, html)
@@ -192,13 +220,14 @@ def shipped_models_dir() -> Path:
                         "reinstall tiltak or run from a checkout of the repository")
 
 
-def write_synthetic_store(db: Path, seed: int, **options: Any) -> None:
+def write_synthetic_store(db: Path, seed: int, progress: Progress | None = None, **options: Any) -> None:
     """Generate synthetic registers and load them (and their ground truth) into a fresh store."""
 
 
     for stale in (db, db.with_name(db.name + ".wal"), db.with_name(db.name + ".lock")):
         stale.unlink(missing_ok=True)
     registers = generate(SynthConfig(seed=seed, **options))
+    _say(progress, "loading the registers into the store")
     monitoring.load_tables(db, dict(registers.tables), source=f"synthetic seed={seed}")
     with monitoring.Store.open(db) as store:
         store.write_auxiliary_table("truth_effects", registers.truth_effects)
@@ -213,11 +242,17 @@ def demo(out: str | Path = "tiltak-demo", seed: int = 1, lang: str = REFERENCE, 
     """
     out_dir = prepare_out_dir(out)
     db = out_dir / "registers.duckdb"
-    _say(progress, "generating synthetic registers")
-    write_synthetic_store(db, seed, **(synth_options or {}))
-    inputs = load_inputs([shipped_models_dir()])
-    html, _ = evaluate(db, inputs, out_dir, lang=lang, seed=seed, progress=progress)
+    with drawer_for_this_machine() as drawer:  # its workers start now, importing matplotlib meanwhile
+        _say(progress, "generating synthetic registers")
+        write_synthetic_store(db, seed, progress=progress, **(synth_options or {}))
+        inputs = load_inputs([shipped_models_dir()])
+        with _aside(db, inputs, seed) as aside:  # the estimates made in a worker while monitoring runs here
+            html, _ = evaluate(db, inputs, out_dir, lang=lang, seed=seed, progress=progress, drawer=drawer, aside=aside)
     return html
+
+
+def _aside(db: Path, inputs: Sequence[EvaluationInput], seed: int) -> EstimatesAside | contextlib.nullcontext[None]:
+    return EstimatesAside(db, inputs, seed, VerdictRules()) if worker_count() else contextlib.nullcontext()
 
 
 class StageBar:

@@ -29,6 +29,6 @@ def command(out: str, seed: int, lang: str) -> None:
     """
     from tiltak.pipeline import StageBar, demo
 
-    with StageBar(6, "tiltak demo") as bar:
+    with StageBar(8, "tiltak demo") as bar:
         html = demo(out, seed=seed, lang=lang, progress=bar)
     click.echo(str(html.resolve()))

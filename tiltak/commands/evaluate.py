@@ -40,7 +40,7 @@ def command(models: tuple[str, ...], db: str, out: str, lang: str, seed: int, ba
     from tiltak.pipeline import StageBar, evaluate, load_inputs
 
     inputs = load_inputs(models)
-    with StageBar(len(inputs) + 2, "evaluating") as bar:
+    with StageBar(len(inputs) + 3, "evaluating") as bar:
         html, _ = evaluate(db, inputs, out, lang=lang, seed=seed,
                            rules=VerdictRules(balance_threshold=balance_threshold), progress=bar)
     click.echo(str(html))

@@ -14,11 +14,14 @@ from tiltak.evaluation.model_reads import link_pairs, model_text, model_title
 from tiltak.evaluation.story import headline_kind
 from tiltak.evaluation.trajectories import ExpectedSeries, IndicatorSeries, SeriesPoint, TrajectoryPoint
 from tiltak.evaluation.verdicts import VerdictKind
-from tiltak.report import figures
+from tiltak.report.drawing import FigureJob, FigurePool, HereDrawer
 from tiltak.report.labels import LABELS
 from tiltak.report.render import render_report
 from tiltak.report.terms import term_title
 from tiltak_base.catalogue import pick
+
+
+Drawer = FigurePool | HereDrawer
 
 
 class _KindOnly:
@@ -76,7 +79,8 @@ def _diagram(logic_model: LogicModel, model: dict[str, Any], lang: str) -> tuple
     return diagram_html(graph, lang), "data:image/svg+xml;base64," + base64.b64encode(full.encode("utf-8")).decode("ascii")
 
 
-def _indicator_figure(entry: dict[str, Any], labels: dict[str, str], lang: str) -> str | None:
+def indicator_job(entry: dict[str, Any], labels: dict[str, str], lang: str) -> FigureJob | None:
+    """The chart of one indicator entry of the document (None when no value is published)."""
     points = tuple(SeriesPoint(p["period"], p["value"], p["suppressed"], bool(p.get("provisional")))
                    for p in entry["points"])
     if not any(p.value is not None for p in points):
@@ -87,35 +91,49 @@ def _indicator_figure(entry: dict[str, Any], labels: dict[str, str], lang: str) 
         entry["id"], tuple(TrajectoryPoint(**p) for p in exp["trajectory"]), tuple(TrajectoryPoint(**p) for p in exp["targets"]),
         TrajectoryPoint(**exp["baseline"]) if exp["baseline"] else None, exp["tolerance"],
     )
-    return figures.indicator_chart(series, expected, labels, lang)
+    return FigureJob("indicator_chart", (series, expected, labels, lang))
 
 
-def build_figures(document: dict[str, Any], models: dict[str, LogicModel], lang: str) -> dict[str, str]:
+def chart_jobs(model: dict[str, Any], threshold: float, lang: str) -> dict[str, FigureJob]:
+    """The charts of one ``model`` entry of the document, keyed as the template expects: from
+    whatever of its ``indicators``, ``return_curve`` and ``estimates`` the entry holds (a
+    part of an entry gives the charts of that part)."""
+    labels, mid = LABELS[lang], model.get("id")
+    jobs: dict[str, FigureJob] = {}
+    for entry in model.get("indicators", ()):
+        job = indicator_job(entry, labels, lang)
+        if job:
+            jobs[f"indicator:{mid}:{entry['id']}"] = job
+    curve = model.get("return_curve")
+    if curve and any(v is not None for v in curve["participants"][1:]):
+        title = f"{labels['return_curve']}: {pick(curve['outcome_title'], lang)}"
+        jobs[f"curve:{mid}"] = FigureJob("return_curve_plot", (curve, labels, title))
+    for i, est in enumerate(model.get("estimates", ())):
+        title = pick(est["outcome_title"], lang)
+        if est.get("balance") and est["balance"]["terms"]:
+            variables = [*(est.get("design") or {}).get("covariates", ()), *(est.get("design") or {}).get("exact", ())]
+            terms = [{**row, "term": term_title(str(row["term"]), variables, lang)} for row in est["balance"]["terms"]]
+            jobs[f"love:{mid}:{i}"] = FigureJob("love_plot", (terms, threshold, labels, f"{labels['love_plot']}: {title}"))
+        if est.get("overlap"):
+            jobs[f"overlap:{mid}:{i}"] = FigureJob("overlap_plot", (est["overlap"], labels,
+                                                                    f"{labels['overlap_plot']}: {title}"))
+    return jobs
+
+
+def build_figures(document: dict[str, Any], models: dict[str, LogicModel], lang: str,
+                  drawer: Drawer | None = None) -> dict[str, str]:
     """Every figure of the report as inline SVG, keyed as the template expects (``models``:
-    the loaded models by id, for their diagrams)."""
-    labels = LABELS[lang]
+    the loaded models by id, for their diagrams; ``drawer``: who draws the charts, by
+    default this process)."""
+    drawer = drawer or HereDrawer()
     threshold = document["settings"]["balance_threshold"]
-    out: dict[str, str] = {}
+    asked = {key: drawer.ask(job) for model in document["models"]
+             for key, job in chart_jobs(model, threshold, lang).items()}
+    diagrams = {}  # drawn here while a drawer's workers draw the charts
     for model in document["models"]:
         mid = model["id"]
-        out[f"diagram:{mid}"], out[f"diagram-file:{mid}"] = _diagram(models[mid], model, lang)
-        for entry in model["indicators"]:
-            svg = _indicator_figure(entry, labels, lang)
-            if svg:
-                out[f"indicator:{mid}:{entry['id']}"] = svg
-        curve = model.get("return_curve")
-        if curve and any(v is not None for v in curve["participants"][1:]):
-            title = f"{labels['return_curve']}: {pick(curve['outcome_title'], lang)}"
-            out[f"curve:{mid}"] = figures.return_curve_plot(curve, labels, title)
-        for i, est in enumerate(model["estimates"]):
-            title = pick(est["outcome_title"], lang)
-            if est.get("balance") and est["balance"]["terms"]:
-                variables = [*(est.get("design") or {}).get("covariates", ()), *(est.get("design") or {}).get("exact", ())]
-                terms = [{**row, "term": term_title(str(row["term"]), variables, lang)} for row in est["balance"]["terms"]]
-                out[f"love:{mid}:{i}"] = figures.love_plot(terms, threshold, labels, f"{labels['love_plot']}: {title}")
-            if est.get("overlap"):
-                out[f"overlap:{mid}:{i}"] = figures.overlap_plot(est["overlap"], labels, f"{labels['overlap_plot']}: {title}")
-    return out
+        diagrams[f"diagram:{mid}"], diagrams[f"diagram-file:{mid}"] = _diagram(models[mid], model, lang)
+    return {**diagrams, **{key: drawer.take(handle) for key, handle in asked.items()}}
 
 
 def prefix_ids(svg: str, prefix: str) -> str:
@@ -135,7 +153,7 @@ def _unique(figs: dict[str, str]) -> dict[str, str]:
             for key, svg in figs.items()}
 
 
-def build_report(document: dict[str, Any], context: dict[str, Any], lang: str) -> str:
+def build_report(document: dict[str, Any], context: dict[str, Any], lang: str, drawer: Drawer | None = None) -> str:
     """The complete self-contained HTML page (``context``: what ``assemble_document`` gives
-    besides the document, the loaded models by id)."""
-    return render_report(document, _unique(build_figures(document, context["models"], lang)), lang)
+    besides the document, the loaded models by id; ``drawer``: as for :func:`build_figures`)."""
+    return render_report(document, _unique(build_figures(document, context["models"], lang, drawer)), lang)

@@ -1,0 +1,70 @@
+"""The demo's charts handed to a drawer early: the same report, and every chart drawn once."""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from pathlib import Path
+
+import pytest
+
+from tiltak import pipeline
+from tiltak.report.drawing import HereDrawer
+
+pytestmark = pytest.mark.slow  # two evaluations of a small store
+
+
+class CountingDrawer(HereDrawer):
+    """Draws here, and notes every job asked for, by its pickled bytes, in order."""
+
+    def __init__(self) -> None:
+        self.asked: list[bytes] = []
+
+    def ask(self, job):
+        self.asked.append(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+        return job
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in ("report.html", "evaluation.json")}
+
+
+def test_early_charts_give_the_same_report_and_each_chart_is_asked_for_early(tmp_path):
+    db = tmp_path / "registers.duckdb"
+    pipeline.write_synthetic_store(db, 3, scale=0.1)
+    inputs = pipeline.load_inputs([pipeline.shipped_models_dir()])
+    pipeline.evaluate(db, inputs, tmp_path / "plain", seed=3)
+    drawer = CountingDrawer()
+    pipeline.evaluate(db, inputs, tmp_path / "early", seed=3, drawer=drawer)
+    assert digests(tmp_path / "early") == digests(tmp_path / "plain")
+    early, final = drawer.asked[: len(drawer.asked) // 2], drawer.asked[len(drawer.asked) // 2:]
+    assert early and sorted(early) == sorted(final)  # the report asked again for exactly what was drawn early
+
+
+def test_estimates_made_aside_on_the_store_as_loaded_are_those_made_after_monitoring(tmp_path):
+    from tiltak.estimates_aside import EstimatesAside
+    from tiltak.estimating import estimate_all
+    from tiltak.evaluation.verdicts import VerdictRules
+
+    db = tmp_path / "registers.duckdb"
+    pipeline.write_synthetic_store(db, 4, scale=0.1)
+    inputs = pipeline.load_inputs([pipeline.shipped_models_dir()])
+    with EstimatesAside(db, inputs, 4, VerdictRules()) as aside:
+        pipeline.run_monitoring(db, inputs)
+        made_aside = aside.results(db, inputs)
+    assert made_aside is not None
+    made_here = estimate_all(db, inputs, 4, VerdictRules())
+    passed = pickle.loads(pickle.dumps(made_here, protocol=pickle.HIGHEST_PROTOCOL))  # as the worker's come
+    assert pickle.dumps(made_aside) == pickle.dumps(passed)
+
+
+def test_a_failed_worker_says_so_and_leaves_the_estimates_to_this_process(tmp_path):
+    from tiltak.estimates_aside import EstimatesAside
+    from tiltak.evaluation.verdicts import VerdictRules
+
+    db = tmp_path / "registers.duckdb"
+    pipeline.write_synthetic_store(db, 4, scale=0.1)
+    inputs = pipeline.load_inputs([pipeline.shipped_models_dir()])
+    with EstimatesAside(db, inputs, 4, VerdictRules()) as aside:
+        aside._worker.kill()  # a worker lost before it answers
+        assert aside.results(db, inputs) is None
