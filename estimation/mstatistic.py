@@ -36,6 +36,7 @@ symmetric about 0 under the null (13.8 % rejections at nominal 5 % for a binary 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -96,20 +97,30 @@ def _psi(d: np.ndarray, inner: float, trim: float) -> np.ndarray:
     return np.sign(d) * magnitude
 
 
+_CHUNK = 1 << 22
+"""Differences held at once by :func:`m_scores` (32 MB of doubles per array)."""
+
+
 def m_scores(y: np.ndarray, *, inner: float = 0.0, trim: float = 2.5, lam: float = 0.5,
              total_on_treated: bool = False) -> np.ndarray:
     """The M-score of every unit of every set (NaN where a set has no unit); see the module
-    docstring. ``y`` is (sets, max size) with the treated unit first and NaN padding."""
-    diffs = y[:, :, None] - y[:, None, :]  # (sets, j, k): y_ij - y_ik
+    docstring. ``y`` is (sets, max size) with the treated unit first and NaN padding.
+
+    The sets are taken by their width (up to their last unit) and in chunks, so memory and
+    time grow with the number of within-set pairs, not with sets x (max size)^2 (full
+    matching has a few large sets among many small ones). Each row's score is summed over the
+    full width with zeros beyond the set, as the one (sets, width, width) array did, so the
+    scores are the same bits."""
     m = y.shape[1]
-    off = ~np.eye(m, dtype=bool)
-    pairs = diffs[:, off]  # every ordered pair j != k
+    widths = m - np.argmax(~np.isnan(y[:, ::-1]), axis=1)  # up to the last unit of each set
+    groups = [(w, np.flatnonzero(widths == w)) for w in np.unique(widths)]
+    h = 0.0
     if not math.isinf(trim) or inner > 0:
-        h = float(np.quantile(np.abs(pairs[~np.isnan(pairs)]), lam))
-        if h > 0:
-            diffs = _psi(diffs / h, inner, trim)
-    diffs[:, ~off] = 0.0
-    sums = np.nansum(diffs, axis=2)
+        h = float(np.quantile(np.concatenate([_abs_pairs(y, w, rows) for w, rows in groups]), lam))
+    sums = np.zeros(y.shape)
+    for w, rows in groups:
+        for part in _chunks(rows, w * m):
+            sums[part] = _row_sums(y[part, :w], m, h, inner, trim)
     sizes = (~np.isnan(y)).sum(axis=1).astype(np.float64)
     if total_on_treated:
         scores = sums / ((sizes - 1) * y.shape[0])[:, None]
@@ -119,33 +130,58 @@ def m_scores(y: np.ndarray, *, inner: float = 0.0, trim: float = 2.5, lam: float
     return scores
 
 
+def _chunks(rows: np.ndarray, per_row: int) -> list[np.ndarray]:
+    step = max(1, _CHUNK // max(per_row, 1))
+    return [rows[i:i + step] for i in range(0, rows.size, step)]
+
+
+def _abs_pairs(y: np.ndarray, w: int, rows: np.ndarray) -> np.ndarray:
+    """|y_ij - y_ik| for every ordered pair j != k of the sets ``rows`` (of width ``w``)."""
+    off = ~np.eye(w, dtype=bool)
+    parts = []
+    for part in _chunks(rows, w * w):
+        block = y[part, :w]
+        pairs = np.abs((block[:, :, None] - block[:, None, :])[:, off])
+        parts.append(pairs[~np.isnan(pairs)])
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+def _row_sums(block: np.ndarray, m: int, h: float, inner: float, trim: float) -> np.ndarray:
+    """Sum over k of psi((y_ij - y_ik) / h) for a block of sets of width w <= m, each row summed
+    over m terms (zeros beyond w and for NaN), as NumPy sums a row of the full-width array."""
+    n, w = block.shape
+    diffs = block[:, :, None] - block[:, None, :]
+    if h > 0:
+        diffs = _psi(diffs / h, inner, trim)
+    diffs[:, np.arange(w), np.arange(w)] = 0.0
+    wide = np.zeros((n, w, m))
+    wide[:, :, :w] = np.nan_to_num(diffs, nan=0.0, posinf=np.inf, neginf=-np.inf)
+    out = np.zeros((n, m))
+    out[:, :w] = wide.sum(axis=2)
+    return out
+
+
 class SeparableBound:
     """The sorted scores' partial sums that the separable bound needs at every Gamma (senmv's
-    ``separable1v``), computed once for all the Gammas of a grid and of the critical-Gamma search."""
+    ``separable1v``), computed once for all the Gammas of a grid and of the critical-Gamma search.
+
+    The sets are held by their size k (the a = 1..k-1 lowest or highest scores), so memory
+    and time grow with the number of units, not with sets x the largest set; each set's
+    total is summed over the full width, zeros beyond its units, and the sums over sets are
+    taken in the sets' order, so the figures are the bits of one (sets, width) array."""
 
     def __init__(self, scores: np.ndarray) -> None:
         self.t = float(np.sum(scores[:, 0]))
-        m = scores.shape[1]
+        self.sets, m = scores.shape
         sizes = (~np.isnan(scores)).sum(axis=1)
-        ordered = np.sort(np.where(np.isnan(scores), np.inf, scores), axis=1)
-        ordered = np.where(np.isinf(ordered), 0.0, ordered)
-        self.low1 = np.cumsum(ordered, axis=1)[:, :-1]  # sum of the a lowest, a = 1..m-1
-        self.low2 = np.cumsum(ordered**2, axis=1)[:, :-1]
-        total1, total2 = ordered.sum(axis=1)[:, None], (ordered**2).sum(axis=1)[:, None]
-        self.high1, self.high2 = total1 - self.low1, total2 - self.low2  # the m - a highest
-        self.a = np.arange(1, m)[None, :]
-        self.rest = sizes[:, None] - self.a
-        self.valid = self.a <= (sizes[:, None] - 1)
+        self.groups = [_SizeGroup.of(scores, rows, int(k), m)
+                       for k in np.unique(sizes) for rows in [np.flatnonzero(sizes == k)]]
 
     def at(self, gamma: float) -> tuple[float, float, float]:
         """(statistic, expectation, variance) of the treated scores' sum at the bound for ``gamma``."""
-        valid = self.valid
-        denom = np.where(valid, self.a + gamma * self.rest, 1.0)
-        mu = (self.low1 + gamma * self.high1) / denom
-        nu = (self.low2 + gamma * self.high2) / denom - mu**2
-        mu = np.where(valid, mu, -np.inf)
-        best = mu.max(axis=1)
-        nu_best = np.where(valid & (mu == best[:, None]), nu, -np.inf).max(axis=1)
+        best, nu_best = np.full(self.sets, -np.inf), np.full(self.sets, -np.inf)
+        for group in self.groups:
+            best[group.rows], nu_best[group.rows] = group.at(gamma)
         return self.t, float(best.sum()), float(nu_best.sum())
 
     def p_value(self, gamma: float) -> float:
@@ -156,6 +192,43 @@ class SeparableBound:
         if variance <= 0:
             return 1.0 if t <= mean else 0.0
         return float(ndtr(-(t - mean) / math.sqrt(variance)))
+
+
+@dataclass(frozen=True)
+class _SizeGroup:
+    """The sets of one size k: their rows and the partial sums of their a = 1..k-1 lowest
+    (``low``) and highest (``high``) scores and squares."""
+
+    rows: np.ndarray
+    low1: np.ndarray
+    low2: np.ndarray
+    high1: np.ndarray
+    high2: np.ndarray
+    a: np.ndarray
+    rest: np.ndarray
+
+    @classmethod
+    def of(cls, scores: np.ndarray, rows: np.ndarray, k: int, m: int) -> "_SizeGroup":
+        block = scores[rows]
+        ordered = np.sort(np.where(np.isnan(block), np.inf, block), axis=1)[:, :k]
+        totals1, totals2 = np.empty(rows.size), np.empty(rows.size)
+        for part in _chunks(np.arange(rows.size), m):  # over the full width, as one array summed
+            wide = np.zeros((part.size, m))
+            wide[:, :k] = ordered[part]
+            totals1[part], totals2[part] = wide.sum(axis=1), (wide**2).sum(axis=1)
+        low1, low2 = np.cumsum(ordered, axis=1)[:, :k - 1], np.cumsum(ordered**2, axis=1)[:, :k - 1]
+        a = np.arange(1, k)[None, :]
+        return cls(rows, low1, low2, totals1[:, None] - low1, totals2[:, None] - low2, a, k - a)
+
+    def at(self, gamma: float) -> tuple[np.ndarray, np.ndarray]:
+        """Each set's largest expectation over a and the largest variance among its ties."""
+        if self.a.size == 0:  # sets of one unit: no allocation to bound
+            return np.full(self.rows.size, -np.inf), np.full(self.rows.size, -np.inf)
+        denom = self.a + gamma * self.rest
+        mu = (self.low1 + gamma * self.high1) / denom
+        nu = (self.low2 + gamma * self.high2) / denom - mu**2
+        best = mu.max(axis=1)
+        return best, np.where(mu == best[:, None], nu, -np.inf).max(axis=1)
 
 
 def separable_bound(scores: np.ndarray, gamma: float) -> tuple[float, float, float]:
@@ -323,8 +396,7 @@ def full_match_sets(sample, outcome) -> tuple[np.ndarray, np.ndarray, np.ndarray
         raise InvalidInputError(f"Outcome '{name}' is missing or not finite for "
                                 f"{int((~np.isfinite(y_all[used])).sum())} matched unit(s).")
     rows, flags, diffs = [], [], []
-    for s in np.unique(subclass[used]):
-        members = np.flatnonzero(subclass == s)
+    for members in _members_by_set(subclass, used):
         t, c = members[treat[members]], members[~treat[members]]
         if t.size == 0 or c.size == 0:
             continue
@@ -342,3 +414,13 @@ def full_match_sets(sample, outcome) -> tuple[np.ndarray, np.ndarray, np.ndarray
     for i, r in enumerate(rows):
         y[i, :r.size] = r
     return y, np.array(flags, dtype=bool), np.array(diffs)
+
+
+def _members_by_set(subclass: np.ndarray, used: np.ndarray) -> list[np.ndarray]:
+    """The rows of each set in the order of the set numbers, each set's rows in data order
+    (one stable sort instead of a scan of every row per set)."""
+    rows = np.flatnonzero(used)
+    order = rows[np.argsort(subclass[rows], kind="stable")]
+    cuts = np.flatnonzero(np.diff(subclass[order])) + 1
+    return np.split(order, cuts)
+

@@ -268,3 +268,100 @@ def test_full_matching_with_several_treated_per_set_gets_senfm_bounds():
                                      alternative=got.alternative)
     assert got.method == "mstatistic" and got.p_upper == want.p_upper
     assert "senfm" in got.notes[0] and "2 sets with one control" in got.notes[0]
+
+
+def _dense_scores(y, *, inner=0.0, trim=2.5, lam=0.5, total_on_treated=False):
+    """The scores from one (sets, width, width) array of differences: the code before the
+    sets were taken by width (its memory grew with sets x width^2)."""
+    diffs = y[:, :, None] - y[:, None, :]
+    off = ~np.eye(y.shape[1], dtype=bool)
+    pairs = diffs[:, off]
+    if not math.isinf(trim) or inner > 0:
+        h = float(np.quantile(np.abs(pairs[~np.isnan(pairs)]), lam))
+        if h > 0:
+            a = np.abs(diffs / h)
+            if math.isinf(trim):
+                magnitude = np.maximum(0.0, a - inner)
+            elif inner < trim:
+                magnitude = np.minimum(1.0, np.maximum(0.0, a - inner) / (trim - inner))
+            else:
+                magnitude = (a > inner).astype(np.float64)
+            diffs = np.sign(diffs / h) * magnitude
+    diffs[:, ~off] = 0.0
+    sums = np.nansum(diffs, axis=2)
+    sizes = (~np.isnan(y)).sum(axis=1).astype(np.float64)
+    scores = sums / (((sizes - 1) * y.shape[0])[:, None] if total_on_treated else sizes[:, None])
+    scores[np.isnan(y)] = np.nan
+    return scores
+
+
+@pytest.mark.parametrize("width", [3, 9, 40, 200])
+@pytest.mark.parametrize("setting", sorted(SETTINGS))
+def test_scores_by_width_are_the_bits_of_the_dense_array(width, setting):
+    """Sets of mixed sizes (a few at the full width, NaN inside some), binary and continuous
+    outcomes: the scores taken by width and in chunks equal the dense array's bit for bit."""
+    kwargs = {k: v for k, v in SETTINGS[setting].items() if k != "tau"}
+    rng = np.random.default_rng(width)
+    for binary in (False, True):
+        y = rng.normal(size=(300, width)) if not binary else rng.integers(0, 2, (300, width)) * 1.0
+        sizes = rng.integers(2, width + 1, 300)
+        sizes[:3] = width
+        y[np.arange(width)[None, :] >= sizes[:, None]] = np.nan
+        y[5, 1:2] = np.nan if width > 2 else y[5, 1:2]  # a gap inside a set
+        got, expected = m_scores(y, **kwargs), _dense_scores(y, **kwargs)
+        np.testing.assert_array_equal(got.view(np.int64)[~np.isnan(got)],
+                                      expected.view(np.int64)[~np.isnan(expected)])
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+
+
+def test_one_large_set_among_many_pairs_needs_memory_of_its_pairs():
+    """Full matching's shape: 20,000 pairs and one set of 1,500 units. The dense array would
+    be 20,001 x 1,500 x 1,500 doubles (360 GB); taken by width it is a few arrays of 32 MB."""
+    import tracemalloc
+
+    rng = np.random.default_rng(3)
+    y = np.full((20_001, 1_500), np.nan)
+    y[:, :2] = rng.normal(size=(20_001, 2))
+    y[0] = rng.normal(size=1_500)
+    tracemalloc.start()
+    try:
+        scores = m_scores(y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.isfinite(scores[:, :2]).all() and np.isfinite(scores[0]).all()
+    assert peak < 600 * 2**20, f"peak {peak / 2**20:.0f} MB"
+
+
+def _dense_bound(scores, gamma):
+    """The separable bound from (sets, width) arrays: the code before the sets were taken by size."""
+    m = scores.shape[1]
+    sizes = (~np.isnan(scores)).sum(axis=1)
+    ordered = np.sort(np.where(np.isnan(scores), np.inf, scores), axis=1)
+    ordered = np.where(np.isinf(ordered), 0.0, ordered)
+    low1, low2 = np.cumsum(ordered, axis=1)[:, :-1], np.cumsum(ordered**2, axis=1)[:, :-1]
+    high1 = ordered.sum(axis=1)[:, None] - low1
+    high2 = (ordered**2).sum(axis=1)[:, None] - low2
+    a = np.arange(1, m)[None, :]
+    valid = a <= (sizes[:, None] - 1)
+    denom = np.where(valid, a + gamma * (sizes[:, None] - a), 1.0)
+    mu = (low1 + gamma * high1) / denom
+    nu = (low2 + gamma * high2) / denom - mu**2
+    mu = np.where(valid, mu, -np.inf)
+    best = mu.max(axis=1)
+    nu_best = np.where(valid & (mu == best[:, None]), nu, -np.inf).max(axis=1)
+    return float(np.sum(scores[:, 0])), float(best.sum()), float(nu_best.sum())
+
+
+@pytest.mark.parametrize("width", [2, 5, 12, 150])
+def test_separable_bound_by_size_is_the_bits_of_the_dense_arrays(width):
+    from estimation.mstatistic import SeparableBound
+
+    rng = np.random.default_rng(width + 1)
+    y = np.round(rng.normal(size=(400, width)), 1)  # ties within sets
+    sizes = rng.integers(2, width + 1, 400)
+    y[np.arange(width)[None, :] >= sizes[:, None]] = np.nan
+    scores = m_scores(y)
+    bound = SeparableBound(scores)
+    for gamma in (1.0, 1.37, 2.0, 6.5):
+        assert bound.at(gamma) == _dense_bound(scores, gamma)
