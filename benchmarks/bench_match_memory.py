@@ -53,10 +53,11 @@ WIDTHS = {
 #: Bytes a row of each file as read (CSV: every column 8; Parquet: treat and b1..b6 int8).
 INPUT_BYTES = {(19, "csv"): 168, (19, "parquet"): 119, (8, "csv"): 80, (8, "parquet"): 59}
 VARIANTS = {"nearest": [], "ratio 3": ["--ratio", "3"], "replace": ["--replace"],
-            "subclass": ["--method", "subclass"]}
+            "subclass": ["--method", "subclass"], "full": ["--method", "full"]}
 #: The rule's options of each variant: method, ratio, replace.
 VARIANT_OPTIONS = {"nearest": ("nearest", 1, False), "ratio 3": ("nearest", 3, False),
-                   "replace": ("nearest", 1, True), "subclass": ("subclass", 1, False)}
+                   "replace": ("nearest", 1, True), "subclass": ("subclass", 1, False),
+                   "full": ("full", 1, False)}
 FULL_ROWS = (250_000, 1_000_000, 3_000_000)
 QUICK_ROWS = (50_000, 200_000)
 
@@ -114,7 +115,7 @@ def data_file(n: int, width: int, fmt: str, folder: Path) -> Path:
 def command(case: Case, path: Path, out: Path) -> list[str]:
     args = [*TILTAK, "match", str(path), "--treatment", "treat", "--covariates",
             WIDTHS[case.covariates][0], *VARIANTS[case.variant]]
-    if case.variant != "subclass":
+    if case.variant not in ("subclass", "full"):
         args += ["--caliper", "0.2"]
     if case.outcome:
         args += ["--outcome", "y"]

@@ -98,36 +98,80 @@ def _psi(d: np.ndarray, inner: float, trim: float) -> np.ndarray:
 
 
 _CHUNK = 1 << 22
-"""Differences held at once by :func:`m_scores` (32 MB of doubles per array)."""
+"""Values held at once by the chunked steps (32 MB of doubles per array)."""
+
+
+@dataclass(frozen=True)
+class Ragged:
+    """Matched sets held by their width (up to each set's last unit): ``blocks`` of (rows,
+    values of shape (len(rows), w)), so memory grows with the units, not with sets x the
+    largest set (full matching has a few large sets among many small ones). ``width`` is
+    the widest set: a set's sums are taken over that many terms, zeros beyond its units, as
+    one (sets, width) array was summed, so the figures are the same bits."""
+
+    count: int
+    width: int
+    blocks: tuple[tuple[np.ndarray, np.ndarray], ...]
+
+    @classmethod
+    def of_padded(cls, y: np.ndarray) -> "Ragged":
+        m = y.shape[1]
+        widths = m - np.argmax(~np.isnan(y[:, ::-1]), axis=1)
+        blocks = tuple((rows, y[rows, :w]) for w in np.unique(widths)
+                       for rows in [np.flatnonzero(widths == w)])
+        return cls(y.shape[0], m, blocks)
+
+    @classmethod
+    def of_rows(cls, rows: list[np.ndarray]) -> "Ragged":
+        sizes = np.array([r.size for r in rows])
+        blocks = []
+        for w in np.unique(sizes):
+            at = np.flatnonzero(sizes == w)
+            blocks.append((at, np.stack([rows[i] for i in at]).astype(np.float64)))
+        return cls(len(rows), int(sizes.max(initial=0)), tuple(blocks))
+
+    def map(self, change) -> "Ragged":
+        """The same sets with ``change(values, rows)`` applied to each block's values."""
+        return Ragged(self.count, self.width, tuple((r, change(v, r)) for r, v in self.blocks))
+
+    def per_set(self, of_block, dtype=np.float64) -> np.ndarray:
+        """One value a set, ``of_block(values)`` giving a block's, in the sets' order."""
+        out = np.empty(self.count, dtype=dtype)
+        for rows, values in self.blocks:
+            out[rows] = of_block(values)
+        return out
+
+    def padded(self) -> np.ndarray:
+        out = np.full((self.count, self.width), np.nan)
+        for rows, values in self.blocks:
+            out[rows, :values.shape[1]] = values
+        return out
 
 
 def m_scores(y: np.ndarray, *, inner: float = 0.0, trim: float = 2.5, lam: float = 0.5,
              total_on_treated: bool = False) -> np.ndarray:
     """The M-score of every unit of every set (NaN where a set has no unit); see the module
-    docstring. ``y`` is (sets, max size) with the treated unit first and NaN padding.
+    docstring. ``y`` is (sets, max size) with the treated unit first and NaN padding."""
+    return ragged_scores(Ragged.of_padded(y), inner=inner, trim=trim, lam=lam,
+                         total_on_treated=total_on_treated).padded()
 
-    The sets are taken by their width (up to their last unit) and in chunks, so memory and
-    time grow with the number of within-set pairs, not with sets x (max size)^2 (full
-    matching has a few large sets among many small ones). Each row's score is summed over the
-    full width with zeros beyond the set, as the one (sets, width, width) array did, so the
-    scores are the same bits."""
-    m = y.shape[1]
-    widths = m - np.argmax(~np.isnan(y[:, ::-1]), axis=1)  # up to the last unit of each set
-    groups = [(w, np.flatnonzero(widths == w)) for w in np.unique(widths)]
+
+def ragged_scores(sets: Ragged, *, inner: float = 0.0, trim: float = 2.5, lam: float = 0.5,
+                  total_on_treated: bool = False) -> Ragged:
+    """:func:`m_scores` of sets held by width, block by block and in chunks."""
     h = 0.0
     if not math.isinf(trim) or inner > 0:
-        h = float(np.quantile(np.concatenate([_abs_pairs(y, w, rows) for w, rows in groups]), lam))
-    sums = np.zeros(y.shape)
-    for w, rows in groups:
-        for part in _chunks(rows, w * m):
-            sums[part] = _row_sums(y[part, :w], m, h, inner, trim)
-    sizes = (~np.isnan(y)).sum(axis=1).astype(np.float64)
-    if total_on_treated:
-        scores = sums / ((sizes - 1) * y.shape[0])[:, None]
-    else:
-        scores = sums / sizes[:, None]
-    scores[np.isnan(y)] = np.nan
-    return scores
+        h = float(np.quantile(np.concatenate([_abs_pairs(v) for _, v in sets.blocks]), lam))
+
+    def scores(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        sums = np.concatenate([_row_sums(values[part], sets.width, h, inner, trim)
+                               for part in _chunks(np.arange(values.shape[0]), values.shape[1] * sets.width)])
+        sizes = (~np.isnan(values)).sum(axis=1).astype(np.float64)
+        out = sums / (((sizes - 1) * sets.count)[:, None] if total_on_treated else sizes[:, None])
+        out[np.isnan(values)] = np.nan
+        return out
+
+    return sets.map(scores)
 
 
 def _chunks(rows: np.ndarray, per_row: int) -> list[np.ndarray]:
@@ -135,20 +179,22 @@ def _chunks(rows: np.ndarray, per_row: int) -> list[np.ndarray]:
     return [rows[i:i + step] for i in range(0, rows.size, step)]
 
 
-def _abs_pairs(y: np.ndarray, w: int, rows: np.ndarray) -> np.ndarray:
-    """|y_ij - y_ik| for every ordered pair j != k of the sets ``rows`` (of width ``w``)."""
+def _abs_pairs(values: np.ndarray) -> np.ndarray:
+    """|y_ij - y_ik| for every ordered pair j != k of a block's sets."""
+    w = values.shape[1]
     off = ~np.eye(w, dtype=bool)
-    parts = []
-    for part in _chunks(rows, w * w):
-        block = y[part, :w]
+    parts = [np.empty(0)]
+    for part in _chunks(np.arange(values.shape[0]), w * w):
+        block = values[part]
         pairs = np.abs((block[:, :, None] - block[:, None, :])[:, off])
         parts.append(pairs[~np.isnan(pairs)])
-    return np.concatenate(parts) if parts else np.empty(0)
+    return np.concatenate(parts)
 
 
 def _row_sums(block: np.ndarray, m: int, h: float, inner: float, trim: float) -> np.ndarray:
     """Sum over k of psi((y_ij - y_ik) / h) for a block of sets of width w <= m, each row summed
-    over m terms (zeros beyond w and for NaN), as NumPy sums a row of the full-width array."""
+    over m terms (zeros beyond w and for NaN), as NumPy sums a row of the full-width array;
+    the first w sums."""
     n, w = block.shape
     diffs = block[:, :, None] - block[:, None, :]
     if h > 0:
@@ -156,9 +202,7 @@ def _row_sums(block: np.ndarray, m: int, h: float, inner: float, trim: float) ->
     diffs[:, np.arange(w), np.arange(w)] = 0.0
     wide = np.zeros((n, w, m))
     wide[:, :, :w] = np.nan_to_num(diffs, nan=0.0, posinf=np.inf, neginf=-np.inf)
-    out = np.zeros((n, m))
-    out[:, :w] = wide.sum(axis=2)
-    return out
+    return wide.sum(axis=2)
 
 
 class SeparableBound:
@@ -170,12 +214,15 @@ class SeparableBound:
     total is summed over the full width, zeros beyond its units, and the sums over sets are
     taken in the sets' order, so the figures are the bits of one (sets, width) array."""
 
-    def __init__(self, scores: np.ndarray) -> None:
-        self.t = float(np.sum(scores[:, 0]))
-        self.sets, m = scores.shape
-        sizes = (~np.isnan(scores)).sum(axis=1)
-        self.groups = [_SizeGroup.of(scores, rows, int(k), m)
-                       for k in np.unique(sizes) for rows in [np.flatnonzero(sizes == k)]]
+    def __init__(self, scores: "np.ndarray | Ragged") -> None:
+        sets = scores if isinstance(scores, Ragged) else Ragged.of_padded(scores)
+        self.t = float(np.sum(sets.per_set(lambda v: v[:, 0])))
+        self.sets = sets.count
+        self.groups = []
+        for rows, values in sets.blocks:
+            sizes = (~np.isnan(values)).sum(axis=1)
+            self.groups += [_SizeGroup.of(values[at], rows[at], int(k), sets.width)
+                            for k in np.unique(sizes) for at in [np.flatnonzero(sizes == k)]]
 
     def at(self, gamma: float) -> tuple[float, float, float]:
         """(statistic, expectation, variance) of the treated scores' sum at the bound for ``gamma``."""
@@ -208,8 +255,7 @@ class _SizeGroup:
     rest: np.ndarray
 
     @classmethod
-    def of(cls, scores: np.ndarray, rows: np.ndarray, k: int, m: int) -> "_SizeGroup":
-        block = scores[rows]
+    def of(cls, block: np.ndarray, rows: np.ndarray, k: int, m: int) -> "_SizeGroup":
         ordered = np.sort(np.where(np.isnan(block), np.inf, block), axis=1)[:, :k]
         totals1, totals2 = np.empty(rows.size), np.empty(rows.size)
         for part in _chunks(np.arange(rows.size), m):  # over the full width, as one array summed
@@ -278,34 +324,50 @@ def rosenbaum_mstatistic_sets(
     >>> [round(p, 4) for p in result.p_upper]
     [0.0169, 0.0647]
     """
+    grid = _checked(gammas, alpha, alternative, inner, trim, lam, tau)
+    y, flags = _set_matrix(sets, treated1)
+    return _bounds(Ragged.of_padded(y), flags, grid, float(alpha), alternative, inner, trim, lam,
+                   tau, total_on_treated)
+
+
+def _checked(gammas, alpha, alternative, inner, trim, lam, tau):
+    """The Gammas, once the settings are checked."""
     check_choice(OWNER, "alternative", alternative, ("greater", "less"))
     _check_settings(inner, trim, lam)
     if not (isinstance(tau, (int, float)) and math.isfinite(tau)):
         raise InvalidParameterError(OWNER, "tau", "a finite number", tau)
-    grid = _check_gammas(gammas, alpha, OWNER)
-    y, flags = _set_matrix(sets, treated1)
-    if alternative == "less":
-        y, tau = -y, -tau
-    y = y.copy()
-    y[flags, 0] -= tau
-    y[~flags, 1:] -= tau
-    scores = m_scores(y, inner=inner, trim=float(trim), lam=lam,
-                      total_on_treated=total_on_treated)
-    scores[~flags] = -scores[~flags]
-    bound, other = SeparableBound(scores), SeparableBound(-scores)
+    return _check_gammas(gammas, alpha, OWNER)
+
+
+def _bounds(sets: Ragged, flags: np.ndarray, grid, alpha: float, alternative: str, inner, trim,
+            lam, tau, total_on_treated) -> SensitivityResult:
+    """The bounds of sets held by width (``flags``: the set's first unit is its one treated unit)."""
+    sign = -1.0 if alternative == "less" else 1.0
+    tau = sign * tau
+
+    def shifted(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        out = sign * values if sign < 0 else values.copy()
+        single = flags[rows]
+        out[single, 0] -= tau
+        out[~single, 1:] -= tau
+        return out
+
+    y = sets.map(shifted)
+    scores = ragged_scores(y, inner=inner, trim=float(trim), lam=lam, total_on_treated=total_on_treated)
+    scores = scores.map(lambda v, rows: np.where(flags[rows][:, None], v, -v))
+    bound, other = SeparableBound(scores), SeparableBound(scores.map(lambda v, rows: -v))
     upper = [bound.p_value(g) for g in grid]
     lower = [_p_value_lower(other, g) for g in grid]
-    sizes = (~np.isnan(y)).sum(axis=1)
+    sizes = y.per_set(lambda v: (~np.isnan(v)).sum(axis=1), dtype=np.int64)
     several = int((~flags).sum())
     source = ("sensitivityfull::senfm; " + f"{several} sets with one control and several treated units"
               if several else "sensitivitymv::senmv")
-    notes = (f"{y.shape[0]} matched sets of {sizes.min()} to {sizes.max()} units; M-statistic "
+    notes = (f"{y.count} matched sets of {sizes.min()} to {sizes.max()} units; M-statistic "
              f"with inner = {inner:g}, trim = {trim:g}, scale = the {lam:g}-quantile of the "
              f"absolute within-set differences ({source}).",)
     return SensitivityResult(
-        "mstatistic", alternative, grid, tuple(lower), tuple(upper), float(alpha),
-        _critical_gamma(bound.p_value, alpha), int(y.shape[0]),
-        float(np.sum(scores[:, 0])), notes,
+        "mstatistic", alternative, grid, tuple(lower), tuple(upper), alpha,
+        _critical_gamma(bound.p_value, alpha), int(y.count), bound.t, notes,
     )
 
 
@@ -349,11 +411,11 @@ def rosenbaum_mstatistic(
     [0.0, 0.0, 0.0006]
     """
     if getattr(sample, "structure", None) == "sets" and several_treated(sample):
-        y, flags, diff = full_match_sets(sample, outcome)
+        sets, flags, diff = full_match_sets(sample, outcome)
         direction = _alternative(alternative, diff, OWNER)
-        return rosenbaum_mstatistic_sets(y, gammas=gammas, alpha=alpha, alternative=direction,
-                                         inner=inner, trim=trim, lam=lam, tau=tau,
-                                         total_on_treated=total_on_treated, treated1=flags)
+        grid = _checked(gammas, alpha, direction, inner, trim, lam, tau)
+        return _bounds(sets, flags, grid, float(alpha), direction, inner, trim, lam, tau,
+                       total_on_treated)
     y_t, y_c = matched_pairs(sample, outcome)
     width = 1 + max(c.size for c in y_c)
     y = np.full((y_t.size, width), np.nan)
@@ -384,9 +446,10 @@ def several_treated(sample) -> bool:
     return bool(inside.any() and np.bincount(subclass[inside & treat]).max(initial=0) > 1)
 
 
-def full_match_sets(sample, outcome) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Full matching's sets as senfm needs them: (outcomes with the single unit first,
-    treated1 per set, treated-minus-control mean difference per set for the direction)."""
+def full_match_sets(sample, outcome) -> tuple[Ragged, np.ndarray, np.ndarray]:
+    """Full matching's sets as senfm needs them: (outcomes with the single unit first, held
+    by set size; treated1 per set; treated-minus-control mean difference per set for the
+    direction)."""
 
     y_all, name = _outcome(sample, outcome)
     treat = np.asarray(sample.treat, dtype=bool)
@@ -409,11 +472,7 @@ def full_match_sets(sample, outcome) -> tuple[np.ndarray, np.ndarray, np.ndarray
         diffs.append(y_all[t].mean() - y_all[c].mean())
     if not rows:
         raise InvalidInputError(f"{OWNER}: no matched set has a treated and a control unit.")
-    width = max(r.size for r in rows)
-    y = np.full((len(rows), width), np.nan)
-    for i, r in enumerate(rows):
-        y[i, :r.size] = r
-    return y, np.array(flags, dtype=bool), np.array(diffs)
+    return Ragged.of_rows(rows), np.array(flags, dtype=bool), np.array(diffs)
 
 
 def _members_by_set(subclass: np.ndarray, used: np.ndarray) -> list[np.ndarray]:

@@ -8,7 +8,8 @@ above every one of them and within 30 % of them from 3 million rows on):
     peak = 200 MB + [2^20 x b if --out is Parquet] + rows x max(reading, matching)
     reading  = 2 b + (0.8, or 1.8 with --out) x t
     matching = b + 8 x (16 + 0.95 d [with --outcome] + 4.25 d [--outcome after subclass
-               or cem] + 12 (ratio - 1) + 11 [--replace] + 2 [--out])
+               or cem] + 12 (ratio - 1) + 11 [--replace] + 2 [--out]
+               + 24 [--method full] + 40 [--method full with --outcome])
                + 0.55 x (t, or b from Parquet) [--out to CSV]
 
 b: bytes a row of the data as read (8 a column of a CSV file; in Parquet the column's
@@ -22,8 +23,10 @@ strata, and the writer's columns and text; writing Parquet holds one row group.
 
 Before the file is read, rows come from the Parquet metadata or from the CSV's size and
 first lines, and every column counts once in the design (a factor's levels are not yet
-known); after reading, the real rows, widths and levels decide. Full matching with an
-outcome is not covered: its Rosenbaum bounds grow with the square of the largest set.
+known); after reading, the real rows, widths and levels decide. With full matching and an
+outcome, the Rosenbaum bounds hold the matched sets padded to the largest set, a term that
+grows slowly faster than the rows (the largest set grows with n); it is fitted up to 3
+million rows.
 """
 
 from __future__ import annotations
@@ -48,6 +51,10 @@ READ_COPIES, TEXT_COPIES, OUT_TEXT_COPIES = 2.0, 0.8, 1.0
 #: treated unit, and with --replace.
 VECTORS, OUTCOME_COPIES, STRATA_OUTCOME_COPIES = 16, 0.95, 4.25
 OUT_VECTORS, WRITE_TEXT_COPIES, RATIO_VECTORS, REPLACE_VECTORS = 2, 0.55, 12, 11
+#: Full matching: its matcher's vectors of the rows, and with an outcome the Rosenbaum bounds'
+#: sets padded to the largest (sets x largest set grows a little faster than the rows:
+#: measured 250 thousand to 3 million rows of benchmarks/speed_data.py).
+FULL_VECTORS, FULL_OUTCOME_VECTORS = 24, 40
 #: Writing Parquet holds one row group (pyarrow's default: 2^20 rows) of the input's columns
 #: (counted whole: the writer's buffers cost about as much below 2^20 rows).
 ROW_GROUP_ROWS = 2**20
@@ -88,6 +95,8 @@ def matching_row_bytes(shape: MatchShape) -> float:
         design += OUTCOME_COPIES + (STRATA_OUTCOME_COPIES if shape.method in STRATA_METHODS else 0)
     vectors += RATIO_VECTORS * max(math.ceil(shape.ratio) - 1, 0)
     vectors += REPLACE_VECTORS if shape.replace else 0
+    if shape.method == "full":
+        vectors += FULL_VECTORS + (FULL_OUTCOME_VECTORS if shape.outcome else 0)
     written = OUT_VECTORS * 8 if shape.out else 0
     if shape.out == "csv":  # the writer's text: the input's, or 8 bytes a value of Parquet
         written += WRITE_TEXT_COPIES * (shape.text_bytes or shape.input_bytes)

@@ -43,7 +43,7 @@ def rule_mb(row: dict[str, str]) -> float:
 def test_the_table_covers_the_grid():
     rows = measured()
     assert {r["format"] for r in rows} == {"csv", "parquet"}
-    assert {r["variant"] for r in rows} >= {"nearest", "ratio 3", "replace", "subclass"}
+    assert {r["variant"] for r in rows} >= {"nearest", "ratio 3", "replace", "subclass", "full"}
     assert max(int(r["rows"]) for r in rows) >= 3_000_000
 
 
