@@ -15,6 +15,7 @@ import pytest
 
 from estimation.errors import EstimationError
 from estimation.matched import MatchedSample
+from estimation.mstatistic import _psi  # the padded code's psi, for the reference below
 from estimation.mstatistic import (
     m_scores,
     rosenbaum_mstatistic,
@@ -279,14 +280,7 @@ def _dense_scores(y, *, inner=0.0, trim=2.5, lam=0.5, total_on_treated=False):
     if not math.isinf(trim) or inner > 0:
         h = float(np.quantile(np.abs(pairs[~np.isnan(pairs)]), lam))
         if h > 0:
-            a = np.abs(diffs / h)
-            if math.isinf(trim):
-                magnitude = np.maximum(0.0, a - inner)
-            elif inner < trim:
-                magnitude = np.minimum(1.0, np.maximum(0.0, a - inner) / (trim - inner))
-            else:
-                magnitude = (a > inner).astype(np.float64)
-            diffs = np.sign(diffs / h) * magnitude
+            diffs = _psi(diffs / h, inner, trim)  # psi itself unchanged
     diffs[:, ~off] = 0.0
     sums = np.nansum(diffs, axis=2)
     sizes = (~np.isnan(y)).sum(axis=1).astype(np.float64)
