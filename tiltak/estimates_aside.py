@@ -33,7 +33,9 @@ class EstimatesAside:
     worker on leaving."""
 
     def __init__(self, db: Path, inputs: Sequence[Any], seed: int, rules: VerdictRules) -> None:
-        self._folder = Path(tempfile.mkdtemp(prefix="tiltak-estimates-"))
+        # beside the store (mode 0700), not in the system's temporary folder: a copy left by a
+        # killed run stays where the store is, under the same protection, and is seen there
+        self._folder = Path(tempfile.mkdtemp(prefix=".tiltak-estimates-", dir=db.parent))
         copy = self._folder / db.name
         for suffix in ("", ".wal"):  # a write-ahead log not yet checkpointed belongs to the store
             if Path(f"{db}{suffix}").exists():

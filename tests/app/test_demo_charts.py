@@ -66,5 +66,8 @@ def test_a_failed_worker_says_so_and_leaves_the_estimates_to_this_process(tmp_pa
     pipeline.write_synthetic_store(db, 4, scale=0.1)
     inputs = pipeline.load_inputs([pipeline.shipped_models_dir()])
     with EstimatesAside(db, inputs, 4, VerdictRules()) as aside:
+        copies = [p for p in tmp_path.iterdir() if p.name.startswith(".tiltak-estimates-")]
+        assert copies == [aside._folder] and (aside._folder.stat().st_mode & 0o077) == 0  # beside the store, private
         aside._worker.kill()  # a worker lost before it answers
         assert aside.results(db, inputs) is None
+    assert not aside._folder.exists()  # the copy of the store is removed
