@@ -11,17 +11,15 @@ error is raised here with its own message.
 
 from __future__ import annotations
 
-import os
 import pickle
 import shutil
-import subprocess
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from monitoring.store import Store
+from tiltak import worker_process
 from tiltak.estimating import ModelToEstimate
 from tiltak.evaluation.estimates_table import merge_estimates
 from tiltak.evaluation.verdicts import VerdictRules
@@ -40,10 +38,7 @@ class EstimatesAside:
         for suffix in ("", ".wal"):  # a write-ahead log not yet checkpointed belongs to the store
             if Path(f"{db}{suffix}").exists():
                 shutil.copyfile(f"{db}{suffix}", f"{copy}{suffix}")
-        root = str(Path(__file__).resolve().parents[1])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-        self._worker = subprocess.Popen([sys.executable, "-m", "tiltak.estimate_worker"], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, env=env)
+        self._worker = worker_process.start("tiltak.estimate_worker")
         models = [ModelToEstimate(i.path, i.model, i.outcomes) for i in inputs]
         request = (str(copy), models, seed, rules)
         try:

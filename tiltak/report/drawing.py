@@ -21,13 +21,12 @@ import os
 import pickle
 import queue
 import subprocess
-import sys
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from tiltak import worker_process
 from tiltak.report import figures
 
 
@@ -81,7 +80,7 @@ class FigurePool:
     def __init__(self, workers: int) -> None:
         self._queue: queue.SimpleQueue[tuple[FigureJob, Future[str]] | None] = queue.SimpleQueue()
         self._drawn: dict[bytes, tuple[FigureJob, Future[str]]] = {}
-        self._workers = [_start_worker() for _ in range(workers)]
+        self._workers = [worker_process.start("tiltak.report.draw_worker") for _ in range(workers)]
         self._feeders = [threading.Thread(target=self._feed, args=(w,), daemon=True) for w in self._workers]
         for feeder in self._feeders:
             feeder.start()
@@ -129,14 +128,6 @@ class FigurePool:
             feeder.join()
         for worker in self._workers:
             _stop_worker(worker)
-
-
-def _start_worker() -> subprocess.Popen[bytes]:
-    """A drawing worker with this process's Python and the folder that holds this ``tiltak``."""
-    root = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-    return subprocess.Popen([sys.executable, "-m", "tiltak.report.draw_worker"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, env=env)
 
 
 def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
