@@ -94,3 +94,50 @@ def test_the_first_failing_column_raises_as_without_threads(monkeypatch):
         expand_terms(frame)
     assert [t.term for t in column_terms("region", frame["region"])] == ["regionn", "regions", "regionw"]
     assert _rows_in_parallel([], None, "treated", "std") == []
+
+
+def _whole_task(n: int, seed: int = 11):
+    """Propensity score, 1:1 matching with a 0.2 SD caliper, balance and ATT: every float."""
+    from estimation import NearestNeighborMatching, PropensityScore
+    from estimation.effects import estimate_att
+
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({
+        "age": rng.normal(40, 9, n), "income": np.round(rng.normal(0, 1, n), 1),
+        "kids": rng.integers(0, 4, n).astype(np.int8), "female": rng.random(n) < 0.5,
+        "region": pd.Categorical(rng.choice(["n", "s", "w"], n)),
+    })
+    X.loc[X["income"] == 0, "income"] = -0.0  # both zeros: equal, in either arrangement
+    treat = (rng.random(n) < 0.15 + 0.2 * (X["age"] > 45)).astype(int)
+    y = rng.normal(size=n) + treat
+    score = PropensityScore().fit(X, treat)
+    sample = NearestNeighborMatching(distance=score.distance(), caliper=0.2).fit(X, treat).result_
+    table = balance_table(sample)
+    effect = estimate_att(sample, y)
+    return (score.coef_, score.scores_, sample.weights, sample.match_matrix,
+            table.frame.select_dtypes("number").to_numpy(dtype=float),
+            np.array([effect.estimate, effect.std_error]))
+
+
+def _same(a, b) -> None:
+    for x, y in zip(a, b):
+        assert np.asarray(x).tobytes() == np.asarray(y).tobytes()
+
+
+def test_whole_task_is_the_same_bits_on_one_and_two_threads(monkeypatch):
+    # above the sizes from which the compiled passes and the balance rows use threads
+    monkeypatch.setenv("TILTAK_THREADS", "1")
+    one = _whole_task(70_000)
+    monkeypatch.setenv("TILTAK_THREADS", "2")
+    _same(one, _whole_task(70_000))
+
+
+def test_balance_is_the_same_bits_with_either_sort(monkeypatch):
+    # the eCDFs sort each term's groups by NumPy's sort where it is vectorised (AVX-512)
+    # and by the radix sort elsewhere: they differ only in how equal values are arranged
+    from estimation import ordering
+
+    monkeypatch.setattr(ordering, "_NUMPY_SORT_FAST", False)
+    radix = _whole_task(60_000, seed=3)
+    monkeypatch.setattr(ordering, "_NUMPY_SORT_FAST", True)
+    _same(radix, _whole_task(60_000, seed=3))
