@@ -472,8 +472,8 @@ static i64 block_in(const cross_job *job, const scratch *t, i64 a, i64 m) {
 }
 
 /* D[e][b] += u[b] over the rows of dummy e, h[e] += s, F[e][e2] += w: row by row. */
-static void dummy_sums(const cross_job *job, const scratch *t, i64 m, double *D, double *F,
-                       double *h) {
+static void dummy_sums_rows(const cross_job *job, const scratch *t, i64 m, double *D, double *F,
+                            double *h) {
     const parts *d = job->d;
     i64 Q = job->Q, B = CROSS_BLOCK, nd = job->nd;
     const double *u = job->w ? t->u : t->z;
@@ -492,6 +492,71 @@ static void dummy_sums(const cross_job *job, const scratch *t, i64 m, double *D,
                 i64 lo = e < e2 ? e : e2, hi = e < e2 ? e2 : e;
                 F[lo * nd + hi] = F[lo * nd + hi] + t->w[i];
             }
+        }
+    }
+}
+
+enum { FEW_DUMMIES = 64 };
+
+/* De[b0 + k] += u[(b0 + k) B + i] over the rows i of one dummy (in increasing order), k < 8:
+ * eight sums in registers instead of eight loads and stores of De per row. */
+static inline void dummy_columns(double *De, const double *u, i64 B, const i64 *rows, i64 count,
+                                 i64 b0, i64 k) {
+    double acc[8];
+    for (i64 j = 0; j < 8; j++) acc[j] = j < k ? De[b0 + j] : 0.0;
+    if (k == 8) {
+        for (i64 r = 0; r < count; r++) {
+            i64 i = rows[r];
+            for (int j = 0; j < 8; j++) acc[j] = acc[j] + u[(b0 + j) * B + i];
+        }
+    } else {
+        for (i64 r = 0; r < count; r++) {
+            i64 i = rows[r];
+            for (i64 j = 0; j < k; j++) acc[j] = acc[j] + u[(b0 + j) * B + i];
+        }
+    }
+    for (i64 j = 0; j < k; j++) De[b0 + j] = acc[j];
+}
+
+/* The same sums with each dummy's rows gathered first (a counting sort of the block's rows
+ * by dummy, stable): every D[e][b] and h[e] still adds its rows in row order, so the bits
+ * are those of dummy_sums_rows. Up to FEW_DUMMIES dummies; F (two or more factors) row by
+ * row as there. */
+static void dummy_sums(const cross_job *job, const scratch *t, i64 m, double *D, double *F,
+                       double *h) {
+    const parts *d = job->d;
+    i64 Q = job->Q, B = CROSS_BLOCK, nd = job->nd;
+    if (nd > FEW_DUMMIES || (d->f > 1 && !job->scores_only)) {
+        dummy_sums_rows(job, t, m, D, F, h);
+        return;
+    }
+    const double *u = job->w ? t->u : t->z;
+    i64 start[FEW_DUMMIES + 1], rows[CROSS_BLOCK];
+    for (int f = 0; f < d->f; f++) {
+        memset(start, 0, sizeof start);
+        for (i64 i = 0; i < m; i++) {
+            i64 e = t->dummies[i * d->f + f];
+            if (e >= 0) start[e + 1]++;
+        }
+        for (i64 e = 0; e < nd; e++) start[e + 1] += start[e];
+        i64 at[FEW_DUMMIES];
+        memcpy(at, start, sizeof at);
+        for (i64 i = 0; i < m; i++) {
+            i64 e = t->dummies[i * d->f + f];
+            if (e >= 0) rows[at[e]++] = i;
+        }
+        for (i64 e = 0; e < nd; e++) {
+            const i64 *re = rows + start[e];
+            i64 count = start[e + 1] - start[e];
+            if (!count) continue;
+            if (job->s) {
+                double he = h[e];
+                for (i64 r = 0; r < count; r++) he = he + t->s[re[r]];
+                h[e] = he;
+            }
+            if (job->scores_only) continue;
+            for (i64 b0 = 0; b0 < Q; b0 += 8)
+                dummy_columns(D + e * Q, u, B, re, count, b0, Q - b0 < 8 ? Q - b0 : 8);
         }
     }
 }

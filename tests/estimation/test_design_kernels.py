@@ -61,6 +61,26 @@ def test_passes_have_the_bits_of_numpy(seed, n, factors, chunk):
         design_columns._CHUNK = saved
 
 
+@pytest.mark.parametrize("levels", [(5,), (40, 30), (100,), (3, 4, 5)])
+@pytest.mark.parametrize("scores_only", [False, True])
+def test_dummy_sums_have_the_bits_of_numpy(levels, scores_only):
+    # a factor's sums are taken by dummy (its rows gathered first) up to 64 dummies and
+    # row by row above, or with products of two factors: both as NumPy sums them
+    rng = np.random.default_rng(sum(levels))
+    n = 5_000
+    frame = pd.DataFrame({f"x{j}": rng.normal(size=n) for j in range(9)})  # 8 + 2 sums a dummy
+    frame["k"] = rng.integers(0, 3, n).astype(np.int8)
+    for j, count in enumerate(levels):
+        frame[f"f{j}"] = pd.Categorical(rng.integers(0, count, size=n))
+    design = design_matrix(frame).columns
+    w, s = rng.random(n), rng.normal(size=n)
+    for args in ((w, s, None), (None, s, None), (w, None, rng.normal(size=len(design.dense)))):
+        got = design.cross(*args, threads=2, scores_only=scores_only)
+        ref = _numpy(None, lambda: design.cross(*args, scores_only=scores_only))
+        for name in ("A", "D", "F", "g", "h"):
+            assert getattr(got, name).tobytes() == getattr(ref, name).tobytes(), name
+
+
 def test_results_do_not_depend_on_the_threads():
     rng = np.random.default_rng(7)
     design = design_matrix(_frame(rng, 200_003, 2)).columns
