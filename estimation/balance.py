@@ -748,8 +748,11 @@ def _term_row(term: BalanceTerm, layout: Layout, s_d_denom: str, binary: str) ->
     xp, n1 = term.values[layout.perm], layout.n1
     is_binary, bound = (True, 1.0) if term.level is not None else sums.value_kind(xp)
     bound = 1.0 if is_binary else bound
+    # the sums of a 0/1 term in the compiled loops, which read float64: the same bits as
+    # NumPy's of the bools (each expression converts them to 0.0 and 1.0 first)
+    xs = xp.astype(np.float64) if xp.dtype == bool else xp
     variance = VarianceMemo()
-    std = 1.0 if (is_binary and binary == "raw") else sd_denominator(xp, layout, is_binary,
+    std = 1.0 if (is_binary and binary == "raw") else sd_denominator(xs, layout, is_binary,
                                                                        s_d_denom, variance)
     order = ecdf_before = ecdf_after = None
     # the compiled eCDFs sort xp's groups in place (no copies), so they come last, after
@@ -759,10 +762,10 @@ def _term_row(term: BalanceTerm, layout: Layout, s_d_denom: str, binary: str) ->
         ecdf_before = ecdf_after = (_LATER, _LATER)
     elif not is_binary:
         order = SortedTerm.of_groups(xp[:n1], xp[n1:])
-    before = term_balance(xp, n1, layout.before, std, is_binary, sorted_term=order, bound=bound,
+    before = term_balance(xs, n1, layout.before, std, is_binary, sorted_term=order, bound=bound,
                           ecdf=ecdf_before, variance=variance)
     pair_raw = pair_distance(xp, layout.pairs)
-    after = term_balance(xp, n1, layout.after, std, is_binary, pair_raw, order, bound=bound,
+    after = term_balance(xs, n1, layout.after, std, is_binary, pair_raw, order, bound=bound,
                          ecdf=ecdf_after, variance=variance)
     if walk:
         found = ecdf_both(xp[:n1], xp[n1:], layout.positive, layout.unit_cdf, in_place=True)

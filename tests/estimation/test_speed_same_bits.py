@@ -141,3 +141,26 @@ def test_balance_is_the_same_bits_with_either_sort(monkeypatch):
     radix = _whole_task(60_000, seed=3)
     monkeypatch.setattr(ordering, "_NUMPY_SORT_FAST", True)
     _same(radix, _whole_task(60_000, seed=3))
+
+
+@pytest.mark.parametrize("kwargs", [dict(caliper=0.2), dict(ratio=3), dict(replace=True)])
+def test_a_factor_level_has_the_row_of_the_same_0_1_numbers(kwargs):
+    # a factor's levels (bools) are summed by the compiled loops as float64 0/1 values:
+    # their rows have the bits of a numeric 0/1 column, and of NumPy's sums of the bools
+    from estimation import NearestNeighborMatching, sums
+
+    rng = np.random.default_rng(9)
+    n = 60_000
+    region = rng.choice(["n", "s", "w"], n, p=[0.2, 0.3, 0.5])
+    X = pd.DataFrame({"age": rng.normal(40, 9, n), "region": pd.Categorical(region)})
+    X["is_s"] = (region == "s").astype(np.float64)
+    treat = (rng.random(n) < 0.2 + 0.2 * (region == "s")).astype(int)
+    sample = NearestNeighborMatching(**kwargs).fit(X, treat).result_
+    frame = balance_table(sample).frame.set_index("term")
+    numbers = frame.columns[frame.dtypes == np.float64]
+    level, column = frame.loc["regions", numbers], frame.loc["is_s", numbers]
+    assert level.to_numpy().tobytes() == column.to_numpy().tobytes()
+    w = sample.weights[treat == 0]
+    x = (region == "s")[treat == 0]
+    assert sums.r_sum_of(1, x.astype(np.float64), w) == np.float64(
+        np.sum(x * w, dtype=np.longdouble))
