@@ -225,14 +225,14 @@ class _Numbered:
 
 def _numbered_relations(relations: Iterable, number: dict) -> list[_Numbered]:
     """:func:`_relations` over numbered cells (``number``: key -> number), each key looked up once."""
-    out = []
+    out, get = [], number.get
     for rel in relations:
         if not isinstance(rel, Relation):
             rel = Relation(tuple(rel))
-        found = [number.get(k) for k in rel.keys]
+        found = tuple(map(get, rel.keys))
         if None not in found:
             if found:
-                out.append(_Numbered(tuple(found), rel.coefficients, rel.scale, rel.rate))
+                out.append(_Numbered(found, rel.coefficients, rel.scale, rel.rate))
             continue
         if rel.is_rate:
             continue  # a rate relation with a cell outside the system ties nothing
