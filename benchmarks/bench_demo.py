@@ -22,6 +22,14 @@ their median, and the other's files must be the same bytes too.
 Then one more fresh process runs the demo with a progress callback that notes the wall and
 CPU seconds of the main process (every thread's) between the pipeline's stage messages, and
 the CPU seconds of its worker processes at the end: the table per stage.
+
+With ``--monitoring ROUNDS`` only the demo's monitoring step is timed: the demo's registers
+are loaded into a store once, then each round runs, in fresh processes (alternated with
+``--against``'s interpreter when given), ``monitoring.runs.run_models`` on a copy of that
+store for each shipped model alone and for the three together, printing the CPU seconds
+of the run, of the release decision (``release.decide``) and of disclosure control within
+it (``disclosure.suppress``), and a sha256 of every released row (``monitoring_releases``):
+the two checkouts must release the same values and suppressions.
 """
 
 from __future__ import annotations
@@ -136,6 +144,83 @@ def stages_child(out: str, seed: int) -> None:
     print(json.dumps(rows))
 
 
+def monitoring_child(store: str) -> None:
+    """Time run_models for each shipped model and for all three, each on a fresh copy of ``store``."""
+    import shutil
+
+    import monitoring.release as release
+    from monitoring.runs import run_models
+    from tiltak.pipeline import load_inputs, shipped_models_dir
+
+    import importlib
+
+    for module in ("pandas", "scipy.linalg"):  # imported before the timing, as the demo has them by then
+        importlib.import_module(module)
+
+    inputs = load_inputs([shipped_models_dir()])
+    spent: dict[str, float] = {}
+    for name in ("decide", "suppress"):
+        def timed(*args, _real=getattr(release, name), _name=name, **kwargs):
+            start = time.process_time()
+            try:
+                return _real(*args, **kwargs)
+            finally:
+                spent[_name] = spent.get(_name, 0.0) + time.process_time() - start
+        setattr(release, name, timed)
+    rows = []
+    for label, items in [(i.model.id, [i]) for i in inputs] + [("the three models", inputs)]:
+        spent.clear()
+        copy = Path(store).with_name(f"copy-{os.getpid()}.duckdb")
+        shutil.copy(store, copy)
+        start = time.process_time()
+        run_models(copy, [i.monitored for i in items])
+        cpu = time.process_time() - start
+        import duckdb
+
+        con = duckdb.connect(str(copy), read_only=True)
+        released = con.execute("SELECT model_id, indicator_id, period_index, dimension, group_value, value, suppressed "
+                               "FROM monitoring_releases ORDER BY ALL").fetchall()
+        con.close()
+        copy.unlink()
+        rows.append({"label": label, "cpu": cpu, "decide": spent.get("decide", 0.0), "suppress": spent.get("suppress", 0.0),
+                     "released": hashlib.sha256(repr(released).encode()).hexdigest()})
+    print(json.dumps(rows))
+
+
+def monitoring_rounds(rounds: int, seed: int, tmp: Path, against: str | None) -> bool:
+    from tiltak.pipeline import write_synthetic_store
+
+    store = tmp / "registers.duckdb"
+    write_synthetic_store(store, seed)
+    pythons = [("this", sys.executable)] + ([("other", against)] if against else [])
+    folders = {"this": ROOT, "other": Path(against).parents[2] if against else ROOT}
+    seen: dict[str, set[str]] = {}
+    table: dict[tuple[str, str], list[dict]] = {}
+    for n in range(rounds):
+        for name, python in pythons:
+            _, out = run([python, str(Path(__file__).resolve()), "--monitoring-child", str(store)], folders[name])
+            for row in json.loads(out.strip().splitlines()[-1]):
+                seen.setdefault(row["label"], set()).add(row["released"])
+                table.setdefault((row["label"], name), []).append(row)
+                print(f"  round {n + 1} {name:>5} {row['label']:<24} run_models {row['cpu']:5.2f}  "
+                      f"decide {row['decide']:5.2f}  suppress {row['suppress']:5.2f} CPU s  (load {os.getloadavg()[0]:.2f})")
+    print(f"\n  median of {rounds} rounds, CPU s (this{' / other' if against else ''}):")
+    for (label, name), rows in table.items():
+        if name != "this":
+            continue
+        line = f"  {label:<24}"
+        for figure in ("cpu", "decide", "suppress"):
+            mine = statistics.median(r[figure] for r in rows)
+            line += f"  {figure} {mine:5.2f}"
+            if against:
+                theirs = statistics.median(r[figure] for r in table[(label, "other")])
+                line += f" / {theirs:5.2f} ({mine / theirs:.2f})"
+        print(line)
+    same = all(len(hashes) == 1 for hashes in seen.values())
+    print(f"  released rows {'the same' if same else 'DIFFER'} in every run")
+    return same
+
+
 def report(runs: list[dict[str, float]], stages: list[dict[str, float | str]]) -> bool:
     wall = statistics.median(r["wall"] for r in runs)
     cpu = statistics.median(r["cpu"] for r in runs)
@@ -155,12 +240,24 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--against", metavar="PYTHON", help="alternate with PYTHON -m tiltak demo (another checkout)")
+    parser.add_argument("--monitoring", type=int, metavar="ROUNDS", help="time only the monitoring step, ROUNDS times")
     parser.add_argument("--stages", metavar="OUT", help=argparse.SUPPRESS)  # the child of the stage table
+    parser.add_argument("--monitoring-child", metavar="STORE", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.stages:
         stages_child(options.stages, options.seed)
         return
+    if options.monitoring_child:
+        monitoring_child(options.monitoring_child)
+        return
     print(machine("before"))
+    if options.monitoring:
+        with tempfile.TemporaryDirectory(prefix="bench-demo-") as name:
+            same = monitoring_rounds(options.monitoring, options.seed, Path(name), options.against)
+        print(machine("after"))
+        if not same:
+            sys.exit("the released rows differ")
+        return
     with tempfile.TemporaryDirectory(prefix="bench-demo-") as name:
         tmp = Path(name)
         runs, other = whole_runs(options.repeat, options.seed, tmp, options.against)

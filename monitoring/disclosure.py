@@ -138,16 +138,32 @@ def closure(cells: Iterable[Cell], relations: Iterable, suppressed: Iterable[Has
     return _closure(table, _relations(relations, table), set(suppressed))
 
 
-def _closure(table: dict, rels: list[Relation], suppressed: set) -> dict:
+def _cell_index(rels: list[Relation]) -> dict[Hashable, list[int]]:
+    """Cell -> the positions of the relations it is in, in order (a position once per
+    occurrence of the cell in a relation): built once per system and read by every
+    closure, breaker and search of it instead of scanning every relation."""
+    by_cell: dict[Hashable, list[int]] = {}
+    for n, rel in enumerate(rels):
+        for key in rel.keys:
+            found = by_cell.get(key)
+            if found is None:
+                by_cell[key] = [n]
+            else:
+                found.append(n)
+    return by_cell
+
+
+def _relations_of(cell: Hashable, by_cell: dict) -> list[int]:
+    """The positions of the relations ``cell`` is in, each once, in order."""
+    return list(dict.fromkeys(by_cell.get(cell, ())))
+
+
+def _closure(table: dict, rels: list[Relation], suppressed: set, by_cell: dict | None = None) -> dict:
     known: dict[Hashable, int | None] = {k: None for k, c in table.items()
                                           if c.fixed or (c.published and k not in suppressed)}
-    by_cell: dict[Hashable, list[int]] = {}
-    missing = []
-    for n, rel in enumerate(rels):
-        unknown = {k for k in rel.keys if k not in known}
-        missing.append(unknown)
-        for key in rel.keys:
-            by_cell.setdefault(key, []).append(n)
+    if by_cell is None:
+        by_cell = _cell_index(rels)
+    missing = [{k for k in rel.keys if k not in known} for rel in rels]
     queue = [n for n, unknown in enumerate(missing) if len(unknown) == 1]
     while queue:
         n = queue.pop()
@@ -181,14 +197,54 @@ def suppress(cells: Iterable[Cell], relations: Iterable) -> frozenset:
     ``cells`` are ignored.
     """
     table = {cell.key: cell for cell in cells}
-    rels = _relations(relations, table)
-    suppressed = {k for k, c in table.items() if c.sensitive and c.published and not c.fixed}
+    # The cells are numbered in the order of their repr and decided on the numbers: every set,
+    # dict and search below holds small ints instead of tuple keys (a tuple's hash is computed
+    # anew at every look-up), and sorting numbers sorts as repr sorts the keys, so every choice
+    # is the one made on the keys themselves.
+    keys = sorted(table, key=repr)
+    number = {k: i for i, k in enumerate(keys)}
+    numbered = {i: table[k] for i, k in enumerate(keys)}
+    suppressed = {i for i, c in numbered.items() if c.sensitive and c.published and not c.fixed}
     with one_blas_thread():
-        for keys, part in _parts(rels):  # relations never cross parts: each is decided on its own
-            if not any(table[k].published and not table[k].fixed for k in keys):
+        for part_keys, part in _parts(_numbered_relations(relations, number)):  # relations never cross parts
+            if not any(numbered[i].published and not numbered[i].fixed for i in part_keys):
                 continue  # nothing in it is published now: nothing to decide (earlier releases are fixed)
-            suppressed |= _suppress_part({k: table[k] for k in keys}, part, {k for k in keys if k in suppressed})
-    return frozenset(suppressed)
+            suppressed |= _suppress_part({i: numbered[i] for i in part_keys}, part,
+                                         {i for i in part_keys if i in suppressed})
+    return frozenset(keys[i] for i in suppressed)
+
+
+class _Numbered:
+    """A relation over numbered cells: the fields of :class:`Relation` the decisions read."""
+
+    __slots__ = ("keys", "coefficients", "scale", "is_rate")
+
+    def __init__(self, keys: tuple, coefficients: tuple | None, scale: float, is_rate: bool) -> None:
+        self.keys, self.coefficients, self.scale, self.is_rate = keys, coefficients, scale, is_rate
+
+
+def _numbered_relations(relations: Iterable, number: dict) -> list[_Numbered]:
+    """:func:`_relations` over numbered cells (``number``: key -> number), each key looked up once."""
+    out, get = [], number.get
+    for rel in relations:
+        if not isinstance(rel, Relation):
+            rel = Relation(tuple(rel))
+        found = tuple(map(get, rel.keys))
+        if None not in found:
+            if found:
+                out.append(_Numbered(found, rel.coefficients, rel.scale, rel.rate))
+            continue
+        if rel.is_rate:
+            continue  # a rate relation with a cell outside the system ties nothing
+        if rel.coefficients is None:
+            keep = tuple(dict.fromkeys(i for i in found if i is not None))
+            if keep:
+                out.append(_Numbered(keep, None, 1.0, False))
+        else:  # unknown keys dropped (ignored)
+            kept = [(i, rel.coefficients[n]) for n, i in enumerate(found) if i is not None]
+            if kept:
+                out.append(_Numbered(tuple(i for i, _ in kept), tuple(c for _, c in kept), 1.0, False))
+    return out
 
 
 @contextmanager
@@ -203,56 +259,74 @@ def one_blas_thread() -> Iterator[None]:
         yield
 
 
-def _release_derivable(table: dict, rels: list[Relation], suppressed: set) -> set:
+def _release_derivable(table: dict, rels: list[Relation], suppressed: set, by_cell: dict | None = None) -> set:
     """Secondary suppressions that stay derivable from what is published protect nothing:
     they are published again (the attacker learns nothing new from them)."""
-    known = _closure(table, rels, suppressed)
+    known = _closure(table, rels, suppressed, by_cell)
     useless = {k for k in suppressed if not table[k].sensitive and known.get(k) is not None}
     return suppressed - useless
 
 
-def _parts(rels: list[Relation]) -> list[tuple[list, list[Relation]]]:
-    """The connected parts of a system (cells linked by relations), each with its relations."""
-    return _connected(rels, lambda rel: rel.keys, in_order_of_roots=True)
+def _parts(rels: list) -> list[tuple[list, list]]:
+    """The connected parts of a system of numbered cells (cells linked by relations), each
+    with its relations (parts are decided independently: their order does not matter)."""
+    return _connected(rels, lambda rel: rel.keys, order=None)
 
 
 def _connected(members: list, keys_of: Callable[[Any], Sequence],
-               in_order_of_roots: bool = False) -> list[tuple[list, list]]:
+               order: Callable[[Any], Any] | None = repr) -> list[tuple[list, list]]:
     """The members (relations or equation rows) grouped into connected parts by the cells they
-    share (union-find), each part with its sorted cells; parts in the order they are first met,
-    or sorted by their root cell."""
-    parent: dict = {}
+    share, each part with its cells sorted by ``order`` (None: the cells themselves, for
+    numbered cells) and its members in their order; parts in
+    the order of their first member. A search over members through an index of the cells
+    (each member and each cell visited once)."""
+    member_keys = [tuple(keys_of(member)) for member in members]
+    by_cell: dict = {}
+    for n, keys in enumerate(member_keys):
+        for key in keys:
+            found = by_cell.get(key)
+            if found is None:
+                by_cell[key] = [n]
+            else:
+                found.append(n)
+    seen = bytearray(len(members))
+    out = []
+    for start in range(len(members)):
+        if seen[start]:
+            continue
+        seen[start] = 1
+        stack, group, cells = [start], [], set()
+        while stack:
+            n = stack.pop()
+            group.append(n)
+            for key in member_keys[n]:
+                if key in cells:
+                    continue
+                cells.add(key)
+                for m in by_cell[key]:
+                    if not seen[m]:
+                        seen[m] = 1
+                        stack.append(m)
+        group.sort()
+        out.append((sorted(cells, key=order), [members[n] for n in group]))
+    return out
 
-    def find(x):
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
 
-    for member in members:
-        keys = list(keys_of(member))
-        root = find(keys[0])
-        for other in keys[1:]:
-            parent[find(other)] = root
-    groups: dict = {}
-    for member in members:
-        groups.setdefault(find(next(iter(keys_of(member)))), []).append(member)
-    items = sorted(groups.items(), key=lambda item: repr(item[0])) if in_order_of_roots else groups.items()
-    return [(sorted({k for m in ms for k in keys_of(m)}, key=repr), ms) for _, ms in items]
-
-
-def _suppress_part(table: dict, rels: list[Relation], suppressed: set) -> set:
+def _suppress_part(table: dict, rels: list, suppressed: set) -> set:
+    """Primary and secondary suppression in one connected part of numbered cells (numbers in
+    the order of the keys' repr; ``table``: number -> the cell)."""
     cache: dict = {}
+    by_cell = _cell_index(rels)
     while True:
-        known = _closure(table, rels, suppressed)
-        leaks = sorted((k for k in known if table[k].sensitive and known[k] is not None), key=repr)
+        known = _closure(table, rels, suppressed, by_cell)
+        leaks = sorted(k for k in known if table[k].sensitive and known[k] is not None)
         if not leaks:
-            leaks = _audit_leaks(table, rels, suppressed, set(known), cache)
+            leaks = _audit_leaks(table, rels, suppressed, set(known), cache, order=None)
             if not leaks:
-                return _release_derivable(table, rels, suppressed)
+                return _release_derivable(table, rels, suppressed, by_cell)
         added = False
         for key in leaks:
-            choice = _breaker(key, known, table, rels, suppressed)
+            choice = _breaker(key, known, table, rels, suppressed, by_cell)
             if choice is not None:
                 suppressed.add(choice)
                 added = True
@@ -264,15 +338,19 @@ def _cost(cell: Cell) -> tuple:
     return (cell.priority, cell.size <= 0, cell.size, repr(cell.key))
 
 
-def _breaker(key: Hashable, known: dict, table: dict, rels: list[Relation], suppressed: set) -> Hashable | None:
+def _breaker(key: Hashable, known: dict, table: dict, rels: list[Relation], suppressed: set,
+             by_cell: dict | None = None) -> Hashable | None:
     """A published cell whose suppression breaks a derivation of ``key``: the cheapest among
-    the cells of the relations that derived it, and of those that derived their cells."""
+    the cells of the relations that derived it, and of those that derived their cells (the
+    table's key of the cell: a number when the cells are numbered; the cost reads the cell's
+    own key, so the choice is the same)."""
+    if by_cell is None:
+        by_cell = _cell_index(rels)
     seen, frontier, candidates = {key}, [key], []
     while frontier:
         following = []
         for cell in frontier:
-            relation_ids = [known[cell]] if known.get(cell) is not None else \
-                [n for n, r in enumerate(rels) if cell in r.keys]
+            relation_ids = [known[cell]] if known.get(cell) is not None else _relations_of(cell, by_cell)
             for n in relation_ids:
                 for other in rels[n].keys:
                     if other in seen:
@@ -280,41 +358,44 @@ def _breaker(key: Hashable, known: dict, table: dict, rels: list[Relation], supp
                     seen.add(other)
                     c = table[other]
                     if c.published and not c.fixed and other not in suppressed:
-                        candidates.append(c)
+                        candidates.append(other)
                     elif known.get(other) is not None:
                         following.append(other)
         frontier = following
     if candidates:
-        return min(candidates, key=_cost).key
-    return _nearest_published(key, table, rels, suppressed)
+        return min(candidates, key=lambda k: _cost(table[k]))
+    return _nearest_published(key, table, rels, suppressed, by_cell)
 
 
-def _nearest_published(key: Hashable, table: dict, rels: list[Relation], suppressed: set) -> Hashable | None:
+def _nearest_published(key: Hashable, table: dict, rels: list[Relation], suppressed: set,
+                       by_cell: dict | None = None) -> Hashable | None:
     """The cheapest published cell at the smallest distance from ``key`` in the relation graph
     (for cells the exact audit found determined by several relations at once)."""
+    if by_cell is None:
+        by_cell = _cell_index(rels)
     seen, frontier = {key}, [key]
     while frontier:
         candidates, following = [], []
         for cell in frontier:
-            for rel in rels:
-                if cell not in rel.keys:
-                    continue
-                for other in rel.keys:
+            for n in _relations_of(cell, by_cell):
+                for other in rels[n].keys:
                     if other in seen:
                         continue
                     seen.add(other)
                     following.append(other)
                     c = table[other]
                     if c.published and not c.fixed and other not in suppressed:
-                        candidates.append(c)
+                        candidates.append(other)
         if candidates:
-            return min(candidates, key=_cost).key
+            return min(candidates, key=lambda k: _cost(table[k]))
         frontier = following
     return None
 
 
-def _audit_leaks(table: dict, rels: list[Relation], suppressed: set, known: set, cache: dict | None = None) -> list:
-    """Sensitive unknown cells that linear algebra determines (small connected parts only).
+def _audit_leaks(table: dict, rels: list[Relation], suppressed: set, known: set, cache: dict | None = None,
+                 order: Callable[[Any], Any] | None = repr) -> list:
+    """Sensitive unknown cells that linear algebra determines (small connected parts only),
+    sorted by ``order`` (None: numbered cells, by their numbers).
 
     ``cache`` keeps the answer for parts that did not change since the last call."""
     import numpy as np
@@ -325,7 +406,7 @@ def _audit_leaks(table: dict, rels: list[Relation], suppressed: set, known: set,
         row = _linear_row(rel, table, known)
         if row:
             unknown_rels.append(row)
-    parts = _components(unknown_rels)
+    parts = _components(unknown_rels, order)
     leaks = []
     for keys, rows in parts:
         if not any(table[k].sensitive for k in keys) or len(keys) > AUDIT_MAX_UNKNOWNS:
@@ -337,7 +418,7 @@ def _audit_leaks(table: dict, rels: list[Relation], suppressed: set, known: set,
         found = _determined_sensitive(np, keys, rows, table)
         cache[signature] = found
         leaks += found
-    return sorted(leaks, key=repr)
+    return sorted(leaks, key=order)
 
 
 def _determined_sensitive(np, keys: list, rows: list[dict], table: dict) -> list:
@@ -375,9 +456,9 @@ def _linear_row(rel: Relation, table: dict, known: set) -> dict | None:
     return row or None
 
 
-def _components(rows: list[dict]) -> list[tuple[list, list[dict]]]:
+def _components(rows: list[dict], order: Callable[[Any], Any] | None = repr) -> list[tuple[list, list[dict]]]:
     """The equation rows grouped into connected parts by their unknown cells."""
-    return _connected(rows, list)
+    return _connected(rows, list, order)
 
 
 def disclosed(cells: Iterable[Cell], relations: Iterable, suppressed: Iterable[Hashable]) -> list:

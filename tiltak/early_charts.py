@@ -28,20 +28,24 @@ class EarlyCharts:
     def __init__(self, drawer: Drawer, lang: str, rules: VerdictRules) -> None:
         self._drawer, self._lang = drawer, lang
         self._threshold = clean(rules.balance_threshold)
+        self.indicator_entries: dict[str, list[dict[str, Any]]] = {}  # model id -> entries, as read
 
     def _ask(self, part: dict[str, Any]) -> None:
         for job in chart_jobs(part, self._threshold, self._lang).values():
             self._drawer.ask(job)
 
     def indicators(self, db: Path, inputs: Sequence[Any]) -> None:
-        """The indicator charts of every model, from the monitored series in the store."""
+        """The indicator charts of every model, from the monitored series in the store. The
+        entries are kept (:attr:`indicator_entries`) for the document: they read only what
+        monitoring published, which nothing changes before the document is assembled."""
         import duckdb
 
         con = duckdb.connect(str(db), read_only=True)
         try:
-            parts = [{"id": item.model.id, "indicators": clean(indicator_entries(con, item))} for item in inputs]
+            self.indicator_entries = {item.model.id: indicator_entries(con, item) for item in inputs}
         finally:
             con.close()
+        parts = [{"id": model_id, "indicators": clean(entries)} for model_id, entries in self.indicator_entries.items()]
         for part in parts:
             self._ask(part)
 

@@ -192,7 +192,8 @@ def evaluate(db: str | Path, inputs: Sequence[EvaluationInput], out: str | Path,
         charts.indicators(path, inputs)
     estimates = _estimates(path, inputs, seed, rules, progress, charts, aside)
     _say(progress, "judging expected changes")
-    document, context = assemble_document(path, inputs, estimates, rules)
+    document, context = assemble_document(path, inputs, estimates, rules,
+                                          charts.indicator_entries if charts is not None else None)
     _say(progress, "drawing the figures and writing the report")
     html = build_report(document, context, lang, drawer)
     json_path, html_path = out_dir / "evaluation.json", out_dir / "report.html"

@@ -71,3 +71,26 @@ def test_a_failed_worker_says_so_and_leaves_the_estimates_to_this_process(tmp_pa
         aside._worker.kill()  # a worker lost before it answers
         assert aside.results(db, inputs) is None
     assert not aside._folder.exists()  # the copy of the store is removed
+
+
+def test_with_early_charts_the_indicator_entries_are_read_once_per_model(tmp_path, monkeypatch):
+    from tiltak import early_charts
+    from tiltak.evaluation import assemble
+
+    db = tmp_path / "registers.duckdb"
+    pipeline.write_synthetic_store(db, 3, scale=0.1)
+    inputs = pipeline.load_inputs([pipeline.shipped_models_dir()])
+    pipeline.evaluate(db, inputs, tmp_path / "plain", seed=3)
+    calls = []
+
+    def counted(real):
+        def entries(con, item):
+            calls.append(item.model.id)
+            return real(con, item)
+        return entries
+
+    monkeypatch.setattr(early_charts, "indicator_entries", counted(early_charts.indicator_entries))
+    monkeypatch.setattr(assemble, "indicator_entries", counted(assemble.indicator_entries))
+    pipeline.evaluate(db, inputs, tmp_path / "early", seed=3, drawer=CountingDrawer())
+    assert sorted(calls) == sorted(i.model.id for i in inputs)  # the document took the early charts' entries
+    assert digests(tmp_path / "early") == digests(tmp_path / "plain")

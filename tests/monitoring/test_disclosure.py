@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitoring.disclosure import (Cell, Relation, Thresholds, ValueRow, disclosed, indicator_cells, protect, suppress,
-                                   unprotected_relations)
+import disclosure_reference as reference
+from monitoring.disclosure import (Cell, Relation, Thresholds, ValueRow, _connected, _relations, closure, disclosed,
+                                   indicator_cells, protect, suppress, unprotected_relations)
 
 
 def _count_rows(period: int, total: float, groups: dict[str, dict[str, float]]) -> list[ValueRow]:
@@ -212,3 +213,87 @@ def test_dominance_settings_are_checked():
         Thresholds(dominance_contributors=0)
     with pytest.raises(ValueError, match=r"dominance_share must be in \(0, 1\]; got 1.5"):
         Thresholds(dominance_share=1.5)
+
+
+# ---- the fast paths against the plain definitions (round 7) ------------------------------------
+
+
+def _key(i: int) -> tuple:
+    # repr order is not the order of the numbers (("c", 10) sorts before ("c", 2)), and mixed types
+    return ("c", i) if i % 4 else ("c", str(i))
+
+
+@st.composite
+def any_systems(draw):
+    """Random cells (shown, hidden, fixed, sensitive, rates of 0) and relations of every form:
+    sums as plain tuples, weighted equations, rate relations, relations with keys outside the
+    system, duplicated keys."""
+    n = draw(st.integers(3, 22))
+    keys = [_key(i) for i in range(n)]
+    cells = [Cell(k, draw(st.sampled_from([0.0, 1.0, 2.0, 3.0, 7.0, 12.0])), draw(st.integers(0, 3)) == 0,
+                  published=draw(st.integers(0, 3)) > 0, fixed=draw(st.integers(0, 4)) == 0,
+                  priority=draw(st.integers(0, 1)), value=draw(st.sampled_from([None, 0.0, 0.5, 2.0, 40.0])))
+             for k in keys]
+    relations: list = []
+    for _ in range(draw(st.integers(1, n + 4))):
+        form = draw(st.sampled_from(["sum", "sum", "weighted", "rate", "outside", "repeated"]))
+        members = draw(st.lists(st.sampled_from(keys), min_size=2 if form != "rate" else 3, max_size=5, unique=True))
+        if form == "sum":
+            relations.append(tuple(members))
+        elif form == "weighted":
+            relations.append(Relation(tuple(members), tuple(draw(st.sampled_from([1.0, -1.0, 2.0, 0.0]))
+                                                            for _ in members)))
+        elif form == "rate":
+            relations.append(Relation(tuple(members[:3]), scale=draw(st.sampled_from([1.0, 100.0])), rate=True))
+        elif form == "outside":
+            relations.append(draw(st.sampled_from([tuple, Relation]))((*members, ("x", 0))))
+        else:
+            relations.append(Relation((members[0], *members, members[0])))
+    return cells, relations
+
+
+@given(any_systems())
+@settings(max_examples=400, deadline=None)
+def test_suppression_is_the_same_as_the_plain_search_of_before(system):
+    """The numbered cells, the cell index and the component search decide exactly as the code
+    before round 7 (tests/monitoring/disclosure_reference.py) on every system."""
+
+    cells, relations = system
+    assert suppress(cells, relations) == reference.suppress(cells, relations)
+
+
+@given(any_systems(), st.sets(st.sampled_from([_key(i) for i in range(22)]), max_size=6))
+@settings(max_examples=300, deadline=None)
+def test_the_closure_is_the_fixed_point_of_every_relation(system, hidden):
+    """What the closure derives, and by which relation, is the same as before; the cells are
+    those of the plain definition: repeat over every relation until nothing new follows."""
+
+    cells, relations = system
+    fast = closure(cells, relations, hidden)
+    assert list(fast.items()) == list(reference.closure(cells, relations, hidden).items())
+    table = {c.key: c for c in cells}
+    known = {k for k, c in table.items() if c.fixed or (c.published and k not in hidden)}
+    rels = _relations(relations, table)
+    while True:
+        new = set()
+        for rel in rels:
+            unknown = {k for k in rel.keys if k not in known}
+            if len(unknown) == 1:
+                (key,) = unknown
+                if not (rel.is_rate and key == rel.keys[1] and not table[rel.keys[2]].value):
+                    new.add(key)
+        if not new:
+            break
+        known |= new
+    assert set(fast) == known
+
+
+@given(st.lists(st.lists(st.integers(0, 30), min_size=1, max_size=4), max_size=30))
+@settings(max_examples=300, deadline=None)
+def test_connected_parts_are_the_parts_of_union_find(members):
+
+    members = [tuple(m) for m in members]
+    fast = _connected(members, list)
+    plain = reference._connected(members, list)
+    assert fast == [(keys, ms) for keys, ms in plain]  # same parts, same order (first member), members in order
+    assert _connected(members, list, order=None) == [(sorted(keys), ms) for keys, ms in plain]

@@ -80,10 +80,12 @@ def _costs(con: Any, item: Any, estimates: Sequence[DesignEstimate], names: Mapp
 
 
 def _model_entry(con: Any, item: Any, estimates: Sequence[DesignEstimate], rules: VerdictRules,
-                 names: Mapping[str, str], period: tuple[str | None, str | None]) -> dict[str, Any]:
+                 names: Mapping[str, str], period: tuple[str | None, str | None],
+                 indicators: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     model, min_count, estimand = item.model, item.model.monitoring.disclosure.min_count, model_estimand(item.model)
     verdicts = _verdicts(item, estimates, rules)
-    indicators = indicator_entries(con, item)
+    if indicators is None:
+        indicators = indicator_entries(con, item)
     analysis = analyse(model, verdicts, _indicator_evidence(indicators))
     n = publish_count(participants_total(con, model.measure), min_count)
     first = con.execute("SELECT strftime(min(start_date), '%Y-%m') FROM participation WHERE measure = ?",
@@ -184,15 +186,22 @@ def _quality(con: Any, model_ids: Sequence[str]) -> list[dict[str, Any]]:
 
 
 def assemble_document(db: Path, inputs: Sequence[Any], estimates: Mapping[str, Sequence[DesignEstimate]],
-                      rules: VerdictRules) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The evaluation document and the context the report needs besides it (the models, by id)."""
+                      rules: VerdictRules, indicators: Mapping[str, list[dict[str, Any]]] | None = None,
+                      ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The evaluation document and the context the report needs besides it (the models, by id).
+
+    ``indicators``: a model's indicator entries already read from this store since monitoring
+    ran (``indicator_entries``, as :class:`tiltak.early_charts.EarlyCharts` keeps them), used
+    instead of reading them again."""
     import duckdb
 
     con = duckdb.connect(str(db), read_only=True)
     try:
         period = data_period(con)
         names = centre_names(con)
-        models = [_model_entry(con, item, estimates.get(item.model.id, []), rules, names, period) for item in inputs]
+        given = indicators or {}
+        models = [_model_entry(con, item, estimates.get(item.model.id, []), rules, names, period,
+                               given.get(item.model.id)) for item in inputs]
         quality = _quality(con, [i.model.id for i in inputs])
     finally:
         con.close()
