@@ -4,6 +4,7 @@ Usage (from the repository root):
 
     python benchmarks/bench_load.py                      # --scale 4 (about 250,000 rows)
     python benchmarks/bench_load.py --scales 4,40 --repeat 3 --large-repeat 1
+    python benchmarks/bench_load.py --compare /work/main --steps   # alternated with another checkout
 
 The extract is written once per scale by `tiltak synth --csv DIR --scale S` (deterministic)
 into --data (default /tmp/tiltak-load). Tasks, each in a fresh process, alternated round by
@@ -13,7 +14,14 @@ round so that a change of load on a shared machine hits them all, summarised by 
   FROM read_csv(file)``) in a new database file: start-up, import and reading included;
 * `tiltak load --db NEW DIR`: the first load into a new store (every check, the
   pseudonymisation, the person-month panel, the load record);
-* `tiltak load --db SAME DIR` again: a repeated load of the same files (a no-op).
+* `tiltak load --db SAME DIR` again: a repeated load of the same files (a no-op);
+* with ``--compare DIR``: the first load by the checkout in DIR (its ``.venv/bin/python``,
+  run in DIR), in the same rounds, so that both are timed at the same load of the machine.
+
+``--steps``: after the rounds, one first load per checkout in a process that times its steps
+(CPU seconds, ``time.process_time``: every thread of the process) by wrapping the loader's
+functions: reading, DuckDB's read of the CSV files, typing and staging, value and reference
+checks, writing the tables, the person-month panel, the checkpoint and close.
 
 The children run with cached bytecode (PYTHONDONTWRITEBYTECODE removed from their
 environment, after one warm-up run), as an installed tiltak runs.
@@ -46,6 +54,41 @@ for path in sorted(Path(sys.argv[2]).glob("*.csv")):
     con.execute(f"CREATE TABLE {path.stem} AS SELECT * FROM read_csv(?)", [str(path)])
 con.close()
 """
+STEPS = """
+import sys, time, tempfile, shutil
+start = time.process_time()
+from pathlib import Path
+steps = {}
+def wrap(mod, name, label):
+    f = getattr(mod, name)
+    def timed(*a, **k):
+        c = time.process_time()
+        try:
+            return f(*a, **k)
+        finally:
+            steps[label] = steps.get(label, 0.0) + time.process_time() - c
+    setattr(mod, name, timed)
+c = time.process_time()
+import monitoring.load as L, monitoring.load_checks as C, monitoring.load_csv as V
+steps["imports (loader, panel, DuckDB, sqlglot)"] = time.process_time() - c
+wrap(L, "read_file", "reading the files (bytes, hash, decode)")
+wrap(V, "read_csv_files", "DuckDB reads the CSV files (and hashes them again)")
+wrap(C, "stage_table", "typing checks and staging")
+wrap(C, "value_checks", "value checks")
+wrap(C, "reference_checks", "reference checks")
+wrap(L, "_replace_table", "writing the tables")
+wrap(L, "build_panel", "person-month panel")
+wrap(L, "close_and_snapshot", "checkpoint, close, state file")
+wrap(L, "write_state", "checkpoint, close, state file")
+work = Path(tempfile.mkdtemp(prefix="tiltak-steps-"))
+try:
+    L.load_directory(work / "store.duckdb", sys.argv[1])
+finally:
+    shutil.rmtree(work, ignore_errors=True)
+steps["whole process"] = time.process_time() - start
+import json
+print(json.dumps(steps))
+"""
 
 
 def machine() -> str:
@@ -77,10 +120,10 @@ PYTHONDONTWRITEBYTECODE set, every module of the package would be compiled in ev
 about 70 ms of a no-op; the floor's script imports only installed, compiled modules)."""
 
 
-def run(command: list[str]) -> dict:
+def run(command: list[str], cwd: Path = ROOT) -> dict:
     """Wall seconds, CPU seconds (user + system) and peak memory (MB) of one process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=CHILD_ENV)
+    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=CHILD_ENV)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
@@ -106,6 +149,10 @@ def report_scale(scale: float, args) -> dict:
           f"{sum(p.stat().st_size for p in folder.glob('*.csv')) / 1e6:.1f} MB ==", flush=True)
     tiltak = [sys.executable, "-m", "tiltak", "load"]
     results: dict[str, list[dict]] = {"floor": [], "first": [], "again": []}
+    other = [str(args.compare / ".venv" / "bin" / "python"), "-m", "tiltak", "load"] if args.compare else None
+    if other:
+        results["other"] = []
+        run([*other, "--help"], cwd=args.compare)
     repeat = args.large_repeat if scale >= 20 and args.large_repeat else args.repeat
     run([*tiltak, "--help"])  # a warm-up: the package's bytecode written, the files cached
     for round_ in range(repeat):
@@ -117,12 +164,16 @@ def report_scale(scale: float, args) -> dict:
         results["again"].append(run([*tiltak, "--db", str(store), str(folder)]))
         if "Nothing changed" not in results["again"][-1]["out"]:
             raise SystemExit("the repeated load was not a no-op")
+        if other:
+            remove_store(store)
+            results["other"].append(run([*other, "--db", str(store), str(folder)], cwd=args.compare))
+            remove_store(store)
         print(f"  round {round_ + 1}/{repeat} done (load {os.getloadavg()[0]:.2f})", flush=True)
     shutil.rmtree(work, ignore_errors=True)
     med = {name: {k: statistics.median(r[k] for r in rs) for k in ("wall", "cpu", "peak_mb")}
            for name, rs in results.items()}
     labels = {"floor": "DuckDB reads the CSVs into tables", "first": "tiltak load (new store)",
-              "again": "tiltak load again (no-op)"}
+              "again": "tiltak load again (no-op)", "other": f"tiltak load (new store), {args.compare}"}
     print(f"  median of {repeat}:\n  {'task':<36} {'wall s':>7} {'cpu s':>7} {'peak MB':>8}")
     for name, m in med.items():
         print(f"  {labels[name]:<36} {m['wall']:7.2f} {m['cpu']:7.2f} {m['peak_mb']:8.0f}")
@@ -131,7 +182,27 @@ def report_scale(scale: float, args) -> dict:
           f"repeated / floor = {med['again']['wall'] / floor:.2f} (target <= 0.3)")
     print(f"  the same in CPU seconds: {med['first']['cpu'] / med['floor']['cpu']:.2f} and "
           f"{med['again']['cpu'] / med['floor']['cpu']:.2f}")
+    if other:
+        print(f"  {args.compare}: first load / floor = {med['other']['wall'] / floor:.2f} wall, "
+              f"{med['other']['cpu'] / med['floor']['cpu']:.2f} CPU")
+    if args.steps:
+        print_steps(folder, args)
     return med
+
+
+def print_steps(folder: Path, args) -> None:
+    """One first load per checkout, its steps timed in the process (CPU seconds)."""
+    checkouts = [("this checkout", sys.executable, ROOT)]
+    if args.compare:
+        checkouts.append((str(args.compare), str(args.compare / ".venv" / "bin" / "python"), args.compare))
+    columns = []
+    for name, python, cwd in checkouts:
+        columns.append((name, json.loads(run([python, "-c", STEPS, str(folder)], cwd=cwd)["out"])))
+    steps = list(dict.fromkeys(k for _, c in columns for k in c))
+    print(f"  steps of one first load, CPU s (load {os.getloadavg()[0]:.2f}):")
+    print("  " + f"{'step':<52}" + "".join(f" {name[-20:]:>20}" for name, _ in columns))
+    for step in steps:
+        print("  " + f"{step:<52}" + "".join(f" {c.get(step, float('nan')):20.2f}" for _, c in columns))
 
 
 def main() -> None:
@@ -143,6 +214,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("TILTAK_LOAD_DATA",
                                                                          "/tmp/tiltak-load")))
     parser.add_argument("--json", type=Path, help="also write the medians here")
+    parser.add_argument("--compare", type=Path, help="another checkout (with its .venv) whose first load "
+                        "is timed in the same rounds")
+    parser.add_argument("--steps", action="store_true", help="also time the steps of one first load per checkout")
     args = parser.parse_args()
     print(machine(), flush=True)
     summary = {s: report_scale(float(s), args) for s in args.scales.split(",") if s}

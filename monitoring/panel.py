@@ -75,10 +75,12 @@ def panel_bounds(row: tuple, last_month: dt.date | None) -> tuple[int, int] | No
     return min(_month(d) for d in earliest), last
 
 
-def panel_tree(first_month: int, last_month: int) -> exp.Select:
-    """The panel's SELECT for the months ``first_month``..``last_month`` (month indices)."""
+def panel_tree(first_month: int, last_month: int, query: exp.Select | None = None) -> exp.Select:
+    """The panel's SELECT for the months ``first_month``..``last_month`` (month indices).
 
-    tree = exp.replace_placeholders(_parsed().copy(), last_m=lit(int(last_month)))
+    ``query``: another parsed formulation of the panel (the tests compare earlier ones)."""
+
+    tree = exp.replace_placeholders((_parsed() if query is None else query).copy(), last_m=lit(int(last_month)))
     months = exp.values([(m,) for m in range(first_month, max(first_month, last_month) + 1)], alias="v", columns=["m"])
     calendar = exp.select(col("m")).from_(months)
     numbers = exp.select(col("person_id"), alias(exp.Window(this=exp.RowNumber(), order=exp.Order(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from monitoring.compiler import col
 from monitoring.contract import PANEL_COLUMNS
 from monitoring.engines.base import Engine, EngineError
 from monitoring.expressions import lock_down
@@ -47,7 +48,8 @@ class DuckDBEngine(Engine):
         else:
             statement = exp.Create(this=target, kind="TABLE", expression=tree, replace=True,
                                    properties=exp.Properties(expressions=[exp.TemporaryProperty()]))
-        self.con.execute(statement.sql(dialect="duckdb", identify=True))
+        with _joins_as_written(self.con):
+            self.con.execute(statement.sql(dialect="duckdb", identify=True))
         count = exp.select(exp.Count(this=exp.Star())).from_(target)
         return int(self.con.execute(count.sql(dialect="duckdb", identify=True)).fetchall()[0][0])
 
@@ -55,6 +57,39 @@ class DuckDBEngine(Engine):
         if self._owned and not self._closed:
             self.con.close()
             self._closed = True
+
+
+@contextmanager
+def _joins_as_written(con: Any) -> Iterator[None]:
+    """Build each hash join of the statement on the side the query puts on the right.
+
+    The panel query is written with the small relation on the right of every join (the
+    participation and application months joined to the person-months, the persons to
+    their spells). DuckDB's optimizer may swap the sides on its cardinality estimates,
+    which inside the load's own transaction (tables not yet committed, no statistics) put
+    the ten million person-months on the build side at 2.5 million rows. Switching that
+    one optimizer pass off changes the plan, never the rows (the query orders them in
+    full). The connection's setting is restored afterwards; on a connection whose
+    configuration is locked nothing is changed."""
+    import duckdb
+
+    try:
+        locked, previous = con.execute(
+            "SELECT current_setting('lock_configuration'), current_setting('disabled_optimizers')").fetchone()
+    except duckdb.Error:
+        locked, previous = True, ""
+    names = [n.strip() for n in str(previous or "").split(",") if n.strip()]
+    if locked or "build_side_probe_side" in names or not all(re.fullmatch(r"[a-z_]+", n) for n in names):
+        yield
+        return
+    con.execute(f"SET disabled_optimizers = '{','.join([*names, 'build_side_probe_side'])}'")
+    try:
+        yield
+    finally:
+        try:
+            con.execute(f"SET disabled_optimizers = '{','.join(names)}'")
+        except duckdb.Error:  # pragma: no cover - a connection that can no longer run anything
+            pass
 
 
 def _panel_columns():
