@@ -13,6 +13,7 @@ objects the one-process path makes (the same bytes pickled, the same rows in the
 
 from __future__ import annotations
 
+import os
 import pickle
 import threading
 from collections.abc import Callable, Sequence
@@ -69,11 +70,11 @@ def estimate_store(db: Path, inputs: Sequence[Any], seed: int = 0, rules: Verdic
                    progress: Callable[[str], None] | None = None,
                    estimated: Callable[[Any, list[Any]], None] | None = None) -> dict[str, list[Any]]:
     """:func:`estimate_models` on the store file ``db`` (its schema brought up to date first),
-    the models shared out over the CPUs this process may use (``TILTAK_THREADS`` caps them; one
-    CPU or one model: all in this process). Results by model id in the order of ``inputs``;
-    ``estimated`` is called for each in that order once all are made."""
+    the models shared out over :func:`processes` (one, or one model: all in this process).
+    Results by model id in the order of ``inputs``; ``estimated`` is called for each in that
+    order once all are made."""
     with Store.open(db, analysis=True) as store:
-        shares = model_shares(store.connect(), inputs, threads())
+        shares = model_shares(store.connect(), inputs, processes())
         if len(shares) < 2:
             return estimate_models(store.connect(), inputs, seed, rules, progress, estimated)
     with Store.open(db, analysis=True, read_only=True, migrate=False) as store:
@@ -82,6 +83,20 @@ def estimate_store(db: Path, inputs: Sequence[Any], seed: int = 0, rules: Verdic
         for item in inputs:
             estimated(item, results[item.model.id])
     return results
+
+
+def processes() -> int:
+    """Processes to share the models out over: this one and one more per idle CPU, of the CPUs
+    this process may use (``TILTAK_THREADS`` caps them). Idle: the CPUs less the load average of
+    the last minute. A worker costs about 1.5 CPU s (its start, its imports, its own reading of
+    the store); on a machine whose CPUs are busy it cannot shorten the wait, it only lengthens
+    the other work's. The results do not depend on it."""
+    cpus = threads()
+    try:
+        idle = cpus - os.getloadavg()[0]
+    except OSError:  # pragma: no cover - no load average: the CPUs counted alone
+        idle = cpus - 1
+    return max(1, min(cpus, 1 + int(max(idle, 0.0))))
 
 
 def model_shares(con: Any, inputs: Sequence[Any], processes: int) -> list[list[int]]:

@@ -49,7 +49,7 @@ def _estimated(store, inputs, processes, folder, monkeypatch=None):
     db = folder / "copy.duckdb"
     db.write_bytes(store.read_bytes())
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(estimating, "threads", lambda: processes)
+        patch.setattr(estimating, "processes", lambda: processes)
         results = pipeline.run_estimates(db, inputs, seed=4)
     with duckdb.connect(str(db), read_only=True) as con:
         rows = con.execute("SELECT * FROM estimates").fetchall()
@@ -152,3 +152,11 @@ def test_one_cpu_one_model_or_the_same_id_twice_is_one_share(four_models):
     assert estimating.model_shares(None, four_models[:1], 2) == [[0]]
     twice = [four_models[0], four_models[1], four_models[0]]
     assert estimating.model_shares(None, twice, 2) == [[0, 1, 2]]
+
+
+@pytest.mark.parametrize("cpus, load, expected", [(1, 0.0, 1), (2, 0.0, 2), (2, 0.9, 2), (2, 1.2, 1), (2, 9.0, 1),
+                                                  (8, 3.5, 5), (8, 0.0, 8)])
+def test_one_process_and_one_more_per_idle_cpu(cpus, load, expected, monkeypatch):
+    monkeypatch.setattr(estimating, "threads", lambda: cpus)
+    monkeypatch.setattr(estimating.os, "getloadavg", lambda: (load, load, load))
+    assert estimating.processes() == expected
