@@ -13,6 +13,7 @@ objects the one-process path makes (the same bytes pickled, the same rows in the
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import threading
@@ -86,17 +87,17 @@ def estimate_store(db: Path, inputs: Sequence[Any], seed: int = 0, rules: Verdic
 
 
 def processes() -> int:
-    """Processes to share the models out over: this one and one more per idle CPU, of the CPUs
-    this process may use (``TILTAK_THREADS`` caps them). Idle: the CPUs less the load average of
-    the last minute. A worker costs about 1.5 CPU s (its start, its imports, its own reading of
-    the store); on a machine whose CPUs are busy it cannot shorten the wait, it only lengthens
-    the other work's. The results do not depend on it."""
+    """Processes to share the models out over: this process and one more per CPU not wholly busy,
+    of the CPUs this process may use (``TILTAK_THREADS`` caps them); busy: the load average of the
+    last minute (which counts a run that just ended). A worker costs 1 to 2.5 CPU s (its start,
+    its imports, its own reading of the store); when every CPU is busy it cannot shorten the
+    wait, it only lengthens the other work's. The results do not depend on it."""
     cpus = threads()
     try:
         idle = cpus - os.getloadavg()[0]
     except OSError:  # pragma: no cover - no load average: the CPUs counted alone
         idle = cpus - 1
-    return max(1, min(cpus, 1 + int(max(idle, 0.0))))
+    return max(1, min(cpus, 1 + math.ceil(max(idle, 0.0))))
 
 
 def model_shares(con: Any, inputs: Sequence[Any], processes: int) -> list[list[int]]:
