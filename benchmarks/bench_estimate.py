@@ -6,6 +6,7 @@ Usage (from the repository root):
     python benchmarks/bench_estimate.py --scale 10 --repeat 3 --steps
     python benchmarks/bench_estimate.py --baseline /tmp/before   # another checkout, alternated
     python benchmarks/bench_estimate.py --baseline /tmp/main --baseline /tmp/start   # two of them
+    python benchmarks/bench_estimate.py --forced 1 --forced 2 --baseline /tmp/main   # one process, two
 
 Data: ``tiltak synth --db STORE --scale S`` (seed 1), written once to --data (default
 /tmp/tiltak-estimate, env TILTAK_ESTIMATE_DATA); every run estimates on a fresh copy of
@@ -19,6 +20,9 @@ of every thread, which a machine shared with other work inflates less):
 * the floor: Python's start, the imports the command needs (pandas, DuckDB, the packages)
   and the three risk-set queries (every eligible person-month of the trials, which the
   command must read), run by DuckDB on the same store and fetched as Arrow tables;
+* with --forced N (may be repeated), the same command with the models shared out over N
+  processes whatever the machine's load (the command itself counts the idle CPUs; 1: every
+  model in one process), to tell the workers' gain and cost apart from the rest;
 * the ratio against issue 14's target, half of the command's time when the issue was filed
   (and, with --baseline, half of each baseline's time in the same run; --baseline may be
   given several times, each checkout alternated with the others);
@@ -185,6 +189,17 @@ def child_steps(path: str, out: str) -> None:
     print(f"  {'whole command (in process, after imports)':44s} {1:6d} {total:8.2f} {total_cpu:8.2f}")
 
 
+def child_estimate(processes: str, path: str, out: str) -> None:
+    """``tiltak estimate`` with the models shared out over ``processes`` whatever the load
+    (``tiltak.estimating.processes`` counts the idle CPUs; 1: every model in this process)."""
+    import tiltak.estimating
+
+    tiltak.estimating.processes = lambda: int(processes)
+    from tiltak.cli import main
+
+    main(["estimate", str(ROOT / "models"), "--db", path, "--out", out])
+
+
 def _cpu() -> float:
     """CPU seconds of this process so far, every thread (DuckDB's and BLAS's included)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -199,12 +214,15 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, action="append", default=[],
                         help="also time the command of another checkout (its root, with its C extension "
                         "built), alternated with this one: the figures before a change (may be repeated)")
+    parser.add_argument("--forced", type=int, action="append", default=[],
+                        help="also time this checkout's command with the models shared out over this many "
+                        "processes whatever the load (1: all in one process; may be repeated)")
     parser.add_argument("--data", default=os.environ.get("TILTAK_ESTIMATE_DATA", "/tmp/tiltak-estimate"))
     parser.add_argument("--child", nargs="+")
     args = parser.parse_args()
     if args.child:
         name, *rest = args.child
-        {"floor": child_floor, "steps": child_steps}[name](*rest)
+        {"floor": child_floor, "steps": child_steps, "estimate": child_estimate}[name](*rest)
         return
     folder = Path(args.data)
     source = store(args.scale, folder)
@@ -213,19 +231,25 @@ def main() -> None:
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"store: tiltak synth --scale {args.scale:g} ({source.stat().st_size / 1e6:.0f} MB)")
     baselines = {f"baseline: {str(path)[-26:]}": path.resolve() for path in args.baseline}
-    checkouts = {"estimate": ROOT, **baselines}
+    forced = {f"estimate, {n} process{'es' if n > 1 else ''} (forced)": n for n in args.forced}
+    checkouts = {"estimate": ROOT, **{k: ROOT for k in forced}, **baselines}
     records: dict[str, list[tuple[float, float]]] = {**{k: [] for k in checkouts}, "floor": []}
     for round_ in range(args.repeat):
         for name, root in checkouts.items():
             shutil.copyfile(source, copy)
-            records[name].append(run([sys.executable, "-m", "tiltak", "estimate", str(root / "models"),
-                                      "--db", str(copy), "--out", str(out)], cwd=root))
+            command = ([sys.executable, __file__, "--child", "estimate", str(forced[name]), str(copy), str(out)]
+                       if name in forced else
+                       [sys.executable, "-m", "tiltak", "estimate", str(root / "models"), "--db", str(copy),
+                        "--out", str(out)])
+            records[name].append(run(command, cwd=root))
         records["floor"].append(run([sys.executable, __file__, "--child", "floor", str(source)]))
         print(f"  round {round_ + 1}/{args.repeat} done (load {os.getloadavg()[0]:.2f})")
     wall = {k: statistics.median(w for w, _ in v) for k, v in records.items()}
     cpu = {k: statistics.median(c for _, c in v) for k, v in records.items()}
     print(f"\n  {'task (median of %d)' % args.repeat:36s} {'wall s':>8s} {'cpu s':>8s}")
     print(f"  {'tiltak estimate models/':36s} {wall['estimate']:8.2f} {cpu['estimate']:8.2f}")
+    for name in forced:
+        print(f"  {name:36s} {wall[name]:8.2f} {cpu[name]:8.2f}")
     for name in baselines:
         print(f"  {name:36s} {wall[name]:8.2f} {cpu[name]:8.2f}")
     print(f"  {'floor (imports + risk-set queries)':36s} {wall['floor']:8.2f} {cpu['floor']:8.2f}")
@@ -240,6 +264,8 @@ def main() -> None:
     for name in baselines:
         print(f"  halving target against {name} of the same run (<= 0.50): "
               f"{wall['estimate'] / wall[name]:.2f} wall, {cpu['estimate'] / cpu[name]:.2f} CPU")
+        for task in forced:
+            print(f"    {task} / {name}: {wall[task] / wall[name]:.2f} wall, {cpu[task] / cpu[name]:.2f} CPU")
     if args.steps:
         shutil.copyfile(source, copy)
         print("\n  steps (one run in process):")

@@ -5,8 +5,10 @@ alternative. Used by :mod:`estimation.sensitivity` (which re-exports them) and
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -99,8 +101,6 @@ def _check_gammas(gammas: Sequence[float], alpha: float, owner: str) -> tuple[fl
 
 def _critical_gamma(p_upper, alpha: float) -> float:
     """The Gamma at which the upper-bound p-value reaches alpha (NaN if above at Gamma 1)."""
-    from scipy.optimize import brentq
-
     if p_upper(1.0) > alpha:
         return float("nan")
     if p_upper(GAMMA_SEARCH_MAX) <= alpha:
@@ -108,6 +108,65 @@ def _critical_gamma(p_upper, alpha: float) -> float:
     root = brentq(lambda lg: p_upper(math.exp(lg)) - alpha, 0.0, math.log(GAMMA_SEARCH_MAX),
                   xtol=1e-12, rtol=1e-12)
     return float(math.exp(root))
+
+
+BRENTQ_MAXITER = 100
+"""``scipy.optimize.brentq``'s default ``maxiter``."""
+
+
+class _NaNValue(Exception):
+    pass
+
+
+def brentq(f, a: float, b: float, *, xtol: float, rtol: float) -> float:
+    """``scipy.optimize.brentq(f, a, b, xtol=xtol, rtol=rtol)``, the same root to the bit: SciPy's
+    compiled solver called as that function calls it, loaded without importing
+    ``scipy.optimize`` (which imports SciPy's linear algebra, sparse matrices and the other
+    solvers: 0.4 CPU s, the only use of it in ``tiltak estimate``). Should the solver not be
+    found, take other arguments, or ``f`` give NaN, ``scipy.optimize.brentq`` itself is called
+    (its checks and messages)."""
+    kernel = _brentq_kernel()
+    if kernel is not None:
+        def checked(x: float) -> float:
+            value = f(x)
+            if math.isnan(value):
+                raise _NaNValue
+            return value
+
+        try:
+            return kernel(checked, a, b, xtol, rtol, BRENTQ_MAXITER, (), False, True)
+        except (_NaNValue, TypeError):
+            pass
+    from scipy.optimize import brentq as scipy_brentq
+
+    return scipy_brentq(f, a, b, xtol=xtol, rtol=rtol)
+
+
+@functools.cache
+def _brentq_kernel():
+    """``scipy.optimize._zeros._brentq`` (a C extension that needs nothing of its package), or None."""
+    import importlib.machinery
+    import importlib.util
+    import sys
+
+    name = "scipy.optimize._zeros"
+    if name in sys.modules or "scipy.optimize" in sys.modules:
+        return getattr(sys.modules.get(name), "_brentq", None)
+    try:
+        spec = importlib.util.find_spec("scipy")
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        for folder in spec.submodule_search_locations:
+            for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+                path = Path(folder) / "optimize" / f"_zeros{suffix}"
+                if path.is_file():
+                    loader = importlib.machinery.ExtensionFileLoader(name, str(path))
+                    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader))
+                    loader.exec_module(module)
+                    return getattr(module, "_brentq", None)
+    except (ImportError, OSError):
+        return None
+    return None
 
 
 def _alternative(alternative: str, differences: np.ndarray, owner: str) -> str:

@@ -36,7 +36,7 @@ from monitoring.runs import run_models
 from monitoring.store import Store
 from tiltak.early_charts import EarlyCharts
 from tiltak.errors import TiltakError
-from tiltak.estimating import estimate_models
+from tiltak.estimating import estimate_store
 from tiltak.estimates_aside import EstimatesAside
 from tiltak.evaluation.assemble import assemble_document
 from tiltak.evaluation.estimates_table import merge_estimates
@@ -107,9 +107,8 @@ def run_estimates(db: str | Path, inputs: Sequence[EvaluationInput], seed: int =
 
 
     path = _require_store(db)
+    results = estimate_store(path, inputs, seed, rules, progress, charts.estimates if charts is not None else None)
     with Store.open(path, analysis=True) as store:
-        results = estimate_models(store.connect(), inputs, seed, rules, progress,
-                                  charts.estimates if charts is not None else None)
         merge_estimates(store, results, {i.model.id: i.model.measure for i in inputs})
     return results
 

@@ -116,11 +116,12 @@ def _with_baseline(panel: pd.DataFrame, trials: MatchedTrials, rows: pd.DataFram
                    covariates: tuple[str, ...]) -> pd.DataFrame:
     """Months without a panel row (a gap in residence) keep the trial month's values."""
     take = trials.units["row"].to_numpy()[rows["unit"].to_numpy()]
-    base = trials.data[list(covariates)].iloc[take].reset_index(drop=True)
+    data = trials.data[list(covariates)]
     out = panel.copy()
     for column in covariates:
         missing = out[column].isna().to_numpy()
-        if missing.any():
-            out.loc[missing, column] = base.loc[missing, column].to_numpy()
+        if missing.any():  # the trial month's values taken only for a column with a gap (text: 0.3 CPU s)
+            base = data[column].iloc[take].reset_index(drop=True)
+            out.loc[missing, column] = base.loc[missing].to_numpy()
     out["period"] = out["period"].fillna(pd.Series(rows["month"].astype(str).str[:7].to_numpy()))
     return out.rename(columns={"period": "calendar_month"})
