@@ -97,6 +97,21 @@ FLOOR_WITH_MODELS = FLOOR_IMPORTS + "; from pydantic import BaseModel, TypeAdapt
 the plain import leaves out part of the library every schema needs. Both floors are shown."""
 
 
+FLOOR_WITH_A_MODEL = FLOOR_WITH_MODELS + ", Field"
+"""The same with ``pydantic.fields`` (``FieldInfo``), which pydantic imports when the first
+model class is created, whatever its fields (it brings ``annotated_types`` and
+``pydantic.types``, about 12 ms of CPU): every schema of the command needs it, as it needs
+``BaseModel``; importing ``Field`` costs the same as defining one trivial model class. The
+three floors are shown; the target is read against this one (round 7 of
+docs/performance.md)."""
+
+
+FLOOR_WITHOUT_COLLECTOR = "import gc; gc.disable(); " + FLOOR_WITH_A_MODEL
+"""The last floor with Python's cyclic garbage collector off, as `tiltak validate` runs
+(round 7): the collector's passes cost about 60 ms of the libraries' own import, so this
+floor shows how much of the command's gain is the libraries' and how much its own."""
+
+
 def wall_and_cpu(command: list[str]) -> tuple[float, float]:
     """Wall seconds and CPU seconds (user + system) of one process."""
     import resource
@@ -113,7 +128,9 @@ def against_floor(repeat: int) -> None:
     """`tiltak validate models/` and the floor alternated round by round; medians."""
     commands = {"validate": [sys.executable, "-m", "tiltak", "validate", "models"],
                 "floor": [sys.executable, "-c", FLOOR_IMPORTS],
-                "floor with models": [sys.executable, "-c", FLOOR_WITH_MODELS]}
+                "floor with models": [sys.executable, "-c", FLOOR_WITH_MODELS],
+                "floor with a model": [sys.executable, "-c", FLOOR_WITH_A_MODEL],
+                "floor, collector off": [sys.executable, "-c", FLOOR_WITHOUT_COLLECTOR]}
     runs: dict[str, list[tuple[float, float]]] = {k: [] for k in commands}
     for command in commands.values():  # a warm-up round: bytecode written, files cached
         wall_and_cpu(command)
@@ -125,7 +142,9 @@ def against_floor(repeat: int) -> None:
     print(f"tiltak validate models/ vs the floors, median of {len(runs['floor'])} alternated rounds "
           f"(load average {os.getloadavg()[0]:.2f}):")
     print(f"  validate {wall['validate']:.3f} s wall {cpu['validate']:.3f} s CPU")
-    for name, imports in (("floor", FLOOR_IMPORTS), ("floor with models", FLOOR_WITH_MODELS)):
+    for name, imports in (("floor", FLOOR_IMPORTS), ("floor with models", FLOOR_WITH_MODELS),
+                          ("floor with a model", FLOOR_WITH_A_MODEL),
+                          ("floor, collector off", FLOOR_WITHOUT_COLLECTOR)):
         print(f"  {name} ({imports!r}): {wall[name]:.3f} s wall {cpu[name]:.3f} s CPU; ratio "
               f"{wall['validate'] / wall[name]:.2f} wall, {cpu['validate'] / cpu[name]:.2f} CPU (target <= 1.3)")
 

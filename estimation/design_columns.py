@@ -113,9 +113,10 @@ class DesignColumns:
     def dummies(self) -> int:
         return int(self.dummy_column.shape[0])
 
-    def matrix(self) -> np.ndarray:
-        """The n x p float64 matrix (Fortran order: one column at a time)."""
-        matrix = np.empty((self.n, self.p), order="F")
+    def matrix(self, out: np.ndarray | None = None) -> np.ndarray:
+        """The n x p float64 matrix (Fortran order: one column at a time), or written into
+        ``out`` (an n x p float64 array or view, such as the columns of a larger design)."""
+        matrix = np.empty((self.n, self.p), order="F") if out is None else out
         for values, j in zip(self.dense, self.dense_column):
             matrix[:, j] = values
         for codes, table in zip(self.codes, self.tables):

@@ -188,7 +188,8 @@ def _design(sample: MatchedSample, covariates, matched: np.ndarray):
         )
     design = design_matrix(frame.iloc[rows].reset_index(drop=True))
     X = np.empty((rows.size, 2 + design.shape[1]), order="F")  # columns contiguous
-    X[:, 0], X[:, 1], X[:, 2:] = 1.0, treat, design.matrix
+    X[:, 0], X[:, 1] = 1.0, treat
+    design.columns.matrix(out=X[:, 2:])  # written in place: no second n x p copy
     return X, position, "regression"
 
 

@@ -152,8 +152,11 @@ def _codes(ids: np.ndarray) -> np.ndarray:
     return factorize_ints(ids)[0]
 
 
-def _cluster_meat(scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, int]:
-    """sum_g u_g u_g' over the clusters of ``ids``, and the number of clusters."""
+def _cluster_meat(scores: np.ndarray, ids: np.ndarray,
+                  row_factor: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """sum_g u_g u_g' over the clusters of ``ids``, and the number of clusters; with
+    ``row_factor`` the scores are ``row_factor[:, None] * scores``, formed a column at a
+    time (the same products, without an n x k copy)."""
     codes, n_clusters = factorize_ints(ids)
     if n_clusters < 2:
         raise InvalidInputError(
@@ -162,7 +165,8 @@ def _cluster_meat(scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, int]
         )
     sums = np.empty((n_clusters, scores.shape[1]), order="F")
     for j in range(scores.shape[1]):
-        sums[:, j] = np.bincount(codes, weights=scores[:, j], minlength=n_clusters)
+        column = scores[:, j] if row_factor is None else row_factor * scores[:, j]
+        sums[:, j] = np.bincount(codes, weights=column, minlength=n_clusters)
     return weighted_gram(sums), n_clusters
 
 
@@ -179,8 +183,9 @@ def sandwich_vcov(fit: WlsFit, clusters) -> tuple[np.ndarray, int]:
         raise InvalidInputError(
             f"Too few matched units for the standard error: {n} units for {k} coefficients."
         )
-    scores = np.asfortranarray((fit.weights * fit.residuals)[:, None] * fit.X)
+    u = fit.weights * fit.residuals
     if clusters is None:
+        scores = np.asfortranarray(u[:, None] * fit.X)
         return n / (n - k) * fit.bread @ weighted_gram(scores) @ fit.bread, n
     dimensions = list(clusters) if isinstance(clusters, list) else [clusters]
     codes = [_codes(np.asarray(d)) for d in dimensions]
@@ -191,7 +196,7 @@ def sandwich_vcov(fit: WlsFit, clusters) -> tuple[np.ndarray, int]:
             ids = codes[combo[0]]
             for j in combo[1:]:
                 ids = ids * (int(codes[j].max()) + 1) + codes[j]
-            meat, g = _cluster_meat(scores, ids)
+            meat, g = _cluster_meat(fit.X, ids, u)  # the scores u x X, a column at a time
             first = first or g
             total += (-1) ** (size + 1) * g / (g - 1) * meat
     return (n - 1) / (n - k) * fit.bread @ total @ fit.bread, first

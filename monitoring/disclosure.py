@@ -33,7 +33,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Iterable, Iterator, Sequence
 
-from threadpoolctl import threadpool_limits
 
 DEFAULT_MIN_COUNT = 5
 DEFAULT_MIN_DENOMINATOR = 10
@@ -254,6 +253,7 @@ def one_blas_thread() -> Iterator[None]:
     BLAS threads cost more to wake and join than they save, and on a busy machine they wait
     for each other (benchmarks/bench_monitoring.py --release-repeat); the decisions are the same."""
     import scipy.linalg  # noqa: F401  (loads the BLAS libraries the limit applies to)
+    from threadpoolctl import threadpool_limits  # with scipy: ctypes and library probes
 
     with threadpool_limits(limits=1, user_api="blas"):
         yield

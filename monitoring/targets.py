@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from logicmodel.model import Target
-from monitoring.sqlcompile import parse_period
+from monitoring.periods import parse_period
 
 ON_TRACK, OFF_TRACK, NO_TARGET, NO_VALUE = "on_track", "off_track", "no_target", "no_value"
 DEFAULT_TOLERANCE = 0.15

@@ -25,7 +25,6 @@ from typing import Any
 from logicmodel.errors import UsageError
 from logicmodel.loading import ModelBundle
 from logicmodel.validation import Validator, expand_paths, is_catalogue_data
-from monitoring.monitored import monitored_model
 from tiltak.errors import TiltakError
 from tiltak.rules import DEFAULT_RULES
 
@@ -134,6 +133,8 @@ def load_catalogue(path: str | os.PathLike[str]) -> Any:
 
 
 def _loaded(checked: CheckedFiles, file: str) -> LoadedModel:
+    from monitoring.monitored import monitored_model
+
     validator = checked.validator
     model, catalogue = validator.model_of(file), validator.catalogue_of(file)
     catalogue_file = validator.catalogue_path(file, model.catalogue)

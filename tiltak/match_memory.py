@@ -1,15 +1,16 @@
 """The memory budget of ``tiltak match``: the rule of its peak memory, and the refusal.
 
-The rule (docs/performance.md, "Round 6: the memory rule of tiltak match"), fitted to the
+The rule (docs/performance.md, "Round 6: the memory rule of tiltak match", its coefficients
+re-fitted in "Round 7: validate and the memory rule"), fitted to the
 peaks that ``benchmarks/bench_match_memory.py`` measures (committed in
 ``benchmarks/results/match_memory.md``; tests/app/test_match_memory.py holds the rule
 above every one of them and within 30 % of them from 3 million rows on):
 
     peak = 200 MB + [2^20 x b if --out is Parquet] + rows x max(reading, matching)
     reading  = 2 b + (0.8, or 1.8 with --out) x t
-    matching = b + 8 x (16 + 0.95 d [with --outcome] + 4.25 d [--outcome after subclass
-               or cem] + 12 (ratio - 1) + 11 [--replace] + 2 [--out]
-               + 24 [--method full] + 40 [--method full with --outcome])
+    matching = b + 8 x (16 + 2 + 0.5 d [with --outcome] + 4.25 d [--outcome after subclass
+               or cem] + 11 (ratio - 1) + 11 [--replace] + 2 [--out]
+               + 24 [--method full] + 34 [--method full with --outcome])
                + 0.55 x (t, or b from Parquet) [--out to CSV]
 
 b: bytes a row of the data as read (8 a column of a CSV file; in Parquet the column's
@@ -44,17 +45,18 @@ BASE_BYTES = 200 * 2**20
 #: (the kept table made one chunk a column).
 READ_COPIES, TEXT_COPIES, OUT_TEXT_COPIES = 2.0, 0.8, 1.0
 #: Matching: the frame, and doubles a row: vectors of the score, the matcher and the
-#: balance table (V; measured the same for 8 and 27 design columns), with an outcome a
-#: share of the design columns (the regression adjustment), more after subclassification
+#: balance table (V; measured the same for 8 and 27 design columns), with an outcome two
+#: more and a share of the design columns (the regression adjustment's design of the
+#: matched units, held once since round 7, and its cluster sums), more after subclassification
 #: or CEM (the control-outcome regression's design and its weighted copies), a few with
 #: --out (the added columns) and the CSV writer's text, for each control beyond one per
 #: treated unit, and with --replace.
-VECTORS, OUTCOME_COPIES, STRATA_OUTCOME_COPIES = 16, 0.95, 4.25
-OUT_VECTORS, WRITE_TEXT_COPIES, RATIO_VECTORS, REPLACE_VECTORS = 2, 0.55, 12, 11
+VECTORS, OUTCOME_VECTORS, OUTCOME_COPIES, STRATA_OUTCOME_COPIES = 16, 2, 0.5, 4.25
+OUT_VECTORS, WRITE_TEXT_COPIES, RATIO_VECTORS, REPLACE_VECTORS = 2, 0.55, 11, 11
 #: Full matching: its matcher's vectors of the rows, and with an outcome the Rosenbaum bounds'
 #: sets padded to the largest (sets x largest set grows a little faster than the rows:
 #: measured 250 thousand to 3 million rows of benchmarks/speed_data.py).
-FULL_VECTORS, FULL_OUTCOME_VECTORS = 24, 40
+FULL_VECTORS, FULL_OUTCOME_VECTORS = 24, 34
 #: Writing Parquet holds one row group (pyarrow's default: 2^20 rows) of the input's columns
 #: (counted whole: the writer's buffers cost about as much below 2^20 rows).
 ROW_GROUP_ROWS = 2**20
@@ -93,6 +95,7 @@ def matching_row_bytes(shape: MatchShape) -> float:
     design, vectors = 0.0, VECTORS
     if shape.outcome:
         design += OUTCOME_COPIES + (STRATA_OUTCOME_COPIES if shape.method in STRATA_METHODS else 0)
+        vectors += OUTCOME_VECTORS
     vectors += RATIO_VECTORS * max(math.ceil(shape.ratio) - 1, 0)
     vectors += REPLACE_VECTORS if shape.replace else 0
     if shape.method == "full":
@@ -155,7 +158,7 @@ def check_budget(path: str, needed: int, budget: int | None, given: bool) -> Non
     where = "--max-memory" if given else "available memory"
     raise TableError(
         f"{path}: matching needs about {_size(needed)} of memory (docs/performance.md, "
-        f"'Round 6: the memory rule of tiltak match'); {where} is {_size(budget)}. Use fewer "
+        f"'Round 7: validate and the memory rule'); {where} is {_size(budget)}. Use fewer "
         f"rows or covariates, or a machine with more memory"
         f"{'' if given else ' (or set --max-memory if this estimate is too cautious)'}")
 

@@ -109,3 +109,16 @@ def test_measured_peak_is_below_the_rule(data):
     # 4 columns of 8 bytes as read; design: x1, x2
     text = data.stat().st_size / 20_000
     assert peak <= matching_bytes(MatchShape(20_000, 32, 2, outcome=True, out="csv", text_bytes=text))
+
+
+def test_max_memory_4g_accepts_the_10_million_row_parquet_run():
+    """Issue 14's target: 10 million rows, 19 covariates (27 design columns), Parquet,
+    `--outcome --out` measured at 3.2 GB; the rule, before reading (every column once in the
+    design) and after (the real design), fits in `--max-memory 4G`, and stays above the peak."""
+    from tiltak.match_memory import parse_size
+
+    row = next(r for r in measured() if r["rows"] == "10000000" and r["format"] == "parquet")
+    assert float(row["measured MB"]) * MB <= 4 * 2**30
+    for design in (21, 27):  # before reading: 21 columns; after: 27 design columns
+        shape = MatchShape(10_000_000, 119, design, True, "parquet", text_bytes=0.0)
+        assert float(row["measured MB"]) * MB <= matching_bytes(shape) <= parse_size("4G")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 
@@ -35,6 +36,10 @@ def command(paths: tuple[str, ...], fmt: str, bind_filters: bool) -> None:
       tiltak validate models/
       tiltak validate models/veien-videre.yaml --format json
     """
+    # A short run that builds many objects and frees few: the cyclic collector's passes over
+    # the libraries' and the schemas' objects cost about 70 ms of its 0.5 s CPU and free
+    # nothing it needs (the process ends after printing). Results are the same.
+    gc.disable()
     from tiltak.loading import check_files
 
     report = check_files(list(paths)).report
