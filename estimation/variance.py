@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from estimation.design_columns import product, weighted_gram
-from estimation.ordering import factorize_ints
+from estimation.ordering import factorize_ints, stable_argsort
 from estimation.parameters import InvalidInputError
 from estimation.sums import r_sum_of
 
@@ -227,7 +227,7 @@ def nearest_same_group(distance: np.ndarray, rows: np.ndarray, pool: np.ndarray,
     Ties are broken by position in the pool sorted by distance (then input order), nearer
     positions first and lower before higher. Returns indices into the input, shape (rows, J).
     """
-    order = pool[np.argsort(distance[pool], kind="stable")]
+    order = pool[stable_argsort(distance[pool])]
     sorted_d = distance[order]
     rank = np.empty(distance.shape[0], dtype=np.int64)
     rank[order] = np.arange(order.shape[0])
@@ -238,8 +238,18 @@ def nearest_same_group(distance: np.ndarray, rows: np.ndarray, pool: np.ndarray,
     valid = (candidates >= 0) & (candidates < order.shape[0])
     clipped = np.clip(candidates, 0, order.shape[0] - 1)
     gaps = np.where(valid, np.abs(sorted_d[clipped] - sorted_d[at]), np.inf)
-    best = np.take_along_axis(clipped, np.argsort(gaps, axis=1, kind="stable")[:, :J], axis=1)
-    return order[best]
+    return order[np.take_along_axis(clipped, _nearest_columns(gaps, J), axis=1)]
+
+
+def _nearest_columns(gaps: np.ndarray, J: int) -> np.ndarray:
+    """``np.argsort(gaps, axis=1, kind="stable")[:, :J]``; for J = 1 by one comparison of the
+    two candidates (the later one only if strictly nearer, or if the first is NaN and it is
+    not: where a stable sort puts it)."""
+    if J != 1:
+        return np.argsort(gaps, axis=1, kind="stable")[:, :J]
+    first, second = gaps[:, 0], gaps[:, 1]
+    later = (second < first) | (np.isnan(first) & ~np.isnan(second))
+    return later.astype(np.int64)[:, None]
 
 
 def conditional_variance(
