@@ -6,7 +6,10 @@ alternative. Used by :mod:`estimation.sensitivity` (which re-exports them) and
 from __future__ import annotations
 
 import functools
+import importlib.machinery
+import importlib.util
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -145,10 +148,6 @@ def brentq(f, a: float, b: float, *, xtol: float, rtol: float) -> float:
 @functools.cache
 def _brentq_kernel():
     """``scipy.optimize._zeros._brentq`` (a C extension that needs nothing of its package), or None."""
-    import importlib.machinery
-    import importlib.util
-    import sys
-
     name = "scipy.optimize._zeros"
     if name in sys.modules or "scipy.optimize" in sys.modules:
         return getattr(sys.modules.get(name), "_brentq", None)
