@@ -2,16 +2,15 @@
 
 The estimates read the registers and the person-month panel, never what monitoring writes,
 so they can be made before monitoring as well as after it (the same objects, pickled byte
-for byte). :class:`EstimatesAside` copies the store as loaded, starts
-``python -m tiltak.estimate_worker`` on the copy (the loaded models handed over pickled) and, when asked for the results, writes
-them into the store itself (``merge_estimates``, as :func:`tiltak.pipeline.run_estimates`
-does). Should the worker fail for any reason, the estimates are made here instead, so an
-error is raised here with its own message.
+for byte). :class:`EstimatesAside` copies the store as loaded, starts a
+:class:`tiltak.estimating.EstimateWorker` on the copy (the loaded models handed over pickled)
+and, when asked for the results, writes them into the store itself (``merge_estimates``, as
+:func:`tiltak.pipeline.run_estimates` does). Should the worker fail for any reason, the
+estimates are made here instead, so an error is raised here with its own message.
 """
 
 from __future__ import annotations
 
-import pickle
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -19,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from monitoring.store import Store
-from tiltak import worker_process
-from tiltak.estimating import ModelToEstimate
+from tiltak.estimating import EstimateWorker
 from tiltak.evaluation.estimates_table import merge_estimates
 from tiltak.evaluation.verdicts import VerdictRules
 
@@ -38,24 +36,13 @@ class EstimatesAside:
         for suffix in ("", ".wal"):  # a write-ahead log not yet checkpointed belongs to the store
             if Path(f"{db}{suffix}").exists():
                 shutil.copyfile(f"{db}{suffix}", f"{copy}{suffix}")
-        self._worker = worker_process.start("tiltak.estimate_worker")
-        models = [ModelToEstimate(i.path, i.model, i.outcomes) for i in inputs]
-        request = (str(copy), models, seed, rules)
-        try:
-            pickle.dump(request, self._worker.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            self._worker.stdin.close()
-        except OSError:
-            pass  # the worker is gone: results() estimates here
+        self._worker = EstimateWorker(copy, inputs, seed, rules, read_only=False)  # the copy is its own
 
     def results(self, db: Path, inputs: Sequence[Any]) -> dict[str, list[Any]] | None:
         """The worker's estimates, written into ``db``; None (nothing written) when the worker
         failed or estimated other models than ``inputs``."""
-        try:
-            results = pickle.load(self._worker.stdout)
-        except (OSError, EOFError, pickle.PickleError, AttributeError, ImportError):
-            results = None
-        if self._worker.wait() != 0 or not isinstance(results, dict) or \
-                list(results) != [i.model.id for i in inputs]:
+        results = self._worker.results()
+        if results is None or list(results) != [i.model.id for i in inputs]:
             return None
         with Store.open(db, analysis=True) as store:
             merge_estimates(store, results, {i.model.id: i.model.measure for i in inputs})
@@ -65,8 +52,5 @@ class EstimatesAside:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._worker.poll() is None:
-            self._worker.kill()
-        self._worker.wait()
-        self._worker.stdout.close()
+        self._worker.stop()
         shutil.rmtree(self._folder, ignore_errors=True)

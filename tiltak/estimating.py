@@ -141,7 +141,7 @@ def _estimate_shares(con: Any, db: Path, inputs: Sequence[Any], shares: list[lis
     share fail, everything is estimated here in order: an error is the one, with the same
     message, that the one-process path raises."""
     here, elsewhere = shares[0], shares[1:]
-    workers = [_EstimateWorker(db, [inputs[i] for i in share], seed, rules) for share in elsewhere]
+    workers = [EstimateWorker(db, [inputs[i] for i in share], seed, rules) for share in elsewhere]
     try:
         try:
             results = estimate_models(con, [inputs[i] for i in here], seed, rules, progress)
@@ -166,16 +166,22 @@ def _estimate_shares(con: Any, db: Path, inputs: Sequence[Any], shares: list[lis
     return {item.model.id: results[item.model.id] for item in inputs}
 
 
-class _EstimateWorker:
-    """``python -m tiltak.estimate_worker`` estimating ``inputs`` on the store ``db``, read-only."""
+class EstimateWorker:
+    """``python -m tiltak.estimate_worker`` estimating ``inputs`` on the store ``db``: read-only
+    beside other processes reading it, or (``read_only=False``) on a copy of its own, whose schema
+    it brings up to date. The request is sent on a thread: one larger than a pipe's buffer waits
+    for the worker's imports, not this process. A failed worker prints nothing; :meth:`results`
+    says None and the asking process estimates those models itself (raising any error with its
+    own message)."""
 
-    def __init__(self, db: Path, inputs: Sequence[Any], seed: int, rules: VerdictRules | None) -> None:
+    def __init__(self, db: Path, inputs: Sequence[Any], seed: int, rules: VerdictRules | None,
+                 read_only: bool = True) -> None:
         self._ids = [item.model.id for item in inputs]
         models = [ModelToEstimate(item.path, item.model, item.outcomes) for item in inputs]
-        request = pickle.dumps((str(db), models, seed, rules or VerdictRules(), True), protocol=pickle.HIGHEST_PROTOCOL)
+        request = pickle.dumps((str(db), models, seed, rules or VerdictRules(), read_only), protocol=pickle.HIGHEST_PROTOCOL)
         self._process = worker_process.start("tiltak.estimate_worker")
         self._sending = threading.Thread(target=self._send, args=(request,), daemon=True)
-        self._sending.start()  # more than a pipe's buffer waits for the worker's imports, not this process
+        self._sending.start()
 
     def _send(self, request: bytes) -> None:
         try:
@@ -195,6 +201,7 @@ class _EstimateWorker:
         return answer
 
     def stop(self) -> None:
+        """Kill the worker if it still runs, and close its pipes."""
         if self._process.poll() is None:
             self._process.kill()
         self._process.wait()

@@ -68,7 +68,7 @@ def test_a_failed_worker_says_so_and_leaves_the_estimates_to_this_process(tmp_pa
     with EstimatesAside(db, inputs, 4, VerdictRules()) as aside:
         copies = [p for p in tmp_path.iterdir() if p.name.startswith(".tiltak-estimates-")]
         assert copies == [aside._folder] and (aside._folder.stat().st_mode & 0o077) == 0  # beside the store, private
-        aside._worker.kill()  # a worker lost before it answers
+        aside._worker._process.kill()  # a worker lost before it answers
         assert aside.results(db, inputs) is None
     assert not aside._folder.exists()  # the copy of the store is removed
 

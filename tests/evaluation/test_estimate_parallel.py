@@ -57,20 +57,21 @@ def _estimated(store, inputs, processes, folder, monkeypatch=None):
 
 
 class CountedWorkers:
-    """tiltak.estimating._EstimateWorker, counting the models each worker was given."""
+    """tiltak.estimating.EstimateWorker, counting the models each worker was given."""
 
     def __init__(self, monkeypatch, spoil=None):
         self.given: list[list[str]] = []
-        real = estimating._EstimateWorker
+        real = estimating.EstimateWorker
 
-        def make(db, models, seed, rules):
+        def make(db, models, seed, rules, read_only=True):
+            assert read_only  # the shares read the store itself, beside this process
             self.given.append([m.model.id for m in models])
-            worker = real(db, models, seed, rules)
+            worker = real(db, models, seed, rules, read_only)
             if spoil is not None:
                 spoil(worker)
             return worker
 
-        monkeypatch.setattr(estimating, "_EstimateWorker", make)
+        monkeypatch.setattr(estimating, "EstimateWorker", make)
 
 
 def _same(results, other) -> None:
