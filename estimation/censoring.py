@@ -172,31 +172,42 @@ def _check_sequence(unit: np.ndarray, k: np.ndarray, c: np.ndarray) -> None:
             "they are censored; censoring ends a unit's rows.")
 
 
-def _design(frame, n: int, what: str) -> tuple[np.ndarray, tuple[str, ...]]:
+def _design(frame, n: int, what: str) -> tuple[list[np.ndarray], tuple[str, ...]]:
+    """The design of ``frame`` as its columns in order, each a 1-d array (see :func:`_parts`)."""
     if frame is None:
-        return np.empty((n, 0)), ()
+        return [], ()
 
     design = design_matrix(frame)
-    matrix = design.matrix  # built on each access: once
-    if matrix.shape[0] != n:
+    if design.shape[0] != n:
         raise InvalidInputError(
-            f"{OWNER}: '{what}' has {matrix.shape[0]} rows; expected {n}.")
-    return matrix, tuple(design.names)
+            f"{OWNER}: '{what}' has {design.shape[0]} rows; expected {n}.")
+    return _parts(design.columns), tuple(design.names)
 
 
-def _interval_terms(k: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
+def _parts(design: DesignColumns) -> list[np.ndarray]:
+    """The design's columns in order without its n x p float64 matrix: a numeric column as it
+    came, a factor's dummy as a boolean column (1 byte a row, not 8). The kernels read every
+    column as float64, so the fits see the values of ``design.matrix``, column by column."""
+    columns: list[np.ndarray | None] = [None] * design.p
+    for values, j in zip(design.dense, design.dense_column):
+        columns[j] = np.ascontiguousarray(values)
+    for codes, table in zip(design.codes, design.tables):
+        for code in np.flatnonzero(table >= 0):
+            columns[int(design.dummy_column[table[code]])] = np.equal(codes, code)
+    return columns
+
+
+def _interval_terms(k: np.ndarray) -> tuple[list[np.ndarray], tuple[str, ...]]:
+    """A boolean column per interval but the first (the interval as a factor, as dense columns)."""
     levels = np.unique(k)
-    columns = [(k == level).astype(np.float64) for level in levels[1:]]
-    return (np.array(columns).T if columns else np.empty((k.size, 0)),  # Fortran order
-            tuple(f"interval{level}" for level in levels[1:]))
+    return [k == level for level in levels[1:]], tuple(f"interval{level}" for level in levels[1:])
 
 
-def _columns(n: int, *blocks: np.ndarray):
-    """The columns of the blocks side by side as the model's design, without copying them
-    into one matrix (the same columns, so the same fit, as ``np.column_stack(blocks)``)."""
+def _columns(n: int, *blocks: list[np.ndarray]):
+    """The blocks' columns side by side as the model's design, each as it is (the same values,
+    so the same fit, as ``np.column_stack`` of them as float64)."""
 
-    return DesignColumns.of(n, [("dense", np.ascontiguousarray(block[:, j], dtype=np.float64))
-                                for block in blocks for j in range(block.shape[1])])
+    return DesignColumns.of(n, [("dense", column) for block in blocks for column in block])
 
 
 # ---------------------------------------------------------------------------------------
