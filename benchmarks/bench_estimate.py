@@ -27,7 +27,11 @@ of every thread, which a machine shared with other work inflates less):
   (and, with --baseline, half of each baseline's time in the same run; --baseline may be
   given several times, each checkout alternated with the others);
 * with --steps, one more run in-process with a timer around each step of the pipeline
-  (inclusive seconds and the number of calls; steps nest, so they do not add up).
+  (inclusive seconds and the number of calls; steps nest, so they do not add up);
+* with --censoring, the censoring steps alone (round 8): the arguments of every
+  ``censoring_weights`` and ``panel_rows`` call of one run are captured once, then each
+  checkout's functions are timed on them in a fresh process, alternated (best of 3 in each);
+  their results are hashed, so the checkouts must agree bit for bit.
 
 Prints the machine (CPUs, load average), every figure and the ratio against the floor.
 """
@@ -189,6 +193,86 @@ def child_steps(path: str, out: str) -> None:
     print(f"  {'whole command (in process, after imports)':44s} {1:6d} {total:8.2f} {total_cpu:8.2f}")
 
 
+def child_capture(path: str, pickled: str) -> None:
+    """The arguments of every censoring_weights and panel_rows call of one in-process run."""
+    import pickle
+
+    import tiltak.evaluation.censoring as censoring
+    from monitoring.store import Store
+    from tiltak.estimating import estimate_models
+    from tiltak.pipeline import load_inputs
+
+    calls: dict[str, list] = {"censoring_weights": [], "panel_rows": []}
+    real_weights, real_rows = censoring.censoring_weights, censoring.panel_rows
+
+    def weights(*args, **kwargs):
+        calls["censoring_weights"].append((args, kwargs))
+        return real_weights(*args, **kwargs)
+
+    def rows(con, keys, covariates):
+        calls["panel_rows"].append((keys.copy(), covariates))
+        return real_rows(con, keys, covariates)
+
+    censoring.censoring_weights, censoring.panel_rows = weights, rows
+    with Store.open(Path(path), analysis=True) as store:
+        estimate_models(store.connect(), load_inputs([str(ROOT / "models")]))
+    with open(pickled, "wb") as handle:
+        pickle.dump(calls, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def child_censoring(root: str, pickled: str, path: str) -> None:
+    """The censoring steps of the checkout ``root`` on the captured arguments: best CPU s of 3."""
+    import hashlib
+    import pickle
+
+    sys.path.insert(0, root)
+    import duckdb
+
+    from estimation.censoring import censoring_weights
+    from tiltak.evaluation.censoring import panel_rows
+
+    with open(pickled, "rb") as handle:
+        calls = pickle.load(handle)
+    con = duckdb.connect(path, read_only=True)
+    for name, step in (("censoring_weights", lambda a, k: censoring_weights(*a, **k)),
+                       ("panel_rows", lambda keys, covariates: panel_rows(con, keys, covariates))):
+        best, digest = [], hashlib.sha256()
+        for _ in range(3):
+            cpu = _cpu()
+            results = [step(*call) for call in calls[name]]
+            best.append(_cpu() - cpu)
+        for result in results:
+            digest.update(pickle.dumps(result.to_dict("list") if name == "panel_rows" else
+                                       (result.weights, result.p_denominator, result.p_numerator,
+                                        result.coefficients.to_numpy())))
+        print(f"{name} {min(best):.3f} {digest.hexdigest()[:16]}")
+
+
+def censoring_steps(checkouts: dict[str, Path], source: Path, folder: Path, repeat: int) -> None:
+    """--censoring: the censoring steps of each checkout, alternated; best CPU s, median of the rounds."""
+    pickled = folder / "censoring_calls.pkl"
+    copy = folder / "capture.duckdb"
+    shutil.copyfile(source, copy)
+    subprocess.run([sys.executable, __file__, "--child", "capture", str(copy), str(pickled)], cwd=ROOT, check=True)
+    seconds: dict[str, dict[str, list[float]]] = {name: {} for name in checkouts}
+    digests: dict[str, set[str]] = {}
+    for round_ in range(repeat):
+        for name, root in checkouts.items():
+            proc = subprocess.run([sys.executable, __file__, "--child", "censoring", str(root), str(pickled),
+                                   str(source)], cwd=root, check=True, capture_output=True, text=True)
+            for line in proc.stdout.splitlines():
+                step, cpu, digest = line.split()
+                seconds[name].setdefault(step, []).append(float(cpu))
+                digests.setdefault(step, set()).add(digest)
+        print(f"  censoring round {round_ + 1}/{repeat} done (load {os.getloadavg()[0]:.2f})")
+    print(f"\n  {'censoring steps: best CPU s of 3, median of %d' % repeat:46s} "
+          + " ".join(f"{step:>18s}" for step in digests))
+    for name, steps in seconds.items():
+        print(f"  {name:46s} " + " ".join(f"{statistics.median(steps[s]):18.3f}" for s in digests))
+    for step, found in digests.items():
+        print(f"  {step}: {'the same results in every checkout' if len(found) == 1 else 'RESULTS DIFFER'}")
+
+
 def child_estimate(processes: str, path: str, out: str) -> None:
     """``tiltak estimate`` with the models shared out over ``processes`` whatever the load
     (``tiltak.estimating.processes`` counts the idle CPUs; 1: every model in this process)."""
@@ -217,12 +301,15 @@ def main() -> None:
     parser.add_argument("--forced", type=int, action="append", default=[],
                         help="also time this checkout's command with the models shared out over this many "
                         "processes whatever the load (1: all in one process; may be repeated)")
+    parser.add_argument("--censoring", action="store_true",
+                        help="time the censoring steps alone in this checkout and each baseline (no command runs)")
     parser.add_argument("--data", default=os.environ.get("TILTAK_ESTIMATE_DATA", "/tmp/tiltak-estimate"))
     parser.add_argument("--child", nargs="+")
     args = parser.parse_args()
     if args.child:
         name, *rest = args.child
-        {"floor": child_floor, "steps": child_steps, "estimate": child_estimate}[name](*rest)
+        {"floor": child_floor, "steps": child_steps, "estimate": child_estimate, "capture": child_capture,
+         "censoring": child_censoring}[name](*rest)
         return
     folder = Path(args.data)
     source = store(args.scale, folder)
@@ -233,6 +320,9 @@ def main() -> None:
     baselines = {f"baseline: {str(path)[-26:]}": path.resolve() for path in args.baseline}
     forced = {f"estimate, {n} process{'es' if n > 1 else ''} (forced)": n for n in args.forced}
     checkouts = {"estimate": ROOT, **{k: ROOT for k in forced}, **baselines}
+    if args.censoring:
+        censoring_steps({"this checkout": ROOT, **baselines}, source, folder, args.repeat)
+        return
     records: dict[str, list[tuple[float, float]]] = {**{k: [] for k in checkouts}, "floor": []}
     for round_ in range(args.repeat):
         for name, root in checkouts.items():
