@@ -50,6 +50,7 @@ from estimation.sensitivity_result import (
     _alternative,
     _check_gammas,
     _critical_gamma,
+    ndtr,
 )
 
 OWNER = "rosenbaum_mstatistic"
@@ -233,8 +234,6 @@ class SeparableBound:
 
     def p_value(self, gamma: float) -> float:
         """The upper bound on the one-sided p-value at ``gamma`` (normal approximation)."""
-        from scipy.special import ndtr
-
         t, mean, variance = self.at(gamma)
         if variance <= 0:
             return 1.0 if t <= mean else 0.0
@@ -374,8 +373,6 @@ def _bounds(sets: Ragged, flags: np.ndarray, grid, alpha: float, alternative: st
 def _p_value_lower(negated: SeparableBound, gamma: float) -> float:
     """The lower bound: the separable extreme with u = 1 on the lowest scores (``negated``: the
     bound of the negated scores)."""
-    from scipy.special import ndtr
-
     t, mean, variance = negated.at(gamma)
     if variance <= 0:
         return 1.0 if -t <= -mean else 0.0

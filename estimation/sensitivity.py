@@ -46,6 +46,7 @@ from estimation.sensitivity_result import (  # noqa: F401 (re-exported)
     _alternative,
     _check_gammas,
     _critical_gamma,
+    ndtr,
 )
 from estimation.summary import Summary, SummaryMethods, short_number
 
@@ -105,8 +106,6 @@ def average_ranks(values: np.ndarray) -> np.ndarray:
 
 def wilcoxon_bounds(differences: np.ndarray, gamma: float) -> tuple[float, float]:
     """(p_lower, p_upper) of the signed rank statistic under hidden bias Gamma."""
-    from scipy.special import ndtr
-
     d = differences[differences != 0]
     if d.size == 0:
         return 1.0, 1.0
