@@ -106,7 +106,7 @@ def memory_state() -> str:
 
     enabled, defrag = _selected(THP / "enabled") or "?", _selected(THP / "defrag") or "?"
     own = os.environ.get("NUMPY_MADVISE_HUGEPAGE")
-    advice = ("off in tiltak's steps" if wanted() else
+    advice = ("off in NearestNeighborMatching.fit" if wanted() else
               f"as set (NUMPY_MADVISE_HUGEPAGE={own})" if own is not None else
               "left on" if not advice_stalls() else "on")
     try:
