@@ -84,6 +84,47 @@ def run_child(command: list[str], timeout: float = 3600) -> tuple[float, str, fl
     return wall, proc.stdout, cpu
 
 
+# --- the machine's memory state ---------------------------------------------------
+
+VMSTAT = ("compact_stall", "thp_fault_alloc", "thp_fault_fallback", "allocstall_normal")
+
+
+def vmstat() -> dict[str, int]:
+    """The kernel's counters of stalls in page faults (all processes'; empty off Linux)."""
+    try:
+        lines = Path("/proc/vmstat").read_text().split("\n")
+    except OSError:
+        return {}
+    pairs = (line.split() for line in lines if line)
+    return {k: int(v) for k, v in pairs if k in VMSTAT}
+
+
+def memory_state() -> str:
+    """THP policy, free page reporting to a hypervisor, what tiltak does with NumPy's hugepage
+    advice, and the free memory by block size (the 2 MB blocks and larger)."""
+    from estimation.hugepages import THP, _selected, advice_stalls, reports_free_pages, wanted
+
+    enabled, defrag = _selected(THP / "enabled") or "?", _selected(THP / "defrag") or "?"
+    own = os.environ.get("NUMPY_MADVISE_HUGEPAGE")
+    advice = ("off in NearestNeighborMatching.fit" if wanted() else
+              f"as set (NUMPY_MADVISE_HUGEPAGE={own})" if own is not None else
+              "left on" if not advice_stalls() else "on")
+    try:
+        rows = [line.split() for line in Path("/proc/buddyinfo").read_text().splitlines()]
+        free_2m = sum(int(c) * 2 ** (order - 9) for r in rows
+                      for order, c in enumerate(r[4:]) if order >= 9) * 2
+    except (OSError, IndexError, ValueError):
+        free_2m = -1
+    return (f"THP enabled={enabled} defrag={defrag}, free page reporting "
+            f"{'on' if reports_free_pages() else 'off'}, NumPy's hugepage advice {advice}; "
+            f"free in blocks of 2 MB or more {free_2m:,} MB")
+
+
+def vm_delta(before: dict[str, int]) -> str:
+    after = vmstat()
+    return ", ".join(f"{k} +{after[k] - before[k]}" for k in VMSTAT if k in after and k in before)
+
+
 # --- the child tasks --------------------------------------------------------------
 
 
@@ -91,8 +132,6 @@ def child_memory(path: str, variant: str) -> None:
     """In memory: read (not timed), then time each step; print one JSON line."""
     import resource
     import warnings
-
-    import pandas as pd
 
     frame = _read_frame(path)
     from speed_data import COVARIATES
@@ -102,6 +141,8 @@ def child_memory(path: str, variant: str) -> None:
     from estimation.effects import estimate_att
 
     kwargs = {"1:1": {}, "ratio 3": {"ratio": 3}, "replace": {"replace": True}}[variant]
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    sys0, flt0 = usage.ru_stime, usage.ru_minflt
     c0 = time.process_time()
     t0 = time.perf_counter()
     with warnings.catch_warnings():
@@ -121,9 +162,11 @@ def child_memory(path: str, variant: str) -> None:
              "total": t4 - t0}
     cpu_steps = {"propensity": c1 - c0, "match": c2 - c1, "balance": c3 - c2, "att": cpu - (c3 - c0),
                  "total": cpu}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"steps": steps, "cpu": cpu, "cpu_steps": cpu_steps, "peak_mb": _peak_mb(resource),
                       "att": effect.estimate, "se": effect.std_error,
-                      "max_smd": balance.max_abs_smd_after}))
+                      "max_smd": balance.max_abs_smd_after,
+                      "sys": usage.ru_stime - sys0, "minflt": usage.ru_minflt - flt0}))
 
 
 def _read_frame(path: str):
@@ -236,6 +279,7 @@ def task(name: str, *args: str) -> list[str]:
 def measure(tasks: dict[str, list[str]], repeat: int) -> dict[str, list[dict]]:
     results: dict[str, list[dict]] = {name: [] for name in tasks}
     for round_ in range(repeat):
+        counters = vmstat()
         for name, command in tasks.items():
             try:
                 wall, out, cpu = run_child(command)
@@ -245,7 +289,8 @@ def measure(tasks: dict[str, list[str]], repeat: int) -> dict[str, list[dict]]:
             record = json.loads(out.strip().splitlines()[-1])
             record["wall"], record["process_cpu"] = wall, cpu
             results[name].append(record)
-        print(f"  round {round_ + 1}/{repeat} done (load {os.getloadavg()[0]:.2f})", flush=True)
+        print(f"  round {round_ + 1}/{repeat} done (load {os.getloadavg()[0]:.2f}; the machine's "
+              f"{vm_delta(counters)})", flush=True)
     return results
 
 
@@ -312,6 +357,11 @@ def report_size(n: int, args) -> None:
         print(f"  {v:<10} {median(r, 'cpu_steps', 'propensity'):>10.3f} {median(r, 'cpu_steps', 'match'):>7.3f} "
               f"{median(r, 'cpu_steps', 'balance'):>8.3f} {median(r, 'cpu_steps', 'att'):>6.3f} "
               f"{median(r, 'cpu_steps', 'total'):>7.3f}")
+    print(f"  of which system CPU s (page faults) and minor faults in the steps (median of {repeat}):")
+    for v in VARIANTS:
+        r = [x for x in res[f"memory {v}"] if "sys" in x]
+        if r:
+            print(f"  {v:<10} {median(r, 'sys'):>10.3f} s {median(r, 'minflt'):>10,.0f} faults")
     cpu_1to1 = median(res["memory 1:1"], "cpu")
     for v in ("ratio 3", "replace"):
         print(f"  {v} / 1:1 = {totals[v] / totals['1:1']:.2f} wall, "
@@ -393,6 +443,7 @@ def main() -> None:
     print(f"machine: {cpus} CPUs ({platform.processor() or platform.machine()}), "
           f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.2f} "
           f"{os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    print(f"memory: {memory_state()}")
     for n in sizes:
         report_size(n, args)
     if len(sizes) > 1:
@@ -400,7 +451,7 @@ def main() -> None:
         a, b = args.summary[small]["memory"]["1:1"], args.summary[large]["memory"]["1:1"]
         nlogn = large * math.log(large) / (small * math.log(small))
         print(f"\n  in memory {large:,} / {small:,}: {b / a:.1f} x (target <= 12; n log n {nlogn:.1f})")
-    print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
+    print(f"\nload average at the end: {os.getloadavg()[0]:.2f}; memory: {memory_state()}")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from estimation.greedy import (
     run_passes,
     run_replacement,
 )
+from estimation.hugepages import without_hugepage_advice
 from estimation.matched import MatchedSample, matching_weights, pair_subclass
 from estimation.nearest import match_with_replacement, match_without_replacement
 from estimation.nearest_settings import (
@@ -200,6 +201,7 @@ class NearestNeighborMatching(Parameters):
             return np.asarray(self.distance, dtype=np.float64)
         return np.full(treat.shape[0], np.nan)
 
+    @without_hugepage_advice
     def fit(self, X: Any, treatment: Any) -> NearestNeighborMatching:
         """Estimate the distance, discard, match; the result is in ``result_``."""
         frame = None if X is None else as_frame(X)
