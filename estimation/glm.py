@@ -142,12 +142,16 @@ def _weights(eta: np.ndarray, mu: np.ndarray, link: str,
     return mu_eta**2 / (mu * (1 - mu)), mu_eta
 
 
-def _first_weights(y: np.ndarray, treated: np.ndarray, link: str) -> tuple[np.ndarray, np.ndarray]:
+def _first_weights(y: np.ndarray, treated: np.ndarray, link: str,
+                   out: tuple[np.ndarray, np.ndarray] | None = None,
+                   blocks: "Blockwise | None" = None) -> tuple[np.ndarray, np.ndarray]:
     """The first step's weights ``w`` and ``w z`` from R's start (mu = (y + 0.5) / 2).
 
     Each is a function of y alone, element by element, so for a 0/1 response they are
     computed on the two values and looked up (the same bits as on every element: NumPy's
-    vectorised functions give the same result for a value wherever it stands).
+    vectorised functions give the same result for a value wherever it stands). ``out``:
+    two float64 vectors of n that receive them (the lookups block by block on ``blocks``;
+    fresh vectors of this size cost more in page faults than the lookups themselves).
     """
     def of(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mu = (values + 0.5) / 2.0
@@ -162,7 +166,19 @@ def _first_weights(y: np.ndarray, treated: np.ndarray, link: str) -> tuple[np.nd
         return of(y)
     w, wz = of(np.array([0.0, 1.0]))
     index = treated.view(np.uint8)
-    return w[index], wz[index]
+    if out is None:
+        return w[index], wz[index]
+    w_out, wz_out = out
+
+    def look_up(rows: slice) -> None:  # np.take copies the table's values: w[index]'s bits
+        np.take(w, index[rows], out=w_out[rows])
+        np.take(wz, index[rows], out=wz_out[rows])
+
+    if blocks is None:
+        look_up(slice(0, y.shape[0]))
+    else:
+        blocks.run(look_up)
+    return w_out, wz_out
 
 
 BLOCK = 1 << 17  # rows per block of the Newton steps' element-wise arithmetic
@@ -262,8 +278,6 @@ def _irls(design: DesignColumns, y: np.ndarray, link: str, max_iter: int, tol: f
     """
     cpus = threads()
     treated = y > 0.5
-    # first step from eta: least squares of the working response on [1, X]
-    beta = _newton_step(*design.hessian_and_score(*_first_weights(y, treated, link), cpus))
     dev_old, converged, it, dev = np.inf, False, 1, np.inf
     n = y.shape[0]
     # the vectors of each step, reused (fresh memory of this size costs more than the
@@ -271,6 +285,9 @@ def _irls(design: DesignColumns, y: np.ndarray, link: str, max_iter: int, tol: f
     eta, mu, w, score = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     response = _Treated(np.ascontiguousarray(y, dtype=np.float64), treated)
     with Blockwise(n, cpus if link == "logit" else 1) as blocks:
+        # first step from eta: least squares of the working response on [1, X]
+        first = _first_weights(y, treated, link, out=(w, score), blocks=blocks)
+        beta = _newton_step(*design.hessian_and_score(*first, cpus))
         for it in range(1, max_iter + 1):
             eta, largest = design.linear_predictor(beta, cpus, out=eta)
             if link == "logit":  # mu and the deviance's logs (into score) block by block

@@ -156,3 +156,21 @@ def _whole_weights_and_score(y, mu, w, score, rows):
     weights, mu_eta = glm._weights(None, mu, "logit")
     w[...] = weights
     score[...] = weights * (y - mu) / mu_eta
+
+
+@pytest.mark.parametrize("link", ["logit", "probit"])
+@pytest.mark.parametrize("cpus", [1, 2])
+def test_first_weights_into_given_vectors_block_by_block(monkeypatch, link, cpus):
+    monkeypatch.setattr(glm, "BLOCK", 8)
+    for n in _sizes(8):
+        y = (np.random.default_rng(n).random(n) < 0.4).astype(np.float64)
+        expected = glm._first_weights(y, y > 0.5, link)
+        out = (np.full(n, np.nan), np.full(n, np.nan))
+        with glm.Blockwise(n, cpus) as blocks:
+            got = glm._first_weights(y, y > 0.5, link, out=out, blocks=blocks)
+        assert got[0] is out[0] and got[1] is out[1]
+        for e, g in zip(expected, got):
+            assert np.array_equal(_bits(e), _bits(g)), n
+    y = np.array([0.0, 0.5, 1.0])  # not 0/1: computed row by row, fresh vectors
+    got = glm._first_weights(y, y > 0.5, "logit", out=(np.empty(3), np.empty(3)))
+    assert np.array_equal(_bits(got[0]), _bits(glm._first_weights(y, y > 0.5, "logit")[0]))
