@@ -299,6 +299,8 @@ static PyMethodDef methods[] = {
     {"value_kind", core_value_kind, METH_VARARGS, "(all values 0 or 1, max |x| if whole numbers else inf)."},
     {"absdiff_sum", core_absdiff_sum, METH_VARARGS, "numpy.sum(numpy.abs(x[p] - x[q]))."},
     {"ecdf_walk", core_ecdf_walk, METH_VARARGS, "eCDF differences before and after matching."},
+    {"logit_mu", core_logit_mu, METH_VARARGS, "The logistic and the deviance's probabilities of one block."},
+    {"logit_step", core_logit_step, METH_VARARGS, "The logistic model's Fisher weights and working score."},
     {"fix_ties", core_fix_ties, METH_VARARGS, "Positions within runs of equal values in increasing order (a stable argsort)."},
     {"radix_argsort", core_radix_argsort, METH_VARARGS, "The stable argsort of float64 values by a radix sort of their bits."},
     {"radix_sort", core_radix_sort, METH_VARARGS, "float64 values sorted in place by a radix sort of their bits."},

@@ -85,6 +85,8 @@ PyObject *core_value_kind(PyObject *self, PyObject *args);
 PyObject *core_absdiff_sum(PyObject *self, PyObject *args);
 PyObject *core_ecdf_walk(PyObject *self, PyObject *args);
 PyObject *core_float_stats(PyObject *self, PyObject *args);
+PyObject *core_logit_mu(PyObject *self, PyObject *args);
+PyObject *core_logit_step(PyObject *self, PyObject *args);
 /* _core_design.c */
 PyObject *core_design_eta(PyObject *self, PyObject *args);
 PyObject *core_design_cross(PyObject *self, PyObject *args);

@@ -424,3 +424,63 @@ PyObject *core_float_stats(PyObject *self, PyObject *args) {
     PyBuffer_Release(&view);
     return Py_BuildValue("LLd", (long long)nan, (long long)inf, top);
 }
+
+/* The logistic model's Newton step, element by element (estimation/glm.py, one block of
+ * rows a call). Only IEEE additions, subtractions, multiplications, divisions and
+ * comparisons, each rounded once (the build has -ffp-contract=off), so every value is the
+ * bits of the NumPy expression it replaces; exp and log stay NumPy's.
+ *
+ * logit_mu(y, mu, p, clamp): mu holds exp(-eta) on entry and 1 / (1 + exp(-eta)) on exit
+ * (with clamp, R's clamping as np.where(eta < -30, eps, np.where(eta > 30, 1 - eps, mu)):
+ * eta is then passed as the fifth argument); p = mu where y > 0.5, else 1 - mu. */
+PyObject *core_logit_mu(PyObject *self, PyObject *args) {
+    PyObject *objs[4], *oeta = Py_None;
+    int clamp;
+    if (!PyArg_ParseTuple(args, "OOOp|O", &objs[0], &objs[1], &objs[2], &clamp, &oeta))
+        return NULL;
+    objs[3] = oeta;
+    static const char *const names[] = {"y", "mu", "p", "eta"};
+    buffers bs = {.count = 0};
+    if (take_all(&bs, objs, clamp ? "dDDd" : "dDD", names) < 0) return NULL;
+    Py_ssize_t n = bs.b[0].len / 8;
+    for (int j = 1; j < bs.count; j++)
+        if (bs.b[j].len / 8 != n) return fail(&bs, PyExc_ValueError, "logit_mu: lengths differ");
+    const double *y = bs.b[0].buf, *eta = clamp ? bs.b[3].buf : NULL;
+    double *mu = bs.b[1].buf, *p = bs.b[2].buf;
+    const double eps = 2.220446049250313e-16;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double m = 1.0 / (1.0 + mu[i]);
+        if (clamp) m = eta[i] < -30 ? eps : (eta[i] > 30 ? 1.0 - eps : m);
+        mu[i] = m;
+        p[i] = y[i] > 0.5 ? m : 1.0 - m;
+    }
+    Py_END_ALLOW_THREADS
+    release(&bs);
+    Py_RETURN_NONE;
+}
+
+/* logit_step(y, mu, w, s): w = mu * (1 - mu) (the Fisher weights and d mu / d eta) and
+ * s = (w * (y - mu)) / w, the working score. */
+PyObject *core_logit_step(PyObject *self, PyObject *args) {
+    PyObject *objs[4];
+    if (!PyArg_ParseTuple(args, "OOOO", &objs[0], &objs[1], &objs[2], &objs[3])) return NULL;
+    static const char *const names[] = {"y", "mu", "w", "s"};
+    buffers bs = {.count = 0};
+    if (take_all(&bs, objs, "ddDD", names) < 0) return NULL;
+    Py_ssize_t n = bs.b[0].len / 8;
+    for (int j = 1; j < bs.count; j++)
+        if (bs.b[j].len / 8 != n) return fail(&bs, PyExc_ValueError, "logit_step: lengths differ");
+    const double *y = bs.b[0].buf, *mu = bs.b[1].buf;
+    double *w = bs.b[2].buf, *s = bs.b[3].buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double m = mu[i];
+        double wi = m * (1.0 - m);
+        w[i] = wi;
+        s[i] = (wi * (y[i] - m)) / wi;
+    }
+    Py_END_ALLOW_THREADS
+    release(&bs);
+    Py_RETURN_NONE;
+}

@@ -779,26 +779,61 @@ def _term_row(term: BalanceTerm, layout: Layout, s_d_denom: str, binary: str) ->
     return row
 
 
+_THREADED_FROM = 50_000  # units from which the table's parts run on threads
+
+
+def _table_pool(n: int) -> ThreadPoolExecutor | None:
+    """The threads of one table (None: everything in order on this thread)."""
+    workers = threads()
+    return ThreadPoolExecutor(max_workers=workers) if workers >= 2 and n >= _THREADED_FROM else None
+
+
+def _soon(pool: ThreadPoolExecutor | None, function, *args):
+    """``function(*args)`` on the pool, or here and now without one; returns a callable that
+    gives its result (or raises its error) when asked."""
+    if pool is not None:
+        return pool.submit(function, *args).result
+    try:
+        value = function(*args)
+    except Exception as error:  # raised when asked, as from the pool
+        failure = error
+
+        def fail():
+            raise failure
+        return fail
+    return lambda: value
+
+
 def _rows_in_parallel(columns: list, layout: Layout, s_d_denom: str,
-                      binary: str) -> list[dict]:
+                      binary: str, pool: ThreadPoolExecutor | None = None) -> list[dict]:
     """The rows of the table in order; ``columns`` holds BalanceTerms and (name, series)
     covariate columns, each expanded into its terms where it is computed. The columns are
     spread over the CPUs (NumPy's sorts and sums release the interpreter lock); each term
     is computed exactly as alone, in its own order, and the first column in order that
-    fails raises, as without threads."""
+    fails raises, as without threads. ``pool``: the table's threads (else its own)."""
 
     def rows(column) -> list[dict]:
         terms = [column] if isinstance(column, BalanceTerm) else column_terms(*column)
         return [_term_row(term, layout, s_d_denom, binary) for term in terms]
 
+    if pool is not None and len(columns) >= 2:
+        parts = list(pool.map(rows, columns))
+        return [row for part in parts for row in part]
     workers = min(threads(), len(columns))
-    if workers < 2 or layout.treat.shape[0] < 50_000:
+    if workers < 2 or layout.treat.shape[0] < _THREADED_FROM:
         parts = [rows(column) for column in columns]
     else:
 
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            parts = list(pool.map(rows, columns))
+        with ThreadPoolExecutor(max_workers=workers) as own:
+            parts = list(own.map(rows, columns))
     return [row for part in parts for row in part]
+
+
+def _covariates_checked(sample: MatchedSample, covariates) -> pd.DataFrame:
+    """The covariate frame (``_select_covariates``) after the check for missing values."""
+    covariate_frame = _select_covariates(sample, covariates)
+    _check_missing(covariate_frame)  # then each column is expanded (expand_terms) where it is used
+    return covariate_frame
 
 
 def balance_table(
@@ -842,19 +877,30 @@ def balance_table(
     check_choice("balance_table", "s_d_denom", s_d_denom, ("treated", "control", "pooled"))
     include_distance = include_distance and not np.isnan(np.asarray(sample.distance, float)).all()
     check_choice("balance_table", "binary", binary, ("std", "raw"))
-    layout = Layout.of(sample)
-    # expanded in input order; each 0/1 or numeric term is gathered into the layout's
-    # order by the row that uses it (cheaper than permuting text columns)
-    covariate_frame = _select_covariates(sample, covariates)
-    _check_missing(covariate_frame)  # then each column is expanded (expand_terms) where it is used
-    columns: list = [(str(column), covariate_frame[column]) for column in covariate_frame.columns]
-    if include_distance:
-        distance = np.asarray(sample.distance, dtype=np.float64)
-        columns.insert(0, BalanceTerm("distance", "distance", None, distance))
-    rows = _rows_in_parallel(columns, layout, s_d_denom, binary)
-    frame = pd.DataFrame(rows, columns=_FRAME_COLUMNS)
+    pool = _table_pool(sample.n)
+    try:
+        # the covariates' checks and the sample sizes on the table's threads while the
+        # layout is built here; their results (or errors) are taken in the order of the
+        # serial code: the layout, the covariates, the rows, the sample sizes
+        checked = _soon(pool, _covariates_checked, sample, covariates)
+        sizes = _soon(pool, sample_sizes, sample)
+        layout = Layout.of(sample)
+        # expanded in input order; each 0/1 or numeric term is gathered into the layout's
+        # order by the row that uses it (cheaper than permuting text columns)
+        covariate_frame = checked()
+        columns: list = [(str(column), covariate_frame[column])
+                         for column in covariate_frame.columns]
+        if include_distance:
+            distance = np.asarray(sample.distance, dtype=np.float64)
+            columns.insert(0, BalanceTerm("distance", "distance", None, distance))
+        rows = _rows_in_parallel(columns, layout, s_d_denom, binary, pool)
+        frame = pd.DataFrame(rows, columns=_FRAME_COLUMNS)
+        sizes_frame = sizes()
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     return BalanceTable(
-        frame, sample_sizes(sample), s_d_denom, binary, sample.estimand, float(threshold),
+        frame, sizes_frame, s_d_denom, binary, sample.estimand, float(threshold),
         bool(include_distance),
     )
 

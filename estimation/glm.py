@@ -19,12 +19,18 @@ vectors of n.
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from estimation.design_columns import DesignColumns
 from estimation.threads import threads
+
+try:  # the compiled loops of the Newton steps; NumPy's expressions give the same bits
+    from estimation import _core
+except ImportError:  # pragma: no cover - built without a C compiler
+    _core = None
 
 EPS = np.finfo(float).eps
 
@@ -136,12 +142,16 @@ def _weights(eta: np.ndarray, mu: np.ndarray, link: str,
     return mu_eta**2 / (mu * (1 - mu)), mu_eta
 
 
-def _first_weights(y: np.ndarray, treated: np.ndarray, link: str) -> tuple[np.ndarray, np.ndarray]:
+def _first_weights(y: np.ndarray, treated: np.ndarray, link: str,
+                   out: tuple[np.ndarray, np.ndarray] | None = None,
+                   blocks: "Blockwise | None" = None) -> tuple[np.ndarray, np.ndarray]:
     """The first step's weights ``w`` and ``w z`` from R's start (mu = (y + 0.5) / 2).
 
     Each is a function of y alone, element by element, so for a 0/1 response they are
     computed on the two values and looked up (the same bits as on every element: NumPy's
-    vectorised functions give the same result for a value wherever it stands).
+    vectorised functions give the same result for a value wherever it stands). ``out``:
+    two float64 vectors of n that receive them (the lookups block by block on ``blocks``;
+    fresh vectors of this size cost more in page faults than the lookups themselves).
     """
     def of(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mu = (values + 0.5) / 2.0
@@ -156,37 +166,149 @@ def _first_weights(y: np.ndarray, treated: np.ndarray, link: str) -> tuple[np.nd
         return of(y)
     w, wz = of(np.array([0.0, 1.0]))
     index = treated.view(np.uint8)
-    return w[index], wz[index]
+    if out is None:
+        return w[index], wz[index]
+    w_out, wz_out = out
+
+    def look_up(rows: slice) -> None:  # np.take copies the table's values: w[index]'s bits
+        np.take(w, index[rows], out=w_out[rows])
+        np.take(wz, index[rows], out=wz_out[rows])
+
+    if blocks is None:
+        look_up(slice(0, y.shape[0]))
+    else:
+        blocks.run(look_up)
+    return w_out, wz_out
+
+
+BLOCK = 1 << 17  # rows per block of the Newton steps' element-wise arithmetic
+
+
+def block_slices(n: int) -> list[slice]:
+    """The fixed blocks of ``BLOCK`` rows (the last one shorter): the same for any number
+    of threads."""
+    return [slice(start, min(start + BLOCK, n)) for start in range(0, n, BLOCK)]
+
+
+class Blockwise:
+    """Runs a function on each fixed block of rows, on up to ``cpus`` threads.
+
+    NumPy's ufuncs release the interpreter lock, so the blocks of an element-wise step run
+    on both cores; each element is computed by the same ufunc as on the whole array (its
+    value does not depend on where it stands), so the bits are the same for any number of
+    threads and any block size. Sums are not taken here: their order is NumPy's over the
+    whole array. ``run`` returns the function's results in block order and raises the first
+    block's error in order, as a loop would.
+    """
+
+    def __init__(self, n: int, cpus: int):
+        self.blocks = block_slices(n)
+        workers = min(cpus, len(self.blocks))
+        self._pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+
+    def run(self, function) -> list:
+        if self._pool is None:
+            return [function(block) for block in self.blocks]
+        return list(self._pool.map(function, self.blocks))
+
+    def __enter__(self) -> "Blockwise":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+
+def _logit_mu_and_log_p(eta: np.ndarray, treated: np.ndarray, largest: float, mu: np.ndarray,
+                        log_p: np.ndarray, rows: slice) -> None:
+    """One block of ``mu = linkinv(eta)`` and ``log(where(treated, mu, 1 - mu))``: the bits
+    of :func:`_linkinv` and :func:`_deviance` on the whole arrays (NumPy's exp and log; the
+    additions, divisions and the choice in one compiled loop, ``_core.logit_mu``)."""
+    e, m, p = eta[rows], mu[rows], log_p[rows]
+    with np.errstate(over="ignore"):  # the error state is per thread: set in the worker
+        np.negative(e, out=m)
+        np.exp(m, out=m)
+    if _core is not None:
+        if largest > 30:  # R's clamping of the logistic, as _linkinv
+            _core.logit_mu(treated.y[rows], m, p, True, e)
+        else:
+            _core.logit_mu(treated.y[rows], m, p, False)
+    else:  # built without a C compiler
+        np.add(1.0, m, out=m)
+        np.divide(1.0, m, out=m)
+        if largest > 30:
+            m[...] = np.where(e < -30, EPS, np.where(e > 30, 1 - EPS, m))
+        np.subtract(1.0, m, out=p)
+        np.copyto(p, m, where=treated.mask[rows])
+    np.log(p, out=p)
+
+
+def _logit_weights_and_score(y: np.ndarray, mu: np.ndarray, w: np.ndarray, score: np.ndarray,
+                             rows: slice) -> None:
+    """One block of the Fisher weights ``w = mu (1 - mu)`` and ``w (y - mu) / mu_eta`` (the
+    canonical link: ``mu_eta`` is ``w``): the bits of :func:`_weights` and the loop of
+    :func:`_irls` on the whole arrays (``_core.logit_step``)."""
+    m, ws, s = mu[rows], w[rows], score[rows]
+    if _core is not None:
+        _core.logit_step(y[rows], m, ws, s)
+        return
+    np.subtract(1.0, m, out=ws)  # built without a C compiler
+    np.multiply(m, ws, out=ws)
+    np.subtract(y[rows], m, out=s)
+    np.multiply(ws, s, out=s)
+    np.divide(s, ws, out=s)
+
+
+@dataclass(frozen=True)
+class _Treated:
+    """The 0/1 response as float64 ``y`` (read by the compiled loops: treated where
+    ``y > 0.5``) and as the boolean ``mask``."""
+
+    y: np.ndarray
+    mask: np.ndarray
 
 
 def _irls(design: DesignColumns, y: np.ndarray, link: str, max_iter: int, tol: float):
     """Fisher scoring in gradient form, started from R's values (mu = (y + 0.5) / 2).
 
     Each step solves ``H step = X'(W (y - mu) / mu_eta)``; the fixed point (the score equal
-    to zero) is computed exactly, so the Hessian's rounding only affects the speed.
+    to zero) is computed exactly, so the Hessian's rounding only affects the speed. With the
+    logit link the element-wise arithmetic of a step runs in fixed blocks of rows on all
+    CPUs (:class:`Blockwise`), the deviance summed over the whole array as before.
     """
     cpus = threads()
     treated = y > 0.5
-    # first step from eta: least squares of the working response on [1, X]
-    beta = _newton_step(*design.hessian_and_score(*_first_weights(y, treated, link), cpus))
     dev_old, converged, it, dev = np.inf, False, 1, np.inf
     n = y.shape[0]
     # the vectors of each step, reused (fresh memory of this size costs more than the
     # arithmetic); the last eta and mu are returned
     eta, mu, w, score = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
-    for it in range(1, max_iter + 1):
-        eta, largest = design.linear_predictor(beta, cpus, out=eta)
-        mu = _linkinv(eta, link, largest, out=mu)
-        dev = _deviance(treated, mu, work=score)
-        if abs(dev - dev_old) / (abs(dev) + 0.1) < tol:
-            converged = True
-            break
-        dev_old = dev
-        w, mu_eta = _weights(eta, mu, link, out=w)
-        np.subtract(y, mu, out=score)  # w (y - mu) / mu_eta
-        np.multiply(w, score, out=score)
-        np.divide(score, mu_eta, out=score)
-        beta = beta + _newton_step(*design.hessian_and_score(w, score, cpus))
+    response = _Treated(np.ascontiguousarray(y, dtype=np.float64), treated)
+    with Blockwise(n, cpus if link == "logit" else 1) as blocks:
+        # first step from eta: least squares of the working response on [1, X]
+        first = _first_weights(y, treated, link, out=(w, score), blocks=blocks)
+        beta = _newton_step(*design.hessian_and_score(*first, cpus))
+        for it in range(1, max_iter + 1):
+            eta, largest = design.linear_predictor(beta, cpus, out=eta)
+            if link == "logit":  # mu and the deviance's logs (into score) block by block
+                blocks.run(lambda rows: _logit_mu_and_log_p(eta, response, largest, mu, score,
+                                                            rows))
+                dev = float(-2.0 * score.sum())
+            else:
+                mu = _linkinv(eta, link, largest, out=mu)
+                dev = _deviance(treated, mu, work=score)
+            if abs(dev - dev_old) / (abs(dev) + 0.1) < tol:
+                converged = True
+                break
+            dev_old = dev
+            if link == "logit":
+                blocks.run(lambda rows: _logit_weights_and_score(y, mu, w, score, rows))
+            else:
+                w, mu_eta = _weights(eta, mu, link, out=w)
+                np.subtract(y, mu, out=score)  # w (y - mu) / mu_eta
+                np.multiply(w, score, out=score)
+                np.divide(score, mu_eta, out=score)
+            beta = beta + _newton_step(*design.hessian_and_score(w, score, cpus))
     return beta, eta, mu, it, converged, dev
 
 
