@@ -16,6 +16,7 @@ from tiltak import tables
 from tiltak.filematch import MatchInputError, check_numbers, post_treatment_warnings
 
 ROWS = 20_000
+open_csv, read_csv = pacsv.open_csv, pacsv.read_csv
 
 
 def read_whole(path: Path):
@@ -49,6 +50,7 @@ BAD = {
 @pytest.fixture
 def small_blocks(monkeypatch):
     monkeypatch.setattr(tables, "CSV_BLOCK", 1 << 14)  # many blocks in a small file
+    monkeypatch.setattr(tables, "CSV_BLOCKWISE_BYTES", 0)  # read block by block
 
 
 @pytest.mark.parametrize("name", sorted(FILES))
@@ -70,6 +72,19 @@ def test_block_by_block_gives_read_csvs_message(tmp_path, small_blocks, name):
         tables.read_table(str(path))
     first = str(expected.value).strip().splitlines()[0]
     assert str(got.value) == f"{path}: cannot be read as CSV: {first}"
+
+
+def test_large_files_are_read_block_by_block_small_ones_whole(tmp_path, monkeypatch):
+    path = tmp_path / "data.csv"
+    path.write_text(FILES["same types"])
+    used = []
+    monkeypatch.setattr(pacsv, "open_csv", lambda *a, **k: used.append("blocks") or open_csv(*a, **k))
+    monkeypatch.setattr(pacsv, "read_csv", lambda *a, **k: used.append("whole") or read_csv(*a, **k))
+    monkeypatch.setattr(tables, "CSV_BLOCKWISE_BYTES", path.stat().st_size + 1)
+    tables._read_csv(path, [])
+    monkeypatch.setattr(tables, "CSV_BLOCKWISE_BYTES", path.stat().st_size)
+    tables._read_csv(path, [])
+    assert used == ["whole", "blocks"]
 
 
 def test_the_kept_table_and_the_frame_share_one_copy(tmp_path, small_blocks):
