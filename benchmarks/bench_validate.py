@@ -112,6 +112,13 @@ FLOOR_WITHOUT_COLLECTOR = "import gc; gc.disable(); " + FLOOR_WITH_A_MODEL
 floor shows how much of the command's gain is the libraries' and how much its own."""
 
 
+FLOOR_AS_VALIDATE_RUNS = "import gc; gc.disable(); " + FLOOR_IMPORTS + "; gc.freeze()"
+"""The plain floor with the collector as `tiltak validate` runs it since round 8: off, and
+every object frozen before the exit, so that Python's exit collections scan nothing. The
+libraries' own share of that gain is large (round 8 of docs/performance.md): against this
+floor the command's own work shows, which the other floors mix with the collector's."""
+
+
 def wall_and_cpu(command: list[str]) -> tuple[float, float]:
     """Wall seconds and CPU seconds (user + system) of one process."""
     import resource
@@ -130,7 +137,8 @@ def against_floor(repeat: int) -> None:
                 "floor": [sys.executable, "-c", FLOOR_IMPORTS],
                 "floor with models": [sys.executable, "-c", FLOOR_WITH_MODELS],
                 "floor with a model": [sys.executable, "-c", FLOOR_WITH_A_MODEL],
-                "floor, collector off": [sys.executable, "-c", FLOOR_WITHOUT_COLLECTOR]}
+                "floor, collector off": [sys.executable, "-c", FLOOR_WITHOUT_COLLECTOR],
+                "floor as validate runs": [sys.executable, "-c", FLOOR_AS_VALIDATE_RUNS]}
     runs: dict[str, list[tuple[float, float]]] = {k: [] for k in commands}
     for command in commands.values():  # a warm-up round: bytecode written, files cached
         wall_and_cpu(command)
@@ -144,7 +152,8 @@ def against_floor(repeat: int) -> None:
     print(f"  validate {wall['validate']:.3f} s wall {cpu['validate']:.3f} s CPU")
     for name, imports in (("floor", FLOOR_IMPORTS), ("floor with models", FLOOR_WITH_MODELS),
                           ("floor with a model", FLOOR_WITH_A_MODEL),
-                          ("floor, collector off", FLOOR_WITHOUT_COLLECTOR)):
+                          ("floor, collector off", FLOOR_WITHOUT_COLLECTOR),
+                          ("floor as validate runs", FLOOR_AS_VALIDATE_RUNS)):
         print(f"  {name} ({imports!r}): {wall[name]:.3f} s wall {cpu[name]:.3f} s CPU; ratio "
               f"{wall['validate'] / wall[name]:.2f} wall, {cpu['validate'] / cpu[name]:.2f} CPU (target <= 1.3)")
 

@@ -75,6 +75,33 @@ def test_validate_does_not_import_heavy_packages():
     assert "OTHER []" in result.stdout, result.stdout + result.stderr
 
 
+def test_validate_leaves_nothing_for_the_exit_collections_and_prints_the_same(tmp_path: Path):
+    """Round 8 (issue 14): the command runs with the cyclic collector off and freezes every
+    object before it exits, so Python's exit collections have nothing to scan; the output
+    and exit code are those of a run with the collector on (a model with errors and one
+    without, text and JSON)."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(MODELS[0].read_text(encoding="utf-8").replace("measure:", "measure_x:", 1), encoding="utf-8")
+    (tmp_path / "indicators.yaml").write_text((REPO / "models" / "indicators.yaml").read_text(encoding="utf-8"),
+                                              encoding="utf-8")
+    code = (
+        "import gc, sys; from tiltak.cli import main\n"
+        "try:\n    main(sys.argv[2:])\nexcept SystemExit as exc:\n    code = exc.code\n"
+        "if sys.argv[1] == 'state':\n"
+        "    print('STATE', gc.isenabled(), gc.get_count()[0] < 50, gc.get_freeze_count() > 100000, code)\n"
+    )
+    state = subprocess.run([sys.executable, "-c", code, "state", "validate", "models"], capture_output=True,
+                           text=True, cwd=REPO, timeout=120)
+    assert "STATE False True True 0" in state.stdout, state.stdout + state.stderr
+    on = ("import gc; gc.disable = lambda: None; gc.freeze = lambda: None\n" + code)
+    for args in (["validate", "models"], ["validate", str(bad)], ["validate", str(bad), "--format", "json"]):
+        runs = [subprocess.run([sys.executable, "-c", text, "run", *args], capture_output=True, text=True,
+                               cwd=REPO, timeout=120) for text in (code, on)]
+        assert runs[0].returncode == runs[1].returncode
+        assert (runs[0].stdout, runs[0].stderr) == (runs[1].stdout, runs[1].stderr)
+    assert "error" in runs[0].stdout
+
+
 def test_validate_json_output(cli, mutate):
     path = mutate("indicators: [hscl10_mean]", "indicators: [hscl_mean]")
     result = cli("validate", str(path), "--format", "json")
