@@ -224,6 +224,7 @@ class _Node:
     column: int
     value: Any = None  # scalar value; alias target; list of children; list of (key, key node, node)
     raw: str = ""  # a scalar's source text (used for keys)
+    plain: bool = False  # a plain (unquoted, untagged) scalar: only such a '<<' is a merge key
 
 
 def _events(text: str, file: str) -> Iterator[yaml.Event]:
@@ -330,7 +331,7 @@ class _TreeBuilder:
             value = _construct_tagged(event.value, tag[len(_TAG) :], self.file, line, col)
         else:
             raise self.error(UnsupportedYamlError, event, f"tag '{_short_tag(tag)}' is not supported; remove it")
-        return _Node("scalar", line, col, value, event.value)
+        return _Node("scalar", line, col, value, event.value, plain=bool(event.implicit[0]))
 
     def alias(self, event: yaml.AliasEvent) -> _Node:
         if event.anchor not in self.anchors:
@@ -359,7 +360,7 @@ class _TreeBuilder:
         if target.kind != "scalar":
             raise self.error(UnsupportedYamlError, event, "a list or mapping used as a key; keys must be plain names")
         key = target.raw
-        if key == "<<" and node.kind == "scalar":
+        if key == "<<" and node.kind == "scalar" and node.plain:
             raise self.error(UnsupportedYamlError, event, "merge keys ('<<') are not supported; write the keys out")
         if key in seen:
             first = seen[key]
@@ -467,6 +468,8 @@ class CoreDumper(yaml.SafeDumper):
 
 for _tag, _pattern, _first in _CORE_SCALARS:
     CoreDumper.add_implicit_resolver(_TAG + _tag, _pattern, list(_first) + ([""] if _tag == "null" else []))
+# A plain << is read as a merge key (and refused): the string "<<" is written quoted.
+CoreDumper.add_implicit_resolver(_TAG + "merge", re.compile(r"^<<$"), ["<"])
 
 
 _QUOTE_ALWAYS = re.compile("[\r\x85\u2028\u2029\ufeff]|" + _CONTROL.pattern)

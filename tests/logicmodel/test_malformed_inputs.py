@@ -45,6 +45,7 @@ CASES: list[tuple[str, str | bytes, str, int]] = [
     ("python tag", "id: !!python/object:os.system ls\n", "is not supported", 1),
     ("binary tag", "id: !!binary aGVsbG8=\n", "tag '!!binary' is not supported", 1),
     ("merge key", "base: &b {x: 1}\nother:\n  <<: *b\n", "merge keys ('<<') are not supported", 1),
+    ("merge key with a plain value", "other:\n  <<: 1\n", "merge keys ('<<') are not supported", 1),
     ("two documents", VALID + "---\nid: other\n", "a second YAML document", 1),
     ("complex key", "? [a, b]\n: 1\n", "keys must be plain names", 1),
     ("nodes not a list", replaced("nodes:\n", "nodes: many\nold_nodes:\n"), "nodes: expected a list; got 'many'", 1),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -10,7 +11,7 @@ from logicmodel.model import LogicModel
 from logicmodel.yamlsource import dump_yaml, parse_yaml
 
 TRICKY = ["yes", "no", "NO", "on", "off", "null", "~", "true", "1.0", "1e5", "0o17", "0x1F", "12:30", "2012-06-01",
-          "2012-06", "#not a comment", "a: b", "- item", "  padded  ", "æøå ÆØÅ", "'quoted'", '"dq"', ".inf", "*alias", "&anchor"]
+          "2012-06", "#not a comment", "a: b", "- item", "  padded  ", "æøå ÆØÅ", "'quoted'", '"dq"', ".inf", "*alias", "&anchor", "<<"]
 texts = st.one_of(
     st.sampled_from(TRICKY),
     st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40),
@@ -114,6 +115,13 @@ def test_generated_catalogues_survive_a_yaml_round_trip(indicators):
 def test_plain_data_round_trips_through_the_loader(value):
     data = {"root": value}
     assert parse_yaml(dump_yaml(data)).data == data
+
+
+@pytest.mark.parametrize("text", ["'<<': 1\n", '"<<": 1\n', "? '<<'\n: 1\n"])
+def test_a_quoted_double_angle_key_is_an_ordinary_key(text):
+    # Only a plain << is YAML's merge key; quoted, it is the string "<<" (dump_yaml quotes it).
+    assert parse_yaml(text).data == {"<<": 1}
+    assert parse_yaml(dump_yaml({"<<": [1, {"<<": None}]})).data == {"<<": [1, {"<<": None}]}
 
 
 LAYERS = [("input", None), ("activity", None), ("output", None), ("outcome", "short"), ("outcome", "medium"), ("outcome", "long"), ("impact", None)]
