@@ -152,19 +152,29 @@ def _brentq_kernel():
     if name in sys.modules or "scipy.optimize" in sys.modules:
         return getattr(sys.modules.get(name), "_brentq", None)
     try:
-        spec = importlib.util.find_spec("scipy")
-        if spec is None or not spec.submodule_search_locations:
-            return None
-        for folder in spec.submodule_search_locations:
-            for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-                path = Path(folder) / "optimize" / f"_zeros{suffix}"
-                if path.is_file():
-                    loader = importlib.machinery.ExtensionFileLoader(name, str(path))
-                    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader))
-                    loader.exec_module(module)
-                    return getattr(module, "_brentq", None)
+        module = _scipy_extension("optimize", "_zeros")
     except (ImportError, OSError):
         return None
+    return getattr(module, "_brentq", None)
+
+
+def _scipy_extension(package: str, module: str):
+    """SciPy's compiled module ``scipy.<package>.<module>`` loaded from its file without
+    importing ``scipy.<package>``, or None where there is no such file. It is not left in
+    ``sys.modules``: a later import of the package loads it as its own."""
+    name = f"scipy.{package}.{module}"
+    spec = importlib.util.find_spec("scipy")
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = Path(folder) / package / f"{module}{suffix}"
+            if path.is_file():
+                loader = importlib.machinery.ExtensionFileLoader(name, str(path))
+                try:
+                    loaded = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader))
+                    loader.exec_module(loaded)
+                finally:
+                    sys.modules.pop(name, None)
+                return loaded
     return None
 
 
@@ -181,25 +191,13 @@ def _ndtr_ufunc():
     the only use of it in ``tiltak estimate``). The module is not left in ``sys.modules``: a
     later ``import scipy.special`` loads it as its own. Should it not be found or not hold a
     ufunc ``ndtr``, ``scipy.special.ndtr`` itself."""
-    name = "scipy.special._special_ufuncs"
-    if "scipy.special" not in sys.modules and name not in sys.modules:
+    if "scipy.special" not in sys.modules and "scipy.special._special_ufuncs" not in sys.modules:
         try:
-            spec = importlib.util.find_spec("scipy")
-            for folder in (spec.submodule_search_locations or []) if spec is not None else []:
-                for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-                    path = Path(folder) / "special" / f"_special_ufuncs{suffix}"
-                    if path.is_file():
-                        loader = importlib.machinery.ExtensionFileLoader(name, str(path))
-                        try:
-                            module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader))
-                            loader.exec_module(module)
-                        finally:
-                            sys.modules.pop(name, None)
-                        found = getattr(module, "ndtr", None)
-                        if isinstance(found, np.ufunc):
-                            return found
+            found = getattr(_scipy_extension("special", "_special_ufuncs"), "ndtr", None)
         except (ImportError, OSError):
-            pass
+            found = None
+        if isinstance(found, np.ufunc):
+            return found
     from scipy.special import ndtr as scipy_ndtr
 
     return scipy_ndtr
