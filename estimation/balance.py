@@ -808,24 +808,16 @@ def _rows_in_parallel(columns: list, layout: Layout, s_d_denom: str,
                       binary: str, pool: ThreadPoolExecutor | None = None) -> list[dict]:
     """The rows of the table in order; ``columns`` holds BalanceTerms and (name, series)
     covariate columns, each expanded into its terms where it is computed. The columns are
-    spread over the CPUs (NumPy's sorts and sums release the interpreter lock); each term
-    is computed exactly as alone, in its own order, and the first column in order that
-    fails raises, as without threads. ``pool``: the table's threads (else its own)."""
+    spread over the table's threads, ``pool`` (NumPy's sorts and sums release the
+    interpreter lock; None: in order on this thread); each term is computed exactly as
+    alone, in its own order, and the first column in order that fails raises, as without
+    threads."""
 
     def rows(column) -> list[dict]:
         terms = [column] if isinstance(column, BalanceTerm) else column_terms(*column)
         return [_term_row(term, layout, s_d_denom, binary) for term in terms]
 
-    if pool is not None and len(columns) >= 2:
-        parts = list(pool.map(rows, columns))
-        return [row for part in parts for row in part]
-    workers = min(threads(), len(columns))
-    if workers < 2 or layout.treat.shape[0] < _THREADED_FROM:
-        parts = [rows(column) for column in columns]
-    else:
-
-        with ThreadPoolExecutor(max_workers=workers) as own:
-            parts = list(own.map(rows, columns))
+    parts = list(pool.map(rows, columns)) if pool is not None else [rows(c) for c in columns]
     return [row for part in parts for row in part]
 
 
