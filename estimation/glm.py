@@ -277,13 +277,14 @@ def _irls(design: DesignColumns, y: np.ndarray, link: str, max_iter: int, tol: f
     CPUs (:class:`Blockwise`), the deviance summed over the whole array as before.
     """
     cpus = threads()
+    y = np.ascontiguousarray(y, dtype=np.float64)  # the compiled loops read it in blocks
     treated = y > 0.5
     dev_old, converged, it, dev = np.inf, False, 1, np.inf
     n = y.shape[0]
     # the vectors of each step, reused (fresh memory of this size costs more than the
     # arithmetic); the last eta and mu are returned
     eta, mu, w, score = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
-    response = _Treated(np.ascontiguousarray(y, dtype=np.float64), treated)
+    response = _Treated(y, treated)
     with Blockwise(n, cpus if link == "logit" else 1) as blocks:
         # first step from eta: least squares of the working response on [1, X]
         first = _first_weights(y, treated, link, out=(w, score), blocks=blocks)

@@ -174,3 +174,21 @@ def test_first_weights_into_given_vectors_block_by_block(monkeypatch, link, cpus
     y = np.array([0.0, 0.5, 1.0])  # not 0/1: computed row by row, fresh vectors
     got = glm._first_weights(y, y > 0.5, "logit", out=(np.empty(3), np.empty(3)))
     assert np.array_equal(_bits(got[0]), _bits(glm._first_weights(y, y > 0.5, "logit")[0]))
+
+
+@pytest.mark.parametrize("link", ["logit", "probit"])
+@pytest.mark.parametrize("layout", ["strided", "int", "bool", "reversed"])
+def test_a_response_in_any_layout_gives_the_contiguous_fit(link, layout):
+    # the compiled loops read the response in blocks: a strided view, another dtype or a
+    # negative stride is read as its float64 values, the same fit to the bit
+    rng = np.random.default_rng(11)
+    n = glm.BLOCK + 77
+    X = rng.normal(size=(n, 3))
+    y = (rng.random(n) < 1 / (1 + np.exp(-X[:, 0]))).astype(np.float64)
+    given = {"strided": np.column_stack([y, y])[:, 0], "int": y.astype(np.int64),
+             "bool": y.astype(bool), "reversed": y[::-1].copy()[::-1]}[layout]
+    assert not given.flags["C_CONTIGUOUS"] or given.dtype != np.float64
+    a, b = glm.fit_binomial(X, given, link=link), glm.fit_binomial(X, y, link=link)
+    assert _bits(a.coef).tobytes() == _bits(b.coef).tobytes()
+    assert _bits(a.fitted).tobytes() == _bits(b.fitted).tobytes()
+    assert a.iterations == b.iterations and a.deviance == b.deviance
