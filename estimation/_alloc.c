@@ -5,7 +5,7 @@
  * free; on a virtual machine that reports free pages to its host each first touch of such
  * a page is a slow fault. Inside an active scope this handler keeps freed blocks of at least
  * `threshold` bytes (up to `cap` bytes in all, the oldest given back first) and hands the
- * best fitting one (at most a quarter larger than asked) to the next allocation, so its pages
+ * best fitting one (at most `larger` per cent larger than asked) to the next allocation, so its pages
  * are already mapped. Every block is a glibc malloc block: free() and realloc() of any of
  * them are glibc's, so an array allocated inside the scope and freed outside it is freed
  * correctly (NumPy frees an array through the handler that allocated it), and the pointers
@@ -56,6 +56,7 @@ static int depth;
 static size_t threshold = (size_t)4 << 20;
 static size_t cap = (size_t)1 << 30;
 static int advise = 1;
+static size_t larger = 25; /* percent: a kept block at most this much larger than asked */
 static unsigned long long hits, misses, evicted, reused_bytes, fresh_bytes;
 static size_t most_cached;
 
@@ -69,7 +70,7 @@ static void *take(size_t size)
     int best = -1;
     for (int i = 0; i < count; i++) {
         size_t u = cache[i].usable;
-        if (u >= size && u - size <= size / 4 && (best < 0 || u < cache[best].usable))
+        if (u >= size && u - size <= size / 100 * larger && (best < 0 || u < cache[best].usable))
             best = i;
     }
     if (best < 0)
@@ -253,12 +254,12 @@ static PyObject *py_restore(PyObject *self, PyObject *previous)
 static PyObject *py_enter(PyObject *self, PyObject *args)
 {
     (void)self;
-    Py_ssize_t from, most;
+    Py_ssize_t from, most, percent = 25;
     int advice;
-    if (!PyArg_ParseTuple(args, "nnp", &from, &most, &advice))
+    if (!PyArg_ParseTuple(args, "nnp|n", &from, &most, &advice, &percent))
         return NULL;
-    if (from < 1 || most < 0) {
-        PyErr_SetString(PyExc_ValueError, "threshold >= 1 and cap >= 0 bytes");
+    if (from < 1 || most < 0 || percent < 1 || percent > 10000) {
+        PyErr_SetString(PyExc_ValueError, "threshold >= 1, cap >= 0 bytes, larger 1 to 10000 %");
         return NULL;
     }
     pthread_mutex_lock(&lock);
@@ -266,6 +267,7 @@ static PyObject *py_enter(PyObject *self, PyObject *args)
         threshold = (size_t)from;
         cap = (size_t)most;
         advise = advice;
+        larger = (size_t)percent;
         hits = misses = evicted = reused_bytes = fresh_bytes = 0;
         most_cached = 0;
     }
@@ -311,10 +313,11 @@ static PyObject *py_stats(PyObject *self, PyObject *noargs)
     (void)noargs;
     pthread_mutex_lock(&lock);
     PyObject *d = Py_BuildValue(
-        "{s:i,s:n,s:n,s:i,s:K,s:K,s:K,s:K,s:K,s:n,s:n,s:i}", "depth", depth, "cached",
+        "{s:i,s:n,s:n,s:i,s:K,s:K,s:K,s:K,s:K,s:n,s:n,s:i,s:n}", "depth", depth, "cached",
         (Py_ssize_t)cached, "blocks", (Py_ssize_t)count, "slots", SLOTS, "hits", hits, "misses",
         misses, "evicted", evicted, "reused_bytes", reused_bytes, "fresh_bytes", fresh_bytes,
-        "most_cached", (Py_ssize_t)most_cached, "cap", (Py_ssize_t)cap, "advise", advise);
+        "most_cached", (Py_ssize_t)most_cached, "cap", (Py_ssize_t)cap, "advise", advise,
+        "larger", (Py_ssize_t)larger);
     pthread_mutex_unlock(&lock);
     return d;
 }
@@ -323,7 +326,7 @@ static PyMethodDef methods[] = {
     {"bind", py_bind, METH_O, "Take NumPy's C API from its _ARRAY_API capsule."},
     {"install", py_install, METH_NOARGS, "Make the cache this context's handler; the old one."},
     {"restore", py_restore, METH_O, "Make `previous` this context's handler again."},
-    {"enter", py_enter, METH_VARARGS, "enter(threshold, cap, advice): one scope more."},
+    {"enter", py_enter, METH_VARARGS, "enter(threshold, cap, advice[, larger %]): one scope more."},
     {"leave", py_leave, METH_NOARGS, "One scope less; the last empties the cache."},
     {"set_advice", py_set_advice, METH_O, "Advise huge pages for fresh blocks (as NumPy)."},
     {"stats", py_stats, METH_NOARGS, "The cache's counters."},

@@ -10,7 +10,7 @@ balance table and its effect there.
 :func:`reusing_large_blocks` makes NumPy allocate array data, for the duration of the block,
 through the compiled handler of ``estimation/_alloc.c``: a freed block of :data:`THRESHOLD`
 bytes or more is kept (up to :data:`CAP` bytes in all; the oldest go back to the system
-first) and handed to the next array that fits it (at most a quarter larger than asked), whose
+first) and handed to the next array that fits it (at most :data:`LARGER` per cent larger than asked), whose
 pages are then already mapped. ``calloc`` (``np.zeros``) zeroes a reused block. NumPy's
 handler is a context variable, so the block is scoped to the thread (and ``asyncio`` task)
 that enters it; the pools of :func:`estimation.threads.context_pool` run their calls in a
@@ -40,6 +40,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 HANDLER = "tiltak_block_cache"
 THRESHOLD = 4 << 20  # bytes: the blocks kept (smaller ones glibc's heap reuses already)
 CAP = 1 << 30  # bytes kept at most in all (the 10 million peak stays under 4 GB)
+LARGER = 25  # per cent: a kept block is handed to a request at most this much smaller
 
 _lock = threading.Lock()
 _module: Any = None
@@ -120,15 +121,17 @@ def stats() -> dict[str, int]:
 
 
 @contextmanager
-def reusing_large_blocks(threshold: int = THRESHOLD, cap: int = CAP) -> Iterator[None]:
+def reusing_large_blocks(threshold: int = THRESHOLD, cap: int = CAP,
+                         larger: int = LARGER) -> Iterator[None]:
     """NumPy allocates array data through the block cache inside the block (see the module's
-    text); the outermost block sets ``threshold`` and ``cap`` (bytes)."""
+    text); the outermost block sets ``threshold`` and ``cap`` (bytes) and ``larger`` (per
+    cent)."""
     module = _load() if available() else None
     if module is None:
         yield
         return
     with _lock:
-        module.enter(int(threshold), int(cap), numpy_advice())
+        module.enter(int(threshold), int(cap), numpy_advice(), int(larger))
     try:
         previous = module.install()
         try:

@@ -121,6 +121,30 @@ def test_only_blocks_that_fit_are_reused():
 
 
 @needs_cache
+def test_larger_blocks_are_reused_as_far_as_allowed():
+    with reusing_large_blocks(threshold=MB, larger=300):
+        big = np.ones(8 * MB // 8)
+        del big
+        small = np.ones(2 * MB // 8)  # 4 x: over 300 % larger
+        assert stats()["hits"] == 0 and stats()["larger"] == 300
+        del small
+        quarter_more = np.ones(3 * MB // 8)  # 8/3 of it: allowed
+        assert stats()["hits"] == 1
+        del quarter_more
+
+
+@needs_cache
+def test_bad_settings_are_refused_and_nothing_is_entered():
+    with pytest.raises(ValueError):
+        with reusing_large_blocks(larger=0):
+            pass
+    with pytest.raises(ValueError):
+        with reusing_large_blocks(threshold=0):
+            pass
+    assert stats()["depth"] == 0 and handler_name() == DEFAULT
+
+
+@needs_cache
 def test_the_cap_is_kept_and_the_oldest_go_first():
     with reusing_large_blocks(threshold=MB, cap=5 * MB):
         arrays = [np.ones(2 * MB // 8 + i) for i in range(5)]
@@ -268,3 +292,25 @@ def test_a_missing_extension_is_found_missing(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_alloc)
     assert block_cache._bind() is None
+
+
+@needs_cache
+def test_the_matcher_runs_inside_the_block(monkeypatch):
+    from estimation import NearestNeighborMatching, matching
+
+    seen = []
+    real = matching.match_on_distance
+
+    def spy(*args, **kwargs):
+        seen.append((handler_name(), stats()["depth"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(matching, "match_on_distance", spy)
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"a": rng.normal(size=400)})
+    treat = (frame["a"] + rng.normal(size=400) > 0.5).astype(int).to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        NearestNeighborMatching().fit(frame, treat)
+    assert seen == [(block_cache.HANDLER, 1)]
+    assert handler_name() == DEFAULT and stats()["depth"] == 0
