@@ -35,6 +35,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+try:
+    from estimation import _alloc
+except ImportError:  # the optional extension is not built: the block does nothing
+    _alloc = None
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 HANDLER = "tiltak_block_cache"
@@ -58,9 +63,7 @@ def _load() -> Any:
 
 
 def _bind() -> Any:
-    try:
-        from estimation import _alloc
-    except ImportError:
+    if _alloc is None:
         return None
     capsule = _array_api()
     if capsule is None:

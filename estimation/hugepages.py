@@ -39,6 +39,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from estimation.block_cache import follow_advice
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 THP = Path("/sys/kernel/mm/transparent_hugepage")
@@ -135,8 +137,6 @@ def hugepage_advice_off(switch: Callable[[bool], bool] | None = None) -> Iterato
 def _follow(switch: Callable[[bool], bool] | None, on: bool) -> None:
     """The block cache's fresh blocks get the advice as NumPy's would (NumPy's switch only)."""
     if switch is None:
-        from estimation.block_cache import follow_advice
-
         follow_advice(on)
 
 
