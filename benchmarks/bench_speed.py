@@ -4,6 +4,7 @@ Usage (from the repository root; the data are generated deterministically on fir
 
     python benchmarks/bench_speed.py                         # 1 million, 3 alternated runs
     python benchmarks/bench_speed.py --sizes 1000000,10000000 --repeat 3 --large-repeat 1
+    python benchmarks/bench_speed.py --sizes 10000000 --repeat 3 --against /work/base   # A/B
 
 Data: benchmarks/speed_data.py (19 covariates: 12 continuous, 6 binary, a 10-level factor;
 about 20 % treated), written once as CSV and Parquet to --data (default /tmp/tiltak-speed).
@@ -29,6 +30,12 @@ on a shared machine hits them all), and summarised by the median of the rounds:
 
 Prints the machine (CPUs, load average before and after), every figure, and the ratios
 against the targets, the floors and the peer.
+
+--against CHECKOUT (round 9): only the in-memory 1:1 task, alternated round by round as that
+checkout runs it (its own .venv and code), that with glibc's mmap threshold raised in its
+environment, and as this checkout runs it, also with the whole task in one block cache scope
+(estimation.block_cache; --block-settings adds other settings); per step user and system
+CPU seconds, minor faults, peak memory, the block cache's counters and the ATT/SE bits.
 """
 
 from __future__ import annotations
@@ -49,6 +56,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+if os.environ.get("TILTAK_BENCH_CODE"):  # --against: the in-memory child runs that checkout's code
+    sys.path.insert(0, os.environ["TILTAK_BENCH_CODE"])
 
 TILTAK = [sys.executable, "-m", "tiltak"]
 VARIANTS = {"1:1": [], "ratio 3": ["--ratio", "3"], "replace": ["--replace"]}
@@ -143,21 +152,30 @@ def child_memory(path: str, variant: str) -> None:
     kwargs = {"1:1": {}, "ratio 3": {"ratio": 3}, "replace": {"replace": True}}[variant]
     usage = resource.getrusage(resource.RUSAGE_SELF)
     sys0, flt0 = usage.ru_stime, usage.ru_minflt
-    c0 = time.process_time()
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        score = PropensityScore().fit(frame[COVARIATES], frame["treat"].to_numpy())
-        t1, c1 = time.perf_counter(), time.process_time()
-        match = NearestNeighborMatching(distance=score.distance(), caliper=0.2, **kwargs)
-        sample = match.fit(frame[COVARIATES], frame["treat"].to_numpy()).result_
-    del score
-    t2, c2 = time.perf_counter(), time.process_time()
-    balance = balance_table(sample)
-    t3, c3 = time.perf_counter(), time.process_time()
-    effect = estimate_att(sample, frame["y"].to_numpy())
-    t4 = time.perf_counter()
-    cpu = time.process_time() - c0
+    marks = [usage]
+    with _one_block():
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            score = PropensityScore().fit(frame[COVARIATES], frame["treat"].to_numpy())
+            t1, c1 = time.perf_counter(), time.process_time()
+            marks.append(resource.getrusage(resource.RUSAGE_SELF))
+            match = NearestNeighborMatching(distance=score.distance(), caliper=0.2, **kwargs)
+            sample = match.fit(frame[COVARIATES], frame["treat"].to_numpy()).result_
+        del score
+        t2, c2 = time.perf_counter(), time.process_time()
+        marks.append(resource.getrusage(resource.RUSAGE_SELF))
+        balance = balance_table(sample)
+        t3, c3 = time.perf_counter(), time.process_time()
+        marks.append(resource.getrusage(resource.RUSAGE_SELF))
+        effect = estimate_att(sample, frame["y"].to_numpy())
+        t4 = time.perf_counter()
+        cpu = time.process_time() - c0
+    marks.append(resource.getrusage(resource.RUSAGE_SELF))
+    per_step = {name: {"user": b.ru_utime - a.ru_utime, "sys": b.ru_stime - a.ru_stime,
+                       "minflt": b.ru_minflt - a.ru_minflt}
+                for name, a, b in zip(("propensity", "match", "balance", "att"), marks, marks[1:])}
     steps = {"propensity": t1 - t0, "match": t2 - t1, "balance": t3 - t2, "att": t4 - t3,
              "total": t4 - t0}
     cpu_steps = {"propensity": c1 - c0, "match": c2 - c1, "balance": c3 - c2, "att": cpu - (c3 - c0),
@@ -166,7 +184,34 @@ def child_memory(path: str, variant: str) -> None:
     print(json.dumps({"steps": steps, "cpu": cpu, "cpu_steps": cpu_steps, "peak_mb": _peak_mb(resource),
                       "att": effect.estimate, "se": effect.std_error,
                       "max_smd": balance.max_abs_smd_after,
-                      "sys": usage.ru_stime - sys0, "minflt": usage.ru_minflt - flt0}))
+                      "sys": usage.ru_stime - sys0, "minflt": usage.ru_minflt - flt0,
+                      "user": usage.ru_utime - marks[0].ru_utime, "per_step": per_step,
+                      "cache": _cache_stats()}))
+
+
+def _one_block():
+    """The whole task in one block cache scope (TILTAK_BENCH_ONE_BLOCK=1, --against's
+    "one block" variant), else nothing."""
+    from contextlib import nullcontext
+
+    if os.environ.get("TILTAK_BENCH_ONE_BLOCK") != "1":
+        return nullcontext()
+    from estimation.block_cache import reusing_large_blocks
+
+    settings = os.environ.get("TILTAK_BENCH_BLOCK", "")  # "threshold MB,cap MB,larger %"
+    if not settings:
+        return reusing_large_blocks()
+    mb, cap, larger = (int(x) for x in settings.split(","))
+    return reusing_large_blocks(threshold=mb << 20, cap=cap << 20, larger=larger)
+
+
+def _cache_stats() -> dict:
+    """The block cache's counters of the last outermost scope (empty in a checkout without)."""
+    try:
+        from estimation.block_cache import stats
+    except ImportError:
+        return {}
+    return stats()
 
 
 def _read_frame(path: str):
@@ -410,6 +455,85 @@ def report_size(n: int, args) -> None:
                   f"{peer['summary'] / ours_bal:.1f} x tiltak's balance table ({ours_bal:.2f} s)")
 
 
+# --- A/B against another checkout (the block cache, round 9) ---------------------
+
+MALLOPT = {"MALLOC_MMAP_THRESHOLD_": str(256 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
+
+
+def against_variants(checkout: Path, settings: list[str]
+                     ) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """The in-memory 1:1 task as the other checkout runs it, that with glibc's mmap threshold
+    raised for the whole process (environment), and as this one runs it: the matcher's own
+    scope, and the whole task in one scope (what entering it at the propensity fit, the
+    balance table and the ATT too gives), also with other settings of the cache
+    ("threshold MB,cap MB,larger %", --block-settings)."""
+    other = str(checkout / ".venv" / "bin" / "python")
+    base = {"TILTAK_BENCH_CODE": str(checkout)}
+    return {
+        "base": ([other], base),
+        "base + mallopt env": ([other], {**base, **MALLOPT}),
+        "branch": ([sys.executable], {}),
+        "branch, one block": ([sys.executable], {"TILTAK_BENCH_ONE_BLOCK": "1"}),
+        **{f"branch, one block {s}": ([sys.executable], {"TILTAK_BENCH_ONE_BLOCK": "1",
+                                                        "TILTAK_BENCH_BLOCK": s})
+           for s in settings},
+    }
+
+
+def _cache_line(cache: dict) -> str:
+    if not cache:
+        return ""
+    return (f"  cache: {cache['hits']} reused / {cache['misses']} fresh, {cache['evicted']} "
+            f"given back, at most {cache['most_cached'] >> 20} MB kept")
+
+
+def run_against(n: int, args) -> None:
+    csv, parquet = data_files(n, args.data)
+    variants = against_variants(args.against, [x for x in args.block_settings.split(";") if x])
+    if args.against_only:
+        variants = {k: v for k, v in variants.items() if k in args.against_only.split(";")}
+    print(f"\n== n = {n:,}: in memory 1:1 against {args.against} ({args.repeat} alternated rounds) ==",
+          flush=True)
+    results: dict[str, list[dict]] = {name: [] for name in variants}
+    for round_ in range(args.repeat):
+        for name, (python, env) in variants.items():
+            command = [*python, __file__, "--child", "memory", str(parquet), "1:1"]
+            clean = {k: v for k, v in os.environ.items()
+                     if k not in ("TILTAK_BENCH_CODE", "TILTAK_BENCH_ONE_BLOCK",
+                                  "TILTAK_BENCH_BLOCK", *MALLOPT)}
+            load = os.getloadavg()[0]
+            start = time.perf_counter()
+            proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
+                                  env={**clean, **env}, timeout=3600)
+            if proc.returncode != 0:
+                print(f"  {name}: failed ({(proc.stderr or proc.stdout).strip()[-200:]})")
+                continue
+            record = json.loads(proc.stdout.strip().splitlines()[-1])
+            record["wall"], record["load"] = time.perf_counter() - start, load
+            results[name].append(record)
+            steps = record.get("per_step", {})
+            print(f"  round {round_ + 1} {name:<20} load {load:4.1f}  task {record['steps']['total']:6.2f} s"
+                  f"  user {record.get('user', float('nan')):6.2f}  sys {record['sys']:6.2f}"
+                  f"  faults {record['minflt']:>9,}  peak {record['peak_mb']:6.0f} MB  "
+                  + "  ".join(f"{k} {v['user']:.2f}/{v['sys']:.2f}" for k, v in steps.items())
+                  + f"  att {float(record['att']).hex()} se {float(record['se']).hex()}"
+                  + _cache_line(record.get("cache") or {}), flush=True)
+    print(f"\n  medians of {args.repeat} (task wall s; user / system CPU s; minor faults; peak MB "
+          "with the input; per step user/system CPU s):")
+    for name, records in results.items():
+        if not records:
+            continue
+        steps = " ".join(
+            f"{k} {statistics.median(r['per_step'][k]['user'] for r in records):.2f}/"
+            f"{statistics.median(r['per_step'][k]['sys'] for r in records):.2f}"
+            for k in ("propensity", "match", "balance", "att"))
+        print(f"  {name:<20} {median(records, 'steps', 'total'):6.2f} s  "
+              f"{median(records, 'user'):6.2f} / {median(records, 'sys'):5.2f}  "
+              f"{median(records, 'minflt'):>9,.0f}  {median(records, 'peak_mb'):6.0f} MB  {steps}")
+    bits = {(float(r["att"]).hex(), float(r["se"]).hex()) for rs in results.values() for r in rs}
+    print(f"  ATT and SE bits: {'the same in every run' if len(bits) == 1 else 'DIFFER: ' + str(bits)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000000")
@@ -425,6 +549,14 @@ def main() -> None:
                         help="only the in-memory tasks and their floor (not tiltak match)")
     parser.add_argument("--variants-cli", action="store_true",
                         help="also time tiltak match --ratio 3 and --replace on CSV")
+    parser.add_argument("--against", type=Path, default=None,
+                        help="only the in-memory 1:1 task, alternated with this checkout's "
+                             "(its .venv), glibc's mmap threshold raised, and the block cache "
+                             "around the whole task; per step user/system CPU s and faults")
+    parser.add_argument("--against-only", default="",
+                        help="with --against: the variants to run (names separated by ';')")
+    parser.add_argument("--block-settings", default="",
+                        help="with --against: more one-block variants, 'MB,capMB,larger%%;...'")
     parser.add_argument("--child", nargs="+")
     args = parser.parse_args()
     if args.child:
@@ -444,6 +576,15 @@ def main() -> None:
           f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.2f} "
           f"{os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     print(f"memory: {memory_state()}")
+    if args.against:
+        from estimation.block_cache import CAP, THRESHOLD, available
+
+        print(f"block cache: {'built' if available() else 'not available'} (blocks of "
+              f"{THRESHOLD >> 20} MB or more, at most {CAP >> 20} MB kept)")
+        for n in sizes:
+            run_against(n, args)
+        print(f"\nload average at the end: {os.getloadavg()[0]:.2f}; memory: {memory_state()}")
+        return
     for n in sizes:
         report_size(n, args)
     if len(sizes) > 1:

@@ -34,7 +34,7 @@ from estimation.ordering import sort_in_place, stable_sort
 from estimation.parameters import InvalidInputError, check_choice
 from estimation.strata import subclass_pair_distance
 from estimation.summary import Summary, SummaryMethods, short_number
-from estimation.threads import threads
+from estimation.threads import context_pool, threads
 
 try:  # the compiled loops (estimation/_core.c)
     from estimation import _core
@@ -785,7 +785,7 @@ _THREADED_FROM = 50_000  # units from which the table's parts run on threads
 def _table_pool(n: int) -> ThreadPoolExecutor | None:
     """The threads of one table (None: everything in order on this thread)."""
     workers = threads()
-    return ThreadPoolExecutor(max_workers=workers) if workers >= 2 and n >= _THREADED_FROM else None
+    return context_pool(workers) if workers >= 2 and n >= _THREADED_FROM else None
 
 
 def _soon(pool: ThreadPoolExecutor | None, function, *args):

@@ -19,13 +19,12 @@ vectors of n.
 from __future__ import annotations
 
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from estimation.design_columns import DesignColumns
-from estimation.threads import threads
+from estimation.threads import context_pool, threads
 
 try:  # the compiled loops of the Newton steps; NumPy's expressions give the same bits
     from estimation import _core
@@ -204,7 +203,7 @@ class Blockwise:
     def __init__(self, n: int, cpus: int):
         self.blocks = block_slices(n)
         workers = min(cpus, len(self.blocks))
-        self._pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+        self._pool = context_pool(workers) if workers > 1 else None
 
     def run(self, function) -> list:
         if self._pool is None:

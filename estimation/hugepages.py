@@ -24,7 +24,9 @@ is restored when the last block in the process ends, also after an exception and
 several threads overlap. Nothing else changes: the arrays hold the same values, only the
 page size the kernel uses for them. A user who sets ``NUMPY_MADVISE_HUGEPAGE`` has chosen:
 then the advice is left as it is. NumPy without the private switch
-(``numpy._core.multiarray._set_madvise_hugepage``) is left as it is too.
+(``numpy._core.multiarray._set_madvise_hugepage``) is left as it is too. The block cache
+(:mod:`estimation.block_cache`, which gives fresh blocks NumPy's advice itself) follows the
+switch.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
+
+from estimation.block_cache import follow_advice
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -117,6 +121,7 @@ def hugepage_advice_off(switch: Callable[[bool], bool] | None = None) -> Iterato
     with _lock:
         if _depth == 0:
             _saved = bool(setter(False))
+            _follow(switch, False)
         _depth += 1
     try:
         yield
@@ -125,7 +130,14 @@ def hugepage_advice_off(switch: Callable[[bool], bool] | None = None) -> Iterato
             _depth -= 1
             if _depth == 0:
                 setter(bool(_saved))
+                _follow(switch, bool(_saved))
                 _saved = None
+
+
+def _follow(switch: Callable[[bool], bool] | None, on: bool) -> None:
+    """The block cache's fresh blocks get the advice as NumPy's would (NumPy's switch only)."""
+    if switch is None:
+        follow_advice(on)
 
 
 def without_hugepage_advice(function: F) -> F:

@@ -27,6 +27,7 @@ from estimation.greedy import (
     run_passes,
     run_replacement,
 )
+from estimation.block_cache import with_block_cache
 from estimation.hugepages import without_hugepage_advice
 from estimation.matched import MatchedSample, matching_weights, pair_subclass
 from estimation.nearest import match_with_replacement, match_without_replacement
@@ -201,6 +202,7 @@ class NearestNeighborMatching(Parameters):
             return np.asarray(self.distance, dtype=np.float64)
         return np.full(treat.shape[0], np.nan)
 
+    @with_block_cache
     @without_hugepage_advice
     def fit(self, X: Any, treatment: Any) -> NearestNeighborMatching:
         """Estimate the distance, discard, match; the result is in ``result_``."""
