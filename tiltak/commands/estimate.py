@@ -35,6 +35,9 @@ def command(models: tuple[str, ...], db: str, out: str | None, seed: int) -> Non
     """
     from pathlib import Path
 
+    from tiltak.estimate_worker import prestart
+
+    prestart()  # a worker for a share of the models, importing beside this process's imports
     from tiltak.evaluation.document import clean, estimate_entry
     from tiltak.pipeline import StageBar, dump_json, load_inputs, run_estimates, write_atomically
 
