@@ -333,7 +333,8 @@ def main() -> None:
     print(f"store: tiltak synth --scale {args.scale:g} ({source.stat().st_size / 1e6:.0f} MB)")
     baselines = {f"baseline: {str(path)[-26:]}": path.resolve() for path in args.baseline}
     forced = {f"estimate, {n} process{'es' if n > 1 else ''} (forced)": (n, ROOT) for n in args.forced}
-    forced.update({f"{name[10:]}, {n} proc. (forced)": (n, root) for n in args.forced for name, root in baselines.items()})
+    forced.update({f"{name[10:]}, {n} proc. (forced)": (n, root) for n in args.forced for name, root in baselines.items()
+                   if (root / "tiltak" / "estimating.py").exists()})  # code that shares the models out
     checkouts = {"estimate": ROOT, **{k: root for k, (_, root) in forced.items()}, **baselines}
     if args.censoring:
         censoring_steps({"this checkout": ROOT, **baselines}, source, folder, args.repeat)
