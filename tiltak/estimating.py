@@ -22,8 +22,7 @@ from typing import Any
 
 from monitoring.store import Store
 from tiltak import worker_process
-from tiltak.estimate_worker import MODULE as WORKER_MODULE
-from tiltak.worker_process import processes
+from tiltak.worker_process import ESTIMATE_WORKER, processes
 from tiltak.evaluation.estimate import estimate_model, tested_changes
 from tiltak.evaluation.multiplicity import holm_adjust
 from tiltak.evaluation.verdicts import VerdictRules
@@ -82,7 +81,7 @@ def estimate_store(db: Path, inputs: Sequence[Any], seed: int = 0, rules: Verdic
         with Store.open(db, analysis=True, read_only=True, migrate=False) as store:
             results = _estimate_shares(store.connect(), db, inputs, shares, seed, rules, progress)
     finally:
-        worker_process.drop_spares()  # a spare worker (tiltak.estimate_worker.prestart) not taken
+        worker_process.drop_spares()  # a spare worker (worker_process.prestart_when_idle) not taken
     if estimated is not None:
         for item in inputs:
             estimated(item, results[item.model.id])
@@ -168,7 +167,7 @@ class EstimateWorker:
         self._ids = [item.model.id for item in inputs]
         models = [ModelToEstimate(item.path, item.model, item.outcomes) for item in inputs]
         request = pickle.dumps((str(db), models, seed, rules or VerdictRules(), read_only), protocol=pickle.HIGHEST_PROTOCOL)
-        self._process = worker_process.start(WORKER_MODULE)
+        self._process = worker_process.start(ESTIMATE_WORKER)
         self._sending = threading.Thread(target=self._send, args=(request,), daemon=True)
         self._sending.start()
 

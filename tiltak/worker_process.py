@@ -19,6 +19,9 @@ from pathlib import Path
 
 from estimation.threads import threads
 
+ESTIMATE_WORKER = "tiltak.estimate_worker"
+"""The estimate worker's module (:class:`tiltak.estimating.EstimateWorker`)."""
+
 _spares: dict[str, list[subprocess.Popen[bytes]]] = {}
 
 
@@ -39,6 +42,14 @@ def prestart(module: str) -> None:
     if not _spares:
         atexit.register(drop_spares)
     _spares.setdefault(module, []).append(_popen(module))
+
+
+def prestart_when_idle(module: str) -> None:
+    """:func:`prestart` ``module`` when work will likely be shared out: :func:`processes` says a
+    CPU is not wholly busy (``tiltak estimate`` calls it for :data:`ESTIMATE_WORKER` before its
+    own imports)."""
+    if processes() > 1:
+        prestart(module)
 
 
 def drop_spares() -> None:

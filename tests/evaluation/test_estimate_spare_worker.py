@@ -10,7 +10,7 @@ import pickle
 import duckdb
 import pytest
 
-from tiltak import estimate_worker, estimating, pipeline, worker_process
+from tiltak import estimating, pipeline, worker_process
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +63,8 @@ def _run(store, inputs, folder, processes, monkeypatch, spare):
 
     monkeypatch.setattr(worker_process, "start", start)
     if spare:
-        estimate_worker.prestart()
-    started = list(worker_process._spares.get(estimate_worker.MODULE, []))
+        worker_process.prestart_when_idle(worker_process.ESTIMATE_WORKER)
+    started = list(worker_process._spares.get(worker_process.ESTIMATE_WORKER, []))
     results = pipeline.run_estimates(db, inputs, seed=4)
     with duckdb.connect(str(db), read_only=True) as con:
         rows = con.execute("SELECT * FROM estimates").fetchall()
@@ -84,19 +84,19 @@ def test_the_first_share_takes_the_spare_and_the_results_are_those_of_one_proces
 
 
 def test_a_spare_not_taken_is_killed_when_the_models_are_not_shared_out(store, inputs, tmp_path, monkeypatch):
-    worker_process.prestart(estimate_worker.MODULE)  # as if the load rose after the command began
-    spare = worker_process._spares[estimate_worker.MODULE][0]
+    worker_process.prestart(worker_process.ESTIMATE_WORKER)  # as if the load rose after the command began
+    spare = worker_process._spares[worker_process.ESTIMATE_WORKER][0]
     _, _, taken, _ = _run(store, inputs[:1], tmp_path, 2, monkeypatch, spare=False)  # one model: no share
     assert taken == []
-    assert spare.poll() is not None and not worker_process._spares[estimate_worker.MODULE]
+    assert spare.poll() is not None and not worker_process._spares[worker_process.ESTIMATE_WORKER]
 
 
 def test_a_spare_that_died_is_not_handed_out(monkeypatch):
-    worker_process.prestart(estimate_worker.MODULE)
-    dead = worker_process._spares[estimate_worker.MODULE][0]
+    worker_process.prestart(worker_process.ESTIMATE_WORKER)
+    dead = worker_process._spares[worker_process.ESTIMATE_WORKER][0]
     dead.kill()
     dead.wait()
-    process = worker_process.start(estimate_worker.MODULE)
+    process = worker_process.start(worker_process.ESTIMATE_WORKER)
     try:
         assert process is not dead and process.poll() is None
     finally:
@@ -107,8 +107,8 @@ def test_a_spare_that_died_is_not_handed_out(monkeypatch):
 
 
 def test_a_spare_given_no_request_ends_quietly(capfd):
-    worker_process.prestart(estimate_worker.MODULE)
-    spare = worker_process._spares[estimate_worker.MODULE].pop()
+    worker_process.prestart(worker_process.ESTIMATE_WORKER)
+    spare = worker_process._spares[worker_process.ESTIMATE_WORKER].pop()
     spare.stdin.close()
     assert spare.wait(timeout=60) == 1
     assert spare.stdout.read() == b""

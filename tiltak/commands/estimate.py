@@ -35,9 +35,10 @@ def command(models: tuple[str, ...], db: str, out: str | None, seed: int) -> Non
     """
     from pathlib import Path
 
-    from tiltak.estimate_worker import prestart
+    from tiltak import worker_process
 
-    prestart()  # a worker for a share of the models, importing beside this process's imports
+    # a worker for a share of the models, importing beside this process's own imports
+    worker_process.prestart_when_idle(worker_process.ESTIMATE_WORKER)
     from tiltak.evaluation.document import clean, estimate_entry
     from tiltak.pipeline import StageBar, dump_json, load_inputs, run_estimates, write_atomically
 
