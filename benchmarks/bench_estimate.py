@@ -7,6 +7,7 @@ Usage (from the repository root):
     python benchmarks/bench_estimate.py --baseline /tmp/before   # another checkout, alternated
     python benchmarks/bench_estimate.py --baseline /tmp/main --baseline /tmp/start   # two of them
     python benchmarks/bench_estimate.py --forced 1 --forced 2 --baseline /tmp/main   # one process, two
+                                                   # (each checkout's command, forced)
 
 Data: ``tiltak synth --db STORE --scale S`` (seed 1), written once to --data (default
 /tmp/tiltak-estimate, env TILTAK_ESTIMATE_DATA); every run estimates on a fresh copy of
@@ -20,7 +21,8 @@ of every thread, which a machine shared with other work inflates less):
 * the floor: Python's start, the imports the command needs (pandas, DuckDB, the packages)
   and the three risk-set queries (every eligible person-month of the trials, which the
   command must read), run by DuckDB on the same store and fetched as Arrow tables;
-* with --forced N (may be repeated), the same command with the models shared out over N
+* with --forced N (may be repeated), the same command (of this checkout and of each baseline)
+  with the models shared out over N
   processes whatever the machine's load (the command itself counts the idle CPUs; 1: every
   model in one process), to tell the workers' gain and cost apart from the rest;
 * the ratio against issue 14's target, half of the command's time when the issue was filed
@@ -273,15 +275,27 @@ def censoring_steps(checkouts: dict[str, Path], source: Path, folder: Path, repe
         print(f"  {step}: {'the same results in every checkout' if len(found) == 1 else 'RESULTS DIFFER'}")
 
 
-def child_estimate(processes: str, path: str, out: str) -> None:
-    """``tiltak estimate`` with the models shared out over ``processes`` whatever the load
-    (``tiltak.estimating.processes`` counts the idle CPUs; 1: every model in this process)."""
-    import tiltak.estimating
+def child_estimate(processes: str, path: str, out: str, root: str = str(ROOT)) -> None:
+    """``tiltak estimate`` of the checkout ``root`` with the models shared out over ``processes``
+    whatever the load (the command itself counts the idle CPUs; 1: every model in this process).
+    Round 9's code asks ``tiltak.worker_process.processes`` first (its spare worker starts before
+    the command's imports), so that is patched before anything heavy is imported; older code
+    asks ``tiltak.estimating.processes``."""
+    sys.path.insert(0, root)
+    import tiltak.worker_process
 
-    tiltak.estimating.processes = lambda: int(processes)
+    def force() -> int:
+        return int(processes)
+
+    if hasattr(tiltak.worker_process, "processes"):
+        tiltak.worker_process.processes = force  # tiltak.estimating binds this one when imported
+    else:
+        import tiltak.estimating
+
+        tiltak.estimating.processes = force
     from tiltak.cli import main
 
-    main(["estimate", str(ROOT / "models"), "--db", path, "--out", out])
+    main(["estimate", str(Path(root) / "models"), "--db", path, "--out", out])
 
 
 def _cpu() -> float:
@@ -318,8 +332,10 @@ def main() -> None:
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"store: tiltak synth --scale {args.scale:g} ({source.stat().st_size / 1e6:.0f} MB)")
     baselines = {f"baseline: {str(path)[-26:]}": path.resolve() for path in args.baseline}
-    forced = {f"estimate, {n} process{'es' if n > 1 else ''} (forced)": n for n in args.forced}
-    checkouts = {"estimate": ROOT, **{k: ROOT for k in forced}, **baselines}
+    forced = {f"estimate, {n} process{'es' if n > 1 else ''} (forced)": (n, ROOT) for n in args.forced}
+    forced.update({f"{name[10:]}, {n} proc. (forced)": (n, root) for n in args.forced for name, root in baselines.items()
+                   if (root / "tiltak" / "estimating.py").exists()})  # code that shares the models out
+    checkouts = {"estimate": ROOT, **{k: root for k, (_, root) in forced.items()}, **baselines}
     if args.censoring:
         censoring_steps({"this checkout": ROOT, **baselines}, source, folder, args.repeat)
         return
@@ -327,7 +343,8 @@ def main() -> None:
     for round_ in range(args.repeat):
         for name, root in checkouts.items():
             shutil.copyfile(source, copy)
-            command = ([sys.executable, __file__, "--child", "estimate", str(forced[name]), str(copy), str(out)]
+            command = ([sys.executable, __file__, "--child", "estimate", str(forced[name][0]), str(copy), str(out),
+                        str(forced[name][1])]
                        if name in forced else
                        [sys.executable, "-m", "tiltak", "estimate", str(root / "models"), "--db", str(copy),
                         "--out", str(out)])

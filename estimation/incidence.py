@@ -186,6 +186,19 @@ def _labels(name: str, values, n: int) -> np.ndarray:
     return array
 
 
+def _integer_labels(name: str, values, n: int) -> np.ndarray | None:
+    """``values`` as they are when they are integers or booleans (never missing: no check or
+    object copy needed), else None (see :func:`_labels`)."""
+    array = np.asarray(values)
+    if array.dtype.kind not in "iub":
+        return None
+    array = array.ravel()
+    if array.shape[0] != n:
+        raise InvalidInputError(
+            f"{OWNER}: '{name}' has {array.shape[0]} values; expected {n} (one per row).")
+    return array
+
+
 @dataclass(frozen=True)
 class _Rows:
     entry: np.ndarray  # -inf when at risk from before time 0
@@ -195,6 +208,7 @@ class _Rows:
     weight: np.ndarray
     unit: np.ndarray  # codes 0..n_units-1 in order of first appearance
     last: np.ndarray  # bool: the unit's last row
+    first: np.ndarray  # each unit's first row (earliest exit), in the order of the units' codes
     labels: np.ndarray  # unit labels
     causes: tuple
 
@@ -223,21 +237,31 @@ def _rows(time, event, cause, weights, entry, unit, censored) -> _Rows:
     if unit is None:
         ids, labels = np.arange(n), np.arange(n)
     else:
-        ids, labels = pd.factorize(_labels("unit", unit, n), sort=False)
-        labels = np.asarray(labels, dtype=object)
-    last = _check_units(ids, start, exit_, is_event, entry is None)
-    return _Rows(start, exit_, is_event, is_event & (codes == cause), w, ids, last, labels,
+        ids, labels = _unit_codes(unit, n)
+    last, first = _check_units(ids, start, exit_, is_event, entry is None)
+    return _Rows(start, exit_, is_event, is_event & (codes == cause), w, ids, last, first, labels,
                  causes)
 
 
-def _check_units(ids, start, exit_, is_event, no_entry: bool) -> np.ndarray:
-    """Rows of a unit must not overlap and only the last may end in an event."""
+def _unit_codes(unit, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the unit labels in order of first appearance, and the labels (objects).
+    Integer labels are factorised as integers: the same codes and the same labels (Python
+    ints) as through the object array, without making it."""
+    integers = _integer_labels("unit", unit, n)
+    ids, labels = pd.factorize(_labels("unit", unit, n) if integers is None else integers, sort=False)
+    return ids, np.asarray(labels, dtype=object)
+
+
+def _check_units(ids, start, exit_, is_event, no_entry: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of a unit must not overlap and only the last may end in an event. Returns each
+    row's last-of-its-unit flag and each unit's first row (the units' order)."""
     order = np.lexsort((exit_, ids))
     same = ids[order][1:] == ids[order][:-1]
     last = np.ones(ids.shape[0], dtype=bool)
     last[order[:-1][same]] = False
+    first = order[np.r_[True, ~same]]
     if not same.any():
-        return last
+        return last, first
     if no_entry:
         raise InvalidInputError(
             f"{OWNER}: a unit has several rows but no 'entry' was given; give the start of "
@@ -252,7 +276,7 @@ def _check_units(ids, start, exit_, is_event, no_entry: bool) -> np.ndarray:
         raise InvalidInputError(
             f"{OWNER}: {int(early.sum())} unit(s) have an event before their last row; "
             "an event ends a unit's follow-up (competing risks are absorbing).")
-    return last
+    return last, first
 
 
 def _horizons(horizons) -> np.ndarray:
@@ -318,24 +342,41 @@ def _curve(rows: _Rows, times: np.ndarray, d_cause: np.ndarray, d_all: np.ndarra
     return _Curve(times, y, d_c, d_a, s, s_prev, f)
 
 
-def _influence(rows: _Rows, curve: _Curve, horizon: float, n_units: int,
-               lo: np.ndarray | None = None) -> np.ndarray:
-    """IF of every unit on F(horizon) (see the module docstring); ``lo`` is
-    ``searchsorted(curve.times, rows.entry, side="right")`` if known."""
+@dataclass(frozen=True)
+class _InfluenceParts:
+    """What the influence functions at every horizon share: the curve's increments over the
+    risk set, their running sums, and the time index of each row's exit."""
+
+    a: np.ndarray  # S(u-) / Y(u)
+    b: np.ndarray  # S(u-) / S(u) / Y(u)
+    cum: tuple[np.ndarray, np.ndarray, np.ndarray]  # running sums of a dA_c, b dA and b F dA from 0
+    lo: np.ndarray  # searchsorted(times, entry, side="right")
+    exit_index: np.ndarray  # searchsorted(times, exit, side="left")
+
+
+def _influence_parts(rows: _Rows, curve: _Curve) -> _InfluenceParts:
     y, s, s_prev, f = curve.y, curve.s, curve.s_prev, curve.f
     positive = y > 0
     a = np.divide(s_prev, y, out=np.zeros_like(y), where=positive)
     ratio = np.divide(s_prev, s, out=np.zeros_like(s), where=s > 0)
     b = np.divide(ratio, y, out=np.zeros_like(y), where=positive)
+    cum = tuple(np.concatenate([[0.0], np.cumsum(v)]) for v in
+                (a * curve.d_cause, b * curve.d_all, b * f * curve.d_all))
+    return _InfluenceParts(a, b, cum, np.searchsorted(curve.times, rows.entry, side="right"),
+                           np.searchsorted(curve.times, rows.exit, side="left"))
+
+
+def _influence(rows: _Rows, curve: _Curve, horizon: float, n_units: int,
+               parts: _InfluenceParts) -> np.ndarray:
+    """IF of every unit on F(horizon) (see the module docstring); ``parts`` is
+    ``_influence_parts(rows, curve)`` (the same for every horizon)."""
+    f, a, b, cum, lo = curve.f, parts.a, parts.b, parts.cum, parts.lo
     j_h = int(np.searchsorted(curve.times, horizon, side="right"))
     f_h = float(f[j_h - 1]) if j_h > 0 else 0.0
-    cum = [np.concatenate([[0.0], np.cumsum(v)]) for v in
-           (a * curve.d_cause, b * curve.d_all, b * f * curve.d_all)]
-    lo = np.searchsorted(curve.times, rows.entry, side="right") if lo is None else lo
     hi = np.maximum(np.searchsorted(curve.times, np.minimum(rows.exit, horizon), side="right"), lo)
     value = -(cum[0][hi] - cum[0][lo]) + f_h * (cum[1][hi] - cum[1][lo]) - (cum[2][hi] - cum[2][lo])
     jumps = rows.event & (rows.exit <= horizon)
-    j = np.searchsorted(curve.times, rows.exit[jumps], side="left")
+    j = parts.exit_index[jumps]
     value[jumps] += a[j] * rows.cause[jumps] - b[j] * (f_h - f[j])
     return np.bincount(rows.unit, weights=rows.weight * value, minlength=n_units)
 
@@ -349,13 +390,14 @@ def _unit_clusters(clusters, rows: _Rows, n: int) -> Mapping[str, np.ndarray]:
     _, first = np.unique(rows.unit, return_index=True)  # each unit's first row
     out = {}
     for name, values in clusters.items():
-        labels = _labels(f"clusters['{name}']", values, n)
-        codes = pd.factorize(labels, sort=False)[0]
-        if (codes != codes[first][rows.unit]).any():
+        integers = _integer_labels(f"clusters['{name}']", values, n)
+        labels = _labels(f"clusters['{name}']", values, n) if integers is None else integers
+        # equal labels (no label is missing): what equal factorisation codes were
+        if np.asarray(labels != labels[first][rows.unit], dtype=bool).any():
             raise InvalidInputError(
                 f"{OWNER}: clusters['{name}'] changes within a unit; a unit belongs to one "
                 "cluster.")
-        out[str(name)] = labels[first]
+        out[str(name)] = labels[first].astype(object)
     return MappingProxyType(out)
 
 
@@ -418,14 +460,14 @@ def aalen_johansen(
     n_censor, w_censor = _tally(index, ~rows.event & rows.last, rows.weight, times.size)
     curve = _curve(rows, times, d_cause, d_all, y)
     n_units = rows.labels.shape[0]
-    lo = np.searchsorted(times, rows.entry, side="right") if h.size else None
-    influence = np.column_stack([_influence(rows, curve, float(v), n_units, lo) for v in h]) \
+    parts = _influence_parts(rows, curve) if h.size else None
+    influence = np.column_stack([_influence(rows, curve, float(v), n_units, parts) for v in h]) \
         if h.size else np.empty((n_units, 0))
     at_risk_h, _ = _at_risk(rows, h, order) if h.size else (np.empty(0, np.int64), None)
     defined = (h <= times.max()) | (curve.s[-1] == 0)
     notes = _notes(cause, rows, h, defined)
     first = np.zeros(rows.exit.shape[0], dtype=bool)
-    first[_first_rows(rows)] = True
+    first[rows.first] = True
     return CumulativeIncidence(
         cause, rows.causes, times, curve.f, curve.s, n_risk, y, n_event, d_cause,
         n_all - n_event, d_all - d_cause, n_censor, w_censor, h, _step(times, curve.f, h),
@@ -439,12 +481,6 @@ def aalen_johansen(
 def _ess(w: np.ndarray) -> float:
     total = float(np.sum(w**2))
     return float(w.sum() ** 2 / total) if total > 0 else 0.0
-
-
-def _first_rows(rows: _Rows) -> np.ndarray:
-    order = np.lexsort((rows.exit, rows.unit))
-    keep = np.r_[True, rows.unit[order][1:] != rows.unit[order][:-1]]
-    return order[keep]
 
 
 def _notes(cause, rows: _Rows, h: np.ndarray, defined: np.ndarray) -> tuple[str, ...]:

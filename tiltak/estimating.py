@@ -13,8 +13,6 @@ objects the one-process path makes (the same bytes pickled, the same rows in the
 
 from __future__ import annotations
 
-import math
-import os
 import pickle
 import threading
 from collections.abc import Callable, Sequence
@@ -22,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from estimation.threads import threads
 from monitoring.store import Store
 from tiltak import worker_process
+from tiltak.worker_process import ESTIMATE_WORKER, processes
 from tiltak.evaluation.estimate import estimate_model, tested_changes
 from tiltak.evaluation.multiplicity import holm_adjust
 from tiltak.evaluation.verdicts import VerdictRules
@@ -74,30 +72,20 @@ def estimate_store(db: Path, inputs: Sequence[Any], seed: int = 0, rules: Verdic
     the models shared out over :func:`processes` (one, or one model: all in this process).
     Results by model id in the order of ``inputs``; ``estimated`` is called for each in that
     order once all are made."""
-    with Store.open(db, analysis=True) as store:
-        shares = model_shares(store.connect(), inputs, processes())
-        if len(shares) < 2:
-            return estimate_models(store.connect(), inputs, seed, rules, progress, estimated)
-    with Store.open(db, analysis=True, read_only=True, migrate=False) as store:
-        results = _estimate_shares(store.connect(), db, inputs, shares, seed, rules, progress)
+    try:
+        with Store.open(db, analysis=True) as store:
+            shares = model_shares(store.connect(), inputs, processes())
+            if len(shares) < 2:
+                worker_process.drop_spares()
+                return estimate_models(store.connect(), inputs, seed, rules, progress, estimated)
+        with Store.open(db, analysis=True, read_only=True, migrate=False) as store:
+            results = _estimate_shares(store.connect(), db, inputs, shares, seed, rules, progress)
+    finally:
+        worker_process.drop_spares()  # a spare worker (worker_process.prestart_when_idle) not taken
     if estimated is not None:
         for item in inputs:
             estimated(item, results[item.model.id])
     return results
-
-
-def processes() -> int:
-    """Processes to share the models out over: this process and one more per CPU not wholly busy,
-    of the CPUs this process may use (``TILTAK_THREADS`` caps them); busy: the load average of the
-    last minute (which counts a run that just ended). A worker costs 1 to 2.5 CPU s (its start,
-    its imports, its own reading of the store); when every CPU is busy it cannot shorten the
-    wait, it only lengthens the other work's. The results do not depend on it."""
-    cpus = threads()
-    try:
-        idle = cpus - os.getloadavg()[0]
-    except OSError:  # pragma: no cover - no load average: the CPUs counted alone
-        idle = cpus - 1
-    return max(1, min(cpus, 1 + math.ceil(max(idle, 0.0))))
 
 
 def model_shares(con: Any, inputs: Sequence[Any], processes: int) -> list[list[int]]:
@@ -179,7 +167,7 @@ class EstimateWorker:
         self._ids = [item.model.id for item in inputs]
         models = [ModelToEstimate(item.path, item.model, item.outcomes) for item in inputs]
         request = pickle.dumps((str(db), models, seed, rules or VerdictRules(), read_only), protocol=pickle.HIGHEST_PROTOCOL)
-        self._process = worker_process.start("tiltak.estimate_worker")
+        self._process = worker_process.start(ESTIMATE_WORKER)
         self._sending = threading.Thread(target=self._send, args=(request,), daemon=True)
         self._sending.start()
 

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import duckdb
 import pytest
 
-from tiltak import estimating, pipeline
+from tiltak import estimating, pipeline, worker_process
 from tiltak.errors import TiltakError
 
 
@@ -158,6 +158,6 @@ def test_one_cpu_one_model_or_the_same_id_twice_is_one_share(four_models):
 @pytest.mark.parametrize("cpus, load, expected", [(1, 0.0, 1), (2, 0.0, 2), (2, 1.2, 2), (2, 1.95, 2), (2, 2.0, 1),
                                                   (2, 9.0, 1), (8, 3.5, 6), (8, 7.5, 2), (8, 0.0, 8)])
 def test_one_process_and_one_more_per_cpu_not_wholly_busy(cpus, load, expected, monkeypatch):
-    monkeypatch.setattr(estimating, "threads", lambda: cpus)
-    monkeypatch.setattr(estimating.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(worker_process, "threads", lambda: cpus)
+    monkeypatch.setattr(worker_process.os, "getloadavg", lambda: (load, load, load))
     assert estimating.processes() == expected

@@ -35,6 +35,10 @@ def command(models: tuple[str, ...], db: str, out: str | None, seed: int) -> Non
     """
     from pathlib import Path
 
+    from tiltak import worker_process
+
+    # a worker for a share of the models, importing beside this process's own imports
+    worker_process.prestart_when_idle(worker_process.ESTIMATE_WORKER)
     from tiltak.evaluation.document import clean, estimate_entry
     from tiltak.pipeline import StageBar, dump_json, load_inputs, run_estimates, write_atomically
 
