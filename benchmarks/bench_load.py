@@ -23,6 +23,13 @@ round so that a change of load on a shared machine hits them all, summarised by 
 functions: reading, DuckDB's read of the CSV files, typing and staging, value and reference
 checks, writing the tables, the person-month panel, the checkpoint and close.
 
+``--panel``: after the rounds, the person-month panel's statement taken apart, per checkout,
+on a copy of a store made by that checkout's first load (CPU seconds of the process, every
+thread; median of --panel-repeat runs, the checkouts alternated run by run): the Python side
+(parsing ``panel.sql``, setting the calendar, rendering), the query counted without and with
+its ORDER BY, the ordered rows into a temporary (in-memory) table, and the DELETE and INSERT
+into the store's ``person_month`` with the COMMIT and CHECKPOINT, as the load runs it.
+
 The children run with cached bytecode (PYTHONDONTWRITEBYTECODE removed from their
 environment, after one warm-up run), as an installed tiltak runs.
 
@@ -88,6 +95,58 @@ finally:
 steps["whole process"] = time.process_time() - start
 import json
 print(json.dumps(steps))
+"""
+
+PANEL = """
+import json, os, resource, shutil, statistics, sys, tempfile, time
+from pathlib import Path
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+import duckdb
+from monitoring.engines import as_engine
+from monitoring import panel as P
+from monitoring.load import load_directory
+work = Path(tempfile.mkdtemp(prefix="tiltak-panel-"))
+try:
+    store = work / "store.duckdb"
+    load_directory(store, sys.argv[1])
+    times = {}
+    def timed(label, f):
+        c = cpu()
+        f()
+        times.setdefault(label, []).append(cpu() - c)
+    for _ in range(int(sys.argv[2])):
+        copy = work / "copy.duckdb"
+        shutil.copy(store, copy)
+        con = duckdb.connect(str(copy))
+        con.execute("SET enable_progress_bar = false")
+        engine = as_engine(con)
+        P._parsed.cache_clear()
+        def python_side():
+            global sql
+            (row,) = engine.fetch(P.bounds_tree())
+            tree = P.panel_tree(*P.panel_bounds(row, None))
+            sql = engine.render(tree)
+        timed("Python: bounds, parse, calendar, render", python_side)
+        con.execute("SET disabled_optimizers = 'build_side_probe_side'")
+        unordered = sql[:sql.rindex("ORDER BY")]
+        timed("the query, count(*), no ORDER BY", lambda: con.execute(f"SELECT count(*) FROM ({unordered})").fetchall())
+        timed("the query, count(*), ordered", lambda: con.execute(f"SELECT count(*) FROM ({sql})").fetchall())
+        timed("the ordered rows into a temporary table", lambda: con.execute(f"CREATE OR REPLACE TEMP TABLE pm AS {sql}"))
+        con.execute("DROP TABLE pm")
+        def store_write():
+            con.execute("BEGIN")
+            con.execute("DELETE FROM person_month")
+            con.execute(f"INSERT INTO person_month {sql}")
+            con.execute("COMMIT")
+            con.execute("CHECKPOINT")
+        timed("DELETE, INSERT into person_month, COMMIT, CHECKPOINT", store_write)
+        con.close()
+        copy.unlink()
+    print(json.dumps({k: statistics.median(v) for k, v in times.items()}))
+finally:
+    shutil.rmtree(work, ignore_errors=True)
 """
 
 
@@ -187,6 +246,8 @@ def report_scale(scale: float, args) -> dict:
               f"{med['other']['cpu'] / med['floor']['cpu']:.2f} CPU")
     if args.steps:
         print_steps(folder, args)
+    if args.panel:
+        print_panel(folder, args)
     return med
 
 
@@ -205,6 +266,24 @@ def print_steps(folder: Path, args) -> None:
         print("  " + f"{step:<52}" + "".join(f" {c.get(step, float('nan')):20.2f}" for _, c in columns))
 
 
+def print_panel(folder: Path, args) -> None:
+    """The panel's statement taken apart (PANEL above), per checkout, alternated."""
+    checkouts = [("this checkout", sys.executable, ROOT)]
+    if args.compare:
+        checkouts.append((str(args.compare), str(args.compare / ".venv" / "bin" / "python"), args.compare))
+    runs: dict[str, list[dict]] = {name: [] for name, _, _ in checkouts}
+    for _ in range(args.panel_rounds):
+        for name, python, cwd in checkouts:
+            runs[name].append(json.loads(run([python, "-c", PANEL, str(folder), str(args.panel_repeat)],
+                                             cwd=cwd)["out"]))
+    columns = [(name, {k: statistics.median(r[k] for r in rs) for k in rs[0]}) for name, rs in runs.items()]
+    print(f"  the panel's statement, CPU s (median of {args.panel_rounds} x {args.panel_repeat}; "
+          f"load {os.getloadavg()[0]:.2f}):")
+    print("  " + f"{'part':<52}" + "".join(f" {name[-20:]:>20}" for name, _ in columns))
+    for part in columns[0][1]:
+        print("  " + f"{part:<52}" + "".join(f" {c.get(part, float('nan')):20.3f}" for _, c in columns))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default="4", help="tiltak synth --scale values, comma-separated")
@@ -217,6 +296,10 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, help="another checkout (with its .venv) whose first load "
                         "is timed in the same rounds")
     parser.add_argument("--steps", action="store_true", help="also time the steps of one first load per checkout")
+    parser.add_argument("--panel", action="store_true",
+                        help="also take the panel's statement apart (query, sort, materialising, the store's write)")
+    parser.add_argument("--panel-rounds", type=int, default=3, help="alternated processes per checkout for --panel")
+    parser.add_argument("--panel-repeat", type=int, default=1, help="runs per process for --panel")
     args = parser.parse_args()
     print(machine(), flush=True)
     summary = {s: report_scale(float(s), args) for s in args.scales.split(",") if s}
