@@ -9,7 +9,7 @@ The peak is the largest of three phases over the interpreter's base:
 
     reading    = 230 MB + rows x (2 b + (0.8, or 1.1 with --out) x t)   [CSV under 256 MiB,
                                                                          and Parquet: t = 0]
-               = 230 MB + 150 MB + rows x 2 b                           [CSV from 256 MiB on]
+               = 230 MB + 200 MB + rows x (1.8, or 2 with --out) x b    [CSV from 256 MiB on]
     estimating = 230 MB + rows x (b + 8 x (14 + 1 + 0.4 d [--outcome]
                  + 4.5 d [--outcome after subclass or cem] + 11 (ratio - 1) + 13 [--replace]
                  + 24 [--method full] + 34 [--method full with --outcome] + 2 [--out]))
@@ -57,9 +57,11 @@ no room at 10 million rows)."""
 #: was 1.0 before round 8 passed the table to the frame with no other reference).
 READ_COPIES, TEXT_COPIES, OUT_TEXT_COPIES = 2.0, 0.8, 0.3
 #: Reading a CSV file block by block (from ``tiltak.tables.CSV_BLOCKWISE_BYTES`` on): the
-#: table's chunks and the frame, or with --out the one-chunk copy of the chunks (the frame
-#: sharing it), and the blocks of text in flight (bytes, whatever the rows).
-BLOCK_COPIES, BLOCKS_BYTES = 2.0, 150 * 2**20
+#: table's chunks and the frame built from them (freed column by column), or with --out the
+#: chunks and their one-chunk copy (the frame sharing it), and the blocks of text in flight
+#: (bytes, whatever the rows; round 9's traces: 1.79 b at 2 million rows without --out,
+#: 2 b + 130 MB at 10 million with it).
+BLOCK_COPIES, BLOCK_OUT_COPIES, BLOCKS_BYTES = 1.8, 2.0, 200 * 2**20
 #: Estimating: the frame, and doubles a row: vectors of the score, the matcher and the
 #: balance table (V; measured the same for 8 and 27 design columns), with an outcome one
 #: more and a share of the design columns (the regression adjustment's design of the
@@ -114,7 +116,7 @@ def blockwise(shape: MatchShape) -> bool:
 def reading_bytes(shape: MatchShape) -> float:
     """Bytes a row while the file is read (the blocks in flight are in :func:`phase_bytes`)."""
     if blockwise(shape):
-        return BLOCK_COPIES * shape.input_bytes
+        return (BLOCK_OUT_COPIES if shape.out else BLOCK_COPIES) * shape.input_bytes
     text = TEXT_COPIES + (OUT_TEXT_COPIES if shape.out else 0)
     return READ_COPIES * shape.input_bytes + text * shape.text_bytes
 

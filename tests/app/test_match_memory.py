@@ -20,7 +20,7 @@ from tiltak.tables import CSV_BLOCKWISE_BYTES, TableError
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results" / "match_memory.md"
 #: The rule may be at most this much above the measured peak from LARGE rows on (the
-#: brief: about 15 to 25 %; round 9's table: at most 1.24 from 3 million rows on).
+#: brief: about 15 to 25 %; round 9's table: at most 1.23 from 3 million rows on).
 MARGIN, LARGE = 1.3, 3_000_000
 MB = 2**20
 
