@@ -24,7 +24,7 @@ the frame built from it, and either the parser's text (``read_csv``, files under
 block by block; with --out the chunks and their one-chunk copy); estimating the frame and
 vectors of the rows (scores, weights, sort orders), the regression adjustment's design of
 the matched units with an outcome (0.4 d: about 30 % of the rows matched, as in the
-benchmark's 20 % treated 1:1), the control-outcome regression after strata, the
+benchmark's 15 % treated, all matched 1:1), the control-outcome regression after strata, the
 matcher's vectors for more controls, reuse or full matching; writing the frame, the
 result's vectors and the added columns (pyarrow's CSV writer holds a batch of text, not
 the file's), and for Parquet one row group.
@@ -34,7 +34,7 @@ first lines, and every column counts once in the design (a factor's levels are n
 known); after reading, the real rows, widths and levels decide. With full matching and an
 outcome, the Rosenbaum bounds hold the matched sets padded to the largest set, a term that
 grows slowly faster than the rows (the largest set grows with n); it is fitted up to 3
-million rows. More treated units than the benchmark's 20 % make the matched design larger
+million rows. More treated units than the benchmark's 15 % make the matched design larger
 than 0.4 d doubles a row (the rule does not yet count the treated share).
 """
 
