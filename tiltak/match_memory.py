@@ -10,10 +10,10 @@ The peak is the largest of three phases over the interpreter's base:
     reading    = 230 MB + rows x (2 b + (0.8, or 1.1 with --out) x t)   [CSV under 256 MiB,
                                                                          and Parquet: t = 0]
                = 230 MB + 200 MB + rows x (1.8, or 2 with --out) x b    [CSV from 256 MiB on]
-    estimating = 230 MB + rows x (b + 8 x (14 + 1 + 0.4 d [--outcome]
+    estimating = 230 MB + rows x (b + 8 x (14 + 2.5 + 0.4 d [--outcome]
                  + 4.5 d [--outcome after subclass or cem] + 11 (ratio - 1) + 13 [--replace]
-                 + 24 [--method full] + 34 [--method full with --outcome] + 2 [--out]))
-    writing    = 230 MB + [2^20 x b if --out is Parquet] + rows x (b + 8 x (14 + 2)) [--out]
+                 + 24 [--method full] + 34 [--method full with --outcome] + 0.5 [--out]))
+    writing    = 230 MB + [2^20 x b if --out is Parquet] + rows x (b + 8 x 16) [--out]
 
 b: bytes a row of the data as read (8 a column of a CSV file; in Parquet the column's
 width: 1 for int8 and booleans, 4 for int32 and float32, 8 for int64, float64 and text);
@@ -63,19 +63,19 @@ READ_COPIES, TEXT_COPIES, OUT_TEXT_COPIES = 2.0, 0.8, 0.3
 #: 2 b + 130 MB at 10 million with it).
 BLOCK_COPIES, BLOCK_OUT_COPIES, BLOCKS_BYTES = 1.8, 2.0, 200 * 2**20
 #: Estimating: the frame, and doubles a row: vectors of the score, the matcher and the
-#: balance table (V; measured the same for 8 and 27 design columns), with an outcome one
+#: balance table (V; measured the same for 8 and 27 design columns), with an outcome 2.5
 #: more and a share of the design columns (the regression adjustment's design of the
 #: matched units, held once since round 7, and its cluster sums), more after subclassification
-#: or CEM (the control-outcome regression's design and its weighted copies), a few with
-#: --out (the kept table's share), for each control beyond one per treated unit, and with
+#: or CEM (the control-outcome regression's design and its weighted copies), half a vector
+#: with --out (10 M rows: 3,824 MiB with --out, 3,789 without), for each control beyond one per treated unit, and with
 #: --replace.
-VECTORS, OUTCOME_VECTORS, OUTCOME_COPIES, STRATA_OUTCOME_COPIES = 14, 1, 0.4, 4.5
-OUT_VECTORS, RATIO_VECTORS, REPLACE_VECTORS = 2, 11, 13
+VECTORS, OUTCOME_VECTORS, OUTCOME_COPIES, STRATA_OUTCOME_COPIES = 14, 2.5, 0.4, 4.5
+OUT_VECTORS, RATIO_VECTORS, REPLACE_VECTORS = 0.5, 11, 13
 #: Writing --out: the result's vectors still held (the outcome's design is freed by then)
 #: and the added columns; pyarrow's CSV writer converts a batch of rows at a time, so the
-#: file's text is never held (round 8's trace at 10 million rows: 2,734 -> 2,886 MiB while
+#: file's text is never held (round 9's trace at 10 million rows: 2,734 -> 2,886 MiB while
 #: writing, the peak 3,773 while estimating).
-WRITE_VECTORS = VECTORS
+WRITE_VECTORS = 16
 #: Full matching: its matcher's vectors of the rows, and with an outcome the Rosenbaum bounds'
 #: sets padded to the largest (sets x largest set grows a little faster than the rows:
 #: measured 250 thousand to 3 million rows of benchmarks/speed_data.py).
@@ -140,7 +140,7 @@ def writing_row_bytes(shape: MatchShape) -> float:
     vectors and the added columns."""
     if not shape.out:
         return 0.0
-    return shape.input_bytes + 8 * (WRITE_VECTORS + OUT_VECTORS)
+    return shape.input_bytes + 8 * WRITE_VECTORS
 
 
 def phase_bytes(shape: MatchShape) -> dict[str, int]:
