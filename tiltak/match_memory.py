@@ -67,8 +67,8 @@ BLOCK_COPIES, BLOCK_OUT_COPIES, BLOCKS_BYTES = 1.8, 2.0, 200 * 2**20
 #: more and a share of the design columns (the regression adjustment's design of the
 #: matched units, held once since round 7, and its cluster sums), more after subclassification
 #: or CEM (the control-outcome regression's design and its weighted copies), half a vector
-#: with --out (10 M rows: 3,824 MiB with --out, 3,789 without), for each control beyond one per treated unit, and with
-#: --replace.
+#: with --out (10 M rows: 3,824 MiB with --out, 3,789 without), for each control beyond one
+#: per treated unit, and with --replace.
 VECTORS, OUTCOME_VECTORS, OUTCOME_COPIES, STRATA_OUTCOME_COPIES = 14, 2.5, 0.4, 4.5
 OUT_VECTORS, RATIO_VECTORS, REPLACE_VECTORS = 0.5, 11, 13
 #: Writing --out: the result's vectors still held (the outcome's design is freed by then)
