@@ -22,6 +22,12 @@ estimate after reading (``tiltak.match_memory.matching_bytes`` with the real row
 and design columns: the check that decides), the ratio rule / measured, and the estimate
 before reading (rows and widths from the Parquet metadata or estimated from the CSV,
 every column counted once in the design). Prints the machine (CPUs, memory, load average).
+
+    python benchmarks/bench_match_memory.py --phases "19 csv out y nearest" --rows 10000000
+
+prints, for each case, the resident set at the entry and at the peak of each step of
+``tiltak/filematch.py`` (a thread reading ``/proc/self/statm`` every millisecond in the
+process that matches; the steps wrapped, the run otherwise the command's own).
 """
 
 from __future__ import annotations
@@ -137,6 +143,70 @@ def peak_of(args: list[str]) -> tuple[int, float]:
     return int(kb) * 1024, float(user) + float(system)
 
 
+#: The steps of tiltak/filematch.py that --phases wraps, in the order they run.
+STEPS = ("read_table", "check_memory", "check_numbers", "post_treatment_warnings", "run_method",
+         "balance_table", "effects", "sensitivity", "write_rows")
+
+
+def traced_run(args: list[str]) -> None:
+    """Run ``tiltak match`` with ``args`` in this process, the steps of filematch wrapped;
+    print one line a step: MiB at its entry and at its peak (the largest resident set
+    sampled while it ran)."""
+    import threading
+
+    import tiltak.filematch as filematch
+    from tiltak.cli import main as cli_main
+
+    page, rss, done = os.sysconf("SC_PAGE_SIZE"), [0], threading.Event()
+    statm = os.open("/proc/self/statm", os.O_RDONLY)
+
+    def resident() -> int:  # pread: the sampler and the steps share the descriptor
+        return int(os.pread(statm, 256, 0).split()[1]) * page
+
+    def sample() -> None:
+        while not done.wait(0.001):
+            rss[0] = max(rss[0], resident())
+
+    figures = []
+
+    def wrap(name, function):
+        def step(*a, **k):
+            entry, outer = resident(), rss[0]
+            rss[0] = entry
+            try:
+                return function(*a, **k)
+            finally:
+                peak = max(rss[0], resident())
+                figures.append((name, entry / MB, peak / MB))
+                rss[0] = max(outer, peak)
+        return step
+
+    for name in STEPS:
+        setattr(filematch, name, wrap(name, getattr(filematch, name)))
+    threading.Thread(target=sample, daemon=True).start()
+    try:
+        cli_main(["match", *args])
+    finally:
+        done.set()
+        for name, entry, peak in figures:
+            print(f"step {name:<24} {entry:8.0f} -> {peak:8.0f} MiB", file=sys.stderr)
+        print(f"step {'(whole run)':<24} {'':8} -> {max(rss[0], resident()) / MB:8.0f} MiB",
+              file=sys.stderr)
+
+
+def phases(case: Case, folder: Path) -> str:
+    """The steps' figures of one case, run in a fresh process."""
+    path = data_file(case.rows, case.covariates, case.format, folder)
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        args = command(case, path, Path(tmp) / f"out.{case.format}")
+        done = subprocess.run([sys.executable, __file__, "--trace-run", *args[len(TILTAK) + 1:]],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    lines = [line for line in done.stderr.decode().splitlines() if line.startswith("step ")]
+    if done.returncode != 0:
+        raise SystemExit(done.stderr.decode()[-2000:])
+    return "\n".join([f"{case.rows} rows, {case.label} (load {os.getloadavg()[0]:.1f}):", *lines])
+
+
 def shape(case: Case, rows: int, row_bytes: int, design: int, text: float) -> MatchShape:
     method, ratio, replace = VARIANT_OPTIONS[case.variant]
     return MatchShape(rows, row_bytes, design, case.outcome, case.format if case.out else "", method,
@@ -181,7 +251,7 @@ def machine() -> str:
 
 HEADER = ("| rows | covariates | format | --out | --outcome | variant | input columns | "
           "input bytes a row | CSV bytes a row | design columns | measured MB | rule MB | rule / measured | before reading MB | "
-          "CPU s | load |")
+          "CPU s | load | figures |")
 
 
 def row_text(r: dict) -> str:
@@ -189,7 +259,7 @@ def row_text(r: dict) -> str:
             f"{'yes' if r['outcome'] else 'no'} | {r['variant']} | {r['input_columns']} | "
             f"{r['input_bytes']} | {r['text_bytes']:.1f} | "
             f"{r['design_columns']} | {r['peak_mb']:.0f} | {r['rule_mb']:.0f} | {r['ratio']:.2f} | "
-            f"{r['before_mb']:.0f} | {r['cpu_s']:.1f} | {r['load']:.1f} |")
+            f"{r['before_mb']:.0f} | {r['cpu_s']:.1f} | {r['load']:.1f} | {r.get('source', 'this run')} |")
 
 
 def table_text(results: list[dict]) -> str:
@@ -249,7 +319,17 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, help="write the table and the machine as markdown")
     parser.add_argument("--from-json", type=Path, help="no runs: the table of the figures in this "
                                                        "file (of --json), with the rule recomputed")
+    parser.add_argument("--phases", metavar="LABEL", help="no peaks: the resident set per step of "
+                        "the cases whose label contains LABEL")
+    if sys.argv[1:2] == ["--trace-run"]:
+        return traced_run(sys.argv[2:])
     args = parser.parse_args()
+    if args.phases:
+        rows = tuple(int(float(r)) for r in args.rows.split(",")) if args.rows else QUICK_ROWS
+        print(f"machine: {machine()}", flush=True)
+        for case in (c for c in grid(rows) if args.phases in c.label):
+            print(phases(case, args.data), flush=True)
+        return None
     if args.from_json:
         return from_json(args.from_json, args.markdown, args.data)
     rows = tuple(int(float(r)) for r in args.rows.split(",")) if args.rows else (

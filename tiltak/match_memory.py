@@ -1,33 +1,41 @@
 """The memory budget of ``tiltak match``: the rule of its peak memory, and the refusal.
 
-The rule (docs/performance.md, "Round 6: the memory rule of tiltak match", its coefficients
-re-fitted in "Round 7: validate and the memory rule"), fitted to the
-peaks that ``benchmarks/bench_match_memory.py`` measures (committed in
-``benchmarks/results/match_memory.md``; tests/app/test_match_memory.py holds the rule
-above every one of them and within 30 % of them from 3 million rows on):
+The rule (docs/estimation.md, "Memory of tiltak match and --max-memory"; docs/performance.md,
+rounds 6 and 7, and "Round 9: the memory rule for CSV", which re-fitted it to the CSV
+reader of round 8), fitted to the peaks that ``benchmarks/bench_match_memory.py``
+measures (committed in ``benchmarks/results/match_memory.md``; tests/app/test_match_memory.py
+holds the rule above every one of them and within 30 % of them from 3 million rows on).
+The peak is the largest of three phases over the interpreter's base:
 
-    peak = 200 MB + [2^20 x b if --out is Parquet] + rows x max(reading, matching)
-    reading  = 2 b + (0.8, or 1.8 with --out) x t
-    matching = b + 8 x (16 + 2 + 0.5 d [with --outcome] + 4.25 d [--outcome after subclass
-               or cem] + 11 (ratio - 1) + 11 [--replace] + 2 [--out]
-               + 24 [--method full] + 34 [--method full with --outcome])
-               + 0.55 x (t, or b from Parquet) [--out to CSV]
+    reading    = 230 MB + rows x (2 b + (0.8, or 1.1 with --out) x t)   [CSV under 256 MiB,
+                                                                         and Parquet: t = 0]
+               = 230 MB + 200 MB + rows x (1.8, or 2 with --out) x b    [CSV from 256 MiB on]
+    estimating = 230 MB + rows x (b + 8 x (14 + 2.5 + 0.4 d [--outcome]
+                 + 4.5 d [--outcome after subclass or cem] + 11 (ratio - 1) + 13 [--replace]
+                 + 24 [--method full] + 34 [--method full with --outcome] + 0.5 [--out]))
+    writing    = 230 MB + [2^20 x b if --out is Parquet] + rows x (b + 8 x 16) [--out]
 
 b: bytes a row of the data as read (8 a column of a CSV file; in Parquet the column's
 width: 1 for int8 and booleans, 4 for int32 and float32, 8 for int64, float64 and text);
 t: bytes a row of the CSV file's text (0 for Parquet); d: design columns (a numeric column
 is one, a factor or text column with L levels L - 1). Reading holds the Arrow table and
-the frame built from it and the parser's blocks; matching the frame and vectors of the
-rows (scores, weights, sort orders: 16 doubles whatever the width), the regression
-adjustment's share of the design with an outcome, the control-outcome regression after
-strata, and the writer's columns and text; writing Parquet holds one row group.
+the frame built from it, and either the parser's text (``read_csv``, files under
+``tiltak.tables.CSV_BLOCKWISE_BYTES``) or a few 16 MB blocks of it (larger files, read
+block by block; with --out the chunks and their one-chunk copy); estimating the frame and
+vectors of the rows (scores, weights, sort orders), the regression adjustment's design of
+the matched units with an outcome (0.4 d: about 30 % of the rows matched, as in the
+benchmark's 15 % treated, all matched 1:1), the control-outcome regression after strata, the
+matcher's vectors for more controls, reuse or full matching; writing the frame, the
+result's vectors and the added columns (pyarrow's CSV writer holds a batch of text, not
+the file's), and for Parquet one row group.
 
 Before the file is read, rows come from the Parquet metadata or from the CSV's size and
 first lines, and every column counts once in the design (a factor's levels are not yet
 known); after reading, the real rows, widths and levels decide. With full matching and an
 outcome, the Rosenbaum bounds hold the matched sets padded to the largest set, a term that
 grows slowly faster than the rows (the largest set grows with n); it is fitted up to 3
-million rows.
+million rows. More treated units than the benchmark's 15 % make the matched design larger
+than 0.4 d doubles a row (the rule does not yet count the treated share).
 """
 
 from __future__ import annotations
@@ -36,23 +44,38 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from tiltak import tables
 from tiltak.tables import TableError
 
-BASE_BYTES = 200 * 2**20
-"""The interpreter and the libraries before any data (measured: 150 to 190 MB)."""
-#: Reading: copies of the input's rows (the Arrow table and the frame built from it) and
-#: of a CSV file's text a row (the parser's blocks), more text with --out/--out-matches
-#: (the kept table made one chunk a column).
-READ_COPIES, TEXT_COPIES, OUT_TEXT_COPIES = 2.0, 0.8, 1.0
-#: Matching: the frame, and doubles a row: vectors of the score, the matcher and the
-#: balance table (V; measured the same for 8 and 27 design columns), with an outcome two
+BASE_BYTES = 230 * 2**20
+"""The interpreter and the libraries before any data (measured: 150 to 190 MB), and the
+allocators' slack (round 9: 200 MB and 2 more doubles a row fitted the small runs and left
+no room at 10 million rows)."""
+#: Reading: copies of the input's rows (the Arrow table and the frame built from it) and,
+#: for a CSV file read whole by read_csv, of its text a row (the parser's blocks), more
+#: text with --out/--out-matches (the kept table made one chunk a column; round 9: 0.3,
+#: was 1.0 before round 8 passed the table to the frame with no other reference).
+READ_COPIES, TEXT_COPIES, OUT_TEXT_COPIES = 2.0, 0.8, 0.3
+#: Reading a CSV file block by block (from ``tiltak.tables.CSV_BLOCKWISE_BYTES`` on): the
+#: table's chunks and the frame built from them (freed column by column), or with --out the
+#: chunks and their one-chunk copy (the frame sharing it), and the blocks of text in flight
+#: (bytes, whatever the rows; round 9's traces: 1.79 b at 2 million rows without --out,
+#: 2 b + 130 MB at 10 million with it).
+BLOCK_COPIES, BLOCK_OUT_COPIES, BLOCKS_BYTES = 1.8, 2.0, 200 * 2**20
+#: Estimating: the frame, and doubles a row: vectors of the score, the matcher and the
+#: balance table (V; measured the same for 8 and 27 design columns), with an outcome 2.5
 #: more and a share of the design columns (the regression adjustment's design of the
 #: matched units, held once since round 7, and its cluster sums), more after subclassification
-#: or CEM (the control-outcome regression's design and its weighted copies), a few with
-#: --out (the added columns) and the CSV writer's text, for each control beyond one per
-#: treated unit, and with --replace.
-VECTORS, OUTCOME_VECTORS, OUTCOME_COPIES, STRATA_OUTCOME_COPIES = 16, 2, 0.5, 4.25
-OUT_VECTORS, WRITE_TEXT_COPIES, RATIO_VECTORS, REPLACE_VECTORS = 2, 0.55, 11, 11
+#: or CEM (the control-outcome regression's design and its weighted copies), half a vector
+#: with --out (10 M rows: 3,824 MiB with --out, 3,789 without), for each control beyond one
+#: per treated unit, and with --replace.
+VECTORS, OUTCOME_VECTORS, OUTCOME_COPIES, STRATA_OUTCOME_COPIES = 14, 2.5, 0.4, 4.5
+OUT_VECTORS, RATIO_VECTORS, REPLACE_VECTORS = 0.5, 11, 13
+#: Writing --out: the result's vectors still held (the outcome's design is freed by then)
+#: and the added columns; pyarrow's CSV writer converts a batch of rows at a time, so the
+#: file's text is never held (round 9's trace at 10 million rows: 2,734 -> 2,886 MiB while
+#: writing, the peak 3,773 while estimating).
+WRITE_VECTORS = 16
 #: Full matching: its matcher's vectors of the rows, and with an outcome the Rosenbaum bounds'
 #: sets padded to the largest (sets x largest set grows a little faster than the rows:
 #: measured 250 thousand to 3 million rows of benchmarks/speed_data.py).
@@ -84,14 +107,22 @@ class MatchShape:
     text_bytes: float = 0
 
 
+def blockwise(shape: MatchShape) -> bool:
+    """Whether the file is a CSV file that :mod:`tiltak.tables` reads block by block (rows x
+    bytes a row of text is the file's size, rounded: ``text_bytes`` is size / rows)."""
+    return shape.text_bytes > 0 and round(shape.rows * shape.text_bytes) >= tables.CSV_BLOCKWISE_BYTES
+
+
 def reading_bytes(shape: MatchShape) -> float:
-    """Bytes a row while the file is read."""
+    """Bytes a row while the file is read (the blocks in flight are in :func:`phase_bytes`)."""
+    if blockwise(shape):
+        return (BLOCK_OUT_COPIES if shape.out else BLOCK_COPIES) * shape.input_bytes
     text = TEXT_COPIES + (OUT_TEXT_COPIES if shape.out else 0)
     return READ_COPIES * shape.input_bytes + text * shape.text_bytes
 
 
-def matching_row_bytes(shape: MatchShape) -> float:
-    """Bytes a row while matching, balancing, estimating and writing (the frame included)."""
+def estimating_row_bytes(shape: MatchShape) -> float:
+    """Bytes a row while scoring, matching, balancing and estimating (the frame included)."""
     design, vectors = 0.0, VECTORS
     if shape.outcome:
         design += OUTCOME_COPIES + (STRATA_OUTCOME_COPIES if shape.method in STRATA_METHODS else 0)
@@ -100,18 +131,31 @@ def matching_row_bytes(shape: MatchShape) -> float:
     vectors += REPLACE_VECTORS if shape.replace else 0
     if shape.method == "full":
         vectors += FULL_VECTORS + (FULL_OUTCOME_VECTORS if shape.outcome else 0)
-    written = OUT_VECTORS * 8 if shape.out else 0
-    if shape.out == "csv":  # the writer's text: the input's, or 8 bytes a value of Parquet
-        written += WRITE_TEXT_COPIES * (shape.text_bytes or shape.input_bytes)
-    return shape.input_bytes + written + 8 * (design * shape.design_columns + vectors)
+    vectors += OUT_VECTORS if shape.out else 0
+    return shape.input_bytes + 8 * (design * shape.design_columns + vectors)
+
+
+def writing_row_bytes(shape: MatchShape) -> float:
+    """Bytes a row while ``--out`` is written (0 without it): the frame, the result's
+    vectors and the added columns."""
+    if not shape.out:
+        return 0.0
+    return shape.input_bytes + 8 * WRITE_VECTORS
+
+
+def phase_bytes(shape: MatchShape) -> dict[str, int]:
+    """Each phase's peak by the rule, over the interpreter's base (see the module docstring)."""
+    blocks = BLOCKS_BYTES if blockwise(shape) else 0
+    row_group = ROW_GROUP_ROWS * shape.input_bytes if shape.out == "parquet" else 0
+    return {"reading": BASE_BYTES + blocks + math.ceil(shape.rows * reading_bytes(shape)),
+            "estimating": BASE_BYTES + math.ceil(shape.rows * estimating_row_bytes(shape)),
+            "writing": BASE_BYTES + row_group + math.ceil(shape.rows * writing_row_bytes(shape))}
 
 
 def matching_bytes(shape: MatchShape) -> int:
-    """Peak memory of ``tiltak match`` by the rule (see the module docstring): the larger
-    of the two phases, reading and matching, over the interpreter's base."""
-    row_group = ROW_GROUP_ROWS * shape.input_bytes if shape.out == "parquet" else 0
-    per_row = max(reading_bytes(shape), matching_row_bytes(shape))
-    return BASE_BYTES + row_group + math.ceil(shape.rows * per_row)
+    """Peak memory of ``tiltak match`` by the rule (see the module docstring): the largest
+    of its phases, reading, estimating and writing ``--out``."""
+    return max(phase_bytes(shape).values())
 
 
 def parse_size(text: str) -> int:
@@ -157,8 +201,8 @@ def check_budget(path: str, needed: int, budget: int | None, given: bool) -> Non
         return
     where = "--max-memory" if given else "available memory"
     raise TableError(
-        f"{path}: matching needs about {_size(needed)} of memory (docs/performance.md, "
-        f"'Round 7: validate and the memory rule'); {where} is {_size(budget)}. Use fewer "
+        f"{path}: matching needs about {_size(needed)} of memory (docs/estimation.md, "
+        f"'Memory of tiltak match and --max-memory'); {where} is {_size(budget)}. Use fewer "
         f"rows or covariates, or a machine with more memory"
         f"{'' if given else ' (or set --max-memory if this estimate is too cautious)'}")
 
