@@ -213,3 +213,49 @@ def test_factor_codes_with_every_category_present_are_the_remapped_codes():
     assert levels == ["c", "a", "b"]
     flags = pd.Categorical([True, False, True])
     assert design_matrix(pd.DataFrame({"x": flags})).names == ("xTRUE",)
+
+
+# --- the ATT ---------------------------------------------------------------------------
+
+
+def test_att_is_the_same_on_one_and_two_threads(monkeypatch, data):
+    from estimation.effects import estimate_att
+
+    X, treat = data
+    sample = NearestNeighborMatching(caliper=0.2).fit(X, treat).result_
+    y = X["age"].to_numpy() * 0.1 + treat
+    for outcome in (y, np.full(N, 3.0), (X["age"] > 40).astype(float).to_numpy()):
+        one, two = _both(monkeypatch, lambda: estimate_att(sample, outcome).to_dict())
+        assert one == two
+    constant = _both(monkeypatch, lambda: estimate_att(sample, np.full(N, 3.0)))
+    assert all(any("single value" in note for note in e.notes) for e in constant)
+
+
+def test_att_side_figures_go_to_a_second_thread(monkeypatch, data, recording):
+    """Fails before round 9: the ATT ran on this thread only."""
+    from estimation import effects
+
+    X, treat = data
+    sample = NearestNeighborMatching(caliper=0.2).fit(X, treat).result_
+    monkeypatch.setattr(effects, "ThreadPoolExecutor", recording)
+    effect = effects.estimate_att(sample, X["age"].to_numpy())
+    assert [fn for fn, _ in recording.submitted] == [effects._side_figures]
+    matched = sample.weights > 0
+    w = sample.weights[matched & (sample.treat == 0)]
+    assert effect.ess_control == float(w.sum() ** 2 / np.sum(w ** 2))
+
+
+def test_att_errors_on_threads_are_the_serial_ones(monkeypatch, data):
+    from estimation.effects import estimate_att
+
+    X, treat = data
+    sample = NearestNeighborMatching(caliper=0.2).fit(X, treat).result_
+    y = np.where(np.arange(N) == int(np.flatnonzero(sample.weights > 0)[0]), np.nan, 1.0)
+    one, two = _both(monkeypatch, lambda: _error(lambda: estimate_att(sample, y)))
+    assert str(one) == str(two) and "missing or not finite" in str(one)
+    with pytest.raises(ValueError) as one:
+        estimate_att(sample, X["age"].to_numpy(), se_type="x")
+    monkeypatch.setenv("TILTAK_THREADS", "1")
+    with pytest.raises(ValueError) as two:
+        estimate_att(sample, X["age"].to_numpy(), se_type="x")
+    assert str(one.value) == str(two.value) and "se_type" in str(one.value)
