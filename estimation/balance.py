@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from estimation import sums
+from estimation.block_cache import with_block_cache
 from estimation.design import MissingValuesError, column_kind, float_stats
 from estimation.matched import MatchedSample
 from estimation.ordering import sort_in_place, stable_sort
@@ -809,16 +810,38 @@ def _rows_in_parallel(columns: list, layout: Layout, s_d_denom: str,
     """The rows of the table in order; ``columns`` holds BalanceTerms and (name, series)
     covariate columns, each expanded into its terms where it is computed. The columns are
     spread over the table's threads, ``pool`` (NumPy's sorts and sums release the
-    interpreter lock; None: in order on this thread); each term is computed exactly as
-    alone, in its own order, and the first column in order that fails raises, as without
-    threads."""
+    interpreter lock; None: in order on this thread), the costliest first (``_row_cost``)
+    so that no long column is left to run alone at the end; each term is computed exactly
+    as alone, in its own order, and the rows are taken in the columns' order, so that the
+    first column in order that fails raises, as without threads."""
 
     def rows(column) -> list[dict]:
         terms = [column] if isinstance(column, BalanceTerm) else column_terms(*column)
         return [_term_row(term, layout, s_d_denom, binary) for term in terms]
 
-    parts = list(pool.map(rows, columns)) if pool is not None else [rows(c) for c in columns]
+    if pool is None:
+        parts = [rows(c) for c in columns]
+    else:
+        order = sorted(range(len(columns)), key=lambda i: -_row_cost(columns[i]))
+        futures = {i: pool.submit(rows, columns[i]) for i in order}
+        parts = [futures[i].result() for i in range(len(columns))]
     return [row for part in parts for row in part]
+
+
+def _row_cost(column) -> float:
+    """A rough cost of a column's rows, relative to one numeric term (its sorts and eCDF
+    walk): a factor's levels are 0/1 terms (about a fifth each), logical and small integer
+    columns are mostly 0/1, text is expanded into levels of unknown number."""
+    if isinstance(column, BalanceTerm):
+        return 1.0
+    dtype = column[1].dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return 0.2 * len(dtype.categories)
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return 1.0
+    if isinstance(dtype, np.dtype) and dtype.kind in "biu":
+        return 0.5 if dtype.itemsize > 1 else 0.2
+    return 2.0
 
 
 def _covariates_checked(sample: MatchedSample, covariates) -> pd.DataFrame:
@@ -828,6 +851,7 @@ def _covariates_checked(sample: MatchedSample, covariates) -> pd.DataFrame:
     return covariate_frame
 
 
+@with_block_cache
 def balance_table(
     sample: MatchedSample,
     *,

@@ -21,7 +21,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from estimation.design_columns import DesignColumns
+from estimation.design_columns import DesignColumns, over_columns
 from estimation.parameters import InvalidInputError, check_choice
 
 try:  # the compiled loops (estimation/_core*.c); NumPy gives the same answers
@@ -152,6 +152,8 @@ def _encode(series: pd.Series, kind: str) -> tuple[np.ndarray, list]:
         codes = series.cat.codes.to_numpy().astype(np.int64)
         counts = np.bincount(codes + 1, minlength=len(series.cat.categories) + 1)[1:]
         used = np.flatnonzero(counts)  # the categories present, in order
+        if used.size == counts.size:  # every category present: the codes are the remapped ones
+            return codes, [series.cat.categories[i] for i in used]
         remap = np.full(len(series.cat.categories) + 1, -1, dtype=np.int64)
         remap[used] = np.arange(used.size)
         return remap[codes], [series.cat.categories[i] for i in used]
@@ -208,28 +210,31 @@ def design_matrix(X: object, missing: str = "error") -> DesignMatrix:
     """
     check_choice("design_matrix", "missing", missing, ("error", "indicator"))
     frame = as_frame(X)
-    encoded, counts = [], {}
-    for column in frame.columns:
-        name, series = str(column), frame[column]
-        kind = _kind(series)
-        if kind == "numeric":
-            values = _numeric_values(series)
-            stats = float_stats(values)
-            n_missing = stats[0]
-            encoded.append((name, values, stats))
-        else:
-            codes, levels = _encode(series, kind)
-            n_missing = int((codes < 0).sum())
-            if len(levels) > MAX_LEVELS:
-                raise InvalidInputError(
-                    f"Covariate '{name}' has {len(levels)} distinct values; a categorical "
-                    f"covariate may have at most {MAX_LEVELS} (is it an identifier?).")
-            encoded.append((name, codes, levels))
-        if n_missing:
-            counts[name] = n_missing
+    names = [str(column) for column in frame.columns]
+    series = [frame[column] for column in frame.columns]
+    parts = over_columns(lambda item: _encode_column(*item), zip(names, series), len(frame))
+    encoded = [entry for entry, _ in parts]
+    counts = {entry[0]: n_missing for entry, n_missing in parts if n_missing}
     if counts and missing == "error":
         raise MissingValuesError(counts)
     return _assemble(encoded, counts, len(frame))
+
+
+def _encode_column(name: str, series: pd.Series) -> tuple[tuple, int]:
+    """One input column for :func:`_assemble`: ``(name, values, float_stats)`` of a numeric
+    column or ``(name, codes, levels)`` of a logical or categorical one, and its number of
+    missing values."""
+    kind = _kind(series)
+    if kind == "numeric":
+        values = _numeric_values(series)
+        stats = float_stats(values)
+        return (name, values, stats), stats[0]
+    codes, levels = _encode(series, kind)
+    if len(levels) > MAX_LEVELS:
+        raise InvalidInputError(
+            f"Covariate '{name}' has {len(levels)} distinct values; a categorical "
+            f"covariate may have at most {MAX_LEVELS} (is it an identifier?).")
+    return (name, codes, levels), int((codes < 0).sum())
 
 
 def _assemble(encoded: list, counts: dict[str, int], n: int) -> DesignMatrix:

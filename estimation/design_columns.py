@@ -26,13 +26,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from estimation.threads import threads
+from estimation.threads import context_pool, threads
 
 try:  # the compiled loops; the NumPy functions below give the same bits
     from estimation import _core
 except ImportError:  # pragma: no cover - built without a C compiler
     _core = None
 
+_THREADED_FROM = 50_000  # rows from which the columns' checks and means run on threads
 _CHUNK = 1 << 15  # rows summed together; the chunk sums are added in order
 _CHUNK_MEMORY = 32 << 20  # bytes for all chunk sums at once (larger designs: larger chunks)
 
@@ -285,9 +286,12 @@ class DesignColumns:
         return H, score
 
     def dense_means(self) -> np.ndarray:
-        """Each dense column's mean (NumPy's pairwise sum over n)."""
-        return np.asarray([np.mean(values, dtype=np.float64) for values in self.dense]
-                          if self.n else np.zeros(len(self.dense)), dtype=np.float64)
+        """Each dense column's mean (NumPy's pairwise sum over n; the columns spread over
+        the threads, each mean computed whole, as alone)."""
+        if not self.n:
+            return np.zeros(len(self.dense))
+        means = over_columns(lambda values: np.mean(values, dtype=np.float64), self.dense, self.n)
+        return np.asarray(means, dtype=np.float64)
 
     def centred_cross(self, threads: int = 1) -> np.ndarray:
         """``(X - mean)' (X - mean)`` (p x p), the dummies' parts from counts."""
@@ -307,6 +311,19 @@ class DesignColumns:
             both = both + both.T + np.diag(counts)  # rows with both dummies (a dummy: its own)
             C[np.ix_(dcol, dcol)] = both - np.outer(counts, counts) / n
         return C
+
+
+def over_columns(function, columns, n: int) -> list:
+    """``[function(c) for c in columns]``, the columns spread over the threads from
+    ``_THREADED_FROM`` rows (NumPy's reductions and the compiled checks release the
+    interpreter lock). Each call is the same as alone, the results come in order and the
+    first column in order that fails raises, as in the loop."""
+    columns = list(columns)
+    workers = min(threads(), len(columns))
+    if workers < 2 or n < _THREADED_FROM:
+        return [function(c) for c in columns]
+    with context_pool(workers) as pool:
+        return list(pool.map(function, columns))
 
 
 # --- products of a dense matrix, in the same fixed order --------------------------------

@@ -32,6 +32,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from estimation.block_cache import with_block_cache
 from estimation.design import design_matrix
 from estimation.effect_estimate import (  # noqa: F401 (re-exported)
     ASSUMPTIONS,
@@ -46,6 +47,7 @@ from estimation.mestimation import estimate_weighted
 from estimation.ordering import distinct_count
 from estimation.outcome import _check_outcome, _outcome
 from estimation.parameters import InvalidInputError, InvalidParameterError, check_choice
+from estimation.threads import context_pool, threads
 from estimation.variance import (
     abadie_imbens_variance,
     fit_wls,
@@ -205,6 +207,7 @@ def _named(sample: MatchedSample, names) -> pd.DataFrame:
     return sample.covariates[names]
 
 
+@with_block_cache
 def estimate_att(
     sample: MatchedSample,
     outcome,
@@ -262,13 +265,21 @@ def estimate_att(
     matched = w > 0
     is_binary = _check_outcome(y, matched, name, binary)
     n_t, n_c = _counts(treat, matched)
-    X, position, method = _design(sample, covariates, matched)
-    replace = uses_replacement(sample)
-    kind = _resolve_se_type(se_type, cluster, method, replace)
-    estimate, se, counts = _difference(sample, (X, position), y, w, matched, kind,
-                                       cluster, variance_matches, replace)
+    pool = context_pool(1) if sample.n >= _BESIDE_FROM and threads() >= 2 else None
+    try:  # the outcome's spread and the controls' ESS beside the regression
+        side = (pool.submit(_side_figures, y, w, treat, matched).result if pool is not None
+                else lambda: _side_figures(y, w, treat, matched))
+        X, position, method = _design(sample, covariates, matched)
+        replace = uses_replacement(sample)
+        kind = _resolve_se_type(se_type, cluster, method, replace)
+        estimate, se, counts = _difference(sample, (X, position), y, w, matched, kind,
+                                           cluster, variance_matches, replace)
+        constant, ess = side()
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     low, high, p = normal_inference(estimate, se, alpha)
-    notes = _notes(y, matched, kind, method, is_binary, replace, counts,
+    notes = _notes(constant, kind, method, is_binary, replace, counts,
                    isinstance(cluster, str))
     ratios = (_ratio_estimates(sample, y, w, matched, cluster, kind, alpha, replace)
               if is_binary else ())
@@ -277,9 +288,22 @@ def estimate_att(
     return EffectEstimate(
         estimate, se, low, high, p, n_t, n_c, method, kind, sample.estimand,
         "risk_difference" if is_binary else "difference", name, float(alpha),
-        counts[0] if counts else None, _ess(w[~treat & matched]), ASSUMPTIONS, notes,
+        counts[0] if counts else None, ess, ASSUMPTIONS, notes,
         tuple(ratios), counts,
     )
+
+
+_BESIDE_FROM = 50_000  # units from which _side_figures runs on a second thread
+
+
+def _side_figures(y: np.ndarray, w: np.ndarray, treat: np.ndarray,
+                  matched: np.ndarray) -> tuple[bool, float]:
+    """Whether the outcome is constant on the matched units (a note) and the matched
+    controls' effective sample size: neither raises, and nothing else needs them before
+    the estimate's record is built."""
+    values = y[matched]
+    constant = bool(values.size and values.min() == values.max())
+    return constant, _ess(w[~treat & matched])
 
 
 def _ess(w: np.ndarray) -> float:
@@ -340,11 +364,10 @@ def _cluster_counts(dimensions, kind: str) -> tuple[int, ...]:
     return tuple(distinct_count(d) for d in dimensions)
 
 
-def _notes(y, matched, kind, method, is_binary, replace, counts,
+def _notes(constant: bool, kind, method, is_binary, replace, counts,
            multiway_default: bool) -> tuple[str, ...]:
     notes: list[str] = []
-    values = y[matched]
-    if values.size and values.min() == values.max():
+    if constant:
         notes.append("The outcome takes a single value in the matched sample: no variation, "
                      "so the standard error is 0 and no p-value is given.")
     if replace and kind != "abadie_imbens":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ from estimation.greedy import (
 from estimation.block_cache import with_block_cache
 from estimation.hugepages import without_hugepage_advice
 from estimation.matched import MatchedSample, matching_weights, pair_subclass
-from estimation.nearest import match_with_replacement, match_without_replacement
+from estimation.nearest import distance_order, match_with_replacement, match_without_replacement
 from estimation.nearest_settings import (
     DISTANCES,
     MAX_PAIRS,
@@ -48,8 +49,10 @@ from estimation.parameters import (
 )
 from estimation.propensity import PropensityScore, check_two_groups, treatment_vector
 from estimation.support import caliper_width, discard_mask, treated_order
+from estimation.threads import context_pool, threads
 
 NAME = "NearestNeighborMatching"
+_THREADED_FROM = 50_000  # units from which parts of the fast path run on a second thread
 
 
 class MatchingWarning(UserWarning):
@@ -258,11 +261,21 @@ def match_on_distance(distance: np.ndarray, treat: np.ndarray, stratum: np.ndarr
     ratios = (variable_ratios(distance, treat, p.ratio, p.min_controls, p.max_controls)
               if p.variable_ratio else np.full(int(treat.sum()), int(p.ratio)))
     figures: dict[str, Any] = {}
-    if _fast(p, rules, int(treat.sum())):
-        mm = _match(distance, treat, discarded, stratum, width, p, unit, ratios)
-    else:
-        mm = general_match(distance, treat, discarded, stratum, width, p, rules, ratios, frame,
-                           matrix, figures)
+    fast = _fast(p, rules, int(treat.sum()))
+    with _side_thread(n) as pool:
+        if fast:
+            mm = _match(distance, treat, discarded, stratum, width, p, unit, ratios, pool)
+        else:
+            mm = general_match(distance, treat, discarded, stratum, width, p, rules, ratios,
+                               frame, matrix, figures)
+        return _sample(distance, treat, discarded, frame, p, rules, width, figures, mm, pool)
+
+
+def _sample(distance, treat, discarded, frame, p: NearestSettings, rules: PairRules, width,
+            figures: dict[str, Any], mm: np.ndarray, pool) -> MatchedSample:
+    """The MatchedSample of a match matrix; the subclasses on ``pool`` (if any) while the
+    weights are computed here."""
+    n = treat.shape[0]
     treated_rows = np.flatnonzero(treat)
     if not (mm >= 0).any():
         raise NoMatchesError(
@@ -271,12 +284,26 @@ def match_on_distance(distance: np.ndarray, treat: np.ndarray, stratum: np.ndarr
             + (" within the covariate calipers" if p.covariate_calipers else "")
             + (" differing on the antiexact columns" if p.antiexact else "")
             + (" in its exact-matching stratum" if p.exact else "") + ".")
+    subclass = (pool.submit(pair_subclass, mm, treated_rows, n).result if pool is not None
+                else lambda: pair_subclass(mm, treated_rows, n))
+    weights = matching_weights(mm, treated_rows, n)
     settings = p.report(caliper_width=width, estimand="ATT", **figures,
                         covariate_caliper_widths=_caliper_widths(rules, p))
     return MatchedSample(
-        treat=treat, distance=distance, weights=matching_weights(mm, treated_rows, n),
-        subclass=pair_subclass(mm, treated_rows, n), match_matrix=mm,
+        treat=treat, distance=distance, weights=weights, subclass=subclass(), match_matrix=mm,
         discarded=discarded, covariates=frame, estimand="ATT", settings=settings)
+
+
+@contextmanager
+def _side_thread(n: int):
+    """One worker thread for a match of ``n`` units (None below _THREADED_FROM units or on
+    one CPU); NumPy's and the compiled sorts release the interpreter lock."""
+    pool = context_pool(1) if n >= _THREADED_FROM and threads() >= 2 else None
+    try:
+        yield pool
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 def _caliper_widths(rules: PairRules, p: NearestSettings) -> dict[str, float]:
@@ -336,13 +363,16 @@ def _fast(p: NearestSettings, rules: PairRules, n_treated: int) -> bool:
 
 
 def _match(distance, treat, discarded, stratum, width, p: NearestSettings, unit,
-           ratios: np.ndarray) -> np.ndarray:
-    """Run the compiled nearest-neighbour core; rows of the result follow treated input order."""
+           ratios: np.ndarray, pool=None) -> np.ndarray:
+    """Run the compiled nearest-neighbour core; rows of the result follow treated input order.
+    With a ``pool`` the sort of the distance (MatchIt's tie rules) starts there at once,
+    while the treated units' order and the checks are computed here."""
     treated = np.flatnonzero(treat & ~discarded)
     controls = np.flatnonzero(~treat & ~discarded)
     if controls.size == 0:
         raise NoMatchesError("No control units are left to match with"
                              + (" after discarding" if discarded.any() else "") + ".")
+    by_distance = distance_order(distance, pool if p.ties != "row" else None)
     reuse = 1 if not p.replace else int(treat.sum())
     _warn_short(stratum, treated, controls, p, reuse)
     ordered = treated_order(distance, treated, p.order, p.random_state)
@@ -350,11 +380,12 @@ def _match(distance, treat, discarded, stratum, width, p: NearestSettings, unit,
     if p.replace or (treat.sum() == 1 and unit is None):
         # (MatchIt matches a single treated unit as with replacement: reuse.max >= n1)
         mm_ordered = match_with_replacement(distance, ordered, stratum, controls,
-                                            p.max_ratio, width, p.ties)
+                                            p.max_ratio, width, p.ties, by_distance)
     else:
         mm_ordered = match_without_replacement(distance, ordered, stratum, controls,
                                                p.max_ratio, width, unit, p.ties,
-                                               ratios[index_of[ordered]] if p.variable_ratio else None)
+                                               ratios[index_of[ordered]] if p.variable_ratio else None,
+                                               by_distance)
     mm = np.full((int(treat.sum()), p.max_ratio), -1, dtype=np.int64)
     mm[index_of[ordered]] = mm_ordered
     return mm

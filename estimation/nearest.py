@@ -243,7 +243,8 @@ TIES = ("matchit", "matchit-4.5", "row")
 def match_without_replacement(distance: np.ndarray, treated: np.ndarray, stratum: np.ndarray,
                               controls: np.ndarray, ratio: int, caliper: float | None,
                               unit: np.ndarray | None = None, ties: str = "row",
-                              ratios: np.ndarray | None = None) -> np.ndarray:
+                              ratios: np.ndarray | None = None,
+                              sorted_distance=None) -> np.ndarray:
     """Greedy matching in ``ratio`` passes; ``treated`` is in matching order.
 
     ``unit`` (optional, one id per row) makes rows of one unit a single control: once one
@@ -254,7 +255,8 @@ def match_without_replacement(distance: np.ndarray, treated: np.ndarray, stratum
 
     ``ratios`` (optional, one per treated unit in the order of ``treated``) gives each unit
     its own number of controls (variable-ratio matching): pass r skips the units whose ratio
-    is below r.
+    is below r. ``sorted_distance`` (optional, the MatchIt rules): :func:`distance_order`
+    of ``distance``, perhaps already under way on a thread.
 
     Returns an int array (len(treated), ratio) of control rows, -1 where empty, rows in the
     order of ``treated``.
@@ -265,7 +267,7 @@ def match_without_replacement(distance: np.ndarray, treated: np.ndarray, stratum
     out = np.full((treated.size, ratio), -1, dtype=np.int64)
     if controls.size == 0 or treated.size == 0:
         return out
-    ladder = ControlLadder.of(distance, stratum, controls, treated)
+    ladder = ControlLadder.of(distance, stratum, controls, treated, sorted_distance)
     cal = np.inf if caliper is None else float(caliper)
     first = ties == "matchit"
     if _core is not None and unit is None:
@@ -328,14 +330,18 @@ class ControlLadder:
     gpos_treated: np.ndarray
 
     @classmethod
-    def of(cls, distance, stratum, controls, treated) -> "ControlLadder":
-        by_distance, ordered = stable_sort(np.asarray(distance))
+    def of(cls, distance, stratum, controls, treated, sorted_distance=None) -> "ControlLadder":
+        """``sorted_distance``: :func:`distance_order` of ``distance`` (None: sorted here);
+        asked for its result only when the work that does not need it is done."""
+        sorted_distance = sorted_distance or distance_order(distance)
         cs = stratum[controls]
         if cs.size and cs.min() != cs.max():
-            return cls._of_strata(distance, stratum, controls, treated, by_distance)
+            return cls._of_strata(distance, stratum, controls, treated, sorted_distance()[0])
         # one stratum: the controls in (distance, row) order are the global order filtered,
         # and the controls before a treated unit are counted along it (no sort, no search)
-        cg, rows, tg, before = _along_distance(by_distance, controls, treated)
+        cg, rows, tg, before = _along_distance(sorted_distance, controls, treated,
+                                               np.asarray(distance).shape[0])
+        ordered = sorted_distance()[1]
         ts, m = stratum[treated], rows.size
         s0 = cs[0] if cs.size else 0  # treated units of another stratum have no controls
         lo = np.where(ts > s0, m, 0)
@@ -359,20 +365,39 @@ class ControlLadder:
         return cls(distance[rows], rows, cg, lo, hi, split, tg)
 
 
-def _along_distance(by_distance: np.ndarray, controls: np.ndarray, treated: np.ndarray) -> tuple:
-    """Along the (distance, row) order: the controls' positions and rows, the treated units'
-    positions and the number of controls before each (in the order of ``treated``)."""
-    n = by_distance.shape[0]
+def distance_order(distance: np.ndarray, pool=None):
+    """A callable that gives ``stable_sort(distance)`` (the order and the sorted values):
+    started now on ``pool`` (a ``concurrent.futures`` executor; the compiled sort releases
+    the interpreter lock), or computed when first called (once)."""
+    if pool is not None:
+        return pool.submit(stable_sort, np.asarray(distance)).result
+    found: list = []
+
+    def result() -> tuple[np.ndarray, np.ndarray]:
+        if not found:
+            found.append(stable_sort(np.asarray(distance)))
+        return found[0]
+    return result
+
+
+def _along_distance(sorted_distance, controls: np.ndarray, treated: np.ndarray, n: int) -> tuple:
+    """Along the (distance, row) order (``sorted_distance()[0]``, asked for after the
+    arrays that do not need it are ready): the controls' positions and rows, the treated
+    units' positions and the number of controls before each (in the order of ``treated``)."""
     eligible = np.zeros(n, dtype=bool)
     eligible[controls] = True
-    if _core is not None and by_distance.dtype == np.int64:
+    if _core is not None:
         slot = np.full(n, -1, dtype=np.int64)
         slot[treated] = np.arange(treated.size)
         cg, rows = np.empty(controls.size, np.int64), np.empty(controls.size, np.int64)
         tg, before = np.full(treated.size, -1, np.int64), np.empty(treated.size, np.int64)
-        found = _core.ladder_walk(np.ascontiguousarray(by_distance), eligible, slot, cg, rows, tg, before)
-        if found == controls.size and (tg >= 0).all():  # else a row in both groups: as below
-            return cg, rows, tg, before
+        by_distance = sorted_distance()[0]
+        if by_distance.dtype == np.int64:
+            found = _core.ladder_walk(np.ascontiguousarray(by_distance), eligible, slot, cg, rows,
+                                      tg, before)
+            if found == controls.size and (tg >= 0).all():  # else a row in both groups: as below
+                return cg, rows, tg, before
+    by_distance = sorted_distance()[0]
     gpos_all = np.empty(n, dtype=np.int64)
     gpos_all[by_distance] = np.arange(n)
     is_control = eligible[by_distance]
@@ -446,18 +471,19 @@ def _matchit_pass(tables, dist, lo, hi, split, index, reach, cal, first) -> list
 
 def match_with_replacement(distance: np.ndarray, treated: np.ndarray, stratum: np.ndarray,
                            controls: np.ndarray, ratio: int, caliper: float | None,
-                           ties: str = "row") -> np.ndarray:
+                           ties: str = "row", sorted_distance=None) -> np.ndarray:
     """Each treated unit's ``ratio`` nearest controls; -1 where fewer are within reach.
 
     Columns: for "row" by (distance, row); for "matchit-4.5" in the order MatchIt's passes
-    take them; for "matchit" in the order MatchIt 4.6+ returns them.
+    take them; for "matchit" in the order MatchIt 4.6+ returns them. ``sorted_distance``
+    as for :func:`match_without_replacement`.
     """
     if ties == "row":
         return _row_with_replacement(distance, treated, stratum, controls, ratio, caliper)
     out = np.full((treated.size, ratio), -1, dtype=np.int64)
     if controls.size == 0 or treated.size == 0:
         return out
-    lad = ControlLadder.of(distance, stratum, controls, treated)
+    lad = ControlLadder.of(distance, stratum, controls, treated, sorted_distance)
     cal = np.inf if caliper is None else float(caliper)
     if ties == "matchit" and ratio > 1 and _core is not None:
         _core.collect_472(lad.values, lad.rows, lad.gpos, np.ascontiguousarray(distance[treated]),
