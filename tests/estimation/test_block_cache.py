@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -305,3 +306,46 @@ def test_the_matcher_runs_inside_the_block(monkeypatch):
         NearestNeighborMatching().fit(frame, treat)
     assert seen == [(block_cache.HANDLER, 1)]
     assert handler_name() == DEFAULT and stats()["depth"] == 0
+
+
+@needs_cache
+@pytest.mark.parametrize("step", ["propensity", "balance", "att"])
+def test_every_step_of_the_task_runs_inside_the_block(monkeypatch, step):
+    """The propensity fit, the balance table and the ATT each enter the block (round 9: only
+    the matcher did), so their large arrays are reused too."""
+    from estimation import NearestNeighborMatching, PropensityScore, balance, effects, propensity
+    from estimation.balance import balance_table
+    from estimation.effects import estimate_att
+
+    seen = []
+    module, name = {"propensity": (propensity, "fit_binomial"), "balance": (balance, "_table_pool"),
+                    "att": (effects, "_check_outcome")}[step]
+    real = getattr(module, name)
+
+    def spy(*args, **kwargs):
+        seen.append((handler_name(), stats()["depth"]))
+        return real(*args, **kwargs)
+
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)})
+    treat = (frame["a"] + rng.normal(size=400) > 0.5).astype(int).to_numpy()
+    y = frame["b"].to_numpy() + treat
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sample = NearestNeighborMatching().fit(frame, treat).result_
+        monkeypatch.setattr(module, name, spy)
+        {"propensity": lambda: PropensityScore().fit(frame, treat), "balance": lambda: balance_table(sample),
+         "att": lambda: estimate_att(sample, y)}[step]()
+    assert seen and seen[0] == (block_cache.HANDLER, 1)
+    assert handler_name() == DEFAULT and stats()["depth"] == 0
+
+
+def test_every_pool_of_the_estimators_carries_the_context():
+    """NumPy's memory handler is a context variable: a plain ThreadPoolExecutor's threads
+    allocate outside the block, so every pool is made by estimation.threads.context_pool."""
+    import estimation
+
+    root = Path(estimation.__file__).parent
+    plain = [f"{path.name}:{number}" for path in sorted(root.glob("*.py")) if path.name != "threads.py"
+             for number, line in enumerate(path.read_text().splitlines(), 1) if "ThreadPoolExecutor(" in line]
+    assert plain == []

@@ -16,6 +16,7 @@ from estimation.balance import balance_table
 from estimation.design import design_matrix
 from estimation.glm import fit_binomial
 from estimation.parameters import InvalidInputError
+from estimation.threads import ContextPool
 
 N = 60_011  # above the 50,000 units from which the parts run on threads
 
@@ -44,14 +45,20 @@ def _both(monkeypatch, call):
     return out
 
 
-class Recording(ThreadPoolExecutor):
-    """A thread pool that records what is submitted to it (the functions, in order)."""
+class Recording(ContextPool):
+    """A thread pool (the estimators' context pool) that records what is submitted to it
+    (the functions, in order)."""
 
     submitted: list = []
 
     def submit(self, fn, /, *args, **kwargs):
         Recording.submitted.append((fn, args))
         return super().submit(fn, *args, **kwargs)
+
+
+def _record(monkeypatch, module, recording):
+    """``module``'s pools made by ``recording``."""
+    monkeypatch.setattr(module, "context_pool", lambda workers: recording(max_workers=workers))
 
 
 @pytest.fixture
@@ -76,7 +83,7 @@ def test_design_and_fit_are_the_same_on_one_and_two_threads(monkeypatch, data):
 
 def test_design_checks_run_over_the_columns_on_a_pool(monkeypatch, data, recording):
     """Fails before round 9: the columns were checked one after the other on this thread."""
-    monkeypatch.setattr(design_columns, "ThreadPoolExecutor", recording)
+    _record(monkeypatch, design_columns, recording)
     X, _ = data
     built = design_matrix(X)
     assert len(recording.submitted) == X.shape[1]
@@ -122,7 +129,7 @@ def test_matches_are_the_same_on_one_and_two_threads(monkeypatch, data, settings
 def test_the_sort_of_the_distance_and_the_subclasses_go_to_the_second_thread(
         monkeypatch, data, recording):
     """Fails before round 9: the matcher ran on this thread only."""
-    monkeypatch.setattr(matching, "ThreadPoolExecutor", recording)
+    _record(monkeypatch, matching, recording)
     X, treat = data
     NearestNeighborMatching(caliper=0.2).fit(X, treat)
     functions = [fn for fn, _ in recording.submitted]
@@ -160,7 +167,7 @@ def test_costliest_columns_are_submitted_first_and_rows_keep_their_order(
     """Fails before round 9: the columns were submitted in their order (the factor last)."""
     X, treat = data
     sample = NearestNeighborMatching(caliper=0.2).fit(X, treat).result_
-    monkeypatch.setattr(balance, "ThreadPoolExecutor", recording)
+    _record(monkeypatch, balance, recording)
     table = balance_table(sample)
     rows = [args[0] for fn, args in recording.submitted if getattr(fn, "__name__", "") == "rows"]
     names = [c.term if isinstance(c, balance.BalanceTerm) else c[0] for c in rows]
@@ -198,7 +205,7 @@ def test_row_costs_rank_factors_and_numbers_first():
 def test_below_the_threshold_nothing_is_threaded(monkeypatch, recording):
     X, treat = _frame(2_000)
     for module in (design_columns, matching, balance):
-        monkeypatch.setattr(module, "ThreadPoolExecutor", recording)
+        _record(monkeypatch, module, recording)
     sample = NearestNeighborMatching(caliper=0.2).fit(X, treat).result_
     balance_table(sample)
     assert recording.submitted == []
@@ -237,7 +244,7 @@ def test_att_side_figures_go_to_a_second_thread(monkeypatch, data, recording):
 
     X, treat = data
     sample = NearestNeighborMatching(caliper=0.2).fit(X, treat).result_
-    monkeypatch.setattr(effects, "ThreadPoolExecutor", recording)
+    _record(monkeypatch, effects, recording)
     effect = effects.estimate_att(sample, X["age"].to_numpy())
     assert [fn for fn, _ in recording.submitted] == [effects._side_figures]
     matched = sample.weights > 0
