@@ -5,9 +5,11 @@
  * free; on a virtual machine that reports free pages to its host each first touch of such
  * a page is a slow fault. Inside an active scope this handler keeps freed blocks of at least
  * `threshold` bytes (up to `cap` bytes in all, the oldest given back first) and hands the
- * best fitting one (at most `larger` per cent larger than asked) to the next allocation, so its pages
- * are already mapped. Every block is a glibc malloc block: free() and realloc() of any of
- * them are glibc's, so an array allocated inside the scope and freed outside it is freed
+ * best fitting one (at most `larger` per cent larger than asked) to the next allocation, so
+ * its pages are already mapped. A request that no kept block fits first gives the oldest
+ * kept blocks of at least its size back to the system, so the cache never raises the peak
+ * of NumPy's large blocks above their peak without the cache. Every block is a glibc
+ * malloc block: free() and realloc() of any of them are glibc's, so an array allocated inside the scope and freed outside it is freed
  * correctly (NumPy frees an array through the handler that allocated it), and the pointers
  * have malloc's alignment, as NumPy's default handler gives.
  *
@@ -106,9 +108,31 @@ static void advise_huge(void *p, size_t size)
     }
 }
 
+/* Give back the oldest kept blocks, `size` bytes at least (or all): into `out`, freed by the
+   caller outside the lock; returns how many. Called with the lock held. */
+static int give_back(size_t size, void **out)
+{
+    int n = 0;
+    size_t freed = 0;
+    while (count > 0 && freed < size) {
+        out[n++] = cache[0].ptr;
+        freed += cache[0].usable;
+        cached -= cache[0].usable;
+        memmove(cache, cache + 1, (size_t)(count - 1) * sizeof(Block));
+        count--;
+    }
+    return n;
+}
+
+/* A kept block for `size` bytes, or NULL. On a miss the oldest kept blocks of `size` bytes
+   at least go back to the system first, so that the fresh block takes their place: the
+   memory held (arrays and kept blocks) then never exceeds what the arrays alone would have
+   held at their largest without the cache. */
 static void *reuse(size_t size)
 {
     void *p = NULL;
+    void *out[SLOTS];
+    int n = 0;
     if (size < threshold)
         return NULL;
     pthread_mutex_lock(&lock);
@@ -120,9 +144,13 @@ static void *reuse(size_t size)
         } else {
             misses++;
             fresh_bytes += size;
+            n = give_back(size, out);
+            evicted += (unsigned long long)n;
         }
     }
     pthread_mutex_unlock(&lock);
+    for (int i = 0; i < n; i++)
+        free(out[i]);
     return p;
 }
 

@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 
 from estimation import sums
-from estimation.block_cache import with_block_cache
 from estimation.design import MissingValuesError, column_kind, float_stats
 from estimation.matched import MatchedSample
 from estimation.ordering import sort_in_place, stable_sort
@@ -851,7 +850,6 @@ def _covariates_checked(sample: MatchedSample, covariates) -> pd.DataFrame:
     return covariate_frame
 
 
-@with_block_cache
 def balance_table(
     sample: MatchedSample,
     *,

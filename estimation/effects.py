@@ -32,7 +32,6 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from estimation.block_cache import with_block_cache
 from estimation.design import design_matrix
 from estimation.effect_estimate import (  # noqa: F401 (re-exported)
     ASSUMPTIONS,
@@ -207,7 +206,6 @@ def _named(sample: MatchedSample, names) -> pd.DataFrame:
     return sample.covariates[names]
 
 
-@with_block_cache
 def estimate_att(
     sample: MatchedSample,
     outcome,

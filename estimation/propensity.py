@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from estimation.block_cache import with_block_cache
 from estimation.design import DesignMatrix, design_matrix
 from estimation.glm import fit_binomial
 from estimation.parameters import (
@@ -103,7 +102,6 @@ class PropensityScore(Parameters):
                                         "None or a classifier with fit and predict_proba",
                                         type(est).__name__)
 
-    @with_block_cache
     def fit(self, X: Any, treatment: Any) -> PropensityScore:
         """Expand the covariates, fit the model and store the scores."""
         self._check_params()
