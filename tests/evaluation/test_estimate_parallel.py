@@ -28,18 +28,6 @@ def memo_free(value) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    db = tmp_path_factory.mktemp("parallel") / "registers.duckdb"
-    pipeline.write_synthetic_store(db, 4, scale=0.1)
-    return db
-
-
-@pytest.fixture(scope="module")
-def inputs():
-    return pipeline.load_inputs([pipeline.shipped_models_dir()])
-
-
-@pytest.fixture(scope="module")
 def in_one_process(store, inputs, tmp_path_factory):
     return _estimated(store, inputs, 1, tmp_path_factory.mktemp("one"))
 

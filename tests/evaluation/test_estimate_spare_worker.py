@@ -13,18 +13,6 @@ import pytest
 from tiltak import estimating, pipeline, worker_process
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    db = tmp_path_factory.mktemp("spare") / "registers.duckdb"
-    pipeline.write_synthetic_store(db, 4, scale=0.1)
-    return db
-
-
-@pytest.fixture(scope="module")
-def inputs():
-    return pipeline.load_inputs([pipeline.shipped_models_dir()])
-
-
 @pytest.fixture(autouse=True)
 def no_spares_left():
     yield
