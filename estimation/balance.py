@@ -34,7 +34,7 @@ from estimation.ordering import sort_in_place, stable_sort
 from estimation.parameters import InvalidInputError, check_choice
 from estimation.strata import subclass_pair_distance
 from estimation.summary import Summary, SummaryMethods, short_number
-from estimation.threads import context_pool, threads
+from estimation.threads import context_pool, soon, threads
 
 try:  # the compiled loops (estimation/_core.c)
     from estimation import _core
@@ -788,22 +788,6 @@ def _table_pool(n: int) -> ThreadPoolExecutor | None:
     return context_pool(workers) if workers >= 2 and n >= _THREADED_FROM else None
 
 
-def _soon(pool: ThreadPoolExecutor | None, function, *args):
-    """``function(*args)`` on the pool, or here and now without one; returns a callable that
-    gives its result (or raises its error) when asked."""
-    if pool is not None:
-        return pool.submit(function, *args).result
-    try:
-        value = function(*args)
-    except Exception as error:  # raised when asked, as from the pool
-        failure = error
-
-        def fail():
-            raise failure
-        return fail
-    return lambda: value
-
-
 def _rows_in_parallel(columns: list, layout: Layout, s_d_denom: str,
                       binary: str, pool: ThreadPoolExecutor | None = None) -> list[dict]:
     """The rows of the table in order; ``columns`` holds BalanceTerms and (name, series)
@@ -896,8 +880,8 @@ def balance_table(
         # the covariates' checks and the sample sizes on the table's threads while the
         # layout is built here; their results (or errors) are taken in the order of the
         # serial code: the layout, the covariates, the rows, the sample sizes
-        checked = _soon(pool, _covariates_checked, sample, covariates)
-        sizes = _soon(pool, sample_sizes, sample)
+        checked = soon(pool, _covariates_checked, sample, covariates)
+        sizes = soon(pool, sample_sizes, sample)
         layout = Layout.of(sample)
         # expanded in input order; each 0/1 or numeric term is gathered into the layout's
         # order by the row that uses it (cheaper than permuting text columns)

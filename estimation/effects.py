@@ -46,7 +46,7 @@ from estimation.mestimation import estimate_weighted
 from estimation.ordering import distinct_count
 from estimation.outcome import _check_outcome, _outcome
 from estimation.parameters import InvalidInputError, InvalidParameterError, check_choice
-from estimation.threads import context_pool, threads
+from estimation.threads import side_thread, soon
 from estimation.variance import (
     abadie_imbens_variance,
     fit_wls,
@@ -263,19 +263,14 @@ def estimate_att(
     matched = w > 0
     is_binary = _check_outcome(y, matched, name, binary)
     n_t, n_c = _counts(treat, matched)
-    pool = context_pool(1) if sample.n >= _BESIDE_FROM and threads() >= 2 else None
-    try:  # the outcome's spread and the controls' ESS beside the regression
-        side = (pool.submit(_side_figures, y, w, treat, matched).result if pool is not None
-                else lambda: _side_figures(y, w, treat, matched))
+    with side_thread(sample.n) as pool:  # the outcome's spread and the controls' ESS beside the regression
+        side = soon(pool, _side_figures, y, w, treat, matched)
         X, position, method = _design(sample, covariates, matched)
         replace = uses_replacement(sample)
         kind = _resolve_se_type(se_type, cluster, method, replace)
         estimate, se, counts = _difference(sample, (X, position), y, w, matched, kind,
                                            cluster, variance_matches, replace)
         constant, ess = side()
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
     low, high, p = normal_inference(estimate, se, alpha)
     notes = _notes(constant, kind, method, is_binary, replace, counts,
                    isinstance(cluster, str))
@@ -289,9 +284,6 @@ def estimate_att(
         counts[0] if counts else None, ess, ASSUMPTIONS, notes,
         tuple(ratios), counts,
     )
-
-
-_BESIDE_FROM = 50_000  # units from which _side_figures runs on a second thread
 
 
 def _side_figures(y: np.ndarray, w: np.ndarray, treat: np.ndarray,

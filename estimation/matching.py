@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -49,10 +48,9 @@ from estimation.parameters import (
 )
 from estimation.propensity import PropensityScore, check_two_groups, treatment_vector
 from estimation.support import caliper_width, discard_mask, treated_order
-from estimation.threads import context_pool, threads
+from estimation.threads import side_thread, soon
 
 NAME = "NearestNeighborMatching"
-_THREADED_FROM = 50_000  # units from which parts of the fast path run on a second thread
 
 
 class MatchingWarning(UserWarning):
@@ -262,7 +260,7 @@ def match_on_distance(distance: np.ndarray, treat: np.ndarray, stratum: np.ndarr
               if p.variable_ratio else np.full(int(treat.sum()), int(p.ratio)))
     figures: dict[str, Any] = {}
     fast = _fast(p, rules, int(treat.sum()))
-    with _side_thread(n) as pool:
+    with side_thread(n) as pool:
         if fast:
             mm = _match(distance, treat, discarded, stratum, width, p, unit, ratios, pool)
         else:
@@ -284,26 +282,13 @@ def _sample(distance, treat, discarded, frame, p: NearestSettings, rules: PairRu
             + (" within the covariate calipers" if p.covariate_calipers else "")
             + (" differing on the antiexact columns" if p.antiexact else "")
             + (" in its exact-matching stratum" if p.exact else "") + ".")
-    subclass = (pool.submit(pair_subclass, mm, treated_rows, n).result if pool is not None
-                else lambda: pair_subclass(mm, treated_rows, n))
+    subclass = soon(pool, pair_subclass, mm, treated_rows, n)
     weights = matching_weights(mm, treated_rows, n)
     settings = p.report(caliper_width=width, estimand="ATT", **figures,
                         covariate_caliper_widths=_caliper_widths(rules, p))
     return MatchedSample(
         treat=treat, distance=distance, weights=weights, subclass=subclass(), match_matrix=mm,
         discarded=discarded, covariates=frame, estimand="ATT", settings=settings)
-
-
-@contextmanager
-def _side_thread(n: int):
-    """One worker thread for a match of ``n`` units (None below _THREADED_FROM units or on
-    one CPU); NumPy's and the compiled sorts release the interpreter lock."""
-    pool = context_pool(1) if n >= _THREADED_FROM and threads() >= 2 else None
-    try:
-        yield pool
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
 
 
 def _caliper_widths(rules: PairRules, p: NearestSettings) -> dict[str, float]:

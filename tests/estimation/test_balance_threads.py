@@ -11,6 +11,7 @@ from estimation import NearestNeighborMatching, balance
 from estimation.balance import balance_table
 from estimation.design import MissingValuesError
 from estimation.parameters import InvalidInputError
+from estimation.threads import soon
 
 
 def _sample(n: int):
@@ -80,8 +81,8 @@ def test_soon_without_a_pool_raises_when_asked():
         calls.append(1)
         raise ValueError("later")
 
-    result = balance._soon(None, fails)
+    result = soon(None, fails)
     assert calls == [1]
     with pytest.raises(ValueError, match="later"):
         result()
-    assert balance._soon(None, lambda a: a + 1, 2)() == 3
+    assert soon(None, lambda a: a + 1, 2)() == 3

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import estimation.threads as side_threads
 from estimation import NearestNeighborMatching, balance, design_columns, matching, nearest
 from estimation.balance import balance_table
 from estimation.design import design_matrix
@@ -129,7 +130,7 @@ def test_matches_are_the_same_on_one_and_two_threads(monkeypatch, data, settings
 def test_the_sort_of_the_distance_and_the_subclasses_go_to_the_second_thread(
         monkeypatch, data, recording):
     """Fails before round 9: the matcher ran on this thread only."""
-    _record(monkeypatch, matching, recording)
+    _record(monkeypatch, side_threads, recording)  # matching's side thread
     X, treat = data
     NearestNeighborMatching(caliper=0.2).fit(X, treat)
     functions = [fn for fn, _ in recording.submitted]
@@ -204,7 +205,7 @@ def test_row_costs_rank_factors_and_numbers_first():
 
 def test_below_the_threshold_nothing_is_threaded(monkeypatch, recording):
     X, treat = _frame(2_000)
-    for module in (design_columns, matching, balance):
+    for module in (design_columns, side_threads, balance):
         _record(monkeypatch, module, recording)
     sample = NearestNeighborMatching(caliper=0.2).fit(X, treat).result_
     balance_table(sample)
@@ -244,7 +245,7 @@ def test_att_side_figures_go_to_a_second_thread(monkeypatch, data, recording):
 
     X, treat = data
     sample = NearestNeighborMatching(caliper=0.2).fit(X, treat).result_
-    _record(monkeypatch, effects, recording)
+    _record(monkeypatch, side_threads, recording)  # estimate_att's side thread
     effect = effects.estimate_att(sample, X["age"].to_numpy())
     assert [fn for fn, _ in recording.submitted] == [effects._side_figures]
     matched = sample.weights > 0
